@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+
+/// Logs one line per call with the request id, method, status and duration.
+///
+/// Successful calls log at `debug` (a busy service would otherwise drown its log), client
+/// errors at `info`, server faults (INTERNAL, UNKNOWN, DATA_LOSS) at `error`.
+public struct LoggingInterceptor: ServerInterceptor {
+    public init() {}
+
+    public func intercept(
+        context: ServerContext,
+        next: @Sendable (ServerContext) async throws -> Data
+    ) async throws -> Data {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(context)
+            context.logger.debug("rpc", metadata: Self.fields(.ok, since: start))
+            return response
+        } catch {
+            let mapped = RPCError(mapping: error, deadlineExpired: ContinuousClock.now >= context.deadline)
+            var fields = Self.fields(mapped.code, since: start)
+            fields["message"] = "\(mapped.message)"
+            switch mapped.code {
+            case .internal, .unknown, .dataLoss:
+                fields["error"] = "\(String(reflecting: error))"
+                context.logger.error("rpc", metadata: fields)
+            default:
+                context.logger.info("rpc", metadata: fields)
+            }
+            throw error
+        }
+    }
+
+    private static func fields(_ code: StatusCode, since start: ContinuousClock.Instant) -> Logger.Metadata {
+        let elapsed = ContinuousClock.now - start
+        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        return ["status": "\(code.name)", "duration_us": "\(micros)"]
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import SwiftProtobuf
+
+/// Maps method paths to handlers. Generated `register(in:)` methods fill it; the server
+/// dispatches every call through it.
+public struct RPCRouter: Sendable {
+    /// A type-erased handler: serialized request in, serialized response out.
+    public typealias Route = @Sendable (_ payload: Data, _ context: ServerContext) async throws -> Data
+
+    private(set) var routes: [String: (descriptor: MethodDescriptor, route: Route)] = [:]
+
+    public init() {}
+
+    /// Registers a handler for `method`; a second registration of the same method replaces the first.
+    public mutating func register<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        _ method: MethodDescriptor,
+        request: Request.Type,
+        handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
+    ) {
+        routes[method.path] = (method, { payload, context in
+            let request: Request
+            do {
+                request = try Request(serializedBytes: payload)
+            } catch {
+                throw RPCError(
+                    .invalidArgument,
+                    "payload does not decode as \(Request.protoMessageName): \(error)"
+                )
+            }
+            let response = try await handler(request, context)
+            return try response.serializedData()
+        })
+    }
+
+    /// Every registered method.
+    public var methods: [MethodDescriptor] {
+        routes.values.map(\.descriptor).sorted { $0.path < $1.path }
+    }
+
+    func route(for path: String) -> (descriptor: MethodDescriptor, route: Route)? {
+        routes[path]
+    }
+}

@@ -1,0 +1,65 @@
+import Logging
+
+/// Everything a handler knows about the call besides its request.
+///
+/// Cancellation (a Cancel frame, an expired deadline, a closed connection) reaches the handler
+/// as cancellation of its Swift task.
+public struct ServerContext: Sendable {
+    /// The RPC being served.
+    public let method: MethodDescriptor
+    /// The call's metadata, keys lowercase.
+    public var metadata: [String: String]
+    /// The authenticated caller; nil for methods that need no token.
+    public var principal: Principal?
+    /// When the call must have answered.
+    public let deadline: ContinuousClock.Instant
+    /// The `x-request-id` of the call (generated when the caller sent none).
+    public var requestID: String
+    /// A logger carrying the request id and method.
+    public var logger: Logger
+    /// The remote address, for logs.
+    public let peer: String
+
+    public init(
+        method: MethodDescriptor,
+        metadata: [String: String],
+        principal: Principal? = nil,
+        deadline: ContinuousClock.Instant,
+        requestID: String,
+        logger: Logger,
+        peer: String
+    ) {
+        self.method = method
+        self.metadata = metadata
+        self.principal = principal
+        self.deadline = deadline
+        self.requestID = requestID
+        self.logger = logger
+        self.peer = peer
+    }
+
+    /// The budget left before the deadline (never negative).
+    public var remainingTime: Duration {
+        max(.zero, deadline - .now)
+    }
+
+    /// The caller's idempotency key, when it sent one.
+    public var idempotencyKey: String? {
+        metadata[MetadataKey.idempotencyKey]
+    }
+}
+
+extension CallOptions {
+    /// Options for a downstream call made while serving `context`: the remaining deadline, the
+    /// request id, the caller's token and trace context travel on.
+    public init(propagating context: ServerContext, metadata extra: [String: String] = [:]) {
+        var metadata = extra
+        metadata[MetadataKey.requestID] = context.requestID
+        for key in [MetadataKey.authorization, MetadataKey.traceparent] {
+            if let value = context.metadata[key], metadata[key] == nil {
+                metadata[key] = value
+            }
+        }
+        self.init(timeout: context.remainingTime, metadata: metadata)
+    }
+}
