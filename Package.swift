@@ -89,6 +89,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/ForgeWireTests",
+            exclude: ["Fixtures"],
             swiftSettings: upcomingFeatures
         ),
     ],

@@ -50,6 +50,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             peer = "\(remote)"
         }
         logger[metadataKey: "peer"] = "\(peer)"
+        lastActivity = context.eventLoop.now
         scheduleIdleCheck(context: context, after: configuration.idleTimeout)
     }
 
@@ -103,7 +104,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        lastActivity = .now()
+        lastActivity = context.eventLoop.now
         let frame: Forge_Wire_V1_Frame
         do {
             frame = try Forge_Wire_V1_Frame(body: unwrapInboundIn(data))
@@ -292,7 +293,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func checkIdle(context: ChannelHandlerContext) {
         guard !closing else { return }
-        let idleFor = NIODeadline.now() - lastActivity
+        let idleFor = context.eventLoop.now - lastActivity
         let limit = TimeAmount(configuration.idleTimeout)
         if inFlight.isEmpty, idleFor >= limit {
             startDraining(context: context, reason: RPCError(.ok, "idle timeout"))
