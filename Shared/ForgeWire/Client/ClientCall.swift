@@ -14,8 +14,11 @@ struct TransportFailure: Error {
     let outcome: Outcome
 }
 
-/// One attempt of a call on one connection. Confined to the connection's event loop.
-final class ClientCall {
+/// One attempt of a call on one connection.
+///
+/// Created by the calling task; from then on every mutable property is touched only on the
+/// connection's event loop, which is what makes the unchecked `Sendable` sound.
+final class ClientCall: @unchecked Sendable {
     let method: String
     let metadata: [String: String]
     let deadline: NIODeadline

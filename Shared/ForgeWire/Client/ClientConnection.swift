@@ -47,13 +47,9 @@ final class ClientConnection: @unchecked Sendable {
     /// Runs one attempt of a call on this connection.
     func call(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data) async throws -> Data {
         let promise = eventLoop.makePromise(of: Data.self)
-        let box = NIOLoopBound(
-            ClientCall(method: method, metadata: metadata, deadline: deadline, payload: payload, promise: promise),
-            eventLoop: eventLoop
-        )
+        let call = ClientCall(method: method, metadata: metadata, deadline: deadline, payload: payload, promise: promise)
         return try await withTaskCancellationHandler {
             eventLoop.execute {
-                let call = box.value
                 call.deadlineTimer = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
                     call.expire()
                 }
@@ -61,7 +57,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             return try await promise.futureResult.get()
         } onCancel: {
-            eventLoop.execute { box.value.cancel() }
+            eventLoop.execute { call.cancel() }
         }
     }
 
