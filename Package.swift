@@ -15,6 +15,15 @@ let package = Package(
         .executable(name: "protoc-gen-forge", targets: ["ProtocGenForge"]),
         .library(name: "ForgeWire", targets: ["ForgeWire"]),
         .library(name: "ForgeContracts", targets: ["ForgeContracts"]),
+        .library(name: "ForgeKit", targets: ["ForgeKit"]),
+        .executable(name: "forge-accounts", targets: ["ForgeAccounts"]),
+        .executable(name: "forge-pipeline", targets: ["ForgePipeline"]),
+        .executable(name: "forge-orders", targets: ["ForgeOrders"]),
+        .executable(name: "forge-servicedesk", targets: ["ForgeServiceDesk"]),
+        .executable(name: "forge-feedback", targets: ["ForgeFeedback"]),
+        .executable(name: "forge-loyalty", targets: ["ForgeLoyalty"]),
+        .executable(name: "forge-analytics", targets: ["ForgeAnalytics"]),
+        .executable(name: "forge-gateway", targets: ["ForgeGateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -24,6 +33,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
     ],
     targets: [
         // The wire runtime: framing, the call envelope, server, client pool, interceptors.
@@ -60,12 +74,85 @@ let package = Package(
             path: "Scripts/ProtocGenForge",
             swiftSettings: upcomingFeatures
         ),
+        // The service kit: config, logging, metrics and admin HTTP, storage, events, jobs,
+        // idempotency, audit, security, health and lifecycle — written once for every service.
+        .target(
+            name: "ForgeKit",
+            dependencies: [
+                "ForgeWire",
+                "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Shared/ForgeKit",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeAccounts",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Accounts",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgePipeline",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Pipeline",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeOrders",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Orders",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeServiceDesk",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/ServiceDesk",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeFeedback",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Feedback",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeLoyalty",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Loyalty",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeAnalytics",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Analytics",
+            swiftSettings: upcomingFeatures
+        ),
+        .executableTarget(
+            name: "ForgeGateway",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Services/Gateway",
+            swiftSettings: upcomingFeatures
+        ),
         // The `forge` command-line tool.
         .executableTarget(
             name: "ForgeCLI",
             dependencies: [
                 "ForgeWire",
                 "ForgeContracts",
+                "ForgeKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -90,6 +177,23 @@ let package = Package(
             ],
             path: "Tests/ForgeWireTests",
             exclude: ["Fixtures"],
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "ForgeKitTests",
+            dependencies: [
+                "ForgeKit",
+                "ForgeWire",
+                "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/ForgeKitTests",
             swiftSettings: upcomingFeatures
         ),
     ],

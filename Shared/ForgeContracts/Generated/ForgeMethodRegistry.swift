@@ -74,6 +74,16 @@ public enum ForgeMethodRegistry {
             response: Forge_Common_V1_CheckResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.common.v1.Jobs", method: "ListJobs"),
+            request: Forge_Common_V1_ListJobsRequest.self,
+            response: Forge_Common_V1_ListJobsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.common.v1.Jobs", method: "RetryJob"),
+            request: Forge_Common_V1_RetryJobRequest.self,
+            response: Forge_Common_V1_RetryJobResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ScheduleSurvey"),
             request: Forge_Feedback_V1_ScheduleSurveyRequest.self,
             response: Forge_Feedback_V1_ScheduleSurveyResponse.self

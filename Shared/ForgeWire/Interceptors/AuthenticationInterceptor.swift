@@ -4,7 +4,7 @@ import Logging
 /// Turns a bearer token into a principal; the service kit plugs its JWT verifier in here.
 public protocol Authenticator: Sendable {
     /// Verifies `token` and returns who it names; throws UNAUTHENTICATED when it cannot.
-    func authenticate(token: String) throws -> Principal
+    func authenticate(token: String) async throws -> Principal
 }
 
 /// Who may call a method (DESIGN §9: every method declares its roles).
@@ -35,6 +35,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
     }
 
     public func intercept(
+        request: Data,
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {
@@ -48,7 +49,7 @@ public struct AuthenticationInterceptor: ServerInterceptor {
         guard header.hasPrefix("Bearer ") else {
             throw RPCError(.unauthenticated, "authorization must be 'Bearer <token>'")
         }
-        let principal = try authenticator.authenticate(token: String(header.dropFirst(7)))
+        let principal = try await authenticator.authenticate(token: String(header.dropFirst(7)))
         guard case .roles(let allowed) = rule, !allowed.isDisjoint(with: principal.roles) else {
             throw RPCError(.permissionDenied, "\(context.method.path) is not allowed for this caller")
         }

@@ -9,6 +9,7 @@ public struct LoggingInterceptor: ServerInterceptor {
     public init() {}
 
     public func intercept(
+        request: Data,
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {

@@ -53,6 +53,7 @@ public struct MetricsInterceptor: ServerInterceptor {
     }
 
     public func intercept(
+        request: Data,
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {

@@ -27,7 +27,7 @@ struct CallDispatcher: Sendable {
             try Task.checkCancellation()
             return try await route(payload, context)
         }
-        return try await interceptors[index].intercept(context: context) { context in
+        return try await interceptors[index].intercept(request: payload, context: context) { context in
             try await self.chain(index: index + 1, route: route, payload: payload, context: context)
         }
     }

@@ -3,9 +3,11 @@ import Foundation
 /// Runs around every call a server dispatches: authentication, logging, metrics.
 ///
 /// An interceptor may change the context passed on (e.g. set the principal), answer without
-/// calling `next` (e.g. UNAUTHENTICATED), or observe the outcome.
+/// calling `next` (e.g. UNAUTHENTICATED), or observe the outcome. `request` is the serialized
+/// request (an idempotency check hashes it).
 public protocol ServerInterceptor: Sendable {
     func intercept(
+        request: Data,
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data

@@ -1,0 +1,46 @@
+import ForgeWire
+import Foundation
+import GRDB
+
+/// The audit trail (DESIGN §6): every mutation records who, when, which method, which record
+/// and what changed — written in the mutation's own transaction.
+public enum AuditLog {
+    /// Records a mutation of `recordID` made while serving `context`.
+    /// - Parameter changes: field name → new value (old values stay in earlier rows).
+    public static func record(
+        _ db: Database,
+        context: ServerContext,
+        recordID: String,
+        changes: [String: String],
+        at date: Date
+    ) throws {
+        let json = try JSONSerialization.data(withJSONObject: changes, options: [.sortedKeys])
+        try db.execute(
+            sql: "INSERT INTO audit_log (at, actor, method, record_id, changes, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [date.timeIntervalSince1970, context.principal?.subject ?? "anonymous", context.method.path,
+                        recordID, String(decoding: json, as: UTF8.self), context.requestID]
+        )
+    }
+
+    /// The audit rows of one record, oldest first.
+    public static func entries(_ db: Database, recordID: String) throws -> [AuditEntry] {
+        try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE record_id = ? ORDER BY id", arguments: [recordID]).map { row in
+            let changes = (try? JSONSerialization.jsonObject(with: Data((row["changes"] as String).utf8))) as? [String: String] ?? [:]
+            return AuditEntry(
+                at: Date(timeIntervalSince1970: row["at"]),
+                actor: row["actor"],
+                method: row["method"],
+                recordID: row["record_id"],
+                changes: changes
+            )
+        }
+    }
+}
+
+public struct AuditEntry: Sendable, Equatable {
+    public var at: Date
+    public var actor: String
+    public var method: String
+    public var recordID: String
+    public var changes: [String: String]
+}

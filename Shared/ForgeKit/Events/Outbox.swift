@@ -1,0 +1,68 @@
+import ForgeContracts
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// The transactional outbox: a state change and its event are written in one transaction, so
+/// an event exists exactly when its change committed.
+public enum Outbox {
+    /// Appends `event` (its type is the message's name) inside the caller's write transaction.
+    @discardableResult
+    public static func append(
+        _ db: Database,
+        _ event: some SwiftProtobuf.Message,
+        accountID: String = "",
+        at date: Date
+    ) throws -> Int64 {
+        let type = String(type(of: event).protoMessageName.split(separator: ".").last ?? "")
+        try db.execute(
+            sql: "INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
+            arguments: [EventID.make(), type, accountID, date.timeIntervalSince1970, try event.serializedData()]
+        )
+        return db.lastInsertedRowID
+    }
+
+    /// Events after `seq`, oldest first.
+    public static func events(
+        _ db: Database,
+        after seq: UInt64,
+        limit: Int,
+        types: [String] = []
+    ) throws -> [Forge_Common_V1_Event] {
+        var sql = "SELECT seq, event_id, type, account_id, occurred_at, payload FROM outbox WHERE seq > ?"
+        var arguments: StatementArguments = [Int64(clamping: seq)]
+        if !types.isEmpty {
+            sql += " AND type IN (\(databaseQuestionMarks(count: types.count)))"
+            arguments += StatementArguments(types)
+        }
+        sql += " ORDER BY seq LIMIT ?"
+        arguments += [limit]
+        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+            var event = Forge_Common_V1_Event()
+            event.seq = UInt64(row["seq"] as Int64)
+            event.eventID = row["event_id"]
+            event.type = row["type"]
+            event.accountID = row["account_id"]
+            event.occurredAt = Google_Protobuf_Timestamp(date: Date(timeIntervalSince1970: row["occurred_at"]))
+            event.payload = row["payload"]
+            return event
+        }
+    }
+
+    /// The highest seq written so far (0 when empty).
+    public static func headSeq(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0)
+    }
+}
+
+/// Opaque, sortable, prefixed ids (DESIGN §5): prefix, 12 hex digits of milliseconds, 16 random hex.
+public enum EventID {
+    public static func make(prefix: String = "evt", at date: Date = Date()) -> String {
+        let millis = UInt64(max(0, date.timeIntervalSince1970 * 1000))
+        var random = SystemRandomNumberGenerator()
+        let time = String(millis, radix: 16)
+        let tail = String(random.next() as UInt64, radix: 16)
+        return prefix + "_" + String(repeating: "0", count: max(0, 12 - time.count)) + time
+            + String(repeating: "0", count: 16 - tail.count) + tail
+    }
+}

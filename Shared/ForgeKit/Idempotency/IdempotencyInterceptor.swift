@@ -1,0 +1,55 @@
+import Crypto
+import ForgeWire
+import Foundation
+import GRDB
+
+/// Makes a call carrying `idempotency-key` safe to repeat (DESIGN §6): the first successful
+/// response is stored; a repeat with the same key and the same request gets the stored response
+/// without running the handler again; the same key with a different request fails with
+/// FAILED_PRECONDITION. Keys are scoped to the caller (the token's subject).
+public struct IdempotencyInterceptor: ServerInterceptor {
+    private let database: any DatabaseWriter
+    private let clock: any WallClock
+
+    public init(database: any DatabaseWriter, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+    }
+
+    public func intercept(
+        request: Data,
+        context: ServerContext,
+        next: @Sendable (ServerContext) async throws -> Data
+    ) async throws -> Data {
+        guard let key = context.idempotencyKey, !key.isEmpty else {
+            return try await next(context)
+        }
+        guard key.utf8.count <= 200 else {
+            throw RPCError.invalidArgument([FieldViolation(field: "idempotency-key", description: "must be at most 200 bytes")])
+        }
+        let subject = context.principal?.subject ?? ""
+        var hasher = SHA256()
+        hasher.update(data: Data(context.method.path.utf8))
+        hasher.update(data: request)
+        let hash = Data(hasher.finalize())
+
+        let stored: (hash: Data, response: Data)? = try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT request_hash, response FROM idempotency_keys WHERE subject = ? AND key = ?", arguments: [subject, key])
+                .map { ($0["request_hash"], $0["response"]) }
+        }
+        if let stored {
+            guard stored.hash == hash else {
+                throw RPCError(.failedPrecondition, "idempotency-key '\(key)' was already used for a different request")
+            }
+            return stored.response
+        }
+        let response = try await next(context)
+        try await database.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [subject, key, context.method.path, hash, response, clock.now().timeIntervalSince1970]
+            )
+        }
+        return response
+    }
+}

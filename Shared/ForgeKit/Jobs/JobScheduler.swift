@@ -1,0 +1,202 @@
+import ForgeContracts
+import Foundation
+import GRDB
+import Logging
+import Metrics
+import ServiceLifecycle
+
+/// The durable scheduler behind every time-based rule (DESIGN §6): jobs live in the `jobs`
+/// table with a due time read from an injectable clock. A runner leases due jobs, so a job
+/// whose runner crashed is picked up again once the lease expires; failures retry with
+/// exponential backoff until `max_attempts`, then the job is dead until an admin retries it.
+public final class JobScheduler: Service, Sendable {
+    /// Runs one job; throwing schedules a retry.
+    public typealias Handler = @Sendable (_ payload: Data, _ job: JobRecord) async throws -> Void
+
+    private let database: any DatabaseWriter
+    private let clock: any WallClock
+    private let handlers: [String: Handler]
+    private let owner: String
+    private let lease: TimeInterval
+    private let pollInterval: Duration
+    private let logger: Logger
+    private let backlog = Gauge(label: "forge_jobs_due")
+
+    /// - Parameters:
+    ///   - owner: this runner's id in leases (one per process start).
+    ///   - lease: how long a claimed job stays with its runner before others may take it.
+    public init(
+        database: any DatabaseWriter,
+        clock: any WallClock,
+        handlers: [String: Handler],
+        owner: String = UUID().uuidString,
+        lease: TimeInterval = 60,
+        pollInterval: Duration = .seconds(1),
+        logger: Logger = Logger(label: "forge.jobs")
+    ) {
+        self.database = database
+        self.clock = clock
+        self.handlers = handlers
+        self.owner = owner
+        self.lease = lease
+        self.pollInterval = pollInterval
+        self.logger = logger
+    }
+
+    /// Schedules a job inside the caller's transaction, so it exists exactly when the change
+    /// that needs it committed. Scheduling an existing id replaces a pending job.
+    @discardableResult
+    public static func schedule(
+        _ db: Database,
+        kind: String,
+        payload: Data = Data(),
+        dueAt: Date,
+        id: String? = nil,
+        maxAttempts: Int = 5,
+        now: Date
+    ) throws -> String {
+        let id = id ?? EventID.make(prefix: "job", at: now)
+        try db.execute(
+            sql: """
+                INSERT INTO jobs (id, kind, payload, state, due_at, attempts, max_attempts, created_at, updated_at)
+                VALUES (?, ?, ?, 'pending', ?, 0, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET payload = excluded.payload, due_at = excluded.due_at,
+                    state = 'pending', attempts = 0, updated_at = excluded.updated_at
+                WHERE jobs.state != 'running'
+                """,
+            arguments: [id, kind, payload, dueAt.timeIntervalSince1970, maxAttempts, now.timeIntervalSince1970, now.timeIntervalSince1970]
+        )
+        return id
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await self.runDue()
+                } catch {
+                    self.logger.error("job runner failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: self.pollInterval)
+            }
+        }
+    }
+
+    /// Claims and runs every job due at the clock's now; returns how many ran.
+    @discardableResult
+    public func runDue(limit: Int = 100) async throws -> Int {
+        let now = clock.now()
+        let claimed = try await database.write { db in
+            try JobRecord.fetchAll(
+                db,
+                sql: """
+                    UPDATE jobs SET state = 'running', lease_owner = ?, lease_until = ?, updated_at = ?
+                    WHERE id IN (
+                        SELECT id FROM jobs
+                        WHERE (state = 'pending' AND due_at <= ?) OR (state = 'running' AND lease_until <= ?)
+                        ORDER BY due_at LIMIT ?)
+                    RETURNING *
+                    """,
+                arguments: [owner, now.timeIntervalSince1970 + lease, now.timeIntervalSince1970,
+                            now.timeIntervalSince1970, now.timeIntervalSince1970, limit]
+            )
+        }
+        for job in claimed {
+            await execute(job)
+        }
+        let due = try await database.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND due_at <= ?", arguments: [now.timeIntervalSince1970]) ?? 0
+        }
+        backlog.record(due)
+        return claimed.count
+    }
+
+    private func execute(_ job: JobRecord) async {
+        let now = clock.now()
+        do {
+            guard let handler = handlers[job.kind] else {
+                throw JobError.noHandler(job.kind)
+            }
+            try await handler(job.payload, job)
+            try await database.write { db in
+                try db.execute(
+                    sql: "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?",
+                    arguments: [now.timeIntervalSince1970, job.id, self.owner]
+                )
+            }
+        } catch {
+            let attempts = job.attempts + 1
+            let dead = attempts >= job.maxAttempts
+            // 30 s, 60 s, 120 s … capped at one hour.
+            let delay = min(3600, 30 * pow(2, Double(attempts - 1)))
+            logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempts": "\(attempts)", "dead": "\(dead)", "error": "\(error)"])
+            try? await database.write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = ?, attempts = ?, due_at = ?, last_error = ?, lease_owner = NULL,
+                            lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?
+                        """,
+                    arguments: [dead ? "dead" : "pending", attempts, now.timeIntervalSince1970 + delay,
+                                "\(error)", now.timeIntervalSince1970, job.id, self.owner]
+                )
+            }
+        }
+    }
+
+    /// Puts a job back in the queue, due now, attempts reset (the admin RPC's effect).
+    public func retry(id: String) async throws -> JobRecord? {
+        let now = clock.now()
+        return try await database.write { db in
+            try JobRecord.fetchOne(
+                db,
+                sql: """
+                    UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_owner = NULL, lease_until = NULL,
+                        updated_at = ? WHERE id = ? AND state != 'running' RETURNING *
+                    """,
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id]
+            )
+        }
+    }
+
+    public func jobs(state: String?, limit: Int) async throws -> [JobRecord] {
+        try await database.read { db in
+            if let state {
+                return try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs WHERE state = ? ORDER BY due_at DESC LIMIT ?", arguments: [state, limit])
+            }
+            return try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY due_at DESC LIMIT ?", arguments: [limit])
+        }
+    }
+}
+
+enum JobError: Error, CustomStringConvertible {
+    case noHandler(String)
+
+    var description: String {
+        switch self {
+        case .noHandler(let kind): "no handler for job kind '\(kind)'"
+        }
+    }
+}
+
+/// A row of the `jobs` table.
+public struct JobRecord: Codable, FetchableRecord, Sendable, Equatable {
+    public var id: String
+    public var kind: String
+    public var payload: Data
+    public var state: String
+    public var dueAt: Double
+    public var attempts: Int
+    public var maxAttempts: Int
+    public var leaseOwner: String?
+    public var leaseUntil: Double?
+    public var lastError: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, payload, state, attempts
+        case dueAt = "due_at"
+        case maxAttempts = "max_attempts"
+        case leaseOwner = "lease_owner"
+        case leaseUntil = "lease_until"
+        case lastError = "last_error"
+    }
+}
