@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's first command: builds every executable and runs the whole stack with `forge up`
+# (SQLite under ./data, a development signing key and tokens created on first run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build
+exec "$(swift build --show-bin-path)/forge" up "$@"

@@ -1,0 +1,175 @@
+import ArgumentParser
+import ForgeContracts
+import ForgeKit
+import Foundation
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// `forge up`: runs the whole stack locally from one build.
+///
+/// Creates the data directory, a development Ed25519 key pair and tokens on first run, starts
+/// the eight services, waits until every one is healthy, prints the gateway address and an
+/// admin token, streams each process's log prefixed with its name, restarts a crashed process
+/// with backoff, and on Ctrl-C (or SIGTERM) stops them all gracefully.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the whole stack locally.")
+
+    @Option(help: "The data directory (default: $FORGE_DATA_DIR or ./data).")
+    var dataDir: String?
+
+    @Option(help: "Seconds to wait for every process to become healthy.")
+    var startTimeout: Int = 60
+
+    func run() async throws {
+        let layout = StackLayout(dataDirectory: dataDir)
+        try FileManager.default.createDirectory(atPath: layout.keysDirectory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: layout.privateKeyPath) {
+            let (privateKey, _) = try SigningKeys.generate()
+            try SigningKeys.write(privateKey: privateKey, to: layout.keysDirectory)
+            say("[forge] created a development signing key in \(layout.keysDirectory)")
+        }
+        let issuer = try await TokenIssuer(privateKey: SigningKeys.readPrivateKey(path: layout.privateKeyPath))
+        let serviceToken = try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 365 * 86400)
+        try serviceToken.write(toFile: layout.serviceTokenPath, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: layout.serviceTokenPath)
+        let adminToken = try await issuer.issue(subject: "admin", roles: [Role.admin], ttl: 30 * 86400)
+
+        // Trap the signals before any child exists, so Ctrl-C always stops them gracefully.
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let supervisor = Supervisor(binaryDirectory: StackLayout.binaryDirectory, dataDirectory: layout.dataDirectory)
+        let started = ContinuousClock.now
+        for service in StackLayout.services {
+            try supervisor.start(service)
+        }
+        let healthy = Task { try await supervisor.waitUntilHealthy(timeout: .seconds(startTimeout)) }
+        let stopRequested = Task {
+            for await _ in signals { return }
+        }
+        do {
+            try await healthy.value
+            let elapsed = ContinuousClock.now - started
+            say("""
+                [forge] all \(StackLayout.services.count) processes healthy in \(elapsed.formatted(.units(allowed: [.milliseconds], width: .narrow)))
+                [forge] gateway (wire): \(StackLayout.address(of: "gateway"))
+                [forge] admin token (30 days):
+                \(adminToken)
+                [forge] try: FORGE_TOKEN=<token> forge call \(StackLayout.address(of: "gateway")) forge.common.v1.Health/Check
+                [forge] Ctrl-C stops everything.
+                """)
+        } catch {
+            say("[forge] \(error)")
+            await supervisor.stopAll()
+            throw ExitCode(1)
+        }
+        await stopRequested.value
+        say("[forge] stopping…")
+        await supervisor.stopAll()
+        say("[forge] stopped")
+    }
+}
+
+/// Starts, watches and restarts the service processes.
+final class Supervisor: Sendable {
+    private struct Child {
+        var process: Process
+        var restarts: Int
+        var stopping: Bool
+    }
+
+    private let binaryDirectory: String
+    private let dataDirectory: String
+    private let children = Mutex<[String: Child]>([:])
+
+    init(binaryDirectory: String, dataDirectory: String) {
+        self.binaryDirectory = binaryDirectory
+        self.dataDirectory = dataDirectory
+    }
+
+    func start(_ service: String, restarts: Int = 0) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(binaryDirectory)/forge-\(service)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["FORGE_DATA_DIR"] = dataDirectory
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let prefix = "[\(service)]".padding(toLength: 14, withPad: " ", startingAt: 0)
+        let buffer = Mutex(Data())
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            let lines = buffer.withLock { pending -> [String] in
+                pending.append(chunk)
+                var lines: [String] = []
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    lines.append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+                return lines
+            }
+            guard !lines.isEmpty else { return }
+            // One write per batch of whole lines keeps lines of different processes apart.
+            FileHandle.standardOutput.write(Data((lines.map { prefix + $0 }.joined(separator: "\n") + "\n").utf8))
+        }
+        process.terminationHandler = { [weak self] process in
+            self?.exited(service, status: process.terminationStatus)
+        }
+        try process.run()
+        children.withLock { $0[service] = Child(process: process, restarts: restarts, stopping: false) }
+    }
+
+    private func exited(_ service: String, status: Int32) {
+        let child = children.withLock { $0[service] }
+        guard let child, !child.stopping else { return }
+        let delay = min(30, 1 << min(child.restarts, 5))
+        say("[forge] forge-\(service) exited with status \(status); restarting in \(delay) s")
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            guard self.children.withLock({ $0[service]?.stopping == false }) else { return }
+            try? self.start(service, restarts: child.restarts + 1)
+        }
+    }
+
+    func waitUntilHealthy(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var pending = Set(StackLayout.services)
+        while !pending.isEmpty {
+            for service in pending {
+                if case .success(let response) = await Health.check(address: StackLayout.address(of: service), timeout: .milliseconds(500)),
+                   response.status == .serving {
+                    pending.remove(service)
+                }
+            }
+            if pending.isEmpty { break }
+            guard ContinuousClock.now < deadline else {
+                throw ValidationError("not healthy after \(timeout): \(pending.sorted().joined(separator: ", "))")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// SIGTERM to every process, then wait for each (SIGKILL after 15 s).
+    func stopAll() async {
+        let processes = children.withLock { children -> [Process] in
+            for key in children.keys { children[key]!.stopping = true }
+            return children.values.map(\.process)
+        }
+        for process in processes where process.isRunning {
+            process.terminate()
+        }
+        let deadline = ContinuousClock.now + .seconds(15)
+        for process in processes {
+            while process.isRunning, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+}
+
+/// Writes a line to standard output at once (print() is block-buffered when piped, and the
+/// children's lines are written unbuffered).
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
