@@ -1,0 +1,72 @@
+import ForgeContracts
+@testable import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import Synchronization
+import Testing
+
+@Suite("Idempotency and audit")
+struct IdempotencyAuditTests {
+    private func context(key: String?) -> ServerContext {
+        var context = ServerContext.test(MethodDescriptor(service: "forge.test.v1.Test", method: "CreateNote"))
+        context.metadata["idempotency-key"] = key
+        return context
+    }
+
+    @Test("a repeated call with the same key returns the stored response without running again")
+    func repeatReturnsStored() async throws {
+        let database = try ForgeDatabase.temporary()
+        let interceptor = IdempotencyInterceptor(database: database, clock: ManualClock())
+        let runs = Mutex(0)
+        let handler: @Sendable (ServerContext) async throws -> Data = { _ in
+            Data("response \(runs.withLock { $0 += 1; return $0 })".utf8)
+        }
+        let first = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: "k1"), next: handler)
+        let second = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: "k1"), next: handler)
+        #expect(first == second)
+        #expect(runs.withLock { $0 } == 1)
+
+        // Without a key every call runs.
+        _ = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: nil), next: handler)
+        #expect(runs.withLock { $0 } == 2)
+    }
+
+    @Test("the same key with a different request fails with FAILED_PRECONDITION")
+    func differentRequest() async throws {
+        let database = try ForgeDatabase.temporary()
+        let interceptor = IdempotencyInterceptor(database: database, clock: ManualClock())
+        _ = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: "k2")) { _ in Data("ok".utf8) }
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await interceptor.intercept(request: Data("create B".utf8), context: context(key: "k2")) { _ in Data("ok".utf8) }
+        }
+        #expect(error?.code == .failedPrecondition)
+    }
+
+    @Test("a failed call stores nothing: repeating it runs it again")
+    func failuresNotStored() async throws {
+        let database = try ForgeDatabase.temporary()
+        let interceptor = IdempotencyInterceptor(database: database, clock: ManualClock())
+        await #expect(throws: RPCError.self) {
+            _ = try await interceptor.intercept(request: Data(), context: context(key: "k3")) { _ in throw RPCError(.unavailable, "later") }
+        }
+        let response = try await interceptor.intercept(request: Data(), context: context(key: "k3")) { _ in Data("done".utf8) }
+        #expect(response == Data("done".utf8))
+    }
+
+    @Test("a mutation's audit row records who, when, which method, which record and what changed")
+    func auditRows() async throws {
+        let database = try ForgeDatabase.temporary(migrations: testMigrations)
+        let clock = ManualClock()
+        let context = ServerContext.test(
+            MethodDescriptor(service: "forge.test.v1.Test", method: "RenameNote"),
+            principal: Principal(subject: "rep-7", roles: ["sales_rep"])
+        )
+        try await database.write { db in
+            try db.execute(sql: "INSERT INTO note (id, text) VALUES ('n1', '上海精密机械')")
+            try AuditLog.record(db, context: context, recordID: "n1", changes: ["text": "上海精密机械"], at: clock.now())
+        }
+        let entries = try await database.read { db in try AuditLog.entries(db, recordID: "n1") }
+        #expect(entries == [AuditEntry(at: clock.now(), actor: "rep-7", method: "/forge.test.v1.Test/RenameNote", recordID: "n1", changes: ["text": "上海精密机械"])])
+    }
+}
