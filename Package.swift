@@ -100,49 +100,49 @@ let package = Package(
         ),
         .executableTarget(
             name: "ForgeAccounts",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Accounts",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgePipeline",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Pipeline",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgeOrders",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Orders",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgeServiceDesk",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/ServiceDesk",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgeFeedback",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Feedback",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgeLoyalty",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Loyalty",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgeAnalytics",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Analytics",
             swiftSettings: upcomingFeatures
         ),
         .executableTarget(
             name: "ForgeGateway",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Services/Gateway",
             swiftSettings: upcomingFeatures
         ),

@@ -1,5 +1,8 @@
+import ForgeContracts
 import ForgeKit
 
-// forge-accounts: its domain RPCs arrive with their own issue; today it serves the kit's standard
-// services (Health, EventFeed, Jobs) over the wire protocol and the admin port.
-await ForgeService.main(name: "accounts")
+// forge-accounts: the single source of truth for who the customers are (DESIGN §7).
+await ForgeService.main(name: "accounts", migrations: AccountStore.migrations) { setup in
+    AccountsHandler(store: AccountStore(database: setup.database), clock: setup.clock).register(in: &setup.router)
+    AccountsAccess.declare(in: &setup.access)
+}

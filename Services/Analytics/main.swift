@@ -1,5 +1,17 @@
+import ForgeContracts
 import ForgeKit
 
-// forge-analytics: its domain RPCs arrive with their own issue; today it serves the kit's standard
-// services (Health, EventFeed, Jobs) over the wire protocol and the admin port.
-await ForgeService.main(name: "analytics")
+// forge-analytics: the read model fed by every event feed (DESIGN §7). Today it follows the
+// accounts feed into its customer table; the metrics over it arrive with the analytics issue.
+await ForgeService.main(name: "analytics", migrations: CustomerFacts.migrations) { setup in
+    setup.consumers.append(
+        EventConsumer(
+            upstream: "accounts",
+            feed: try setup.client(of: "accounts"),
+            database: setup.database,
+            types: ["AccountCreated"],
+            logger: setup.logger,
+            apply: CustomerFacts.apply
+        )
+    )
+}

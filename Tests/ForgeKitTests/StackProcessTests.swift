@@ -14,9 +14,12 @@ struct LocalStack {
     let portBase: Int
     var processes: [String: Process] = [:]
 
-    init(portBase: Int) throws {
+    let durability: String
+
+    init(portBase: Int, durability: String = "normal") throws {
         dataDirectory = NSTemporaryDirectory() + "forge-stack-\(UUID().uuidString)"
         self.portBase = portBase
+        self.durability = durability
         let (privateKey, _) = try SigningKeys.generate()
         try SigningKeys.write(privateKey: privateKey, to: "\(dataDirectory)/keys")
     }
@@ -28,7 +31,7 @@ struct LocalStack {
     var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment["FORGE_DATA_DIR"] = dataDirectory
-        environment["FORGE_DURABILITY"] = "normal"
+        environment["FORGE_DURABILITY"] = durability
         for (index, service) in ServiceConfiguration.defaultPorts.enumerated() {
             environment["FORGE_\(service.name.uppercased())_ADDR"] = "127.0.0.1:\(portBase + index)"
             environment["FORGE_\(service.name.uppercased())_ADMIN_PORT"] = "\(portBase + 100 + index)"

@@ -7,7 +7,14 @@ import GRDB
 /// response is stored; a repeat with the same key and the same request gets the stored response
 /// without running the handler again; the same key with a different request fails with
 /// FAILED_PRECONDITION. Keys are scoped to the caller (the token's subject).
+///
+/// Handlers that mutate should write through `write(recordingIdempotencyOf:)`, which stores the
+/// key in the mutation's own transaction; the interceptor's own store after the handler is the
+/// fallback for handlers that do not.
 public struct IdempotencyInterceptor: ServerInterceptor {
+    /// Carries the request hash from the interceptor to the handler's transaction.
+    static let hashMetadataKey = "x-forge-request-hash"
+
     private let database: any DatabaseWriter
     private let clock: any WallClock
 
@@ -22,7 +29,10 @@ public struct IdempotencyInterceptor: ServerInterceptor {
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {
         guard let key = context.idempotencyKey, !key.isEmpty else {
-            return try await next(context)
+            // Never trust a hash a client sent.
+            var handlerContext = context
+            handlerContext.metadata[Self.hashMetadataKey] = nil
+            return try await next(handlerContext)
         }
         guard key.utf8.count <= 200 else {
             throw RPCError.invalidArgument([FieldViolation(field: "idempotency-key", description: "must be at most 200 bytes")])
@@ -43,11 +53,14 @@ public struct IdempotencyInterceptor: ServerInterceptor {
             }
             return stored.response
         }
-        let response = try await next(context)
+        var handlerContext = context
+        handlerContext.metadata[Self.hashMetadataKey] = hash.hexadecimal
+        let response = try await next(handlerContext)
+        let method = context.method.path
         try await database.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [subject, key, context.method.path, hash, response, clock.now().timeIntervalSince1970]
+                arguments: [subject, key, method, hash, response, clock.now().timeIntervalSince1970]
             )
         }
         return response

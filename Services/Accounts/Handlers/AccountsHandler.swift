@@ -1,0 +1,86 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// `forge.accounts.v1.Accounts`: translates RPCs into store calls and rules.
+/// Methods not built yet answer UNIMPLEMENTED.
+struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
+    let store: AccountStore
+    let clock: any WallClock
+
+    func createAccount(_ request: Forge_Accounts_V1_CreateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateAccountResponse {
+        let violations = AccountRules.validate(new: request.account)
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var account = request.account
+        let now = clock.now()
+        account.id = EventID.make(prefix: "acc", at: now)
+        account.name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if account.ownerID.isEmpty { account.ownerID = context.principal?.subject ?? "" }
+        if account.team.isEmpty { account.team = context.principal?.team ?? "" }
+        if account.stage == .unspecified { account.stage = .prospect }
+        account.version = 1
+        account.createdAt = .init(date: now)
+        account.updatedAt = .init(date: now)
+        return try await store.create(account, context: context, at: now)
+    }
+
+    func getAccount(_ request: Forge_Accounts_V1_GetAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetAccountResponse {
+        guard !request.id.isEmpty else {
+            throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")])
+        }
+        guard let account = try await store.account(id: request.id),
+              let principal = context.principal, AccountRules.canSee(account, principal: principal)
+        else {
+            throw RPCError(.notFound, "account \(request.id) not found")
+        }
+        return .with { $0.account = account }
+    }
+
+    func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateAccountResponse {
+        throw RPCError(.unimplemented, "UpdateAccount is not built yet")
+    }
+
+    func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse {
+        throw RPCError(.unimplemented, "ListAccounts is not built yet")
+    }
+
+    func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse {
+        throw RPCError(.unimplemented, "SearchAccounts is not built yet")
+    }
+
+    func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateContactResponse {
+        throw RPCError(.unimplemented, "CreateContact is not built yet")
+    }
+
+    func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
+        throw RPCError(.unimplemented, "ListContacts is not built yet")
+    }
+
+    func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse {
+        throw RPCError(.unimplemented, "LogActivity is not built yet")
+    }
+
+    func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
+        throw RPCError(.unimplemented, "ListActivities is not built yet")
+    }
+}
+
+/// The roles of each accounts method (DESIGN §9).
+enum AccountsAccess {
+    static func declare(in access: inout AccessTable) {
+        let method = Forge_Accounts_V1_AccountsService.Method.self
+        let sales: Set<String> = [Role.salesManager, Role.salesRep]
+        let readers: Set<String> = sales.union([Role.analyst, Role.finance, Role.marketing, Role.serviceManager, Role.serviceEngineer, Role.service])
+        access.allow(method.createAccount, .roles(sales.union([Role.marketing])))
+        access.allow(method.getAccount, .roles(readers))
+        access.allow(method.updateAccount, .roles(sales))
+        access.allow(method.listAccounts, .roles(readers))
+        access.allow(method.searchAccounts, .roles(readers))
+        access.allow(method.createContact, .roles(sales))
+        access.allow(method.listContacts, .roles(readers))
+        access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
+        access.allow(method.listActivities, .roles(readers))
+    }
+}

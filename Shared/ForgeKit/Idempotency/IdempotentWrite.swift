@@ -1,0 +1,45 @@
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+extension DatabaseWriter {
+    /// A write transaction that also stores the call's response under its idempotency key, so
+    /// the change and the key commit together: a crash after the commit cannot let a retry with
+    /// the same key apply the change twice. Without a key it is a plain write.
+    public func write<Response: SwiftProtobuf.Message>(
+        recordingIdempotencyOf context: ServerContext,
+        at date: Date,
+        _ updates: @escaping @Sendable (Database) throws -> Response
+    ) async throws -> Response {
+        try await write { db in
+            let response = try updates(db)
+            if let key = context.idempotencyKey, let hash = context.metadata[IdempotencyInterceptor.hashMetadataKey],
+               let hashBytes = Data(hexadecimal: hash) {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [context.principal?.subject ?? "", key, context.method.path, hashBytes,
+                                try response.serializedData(), date.timeIntervalSince1970]
+                )
+            }
+            return response
+        }
+    }
+}
+
+extension Data {
+    init?(hexadecimal: String) {
+        guard hexadecimal.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = hexadecimal.startIndex
+        while index < hexadecimal.endIndex {
+            let next = hexadecimal.index(index, offsetBy: 2)
+            guard let byte = UInt8(hexadecimal[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        self.init(bytes)
+    }
+
+    var hexadecimal: String { map { String(format: "%02x", $0) }.joined() }
+}
