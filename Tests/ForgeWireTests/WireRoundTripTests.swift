@@ -43,7 +43,7 @@ struct WireRoundTripTests {
         await server.server.shutdown()
     }
 
-    @Test("the client generates an x-request-id when the caller sends none")
+    @Test("a call without an x-request-id is given one by the server")
     func requestIDGenerated() async throws {
         let server = try await TestServer.start()
         let client = try server.client()

@@ -28,7 +28,7 @@ final class ClientCall: @unchecked Sendable {
     /// Assigned when written to a channel.
     var callID: UInt64 = 0
     var handler: ClientConnectionHandler?
-    var deadlineTimer: Scheduled<Void>?
+    var deadlineTimer: NIOScheduledCallback?
     private(set) var finished = false
 
     init(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data, promise: EventLoopPromise<Data>) {
@@ -69,5 +69,12 @@ final class ClientCall: @unchecked Sendable {
         guard !finished else { return }
         handler?.cancel(self, error: RPCError(.cancelled, "call cancelled"))
         fail(RPCError(.cancelled, "call cancelled"))
+    }
+}
+
+extension ClientCall: NIOScheduledCallbackHandler {
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        deadlineTimer = nil
+        expire()
     }
 }

@@ -49,16 +49,23 @@ final class ClientConnection: @unchecked Sendable {
         let promise = eventLoop.makePromise(of: Data.self)
         let call = ClientCall(method: method, metadata: metadata, deadline: deadline, payload: payload, promise: promise)
         return try await withTaskCancellationHandler {
-            eventLoop.execute {
-                call.deadlineTimer = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-                    call.expire()
-                }
-                self.start(call)
+            if eventLoop.inEventLoop {
+                // The caller runs on this connection's loop (a handler, or a task preferring
+                // the client's executor): no hop.
+                begin(call, deadline: deadline)
+            } else {
+                eventLoop.execute { self.begin(call, deadline: deadline) }
             }
             return try await promise.futureResult.get()
         } onCancel: {
             eventLoop.execute { call.cancel() }
         }
+    }
+
+    private func begin(_ call: ClientCall, deadline: NIODeadline) {
+        // A scheduled callback, not a scheduled task: no closure and no promise per call.
+        call.deadlineTimer = try? eventLoop.assumeIsolated().scheduleCallback(at: deadline, handler: call)
+        start(call)
     }
 
     /// Closes the connection for good; calls in flight fail UNAVAILABLE.

@@ -10,6 +10,7 @@ public protocol RPCChannel: Sendable {
 
 extension RPCChannel {
     /// Sends `request` and decodes the response as `Response`.
+    @inlinable
     public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         request: Request,

@@ -6,8 +6,8 @@ import Synchronization
 
 /// A client of one upstream: a small pool of multiplexed connections (DESIGN §4).
 ///
-/// Calls carry a deadline (the call's timeout or the default), an `x-request-id` (generated when
-/// absent) and go round-robin over the pool. A call that was never sent is retried on another
+/// Calls carry a deadline (the call's timeout or the default) and the caller's metadata, and go
+/// round-robin over the pool. A call that was never sent is retried on another
 /// connection; a call whose outcome is unknown is retried only when it has an idempotency key.
 public final class WireClient: RPCChannel, Sendable {
     public let host: String
@@ -48,6 +48,12 @@ public final class WireClient: RPCChannel, Sendable {
         try self.init(host: host, port: port, configuration: configuration, interceptors: interceptors, group: group)
     }
 
+    /// An executor on the event loop of this client's first connection: tasks that make many
+    /// calls through this client can prefer it to avoid a thread hop per call.
+    public var taskExecutor: EventLoopTaskExecutor {
+        EventLoopTaskExecutor(eventLoop: connections[0].eventLoop)
+    }
+
     public func unary(_ method: MethodDescriptor, payload: Data, options: CallOptions) async throws -> Data {
         try await intercept(index: 0, method: method, payload: payload, options: options)
     }
@@ -72,10 +78,9 @@ public final class WireClient: RPCChannel, Sendable {
         try Task.checkCancellation()
         let timeout = options.timeout ?? configuration.defaultTimeout
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        var metadata = options.metadata
-        if metadata[MetadataKey.requestID] == nil {
-            metadata[MetadataKey.requestID] = RequestID.make()
-        }
+        // x-request-id travels when the caller has one (CallOptions(propagating:) carries it
+        // downstream); otherwise the server assigns one, so a plain call sends no metadata map.
+        let metadata = options.metadata
         let idempotent = metadata[MetadataKey.idempotencyKey] != nil
         var index = next.add(1, ordering: .relaxed).oldValue
         var attempt = 1

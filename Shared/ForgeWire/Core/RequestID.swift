@@ -1,14 +1,26 @@
-/// Generates request ids: 16 random bytes as 32 lowercase hex digits.
-enum RequestID {
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return hex(high) + hex(low)
-    }
+import Synchronization
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+/// Generates request ids: 32 lowercase hex digits, a random per-process prefix and a counter.
+///
+/// Unique and cheap (no system call per call: a random number per request showed up at 1.5 %
+/// of a loaded client's time). Request ids correlate logs; they are not secrets.
+enum RequestID {
+    private static let digits = Array("0123456789abcdef".utf8)
+    private static let prefix: UInt64 = {
+        var generator = SystemRandomNumberGenerator()
+        return generator.next()
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    static func make() -> String {
+        let high = prefix
+        let low = counter.add(1, ordering: .relaxed).newValue
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for index in 0..<16 {
+                buffer[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]
+                buffer[16 + index] = digits[Int((low >> (60 - 4 * UInt64(index))) & 0xF)]
+            }
+            return 32
+        }
     }
 }

@@ -16,7 +16,10 @@ public struct LoggingInterceptor: ServerInterceptor {
         let start = ContinuousClock.now
         do {
             let response = try await next(context)
-            context.logger.debug("rpc", metadata: Self.fields(.ok, since: start))
+            // Building the fields costs more than the call itself on a fast path: only when logged.
+            if context.logger.logLevel <= .debug {
+                context.logger.debug("rpc", metadata: Self.fields(.ok, since: start))
+            }
             return response
         } catch {
             let mapped = RPCError(mapping: error, deadlineExpired: ContinuousClock.now >= context.deadline)

@@ -9,7 +9,12 @@ import NIOConcurrencyHelpers
 /// `forge_rpc_<side>_duration_seconds{method}` (a timer; Prometheus exports it as a histogram).
 public final class RPCMetrics: Sendable {
     private let side: String
-    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+    private struct Key: Hashable {
+        let method: String
+        let code: Int
+    }
+
+    private let counters = NIOLockedValueBox<[Key: Counter]>([:])
     private let timers = NIOLockedValueBox<[String: Metrics.Timer]>([:])
 
     /// - Parameter side: `server` or `client`.
@@ -19,7 +24,7 @@ public final class RPCMetrics: Sendable {
 
     func record(method: String, code: StatusCode, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let key = method + "|" + code.name
+        let key = Key(method: method, code: code.rawValue)
         let counter = counters.withLockedValue { counters in
             if let counter = counters[key] { return counter }
             let counter = Counter(

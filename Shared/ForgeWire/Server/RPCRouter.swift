@@ -7,11 +7,16 @@ public struct RPCRouter: Sendable {
     /// A type-erased handler: serialized request in, serialized response out.
     public typealias Route = @Sendable (_ payload: Data, _ context: ServerContext) async throws -> Data
 
-    private(set) var routes: [String: (descriptor: MethodDescriptor, route: Route)] = [:]
+    @usableFromInline
+    internal var routes: [String: (descriptor: MethodDescriptor, route: Route)] = [:]
 
     public init() {}
 
     /// Registers a handler for `method`; a second registration of the same method replaces the first.
+    ///
+    /// Inlinable so the decode/encode closure is specialized for the concrete message types in
+    /// the generated code that calls it.
+    @inlinable
     public mutating func register<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
         request: Request.Type,

@@ -18,7 +18,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private struct InFlightCall {
         var task: Task<Void, Never>?
-        var deadlineTimer: Scheduled<Void>?
+        var deadlineTimer: NIOScheduledCallback?
     }
 
     private let configuration: ServerConfiguration
@@ -26,6 +26,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private let executor: EventLoopTaskExecutor?
     private var logger: Logger
     private var peer = "unknown"
+    private var context: ChannelHandlerContext?
 
     private var inFlight: [UInt64: InFlightCall] = [:]
     private var lastCallID: UInt64 = 0
@@ -46,12 +47,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     // MARK: Lifecycle
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if let remote = context.channel.remoteAddress {
             peer = "\(remote)"
         }
         logger[metadataKey: "peer"] = "\(peer)"
         lastActivity = context.eventLoop.now
         scheduleIdleCheck(context: context, after: configuration.idleTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -160,35 +166,30 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             timeout = min(timeout, .milliseconds(Int64(call.timeoutMs)))
         }
         let requestID = call.metadata[MetadataKey.requestID] ?? RequestID.make()
-        var callLogger = logger
-        callLogger[metadataKey: "request_id"] = "\(requestID)"
-        callLogger[metadataKey: "method"] = "\(descriptor.path)"
         let serverContext = ServerContext(
             method: descriptor,
             metadata: call.metadata,
             deadline: .now + timeout,
             requestID: requestID,
-            logger: callLogger,
+            logger: logger,
             peer: peer
         )
 
         let loop = context.eventLoop
-        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let bound = NIOLoopBound(self, eventLoop: loop)
         let dispatcher = self.dispatcher
         let payload = call.payload
         let task = Task(executorPreference: executor) {
             let result = await dispatcher.dispatch(route: route, payload: payload, context: serverContext)
             if loop.inEventLoop {
-                bound.value.0.complete(context: bound.value.1, callID: callID, result: result)
+                bound.value.complete(callID: callID, result: result)
             } else {
                 loop.execute {
-                    bound.value.0.complete(context: bound.value.1, callID: callID, result: result)
+                    bound.value.complete(callID: callID, result: result)
                 }
             }
         }
-        let timer = loop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
-            self.expire(context: context, callID: callID)
-        }
+        let timer = try? loop.assumeIsolated().scheduleCallback(in: TimeAmount(timeout), handler: CallDeadline(connection: self, callID: callID))
         inFlight[callID] = InFlightCall(task: task, deadlineTimer: timer)
     }
 
@@ -200,16 +201,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         closeIfDrained(context: context)
     }
 
-    private func expire(context: ChannelHandlerContext, callID: UInt64) {
-        guard let call = inFlight.removeValue(forKey: callID) else { return }
+    fileprivate func expire(callID: UInt64) {
+        guard let call = inFlight.removeValue(forKey: callID), let context else { return }
         call.task?.cancel()
         writeReply(context: context, callID: callID, result: .failure(RPCError(.deadlineExceeded, "deadline exceeded")))
         closeIfDrained(context: context)
     }
 
-    private func complete(context: ChannelHandlerContext, callID: UInt64, result: Result<Data, RPCError>) {
+    private func complete(callID: UInt64, result: Result<Data, RPCError>) {
         // Absent when the deadline or a Cancel already answered the call.
-        guard let call = inFlight.removeValue(forKey: callID) else { return }
+        guard let call = inFlight.removeValue(forKey: callID), let context else { return }
         call.deadlineTimer?.cancel()
         guard !closing else { return }
         writeReply(context: context, callID: callID, result: result)
@@ -314,5 +315,15 @@ extension TimeAmount {
 extension Duration {
     init(_ amount: TimeAmount) {
         self = .nanoseconds(amount.nanoseconds)
+    }
+}
+
+/// Fires when a call's deadline passes (a scheduled callback: no closure or promise per call).
+private struct CallDeadline: NIOScheduledCallbackHandler {
+    let connection: ServerConnectionHandler
+    let callID: UInt64
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        connection.expire(callID: callID)
     }
 }

@@ -15,8 +15,23 @@ public struct ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant
     /// The `x-request-id` of the call (generated when the caller sent none).
     public var requestID: String
-    /// A logger carrying the request id and method.
-    public var logger: Logger
+    /// A logger carrying the request id and method (added on first use: most calls never log).
+    public var logger: Logger {
+        get {
+            guard !loggerHasCallMetadata else { return baseLogger }
+            var logger = baseLogger
+            logger[metadataKey: "request_id"] = "\(requestID)"
+            logger[metadataKey: "method"] = "\(method.path)"
+            return logger
+        }
+        set {
+            baseLogger = newValue
+            loggerHasCallMetadata = true
+        }
+    }
+
+    private var baseLogger: Logger
+    private var loggerHasCallMetadata = false
     /// The remote address, for logs.
     public let peer: String
 
@@ -34,7 +49,7 @@ public struct ServerContext: Sendable {
         self.principal = principal
         self.deadline = deadline
         self.requestID = requestID
-        self.logger = logger
+        self.baseLogger = logger
         self.peer = peer
     }
 
