@@ -28,7 +28,8 @@ final class ClientCall: @unchecked Sendable {
     /// Assigned when written to a channel.
     var callID: UInt64 = 0
     var handler: ClientConnectionHandler?
-    var deadlineTimer: NIOScheduledCallback?
+    /// Told when the call finishes, to stop tracking its deadline.
+    var onFinish: ((ClientCall) -> Void)?
     private(set) var finished = false
 
     init(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data, promise: EventLoopPromise<Data>) {
@@ -42,14 +43,14 @@ final class ClientCall: @unchecked Sendable {
     func succeed(_ payload: Data) {
         guard !finished else { return }
         finished = true
-        deadlineTimer?.cancel()
+        onFinish?(self)
         promise.succeed(payload)
     }
 
     func fail(_ error: RPCError, outcome: TransportFailure.Outcome? = nil) {
         guard !finished else { return }
         finished = true
-        deadlineTimer?.cancel()
+        onFinish?(self)
         if let outcome {
             promise.fail(TransportFailure(error: error, outcome: outcome))
         } else {
@@ -69,12 +70,5 @@ final class ClientCall: @unchecked Sendable {
         guard !finished else { return }
         handler?.cancel(self, error: RPCError(.cancelled, "call cancelled"))
         fail(RPCError(.cancelled, "call cancelled"))
-    }
-}
-
-extension ClientCall: NIOScheduledCallbackHandler {
-    func handleScheduledCallback(eventLoop: some EventLoop) {
-        deadlineTimer = nil
-        expire()
     }
 }

@@ -28,6 +28,10 @@ final class ClientConnection: @unchecked Sendable {
     private var state = State.idle
     private var failedAttempts = 0
     private var reconnectTimer: Scheduled<Void>?
+    private var activeCalls: [ObjectIdentifier: ClientCall] = [:]
+    private lazy var deadlines = DeadlineTracker<ObjectIdentifier>(eventLoop: eventLoop) { [unowned self] id in
+        self.activeCalls[id]?.expire()
+    }
 
     init(host: String, port: Int, configuration: ClientConfiguration, sslContext: NIOSSLContext?, eventLoop: any EventLoop) {
         self.host = host
@@ -63,8 +67,14 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     private func begin(_ call: ClientCall, deadline: NIODeadline) {
-        // A scheduled callback, not a scheduled task: no closure and no promise per call.
-        call.deadlineTimer = try? eventLoop.assumeIsolated().scheduleCallback(at: deadline, handler: call)
+        let id = ObjectIdentifier(call)
+        activeCalls[id] = call
+        deadlines.add(id, deadline: deadline)
+        call.onFinish = { [unowned self] finished in
+            let id = ObjectIdentifier(finished)
+            self.activeCalls.removeValue(forKey: id)
+            self.deadlines.remove(id)
+        }
         start(call)
     }
 

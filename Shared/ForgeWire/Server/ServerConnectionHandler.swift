@@ -18,7 +18,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private struct InFlightCall {
         var task: Task<Void, Never>?
-        var deadlineTimer: NIOScheduledCallback?
     }
 
     private let configuration: ServerConfiguration
@@ -36,6 +35,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
     private var flushPending = false
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
+    private var deadlines: DeadlineTracker<UInt64>?
 
     init(configuration: ServerConfiguration, dispatcher: CallDispatcher, executor: EventLoopTaskExecutor?, logger: Logger) {
         self.configuration = configuration
@@ -48,6 +48,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        deadlines = DeadlineTracker(eventLoop: context.eventLoop) { [unowned self] callID in
+            self.expire(callID: callID)
+        }
         if let remote = context.channel.remoteAddress {
             peer = "\(remote)"
         }
@@ -62,9 +65,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        deadlines?.cancelAll()
         for call in inFlight.values {
             call.task?.cancel()
-            call.deadlineTimer?.cancel()
         }
         inFlight.removeAll()
         context.fireChannelInactive()
@@ -189,19 +192,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 }
             }
         }
-        let timer = try? loop.assumeIsolated().scheduleCallback(in: TimeAmount(timeout), handler: CallDeadline(connection: self, callID: callID))
-        inFlight[callID] = InFlightCall(task: task, deadlineTimer: timer)
+        deadlines?.add(callID, deadline: loop.now + TimeAmount(timeout))
+        inFlight[callID] = InFlightCall(task: task)
     }
 
     private func handleCancel(context: ChannelHandlerContext, callID: UInt64) {
         guard let call = inFlight.removeValue(forKey: callID) else { return }
         call.task?.cancel()
-        call.deadlineTimer?.cancel()
+        deadlines?.remove(callID)
         writeReply(context: context, callID: callID, result: .failure(RPCError(.cancelled, "cancelled by the client")))
         closeIfDrained(context: context)
     }
 
-    fileprivate func expire(callID: UInt64) {
+    private func expire(callID: UInt64) {
         guard let call = inFlight.removeValue(forKey: callID), let context else { return }
         call.task?.cancel()
         writeReply(context: context, callID: callID, result: .failure(RPCError(.deadlineExceeded, "deadline exceeded")))
@@ -210,8 +213,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private func complete(callID: UInt64, result: Result<Data, RPCError>) {
         // Absent when the deadline or a Cancel already answered the call.
-        guard let call = inFlight.removeValue(forKey: callID), let context else { return }
-        call.deadlineTimer?.cancel()
+        guard inFlight.removeValue(forKey: callID) != nil, let context else { return }
+        deadlines?.remove(callID)
         guard !closing else { return }
         writeReply(context: context, callID: callID, result: result)
         closeIfDrained(context: context)
@@ -315,15 +318,5 @@ extension TimeAmount {
 extension Duration {
     init(_ amount: TimeAmount) {
         self = .nanoseconds(amount.nanoseconds)
-    }
-}
-
-/// Fires when a call's deadline passes (a scheduled callback: no closure or promise per call).
-private struct CallDeadline: NIOScheduledCallbackHandler {
-    let connection: ServerConnectionHandler
-    let callID: UInt64
-
-    func handleScheduledCallback(eventLoop: some EventLoop) {
-        connection.expire(callID: callID)
     }
 }
