@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Histogram
 import Logging
+import MallocInterposerSwift
 
 /// Measures unary calls on loopback: Forge's wire runtime, grpc-swift-2 and a bare NIO echo,
 /// side by side in one run, and prints throughput, percentiles and the ratios.
@@ -70,13 +71,18 @@ struct LoadResult: Sendable {
     var seconds: Double
     var histogram: Histogram<UInt64>
     var errors: Int
+    /// Heap allocations (client + server, whole process) in the measured window; 0 when the
+    /// interposer is not preloaded.
+    var allocations: Int = 0
+
+    var allocationsPerCall: Double { calls == 0 ? 0 : Double(allocations) / Double(calls) }
 
     var callsPerSecond: Double { Double(calls) / seconds }
     var p50: UInt64 { histogram.valueAtPercentile(50) }
 
     func line(name: String) -> String {
         func micros(_ value: UInt64) -> String { String(format: "%.0f µs", Double(value) / 1000) }
-        return "\(name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", callsPerSecond)) calls/s   p50 \(micros(p50))   p90 \(micros(histogram.valueAtPercentile(90)))   p99 \(micros(histogram.valueAtPercentile(99)))   p99.9 \(micros(histogram.valueAtPercentile(99.9)))   errors \(errors)"
+        return "\(name.padding(toLength: 6, withPad: " ", startingAt: 0)) \(String(format: "%10.0f", callsPerSecond)) calls/s   p50 \(micros(p50))   p90 \(micros(histogram.valueAtPercentile(90)))   p99 \(micros(histogram.valueAtPercentile(99)))   p99.9 \(micros(histogram.valueAtPercentile(99.9)))   errors \(errors)" + (allocations > 0 ? String(format: "   allocations/call %.1f", allocationsPerCall) : "")
     }
 }
 
@@ -90,7 +96,16 @@ func drive(
     let start = ContinuousClock.now
     let measureFrom = start + .seconds(load.warmup)
     let end = measureFrom + .seconds(load.duration)
-    return await withTaskGroup(of: (UInt64, Histogram<UInt64>, Int).self) { group in
+    // Count heap allocations exactly over the measured window (LD_PRELOADed interposer).
+    let counting = Task.detached {
+        try? await Task.sleep(until: measureFrom, clock: .continuous)
+        MallocInterposerSwift.reset()
+        MallocInterposerSwift.hook()
+        try? await Task.sleep(until: end, clock: .continuous)
+        MallocInterposerSwift.unhook()
+        return MallocInterposerSwift.getStatistics().mallocCount
+    }
+    var result = await withTaskGroup(of: (UInt64, Histogram<UInt64>, Int).self) { group in
         for index in 0..<load.concurrency {
             group.addTask(executorPreference: executor(index % load.connections)) {
                 var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
@@ -125,4 +140,6 @@ func drive(
         }
         return LoadResult(calls: calls, seconds: load.duration, histogram: total, errors: errors)
     }
+    result.allocations = await counting.value
+    return result
 }

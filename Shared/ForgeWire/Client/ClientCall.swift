@@ -28,8 +28,9 @@ final class ClientCall: @unchecked Sendable {
     /// Assigned when written to a channel.
     var callID: UInt64 = 0
     var handler: ClientConnectionHandler?
-    /// Told when the call finishes, to stop tracking its deadline.
-    var onFinish: ((ClientCall) -> Void)?
+    /// Told when the call finishes, to stop tracking its deadline (the connection outlives
+    /// its calls: it fails them all before it goes).
+    unowned(unsafe) var connection: ClientConnection?
     private(set) var finished = false
 
     init(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data, promise: EventLoopPromise<Data>) {
@@ -43,14 +44,14 @@ final class ClientCall: @unchecked Sendable {
     func succeed(_ payload: Data) {
         guard !finished else { return }
         finished = true
-        onFinish?(self)
+        connection?.finished(self)
         promise.succeed(payload)
     }
 
     func fail(_ error: RPCError, outcome: TransportFailure.Outcome? = nil) {
         guard !finished else { return }
         finished = true
-        onFinish?(self)
+        connection?.finished(self)
         if let outcome {
             promise.fail(TransportFailure(error: error, outcome: outcome))
         } else {

@@ -70,12 +70,15 @@ final class ClientConnection: @unchecked Sendable {
         let id = ObjectIdentifier(call)
         activeCalls[id] = call
         deadlines.add(id, deadline: deadline)
-        call.onFinish = { [unowned self] finished in
-            let id = ObjectIdentifier(finished)
-            self.activeCalls.removeValue(forKey: id)
-            self.deadlines.remove(id)
-        }
+        call.connection = self
         start(call)
+    }
+
+    /// A call finished (answered, failed, expired or cancelled): stop tracking it.
+    func finished(_ call: ClientCall) {
+        let id = ObjectIdentifier(call)
+        activeCalls.removeValue(forKey: id)
+        deadlines.remove(id)
     }
 
     /// Closes the connection for good; calls in flight fail UNAVAILABLE.

@@ -13,8 +13,16 @@ enum RequestID {
     private static let counter = Atomic<UInt64>(0)
 
     static func make() -> String {
+        format(next())
+    }
+
+    /// A fresh number, formatted later by `format`.
+    static func next() -> UInt64 {
+        counter.add(1, ordering: .relaxed).newValue
+    }
+
+    static func format(_ low: UInt64) -> String {
         let high = prefix
-        let low = counter.add(1, ordering: .relaxed).newValue
         return String(unsafeUninitializedCapacity: 32) { buffer in
             for index in 0..<16 {
                 buffer[index] = digits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)]

@@ -168,12 +168,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if call.timeoutMs > 0 {
             timeout = min(timeout, .milliseconds(Int64(call.timeoutMs)))
         }
-        let requestID = call.metadata[MetadataKey.requestID] ?? RequestID.make()
         let serverContext = ServerContext(
             method: descriptor,
             metadata: call.metadata,
             deadline: .now + timeout,
-            requestID: requestID,
+            requestID: call.metadata[MetadataKey.requestID],
             logger: logger,
             peer: peer
         )

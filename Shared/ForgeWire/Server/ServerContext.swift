@@ -14,7 +14,14 @@ public struct ServerContext: Sendable {
     /// When the call must have answered.
     public let deadline: ContinuousClock.Instant
     /// The `x-request-id` of the call (generated when the caller sent none).
-    public var requestID: String
+    public var requestID: String {
+        get { sentRequestID ?? RequestID.format(generatedRequestID) }
+        set { sentRequestID = newValue }
+    }
+
+    // Most calls never read their id: format it only when asked (stable, from one number).
+    private var sentRequestID: String?
+    private var generatedRequestID: UInt64 = 0
     /// A logger carrying the request id and method (added on first use: most calls never log).
     public var logger: Logger {
         get {
@@ -40,15 +47,18 @@ public struct ServerContext: Sendable {
         metadata: [String: String],
         principal: Principal? = nil,
         deadline: ContinuousClock.Instant,
-        requestID: String,
+        requestID: String?,
         logger: Logger,
         peer: String
     ) {
+        if requestID == nil {
+            generatedRequestID = RequestID.next()
+        }
         self.method = method
         self.metadata = metadata
         self.principal = principal
         self.deadline = deadline
-        self.requestID = requestID
+        self.sentRequestID = requestID
         self.baseLogger = logger
         self.peer = peer
     }
