@@ -20,8 +20,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
     ],
     targets: [
-        .executableTarget(
-            name: "ForgeBench",
+        .target(
+            name: "BenchCore",
             dependencies: [
                 .product(name: "ForgeWire", package: "Forge"),
                 .product(name: "ForgeContracts", package: "Forge"),
@@ -33,6 +33,21 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "ForgeBench",
+            dependencies: [
+                "BenchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "ForgeAllocBench",
+            dependencies: [
+                "BenchCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ]

@@ -1,7 +1,6 @@
 import Foundation
 import ForgeWire
 import Histogram
-import MallocInterposerSwift
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -102,14 +101,8 @@ enum NIOEchoTarget {
             .bind(host: "127.0.0.1", port: 0).get()
         let measureFrom = NIODeadline.now() + .nanoseconds(Int64(load.warmup * 1e9))
         let end = measureFrom + .nanoseconds(Int64(load.duration * 1e9))
-        let counting = Task.detached {
-            try? await Task.sleep(until: .now + .seconds(load.warmup), clock: .continuous)
-            MallocInterposerSwift.reset()
-            MallocInterposerSwift.hook()
-            try? await Task.sleep(until: .now + .seconds(load.duration), clock: .continuous)
-            MallocInterposerSwift.unhook()
-            return MallocInterposerSwift.getStatistics().mallocCount
-        }
+        let measureStart = ContinuousClock.now + .seconds(load.warmup)
+        let counting = countAllocations(load, from: measureStart, to: measureStart + .seconds(load.duration))
         var futures: [EventLoopFuture<(UInt64, Histogram<UInt64>)>] = []
         for index in 0..<load.connections {
             let perConnection = load.concurrency / load.connections + (index < load.concurrency % load.connections ? 1 : 0)

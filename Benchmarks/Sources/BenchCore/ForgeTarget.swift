@@ -4,7 +4,7 @@ import Foundation
 
 /// Forge's wire runtime: the generated Echo handler and client, through the real server,
 /// interceptors (logging and metrics, as every service runs them) and client pool.
-enum ForgeTarget {
+public enum ForgeTarget {
     struct Echo: Forge_Testing_V1_EchoHandler {
         func echo(_ request: Forge_Testing_V1_EchoRequest, context: ServerContext) async throws -> Forge_Testing_V1_EchoResponse {
             .with { $0.payload = request.payload }
@@ -13,7 +13,7 @@ enum ForgeTarget {
         func fail(_ request: Forge_Testing_V1_FailRequest, context: ServerContext) async throws -> Forge_Testing_V1_FailResponse { .init() }
     }
 
-    static func run(_ load: LoadShape, pinned: Bool) async throws -> LoadResult {
+    public static func run(_ load: LoadShape, pinned: Bool) async throws -> LoadResult {
         var router = RPCRouter()
         Echo().register(in: &router)
         let server = WireServer(configuration: ServerConfiguration(port: 0), router: router)
