@@ -21,13 +21,7 @@ struct Backup: AsyncParsableCommand {
             let source = "\(layout.dataDirectory)/\(service).sqlite"
             guard FileManager.default.fileExists(atPath: source) else { continue }
             let target = "\(directory)/\(service).sqlite"
-            try? FileManager.default.removeItem(atPath: target)
-            // SQLite's online backup API: a consistent snapshot while the service keeps writing.
-            let from = try DatabaseQueue(path: source)
-            let to = try DatabaseQueue(path: target)
-            try from.backup(to: to)
-            try from.close()
-            try to.close()
+            try copyDatabase(from: source, to: target)
             print("backed up \(service) → \(target)")
             copied += 1
         }
@@ -56,16 +50,21 @@ struct Restore: AsyncParsableCommand {
         for service in StackLayout.services {
             let source = "\(directory)/\(service).sqlite"
             guard FileManager.default.fileExists(atPath: source) else { continue }
-            let target = "\(layout.dataDirectory)/\(service).sqlite"
-            for suffix in ["", "-wal", "-shm"] {
-                try? FileManager.default.removeItem(atPath: target + suffix)
-            }
-            let from = try DatabaseQueue(path: source)
-            let to = try DatabaseQueue(path: target)
-            try from.backup(to: to)
-            try from.close()
-            try to.close()
+            try copyDatabase(from: source, to: "\(layout.dataDirectory)/\(service).sqlite")
             print("restored \(service) ← \(source)")
         }
     }
+}
+
+/// Copies one SQLite database with SQLite's online backup API: a consistent snapshot even while
+/// the owning service keeps writing. The target's old file, WAL and shared memory go first.
+func copyDatabase(from source: String, to target: String) throws {
+    for suffix in ["", "-wal", "-shm"] {
+        try? FileManager.default.removeItem(atPath: target + suffix)
+    }
+    let from = try DatabaseQueue(path: source)
+    let to = try DatabaseQueue(path: target)
+    try from.backup(to: to)
+    try from.close()
+    try to.close()
 }
