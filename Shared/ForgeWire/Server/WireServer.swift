@@ -116,6 +116,14 @@ public final class WireServer: Service, Sendable {
         finished.succeed()
     }
 
+    /// Closes every connection at once, as a crash would (tests of client retries).
+    func abortConnections() {
+        let connections = state.withLockedValue { Array($0.connections.values) }
+        for connection in connections {
+            connection.close(promise: nil)
+        }
+    }
+
     private func initialize(connection channel: any Channel, sslContext: NIOSSLContext?) -> EventLoopFuture<Void> {
         let admitted = state.withLockedValue { state -> Bool in
             guard !state.shuttingDown, state.connections.count < configuration.maxConnections else { return false }

@@ -37,7 +37,8 @@ struct TestServer {
 
 /// A bare TCP connection speaking raw frames, to send what a well-behaved client never would.
 final class RawConnection {
-    private let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+    /// The sending half alone, for a task that writes while another reads.
+    let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
     private var inbound: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
     let channel: any Channel
 
