@@ -80,3 +80,21 @@ struct OutboxTests {
         #expect(Set(error?.violations.map(\.field) ?? []) == ["max_events", "wait_ms"])
     }
 }
+
+@Suite("Storage settings")
+struct StorageTests {
+    @Test("durability full means synchronous=FULL, normal means NORMAL; WAL and foreign keys are on", arguments: [
+        (ServiceConfiguration.Durability.full, 2), (.normal, 1),
+    ])
+    func pragmas(durability: ServiceConfiguration.Durability, synchronous: Int) async throws {
+        let database = try ForgeDatabase.open(path: NSTemporaryDirectory() + "forge-pragmas-\(UUID().uuidString).sqlite", durability: durability)
+        let (sync, journal, foreignKeys) = try await database.write { db in
+            (try Int.fetchOne(db, sql: "PRAGMA synchronous"), try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(sync == synchronous)
+        #expect(journal == "wal")
+        #expect(foreignKeys == 1)
+        let readSync = try await database.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(readSync == synchronous, "reader connections are configured too")
+    }
+}

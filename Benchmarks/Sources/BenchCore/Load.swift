@@ -34,9 +34,9 @@ public struct AllocationCounter: Sendable {
 
 /// Calls completed in the measured window and their latency histogram (nanoseconds).
 public struct LoadResult: Sendable {
-    var calls: UInt64
+    public var calls: UInt64
     var seconds: Double
-    var histogram: Histogram<UInt64>
+    public var histogram: Histogram<UInt64>
     var errors: Int
     /// Heap allocations (client + server, whole process) in the measured window; 0 when the
     /// interposer is not preloaded.
@@ -55,7 +55,7 @@ public struct LoadResult: Sendable {
 
 /// Runs `concurrency` loops of `call` until the window closes; each loop uses connection
 /// `index % connections`. Only calls finishing inside the measured window count.
-func drive(
+public func drive(
     _ load: LoadShape,
     executor: @escaping @Sendable (_ connection: Int) -> (any TaskExecutor)? = { _ in nil },
     call: @escaping @Sendable (_ connection: Int) async throws -> Void

@@ -24,6 +24,11 @@ public enum ForgeDatabase {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB switches its WAL writer to NORMAL after prepareDatabase runs; the pool's single
+        // writer connection lives as long as the pool, so setting it again here sticks.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
         try migrator(migrations).migrate(pool)
         return pool
     }
