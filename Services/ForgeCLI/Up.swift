@@ -117,6 +117,7 @@ final class Supervisor: Sendable {
         }
         try process.run()
         children.withLock { $0[service] = Child(process: process, restarts: restarts, stopping: false) }
+        say("[forge] started forge-\(service) (pid \(process.processIdentifier))")
     }
 
     private func exited(_ service: String, status: Int32) {

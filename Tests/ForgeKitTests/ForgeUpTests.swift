@@ -1,0 +1,66 @@
+import ForgeContracts
+@testable import ForgeKit
+import ForgeWire
+import Foundation
+import Synchronization
+import Testing
+
+/// Collects a process's output as it arrives.
+private final class Output: Sendable {
+    private let text = Mutex("")
+
+    var value: String { text.withLock { $0 } }
+
+    func append(_ data: Data) {
+        text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+    }
+
+    /// Waits (bounded) until the output contains `needle`.
+    func waitFor(_ needle: String, seconds: Double = 60) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if value.contains(needle) { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return value.contains(needle)
+    }
+}
+
+@Suite("forge up, the README's command", .serialized, .timeLimit(.minutes(2)))
+struct ForgeUpTests {
+    @Test("forge up starts all eight healthy, restarts a crashed process and says so, and stops everything on SIGTERM")
+    func upRestartStop() async throws {
+        let stack = try LocalStack(portBase: 29100)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(LocalStack.binaries)/forge")
+        process.arguments = ["up", "--data-dir", stack.dataDirectory]
+        process.environment = stack.environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = Output()
+        pipe.fileHandleForReading.readabilityHandler = { output.append($0.availableData) }
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+        #expect(await output.waitFor("all 8 processes healthy"), "\(output.value.suffix(2000))")
+        #expect(output.value.contains("admin token"))
+
+        // Crash one service: forge up notices, says so, and brings it back.
+        let line = output.value.split(separator: "\n").first { $0.contains("started forge-orders (pid ") }
+        let pid = line.flatMap { Int32($0.split(separator: "pid ").last?.dropLast() ?? "") }
+        #expect(pid != nil)
+        if let pid { kill(pid, SIGKILL) }
+        #expect(await output.waitFor("forge-orders exited"))
+        #expect(await output.waitFor("restarting in"))
+        #expect(await stack.waitUntilServing("orders"), "the restarted forge-orders is healthy")
+
+        process.terminate()
+        #expect(await LocalStack.waitForExit(process, within: 20))
+        #expect(process.terminationStatus == 0)
+        #expect(output.value.contains("[forge] stopped"))
+        for service in ServiceConfiguration.defaultPorts.map(\.name) {
+            #expect(await !stack.waitUntilServing(service, attempts: 1), "forge-\(service) is gone")
+        }
+    }
+}
