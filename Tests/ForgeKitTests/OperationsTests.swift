@@ -1,0 +1,111 @@
+import ForgeContracts
+@testable import ForgeKit
+import ForgeWire
+import Foundation
+import NIOCore
+import NIOPosix
+import SwiftProtobuf
+import Testing
+
+/// A plain HTTP/1.1 GET over loopback, enough to read the admin port.
+func httpGet(port: Int, path: String) async throws -> (status: Int, body: String) {
+    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+            }
+        }
+    return try await channel.executeThenClose { inbound, outbound in
+        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+        var response = ""
+        for try await chunk in inbound {
+            response += String(buffer: chunk)
+        }
+        let status = Int(response.split(separator: " ").dropFirst().first ?? "") ?? 0
+        let body = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
+        return (status, body)
+    }
+}
+
+@Suite("Operating a service: admin port, JSON logs, backup and restore", .serialized, .timeLimit(.minutes(2)))
+struct OperationsTests {
+    @Test("the admin port answers /healthz, /readyz and Prometheus /metrics; JSON logs are one object per line")
+    func adminPortAndJSONLogs() async throws {
+        var stack = try LocalStack(portBase: 30100)
+        defer { stack.killAll() }
+        let logs = Pipe()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(LocalStack.binaries)/forge-accounts")
+        var environment = stack.environment
+        environment["FORGE_LOG_FORMAT"] = "json"
+        process.environment = environment
+        process.standardError = logs
+        process.standardOutput = logs
+        try process.run()
+        stack.processes["accounts"] = process
+        #expect(await stack.waitUntilServing("accounts"))
+
+        let adminPort = 30100 + 100 + 1
+        let health = try await httpGet(port: adminPort, path: "/healthz")
+        #expect(health.status == 200)
+        let ready = try await httpGet(port: adminPort, path: "/readyz")
+        #expect(ready.status == 200)
+        #expect(ready.body.contains("database ok"))
+        let metrics = try await httpGet(port: adminPort, path: "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("forge_rpc_server_calls_total{method=\"/forge.common.v1.Health/Check\",code=\"OK\"}"))
+
+        process.terminate()
+        #expect(await LocalStack.waitForExit(process, within: 12))
+        let lines = String(decoding: logs.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .split(separator: "\n").filter { !$0.isEmpty }
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["level"] != nil && object?["message"] != nil, "not a JSON log line: \(line)")
+        }
+        #expect(lines.contains { $0.contains("\"message\":\"starting\"") })
+    }
+
+    @Test("forge backup copies a running service's database; forge restore brings it back after loss")
+    func backupAndRestore() async throws {
+        var stack = try LocalStack(portBase: 31100)
+        defer { stack.killAll() }
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
+        let token = try await issuer.issue(subject: "ops", roles: ["admin"], ttl: 600)
+        try stack.start("accounts")
+        #expect(await stack.waitUntilServing("accounts"))
+        let client = try WireClient(host: "127.0.0.1", port: stack.wirePort("accounts"), interceptors: [BearerTokenInterceptor(token: token)])
+        let accounts = Forge_Accounts_V1_AccountsClient(channel: client)
+        let created = try await accounts.createAccount(.with { $0.account = .with { $0.name = "苏州精工模具有限公司" } })
+
+        let backup = NSTemporaryDirectory() + "forge-backup-\(UUID().uuidString)"
+        #expect(try await Self.forge(["backup", backup, "--data-dir", stack.dataDirectory], environment: stack.environment) == 0)
+
+        // Lose the data: stop the service and delete its database.
+        stack.processes["accounts"]!.terminate()
+        #expect(await LocalStack.waitForExit(stack.processes["accounts"]!, within: 12))
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: "\(stack.dataDirectory)/accounts.sqlite\(suffix)")
+        }
+        #expect(try await Self.forge(["restore", backup, "--data-dir", stack.dataDirectory], environment: stack.environment) == 0)
+
+        try stack.start("accounts")
+        #expect(await stack.waitUntilServing("accounts"))
+        let restored = try await accounts.getAccount(.with { $0.id = created.account.id })
+        #expect(restored.account.name == "苏州精工模具有限公司")
+        await client.close()
+    }
+
+    static func forge(_ arguments: [String], environment: [String: String]) async throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(LocalStack.binaries)/forge")
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        _ = await LocalStack.waitForExit(process, within: 30)
+        return process.terminationStatus
+    }
+}
