@@ -67,7 +67,7 @@ struct OperationsTests {
         #expect(lines.contains { $0.contains("\"message\":\"starting\"") })
     }
 
-    @Test("forge backup copies a running service's database; forge restore brings it back after loss")
+    @Test("forge call talks to a running service (JSON, exit status = wire status); forge backup copies its database while it runs; forge restore brings it back after loss")
     func backupAndRestore() async throws {
         var stack = try LocalStack(portBase: 31100)
         defer { stack.killAll() }
@@ -78,6 +78,22 @@ struct OperationsTests {
         let client = try WireClient(host: "127.0.0.1", port: stack.wirePort("accounts"), interceptors: [BearerTokenInterceptor(token: token)])
         let accounts = Forge_Accounts_V1_AccountsClient(channel: client)
         let created = try await accounts.createAccount(.with { $0.account = .with { $0.name = "苏州精工模具有限公司" } })
+
+        // forge call against the running process: JSON in, JSON out, status codes as exit codes.
+        let address = "127.0.0.1:\(stack.wirePort("accounts"))"
+        let health = try await Self.forgeOutput(["call", address, "forge.common.v1.Health/Check"], environment: stack.environment)
+        #expect(health.status == 0)
+        #expect(health.output.contains("\"status\":\"SERVING_STATUS_SERVING\""))
+        var withToken = stack.environment
+        withToken["FORGE_TOKEN"] = token
+        let fetched = try await Self.forgeOutput(["call", address, "forge.accounts.v1.Accounts/GetAccount", "{\"id\":\"\(created.account.id)\"}"], environment: withToken)
+        #expect(fetched.status == 0)
+        #expect(fetched.output.contains("苏州精工模具有限公司"))
+        let invalid = try await Self.forgeOutput(["call", address, "forge.accounts.v1.Accounts/CreateAccount", "{\"account\":{\"name\":\" \"}}"], environment: withToken)
+        #expect(invalid.status == 3, "INVALID_ARGUMENT is exit status 3")
+        #expect(invalid.output.contains("account.name: is required"))
+        let anonymous = try await Self.forgeOutput(["call", address, "forge.accounts.v1.Accounts/GetAccount", "{\"id\":\"x\"}"], environment: stack.environment.filter { $0.key != "FORGE_TOKEN" })
+        #expect(anonymous.status == 16, "UNAUTHENTICATED is exit status 16")
 
         let backup = NSTemporaryDirectory() + "forge-backup-\(UUID().uuidString)"
         #expect(try await Self.forge(["backup", backup, "--data-dir", stack.dataDirectory], environment: stack.environment) == 0)
@@ -95,6 +111,20 @@ struct OperationsTests {
         let restored = try await accounts.getAccount(.with { $0.id = created.account.id })
         #expect(restored.account.name == "苏州精工模具有限公司")
         await client.close()
+    }
+
+    static func forgeOutput(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "\(LocalStack.binaries)/forge")
+        process.arguments = arguments
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = await LocalStack.waitForExit(process, within: 30)
+        return (process.terminationStatus, output)
     }
 
     static func forge(_ arguments: [String], environment: [String: String]) async throws -> Int32 {
