@@ -199,6 +199,20 @@ let package = Package(
             path: "Tests/ForgeKitTests",
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "AccountsTests",
+            dependencies: [
+                "ForgeAccounts",
+                "ForgeKit",
+                "ForgeWire",
+                "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AccountsTests",
+            swiftSettings: upcomingFeatures
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

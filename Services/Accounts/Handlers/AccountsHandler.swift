@@ -23,7 +23,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         account.version = 1
         account.createdAt = .init(date: now)
         account.updatedAt = .init(date: now)
-        return try await store.create(account, context: context, at: now)
+        return try await store.create(account, allowDuplicate: request.allowDuplicate, context: context, at: now)
     }
 
     func getAccount(_ request: Forge_Accounts_V1_GetAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetAccountResponse {
@@ -39,15 +39,44 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
     }
 
     func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateAccountResponse {
-        throw RPCError(.unimplemented, "UpdateAccount is not built yet")
+        let violations = AccountRules.validate(update: request.account)
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var account = request.account
+        account.name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await store.update(account, context: context, at: clock.now())
     }
 
     func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse {
-        throw RPCError(.unimplemented, "ListAccounts is not built yet")
+        let page = try Page(request.page)
+        let accounts = try await store.list(request, page: page, principal: try principal(context))
+        return .with {
+            $0.accounts = accounts
+            $0.page = page.response(lastID: accounts.last?.id, count: accounts.count)
+        }
     }
 
     func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse {
-        throw RPCError(.unimplemented, "SearchAccounts is not built yet")
+        let prefix = request.namePrefix.trimmingCharacters(in: .whitespacesAndNewlines)
+        var violations: [FieldViolation] = []
+        if prefix.isEmpty { violations.append(FieldViolation(field: "name_prefix", description: "is required")) }
+        if prefix.count > 200 { violations.append(FieldViolation(field: "name_prefix", description: "must be at most 200 characters")) }
+        let page: Page
+        do {
+            page = try Page(request.page)
+        } catch let error as RPCError {
+            throw RPCError.invalidArgument(violations + error.violations)
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let accounts = try await store.search(prefix: prefix, page: page, principal: try principal(context))
+        return .with {
+            $0.accounts = accounts
+            $0.page = page.response(lastID: accounts.last?.id, count: accounts.count)
+        }
+    }
+
+    private func principal(_ context: ServerContext) throws -> Principal {
+        guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
+        return principal
     }
 
     func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateContactResponse {

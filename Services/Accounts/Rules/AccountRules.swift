@@ -1,6 +1,7 @@
 import ForgeContracts
 import ForgeWire
 import Foundation
+import GRDB
 
 /// The accounts rules that need no database or socket.
 enum AccountRules {
@@ -29,12 +30,55 @@ enum AccountRules {
         return allowed && (5...20).contains(value.count)
     }
 
+    /// Field violations of an update; empty when it may be applied.
+    static func validate(update account: Forge_Accounts_V1_Account) -> [FieldViolation] {
+        var violations = validate(new: account).filter { $0.field != "account.id" }
+        if account.id.isEmpty {
+            violations.append(FieldViolation(field: "account.id", description: "is required"))
+        }
+        if account.version <= 0 {
+            violations.append(FieldViolation(field: "account.version", description: "is required: the version you read"))
+        }
+        return violations
+    }
+
+    /// Field name → new value, for every field that differs.
+    static func changedFields(from old: Forge_Accounts_V1_Account, to new: Forge_Accounts_V1_Account) -> [String: String] {
+        var changed: [String: String] = [:]
+        func compare(_ name: String, _ a: String, _ b: String) { if a != b { changed[name] = b } }
+        compare("name", old.name, new.name)
+        compare("legal_name", old.legalName, new.legalName)
+        compare("tax_id", old.taxID, new.taxID)
+        compare("industry", old.industry, new.industry)
+        compare("region", old.region, new.region)
+        compare("address", old.address, new.address)
+        compare("stage", "\(old.stage)", "\(new.stage)")
+        compare("grade", "\(old.grade)", "\(new.grade)")
+        compare("tier", "\(old.tier)", "\(new.tier)")
+        return changed
+    }
+
+    /// Restricts a query to what `principal` may see (the SQL form of `canSee`).
+    static func visibility(for principal: Principal, clauses: inout [String], arguments: inout StatementArguments) {
+        guard isRepOnly(principal) else { return }
+        if principal.team.isEmpty {
+            clauses.append("owner_id = ?")
+            arguments += [principal.subject]
+        } else {
+            clauses.append("(owner_id = ? OR team = ?)")
+            arguments += [principal.subject, principal.team]
+        }
+    }
+
+    static func isRepOnly(_ principal: Principal) -> Bool {
+        principal.roles.contains("sales_rep")
+            && principal.roles.isDisjoint(with: ["admin", "sales_manager", "analyst", "finance", "marketing", "service", "service_manager", "service_engineer"])
+    }
+
     /// Object-level access (DESIGN §9): a sales rep reaches accounts they own or share a team
     /// with; every other role allowed to call the method reaches all.
     static func canSee(_ account: Forge_Accounts_V1_Account, principal: Principal) -> Bool {
-        let salesRepOnly = principal.roles.contains("sales_rep")
-            && principal.roles.isDisjoint(with: ["admin", "sales_manager", "analyst", "finance", "marketing", "service", "service_manager", "service_engineer"])
-        guard salesRepOnly else { return true }
+        guard isRepOnly(principal) else { return true }
         return account.ownerID == principal.subject || (!principal.team.isEmpty && account.team == principal.team)
     }
 }

@@ -1,0 +1,33 @@
+import Foundation
+
+/// Folds a company name to the form duplicate detection compares (issue 4): full-width to
+/// half-width (NFKC), case folded, spaces and punctuation removed, legal suffixes such as
+/// 有限公司 or "Co., Ltd." dropped — so 上海精密机械有限公司, 上海精密机械 有限公司 and
+/// ＳＨＡＮＧＨＡＩ… compare equal to their plain forms.
+enum NameNormalizer {
+    /// Longest first, so 股份有限公司 is removed whole rather than leaving 股份.
+    static let legalSuffixes: [String] = [
+        "集团股份有限公司", "集团有限责任公司", "集团有限公司", "股份有限公司", "有限责任公司", "有限公司",
+        "集团公司", "集团", "公司", "corporation", "company", "limited", "coltd", "corp", "gmbh", "inc", "llc",
+        "ltd", "co", "ag", "sa",
+    ]
+
+    static func normalize(_ name: String) -> String {
+        let folded = name.precomposedStringWithCompatibilityMapping.lowercased()
+        var kept = String.UnicodeScalarView()
+        for scalar in folded.unicodeScalars where CharacterSet.alphanumerics.contains(scalar) {
+            kept.append(scalar)
+        }
+        var result = String(kept)
+        var stripped = true
+        while stripped {
+            stripped = false
+            for suffix in legalSuffixes where result.hasSuffix(suffix) && result.count > suffix.count {
+                result.removeLast(suffix.count)
+                stripped = true
+                break
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,51 @@
+@testable import ForgeAccounts
+import ForgeContracts
+import ForgeWire
+import SwiftProtobuf
+import Testing
+
+@Suite("Account rules")
+struct AccountRulesTests {
+    @Test("names that differ only in width, case, spacing, punctuation or legal suffix normalise alike", arguments: [
+        ("上海精密机械有限公司", "上海精密机械"),
+        ("上海精密机械 有限公司", "上海精密机械"),
+        ("上海精密机械股份有限公司", "上海精密机械"),
+        ("上海精密机械有限责任公司", "上海精密机械"),
+        ("上海精密机械（集团）有限公司", "上海精密机械"),
+        ("ＳＨＡＮＧＨＡＩ　ＰＲＥＣＩＳＩＯＮ", "shanghaiprecision"),
+        ("Shanghai Precision Co., Ltd.", "shanghaiprecision"),
+        ("SHANGHAI-PRECISION, INC.", "shanghaiprecision"),
+        ("徐工集团", "徐工"),
+    ])
+    func normalisation(name: String, expected: String) {
+        #expect(NameNormalizer.normalize(name) == expected)
+    }
+
+    @Test("a name made only of legal suffixes never normalises to nothing", arguments: ["有限公司", "Co., Ltd.", "集团"])
+    func onlySuffix(name: String) {
+        #expect(!NameNormalizer.normalize(name).isEmpty)
+    }
+
+    @Test("a new account's bad fields are each named", arguments: [
+        (Forge_Accounts_V1_Account.with { $0.name = "  " }, ["account.name"]),
+        (.with { $0.name = String(repeating: "厂", count: 201) }, ["account.name"]),
+        (.with { $0.name = "ok"; $0.taxID = "91-31@" }, ["account.tax_id"]),
+        (.with { $0.name = ""; $0.taxID = "x"; $0.id = "acc_1" }, ["account.name", "account.tax_id", "account.id"]),
+        (.with { $0.name = "常州精工"; $0.taxID = "91320400MA1W9XYZ2K" }, []),
+    ])
+    func validation(account: Forge_Accounts_V1_Account, fields: [String]) {
+        #expect(AccountRules.validate(new: account).map(\.field) == fields)
+    }
+
+    @Test("a sales rep sees accounts they own or share a team with; other roles see all")
+    func visibility() {
+        let account = Forge_Accounts_V1_Account.with {
+            $0.ownerID = "rep-a"
+            $0.team = "east"
+        }
+        #expect(AccountRules.canSee(account, principal: Principal(subject: "rep-a", roles: ["sales_rep"])))
+        #expect(AccountRules.canSee(account, principal: Principal(subject: "rep-c", roles: ["sales_rep"], team: "east")))
+        #expect(!AccountRules.canSee(account, principal: Principal(subject: "rep-b", roles: ["sales_rep"], team: "west")))
+        #expect(AccountRules.canSee(account, principal: Principal(subject: "boss", roles: ["sales_manager"], team: "west")))
+    }
+}
