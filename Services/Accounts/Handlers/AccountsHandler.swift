@@ -5,10 +5,10 @@ import Foundation
 import SwiftProtobuf
 
 /// `forge.accounts.v1.Accounts`: translates RPCs into store calls and rules.
-/// Methods not built yet answer UNIMPLEMENTED.
 struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
     let store: AccountStore
     let clock: any WallClock
+    var timeline: TimelineStore { TimelineStore(database: store.database) }
 
     func createAccount(_ request: Forge_Accounts_V1_CreateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateAccountResponse {
         let violations = AccountRules.validate(new: request.account)
@@ -74,26 +74,11 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         }
     }
 
-    private func principal(_ context: ServerContext) throws -> Principal {
+    func principal(_ context: ServerContext) throws -> Principal {
         guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
         return principal
     }
 
-    func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateContactResponse {
-        throw RPCError(.unimplemented, "CreateContact is not built yet")
-    }
-
-    func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
-        throw RPCError(.unimplemented, "ListContacts is not built yet")
-    }
-
-    func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse {
-        throw RPCError(.unimplemented, "LogActivity is not built yet")
-    }
-
-    func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
-        throw RPCError(.unimplemented, "ListActivities is not built yet")
-    }
 }
 
 /// The roles of each accounts method (DESIGN §9).
@@ -108,8 +93,11 @@ enum AccountsAccess {
         access.allow(method.listAccounts, .roles(readers))
         access.allow(method.searchAccounts, .roles(readers))
         access.allow(method.createContact, .roles(sales))
+        access.allow(method.getContact, .roles(readers))
+        access.allow(method.updateContact, .roles(sales))
         access.allow(method.listContacts, .roles(readers))
         access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
         access.allow(method.listActivities, .roles(readers))
+        access.allow(method.searchActivities, .roles(readers))
     }
 }

@@ -43,6 +43,12 @@ struct AccountStore: Sendable {
             }
             try db.create(index: "account_normalized_name", on: "account", columns: ["normalized_name"])
         }
+        migrator.registerMigration("accounts-v2-last-activity") { db in
+            try db.alter(table: "account") { t in
+                t.add(column: "last_activity_at", .double)
+            }
+        }
+        TimelineStore.migrations(&migrator)
     }
 
     /// Inserts the account, its `AccountCreated` event, its audit row and the call's
@@ -228,6 +234,9 @@ struct AccountStore: Sendable {
             $0.createdAt = .init(date: Date(timeIntervalSince1970: row["created_at"]))
             $0.updatedAt = .init(date: Date(timeIntervalSince1970: row["updated_at"]))
             $0.version = row["version"]
+            if let last = row["last_activity_at"] as Double? {
+                $0.lastActivityAt = .init(date: Date(timeIntervalSince1970: last))
+            }
         }
     }
 }

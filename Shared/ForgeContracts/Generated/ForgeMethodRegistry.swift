@@ -39,6 +39,16 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_CreateContactResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetContact"),
+            request: Forge_Accounts_V1_GetContactRequest.self,
+            response: Forge_Accounts_V1_GetContactResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateContact"),
+            request: Forge_Accounts_V1_UpdateContactRequest.self,
+            response: Forge_Accounts_V1_UpdateContactResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListContacts"),
             request: Forge_Accounts_V1_ListContactsRequest.self,
             response: Forge_Accounts_V1_ListContactsResponse.self
@@ -52,6 +62,11 @@ public enum ForgeMethodRegistry {
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities"),
             request: Forge_Accounts_V1_ListActivitiesRequest.self,
             response: Forge_Accounts_V1_ListActivitiesResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities"),
+            request: Forge_Accounts_V1_SearchActivitiesRequest.self,
+            response: Forge_Accounts_V1_SearchActivitiesResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAccountHealth"),

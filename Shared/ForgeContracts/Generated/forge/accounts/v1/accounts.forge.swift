@@ -16,10 +16,13 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let listAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListAccounts")
         public static let searchAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchAccounts")
         public static let createContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CreateContact")
+        public static let getContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetContact")
+        public static let updateContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateContact")
         public static let listContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListContacts")
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
         public static let listActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, createContact, listContacts, logActivity, listActivities]
+        public static let searchActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities")
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, createContact, getContact, updateContact, listContacts, logActivity, listActivities, searchActivities]
     }
 }
 
@@ -31,9 +34,14 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse
     func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse
     func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateContactResponse
+    func getContact(_ request: Forge_Accounts_V1_GetContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetContactResponse
+    func updateContact(_ request: Forge_Accounts_V1_UpdateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateContactResponse
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse
     func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse
+    /// The account's timeline, newest first.
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse
+    /// Full-text search over every activity the caller may see; works for Chinese (trigrams).
+    func searchActivities(_ request: Forge_Accounts_V1_SearchActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchActivitiesResponse
 }
 
 extension Forge_Accounts_V1_AccountsHandler {
@@ -57,6 +65,12 @@ extension Forge_Accounts_V1_AccountsHandler {
         router.register(Forge_Accounts_V1_AccountsService.Method.createContact, request: Forge_Accounts_V1_CreateContactRequest.self) { request, context in
             try await self.createContact(request, context: context)
         }
+        router.register(Forge_Accounts_V1_AccountsService.Method.getContact, request: Forge_Accounts_V1_GetContactRequest.self) { request, context in
+            try await self.getContact(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.updateContact, request: Forge_Accounts_V1_UpdateContactRequest.self) { request, context in
+            try await self.updateContact(request, context: context)
+        }
         router.register(Forge_Accounts_V1_AccountsService.Method.listContacts, request: Forge_Accounts_V1_ListContactsRequest.self) { request, context in
             try await self.listContacts(request, context: context)
         }
@@ -65,6 +79,9 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.listActivities, request: Forge_Accounts_V1_ListActivitiesRequest.self) { request, context in
             try await self.listActivities(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.searchActivities, request: Forge_Accounts_V1_SearchActivitiesRequest.self) { request, context in
+            try await self.searchActivities(request, context: context)
         }
     }
 }
@@ -95,14 +112,25 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     public func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_CreateContactResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.createContact, request: request, response: Forge_Accounts_V1_CreateContactResponse.self, options: options)
     }
+    public func getContact(_ request: Forge_Accounts_V1_GetContactRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_GetContactResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.getContact, request: request, response: Forge_Accounts_V1_GetContactResponse.self, options: options)
+    }
+    public func updateContact(_ request: Forge_Accounts_V1_UpdateContactRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_UpdateContactResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.updateContact, request: request, response: Forge_Accounts_V1_UpdateContactResponse.self, options: options)
+    }
     public func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListContactsResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listContacts, request: request, response: Forge_Accounts_V1_ListContactsResponse.self, options: options)
     }
     public func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_LogActivityResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.logActivity, request: request, response: Forge_Accounts_V1_LogActivityResponse.self, options: options)
     }
+    /// The account's timeline, newest first.
     public func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listActivities, request: request, response: Forge_Accounts_V1_ListActivitiesResponse.self, options: options)
+    }
+    /// Full-text search over every activity the caller may see; works for Chinese (trigrams).
+    public func searchActivities(_ request: Forge_Accounts_V1_SearchActivitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_SearchActivitiesResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.searchActivities, request: request, response: Forge_Accounts_V1_SearchActivitiesResponse.self, options: options)
     }
 }
 

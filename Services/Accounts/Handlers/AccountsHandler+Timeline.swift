@@ -1,0 +1,117 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// Contacts and activities of `forge.accounts.v1.Accounts`.
+extension AccountsHandler {
+    func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateContactResponse {
+        var violations = ContactRules.validate(request.contact, isNew: true)
+        if !request.contact.id.isEmpty { violations.append(FieldViolation(field: "contact.id", description: "is assigned by the server")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var contact = request.contact
+        let now = clock.now()
+        contact.id = EventID.make(prefix: "con", at: now)
+        contact.name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        contact.version = 1
+        return try await timeline.createContact(contact, context: context, at: now)
+    }
+
+    func getContact(_ request: Forge_Accounts_V1_GetContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetContactResponse {
+        let principal = try principal(context)
+        guard let contact = try await timeline.contact(id: request.id, principal: principal),
+              let visible = ContactRules.view(contact, for: principal)
+        else { throw RPCError(.notFound, "contact \(request.id) not found") }
+        return .with { $0.contact = visible }
+    }
+
+    func updateContact(_ request: Forge_Accounts_V1_UpdateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateContactResponse {
+        let violations = ContactRules.validate(request.contact, isNew: false)
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var contact = request.contact
+        contact.name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        return try await timeline.updateContact(contact, context: context, at: clock.now())
+    }
+
+    func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
+        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        let page = try Page(request.page)
+        let principal = try principal(context)
+        let contacts = try await timeline.contacts(accountID: request.accountID, page: page, principal: principal)
+        return .with {
+            $0.contacts = contacts.compactMap { ContactRules.view($0, for: principal) }
+            $0.page = page.response(lastID: contacts.last?.id, count: contacts.count)
+        }
+    }
+
+    func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse {
+        var activity = request.activity
+        var violations: [FieldViolation] = []
+        if activity.accountID.isEmpty { violations.append(FieldViolation(field: "activity.account_id", description: "is required")) }
+        if activity.kind == .unspecified { violations.append(FieldViolation(field: "activity.kind", description: "is required")) }
+        if activity.subject.trimmingCharacters(in: .whitespaces).isEmpty || activity.subject.count > 200 {
+            violations.append(FieldViolation(field: "activity.subject", description: "is required, at most 200 characters"))
+        }
+        // A note is text, not a file: 64 KiB is pages of writing.
+        if activity.body.utf8.count > 64 * 1024 {
+            violations.append(FieldViolation(field: "activity.body", description: "must be at most 64 KiB"))
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let now = clock.now()
+        activity.id = EventID.make(prefix: "act", at: now)
+        activity.authorID = context.principal?.subject ?? ""
+        if !activity.hasOccurredAt { activity.occurredAt = .init(date: now) }
+        return try await timeline.log(activity, context: context, at: now)
+    }
+
+    func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
+        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        let (size, before) = try RowPage.parse(request.page)
+        let rows = try await timeline.timeline(accountID: request.accountID, size: size, before: before, principal: try principal(context))
+        return .with {
+            $0.activities = rows.map(\.activity)
+            $0.page = RowPage.response(lastRowID: rows.last?.rowid, count: rows.count, size: size)
+        }
+    }
+
+    func searchActivities(_ request: Forge_Accounts_V1_SearchActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchActivitiesResponse {
+        let query = request.query.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard query.count >= 3, query.count <= 200 else {
+            throw RPCError.invalidArgument([FieldViolation(field: "query", description: "must be 3 to 200 characters")])
+        }
+        let (size, before) = try RowPage.parse(request.page)
+        let rows = try await timeline.search(query: query, size: size, before: before, principal: try principal(context))
+        return .with {
+            $0.activities = rows.map(\.activity)
+            $0.page = RowPage.response(lastRowID: rows.last?.rowid, count: rows.count, size: size)
+        }
+    }
+}
+
+/// Paging newest-first by row number: the token is the last row's number.
+enum RowPage {
+    static func parse(_ request: Forge_Common_V1_PageRequest) throws -> (size: Int, before: Int64) {
+        guard (0...500).contains(request.pageSize) else {
+            throw RPCError.invalidArgument([FieldViolation(field: "page.page_size", description: "must be between 0 and 500")])
+        }
+        var before = Int64.max
+        if !request.pageToken.isEmpty {
+            guard let data = Data(base64Encoded: request.pageToken), let text = String(data: data, encoding: .utf8),
+                  text.hasPrefix("r"), let value = Int64(text.dropFirst())
+            else {
+                throw RPCError.invalidArgument([FieldViolation(field: "page.page_token", description: "is not a token this service issued")])
+            }
+            before = value
+        }
+        return (request.pageSize == 0 ? 50 : Int(request.pageSize), before)
+    }
+
+    static func response(lastRowID: Int64?, count: Int, size: Int) -> Forge_Common_V1_PageResponse {
+        var page = Forge_Common_V1_PageResponse()
+        if count == size, let lastRowID {
+            page.nextPageToken = Data("r\(lastRowID)".utf8).base64EncodedString()
+        }
+        return page
+    }
+}

@@ -1,0 +1,174 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Contacts and the activity timeline of accounts, in the accounts database.
+struct TimelineStore: Sendable {
+    let database: DatabasePool
+
+    static func migrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("accounts-v3-contacts-activities") { db in
+            try db.create(table: "contact") { t in
+                t.primaryKey("id", .text)
+                t.column("account_id", .text).notNull().indexed().references("account")
+                t.column("payload", .blob).notNull()
+                t.column("phone", .text).notNull().defaults(to: "")
+                t.column("email_domain", .text).notNull().defaults(to: "")
+                t.column("version", .integer).notNull()
+            }
+            try db.create(table: "activity") { t in
+                t.autoIncrementedPrimaryKey("rowid")
+                t.column("id", .text).notNull().unique()
+                t.column("account_id", .text).notNull().references("account")
+                t.column("occurred_at", .double).notNull()
+                t.column("payload", .blob).notNull()
+            }
+            try db.create(index: "activity_timeline", on: "activity", columns: ["account_id", "occurred_at"])
+            // Trigram tokens make substring search work for Chinese, which has no spaces.
+            try db.execute(sql: "CREATE VIRTUAL TABLE activity_fts USING fts5(subject, body, tokenize = 'trigram')")
+        }
+    }
+
+    // MARK: Contacts
+
+    func createContact(_ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_CreateContactResponse {
+        try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            try Self.requireVisibleAccount(db, id: contact.accountID, principal: context.principal)
+            try db.execute(
+                sql: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactRules.normalizedPhone(contact.phone),
+                            ContactRules.emailDomain(contact.email), contact.version]
+            )
+            try Outbox.append(db, Forge_Accounts_V1_ContactCreated.with { $0.contact = contact }, accountID: contact.accountID, at: now)
+            try AuditLog.record(db, context: context, recordID: contact.id, changes: ["name": contact.name, "account_id": contact.accountID], at: now)
+            return .with { $0.contact = contact }
+        }
+    }
+
+    func updateContact(_ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_UpdateContactResponse {
+        try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            guard let current = try Self.contact(db, id: contact.id) else {
+                throw RPCError(.notFound, "contact \(contact.id) not found")
+            }
+            try Self.requireVisibleAccount(db, id: current.accountID, principal: context.principal, missing: "contact \(contact.id) not found")
+            guard current.version == contact.version else {
+                throw RPCError(.aborted, "contact \(contact.id) changed since version \(contact.version) (now \(current.version)); read it again")
+            }
+            var updated = contact
+            updated.accountID = current.accountID
+            updated.version = current.version + 1
+            let changed = ContactRules.changedFields(from: current, to: updated)
+            try db.execute(
+                sql: "UPDATE contact SET payload = ?, phone = ?, email_domain = ?, version = ? WHERE id = ?",
+                arguments: [try updated.serializedData(), ContactRules.normalizedPhone(updated.phone), ContactRules.emailDomain(updated.email),
+                            updated.version, updated.id]
+            )
+            try Outbox.append(db, Forge_Accounts_V1_ContactUpdated.with {
+                $0.contact = updated
+                $0.changedFields = changed.keys.sorted()
+            }, accountID: updated.accountID, at: now)
+            try AuditLog.record(db, context: context, recordID: updated.id, changes: changed, at: now)
+            return .with { $0.contact = updated }
+        }
+    }
+
+    func contact(id: String, principal: Principal) async throws -> Forge_Accounts_V1_Contact? {
+        try await database.read { db in
+            guard let contact = try Self.contact(db, id: id),
+                  (try? Self.requireVisibleAccount(db, id: contact.accountID, principal: principal)) != nil
+            else { return nil }
+            return contact
+        }
+    }
+
+    func contacts(accountID: String, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Contact] {
+        try await database.read { db in
+            try Self.requireVisibleAccount(db, id: accountID, principal: principal)
+            return try Data.fetchAll(
+                db,
+                sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+                arguments: [accountID, page.after, page.size]
+            ).map { try Forge_Accounts_V1_Contact(serializedBytes: $0) }
+        }
+    }
+
+    static func contact(_ db: Database, id: String) throws -> Forge_Accounts_V1_Contact? {
+        try Data.fetchOne(db, sql: "SELECT payload FROM contact WHERE id = ?", arguments: [id]).map {
+            try Forge_Accounts_V1_Contact(serializedBytes: $0)
+        }
+    }
+
+    // MARK: Activities
+
+    /// Logs an activity: the timeline row, its full-text entry, the account's last activity
+    /// time and `ActivityLogged`, in one transaction.
+    func log(_ activity: Forge_Accounts_V1_Activity, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_LogActivityResponse {
+        try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            try Self.requireVisibleAccount(db, id: activity.accountID, principal: context.principal)
+            try db.execute(
+                sql: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
+                arguments: [activity.id, activity.accountID, activity.occurredAt.timeIntervalSince1970, try activity.serializedData()]
+            )
+            try db.execute(
+                sql: "INSERT INTO activity_fts (rowid, subject, body) VALUES (?, ?, ?)",
+                arguments: [db.lastInsertedRowID, activity.subject, activity.body]
+            )
+            try db.execute(
+                sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?) WHERE id = ?",
+                arguments: [activity.occurredAt.timeIntervalSince1970, activity.accountID]
+            )
+            try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
+            return .with { $0.activity = activity }
+        }
+    }
+
+    /// One account's timeline, newest first; the page token is the rowid to continue below.
+    func timeline(accountID: String, size: Int, before: Int64, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
+        try await database.read { db in
+            try Self.requireVisibleAccount(db, id: accountID, principal: principal)
+            return try Row.fetchAll(
+                db,
+                sql: "SELECT rowid, payload FROM activity WHERE account_id = ? AND rowid < ? ORDER BY occurred_at DESC, rowid DESC LIMIT ?",
+                arguments: [accountID, before, size]
+            ).map { ($0["rowid"], try Forge_Accounts_V1_Activity(serializedBytes: $0["payload"] as Data)) }
+        }
+    }
+
+    /// Activities whose subject or body contains `query`, among accounts `principal` may see.
+    func search(query: String, size: Int, before: Int64, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
+        var clauses = ["activity_fts MATCH ?", "a.rowid < ?"]
+        // A quoted FTS5 string: the query is matched as a phrase, never parsed as syntax.
+        var arguments: StatementArguments = ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\"", before]
+        var visibility: [String] = []
+        var visibilityArguments = StatementArguments()
+        AccountRules.visibility(for: principal, clauses: &visibility, arguments: &visibilityArguments)
+        clauses += visibility.map { $0.replacingOccurrences(of: "owner_id", with: "acc.owner_id").replacingOccurrences(of: "team", with: "acc.team") }
+        arguments += visibilityArguments
+        arguments += [size]
+        let sql = """
+            SELECT a.rowid AS rowid, a.payload AS payload FROM activity_fts
+            JOIN activity a ON a.rowid = activity_fts.rowid
+            JOIN account acc ON acc.id = a.account_id
+            WHERE \(clauses.joined(separator: " AND ")) ORDER BY a.rowid DESC LIMIT ?
+            """
+        let finalArguments = arguments
+        return try await database.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map {
+                ($0["rowid"], try Forge_Accounts_V1_Activity(serializedBytes: $0["payload"] as Data))
+            }
+        }
+    }
+
+    /// NOT_FOUND unless the account exists and `principal` may see it (no existence leak).
+    static func requireVisibleAccount(_ db: Database, id: String, principal: Principal?, missing: String? = nil) throws {
+        guard let principal,
+              let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]),
+              AccountRules.canSee(AccountStore.account(from: row), principal: principal)
+        else {
+            throw RPCError(.notFound, missing ?? "account \(id) not found")
+        }
+    }
+}
