@@ -1,8 +1,10 @@
 import ArgumentParser
 import ForgeContracts
 import ForgeKit
+import ForgeWire
 import Foundation
 import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 import UnixSignals
 
@@ -20,6 +22,9 @@ struct Up: AsyncParsableCommand {
 
     @Option(help: "Seconds to wait for every process to become healthy.")
     var startTimeout: Int = 60
+
+    @Flag(help: "Do not load the demo data into an empty stack.")
+    var noDemo = false
 
     func run() async throws {
         let layout = StackLayout(dataDirectory: dataDir)
@@ -49,6 +54,9 @@ struct Up: AsyncParsableCommand {
         do {
             try await healthy.value
             let elapsed = ContinuousClock.now - started
+            if !noDemo {
+                try await loadDemoData(token: adminToken)
+            }
             say("""
                 [forge] all \(StackLayout.services.count) processes healthy in \(elapsed.formatted(.units(allowed: [.milliseconds], width: .narrow)))
                 [forge] gateway (wire): \(StackLayout.address(of: "gateway"))
@@ -66,6 +74,24 @@ struct Up: AsyncParsableCommand {
         say("[forge] stopping…")
         await supervisor.stopAll()
         say("[forge] stopped")
+    }
+}
+
+extension Up {
+    /// Loads the demo data when the accounts service holds no account yet.
+    func loadDemoData(token: String) async throws {
+        let wire = try WireClient(address: StackLayout.address(of: "accounts"), interceptors: [BearerTokenInterceptor(token: token)])
+        let accounts = Forge_Accounts_V1_AccountsClient(channel: wire)
+        let existing = try await accounts.listAccounts(.with { $0.page.pageSize = 1 })
+        guard existing.accounts.isEmpty else {
+            await wire.close()
+            return
+        }
+        say("[forge] loading demo data (a machinery maker's customers, contacts and a year of activities)…")
+        let started = ContinuousClock.now
+        let counts = try await DemoData().load(into: accounts, now: Date())
+        await wire.close()
+        say("[forge] demo data loaded: \(counts.accounts) accounts, \(counts.contacts) contacts, \(counts.activities) activities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
     }
 }
 

@@ -135,3 +135,27 @@ struct ConsumerTests {
         await again.shutdown()
     }
 }
+
+@Suite("Event consumers with a type filter", .timeLimit(.minutes(1)))
+struct FilteredConsumerTests {
+    @Test("a consumer filtering by type moves its cursor past events it does not want, so its lag reaches zero")
+    func lagWithFilter() async throws {
+        let producer = try ForgeDatabase.temporary(migrations: testMigrations)
+        var router = RPCRouter()
+        EventFeedService(database: producer, signal: CommitSignal()).register(in: &router)
+        let server = WireServer(configuration: ServerConfiguration(port: 0), router: router)
+        let address = try await server.start()
+        let client = try WireClient(host: "127.0.0.1", port: address.port!)
+        let consumerDatabase = try ForgeDatabase.temporary(migrations: testMigrations)
+        try await writeNote(producer, id: "1")  // a "Money" event
+        _ = try await producer.write { db in
+            try Outbox.append(db, Forge_Common_V1_PageRequest(), at: Date())  // a "PageRequest" event, not wanted
+        }
+        let consumer = EventConsumer(upstream: "producer", feed: client, database: consumerDatabase, types: ["Money"], logger: Logger(label: "test")) { _, _ in }
+        #expect(try await consumer.poll(waitMilliseconds: 0) == 1)
+        #expect(try await consumer.cursor() == 2, "the cursor moved past the unwanted event")
+        #expect(consumer.status.lag == 0)
+        await client.close()
+        await server.shutdown()
+    }
+}

@@ -28,7 +28,7 @@ private final class Output: Sendable {
 
 @Suite("forge up, the README's command", .serialized, .timeLimit(.minutes(2)))
 struct ForgeUpTests {
-    @Test("forge up starts all eight healthy, restarts a crashed process and says so, and stops everything on SIGTERM")
+    @Test("forge up starts all eight healthy, loads the demo data, restarts a crashed process and says so, and stops everything on SIGTERM")
     func upRestartStop() async throws {
         let stack = try LocalStack(portBase: 29100)
         let process = Process()
@@ -44,6 +44,7 @@ struct ForgeUpTests {
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
         #expect(await output.waitFor("all 8 processes healthy"), "\(output.value.suffix(2000))")
+        #expect(await output.waitFor("demo data loaded: 300 accounts", seconds: 90), "the first start loads the demo data")
         #expect(output.value.contains("admin token"))
 
         // Crash one service: forge up notices, says so, and brings it back.

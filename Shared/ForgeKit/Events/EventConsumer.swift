@@ -96,7 +96,8 @@ public final class EventConsumer: Service, Sendable {
             options: CallOptions(timeout: .milliseconds(Int64(waitMilliseconds) + 5_000))
         )
         let events = response.events
-        if let last = events.last {
+        let through = max(events.last?.seq ?? 0, response.scannedThroughSeq)
+        if through > after {
             try await database.write { db in
                 // Guard against a concurrent poll having applied these already.
                 let current = UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM consumer_cursors WHERE upstream = ?", arguments: [self.upstream]) ?? 0)
@@ -108,11 +109,11 @@ public final class EventConsumer: Service, Sendable {
                         INSERT INTO consumer_cursors (upstream, last_seq, updated_at) VALUES (?, ?, ?)
                         ON CONFLICT(upstream) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at
                         """,
-                    arguments: [self.upstream, Int64(last.seq), Date().timeIntervalSince1970]
+                    arguments: [self.upstream, Int64(through), Date().timeIntervalSince1970]
                 )
             }
         }
-        let applied = events.last?.seq ?? after
+        let applied = max(through, after)
         let lag = response.headSeq > applied ? response.headSeq - applied : 0
         lagGauge.record(Int64(lag))
         state.withLock {

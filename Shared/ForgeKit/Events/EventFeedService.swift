@@ -38,6 +38,9 @@ public struct EventFeedService: Forge_Common_V1_EventFeedHandler {
                 return .with {
                     $0.events = events
                     $0.headSeq = head
+                    // A full batch may stop short of the head; otherwise everything up to the
+                    // head that matches was returned.
+                    $0.scannedThroughSeq = events.count == limit ? (events.last?.seq ?? request.afterSeq) : max(head, request.afterSeq)
                 }
             }
             await signal.wait(beyond: seen, timeout: remaining)

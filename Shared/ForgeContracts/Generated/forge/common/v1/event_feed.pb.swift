@@ -54,6 +54,10 @@ public nonisolated struct Forge_Common_V1_PullResponse: Sendable {
   /// The highest seq in the outbox when the response was built.
   public var headSeq: UInt64 = 0
 
+  /// Every event up to this seq that matches the request was returned (with a types filter,
+  /// later non-matching events are skipped): a consumer may move its cursor here.
+  public var scannedThroughSeq: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -110,7 +114,7 @@ nonisolated extension Forge_Common_V1_PullRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PullResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}head_seq\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}head_seq\0\u{3}scanned_through_seq\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -120,6 +124,7 @@ nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.headSeq) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.scannedThroughSeq) }()
       default: break
       }
     }
@@ -132,12 +137,16 @@ nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, Swift
     if self.headSeq != 0 {
       try visitor.visitSingularUInt64Field(value: self.headSeq, fieldNumber: 2)
     }
+    if self.scannedThroughSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.scannedThroughSeq, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Common_V1_PullResponse, rhs: Forge_Common_V1_PullResponse) -> Bool {
     if lhs.events != rhs.events {return false}
     if lhs.headSeq != rhs.headSeq {return false}
+    if lhs.scannedThroughSeq != rhs.scannedThroughSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

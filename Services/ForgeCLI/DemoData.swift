@@ -1,0 +1,120 @@
+import ForgeContracts
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// Demo data for a local stack: a mid-size machinery maker's customers — Chinese company names
+/// in every region, contacts across departments, and a year of activities — written through the
+/// real RPCs. Deterministic (seeded), so every fresh stack looks the same.
+struct DemoData {
+    var accounts = 300
+
+    private static let cities: [(city: String, region: String)] = [
+        ("上海", "华东"), ("苏州", "华东"), ("无锡", "华东"), ("常州", "华东"), ("宁波", "华东"), ("杭州", "华东"), ("南京", "华东"), ("青岛", "华东"),
+        ("深圳", "华南"), ("东莞", "华南"), ("佛山", "华南"), ("广州", "华南"), ("厦门", "华南"),
+        ("北京", "华北"), ("天津", "华北"), ("石家庄", "华北"), ("太原", "华北"),
+        ("武汉", "华中"), ("长沙", "华中"), ("郑州", "华中"),
+        ("成都", "西南"), ("重庆", "西南"), ("昆明", "西南"),
+        ("西安", "西北"), ("兰州", "西北"),
+        ("沈阳", "东北"), ("大连", "东北"), ("哈尔滨", "东北"), ("长春", "东北"),
+    ]
+    private static let industries: [(industry: String, words: [String])] = [
+        ("汽车零部件", ["汽车零部件", "精密齿轮", "底盘系统", "转向器"]),
+        ("工程机械", ["重工", "工程机械", "液压", "起重设备"]),
+        ("航空航天", ["航空部件", "航天精密", "航空材料"]),
+        ("电子元器件", ["电子", "精密电子", "连接器", "半导体封装"]),
+        ("化工", ["化工", "新材料", "涂料"]),
+        ("模具", ["模具", "精密模具", "压铸"]),
+    ]
+    private static let suffixes = ["有限公司", "股份有限公司", "制造有限公司", "科技有限公司", "集团有限公司"]
+    private static let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾")
+    private static let givenNames = ["伟", "芳", "娜", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平", "刚"]
+    private static let teams = ["east", "south", "north", "west"]
+    private static let notes = [
+        "客户询问耐高温材料的样品和交期", "讨论年度框架协议和阶梯价格", "现场查看设备运行情况，主轴温度偏高",
+        "技术交流：新产线的自动化方案", "回访上月交付的设备，客户满意", "对方采购提出付款周期延长到90天",
+        "质量部反馈一批零件尺寸超差，需要8D报告", "邀请客户参加季度业务回顾(QBR)", "竞争对手报价低15%，需要准备方案",
+        "客户计划明年扩产，可能新增三台加工中心",
+    ]
+
+    /// Writes the demo data; returns how many accounts, contacts and activities were created.
+    func load(into client: Forge_Accounts_V1_AccountsClient, now: Date) async throws -> (accounts: Int, contacts: Int, activities: Int) {
+        var random = SeededRandom(seed: 20261123)
+        var counts = (accounts: 0, contacts: 0, activities: 0)
+        var usedNames = Set<String>()
+        for index in 0..<accounts {
+            let place = Self.cities[random.next(Self.cities.count)]
+            let sector = Self.industries[random.next(Self.industries.count)]
+            var name = place.city + sector.words[random.next(sector.words.count)] + Self.suffixes[random.next(Self.suffixes.count)]
+            if usedNames.contains(name) { name = place.city + "第\(index)" + sector.words[0] + "有限公司" }
+            usedNames.insert(name)
+            let team = Self.teams[random.next(Self.teams.count)]
+            let account = try await client.createAccount(.with {
+                $0.account = .with {
+                    $0.name = name
+                    $0.industry = sector.industry
+                    $0.region = place.region
+                    $0.address = "\(place.city)市经济技术开发区\(random.next(200) + 1)号"
+                    $0.stage = [.customer, .customer, .customer, .intent, .prospect, .churned][random.next(6)]
+                    $0.grade = [.a, .b, .b, .c, .c][random.next(5)]
+                    $0.tier = [.core, .potential, .regular, .regular, .marginal][random.next(5)]
+                    $0.ownerID = String(format: "rep-%02d", random.next(12) + 1)
+                    $0.team = team
+                }
+                $0.allowDuplicate = true
+            }, options: CallOptions(idempotencyKey: "demo-account-\(index)")).account
+            counts.accounts += 1
+
+            let departments: [Forge_Accounts_V1_Department] = [.procurement, .rnd, .quality, .operations, .management]
+            for contactIndex in 0..<(2 + random.next(3)) {
+                let person = String(Self.surnames[random.next(Self.surnames.count)]) + Self.givenNames[random.next(Self.givenNames.count)]
+                _ = try await client.createContact(.with {
+                    $0.contact = .with {
+                        $0.accountID = account.id
+                        $0.name = person
+                        $0.department = departments[(contactIndex + index) % departments.count]
+                        $0.title = ["采购经理", "研发工程师", "质量主管", "生产总监", "总经理"][(contactIndex + index) % 5]
+                        $0.buyingRole = [.decisionMaker, .influencer, .user, .gatekeeper, .champion][random.next(5)]
+                        $0.relationshipStrength = Int32(1 + random.next(5))
+                        $0.phone = "13\(random.next(10))\(String(format: "%08d", random.next(100_000_000)))"
+                        $0.marketingConsent = random.next(3) > 0
+                    }
+                }, options: CallOptions(idempotencyKey: "demo-contact-\(index)-\(contactIndex)"))
+                counts.contacts += 1
+            }
+
+            for activityIndex in 0..<(4 + random.next(10)) {
+                let daysAgo = Double(random.next(365))
+                _ = try await client.logActivity(.with {
+                    $0.activity = .with {
+                        $0.accountID = account.id
+                        $0.kind = [.visit, .call, .email, .wechat, .meeting, .qbr, .siteVisit, .note][random.next(8)]
+                        $0.subject = ["拜访", "电话沟通", "邮件跟进", "微信沟通", "会议", "季度业务回顾", "现场支持", "备注"][random.next(8)]
+                        $0.body = Self.notes[random.next(Self.notes.count)]
+                        $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-daysAgo * 86400 - Double(random.next(36000))))
+                    }
+                }, options: CallOptions(idempotencyKey: "demo-activity-\(index)-\(activityIndex)"))
+                counts.activities += 1
+            }
+        }
+        return counts
+    }
+}
+
+/// A small deterministic generator (SplitMix64): the same demo data on every machine.
+struct SeededRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next(_ upperBound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z % UInt64(upperBound))
+    }
+}
