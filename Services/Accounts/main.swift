@@ -5,4 +5,8 @@ import ForgeKit
 await ForgeService.main(name: "accounts", migrations: AccountStore.migrations) { setup in
     AccountsHandler(store: AccountStore(database: setup.database), clock: setup.clock).register(in: &setup.router)
     AccountsAccess.declare(in: &setup.access)
+    let stale = StaleAccounts(database: setup.database, clock: setup.clock, policy: StalePolicy())
+    setup.jobHandlers[StaleAccounts.jobKind] = { payload, _ in
+        try await stale.check(accountID: String(decoding: payload, as: UTF8.self))
+    }
 }

@@ -49,6 +49,7 @@ struct AccountStore: Sendable {
             }
         }
         TimelineStore.migrations(&migrator)
+        StaleAccounts.migrations(&migrator)
     }
 
     /// Inserts the account, its `AccountCreated` event, its audit row and the call's
@@ -80,6 +81,7 @@ struct AccountStore: Sendable {
             )
             try Outbox.append(db, Forge_Accounts_V1_AccountCreated.with { $0.account = account }, accountID: account.id, at: now)
             try AuditLog.record(db, context: context, recordID: account.id, changes: ["name": account.name, "owner_id": account.ownerID], at: now)
+            try StaleAccounts.schedule(db, accountID: account.id, lastTouch: now, reached: .none, policy: StalePolicy(), now: now)
             return .with { $0.account = account }
         }
     }
@@ -234,6 +236,7 @@ struct AccountStore: Sendable {
             $0.createdAt = .init(date: Date(timeIntervalSince1970: row["created_at"]))
             $0.updatedAt = .init(date: Date(timeIntervalSince1970: row["updated_at"]))
             $0.version = row["version"]
+            $0.staleness = Forge_Accounts_V1_Staleness(rawValue: row["staleness"] ?? 1) ?? .none
             if let last = row["last_activity_at"] as Double? {
                 $0.lastActivityAt = .init(date: Date(timeIntervalSince1970: last))
             }

@@ -117,9 +117,12 @@ struct TimelineStore: Sendable {
                 arguments: [db.lastInsertedRowID, activity.subject, activity.body]
             )
             try db.execute(
-                sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?) WHERE id = ?",
-                arguments: [activity.occurredAt.timeIntervalSince1970, activity.accountID]
+                sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?), staleness = ? WHERE id = ?",
+                arguments: [activity.occurredAt.timeIntervalSince1970, Forge_Accounts_V1_Staleness.none.rawValue, activity.accountID]
             )
+            // The quiet spell is over: the next check counts from this touch.
+            let lastTouch = try Double.fetchOne(db, sql: "SELECT last_activity_at FROM account WHERE id = ?", arguments: [activity.accountID]) ?? now.timeIntervalSince1970
+            try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: StalePolicy(), now: now)
             try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
             return .with { $0.activity = activity }
         }

@@ -69,6 +69,17 @@ public final class JobScheduler: Service, Sendable {
         return id
     }
 
+    /// Deletes pending jobs of `kind` whose id starts with `idPrefix` (a rule superseded by a
+    /// newer schedule), inside the caller's transaction.
+    public static func cancelPending(_ db: Database, kind: String, idPrefix: String) throws {
+        let escaped = idPrefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        try db.execute(
+            sql: "DELETE FROM jobs WHERE kind = ? AND state = 'pending' AND id LIKE ? ESCAPE '\\'",
+            arguments: [kind, escaped + "%"]
+        )
+    }
+
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

@@ -156,6 +156,59 @@ public nonisolated enum Forge_Accounts_V1_Tier: SwiftProtobuf.Enum, Swift.CaseIt
 
 }
 
+/// How long an account has gone without a logged activity (thresholds configurable).
+public nonisolated enum Forge_Accounts_V1_Staleness: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case none // = 1
+
+  /// 7 days: the owner is warned.
+  case warning // = 2
+
+  /// 14 days: hand-over to the owner's manager.
+  case handover // = 3
+
+  /// 60 days since the last customer touch: in the revisit pool.
+  case revisitPool // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .none
+    case 2: self = .warning
+    case 3: self = .handover
+    case 4: self = .revisitPool
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .none: return 1
+    case .warning: return 2
+    case .handover: return 3
+    case .revisitPool: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Accounts_V1_Staleness] = [
+    .unspecified,
+    .none,
+    .warning,
+    .handover,
+    .revisitPool,
+  ]
+
+}
+
 public nonisolated enum Forge_Accounts_V1_Department: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -448,6 +501,12 @@ public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
   public var version: Int64 {
     get {_storage._version}
     set {_uniqueStorage()._version = newValue}
+  }
+
+  /// Set by the stale-account rules; back to NONE when an activity is logged.
+  public var staleness: Forge_Accounts_V1_Staleness {
+    get {_storage._staleness}
+    set {_uniqueStorage()._staleness = newValue}
   }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1144,6 +1203,56 @@ public nonisolated struct Forge_Accounts_V1_ActivityLogged: Sendable {
   fileprivate var _activity: Forge_Accounts_V1_Activity? = nil
 }
 
+public nonisolated struct Forge_Accounts_V1_AccountStaleWarning: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var ownerID: String = String()
+
+  public var daysSilent: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_AccountHandoverRequired: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  public var daysSilent: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_AccountEnteredRevisitPool: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var ownerID: String = String()
+
+  public var daysSilent: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Forge_Accounts_V1_ContactCreated: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1204,6 +1313,10 @@ nonisolated extension Forge_Accounts_V1_Tier: SwiftProtobuf._ProtoNameProviding 
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TIER_UNSPECIFIED\0\u{1}TIER_CORE\0\u{1}TIER_POTENTIAL\0\u{1}TIER_REGULAR\0\u{1}TIER_MARGINAL\0")
 }
 
+nonisolated extension Forge_Accounts_V1_Staleness: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STALENESS_UNSPECIFIED\0\u{1}STALENESS_NONE\0\u{1}STALENESS_WARNING\0\u{1}STALENESS_HANDOVER\0\u{1}STALENESS_REVISIT_POOL\0")
+}
+
 nonisolated extension Forge_Accounts_V1_Department: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DEPARTMENT_UNSPECIFIED\0\u{1}DEPARTMENT_PROCUREMENT\0\u{1}DEPARTMENT_RND\0\u{1}DEPARTMENT_QUALITY\0\u{1}DEPARTMENT_OPERATIONS\0\u{1}DEPARTMENT_MANAGEMENT\0\u{1}DEPARTMENT_FINANCE\0\u{1}DEPARTMENT_OTHER\0")
 }
@@ -1218,7 +1331,7 @@ nonisolated extension Forge_Accounts_V1_ActivityKind: SwiftProtobuf._ProtoNamePr
 
 nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Account"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}legal_name\0\u{3}tax_id\0\u{1}industry\0\u{1}region\0\u{1}address\0\u{1}stage\0\u{1}grade\0\u{1}tier\0\u{3}owner_id\0\u{1}team\0\u{3}parent_account_id\0\u{1}tags\0\u{3}credit_rating\0\u{3}credit_limit\0\u{3}created_at\0\u{3}updated_at\0\u{3}last_activity_at\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}legal_name\0\u{3}tax_id\0\u{1}industry\0\u{1}region\0\u{1}address\0\u{1}stage\0\u{1}grade\0\u{1}tier\0\u{3}owner_id\0\u{1}team\0\u{3}parent_account_id\0\u{1}tags\0\u{3}credit_rating\0\u{3}credit_limit\0\u{3}created_at\0\u{3}updated_at\0\u{3}last_activity_at\0\u{1}version\0\u{1}staleness\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1241,6 +1354,7 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
     var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _lastActivityAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _version: Int64 = 0
+    var _staleness: Forge_Accounts_V1_Staleness = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1271,6 +1385,7 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
       _updatedAt = source._updatedAt
       _lastActivityAt = source._lastActivityAt
       _version = source._version
+      _staleness = source._staleness
     }
   }
 
@@ -1309,6 +1424,7 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._lastActivityAt) }()
         case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 21: try { try decoder.decodeSingularEnumField(value: &_storage._staleness) }()
         default: break
         }
       }
@@ -1381,6 +1497,9 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
       if _storage._version != 0 {
         try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 20)
       }
+      if _storage._staleness != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._staleness, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1410,6 +1529,7 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
         if _storage._updatedAt != rhs_storage._updatedAt {return false}
         if _storage._lastActivityAt != rhs_storage._lastActivityAt {return false}
         if _storage._version != rhs_storage._version {return false}
+        if _storage._staleness != rhs_storage._staleness {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2617,6 +2737,131 @@ nonisolated extension Forge_Accounts_V1_ActivityLogged: SwiftProtobuf.Message, S
 
   public static func ==(lhs: Forge_Accounts_V1_ActivityLogged, rhs: Forge_Accounts_V1_ActivityLogged) -> Bool {
     if lhs._activity != rhs._activity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_AccountStaleWarning: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountStaleWarning"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}owner_id\0\u{3}days_silent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.daysSilent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if self.daysSilent != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysSilent, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_AccountStaleWarning, rhs: Forge_Accounts_V1_AccountStaleWarning) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.daysSilent != rhs.daysSilent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_AccountHandoverRequired: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountHandoverRequired"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}owner_id\0\u{1}team\0\u{3}days_silent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.daysSilent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 3)
+    }
+    if self.daysSilent != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysSilent, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_AccountHandoverRequired, rhs: Forge_Accounts_V1_AccountHandoverRequired) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.daysSilent != rhs.daysSilent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_AccountEnteredRevisitPool: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountEnteredRevisitPool"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}owner_id\0\u{3}days_silent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.daysSilent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if self.daysSilent != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysSilent, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_AccountEnteredRevisitPool, rhs: Forge_Accounts_V1_AccountEnteredRevisitPool) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.daysSilent != rhs.daysSilent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

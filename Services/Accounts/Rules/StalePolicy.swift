@@ -1,0 +1,29 @@
+import ForgeContracts
+import Foundation
+
+/// The stale-account rules (issue 4): no activity for 7 days → warning; 14 → hand-over to the
+/// owner's manager; 60 → the revisit pool. Each level fires once per quiet spell.
+struct StalePolicy: Sendable {
+    var warningDays = 7
+    var handoverDays = 14
+    var revisitDays = 60
+
+    /// The level an account has reached after `days` without activity.
+    func level(daysSilent days: Int) -> Forge_Accounts_V1_Staleness {
+        if days >= revisitDays { return .revisitPool }
+        if days >= handoverDays { return .handover }
+        if days >= warningDays { return .warning }
+        return .none
+    }
+
+    /// When the next check is due after `lastTouch`, given the level already reached.
+    func nextCheck(after lastTouch: Date, reached: Forge_Accounts_V1_Staleness) -> Date? {
+        let days: Int? = switch reached {
+        case .unspecified, .none: warningDays
+        case .warning: handoverDays
+        case .handover: revisitDays
+        default: nil
+        }
+        return days.map { lastTouch.addingTimeInterval(Double($0) * 86400) }
+    }
+}
