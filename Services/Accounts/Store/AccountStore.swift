@@ -50,6 +50,7 @@ struct AccountStore: Sendable {
         }
         TimelineStore.migrations(&migrator)
         StaleAccounts.migrations(&migrator)
+        OwnershipStore.migrations(&migrator)
     }
 
     /// Inserts the account, its `AccountCreated` event, its audit row and the call's

@@ -34,6 +34,21 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_SearchAccountsResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "AssignOwner"),
+            request: Forge_Accounts_V1_AssignOwnerRequest.self,
+            response: Forge_Accounts_V1_AssignOwnerResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ReassignPortfolio"),
+            request: Forge_Accounts_V1_ReassignPortfolioRequest.self,
+            response: Forge_Accounts_V1_ReassignPortfolioResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListOwnerHistory"),
+            request: Forge_Accounts_V1_ListOwnerHistoryRequest.self,
+            response: Forge_Accounts_V1_ListOwnerHistoryResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CreateContact"),
             request: Forge_Accounts_V1_CreateContactRequest.self,
             response: Forge_Accounts_V1_CreateContactResponse.self

@@ -15,6 +15,9 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let updateAccount = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateAccount")
         public static let listAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListAccounts")
         public static let searchAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchAccounts")
+        public static let assignOwner = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "AssignOwner")
+        public static let reassignPortfolio = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ReassignPortfolio")
+        public static let listOwnerHistory = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListOwnerHistory")
         public static let createContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CreateContact")
         public static let getContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetContact")
         public static let updateContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateContact")
@@ -22,7 +25,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
         public static let listActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities")
         public static let searchActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, createContact, getContact, updateContact, listContacts, logActivity, listActivities, searchActivities]
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, logActivity, listActivities, searchActivities]
     }
 }
 
@@ -33,6 +36,11 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateAccountResponse
     func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse
     func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse
+    /// Gives one account a new owner, with a reason kept in its ownership history.
+    func assignOwner(_ request: Forge_Accounts_V1_AssignOwnerRequest, context: ServerContext) async throws -> Forge_Accounts_V1_AssignOwnerResponse
+    /// Moves every account of a departing rep to another in one call (audited, one event each).
+    func reassignPortfolio(_ request: Forge_Accounts_V1_ReassignPortfolioRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ReassignPortfolioResponse
+    func listOwnerHistory(_ request: Forge_Accounts_V1_ListOwnerHistoryRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListOwnerHistoryResponse
     func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateContactResponse
     func getContact(_ request: Forge_Accounts_V1_GetContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetContactResponse
     func updateContact(_ request: Forge_Accounts_V1_UpdateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateContactResponse
@@ -61,6 +69,15 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.searchAccounts, request: Forge_Accounts_V1_SearchAccountsRequest.self) { request, context in
             try await self.searchAccounts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.assignOwner, request: Forge_Accounts_V1_AssignOwnerRequest.self) { request, context in
+            try await self.assignOwner(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.reassignPortfolio, request: Forge_Accounts_V1_ReassignPortfolioRequest.self) { request, context in
+            try await self.reassignPortfolio(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.listOwnerHistory, request: Forge_Accounts_V1_ListOwnerHistoryRequest.self) { request, context in
+            try await self.listOwnerHistory(request, context: context)
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.createContact, request: Forge_Accounts_V1_CreateContactRequest.self) { request, context in
             try await self.createContact(request, context: context)
@@ -108,6 +125,17 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     public func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_SearchAccountsResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.searchAccounts, request: request, response: Forge_Accounts_V1_SearchAccountsResponse.self, options: options)
+    }
+    /// Gives one account a new owner, with a reason kept in its ownership history.
+    public func assignOwner(_ request: Forge_Accounts_V1_AssignOwnerRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_AssignOwnerResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.assignOwner, request: request, response: Forge_Accounts_V1_AssignOwnerResponse.self, options: options)
+    }
+    /// Moves every account of a departing rep to another in one call (audited, one event each).
+    public func reassignPortfolio(_ request: Forge_Accounts_V1_ReassignPortfolioRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ReassignPortfolioResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.reassignPortfolio, request: request, response: Forge_Accounts_V1_ReassignPortfolioResponse.self, options: options)
+    }
+    public func listOwnerHistory(_ request: Forge_Accounts_V1_ListOwnerHistoryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListOwnerHistoryResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listOwnerHistory, request: request, response: Forge_Accounts_V1_ListOwnerHistoryResponse.self, options: options)
     }
     public func createContact(_ request: Forge_Accounts_V1_CreateContactRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_CreateContactResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.createContact, request: request, response: Forge_Accounts_V1_CreateContactResponse.self, options: options)
