@@ -116,16 +116,9 @@ struct AccountStore: Sendable {
     /// the account since it was read. Emits `AccountUpdated` with the changed fields.
     func update(_ account: Forge_Accounts_V1_Account, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_UpdateAccountResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [account.id]) else {
-                throw RPCError(.notFound, "account \(account.id) not found")
-            }
-            let current = Self.account(from: row)
-            guard let principal = context.principal, AccountRules.canSee(current, principal: principal) else {
-                throw RPCError(.notFound, "account \(account.id) not found")
-            }
-            guard current.version == account.version else {
-                throw RPCError(.aborted, "account \(account.id) changed since version \(account.version) (now \(current.version)); read it again")
-            }
+            let current = try Self.accountForChange(
+                db, id: account.id, version: account.version, principal: context.principal, mayChange: AccountRules.canSee
+            )
             var updated = current
             updated.name = account.name
             updated.legalName = account.legalName
@@ -178,13 +171,7 @@ struct AccountStore: Sendable {
         filter("grade = ?", request.grade == .unspecified ? nil : request.grade.rawValue)
         filter("tier = ?", request.tier == .unspecified ? nil : request.tier.rawValue)
         filter("stage = ?", request.stage == .unspecified ? nil : request.stage.rawValue)
-        AccountRules.visibility(for: principal, clauses: &clauses, arguments: &arguments)
-        let sql = "SELECT * FROM account WHERE \(clauses.joined(separator: " AND ")) ORDER BY id LIMIT ?"
-        arguments += [page.size]
-        let finalArguments = arguments
-        return try await database.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.account(from:))
-        }
+        return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
     }
 
     /// Accounts whose name starts with `prefix` (as typed, or folded), that `principal` may see.
@@ -200,13 +187,41 @@ struct AccountStore: Sendable {
             clauses.append("(name LIKE ? ESCAPE '\\' OR normalized_name LIKE ? ESCAPE '\\')")
             arguments += [Self.likePrefix(prefix), Self.likePrefix(folded)]
         }
+        return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
+    }
+
+    /// One page of accounts matching `clauses` that `principal` may see, by id.
+    private func fetchPage(where clauses: [String], arguments: StatementArguments, size: Int, principal: Principal) async throws -> [Forge_Accounts_V1_Account] {
+        var clauses = clauses
+        var arguments = arguments
         AccountRules.visibility(for: principal, clauses: &clauses, arguments: &arguments)
         let sql = "SELECT * FROM account WHERE \(clauses.joined(separator: " AND ")) ORDER BY id LIMIT ?"
-        arguments += [page.size]
+        arguments += [size]
         let finalArguments = arguments
         return try await database.read { db in
             try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.account(from:))
         }
+    }
+
+    /// The account a change applies to: NOT_FOUND unless it exists and `mayChange` allows the
+    /// caller (no existence leak); ABORTED when `version` is not the current one.
+    static func accountForChange(
+        _ db: Database,
+        id: String,
+        version: Int64,
+        principal: Principal?,
+        mayChange: (Forge_Accounts_V1_Account, Principal) -> Bool
+    ) throws -> Forge_Accounts_V1_Account {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]),
+              let principal, mayChange(account(from: row), principal)
+        else {
+            throw RPCError(.notFound, "account \(id) not found")
+        }
+        let current = account(from: row)
+        guard current.version == version else {
+            throw RPCError(.aborted, "account \(id) changed since version \(version) (now \(current.version)); read it again")
+        }
+        return current
     }
 
     static func likePrefix(_ text: String) -> String {

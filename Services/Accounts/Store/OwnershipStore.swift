@@ -26,16 +26,9 @@ struct OwnershipStore: Sendable {
 
     func assign(_ request: Forge_Accounts_V1_AssignOwnerRequest, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_AssignOwnerResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [request.accountID]) else {
-                throw RPCError(.notFound, "account \(request.accountID) not found")
-            }
-            var account = AccountStore.account(from: row)
-            guard let principal = context.principal, OwnershipRules.mayReassign(account, principal: principal) else {
-                throw RPCError(.notFound, "account \(request.accountID) not found")
-            }
-            guard account.version == request.version else {
-                throw RPCError(.aborted, "account \(account.id) changed since version \(request.version) (now \(account.version)); read it again")
-            }
+            var account = try AccountStore.accountForChange(
+                db, id: request.accountID, version: request.version, principal: context.principal, mayChange: OwnershipRules.mayReassign
+            )
             try Self.move(db, account: &account, to: request.ownerID, team: request.team, reason: request.reason, context: context, at: now)
             return .with { $0.account = account }
         }
