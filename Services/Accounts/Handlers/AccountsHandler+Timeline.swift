@@ -115,3 +115,21 @@ enum RowPage {
         return page
     }
 }
+
+/// Privacy requests of `forge.accounts.v1.Accounts`.
+extension AccountsHandler {
+    var privacy: PrivacyStore { PrivacyStore(database: store.database) }
+
+    func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ExportContactDataResponse {
+        guard !request.contactID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "contact_id", description: "is required")]) }
+        return try await privacy.export(contactID: request.contactID, principal: try principal(context))
+    }
+
+    func eraseContact(_ request: Forge_Accounts_V1_EraseContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_EraseContactResponse {
+        var violations: [FieldViolation] = []
+        if request.contactID.isEmpty { violations.append(FieldViolation(field: "contact_id", description: "is required")) }
+        if request.reason.trimmingCharacters(in: .whitespaces).isEmpty { violations.append(FieldViolation(field: "reason", description: "is required")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        return try await privacy.erase(contactID: request.contactID, reason: request.reason, context: context, at: clock.now())
+    }
+}

@@ -99,6 +99,9 @@ enum AccountsAccess {
         access.allow(method.getContact, .roles(readers))
         access.allow(method.updateContact, .roles(sales))
         access.allow(method.listContacts, .roles(readers))
+        // Privacy requests are handled by managers (and admins), who answer to the data subject.
+        access.allow(method.exportContactData, .roles([Role.salesManager]))
+        access.allow(method.eraseContact, .roles([Role.salesManager]))
         access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
         access.allow(method.listActivities, .roles(readers))
         access.allow(method.searchActivities, .roles(readers))

@@ -69,6 +69,16 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_ListContactsResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ExportContactData"),
+            request: Forge_Accounts_V1_ExportContactDataRequest.self,
+            response: Forge_Accounts_V1_ExportContactDataResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "EraseContact"),
+            request: Forge_Accounts_V1_EraseContactRequest.self,
+            response: Forge_Accounts_V1_EraseContactResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity"),
             request: Forge_Accounts_V1_LogActivityRequest.self,
             response: Forge_Accounts_V1_LogActivityResponse.self

@@ -22,10 +22,12 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let getContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetContact")
         public static let updateContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateContact")
         public static let listContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListContacts")
+        public static let exportContactData = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ExportContactData")
+        public static let eraseContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "EraseContact")
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
         public static let listActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities")
         public static let searchActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, logActivity, listActivities, searchActivities]
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, exportContactData, eraseContact, logActivity, listActivities, searchActivities]
     }
 }
 
@@ -45,6 +47,10 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func getContact(_ request: Forge_Accounts_V1_GetContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetContactResponse
     func updateContact(_ request: Forge_Accounts_V1_UpdateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateContactResponse
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse
+    /// Everything held about a contact (a data subject's access request).
+    func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ExportContactDataResponse
+    /// Anonymises a contact: name, phone, email, WeChat and free text mentioning them.
+    func eraseContact(_ request: Forge_Accounts_V1_EraseContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_EraseContactResponse
     func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse
     /// The account's timeline, newest first.
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse
@@ -90,6 +96,12 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.listContacts, request: Forge_Accounts_V1_ListContactsRequest.self) { request, context in
             try await self.listContacts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.exportContactData, request: Forge_Accounts_V1_ExportContactDataRequest.self) { request, context in
+            try await self.exportContactData(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.eraseContact, request: Forge_Accounts_V1_EraseContactRequest.self) { request, context in
+            try await self.eraseContact(request, context: context)
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.logActivity, request: Forge_Accounts_V1_LogActivityRequest.self) { request, context in
             try await self.logActivity(request, context: context)
@@ -148,6 +160,14 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     public func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListContactsResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listContacts, request: request, response: Forge_Accounts_V1_ListContactsResponse.self, options: options)
+    }
+    /// Everything held about a contact (a data subject's access request).
+    public func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ExportContactDataResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.exportContactData, request: request, response: Forge_Accounts_V1_ExportContactDataResponse.self, options: options)
+    }
+    /// Anonymises a contact: name, phone, email, WeChat and free text mentioning them.
+    public func eraseContact(_ request: Forge_Accounts_V1_EraseContactRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_EraseContactResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.eraseContact, request: request, response: Forge_Accounts_V1_EraseContactResponse.self, options: options)
     }
     public func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_LogActivityResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.logActivity, request: request, response: Forge_Accounts_V1_LogActivityResponse.self, options: options)
