@@ -180,3 +180,44 @@ struct AccountsHandlerTests {
         #expect(try await fixture.handler.searchAccounts(.with { $0.namePrefix = "100%" }, context: admin).accounts.count == 1)
     }
 }
+
+@Suite("Accounts: FindDuplicates")
+struct FindDuplicatesTests {
+    @Test("pairs with the reason: same normalised name, shared contact phone, shared company email domain (not a public one)")
+    func pairs() async throws {
+        let fixture = try AccountsFixture()
+        let a = try await fixture.create("上海精密机械有限公司")
+        let b = try await fixture.create("上海精密机械 股份有限公司", allowDuplicate: true)
+        let c = try await fixture.create("昆山精机")
+        let d = try await fixture.create("昆山精密机床")
+        let e = try await fixture.create("太仓铸造")
+        let f = try await fixture.create("太仓锻造")
+        let rep = AccountsFixture.context("rep-a", ["sales_rep"], team: "east")
+        func contact(_ account: String, phone: String = "", email: String = "") async throws {
+            _ = try await fixture.handler.createContact(.with {
+                $0.contact = .with {
+                    $0.accountID = account
+                    $0.name = "联系人"
+                    $0.phone = phone
+                    $0.email = email
+                }
+            }, context: rep)
+        }
+        try await contact(c.id, phone: "0512-5555-1234")
+        try await contact(d.id, phone: "051255551234")
+        try await contact(e.id, email: "zhang@taicang-casting.example.cn")
+        try await contact(f.id, email: "li@taicang-casting.example.cn")
+        try await contact(a.id, email: "x@qq.com")
+        try await contact(c.id, email: "y@qq.com")
+
+        let pairs = try await fixture.handler.findDuplicates(.init(), context: rep).pairs
+        let found = Set(pairs.map { "\($0.reason): \([$0.accountID, $0.otherAccountID].sorted().joined(separator: ","))" })
+        #expect(found == [
+            "same normalised name: \([a.id, b.id].sorted().joined(separator: ","))",
+            "shared contact phone: \([c.id, d.id].sorted().joined(separator: ","))",
+            "shared email domain: \([e.id, f.id].sorted().joined(separator: ","))",
+        ])
+        // Another team's rep sees none of these pairs.
+        #expect(try await fixture.handler.findDuplicates(.init(), context: AccountsFixture.context("rep-z", ["sales_rep"], team: "west")).pairs.isEmpty)
+    }
+}

@@ -32,3 +32,14 @@ extension AccountsHandler {
         return .with { $0.changes = changes }
     }
 }
+
+/// Duplicate detection across the database.
+extension AccountsHandler {
+    func findDuplicates(_ request: Forge_Accounts_V1_FindDuplicatesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_FindDuplicatesResponse {
+        guard (0...500).contains(request.limit) else {
+            throw RPCError.invalidArgument([FieldViolation(field: "limit", description: "must be between 0 and 500")])
+        }
+        let pairs = try await DuplicateFinder(database: store.database).pairs(limit: request.limit == 0 ? 100 : Int(request.limit), principal: try principal(context))
+        return .with { $0.pairs = pairs }
+    }
+}

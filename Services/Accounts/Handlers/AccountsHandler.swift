@@ -92,6 +92,7 @@ enum AccountsAccess {
         access.allow(method.updateAccount, .roles(sales))
         access.allow(method.listAccounts, .roles(readers))
         access.allow(method.searchAccounts, .roles(readers))
+        access.allow(method.findDuplicates, .roles(sales))
         access.allow(method.assignOwner, .roles([Role.salesManager]))
         access.allow(method.reassignPortfolio, .roles([Role.salesManager]))
         access.allow(method.listOwnerHistory, .roles(readers))

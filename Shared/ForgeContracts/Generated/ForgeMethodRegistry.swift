@@ -34,6 +34,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_SearchAccountsResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "FindDuplicates"),
+            request: Forge_Accounts_V1_FindDuplicatesRequest.self,
+            response: Forge_Accounts_V1_FindDuplicatesResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "AssignOwner"),
             request: Forge_Accounts_V1_AssignOwnerRequest.self,
             response: Forge_Accounts_V1_AssignOwnerResponse.self

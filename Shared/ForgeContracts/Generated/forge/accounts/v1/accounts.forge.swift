@@ -15,6 +15,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let updateAccount = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateAccount")
         public static let listAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListAccounts")
         public static let searchAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchAccounts")
+        public static let findDuplicates = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "FindDuplicates")
         public static let assignOwner = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "AssignOwner")
         public static let reassignPortfolio = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ReassignPortfolio")
         public static let listOwnerHistory = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListOwnerHistory")
@@ -27,7 +28,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
         public static let listActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities")
         public static let searchActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, exportContactData, eraseContact, logActivity, listActivities, searchActivities]
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, exportContactData, eraseContact, logActivity, listActivities, searchActivities]
     }
 }
 
@@ -38,6 +39,9 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateAccountResponse
     func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse
     func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse
+    /// Candidate duplicate pairs with the reason: same tax id, same normalised name, or a shared
+    /// contact phone or company email domain.
+    func findDuplicates(_ request: Forge_Accounts_V1_FindDuplicatesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_FindDuplicatesResponse
     /// Gives one account a new owner, with a reason kept in its ownership history.
     func assignOwner(_ request: Forge_Accounts_V1_AssignOwnerRequest, context: ServerContext) async throws -> Forge_Accounts_V1_AssignOwnerResponse
     /// Moves every account of a departing rep to another in one call (audited, one event each).
@@ -75,6 +79,9 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.searchAccounts, request: Forge_Accounts_V1_SearchAccountsRequest.self) { request, context in
             try await self.searchAccounts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.findDuplicates, request: Forge_Accounts_V1_FindDuplicatesRequest.self) { request, context in
+            try await self.findDuplicates(request, context: context)
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.assignOwner, request: Forge_Accounts_V1_AssignOwnerRequest.self) { request, context in
             try await self.assignOwner(request, context: context)
@@ -137,6 +144,11 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     public func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_SearchAccountsResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.searchAccounts, request: request, response: Forge_Accounts_V1_SearchAccountsResponse.self, options: options)
+    }
+    /// Candidate duplicate pairs with the reason: same tax id, same normalised name, or a shared
+    /// contact phone or company email domain.
+    public func findDuplicates(_ request: Forge_Accounts_V1_FindDuplicatesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_FindDuplicatesResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.findDuplicates, request: request, response: Forge_Accounts_V1_FindDuplicatesResponse.self, options: options)
     }
     /// Gives one account a new owner, with a reason kept in its ownership history.
     public func assignOwner(_ request: Forge_Accounts_V1_AssignOwnerRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_AssignOwnerResponse {

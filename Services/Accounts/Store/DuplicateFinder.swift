@@ -1,0 +1,61 @@
+import ForgeContracts
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Finds candidate duplicate accounts across the whole database (issue 4's rules).
+struct DuplicateFinder: Sendable {
+    /// Mail domains shared by unrelated companies: a match on these says nothing.
+    static let publicEmailDomains: Set<String> = [
+        "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "foxmail.com", "yeah.net", "139.com",
+        "gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com",
+    ]
+
+    let database: DatabasePool
+
+    func pairs(limit: Int, principal: Principal) async throws -> [Forge_Accounts_V1_DuplicatePair] {
+        try await database.read { db in
+            var pairs: [Forge_Accounts_V1_DuplicatePair] = []
+            var seen = Set<String>()
+            func add(_ rows: [Row], reason: String) {
+                for row in rows where pairs.count < limit {
+                    let a: String = row["a"]
+                    let b: String = row["b"]
+                    guard seen.insert(a + "|" + b).inserted else { continue }
+                    pairs.append(.with {
+                        $0.accountID = a
+                        $0.otherAccountID = b
+                        $0.reason = reason
+                    })
+                }
+            }
+            add(try Row.fetchAll(db, sql: """
+                SELECT x.id AS a, y.id AS b FROM account x JOIN account y ON x.normalized_name = y.normalized_name AND x.id < y.id
+                WHERE x.normalized_name != '' ORDER BY x.id, y.id LIMIT ?
+                """, arguments: [limit]), reason: "same normalised name")
+            add(try Row.fetchAll(db, sql: """
+                SELECT DISTINCT x.account_id AS a, y.account_id AS b FROM contact x
+                JOIN contact y ON x.phone = y.phone AND x.account_id < y.account_id
+                WHERE length(x.phone) >= 7 ORDER BY a, b LIMIT ?
+                """, arguments: [limit]), reason: "shared contact phone")
+            let publicDomains = Array(Self.publicEmailDomains)
+            add(try Row.fetchAll(db, sql: """
+                SELECT DISTINCT x.account_id AS a, y.account_id AS b FROM contact x
+                JOIN contact y ON x.email_domain = y.email_domain AND x.account_id < y.account_id
+                WHERE x.email_domain != '' AND x.email_domain NOT IN (\(databaseQuestionMarks(count: publicDomains.count)))
+                ORDER BY a, b LIMIT ?
+                """, arguments: StatementArguments(publicDomains) + [limit]), reason: "shared email domain")
+            // Only pairs whose two accounts the caller may see.
+            let ids = Set(pairs.flatMap { [$0.accountID, $0.otherAccountID] })
+            var visible = Set<String>()
+            for id in ids {
+                if let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]),
+                   AccountRules.canSee(AccountStore.account(from: row), principal: principal) {
+                    visible.insert(id)
+                }
+            }
+            return pairs.filter { visible.contains($0.accountID) && visible.contains($0.otherAccountID) }
+        }
+    }
+}
