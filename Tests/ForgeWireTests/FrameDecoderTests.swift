@@ -57,7 +57,7 @@ struct EmbeddedServerTests {
     private func makeChannel(configure: (inout ServerConfiguration) -> Void = { _ in }) throws -> EmbeddedChannel {
         var configuration = ServerConfiguration(port: 0)
         configure(&configuration)
-        let dispatcher = CallDispatcher(router: RPCRouter(), interceptors: [], logger: Logger(label: "test"))
+        let dispatcher = CallDispatcher(router: RPCRouter(), interceptors: [])
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHandler(
             ByteToMessageHandler(FrameDecoder(maxFrameBytes: configuration.maxFrameBytes))
@@ -132,7 +132,7 @@ struct EmbeddedServerTests {
     @Test("a Reply from a client is a protocol violation: GoAway INVALID_ARGUMENT")
     func replyFromClient() throws {
         let channel = try makeChannel()
-        let frame = Forge_Wire_V1_Frame.reply(callID: 1, status: nil, payload: Data(), metadata: [:])
+        let frame = Forge_Wire_V1_Frame.reply(callID: 1, status: nil, payload: Data())
         try channel.writeInbound(frame.encoded(allocator: .init()))
         let frames = try readFrames(channel)
         #expect(frames.map(\.goAwayCode) == [.invalidArgument])

@@ -22,12 +22,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     router.register(MethodDescriptor(service: "forge.fuzz.v1.Fuzz", method: "Never"), request: Forge_Testing_V1_EchoRequest.self) { request, _ in
         Forge_Testing_V1_EchoResponse.with { $0.text = request.text }
     }
-    let dispatcher = CallDispatcher(router: RouterWithoutRoutes.router, interceptors: [], logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+    let dispatcher = CallDispatcher(router: RouterWithoutRoutes.router, interceptors: [])
     let channel = EmbeddedChannel()
     do {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxFrameBytes: configuration.maxFrameBytes)))
         try channel.pipeline.syncOperations.addHandler(
-            ServerConnectionHandler(configuration: configuration, dispatcher: dispatcher, executor: nil, logger: dispatcher.logger)
+            ServerConnectionHandler(configuration: configuration, dispatcher: dispatcher, executor: nil, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
         )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     } catch {

@@ -19,33 +19,5 @@ public struct ClientConfiguration: Sendable {
     /// The name checked against the server's certificate; defaults to the host.
     public var tlsServerHostname: String?
 
-    public struct Backoff: Sendable {
-        public var initial: Duration = .milliseconds(100)
-        public var multiplier: Double = 1.6
-        public var maximum: Duration = .seconds(5)
-        public var jitter: Double = 0.2
-
-        public init() {}
-
-        /// The delay before attempt `attempt` (0-based), with jitter.
-        func delay(attempt: Int) -> Duration {
-            let base = Double(initial.components.seconds) + Double(initial.components.attoseconds) / 1e18
-            let cap = Double(maximum.components.seconds) + Double(maximum.components.attoseconds) / 1e18
-            let grown = min(cap, base * pow(multiplier, Double(attempt)))
-            let jittered = grown * (1 + Double.random(in: -jitter...jitter))
-            return .nanoseconds(Int64(max(0, jittered) * 1e9))
-        }
-    }
-
     public init() {}
-}
-
-private func pow(_ base: Double, _ exponent: Double) -> Double {
-    var result = 1.0
-    var remaining = Int(exponent)
-    while remaining > 0 {
-        result *= base
-        remaining -= 1
-    }
-    return result
 }

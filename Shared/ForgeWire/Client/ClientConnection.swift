@@ -41,13 +41,6 @@ final class ClientConnection: @unchecked Sendable {
         self.eventLoop = eventLoop
     }
 
-    /// True while the connection is up (for the pool's choice).
-    var isReady: Bool {
-        eventLoop.preconditionInEventLoop()
-        if case .ready = state { return true }
-        return false
-    }
-
     /// Runs one attempt of a call on this connection.
     func call(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data) async throws -> Data {
         let promise = eventLoop.makePromise(of: Data.self)

@@ -12,10 +12,6 @@ enum RequestID {
     }()
     private static let counter = Atomic<UInt64>(0)
 
-    static func make() -> String {
-        format(next())
-    }
-
     /// A fresh number, formatted later by `format`.
     static func next() -> UInt64 {
         counter.add(1, ordering: .relaxed).newValue

@@ -15,7 +15,7 @@ extension Forge_Wire_V1_Frame {
         return framed.buffer
     }
 
-    static func reply(callID: UInt64, status: RPCError?, payload: Data, metadata: [String: String]) -> Self {
+    static func reply(callID: UInt64, status: RPCError?, payload: Data) -> Self {
         var frame = Self()
         frame.callID = callID
         var reply = Forge_Wire_V1_Reply()
@@ -25,7 +25,6 @@ extension Forge_Wire_V1_Frame {
             reply.status = Forge_Wire_V1_Status()
             reply.payload = payload
         }
-        reply.metadata = metadata
         frame.kind = .reply(reply)
         return frame
     }

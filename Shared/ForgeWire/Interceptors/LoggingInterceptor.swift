@@ -37,8 +37,7 @@ public struct LoggingInterceptor: ServerInterceptor {
     }
 
     private static func fields(_ code: StatusCode, since start: ContinuousClock.Instant) -> Logger.Metadata {
-        let elapsed = ContinuousClock.now - start
-        let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
+        let micros = Int64((ContinuousClock.now - start) / .microseconds(1))
         return ["status": "\(code.name)", "duration_us": "\(micros)"]
     }
 }

@@ -8,14 +8,18 @@ import NIOConcurrencyHelpers
 /// Metric names: `forge_rpc_<side>_calls_total{method,code}` and
 /// `forge_rpc_<side>_duration_seconds{method}` (a timer; Prometheus exports it as a histogram).
 public final class RPCMetrics: Sendable {
-    private let side: String
     private struct Key: Hashable {
         let method: String
         let code: Int
     }
 
-    private let counters = NIOLockedValueBox<[Key: Counter]>([:])
-    private let timers = NIOLockedValueBox<[String: Metrics.Timer]>([:])
+    private struct Handles {
+        var counters: [Key: Counter] = [:]
+        var timers: [String: Metrics.Timer] = [:]
+    }
+
+    private let side: String
+    private let handles = NIOLockedValueBox(Handles())
 
     /// - Parameter side: `server` or `client`.
     public init(side: String) {
@@ -25,30 +29,24 @@ public final class RPCMetrics: Sendable {
     func record(method: String, code: StatusCode, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let key = Key(method: method, code: code.rawValue)
-        let counter = counters.withLockedValue { counters in
-            if let counter = counters[key] { return counter }
-            let counter = Counter(
+        let (counter, timer) = handles.withLockedValue { handles in
+            let counter = handles.counters[key] ?? Counter(
                 label: "forge_rpc_\(side)_calls_total",
                 dimensions: [("method", method), ("code", code.name)]
             )
-            counters[key] = counter
-            return counter
-        }
-        counter.increment()
-        let timer = timers.withLockedValue { timers in
-            if let timer = timers[method] { return timer }
-            let timer = Metrics.Timer(
+            handles.counters[key] = counter
+            let timer = handles.timers[method] ?? Metrics.Timer(
                 label: "forge_rpc_\(side)_duration_seconds",
                 dimensions: [("method", method)],
                 preferredDisplayUnit: .seconds
             )
-            timers[method] = timer
-            return timer
+            handles.timers[method] = timer
+            return (counter, timer)
         }
+        counter.increment()
         timer.record(duration: elapsed)
     }
 }
-
 /// Server-side metrics: calls by method and code, latency by method.
 public struct MetricsInterceptor: ServerInterceptor {
     private let metrics: RPCMetrics

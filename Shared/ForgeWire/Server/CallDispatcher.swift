@@ -1,11 +1,9 @@
 import Foundation
-import Logging
 
 /// Runs one call through the interceptors and its route; shared by every connection of a server.
 struct CallDispatcher: Sendable {
     let router: RPCRouter
     let interceptors: [any ServerInterceptor]
-    let logger: Logger
 
     /// The outcome of a call: the serialized response, or the error to answer with.
     func dispatch(route: @escaping RPCRouter.Route, payload: Data, context: ServerContext) async -> Result<Data, RPCError> {

@@ -37,11 +37,6 @@ public struct RPCRouter: Sendable {
         })
     }
 
-    /// Every registered method.
-    public var methods: [MethodDescriptor] {
-        routes.values.map(\.descriptor).sorted { $0.path < $1.path }
-    }
-
     func route(for path: String) -> (descriptor: MethodDescriptor, route: Route)? {
         routes[path]
     }

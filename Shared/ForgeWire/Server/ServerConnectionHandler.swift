@@ -225,9 +225,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let frame: Forge_Wire_V1_Frame
         switch result {
         case .success(let payload):
-            frame = .reply(callID: callID, status: nil, payload: payload, metadata: [:])
+            frame = .reply(callID: callID, status: nil, payload: payload)
         case .failure(let error):
-            frame = .reply(callID: callID, status: error, payload: Data(), metadata: [:])
+            frame = .reply(callID: callID, status: error, payload: Data())
         }
         write(context: context, frame: frame)
     }
@@ -304,18 +304,5 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             let remaining = inFlight.isEmpty ? limit - idleFor : limit
             scheduleIdleCheck(context: context, after: Duration(remaining))
         }
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-    }
-}
-
-extension Duration {
-    init(_ amount: TimeAmount) {
-        self = .nanoseconds(amount.nanoseconds)
     }
 }

@@ -38,7 +38,7 @@ public final class WireServer: Service, Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
-        self.dispatcher = CallDispatcher(router: router, interceptors: interceptors, logger: logger)
+        self.dispatcher = CallDispatcher(router: router, interceptors: interceptors)
         self.group = group
         self.logger = logger
         self.finished = group.any().makePromise()
