@@ -103,6 +103,9 @@ final class Supervisor: Sendable {
         var stopping: Bool
     }
 
+    /// 1 s, doubling, at most 30 s before a crashed process is started again.
+    static let restartBackoff = Backoff(initial: .seconds(1), multiplier: 2, maximum: .seconds(30), jitter: 0)
+
     private let binaryDirectory: String
     private let dataDirectory: String
     private let children = Mutex<[String: Child]>([:])
@@ -149,10 +152,10 @@ final class Supervisor: Sendable {
     private func exited(_ service: String, status: Int32) {
         let child = children.withLock { $0[service] }
         guard let child, !child.stopping else { return }
-        let delay = min(30, 1 << min(child.restarts, 5))
-        say("[forge] forge-\(service) exited with status \(status); restarting in \(delay) s")
+        let delay = Self.restartBackoff.delay(attempt: child.restarts)
+        say("[forge] forge-\(service) exited with status \(status); restarting in \(delay.formatted(.units(allowed: [.seconds], width: .narrow)))")
         Task {
-            try? await Task.sleep(for: .seconds(delay))
+            try? await Task.sleep(for: delay)
             guard self.children.withLock({ $0[service]?.stopping == false }) else { return }
             try? self.start(service, restarts: child.restarts + 1)
         }

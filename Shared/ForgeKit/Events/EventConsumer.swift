@@ -45,6 +45,9 @@ public final class EventConsumer: Service, Sendable {
     }
 
     /// Events the consumer is behind, and whether its last poll worked (for Health and /readyz).
+    /// 100 ms, doubling, at most 5 s between polls of an unavailable upstream.
+    static let retryBackoff = Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(5), jitter: 0)
+
     public var status: (lag: UInt64, healthy: Bool, detail: String) {
         state.withLock { ($0.lag, $0.healthy, $0.lastError) }
     }
@@ -68,18 +71,20 @@ public final class EventConsumer: Service, Sendable {
                         $0.healthy = false
                         $0.lastError = "\(error)"
                     }
-                    let delay = min(5_000, 50 * (1 << min(failures, 7)))
-                    self.logger.info("upstream feed unavailable", metadata: ["upstream": "\(self.upstream)", "error": "\(error)", "retry_ms": "\(delay)"])
-                    try? await Task.sleep(for: .milliseconds(delay))
+                    let delay = Self.retryBackoff.delay(attempt: failures - 1)
+                    self.logger.info("upstream feed unavailable", metadata: ["upstream": "\(self.upstream)", "error": "\(error)", "retry": "\(delay)"])
+                    try? await Task.sleep(for: delay)
                 }
         }
     }
 
     /// The cursor: the seq of the last event applied.
     public func cursor() async throws -> UInt64 {
-        try await database.read { db in
-            UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM consumer_cursors WHERE upstream = ?", arguments: [self.upstream]) ?? 0)
-        }
+        try await database.read { db in try self.cursor(db) }
+    }
+
+    private func cursor(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM consumer_cursors WHERE upstream = ?", arguments: [upstream]) ?? 0)
     }
 
     /// Pulls once and applies what arrived; returns how many events were applied.
@@ -100,7 +105,7 @@ public final class EventConsumer: Service, Sendable {
         if through > after {
             try await database.write { db in
                 // Guard against a concurrent poll having applied these already.
-                let current = UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM consumer_cursors WHERE upstream = ?", arguments: [self.upstream]) ?? 0)
+                let current = try self.cursor(db)
                 for event in events where event.seq > current {
                     try self.apply(db, event)
                 }

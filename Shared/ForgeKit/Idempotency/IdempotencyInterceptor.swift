@@ -56,13 +56,23 @@ public struct IdempotencyInterceptor: ServerInterceptor {
         var handlerContext = context
         handlerContext.metadata[Self.hashMetadataKey] = hash.hexadecimal
         let response = try await next(handlerContext)
-        let method = context.method.path
+        let now = clock.now()
+        let storingContext = handlerContext
         try await database.write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [subject, key, method, hash, response, clock.now().timeIntervalSince1970]
-            )
+            try Self.store(db, context: storingContext, response: response, at: now)
         }
         return response
+    }
+
+    /// Stores `response` under the call's key and request hash (set by `intercept`); a key
+    /// already stored — by the handler's own transaction — is left as it is.
+    static func store(_ db: Database, context: ServerContext, response: Data, at date: Date) throws {
+        guard let key = context.idempotencyKey, let hex = context.metadata[hashMetadataKey], let hash = Data(hexadecimal: hex) else {
+            return
+        }
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [context.principal?.subject ?? "", key, context.method.path, hash, response, date.timeIntervalSince1970]
+        )
     }
 }

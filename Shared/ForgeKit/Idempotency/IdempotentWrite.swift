@@ -14,13 +14,8 @@ extension DatabaseWriter {
     ) async throws -> Response {
         try await write { db in
             let response = try updates(db)
-            if let key = context.idempotencyKey, let hash = context.metadata[IdempotencyInterceptor.hashMetadataKey],
-               let hashBytes = Data(hexadecimal: hash) {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [context.principal?.subject ?? "", key, context.method.path, hashBytes,
-                                try response.serializedData(), date.timeIntervalSince1970]
-                )
+            if context.idempotencyKey != nil {
+                try IdempotencyInterceptor.store(db, context: context, response: try response.serializedData(), at: date)
             }
             return response
         }

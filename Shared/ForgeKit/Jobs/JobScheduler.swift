@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeWire
 import Foundation
 import GRDB
 import Logging
@@ -42,6 +43,9 @@ public final class JobScheduler: Service, Sendable {
         self.pollInterval = pollInterval
         self.logger = logger
     }
+
+    /// 30 s, 60 s, 120 s … at most an hour between retries of a failing job.
+    static let retryBackoff = Backoff(initial: .seconds(30), multiplier: 2, maximum: .seconds(3600), jitter: 0)
 
     /// Schedules a job inside the caller's transaction, so it exists exactly when the change
     /// that needs it committed. Scheduling an existing id replaces a pending job.
@@ -138,8 +142,7 @@ public final class JobScheduler: Service, Sendable {
         } catch {
             let attempts = job.attempts + 1
             let dead = attempts >= job.maxAttempts
-            // 30 s, 60 s, 120 s … capped at one hour.
-            let delay = min(3600, 30 * pow(2, Double(attempts - 1)))
+            let delay = Self.retryBackoff.delay(attempt: attempts - 1) / .seconds(1)
             logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempts": "\(attempts)", "dead": "\(dead)", "error": "\(error)"])
             try? await database.write { db in
                 try db.execute(
