@@ -41,7 +41,7 @@ extension AccountsHandler {
         let contacts = try await timeline.contacts(accountID: request.accountID, page: page, principal: principal)
         return .with {
             $0.contacts = contacts.compactMap { ContactRules.view($0, for: principal) }
-            $0.page = page.response(lastID: contacts.last?.id, count: contacts.count)
+            $0.page = page.response(next: contacts.last?.id, count: contacts.count)
         }
     }
 
@@ -67,11 +67,11 @@ extension AccountsHandler {
 
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
-        let (size, before) = try RowPage.parse(request.page)
-        let rows = try await timeline.timeline(accountID: request.accountID, size: size, before: before, principal: try principal(context))
+        let page = try Page.timeline(request.page)
+        let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforeRow, principal: try principal(context))
         return .with {
             $0.activities = rows.map(\.activity)
-            $0.page = RowPage.response(lastRowID: rows.last?.rowid, count: rows.count, size: size)
+            $0.page = page.response(lastRow: rows.last?.rowid, count: rows.count)
         }
     }
 
@@ -80,39 +80,12 @@ extension AccountsHandler {
         guard query.count >= 3, query.count <= 200 else {
             throw RPCError.invalidArgument([FieldViolation(field: "query", description: "must be 3 to 200 characters")])
         }
-        let (size, before) = try RowPage.parse(request.page)
-        let rows = try await timeline.search(query: query, size: size, before: before, principal: try principal(context))
+        let page = try Page.timeline(request.page)
+        let rows = try await timeline.search(query: query, size: page.size, before: page.beforeRow, principal: try principal(context))
         return .with {
             $0.activities = rows.map(\.activity)
-            $0.page = RowPage.response(lastRowID: rows.last?.rowid, count: rows.count, size: size)
+            $0.page = page.response(lastRow: rows.last?.rowid, count: rows.count)
         }
-    }
-}
-
-/// Paging newest-first by row number: the token is the last row's number.
-enum RowPage {
-    static func parse(_ request: Forge_Common_V1_PageRequest) throws -> (size: Int, before: Int64) {
-        guard (0...500).contains(request.pageSize) else {
-            throw RPCError.invalidArgument([FieldViolation(field: "page.page_size", description: "must be between 0 and 500")])
-        }
-        var before = Int64.max
-        if !request.pageToken.isEmpty {
-            guard let data = Data(base64Encoded: request.pageToken), let text = String(data: data, encoding: .utf8),
-                  text.hasPrefix("r"), let value = Int64(text.dropFirst())
-            else {
-                throw RPCError.invalidArgument([FieldViolation(field: "page.page_token", description: "is not a token this service issued")])
-            }
-            before = value
-        }
-        return (request.pageSize == 0 ? 50 : Int(request.pageSize), before)
-    }
-
-    static func response(lastRowID: Int64?, count: Int, size: Int) -> Forge_Common_V1_PageResponse {
-        var page = Forge_Common_V1_PageResponse()
-        if count == size, let lastRowID {
-            page.nextPageToken = Data("r\(lastRowID)".utf8).base64EncodedString()
-        }
-        return page
     }
 }
 

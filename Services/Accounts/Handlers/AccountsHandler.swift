@@ -30,11 +30,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         guard !request.id.isEmpty else {
             throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")])
         }
-        guard let account = try await store.account(id: request.id),
-              let principal = context.principal, AccountRules.canSee(account, principal: principal)
-        else {
-            throw RPCError(.notFound, "account \(request.id) not found")
-        }
+        let account = try await store.visibleAccount(id: request.id, principal: context.principal)
         return .with { $0.account = account }
     }
 
@@ -51,7 +47,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         let accounts = try await store.list(request, page: page, principal: try principal(context))
         return .with {
             $0.accounts = accounts
-            $0.page = page.response(lastID: accounts.last?.id, count: accounts.count)
+            $0.page = page.response(next: accounts.last?.id, count: accounts.count)
         }
     }
 
@@ -70,7 +66,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         let accounts = try await store.search(prefix: prefix, page: page, principal: try principal(context))
         return .with {
             $0.accounts = accounts
-            $0.page = page.response(lastID: accounts.last?.id, count: accounts.count)
+            $0.page = page.response(next: accounts.last?.id, count: accounts.count)
         }
     }
 

@@ -59,13 +59,15 @@ enum AccountRules {
     }
 
     /// Restricts a query to what `principal` may see (the SQL form of `canSee`).
-    static func visibility(for principal: Principal, clauses: inout [String], arguments: inout StatementArguments) {
+    /// - Parameter table: the alias of the account table in the query, when it has one.
+    static func visibility(for principal: Principal, table: String? = nil, clauses: inout [String], arguments: inout StatementArguments) {
         guard isRepOnly(principal) else { return }
+        let column = { (name: String) in table.map { "\($0).\(name)" } ?? name }
         if principal.team.isEmpty {
-            clauses.append("owner_id = ?")
+            clauses.append("\(column("owner_id")) = ?")
             arguments += [principal.subject]
         } else {
-            clauses.append("(owner_id = ? OR team = ?)")
+            clauses.append("(\(column("owner_id")) = ? OR \(column("team")) = ?)")
             arguments += [principal.subject, principal.team]
         }
     }

@@ -2,35 +2,39 @@ import ForgeContracts
 import ForgeWire
 import Foundation
 
-/// Paging (DESIGN §5): `page_size` defaults to 50, at most 500; the token is opaque (the last id
-/// of the previous page, base64url).
+/// Paging (DESIGN §5): `page_size` defaults to 50, at most 500; the token is opaque — the
+/// position after which the next page starts (an account id, or a timeline row), base64url.
 struct Page {
     let size: Int
-    let after: String
+    /// The decoded token; nil on the first page.
+    let cursor: String?
 
-    init(_ request: Forge_Common_V1_PageRequest, field: String = "page") throws {
+    /// - Parameter isCursor: whether a decoded token is a position this list hands out.
+    init(_ request: Forge_Common_V1_PageRequest, field: String = "page", isCursor: (String) -> Bool = { $0.hasPrefix("acc_") }) throws {
         var violations: [FieldViolation] = []
         if request.pageSize < 0 || request.pageSize > 500 {
             violations.append(FieldViolation(field: "\(field).page_size", description: "must be between 0 and 500"))
         }
-        var after = ""
+        var cursor: String?
         if !request.pageToken.isEmpty {
-            if let decoded = Self.decode(request.pageToken) {
-                after = decoded
-            } else {
+            cursor = Self.decode(request.pageToken).flatMap { isCursor($0) ? $0 : nil }
+            if cursor == nil {
                 violations.append(FieldViolation(field: "\(field).page_token", description: "is not a token this service issued"))
             }
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         size = request.pageSize == 0 ? 50 : Int(request.pageSize)
-        self.after = after
+        self.cursor = cursor
     }
 
+    /// The id after which an id-ordered list continues ("" on the first page).
+    var after: String { cursor ?? "" }
+
     /// The response's paging: a token when a full page came back.
-    func response(lastID: String?, count: Int) -> Forge_Common_V1_PageResponse {
+    func response(next: String?, count: Int) -> Forge_Common_V1_PageResponse {
         var page = Forge_Common_V1_PageResponse()
-        if count == size, let lastID {
-            page.nextPageToken = Data(lastID.utf8).base64EncodedString()
+        if count == size, let next {
+            page.nextPageToken = Data(next.utf8).base64EncodedString()
                 .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
         }
         return page
@@ -38,9 +42,20 @@ struct Page {
 
     private static func decode(_ token: String) -> String? {
         let base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        guard let data = Data(base64Encoded: base64), let id = String(data: data, encoding: .utf8), id.hasPrefix("acc_") else {
-            return nil
-        }
-        return id
+        return Data(base64Encoded: base64).flatMap { String(data: $0, encoding: .utf8) }
+    }
+}
+
+/// Newest-first timeline pages continue below a row number: cursors "r<rowid>".
+extension Page {
+    static func timeline(_ request: Forge_Common_V1_PageRequest) throws -> Page {
+        try Page(request) { $0.hasPrefix("r") && Int64($0.dropFirst()) != nil }
+    }
+
+    /// The row number the page starts below.
+    var beforeRow: Int64 { cursor.flatMap { Int64($0.dropFirst()) } ?? .max }
+
+    func response(lastRow: Int64?, count: Int) -> Forge_Common_V1_PageResponse {
+        response(next: lastRow.map { "r\($0)" }, count: count)
     }
 }

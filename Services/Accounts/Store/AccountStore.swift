@@ -212,12 +212,7 @@ struct AccountStore: Sendable {
         principal: Principal?,
         mayChange: (Forge_Accounts_V1_Account, Principal) -> Bool
     ) throws -> Forge_Accounts_V1_Account {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]),
-              let principal, mayChange(account(from: row), principal)
-        else {
-            throw RPCError(.notFound, "account \(id) not found")
-        }
-        let current = account(from: row)
+        let current = try visibleAccount(db, id: id, principal: principal, may: mayChange)
         guard current.version == version else {
             throw RPCError(.aborted, "account \(id) changed since version \(version) (now \(current.version)); read it again")
         }
@@ -229,10 +224,26 @@ struct AccountStore: Sendable {
             .replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 
-    func account(id: String) async throws -> Forge_Accounts_V1_Account? {
-        try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]).map(Self.account(from:))
+    /// The account when it exists and `may` allows `principal` (by default: may see it);
+    /// otherwise NOT_FOUND with `missing` as the message, so nothing leaks that it exists.
+    static func visibleAccount(
+        _ db: Database,
+        id: String,
+        principal: Principal?,
+        may: (Forge_Accounts_V1_Account, Principal) -> Bool = AccountRules.canSee,
+        missing: String? = nil
+    ) throws -> Forge_Accounts_V1_Account {
+        guard let principal,
+              let account = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]).map(account(from:)),
+              may(account, principal)
+        else {
+            throw RPCError(.notFound, missing ?? "account \(id) not found")
         }
+        return account
+    }
+
+    func visibleAccount(id: String, principal: Principal?) async throws -> Forge_Accounts_V1_Account {
+        try await database.read { db in try Self.visibleAccount(db, id: id, principal: principal) }
     }
 
     static func account(from row: Row) -> Forge_Accounts_V1_Account {

@@ -47,14 +47,12 @@ struct DuplicateFinder: Sendable {
                 ORDER BY a, b LIMIT ?
                 """, arguments: StatementArguments(publicDomains) + [limit]), reason: "shared email domain")
             // Only pairs whose two accounts the caller may see.
-            let ids = Set(pairs.flatMap { [$0.accountID, $0.otherAccountID] })
-            var visible = Set<String>()
-            for id in ids {
-                if let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]),
-                   AccountRules.canSee(AccountStore.account(from: row), principal: principal) {
-                    visible.insert(id)
-                }
-            }
+            let ids = Array(Set(pairs.flatMap { [$0.accountID, $0.otherAccountID] }))
+            guard !ids.isEmpty else { return [] }
+            var clauses = ["id IN (\(databaseQuestionMarks(count: ids.count)))"]
+            var arguments = StatementArguments(ids)
+            AccountRules.visibility(for: principal, clauses: &clauses, arguments: &arguments)
+            let visible = Set(try String.fetchAll(db, sql: "SELECT id FROM account WHERE \(clauses.joined(separator: " AND "))", arguments: arguments))
             return pairs.filter { visible.contains($0.accountID) && visible.contains($0.otherAccountID) }
         }
     }

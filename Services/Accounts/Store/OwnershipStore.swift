@@ -52,7 +52,7 @@ struct OwnershipStore: Sendable {
 
     func history(accountID: String, principal: Principal) async throws -> [Forge_Accounts_V1_OwnerChange] {
         try await database.read { db in
-            try TimelineStore.requireVisibleAccount(db, id: accountID, principal: principal)
+            _ = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             return try Row.fetchAll(db, sql: "SELECT * FROM owner_history WHERE account_id = ? ORDER BY id", arguments: [accountID]).map { row in
                 .with {
                     $0.accountID = row["account_id"]

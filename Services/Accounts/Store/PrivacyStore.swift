@@ -16,7 +16,7 @@ struct PrivacyStore: Sendable {
             guard let contact = try TimelineStore.contact(db, id: contactID) else {
                 throw RPCError(.notFound, "contact \(contactID) not found")
             }
-            try TimelineStore.requireVisibleAccount(db, id: contact.accountID, principal: principal, missing: "contact \(contactID) not found")
+            _ = try AccountStore.visibleAccount(db, id: contact.accountID, principal: principal, missing: "contact \(contactID) not found")
             let activities = try Self.activitiesInvolving(db, contact: contact).map(\.activity)
             return .with {
                 $0.contact = contact
@@ -32,7 +32,7 @@ struct PrivacyStore: Sendable {
             guard var contact = try TimelineStore.contact(db, id: contactID) else {
                 throw RPCError(.notFound, "contact \(contactID) not found")
             }
-            try TimelineStore.requireVisibleAccount(db, id: contact.accountID, principal: context.principal, missing: "contact \(contactID) not found")
+            _ = try AccountStore.visibleAccount(db, id: contact.accountID, principal: context.principal, missing: "contact \(contactID) not found")
             let name = contact.name
             var redacted: Int32 = 0
             if name != Self.erasedName {

@@ -43,31 +43,40 @@ struct StaleAccounts: Sendable {
             let reached = policy.level(daysSilent: days)
             if reached.rawValue > current.rawValue {
                 try db.execute(sql: "UPDATE account SET staleness = ? WHERE id = ?", arguments: [reached.rawValue, accountID])
-                switch reached {
-                case .warning:
-                    try Outbox.append(db, Forge_Accounts_V1_AccountStaleWarning.with {
-                        $0.accountID = accountID
-                        $0.ownerID = account.ownerID
-                        $0.daysSilent = Int32(days)
-                    }, accountID: accountID, at: now)
-                case .handover:
-                    try Outbox.append(db, Forge_Accounts_V1_AccountHandoverRequired.with {
-                        $0.accountID = accountID
-                        $0.ownerID = account.ownerID
-                        $0.team = account.team
-                        $0.daysSilent = Int32(days)
-                    }, accountID: accountID, at: now)
-                case .revisitPool:
-                    try Outbox.append(db, Forge_Accounts_V1_AccountEnteredRevisitPool.with {
-                        $0.accountID = accountID
-                        $0.ownerID = account.ownerID
-                        $0.daysSilent = Int32(days)
-                    }, accountID: accountID, at: now)
-                default:
-                    break
+                if let event = Self.event(for: reached, account: account, daysSilent: Int32(days)) {
+                    try Outbox.append(db, event, accountID: accountID, at: now)
                 }
             }
             try Self.schedule(db, accountID: accountID, lastTouch: lastTouch, reached: max(reached, current), policy: policy, now: now)
+        }
+    }
+}
+
+extension StaleAccounts {
+    /// The event announcing that `account` reached `level`.
+    static func event(for level: Forge_Accounts_V1_Staleness, account: Forge_Accounts_V1_Account, daysSilent: Int32) -> (any SwiftProtobuf.Message)? {
+        switch level {
+        case .warning:
+            Forge_Accounts_V1_AccountStaleWarning.with {
+                $0.accountID = account.id
+                $0.ownerID = account.ownerID
+                $0.daysSilent = daysSilent
+            }
+        case .handover:
+            Forge_Accounts_V1_AccountHandoverRequired.with {
+                $0.accountID = account.id
+                $0.ownerID = account.ownerID
+                $0.team = account.team
+                $0.daysSilent = daysSilent
+            }
+        case .revisitPool:
+            Forge_Accounts_V1_AccountEnteredRevisitPool.with {
+                $0.accountID = account.id
+                $0.ownerID = account.ownerID
+                $0.daysSilent = daysSilent
+            }
+        default:
+            nil
         }
     }
 }

@@ -36,7 +36,7 @@ struct TimelineStore: Sendable {
 
     func createContact(_ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_CreateContactResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            try Self.requireVisibleAccount(db, id: contact.accountID, principal: context.principal)
+            _ = try AccountStore.visibleAccount(db, id: contact.accountID, principal: context.principal)
             try db.execute(
                 sql: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactRules.normalizedPhone(contact.phone),
@@ -53,7 +53,7 @@ struct TimelineStore: Sendable {
             guard let current = try Self.contact(db, id: contact.id) else {
                 throw RPCError(.notFound, "contact \(contact.id) not found")
             }
-            try Self.requireVisibleAccount(db, id: current.accountID, principal: context.principal, missing: "contact \(contact.id) not found")
+            _ = try AccountStore.visibleAccount(db, id: current.accountID, principal: context.principal, missing: "contact \(contact.id) not found")
             guard current.version == contact.version else {
                 throw RPCError(.aborted, "contact \(contact.id) changed since version \(contact.version) (now \(current.version)); read it again")
             }
@@ -78,7 +78,7 @@ struct TimelineStore: Sendable {
     func contact(id: String, principal: Principal) async throws -> Forge_Accounts_V1_Contact? {
         try await database.read { db in
             guard let contact = try Self.contact(db, id: id),
-                  (try? Self.requireVisibleAccount(db, id: contact.accountID, principal: principal)) != nil
+                  (try? AccountStore.visibleAccount(db, id: contact.accountID, principal: principal)) != nil
             else { return nil }
             return contact
         }
@@ -86,7 +86,7 @@ struct TimelineStore: Sendable {
 
     func contacts(accountID: String, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Contact] {
         try await database.read { db in
-            try Self.requireVisibleAccount(db, id: accountID, principal: principal)
+            _ = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             return try Data.fetchAll(
                 db,
                 sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
@@ -107,7 +107,7 @@ struct TimelineStore: Sendable {
     /// time and `ActivityLogged`, in one transaction.
     func log(_ activity: Forge_Accounts_V1_Activity, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_LogActivityResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            try Self.requireVisibleAccount(db, id: activity.accountID, principal: context.principal)
+            _ = try AccountStore.visibleAccount(db, id: activity.accountID, principal: context.principal)
             try db.execute(
                 sql: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
                 arguments: [activity.id, activity.accountID, activity.occurredAt.timeIntervalSince1970, try activity.serializedData()]
@@ -116,12 +116,12 @@ struct TimelineStore: Sendable {
                 sql: "INSERT INTO activity_fts (rowid, subject, body) VALUES (?, ?, ?)",
                 arguments: [db.lastInsertedRowID, activity.subject, activity.body]
             )
-            try db.execute(
-                sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?), staleness = ? WHERE id = ?",
+            let lastTouch = try Double.fetchOne(
+                db,
+                sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?), staleness = ? WHERE id = ? RETURNING last_activity_at",
                 arguments: [activity.occurredAt.timeIntervalSince1970, Forge_Accounts_V1_Staleness.none.rawValue, activity.accountID]
-            )
+            ) ?? now.timeIntervalSince1970
             // The quiet spell is over: the next check counts from this touch.
-            let lastTouch = try Double.fetchOne(db, sql: "SELECT last_activity_at FROM account WHERE id = ?", arguments: [activity.accountID]) ?? now.timeIntervalSince1970
             try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: StalePolicy(), now: now)
             try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
             return .with { $0.activity = activity }
@@ -131,7 +131,7 @@ struct TimelineStore: Sendable {
     /// One account's timeline, newest first; the page token is the rowid to continue below.
     func timeline(accountID: String, size: Int, before: Int64, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
         try await database.read { db in
-            try Self.requireVisibleAccount(db, id: accountID, principal: principal)
+            _ = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             return try Row.fetchAll(
                 db,
                 sql: "SELECT rowid, payload FROM activity WHERE account_id = ? AND rowid < ? ORDER BY occurred_at DESC, rowid DESC LIMIT ?",
@@ -145,11 +145,7 @@ struct TimelineStore: Sendable {
         var clauses = ["activity_fts MATCH ?", "a.rowid < ?"]
         // A quoted FTS5 string: the query is matched as a phrase, never parsed as syntax.
         var arguments: StatementArguments = ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\"", before]
-        var visibility: [String] = []
-        var visibilityArguments = StatementArguments()
-        AccountRules.visibility(for: principal, clauses: &visibility, arguments: &visibilityArguments)
-        clauses += visibility.map { $0.replacingOccurrences(of: "owner_id", with: "acc.owner_id").replacingOccurrences(of: "team", with: "acc.team") }
-        arguments += visibilityArguments
+        AccountRules.visibility(for: principal, table: "acc", clauses: &clauses, arguments: &arguments)
         arguments += [size]
         let sql = """
             SELECT a.rowid AS rowid, a.payload AS payload FROM activity_fts
@@ -165,13 +161,4 @@ struct TimelineStore: Sendable {
         }
     }
 
-    /// NOT_FOUND unless the account exists and `principal` may see it (no existence leak).
-    static func requireVisibleAccount(_ db: Database, id: String, principal: Principal?, missing: String? = nil) throws {
-        guard let principal,
-              let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]),
-              AccountRules.canSee(AccountStore.account(from: row), principal: principal)
-        else {
-            throw RPCError(.notFound, missing ?? "account \(id) not found")
-        }
-    }
 }
