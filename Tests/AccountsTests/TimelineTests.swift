@@ -134,4 +134,33 @@ struct TimelineTests {
         }
         #expect(outsider?.code == .notFound)
     }
+
+    @Test("contacts page through with the token of the previous page")
+    func contactPaging() async throws {
+        let fixture = try AccountsFixture()
+        let account = try await fixture.create("绍兴纺织机械")
+        let rep = AccountsFixture.context("rep-a", ["sales_rep"], team: "east")
+        var created: [String] = []
+        for index in 0..<5 {
+            fixture.clock.advance(by: 1)
+            created.append(try await fixture.handler.createContact(.with {
+                $0.contact = .with {
+                    $0.accountID = account.id
+                    $0.name = "联系人\(index)"
+                }
+            }, context: rep).contact.id)
+        }
+        var seen: [String] = []
+        var token = ""
+        repeat {
+            let page = try await fixture.handler.listContacts(.with {
+                $0.accountID = account.id
+                $0.page.pageSize = 2
+                $0.page.pageToken = token
+            }, context: rep)
+            seen += page.contacts.map(\.id)
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        #expect(seen == created.sorted())
+    }
 }

@@ -36,7 +36,7 @@ extension AccountsHandler {
 
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
-        let page = try Page(request.page)
+        let page = try Page(request.page) { $0.hasPrefix("con_") }
         let principal = try principal(context)
         let contacts = try await timeline.contacts(accountID: request.accountID, page: page, principal: principal)
         return .with {
