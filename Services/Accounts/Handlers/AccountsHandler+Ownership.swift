@@ -43,3 +43,49 @@ extension AccountsHandler {
         return .with { $0.pairs = pairs }
     }
 }
+
+/// Hand-over tasks of `forge.accounts.v1.Accounts`.
+extension AccountsHandler {
+    var handovers: HandoverTasks { HandoverTasks(database: store.database) }
+
+    func listHandoverTasks(_ request: Forge_Accounts_V1_ListHandoverTasksRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListHandoverTasksResponse {
+        let page = try Page(request.page) { $0.hasPrefix("hot_") }
+        let tasks = try await handovers.list(team: request.team, includeCompleted: request.includeCompleted, page: page, principal: try principal(context))
+        return .with {
+            $0.tasks = tasks
+            $0.page = page.response(next: tasks.last?.id, count: tasks.count)
+        }
+    }
+
+    func completeHandoverTask(_ request: Forge_Accounts_V1_CompleteHandoverTaskRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CompleteHandoverTaskResponse {
+        var violations: [FieldViolation] = []
+        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        let resolution = request.resolution.trimmingCharacters(in: .whitespacesAndNewlines)
+        if resolution.isEmpty || resolution.count > 500 { violations.append(FieldViolation(field: "resolution", description: "is required, at most 500 characters")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let task = try await handovers.complete(id: request.id, resolution: resolution, context: context, at: clock.now())
+        return .with { $0.task = task }
+    }
+}
+
+/// Merging duplicates of `forge.accounts.v1.Accounts`.
+extension AccountsHandler {
+    func mergeAccounts(_ request: Forge_Accounts_V1_MergeAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_MergeAccountsResponse {
+        var violations: [FieldViolation] = []
+        if request.survivorID.isEmpty { violations.append(FieldViolation(field: "survivor_id", description: "is required")) }
+        if request.mergedIds.isEmpty || request.mergedIds.count > 20 {
+            violations.append(FieldViolation(field: "merged_ids", description: "1 to 20 accounts to fold into the survivor"))
+        }
+        for (index, id) in request.mergedIds.enumerated() {
+            if id.isEmpty { violations.append(FieldViolation(field: "merged_ids[\(index)]", description: "is empty")) }
+            if id == request.survivorID { violations.append(FieldViolation(field: "merged_ids[\(index)]", description: "is the survivor")) }
+            if request.mergedIds[..<index].contains(id) { violations.append(FieldViolation(field: "merged_ids[\(index)]", description: "is listed twice")) }
+        }
+        if request.reason.trimmingCharacters(in: .whitespaces).isEmpty || request.reason.count > 500 {
+            violations.append(FieldViolation(field: "reason", description: "is required, at most 500 characters"))
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        return try await AccountMerge(database: store.database)
+            .merge(survivorID: request.survivorID, mergedIDs: request.mergedIds, reason: request.reason, context: context, at: clock.now())
+    }
+}

@@ -68,10 +68,10 @@ extension AccountsHandler {
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let page = try Page.timeline(request.page)
-        let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforeRow, principal: try principal(context))
+        let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforePosition, principal: try principal(context))
         return .with {
             $0.activities = rows.map(\.activity)
-            $0.page = page.response(lastRow: rows.last?.rowid, count: rows.count)
+            $0.page = page.response(lastPosition: rows.last.map { ($0.activity.occurredAt.timeIntervalSince1970, $0.rowid) }, count: rows.count)
         }
     }
 
@@ -80,7 +80,7 @@ extension AccountsHandler {
         guard query.count >= 3, query.count <= 200 else {
             throw RPCError.invalidArgument([FieldViolation(field: "query", description: "must be 3 to 200 characters")])
         }
-        let page = try Page.timeline(request.page)
+        let page = try Page.search(request.page)
         let rows = try await timeline.search(query: query, size: page.size, before: page.beforeRow, principal: try principal(context))
         return .with {
             $0.activities = rows.map(\.activity)

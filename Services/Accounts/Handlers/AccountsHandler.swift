@@ -11,7 +11,15 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
     var timeline: TimelineStore { TimelineStore(database: store.database) }
 
     func createAccount(_ request: Forge_Accounts_V1_CreateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateAccountResponse {
-        let violations = AccountRules.validate(new: request.account)
+        var violations = AccountRules.validate(new: request.account) + AccountRules.validateCredit(request.account, principal: context.principal)
+        if request.contacts.count > 50 {
+            violations.append(FieldViolation(field: "contacts", description: "at most 50 with the account; add more with CreateContact"))
+        }
+        for (index, contact) in request.contacts.enumerated() {
+            violations += ContactRules.validate(contact, isNew: true).filter { $0.field != "contact.account_id" }.map {
+                FieldViolation(field: $0.field.replacingOccurrences(of: "contact.", with: "contacts[\(index)]."), description: $0.description)
+            }
+        }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var account = request.account
         let now = clock.now()
@@ -23,7 +31,15 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         account.version = 1
         account.createdAt = .init(date: now)
         account.updatedAt = .init(date: now)
-        return try await store.create(account, allowDuplicate: request.allowDuplicate, context: context, at: now)
+        let contacts = request.contacts.map { requested in
+            var contact = requested
+            contact.id = EventID.make(prefix: "con", at: now)
+            contact.accountID = account.id
+            contact.name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+            contact.version = 1
+            return contact
+        }
+        return try await store.create(account, contacts: contacts, allowDuplicate: request.allowDuplicate, context: context, at: now)
     }
 
     func getAccount(_ request: Forge_Accounts_V1_GetAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetAccountResponse {
@@ -85,7 +101,8 @@ enum AccountsAccess {
         let readers: Set<String> = sales.union([Role.analyst, Role.finance, Role.marketing, Role.serviceManager, Role.serviceEngineer, Role.service])
         access.allow(method.createAccount, .roles(sales.union([Role.marketing])))
         access.allow(method.getAccount, .roles(readers))
-        access.allow(method.updateAccount, .roles(sales))
+        // Finance keeps the credit fields current.
+        access.allow(method.updateAccount, .roles(sales.union([Role.finance])))
         access.allow(method.listAccounts, .roles(readers))
         access.allow(method.searchAccounts, .roles(readers))
         access.allow(method.findDuplicates, .roles(sales))
@@ -102,5 +119,16 @@ enum AccountsAccess {
         access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
         access.allow(method.listActivities, .roles(readers))
         access.allow(method.searchActivities, .roles(readers))
+        access.allow(method.mergeAccounts, .roles([Role.salesManager]))
+        access.allow(method.createSegment, .roles([Role.salesManager, Role.marketing]))
+        access.allow(method.updateSegment, .roles([Role.salesManager, Role.marketing]))
+        access.allow(method.deleteSegment, .roles([Role.salesManager, Role.marketing]))
+        access.allow(method.getSegment, .roles(readers))
+        access.allow(method.listSegments, .roles(readers))
+        access.allow(method.listSegmentAccounts, .roles(readers))
+        access.allow(method.listHandoverTasks, .roles([Role.salesManager]))
+        access.allow(method.completeHandoverTask, .roles([Role.salesManager]))
+        access.allow(method.importAccounts, .roles(sales.union([Role.marketing])))
+        access.allow(method.importContacts, .roles(sales.union([Role.marketing])))
     }
 }

@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 import GRDB
@@ -20,7 +21,66 @@ enum AccountRules {
         if !account.id.isEmpty {
             violations.append(FieldViolation(field: "account.id", description: "is assigned by the server"))
         }
+        for field in ["legal_name": account.legalName, "industry": account.industry, "region": account.region,
+                      "credit_rating": account.creditRating] where field.value.count > 100 {
+            violations.append(FieldViolation(field: "account.\(field.key)", description: "must be at most 100 characters"))
+        }
+        if account.address.count > 500 {
+            violations.append(FieldViolation(field: "account.address", description: "must be at most 500 characters"))
+        }
+        violations += validate(tags: account.tags, field: "account.tags")
+        if account.hasCreditLimit {
+            if account.creditLimit.amountMicros < 0 {
+                violations.append(FieldViolation(field: "account.credit_limit.amount_micros", description: "must not be negative"))
+            }
+            let currency = account.creditLimit.currencyCode
+            if !currency.isEmpty, currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+                violations.append(FieldViolation(field: "account.credit_limit.currency_code", description: "must be an ISO 4217 code such as CNY"))
+            }
+        }
         return violations
+    }
+
+    /// At most 50 tags; keys of 1–50 characters without ":", values of at most 200.
+    static func validate(tags: [String: String], field: String) -> [FieldViolation] {
+        var violations: [FieldViolation] = []
+        if tags.count > 50 { violations.append(FieldViolation(field: field, description: "at most 50 tags")) }
+        for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
+            if key.trimmingCharacters(in: .whitespaces).isEmpty || key.count > 50 || key.contains(":") {
+                violations.append(FieldViolation(field: "\(field)[\(key)]", description: "a tag key has 1–50 characters and no ':'"))
+            }
+            if value.count > 200 {
+                violations.append(FieldViolation(field: "\(field)[\(key)]", description: "a tag value has at most 200 characters"))
+            }
+        }
+        return violations
+    }
+
+    /// Credit fields may be set only by those who may see them (DESIGN §9 field level).
+    static func validateCredit(_ account: Forge_Accounts_V1_Account, principal: Principal?) -> [FieldViolation] {
+        guard !maySeeCredit(principal) else { return [] }
+        var violations: [FieldViolation] = []
+        if !account.creditRating.isEmpty {
+            violations.append(FieldViolation(field: "account.credit_rating", description: "only finance, managers and admins set credit fields"))
+        }
+        if account.hasCreditLimit {
+            violations.append(FieldViolation(field: "account.credit_limit", description: "only finance, managers and admins set credit fields"))
+        }
+        return violations
+    }
+
+    static func maySeeCredit(_ principal: Principal?) -> Bool {
+        guard let principal else { return false }
+        return !principal.roles.isDisjoint(with: [Role.finance, Role.salesManager, Role.serviceManager, Role.admin])
+    }
+
+    /// The account as `principal` may see it: credit fields only for finance, managers, admin.
+    static func view(_ account: Forge_Accounts_V1_Account, for principal: Principal?) -> Forge_Accounts_V1_Account {
+        guard !maySeeCredit(principal) else { return account }
+        var masked = account
+        masked.creditRating = ""
+        masked.clearCreditLimit()
+        return masked
     }
 
     /// A unified social credit code (18 characters of digits and capitals), or another
@@ -55,13 +115,23 @@ enum AccountRules {
         compare("stage", "\(old.stage)", "\(new.stage)")
         compare("grade", "\(old.grade)", "\(new.grade)")
         compare("tier", "\(old.tier)", "\(new.tier)")
+        compare("size", "\(old.size)", "\(new.size)")
+        compare("industry_showcase", "\(old.industryShowcase)", "\(new.industryShowcase)")
+        compare("brings_partners", "\(old.bringsPartners)", "\(new.bringsPartners)")
+        compare("parent_account_id", old.parentAccountID, new.parentAccountID)
+        compare("credit_rating", old.creditRating, new.creditRating)
+        compare("credit_limit", old.hasCreditLimit ? "\(old.creditLimit.amountMicros) \(old.creditLimit.currencyCode)" : "",
+                new.hasCreditLimit ? "\(new.creditLimit.amountMicros) \(new.creditLimit.currencyCode)" : "")
+        compare("marketing_consent", "\(old.consent.marketing)", "\(new.consent.marketing)")
+        compare("processing_basis", "\(old.consent.processingBasis)", "\(new.consent.processingBasis)")
+        compare("tags", AccountStore.encodeTags(old.tags), AccountStore.encodeTags(new.tags))
         return changed
     }
 
     /// Restricts a query to what `principal` may see (the SQL form of `canSee`).
     /// - Parameter table: the alias of the account table in the query, when it has one.
     static func visibility(for principal: Principal, table: String? = nil, clauses: inout [String], arguments: inout StatementArguments) {
-        guard isRepOnly(principal) else { return }
+        guard isScoped(principal) else { return }
         let column = { (name: String) in table.map { "\($0).\(name)" } ?? name }
         if principal.team.isEmpty {
             clauses.append("\(column("owner_id")) = ?")
@@ -72,15 +142,47 @@ enum AccountRules {
         }
     }
 
-    static func isRepOnly(_ principal: Principal) -> Bool {
-        principal.roles.contains("sales_rep")
-            && principal.roles.isDisjoint(with: ["admin", "sales_manager", "analyst", "finance", "marketing", "service", "service_manager", "service_engineer"])
+    /// Whether `principal` reaches only the accounts they own or their team's: sales reps, and
+    /// sales managers of a team (a manager without a team heads all of sales). Every other role
+    /// allowed to call a method reads across the company.
+    static func isScoped(_ principal: Principal) -> Bool {
+        let companyWide: Set<String> = [Role.admin, Role.analyst, Role.finance, Role.marketing, Role.service,
+                                        Role.serviceManager, Role.serviceEngineer]
+        guard principal.roles.isDisjoint(with: companyWide) else { return false }
+        if principal.roles.contains(Role.salesManager) { return !principal.team.isEmpty }
+        return principal.roles.contains(Role.salesRep)
     }
 
     /// Object-level access (DESIGN §9): a sales rep reaches accounts they own or share a team
-    /// with; every other role allowed to call the method reaches all.
+    /// with, a sales manager their team's; every other role allowed to call the method all.
     static func canSee(_ account: Forge_Accounts_V1_Account, principal: Principal) -> Bool {
-        guard isRepOnly(principal) else { return true }
+        guard isScoped(principal) else { return true }
         return account.ownerID == principal.subject || (!principal.team.isEmpty && account.team == principal.team)
+    }
+}
+
+extension Forge_Accounts_V1_Account {
+    /// Takes the editable fields of `edit` (an update replaces them), except the credit fields
+    /// when `principal` may not see them: those keep their stored values.
+    mutating func apply(editsFrom edit: Forge_Accounts_V1_Account, principal: Principal?) {
+        name = edit.name
+        legalName = edit.legalName
+        taxID = edit.taxID
+        industry = edit.industry
+        region = edit.region
+        address = edit.address
+        if edit.stage != .unspecified { stage = edit.stage }
+        if edit.grade != .unspecified { grade = edit.grade }
+        if edit.tier != .unspecified { tier = edit.tier }
+        size = edit.size
+        industryShowcase = edit.industryShowcase
+        bringsPartners = edit.bringsPartners
+        parentAccountID = edit.parentAccountID
+        consent = edit.consent
+        tags = edit.tags
+        if AccountRules.maySeeCredit(principal) {
+            creditRating = edit.creditRating
+            if edit.hasCreditLimit { creditLimit = edit.creditLimit } else { clearCreditLimit() }
+        }
     }
 }

@@ -46,10 +46,29 @@ struct Page {
     }
 }
 
-/// Newest-first timeline pages continue below a row number: cursors "r<rowid>".
+/// Newest-first timeline pages continue below a position: (when it happened, row number),
+/// cursors "t<seconds>:<rowid>"; search pages, in row order, below a row number: "r<rowid>".
 extension Page {
     static func timeline(_ request: Forge_Common_V1_PageRequest) throws -> Page {
+        try Page(request) { parsePosition($0) != nil }
+    }
+
+    static func search(_ request: Forge_Common_V1_PageRequest) throws -> Page {
         try Page(request) { $0.hasPrefix("r") && Int64($0.dropFirst()) != nil }
+    }
+
+    /// The timeline position the page starts below; nil on the first page.
+    var beforePosition: (occurredAt: Double, rowid: Int64)? { cursor.flatMap(Self.parsePosition) }
+
+    func response(lastPosition: (occurredAt: Double, rowid: Int64)?, count: Int) -> Forge_Common_V1_PageResponse {
+        response(next: lastPosition.map { "t\($0.occurredAt):\($0.rowid)" }, count: count)
+    }
+
+    private static func parsePosition(_ cursor: String) -> (occurredAt: Double, rowid: Int64)? {
+        guard cursor.hasPrefix("t") else { return nil }
+        let parts = cursor.dropFirst().split(separator: ":")
+        guard parts.count == 2, let seconds = Double(parts[0]), seconds.isFinite, let rowid = Int64(parts[1]) else { return nil }
+        return (seconds, rowid)
     }
 
     /// The row number the page starts below.

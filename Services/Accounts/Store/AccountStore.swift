@@ -51,17 +51,50 @@ struct AccountStore: Sendable {
         TimelineStore.migrations(&migrator)
         StaleAccounts.migrations(&migrator)
         OwnershipStore.migrations(&migrator)
+        migrator.registerMigration("accounts-v6-profile") { db in
+            try db.alter(table: "account") { t in
+                t.add(column: "size", .integer).notNull().defaults(to: 0)
+                t.add(column: "industry_showcase", .boolean).notNull().defaults(to: false)
+                t.add(column: "brings_partners", .boolean).notNull().defaults(to: false)
+                t.add(column: "parent_account_id", .text)
+                t.add(column: "credit_rating", .text).notNull().defaults(to: "")
+                t.add(column: "credit_limit_micros", .integer)
+                t.add(column: "credit_currency", .text).notNull().defaults(to: "")
+                t.add(column: "marketing_consent", .boolean).notNull().defaults(to: false)
+                t.add(column: "processing_basis", .integer).notNull().defaults(to: 0)
+                // The tags as a JSON object, read with the row; `account_tag` indexes them.
+                t.add(column: "tags", .text).notNull().defaults(to: "{}")
+            }
+            try db.create(index: "account_parent", on: "account", columns: ["parent_account_id"])
+            try db.create(index: "account_updated", on: "account", columns: ["updated_at"])
+            try db.create(table: "account_tag") { t in
+                t.column("account_id", .text).notNull().references("account", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("value", .text).notNull()
+                t.primaryKey(["account_id", "key"])
+            }
+            try db.create(index: "account_tag_lookup", on: "account_tag", columns: ["key", "value"])
+            // A merged account's id keeps resolving: to the survivor it was folded into.
+            try db.create(table: "account_redirect") { t in
+                t.primaryKey("merged_id", .text)
+                t.column("survivor_id", .text).notNull().indexed()
+                t.column("merged_at", .double).notNull()
+            }
+        }
+        SegmentStore.migrations(&migrator)
+        HandoverTasks.migrations(&migrator)
+        AccountImport.migrations(&migrator)
     }
 
-    /// Inserts the account, its `AccountCreated` event, its audit row and the call's
-    /// idempotency key in one transaction.
-    func create(_ account: Forge_Accounts_V1_Account, allowDuplicate: Bool, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_CreateAccountResponse {
+    /// Inserts the account with its first contacts, its `AccountCreated` event, its audit row
+    /// and the call's idempotency key in one transaction.
+    func create(_ account: Forge_Accounts_V1_Account, contacts: [Forge_Accounts_V1_Contact], allowDuplicate: Bool, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_CreateAccountResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let duplicates = try Self.duplicates(db, of: account)
+            let duplicates = try Self.duplicates(db, of: account, contacts: contacts)
             if !duplicates.isEmpty, !allowDuplicate {
                 throw RPCError(
                     .alreadyExists,
-                    "possible duplicate of \(duplicates.map(\.id).joined(separator: ", ")); set allow_duplicate to create anyway",
+                    "possible duplicate of \(Set(duplicates.map(\.id)).sorted().joined(separator: ", ")); set allow_duplicate to create anyway",
                     violations: duplicates.map { FieldViolation(field: $0.field, description: "same as \($0.id) (\($0.reason))") }
                 )
             }
@@ -69,21 +102,84 @@ struct AccountStore: Sendable {
                 throw RPCError(.alreadyExists, "tax_id \(account.taxID) belongs to another account",
                                violations: [FieldViolation(field: "account.tax_id", description: "is unique")])
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO account (id, name, legal_name, tax_id, industry, region, address, stage, grade, tier,
-                        owner_id, team, created_at, updated_at, version, normalized_name)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
-                    """,
-                arguments: [account.id, account.name, account.legalName, account.taxID.isEmpty ? nil : account.taxID,
-                            account.industry, account.region, account.address, account.stage.rawValue,
-                            account.grade.rawValue, account.tier.rawValue, account.ownerID, account.team,
-                            now.timeIntervalSince1970, now.timeIntervalSince1970, NameNormalizer.normalize(account.name)]
-            )
-            try Outbox.append(db, Forge_Accounts_V1_AccountCreated.with { $0.account = account }, accountID: account.id, at: now)
-            try AuditLog.record(db, context: context, recordID: account.id, changes: ["name": account.name, "owner_id": account.ownerID], at: now)
-            try StaleAccounts.schedule(db, accountID: account.id, lastTouch: now, reached: .none, policy: StalePolicy(), now: now)
-            return .with { $0.account = account }
+            try Self.checkParent(db, of: account)
+            try Self.insert(db, account, context: context, at: now)
+            for contact in contacts {
+                try TimelineStore.insert(db, contact, context: context, at: now)
+            }
+            return .with {
+                $0.account = account
+                $0.contacts = contacts
+            }
+        }
+    }
+
+    /// The rows of a new account: the account, its tags, `AccountCreated`, the audit row and
+    /// its first stale check.
+    static func insert(_ db: Database, _ account: Forge_Accounts_V1_Account, context: ServerContext, at now: Date) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO account (id, name, legal_name, tax_id, industry, region, address, stage, grade, tier,
+                    owner_id, team, created_at, updated_at, version, normalized_name, size, industry_showcase,
+                    brings_partners, parent_account_id, credit_rating, credit_limit_micros, credit_currency,
+                    marketing_consent, processing_basis, tags)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: StatementArguments([
+                account.id, account.name, account.legalName, account.taxID.isEmpty ? nil : account.taxID,
+                account.industry, account.region, account.address, account.stage.rawValue,
+                account.grade.rawValue, account.tier.rawValue, account.ownerID, account.team,
+                now.timeIntervalSince1970, now.timeIntervalSince1970, account.version, NameNormalizer.normalize(account.name),
+            ] as [(any DatabaseValueConvertible)?]) + profileArguments(account)
+        )
+        try writeTags(db, accountID: account.id, tags: account.tags)
+        try Outbox.append(db, Forge_Accounts_V1_AccountCreated.with { $0.account = account }, accountID: account.id, at: now)
+        try AuditLog.record(db, context: context, recordID: account.id, changes: ["name": account.name, "owner_id": account.ownerID], at: now)
+        try StaleAccounts.schedule(db, accountID: account.id, lastTouch: now, reached: .none, policy: StalePolicy(), now: now)
+    }
+
+    /// size … tags, in the column order of `insert` and `update`.
+    private static func profileArguments(_ account: Forge_Accounts_V1_Account) -> StatementArguments {
+        let limit: Int64? = account.hasCreditLimit ? account.creditLimit.amountMicros : nil
+        return [
+            account.size.rawValue, account.industryShowcase, account.bringsPartners,
+            account.parentAccountID.isEmpty ? nil : account.parentAccountID, account.creditRating, limit,
+            account.hasCreditLimit ? account.creditLimit.currencyCode : "", account.consent.marketing,
+            account.consent.processingBasis.rawValue, encodeTags(account.tags),
+        ]
+    }
+
+    /// Replaces the account's tags (the JSON copy on the row is written by the caller).
+    static func writeTags(_ db: Database, accountID: String, tags: [String: String]) throws {
+        try db.execute(sql: "DELETE FROM account_tag WHERE account_id = ?", arguments: [accountID])
+        for (key, value) in tags {
+            try db.execute(sql: "INSERT INTO account_tag (account_id, key, value) VALUES (?, ?, ?)", arguments: [accountID, key, value])
+        }
+    }
+
+    static func encodeTags(_ tags: [String: String]) -> String {
+        guard !tags.isEmpty, let data = try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decodeTags(_ json: String) -> [String: String] {
+        guard json != "{}" else { return [:] }
+        return (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+    }
+
+    /// INVALID_ARGUMENT unless the parent exists and the hierarchy stays a tree.
+    static func checkParent(_ db: Database, of account: Forge_Accounts_V1_Account) throws {
+        guard !account.parentAccountID.isEmpty else { return }
+        var seen: Set<String> = [account.id]
+        var next: String? = account.parentAccountID
+        while let id = next {
+            guard seen.insert(id).inserted else {
+                throw RPCError.invalidArgument([FieldViolation(field: "account.parent_account_id", description: "would make the group hierarchy a cycle")])
+            }
+            guard let row = try Row.fetchOne(db, sql: "SELECT parent_account_id FROM account WHERE id = ?", arguments: [id]) else {
+                throw RPCError.invalidArgument([FieldViolation(field: "account.parent_account_id", description: "no account \(id)")])
+            }
+            next = row["parent_account_id"]
         }
     }
 
@@ -94,8 +190,9 @@ struct AccountStore: Sendable {
         let reason: String
     }
 
-    /// Accounts a new one may duplicate: the same tax id, or the same normalised name.
-    static func duplicates(_ db: Database, of account: Forge_Accounts_V1_Account) throws -> [Duplicate] {
+    /// Accounts a new one may duplicate: the same tax id, the same normalised name, or a
+    /// contact with the same phone or company email domain as one of `contacts`.
+    static func duplicates(_ db: Database, of account: Forge_Accounts_V1_Account, contacts: [Forge_Accounts_V1_Contact] = []) throws -> [Duplicate] {
         var found: [Duplicate] = []
         if !account.taxID.isEmpty {
             for id in try String.fetchAll(db, sql: "SELECT id FROM account WHERE tax_id = ?", arguments: [account.taxID]) {
@@ -109,6 +206,22 @@ struct AccountStore: Sendable {
                 found.append(Duplicate(id: id, field: "account.name", reason: "same normalised name"))
             }
         }
+        for (index, contact) in contacts.enumerated() {
+            let phone = ContactRules.normalizedPhone(contact.phone)
+            if phone.count >= 7 {
+                for id in try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM contact WHERE phone = ? LIMIT 20", arguments: [phone])
+                where !found.contains(where: { $0.id == id }) {
+                    found.append(Duplicate(id: id, field: "contacts[\(index)].phone", reason: "shared contact phone"))
+                }
+            }
+            let domain = ContactRules.emailDomain(contact.email)
+            if !domain.isEmpty, !DuplicateFinder.publicEmailDomains.contains(domain) {
+                for id in try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM contact WHERE email_domain = ? LIMIT 20", arguments: [domain])
+                where !found.contains(where: { $0.id == id }) {
+                    found.append(Duplicate(id: id, field: "contacts[\(index)].email", reason: "shared email domain"))
+                }
+            }
+        }
         return found
     }
 
@@ -120,15 +233,7 @@ struct AccountStore: Sendable {
                 db, id: account.id, version: account.version, principal: context.principal, mayChange: AccountRules.canSee
             )
             var updated = current
-            updated.name = account.name
-            updated.legalName = account.legalName
-            updated.taxID = account.taxID
-            updated.industry = account.industry
-            updated.region = account.region
-            updated.address = account.address
-            if account.stage != .unspecified { updated.stage = account.stage }
-            if account.grade != .unspecified { updated.grade = account.grade }
-            if account.tier != .unspecified { updated.tier = account.tier }
+            updated.apply(editsFrom: account, principal: context.principal)
             updated.version = current.version + 1
             updated.updatedAt = .init(date: now)
             let changed = AccountRules.changedFields(from: current, to: updated)
@@ -137,22 +242,34 @@ struct AccountStore: Sendable {
                 throw RPCError(.alreadyExists, "tax_id \(updated.taxID) belongs to another account",
                                violations: [FieldViolation(field: "account.tax_id", description: "is unique")])
             }
-            try db.execute(
-                sql: """
-                    UPDATE account SET name = ?, legal_name = ?, tax_id = ?, industry = ?, region = ?, address = ?, stage = ?,
-                        grade = ?, tier = ?, updated_at = ?, version = ?, normalized_name = ? WHERE id = ?
-                    """,
-                arguments: [updated.name, updated.legalName, updated.taxID.isEmpty ? nil : updated.taxID, updated.industry,
-                            updated.region, updated.address, updated.stage.rawValue, updated.grade.rawValue, updated.tier.rawValue,
-                            now.timeIntervalSince1970, updated.version, NameNormalizer.normalize(updated.name), updated.id]
-            )
-            try Outbox.append(db, Forge_Accounts_V1_AccountUpdated.with {
-                $0.account = updated
-                $0.changedFields = changed.keys.sorted()
-            }, accountID: updated.id, at: now)
-            try AuditLog.record(db, context: context, recordID: updated.id, changes: changed, at: now)
-            return .with { $0.account = updated }
+            if updated.parentAccountID != current.parentAccountID { try Self.checkParent(db, of: updated) }
+            try Self.write(db, updated, changed: changed, context: context, at: now)
+            return .with { $0.account = AccountRules.view(updated, for: context.principal) }
         }
+    }
+
+    /// Writes an edited account's row and tags, `AccountUpdated` and the audit row.
+    static func write(_ db: Database, _ updated: Forge_Accounts_V1_Account, changed: [String: String], context: ServerContext, at now: Date) throws {
+        try db.execute(
+            sql: """
+                UPDATE account SET name = ?, legal_name = ?, tax_id = ?, industry = ?, region = ?, address = ?, stage = ?,
+                    grade = ?, tier = ?, updated_at = ?, version = ?, normalized_name = ?, size = ?, industry_showcase = ?,
+                    brings_partners = ?, parent_account_id = ?, credit_rating = ?, credit_limit_micros = ?, credit_currency = ?,
+                    marketing_consent = ?, processing_basis = ?, tags = ?
+                WHERE id = ?
+                """,
+            arguments: StatementArguments([
+                updated.name, updated.legalName, updated.taxID.isEmpty ? nil : updated.taxID, updated.industry,
+                updated.region, updated.address, updated.stage.rawValue, updated.grade.rawValue, updated.tier.rawValue,
+                now.timeIntervalSince1970, updated.version, NameNormalizer.normalize(updated.name),
+            ] as [(any DatabaseValueConvertible)?]) + profileArguments(updated) + [updated.id]
+        )
+        if changed["tags"] != nil { try writeTags(db, accountID: updated.id, tags: updated.tags) }
+        try Outbox.append(db, Forge_Accounts_V1_AccountUpdated.with {
+            $0.account = updated
+            $0.changedFields = changed.keys.sorted()
+        }, accountID: updated.id, at: now)
+        try AuditLog.record(db, context: context, recordID: updated.id, changes: changed, at: now)
     }
 
     /// Accounts matching the filters that `principal` may see, by id, one page.
@@ -171,6 +288,16 @@ struct AccountStore: Sendable {
         filter("grade = ?", request.grade == .unspecified ? nil : request.grade.rawValue)
         filter("tier = ?", request.tier == .unspecified ? nil : request.tier.rawValue)
         filter("stage = ?", request.stage == .unspecified ? nil : request.stage.rawValue)
+        filter("updated_at >= ?", request.hasUpdatedSince ? request.updatedSince.timeIntervalSince1970 : nil)
+        if !request.tag.isEmpty { AccountQuery.tag(request.tag, clauses: &clauses, arguments: &arguments) }
+        return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
+    }
+
+    /// Accounts matching a segment's filter that `principal` may see, by id, one page.
+    func list(matching filter: Forge_Accounts_V1_SegmentFilter, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Account] {
+        var clauses = ["id > ?"]
+        var arguments: StatementArguments = [page.after]
+        AccountQuery.segment(filter, clauses: &clauses, arguments: &arguments)
         return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
     }
 
@@ -190,7 +317,8 @@ struct AccountStore: Sendable {
         return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
     }
 
-    /// One page of accounts matching `clauses` that `principal` may see, by id.
+    /// One page of accounts matching `clauses` that `principal` may see, by id, with the
+    /// fields the caller may not see removed.
     private func fetchPage(where clauses: [String], arguments: StatementArguments, size: Int, principal: Principal) async throws -> [Forge_Accounts_V1_Account] {
         var clauses = clauses
         var arguments = arguments
@@ -199,7 +327,7 @@ struct AccountStore: Sendable {
         arguments += [size]
         let finalArguments = arguments
         return try await database.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.account(from:))
+            try Row.fetchAll(db, sql: sql, arguments: finalArguments).map { AccountRules.view(Self.account(from: $0), for: principal) }
         }
     }
 
@@ -234,7 +362,7 @@ struct AccountStore: Sendable {
         missing: String? = nil
     ) throws -> Forge_Accounts_V1_Account {
         guard let principal,
-              let account = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [id]).map(account(from:)),
+              let account = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [resolve(db, id: id)]).map(account(from:)),
               may(account, principal)
         else {
             throw RPCError(.notFound, missing ?? "account \(id) not found")
@@ -242,8 +370,15 @@ struct AccountStore: Sendable {
         return account
     }
 
+    /// The id itself, or the survivor's when `id` was merged into another account.
+    static func resolve(_ db: Database, id: String) throws -> String {
+        try String.fetchOne(db, sql: "SELECT survivor_id FROM account_redirect WHERE merged_id = ?", arguments: [id]) ?? id
+    }
+
+    /// The account as `principal` may see it (credit fields only for finance, managers, admin).
     func visibleAccount(id: String, principal: Principal?) async throws -> Forge_Accounts_V1_Account {
-        try await database.read { db in try Self.visibleAccount(db, id: id, principal: principal) }
+        let account = try await database.read { db in try Self.visibleAccount(db, id: id, principal: principal) }
+        return AccountRules.view(account, for: principal)
     }
 
     static func account(from row: Row) -> Forge_Accounts_V1_Account {
@@ -267,6 +402,22 @@ struct AccountStore: Sendable {
             if let last = row["last_activity_at"] as Double? {
                 $0.lastActivityAt = .init(date: Date(timeIntervalSince1970: last))
             }
+            $0.size = Forge_Accounts_V1_CompanySize(rawValue: row["size"]) ?? .unspecified
+            $0.industryShowcase = row["industry_showcase"]
+            $0.bringsPartners = row["brings_partners"]
+            $0.parentAccountID = row["parent_account_id"] ?? ""
+            $0.creditRating = row["credit_rating"]
+            if let micros = row["credit_limit_micros"] as Int64? {
+                $0.creditLimit = .with {
+                    $0.amountMicros = micros
+                    $0.currencyCode = row["credit_currency"]
+                }
+            }
+            $0.consent = .with {
+                $0.marketing = row["marketing_consent"]
+                $0.processingBasis = Forge_Accounts_V1_ProcessingBasis(rawValue: row["processing_basis"]) ?? .unspecified
+            }
+            $0.tags = decodeTags(row["tags"])
         }
     }
 }

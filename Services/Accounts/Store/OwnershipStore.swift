@@ -52,8 +52,8 @@ struct OwnershipStore: Sendable {
 
     func history(accountID: String, principal: Principal) async throws -> [Forge_Accounts_V1_OwnerChange] {
         try await database.read { db in
-            _ = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
-            return try Row.fetchAll(db, sql: "SELECT * FROM owner_history WHERE account_id = ? ORDER BY id", arguments: [accountID]).map { row in
+            let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
+            return try Row.fetchAll(db, sql: "SELECT * FROM owner_history WHERE account_id = ? ORDER BY id", arguments: [account.id]).map { row in
                 .with {
                     $0.accountID = row["account_id"]
                     $0.fromOwnerID = row["from_owner_id"]
@@ -89,6 +89,7 @@ struct OwnershipStore: Sendable {
             arguments: [account.id, change.fromOwnerID, owner, reason, change.changedBy, now.timeIntervalSince1970]
         )
         try Outbox.append(db, Forge_Accounts_V1_AccountOwnerChanged.with { $0.change = change }, accountID: account.id, at: now)
+        try HandoverTasks.close(db, accountID: account.id, by: change.changedBy, resolution: "reassigned to \(owner)", at: now)
         try AuditLog.record(db, context: context, recordID: account.id, changes: ["owner_id": owner, "team": account.team, "reason": reason], at: now)
     }
 }

@@ -46,6 +46,9 @@ struct StaleAccounts: Sendable {
                 if let event = Self.event(for: reached, account: account, daysSilent: Int32(days)) {
                     try Outbox.append(db, event, accountID: accountID, at: now)
                 }
+                if reached >= .handover, current < .handover {
+                    try HandoverTasks.open(db, account: account, daysSilent: days, at: now)
+                }
             }
             try Self.schedule(db, accountID: accountID, lastTouch: lastTouch, reached: max(reached, current), policy: policy, now: now)
         }

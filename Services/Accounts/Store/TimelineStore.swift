@@ -36,16 +36,23 @@ struct TimelineStore: Sendable {
 
     func createContact(_ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_CreateContactResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            _ = try AccountStore.visibleAccount(db, id: contact.accountID, principal: context.principal)
-            try db.execute(
-                sql: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactRules.normalizedPhone(contact.phone),
-                            ContactRules.emailDomain(contact.email), contact.version]
-            )
-            try Outbox.append(db, Forge_Accounts_V1_ContactCreated.with { $0.contact = contact }, accountID: contact.accountID, at: now)
-            try AuditLog.record(db, context: context, recordID: contact.id, changes: ["name": contact.name, "account_id": contact.accountID], at: now)
+            var contact = contact
+            // A merged account's id stands for its survivor.
+            contact.accountID = try AccountStore.visibleAccount(db, id: contact.accountID, principal: context.principal).id
+            try Self.insert(db, contact, context: context, at: now)
             return .with { $0.contact = contact }
         }
+    }
+
+    /// The rows of a new contact: the contact, `ContactCreated` and the audit row.
+    static func insert(_ db: Database, _ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) throws {
+        try db.execute(
+            sql: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactRules.normalizedPhone(contact.phone),
+                        ContactRules.emailDomain(contact.email), contact.version]
+        )
+        try Outbox.append(db, Forge_Accounts_V1_ContactCreated.with { $0.contact = contact }, accountID: contact.accountID, at: now)
+        try AuditLog.record(db, context: context, recordID: contact.id, changes: ["name": contact.name, "account_id": contact.accountID], at: now)
     }
 
     func updateContact(_ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_UpdateContactResponse {
@@ -60,19 +67,23 @@ struct TimelineStore: Sendable {
             var updated = contact
             updated.accountID = current.accountID
             updated.version = current.version + 1
-            let changed = ContactRules.changedFields(from: current, to: updated)
-            try db.execute(
-                sql: "UPDATE contact SET payload = ?, phone = ?, email_domain = ?, version = ? WHERE id = ?",
-                arguments: [try updated.serializedData(), ContactRules.normalizedPhone(updated.phone), ContactRules.emailDomain(updated.email),
-                            updated.version, updated.id]
-            )
-            try Outbox.append(db, Forge_Accounts_V1_ContactUpdated.with {
-                $0.contact = updated
-                $0.changedFields = changed.keys.sorted()
-            }, accountID: updated.accountID, at: now)
-            try AuditLog.record(db, context: context, recordID: updated.id, changes: changed, at: now)
+            try Self.write(db, updated, changed: ContactRules.changedFields(from: current, to: updated), context: context, at: now)
             return .with { $0.contact = updated }
         }
+    }
+
+    /// Writes an edited contact, `ContactUpdated` and the audit row.
+    static func write(_ db: Database, _ updated: Forge_Accounts_V1_Contact, changed: [String: String], context: ServerContext, at now: Date) throws {
+        try db.execute(
+            sql: "UPDATE contact SET payload = ?, phone = ?, email_domain = ?, version = ? WHERE id = ?",
+            arguments: [try updated.serializedData(), ContactRules.normalizedPhone(updated.phone), ContactRules.emailDomain(updated.email),
+                        updated.version, updated.id]
+        )
+        try Outbox.append(db, Forge_Accounts_V1_ContactUpdated.with {
+            $0.contact = updated
+            $0.changedFields = changed.keys.sorted()
+        }, accountID: updated.accountID, at: now)
+        try AuditLog.record(db, context: context, recordID: updated.id, changes: changed, at: now)
     }
 
     func contact(id: String, principal: Principal) async throws -> Forge_Accounts_V1_Contact? {
@@ -86,11 +97,11 @@ struct TimelineStore: Sendable {
 
     func contacts(accountID: String, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Contact] {
         try await database.read { db in
-            _ = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
+            let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             return try Data.fetchAll(
                 db,
                 sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
-                arguments: [accountID, page.after, page.size]
+                arguments: [account.id, page.after, page.size]
             ).map { try Forge_Accounts_V1_Contact(serializedBytes: $0) }
         }
     }
@@ -107,7 +118,8 @@ struct TimelineStore: Sendable {
     /// time and `ActivityLogged`, in one transaction.
     func log(_ activity: Forge_Accounts_V1_Activity, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_LogActivityResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            _ = try AccountStore.visibleAccount(db, id: activity.accountID, principal: context.principal)
+            var activity = activity
+            activity.accountID = try AccountStore.visibleAccount(db, id: activity.accountID, principal: context.principal).id
             try db.execute(
                 sql: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
                 arguments: [activity.id, activity.accountID, activity.occurredAt.timeIntervalSince1970, try activity.serializedData()]
@@ -124,25 +136,31 @@ struct TimelineStore: Sendable {
             // The quiet spell is over: the next check counts from this touch.
             try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: StalePolicy(), now: now)
             try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
+            try HandoverTasks.close(db, accountID: activity.accountID, by: activity.authorID, resolution: "activity logged", at: now)
             return .with { $0.activity = activity }
         }
     }
 
     /// One account's timeline, newest first; the page token is the rowid to continue below.
-    func timeline(accountID: String, size: Int, before: Int64, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
+    func timeline(accountID: String, size: Int, before: (occurredAt: Double, rowid: Int64)?, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
         try await database.read { db in
-            _ = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
+            let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
+            let position = before ?? (.infinity, .max)
             return try Row.fetchAll(
                 db,
-                sql: "SELECT rowid, payload FROM activity WHERE account_id = ? AND rowid < ? ORDER BY occurred_at DESC, rowid DESC LIMIT ?",
-                arguments: [accountID, before, size]
+                sql: """
+                    SELECT rowid, payload FROM activity
+                    WHERE account_id = ? AND (occurred_at < ? OR (occurred_at = ? AND rowid < ?))
+                    ORDER BY occurred_at DESC, rowid DESC LIMIT ?
+                    """,
+                arguments: [account.id, position.occurredAt, position.occurredAt, position.rowid, size]
             ).map { ($0["rowid"], try Forge_Accounts_V1_Activity(serializedBytes: $0["payload"] as Data)) }
         }
     }
 
     /// Activities whose subject or body contains `query`, among accounts `principal` may see.
     func search(query: String, size: Int, before: Int64, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
-        var clauses = ["activity_fts MATCH ?", "a.rowid < ?"]
+        var clauses = ["activity_fts MATCH ?", "activity_fts.rowid < ?"]
         // A quoted FTS5 string: the query is matched as a phrase, never parsed as syntax.
         var arguments: StatementArguments = ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\"", before]
         AccountRules.visibility(for: principal, table: "acc", clauses: &clauses, arguments: &arguments)
@@ -151,7 +169,7 @@ struct TimelineStore: Sendable {
             SELECT a.rowid AS rowid, a.payload AS payload FROM activity_fts
             JOIN activity a ON a.rowid = activity_fts.rowid
             JOIN account acc ON acc.id = a.account_id
-            WHERE \(clauses.joined(separator: " AND ")) ORDER BY a.rowid DESC LIMIT ?
+            WHERE \(clauses.joined(separator: " AND ")) ORDER BY activity_fts.rowid DESC LIMIT ?
             """
         let finalArguments = arguments
         return try await database.read { db in

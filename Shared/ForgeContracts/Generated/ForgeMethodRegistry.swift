@@ -99,6 +99,61 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_SearchActivitiesResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "MergeAccounts"),
+            request: Forge_Accounts_V1_MergeAccountsRequest.self,
+            response: Forge_Accounts_V1_MergeAccountsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CreateSegment"),
+            request: Forge_Accounts_V1_CreateSegmentRequest.self,
+            response: Forge_Accounts_V1_CreateSegmentResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetSegment"),
+            request: Forge_Accounts_V1_GetSegmentRequest.self,
+            response: Forge_Accounts_V1_GetSegmentResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateSegment"),
+            request: Forge_Accounts_V1_UpdateSegmentRequest.self,
+            response: Forge_Accounts_V1_UpdateSegmentResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "DeleteSegment"),
+            request: Forge_Accounts_V1_DeleteSegmentRequest.self,
+            response: Forge_Accounts_V1_DeleteSegmentResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListSegments"),
+            request: Forge_Accounts_V1_ListSegmentsRequest.self,
+            response: Forge_Accounts_V1_ListSegmentsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListSegmentAccounts"),
+            request: Forge_Accounts_V1_ListSegmentAccountsRequest.self,
+            response: Forge_Accounts_V1_ListSegmentAccountsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListHandoverTasks"),
+            request: Forge_Accounts_V1_ListHandoverTasksRequest.self,
+            response: Forge_Accounts_V1_ListHandoverTasksResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CompleteHandoverTask"),
+            request: Forge_Accounts_V1_CompleteHandoverTaskRequest.self,
+            response: Forge_Accounts_V1_CompleteHandoverTaskResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportAccounts"),
+            request: Forge_Accounts_V1_ImportRequest.self,
+            response: Forge_Accounts_V1_ImportResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportContacts"),
+            request: Forge_Accounts_V1_ImportRequest.self,
+            response: Forge_Accounts_V1_ImportResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAccountHealth"),
             request: Forge_Analytics_V1_GetAccountHealthRequest.self,
             response: Forge_Analytics_V1_GetAccountHealthResponse.self

@@ -28,7 +28,18 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
         public static let listActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities")
         public static let searchActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, exportContactData, eraseContact, logActivity, listActivities, searchActivities]
+        public static let mergeAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "MergeAccounts")
+        public static let createSegment = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CreateSegment")
+        public static let getSegment = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetSegment")
+        public static let updateSegment = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateSegment")
+        public static let deleteSegment = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "DeleteSegment")
+        public static let listSegments = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListSegments")
+        public static let listSegmentAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListSegmentAccounts")
+        public static let listHandoverTasks = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListHandoverTasks")
+        public static let completeHandoverTask = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CompleteHandoverTask")
+        public static let importAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportAccounts")
+        public static let importContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportContacts")
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, exportContactData, eraseContact, logActivity, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
     }
 }
 
@@ -60,6 +71,24 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse
     /// Full-text search over every activity the caller may see; works for Chinese (trigrams).
     func searchActivities(_ request: Forge_Accounts_V1_SearchActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchActivitiesResponse
+    /// Folds duplicates into a survivor: contacts, activities and tags move; the merged ids
+    /// resolve to the survivor from then on; emits AccountMerged so other services re-point.
+    func mergeAccounts(_ request: Forge_Accounts_V1_MergeAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_MergeAccountsResponse
+    /// Segments: saved filters evaluated on demand (the target lists for precise communication).
+    func createSegment(_ request: Forge_Accounts_V1_CreateSegmentRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateSegmentResponse
+    func getSegment(_ request: Forge_Accounts_V1_GetSegmentRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetSegmentResponse
+    func updateSegment(_ request: Forge_Accounts_V1_UpdateSegmentRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateSegmentResponse
+    func deleteSegment(_ request: Forge_Accounts_V1_DeleteSegmentRequest, context: ServerContext) async throws -> Forge_Accounts_V1_DeleteSegmentResponse
+    func listSegments(_ request: Forge_Accounts_V1_ListSegmentsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListSegmentsResponse
+    /// The accounts matching a segment now, among those the caller may see, paged.
+    func listSegmentAccounts(_ request: Forge_Accounts_V1_ListSegmentAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListSegmentAccountsResponse
+    /// Hand-over tasks raised by the stale-account rules, for the managers of the owner's team.
+    func listHandoverTasks(_ request: Forge_Accounts_V1_ListHandoverTasksRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListHandoverTasksResponse
+    func completeHandoverTask(_ request: Forge_Accounts_V1_CompleteHandoverTaskRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CompleteHandoverTaskResponse
+    /// Spreadsheet import, one batch of rows per call (the `forge import` CLI streams a file in
+    /// batches). A batch is idempotent per (import_id, line): a retried batch answers the same.
+    func importAccounts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse
+    func importContacts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse
 }
 
 extension Forge_Accounts_V1_AccountsHandler {
@@ -118,6 +147,39 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.searchActivities, request: Forge_Accounts_V1_SearchActivitiesRequest.self) { request, context in
             try await self.searchActivities(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.mergeAccounts, request: Forge_Accounts_V1_MergeAccountsRequest.self) { request, context in
+            try await self.mergeAccounts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.createSegment, request: Forge_Accounts_V1_CreateSegmentRequest.self) { request, context in
+            try await self.createSegment(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.getSegment, request: Forge_Accounts_V1_GetSegmentRequest.self) { request, context in
+            try await self.getSegment(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.updateSegment, request: Forge_Accounts_V1_UpdateSegmentRequest.self) { request, context in
+            try await self.updateSegment(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.deleteSegment, request: Forge_Accounts_V1_DeleteSegmentRequest.self) { request, context in
+            try await self.deleteSegment(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.listSegments, request: Forge_Accounts_V1_ListSegmentsRequest.self) { request, context in
+            try await self.listSegments(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.listSegmentAccounts, request: Forge_Accounts_V1_ListSegmentAccountsRequest.self) { request, context in
+            try await self.listSegmentAccounts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.listHandoverTasks, request: Forge_Accounts_V1_ListHandoverTasksRequest.self) { request, context in
+            try await self.listHandoverTasks(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.completeHandoverTask, request: Forge_Accounts_V1_CompleteHandoverTaskRequest.self) { request, context in
+            try await self.completeHandoverTask(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.importAccounts, request: Forge_Accounts_V1_ImportRequest.self) { request, context in
+            try await self.importAccounts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.importContacts, request: Forge_Accounts_V1_ImportRequest.self) { request, context in
+            try await self.importContacts(request, context: context)
         }
     }
 }
@@ -191,6 +253,46 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     /// Full-text search over every activity the caller may see; works for Chinese (trigrams).
     public func searchActivities(_ request: Forge_Accounts_V1_SearchActivitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_SearchActivitiesResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.searchActivities, request: request, response: Forge_Accounts_V1_SearchActivitiesResponse.self, options: options)
+    }
+    /// Folds duplicates into a survivor: contacts, activities and tags move; the merged ids
+    /// resolve to the survivor from then on; emits AccountMerged so other services re-point.
+    public func mergeAccounts(_ request: Forge_Accounts_V1_MergeAccountsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_MergeAccountsResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.mergeAccounts, request: request, response: Forge_Accounts_V1_MergeAccountsResponse.self, options: options)
+    }
+    /// Segments: saved filters evaluated on demand (the target lists for precise communication).
+    public func createSegment(_ request: Forge_Accounts_V1_CreateSegmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_CreateSegmentResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.createSegment, request: request, response: Forge_Accounts_V1_CreateSegmentResponse.self, options: options)
+    }
+    public func getSegment(_ request: Forge_Accounts_V1_GetSegmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_GetSegmentResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.getSegment, request: request, response: Forge_Accounts_V1_GetSegmentResponse.self, options: options)
+    }
+    public func updateSegment(_ request: Forge_Accounts_V1_UpdateSegmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_UpdateSegmentResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.updateSegment, request: request, response: Forge_Accounts_V1_UpdateSegmentResponse.self, options: options)
+    }
+    public func deleteSegment(_ request: Forge_Accounts_V1_DeleteSegmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_DeleteSegmentResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.deleteSegment, request: request, response: Forge_Accounts_V1_DeleteSegmentResponse.self, options: options)
+    }
+    public func listSegments(_ request: Forge_Accounts_V1_ListSegmentsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListSegmentsResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listSegments, request: request, response: Forge_Accounts_V1_ListSegmentsResponse.self, options: options)
+    }
+    /// The accounts matching a segment now, among those the caller may see, paged.
+    public func listSegmentAccounts(_ request: Forge_Accounts_V1_ListSegmentAccountsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListSegmentAccountsResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listSegmentAccounts, request: request, response: Forge_Accounts_V1_ListSegmentAccountsResponse.self, options: options)
+    }
+    /// Hand-over tasks raised by the stale-account rules, for the managers of the owner's team.
+    public func listHandoverTasks(_ request: Forge_Accounts_V1_ListHandoverTasksRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListHandoverTasksResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listHandoverTasks, request: request, response: Forge_Accounts_V1_ListHandoverTasksResponse.self, options: options)
+    }
+    public func completeHandoverTask(_ request: Forge_Accounts_V1_CompleteHandoverTaskRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_CompleteHandoverTaskResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.completeHandoverTask, request: request, response: Forge_Accounts_V1_CompleteHandoverTaskResponse.self, options: options)
+    }
+    /// Spreadsheet import, one batch of rows per call (the `forge import` CLI streams a file in
+    /// batches). A batch is idempotent per (import_id, line): a retried batch answers the same.
+    public func importAccounts(_ request: Forge_Accounts_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ImportResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.importAccounts, request: request, response: Forge_Accounts_V1_ImportResponse.self, options: options)
+    }
+    public func importContacts(_ request: Forge_Accounts_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ImportResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.importContacts, request: request, response: Forge_Accounts_V1_ImportResponse.self, options: options)
     }
 }
 

@@ -156,6 +156,104 @@ public nonisolated enum Forge_Accounts_V1_Tier: SwiftProtobuf.Enum, Swift.CaseIt
 
 }
 
+/// Head count bands.
+public nonisolated enum Forge_Accounts_V1_CompanySize: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Fewer than 20 people.
+  case micro // = 1
+
+  /// 20–99.
+  case small // = 2
+
+  /// 100–999.
+  case medium // = 3
+
+  /// 1,000 or more.
+  case large // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .micro
+    case 2: self = .small
+    case 3: self = .medium
+    case 4: self = .large
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .micro: return 1
+    case .small: return 2
+    case .medium: return 3
+    case .large: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Accounts_V1_CompanySize] = [
+    .unspecified,
+    .micro,
+    .small,
+    .medium,
+    .large,
+  ]
+
+}
+
+/// The legal basis on which the customer's data is processed.
+public nonisolated enum Forge_Accounts_V1_ProcessingBasis: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case contract // = 1
+  case legitimateInterest // = 2
+  case consent // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .contract
+    case 2: self = .legitimateInterest
+    case 3: self = .consent
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .contract: return 1
+    case .legitimateInterest: return 2
+    case .consent: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Accounts_V1_ProcessingBasis] = [
+    .unspecified,
+    .contract,
+    .legitimateInterest,
+    .consent,
+  ]
+
+}
+
 /// How long an account has gone without a logged activity (thresholds configurable).
 public nonisolated enum Forge_Accounts_V1_Staleness: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
@@ -379,6 +477,62 @@ public nonisolated enum Forge_Accounts_V1_ActivityKind: SwiftProtobuf.Enum, Swif
 
 }
 
+public nonisolated enum Forge_Accounts_V1_ImportStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case created // = 1
+
+  /// Matched an existing record by its key (tax id; contact phone or email) and changed it.
+  case updated // = 2
+
+  /// Matched an existing record by its key; nothing to change.
+  case unchanged // = 3
+
+  /// A probable duplicate of an existing record or an earlier row; not imported.
+  case duplicate // = 4
+  case rejected // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .created
+    case 2: self = .updated
+    case 3: self = .unchanged
+    case 4: self = .duplicate
+    case 5: self = .rejected
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .created: return 1
+    case .updated: return 2
+    case .unchanged: return 3
+    case .duplicate: return 4
+    case .rejected: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Accounts_V1_ImportStatus] = [
+    .unspecified,
+    .created,
+    .updated,
+    .unchanged,
+    .duplicate,
+    .rejected,
+  ]
+
+}
+
 public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -509,11 +663,51 @@ public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
     set {_uniqueStorage()._staleness = newValue}
   }
 
+  public var size: Forge_Accounts_V1_CompanySize {
+    get {_storage._size}
+    set {_uniqueStorage()._size = newValue}
+  }
+
+  /// Strategic flags.
+  public var industryShowcase: Bool {
+    get {_storage._industryShowcase}
+    set {_uniqueStorage()._industryShowcase = newValue}
+  }
+
+  public var bringsPartners: Bool {
+    get {_storage._bringsPartners}
+    set {_uniqueStorage()._bringsPartners = newValue}
+  }
+
+  public var consent: Forge_Accounts_V1_Consent {
+    get {_storage._consent ?? Forge_Accounts_V1_Consent()}
+    set {_uniqueStorage()._consent = newValue}
+  }
+  /// Returns true if `consent` has been explicitly set.
+  public var hasConsent: Bool {_storage._consent != nil}
+  /// Clears the value of `consent`. Subsequent reads from it will return its default value.
+  public mutating func clearConsent() {_uniqueStorage()._consent = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Accounts_V1_Consent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The company agreed to receive marketing communication.
+  public var marketing: Bool = false
+
+  public var processingBasis: Forge_Accounts_V1_ProcessingBasis = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Forge_Accounts_V1_CreateAccountRequest: Sendable {
@@ -532,6 +726,10 @@ public nonisolated struct Forge_Accounts_V1_CreateAccountRequest: Sendable {
 
   /// Create even when duplicates are detected.
   public var allowDuplicate: Bool = false
+
+  /// First contacts, created with the account; their phones and company email domains take
+  /// part in duplicate detection.
+  public var contacts: [Forge_Accounts_V1_Contact] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -553,6 +751,8 @@ public nonisolated struct Forge_Accounts_V1_CreateAccountResponse: Sendable {
   public var hasAccount: Bool {self._account != nil}
   /// Clears the value of `account`. Subsequent reads from it will return its default value.
   public mutating func clearAccount() {self._account = nil}
+
+  public var contacts: [Forge_Accounts_V1_Contact] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -665,11 +865,24 @@ public nonisolated struct Forge_Accounts_V1_ListAccountsRequest: Sendable {
 
   public var stage: Forge_Accounts_V1_LifecycleStage = .unspecified
 
+  /// "key:value", or "key" for any value.
+  public var tag: String = String()
+
+  public var updatedSince: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedSince ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedSince = newValue}
+  }
+  /// Returns true if `updatedSince` has been explicitly set.
+  public var hasUpdatedSince: Bool {self._updatedSince != nil}
+  /// Clears the value of `updatedSince`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedSince() {self._updatedSince = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+  fileprivate var _updatedSince: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Forge_Accounts_V1_ListAccountsResponse: Sendable {
@@ -1368,6 +1581,580 @@ public nonisolated struct Forge_Accounts_V1_SearchActivitiesResponse: Sendable {
   fileprivate var _page: Forge_Common_V1_PageResponse? = nil
 }
 
+public nonisolated struct Forge_Accounts_V1_MergeAccountsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survivorID: String = String()
+
+  public var mergedIds: [String] = []
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_MergeAccountsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survivor: Forge_Accounts_V1_Account {
+    get {_survivor ?? Forge_Accounts_V1_Account()}
+    set {_survivor = newValue}
+  }
+  /// Returns true if `survivor` has been explicitly set.
+  public var hasSurvivor: Bool {self._survivor != nil}
+  /// Clears the value of `survivor`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvivor() {self._survivor = nil}
+
+  public var contactsMoved: Int32 = 0
+
+  public var activitiesMoved: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survivor: Forge_Accounts_V1_Account? = nil
+}
+
+/// A filter over accounts; empty lists mean "any".
+public nonisolated struct Forge_Accounts_V1_SegmentFilter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var industries: [String] = []
+
+  public var regions: [String] = []
+
+  public var grades: [Forge_Accounts_V1_ValueGrade] = []
+
+  public var tiers: [Forge_Accounts_V1_Tier] = []
+
+  public var stages: [Forge_Accounts_V1_LifecycleStage] = []
+
+  /// Every tag must match: "key:value", or "key" for any value.
+  public var tags: [String] = []
+
+  /// Only accounts that agreed to marketing communication.
+  public var marketingConsentOnly: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_Segment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var description_p: String = String()
+
+  public var filter: Forge_Accounts_V1_SegmentFilter {
+    get {_filter ?? Forge_Accounts_V1_SegmentFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  public var createdBy: String = String()
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Forge_Accounts_V1_SegmentFilter? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_CreateSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Forge_Accounts_V1_Segment {
+    get {_segment ?? Forge_Accounts_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Forge_Accounts_V1_Segment? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_CreateSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Forge_Accounts_V1_Segment {
+    get {_segment ?? Forge_Accounts_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Forge_Accounts_V1_Segment? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_GetSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_GetSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Forge_Accounts_V1_Segment {
+    get {_segment ?? Forge_Accounts_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Forge_Accounts_V1_Segment? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_UpdateSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Carries the version read; a stale version fails with ABORTED.
+  public var segment: Forge_Accounts_V1_Segment {
+    get {_segment ?? Forge_Accounts_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Forge_Accounts_V1_Segment? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_UpdateSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segment: Forge_Accounts_V1_Segment {
+    get {_segment ?? Forge_Accounts_V1_Segment()}
+    set {_segment = newValue}
+  }
+  /// Returns true if `segment` has been explicitly set.
+  public var hasSegment: Bool {self._segment != nil}
+  /// Clears the value of `segment`. Subsequent reads from it will return its default value.
+  public mutating func clearSegment() {self._segment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _segment: Forge_Accounts_V1_Segment? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_DeleteSegmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_DeleteSegmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_ListSegmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_ListSegmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segments: [Forge_Accounts_V1_Segment] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_ListSegmentAccountsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var segmentID: String = String()
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_ListSegmentAccountsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accounts: [Forge_Accounts_V1_Account] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_HandoverTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  /// The silent owner and their team; the team's managers see the task.
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  public var daysSilent: Int32 = 0
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  /// Set when a manager completed it, or the account got a new owner.
+  public var completedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_completedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_completedAt = newValue}
+  }
+  /// Returns true if `completedAt` has been explicitly set.
+  public var hasCompletedAt: Bool {self._completedAt != nil}
+  /// Clears the value of `completedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCompletedAt() {self._completedAt = nil}
+
+  public var completedBy: String = String()
+
+  public var resolution: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _completedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_ListHandoverTasksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: the caller's team (admins: every team).
+  public var team: String = String()
+
+  public var includeCompleted: Bool = false
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_ListHandoverTasksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tasks: [Forge_Accounts_V1_HandoverTask] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_CompleteHandoverTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var resolution: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_CompleteHandoverTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Forge_Accounts_V1_HandoverTask {
+    get {_task ?? Forge_Accounts_V1_HandoverTask()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Forge_Accounts_V1_HandoverTask? = nil
+}
+
+/// One spreadsheet row: its line in the file and its cells in header order.
+public nonisolated struct Forge_Accounts_V1_ImportRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var line: Int32 = 0
+
+  public var values: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_ImportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Chosen by the client, the same for every batch of one file; the key for within-file
+  /// dedupe and for retried batches.
+  public var importID: String = String()
+
+  /// Column headers, Chinese or English (e.g. 客户名称 or name); unknown columns are ignored.
+  public var header: [String] = []
+
+  public var rows: [Forge_Accounts_V1_ImportRow] = []
+
+  /// Report what would happen; change nothing.
+  public var dryRun: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_ImportRowResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var line: Int32 = 0
+
+  public var status: Forge_Accounts_V1_ImportStatus = .unspecified
+
+  /// The record created, updated or matched.
+  public var id: String = String()
+
+  /// DUPLICATE: the existing record, or "line N" for an earlier row of the file.
+  public var duplicateOf: String = String()
+
+  /// Why: the duplicate's reason, or each rejected field.
+  public var reason: String = String()
+
+  /// REJECTED: each bad field, named as the header column.
+  public var violations: [Forge_Accounts_V1_RowViolation] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_RowViolation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var field: String = String()
+
+  public var description_p: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Accounts_V1_ImportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Forge_Accounts_V1_ImportRowResult] = []
+
+  /// Header columns the import did not recognise (ignored).
+  public var ignoredColumns: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// Events (payloads of forge.common.v1.Event).
 public nonisolated struct Forge_Accounts_V1_AccountCreated: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1421,6 +2208,8 @@ public nonisolated struct Forge_Accounts_V1_AccountMerged: Sendable {
   public var survivorID: String = String()
 
   public var mergedIds: [String] = []
+
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1593,6 +2382,14 @@ nonisolated extension Forge_Accounts_V1_Tier: SwiftProtobuf._ProtoNameProviding 
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TIER_UNSPECIFIED\0\u{1}TIER_CORE\0\u{1}TIER_POTENTIAL\0\u{1}TIER_REGULAR\0\u{1}TIER_MARGINAL\0")
 }
 
+nonisolated extension Forge_Accounts_V1_CompanySize: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COMPANY_SIZE_UNSPECIFIED\0\u{1}COMPANY_SIZE_MICRO\0\u{1}COMPANY_SIZE_SMALL\0\u{1}COMPANY_SIZE_MEDIUM\0\u{1}COMPANY_SIZE_LARGE\0")
+}
+
+nonisolated extension Forge_Accounts_V1_ProcessingBasis: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PROCESSING_BASIS_UNSPECIFIED\0\u{1}PROCESSING_BASIS_CONTRACT\0\u{1}PROCESSING_BASIS_LEGITIMATE_INTEREST\0\u{1}PROCESSING_BASIS_CONSENT\0")
+}
+
 nonisolated extension Forge_Accounts_V1_Staleness: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STALENESS_UNSPECIFIED\0\u{1}STALENESS_NONE\0\u{1}STALENESS_WARNING\0\u{1}STALENESS_HANDOVER\0\u{1}STALENESS_REVISIT_POOL\0")
 }
@@ -1609,9 +2406,13 @@ nonisolated extension Forge_Accounts_V1_ActivityKind: SwiftProtobuf._ProtoNamePr
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ACTIVITY_KIND_UNSPECIFIED\0\u{1}ACTIVITY_KIND_VISIT\0\u{1}ACTIVITY_KIND_CALL\0\u{1}ACTIVITY_KIND_EMAIL\0\u{1}ACTIVITY_KIND_WECHAT\0\u{1}ACTIVITY_KIND_MEETING\0\u{1}ACTIVITY_KIND_QBR\0\u{1}ACTIVITY_KIND_SITE_VISIT\0\u{1}ACTIVITY_KIND_NOTE\0")
 }
 
+nonisolated extension Forge_Accounts_V1_ImportStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IMPORT_STATUS_UNSPECIFIED\0\u{1}IMPORT_STATUS_CREATED\0\u{1}IMPORT_STATUS_UPDATED\0\u{1}IMPORT_STATUS_UNCHANGED\0\u{1}IMPORT_STATUS_DUPLICATE\0\u{1}IMPORT_STATUS_REJECTED\0")
+}
+
 nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Account"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}legal_name\0\u{3}tax_id\0\u{1}industry\0\u{1}region\0\u{1}address\0\u{1}stage\0\u{1}grade\0\u{1}tier\0\u{3}owner_id\0\u{1}team\0\u{3}parent_account_id\0\u{1}tags\0\u{3}credit_rating\0\u{3}credit_limit\0\u{3}created_at\0\u{3}updated_at\0\u{3}last_activity_at\0\u{1}version\0\u{1}staleness\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{3}legal_name\0\u{3}tax_id\0\u{1}industry\0\u{1}region\0\u{1}address\0\u{1}stage\0\u{1}grade\0\u{1}tier\0\u{3}owner_id\0\u{1}team\0\u{3}parent_account_id\0\u{1}tags\0\u{3}credit_rating\0\u{3}credit_limit\0\u{3}created_at\0\u{3}updated_at\0\u{3}last_activity_at\0\u{1}version\0\u{1}staleness\0\u{1}size\0\u{3}industry_showcase\0\u{3}brings_partners\0\u{1}consent\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -1635,6 +2436,10 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
     var _lastActivityAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _version: Int64 = 0
     var _staleness: Forge_Accounts_V1_Staleness = .unspecified
+    var _size: Forge_Accounts_V1_CompanySize = .unspecified
+    var _industryShowcase: Bool = false
+    var _bringsPartners: Bool = false
+    var _consent: Forge_Accounts_V1_Consent? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1666,6 +2471,10 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
       _lastActivityAt = source._lastActivityAt
       _version = source._version
       _staleness = source._staleness
+      _size = source._size
+      _industryShowcase = source._industryShowcase
+      _bringsPartners = source._bringsPartners
+      _consent = source._consent
     }
   }
 
@@ -1705,6 +2514,10 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._lastActivityAt) }()
         case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
         case 21: try { try decoder.decodeSingularEnumField(value: &_storage._staleness) }()
+        case 22: try { try decoder.decodeSingularEnumField(value: &_storage._size) }()
+        case 23: try { try decoder.decodeSingularBoolField(value: &_storage._industryShowcase) }()
+        case 24: try { try decoder.decodeSingularBoolField(value: &_storage._bringsPartners) }()
+        case 25: try { try decoder.decodeSingularMessageField(value: &_storage._consent) }()
         default: break
         }
       }
@@ -1780,6 +2593,18 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
       if _storage._staleness != .unspecified {
         try visitor.visitSingularEnumField(value: _storage._staleness, fieldNumber: 21)
       }
+      if _storage._size != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._size, fieldNumber: 22)
+      }
+      if _storage._industryShowcase != false {
+        try visitor.visitSingularBoolField(value: _storage._industryShowcase, fieldNumber: 23)
+      }
+      if _storage._bringsPartners != false {
+        try visitor.visitSingularBoolField(value: _storage._bringsPartners, fieldNumber: 24)
+      }
+      try { if let v = _storage._consent {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1810,6 +2635,10 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
         if _storage._lastActivityAt != rhs_storage._lastActivityAt {return false}
         if _storage._version != rhs_storage._version {return false}
         if _storage._staleness != rhs_storage._staleness {return false}
+        if _storage._size != rhs_storage._size {return false}
+        if _storage._industryShowcase != rhs_storage._industryShowcase {return false}
+        if _storage._bringsPartners != rhs_storage._bringsPartners {return false}
+        if _storage._consent != rhs_storage._consent {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1819,9 +2648,44 @@ nonisolated extension Forge_Accounts_V1_Account: SwiftProtobuf.Message, SwiftPro
   }
 }
 
+nonisolated extension Forge_Accounts_V1_Consent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Consent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}marketing\0\u{3}processing_basis\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.marketing) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.processingBasis) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.marketing != false {
+      try visitor.visitSingularBoolField(value: self.marketing, fieldNumber: 1)
+    }
+    if self.processingBasis != .unspecified {
+      try visitor.visitSingularEnumField(value: self.processingBasis, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_Consent, rhs: Forge_Accounts_V1_Consent) -> Bool {
+    if lhs.marketing != rhs.marketing {return false}
+    if lhs.processingBasis != rhs.processingBasis {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Accounts_V1_CreateAccountRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateAccountRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0\u{3}allow_duplicate\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0\u{3}allow_duplicate\0\u{1}contacts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1831,6 +2695,7 @@ nonisolated extension Forge_Accounts_V1_CreateAccountRequest: SwiftProtobuf.Mess
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._account) }()
       case 2: try { try decoder.decodeSingularBoolField(value: &self.allowDuplicate) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
       default: break
       }
     }
@@ -1847,12 +2712,16 @@ nonisolated extension Forge_Accounts_V1_CreateAccountRequest: SwiftProtobuf.Mess
     if self.allowDuplicate != false {
       try visitor.visitSingularBoolField(value: self.allowDuplicate, fieldNumber: 2)
     }
+    if !self.contacts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.contacts, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Accounts_V1_CreateAccountRequest, rhs: Forge_Accounts_V1_CreateAccountRequest) -> Bool {
     if lhs._account != rhs._account {return false}
     if lhs.allowDuplicate != rhs.allowDuplicate {return false}
+    if lhs.contacts != rhs.contacts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1860,7 +2729,7 @@ nonisolated extension Forge_Accounts_V1_CreateAccountRequest: SwiftProtobuf.Mess
 
 nonisolated extension Forge_Accounts_V1_CreateAccountResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateAccountResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0\u{1}contacts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1869,6 +2738,7 @@ nonisolated extension Forge_Accounts_V1_CreateAccountResponse: SwiftProtobuf.Mes
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._account) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.contacts) }()
       default: break
       }
     }
@@ -1882,11 +2752,15 @@ nonisolated extension Forge_Accounts_V1_CreateAccountResponse: SwiftProtobuf.Mes
     try { if let v = self._account {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.contacts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.contacts, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Accounts_V1_CreateAccountResponse, rhs: Forge_Accounts_V1_CreateAccountResponse) -> Bool {
     if lhs._account != rhs._account {return false}
+    if lhs.contacts != rhs.contacts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2026,7 +2900,7 @@ nonisolated extension Forge_Accounts_V1_UpdateAccountResponse: SwiftProtobuf.Mes
 
 nonisolated extension Forge_Accounts_V1_ListAccountsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListAccountsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}owner_id\0\u{1}team\0\u{1}region\0\u{1}industry\0\u{1}grade\0\u{1}tier\0\u{1}stage\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}owner_id\0\u{1}team\0\u{1}region\0\u{1}industry\0\u{1}grade\0\u{1}tier\0\u{1}stage\0\u{1}tag\0\u{3}updated_since\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2042,6 +2916,8 @@ nonisolated extension Forge_Accounts_V1_ListAccountsRequest: SwiftProtobuf.Messa
       case 6: try { try decoder.decodeSingularEnumField(value: &self.grade) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.tier) }()
       case 8: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.tag) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedSince) }()
       default: break
       }
     }
@@ -2076,6 +2952,12 @@ nonisolated extension Forge_Accounts_V1_ListAccountsRequest: SwiftProtobuf.Messa
     if self.stage != .unspecified {
       try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 8)
     }
+    if !self.tag.isEmpty {
+      try visitor.visitSingularStringField(value: self.tag, fieldNumber: 9)
+    }
+    try { if let v = self._updatedSince {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2088,6 +2970,8 @@ nonisolated extension Forge_Accounts_V1_ListAccountsRequest: SwiftProtobuf.Messa
     if lhs.grade != rhs.grade {return false}
     if lhs.tier != rhs.tier {return false}
     if lhs.stage != rhs.stage {return false}
+    if lhs.tag != rhs.tag {return false}
+    if lhs._updatedSince != rhs._updatedSince {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3401,6 +4285,1055 @@ nonisolated extension Forge_Accounts_V1_SearchActivitiesResponse: SwiftProtobuf.
   }
 }
 
+nonisolated extension Forge_Accounts_V1_MergeAccountsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MergeAccountsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}survivor_id\0\u{3}merged_ids\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.survivorID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.mergedIds) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.survivorID.isEmpty {
+      try visitor.visitSingularStringField(value: self.survivorID, fieldNumber: 1)
+    }
+    if !self.mergedIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.mergedIds, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_MergeAccountsRequest, rhs: Forge_Accounts_V1_MergeAccountsRequest) -> Bool {
+    if lhs.survivorID != rhs.survivorID {return false}
+    if lhs.mergedIds != rhs.mergedIds {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_MergeAccountsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MergeAccountsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survivor\0\u{3}contacts_moved\0\u{3}activities_moved\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survivor) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.contactsMoved) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.activitiesMoved) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survivor {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.contactsMoved != 0 {
+      try visitor.visitSingularInt32Field(value: self.contactsMoved, fieldNumber: 2)
+    }
+    if self.activitiesMoved != 0 {
+      try visitor.visitSingularInt32Field(value: self.activitiesMoved, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_MergeAccountsResponse, rhs: Forge_Accounts_V1_MergeAccountsResponse) -> Bool {
+    if lhs._survivor != rhs._survivor {return false}
+    if lhs.contactsMoved != rhs.contactsMoved {return false}
+    if lhs.activitiesMoved != rhs.activitiesMoved {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_SegmentFilter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SegmentFilter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}industries\0\u{1}regions\0\u{1}grades\0\u{1}tiers\0\u{1}stages\0\u{1}tags\0\u{3}marketing_consent_only\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.industries) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.regions) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.grades) }()
+      case 4: try { try decoder.decodeRepeatedEnumField(value: &self.tiers) }()
+      case 5: try { try decoder.decodeRepeatedEnumField(value: &self.stages) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.tags) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.marketingConsentOnly) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.industries.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.industries, fieldNumber: 1)
+    }
+    if !self.regions.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.regions, fieldNumber: 2)
+    }
+    if !self.grades.isEmpty {
+      try visitor.visitPackedEnumField(value: self.grades, fieldNumber: 3)
+    }
+    if !self.tiers.isEmpty {
+      try visitor.visitPackedEnumField(value: self.tiers, fieldNumber: 4)
+    }
+    if !self.stages.isEmpty {
+      try visitor.visitPackedEnumField(value: self.stages, fieldNumber: 5)
+    }
+    if !self.tags.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tags, fieldNumber: 6)
+    }
+    if self.marketingConsentOnly != false {
+      try visitor.visitSingularBoolField(value: self.marketingConsentOnly, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_SegmentFilter, rhs: Forge_Accounts_V1_SegmentFilter) -> Bool {
+    if lhs.industries != rhs.industries {return false}
+    if lhs.regions != rhs.regions {return false}
+    if lhs.grades != rhs.grades {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.stages != rhs.stages {return false}
+    if lhs.tags != rhs.tags {return false}
+    if lhs.marketingConsentOnly != rhs.marketingConsentOnly {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_Segment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Segment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}description\0\u{1}filter\0\u{3}created_by\0\u{3}created_at\0\u{3}updated_at\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.createdBy) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 3)
+    }
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.createdBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdBy, fieldNumber: 5)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_Segment, rhs: Forge_Accounts_V1_Segment) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.createdBy != rhs.createdBy {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_CreateSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_CreateSegmentRequest, rhs: Forge_Accounts_V1_CreateSegmentRequest) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_CreateSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_CreateSegmentResponse, rhs: Forge_Accounts_V1_CreateSegmentResponse) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_GetSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_GetSegmentRequest, rhs: Forge_Accounts_V1_GetSegmentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_GetSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_GetSegmentResponse, rhs: Forge_Accounts_V1_GetSegmentResponse) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_UpdateSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_UpdateSegmentRequest, rhs: Forge_Accounts_V1_UpdateSegmentRequest) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_UpdateSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._segment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._segment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_UpdateSegmentResponse, rhs: Forge_Accounts_V1_UpdateSegmentResponse) -> Bool {
+    if lhs._segment != rhs._segment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_DeleteSegmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteSegmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_DeleteSegmentRequest, rhs: Forge_Accounts_V1_DeleteSegmentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_DeleteSegmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteSegmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_DeleteSegmentResponse, rhs: Forge_Accounts_V1_DeleteSegmentResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ListSegmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ListSegmentsRequest, rhs: Forge_Accounts_V1_ListSegmentsRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ListSegmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}segments\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.segments) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.segments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.segments, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ListSegmentsResponse, rhs: Forge_Accounts_V1_ListSegmentsResponse) -> Bool {
+    if lhs.segments != rhs.segments {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ListSegmentAccountsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentAccountsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}segment_id\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.segmentID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.segmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.segmentID, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ListSegmentAccountsRequest, rhs: Forge_Accounts_V1_ListSegmentAccountsRequest) -> Bool {
+    if lhs.segmentID != rhs.segmentID {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ListSegmentAccountsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSegmentAccountsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accounts\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.accounts) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accounts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.accounts, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ListSegmentAccountsResponse, rhs: Forge_Accounts_V1_ListSegmentAccountsResponse) -> Bool {
+    if lhs.accounts != rhs.accounts {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_HandoverTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HandoverTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}team\0\u{3}days_silent\0\u{3}created_at\0\u{3}completed_at\0\u{3}completed_by\0\u{1}resolution\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.daysSilent) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._completedAt) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.completedBy) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.resolution) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 3)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 4)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 5)
+    }
+    if self.daysSilent != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysSilent, fieldNumber: 6)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._completedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.completedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.completedBy, fieldNumber: 9)
+    }
+    if !self.resolution.isEmpty {
+      try visitor.visitSingularStringField(value: self.resolution, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_HandoverTask, rhs: Forge_Accounts_V1_HandoverTask) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.daysSilent != rhs.daysSilent {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._completedAt != rhs._completedAt {return false}
+    if lhs.completedBy != rhs.completedBy {return false}
+    if lhs.resolution != rhs.resolution {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ListHandoverTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListHandoverTasksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}team\0\u{3}include_completed\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.includeCompleted) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 1)
+    }
+    if self.includeCompleted != false {
+      try visitor.visitSingularBoolField(value: self.includeCompleted, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ListHandoverTasksRequest, rhs: Forge_Accounts_V1_ListHandoverTasksRequest) -> Bool {
+    if lhs.team != rhs.team {return false}
+    if lhs.includeCompleted != rhs.includeCompleted {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ListHandoverTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListHandoverTasksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tasks\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ListHandoverTasksResponse, rhs: Forge_Accounts_V1_ListHandoverTasksResponse) -> Bool {
+    if lhs.tasks != rhs.tasks {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_CompleteHandoverTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteHandoverTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}resolution\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.resolution) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.resolution.isEmpty {
+      try visitor.visitSingularStringField(value: self.resolution, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_CompleteHandoverTaskRequest, rhs: Forge_Accounts_V1_CompleteHandoverTaskRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.resolution != rhs.resolution {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_CompleteHandoverTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteHandoverTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_CompleteHandoverTaskResponse, rhs: Forge_Accounts_V1_CompleteHandoverTaskResponse) -> Bool {
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ImportRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.line) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.line != 0 {
+      try visitor.visitSingularInt32Field(value: self.line, fieldNumber: 1)
+    }
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.values, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ImportRow, rhs: Forge_Accounts_V1_ImportRow) -> Bool {
+    if lhs.line != rhs.line {return false}
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ImportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}import_id\0\u{1}header\0\u{1}rows\0\u{3}dry_run\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.importID) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.header) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.importID.isEmpty {
+      try visitor.visitSingularStringField(value: self.importID, fieldNumber: 1)
+    }
+    if !self.header.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.header, fieldNumber: 2)
+    }
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 3)
+    }
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ImportRequest, rhs: Forge_Accounts_V1_ImportRequest) -> Bool {
+    if lhs.importID != rhs.importID {return false}
+    if lhs.header != rhs.header {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ImportRowResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportRowResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}line\0\u{1}status\0\u{1}id\0\u{3}duplicate_of\0\u{1}reason\0\u{1}violations\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.line) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.duplicateOf) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.violations) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.line != 0 {
+      try visitor.visitSingularInt32Field(value: self.line, fieldNumber: 1)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 3)
+    }
+    if !self.duplicateOf.isEmpty {
+      try visitor.visitSingularStringField(value: self.duplicateOf, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    if !self.violations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.violations, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ImportRowResult, rhs: Forge_Accounts_V1_ImportRowResult) -> Bool {
+    if lhs.line != rhs.line {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.duplicateOf != rhs.duplicateOf {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.violations != rhs.violations {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_RowViolation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RowViolation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}field\0\u{1}description\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.field) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.field.isEmpty {
+      try visitor.visitSingularStringField(value: self.field, fieldNumber: 1)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_RowViolation, rhs: Forge_Accounts_V1_RowViolation) -> Bool {
+    if lhs.field != rhs.field {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_ImportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0\u{3}ignored_columns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.ignoredColumns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    if !self.ignoredColumns.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.ignoredColumns, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_ImportResponse, rhs: Forge_Accounts_V1_ImportResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.ignoredColumns != rhs.ignoredColumns {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Accounts_V1_AccountCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountCreated"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0")
@@ -3476,7 +5409,7 @@ nonisolated extension Forge_Accounts_V1_AccountUpdated: SwiftProtobuf.Message, S
 
 nonisolated extension Forge_Accounts_V1_AccountMerged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AccountMerged"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}survivor_id\0\u{3}merged_ids\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}survivor_id\0\u{3}merged_ids\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3486,6 +5419,7 @@ nonisolated extension Forge_Accounts_V1_AccountMerged: SwiftProtobuf.Message, Sw
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.survivorID) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.mergedIds) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -3498,12 +5432,16 @@ nonisolated extension Forge_Accounts_V1_AccountMerged: SwiftProtobuf.Message, Sw
     if !self.mergedIds.isEmpty {
       try visitor.visitRepeatedStringField(value: self.mergedIds, fieldNumber: 2)
     }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Accounts_V1_AccountMerged, rhs: Forge_Accounts_V1_AccountMerged) -> Bool {
     if lhs.survivorID != rhs.survivorID {return false}
     if lhs.mergedIds != rhs.mergedIds {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

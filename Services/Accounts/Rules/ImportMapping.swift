@@ -1,0 +1,233 @@
+import ForgeContracts
+import Foundation
+import SwiftProtobuf
+
+/// How spreadsheet columns and cells map onto accounts and contacts: Chinese or English
+/// headers, the words people type for stages, grades, tiers, departments and buying roles.
+/// No I/O; `AccountImport` applies the rows.
+enum ImportMapping {
+    enum AccountColumn: String, CaseIterable {
+        case name, legalName = "legal_name", taxID = "tax_id", industry, region, address, stage, grade, tier, size
+        case ownerID = "owner_id", team, tags, creditRating = "credit_rating", creditLimit = "credit_limit"
+        case industryShowcase = "industry_showcase", bringsPartners = "brings_partners", marketingConsent = "marketing_consent"
+    }
+
+    enum ContactColumn: String, CaseIterable {
+        case accountID = "account_id", accountName = "account_name", accountTaxID = "account_tax_id"
+        case name, title, department, buyingRole = "buying_role", relationshipStrength = "relationship_strength"
+        case phone, email, wechatID = "wechat_id", marketingConsent = "marketing_consent"
+    }
+
+    static let accountAliases: [String: AccountColumn] = aliases([
+        .name: ["name", "accountname", "company", "companyname", "customer", "customername", "客户名称", "客户", "公司名称", "企业名称", "名称", "单位名称"],
+        .legalName: ["legalname", "法定名称", "工商注册名称", "注册名称"],
+        .taxID: ["taxid", "uscc", "unifiedsocialcreditcode", "统一社会信用代码", "信用代码", "税号", "纳税人识别号"],
+        .industry: ["industry", "行业", "所属行业"],
+        .region: ["region", "区域", "地区", "大区"],
+        .address: ["address", "地址", "公司地址"],
+        .stage: ["stage", "lifecyclestage", "阶段", "客户阶段", "生命周期"],
+        .grade: ["grade", "valuegrade", "价值等级", "等级", "客户等级"],
+        .tier: ["tier", "层级", "客户层级", "分层"],
+        .size: ["size", "companysize", "employees", "规模", "企业规模", "人数", "员工人数"],
+        .ownerID: ["owner", "ownerid", "负责人", "销售负责人", "客户经理"],
+        .team: ["team", "团队", "销售团队"],
+        .tags: ["tags", "标签"],
+        .creditRating: ["creditrating", "信用评级", "信用等级"],
+        .creditLimit: ["creditlimit", "信用额度", "授信额度"],
+        .industryShowcase: ["industryshowcase", "showcase", "行业标杆", "标杆客户"],
+        .bringsPartners: ["bringspartners", "带动上下游", "上下游带动"],
+        .marketingConsent: ["marketingconsent", "consent", "营销同意", "同意营销"],
+    ])
+
+    static let contactAliases: [String: ContactColumn] = aliases([
+        .accountID: ["accountid", "客户编号", "客户id"],
+        .accountName: ["account", "accountname", "company", "companyname", "customer", "客户名称", "客户", "公司名称", "企业名称", "单位名称"],
+        .accountTaxID: ["accounttaxid", "taxid", "统一社会信用代码", "信用代码", "税号"],
+        .name: ["name", "contactname", "contact", "姓名", "联系人", "联系人姓名"],
+        .title: ["title", "jobtitle", "职务", "职位", "头衔"],
+        .department: ["department", "dept", "部门"],
+        .buyingRole: ["buyingrole", "role", "角色", "采购角色"],
+        .relationshipStrength: ["relationshipstrength", "relationship", "strength", "关系强度", "关系"],
+        .phone: ["phone", "mobile", "tel", "telephone", "手机", "电话", "手机号", "联系电话"],
+        .email: ["email", "mail", "e-mail", "邮箱", "电子邮件", "电子邮箱"],
+        .wechatID: ["wechat", "wechatid", "weixin", "微信", "微信号"],
+        .marketingConsent: ["marketingconsent", "consent", "营销同意", "同意营销"],
+    ])
+
+    private static func aliases<Column>(_ table: [Column: [String]]) -> [String: Column] {
+        var map: [String: Column] = [:]
+        for (column, names) in table { for name in names { map[foldHeader(name)] = column } }
+        return map
+    }
+
+    /// Case, spaces, underscores, dashes and a BOM folded, so "Tax ID", "tax_id" and "TaxId" agree.
+    static func foldHeader(_ header: String) -> String {
+        String(header.lowercased().unicodeScalars.filter { !" _-\t\u{FEFF}\u{3000}".unicodeScalars.contains($0) }.map(Character.init))
+    }
+
+    /// Column index → field for the recognised headers, and the headers ignored.
+    static func columns<Column>(_ header: [String], aliases: [String: Column]) -> (columns: [Int: Column], ignored: [String]) {
+        var columns: [Int: Column] = [:]
+        var ignored: [String] = []
+        for (index, name) in header.enumerated() {
+            if let column = aliases[foldHeader(name)] { columns[index] = column } else { ignored.append(name) }
+        }
+        return (columns, ignored)
+    }
+
+    /// The cells of one row by field, trimmed; empty cells left out.
+    static func cells<Column: Hashable>(_ values: [String], columns: [Int: Column]) -> [Column: String] {
+        var cells: [Column: String] = [:]
+        for (index, column) in columns where index < values.count {
+            let value = values[index].trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty { cells[column] = value }
+        }
+        return cells
+    }
+
+    // MARK: Accounts
+
+    /// The account a row describes (only the fields it fills), or the cells it cannot read.
+    static func account(_ cells: [AccountColumn: String]) -> (account: Forge_Accounts_V1_Account, violations: [Forge_Accounts_V1_RowViolation]) {
+        var account = Forge_Accounts_V1_Account()
+        var violations: [Forge_Accounts_V1_RowViolation] = []
+        func bad(_ column: AccountColumn, _ description: String) {
+            violations.append(.with {
+                $0.field = column.rawValue
+                $0.description_p = description
+            })
+        }
+        account.name = cells[.name] ?? ""
+        account.legalName = cells[.legalName] ?? ""
+        account.taxID = (cells[.taxID] ?? "").uppercased()
+        account.industry = cells[.industry] ?? ""
+        account.region = cells[.region] ?? ""
+        account.address = cells[.address] ?? ""
+        account.ownerID = cells[.ownerID] ?? ""
+        account.team = cells[.team] ?? ""
+        account.creditRating = cells[.creditRating] ?? ""
+        if let value = cells[.stage] {
+            if let stage = choice(value, [
+                .prospect: ["prospect", "潜在", "潜在客户", "线索"], .intent: ["intent", "意向", "意向客户"],
+                .customer: ["customer", "客户", "成交", "成交客户", "合作中"], .churned: ["churned", "流失", "流失客户"],
+            ] as [Forge_Accounts_V1_LifecycleStage: [String]]) { account.stage = stage } else { bad(.stage, "is not prospect, intent, customer or churned (潜在, 意向, 成交, 流失)") }
+        }
+        if let value = cells[.grade] {
+            if let grade = choice(value, [.a: ["a", "a类", "a级"], .b: ["b", "b类", "b级"], .c: ["c", "c类", "c级"]] as [Forge_Accounts_V1_ValueGrade: [String]]) {
+                account.grade = grade
+            } else { bad(.grade, "is not A, B or C") }
+        }
+        if let value = cells[.tier] {
+            if let tier = choice(value, [
+                .core: ["core", "核心", "核心客户"], .potential: ["potential", "潜力", "潜力客户"],
+                .regular: ["regular", "一般", "普通", "一般客户"], .marginal: ["marginal", "边缘", "边缘客户"],
+            ] as [Forge_Accounts_V1_Tier: [String]]) { account.tier = tier } else { bad(.tier, "is not core, potential, regular or marginal (核心, 潜力, 一般, 边缘)") }
+        }
+        if let value = cells[.size] {
+            if let size = companySize(value) { account.size = size } else { bad(.size, "is not micro, small, medium, large or a head count") }
+        }
+        for (column, set) in [(AccountColumn.industryShowcase, { (a: inout Forge_Accounts_V1_Account, v: Bool) in a.industryShowcase = v }),
+                              (.bringsPartners, { $0.bringsPartners = $1 }),
+                              (.marketingConsent, { $0.consent.marketing = $1 })] {
+            guard let value = cells[column] else { continue }
+            if let flag = yesNo(value) { set(&account, flag) } else { bad(column, "is not yes or no (是/否)") }
+        }
+        if let value = cells[.tags] {
+            if let tags = tags(value) { account.tags = tags } else { bad(.tags, "must be key:value pairs separated by ; (e.g. 展会:2026汉诺威)") }
+        }
+        if let value = cells[.creditLimit] {
+            if let micros = money(value) {
+                account.creditLimit = .with {
+                    $0.amountMicros = micros
+                    $0.currencyCode = "CNY"
+                }
+            } else { bad(.creditLimit, "is not an amount in yuan") }
+        }
+        return (account, violations)
+    }
+
+    // MARK: Contacts
+
+    static func contact(_ cells: [ContactColumn: String]) -> (contact: Forge_Accounts_V1_Contact, violations: [Forge_Accounts_V1_RowViolation]) {
+        var contact = Forge_Accounts_V1_Contact()
+        var violations: [Forge_Accounts_V1_RowViolation] = []
+        func bad(_ column: ContactColumn, _ description: String) {
+            violations.append(.with {
+                $0.field = column.rawValue
+                $0.description_p = description
+            })
+        }
+        contact.name = cells[.name] ?? ""
+        contact.title = cells[.title] ?? ""
+        contact.phone = cells[.phone] ?? ""
+        contact.email = cells[.email] ?? ""
+        contact.wechatID = cells[.wechatID] ?? ""
+        if let value = cells[.department] {
+            if let department = choice(value, [
+                .procurement: ["procurement", "purchasing", "采购", "采购部"], .rnd: ["r&d", "rnd", "研发", "技术", "研发部", "技术部"],
+                .quality: ["quality", "质量", "品质", "质量部", "品质部"], .operations: ["operations", "production", "生产", "运营", "生产部"],
+                .management: ["management", "管理", "管理层", "总经办"], .finance: ["finance", "财务", "财务部"], .other: ["other", "其他"],
+            ] as [Forge_Accounts_V1_Department: [String]]) { contact.department = department } else { bad(.department, "is not a known department") }
+        }
+        if let value = cells[.buyingRole] {
+            if let role = choice(value, [
+                .decisionMaker: ["decision maker", "decisionmaker", "决策者", "决策人"], .influencer: ["influencer", "影响者", "影响人"],
+                .user: ["user", "使用者", "用户"], .gatekeeper: ["gatekeeper", "把关者", "守门人"], .champion: ["champion", "支持者", "内部教练"],
+            ] as [Forge_Accounts_V1_BuyingRole: [String]]) { contact.buyingRole = role } else { bad(.buyingRole, "is not a known buying role") }
+        }
+        if let value = cells[.relationshipStrength] {
+            if let strength = Int32(value), (1...5).contains(strength) { contact.relationshipStrength = strength } else { bad(.relationshipStrength, "must be 1 to 5") }
+        }
+        if let value = cells[.marketingConsent] {
+            if let flag = yesNo(value) { contact.marketingConsent = flag } else { bad(.marketingConsent, "is not yes or no (是/否)") }
+        }
+        return (contact, violations)
+    }
+
+    // MARK: Cells
+
+    private static func choice<Value>(_ text: String, _ table: [Value: [String]]) -> Value? {
+        let folded = text.lowercased().trimmingCharacters(in: .whitespaces)
+        return table.first { $0.value.contains(folded) }?.key
+    }
+
+    static func yesNo(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "yes", "y", "true", "1", "是", "有", "✓", "√": true
+        case "no", "n", "false", "0", "否", "无": false
+        default: nil
+        }
+    }
+
+    /// "key:value; key2:value2" (half- or full-width colons and semicolons, or commas).
+    static func tags(_ text: String) -> [String: String]? {
+        var tags: [String: String] = [:]
+        for pair in text.split(whereSeparator: { ";；,，".contains($0) }) {
+            let parts = pair.split(maxSplits: 1, whereSeparator: { ":：".contains($0) })
+            let key = parts.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            guard !key.isEmpty else { return nil }
+            tags[key] = parts.count == 2 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+        }
+        return tags
+    }
+
+    /// Yuan, with thousands separators and an optional 万 (10,000); in micros.
+    static func money(_ text: String) -> Int64? {
+        var text = text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "¥", with: "")
+            .replacingOccurrences(of: "元", with: "").trimmingCharacters(in: .whitespaces)
+        var factor = 1.0
+        if text.hasSuffix("万") {
+            factor = 10_000
+            text.removeLast()
+        }
+        guard let yuan = Double(text), yuan >= 0, yuan * factor < 1e12 else { return nil }
+        return Int64((yuan * factor * 1_000_000).rounded())
+    }
+
+    static func companySize(_ text: String) -> Forge_Accounts_V1_CompanySize? {
+        if let count = Int(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "人", with: "")), count >= 0 {
+            return count < 20 ? .micro : count < 100 ? .small : count < 1000 ? .medium : .large
+        }
+        return choice(text, [.micro: ["micro", "微型"], .small: ["small", "小型"], .medium: ["medium", "中型"], .large: ["large", "大型"]])
+    }
+}
