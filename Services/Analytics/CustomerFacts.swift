@@ -20,6 +20,14 @@ enum CustomerFacts {
 
     /// Applies one accounts event inside the consumer's transaction.
     static func apply(_ db: Database, _ event: Forge_Common_V1_Event) throws {
+        if event.type == "AccountMerged" {
+            // The merged customers live on as the survivor (DESIGN §8): their rows go.
+            let merged = try Forge_Accounts_V1_AccountMerged(serializedBytes: event.payload)
+            for id in merged.mergedIds {
+                try db.execute(sql: "DELETE FROM customer WHERE account_id = ?", arguments: [id])
+            }
+            return
+        }
         guard event.type == "AccountCreated" else { return }
         let created = try Forge_Accounts_V1_AccountCreated(serializedBytes: event.payload)
         try db.execute(

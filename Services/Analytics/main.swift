@@ -9,7 +9,7 @@ await ForgeService.main(name: "analytics", migrations: CustomerFacts.migrations)
             upstream: "accounts",
             feed: try setup.client(of: "accounts"),
             database: setup.database,
-            types: ["AccountCreated"],
+            types: ["AccountCreated", "AccountMerged"],
             logger: setup.logger,
             apply: CustomerFacts.apply
         )

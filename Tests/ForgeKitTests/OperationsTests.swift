@@ -113,6 +113,41 @@ struct OperationsTests {
         await client.close()
     }
 
+    @Test("forge import streams a GB18030 file to forge-accounts in batches and reports every row; running it again creates nothing")
+    func importFile() async throws {
+        var stack = try LocalStack(portBase: 32100)
+        defer { stack.killAll() }
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
+        let token = try await issuer.issue(subject: "rep-a", roles: ["sales_rep"], team: "east", ttl: 600)
+        try stack.start("accounts")
+        #expect(await stack.waitUntilServing("accounts"))
+        var environment = stack.environment
+        environment["FORGE_TOKEN"] = token
+        environment["FORGE_ACCOUNTS_ADDR"] = "127.0.0.1:\(stack.wirePort("accounts"))"
+
+        var text = "客户名称,统一社会信用代码,行业,价值等级\n"
+        for index in 1...25 { text += "华东精密机械\(index)号厂,,模具,A\n" }
+        text += "华东精密机械1号厂,,模具,A\n,,模具,B\n"
+        let file = NSTemporaryDirectory() + "forge-import-\(UUID().uuidString).csv"
+        try #require(text.data(using: String.Encoding(rawValue: 0x8000_0632))).write(to: URL(fileURLWithPath: file))
+
+        let dry = try await Self.forgeOutput(["import", "accounts", file, "--dry-run", "--batch-size", "10"], environment: environment)
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.output.contains("25 created, 0 updated, 0 unchanged, 1 duplicate, 1 rejected (dry run: nothing written)"))
+        let report = file + ".report.csv"
+        let run = try await Self.forgeOutput(["import", "accounts", file, "--batch-size", "10", "--report", report], environment: environment)
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("gb18030"))
+        let lines = try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 28)
+        #expect(lines[1].hasPrefix("2,created,acc_"))
+        #expect(lines[26].hasPrefix("27,duplicate,"), "the 26th row repeats the first, across batches")
+        #expect(lines[27].hasPrefix("28,rejected,") && lines[27].contains("name: is required"))
+
+        let again = try await Self.forgeOutput(["import", "accounts", file, "--batch-size", "10"], environment: environment)
+        #expect(again.output.contains("0 created, 0 updated, 0 unchanged, 26 duplicate, 1 rejected"))
+    }
+
     static func forgeOutput(_ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(LocalStack.binaries)/forge")

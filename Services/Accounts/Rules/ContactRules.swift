@@ -31,9 +31,13 @@ enum ContactRules {
         return violations
     }
 
-    /// Digits only, so "+86 138-0000-1234" and "13800001234" compare by their tail.
+    /// Digits only, without China's country code, so "+86 138-0000-1234", "0086 13800001234"
+    /// and "138 0000 1234" compare equal.
     static func normalizedPhone(_ phone: String) -> String {
-        String(phone.unicodeScalars.filter { CharacterSet.decimalDigits.contains($0) }.map(Character.init))
+        let digits = String(phone.unicodeScalars.filter { $0.isASCII && CharacterSet.decimalDigits.contains($0) }.map(Character.init))
+        if digits.hasPrefix("0086") { return String(digits.dropFirst(4)) }
+        if digits.hasPrefix("86"), digits.count == 13 { return String(digits.dropFirst(2)) }
+        return digits
     }
 
     static func emailDomain(_ email: String) -> String {

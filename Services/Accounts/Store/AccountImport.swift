@@ -23,7 +23,7 @@ struct AccountImport: Sendable {
     }
 
     static func migrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("accounts-v9-import") { db in
+        migrator.registerMigration("accounts-v10-import") { db in
             try db.create(table: "import_result") { t in
                 t.column("import_id", .text).notNull()
                 t.column("line", .integer).notNull()
@@ -47,7 +47,7 @@ struct AccountImport: Sendable {
         let now = clock.now()
         // Dry runs and real runs of one id never share bookkeeping.
         let importID = (request.dryRun ? "dry:" : "run:") + kind.rawValue + ":" + request.importID
-        return try await database.write { db in
+        return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             try db.execute(sql: "DELETE FROM import_result WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
             try db.execute(sql: "DELETE FROM import_key WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
             let batch = Batch(db: db, importID: importID, dryRun: request.dryRun, principal: principal, context: context, now: now)

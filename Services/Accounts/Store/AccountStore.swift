@@ -81,6 +81,13 @@ struct AccountStore: Sendable {
                 t.column("merged_at", .double).notNull()
             }
         }
+        migrator.registerMigration("accounts-v7-phone-without-country-code") { db in
+            for row in try Row.fetchAll(db, sql: "SELECT id, payload FROM contact") {
+                let contact = try Forge_Accounts_V1_Contact(serializedBytes: row["payload"] as Data)
+                try db.execute(sql: "UPDATE contact SET phone = ? WHERE id = ?",
+                               arguments: [ContactRules.normalizedPhone(contact.phone), row["id"] as String])
+            }
+        }
         SegmentStore.migrations(&migrator)
         HandoverTasks.migrations(&migrator)
         AccountImport.migrations(&migrator)

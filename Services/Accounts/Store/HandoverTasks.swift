@@ -13,7 +13,7 @@ struct HandoverTasks: Sendable {
     let database: DatabasePool
 
     static func migrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("accounts-v8-handover-tasks") { db in
+        migrator.registerMigration("accounts-v9-handover-tasks") { db in
             try db.create(table: "handover_task") { t in
                 t.primaryKey("id", .text)
                 t.column("account_id", .text).notNull().indexed()

@@ -10,7 +10,7 @@ struct SegmentStore: Sendable {
     let database: DatabasePool
 
     static func migrations(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("accounts-v7-segments") { db in
+        migrator.registerMigration("accounts-v8-segments") { db in
             try db.create(table: "segment") { t in
                 t.primaryKey("id", .text)
                 t.column("name", .text).notNull().unique()

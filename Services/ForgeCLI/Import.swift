@@ -1,0 +1,172 @@
+import ArgumentParser
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// `forge import accounts|contacts FILE.csv`: reads a spreadsheet export (UTF-8 or GB18030),
+/// streams it to forge-accounts in batches and writes a report with one line per row.
+struct Import: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Import accounts or contacts from a CSV file (UTF-8 or GB18030/GBK).",
+        discussion: """
+            Headers may be Chinese or English (客户名称/name, 统一社会信用代码/tax_id, 行业/industry, …).
+            Every row is reported: created, updated, unchanged, duplicate (of an existing account or an
+            earlier row) or rejected with the reason. Running the same file again creates nothing new.
+              forge import accounts customers.csv --dry-run
+              forge import contacts contacts.csv --report report.csv
+            """
+    )
+
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case accounts, contacts
+    }
+
+    @Argument(help: "What the file holds: accounts or contacts.")
+    var kind: Kind
+
+    @Argument(help: "The CSV file.")
+    var file: String
+
+    @Flag(name: .long, help: "Report what would happen; change nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: "auto (UTF-8, else GB18030), utf8 or gb18030.")
+    var encoding: String = "auto"
+
+    @Option(name: .long, help: "Rows per call.")
+    var batchSize: Int = 500
+
+    @Option(name: .long, help: "Write the per-row report (CSV) here instead of standard output.")
+    var report: String?
+
+    @Option(name: .long, help: "forge-accounts' wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101).")
+    var address: String?
+
+    @Option(name: .long, help: "Bearer token (default: $FORGE_TOKEN).")
+    var token: String?
+
+    func validate() throws {
+        // forge-accounts takes at most 2,000 rows per call.
+        guard (1...2_000).contains(batchSize) else {
+            throw ValidationError("--batch-size must be 1 to 2000")
+        }
+        guard CSVReader.Encoding(rawValue: encoding) != nil else {
+            throw ValidationError("--encoding must be auto, utf8 or gb18030")
+        }
+    }
+
+    func run() async throws {
+        var stderr = StandardError()
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+        }
+        let decoded: (text: String, encoding: CSVReader.Encoding)
+        do {
+            decoded = try CSVReader.decode(data, encoding: CSVReader.Encoding(rawValue: encoding) ?? .auto)
+        } catch {
+            throw ValidationError("\(file): \(error)")
+        }
+        let records = CSVReader.records(decoded.text)
+        guard let header = records.first else { throw ValidationError("\(file) is empty") }
+        let rows = records.dropFirst().map { record in
+            Forge_Accounts_V1_ImportRow.with {
+                $0.line = Int32(clamping: record.line)
+                $0.values = record.values
+            }
+        }
+        print("[forge] \(file): \(rows.count) rows, \(decoded.encoding.rawValue)\(dryRun ? ", dry run" : "")", to: &stderr)
+
+        guard let token = token ?? ProcessInfo.processInfo.environment["FORGE_TOKEN"], !token.isEmpty else {
+            throw ValidationError("no token: pass --token or set FORGE_TOKEN (forge up prints one)")
+        }
+        let wire = try WireClient(address: address ?? StackLayout.address(of: "accounts"), interceptors: [BearerTokenInterceptor(token: token)])
+        defer { Task { await wire.close() } }
+        let client = Forge_Accounts_V1_AccountsClient(channel: wire)
+        // One id per run: batches of this run dedupe against each other, and a retried batch
+        // (same id, same lines) answers what it answered before.
+        let importID = UUID().uuidString
+        var progress = ProgressBar(total: rows.count)
+        var results: [Forge_Accounts_V1_ImportRowResult] = []
+        var ignored: [String] = []
+        for start in stride(from: 0, to: rows.count, by: batchSize) {
+            let request = Forge_Accounts_V1_ImportRequest.with {
+                $0.importID = importID
+                $0.header = header.values
+                $0.rows = Array(rows[start..<min(start + batchSize, rows.count)])
+                $0.dryRun = dryRun
+            }
+            let options = CallOptions(timeout: .seconds(120), idempotencyKey: "\(importID)-\(start)")
+            let response: Forge_Accounts_V1_ImportResponse
+            do {
+                response = try await kind == .accounts ? client.importAccounts(request, options: options) : client.importContacts(request, options: options)
+            } catch let error as RPCError {
+                progress.finish()
+                print(error.description, to: &stderr)
+                throw ExitCode(Int32(clamping: error.code.rawValue == 0 ? 1 : error.code.rawValue))
+            }
+            ignored = response.ignoredColumns
+            results += response.results
+            progress.advance(to: results.count)
+        }
+        progress.finish()
+
+        if !ignored.isEmpty { print("[forge] ignored columns: \(ignored.joined(separator: ", "))", to: &stderr) }
+        var counts: [Forge_Accounts_V1_ImportStatus: Int] = [:]
+        for result in results { counts[result.status, default: 0] += 1 }
+        let summary = [(Forge_Accounts_V1_ImportStatus.created, "created"), (.updated, "updated"), (.unchanged, "unchanged"),
+                       (.duplicate, "duplicate"), (.rejected, "rejected")]
+            .map { "\(counts[$0.0, default: 0]) \($0.1)" }.joined(separator: ", ")
+        print("[forge] \(summary)\(dryRun ? " (dry run: nothing written)" : "")", to: &stderr)
+
+        let lines = ["line,status,id,duplicate_of,reason"] + results.map { result in
+            [String(result.line), Self.name(result.status), result.id, result.duplicateOf, result.reason].map(Self.csvCell).joined(separator: ",")
+        }
+        let text = lines.joined(separator: "\n") + "\n"
+        if let report {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: report))
+            print("[forge] report written to \(report)", to: &stderr)
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    static func name(_ status: Forge_Accounts_V1_ImportStatus) -> String {
+        switch status {
+        case .created: "created"
+        case .updated: "updated"
+        case .unchanged: "unchanged"
+        case .duplicate: "duplicate"
+        case .rejected: "rejected"
+        default: "unknown"
+        }
+    }
+
+    static func csvCell(_ value: String) -> String {
+        guard value.contains(where: { ",\"\n\r".contains($0) }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// A one-line progress bar on a terminal's standard error; silent when it is not a terminal.
+struct ProgressBar {
+    let total: Int
+    let enabled = isatty(STDERR_FILENO) == 1
+
+    mutating func advance(to done: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 30
+        let filled = width * done / total
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        FileHandle.standardError.write(Data("\r[forge] \(bar) \(done)/\(total)".utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+}
