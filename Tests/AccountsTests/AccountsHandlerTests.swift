@@ -167,17 +167,46 @@ struct AccountsHandlerTests {
         #expect(try await fixture.handler.searchAccounts(.with { $0.namePrefix = "宁波" }, context: AccountsFixture.context("m", ["sales_manager"])).accounts.count == 1)
     }
 
-    @Test("search by name prefix matches as typed and folded; LIKE wildcards in the prefix are literal")
+    @Test("search by name prefix folds width, case, spaces and punctuation, keeps legal suffixes, and treats wildcards as text")
     func search() async throws {
         let fixture = try AccountsFixture()
         _ = try await fixture.create("Shanghai Precision Co., Ltd.")
         _ = try await fixture.create("上海电气")
+        _ = try await fixture.create("上海精密机械有限公司")
         _ = try await fixture.create("100% 精工")
         let admin = AccountsFixture.context("boss", ["admin"])
-        #expect(try await fixture.handler.searchAccounts(.with { $0.namePrefix = "上海" }, context: admin).accounts.map(\.name) == ["上海电气"])
-        #expect(try await fixture.handler.searchAccounts(.with { $0.namePrefix = "ＳＨＡＮＧＨＡＩ" }, context: admin).accounts.count == 1)
-        #expect(try await fixture.handler.searchAccounts(.with { $0.namePrefix = "%" }, context: admin).accounts.isEmpty)
-        #expect(try await fixture.handler.searchAccounts(.with { $0.namePrefix = "100%" }, context: admin).accounts.count == 1)
+        func names(_ prefix: String) async throws -> [String] {
+            try await fixture.handler.searchAccounts(.with { $0.namePrefix = prefix }, context: admin).accounts.map(\.name)
+        }
+        #expect(try await names("上海") == ["上海电气", "上海精密机械有限公司"], "in name order")
+        #expect(try await names("上海精密机械有") == ["上海精密机械有限公司"])
+        #expect(try await names("ＳＨＡＮＧＨＡＩ pre") == ["Shanghai Precision Co., Ltd."])
+        #expect(try await names("%") == [])
+        #expect(try await names("_") == [])
+        #expect(try await names("100%") == ["100% 精工"])
+    }
+
+    @Test("search pages through every match in name order with the token of the previous page")
+    func searchPages() async throws {
+        let fixture = try AccountsFixture()
+        for index in 0..<7 { _ = try await fixture.create("苏州第\(index)机械厂") }
+        _ = try await fixture.create("杭州机械厂")
+        let admin = AccountsFixture.context("boss", ["admin"])
+        var seen: [String] = []
+        var token = ""
+        repeat {
+            let page = try await fixture.handler.searchAccounts(.with {
+                $0.namePrefix = "苏州"
+                $0.page = .with { $0.pageSize = 3; $0.pageToken = token }
+            }, context: admin)
+            seen += page.accounts.map(\.name)
+            token = page.page.nextPageToken
+        } while !token.isEmpty
+        #expect(seen == (0..<7).map { "苏州第\($0)机械厂" })
+        let forged = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.searchAccounts(.with { $0.namePrefix = "苏州"; $0.page.pageToken = "YWNjX3g" }, context: admin)
+        }
+        #expect(forged?.violations.map(\.field) == ["page.page_token"])
     }
 }
 

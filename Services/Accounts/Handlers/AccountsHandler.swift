@@ -74,15 +74,15 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         if prefix.count > 200 { violations.append(FieldViolation(field: "name_prefix", description: "must be at most 200 characters")) }
         let page: Page
         do {
-            page = try Page(request.page)
+            page = try Page.nameSearch(request.page)
         } catch let error as RPCError {
             throw RPCError.invalidArgument(violations + error.violations)
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let accounts = try await store.search(prefix: prefix, page: page, principal: try principal(context))
+        let (accounts, last) = try await store.search(prefix: prefix, page: page, principal: try principal(context))
         return .with {
             $0.accounts = accounts
-            $0.page = page.response(next: accounts.last?.id, count: accounts.count)
+            $0.page = page.response(next: last, count: accounts.count)
         }
     }
 

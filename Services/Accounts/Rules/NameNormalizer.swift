@@ -13,12 +13,7 @@ enum NameNormalizer {
     ]
 
     static func normalize(_ name: String) -> String {
-        let folded = name.precomposedStringWithCompatibilityMapping.lowercased()
-        var kept = String.UnicodeScalarView()
-        for scalar in folded.unicodeScalars where CharacterSet.alphanumerics.contains(scalar) {
-            kept.append(scalar)
-        }
-        var result = String(kept)
+        var result = fold(name)
         var stripped = true
         while stripped {
             stripped = false
@@ -29,5 +24,16 @@ enum NameNormalizer {
             }
         }
         return result
+    }
+
+    /// Width, case, spaces and punctuation folded, legal suffixes kept: the form name-prefix
+    /// search compares, so "上海精密机械有" still finds 上海精密机械有限公司.
+    static func fold(_ name: String) -> String {
+        let folded = name.precomposedStringWithCompatibilityMapping.lowercased()
+        var kept = String.UnicodeScalarView()
+        for scalar in folded.unicodeScalars where CharacterSet.alphanumerics.contains(scalar) {
+            kept.append(scalar)
+        }
+        return String(kept)
     }
 }

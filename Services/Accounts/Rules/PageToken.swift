@@ -78,3 +78,21 @@ extension Page {
         response(next: lastRow.map { "r\($0)" }, count: count)
     }
 }
+
+/// Name-ordered search pages continue after a (name key, id) pair: cursors "n<key>\u{1}<id>".
+extension Page {
+    static func nameSearch(_ request: Forge_Common_V1_PageRequest) throws -> Page {
+        try Page(request) { parseName($0) != nil }
+    }
+
+    var nameCursor: (key: String, id: String)? { cursor.flatMap(Self.parseName) }
+
+    static func nameCursor(key: String, id: String) -> String { "n\(key)\u{1}\(id)" }
+
+    private static func parseName(_ cursor: String) -> (key: String, id: String)? {
+        guard cursor.hasPrefix("n"), let separator = cursor.firstIndex(of: "\u{1}") else { return nil }
+        let id = cursor[cursor.index(after: separator)...]
+        guard id.hasPrefix("acc_") else { return nil }
+        return (String(cursor[cursor.index(after: cursor.startIndex)..<separator]), String(id))
+    }
+}

@@ -88,6 +88,17 @@ struct AccountStore: Sendable {
                                arguments: [ContactRules.normalizedPhone(contact.phone), row["id"] as String])
             }
         }
+        migrator.registerMigration("accounts-v11-search-name") { db in
+            try db.alter(table: "account") { t in
+                t.add(column: "search_name", .text).notNull().defaults(to: "")
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM account") {
+                try db.execute(sql: "UPDATE account SET search_name = ? WHERE id = ?", arguments: [NameNormalizer.fold(row["name"]), row["id"] as String])
+            }
+            // Prefix search walks these in order: a range, never a scan.
+            try db.create(index: "account_search_name", on: "account", columns: ["search_name", "id"])
+            try db.create(index: "account_name", on: "account", columns: ["name", "id"])
+        }
         SegmentStore.migrations(&migrator)
         HandoverTasks.migrations(&migrator)
         AccountImport.migrations(&migrator)
@@ -129,15 +140,15 @@ struct AccountStore: Sendable {
                 INSERT INTO account (id, name, legal_name, tax_id, industry, region, address, stage, grade, tier,
                     owner_id, team, created_at, updated_at, version, normalized_name, size, industry_showcase,
                     brings_partners, parent_account_id, credit_rating, credit_limit_micros, credit_currency,
-                    marketing_consent, processing_basis, tags)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    marketing_consent, processing_basis, tags, search_name)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: StatementArguments([
                 account.id, account.name, account.legalName, account.taxID.isEmpty ? nil : account.taxID,
                 account.industry, account.region, account.address, account.stage.rawValue,
                 account.grade.rawValue, account.tier.rawValue, account.ownerID, account.team,
                 now.timeIntervalSince1970, now.timeIntervalSince1970, account.version, NameNormalizer.normalize(account.name),
-            ] as [(any DatabaseValueConvertible)?]) + profileArguments(account)
+            ] as [(any DatabaseValueConvertible)?]) + profileArguments(account) + [NameNormalizer.fold(account.name)]
         )
         try writeTags(db, accountID: account.id, tags: account.tags)
         try Outbox.append(db, Forge_Accounts_V1_AccountCreated.with { $0.account = account }, accountID: account.id, at: now)
@@ -262,14 +273,14 @@ struct AccountStore: Sendable {
                 UPDATE account SET name = ?, legal_name = ?, tax_id = ?, industry = ?, region = ?, address = ?, stage = ?,
                     grade = ?, tier = ?, updated_at = ?, version = ?, normalized_name = ?, size = ?, industry_showcase = ?,
                     brings_partners = ?, parent_account_id = ?, credit_rating = ?, credit_limit_micros = ?, credit_currency = ?,
-                    marketing_consent = ?, processing_basis = ?, tags = ?
+                    marketing_consent = ?, processing_basis = ?, tags = ?, search_name = ?
                 WHERE id = ?
                 """,
             arguments: StatementArguments([
                 updated.name, updated.legalName, updated.taxID.isEmpty ? nil : updated.taxID, updated.industry,
                 updated.region, updated.address, updated.stage.rawValue, updated.grade.rawValue, updated.tier.rawValue,
                 now.timeIntervalSince1970, updated.version, NameNormalizer.normalize(updated.name),
-            ] as [(any DatabaseValueConvertible)?]) + profileArguments(updated) + [updated.id]
+            ] as [(any DatabaseValueConvertible)?]) + profileArguments(updated) + [NameNormalizer.fold(updated.name), updated.id]
         )
         if changed["tags"] != nil { try writeTags(db, accountID: updated.id, tags: updated.tags) }
         try Outbox.append(db, Forge_Accounts_V1_AccountUpdated.with {
@@ -308,20 +319,28 @@ struct AccountStore: Sendable {
         return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
     }
 
-    /// Accounts whose name starts with `prefix` (as typed, or folded), that `principal` may see.
-    func search(prefix: String, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Account] {
-        var clauses = ["id > ?"]
-        var arguments: StatementArguments = [page.after]
-        let folded = NameNormalizer.normalize(prefix)
-        if folded.isEmpty {
-            // Only punctuation: match the name as typed (an empty folded prefix would match all).
-            clauses.append("name LIKE ? ESCAPE '\\'")
-            arguments += [Self.likePrefix(prefix)]
-        } else {
-            clauses.append("(name LIKE ? ESCAPE '\\' OR normalized_name LIKE ? ESCAPE '\\')")
-            arguments += [Self.likePrefix(prefix), Self.likePrefix(folded)]
+    /// Accounts whose name starts with `prefix` (folded: width, case, spaces, punctuation),
+    /// that `principal` may see, in name order. A prefix of punctuation only matches as typed.
+    /// - Returns: the page and the cursor of its last account.
+    func search(prefix: String, page: Page, principal: Principal) async throws -> (accounts: [Forge_Accounts_V1_Account], last: String?) {
+        let folded = NameNormalizer.fold(prefix)
+        let column = folded.isEmpty ? "name" : "search_name"
+        let key = folded.isEmpty ? prefix : folded
+        var clauses = ["\(column) >= ?", "\(column) < ?"]
+        var arguments: StatementArguments = [key, key + "\u{10FFFF}"]
+        if let (afterKey, afterID) = page.nameCursor {
+            clauses.append("(\(column) > ? OR (\(column) = ? AND id > ?))")
+            arguments += [afterKey, afterKey, afterID]
         }
-        return try await fetchPage(where: clauses, arguments: arguments, size: page.size, principal: principal)
+        AccountRules.visibility(for: principal, clauses: &clauses, arguments: &arguments)
+        let sql = "SELECT * FROM account WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(column), id LIMIT ?"
+        arguments += [page.size]
+        let finalArguments = arguments
+        return try await database.read { db in
+            let rows = try Row.fetchAll(db, sql: sql, arguments: finalArguments)
+            let last = rows.last.map { Page.nameCursor(key: $0[column], id: $0["id"]) }
+            return (rows.map { AccountRules.view(Self.account(from: $0), for: principal) }, last)
+        }
     }
 
     /// One page of accounts matching `clauses` that `principal` may see, by id, with the
@@ -352,11 +371,6 @@ struct AccountStore: Sendable {
             throw RPCError(.aborted, "account \(id) changed since version \(version) (now \(current.version)); read it again")
         }
         return current
-    }
-
-    static func likePrefix(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_") + "%"
     }
 
     /// The account when it exists and `may` allows `principal` (by default: may see it);

@@ -76,11 +76,12 @@ public final class JobScheduler: Service, Sendable {
     /// Deletes pending jobs of `kind` whose id starts with `idPrefix` (a rule superseded by a
     /// newer schedule), inside the caller's transaction.
     public static func cancelPending(_ db: Database, kind: String, idPrefix: String) throws {
-        let escaped = idPrefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-            .replacingOccurrences(of: "_", with: "\\_")
+        // A range over the primary key, not LIKE: LIKE is case-insensitive and cannot use the
+        // index, which made every call scan all pending jobs. U+10FFFF sorts after any text
+        // that starts with the prefix.
         try db.execute(
-            sql: "DELETE FROM jobs WHERE kind = ? AND state = 'pending' AND id LIKE ? ESCAPE '\\'",
-            arguments: [kind, escaped + "%"]
+            sql: "DELETE FROM jobs WHERE id >= ? AND id < ? AND kind = ? AND state = 'pending'",
+            arguments: [idPrefix, idPrefix + "\u{10FFFF}", kind]
         )
     }
 
