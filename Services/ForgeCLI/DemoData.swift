@@ -60,6 +60,20 @@ struct DemoData {
                     $0.tier = [.core, .potential, .regular, .regular, .marginal][random.next(5)]
                     $0.ownerID = String(format: "rep-%02d", random.next(12) + 1)
                     $0.team = team
+                    $0.size = [.small, .medium, .medium, .large][random.next(4)]
+                    $0.industryShowcase = random.next(15) == 0
+                    $0.bringsPartners = random.next(10) == 0
+                    $0.tags = ["产品线": ["加工中心", "数控车床", "激光切割", "注塑机"][random.next(4)]]
+                    if random.next(5) == 0 { $0.tags["展会"] = "2026汉诺威" }
+                    $0.consent = .with {
+                        $0.marketing = random.next(3) > 0
+                        $0.processingBasis = .contract
+                    }
+                    $0.creditRating = ["AAA", "AA", "A", "BBB"][random.next(4)]
+                    $0.creditLimit = .with {
+                        $0.currencyCode = "CNY"
+                        $0.amountMicros = Int64(50 + random.next(450)) * 10_000 * 1_000_000
+                    }
                 }
                 $0.allowDuplicate = true
             }, options: CallOptions(idempotencyKey: "demo-account-\(index)")).account
@@ -96,6 +110,27 @@ struct DemoData {
                 }, options: CallOptions(idempotencyKey: "demo-activity-\(index)-\(activityIndex)"))
                 counts.activities += 1
             }
+        }
+        // Two target lists for precise communication.
+        for (index, segment) in [
+            Forge_Accounts_V1_Segment.with {
+                $0.name = "汉诺威展会客户（可营销）"
+                $0.description_p = "2026 汉诺威展会上接触、同意接收营销信息的客户"
+                $0.filter = .with {
+                    $0.tags = ["展会:2026汉诺威"]
+                    $0.marketingConsentOnly = true
+                }
+            },
+            .with {
+                $0.name = "华东 A 类核心客户"
+                $0.filter = .with {
+                    $0.regions = ["华东"]
+                    $0.grades = [.a]
+                    $0.tiers = [.core]
+                }
+            },
+        ].enumerated() {
+            _ = try await client.createSegment(.with { $0.segment = segment }, options: CallOptions(idempotencyKey: "demo-segment-\(index)"))
         }
         return counts
     }

@@ -142,7 +142,7 @@ struct AccountsHandlerTests {
         #expect(forged?.violations.map(\.field) == ["page.page_token"])
     }
 
-    @Test("rep B cannot reach rep A's account through get, list, search or update: NOT_FOUND or absent")
+    @Test("rep B cannot reach rep A's account through any RPC: get, list, search, update, timeline, contacts, history, segments, import, merge")
     func objectLevelMatrix() async throws {
         let fixture = try AccountsFixture()
         let account = try await fixture.create("宁波模具城", as: "rep-a", team: "east")
@@ -160,6 +160,36 @@ struct AccountsHandlerTests {
             _ = try await fixture.handler.updateAccount(.with { $0.account = edit }, context: repB)
         }
         #expect(update?.code == .notFound)
+
+        // Timeline, contacts, history, segments and imports answer the same way.
+        for call in [
+            { _ = try await fixture.handler.listActivities(.with { $0.accountID = account.id }, context: repB) },
+            { _ = try await fixture.handler.listContacts(.with { $0.accountID = account.id }, context: repB) },
+            { _ = try await fixture.handler.listOwnerHistory(.with { $0.accountID = account.id }, context: repB) },
+            { _ = try await fixture.handler.logActivity(.with { $0.activity = .with { $0.accountID = account.id; $0.kind = .note; $0.subject = "x" } }, context: repB) },
+            { _ = try await fixture.handler.createContact(.with { $0.contact = .with { $0.accountID = account.id; $0.name = "x" } }, context: repB) },
+        ] as [() async throws -> Void] {
+            let error = await #expect(throws: RPCError.self) { try await call() }
+            #expect(error?.code == .notFound)
+        }
+        let segment = try await fixture.handler.createSegment(.with { $0.segment = .with { $0.name = "宁波"; $0.filter.regions = ["华东"] } },
+                                                              context: AccountsFixture.context("mkt", ["marketing"])).segment
+        #expect(try await fixture.handler.listSegmentAccounts(.with { $0.segmentID = segment.id }, context: repB).accounts.isEmpty)
+        let imported = try await fixture.handler.importContacts(.with {
+            $0.importID = "b"
+            $0.header = ["account_id", "姓名"]
+            $0.rows = [.with { $0.line = 2; $0.values = [account.id, "混入者"] }, .with { $0.line = 3; $0.values = ["宁波模具城", "混入者"] }]
+        }, context: repB)
+        #expect(imported.results.map(\.status) == [.rejected, .rejected])
+        let westManager = AccountsFixture.context("mgr-west", ["sales_manager"], team: "west")
+        let merge = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.mergeAccounts(.with { $0.survivorID = account.id; $0.mergedIds = ["acc_x"]; $0.reason = "x" }, context: westManager)
+        }
+        #expect(merge?.code == .notFound)
+        let westManagerGet = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.getAccount(.with { $0.id = account.id }, context: westManager)
+        }
+        #expect(westManagerGet?.code == .notFound, "a manager reaches their own team's accounts")
 
         // A teammate and a manager do see it.
         let teammate = AccountsFixture.context("rep-c", ["sales_rep"], team: "east")
