@@ -47,6 +47,28 @@ struct JobTests {
         #expect(try await scheduler.jobs(state: "done", limit: 10).map(\.id) == ["job-1"])
     }
 
+    @Test("a job interrupted by shutdown counts no attempt and keeps its lease for the next runner")
+    func shutdownIsNotAFailure() async throws {
+        let database = try ForgeDatabase.temporary()
+        let clock = ManualClock()
+        let started = AsyncStream<Void>.makeStream()
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: ["remind": { _, _ in
+            started.continuation.yield()
+            // Blocks until the cancellation that shutdown brings (which ends the sleep at once).
+            try await Task.sleep(for: .seconds(3600))
+        }])
+        try await schedule(database, clock: clock, in: 0)
+        let running = Task { try await scheduler.runDue() }
+        var iterator = started.stream.makeAsyncIterator()
+        await iterator.next()
+        running.cancel()
+        _ = try? await running.value
+        let job = try await scheduler.jobs(state: "running", limit: 10).first
+        #expect(job?.id == "job-1")
+        #expect(job?.attempts == 0)
+        #expect(job?.lastError == "")
+    }
+
     @Test("a failing job retries with backoff, then is dead until an admin retries it")
     func retriesThenDead() async throws {
         let database = try ForgeDatabase.temporary()

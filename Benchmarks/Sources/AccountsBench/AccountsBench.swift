@@ -38,6 +38,9 @@ struct AccountsBench: AsyncParsableCommand {
     @Flag(help: "Throw the data set away and seed it again.")
     var reseed = false
 
+    @Flag(help: "Measure only the import into the full database.")
+    var importOnly = false
+
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores shared by forge-accounts and this load generator")
@@ -52,7 +55,7 @@ struct AccountsBench: AsyncParsableCommand {
             defer { service.stop() }
             try await service.waitUntilServing()
             try await seed(service)
-            FileManager.default.createFile(atPath: marker, contents: nil)
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
         }
         let service = try ServiceProcess(binary: binary, data: data, port: port, durability: "full")
         defer { service.stop() }
@@ -91,17 +94,18 @@ struct AccountsBench: AsyncParsableCommand {
 
         started = ContinuousClock.now
         let total = accounts * activitiesPerAccount
-        let next = Atomic<Int>(0)
+        let next = Counter()
+        let accountIDs = ids
         let year: TimeInterval = 365 * 86_400
         let now = Date()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<32 {
                 group.addTask {
                     while true {
-                        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
                         guard index < total else { return }
                         var random = SplitMix(seed: UInt64(index))
-                        let activity = DataSet.activity(index: index, accountID: ids[index % ids.count],
+                        let activity = DataSet.activity(index: index, accountID: accountIDs[index % accountIDs.count],
                                                         at: now - year + Double(index) / Double(total) * year, random: &random)
                         _ = try await admin.logActivity(.with { $0.activity = activity }, options: CallOptions(timeout: .seconds(60)))
                         if index % 200_000 == 0, index > 0 { print("seed: \(index) activities") }
@@ -125,7 +129,7 @@ struct AccountsBench: AsyncParsableCommand {
         print("data set: \(ids.count) accounts, \(ids.count * contactsPerAccount) contacts, \(ids.count * activitiesPerAccount) activities; \(service.databaseSize)")
         print("each line: K=4 connections, C calls in flight, \(duration) s after 2 s warm-up, FULL durability")
 
-        for concurrency in [1, 16] {
+        for concurrency in importOnly ? [] : [1, 16] {
             let load = LoadShape(connections: 4, concurrency: concurrency, duration: duration, warmup: 2, payloadBytes: 0)
             func report(_ name: String, _ result: LoadResult) { print(result.line(name: "C=\(concurrency)") + "   " + name) }
 
@@ -174,6 +178,10 @@ struct AccountsBench: AsyncParsableCommand {
         print(String(format: "ImportAccounts into the full database: %d rows (%d created, %d duplicates) in %.2f s = %.0f rows/s, FULL durability",
                      rows, created, duplicates, seconds, Double(rows) / seconds))
     }
+}
+
+final class Counter: Sendable {
+    let value = Atomic<Int>(0)
 }
 
 extension Duration {
@@ -229,7 +237,7 @@ final class ServiceProcess: Sendable {
         throw ValidationError("forge-accounts did not become healthy")
     }
 
-    func client(subject: String, roles: Set<String>, team: String = "") async throws -> Forge_Accounts_V1_AccountsClient {
+    func client(subject: String, roles: [String], team: String = "") async throws -> Forge_Accounts_V1_AccountsClient {
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
         let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 86_400)
         var configuration = ClientConfiguration()

@@ -48,8 +48,8 @@ struct AccountImport: Sendable {
         // Dry runs and real runs of one id never share bookkeeping.
         let importID = (request.dryRun ? "dry:" : "run:") + kind.rawValue + ":" + request.importID
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            try db.execute(sql: "DELETE FROM import_result WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
-            try db.execute(sql: "DELETE FROM import_key WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
+            try db.execute(cached: "DELETE FROM import_result WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
+            try db.execute(cached: "DELETE FROM import_key WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
             let batch = Batch(db: db, importID: importID, dryRun: request.dryRun, principal: principal, context: context, now: now)
             var response = Forge_Accounts_V1_ImportResponse()
             switch kind {
@@ -91,12 +91,12 @@ struct AccountImport: Sendable {
 
         /// The stored result of a line already imported, or `make`'s, stored.
         func once(_ line: Int32, _ make: () throws -> Forge_Accounts_V1_ImportRowResult) throws -> Forge_Accounts_V1_ImportRowResult {
-            if let stored = try Data.fetchOne(db, sql: "SELECT result FROM import_result WHERE import_id = ? AND line = ?", arguments: [importID, line]) {
+            if let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT result FROM import_result WHERE import_id = ? AND line = ?"), arguments: [importID, line]) {
                 return try Forge_Accounts_V1_ImportRowResult(serializedBytes: stored)
             }
             var result = try make()
             result.line = line
-            try db.execute(sql: "INSERT INTO import_result (import_id, line, result, created_at) VALUES (?, ?, ?, ?)",
+            try db.execute(cached: "INSERT INTO import_result (import_id, line, result, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [importID, line, try result.serializedData(), now.timeIntervalSince1970])
             return result
         }
@@ -111,7 +111,7 @@ struct AccountImport: Sendable {
             let keys = (imported.taxID.isEmpty ? [] : ["tax:" + imported.taxID]) + ["name:" + NameNormalizer.normalize(imported.name)]
             if let earlier = try earlierRow(keys: keys) { return earlier }
 
-            if !imported.taxID.isEmpty, let existingID = try String.fetchOne(db, sql: "SELECT id FROM account WHERE tax_id = ?", arguments: [imported.taxID]) {
+            if !imported.taxID.isEmpty, let existingID = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM account WHERE tax_id = ?"), arguments: [imported.taxID]) {
                 guard let existing = try? AccountStore.visibleAccount(db, id: existingID, principal: principal) else {
                     return .rejected([.with { $0.field = "tax_id"; $0.description_p = "belongs to an account you cannot change" }])
                 }
@@ -230,7 +230,7 @@ struct AccountImport: Sendable {
         /// DUPLICATE of an earlier row of this import that had one of `keys`.
         private func earlierRow(keys: [String]) throws -> Forge_Accounts_V1_ImportRowResult? {
             for key in keys {
-                if let row = try Row.fetchOne(db, sql: "SELECT line, record_id FROM import_key WHERE import_id = ? AND key = ?", arguments: [importID, key]) {
+                if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT line, record_id FROM import_key WHERE import_id = ? AND key = ?"), arguments: [importID, key]) {
                     let what = key.hasPrefix("tax:") ? "tax id" : key.hasPrefix("phone:") ? "phone" : key.hasPrefix("email:") ? "email" : "normalised name"
                     let line: Int32 = row["line"]
                     return .with {
@@ -245,7 +245,7 @@ struct AccountImport: Sendable {
 
         private func remember(_ keys: [String], line: Int32, id: String) throws {
             for key in keys {
-                try db.execute(sql: "INSERT OR IGNORE INTO import_key (import_id, key, line, record_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                try db.execute(cached: "INSERT OR IGNORE INTO import_key (import_id, key, line, record_id, created_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [importID, key, line, id, now.timeIntervalSince1970])
             }
         }

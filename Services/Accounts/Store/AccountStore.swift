@@ -136,7 +136,7 @@ struct AccountStore: Sendable {
     /// its first stale check.
     static func insert(_ db: Database, _ account: Forge_Accounts_V1_Account, context: ServerContext, at now: Date) throws {
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO account (id, name, legal_name, tax_id, industry, region, address, stage, grade, tier,
                     owner_id, team, created_at, updated_at, version, normalized_name, size, industry_showcase,
                     brings_partners, parent_account_id, credit_rating, credit_limit_micros, credit_currency,
@@ -169,9 +169,9 @@ struct AccountStore: Sendable {
 
     /// Replaces the account's tags (the JSON copy on the row is written by the caller).
     static func writeTags(_ db: Database, accountID: String, tags: [String: String]) throws {
-        try db.execute(sql: "DELETE FROM account_tag WHERE account_id = ?", arguments: [accountID])
+        try db.execute(cached: "DELETE FROM account_tag WHERE account_id = ?", arguments: [accountID])
         for (key, value) in tags {
-            try db.execute(sql: "INSERT INTO account_tag (account_id, key, value) VALUES (?, ?, ?)", arguments: [accountID, key, value])
+            try db.execute(cached: "INSERT INTO account_tag (account_id, key, value) VALUES (?, ?, ?)", arguments: [accountID, key, value])
         }
     }
 
@@ -213,13 +213,13 @@ struct AccountStore: Sendable {
     static func duplicates(_ db: Database, of account: Forge_Accounts_V1_Account, contacts: [Forge_Accounts_V1_Contact] = []) throws -> [Duplicate] {
         var found: [Duplicate] = []
         if !account.taxID.isEmpty {
-            for id in try String.fetchAll(db, sql: "SELECT id FROM account WHERE tax_id = ?", arguments: [account.taxID]) {
+            for id in try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM account WHERE tax_id = ?"), arguments: [account.taxID]) {
                 found.append(Duplicate(id: id, field: "account.tax_id", reason: "same tax id"))
             }
         }
         let normalized = NameNormalizer.normalize(account.name)
         if !normalized.isEmpty {
-            for id in try String.fetchAll(db, sql: "SELECT id FROM account WHERE normalized_name = ? LIMIT 20", arguments: [normalized])
+            for id in try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM account WHERE normalized_name = ? LIMIT 20"), arguments: [normalized])
             where !found.contains(where: { $0.id == id }) {
                 found.append(Duplicate(id: id, field: "account.name", reason: "same normalised name"))
             }
@@ -269,7 +269,7 @@ struct AccountStore: Sendable {
     /// Writes an edited account's row and tags, `AccountUpdated` and the audit row.
     static func write(_ db: Database, _ updated: Forge_Accounts_V1_Account, changed: [String: String], context: ServerContext, at now: Date) throws {
         try db.execute(
-            sql: """
+            cached: """
                 UPDATE account SET name = ?, legal_name = ?, tax_id = ?, industry = ?, region = ?, address = ?, stage = ?,
                     grade = ?, tier = ?, updated_at = ?, version = ?, normalized_name = ?, size = ?, industry_showcase = ?,
                     brings_partners = ?, parent_account_id = ?, credit_rating = ?, credit_limit_micros = ?, credit_currency = ?,
@@ -383,7 +383,7 @@ struct AccountStore: Sendable {
         missing: String? = nil
     ) throws -> Forge_Accounts_V1_Account {
         guard let principal,
-              let account = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [resolve(db, id: id)]).map(account(from:)),
+              let account = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account WHERE id = ?"), arguments: [resolve(db, id: id)]).map(account(from:)),
               may(account, principal)
         else {
             throw RPCError(.notFound, missing ?? "account \(id) not found")
@@ -393,7 +393,7 @@ struct AccountStore: Sendable {
 
     /// The id itself, or the survivor's when `id` was merged into another account.
     static func resolve(_ db: Database, id: String) throws -> String {
-        try String.fetchOne(db, sql: "SELECT survivor_id FROM account_redirect WHERE merged_id = ?", arguments: [id]) ?? id
+        try String.fetchOne(db.cachedStatement(sql: "SELECT survivor_id FROM account_redirect WHERE merged_id = ?"), arguments: [id]) ?? id
     }
 
     /// The account as `principal` may see it (credit fields only for finance, managers, admin).

@@ -34,7 +34,7 @@ struct HandoverTasks: Sendable {
         guard try Bool.fetchOne(db, sql: "SELECT 1 FROM handover_task WHERE account_id = ? AND completed_at IS NULL", arguments: [account.id]) != true
         else { return }
         try db.execute(
-            sql: "INSERT INTO handover_task (id, account_id, owner_id, team, days_silent, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            cached: "INSERT INTO handover_task (id, account_id, owner_id, team, days_silent, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [EventID.make(prefix: "hot", at: now), account.id, account.ownerID, account.team, daysSilent, now.timeIntervalSince1970]
         )
     }
@@ -42,7 +42,7 @@ struct HandoverTasks: Sendable {
     /// Closes the account's open task, if any, inside the caller's transaction.
     static func close(_ db: Database, accountID: String, by subject: String, resolution: String, at now: Date) throws {
         try db.execute(
-            sql: "UPDATE handover_task SET completed_at = ?, completed_by = ?, resolution = ? WHERE account_id = ? AND completed_at IS NULL",
+            cached: "UPDATE handover_task SET completed_at = ?, completed_by = ?, resolution = ? WHERE account_id = ? AND completed_at IS NULL",
             arguments: [now.timeIntervalSince1970, subject, resolution, accountID]
         )
     }
@@ -79,7 +79,7 @@ struct HandoverTasks: Sendable {
                 throw RPCError(.failedPrecondition, "hand-over task \(id) is already completed")
             }
             try db.execute(
-                sql: "UPDATE handover_task SET completed_at = ?, completed_by = ?, resolution = ? WHERE id = ?",
+                cached: "UPDATE handover_task SET completed_at = ?, completed_by = ?, resolution = ? WHERE id = ?",
                 arguments: [now.timeIntervalSince1970, principal.subject, resolution, id]
             )
             try AuditLog.record(db, context: context, recordID: id, changes: ["resolution": resolution], at: now)

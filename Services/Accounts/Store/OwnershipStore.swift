@@ -81,11 +81,11 @@ struct OwnershipStore: Sendable {
         account.version += 1
         account.updatedAt = .init(date: now)
         try db.execute(
-            sql: "UPDATE account SET owner_id = ?, team = ?, version = ?, updated_at = ? WHERE id = ?",
+            cached: "UPDATE account SET owner_id = ?, team = ?, version = ?, updated_at = ? WHERE id = ?",
             arguments: [account.ownerID, account.team, account.version, now.timeIntervalSince1970, account.id]
         )
         try db.execute(
-            sql: "INSERT INTO owner_history (account_id, from_owner_id, to_owner_id, reason, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?)",
+            cached: "INSERT INTO owner_history (account_id, from_owner_id, to_owner_id, reason, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [account.id, change.fromOwnerID, owner, reason, change.changedBy, now.timeIntervalSince1970]
         )
         try Outbox.append(db, Forge_Accounts_V1_AccountOwnerChanged.with { $0.change = change }, accountID: account.id, at: now)

@@ -42,7 +42,7 @@ struct StaleAccounts: Sendable {
             let current = Forge_Accounts_V1_Staleness(rawValue: row["staleness"]) ?? .none
             let reached = policy.level(daysSilent: days)
             if reached.rawValue > current.rawValue {
-                try db.execute(sql: "UPDATE account SET staleness = ? WHERE id = ?", arguments: [reached.rawValue, accountID])
+                try db.execute(cached: "UPDATE account SET staleness = ? WHERE id = ?", arguments: [reached.rawValue, accountID])
                 if let event = Self.event(for: reached, account: account, daysSilent: Int32(days)) {
                     try Outbox.append(db, event, accountID: accountID, at: now)
                 }

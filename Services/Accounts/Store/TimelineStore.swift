@@ -28,7 +28,7 @@ struct TimelineStore: Sendable {
             }
             try db.create(index: "activity_timeline", on: "activity", columns: ["account_id", "occurred_at"])
             // Trigram tokens make substring search work for Chinese, which has no spaces.
-            try db.execute(sql: "CREATE VIRTUAL TABLE activity_fts USING fts5(subject, body, tokenize = 'trigram')")
+            try db.execute(cached: "CREATE VIRTUAL TABLE activity_fts USING fts5(subject, body, tokenize = 'trigram')")
         }
     }
 
@@ -47,7 +47,7 @@ struct TimelineStore: Sendable {
     /// The rows of a new contact: the contact, `ContactCreated` and the audit row.
     static func insert(_ db: Database, _ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) throws {
         try db.execute(
-            sql: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
+            cached: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactRules.normalizedPhone(contact.phone),
                         ContactRules.emailDomain(contact.email), contact.version]
         )
@@ -75,7 +75,7 @@ struct TimelineStore: Sendable {
     /// Writes an edited contact, `ContactUpdated` and the audit row.
     static func write(_ db: Database, _ updated: Forge_Accounts_V1_Contact, changed: [String: String], context: ServerContext, at now: Date) throws {
         try db.execute(
-            sql: "UPDATE contact SET payload = ?, phone = ?, email_domain = ?, version = ? WHERE id = ?",
+            cached: "UPDATE contact SET payload = ?, phone = ?, email_domain = ?, version = ? WHERE id = ?",
             arguments: [try updated.serializedData(), ContactRules.normalizedPhone(updated.phone), ContactRules.emailDomain(updated.email),
                         updated.version, updated.id]
         )
@@ -121,11 +121,11 @@ struct TimelineStore: Sendable {
             var activity = activity
             activity.accountID = try AccountStore.visibleAccount(db, id: activity.accountID, principal: context.principal).id
             try db.execute(
-                sql: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
+                cached: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
                 arguments: [activity.id, activity.accountID, activity.occurredAt.timeIntervalSince1970, try activity.serializedData()]
             )
             try db.execute(
-                sql: "INSERT INTO activity_fts (rowid, subject, body) VALUES (?, ?, ?)",
+                cached: "INSERT INTO activity_fts (rowid, subject, body) VALUES (?, ?, ?)",
                 arguments: [db.lastInsertedRowID, activity.subject, activity.body]
             )
             let lastTouch = try Double.fetchOne(

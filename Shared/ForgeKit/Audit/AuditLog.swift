@@ -16,7 +16,7 @@ public enum AuditLog {
     ) throws {
         let json = try JSONSerialization.data(withJSONObject: changes, options: [.sortedKeys])
         try db.execute(
-            sql: "INSERT INTO audit_log (at, actor, method, record_id, changes, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+            cached: "INSERT INTO audit_log (at, actor, method, record_id, changes, request_id) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [date.timeIntervalSince1970, context.principal?.subject ?? "anonymous", context.method.path,
                         recordID, String(decoding: json, as: UTF8.self), context.requestID]
         )

@@ -110,7 +110,7 @@ public final class EventConsumer: Service, Sendable {
                     try self.apply(db, event)
                 }
                 try db.execute(
-                    sql: """
+                    cached: """
                         INSERT INTO consumer_cursors (upstream, last_seq, updated_at) VALUES (?, ?, ?)
                         ON CONFLICT(upstream) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at
                         """,

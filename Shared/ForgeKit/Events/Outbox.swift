@@ -16,7 +16,7 @@ public enum Outbox {
     ) throws -> Int64 {
         let type = String(type(of: event).protoMessageName.split(separator: ".").last ?? "")
         try db.execute(
-            sql: "INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
+            cached: "INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
             arguments: [EventID.make(), type, accountID, date.timeIntervalSince1970, try event.serializedData()]
         )
         return db.lastInsertedRowID

@@ -71,7 +71,7 @@ public struct IdempotencyInterceptor: ServerInterceptor {
             return
         }
         try db.execute(
-            sql: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            cached: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [context.principal?.subject ?? "", key, context.method.path, hash, response, date.timeIntervalSince1970]
         )
     }

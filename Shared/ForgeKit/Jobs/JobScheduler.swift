@@ -61,7 +61,7 @@ public final class JobScheduler: Service, Sendable {
     ) throws -> String {
         let id = id ?? EventID.make(prefix: "job", at: now)
         try db.execute(
-            sql: """
+            cached: """
                 INSERT INTO jobs (id, kind, payload, state, due_at, attempts, max_attempts, created_at, updated_at)
                 VALUES (?, ?, ?, 'pending', ?, 0, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET payload = excluded.payload, due_at = excluded.due_at,
@@ -76,11 +76,11 @@ public final class JobScheduler: Service, Sendable {
     /// Deletes pending jobs of `kind` whose id starts with `idPrefix` (a rule superseded by a
     /// newer schedule), inside the caller's transaction.
     public static func cancelPending(_ db: Database, kind: String, idPrefix: String) throws {
-        // A range over the primary key, not LIKE: LIKE is case-insensitive and cannot use the
-        // index, which made every call scan all pending jobs. U+10FFFF sorts after any text
-        // that starts with the prefix.
+        // A range over the primary key (U+10FFFF sorts after any text that starts with the
+        // prefix). Not LIKE, which is case-insensitive and cannot use the index; and `+state`,
+        // so the planner does not prefer the (state, due_at) index and visit every pending job.
         try db.execute(
-            sql: "DELETE FROM jobs WHERE id >= ? AND id < ? AND kind = ? AND state = 'pending'",
+            cached: "DELETE FROM jobs WHERE id >= ? AND id < ? AND kind = ? AND +state = 'pending'",
             arguments: [idPrefix, idPrefix + "\u{10FFFF}", kind]
         )
     }
@@ -90,8 +90,11 @@ public final class JobScheduler: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     _ = try await self.runDue()
-                } catch {
+                } catch where !Task.isCancelled {
                     self.logger.error("job runner failed", metadata: ["error": "\(error)"])
+                } catch {
+                    // Shutting down: claimed jobs not yet run keep their lease and are picked up
+                    // again when it expires, as after a crash.
                 }
                 try? await Task.sleep(for: self.pollInterval)
             }
@@ -117,7 +120,7 @@ public final class JobScheduler: Service, Sendable {
                             now.timeIntervalSince1970, now.timeIntervalSince1970, limit]
             )
         }
-        for job in claimed {
+        for job in claimed where !Task.isCancelled {
             await execute(job)
         }
         let due = try await database.read { db in
@@ -136,10 +139,13 @@ public final class JobScheduler: Service, Sendable {
             try await handler(job.payload, job)
             try await database.write { db in
                 try db.execute(
-                    sql: "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?",
+                    cached: "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?",
                     arguments: [now.timeIntervalSince1970, job.id, self.owner]
                 )
             }
+        } catch where Task.isCancelled {
+            // Shutdown interrupted the job, not a fault of it: no attempt is counted; its lease
+            // expires and the next runner takes it.
         } catch {
             let attempts = job.attempts + 1
             let dead = attempts >= job.maxAttempts
@@ -147,7 +153,7 @@ public final class JobScheduler: Service, Sendable {
             logger.warning("job failed", metadata: ["job": "\(job.id)", "kind": "\(job.kind)", "attempts": "\(attempts)", "dead": "\(dead)", "error": "\(error)"])
             try? await database.write { db in
                 try db.execute(
-                    sql: """
+                    cached: """
                         UPDATE jobs SET state = ?, attempts = ?, due_at = ?, last_error = ?, lease_owner = NULL,
                             lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?
                         """,
