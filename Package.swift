@@ -142,7 +142,16 @@ let package = Package(
         ),
         .executableTarget(
             name: "ForgeGateway",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Services/Gateway",
             swiftSettings: upcomingFeatures
         ),
@@ -188,6 +197,7 @@ let package = Package(
                 "ForgeKit",
                 "ForgeWire",
                 "ForgeContracts",
+                "ForgeTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -211,6 +221,30 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AccountsTests",
+            swiftSettings: upcomingFeatures
+        ),
+        // Starting the real executables from tests.
+        .target(
+            name: "ForgeTestSupport",
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            path: "Tests/Support",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "ForgeGateway",
+                "ForgeTestSupport",
+                "ForgeKit",
+                "ForgeWire",
+                "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/GatewayTests",
             swiftSettings: upcomingFeatures
         ),
     ],

@@ -1,5 +1,80 @@
+import ForgeContracts
 import ForgeKit
+import ForgeWire
+import Foundation
+import Logging
 
-// forge-gateway: its domain RPCs arrive with their own issue; today it serves the kit's standard
-// services (Health, EventFeed, Jobs) over the wire protocol and the admin port.
-await ForgeService.main(name: "gateway")
+// forge-gateway: sign-in, users and API keys, the 360° view, the HTTP/JSON API and the web
+// pages (DESIGN §2). It holds the token signing key; the services hold only the public key.
+await ForgeService.main(name: "gateway", migrations: IdentityStore.migrations) { setup in
+    let settings = try GatewaySettings.load(configuration: setup.configuration)
+    let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: settings.privateKeyPath))
+    let identity = IdentityStore(database: setup.database, hasher: PasswordHasher())
+    if try await identity.bootstrapAdmin(password: try settings.adminPassword(), at: setup.clock.now()) {
+        setup.logger.notice("created the first user: admin (password in \(settings.adminPasswordPath))")
+    }
+    let authenticator = GatewayAuthenticator(
+        jwt: await JWTAuthenticator(publicKey: try SigningKeys.readPublicKey(path: setup.configuration.jwtPublicKeyPath)),
+        identity: identity,
+        clock: setup.clock
+    )
+    setup.authenticator = authenticator
+
+    // Upstream calls carry the caller's identity, never the gateway's own service token.
+    var channels: [String: any RPCChannel] = [:]
+    for (service, address) in setup.configuration.upstreams where service != "gateway" {
+        channels[service] = try WireClient(address: address, interceptors: [ClientMetricsInterceptor()])
+    }
+    let tokens = CallerTokens(issuer: issuer)
+    GatewayHandler(identity: identity, issuer: issuer, customer360: Customer360(upstreams: channels, callerTokens: tokens), clock: setup.clock)
+        .register(in: &setup.router)
+    GatewayAccess.declare(in: &setup.access)
+
+    // The HTTP side calls the gateway's own RPCs over its own wire port.
+    channels["gateway"] = try WireClient(host: "127.0.0.1", port: setup.configuration.wirePort, interceptors: [ClientMetricsInterceptor()])
+    let http = HTTPGateway(channels: channels, authenticator: authenticator, callerTokens: tokens,
+                           limiter: RateLimiter(rate: settings.rateLimit, burst: settings.rateLimit * 2, clock: setup.clock), logger: setup.logger)
+    setup.services.append(http.application(host: setup.configuration.listenHost, port: settings.httpPort))
+    setup.logger.info("HTTP API and web pages", metadata: ["http": "\(setup.configuration.listenHost):\(settings.httpPort)"])
+}
+
+/// The gateway's own settings (environment; a bad value stops start-up naming it).
+struct GatewaySettings {
+    var httpPort = 8080
+    var privateKeyPath: String
+    var adminPasswordPath: String
+    /// Requests per second per caller over HTTP.
+    var rateLimit = 50.0
+
+    static func load(configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewaySettings {
+        var settings = GatewaySettings(privateKeyPath: environment["FORGE_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+                                           ?? "\(configuration.dataDirectory)/keys/jwt-ed25519.key",
+                                       adminPasswordPath: "\(configuration.dataDirectory)/keys/admin.password")
+        if let value = environment["FORGE_GATEWAY_HTTP_PORT"], !value.isEmpty {
+            guard let port = Int(value), (1...65535).contains(port) else {
+                throw ConfigurationError(setting: "FORGE_GATEWAY_HTTP_PORT", problem: "'\(value)' is not a port (1–65535)")
+            }
+            settings.httpPort = port
+        }
+        if let value = environment["FORGE_GATEWAY_RATE_LIMIT"], !value.isEmpty {
+            guard let rate = Double(value), rate >= 1 else {
+                throw ConfigurationError(setting: "FORGE_GATEWAY_RATE_LIMIT", problem: "'\(value)' is not a number of requests per second (at least 1)")
+            }
+            settings.rateLimit = rate
+        }
+        return settings
+    }
+
+    /// `FORGE_ADMIN_PASSWORD`, else the one in the data directory, else a new random one
+    /// written there (mode 600) for `forge up` to print.
+    func adminPassword(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        if let password = environment["FORGE_ADMIN_PASSWORD"], !password.isEmpty { return password }
+        if let stored = try? String(contentsOfFile: adminPasswordPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !stored.isEmpty {
+            return stored
+        }
+        let password = String(IdentityStore.randomSecret().prefix(16))
+        try password.write(toFile: adminPasswordPath, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: adminPasswordPath)
+        return password
+    }
+}

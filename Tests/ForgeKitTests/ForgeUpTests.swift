@@ -1,6 +1,7 @@
 import ForgeContracts
 @testable import ForgeKit
 import ForgeWire
+import ForgeTestSupport
 import Foundation
 import Synchronization
 import Testing

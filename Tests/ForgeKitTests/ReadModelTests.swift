@@ -1,6 +1,7 @@
 import ForgeContracts
 import ForgeKit
 import ForgeWire
+import ForgeTestSupport
 import Foundation
 import GRDB
 import SwiftProtobuf

@@ -204,6 +204,46 @@ public enum ForgeMethodRegistry {
             response: Forge_Gateway_V1_SignInResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RefreshToken"),
+            request: Forge_Gateway_V1_RefreshTokenRequest.self,
+            response: Forge_Gateway_V1_SignInResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "CreateUser"),
+            request: Forge_Gateway_V1_CreateUserRequest.self,
+            response: Forge_Gateway_V1_CreateUserResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "UpdateUser"),
+            request: Forge_Gateway_V1_UpdateUserRequest.self,
+            response: Forge_Gateway_V1_UpdateUserResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListUsers"),
+            request: Forge_Gateway_V1_ListUsersRequest.self,
+            response: Forge_Gateway_V1_ListUsersResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "SetPassword"),
+            request: Forge_Gateway_V1_SetPasswordRequest.self,
+            response: Forge_Gateway_V1_SetPasswordResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "CreateApiKey"),
+            request: Forge_Gateway_V1_CreateApiKeyRequest.self,
+            response: Forge_Gateway_V1_CreateApiKeyResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListApiKeys"),
+            request: Forge_Gateway_V1_ListApiKeysRequest.self,
+            response: Forge_Gateway_V1_ListApiKeysResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RevokeApiKey"),
+            request: Forge_Gateway_V1_RevokeApiKeyRequest.self,
+            response: Forge_Gateway_V1_RevokeApiKeyResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "GetCustomer360"),
             request: Forge_Gateway_V1_GetCustomer360Request.self,
             response: Forge_Gateway_V1_GetCustomer360Response.self

@@ -83,10 +83,16 @@ public enum ForgeService {
         JobsService(scheduler: scheduler).register(in: &router)
 
         let access = serviceSetup.access
+        let authenticator: any Authenticator
+        if let custom = serviceSetup.authenticator {
+            authenticator = custom
+        } else {
+            authenticator = await JWTAuthenticator(publicKey: publicKey)
+        }
         let interceptors: [any ServerInterceptor] = [
             LoggingInterceptor(),
             MetricsInterceptor(),
-            AuthenticationInterceptor(authenticator: await JWTAuthenticator(publicKey: publicKey)) { access.access(for: $0) },
+            AuthenticationInterceptor(authenticator: authenticator) { access.access(for: $0) },
             IdempotencyInterceptor(database: database, clock: serviceSetup.clock),
         ]
         var wireConfiguration = ServerConfiguration(host: configuration.listenHost, port: configuration.wirePort)
@@ -97,6 +103,7 @@ public enum ForgeService {
 
         var services: [any Service] = [wire, admin, scheduler]
         services += serviceSetup.consumers.map { $0 as any Service }
+        services += serviceSetup.services
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

@@ -2,6 +2,7 @@ import ForgeWire
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
 
 /// What a service's `main` fills in: its handlers, the roles of its methods, its job handlers
 /// and its event consumers. Everything else (config, storage, auth, health, metrics, shutdown)
@@ -15,6 +16,10 @@ public struct ServiceSetup: Sendable {
     public var access = AccessTable()
     public var jobHandlers: [String: JobScheduler.Handler] = [:]
     public var consumers: [EventConsumer] = []
+    /// Replaces the JWT check (the gateway also accepts its API keys); nil keeps it.
+    public var authenticator: (any Authenticator)?
+    /// Further long-running parts started and stopped with the process (the gateway's HTTP server).
+    public var services: [any Service] = []
     let serviceToken: String?
 
     init(configuration: ServiceConfiguration, database: DatabasePool, clock: any WallClock, logger: Logger, serviceToken: String?) {

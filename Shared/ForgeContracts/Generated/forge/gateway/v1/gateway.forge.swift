@@ -11,14 +11,37 @@ public enum Forge_Gateway_V1_GatewayService {
 
     public enum Method {
         public static let signIn = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "SignIn")
+        public static let refreshToken = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RefreshToken")
+        public static let createUser = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "CreateUser")
+        public static let updateUser = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "UpdateUser")
+        public static let listUsers = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListUsers")
+        public static let setPassword = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "SetPassword")
+        public static let createApiKey = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "CreateApiKey")
+        public static let listApiKeys = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListApiKeys")
+        public static let revokeApiKey = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RevokeApiKey")
         public static let getCustomer360 = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "GetCustomer360")
-        public static let all: [MethodDescriptor] = [signIn, getCustomer360]
+        public static let all: [MethodDescriptor] = [signIn, refreshToken, createUser, updateUser, listUsers, setPassword, createApiKey, listApiKeys, revokeApiKey, getCustomer360]
     }
 }
 
 /// The server side of `forge.gateway.v1.Gateway`: one method per RPC.
 public protocol Forge_Gateway_V1_GatewayHandler: Sendable {
+    /// Open: exchanges a username and password for a short-lived token and a refresh token.
+    /// Repeated failures for a username are slowed down (RESOURCE_EXHAUSTED with a wait).
     func signIn(_ request: Forge_Gateway_V1_SignInRequest, context: ServerContext) async throws -> Forge_Gateway_V1_SignInResponse
+    /// Open: exchanges a refresh token (used once) for a new token pair.
+    func refreshToken(_ request: Forge_Gateway_V1_RefreshTokenRequest, context: ServerContext) async throws -> Forge_Gateway_V1_SignInResponse
+    func createUser(_ request: Forge_Gateway_V1_CreateUserRequest, context: ServerContext) async throws -> Forge_Gateway_V1_CreateUserResponse
+    func updateUser(_ request: Forge_Gateway_V1_UpdateUserRequest, context: ServerContext) async throws -> Forge_Gateway_V1_UpdateUserResponse
+    func listUsers(_ request: Forge_Gateway_V1_ListUsersRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListUsersResponse
+    /// A user changes their own password (the old one required); admins set anyone's.
+    func setPassword(_ request: Forge_Gateway_V1_SetPasswordRequest, context: ServerContext) async throws -> Forge_Gateway_V1_SetPasswordResponse
+    /// The key is in the response once; only its hash is stored.
+    func createApiKey(_ request: Forge_Gateway_V1_CreateApiKeyRequest, context: ServerContext) async throws -> Forge_Gateway_V1_CreateApiKeyResponse
+    func listApiKeys(_ request: Forge_Gateway_V1_ListApiKeysRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListApiKeysResponse
+    /// Effective at once: the next call with the key is UNAUTHENTICATED.
+    func revokeApiKey(_ request: Forge_Gateway_V1_RevokeApiKeyRequest, context: ServerContext) async throws -> Forge_Gateway_V1_RevokeApiKeyResponse
+    /// One call, fanned out to every domain service with the caller's identity and a deadline.
     func getCustomer360(_ request: Forge_Gateway_V1_GetCustomer360Request, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response
 }
 
@@ -27,6 +50,30 @@ extension Forge_Gateway_V1_GatewayHandler {
     public func register(in router: inout RPCRouter) {
         router.register(Forge_Gateway_V1_GatewayService.Method.signIn, request: Forge_Gateway_V1_SignInRequest.self) { request, context in
             try await self.signIn(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.refreshToken, request: Forge_Gateway_V1_RefreshTokenRequest.self) { request, context in
+            try await self.refreshToken(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.createUser, request: Forge_Gateway_V1_CreateUserRequest.self) { request, context in
+            try await self.createUser(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.updateUser, request: Forge_Gateway_V1_UpdateUserRequest.self) { request, context in
+            try await self.updateUser(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.listUsers, request: Forge_Gateway_V1_ListUsersRequest.self) { request, context in
+            try await self.listUsers(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.setPassword, request: Forge_Gateway_V1_SetPasswordRequest.self) { request, context in
+            try await self.setPassword(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.createApiKey, request: Forge_Gateway_V1_CreateApiKeyRequest.self) { request, context in
+            try await self.createApiKey(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.listApiKeys, request: Forge_Gateway_V1_ListApiKeysRequest.self) { request, context in
+            try await self.listApiKeys(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.revokeApiKey, request: Forge_Gateway_V1_RevokeApiKeyRequest.self) { request, context in
+            try await self.revokeApiKey(request, context: context)
         }
         router.register(Forge_Gateway_V1_GatewayService.Method.getCustomer360, request: Forge_Gateway_V1_GetCustomer360Request.self) { request, context in
             try await self.getCustomer360(request, context: context)
@@ -42,9 +89,40 @@ public struct Forge_Gateway_V1_GatewayClient: Sendable {
         self.channel = channel
     }
 
+    /// Open: exchanges a username and password for a short-lived token and a refresh token.
+    /// Repeated failures for a username are slowed down (RESOURCE_EXHAUSTED with a wait).
     public func signIn(_ request: Forge_Gateway_V1_SignInRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_SignInResponse {
         try await channel.unary(Forge_Gateway_V1_GatewayService.Method.signIn, request: request, response: Forge_Gateway_V1_SignInResponse.self, options: options)
     }
+    /// Open: exchanges a refresh token (used once) for a new token pair.
+    public func refreshToken(_ request: Forge_Gateway_V1_RefreshTokenRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_SignInResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.refreshToken, request: request, response: Forge_Gateway_V1_SignInResponse.self, options: options)
+    }
+    public func createUser(_ request: Forge_Gateway_V1_CreateUserRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_CreateUserResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.createUser, request: request, response: Forge_Gateway_V1_CreateUserResponse.self, options: options)
+    }
+    public func updateUser(_ request: Forge_Gateway_V1_UpdateUserRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_UpdateUserResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.updateUser, request: request, response: Forge_Gateway_V1_UpdateUserResponse.self, options: options)
+    }
+    public func listUsers(_ request: Forge_Gateway_V1_ListUsersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ListUsersResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.listUsers, request: request, response: Forge_Gateway_V1_ListUsersResponse.self, options: options)
+    }
+    /// A user changes their own password (the old one required); admins set anyone's.
+    public func setPassword(_ request: Forge_Gateway_V1_SetPasswordRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_SetPasswordResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.setPassword, request: request, response: Forge_Gateway_V1_SetPasswordResponse.self, options: options)
+    }
+    /// The key is in the response once; only its hash is stored.
+    public func createApiKey(_ request: Forge_Gateway_V1_CreateApiKeyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_CreateApiKeyResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.createApiKey, request: request, response: Forge_Gateway_V1_CreateApiKeyResponse.self, options: options)
+    }
+    public func listApiKeys(_ request: Forge_Gateway_V1_ListApiKeysRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ListApiKeysResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.listApiKeys, request: request, response: Forge_Gateway_V1_ListApiKeysResponse.self, options: options)
+    }
+    /// Effective at once: the next call with the key is UNAUTHENTICATED.
+    public func revokeApiKey(_ request: Forge_Gateway_V1_RevokeApiKeyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_RevokeApiKeyResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.revokeApiKey, request: request, response: Forge_Gateway_V1_RevokeApiKeyResponse.self, options: options)
+    }
+    /// One call, fanned out to every domain service with the caller's identity and a deadline.
     public func getCustomer360(_ request: Forge_Gateway_V1_GetCustomer360Request, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_GetCustomer360Response {
         try await channel.unary(Forge_Gateway_V1_GatewayService.Method.getCustomer360, request: request, response: Forge_Gateway_V1_GetCustomer360Response.self, options: options)
     }

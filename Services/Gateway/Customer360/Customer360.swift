@@ -1,0 +1,136 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// The 360° view: one request fanned out concurrently to every domain service, each with the
+/// caller's identity (so each service decides what this caller may see) and what is left of
+/// one overall deadline. Every section carries its own status; a slow or dead service costs
+/// only its own section, never the view, and never time beyond the deadline. An account the
+/// caller may not see is NOT_FOUND for the whole view.
+struct Customer360: Sendable {
+    /// The upstream channel of each service, by name.
+    let upstreams: [String: any RPCChannel]
+    let callerTokens: CallerTokens
+
+    static let defaultDeadline: Duration = .milliseconds(300)
+
+    /// One section: its name, the service it comes from and the call that fills it.
+    struct SectionSource: Sendable {
+        let name: String
+        let service: String
+        let fetch: @Sendable (any RPCChannel, String, CallOptions) async throws -> any SwiftProtobuf.Message
+    }
+
+    static let sources: [SectionSource] = [
+        .init(name: "account", service: "accounts") { channel, id, options in
+            try await Forge_Accounts_V1_AccountsClient(channel: channel).getAccount(.with { $0.id = id }, options: options)
+        },
+        .init(name: "contacts", service: "accounts") { channel, id, options in
+            try await Forge_Accounts_V1_AccountsClient(channel: channel).listContacts(.with {
+                $0.accountID = id
+                $0.page.pageSize = 200
+            }, options: options)
+        },
+        .init(name: "activities", service: "accounts") { channel, id, options in
+            try await Forge_Accounts_V1_AccountsClient(channel: channel).listActivities(.with {
+                $0.accountID = id
+                $0.page.pageSize = 20
+            }, options: options)
+        },
+        .init(name: "pipeline", service: "pipeline") { channel, id, options in
+            try await Forge_Pipeline_V1_PipelineClient(channel: channel).listOpportunities(.with {
+                $0.accountID = id
+                $0.openOnly = true
+            }, options: options)
+        },
+        .init(name: "orders", service: "orders") { channel, id, options in
+            try await Forge_Orders_V1_OrdersClient(channel: channel).listOrders(.with { $0.accountID = id }, options: options)
+        },
+        .init(name: "service", service: "servicedesk") { channel, id, options in
+            try await Forge_Servicedesk_V1_ServiceDeskClient(channel: channel).listEquipment(.with { $0.accountID = id }, options: options)
+        },
+        .init(name: "feedback", service: "feedback") { channel, id, options in
+            try await Forge_Feedback_V1_FeedbackClient(channel: channel).getNps(.with { $0.accountID = id }, options: options)
+        },
+        .init(name: "loyalty", service: "loyalty") { channel, id, options in
+            try await Forge_Loyalty_V1_LoyaltyClient(channel: channel).getMembership(.with { $0.accountID = id }, options: options)
+        },
+        .init(name: "analytics", service: "analytics") { channel, id, options in
+            try await Forge_Analytics_V1_AnalyticsClient(channel: channel).getAccountHealth(.with { $0.accountID = id }, options: options)
+        },
+    ]
+
+    func view(accountID: String, deadline: Duration, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response {
+        let token = try await callerTokens.upstreamToken(for: context)
+        let metadata = [MetadataKey.authorization: "Bearer \(token)", MetadataKey.requestID: context.requestID]
+        let end = ContinuousClock.now + deadline
+        let sections = await withTaskGroup(of: (Int, Forge_Gateway_V1_Section, RPCError?).self) { group in
+            for (index, source) in Self.sources.enumerated() {
+                group.addTask {
+                    let started = ContinuousClock.now
+                    var section = Forge_Gateway_V1_Section.with { $0.name = source.name }
+                    var failure: RPCError?
+                    if let channel = upstreams[source.service] {
+                        do {
+                            let response = try await source.fetch(channel, accountID, CallOptions(timeout: end - started, metadata: metadata))
+                            section.status = .ok
+                            section.json = try response.jsonString()
+                        } catch {
+                            let rpcError = (error as? RPCError) ?? RPCError(.unavailable, "\(error)")
+                            failure = rpcError
+                            (section.status, section.detail) = Self.status(of: rpcError, service: source.service)
+                        }
+                    } else {
+                        (section.status, section.detail) = (.unavailable, "\(source.service) is not configured")
+                    }
+                    section.elapsedMs = Int32(clamping: (ContinuousClock.now - started).components.seconds * 1000
+                        + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
+                    return (index, section, failure)
+                }
+            }
+            var collected: [(Int, Forge_Gateway_V1_Section, RPCError?)] = []
+            for await result in group { collected.append(result) }
+            return collected.sorted { $0.0 < $1.0 }
+        }
+        // The account decides whether the caller may see this customer at all.
+        if let failure = sections.first(where: { $0.1.name == "account" })?.2, failure.code == .notFound {
+            throw RPCError(.notFound, "account \(accountID) not found")
+        }
+        var response = Forge_Gateway_V1_GetCustomer360Response()
+        response.accountID = accountID
+        if let account = sections.first(where: { $0.1.name == "account" && $0.1.status == .ok }),
+           let decoded = try? Forge_Accounts_V1_GetAccountResponse(jsonString: account.1.json) {
+            response.accountID = decoded.account.id
+        }
+        response.sections = sections.map(\.1)
+        return response
+    }
+
+    /// How a failed call shows in its section.
+    static func status(of error: RPCError, service: String) -> (Forge_Gateway_V1_SectionStatus, String) {
+        switch error.code {
+        case .deadlineExceeded, .cancelled: (.timedOut, "\(service) did not answer within the deadline")
+        case .permissionDenied, .unauthenticated: (.forbidden, "not available to you")
+        case .unimplemented: (.unavailable, "\(service) does not offer this yet")
+        case .unavailable: (.unavailable, "\(service) is unavailable")
+        default: (.unavailable, "\(service): \(error.code) \(error.message)")
+        }
+    }
+}
+
+/// The token a call to a service carries for the caller: a person's own JWT as it came, or
+/// for an API key a JWT minted for the key's principal that lives two minutes.
+struct CallerTokens: Sendable {
+    let issuer: TokenIssuer
+
+    func upstreamToken(for context: ServerContext) async throws -> String {
+        let header = context.metadata[MetadataKey.authorization] ?? ""
+        let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
+        guard presented.hasPrefix("fk_") || presented.isEmpty else { return presented }
+        guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
+        return try await issuer.issue(subject: principal.subject, roles: principal.roles.sorted(),
+                                      team: principal.team.isEmpty ? nil : principal.team, ttl: 120)
+    }
+}

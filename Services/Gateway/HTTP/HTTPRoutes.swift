@@ -1,0 +1,112 @@
+import ForgeContracts
+import ForgeWire
+import Foundation
+import HTTPTypes
+
+/// The HTTP/JSON API: each route is one RPC. A route names the RPC, the service that owns it,
+/// its path and query parameters; the request message is the JSON body (swift-protobuf's JSON
+/// mapping) with the path and query parameters laid over it. The OpenAPI document is made from
+/// this same table, so the two cannot drift apart.
+struct HTTPRoute: Sendable {
+    let method: HTTPRequest.Method
+    /// Hummingbird's form: "/api/v1/accounts/{id}".
+    let path: String
+    let rpc: MethodDescriptor
+    /// The service that serves `rpc` ("gateway" for the gateway's own).
+    let service: String
+    let summary: String
+    /// Query parameters: name → the request field it sets (dotted for nested fields).
+    var query: [String: String] = [:]
+    /// Path parameters: name → the request field it sets.
+    var pathFields: [String: String] = [:]
+    var hasBody = false
+    /// No token needed.
+    var open = false
+    /// Largest body accepted, bytes.
+    var maxBody = 1 << 20
+    /// The tag grouping it in the OpenAPI document.
+    let tag: String
+}
+
+enum HTTPRoutes {
+    static let page = ["page_size": "page.page_size", "page_token": "page.page_token"]
+
+    static let all: [HTTPRoute] = {
+        let accounts = Forge_Accounts_V1_AccountsService.Method.self
+        let gateway = Forge_Gateway_V1_GatewayService.Method.self
+        var routes: [HTTPRoute] = [
+            // Identity
+            .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
+            .init(method: .post, path: "/api/v1/auth/refresh", rpc: gateway.refreshToken, service: "gateway", summary: "Exchange a refresh token for a new token pair", hasBody: true, open: true, tag: "auth"),
+            .init(method: .get, path: "/api/v1/users", rpc: gateway.listUsers, service: "gateway", summary: "List users", query: page, tag: "users"),
+            .init(method: .post, path: "/api/v1/users", rpc: gateway.createUser, service: "gateway", summary: "Create a user", hasBody: true, tag: "users"),
+            .init(method: .put, path: "/api/v1/users/{username}", rpc: gateway.updateUser, service: "gateway", summary: "Update a user (send the version read)",
+                  pathFields: ["username": "user.username"], hasBody: true, tag: "users"),
+            .init(method: .put, path: "/api/v1/users/{username}/password", rpc: gateway.setPassword, service: "gateway", summary: "Set a password",
+                  pathFields: ["username": "username"], hasBody: true, tag: "users"),
+            .init(method: .get, path: "/api/v1/keys", rpc: gateway.listApiKeys, service: "gateway", summary: "List API keys", query: ["include_revoked": "include_revoked"], tag: "keys"),
+            .init(method: .post, path: "/api/v1/keys", rpc: gateway.createApiKey, service: "gateway", summary: "Create an API key (the secret is shown once)", hasBody: true, tag: "keys"),
+            .init(method: .delete, path: "/api/v1/keys/{id}", rpc: gateway.revokeApiKey, service: "gateway", summary: "Revoke an API key", pathFields: ["id": "id"], tag: "keys"),
+            // The 360° view
+            .init(method: .get, path: "/api/v1/accounts/{id}/360", rpc: gateway.getCustomer360, service: "gateway", summary: "The customer's 360° view, section by section",
+                  query: ["deadline_ms": "deadline_ms"], pathFields: ["id": "account_id"], tag: "accounts"),
+            // Accounts
+            .init(method: .get, path: "/api/v1/accounts", rpc: accounts.listAccounts, service: "accounts", summary: "List accounts",
+                  query: page.merging(["owner_id": "owner_id", "team": "team", "region": "region", "industry": "industry", "grade": "grade",
+                                       "tier": "tier", "stage": "stage", "tag": "tag", "updated_since": "updated_since"]) { $1 }, tag: "accounts"),
+            .init(method: .post, path: "/api/v1/accounts", rpc: accounts.createAccount, service: "accounts", summary: "Create an account (409 with the candidates when it looks like a duplicate)", hasBody: true, tag: "accounts"),
+            .init(method: .get, path: "/api/v1/accounts/search", rpc: accounts.searchAccounts, service: "accounts", summary: "Search accounts by name prefix",
+                  query: page.merging(["q": "name_prefix"]) { $1 }, tag: "accounts"),
+            .init(method: .get, path: "/api/v1/accounts/{id}", rpc: accounts.getAccount, service: "accounts", summary: "Get an account", pathFields: ["id": "id"], tag: "accounts"),
+            .init(method: .put, path: "/api/v1/accounts/{id}", rpc: accounts.updateAccount, service: "accounts", summary: "Update an account (send the version read; 409 when stale)",
+                  pathFields: ["id": "account.id"], hasBody: true, tag: "accounts"),
+            .init(method: .get, path: "/api/v1/accounts/{id}/contacts", rpc: accounts.listContacts, service: "accounts", summary: "An account's contacts",
+                  query: page, pathFields: ["id": "account_id"], tag: "contacts"),
+            .init(method: .post, path: "/api/v1/accounts/{id}/contacts", rpc: accounts.createContact, service: "accounts", summary: "Add a contact",
+                  pathFields: ["id": "contact.account_id"], hasBody: true, tag: "contacts"),
+            .init(method: .get, path: "/api/v1/contacts/{id}", rpc: accounts.getContact, service: "accounts", summary: "Get a contact", pathFields: ["id": "id"], tag: "contacts"),
+            .init(method: .put, path: "/api/v1/contacts/{id}", rpc: accounts.updateContact, service: "accounts", summary: "Update a contact (send the version read)",
+                  pathFields: ["id": "contact.id"], hasBody: true, tag: "contacts"),
+            .init(method: .get, path: "/api/v1/accounts/{id}/activities", rpc: accounts.listActivities, service: "accounts", summary: "The account's timeline, newest first",
+                  query: page, pathFields: ["id": "account_id"], tag: "activities"),
+            .init(method: .post, path: "/api/v1/accounts/{id}/activities", rpc: accounts.logActivity, service: "accounts", summary: "Log an activity",
+                  pathFields: ["id": "activity.account_id"], hasBody: true, tag: "activities"),
+            .init(method: .get, path: "/api/v1/activities/search", rpc: accounts.searchActivities, service: "accounts", summary: "Full-text search of activities (Chinese too)",
+                  query: page.merging(["q": "query"]) { $1 }, tag: "activities"),
+            .init(method: .get, path: "/api/v1/segments", rpc: accounts.listSegments, service: "accounts", summary: "List segments", query: page, tag: "segments"),
+            .init(method: .post, path: "/api/v1/segments", rpc: accounts.createSegment, service: "accounts", summary: "Create a segment", hasBody: true, tag: "segments"),
+            .init(method: .get, path: "/api/v1/segments/{id}", rpc: accounts.getSegment, service: "accounts", summary: "Get a segment", pathFields: ["id": "id"], tag: "segments"),
+            .init(method: .delete, path: "/api/v1/segments/{id}", rpc: accounts.deleteSegment, service: "accounts", summary: "Delete a segment", pathFields: ["id": "id"], tag: "segments"),
+            .init(method: .get, path: "/api/v1/segments/{id}/accounts", rpc: accounts.listSegmentAccounts, service: "accounts", summary: "The segment's accounts now",
+                  query: page, pathFields: ["id": "segment_id"], tag: "segments"),
+        ]
+        var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
+                                       summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")
+        importAccounts.maxBody = 8 << 20
+        var importContacts = HTTPRoute(method: .post, path: "/api/v1/import/contacts", rpc: accounts.importContacts, service: "accounts",
+                                       summary: "Import one batch of spreadsheet rows (contacts)", hasBody: true, tag: "import")
+        importContacts.maxBody = 8 << 20
+        routes += [importAccounts, importContacts]
+        return routes
+    }()
+}
+
+/// gRPC status → HTTP status, as Google's API design guide maps them.
+enum HTTPStatusMapping {
+    static func status(for code: StatusCode) -> HTTPResponse.Status {
+        switch code {
+        case .ok: .ok
+        case .invalidArgument, .failedPrecondition, .outOfRange: .badRequest
+        case .unauthenticated: .unauthorized
+        case .permissionDenied: .forbidden
+        case .notFound: .notFound
+        case .alreadyExists, .aborted: .conflict
+        case .resourceExhausted: .tooManyRequests
+        case .cancelled: .init(code: 499, reasonPhrase: "Client Closed Request")
+        case .unimplemented: .notImplemented
+        case .unavailable: .serviceUnavailable
+        case .deadlineExceeded: .gatewayTimeout
+        default: .internalServerError
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import HTTPTypes
+import SwiftProtobuf
+
+/// The OpenAPI 3.1 document of the HTTP API, made from the route table itself.
+enum OpenAPIDocument {
+    static func json() -> Data {
+        (try? JSONSerialization.data(withJSONObject: document(), options: [.sortedKeys, .prettyPrinted])) ?? Data()
+    }
+
+    static func document() -> [String: Any] {
+        var paths: [String: [String: Any]] = [:]
+        for route in HTTPRoutes.all {
+            let registered = ForgeMethodRegistry.methods.first { $0.descriptor == route.rpc }
+            var parameters: [[String: Any]] = route.pathFields.keys.sorted().map {
+                ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
+            }
+            parameters += route.query.keys.sorted().map { name in
+                ["name": name, "in": "query", "required": false, "schema": ["type": name == "page_size" || name == "deadline_ms" ? "integer" : name == "include_revoked" ? "boolean" : "string"],
+                 "description": "sets \(route.query[name]!) of \(registered?.requestType.protoMessageName ?? "the request")"]
+            }
+            var operation: [String: Any] = [
+                "operationId": route.rpc.method,
+                "summary": route.summary,
+                "description": "The RPC \(route.rpc.path).",
+                "tags": [route.tag],
+                "responses": [
+                    "200": ["description": "OK", "content": ["application/json": ["schema": [
+                        "type": "object", "description": registered?.responseType.protoMessageName ?? "",
+                    ]]]],
+                    "default": ["description": "An error (gRPC status mapped to HTTP as in Google's API design guide)",
+                                "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
+                ],
+            ]
+            if !parameters.isEmpty { operation["parameters"] = parameters }
+            if route.hasBody {
+                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": [
+                    "type": "object", "description": "\(registered?.requestType.protoMessageName ?? "") in the protobuf JSON mapping",
+                ]]]]
+            }
+            if route.open { operation["security"] = [[String: Any]]() }
+            let path = route.path
+            paths[path, default: [:]][route.method.rawValue.lowercased()] = operation
+        }
+        return [
+            "openapi": "3.1.0",
+            "info": ["title": "Forge HTTP/JSON API", "version": ForgeVersion.current,
+                     "description": "Each operation is one RPC of the wire protocol; bodies and replies use the protobuf JSON mapping."],
+            "servers": [["url": "/"]],
+            "security": [["bearer": [String]()]],
+            "paths": paths,
+            "components": [
+                "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "A token from /api/v1/auth/sign-in, or an API key (fk_…)"]],
+                "schemas": ["Error": [
+                    "type": "object",
+                    "properties": ["error": [
+                        "type": "object",
+                        "properties": [
+                            "code": ["type": "integer"], "status": ["type": "string"], "message": ["type": "string"],
+                            "details": ["type": "array", "items": ["type": "object"]],
+                        ],
+                        "required": ["code", "status", "message"],
+                    ]],
+                    "required": ["error"],
+                ]],
+            ],
+        ]
+    }
+}

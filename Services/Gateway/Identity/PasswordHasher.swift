@@ -1,0 +1,41 @@
+import Crypto
+import CryptoExtras
+import Foundation
+
+/// Passwords stored as scrypt (swift-crypto's CryptoExtras), salted per user:
+/// "scrypt$<log2 N>$<r>$<p>$<salt base64>$<hash base64>". The cost is in the stored string,
+/// so raising it later still verifies old hashes.
+struct PasswordHasher: Sendable {
+    /// log2 of scrypt's N: 15 is 32 MiB and ~100 ms per hash on this machine; tests use less.
+    var logN = 15
+    var blockSize = 8
+    var parallelism = 1
+
+    func hash(_ password: String) throws -> String {
+        let salt = SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
+        let derived = try derive(password, salt: salt, logN: logN, blockSize: blockSize, parallelism: parallelism)
+        return "scrypt$\(logN)$\(blockSize)$\(parallelism)$\(salt.base64EncodedString())$\(derived.base64EncodedString())"
+    }
+
+    func verify(_ password: String, against stored: String) -> Bool {
+        let parts = stored.split(separator: "$").map(String.init)
+        guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]), let p = Int(parts[3]),
+              (10...20).contains(logN), let salt = Data(base64Encoded: parts[4]), let expected = Data(base64Encoded: parts[5]),
+              let derived = try? derive(password, salt: salt, logN: logN, blockSize: r, parallelism: p)
+        else { return false }
+        // Constant time: compare through a MAC-style equality, never ==.
+        return derived.count == expected.count && zip(derived, expected).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// A hash to verify against when the user does not exist, so a wrong username costs the
+    /// same time as a wrong password.
+    func decoy() -> String {
+        (try? hash("decoy")) ?? ""
+    }
+
+    private func derive(_ password: String, salt: Data, logN: Int, blockSize: Int, parallelism: Int) throws -> Data {
+        let key = try KDF.Scrypt.deriveKey(from: Data(password.utf8), salt: salt, outputByteCount: 32,
+                                           rounds: 1 << logN, blockSize: blockSize, parallelism: parallelism)
+        return key.withUnsafeBytes { Data($0) }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Server-rendered HTML: every value goes through `escape`, so text such as
+/// `<script>` or `' OR 1=1 --` shows as typed and never runs.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func page(title: String, user: String?, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="zh-CN">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escape(title)) · Forge</title>
+        <style>
+        :root { --ink: #1d2330; --muted: #667085; --line: #e4e7ec; --accent: #1f5eff; --ok: #12805c; --warn: #b54708; --bad: #b42318; }
+        * { box-sizing: border-box; }
+        body { margin: 0; font: 15px/1.55 system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: var(--ink); background: #f7f8fa; }
+        header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1.2rem; background: #fff; border-bottom: 1px solid var(--line); }
+        header a.brand { font-weight: 700; color: var(--ink); text-decoration: none; }
+        header form { margin-left: auto; }
+        main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.2rem 3rem; }
+        a { color: var(--accent); }
+        h1 { font-size: 1.4rem; margin: .6rem 0 1rem; }
+        table { width: 100%; border-collapse: collapse; background: #fff; }
+        th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+        .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
+        section.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
+        section.card h2 { font-size: 1.05rem; margin: 0 0 .5rem; display: flex; justify-content: space-between; }
+        .status { font-size: .78rem; padding: .1rem .5rem; border-radius: 999px; border: 1px solid currentColor; }
+        .status.ok { color: var(--ok); } .status.unavailable { color: var(--muted); } .status.timed_out { color: var(--warn); } .status.forbidden { color: var(--bad); }
+        dl { display: grid; grid-template-columns: 8em 1fr; margin: 0; gap: .2rem .6rem; } dt { color: var(--muted); }
+        .muted { color: var(--muted); } .error { color: var(--bad); }
+        form.stack { display: grid; gap: .6rem; max-width: 420px; }
+        input, select, button { font: inherit; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; }
+        button { background: var(--accent); color: #fff; border: 0; cursor: pointer; }
+        ul.timeline { list-style: none; padding: 0; margin: 0; } ul.timeline li { padding: .4rem 0; border-bottom: 1px dashed var(--line); }
+        ul.tree, ul.tree ul { list-style: none; padding-left: 1rem; margin: 0; }
+        </style>
+        </head>
+        <body>
+        <header><a class="brand" href="/accounts">Forge</a>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
+        <main>
+        \(body)
+        </main>
+        </body>
+        </html>
+        """
+    }
+}

@@ -1,0 +1,326 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwiftProtobuf
+
+/// The web pages: sign-in, account search, the 360° page, account edit and the contact list.
+/// Plain server-rendered HTML; the session is the sign-in token in an HttpOnly cookie, and
+/// every page is built from the same RPCs the API calls, with the person's own token.
+struct WebPages: Sendable {
+    let gateway: HTTPGateway
+
+    static let cookie = "forge_session"
+
+    func register(in router: Router<BasicRequestContext>) {
+        router.get("/") { _, _ in Response.redirect(to: "/accounts", type: .found) }
+        router.get("/login") { _, _ in Self.html(Self.loginPage(error: nil)) }
+        router.post("/login") { request, _ in await signIn(request) }
+        router.post("/logout") { _, _ in
+            var response = Response.redirect(to: "/login", type: .normal)
+            response.headers[.setCookie] = "\(Self.cookie)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+            return response
+        }
+        router.get("/accounts") { request, _ in await page(request) { token in try await searchPage(request, token: token) } }
+        router.get("/accounts/{id}") { request, context in
+            await page(request) { token in try await customerPage(id: context.parameters.get("id") ?? "", token: token) }
+        }
+        router.get("/accounts/{id}/contacts") { request, context in
+            await page(request) { token in try await contactsPage(id: context.parameters.get("id") ?? "", token: token) }
+        }
+        router.get("/accounts/{id}/edit") { request, context in
+            await page(request) { token in try await editPage(id: context.parameters.get("id") ?? "", token: token, error: nil) }
+        }
+        router.post("/accounts/{id}/edit") { request, context in
+            await page(request) { token in try await saveEdit(id: context.parameters.get("id") ?? "", request: request, token: token) }
+        }
+    }
+
+    // MARK: Plumbing
+
+    static func sessionToken(_ request: Request) -> String? {
+        guard let header = request.headers[.cookie] else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+            if pair.count == 2, pair[0] == cookie, !pair[1].isEmpty { return String(pair[1]) }
+        }
+        return nil
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: "default-src 'self'; style-src 'unsafe-inline'"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// A signed-in page: to /login without a session (or when it expired), the error page on a
+    /// failed call (NOT_FOUND for accounts the person may not see).
+    private func page(_ request: Request, render: (String) async throws -> String) async -> Response {
+        guard let token = Self.sessionToken(request) else { return .redirect(to: "/login", type: .found) }
+        do {
+            return Self.html(try await render(token))
+        } catch let error as RPCError where error.code == .unauthenticated {
+            return .redirect(to: "/login", type: .found)
+        } catch let error as RPCError {
+            return Self.html(HTML.page(title: "出错了", user: nil, body: "<h1>\(HTTPStatusMapping.status(for: error.code).code)</h1><p class=\"error\">\(HTML.escape(error.message))</p><p><a href=\"/accounts\">返回客户列表</a></p>"),
+                             status: HTTPStatusMapping.status(for: error.code))
+        } catch {
+            return Self.html(HTML.page(title: "出错了", user: nil, body: "<p class=\"error\">\(HTML.escape("\(error)"))</p>"), status: .internalServerError)
+        }
+    }
+
+    private func call<Response: SwiftProtobuf.Message>(_ service: String, _ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String?, as: Response.Type) async throws -> Response {
+        guard let channel = gateway.channels[service] else { throw RPCError(.unavailable, "\(service) is not configured") }
+        var metadata: [String: String] = [:]
+        if let token { metadata[MetadataKey.authorization] = "Bearer \(token)" }
+        let reply = try await channel.unary(method, payload: try request.serializedData(), options: CallOptions(timeout: HTTPGateway.callTimeout, metadata: metadata))
+        return try Response(serializedBytes: reply)
+    }
+
+    private static func form(_ body: ByteBuffer) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            if parts.count == 2 { fields[parts[0]] = parts[1] } else if parts.count == 1 { fields[parts[0]] = "" }
+        }
+        return fields
+    }
+
+    // MARK: Sign-in
+
+    static func loginPage(error: String?) -> String {
+        HTML.page(title: "登录", user: nil, body: """
+            <h1>登录 Sign in</h1>
+            \(error.map { "<p class=\"error\" id=\"error\">\(HTML.escape($0))</p>" } ?? "")
+            <form class="stack" method="post" action="/login">
+            <label>用户名 Username <input name="username" id="username" autocomplete="username" required></label>
+            <label>密码 Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+            <button type="submit" id="sign-in">登录</button>
+            </form>
+            """)
+    }
+
+    private func signIn(_ request: Request) async -> Response {
+        let fields = Self.form((try? await request.body.collect(upTo: 16 * 1024)) ?? ByteBuffer())
+        do {
+            let session = try await call("gateway", Forge_Gateway_V1_GatewayService.Method.signIn, Forge_Gateway_V1_SignInRequest.with {
+                $0.username = fields["username"] ?? ""
+                $0.password = fields["password"] ?? ""
+            }, token: nil, as: Forge_Gateway_V1_SignInResponse.self)
+            var response = Response.redirect(to: "/accounts", type: .normal)
+            response.headers[.setCookie] = "\(Self.cookie)=\(session.token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(IdentityRules.tokenLifetime))"
+            return response
+        } catch let error as RPCError {
+            let message = error.code == .unauthenticated ? "用户名或密码错误 Wrong username or password" : error.message
+            return Self.html(Self.loginPage(error: message), status: HTTPStatusMapping.status(for: error.code))
+        } catch {
+            return Self.html(Self.loginPage(error: "\(error)"), status: .internalServerError)
+        }
+    }
+
+    // MARK: Search
+
+    private func searchPage(_ request: Request, token: String) async throws -> String {
+        let query = request.uri.queryParameters["q"].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let accounts: [Forge_Accounts_V1_Account]
+        if query.isEmpty {
+            accounts = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.listAccounts, Forge_Accounts_V1_ListAccountsRequest(), token: token,
+                                      as: Forge_Accounts_V1_ListAccountsResponse.self).accounts
+        } else {
+            accounts = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.searchAccounts, Forge_Accounts_V1_SearchAccountsRequest.with { $0.namePrefix = query },
+                                      token: token, as: Forge_Accounts_V1_SearchAccountsResponse.self).accounts
+        }
+        let rows = accounts.map { account in
+            "<tr><td><a href=\"/accounts/\(HTML.escape(account.id))\">\(HTML.escape(account.name))</a></td><td>\(HTML.escape(account.region))</td><td>\(HTML.escape(account.industry))</td><td>\(Labels.grade(account.grade))</td><td>\(Labels.tier(account.tier))</td><td>\(HTML.escape(account.ownerID))</td></tr>"
+        }.joined(separator: "\n")
+        return HTML.page(title: "客户", user: Self.subject(token), body: """
+            <h1>客户 Accounts</h1>
+            <form method="get" action="/accounts"><input name="q" id="q" value="\(HTML.escape(query))" placeholder="客户名称开头，如 上海精密"> <button id="search">搜索</button></form>
+            <p class="muted" id="count">\(accounts.count) 个客户</p>
+            <table id="accounts"><thead><tr><th>名称</th><th>区域</th><th>行业</th><th>等级</th><th>层级</th><th>负责人</th></tr></thead>
+            <tbody>
+            \(rows)
+            </tbody></table>
+            """)
+    }
+
+    // MARK: The 360° page
+
+    private func customerPage(id: String, token: String) async throws -> String {
+        let view = try await call("gateway", Forge_Gateway_V1_GatewayService.Method.getCustomer360, Forge_Gateway_V1_GetCustomer360Request.with { $0.accountID = id },
+                                  token: token, as: Forge_Gateway_V1_GetCustomer360Response.self)
+        func section(_ name: String) -> Forge_Gateway_V1_Section? { view.sections.first { $0.name == name } }
+        let account = section("account").flatMap { try? Forge_Accounts_V1_GetAccountResponse(jsonString: $0.json) }?.account
+        let contacts = section("contacts").flatMap { try? Forge_Accounts_V1_ListContactsResponse(jsonString: $0.json) }?.contacts ?? []
+        let activities = section("activities").flatMap { try? Forge_Accounts_V1_ListActivitiesResponse(jsonString: $0.json) }?.activities ?? []
+        var cards: [String] = []
+        if let account {
+            cards.append(card("account", title: "客户档案", section: section("account"), content: """
+                <dl>
+                <dt>区域</dt><dd>\(HTML.escape(account.region))</dd>
+                <dt>行业</dt><dd>\(HTML.escape(account.industry))</dd>
+                <dt>地址</dt><dd>\(HTML.escape(account.address))</dd>
+                <dt>阶段</dt><dd>\(Labels.stage(account.stage))</dd>
+                <dt>价值等级</dt><dd>\(Labels.grade(account.grade))</dd>
+                <dt>层级</dt><dd>\(Labels.tier(account.tier))</dd>
+                <dt>负责人</dt><dd>\(HTML.escape(account.ownerID)) · \(HTML.escape(account.team))</dd>
+                <dt>标签</dt><dd>\(account.tags.sorted { $0.key < $1.key }.map { HTML.escape("\($0.key):\($0.value)") }.joined(separator: "，"))</dd>
+                \(account.creditRating.isEmpty ? "" : "<dt>信用评级</dt><dd>\(HTML.escape(account.creditRating))</dd>")
+                <dt>状态</dt><dd>\(Labels.staleness(account.staleness))</dd>
+                </dl>
+                <p><a href="/accounts/\(HTML.escape(account.id))/edit" id="edit">编辑</a> · <a href="/accounts/\(HTML.escape(account.id))/contacts">联系人</a></p>
+                """))
+        }
+        cards.append(card("contacts", title: "关系图 Contacts", section: section("contacts"), content: Self.relationshipTree(contacts)))
+        cards.append(card("activities", title: "最近动态 Timeline", section: section("activities"), content: Self.activityChart(activities) + "<ul class=\"timeline\">" + activities.map { activity in
+            "<li><span class=\"muted\">\(Self.date(activity.occurredAt))</span> \(Labels.kind(activity.kind)) <strong>\(HTML.escape(activity.subject))</strong><br>\(HTML.escape(activity.body))</li>"
+        }.joined() + "</ul>"))
+        for (name, title) in [("pipeline", "商机与报价"), ("orders", "订单与回款"), ("service", "设备与服务"), ("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
+            let current = section(name)
+            cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
+        }
+        return HTML.page(title: account?.name ?? id, user: Self.subject(token), body: """
+            <h1 id="account-name">\(HTML.escape(account?.name ?? id))</h1>
+            <div class="grid">
+            \(cards.joined(separator: "\n"))
+            </div>
+            """)
+    }
+
+    private func card(_ name: String, title: String, section: Forge_Gateway_V1_Section?, content: String) -> String {
+        let status = Labels.status(section?.status ?? .unavailable)
+        return """
+            <section class="card" id="section-\(name)" data-status="\(status.key)"><h2>\(title) <span class="status \(status.key)">\(status.label)</span></h2>
+            \(content)
+            </section>
+            """
+    }
+
+    /// Contacts as the customer's org chart: each under the person they report to.
+    static func relationshipTree(_ contacts: [Forge_Accounts_V1_Contact]) -> String {
+        guard !contacts.isEmpty else { return "<p class=\"muted\">还没有联系人</p>" }
+        let ids = Set(contacts.map(\.id))
+        func branch(_ parent: String) -> String {
+            let children = contacts.filter { parent.isEmpty ? !ids.contains($0.reportsToContactID) : $0.reportsToContactID == parent }
+            guard !children.isEmpty else { return "" }
+            return "<ul class=\"tree\">" + children.map { contact in
+                "<li>\(HTML.escape(contact.name)) <span class=\"muted\">\(HTML.escape(contact.title)) · \(Labels.role(contact.buyingRole)) · 关系 \(String(repeating: "●", count: Int(contact.relationshipStrength)))</span>\(branch(contact.id))</li>"
+            }.joined() + "</ul>"
+        }
+        return branch("")
+    }
+
+    /// Activities per month over the last twelve months, as a small inline SVG bar chart.
+    static func activityChart(_ activities: [Forge_Accounts_V1_Activity]) -> String {
+        guard !activities.isEmpty else { return "" }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? .current
+        let now = Date()
+        var counts = [Int](repeating: 0, count: 12)
+        for activity in activities {
+            let months = calendar.dateComponents([.month], from: activity.occurredAt.date, to: now).month ?? 99
+            if (0..<12).contains(months) { counts[11 - months] += 1 }
+        }
+        let top = max(1, counts.max() ?? 1)
+        let bars = counts.enumerated().map { index, count in
+            let height = 40 * count / top
+            return "<rect x=\"\(index * 20 + 2)\" y=\"\(44 - height)\" width=\"16\" height=\"\(height)\" fill=\"#1f5eff\"><title>\(count)</title></rect>"
+        }.joined()
+        return "<svg id=\"activity-chart\" viewBox=\"0 0 240 46\" width=\"240\" height=\"46\" role=\"img\" aria-label=\"近 12 个月动态数\">\(bars)</svg>"
+    }
+
+    // MARK: Contacts and edit
+
+    private func contactsPage(id: String, token: String) async throws -> String {
+        let account = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.getAccount, Forge_Accounts_V1_GetAccountRequest.with { $0.id = id },
+                                     token: token, as: Forge_Accounts_V1_GetAccountResponse.self).account
+        let contacts = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.listContacts, Forge_Accounts_V1_ListContactsRequest.with {
+            $0.accountID = id
+            $0.page.pageSize = 500
+        }, token: token, as: Forge_Accounts_V1_ListContactsResponse.self).contacts
+        let rows = contacts.map { contact in
+            "<tr><td>\(HTML.escape(contact.name))</td><td>\(HTML.escape(contact.title))</td><td>\(Labels.department(contact.department))</td><td>\(Labels.role(contact.buyingRole))</td><td>\(HTML.escape(contact.phone))</td><td>\(HTML.escape(contact.email))</td></tr>"
+        }.joined(separator: "\n")
+        return HTML.page(title: "\(account.name) 联系人", user: Self.subject(token), body: """
+            <h1><a href="/accounts/\(HTML.escape(account.id))">\(HTML.escape(account.name))</a> · 联系人</h1>
+            <table id="contacts"><thead><tr><th>姓名</th><th>职务</th><th>部门</th><th>角色</th><th>电话</th><th>邮箱</th></tr></thead><tbody>
+            \(rows)
+            </tbody></table>
+            """)
+    }
+
+    private func editPage(id: String, token: String, error: String?, draft: Forge_Accounts_V1_Account? = nil) async throws -> String {
+        let account: Forge_Accounts_V1_Account
+        if let draft {
+            account = draft
+        } else {
+            account = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.getAccount, Forge_Accounts_V1_GetAccountRequest.with { $0.id = id },
+                                     token: token, as: Forge_Accounts_V1_GetAccountResponse.self).account
+        }
+        func text(_ name: String, _ label: String, _ value: String) -> String {
+            "<label>\(label) <input name=\"\(name)\" id=\"\(name)\" value=\"\(HTML.escape(value))\"></label>"
+        }
+        func choice<T: CaseIterable & SwiftProtobuf.Enum>(_ name: String, _ label: String, _ value: T, _ describe: (T) -> String) -> String {
+            let options = T.allCases.filter { $0.rawValue != 0 }.map { option in
+                "<option value=\"\(option.rawValue)\"\(option == value ? " selected" : "")>\(describe(option))</option>"
+            }.joined()
+            return "<label>\(label) <select name=\"\(name)\" id=\"\(name)\">\(options)</select></label>"
+        }
+        return HTML.page(title: "编辑 \(account.name)", user: Self.subject(token), body: """
+            <h1>编辑 <a href="/accounts/\(HTML.escape(account.id))">\(HTML.escape(account.name))</a></h1>
+            \(error.map { "<p class=\"error\" id=\"error\">\(HTML.escape($0))</p>" } ?? "")
+            <form class="stack" method="post" action="/accounts/\(HTML.escape(account.id))/edit">
+            <input type="hidden" name="version" value="\(account.version)">
+            \(text("name", "名称", account.name))
+            \(text("industry", "行业", account.industry))
+            \(text("region", "区域", account.region))
+            \(text("address", "地址", account.address))
+            \(choice("stage", "阶段", account.stage, Labels.stage))
+            \(choice("grade", "价值等级", account.grade, Labels.grade))
+            \(choice("tier", "层级", account.tier, Labels.tier))
+            <button type="submit" id="save">保存</button>
+            </form>
+            """)
+    }
+
+    private func saveEdit(id: String, request: Request, token: String) async throws -> String {
+        let fields = Self.form((try? await request.body.collect(upTo: 64 * 1024)) ?? ByteBuffer())
+        var account = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.getAccount, Forge_Accounts_V1_GetAccountRequest.with { $0.id = id },
+                                     token: token, as: Forge_Accounts_V1_GetAccountResponse.self).account
+        account.version = Int64(fields["version"] ?? "") ?? 0
+        account.name = fields["name"] ?? account.name
+        account.industry = fields["industry"] ?? account.industry
+        account.region = fields["region"] ?? account.region
+        account.address = fields["address"] ?? account.address
+        if let raw = fields["stage"].flatMap(Int.init), let stage = Forge_Accounts_V1_LifecycleStage(rawValue: raw) { account.stage = stage }
+        if let raw = fields["grade"].flatMap(Int.init), let grade = Forge_Accounts_V1_ValueGrade(rawValue: raw) { account.grade = grade }
+        if let raw = fields["tier"].flatMap(Int.init), let tier = Forge_Accounts_V1_Tier(rawValue: raw) { account.tier = tier }
+        do {
+            _ = try await call("accounts", Forge_Accounts_V1_AccountsService.Method.updateAccount, Forge_Accounts_V1_UpdateAccountRequest.with { $0.account = account },
+                               token: token, as: Forge_Accounts_V1_UpdateAccountResponse.self)
+            return try await customerPage(id: id, token: token)
+        } catch let error as RPCError where [.invalidArgument, .aborted, .alreadyExists].contains(error.code) {
+            let detail = error.violations.isEmpty ? error.message : error.violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ")
+            return try await editPage(id: id, token: token, error: error.code == .aborted ? "别人刚改过这个客户，请刷新后再编辑。" + detail : detail, draft: account)
+        }
+    }
+
+    /// The signed-in person's name, from the token's payload (display only; never trusted).
+    static func subject(_ token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard let data = Data(base64Encoded: base64), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["sub"] as? String
+    }
+
+    static func date(_ timestamp: Google_Protobuf_Timestamp) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        return formatter.string(from: timestamp.date)
+    }
+}

@@ -1,0 +1,65 @@
+import ForgeContracts
+@testable import ForgeGateway
+import ForgeWire
+import Foundation
+import HTTPTypes
+import Testing
+
+@Suite("Gateway HTTP mapping: requests, status codes, OpenAPI, escaping")
+struct HTTPMappingTests {
+    private func route(_ path: String, _ method: String) throws -> HTTPRoute {
+        try #require(HTTPRoutes.all.first { $0.path == path && $0.method.rawValue == method })
+    }
+
+    @Test("path and query parameters lay over the JSON body; page parameters fill the page")
+    func requestMapping() throws {
+        let list = try HTTPGateway.requestMessage(try route("/api/v1/accounts", "GET"), body: Data(),
+                                                   parameters: [("region", "华东"), ("page.page_size", "20"), ("grade", "VALUE_GRADE_A")])
+        let request = try #require(list as? Forge_Accounts_V1_ListAccountsRequest)
+        #expect(request.region == "华东" && request.page.pageSize == 20 && request.grade == .a)
+
+        let update = try HTTPGateway.requestMessage(try route("/api/v1/accounts/{id}", "PUT"),
+                                                     body: Data(#"{"account":{"name":"新名称","version":3,"id":"acc_other"}}"#.utf8),
+                                                     parameters: [("account.id", "acc_1")])
+        let edit = try #require(update as? Forge_Accounts_V1_UpdateAccountRequest)
+        #expect(edit.account.id == "acc_1", "the path wins over the body")
+        #expect(edit.account.name == "新名称" && edit.account.version == 3)
+    }
+
+    @Test("a body that is not a JSON object of the request, or has unknown fields, is INVALID_ARGUMENT")
+    func badBodies() throws {
+        let create = try route("/api/v1/accounts", "POST")
+        for body in ["[1,2]", "not json", #"{"account":{"nmae":"x"}}"#] {
+            let error = #expect(throws: RPCError.self) { _ = try HTTPGateway.requestMessage(create, body: Data(body.utf8), parameters: []) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error?.violations.map(\.field) == ["body"])
+        }
+    }
+
+    @Test("wire status codes map to HTTP as Google's API guide maps gRPC codes", arguments: [
+        (StatusCode.invalidArgument, 400), (.failedPrecondition, 400), (.unauthenticated, 401), (.permissionDenied, 403), (.notFound, 404),
+        (.alreadyExists, 409), (.aborted, 409), (.resourceExhausted, 429), (.unimplemented, 501), (.unavailable, 503), (.deadlineExceeded, 504), (.internal, 500),
+    ])
+    func statusMapping(code: StatusCode, http: Int) {
+        #expect(HTTPStatusMapping.status(for: code).code == http)
+    }
+
+    @Test("every route is in the OpenAPI document with its path parameters, and operation ids are unique")
+    func openAPI() throws {
+        let document = OpenAPIDocument.document()
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        for route in HTTPRoutes.all {
+            let operation = try #require(paths[route.path]?[route.method.rawValue.lowercased()] as? [String: Any], "\(route.method) \(route.path)")
+            let parameters = operation["parameters"] as? [[String: Any]] ?? []
+            #expect(Set(parameters.filter { $0["in"] as? String == "path" }.compactMap { $0["name"] as? String }) == Set(route.pathFields.keys))
+        }
+        let ids = HTTPRoutes.all.map(\.rpc.method)
+        #expect(Set(ids).count == ids.count)
+        #expect(document["openapi"] as? String == "3.1.0")
+    }
+
+    @Test("HTML escapes everything a customer record may hold")
+    func escaping() {
+        #expect(HTML.escape("<script>alert('x')</script> & \"q\"") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;")
+    }
+}
