@@ -226,7 +226,11 @@ let package = Package(
         // Starting the real executables from tests.
         .target(
             name: "ForgeTestSupport",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts"],
+            dependencies: [
+                "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/Support",
             swiftSettings: upcomingFeatures
         ),

@@ -57,8 +57,13 @@ struct Up: AsyncParsableCommand {
             if !noDemo {
                 try await loadDemoData(token: adminToken)
             }
+            let httpPort = ProcessInfo.processInfo.environment["FORGE_GATEWAY_HTTP_PORT"].flatMap(Int.init) ?? 8080
+            // The gateway creates the first user, admin, with this password on its first start.
+            let password = (try? String(contentsOfFile: "\(layout.keysDirectory)/admin.password", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "(set by FORGE_ADMIN_PASSWORD)"
             say("""
                 [forge] all \(StackLayout.services.count) processes healthy in \(elapsed.formatted(.units(allowed: [.milliseconds], width: .narrow)))
+                [forge] web and HTTP API: http://127.0.0.1:\(httpPort)/  — sign in as admin, password: \(password)
                 [forge] gateway (wire): \(StackLayout.address(of: "gateway"))
                 [forge] admin token (30 days):
                 \(adminToken)

@@ -47,6 +47,12 @@ struct ForgeUpTests {
         #expect(await output.waitFor("all 8 processes healthy"), "\(output.value.suffix(2000))")
         #expect(await output.waitFor("demo data loaded: 300 accounts", seconds: 90), "the first start loads the demo data")
         #expect(output.value.contains("admin token"))
+        // The printed admin password signs in to the web/HTTP side.
+        let passwordLine = output.value.split(separator: "\n").first { $0.contains("sign in as admin, password: ") }
+        let password = try #require(passwordLine.map { String($0.split(separator: "password: ").last ?? "") })
+        let signIn = try await HTTPTestClient.request(port: stack.httpPort, "POST", "/api/v1/auth/sign-in",
+                                                      headers: ["Content-Type": "application/json"], body: #"{"username":"admin","password":"\#(password)"}"#)
+        #expect(signIn.status == 200, "\(signIn.body)")
 
         // Crash one service: forge up notices, says so, and brings it back.
         let line = output.value.split(separator: "\n").first { $0.contains("started forge-orders (pid ") }

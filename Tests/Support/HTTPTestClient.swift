@@ -1,0 +1,47 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A plain HTTP/1.1 client over loopback for tests: one request per connection.
+public enum HTTPTestClient {
+    public struct Reply: Sendable {
+        public let status: Int
+        public let headers: [String: String]
+        public let body: String
+
+        public var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+        }
+    }
+
+    public static func request(port: Int, _ method: String = "GET", _ path: String, headers: [String: String] = [:], body: String? = nil) async throws -> Reply {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            let bytes = body.map { Array($0.utf8) } ?? []
+            if body != nil { head += "Content-Length: \(bytes.count)\r\n" }
+            var buffer = ByteBuffer(string: head + "\r\n")
+            buffer.writeBytes(bytes)
+            try await outbound.write(buffer)
+            var response = ByteBuffer()
+            for try await var chunk in inbound { response.writeBuffer(&chunk) }
+            let text = String(buffer: response)
+            let parts = text.components(separatedBy: "\r\n\r\n")
+            let lines = parts[0].components(separatedBy: "\r\n")
+            var headers: [String: String] = [:]
+            for line in lines.dropFirst() {
+                if let colon = line.firstIndex(of: ":") {
+                    headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                }
+            }
+            let status = Int(lines[0].split(separator: " ").dropFirst().first ?? "") ?? 0
+            return Reply(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+        }
+    }
+}
