@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and running need on a fresh Debian machine (SQLite's headers for
+# GRDB); with --test also what the tests need: protoc (generated-code check), headless
+# Chromium and its driver (web-page tests), Selenium and openapi-spec-validator (PyPI).
+# Does nothing when everything is there; needs root otherwise.
+set -euo pipefail
+packages=()
+[[ -f /usr/include/sqlite3.h ]] || packages+=(libsqlite3-dev)
+if [[ "${1:-}" == "--test" ]]; then
+    command -v protoc >/dev/null || packages+=(protobuf-compiler)
+    command -v chromium >/dev/null || packages+=(chromium)
+    command -v chromedriver >/dev/null || packages+=(chromium-driver)
+    command -v python3 >/dev/null || packages+=(python3 python3-pip)
+fi
+if (( ${#packages[@]} )); then
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "missing ${packages[*]}: install them (apt-get install ${packages[*]}) or run as root" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import selenium, openapi_spec_validator" 2>/dev/null; then
+    python3 -m pip install -q --break-system-packages selenium openapi-spec-validator 2>/dev/null \
+        || python3 -m pip install -q selenium openapi-spec-validator
+fi

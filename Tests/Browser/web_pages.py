@@ -1,0 +1,69 @@
+"""The web pages in a real browser: headless Chromium driven by Selenium.
+
+Signs in, searches for an account, opens its 360° page and checks what it shows; then edits
+the account. Run by GatewayTests (BrowserTests) against a stack it started:
+    python3 web_pages.py BASE_URL USERNAME PASSWORD SEARCH EXPECTED_NAME
+Exits non-zero, saying why, when anything is not as expected.
+"""
+import sys
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+
+def main(base, username, password, search, expected):
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1024,768", "--lang=zh-CN"):
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.implicitly_wait(5)
+    try:
+        # Signed out: any page leads to the sign-in form; a wrong password says so.
+        driver.get(base + "/accounts")
+        assert driver.current_url.endswith("/login"), driver.current_url
+        driver.find_element(By.ID, "username").send_keys(username)
+        driver.find_element(By.ID, "password").send_keys("wrong password")
+        driver.find_element(By.ID, "sign-in").click()
+        assert "错误" in driver.find_element(By.ID, "error").text, driver.page_source[:500]
+
+        driver.find_element(By.ID, "username").clear()
+        driver.find_element(By.ID, "username").send_keys(username)
+        driver.find_element(By.ID, "password").send_keys(password)
+        driver.find_element(By.ID, "sign-in").click()
+        assert driver.current_url.endswith("/accounts"), driver.current_url
+
+        # Search by name prefix, open the account.
+        driver.find_element(By.ID, "q").send_keys(search)
+        driver.find_element(By.ID, "search").click()
+        links = driver.find_elements(By.CSS_SELECTOR, "#accounts tbody a")
+        assert [link.text for link in links] == [expected], [link.text for link in links]
+        links[0].click()
+
+        # The 360° page: the name (Chinese, escaped HTML shown as text), every section with its status.
+        assert driver.find_element(By.ID, "account-name").text == expected, driver.find_element(By.ID, "account-name").text
+        status = {s.get_attribute("id"): s.get_attribute("data-status") for s in driver.find_elements(By.CSS_SELECTOR, "section.card")}
+        for name in ("account", "contacts", "activities"):
+            assert status.get("section-" + name) == "ok", status
+        for name in ("pipeline", "orders", "service", "feedback", "loyalty", "analytics"):
+            assert status.get("section-" + name) == "unavailable", status
+        assert "王工" in driver.find_element(By.ID, "section-contacts").text
+        assert "耐高温材料" in driver.find_element(By.ID, "section-activities").text
+        assert driver.find_elements(By.CSS_SELECTOR, "#activity-chart rect"), "the activity chart is drawn"
+        assert not driver.execute_script("return window.__xss === true"), "no script from the data ran"
+
+        # Edit: change the address, save, see it on the 360° page.
+        driver.find_element(By.ID, "edit").click()
+        address = driver.find_element(By.ID, "address")
+        address.clear()
+        address.send_keys("苏州工业园区星湖街 328 号")
+        driver.find_element(By.ID, "save").click()
+        assert "苏州工业园区星湖街 328 号" in driver.find_element(By.ID, "section-account").text, driver.page_source[:800]
+        print("web pages ok")
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6])
