@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ForgeContracts
 import ForgeKit
 import ForgeWire
@@ -6,7 +7,7 @@ import Logging
 
 // forge-gateway: sign-in, users and API keys, the 360° view, the HTTP/JSON API and the web
 // pages (DESIGN §2). It holds the token signing key; the services hold only the public key.
-await ForgeService.main(name: "gateway", migrations: IdentityStore.migrations) { setup in
+await ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }) { setup in
     let settings = try GatewaySettings.load(configuration: setup.configuration)
     let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: settings.privateKeyPath))
     let identity = IdentityStore(database: setup.database, hasher: PasswordHasher())
@@ -26,8 +27,22 @@ await ForgeService.main(name: "gateway", migrations: IdentityStore.migrations) {
         channels[service] = try WireClient(address: address, interceptors: [ClientMetricsInterceptor()])
     }
     let tokens = CallerTokens(issuer: issuer)
-    GatewayHandler(identity: identity, issuer: issuer, customer360: Customer360(upstreams: channels, callerTokens: tokens), clock: setup.clock)
+    let webhooks = WebhookStore(database: setup.database)
+    GatewayHandler(identity: identity, issuer: issuer, customer360: Customer360(upstreams: channels, callerTokens: tokens), webhooks: webhooks, clock: setup.clock)
         .register(in: &setup.router)
+
+    // Webhooks: follow the domain event feeds (accounts today; each service's feed as it gets
+    // events) and send each matching event through a durable, retried job.
+    let clock = setup.clock
+    for upstream in ["accounts"] {
+        setup.consumers.append(EventConsumer(upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, logger: setup.logger) { db, event in
+            try WebhookStore.enqueue(db, event, at: clock.now())
+        })
+    }
+    let sender = WebhookSender(database: setup.database, http: HTTPClient.shared, clock: setup.clock)
+    setup.jobHandlers[WebhookStore.jobKind] = { payload, job in
+        try await sender.send(deliveryID: String(decoding: payload, as: UTF8.self), job: job)
+    }
     GatewayAccess.declare(in: &setup.access)
 
     // The HTTP side calls the gateway's own RPCs over its own wire port.

@@ -47,6 +47,14 @@ enum HTTPRoutes {
             .init(method: .get, path: "/api/v1/keys", rpc: gateway.listApiKeys, service: "gateway", summary: "List API keys", query: ["include_revoked": "include_revoked"], tag: "keys"),
             .init(method: .post, path: "/api/v1/keys", rpc: gateway.createApiKey, service: "gateway", summary: "Create an API key (the secret is shown once)", hasBody: true, tag: "keys"),
             .init(method: .delete, path: "/api/v1/keys/{id}", rpc: gateway.revokeApiKey, service: "gateway", summary: "Revoke an API key", pathFields: ["id": "id"], tag: "keys"),
+            // Webhooks
+            .init(method: .get, path: "/api/v1/webhooks", rpc: gateway.listWebhooks, service: "gateway", summary: "List webhook subscriptions", tag: "webhooks"),
+            .init(method: .post, path: "/api/v1/webhooks", rpc: gateway.createWebhook, service: "gateway", summary: "Subscribe a URL to event types (the signing secret is shown once)", hasBody: true, tag: "webhooks"),
+            .init(method: .delete, path: "/api/v1/webhooks/{id}", rpc: gateway.deleteWebhook, service: "gateway", summary: "Delete a subscription", pathFields: ["id": "id"], tag: "webhooks"),
+            .init(method: .get, path: "/api/v1/webhook-deliveries", rpc: gateway.listDeliveries, service: "gateway", summary: "The delivery log (state=dead: the dead letters)",
+                  query: ["webhook_id": "webhook_id", "state": "state", "limit": "limit"], tag: "webhooks"),
+            .init(method: .post, path: "/api/v1/webhook-deliveries/{id}/replay", rpc: gateway.replayDelivery, service: "gateway", summary: "Send a delivery again",
+                  pathFields: ["id": "id"], tag: "webhooks"),
             // The 360° view
             .init(method: .get, path: "/api/v1/accounts/{id}/360", rpc: gateway.getCustomer360, service: "gateway", summary: "The customer's 360° view, section by section",
                   query: ["deadline_ms": "deadline_ms"], pathFields: ["id": "account_id"], tag: "accounts"),

@@ -19,7 +19,7 @@ enum OpenAPIDocument {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
             }
             parameters += route.query.keys.sorted().map { name in
-                ["name": name, "in": "query", "required": false, "schema": ["type": name == "page_size" || name == "deadline_ms" ? "integer" : name == "include_revoked" ? "boolean" : "string"],
+                ["name": name, "in": "query", "required": false, "schema": ["type": name == "page_size" || name == "deadline_ms" || name == "limit" ? "integer" : name == "include_revoked" ? "boolean" : "string"],
                  "description": "sets \(route.query[name]!) of \(registered?.requestType.protoMessageName ?? "the request")"]
             }
             var operation: [String: Any] = [

@@ -9,6 +9,7 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
     let identity: IdentityStore
     let issuer: TokenIssuer
     let customer360: Customer360
+    let webhooks: WebhookStore
     let clock: any WallClock
 
     // MARK: Sign-in
@@ -133,7 +134,8 @@ enum GatewayAccess {
         let method = Forge_Gateway_V1_GatewayService.Method.self
         access.allow(method.signIn, .open)
         access.allow(method.refreshToken, .open)
-        for admin in [method.createUser, method.updateUser, method.listUsers, method.createApiKey, method.listApiKeys, method.revokeApiKey] {
+        for admin in [method.createUser, method.updateUser, method.listUsers, method.createApiKey, method.listApiKeys, method.revokeApiKey,
+                      method.createWebhook, method.listWebhooks, method.deleteWebhook, method.listDeliveries, method.replayDelivery] {
             access.allow(admin, .roles([Role.admin]))
         }
         let people = Role.all.subtracting([Role.erpConnector])

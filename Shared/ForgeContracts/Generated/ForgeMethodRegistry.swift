@@ -249,6 +249,31 @@ public enum ForgeMethodRegistry {
             response: Forge_Gateway_V1_GetCustomer360Response.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "CreateWebhook"),
+            request: Forge_Gateway_V1_CreateWebhookRequest.self,
+            response: Forge_Gateway_V1_CreateWebhookResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListWebhooks"),
+            request: Forge_Gateway_V1_ListWebhooksRequest.self,
+            response: Forge_Gateway_V1_ListWebhooksResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "DeleteWebhook"),
+            request: Forge_Gateway_V1_DeleteWebhookRequest.self,
+            response: Forge_Gateway_V1_DeleteWebhookResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListDeliveries"),
+            request: Forge_Gateway_V1_ListDeliveriesRequest.self,
+            response: Forge_Gateway_V1_ListDeliveriesResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ReplayDelivery"),
+            request: Forge_Gateway_V1_ReplayDeliveryRequest.self,
+            response: Forge_Gateway_V1_ReplayDeliveryResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetMembership"),
             request: Forge_Loyalty_V1_GetMembershipRequest.self,
             response: Forge_Loyalty_V1_GetMembershipResponse.self

@@ -167,16 +167,19 @@ public final class JobScheduler: Service, Sendable {
     /// Puts a job back in the queue, due now, attempts reset (the admin RPC's effect).
     public func retry(id: String) async throws -> JobRecord? {
         let now = clock.now()
-        return try await database.write { db in
-            try JobRecord.fetchOne(
-                db,
-                sql: """
-                    UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_owner = NULL, lease_until = NULL,
-                        updated_at = ? WHERE id = ? AND state != 'running' RETURNING *
-                    """,
-                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id]
-            )
-        }
+        return try await database.write { db in try Self.retry(db, id: id, now: now) }
+    }
+
+    /// `retry(id:)` inside the caller's transaction; nil when there is no such job or it is running.
+    public static func retry(_ db: Database, id: String, now: Date) throws -> JobRecord? {
+        try JobRecord.fetchOne(
+            db,
+            sql: """
+                UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_owner = NULL, lease_until = NULL,
+                    updated_at = ? WHERE id = ? AND state != 'running' RETURNING *
+                """,
+            arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id]
+        )
     }
 
     public func jobs(state: String?, limit: Int) async throws -> [JobRecord] {

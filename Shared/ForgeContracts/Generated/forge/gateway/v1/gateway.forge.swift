@@ -20,7 +20,12 @@ public enum Forge_Gateway_V1_GatewayService {
         public static let listApiKeys = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListApiKeys")
         public static let revokeApiKey = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RevokeApiKey")
         public static let getCustomer360 = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "GetCustomer360")
-        public static let all: [MethodDescriptor] = [signIn, refreshToken, createUser, updateUser, listUsers, setPassword, createApiKey, listApiKeys, revokeApiKey, getCustomer360]
+        public static let createWebhook = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "CreateWebhook")
+        public static let listWebhooks = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListWebhooks")
+        public static let deleteWebhook = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "DeleteWebhook")
+        public static let listDeliveries = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListDeliveries")
+        public static let replayDelivery = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ReplayDelivery")
+        public static let all: [MethodDescriptor] = [signIn, refreshToken, createUser, updateUser, listUsers, setPassword, createApiKey, listApiKeys, revokeApiKey, getCustomer360, createWebhook, listWebhooks, deleteWebhook, listDeliveries, replayDelivery]
     }
 }
 
@@ -43,6 +48,14 @@ public protocol Forge_Gateway_V1_GatewayHandler: Sendable {
     func revokeApiKey(_ request: Forge_Gateway_V1_RevokeApiKeyRequest, context: ServerContext) async throws -> Forge_Gateway_V1_RevokeApiKeyResponse
     /// One call, fanned out to every domain service with the caller's identity and a deadline.
     func getCustomer360(_ request: Forge_Gateway_V1_GetCustomer360Request, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response
+    /// Webhooks: every matching domain event is POSTed as JSON, signed with HMAC-SHA256.
+    func createWebhook(_ request: Forge_Gateway_V1_CreateWebhookRequest, context: ServerContext) async throws -> Forge_Gateway_V1_CreateWebhookResponse
+    func listWebhooks(_ request: Forge_Gateway_V1_ListWebhooksRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListWebhooksResponse
+    func deleteWebhook(_ request: Forge_Gateway_V1_DeleteWebhookRequest, context: ServerContext) async throws -> Forge_Gateway_V1_DeleteWebhookResponse
+    /// The delivery log; state "dead" is the dead-letter list.
+    func listDeliveries(_ request: Forge_Gateway_V1_ListDeliveriesRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListDeliveriesResponse
+    /// Sends a (dead) delivery again, attempts reset.
+    func replayDelivery(_ request: Forge_Gateway_V1_ReplayDeliveryRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ReplayDeliveryResponse
 }
 
 extension Forge_Gateway_V1_GatewayHandler {
@@ -77,6 +90,21 @@ extension Forge_Gateway_V1_GatewayHandler {
         }
         router.register(Forge_Gateway_V1_GatewayService.Method.getCustomer360, request: Forge_Gateway_V1_GetCustomer360Request.self) { request, context in
             try await self.getCustomer360(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.createWebhook, request: Forge_Gateway_V1_CreateWebhookRequest.self) { request, context in
+            try await self.createWebhook(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.listWebhooks, request: Forge_Gateway_V1_ListWebhooksRequest.self) { request, context in
+            try await self.listWebhooks(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.deleteWebhook, request: Forge_Gateway_V1_DeleteWebhookRequest.self) { request, context in
+            try await self.deleteWebhook(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.listDeliveries, request: Forge_Gateway_V1_ListDeliveriesRequest.self) { request, context in
+            try await self.listDeliveries(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.replayDelivery, request: Forge_Gateway_V1_ReplayDeliveryRequest.self) { request, context in
+            try await self.replayDelivery(request, context: context)
         }
     }
 }
@@ -125,6 +153,24 @@ public struct Forge_Gateway_V1_GatewayClient: Sendable {
     /// One call, fanned out to every domain service with the caller's identity and a deadline.
     public func getCustomer360(_ request: Forge_Gateway_V1_GetCustomer360Request, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_GetCustomer360Response {
         try await channel.unary(Forge_Gateway_V1_GatewayService.Method.getCustomer360, request: request, response: Forge_Gateway_V1_GetCustomer360Response.self, options: options)
+    }
+    /// Webhooks: every matching domain event is POSTed as JSON, signed with HMAC-SHA256.
+    public func createWebhook(_ request: Forge_Gateway_V1_CreateWebhookRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_CreateWebhookResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.createWebhook, request: request, response: Forge_Gateway_V1_CreateWebhookResponse.self, options: options)
+    }
+    public func listWebhooks(_ request: Forge_Gateway_V1_ListWebhooksRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ListWebhooksResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.listWebhooks, request: request, response: Forge_Gateway_V1_ListWebhooksResponse.self, options: options)
+    }
+    public func deleteWebhook(_ request: Forge_Gateway_V1_DeleteWebhookRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_DeleteWebhookResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.deleteWebhook, request: request, response: Forge_Gateway_V1_DeleteWebhookResponse.self, options: options)
+    }
+    /// The delivery log; state "dead" is the dead-letter list.
+    public func listDeliveries(_ request: Forge_Gateway_V1_ListDeliveriesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ListDeliveriesResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.listDeliveries, request: request, response: Forge_Gateway_V1_ListDeliveriesResponse.self, options: options)
+    }
+    /// Sends a (dead) delivery again, attempts reset.
+    public func replayDelivery(_ request: Forge_Gateway_V1_ReplayDeliveryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ReplayDeliveryResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.replayDelivery, request: request, response: Forge_Gateway_V1_ReplayDeliveryResponse.self, options: options)
     }
 }
 

@@ -1,0 +1,63 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// Webhooks of `forge.gateway.v1.Gateway`: subscriptions, the delivery log, replay.
+extension GatewayHandler {
+    func createWebhook(_ request: Forge_Gateway_V1_CreateWebhookRequest, context: ServerContext) async throws -> Forge_Gateway_V1_CreateWebhookResponse {
+        var violations: [FieldViolation] = []
+        let url = URL(string: request.webhook.url)
+        if request.webhook.url.count > 2000 || url?.host == nil || !["http", "https"].contains(url?.scheme ?? "") {
+            violations.append(FieldViolation(field: "webhook.url", description: "must be an http:// or https:// URL"))
+        }
+        if request.webhook.eventTypes.isEmpty || request.webhook.eventTypes.contains(where: { $0.isEmpty || $0.contains(",") }) {
+            violations.append(FieldViolation(field: "webhook.event_types", description: "at least one event type, or \"*\""))
+        }
+        if !request.secret.isEmpty, request.secret.count < 16 {
+            violations.append(FieldViolation(field: "secret", description: "at least 16 characters, or empty to have one made"))
+        }
+        if !request.webhook.id.isEmpty { violations.append(FieldViolation(field: "webhook.id", description: "is assigned by the server")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let now = clock.now()
+        var webhook = request.webhook
+        webhook.id = EventID.make(prefix: "whk", at: now)
+        webhook.createdBy = context.principal?.subject ?? ""
+        webhook.createdAt = .init(date: now)
+        let secret = request.secret.isEmpty ? "whsec_" + IdentityStore.randomSecret() : request.secret
+        let created = try await webhooks.create(webhook, secret: secret, context: context, at: now)
+        return .with {
+            $0.webhook = created
+            $0.secret = secret
+        }
+    }
+
+    func listWebhooks(_ request: Forge_Gateway_V1_ListWebhooksRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListWebhooksResponse {
+        let all = try await webhooks.webhooks()
+        return .with { $0.webhooks = all }
+    }
+
+    func deleteWebhook(_ request: Forge_Gateway_V1_DeleteWebhookRequest, context: ServerContext) async throws -> Forge_Gateway_V1_DeleteWebhookResponse {
+        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        try await webhooks.delete(id: request.id, context: context, at: clock.now())
+        return .init()
+    }
+
+    func listDeliveries(_ request: Forge_Gateway_V1_ListDeliveriesRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListDeliveriesResponse {
+        var violations: [FieldViolation] = []
+        if !["", "pending", "delivered", "dead"].contains(request.state) {
+            violations.append(FieldViolation(field: "state", description: "pending, delivered, dead or empty"))
+        }
+        if !(0...500).contains(request.limit) { violations.append(FieldViolation(field: "limit", description: "0 to 500")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let found = try await webhooks.deliveries(webhookID: request.webhookID, state: request.state, limit: request.limit == 0 ? 100 : Int(request.limit))
+        return .with { $0.deliveries = found }
+    }
+
+    func replayDelivery(_ request: Forge_Gateway_V1_ReplayDeliveryRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ReplayDeliveryResponse {
+        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        let delivery = try await webhooks.replay(id: request.id, context: context, at: clock.now())
+        return .with { $0.delivery = delivery }
+    }
+}

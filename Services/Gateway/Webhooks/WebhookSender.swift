@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Crypto
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import NIOCore
+import NIOHTTP1
+import SwiftProtobuf
+
+/// Sends one delivery (the job of `WebhookStore.jobKind`): the event as JSON, POSTed with a
+/// signature the receiver checks, GitHub/Stripe style:
+///   X-Forge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+/// plus X-Forge-Event, X-Forge-Delivery and X-Forge-Timestamp. A 2xx answer delivers it; anything
+/// else throws, and the scheduler retries with backoff until the attempts run out (then: dead).
+struct WebhookSender: Sendable {
+    let database: DatabasePool
+    let http: HTTPClient
+    let clock: any WallClock
+    var timeout: TimeAmount = .seconds(10)
+
+    func send(deliveryID: String, job: JobRecord) async throws {
+        let loaded = try await database.read { db -> (url: String, secret: String, event: Forge_Common_V1_Event)? in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT d.*, w.url AS url, w.secret AS secret FROM delivery d JOIN webhook w ON w.id = d.webhook_id WHERE d.id = ?
+                """, arguments: [deliveryID]) else { return nil }
+            let event = Forge_Common_V1_Event.with {
+                $0.eventID = row["event_id"]
+                $0.type = row["event_type"]
+                $0.accountID = row["account_id"]
+                $0.occurredAt = .init(date: Date(timeIntervalSince1970: row["occurred_at"]))
+                $0.payload = row["payload"]
+            }
+            return (row["url"], row["secret"], event)
+        }
+        // The webhook was deleted: nothing to send.
+        guard let loaded else { return }
+        let now = clock.now()
+        let body = Self.body(loaded.event)
+        let timestamp = Int64(now.timeIntervalSince1970)
+        var request = HTTPClientRequest(url: loaded.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
+        request.headers.add(name: "User-Agent", value: "Forge-Webhooks/\(ForgeVersion.current)")
+        request.headers.add(name: "X-Forge-Event", value: loaded.event.type)
+        request.headers.add(name: "X-Forge-Delivery", value: deliveryID)
+        request.headers.add(name: "X-Forge-Timestamp", value: "\(timestamp)")
+        request.headers.add(name: "X-Forge-Signature", value: Self.signature(secret: loaded.secret, timestamp: timestamp, body: body))
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        var status = 0
+        var failure: String?
+        do {
+            let response = try await http.execute(request, timeout: timeout)
+            status = Int(response.status.code)
+            if !(200..<300).contains(status) { failure = "HTTP \(status)" }
+        } catch {
+            failure = "\(error)"
+        }
+        let attempts = job.attempts + 1
+        let dead = failure != nil && attempts >= job.maxAttempts
+        let (finalStatus, finalFailure) = (status, failure)
+        try await database.write { db in
+            try db.execute(
+                sql: "UPDATE delivery SET state = ?, attempts = ?, last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
+                arguments: [finalFailure == nil ? "delivered" : dead ? "dead" : "pending", attempts, finalStatus, finalFailure ?? "",
+                            finalFailure == nil ? now.timeIntervalSince1970 : nil, deliveryID]
+            )
+        }
+        if let failure { throw RPCError(.unavailable, "webhook delivery \(deliveryID) failed: \(failure)") }
+    }
+
+    /// {"id", "type", "account_id", "occurred_at", "data"}: data is the event in its JSON
+    /// mapping when the gateway knows the type, else its protobuf bytes in base64.
+    static func body(_ event: Forge_Common_V1_Event) -> Data {
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        let data: Any
+        if let type = eventTypes[event.type], let message = try? type.init(serializedBytes: event.payload),
+           let json = try? message.jsonString(options: options), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
+            data = object
+        } else {
+            data = ["protobuf_base64": event.payload.base64EncodedString()]
+        }
+        let envelope: [String: Any] = [
+            "id": event.eventID, "type": event.type, "account_id": event.accountID,
+            "occurred_at": ISO8601DateFormatter().string(from: event.occurredAt.date), "data": data,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+    }
+
+    static func signature(secret: String, timestamp: Int64, body: Data) -> String {
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(body)
+        let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
+        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The event messages the gateway can render as JSON, by event type.
+    static let eventTypes: [String: any SwiftProtobuf.Message.Type] = [
+        "AccountCreated": Forge_Accounts_V1_AccountCreated.self,
+        "AccountUpdated": Forge_Accounts_V1_AccountUpdated.self,
+        "AccountMerged": Forge_Accounts_V1_AccountMerged.self,
+        "AccountOwnerChanged": Forge_Accounts_V1_AccountOwnerChanged.self,
+        "ActivityLogged": Forge_Accounts_V1_ActivityLogged.self,
+        "AccountStaleWarning": Forge_Accounts_V1_AccountStaleWarning.self,
+        "AccountHandoverRequired": Forge_Accounts_V1_AccountHandoverRequired.self,
+        "AccountEnteredRevisitPool": Forge_Accounts_V1_AccountEnteredRevisitPool.self,
+        "ContactCreated": Forge_Accounts_V1_ContactCreated.self,
+        "ContactUpdated": Forge_Accounts_V1_ContactUpdated.self,
+        "ContactErased": Forge_Accounts_V1_ContactErased.self,
+    ]
+}

@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Crypto
+import ForgeContracts
+@testable import ForgeGateway
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import SwiftProtobuf
+import Synchronization
+import Testing
+
+/// A receiver of webhooks on loopback: records every request and answers the status it is told.
+final class Receiver: Sendable {
+    struct Received: Sendable {
+        let headers: [String: String]
+        let body: Data
+    }
+
+    let received = Mutex<[Received]>([])
+    let answer = Mutex<Int>(200)
+
+    func run(port: Int) async throws -> Task<Void, any Error> {
+        let router = Router()
+        router.post("/hook") { request, _ -> Response in
+            let body = Data(try await request.body.collect(upTo: 1 << 20).readableBytesView)
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+            self.received.withLock { $0.append(Received(headers: headers, body: body)) }
+            return Response(status: .init(code: self.answer.withLock { $0 }))
+        }
+        let ready = AsyncStream<Void>.makeStream()
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)),
+                              onServerRunning: { _ in ready.continuation.yield() })
+        let task = Task { try await app.runService() }
+        var iterator = ready.stream.makeAsyncIterator()
+        await iterator.next()
+        return task
+    }
+}
+
+@Suite("Webhooks: signed deliveries, retries with backoff, dead letters and replay", .timeLimit(.minutes(1)))
+struct WebhookTests {
+    @Test("a matching event is POSTed once with an HMAC-SHA256 signature; a failure is retried after the backoff; out of attempts it is dead until replayed")
+    func deliveries() async throws {
+        let database = try ForgeDatabase.temporary { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }
+        let clock = ManualClock()
+        let store = WebhookStore(database: database)
+        let receiver = Receiver()
+        let server = try await receiver.run(port: 38150)
+        defer { server.cancel() }
+        let sender = WebhookSender(database: database, http: HTTPClient.shared, clock: clock)
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: [
+            WebhookStore.jobKind: { payload, job in try await sender.send(deliveryID: String(decoding: payload, as: UTF8.self), job: job) },
+        ])
+        let admin = IdentityFixture.context("admin", [Role.admin])
+        let secret = "whsec_test_secret_0123456789"
+        let webhook = try await store.create(.with {
+            $0.id = "whk_1"
+            $0.url = "http://127.0.0.1:38150/hook"
+            $0.eventTypes = ["AccountCreated"]
+        }, secret: secret, context: admin, at: clock.now())
+
+        let created = Forge_Common_V1_Event.with {
+            $0.eventID = "evt_1"
+            $0.type = "AccountCreated"
+            $0.accountID = "acc_1"
+            $0.occurredAt = .init(date: clock.now())
+            $0.payload = try! Forge_Accounts_V1_AccountCreated.with { $0.account = .with { $0.id = "acc_1"; $0.name = "宁波模具城" } }.serializedData()
+        }
+        try await database.write { db in
+            try WebhookStore.enqueue(db, created, at: clock.now())
+            try WebhookStore.enqueue(db, .with { $0.eventID = "evt_2"; $0.type = "ActivityLogged" }, at: clock.now())
+            // The same event again (a consumer retry) is not queued twice.
+            try WebhookStore.enqueue(db, created, at: clock.now())
+        }
+
+        // First attempt: the receiver is down (503); the delivery waits for its backoff.
+        receiver.answer.withLock { $0 = 503 }
+        #expect(try await scheduler.runDue() == 1)
+        #expect(try await store.deliveries(webhookID: webhook.id, state: "pending", limit: 10).first?.lastStatus == 503)
+        #expect(try await scheduler.runDue() == 0, "not before the backoff")
+        receiver.answer.withLock { $0 = 200 }
+        clock.advance(by: 30)
+        #expect(try await scheduler.runDue() == 1)
+        let delivered = try await store.deliveries(webhookID: webhook.id, state: "delivered", limit: 10)
+        #expect(delivered.count == 1 && delivered[0].attempts == 2)
+
+        let requests = receiver.received.withLock { $0 }
+        #expect(requests.count == 2)
+        let last = try #require(requests.last)
+        #expect(last.headers["x-forge-event"] == "AccountCreated")
+        let timestamp = try #require(last.headers["x-forge-timestamp"])
+        var signed = Data("\(timestamp).".utf8)
+        signed.append(last.body)
+        let expected = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8))).map { String(format: "%02x", $0) }.joined()
+        #expect(last.headers["x-forge-signature"] == "t=\(timestamp),v1=\(expected)")
+        let body = try #require(try JSONSerialization.jsonObject(with: last.body) as? [String: Any])
+        #expect(body["type"] as? String == "AccountCreated" && body["id"] as? String == "evt_1")
+        #expect(((body["data"] as? [String: Any])?["account"] as? [String: Any])?["name"] as? String == "宁波模具城")
+
+        // A receiver that keeps failing: after the last attempt the delivery is dead.
+        try await database.write { db in
+            try WebhookStore.enqueue(db, .with { $0.eventID = "evt_3"; $0.type = "AccountCreated"; $0.accountID = "acc_3" }, at: clock.now())
+        }
+        receiver.answer.withLock { $0 = 500 }
+        for _ in 0..<WebhookStore.maxAttempts {
+            _ = try await scheduler.runDue()
+            clock.advance(by: 3600)
+        }
+        let dead = try await store.deliveries(webhookID: "", state: "dead", limit: 10)
+        #expect(dead.map(\.eventID) == ["evt_3"])
+        #expect(dead.first?.attempts == Int32(WebhookStore.maxAttempts))
+        #expect(try await scheduler.runDue() == 0, "dead deliveries are not retried on their own")
+
+        // An admin replays it once the receiver is back.
+        receiver.answer.withLock { $0 = 204 }
+        let replayed = try await store.replay(id: dead[0].id, context: admin, at: clock.now())
+        #expect(replayed.state == "pending")
+        #expect(try await scheduler.runDue() == 1)
+        #expect(try await store.deliveries(webhookID: "", state: "delivered", limit: 10).count == 2)
+    }
+}
