@@ -99,6 +99,12 @@ struct AccountStore: Sendable {
             try db.create(index: "account_search_name", on: "account", columns: ["search_name", "id"])
             try db.create(index: "account_name", on: "account", columns: ["name", "id"])
         }
+        migrator.registerMigration("accounts-v12-search-name-covers-visibility") { db in
+            // Owner and team in the index: a rep's prefix search filters invisible accounts
+            // without reading their rows (a common prefix such as a city matches thousands).
+            try db.drop(index: "account_search_name")
+            try db.create(index: "account_search_name", on: "account", columns: ["search_name", "id", "team", "owner_id"])
+        }
         SegmentStore.migrations(&migrator)
         HandoverTasks.migrations(&migrator)
         AccountImport.migrations(&migrator)
@@ -333,7 +339,10 @@ struct AccountStore: Sendable {
             arguments += [afterKey, afterKey, afterID]
         }
         AccountRules.visibility(for: principal, clauses: &clauses, arguments: &arguments)
-        let sql = "SELECT * FROM account WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(column), id LIMIT ?"
+        // Walk the name index in order (the visibility columns are in it): without statistics
+        // the planner would rather collect a rep's whole portfolio by owner and team and sort it.
+        let index = folded.isEmpty ? "account_name" : "account_search_name"
+        let sql = "SELECT * FROM account INDEXED BY \(index) WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(column), id LIMIT ?"
         arguments += [page.size]
         let finalArguments = arguments
         return try await database.read { db in
