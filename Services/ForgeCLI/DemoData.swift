@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 import SwiftProtobuf
@@ -133,6 +134,37 @@ struct DemoData {
             _ = try await client.createSegment(.with { $0.segment = segment }, options: CallOptions(idempotencyKey: "demo-segment-\(index)"))
         }
         return counts
+    }
+}
+
+extension DemoData {
+    /// The demo users' password (a local demo stack only).
+    static let userPassword = "forge-demo-2026"
+
+    /// People to sign in as: a sales manager and reps of the east team (owners rep-01…rep-12 of
+    /// the demo accounts), an analyst, finance and marketing. Returns their usernames.
+    static func users(into gateway: Forge_Gateway_V1_GatewayClient) async throws -> [String] {
+        let people: [(String, String, [String], String)] = [
+            ("mgr-east", "李经理 (华东销售经理)", [Role.salesManager], "east"),
+            ("rep-01", "王小明", [Role.salesRep], "east"),
+            ("rep-02", "赵丽", [Role.salesRep], "east"),
+            ("analyst", "陈分析", [Role.analyst], ""),
+            ("finance", "周财务", [Role.finance], ""),
+            ("marketing", "吴市场", [Role.marketing], ""),
+        ]
+        for (username, name, roles, team) in people {
+            _ = try await gateway.createUser(.with {
+                $0.user = .with {
+                    $0.username = username
+                    $0.displayName = name
+                    $0.roles = roles
+                    $0.team = team
+                    $0.manager = roles == [Role.salesRep] ? "mgr-east" : ""
+                }
+                $0.password = userPassword
+            }, options: CallOptions(idempotencyKey: "demo-user-\(username)"))
+        }
+        return people.map(\.0)
     }
 }
 

@@ -97,6 +97,10 @@ extension Up {
         let counts = try await DemoData().load(into: accounts, now: Date())
         await wire.close()
         say("[forge] demo data loaded: \(counts.accounts) accounts, \(counts.contacts) contacts, \(counts.activities) activities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+        let gatewayWire = try WireClient(address: StackLayout.address(of: "gateway"), interceptors: [BearerTokenInterceptor(token: token)])
+        let users = try await DemoData.users(into: Forge_Gateway_V1_GatewayClient(channel: gatewayWire))
+        await gatewayWire.close()
+        say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")
     }
 }
 

@@ -53,6 +53,10 @@ struct ForgeUpTests {
         let signIn = try await HTTPTestClient.request(port: stack.httpPort, "POST", "/api/v1/auth/sign-in",
                                                       headers: ["Content-Type": "application/json"], body: #"{"username":"admin","password":"\#(password)"}"#)
         #expect(signIn.status == 200, "\(signIn.body)")
+        #expect(await output.waitFor("demo users (password forge-demo-2026): mgr-east, rep-01"))
+        let rep = try await HTTPTestClient.request(port: stack.httpPort, "POST", "/api/v1/auth/sign-in",
+                                                   headers: ["Content-Type": "application/json"], body: #"{"username":"rep-01","password":"forge-demo-2026"}"#)
+        #expect(rep.status == 200, "\(rep.body)")
 
         // Crash one service: forge up notices, says so, and brings it back.
         let line = output.value.split(separator: "\n").first { $0.contains("started forge-orders (pid ") }
