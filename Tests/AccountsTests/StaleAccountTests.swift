@@ -61,6 +61,30 @@ struct StaleAccountTests {
         #expect(try await staleness() == .warning)
     }
 
+    @Test("thresholds come from FORGE_STALE_DAYS and drive the jobs; a bad value names the setting")
+    func configuredThresholds() async throws {
+        let policy = try StalePolicy.load(environment: ["FORGE_STALE_DAYS": "3, 10, 30"])
+        #expect(policy.level(daysSilent: 3) == .warning && policy.level(daysSilent: 10) == .handover && policy.level(daysSilent: 30) == .revisitPool)
+        #expect(try StalePolicy.load(environment: [:]).warningDays == 7)
+        for bad in ["7,7,60", "a,b,c", "7,14", "0,1,2"] {
+            let error = #expect(throws: ConfigurationError.self) { _ = try StalePolicy.load(environment: ["FORGE_STALE_DAYS": bad]) }
+            #expect(error?.setting == "FORGE_STALE_DAYS")
+        }
+
+        let database = try ForgeDatabase.temporary(migrations: AccountStore.migrations)
+        let clock = ManualClock()
+        let handler = AccountsHandler(store: AccountStore(database: database, policy: policy), clock: clock)
+        let stale = StaleAccounts(database: database, clock: clock, policy: policy)
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: [
+            StaleAccounts.jobKind: { payload, _ in try await stale.check(accountID: String(decoding: payload, as: UTF8.self)) },
+        ])
+        let rep = AccountsFixture.context("rep-a", ["sales_rep"], team: "east")
+        let account = try await handler.createAccount(.with { $0.account = .with { $0.name = "嘉兴紧固件" } }, context: rep).account
+        clock.advance(by: 3 * 86400)
+        #expect(try await scheduler.runDue() == 1)
+        #expect(try await handler.getAccount(.with { $0.id = account.id }, context: rep).account.staleness == .warning)
+    }
+
     @Test("the policy maps days of silence to levels", arguments: [(0, Forge_Accounts_V1_Staleness.none), (6, .none), (7, .warning), (13, .warning), (14, .handover), (59, .handover), (60, .revisitPool), (400, .revisitPool)])
     func policy(days: Int, level: Forge_Accounts_V1_Staleness) {
         #expect(StalePolicy().level(daysSilent: days) == level)

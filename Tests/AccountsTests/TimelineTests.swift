@@ -164,3 +164,26 @@ struct TimelineTests {
         #expect(seen == created.sorted())
     }
 }
+
+@Suite("Accounts: deleting a contact")
+struct DeleteContactTests {
+    @Test("delete needs the version read; it emits ContactDeleted; another team's rep gets NOT_FOUND and nothing changes")
+    func delete() async throws {
+        let fixture = try AccountsFixture()
+        let account = try await fixture.create("绍兴纺机")
+        let rep = AccountsFixture.context("rep-a", ["sales_rep"], team: "east")
+        let contact = try await fixture.handler.createContact(.with { $0.contact = .with { $0.accountID = account.id; $0.name = "离职的张工" } }, context: rep).contact
+        let other = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.deleteContact(.with { $0.id = contact.id; $0.version = 1 }, context: AccountsFixture.context("rep-b", ["sales_rep"], team: "west"))
+        }
+        #expect(other?.code == .notFound)
+        let stale = await #expect(throws: RPCError.self) { _ = try await fixture.handler.deleteContact(.with { $0.id = contact.id; $0.version = 9 }, context: rep) }
+        #expect(stale?.code == .aborted)
+        let missingVersion = await #expect(throws: RPCError.self) { _ = try await fixture.handler.deleteContact(.with { $0.id = contact.id }, context: rep) }
+        #expect(missingVersion?.violations.map(\.field) == ["version"])
+        _ = try await fixture.handler.deleteContact(.with { $0.id = contact.id; $0.version = 1 }, context: rep)
+        #expect(try await fixture.handler.listContacts(.with { $0.accountID = account.id }, context: rep).contacts.isEmpty)
+        let events = try await fixture.database.read { db in try Outbox.events(db, after: 0, limit: 10, types: ["ContactDeleted"]) }
+        #expect(events.count == 1)
+    }
+}

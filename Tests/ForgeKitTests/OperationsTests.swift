@@ -116,7 +116,7 @@ struct OperationsTests {
 
     @Test("forge import streams a GB18030 file to forge-accounts in batches and reports every row; running it again creates nothing")
     func importFile() async throws {
-        var stack = try LocalStack(portBase: 32100)
+        var stack = try LocalStack(portBase: 26100)
         defer { stack.killAll() }
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
         let token = try await issuer.issue(subject: "rep-a", roles: ["sales_rep"], team: "east", ttl: 600)

@@ -12,7 +12,7 @@ import Testing
 struct ReadModelTests {
     @Test("AccountMerged re-points analytics: the merged customer's row goes, the survivor's stays")
     func analyticsFollowsMerge() async throws {
-        var stack = try LocalStack(portBase: 33100)
+        var stack = try LocalStack(portBase: 25100)
         defer { stack.killAll() }
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
         try await issuer.issue(subject: "forge-stack", roles: ["service"], ttl: 3600)

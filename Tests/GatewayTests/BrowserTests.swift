@@ -11,7 +11,7 @@ import Testing
 struct BrowserTests {
     @Test("sign in, search, open the 360° page and check what it shows, edit the account")
     func signInSearchOpenEdit() async throws {
-        let stack = try await GatewayProcessTests.start(portBase: 37100)
+        let stack = try await GatewayProcessTests.start(portBase: 23100)
         defer { stack.killAll() }
         let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
         _ = try await GatewayProcessTests.call(stack, "POST", "/api/v1/users", token: admin, body: """
@@ -27,17 +27,9 @@ struct BrowserTests {
                                                body: #"{"activity":{"kind":"ACTIVITY_KIND_VISIT","subject":"拜访","body":"客户询问耐高温材料"}}"#)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/web_pages.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery", "苏州精密",
-                             "苏州精密<img src=x onerror=\"window.__xss=true\">模具有限公司"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery", "苏州精密",
+                                              "苏州精密<img src=x onerror=\"window.__xss=true\">模具有限公司"])
+        #expect(status == 0, "\(output)")
         #expect(output.contains("web pages ok"))
     }
 }

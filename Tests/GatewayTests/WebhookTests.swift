@@ -50,7 +50,7 @@ struct WebhookTests {
         let clock = ManualClock()
         let store = WebhookStore(database: database)
         let receiver = Receiver()
-        let server = try await receiver.run(port: 38150)
+        let server = try await receiver.run(port: 24150)
         defer { server.cancel() }
         let sender = WebhookSender(database: database, http: HTTPClient.shared, clock: clock)
         let scheduler = JobScheduler(database: database, clock: clock, handlers: [
@@ -60,7 +60,7 @@ struct WebhookTests {
         let secret = "whsec_test_secret_0123456789"
         let webhook = try await store.create(.with {
             $0.id = "whk_1"
-            $0.url = "http://127.0.0.1:38150/hook"
+            $0.url = "http://127.0.0.1:24150/hook"
             $0.eventTypes = ["AccountCreated"]
         }, secret: secret, context: admin, at: clock.now())
 

@@ -45,3 +45,18 @@ public enum HTTPTestClient {
         }
     }
 }
+
+/// Runs a Python 3 script or `-c` program (the tools the tests borrow from PyPI); returns its
+/// exit status and everything it printed.
+public func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3"] + arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}

@@ -4,6 +4,9 @@ import ForgeWire
 import Foundation
 
 /// The real executables, started as processes on their own ports and data directory.
+/// Tests give each stack its own port base, below Linux's ephemeral range (32768 and up), so a
+/// client connection's local port never takes a port a stack is about to listen on: wire ports
+/// are base…base+7, admin ports base+100…, the gateway's HTTP port base+200.
 public struct LocalStack {
     public static let binaries = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -226,15 +226,7 @@ final class ServiceProcess: Sendable {
     }
 
     func waitUntilServing() async throws {
-        for _ in 0..<1200 {
-            if let wire = try? WireClient(host: "127.0.0.1", port: port) {
-                let response = try? await Forge_Common_V1_HealthClient(channel: wire).check(.init(), options: CallOptions(timeout: .milliseconds(500)))
-                await wire.close()
-                if response?.status == .serving { return }
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw ValidationError("forge-accounts did not become healthy")
+        try await BenchCore.waitUntilServing(port: port)
     }
 
     func client(subject: String, roles: [String], team: String = "") async throws -> Forge_Accounts_V1_AccountsClient {

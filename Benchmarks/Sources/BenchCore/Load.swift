@@ -146,4 +146,5 @@ public func runTargets(_ names: [String], load: LoadShape, pinned: Bool) async t
 
 public enum BenchError: Error {
     case unknownTarget(String)
+    case notServing(Int)
 }

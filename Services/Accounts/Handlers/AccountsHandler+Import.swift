@@ -10,12 +10,12 @@ extension AccountsHandler {
 
     func importAccounts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
         try Self.validate(request)
-        return try await AccountImport(database: store.database, clock: clock).run(.accounts, request, context: context)
+        return try await AccountImport(database: store.database, clock: clock, policy: store.policy).run(.accounts, request, context: context)
     }
 
     func importContacts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
         try Self.validate(request)
-        return try await AccountImport(database: store.database, clock: clock).run(.contacts, request, context: context)
+        return try await AccountImport(database: store.database, clock: clock, policy: store.policy).run(.contacts, request, context: context)
     }
 
     static func validate(_ request: Forge_Accounts_V1_ImportRequest) throws {

@@ -85,7 +85,7 @@ extension AccountsHandler {
             violations.append(FieldViolation(field: "reason", description: "is required, at most 500 characters"))
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        return try await AccountMerge(database: store.database)
+        return try await AccountMerge(database: store.database, policy: store.policy)
             .merge(survivorID: request.survivorID, mergedIDs: request.mergedIds, reason: request.reason, context: context, at: clock.now())
     }
 }

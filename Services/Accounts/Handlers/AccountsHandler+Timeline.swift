@@ -45,6 +45,15 @@ extension AccountsHandler {
         }
     }
 
+    func deleteContact(_ request: Forge_Accounts_V1_DeleteContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_DeleteContactResponse {
+        var violations: [FieldViolation] = []
+        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.version <= 0 { violations.append(FieldViolation(field: "version", description: "is required: the version you read")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        try await timeline.deleteContact(id: request.id, version: request.version, context: context, at: clock.now())
+        return .init()
+    }
+
     func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse {
         var activity = request.activity
         var violations: [FieldViolation] = []

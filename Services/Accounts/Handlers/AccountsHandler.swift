@@ -8,7 +8,7 @@ import SwiftProtobuf
 struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
     let store: AccountStore
     let clock: any WallClock
-    var timeline: TimelineStore { TimelineStore(database: store.database) }
+    var timeline: TimelineStore { TimelineStore(database: store.database, policy: store.policy) }
 
     func createAccount(_ request: Forge_Accounts_V1_CreateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateAccountResponse {
         var violations = AccountRules.validate(new: request.account) + AccountRules.validateCredit(request.account, principal: context.principal)
@@ -113,6 +113,7 @@ enum AccountsAccess {
         access.allow(method.getContact, .roles(readers))
         access.allow(method.updateContact, .roles(sales))
         access.allow(method.listContacts, .roles(readers))
+        access.allow(method.deleteContact, .roles(sales))
         // Privacy requests are handled by managers (and admins), who answer to the data subject.
         access.allow(method.exportContactData, .roles([Role.salesManager]))
         access.allow(method.eraseContact, .roles([Role.salesManager]))

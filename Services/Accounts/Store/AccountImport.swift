@@ -14,6 +14,7 @@ import SwiftProtobuf
 struct AccountImport: Sendable {
     let database: DatabasePool
     let clock: any WallClock
+    let policy: StalePolicy
 
     /// Imports older than this are forgotten (their records stay, of course).
     static let bookkeepingLifetime: TimeInterval = 7 * 86_400
@@ -50,7 +51,7 @@ struct AccountImport: Sendable {
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             try db.execute(cached: "DELETE FROM import_result WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
             try db.execute(cached: "DELETE FROM import_key WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
-            let batch = Batch(db: db, importID: importID, dryRun: request.dryRun, principal: principal, context: context, now: now)
+            let batch = Batch(db: db, importID: importID, dryRun: request.dryRun, principal: principal, context: context, now: now, policy: policy)
             var response = Forge_Accounts_V1_ImportResponse()
             switch kind {
             case .accounts:
@@ -88,6 +89,7 @@ struct AccountImport: Sendable {
         let principal: Principal
         let context: ServerContext
         let now: Date
+        let policy: StalePolicy
 
         /// The stored result of a line already imported, or `make`'s, stored.
         func once(_ line: Int32, _ make: () throws -> Forge_Accounts_V1_ImportRowResult) throws -> Forge_Accounts_V1_ImportRowResult {
@@ -138,7 +140,7 @@ struct AccountImport: Sendable {
             account.version = 1
             account.createdAt = .init(date: now)
             account.updatedAt = .init(date: now)
-            if !dryRun { try AccountStore.insert(db, account, context: context, at: now) }
+            if !dryRun { try AccountStore.insert(db, account, context: context, at: now, policy: policy) }
             try remember(keys, line: line, id: account.id)
             return .matched(.created, id: account.id)
         }

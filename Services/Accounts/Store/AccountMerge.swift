@@ -11,6 +11,7 @@ import SwiftProtobuf
 /// already been merged into a merged account); `AccountMerged` tells other services to re-point.
 struct AccountMerge: Sendable {
     let database: DatabasePool
+    let policy: StalePolicy
 
     func merge(survivorID: String, mergedIDs: [String], reason: String, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_MergeAccountsResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
@@ -47,7 +48,7 @@ struct AccountMerge: Sendable {
                 try db.execute(sql: "UPDATE account SET last_activity_at = ?, staleness = ? WHERE id = ?",
                                arguments: [lastTouch, Forge_Accounts_V1_Staleness.none.rawValue, survivor.id])
                 try StaleAccounts.schedule(db, accountID: survivor.id, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none,
-                                           policy: StalePolicy(), now: now)
+                                           policy: policy, now: now)
             }
             try Outbox.append(db, Forge_Accounts_V1_AccountMerged.with {
                 $0.survivorID = survivor.id

@@ -8,6 +8,8 @@ import GRDB
 /// The accounts database: migrations and queries. Shipped migrations are never edited.
 struct AccountStore: Sendable {
     let database: DatabasePool
+    /// The stale-account thresholds (configurable: `FORGE_STALE_DAYS`).
+    var policy = StalePolicy()
 
     static func migrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("accounts-v1") { db in
@@ -127,7 +129,7 @@ struct AccountStore: Sendable {
                                violations: [FieldViolation(field: "account.tax_id", description: "is unique")])
             }
             try Self.checkParent(db, of: account)
-            try Self.insert(db, account, context: context, at: now)
+            try Self.insert(db, account, context: context, at: now, policy: policy)
             for contact in contacts {
                 try TimelineStore.insert(db, contact, context: context, at: now)
             }
@@ -140,7 +142,7 @@ struct AccountStore: Sendable {
 
     /// The rows of a new account: the account, its tags, `AccountCreated`, the audit row and
     /// its first stale check.
-    static func insert(_ db: Database, _ account: Forge_Accounts_V1_Account, context: ServerContext, at now: Date) throws {
+    static func insert(_ db: Database, _ account: Forge_Accounts_V1_Account, context: ServerContext, at now: Date, policy: StalePolicy) throws {
         try db.execute(
             cached: """
                 INSERT INTO account (id, name, legal_name, tax_id, industry, region, address, stage, grade, tier,
@@ -159,7 +161,7 @@ struct AccountStore: Sendable {
         try writeTags(db, accountID: account.id, tags: account.tags)
         try Outbox.append(db, Forge_Accounts_V1_AccountCreated.with { $0.account = account }, accountID: account.id, at: now)
         try AuditLog.record(db, context: context, recordID: account.id, changes: ["name": account.name, "owner_id": account.ownerID], at: now)
-        try StaleAccounts.schedule(db, accountID: account.id, lastTouch: now, reached: .none, policy: StalePolicy(), now: now)
+        try StaleAccounts.schedule(db, accountID: account.id, lastTouch: now, reached: .none, policy: policy, now: now)
     }
 
     /// size … tags, in the column order of `insert` and `update`.

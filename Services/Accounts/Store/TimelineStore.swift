@@ -8,6 +8,7 @@ import SwiftProtobuf
 /// Contacts and the activity timeline of accounts, in the accounts database.
 struct TimelineStore: Sendable {
     let database: DatabasePool
+    var policy = StalePolicy()
 
     static func migrations(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("accounts-v3-contacts-activities") { db in
@@ -86,6 +87,24 @@ struct TimelineStore: Sendable {
         try AuditLog.record(db, context: context, recordID: updated.id, changes: changed, at: now)
     }
 
+    /// Deletes a contact of an account the caller may see, with its event and audit row.
+    func deleteContact(id: String, version: Int64, context: ServerContext, at now: Date) async throws {
+        _ = try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            guard let current = try Self.contact(db, id: id) else { throw RPCError(.notFound, "contact \(id) not found") }
+            _ = try AccountStore.visibleAccount(db, id: current.accountID, principal: context.principal, missing: "contact \(id) not found")
+            guard current.version == version else {
+                throw RPCError(.aborted, "contact \(id) changed since version \(version) (now \(current.version)); read it again")
+            }
+            try db.execute(sql: "DELETE FROM contact WHERE id = ?", arguments: [id])
+            try Outbox.append(db, Forge_Accounts_V1_ContactDeleted.with {
+                $0.contactID = id
+                $0.accountID = current.accountID
+            }, accountID: current.accountID, at: now)
+            try AuditLog.record(db, context: context, recordID: id, changes: ["deleted": current.name], at: now)
+            return Forge_Accounts_V1_DeleteContactResponse()
+        }
+    }
+
     func contact(id: String, principal: Principal) async throws -> Forge_Accounts_V1_Contact? {
         try await database.read { db in
             guard let contact = try Self.contact(db, id: id),
@@ -134,7 +153,7 @@ struct TimelineStore: Sendable {
                 arguments: [activity.occurredAt.timeIntervalSince1970, Forge_Accounts_V1_Staleness.none.rawValue, activity.accountID]
             ) ?? now.timeIntervalSince1970
             // The quiet spell is over: the next check counts from this touch.
-            try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: StalePolicy(), now: now)
+            try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: policy, now: now)
             try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
             try HandoverTasks.close(db, accountID: activity.accountID, by: activity.authorID, resolution: "activity logged", at: now)
             return .with { $0.activity = activity }

@@ -75,6 +75,8 @@ enum HTTPRoutes {
             .init(method: .get, path: "/api/v1/contacts/{id}", rpc: accounts.getContact, service: "accounts", summary: "Get a contact", pathFields: ["id": "id"], tag: "contacts"),
             .init(method: .put, path: "/api/v1/contacts/{id}", rpc: accounts.updateContact, service: "accounts", summary: "Update a contact (send the version read)",
                   pathFields: ["id": "contact.id"], hasBody: true, tag: "contacts"),
+            .init(method: .delete, path: "/api/v1/contacts/{id}", rpc: accounts.deleteContact, service: "accounts", summary: "Delete a contact (version as a query parameter)",
+                  query: ["version": "version"], pathFields: ["id": "id"], tag: "contacts"),
             .init(method: .get, path: "/api/v1/accounts/{id}/activities", rpc: accounts.listActivities, service: "accounts", summary: "The account's timeline, newest first",
                   query: page, pathFields: ["id": "account_id"], tag: "activities"),
             .init(method: .post, path: "/api/v1/accounts/{id}/activities", rpc: accounts.logActivity, service: "accounts", summary: "Log an activity",

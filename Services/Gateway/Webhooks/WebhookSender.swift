@@ -110,5 +110,6 @@ struct WebhookSender: Sendable {
         "ContactCreated": Forge_Accounts_V1_ContactCreated.self,
         "ContactUpdated": Forge_Accounts_V1_ContactUpdated.self,
         "ContactErased": Forge_Accounts_V1_ContactErased.self,
+        "ContactDeleted": Forge_Accounts_V1_ContactDeleted.self,
     ]
 }

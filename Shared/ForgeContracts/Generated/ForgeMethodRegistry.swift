@@ -74,6 +74,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_ListContactsResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "DeleteContact"),
+            request: Forge_Accounts_V1_DeleteContactRequest.self,
+            response: Forge_Accounts_V1_DeleteContactResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ExportContactData"),
             request: Forge_Accounts_V1_ExportContactDataRequest.self,
             response: Forge_Accounts_V1_ExportContactDataResponse.self

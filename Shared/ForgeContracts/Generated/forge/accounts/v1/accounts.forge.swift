@@ -23,6 +23,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let getContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetContact")
         public static let updateContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateContact")
         public static let listContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListContacts")
+        public static let deleteContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "DeleteContact")
         public static let exportContactData = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ExportContactData")
         public static let eraseContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "EraseContact")
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
@@ -39,7 +40,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let completeHandoverTask = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CompleteHandoverTask")
         public static let importAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportAccounts")
         public static let importContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportContacts")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, exportContactData, eraseContact, logActivity, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, deleteContact, exportContactData, eraseContact, logActivity, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
     }
 }
 
@@ -62,6 +63,9 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func getContact(_ request: Forge_Accounts_V1_GetContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetContactResponse
     func updateContact(_ request: Forge_Accounts_V1_UpdateContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateContactResponse
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse
+    /// Removes a contact who is no longer the customer's (left the company, entered by mistake);
+    /// activities that involved them keep their history. For a privacy request use EraseContact.
+    func deleteContact(_ request: Forge_Accounts_V1_DeleteContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_DeleteContactResponse
     /// Everything held about a contact (a data subject's access request).
     func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ExportContactDataResponse
     /// Anonymises a contact: name, phone, email, WeChat and free text mentioning them.
@@ -132,6 +136,9 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.listContacts, request: Forge_Accounts_V1_ListContactsRequest.self) { request, context in
             try await self.listContacts(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.deleteContact, request: Forge_Accounts_V1_DeleteContactRequest.self) { request, context in
+            try await self.deleteContact(request, context: context)
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.exportContactData, request: Forge_Accounts_V1_ExportContactDataRequest.self) { request, context in
             try await self.exportContactData(request, context: context)
@@ -234,6 +241,11 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     public func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListContactsResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.listContacts, request: request, response: Forge_Accounts_V1_ListContactsResponse.self, options: options)
+    }
+    /// Removes a contact who is no longer the customer's (left the company, entered by mistake);
+    /// activities that involved them keep their history. For a privacy request use EraseContact.
+    public func deleteContact(_ request: Forge_Accounts_V1_DeleteContactRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_DeleteContactResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.deleteContact, request: request, response: Forge_Accounts_V1_DeleteContactResponse.self, options: options)
     }
     /// Everything held about a contact (a data subject's access request).
     public func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ExportContactDataResponse {
