@@ -74,6 +74,22 @@ struct AuthenticationTests {
         #expect(principal == Principal(subject: "rep-9", roles: ["sales_rep", "marketing"], team: "华东"))
     }
 
+    @Test("a remembered token still expires: once past its expiry it is UNAUTHENTICATED; a changed token is verified afresh")
+    func rememberedTokensExpire() async throws {
+        let (privateKey, publicKey) = try SigningKeys.generate()
+        let clock = ManualClock(Date())
+        let token = try await TokenIssuer(privateKey: privateKey).issue(subject: "rep-9", roles: ["sales_rep"], ttl: 60, now: clock.now())
+        let authenticator = await JWTAuthenticator(publicKey: publicKey, clock: clock)
+        #expect(try await authenticator.authenticate(token: token).subject == "rep-9")
+        #expect(try await authenticator.authenticate(token: token).subject == "rep-9", "from memory")
+        // One character changed in the signature: not the remembered token, and not valid.
+        let tampered = String(token.dropLast()) + (token.hasSuffix("A") ? "B" : "A")
+        await #expect(throws: RPCError.self) { _ = try await authenticator.authenticate(token: tampered) }
+        clock.advance(by: 61)
+        let expired = await #expect(throws: RPCError.self) { _ = try await authenticator.authenticate(token: token) }
+        #expect(expired == RPCError(.unauthenticated, "token expired"))
+    }
+
     @Test("key files written by forge up read back")
     func keyFiles() async throws {
         let directory = NSTemporaryDirectory() + "forge-keys-\(UUID().uuidString)"

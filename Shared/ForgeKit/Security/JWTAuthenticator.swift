@@ -1,22 +1,37 @@
 import ForgeWire
 import Foundation
 import JWTKit
+import Synchronization
 
 /// Verifies Ed25519-signed JWTs with the public key only (services never hold the signing key).
 /// A missing or bad signature, an expired token, or any other algorithm (`none` included) is
 /// UNAUTHENTICATED.
+///
+/// A token verified once is remembered until it expires: a token is immutable, so its
+/// signature checks the same every time, and one 360° view presents the same token to nine
+/// services — an Ed25519 verification each was a tenth of the gateway's time. Expiry is still
+/// checked on every call.
 public struct JWTAuthenticator: Authenticator {
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens()
+    private let clock: any WallClock
 
-    public init(publicKey: EdDSA.PublicKey) async {
+    public init(publicKey: EdDSA.PublicKey, clock: any WallClock = SystemClock()) async {
         let keys = JWTKeyCollection()
         await keys.add(eddsa: publicKey)
         self.keys = keys
+        self.clock = clock
     }
 
     public func authenticate(token: String) async throws -> Principal {
+        let now = clock.now()
+        if let known = verified.lookup(token) {
+            guard known.expiresAt > now else { throw RPCError(.unauthenticated, "token expired") }
+            return known.principal
+        }
         do {
             let claims = try await keys.verify(token, as: ForgeClaims.self)
+            verified.remember(token, principal: claims.principal, expiresAt: claims.exp.value, now: now)
             return claims.principal
         } catch let error as JWTError where error.errorType == .claimVerificationFailure {
             throw RPCError(.unauthenticated, "token expired")
@@ -24,6 +39,33 @@ public struct JWTAuthenticator: Authenticator {
             throw RPCError(.unauthenticated, "invalid token")
         }
     }
+}
+
+/// Tokens whose signature has been verified, with what they say; at most `capacity`, expired
+/// ones dropped first, everything dropped when still full (a cache, never a source of truth).
+final class VerifiedTokens: Sendable {
+    let capacity: Int
+    private let entries = Mutex<[String: (principal: Principal, expiresAt: Date)]>([:])
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+    }
+
+    func lookup(_ token: String) -> (principal: Principal, expiresAt: Date)? {
+        entries.withLock { $0[token] }
+    }
+
+    func remember(_ token: String, principal: Principal, expiresAt: Date, now: Date) {
+        entries.withLock { entries in
+            if entries.count >= capacity {
+                entries = entries.filter { $0.value.expiresAt > now }
+                if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            }
+            entries[token] = (principal, expiresAt)
+        }
+    }
+
+    var count: Int { entries.withLock { $0.count } }
 }
 
 /// Signs tokens with the Ed25519 private key (the CLI and the gateway).
