@@ -82,8 +82,12 @@ struct AuthenticationTests {
         let authenticator = await JWTAuthenticator(publicKey: publicKey, clock: clock)
         #expect(try await authenticator.authenticate(token: token).subject == "rep-9")
         #expect(try await authenticator.authenticate(token: token).subject == "rep-9", "from memory")
-        // One character changed in the signature: not the remembered token, and not valid.
-        let tampered = String(token.dropLast()) + (token.hasSuffix("A") ? "B" : "A")
+        // One character changed inside the signature (not the last, whose low bits are padding):
+        // not the remembered token, and not valid.
+        var characters = Array(token)
+        let index = characters.count - 10
+        characters[index] = characters[index] == "A" ? "B" : "A"
+        let tampered = String(characters)
         await #expect(throws: RPCError.self) { _ = try await authenticator.authenticate(token: tampered) }
         clock.advance(by: 61)
         let expired = await #expect(throws: RPCError.self) { _ = try await authenticator.authenticate(token: token) }
