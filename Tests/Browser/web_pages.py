@@ -53,6 +53,13 @@ def main(base, username, password, search, expected):
         assert driver.find_elements(By.CSS_SELECTOR, "#activity-chart rect"), "the activity chart is drawn"
         assert not driver.execute_script("return window.__xss === true"), "no script from the data ran"
 
+        # The contact list of the account.
+        account_url = driver.current_url
+        driver.get(account_url + "/contacts")
+        rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#contacts tbody tr")]
+        assert len(rows) == 1 and "王工" in rows[0] and "采购经理" in rows[0], rows
+        driver.get(account_url)
+
         # Edit: change the address, save, see it on the 360° page.
         driver.find_element(By.ID, "edit").click()
         address = driver.find_element(By.ID, "address")

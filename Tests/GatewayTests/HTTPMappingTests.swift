@@ -58,6 +58,14 @@ struct HTTPMappingTests {
         #expect(document["openapi"] as? String == "3.1.0")
     }
 
+    @Test("a failed section call shows as timed out, forbidden or unavailable", arguments: [
+        (StatusCode.deadlineExceeded, Forge_Gateway_V1_SectionStatus.timedOut), (.permissionDenied, .forbidden), (.unauthenticated, .forbidden),
+        (.unimplemented, .unavailable), (.unavailable, .unavailable), (.internal, .unavailable),
+    ])
+    func sectionStatus(code: StatusCode, status: Forge_Gateway_V1_SectionStatus) {
+        #expect(Customer360.status(of: RPCError(code, "x"), service: "orders").0 == status)
+    }
+
     @Test("HTML escapes everything a customer record may hold")
     func escaping() {
         #expect(HTML.escape("<script>alert('x')</script> & \"q\"") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;")
