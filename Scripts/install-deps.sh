@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and running need on a fresh Debian machine (SQLite's headers for
 # GRDB); with --test also what the tests need: protoc (generated-code check), headless
-# Chromium and its driver (web-page tests), Selenium and openapi-spec-validator (PyPI).
+# Chromium and its driver (web-page tests), docker-compose (to validate docker-compose.yml),
+# Selenium and openapi-spec-validator (PyPI).
 # Does nothing when everything is there; needs root otherwise.
 set -euo pipefail
 packages=()
@@ -11,6 +12,7 @@ if [[ "${1:-}" == "--test" ]]; then
     command -v chromium >/dev/null || packages+=(chromium)
     command -v chromedriver >/dev/null || packages+=(chromium-driver)
     command -v python3 >/dev/null || packages+=(python3 python3-pip)
+    command -v docker-compose >/dev/null || packages+=(docker-compose)
 fi
 if (( ${#packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then

@@ -6,6 +6,6 @@ struct Forge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forge",
         abstract: "Run, call and operate the Forge stack.",
-        subcommands: [Up.self, Health.self, Call.self, Import.self, Token.self, Backup.self, Restore.self]
+        subcommands: [Up.self, Health.self, Call.self, Import.self, Token.self, Keys.self, Backup.self, Restore.self]
     )
 }

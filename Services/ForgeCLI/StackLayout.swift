@@ -33,4 +33,23 @@ struct StackLayout {
             ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
+
+    /// Creates the Ed25519 signing key pair under keys/ unless there is one; returns whether it did.
+    func createSigningKeyIfMissing() throws -> Bool {
+        try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true)
+        guard !FileManager.default.fileExists(atPath: privateKeyPath) else { return false }
+        let (privateKey, _) = try SigningKeys.generate()
+        try SigningKeys.write(privateKey: privateKey, to: keysDirectory)
+        return true
+    }
+
+    /// Writes the token the services present to each other (role `service`, one year) and
+    /// returns the issuer for more tokens.
+    func writeServiceToken() async throws -> TokenIssuer {
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: privateKeyPath))
+        let serviceToken = try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 365 * 86400)
+        try serviceToken.write(toFile: serviceTokenPath, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: serviceTokenPath)
+        return issuer
+    }
 }

@@ -28,16 +28,10 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         let layout = StackLayout(dataDirectory: dataDir)
-        try FileManager.default.createDirectory(atPath: layout.keysDirectory, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: layout.privateKeyPath) {
-            let (privateKey, _) = try SigningKeys.generate()
-            try SigningKeys.write(privateKey: privateKey, to: layout.keysDirectory)
+        if try layout.createSigningKeyIfMissing() {
             say("[forge] created a development signing key in \(layout.keysDirectory)")
         }
-        let issuer = try await TokenIssuer(privateKey: SigningKeys.readPrivateKey(path: layout.privateKeyPath))
-        let serviceToken = try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 365 * 86400)
-        try serviceToken.write(toFile: layout.serviceTokenPath, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: layout.serviceTokenPath)
+        let issuer = try await layout.writeServiceToken()
         let adminToken = try await issuer.issue(subject: "admin", roles: [Role.admin], ttl: 30 * 86400)
 
         // Trap the signals before any child exists, so Ctrl-C always stops them gracefully.
