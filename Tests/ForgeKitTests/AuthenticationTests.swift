@@ -47,8 +47,8 @@ struct AuthenticationTests {
         let rep = try await issuer.issue(subject: "rep", roles: ["sales_rep"], team: "east", ttl: 600)
         let expired = try await issuer.issue(subject: "boss", roles: ["admin"], ttl: 60, now: Date().addingTimeInterval(-3600))
         let forged = try await forger.issue(subject: "boss", roles: ["admin"], ttl: 600)
-        let payload = Data(#"{"sub":"boss","roles":["admin"],"exp":9999999999,"iat":1}"#.utf8).base64URLEncoded
-        let algNone = Data(#"{"alg":"none","typ":"JWT"}"#.utf8).base64URLEncoded + "." + payload + "."
+        let payload = Base64URL.encode(Data(#"{"sub":"boss","roles":["admin"],"exp":9999999999,"iat":1}"#.utf8))
+        let algNone = Base64URL.encode(Data(#"{"alg":"none","typ":"JWT"}"#.utf8)) + "." + payload + "."
 
         #expect(try await Self.listJobs(port: port, token: nil) == .unauthenticated)
         #expect(try await Self.listJobs(port: port, token: forged) == .unauthenticated)

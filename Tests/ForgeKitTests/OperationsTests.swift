@@ -10,22 +10,8 @@ import Testing
 
 /// A plain HTTP/1.1 GET over loopback, enough to read the admin port.
 func httpGet(port: Int, path: String) async throws -> (status: Int, body: String) {
-    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-        .connect(host: "127.0.0.1", port: port) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-            }
-        }
-    return try await channel.executeThenClose { inbound, outbound in
-        try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
-        var response = ""
-        for try await chunk in inbound {
-            response += String(buffer: chunk)
-        }
-        let status = Int(response.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let body = response.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        return (status, body)
-    }
+    let reply = try await HTTPTestClient.request(port: port, "GET", path)
+    return (reply.status, reply.body)
 }
 
 @Suite("Operating a service: admin port, JSON logs, backup and restore", .serialized, .timeLimit(.minutes(2)))

@@ -1,48 +1,14 @@
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 
-/// Paging (DESIGN §5): `page_size` defaults to 50, at most 500; the token is opaque — the
-/// position after which the next page starts (an account id, or a timeline row), base64url.
-struct Page {
-    let size: Int
-    /// The decoded token; nil on the first page.
-    let cursor: String?
-
-    /// - Parameter isCursor: whether a decoded token is a position this list hands out.
-    init(_ request: Forge_Common_V1_PageRequest, field: String = "page", isCursor: (String) -> Bool = { $0.hasPrefix("acc_") }) throws {
-        var violations: [FieldViolation] = []
-        if request.pageSize < 0 || request.pageSize > 500 {
-            violations.append(FieldViolation(field: "\(field).page_size", description: "must be between 0 and 500"))
-        }
-        var cursor: String?
-        if !request.pageToken.isEmpty {
-            cursor = Self.decode(request.pageToken).flatMap { isCursor($0) ? $0 : nil }
-            if cursor == nil {
-                violations.append(FieldViolation(field: "\(field).page_token", description: "is not a token this service issued"))
-            }
-        }
-        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        size = request.pageSize == 0 ? 50 : Int(request.pageSize)
-        self.cursor = cursor
-    }
-
-    /// The id after which an id-ordered list continues ("" on the first page).
-    var after: String { cursor ?? "" }
-
-    /// The response's paging: a token when a full page came back.
-    func response(next: String?, count: Int) -> Forge_Common_V1_PageResponse {
-        var page = Forge_Common_V1_PageResponse()
-        if count == size, let next {
-            page.nextPageToken = Data(next.utf8).base64EncodedString()
-                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        }
-        return page
-    }
-
-    private static func decode(_ token: String) -> String? {
-        let base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        return Data(base64Encoded: base64).flatMap { String(data: $0, encoding: .utf8) }
+/// The accounts lists' positions: account ids (the default), timeline positions, search rows
+/// and name keys. `Page` itself is the kit's.
+extension Page {
+    /// A page of an id-ordered list of accounts.
+    init(_ request: Forge_Common_V1_PageRequest) throws {
+        try self.init(request) { $0.hasPrefix("acc_") }
     }
 }
 

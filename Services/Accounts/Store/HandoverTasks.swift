@@ -60,10 +60,7 @@ struct HandoverTasks: Sendable {
         }
         if !includeCompleted { clauses.append("t.completed_at IS NULL") }
         arguments += [page.size]
-        let sql = """
-            SELECT t.*, COALESCE(a.name, '') AS account_name FROM handover_task t LEFT JOIN account a ON a.id = t.account_id
-            WHERE \(clauses.joined(separator: " AND ")) ORDER BY t.id LIMIT ?
-            """
+        let sql = "\(Self.selectTasks) WHERE \(clauses.joined(separator: " AND ")) ORDER BY t.id LIMIT ?"
         let finalArguments = arguments
         return try await database.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Self.task(from:)) }
     }
@@ -83,12 +80,13 @@ struct HandoverTasks: Sendable {
                 arguments: [now.timeIntervalSince1970, principal.subject, resolution, id]
             )
             try AuditLog.record(db, context: context, recordID: id, changes: ["resolution": resolution], at: now)
-            let updated = try Row.fetchOne(db, sql: """
-                SELECT t.*, COALESCE(a.name, '') AS account_name FROM handover_task t LEFT JOIN account a ON a.id = t.account_id WHERE t.id = ?
-                """, arguments: [id])
+            let updated = try Row.fetchOne(db, sql: "\(Self.selectTasks) WHERE t.id = ?", arguments: [id])
             return try updated.map(Self.task(from:)) ?? { throw missing }()
         }
     }
+
+    /// Tasks with the name of their account (empty if the account is gone).
+    static let selectTasks = "SELECT t.*, COALESCE(a.name, '') AS account_name FROM handover_task t LEFT JOIN account a ON a.id = t.account_id"
 
     static func mayManage(team: String, principal: Principal) -> Bool {
         if principal.hasRole(Role.admin) { return true }

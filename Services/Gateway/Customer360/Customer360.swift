@@ -62,50 +62,58 @@ struct Customer360: Sendable {
         },
     ]
 
+    /// What one section's call came to.
+    struct Outcome: Sendable {
+        var section: Forge_Gateway_V1_Section
+        var failure: RPCError?
+        /// The account section's account id (the survivor's when the asked id was merged).
+        var accountID: String?
+    }
+
     func view(accountID: String, deadline: Duration, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response {
         let token = try await callerTokens.upstreamToken(for: context)
         let metadata = [MetadataKey.authorization: "Bearer \(token)", MetadataKey.requestID: context.requestID]
         let end = ContinuousClock.now + deadline
-        let sections = await withTaskGroup(of: (Int, Forge_Gateway_V1_Section, RPCError?).self) { group in
+        let outcomes = await withTaskGroup(of: (Int, Outcome).self) { group in
             for (index, source) in Self.sources.enumerated() {
-                group.addTask {
-                    let started = ContinuousClock.now
-                    var section = Forge_Gateway_V1_Section.with { $0.name = source.name }
-                    var failure: RPCError?
-                    if let channel = upstreams[source.service] {
-                        do {
-                            let response = try await source.fetch(channel, accountID, CallOptions(timeout: end - started, metadata: metadata))
-                            section.status = .ok
-                            section.json = try response.jsonString()
-                        } catch {
-                            let rpcError = (error as? RPCError) ?? RPCError(.unavailable, "\(error)")
-                            failure = rpcError
-                            (section.status, section.detail) = Self.status(of: rpcError, service: source.service)
-                        }
-                    } else {
-                        (section.status, section.detail) = (.unavailable, "\(source.service) is not configured")
-                    }
-                    section.elapsedMs = Int32(clamping: (ContinuousClock.now - started).components.seconds * 1000
-                        + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
-                    return (index, section, failure)
-                }
+                group.addTask { (index, await fetch(source, accountID: accountID, until: end, metadata: metadata)) }
             }
-            var collected: [(Int, Forge_Gateway_V1_Section, RPCError?)] = []
-            for await result in group { collected.append(result) }
-            return collected.sorted { $0.0 < $1.0 }
+            var outcomes = [Outcome?](repeating: nil, count: Self.sources.count)
+            for await (index, outcome) in group { outcomes[index] = outcome }
+            return outcomes.compactMap { $0 }
         }
         // The account decides whether the caller may see this customer at all.
-        if let failure = sections.first(where: { $0.1.name == "account" })?.2, failure.code == .notFound {
+        let account = outcomes.first { $0.section.name == "account" }
+        if account?.failure?.code == .notFound {
             throw RPCError(.notFound, "account \(accountID) not found")
         }
-        var response = Forge_Gateway_V1_GetCustomer360Response()
-        response.accountID = accountID
-        if let account = sections.first(where: { $0.1.name == "account" && $0.1.status == .ok }),
-           let decoded = try? Forge_Accounts_V1_GetAccountResponse(jsonString: account.1.json) {
-            response.accountID = decoded.account.id
+        return .with {
+            $0.accountID = account?.accountID ?? accountID
+            $0.sections = outcomes.map(\.section)
         }
-        response.sections = sections.map(\.1)
-        return response
+    }
+
+    /// One section: its call with what is left of the deadline, its status and its time.
+    private func fetch(_ source: SectionSource, accountID: String, until end: ContinuousClock.Instant, metadata: [String: String]) async -> Outcome {
+        let started = ContinuousClock.now
+        var outcome = Outcome(section: .with { $0.name = source.name })
+        if let channel = upstreams[source.service] {
+            do {
+                let response = try await source.fetch(channel, accountID, CallOptions(timeout: end - started, metadata: metadata))
+                outcome.section.status = .ok
+                outcome.section.json = try response.jsonString()
+                outcome.accountID = (response as? Forge_Accounts_V1_GetAccountResponse)?.account.id
+            } catch {
+                let failure = (error as? RPCError) ?? RPCError(.unavailable, "\(error)")
+                outcome.failure = failure
+                (outcome.section.status, outcome.section.detail) = Self.status(of: failure, service: source.service)
+            }
+        } else {
+            (outcome.section.status, outcome.section.detail) = (.unavailable, "\(source.service) is not configured")
+        }
+        let elapsed = (ContinuousClock.now - started).components
+        outcome.section.elapsedMs = Int32(clamping: elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
+        return outcome
     }
 
     /// How a failed call shows in its section.

@@ -33,7 +33,7 @@ struct HTTPGateway: Sendable {
             }
         }
         router.get("/api/v1/openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json())))
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
         }
         WebPages(gateway: self).register(in: router)
         return router
@@ -73,7 +73,7 @@ struct HTTPGateway: Sendable {
                 + route.query.compactMap { name, field in request.uri.queryParameters[name[...]].map { (field, String($0)) } }
             let message = try Self.requestMessage(route, body: body, parameters: parameters)
             guard let channel = channels[route.service],
-                  let registered = ForgeMethodRegistry.methods.first(where: { $0.descriptor == route.rpc })
+                  let registered = route.registered
             else { return Self.error(.serviceUnavailable, code: "UNAVAILABLE", "\(route.service) is not configured") }
             var metadata: [String: String] = [:]
             if let upstreamToken { metadata[MetadataKey.authorization] = "Bearer \(upstreamToken)" }
@@ -96,7 +96,7 @@ struct HTTPGateway: Sendable {
 
     /// The request message: the body's JSON object with the path and query parameters laid over it.
     static func requestMessage(_ route: HTTPRoute, body: Data, parameters: [(field: String, value: String)]) throws -> any SwiftProtobuf.Message {
-        guard let registered = ForgeMethodRegistry.methods.first(where: { $0.descriptor == route.rpc }) else {
+        guard let registered = route.registered else {
             throw RPCError(.unimplemented, "\(route.rpc.path) is not known")
         }
         var object: [String: Any] = [:]

@@ -28,7 +28,15 @@ struct HTTPRoute: Sendable {
     let tag: String
 }
 
+extension HTTPRoute {
+    /// The RPC's request and response types.
+    var registered: RegisteredMethod? { HTTPRoutes.registry[rpc.path] }
+}
+
 enum HTTPRoutes {
+    /// Every generated method by path, looked up once rather than searched per request.
+    static let registry = Dictionary(ForgeMethodRegistry.methods.map { ($0.descriptor.path, $0) }) { first, _ in first }
+
     static let page = ["page_size": "page.page_size", "page_token": "page.page_token"]
 
     static let all: [HTTPRoute] = {

@@ -7,14 +7,13 @@ import SwiftProtobuf
 
 /// The OpenAPI 3.1 document of the HTTP API, made from the route table itself.
 enum OpenAPIDocument {
-    static func json() -> Data {
-        (try? JSONSerialization.data(withJSONObject: document(), options: [.sortedKeys, .prettyPrinted])) ?? Data()
-    }
+    /// Made once: the routes do not change while the process runs.
+    static let json: Data = (try? JSONSerialization.data(withJSONObject: document(), options: [.sortedKeys, .prettyPrinted])) ?? Data()
 
     static func document() -> [String: Any] {
         var paths: [String: [String: Any]] = [:]
         for route in HTTPRoutes.all {
-            let registered = ForgeMethodRegistry.methods.first { $0.descriptor == route.rpc }
+            let registered = route.registered
             var parameters: [[String: Any]] = route.pathFields.keys.sorted().map {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
             }

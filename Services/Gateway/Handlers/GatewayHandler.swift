@@ -61,7 +61,7 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
     }
 
     func listUsers(_ request: Forge_Gateway_V1_ListUsersRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListUsersResponse {
-        let page = try PageCursor(request.page)
+        let page = try Page(request.page) { !$0.isEmpty }
         let users = try await identity.users(page: page.size, after: page.after)
         return .with {
             $0.users = users

@@ -225,7 +225,8 @@ struct IdentityStore: Sendable {
                 arguments: [id, name, Self.digest(secret), roles.joined(separator: ","), team, key.createdBy, now.timeIntervalSince1970]
             )
             try AuditLog.record(db, context: context, recordID: id, changes: ["name": name, "roles": roles.joined(separator: ",")], at: now)
-            return Forge_Gateway_V1_ApiKey()
+            // What a repeat of this call gets: the key, never its secret (not stored anywhere).
+            return Forge_Gateway_V1_CreateApiKeyResponse.with { $0.key = key }
         }
         return (key, secret)
     }
@@ -281,8 +282,7 @@ struct IdentityStore: Sendable {
     }
 
     static func randomSecret() -> String {
-        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }.base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
     }
 
     static func digest(_ secret: String) -> Data { Data(SHA256.hash(data: Data(secret.utf8))) }

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Synchronization
 
 /// Passwords stored as scrypt (swift-crypto's CryptoExtras), salted per user:
 /// "scrypt$<log2 N>$<r>$<p>$<salt base64>$<hash base64>". The cost is in the stored string,
@@ -28,9 +29,21 @@ struct PasswordHasher: Sendable {
     }
 
     /// A hash to verify against when the user does not exist, so a wrong username costs the
-    /// same time as a wrong password.
+    /// same time as a wrong password: one verification. Made once, on first use (hashing it on
+    /// every unknown sign-in made those cost two scrypt runs, which told usernames apart).
     func decoy() -> String {
-        (try? hash("decoy")) ?? ""
+        decoyHash.value.withLock { cached in
+            if let cached { return cached }
+            let made = (try? hash("decoy")) ?? ""
+            cached = made
+            return made
+        }
+    }
+
+    private let decoyHash = DecoyHash()
+
+    private final class DecoyHash: Sendable {
+        let value = Mutex<String?>(nil)
     }
 
     private func derive(_ password: String, salt: Data, logN: Int, blockSize: Int, parallelism: Int) throws -> Data {

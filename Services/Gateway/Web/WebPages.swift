@@ -311,9 +311,7 @@ struct WebPages: Sendable {
     static func subject(_ token: String) -> String? {
         let parts = token.split(separator: ".")
         guard parts.count == 3 else { return nil }
-        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard let data = Data(base64Encoded: base64), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        guard let data = Base64URL.decode(parts[1]), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         return object["sub"] as? String
     }
 

@@ -49,7 +49,8 @@ struct WebhookStore: Sendable {
             try db.execute(sql: "INSERT INTO webhook (id, url, event_types, secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [webhook.id, webhook.url, webhook.eventTypes.joined(separator: ","), secret, webhook.createdBy, now.timeIntervalSince1970])
             try AuditLog.record(db, context: context, recordID: webhook.id, changes: ["url": webhook.url, "event_types": webhook.eventTypes.joined(separator: ",")], at: now)
-            return Forge_Gateway_V1_DeleteWebhookResponse()
+            // What a repeat of this call gets: the webhook without its secret.
+            return Forge_Gateway_V1_CreateWebhookResponse.with { $0.webhook = webhook }
         }
         return webhook
     }

@@ -104,20 +104,13 @@ public enum SigningKeys {
         let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         if text.hasPrefix("-----BEGIN") { return try EdDSA.PublicKey(pem: text) }
         guard let raw = Data(base64Encoded: text) else { throw ConfigurationError(setting: "FORGE_JWT_PUBLIC_KEY", problem: "\(path) is not a base64 or PEM Ed25519 key") }
-        return try EdDSA.PublicKey(x: raw.base64URLEncoded, curve: .ed25519)
+        return try EdDSA.PublicKey(x: Base64URL.encode(raw), curve: .ed25519)
     }
 
     public static func readPrivateKey(path: String) throws -> EdDSA.PrivateKey {
         let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         if text.hasPrefix("-----BEGIN") { return try EdDSA.PrivateKey(pem: text) }
         guard let raw = Data(base64Encoded: text) else { throw ConfigurationError(setting: "signing key", problem: "\(path) is not a base64 or PEM Ed25519 key") }
-        return try EdDSA.PrivateKey(d: raw.base64URLEncoded, curve: .ed25519)
-    }
-}
-
-extension Data {
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        return try EdDSA.PrivateKey(d: Base64URL.encode(raw), curve: .ed25519)
     }
 }
