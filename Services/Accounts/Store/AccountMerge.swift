@@ -68,24 +68,25 @@ struct AccountMerge: Sendable {
 
     /// Re-points contacts (row and payload); returns how many moved.
     private static func moveContacts(_ db: Database, from: String, to: String) throws -> Int32 {
-        let rows = try Row.fetchAll(db, sql: "SELECT id, payload FROM contact WHERE account_id = ?", arguments: [from])
-        for row in rows {
-            var contact = try Forge_Accounts_V1_Contact(serializedBytes: row["payload"] as Data)
-            contact.accountID = to
-            try db.execute(sql: "UPDATE contact SET account_id = ?, payload = ? WHERE id = ?",
-                           arguments: [to, try contact.serializedData(), row["id"] as String])
-        }
-        return Int32(rows.count)
+        try repoint(db, table: "contact", as: Forge_Accounts_V1_Contact.self, from: from, to: to) { $0.accountID = to }
     }
 
     /// Re-points activities (row and payload); the full-text index is keyed by row and stays.
     private static func moveActivities(_ db: Database, from: String, to: String) throws -> Int32 {
-        let rows = try Row.fetchAll(db, sql: "SELECT rowid, payload FROM activity WHERE account_id = ?", arguments: [from])
+        try repoint(db, table: "activity", as: Forge_Accounts_V1_Activity.self, from: from, to: to) { $0.accountID = to }
+    }
+
+    /// Moves the rows of `table` (an `account_id` column and a `payload` of `Message`) from one
+    /// account to another, the payload's own account id included; returns how many moved.
+    private static func repoint<Message: SwiftProtobuf.Message>(
+        _ db: Database, table: String, as: Message.Type, from: String, to: String, setAccount: (inout Message) -> Void
+    ) throws -> Int32 {
+        let rows = try Row.fetchAll(db, sql: "SELECT rowid, payload FROM \(table) WHERE account_id = ?", arguments: [from])
         for row in rows {
-            var activity = try Forge_Accounts_V1_Activity(serializedBytes: row["payload"] as Data)
-            activity.accountID = to
-            try db.execute(sql: "UPDATE activity SET account_id = ?, payload = ? WHERE rowid = ?",
-                           arguments: [to, try activity.serializedData(), row["rowid"] as Int64])
+            var message = try Message(serializedBytes: row["payload"] as Data)
+            setAccount(&message)
+            try db.execute(sql: "UPDATE \(table) SET account_id = ?, payload = ? WHERE rowid = ?",
+                           arguments: [to, try message.serializedData(), row["rowid"] as Int64])
         }
         return Int32(rows.count)
     }
