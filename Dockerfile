@@ -9,9 +9,10 @@ COPY Shared Shared
 COPY Services Services
 COPY Scripts Scripts
 COPY Tests Tests
-RUN swift build -c release --static-swift-stdlib \
+# Scripts/build-release.sh: static Swift libraries, start-up code laid out together, RELR.
+RUN Scripts/build-release.sh \
     && mkdir /out \
-    && cp "$(swift build -c release --static-swift-stdlib --show-bin-path)"/forge* /out/
+    && cp "$(Scripts/build-release.sh --show-bin-path)"/forge* /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update \
