@@ -18,12 +18,18 @@ struct TransportFailure: Error {
 ///
 /// Created by the calling task; from then on every mutable property is touched only on the
 /// connection's event loop, which is what makes the unchecked `Sendable` sound.
+///
+/// The outcome resumes the calling task's continuation directly: an `EventLoopPromise` and
+/// `future.get()` cost a promise, a callback closure and a second continuation per call.
 final class ClientCall: @unchecked Sendable {
     let method: String
     let metadata: [String: String]
     let deadline: NIODeadline
     let payload: Data
-    let promise: EventLoopPromise<Data>
+    /// The calling task, once it waits; the outcome, when it arrived before the task waited
+    /// (a Cancel can reach the loop before the call does).
+    private var continuation: UnsafeContinuation<Data, any Error>?
+    private var outcome: Result<Data, any Error>?
 
     /// Assigned when written to a channel.
     var callID: UInt64 = 0
@@ -33,19 +39,28 @@ final class ClientCall: @unchecked Sendable {
     unowned(unsafe) var connection: ClientConnection?
     private(set) var finished = false
 
-    init(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data, promise: EventLoopPromise<Data>) {
+    init(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data) {
         self.method = method
         self.metadata = metadata
         self.deadline = deadline
         self.payload = payload
-        self.promise = promise
+    }
+
+    /// The calling task waits for the outcome. On the event loop.
+    func wait(with continuation: UnsafeContinuation<Data, any Error>) {
+        if let outcome {
+            self.outcome = nil
+            continuation.resume(with: outcome)
+        } else {
+            self.continuation = continuation
+        }
     }
 
     func succeed(_ payload: Data) {
         guard !finished else { return }
         finished = true
         connection?.finished(self)
-        promise.succeed(payload)
+        deliver(.success(payload))
     }
 
     func fail(_ error: RPCError, outcome: TransportFailure.Outcome? = nil) {
@@ -53,9 +68,18 @@ final class ClientCall: @unchecked Sendable {
         finished = true
         connection?.finished(self)
         if let outcome {
-            promise.fail(TransportFailure(error: error, outcome: outcome))
+            deliver(.failure(TransportFailure(error: error, outcome: outcome)))
         } else {
-            promise.fail(error)
+            deliver(.failure(error))
+        }
+    }
+
+    private func deliver(_ result: Result<Data, any Error>) {
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(with: result)
+        } else {
+            outcome = result
         }
     }
 

@@ -43,23 +43,28 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Runs one attempt of a call on this connection.
     func call(method: String, metadata: [String: String], deadline: NIODeadline, payload: Data) async throws -> Data {
-        let promise = eventLoop.makePromise(of: Data.self)
-        let call = ClientCall(method: method, metadata: metadata, deadline: deadline, payload: payload, promise: promise)
+        let call = ClientCall(method: method, metadata: metadata, deadline: deadline, payload: payload)
         return try await withTaskCancellationHandler {
-            if eventLoop.inEventLoop {
-                // The caller runs on this connection's loop (a handler, or a task preferring
-                // the client's executor): no hop.
-                begin(call, deadline: deadline)
-            } else {
-                eventLoop.execute { self.begin(call, deadline: deadline) }
+            try await withUnsafeThrowingContinuation { continuation in
+                if eventLoop.inEventLoop {
+                    // The caller runs on this connection's loop (a handler, or a task preferring
+                    // the client's executor): no hop.
+                    call.wait(with: continuation)
+                    begin(call, deadline: deadline)
+                } else {
+                    eventLoop.execute {
+                        call.wait(with: continuation)
+                        self.begin(call, deadline: deadline)
+                    }
+                }
             }
-            return try await promise.futureResult.get()
         } onCancel: {
             eventLoop.execute { call.cancel() }
         }
     }
 
     private func begin(_ call: ClientCall, deadline: NIODeadline) {
+        guard !call.finished else { return }  // cancelled before it reached the loop
         let id = ObjectIdentifier(call)
         activeCalls[id] = call
         deadlines.add(id, deadline: deadline)

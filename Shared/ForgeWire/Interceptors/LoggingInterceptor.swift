@@ -13,17 +13,16 @@ public struct LoggingInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {
-        let start = ContinuousClock.now
         do {
             let response = try await next(context)
             // Building the fields costs more than the call itself on a fast path: only when logged.
-            if context.logger.logLevel <= .debug {
-                context.logger.debug("rpc", metadata: Self.fields(.ok, since: start))
+            if context.logLevel <= .debug {
+                context.logger.debug("rpc", metadata: Self.fields(.ok, since: context.receivedAt))
             }
             return response
         } catch {
             let mapped = RPCError(mapping: error, deadlineExpired: ContinuousClock.now >= context.deadline)
-            var fields = Self.fields(mapped.code, since: start)
+            var fields = Self.fields(mapped.code, since: context.receivedAt)
             fields["message"] = "\(mapped.message)"
             switch mapped.code {
             case .internal, .unknown, .dataLoss:

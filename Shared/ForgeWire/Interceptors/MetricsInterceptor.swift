@@ -8,18 +8,26 @@ import NIOConcurrencyHelpers
 /// Metric names: `forge_rpc_<side>_calls_total{method,code}` and
 /// `forge_rpc_<side>_duration_seconds{method}` (a timer; Prometheus exports it as a histogram).
 public final class RPCMetrics: Sendable {
-    private struct Key: Hashable {
-        let method: String
-        let code: Int
-    }
+    /// The handles of one method: its latency timer, its OK counter (nearly every call) and
+    /// the counters of the other codes it has answered with.
+    private final class MethodHandles: Sendable {
+        let timer: Metrics.Timer
+        let ok: Counter
+        let others: NIOLockedValueBox<[StatusCode: Counter]>
 
-    private struct Handles {
-        var counters: [Key: Counter] = [:]
-        var timers: [String: Metrics.Timer] = [:]
+        init(side: String, method: String) {
+            timer = Metrics.Timer(
+                label: "forge_rpc_\(side)_duration_seconds",
+                dimensions: [("method", method)],
+                preferredDisplayUnit: .seconds
+            )
+            ok = Counter(label: "forge_rpc_\(side)_calls_total", dimensions: [("method", method), ("code", StatusCode.ok.name)])
+            others = NIOLockedValueBox([:])
+        }
     }
 
     private let side: String
-    private let handles = NIOLockedValueBox(Handles())
+    private let handles = NIOLockedValueBox([String: MethodHandles]())
 
     /// - Parameter side: `server` or `client`.
     public init(side: String) {
@@ -28,25 +36,30 @@ public final class RPCMetrics: Sendable {
 
     func record(method: String, code: StatusCode, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        let key = Key(method: method, code: code.rawValue)
-        let (counter, timer) = handles.withLockedValue { handles in
-            let counter = handles.counters[key] ?? Counter(
-                label: "forge_rpc_\(side)_calls_total",
-                dimensions: [("method", method), ("code", code.name)]
-            )
-            handles.counters[key] = counter
-            let timer = handles.timers[method] ?? Metrics.Timer(
-                label: "forge_rpc_\(side)_duration_seconds",
-                dimensions: [("method", method)],
-                preferredDisplayUnit: .seconds
-            )
-            handles.timers[method] = timer
-            return (counter, timer)
+        // One dictionary lookup per call; the handles are made on a method's first call.
+        let methodHandles = handles.withLockedValue { handles in
+            if let existing = handles[method] { return existing }
+            let created = MethodHandles(side: side, method: method)
+            handles[method] = created
+            return created
         }
-        counter.increment()
-        timer.record(duration: elapsed)
+        if code == .ok {
+            methodHandles.ok.increment()
+        } else {
+            let side = self.side
+            methodHandles.others.withLockedValue { counters in
+                let counter = counters[code] ?? Counter(
+                    label: "forge_rpc_\(side)_calls_total",
+                    dimensions: [("method", method), ("code", code.name)]
+                )
+                counters[code] = counter
+                return counter
+            }.increment()
+        }
+        methodHandles.timer.record(duration: elapsed)
     }
 }
+
 /// Server-side metrics: calls by method and code, latency by method.
 public struct MetricsInterceptor: ServerInterceptor {
     private let metrics: RPCMetrics
@@ -60,14 +73,13 @@ public struct MetricsInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {
-        let start = ContinuousClock.now
         do {
             let response = try await next(context)
-            metrics.record(method: context.method.path, code: .ok, since: start)
+            metrics.record(method: context.method.path, code: .ok, since: context.receivedAt)
             return response
         } catch {
             let mapped = RPCError(mapping: error, deadlineExpired: ContinuousClock.now >= context.deadline)
-            metrics.record(method: context.method.path, code: mapped.code, since: start)
+            metrics.record(method: context.method.path, code: mapped.code, since: context.receivedAt)
             throw error
         }
     }

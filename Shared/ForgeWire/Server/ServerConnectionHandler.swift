@@ -168,10 +168,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if call.timeoutMs > 0 {
             timeout = min(timeout, .milliseconds(Int64(call.timeoutMs)))
         }
+        let receivedAt = ContinuousClock.now
         let serverContext = ServerContext(
             method: descriptor,
             metadata: call.metadata,
-            deadline: .now + timeout,
+            deadline: receivedAt + timeout,
+            receivedAt: receivedAt,
             requestID: call.metadata[MetadataKey.requestID],
             logger: logger,
             peer: peer
