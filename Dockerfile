@@ -12,7 +12,9 @@ COPY Tests Tests
 # Scripts/build-release.sh: static Swift libraries, start-up code laid out together, RELR.
 RUN Scripts/build-release.sh \
     && mkdir /out \
-    && cp "$(Scripts/build-release.sh --show-bin-path)"/forge* /out/
+    && bin="$(Scripts/build-release.sh --show-bin-path)" \
+    && cp "$bin"/forge "$bin"/forge-accounts "$bin"/forge-pipeline "$bin"/forge-orders "$bin"/forge-servicedesk \
+          "$bin"/forge-feedback "$bin"/forge-loyalty "$bin"/forge-analytics "$bin"/forge-gateway /out/
 
 FROM debian:bookworm-slim
 RUN apt-get update \

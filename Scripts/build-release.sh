@@ -2,17 +2,21 @@
 # Builds the release executables the way production runs them (the Dockerfile calls this):
 #
 #   --static-swift-stdlib      no shared Swift/Foundation libraries to load and relocate;
-#   -function-sections (Swift and C) and lld's --symbol-ordering-file=Scripts/startup.order
-#                              the functions a service runs from start-up to idle (listed by
-#                              Scripts/startup-order.sh) are laid out together, so an idle
-#                              process touches a few MB of code instead of pages all over 30 MB;
+#   -function-sections (Swift and C) and lld's --symbol-ordering-file
+#                              the functions each service runs from start-up to idle (profiled
+#                              by Scripts/startup-order.sh into Scripts/startup.order) are laid
+#                              out together, so an idle process touches a few MB of code
+#                              instead of pages all over 30 MB. Each executable is linked
+#                              with its own list (Scripts/link-with-order.sh): the kernel maps
+#                              a binary's page-cache folios whole (up to 2 MB), so another
+#                              service's functions in between would cost this one memory;
 #   -z pack-relative-relocs    RELR: start-up reads 27 KB of relocations instead of 3.4 MB, and
 #                              the executable stays position-independent (ASLR).
 #
-# Idle RSS per process went from 39.5 MB to ~25 MB (Benchmarks/RESULTS.md). A stale order file
+# Idle RSS per process went from 39.5 MB to 26-30 MB (Benchmarks/RESULTS.md). A stale profile
 # only costs memory, never correctness: unknown names are ignored.
 #
-# Usage: Scripts/build-release.sh [--show-bin-path] [extra swift build arguments…]
+# Usage: Scripts/build-release.sh [--show-bin-path]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +25,7 @@ flags=(
     -Xswiftc -Xfrontend -Xswiftc -function-sections
     -Xcc -ffunction-sections
     -Xswiftc -use-ld=lld
-    -Xlinker "--symbol-ordering-file=$PWD/Scripts/startup.order"
-    -Xlinker --no-warn-symbol-ordering
+    -Xswiftc -Xclang-linker -Xswiftc "--ld-path=$PWD/Scripts/link-with-order.sh"
     -Xlinker -z -Xlinker pack-relative-relocs
 )
 bin=$(swift build "${flags[@]}" --show-bin-path)
@@ -30,10 +33,46 @@ if [[ "${1:-}" == "--show-bin-path" ]]; then
     echo "$bin"
     exit 0
 fi
-# SwiftPM does not see the order file as an input: relink what is older than it.
-for executable in "$bin"/forge "$bin"/forge-*; do
-    if [[ -f "$executable" && "$executable" -ot Scripts/startup.order ]]; then
-        rm -f "$executable"
+
+# Scripts/startup.order has one line per function: a hex mask of the services that ran it
+# (bit 0 accounts … bit 7 gateway, as in Scripts/startup-order.sh) and its name. Each
+# executable's list starts with what it ran itself, then what the others ran (code a profile
+# missed is then more likely near than scattered); the forge CLI gets the list as it is.
+services=(accounts pipeline orders servicedesk feedback loyalty analytics gateway)
+orders=.build/startup-order
+mkdir -p "$orders"
+if [[ ! -f "$orders/forge.order" || "$orders/forge.order" -ot Scripts/startup.order ]]; then
+    own=()
+    others=()
+    for service in "${services[@]}"; do
+        exec {fd}>"$orders/forge-$service.own"
+        own+=("$fd")
+        exec {fd}>"$orders/forge-$service.others"
+        others+=("$fd")
+    done
+    while read -r mask name; do
+        for index in "${!services[@]}"; do
+            if (( (16#$mask >> index) & 1 )); then
+                echo "$name" >&"${own[$index]}"
+            else
+                echo "$name" >&"${others[$index]}"
+            fi
+        done
+    done <Scripts/startup.order
+    for fd in "${own[@]}" "${others[@]}"; do
+        exec {fd}>&-
+    done
+    for service in "${services[@]}"; do
+        cat "$orders/forge-$service.own" "$orders/forge-$service.others" >"$orders/forge-$service.order"
+        rm "$orders/forge-$service.own" "$orders/forge-$service.others"
+    done
+    cut -d' ' -f2 Scripts/startup.order >"$orders/forge.order"
+fi
+
+# SwiftPM does not see an order file as an input: relink what is older than its list.
+for product in forge "${services[@]/#/forge-}"; do
+    if [[ -f "$bin/$product" && "$bin/$product" -ot "$orders/$product.order" ]]; then
+        rm -f "$bin/$product"
     fi
 done
-exec swift build "${flags[@]}" "$@"
+exec swift build "${flags[@]}"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates Scripts/startup.order: the functions the eight services run from start-up to
-# serving idle (health checks, /metrics scrapes, job ticks, event-feed polls), in the order
-# valgrind first saw them. Scripts/build-release.sh hands the list to lld, which places those
-# functions together; an idle process then touches a few MB of code (see Benchmarks/RESULTS.md).
+# serving idle (health checks, /metrics scrapes, job ticks, event-feed polls), each with a mask
+# of the services that ran it. Scripts/build-release.sh gives each executable its share, which
+# lld places together; an idle process then touches a few MB of code (Benchmarks/RESULTS.md).
 #
 # Run it after changes that add much start-up or idle-path code; an outdated list still links
 # (missing names are ignored) and only costs memory. Needs valgrind (installed when missing).
@@ -25,8 +25,8 @@ cleanup() {
 trap cleanup EXIT
 
 # `forge up` starts the executables next to it: there, each is a wrapper running the real one
-# under valgrind, so the profile covers what `forge up` really does (first start with demo data,
-# consumers, jobs). valgrind cannot read the DWARF 5 of a Swift 6 build: it gets a stripped copy.
+# under valgrind, so the profile covers what `forge up` really does: a first start (demo data
+# loaded) and a second on the same data, consumers and jobs included. valgrind cannot read the DWARF 5 of a Swift 6 build: it gets a stripped copy.
 services=(accounts pipeline orders servicedesk feedback loyalty analytics gateway)
 mkdir -p "$work/bin" "$work/real"
 cp "$bin/forge" "$work/bin/forge"
@@ -34,43 +34,46 @@ for service in "${services[@]}"; do
     strip -g -o "$work/real/forge-$service" "$bin/forge-$service"
     cat >"$work/bin/forge-$service" <<WRAPPER
 #!/bin/sh
-exec valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$service.callgrind" "$work/real/forge-$service" "\$@"
+exec valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$service.%p.callgrind" "$work/real/forge-$service" "\$@"
 WRAPPER
     chmod +x "$work/bin/forge-$service"
 done
-"$work/bin/forge" up --data-dir "$work/data" --start-timeout 600 >"$work/up.log" 2>&1 &
-up=$!
-for _ in $(seq 1 1200); do
-    grep -q "forge call" "$work/up.log" && break
-    kill -0 "$up" 2>/dev/null || { cat "$work/up.log"; exit 1; }
-    sleep 0.5
-done
-
 admin_port() {
     case $1 in
         gateway) echo 9100 ;; accounts) echo 9101 ;; pipeline) echo 9102 ;; orders) echo 9103 ;;
         servicedesk) echo 9104 ;; feedback) echo 9105 ;; loyalty) echo 9106 ;; analytics) echo 9107 ;;
     esac
 }
-# The idle path: what an orchestrator and Prometheus do to a running stack.
-for round in 1 2 3; do
-    FORGE_DATA_DIR="$work/data" "$bin/forge" health >/dev/null || true
-    for service in "${services[@]}"; do
-        port=$(admin_port "$service")
-        curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || true
-        curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || true
-        curl -sf "http://127.0.0.1:$port/metrics" >/dev/null || true
+# One run of the stack: start, the idle path (what an orchestrator and Prometheus do to a
+# running stack), stop.
+profile_run() {
+    "$work/bin/forge" up --data-dir "$work/data" --start-timeout 600 >"$work/up.log" 2>&1 &
+    up=$!
+    for _ in $(seq 1 1200); do
+        grep -q "forge call" "$work/up.log" && break
+        kill -0 "$up" 2>/dev/null || { cat "$work/up.log"; exit 1; }
+        sleep 0.5
     done
-    curl -sf http://127.0.0.1:8080/login >/dev/null || true
-    sleep 2
-done
-
-kill -INT "$up"
-wait "$up" || true
-up=""
+    for round in 1 2 3; do
+        FORGE_DATA_DIR="$work/data" "$bin/forge" health >/dev/null || true
+        for service in "${services[@]}"; do
+            port=$(admin_port "$service")
+            curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || true
+            curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || true
+            curl -sf "http://127.0.0.1:$port/metrics" >/dev/null || true
+        done
+        curl -sf http://127.0.0.1:8080/login >/dev/null || true
+        sleep 2
+    done
+    kill -INT "$up"
+    wait "$up" || true
+    up=""
+}
+profile_run
+profile_run
 
 python3 - "$work" "$bin" "$root/Scripts/startup.order" <<'EOF'
-import re, subprocess, sys
+import glob, re, subprocess, sys
 work, bin_dir, out = sys.argv[1:4]
 services = ["accounts", "pipeline", "orders", "servicedesk", "feedback", "loyalty", "analytics", "gateway"]
 defined = set()
@@ -81,16 +84,28 @@ for service in services:
         parts = line.split()
         if len(parts) == 3 and parts[1] in "tTwW":
             defined.add(parts[2])
-seen, order = set(), []
-for service in services:
-    for line in open(f"{work}/{service}.callgrind", errors="replace"):
+# Each function's users: the services that ran it. Grouping by that set keeps each binary's code
+# together: first what all eight run (the kit, the runtime, the standard library), then what
+# fewer share, down to what one service alone runs (the gateway's HTTP side, the accounts'
+# demo import). In first-seen order inside a group. One list serves all eight binaries.
+first_seen, users = {}, {}
+profiles = [(index, path) for index, service in enumerate(services)
+            for path in sorted(glob.glob(f"{work}/{service}.*.callgrind"))]
+for index, path in profiles:
+    for line in open(path, errors="replace"):
         match = re.match(r"^c?fn=\(\d+\) (.*)$", line.rstrip("\n"))
         if match:
             name = match.group(1)
-            if name in defined and name not in seen:
-                seen.add(name)
-                order.append(name)
+            if name in defined:
+                first_seen.setdefault(name, len(first_seen))
+                users[name] = users.get(name, 0) | (1 << index)
+group_first = {}
+for name in sorted(first_seen, key=first_seen.get):
+    group_first.setdefault(users[name], first_seen[name])
+order = sorted(first_seen, key=lambda name: (
+    -bin(users[name]).count("1"), group_first[users[name]], first_seen[name]))
 with open(out, "w") as file:
-    file.write("\n".join(order) + "\n")
+    # The mask says which binaries get the name (Scripts/build-release.sh splits the list).
+    file.writelines(f"{users[name]:02x} {name}\n" for name in order)
 print(f"{len(order)} functions -> {out}")
 EOF

@@ -101,7 +101,8 @@ public enum ForgeService {
         let wire = WireServer(configuration: wireConfiguration, router: router, interceptors: interceptors, logger: logger)
         let admin = AdminServer.make(host: configuration.listenHost, port: configuration.adminPort, readiness: readiness, registry: registry, logger: logger)
 
-        var services: [any Service] = [wire, admin, scheduler]
+        let idle = IdleMemoryRelease(database: database, clock: serviceSetup.clock, logger: logger)
+        var services: [any Service] = [wire, admin, scheduler, idle]
         services += serviceSetup.consumers.map { $0 as any Service }
         services += serviceSetup.services
         let group = ServiceGroup(
