@@ -10,6 +10,25 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def wait_for_path(driver, suffix):
+    """A click returns before the browser has followed the form post and its redirect."""
+    try:
+        WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(suffix))
+    except Exception:
+        raise AssertionError("expected a page ending in %s, at %s" % (suffix, driver.current_url))
+
+
+def wait_for_text(driver, element_id, text):
+    """Waits until the element shows `text` (the page it is on may still be the one before)."""
+    try:
+        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: text in d.find_element(By.ID, element_id).text)
+    except Exception:
+        raise AssertionError("expected %r in #%s: %s" % (text, element_id, driver.page_source[:800]))
 
 
 def main(base, username, password, search, expected):
@@ -32,13 +51,19 @@ def main(base, username, password, search, expected):
         driver.find_element(By.ID, "username").send_keys(username)
         driver.find_element(By.ID, "password").send_keys(password)
         driver.find_element(By.ID, "sign-in").click()
-        assert driver.current_url.endswith("/accounts"), driver.current_url
+        wait_for_path(driver, "/accounts")
 
         # Search by name prefix, open the account.
         driver.find_element(By.ID, "q").send_keys(search)
         driver.find_element(By.ID, "search").click()
+        # Until the results page has replaced the list the search was typed on.
+        def found(d):
+            return [link.text for link in d.find_elements(By.CSS_SELECTOR, "#accounts tbody a")] == [expected]
+        try:
+            WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(found)
+        except Exception:
+            raise AssertionError("search for %r did not list exactly %r: %s" % (search, expected, driver.page_source[:800]))
         links = driver.find_elements(By.CSS_SELECTOR, "#accounts tbody a")
-        assert [link.text for link in links] == [expected], [link.text for link in links]
         links[0].click()
 
         # The 360° page: the name (Chinese, escaped HTML shown as text), every section with its status.
@@ -66,7 +91,7 @@ def main(base, username, password, search, expected):
         address.clear()
         address.send_keys("苏州工业园区星湖街 328 号")
         driver.find_element(By.ID, "save").click()
-        assert "苏州工业园区星湖街 328 号" in driver.find_element(By.ID, "section-account").text, driver.page_source[:800]
+        wait_for_text(driver, "section-account", "苏州工业园区星湖街 328 号")
         print("web pages ok")
     finally:
         driver.quit()

@@ -3,6 +3,8 @@ import ForgeContracts
 import ForgeWire
 import Foundation
 import GRDB
+import NIOCore
+import NIOEmbedded
 import SwiftProtobuf
 import Testing
 
@@ -56,6 +58,27 @@ struct OutboxTests {
         let response = try await poll.value
         #expect(response.events.map(\.accountID) == ["acc_woken"])
         #expect(signal.generation > generation, "the commit signalled")
+    }
+
+    @Test("a wait runs out on its event loop's clock; a commit first wakes it and disarms the timer")
+    func waitTimeoutOnTheLoopClock() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let signal = CommitSignal(eventLoop: loop)
+
+        let timingOut = Task { await signal.wait(beyond: signal.generation, timeout: .seconds(30)) }
+        while signal.armedTimeouts < 1 { await Task.yield() }
+        await loop.advanceTime(by: .seconds(29))
+        #expect(signal.armedTimeouts == 1, "still waiting after 29 s")
+        await loop.advanceTime(by: .seconds(1))
+        await timingOut.value
+        #expect(signal.armedTimeouts == 0)
+
+        let woken = Task { await signal.wait(beyond: signal.generation, timeout: .seconds(30)) }
+        while signal.armedTimeouts < 1 { await Task.yield() }
+        signal.signal()
+        await woken.value  // without the loop's time moving
+        #expect(signal.armedTimeouts == 0, "the commit disarmed the timeout")
+        await loop.shutdownGracefully()
     }
 
     @Test("a poll with nothing new answers empty once its wait is over")
