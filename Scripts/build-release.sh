@@ -35,36 +35,44 @@ if [[ "${1:-}" == "--show-bin-path" ]]; then
 fi
 
 # Scripts/startup.order has one line per function: a hex mask of the services that ran it
-# (bit 0 accounts … bit 7 gateway, as in Scripts/startup-order.sh) and its name. Each
-# executable's list starts with what it ran itself, then what the others ran (code a profile
-# missed is then more likely near than scattered); the forge CLI gets the list as it is.
+# (bit 0 accounts … bit 7 gateway, as in Scripts/startup-order.sh; bit 8 when it also ran in a
+# restart, not only in a first start) and its name. Each executable's list starts with what
+# it runs in the steady state, then what only its first start ran (demo data, first sign-up),
+# then what the others ran (code a profile missed is then more likely near than scattered);
+# the forge CLI gets the list as it is.
 services=(accounts pipeline orders servicedesk feedback loyalty analytics gateway)
 orders=.build/startup-order
 mkdir -p "$orders"
 if [[ ! -f "$orders/forge.order" || "$orders/forge.order" -ot Scripts/startup.order ]]; then
-    own=()
+    steady=()
+    first=()
     others=()
     for service in "${services[@]}"; do
-        exec {fd}>"$orders/forge-$service.own"
-        own+=("$fd")
+        exec {fd}>"$orders/forge-$service.steady"
+        steady+=("$fd")
+        exec {fd}>"$orders/forge-$service.first"
+        first+=("$fd")
         exec {fd}>"$orders/forge-$service.others"
         others+=("$fd")
     done
     while read -r mask name; do
         for index in "${!services[@]}"; do
-            if (( (16#$mask >> index) & 1 )); then
-                echo "$name" >&"${own[$index]}"
-            else
+            if (( !((16#$mask >> index) & 1) )); then
                 echo "$name" >&"${others[$index]}"
+            elif (( (16#$mask >> ${#services[@]}) & 1 )); then
+                echo "$name" >&"${steady[$index]}"
+            else
+                echo "$name" >&"${first[$index]}"
             fi
         done
     done <Scripts/startup.order
-    for fd in "${own[@]}" "${others[@]}"; do
+    for fd in "${steady[@]}" "${first[@]}" "${others[@]}"; do
         exec {fd}>&-
     done
     for service in "${services[@]}"; do
-        cat "$orders/forge-$service.own" "$orders/forge-$service.others" >"$orders/forge-$service.order"
-        rm "$orders/forge-$service.own" "$orders/forge-$service.others"
+        part="$orders/forge-$service"
+        cat "$part.steady" "$part.first" "$part.others" >"$part.order"
+        rm "$part.steady" "$part.first" "$part.others"
     done
     cut -d' ' -f2 Scripts/startup.order >"$orders/forge.order"
 fi

@@ -34,7 +34,7 @@ for service in "${services[@]}"; do
     strip -g -o "$work/real/forge-$service" "$bin/forge-$service"
     cat >"$work/bin/forge-$service" <<WRAPPER
 #!/bin/sh
-exec valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$service.%p.callgrind" "$work/real/forge-$service" "\$@"
+exec valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$service.%q{FORGE_PROFILE_RUN}.%p.callgrind" "$work/real/forge-$service" "\$@"
 WRAPPER
     chmod +x "$work/bin/forge-$service"
 done
@@ -69,8 +69,8 @@ profile_run() {
     wait "$up" || true
     up=""
 }
-profile_run
-profile_run
+FORGE_PROFILE_RUN=first profile_run
+FORGE_PROFILE_RUN=restart profile_run
 
 python3 - "$work" "$bin" "$root/Scripts/startup.order" <<'EOF'
 import glob, re, subprocess, sys
@@ -84,21 +84,25 @@ for service in services:
         parts = line.split()
         if len(parts) == 3 and parts[1] in "tTwW":
             defined.add(parts[2])
-# Each function's users: the services that ran it. Grouping by that set keeps each binary's code
-# together: first what all eight run (the kit, the runtime, the standard library), then what
-# fewer share, down to what one service alone runs (the gateway's HTTP side, the accounts'
-# demo import). In first-seen order inside a group. One list serves all eight binaries.
+# Each function's users: the services that ran it (bits 0-7), and bit 8 when it ran in the
+# restart, i.e. in the steady state and not only in a first start (demo data, first sign-up).
+# Grouping by that set keeps each binary's code together: first what all eight run (the kit,
+# the runtime, the standard library), then what fewer share, down to what one service alone
+# runs. In first-seen order inside a group. Scripts/build-release.sh gives each binary its own
+# steady code first, then its first-start-only code, then the others' code.
+STEADY = 1 << len(services)
 first_seen, users = {}, {}
 profiles = [(index, path) for index, service in enumerate(services)
             for path in sorted(glob.glob(f"{work}/{service}.*.callgrind"))]
 for index, path in profiles:
+    steady = STEADY if ".restart." in path else 0
     for line in open(path, errors="replace"):
         match = re.match(r"^c?fn=\(\d+\) (.*)$", line.rstrip("\n"))
         if match:
             name = match.group(1)
             if name in defined:
                 first_seen.setdefault(name, len(first_seen))
-                users[name] = users.get(name, 0) | (1 << index)
+                users[name] = users.get(name, 0) | (1 << index) | steady
 group_first = {}
 for name in sorted(first_seen, key=first_seen.get):
     group_first.setdefault(users[name], first_seen[name])
@@ -106,6 +110,6 @@ order = sorted(first_seen, key=lambda name: (
     -bin(users[name]).count("1"), group_first[users[name]], first_seen[name]))
 with open(out, "w") as file:
     # The mask says which binaries get the name (Scripts/build-release.sh splits the list).
-    file.writelines(f"{users[name]:02x} {name}\n" for name in order)
+    file.writelines(f"{users[name]:03x} {name}\n" for name in order)
 print(f"{len(order)} functions -> {out}")
 EOF
