@@ -43,36 +43,23 @@ fi
 services=(accounts pipeline orders servicedesk feedback loyalty analytics gateway)
 orders=.build/startup-order
 mkdir -p "$orders"
-if [[ ! -f "$orders/forge.order" || "$orders/forge.order" -ot Scripts/startup.order ]]; then
-    steady=()
-    first=()
-    others=()
-    for service in "${services[@]}"; do
-        exec {fd}>"$orders/forge-$service.steady"
-        steady+=("$fd")
-        exec {fd}>"$orders/forge-$service.first"
-        first+=("$fd")
-        exec {fd}>"$orders/forge-$service.others"
-        others+=("$fd")
-    done
+# An executable's list: each name ranked 0 (it ran in this service's steady state), 1 (only
+# in its first start) or 2 (only in other services), stably sorted by rank.
+order_for() {
+    local index=$1 steady=${#services[@]} mask name
     while read -r mask name; do
-        for index in "${!services[@]}"; do
-            if (( !((16#$mask >> index) & 1) )); then
-                echo "$name" >&"${others[$index]}"
-            elif (( (16#$mask >> ${#services[@]}) & 1 )); then
-                echo "$name" >&"${steady[$index]}"
-            else
-                echo "$name" >&"${first[$index]}"
-            fi
-        done
-    done <Scripts/startup.order
-    for fd in "${steady[@]}" "${first[@]}" "${others[@]}"; do
-        exec {fd}>&-
-    done
-    for service in "${services[@]}"; do
-        part="$orders/forge-$service"
-        cat "$part.steady" "$part.first" "$part.others" >"$part.order"
-        rm "$part.steady" "$part.first" "$part.others"
+        if (( !((16#$mask >> index) & 1) )); then
+            echo "2 $name"
+        elif (( (16#$mask >> steady) & 1 )); then
+            echo "0 $name"
+        else
+            echo "1 $name"
+        fi
+    done <Scripts/startup.order | sort -s -n -k1,1 | cut -d' ' -f2
+}
+if [[ ! -f "$orders/forge.order" || "$orders/forge.order" -ot Scripts/startup.order ]]; then
+    for index in "${!services[@]}"; do
+        order_for "$index" >"$orders/forge-${services[$index]}.order"
     done
     cut -d' ' -f2 Scripts/startup.order >"$orders/forge.order"
 fi

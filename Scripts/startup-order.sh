@@ -26,7 +26,8 @@ trap cleanup EXIT
 
 # `forge up` starts the executables next to it: there, each is a wrapper running the real one
 # under valgrind, so the profile covers what `forge up` really does: a first start (demo data
-# loaded) and a second on the same data, consumers and jobs included. valgrind cannot read the DWARF 5 of a Swift 6 build: it gets a stripped copy.
+# loaded) and a second on the same data, consumers and jobs included. valgrind cannot read the
+# DWARF 5 of a Swift 6 build: it gets a stripped copy.
 services=(accounts pipeline orders servicedesk feedback loyalty analytics gateway)
 mkdir -p "$work/bin" "$work/real"
 cp "$bin/forge" "$work/bin/forge"
@@ -72,10 +73,10 @@ profile_run() {
 FORGE_PROFILE_RUN=first profile_run
 FORGE_PROFILE_RUN=restart profile_run
 
-python3 - "$work" "$bin" "$root/Scripts/startup.order" <<'EOF'
+python3 - "$work" "$bin" "$root/Scripts/startup.order" "${services[@]}" <<'EOF'
 import glob, re, subprocess, sys
 work, bin_dir, out = sys.argv[1:4]
-services = ["accounts", "pipeline", "orders", "servicedesk", "feedback", "loyalty", "analytics", "gateway"]
+services = sys.argv[4:]
 defined = set()
 for service in services:
     listing = subprocess.run(["nm", "--defined-only", f"{bin_dir}/forge-{service}"],
@@ -104,10 +105,10 @@ for index, path in profiles:
                 first_seen.setdefault(name, len(first_seen))
                 users[name] = users.get(name, 0) | (1 << index) | steady
 group_first = {}
-for name in sorted(first_seen, key=first_seen.get):
+for name in first_seen:  # in first-seen order
     group_first.setdefault(users[name], first_seen[name])
-order = sorted(first_seen, key=lambda name: (
-    -bin(users[name]).count("1"), group_first[users[name]], first_seen[name]))
+# Stable: first-seen order stays inside a group.
+order = sorted(first_seen, key=lambda name: (-bin(users[name]).count("1"), group_first[users[name]]))
 with open(out, "w") as file:
     # The mask says which binaries get the name (Scripts/build-release.sh splits the list).
     file.writelines(f"{users[name]:03x} {name}\n" for name in order)

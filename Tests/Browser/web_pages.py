@@ -10,25 +10,17 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.support.ui import WebDriverWait
 
 
-def wait_for_path(driver, suffix):
-    """A click returns before the browser has followed the form post and its redirect."""
+def wait_until(driver, condition, failure):
+    """Waits for `condition`: a click returns before the browser has followed a form post and
+    its redirect, so the page may still be the one before (its elements going stale)."""
     try:
-        WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith(suffix))
-    except Exception:
-        raise AssertionError("expected a page ending in %s, at %s" % (suffix, driver.current_url))
-
-
-def wait_for_text(driver, element_id, text):
-    """Waits until the element shows `text` (the page it is on may still be the one before)."""
-    try:
-        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
-            lambda d: text in d.find_element(By.ID, element_id).text)
-    except Exception:
-        raise AssertionError("expected %r in #%s: %s" % (text, element_id, driver.page_source[:800]))
+        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+    except TimeoutException:
+        raise AssertionError(failure(driver))
 
 
 def main(base, username, password, search, expected):
@@ -51,18 +43,14 @@ def main(base, username, password, search, expected):
         driver.find_element(By.ID, "username").send_keys(username)
         driver.find_element(By.ID, "password").send_keys(password)
         driver.find_element(By.ID, "sign-in").click()
-        wait_for_path(driver, "/accounts")
+        wait_until(driver, lambda d: d.current_url.endswith("/accounts"), lambda d: d.current_url)
 
         # Search by name prefix, open the account.
         driver.find_element(By.ID, "q").send_keys(search)
         driver.find_element(By.ID, "search").click()
-        # Until the results page has replaced the list the search was typed on.
-        def found(d):
-            return [link.text for link in d.find_elements(By.CSS_SELECTOR, "#accounts tbody a")] == [expected]
-        try:
-            WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(found)
-        except Exception:
-            raise AssertionError("search for %r did not list exactly %r: %s" % (search, expected, driver.page_source[:800]))
+        def listed(d):
+            return [link.text for link in d.find_elements(By.CSS_SELECTOR, "#accounts tbody a")]
+        wait_until(driver, lambda d: listed(d) == [expected], listed)
         links = driver.find_elements(By.CSS_SELECTOR, "#accounts tbody a")
         links[0].click()
 
@@ -91,7 +79,9 @@ def main(base, username, password, search, expected):
         address.clear()
         address.send_keys("苏州工业园区星湖街 328 号")
         driver.find_element(By.ID, "save").click()
-        wait_for_text(driver, "section-account", "苏州工业园区星湖街 328 号")
+        address_shown = "苏州工业园区星湖街 328 号"
+        wait_until(driver, lambda d: address_shown in d.find_element(By.ID, "section-account").text,
+                   lambda d: d.page_source[:800])
         print("web pages ok")
     finally:
         driver.quit()

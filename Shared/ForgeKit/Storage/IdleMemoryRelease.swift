@@ -22,7 +22,7 @@ import Synchronization
 public final class IdleMemoryRelease: Service, Sendable {
     /// Below this share of one core between two checks, the process counts as quiet
     /// (health checks, metric scrapes and job polls stay far below it).
-    public static let quietCPUShare = 0.01
+    static let quietCPUShare = 0.01
 
     private struct State {
         var lastCheck: Date?
@@ -87,9 +87,7 @@ public final class IdleMemoryRelease: Service, Sendable {
             guard let lastCheck = state.lastCheck else { return false }
             let wall = now.timeIntervalSince(lastCheck)
             guard wall > 0 else { return false }
-            let used = cpu - state.lastCPU
-            let share = (Double(used.components.seconds) + Double(used.components.attoseconds) / 1e18) / wall
-            if share >= Self.quietCPUShare {
+            if cpu - state.lastCPU >= .seconds(wall * Self.quietCPUShare) {
                 // Working: caches are in use; release again once this burst is over.
                 state.quietSince = nil
                 state.released = false

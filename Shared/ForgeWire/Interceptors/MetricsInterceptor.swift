@@ -9,20 +9,37 @@ import NIOConcurrencyHelpers
 /// `forge_rpc_<side>_duration_seconds{method}` (a timer; Prometheus exports it as a histogram).
 public final class RPCMetrics: Sendable {
     /// The handles of one method: its latency timer, its OK counter (nearly every call) and
-    /// the counters of the other codes it has answered with.
+    /// the counters of the other codes it has answered with, made on first use.
     private final class MethodHandles: Sendable {
         let timer: Metrics.Timer
-        let ok: Counter
-        let others: NIOLockedValueBox<[StatusCode: Counter]>
+        private let side: String
+        private let method: String
+        private let ok: Counter
+        private let others = NIOLockedValueBox([StatusCode: Counter]())
 
         init(side: String, method: String) {
+            self.side = side
+            self.method = method
             timer = Metrics.Timer(
                 label: "forge_rpc_\(side)_duration_seconds",
                 dimensions: [("method", method)],
                 preferredDisplayUnit: .seconds
             )
-            ok = Counter(label: "forge_rpc_\(side)_calls_total", dimensions: [("method", method), ("code", StatusCode.ok.name)])
-            others = NIOLockedValueBox([:])
+            ok = Self.makeCounter(side: side, method: method, code: .ok)
+        }
+
+        func counter(for code: StatusCode) -> Counter {
+            if code == .ok { return ok }
+            return others.withLockedValue { counters in
+                if let existing = counters[code] { return existing }
+                let created = Self.makeCounter(side: side, method: method, code: code)
+                counters[code] = created
+                return created
+            }
+        }
+
+        private static func makeCounter(side: String, method: String, code: StatusCode) -> Counter {
+            Counter(label: "forge_rpc_\(side)_calls_total", dimensions: [("method", method), ("code", code.name)])
         }
     }
 
@@ -43,19 +60,7 @@ public final class RPCMetrics: Sendable {
             handles[method] = created
             return created
         }
-        if code == .ok {
-            methodHandles.ok.increment()
-        } else {
-            let side = self.side
-            methodHandles.others.withLockedValue { counters in
-                let counter = counters[code] ?? Counter(
-                    label: "forge_rpc_\(side)_calls_total",
-                    dimensions: [("method", method), ("code", code.name)]
-                )
-                counters[code] = counter
-                return counter
-            }.increment()
-        }
+        methodHandles.counter(for: code).increment()
         methodHandles.timer.record(duration: elapsed)
     }
 }
