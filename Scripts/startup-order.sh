@@ -66,6 +66,9 @@ profile_run() {
         curl -sf http://127.0.0.1:8080/login >/dev/null || true
         sleep 2
     done
+    # Then quiet for longer than the 30 s after which long polls time out and IdleMemoryRelease
+    # returns memory: code an idle process runs only then belongs to its steady state too.
+    sleep 40
     kill -INT "$up"
     wait "$up" || true
     up=""

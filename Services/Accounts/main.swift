@@ -2,7 +2,7 @@ import ForgeContracts
 import ForgeKit
 
 // forge-accounts: the single source of truth for who the customers are (DESIGN §7).
-await ForgeService.main(name: "accounts", migrations: AccountStore.migrations) { setup in
+ForgeService.main(name: "accounts", migrations: AccountStore.migrations) { setup in
     let policy = try StalePolicy.load()
     AccountsHandler(store: AccountStore(database: setup.database, policy: policy), clock: setup.clock).register(in: &setup.router)
     AccountsAccess.declare(in: &setup.access)

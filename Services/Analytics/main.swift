@@ -3,7 +3,7 @@ import ForgeKit
 
 // forge-analytics: the read model fed by every event feed (DESIGN §7). Today it follows the
 // accounts feed into its customer table; the metrics over it arrive with the analytics issue.
-await ForgeService.main(name: "analytics", migrations: CustomerFacts.migrations) { setup in
+ForgeService.main(name: "analytics", migrations: CustomerFacts.migrations) { setup in
     setup.consumers.append(
         EventConsumer(
             upstream: "accounts",

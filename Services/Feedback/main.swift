@@ -2,4 +2,4 @@ import ForgeKit
 
 // forge-feedback: its domain RPCs arrive with their own issue; today it serves the kit's standard
 // services (Health, EventFeed, Jobs) over the wire protocol and the admin port.
-await ForgeService.main(name: "feedback")
+ForgeService.main(name: "feedback")

@@ -7,7 +7,7 @@ import Logging
 
 // forge-gateway: sign-in, users and API keys, the 360° view, the HTTP/JSON API and the web
 // pages (DESIGN §2). It holds the token signing key; the services hold only the public key.
-await ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }) { setup in
+ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }) { setup in
     let settings = try GatewaySettings.load(configuration: setup.configuration)
     let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: settings.privateKeyPath))
     let identity = IdentityStore(database: setup.database, hasher: PasswordHasher())

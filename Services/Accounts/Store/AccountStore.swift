@@ -184,13 +184,12 @@ struct AccountStore: Sendable {
     }
 
     static func encodeTags(_ tags: [String: String]) -> String {
-        guard !tags.isEmpty, let data = try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys]) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+        tags.isEmpty ? "{}" : SortedJSON.encode(tags)
     }
 
     static func decodeTags(_ json: String) -> [String: String] {
         guard json != "{}" else { return [:] }
-        return (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: String] ?? [:]
+        return SortedJSON.decode(json) ?? [:]
     }
 
     /// INVALID_ARGUMENT unless the parent exists and the hierarchy stays a tree.

@@ -85,7 +85,7 @@ struct WebhookSender: Sendable {
         }
         let envelope: [String: Any] = [
             "id": event.eventID, "type": event.type, "account_id": event.accountID,
-            "occurred_at": ISO8601DateFormatter().string(from: event.occurredAt.date), "data": data,
+            "occurred_at": RFC3339.string(from: event.occurredAt.date), "data": data,
         ]
         return (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
     }
@@ -94,7 +94,7 @@ struct WebhookSender: Sendable {
         var signed = Data("\(timestamp).".utf8)
         signed.append(body)
         let mac = HMAC<SHA256>.authenticationCode(for: signed, using: SymmetricKey(data: Data(secret.utf8)))
-        return "t=\(timestamp),v1=" + mac.map { String(format: "%02x", $0) }.joined()
+        return "t=\(timestamp),v1=" + mac.hexadecimal
     }
 
     /// The event messages the gateway can render as JSON, by event type.

@@ -14,24 +14,22 @@ public enum AuditLog {
         changes: [String: String],
         at date: Date
     ) throws {
-        let json = try JSONSerialization.data(withJSONObject: changes, options: [.sortedKeys])
         try db.execute(
             cached: "INSERT INTO audit_log (at, actor, method, record_id, changes, request_id) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [date.timeIntervalSince1970, context.principal?.subject ?? "anonymous", context.method.path,
-                        recordID, String(decoding: json, as: UTF8.self), context.requestID]
+                        recordID, SortedJSON.encode(changes), context.requestID]
         )
     }
 
     /// The audit rows of one record, oldest first.
     public static func entries(_ db: Database, recordID: String) throws -> [AuditEntry] {
         try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE record_id = ? ORDER BY id", arguments: [recordID]).map { row in
-            let changes = (try? JSONSerialization.jsonObject(with: Data((row["changes"] as String).utf8))) as? [String: String] ?? [:]
-            return AuditEntry(
+            AuditEntry(
                 at: Date(timeIntervalSince1970: row["at"]),
                 actor: row["actor"],
                 method: row["method"],
                 recordID: row["record_id"],
-                changes: changes
+                changes: SortedJSON.decode(row["changes"]) ?? [:]
             )
         }
     }

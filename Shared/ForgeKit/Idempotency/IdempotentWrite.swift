@@ -21,20 +21,3 @@ extension DatabaseWriter {
         }
     }
 }
-
-extension Data {
-    init?(hexadecimal: String) {
-        guard hexadecimal.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = hexadecimal.startIndex
-        while index < hexadecimal.endIndex {
-            let next = hexadecimal.index(index, offsetBy: 2)
-            guard let byte = UInt8(hexadecimal[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
-        }
-        self.init(bytes)
-    }
-
-    var hexadecimal: String { map { String(format: "%02x", $0) }.joined() }
-}

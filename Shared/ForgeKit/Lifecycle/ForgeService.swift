@@ -10,18 +10,37 @@ import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
-/// The entry point every Forge executable runs: `try await ForgeService.main(name: "accounts")`.
+/// The entry point every Forge executable runs: `ForgeService.main(name: "accounts")`.
 ///
 /// Loads the configuration (a bad value stops start-up with one line naming the setting),
 /// sets up logging and metrics, opens and migrates the database, verifies tokens with the
 /// public key, serves the wire protocol and the admin port, runs jobs and consumers, and on
 /// SIGTERM/SIGINT drains RPCs, stops consumers and jobs, closes the database and exits 0.
 public enum ForgeService {
+    /// Runs the service on Swift's global executor and parks the main thread until the service
+    /// calls `exit`. A `main.swift` with top-level `await` would instead hand its thread to
+    /// `dispatch_main()`, which leaves it through `pthread_exit` — a forced unwind that reads
+    /// the unwind tables for every frame and kept ~700 KB of `.eh_frame_hdr` and `.eh_frame`
+    /// resident in every process for nothing.
     public static func main(
         name: String,
-        migrations: @escaping (inout DatabaseMigrator) -> Void = { _ in },
-        setup: (inout ServiceSetup) async throws -> Void = { _ in }
-    ) async {
+        migrations: @escaping @Sendable (inout DatabaseMigrator) -> Void = { _ in },
+        setup: @escaping @Sendable (inout ServiceSetup) async throws -> Void = { _ in }
+    ) -> Never {
+        Task {
+            await serve(name: name, migrations: migrations, setup: setup)
+        }
+        let parked = DispatchSemaphore(value: 0)
+        while true {
+            parked.wait()
+        }
+    }
+
+    static func serve(
+        name: String,
+        migrations: @escaping @Sendable (inout DatabaseMigrator) -> Void,
+        setup: (inout ServiceSetup) async throws -> Void
+    ) async -> Never {
         let configuration: ServiceConfiguration
         do {
             configuration = try ServiceConfiguration.load(name: name)

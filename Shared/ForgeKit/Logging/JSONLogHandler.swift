@@ -23,13 +23,11 @@ public struct JSONLogHandler: LogHandler {
         var fields: [String: String] = [:]
         for (key, value) in metadata { fields[key] = "\(value)" }
         for (key, value) in event.metadata ?? [:] { fields[key] = "\(value)" }
-        fields["time"] = ISO8601DateFormatter().string(from: Date())
+        fields["time"] = RFC3339.string(from: Date(), milliseconds: true)
         fields["level"] = event.level.rawValue
         fields["logger"] = label
         fields["message"] = "\(event.message)"
-        guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return
-        }
+        var line = Data(SortedJSON.encode(fields).utf8)
         line.append(0x0A)
         Self.output.withLock { _ in
             FileHandle.standardError.write(line)
