@@ -123,4 +123,27 @@ struct WebhookTests {
         #expect(try await scheduler.runDue() == 1)
         #expect(try await store.deliveries(webhookID: "", state: "delivered", limit: 10).count == 2)
     }
+
+    @Test("the body is one JSON object: the envelope's fields, data in the event's JSON mapping, or base64 protobuf for an unknown type")
+    func body() throws {
+        let created = Forge_Accounts_V1_AccountCreated.with { $0.account = .with { $0.id = "acc_1"; $0.name = "宁波\"模具\"城/东" } }
+        let event = Forge_Common_V1_Event.with {
+            $0.eventID = "evt_1"; $0.type = "AccountCreated"; $0.accountID = "acc_1"
+            $0.occurredAt = .init(date: Date(timeIntervalSince1970: 1_795_422_697))
+            $0.payload = try! created.serializedData()
+        }
+        let object = try #require(try JSONSerialization.jsonObject(with: WebhookSender.body(event)) as? [String: Any])
+        #expect(object["id"] as? String == "evt_1")
+        #expect(object["type"] as? String == "AccountCreated")
+        #expect(object["account_id"] as? String == "acc_1")
+        #expect(object["occurred_at"] as? String == "2026-11-23T08:31:37Z")
+        #expect(((object["data"] as? [String: Any])?["account"] as? [String: Any])?["name"] as? String == "宁波\"模具\"城/东")
+
+        var unknown = event
+        unknown.type = "SomethingNew"
+        unknown.payload = Data([0x08, 0x96, 0x01])
+        let fallback = try #require(try JSONSerialization.jsonObject(with: WebhookSender.body(unknown)) as? [String: Any])
+        #expect((fallback["data"] as? [String: Any])?["protobuf_base64"] as? String == "CJYB")
+        #expect(Set(fallback.keys) == ["id", "type", "account_id", "occurred_at", "data"])
+    }
 }

@@ -71,23 +71,28 @@ struct WebhookSender: Sendable {
         if let failure { throw RPCError(.unavailable, "webhook delivery \(deliveryID) failed: \(failure)") }
     }
 
-    /// {"id", "type", "account_id", "occurred_at", "data"}: data is the event in its JSON
+    /// {"account_id", "id", "occurred_at", "type", "data"}: data is the event in its JSON
     /// mapping when the gateway knows the type, else its protobuf bytes in base64.
+    ///
+    /// Written as text rather than through JSONSerialization's `.sortedKeys`, which sorts with
+    /// NSString's locale-aware compare and so opened an ICU collator for every delivery: the
+    /// envelope's fields go through `SortedJSON`, and `data` is the protobuf JSON as it is.
     static func body(_ event: Forge_Common_V1_Event) -> Data {
         var options = JSONEncodingOptions()
         options.preserveProtoFieldNames = true
-        let data: Any
+        let data: String
         if let type = eventTypes[event.type], let message = try? type.init(serializedBytes: event.payload),
-           let json = try? message.jsonString(options: options), let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) {
-            data = object
+           let json = try? message.jsonString(options: options) {
+            data = json
         } else {
-            data = ["protobuf_base64": event.payload.base64EncodedString()]
+            data = SortedJSON.encode(["protobuf_base64": event.payload.base64EncodedString()])
         }
-        let envelope: [String: Any] = [
+        let envelope = SortedJSON.encode([
             "id": event.eventID, "type": event.type, "account_id": event.accountID,
-            "occurred_at": RFC3339.string(from: event.occurredAt.date), "data": data,
-        ]
-        return (try? JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            "occurred_at": RFC3339.string(from: event.occurredAt.date),
+        ])
+        // The envelope ends in "}": data goes in as its last field.
+        return Data((envelope.dropLast() + #","data":"# + data + "}").utf8)
     }
 
     static func signature(secret: String, timestamp: Int64, body: Data) -> String {
