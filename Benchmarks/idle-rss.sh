@@ -4,20 +4,24 @@
 # (demo data loaded), waits until it is healthy, lets it idle, and prints each process's RSS and
 # what it is made of (/proc/<pid>/smaps_rollup).
 #
-#   Benchmarks/idle-rss.sh [--cold] [--restart] [--idle SECONDS]
+#   Benchmarks/idle-rss.sh [--cold] [--restart] [--traffic] [--idle SECONDS]
 #
 # --cold drops the page cache first (as for a container started on a fresh node); without it
 # the executables are already cached. Needs root for --cold. --restart measures a second start
-# on the same data (the steady state; the first start also loads the demo data).
+# on the same data (the steady state; the first start also loads the demo data). --traffic
+# sends Scripts/typical-traffic.sh's requests once the stack is healthy, before the idle wait:
+# idle memory after real use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cold=0
 restart=0
+traffic=0
 idle=10
 while [[ $# -gt 0 ]]; do
     case $1 in
         --cold) cold=1 ;;
         --restart) restart=1 ;;
+        --traffic) traffic=1 ;;
         --idle) idle=$2; shift ;;
         *) echo "unknown argument $1" >&2; exit 2 ;;
     esac
@@ -46,6 +50,9 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 grep "healthy in" "$work/up.log" || { cat "$work/up.log"; exit 1; }
+if [[ $traffic == 1 ]]; then
+    Scripts/typical-traffic.sh
+fi
 sleep "$idle"
 
 printf '%-18s %8s %8s %8s %8s\n' process "RSS MB" "anon" "file" "PSS MB"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates Scripts/startup.order: the functions the eight services run from start-up to
-# serving idle (health checks, /metrics scrapes, job ticks, event-feed polls), each with a mask
-# of the services that ran it. Scripts/build-release.sh gives each executable its share, which
+# serving idle (health checks, /metrics scrapes, job ticks, event-feed polls) and serving a
+# sales team's typical requests (Scripts/typical-traffic.sh), each with a mask of the services
+# that ran it. Scripts/build-release.sh gives each executable its share, which
 # lld places together; an idle process then touches a few MB of code (Benchmarks/RESULTS.md).
 #
 # Run it after changes that add much start-up or idle-path code; an outdated list still links
@@ -55,6 +56,9 @@ profile_run() {
         kill -0 "$up" 2>/dev/null || { cat "$work/up.log"; exit 1; }
         sleep 0.5
     done
+    # Requests as a sales team makes them (JSON API and web pages): the code serving them is
+    # part of a running gateway's and accounts' steady state, not only start-up's.
+    "$root/Scripts/typical-traffic.sh" >/dev/null
     for round in 1 2 3; do
         FORGE_DATA_DIR="$work/data" "$bin/forge" health >/dev/null || true
         for service in "${services[@]}"; do

@@ -116,6 +116,13 @@ struct GatewayProcessTests {
         #expect(!page.body.contains("<script>alert(1)"))
         #expect(try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(id)", headers: ["Cookie": "forge_session=\(repB)"]).status == 404)
         #expect(try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts").status == 302)
+        // The page takes the view's deadline as the API does, and refuses a bad one the same way.
+        let patient = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(id)?deadline_ms=5000", headers: ["Cookie": "forge_session=\(repA)"])
+        #expect(patient.status == 200 && patient.body.contains("精密"))
+        for bad in ["6000", "soon"] {
+            let refused = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(id)?deadline_ms=\(bad)", headers: ["Cookie": "forge_session=\(repA)"])
+            #expect(refused.status == 400 && refused.body.contains("deadline_ms"), "deadline_ms=\(bad)")
+        }
     }
 
     @Test("the OpenAPI document is valid OpenAPI 3.1 (openapi-spec-validator)")

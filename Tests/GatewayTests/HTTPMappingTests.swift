@@ -3,6 +3,7 @@ import ForgeContracts
 import ForgeWire
 import Foundation
 import HTTPTypes
+import SwiftProtobuf
 import Testing
 
 @Suite("Gateway HTTP mapping: requests, status codes, OpenAPI, escaping")
@@ -69,5 +70,13 @@ struct HTTPMappingTests {
     @Test("HTML escapes everything a customer record may hold")
     func escaping() {
         #expect(HTML.escape("<script>alert('x')</script> & \"q\"") == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;")
+    }
+
+    @Test("pages show the calendar day in China Standard Time: 16:00 UTC is already the next day")
+    func pageDates() {
+        let evening = Date(timeIntervalSince1970: 1_795_392_000 + 15 * 3600 + 3599)  // 2026-11-23T15:59:59Z
+        #expect(WebPages.date(.init(date: evening)) == "2026-11-23")
+        #expect(WebPages.date(.init(date: evening.addingTimeInterval(1))) == "2026-11-24")
+        #expect(WebPages.date(.init(date: Date(timeIntervalSince1970: 0))) == "1970-01-01")
     }
 }
