@@ -13,7 +13,7 @@
 #   -z pack-relative-relocs    RELR: start-up reads 27 KB of relocations instead of 3.4 MB, and
 #                              the executable stays position-independent (ASLR).
 #
-# Idle RSS per process went from 39.5 MB to 21-27 MB (Benchmarks/RESULTS.md). A stale profile
+# Idle RSS per process went from 39.5 MB to 20-28 MB (Benchmarks/RESULTS.md). A stale profile
 # only costs memory, never correctness: unknown names are ignored.
 #
 # Its own scratch directory (.build/production): objects a plain `swift build -c release` left
