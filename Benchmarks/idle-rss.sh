@@ -31,10 +31,18 @@ done
 Scripts/build-release.sh >/dev/null
 bin=$(Scripts/build-release.sh --show-bin-path)
 work=$(mktemp -d /tmp/forge-rss.XXXXXX)
+# Waits (up to a minute) until `forge up` logging to $1 has printed how to call the stack:
+# every process healthy and the demo data loaded.
+wait_until_up() {
+    for _ in $(seq 1 120); do
+        grep -q "forge call" "$1" && return
+        sleep 0.5
+    done
+}
 if [[ $restart == 1 ]]; then
     "$bin/forge" up --data-dir "$work/data" >"$work/first.log" 2>&1 &
     first=$!
-    for _ in $(seq 1 120); do grep -q "forge call" "$work/first.log" && break; sleep 0.5; done
+    wait_until_up "$work/first.log"
     kill -INT $first
     wait $first || true
 fi
@@ -45,10 +53,7 @@ fi
 "$bin/forge" up --data-dir "$work/data" >"$work/up.log" 2>&1 &
 up=$!
 trap 'kill -INT $up 2>/dev/null || true; wait $up 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 120); do
-    grep -q "forge call" "$work/up.log" && break
-    sleep 0.5
-done
+wait_until_up "$work/up.log"
 grep "healthy in" "$work/up.log" || { cat "$work/up.log"; exit 1; }
 if [[ $traffic == 1 ]]; then
     Scripts/typical-traffic.sh

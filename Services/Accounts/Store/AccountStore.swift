@@ -184,7 +184,7 @@ struct AccountStore: Sendable {
     }
 
     static func encodeTags(_ tags: [String: String]) -> String {
-        tags.isEmpty ? "{}" : SortedJSON.encode(tags)
+        SortedJSON.encode(tags)
     }
 
     static func decodeTags(_ json: String) -> [String: String] {

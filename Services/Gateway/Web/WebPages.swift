@@ -223,9 +223,7 @@ struct WebPages: Sendable {
     static func activityChart(_ activities: [Forge_Accounts_V1_Activity]) -> String {
         guard !activities.isEmpty else { return "" }
         var calendar = Calendar(identifier: .gregorian)
-        // China Standard Time as a fixed offset, like `date(_:)`: a named zone is resolved
-        // through ICU's zone tables.
-        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600) ?? .gmt
+        calendar.timeZone = TimeZone(secondsFromGMT: chinaStandardTimeOffset) ?? .gmt
         let now = Date()
         var counts = [Int](repeating: 0, count: 12)
         for activity in activities {
@@ -324,11 +322,14 @@ struct WebPages: Sendable {
         return object["sub"] as? String
     }
 
-    /// The calendar day in China Standard Time, the zone the pages show dates in: UTC+8 all
-    /// year (no daylight saving since 1991). Not a DateFormatter: each one builds ICU date and
-    /// number formatters — a 360° page with its activities made dozens — and ICU's tables then
-    /// stayed resident in the gateway (1.9 MB).
+    /// China Standard Time, the zone the pages show dates in: UTC+8 all year (no daylight
+    /// saving since 1991), so a fixed offset — a named zone is resolved through ICU's tables.
+    static let chinaStandardTimeOffset = 8 * 3600
+
+    /// The calendar day in China Standard Time. Not a DateFormatter: each one builds ICU date
+    /// and number formatters — a 360° page with its activities made dozens — and ICU's tables
+    /// then stayed resident in the gateway (1.9 MB).
     static func date(_ timestamp: Google_Protobuf_Timestamp) -> String {
-        String(RFC3339.string(from: timestamp.date.addingTimeInterval(8 * 3600)).prefix(10))
+        String(RFC3339.string(from: timestamp.date.addingTimeInterval(TimeInterval(chinaStandardTimeOffset))).prefix(10))
     }
 }

@@ -13,14 +13,20 @@ public enum SortedJSON {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }()
+    private static let decoder = JSONDecoder()
+
+    /// The UTF-8 bytes, for writers of bytes (a JSON log line).
+    public static func data(_ fields: [String: String]) -> Data {
+        // Encoding a [String: String] has no failure case.
+        (try? encoder.encode(fields)) ?? Data("{}".utf8)
+    }
 
     public static func encode(_ fields: [String: String]) -> String {
-        // Encoding a [String: String] has no failure case.
-        String(decoding: (try? encoder.encode(fields)) ?? Data("{}".utf8), as: UTF8.self)
+        String(decoding: data(fields), as: UTF8.self)
     }
 
     /// The map `encode` wrote; nil for text that is not a JSON object of strings.
     public static func decode(_ text: String) -> [String: String]? {
-        try? JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+        try? decoder.decode([String: String].self, from: Data(text.utf8))
     }
 }

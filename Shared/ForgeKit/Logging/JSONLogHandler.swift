@@ -27,7 +27,7 @@ public struct JSONLogHandler: LogHandler {
         fields["level"] = event.level.rawValue
         fields["logger"] = label
         fields["message"] = "\(event.message)"
-        var line = Data(SortedJSON.encode(fields).utf8)
+        var line = SortedJSON.data(fields)
         line.append(0x0A)
         Self.output.withLock { _ in
             FileHandle.standardError.write(line)
