@@ -34,6 +34,15 @@ struct StackLayout {
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
+    /// `loading` or `loaded` once `forge up` has started writing the demo data; nil before.
+    var demoDataState: String? {
+        (try? String(contentsOfFile: "\(dataDirectory)/demo-data", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func setDemoDataState(_ state: String) throws {
+        try (state + "\n").write(toFile: "\(dataDirectory)/demo-data", atomically: true, encoding: .utf8)
+    }
+
     /// Creates the Ed25519 signing key pair under keys/ unless there is one; returns whether it did.
     func createSigningKeyIfMissing() throws -> Bool {
         try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true)

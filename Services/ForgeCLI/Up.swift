@@ -41,22 +41,30 @@ struct Up: AsyncParsableCommand {
         for service in StackLayout.services {
             try supervisor.start(service)
         }
-        let healthy = Task { try await supervisor.waitUntilHealthy(timeout: .seconds(startTimeout)) }
+        // Everything up to "ready" runs in one task that Ctrl-C cancels, so a signal stops the
+        // stack at any moment of start-up, the demo load included.
+        let startUp = Task {
+            try await supervisor.waitUntilHealthy(timeout: .seconds(startTimeout))
+            let elapsed = ContinuousClock.now - started
+            say("[forge] all \(StackLayout.services.count) processes healthy in \(elapsed.formatted(.units(allowed: [.milliseconds], width: .narrow)))")
+            if !noDemo {
+                try await loadDemoData(token: adminToken, layout: layout)
+            }
+        }
         let stopRequested = Task {
-            for await _ in signals { return }
+            for await _ in signals {
+                startUp.cancel()
+                return
+            }
         }
         do {
-            try await healthy.value
-            let elapsed = ContinuousClock.now - started
-            if !noDemo {
-                try await loadDemoData(token: adminToken)
-            }
+            try await startUp.value
             let httpPort = ProcessInfo.processInfo.environment["FORGE_GATEWAY_HTTP_PORT"].flatMap(Int.init) ?? 8080
             // The gateway creates the first user, admin, with this password on its first start.
             let password = (try? String(contentsOfFile: "\(layout.keysDirectory)/admin.password", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? "(set by FORGE_ADMIN_PASSWORD)"
             say("""
-                [forge] all \(StackLayout.services.count) processes healthy in \(elapsed.formatted(.units(allowed: [.milliseconds], width: .narrow)))
+                [forge] ready in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))
                 [forge] web and HTTP API: http://127.0.0.1:\(httpPort)/  — sign in as admin, password: \(password)
                 [forge] gateway (wire): \(StackLayout.address(of: "gateway"))
                 [forge] admin token (30 days):
@@ -64,6 +72,8 @@ struct Up: AsyncParsableCommand {
                 [forge] try: FORGE_TOKEN=<token> forge call \(StackLayout.address(of: "gateway")) forge.common.v1.Health/Check
                 [forge] Ctrl-C stops everything.
                 """)
+        } catch where startUp.isCancelled {
+            // Ctrl-C during start-up: stop below, as after it.
         } catch {
             say("[forge] \(error)")
             await supervisor.stopAll()
@@ -77,23 +87,30 @@ struct Up: AsyncParsableCommand {
 }
 
 extension Up {
-    /// Loads the demo data when the accounts service holds no account yet.
-    func loadDemoData(token: String) async throws {
+    /// Loads the demo data into a new stack, or finishes a load that Ctrl-C interrupted. The
+    /// file `demo-data` in the data directory says `loading` from the first write and `loaded`
+    /// at the end; a stack without it is new when forge-accounts holds no account.
+    func loadDemoData(token: String, layout: StackLayout) async throws {
         let wire = try WireClient(address: StackLayout.address(of: "accounts"), interceptors: [BearerTokenInterceptor(token: token)])
+        defer { Task { await wire.close() } }
         let accounts = Forge_Accounts_V1_AccountsClient(channel: wire)
-        let existing = try await accounts.listAccounts(.with { $0.page.pageSize = 1 })
-        guard existing.accounts.isEmpty else {
-            await wire.close()
-            return
+        switch layout.demoDataState {
+        case "loaded": return
+        case "loading": say("[forge] finishing the demo data load that was interrupted…")
+        default:
+            guard try await accounts.listAccounts(.with { $0.page.pageSize = 1 }).accounts.isEmpty else { return }
+            say("[forge] loading demo data (a machinery maker's customers, contacts and a year of activities)…")
         }
-        say("[forge] loading demo data (a machinery maker's customers, contacts and a year of activities)…")
+        try layout.setDemoDataState("loading")
         let started = ContinuousClock.now
-        let counts = try await DemoData().load(into: accounts, now: Date())
-        await wire.close()
-        say("[forge] demo data loaded: \(counts.accounts) accounts, \(counts.contacts) contacts, \(counts.activities) activities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+        let counts = try await DemoData().load(into: accounts, now: Date()) { progress in
+            say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
+        }
         let gatewayWire = try WireClient(address: StackLayout.address(of: "gateway"), interceptors: [BearerTokenInterceptor(token: token)])
+        defer { Task { await gatewayWire.close() } }
         let users = try await DemoData.users(into: Forge_Gateway_V1_GatewayClient(channel: gatewayWire))
-        await gatewayWire.close()
+        try layout.setDemoDataState("loaded")
+        say("[forge] demo data loaded: \(counts.accounts) accounts, \(counts.contacts) contacts, \(counts.activities) activities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
         say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")
     }
 }

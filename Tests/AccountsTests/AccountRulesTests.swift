@@ -1,5 +1,6 @@
 @testable import ForgeAccounts
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import SwiftProtobuf
 import Testing
@@ -31,7 +32,7 @@ struct AccountRulesTests {
         (.with { $0.name = String(repeating: "厂", count: 201) }, ["account.name"]),
         (.with { $0.name = "ok"; $0.taxID = "91-31@" }, ["account.tax_id"]),
         (.with { $0.name = ""; $0.taxID = "x"; $0.id = "acc_1" }, ["account.name", "account.tax_id", "account.id"]),
-        (.with { $0.name = "常州精工"; $0.taxID = "91320400MA1W9XYZ2K" }, []),
+        (.with { $0.name = "常州精工"; $0.taxID = "91320400MA1W9XY12Y" }, []),
     ])
     func validation(account: Forge_Accounts_V1_Account, fields: [String]) {
         #expect(AccountRules.validate(new: account).map(\.field) == fields)

@@ -60,9 +60,9 @@ struct AccountsHandlerTests {
     @Test("the same tax id is refused even with allow_duplicate")
     func duplicateTaxID() async throws {
         let fixture = try AccountsFixture()
-        _ = try await fixture.create("无锡重工", taxID: "91320200MA1W9ABC1X")
+        _ = try await fixture.create("无锡重工", taxID: "91320200MA1W9ABC1P")
         let error = await #expect(throws: RPCError.self) {
-            _ = try await fixture.create("无锡重型机械", taxID: "91320200MA1W9ABC1X", allowDuplicate: true)
+            _ = try await fixture.create("无锡重型机械", taxID: "91320200MA1W9ABC1P", allowDuplicate: true)
         }
         #expect(error?.code == .alreadyExists)
         #expect(error?.violations.map(\.field) == ["account.tax_id"])

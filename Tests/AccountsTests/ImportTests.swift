@@ -14,13 +14,13 @@ struct ImportTests {
     /// A GB18030 export, as Excel on a Chinese Windows writes it: duplicates and bad rows.
     static let accountsFile = """
         客户名称,统一社会信用代码,行业,区域,价值等级,客户层级,标签,备注
-        上海精密机械有限公司,91310000MA1K3ABC2D,汽车零部件,华东,A,核心,展会:2026汉诺威,老客户
+        上海精密机械有限公司,91310000MA1K3ABC2N,汽车零部件,华东,A,核心,展会:2026汉诺威,老客户
         "苏州模具, 二厂",,模具,华东,B,一般,,
         上海精密机械 有限公司,,汽车零部件,华东,A,核心,,同名重复
-        ,91320500MA1XYZ1234,电子元器件,华东,B,,,没有名称
+        ,91320500MA1XY1123E,电子元器件,华东,B,,,没有名称
         杭州泵阀,123,化工,华东,Z,,,坏税号和坏等级
-        无锡透平叶片,91320200MA1W9ABC1X,航空航天,华东,A,潜力,,
-        无锡透平叶片厂,91320200MA1W9ABC1X,航空航天,华东,A,潜力,,同税号重复
+        无锡透平叶片,91320200MA1W9ABC1P,航空航天,华东,A,潜力,,
+        无锡透平叶片厂,91320200MA1W9ABC1P,航空航天,华东,A,潜力,,同税号重复
 
         """
 
@@ -57,7 +57,7 @@ struct ImportTests {
         #expect(byLine[8]?.status == .duplicate && byLine[8]?.reason == "same tax id as line 7")
 
         let created = try await fixture.handler.getAccount(.with { $0.id = byLine[2]!.id }, context: rep).account
-        #expect(created.taxID == "91310000MA1K3ABC2D")
+        #expect(created.taxID == "91310000MA1K3ABC2N")
         #expect(created.grade == .a && created.tier == .core && created.region == "华东")
         #expect(created.tags == ["展会": "2026汉诺威"])
         #expect(created.ownerID == "rep-a" && created.team == "east")
@@ -85,14 +85,14 @@ struct ImportTests {
         #expect(try await accountCount(fixture) == 3)
     }
 
-    @Test("a row matching an account by tax id updates the columns it fills, and says which")
+    @Test("a row matching an account by tax id (spaced, lower-case) updates the columns it fills, and says which")
     func updateByTaxID() async throws {
         let fixture = try AccountsFixture()
-        let account = try await fixture.create("常州精工", taxID: "91320400MA1W9XYZ2K")
+        let account = try await fixture.create("常州精工", taxID: "91320400MA1W9XY12Y")
         let response = try await fixture.handler.importAccounts(.with {
             $0.importID = "upd"
             $0.header = ["Name", "Tax ID", "Industry", "Tier"]
-            $0.rows = [.with { $0.line = 2; $0.values = ["常州精工", "91320400ma1w9xyz2k", "模具", "potential"] }]
+            $0.rows = [.with { $0.line = 2; $0.values = ["常州精工", "9132 0400 ma1w9xy12y", "模具", "potential"] }]
         }, context: rep)
         #expect(response.results.first?.status == .updated)
         #expect(response.results.first?.reason == "changed industry, tier")
@@ -103,7 +103,7 @@ struct ImportTests {
     @Test("contacts import by account name or tax id; the same phone is the same person; unknown accounts are rejected")
     func contacts() async throws {
         let fixture = try AccountsFixture()
-        let account = try await fixture.create("宁波拓普", taxID: "91330200MA2AAAAA1B")
+        let account = try await fixture.create("宁波拓普", taxID: "91330200MA2AAAAA1K")
         let file = """
             客户名称,姓名,职务,部门,角色,手机,邮箱,关系强度
             宁波拓普,王建国,采购经理,采购,决策者,+86 138-0000-1234,wang@tuopu.com,4
@@ -130,7 +130,7 @@ struct ImportTests {
         let update = try await fixture.handler.importContacts(.with {
             $0.importID = "contacts-2"
             $0.header = ["统一社会信用代码", "姓名", "职务", "手机"]
-            $0.rows = [.with { $0.line = 2; $0.values = ["91330200MA2AAAAA1B", "王建国", "采购总监", "138 0000 1234"] }]
+            $0.rows = [.with { $0.line = 2; $0.values = ["91330200MA2AAAAA1K", "王建国", "采购总监", "138 0000 1234"] }]
         }, context: rep)
         #expect(update.results.map(\.status) == [.updated])
         #expect(try await fixture.handler.getContact(.with { $0.id = contacts[0].id }, context: rep).contact.title == "采购总监")

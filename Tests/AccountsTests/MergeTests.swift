@@ -19,7 +19,7 @@ struct MergeTests {
         let duplicate = try await fixture.handler.createAccount(.with {
             $0.account = .with {
                 $0.name = "上海精密机械 有限公司"
-                $0.taxID = "91310000MA1K3ABC2D"
+                $0.taxID = "91310000MA1K3ABC2N"
                 $0.tags = ["展会": "2026汉诺威"]
             }
             $0.allowDuplicate = true
@@ -40,7 +40,7 @@ struct MergeTests {
         }, context: manager)
         #expect(result.contactsMoved == 1)
         #expect(result.activitiesMoved == 1)
-        #expect(result.survivor.taxID == "91310000MA1K3ABC2D", "the survivor takes the tax id it lacked")
+        #expect(result.survivor.taxID == "91310000MA1K3ABC2N", "the survivor takes the tax id it lacked")
         #expect(result.survivor.tags == ["展会": "2026汉诺威"])
 
         let resolved = try await fixture.handler.getAccount(.with { $0.id = duplicate.id }, context: rep).account

@@ -89,6 +89,42 @@ struct TimelineTests {
         #expect(count == 0)
     }
 
+    @Test("LogActivities logs a batch in one transaction, or nothing: each bad field is named by its index, an unseen account is NOT_FOUND")
+    func logActivitiesBatch() async throws {
+        let fixture = try AccountsFixture()
+        let mine = try await fixture.create("温州阀门", as: "rep-a", team: "east")
+        let theirs = try await fixture.create("成都机床厂", as: "rep-b", team: "west")
+        let rep = AccountsFixture.context("rep-a", ["sales_rep"], team: "east", method: "LogActivities")
+        func activity(_ account: String, _ subject: String) -> Forge_Accounts_V1_Activity {
+            .with {
+                $0.accountID = account
+                $0.kind = .call
+                $0.subject = subject
+            }
+        }
+        func activityCount() async throws -> Int? {
+            try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM activity") }
+        }
+
+        let logged = try await fixture.handler.logActivities(.with { $0.activities = [activity(mine.id, "电话一"), activity(mine.id, "电话二")] }, context: rep)
+        #expect(logged.activityIds.count == 2 && Set(logged.activityIds).count == 2)
+        #expect(try await activityCount() == 2)
+
+        let bad = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.logActivities(.with { $0.activities = [activity(mine.id, "好的"), activity(mine.id, ""), activity("", "x")] }, context: rep)
+        }
+        #expect(bad?.violations.map(\.field) == ["activities[1].subject", "activities[2].account_id"])
+        let unseen = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.logActivities(.with { $0.activities = [activity(mine.id, "好的"), activity(theirs.id, "看不见")] }, context: rep)
+        }
+        #expect(unseen?.code == .notFound)
+        let tooMany = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.logActivities(.with { $0.activities = Array(repeating: activity(mine.id, "多"), count: 1_001) }, context: rep)
+        }
+        #expect(tooMany?.violations.map(\.field) == ["activities"])
+        #expect(try await activityCount() == 2, "nothing of the refused batches was written")
+    }
+
     @Test("contacts: create, update with version (stale → ABORTED); analysts see details masked; marketing only consenting contacts")
     func contacts() async throws {
         let fixture = try AccountsFixture()

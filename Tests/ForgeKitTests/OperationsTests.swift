@@ -16,7 +16,7 @@ func httpGet(port: Int, path: String) async throws -> (status: Int, body: String
 
 @Suite("Operating a service: admin port, JSON logs, backup and restore", .serialized, .timeLimit(.minutes(2)))
 struct OperationsTests {
-    @Test("the admin port answers /healthz, /readyz and Prometheus /metrics; JSON logs are one object per line")
+    @Test("the admin port answers /healthz, /readyz and Prometheus /metrics, counting calls to unknown methods; JSON logs are one object per line")
     func adminPortAndJSONLogs() async throws {
         var stack = try LocalStack(portBase: 30100)
         defer { stack.killAll() }
@@ -32,6 +32,14 @@ struct OperationsTests {
         stack.processes["accounts"] = process
         #expect(await stack.waitUntilServing("accounts"))
 
+        // A client calling a method the service lacks, with no token: UNIMPLEMENTED, and counted.
+        let client = try WireClient(host: "127.0.0.1", port: stack.wirePort("accounts"))
+        let unknown = await #expect(throws: RPCError.self) {
+            _ = try await client.unary(MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "NoSuchMethod"), payload: Data(), options: CallOptions())
+        }
+        #expect(unknown?.code == .unimplemented)
+        await client.close()
+
         let adminPort = 30100 + 100 + 1
         let health = try await httpGet(port: adminPort, path: "/healthz")
         #expect(health.status == 200)
@@ -41,6 +49,7 @@ struct OperationsTests {
         let metrics = try await httpGet(port: adminPort, path: "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("forge_rpc_server_calls_total{method=\"/forge.common.v1.Health/Check\",code=\"OK\"}"))
+        #expect(metrics.body.contains("forge_rpc_server_calls_total{method=\"/unknown/unknown\",code=\"UNIMPLEMENTED\"} 1"), "\(metrics.body.split(separator: "\n").filter { $0.contains("calls_total") })")
 
         process.terminate()
         #expect(await LocalStack.waitForExit(process, within: 12))

@@ -60,6 +60,22 @@ struct OutboxTests {
         #expect(signal.generation > generation, "the commit signalled")
     }
 
+    @Test("closing the signal (graceful shutdown) answers a waiting long poll at once, and every later one")
+    func closeReleasesLongPolls() async throws {
+        let loop = NIOAsyncTestingEventLoop()
+        let database = try ForgeDatabase.temporary(migrations: testMigrations)
+        let signal = CommitSignal(eventLoop: loop)
+        let feed = EventFeedService(database: database, signal: signal)
+        let waiting = Task { try await feed.pull(.with { $0.waitMs = 30_000 }, context: .test()) }
+        while signal.armedTimeouts < 1 { await Task.yield() }
+        signal.close()
+        // Without the loop's clock moving: the poll returns because the signal closed.
+        #expect(try await waiting.value.events.isEmpty)
+        #expect(signal.armedTimeouts == 0)
+        #expect(try await feed.pull(.with { $0.waitMs = 30_000 }, context: .test()).events.isEmpty, "a new poll does not wait either")
+        await loop.shutdownGracefully()
+    }
+
     @Test("a wait runs out on its event loop's clock; a commit first wakes it and disarms the timer")
     func waitTimeoutOnTheLoopClock() async throws {
         let loop = NIOAsyncTestingEventLoop()

@@ -55,23 +55,36 @@ extension AccountsHandler {
     }
 
     func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse {
-        var activity = request.activity
-        var violations: [FieldViolation] = []
-        if activity.accountID.isEmpty { violations.append(FieldViolation(field: "activity.account_id", description: "is required")) }
-        if activity.kind == .unspecified { violations.append(FieldViolation(field: "activity.kind", description: "is required")) }
-        if activity.subject.trimmingCharacters(in: .whitespaces).isEmpty || activity.subject.count > 200 {
-            violations.append(FieldViolation(field: "activity.subject", description: "is required, at most 200 characters"))
+        let violations = ActivityRules.validate(request.activity)
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let now = clock.now()
+        return try await timeline.log([prepared(request.activity, context: context, at: now)], context: context, at: now) { logged in
+            .with { $0.activity = logged[0] }
         }
-        // A note is text, not a file: 64 KiB is pages of writing.
-        if activity.body.utf8.count > 64 * 1024 {
-            violations.append(FieldViolation(field: "activity.body", description: "must be at most 64 KiB"))
+    }
+
+    func logActivities(_ request: Forge_Accounts_V1_LogActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivitiesResponse {
+        var violations: [FieldViolation] = []
+        if request.activities.isEmpty || request.activities.count > 1_000 {
+            violations.append(FieldViolation(field: "activities", description: "must hold 1 to 1,000 activities"))
+        }
+        for (index, activity) in request.activities.prefix(1_000).enumerated() {
+            violations += ActivityRules.validate(activity, field: "activities[\(index)]")
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let now = clock.now()
+        return try await timeline.log(request.activities.map { prepared($0, context: context, at: now) }, context: context, at: now) { logged in
+            .with { $0.activityIds = logged.map(\.id) }
+        }
+    }
+
+    /// A validated activity with its id, author and time.
+    private func prepared(_ requested: Forge_Accounts_V1_Activity, context: ServerContext, at now: Date) -> Forge_Accounts_V1_Activity {
+        var activity = requested
         activity.id = EventID.make(prefix: "act", at: now)
         activity.authorID = context.principal?.subject ?? ""
         if !activity.hasOccurredAt { activity.occurredAt = .init(date: now) }
-        return try await timeline.log(activity, context: context, at: now)
+        return activity
     }
 
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {

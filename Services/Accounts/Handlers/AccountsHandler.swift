@@ -25,6 +25,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         let now = clock.now()
         account.id = EventID.make(prefix: "acc", at: now)
         account.name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        account.taxID = TaxID.normalize(account.taxID)
         if account.ownerID.isEmpty { account.ownerID = context.principal?.subject ?? "" }
         if account.team.isEmpty { account.team = context.principal?.team ?? "" }
         if account.stage == .unspecified { account.stage = .prospect }
@@ -55,6 +56,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var account = request.account
         account.name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        account.taxID = TaxID.normalize(account.taxID)
         return try await store.update(account, context: context, at: clock.now())
     }
 
@@ -118,6 +120,7 @@ enum AccountsAccess {
         access.allow(method.exportContactData, .roles([Role.salesManager]))
         access.allow(method.eraseContact, .roles([Role.salesManager]))
         access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
+        access.allow(method.logActivities, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
         access.allow(method.listActivities, .roles(readers))
         access.allow(method.searchActivities, .roles(readers))
         access.allow(method.mergeAccounts, .roles([Role.salesManager]))

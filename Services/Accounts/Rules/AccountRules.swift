@@ -7,7 +7,9 @@ import GRDB
 /// The accounts rules that need no database or socket.
 enum AccountRules {
     /// Field violations of a new account; empty when it may be created.
-    static func validate(new account: Forge_Accounts_V1_Account) -> [FieldViolation] {
+    /// - Parameter checkingCheckCharacter: false for an update, whose store step checks the
+    ///   check character only when the tax id changes (rows stored before it was checked stay editable).
+    static func validate(new account: Forge_Accounts_V1_Account, checkingCheckCharacter: Bool = true) -> [FieldViolation] {
         var violations: [FieldViolation] = []
         let name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty {
@@ -15,8 +17,8 @@ enum AccountRules {
         } else if name.count > 200 {
             violations.append(FieldViolation(field: "account.name", description: "must be at most 200 characters"))
         }
-        if !account.taxID.isEmpty, !isTaxID(account.taxID) {
-            violations.append(FieldViolation(field: "account.tax_id", description: "must be an 18-character unified social credit code or a 5–20 character tax id of letters and digits"))
+        if !account.taxID.isEmpty, let problem = TaxID.problem(TaxID.normalize(account.taxID), checkingCheckCharacter: checkingCheckCharacter) {
+            violations.append(FieldViolation(field: "account.tax_id", description: problem))
         }
         if !account.id.isEmpty {
             violations.append(FieldViolation(field: "account.id", description: "is assigned by the server"))
@@ -83,16 +85,9 @@ enum AccountRules {
         return masked
     }
 
-    /// A unified social credit code (18 characters of digits and capitals), or another
-    /// country's tax id of 5–20 letters, digits and dashes.
-    static func isTaxID(_ value: String) -> Bool {
-        let allowed = value.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "-" }
-        return allowed && (5...20).contains(value.count)
-    }
-
     /// Field violations of an update; empty when it may be applied.
     static func validate(update account: Forge_Accounts_V1_Account) -> [FieldViolation] {
-        var violations = validate(new: account).filter { $0.field != "account.id" }
+        var violations = validate(new: account, checkingCheckCharacter: false).filter { $0.field != "account.id" }
         if account.id.isEmpty {
             violations.append(FieldViolation(field: "account.id", description: "is required"))
         }

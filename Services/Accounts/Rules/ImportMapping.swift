@@ -99,7 +99,7 @@ enum ImportMapping {
         }
         account.name = cells[.name] ?? ""
         account.legalName = cells[.legalName] ?? ""
-        account.taxID = (cells[.taxID] ?? "").uppercased()
+        account.taxID = TaxID.normalize(cells[.taxID] ?? "")
         account.industry = cells[.industry] ?? ""
         account.region = cells[.region] ?? ""
         account.address = cells[.address] ?? ""

@@ -207,7 +207,7 @@ struct AccountImport: Sendable {
                 return .found(account)
             }
             if let taxID = cells[.accountTaxID] {
-                guard let id = try String.fetchOne(db, sql: "SELECT id FROM account WHERE tax_id = ?", arguments: [taxID.uppercased()]),
+                guard let id = try String.fetchOne(db, sql: "SELECT id FROM account WHERE tax_id = ?", arguments: [TaxID.normalize(taxID)]),
                       let account = try? AccountStore.visibleAccount(db, id: id, principal: principal)
                 else { return missing(.accountTaxID, "no account with tax id \(taxID)") }
                 return .found(account)

@@ -110,6 +110,19 @@ struct AccountStore: Sendable {
         SegmentStore.migrations(&migrator)
         HandoverTasks.migrations(&migrator)
         AccountImport.migrations(&migrator)
+        migrator.registerMigration("accounts-v16-normalized-tax-id") { db in
+            // Tax ids were stored as typed by the API (import upper-cased them). Each becomes its
+            // normalised form; when two rows normalise to one code, the first keeps it and the
+            // others keep their text, so nothing is lost, and FindDuplicates pairs them as "same
+            // tax id" for a manager to merge.
+            for row in try Row.fetchAll(db, sql: "SELECT id, tax_id FROM account WHERE tax_id IS NOT NULL ORDER BY id") {
+                let stored: String = row["tax_id"]
+                let normalized = TaxID.normalize(stored)
+                guard normalized != stored else { continue }
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE tax_id = ?", arguments: [normalized]) == true { continue }
+                try db.execute(sql: "UPDATE account SET tax_id = ? WHERE id = ?", arguments: [normalized.isEmpty ? nil : normalized, row["id"] as String])
+            }
+        }
     }
 
     /// Inserts the account with its first contacts, its `AccountCreated` event, its audit row
@@ -117,16 +130,16 @@ struct AccountStore: Sendable {
     func create(_ account: Forge_Accounts_V1_Account, contacts: [Forge_Accounts_V1_Contact], allowDuplicate: Bool, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_CreateAccountResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
             let duplicates = try Self.duplicates(db, of: account, contacts: contacts)
+            // A tax id names one legal entity: allow_duplicate cannot help, so say what can.
+            if let holder = duplicates.first(where: { $0.field == "account.tax_id" }) {
+                throw Self.taxIDTaken(account.taxID, by: holder.id)
+            }
             if !duplicates.isEmpty, !allowDuplicate {
                 throw RPCError(
                     .alreadyExists,
                     "possible duplicate of \(Set(duplicates.map(\.id)).sorted().joined(separator: ", ")); set allow_duplicate to create anyway",
                     violations: duplicates.map { FieldViolation(field: $0.field, description: "same as \($0.id) (\($0.reason))") }
                 )
-            }
-            if duplicates.contains(where: { $0.field == "account.tax_id" }) {
-                throw RPCError(.alreadyExists, "tax_id \(account.taxID) belongs to another account",
-                               violations: [FieldViolation(field: "account.tax_id", description: "is unique")])
             }
             try Self.checkParent(db, of: account)
             try Self.insert(db, account, context: context, at: now, policy: policy)
@@ -208,6 +221,12 @@ struct AccountStore: Sendable {
         }
     }
 
+    /// ALREADY_EXISTS for a tax id another account holds, with what the caller can do instead.
+    static func taxIDTaken(_ taxID: String, by holder: String) -> RPCError {
+        RPCError(.alreadyExists, "tax id \(taxID) belongs to account \(holder): open that account, or merge the two with MergeAccounts",
+                 violations: [FieldViolation(field: "account.tax_id", description: "already belongs to \(holder)")])
+    }
+
     /// A possible duplicate of a new account and why.
     struct Duplicate: Sendable {
         let id: String
@@ -262,10 +281,13 @@ struct AccountStore: Sendable {
             updated.version = current.version + 1
             updated.updatedAt = .init(date: now)
             let changed = AccountRules.changedFields(from: current, to: updated)
-            if !updated.taxID.isEmpty, updated.taxID != current.taxID,
-               try Bool.fetchOne(db, sql: "SELECT 1 FROM account WHERE tax_id = ? AND id != ?", arguments: [updated.taxID, updated.id]) == true {
-                throw RPCError(.alreadyExists, "tax_id \(updated.taxID) belongs to another account",
-                               violations: [FieldViolation(field: "account.tax_id", description: "is unique")])
+            if !updated.taxID.isEmpty, updated.taxID != current.taxID {
+                if let problem = TaxID.problem(updated.taxID) {
+                    throw RPCError.invalidArgument([FieldViolation(field: "account.tax_id", description: problem)])
+                }
+                if let holder = try String.fetchOne(db, sql: "SELECT id FROM account WHERE tax_id = ? AND id != ?", arguments: [updated.taxID, updated.id]) {
+                    throw Self.taxIDTaken(updated.taxID, by: holder)
+                }
             }
             if updated.parentAccountID != current.parentAccountID { try Self.checkParent(db, of: updated) }
             try Self.write(db, updated, changed: changed, context: context, at: now)

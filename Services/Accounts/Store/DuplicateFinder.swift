@@ -30,6 +30,12 @@ struct DuplicateFinder: Sendable {
                     })
                 }
             }
+            // Rows that kept a tax id as typed because another already held its normalised form
+            // (the accounts-v16 migration); the index on tax_id finds the holder.
+            add(try Row.fetchAll(db, sql: """
+                SELECT min(x.id, y.id) AS a, max(x.id, y.id) AS b FROM account x JOIN account y ON y.tax_id = replace(upper(x.tax_id), ' ', '')
+                WHERE x.tax_id != replace(upper(x.tax_id), ' ', '') ORDER BY a, b LIMIT ?
+                """, arguments: [limit]), reason: "same tax id")
             add(try Row.fetchAll(db, sql: """
                 SELECT x.id AS a, y.id AS b FROM account x JOIN account y ON x.normalized_name = y.normalized_name AND x.id < y.id
                 WHERE x.normalized_name != '' ORDER BY x.id, y.id LIMIT ?

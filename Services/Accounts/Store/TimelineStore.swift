@@ -135,29 +135,49 @@ struct TimelineStore: Sendable {
 
     /// Logs an activity: the timeline row, its full-text entry, the account's last activity
     /// time and `ActivityLogged`, in one transaction.
-    func log(_ activity: Forge_Accounts_V1_Activity, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_LogActivityResponse {
+    /// Logs the activities in one transaction, each on an account `context`'s caller may see
+    /// (NOT_FOUND otherwise, and nothing is logged); answers with `response` of them, their
+    /// accounts resolved through merges.
+    func log<Response: SwiftProtobuf.Message>(
+        _ activities: [Forge_Accounts_V1_Activity], context: ServerContext, at now: Date,
+        response: @escaping @Sendable ([Forge_Accounts_V1_Activity]) -> Response
+    ) async throws -> Response {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            var activity = activity
-            activity.accountID = try AccountStore.visibleAccount(db, id: activity.accountID, principal: context.principal).id
-            try db.execute(
-                cached: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
-                arguments: [activity.id, activity.accountID, activity.occurredAt.timeIntervalSince1970, try activity.serializedData()]
-            )
-            try db.execute(
-                cached: "INSERT INTO activity_fts (rowid, subject, body) VALUES (?, ?, ?)",
-                arguments: [db.lastInsertedRowID, activity.subject, activity.body]
-            )
-            let lastTouch = try Double.fetchOne(
-                db,
-                sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?), staleness = ? WHERE id = ? RETURNING last_activity_at",
-                arguments: [activity.occurredAt.timeIntervalSince1970, Forge_Accounts_V1_Staleness.none.rawValue, activity.accountID]
-            ) ?? now.timeIntervalSince1970
-            // The quiet spell is over: the next check counts from this touch.
-            try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: policy, now: now)
-            try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
-            try HandoverTasks.close(db, accountID: activity.accountID, by: activity.authorID, resolution: "activity logged", at: now)
-            return .with { $0.activity = activity }
+            var visible: [String: String] = [:]
+            return response(try activities.map { requested in
+                var activity = requested
+                if let id = visible[activity.accountID] {
+                    activity.accountID = id
+                } else {
+                    let id = try AccountStore.visibleAccount(db, id: activity.accountID, principal: context.principal).id
+                    visible[activity.accountID] = id
+                    activity.accountID = id
+                }
+                try insert(db, activity, at: now)
+                return activity
+            })
         }
+    }
+
+    /// One activity's rows, the account's staleness reset, `ActivityLogged`, and the account's
+    /// open hand-over task closed.
+    private func insert(_ db: Database, _ activity: Forge_Accounts_V1_Activity, at now: Date) throws {
+        try db.execute(
+            cached: "INSERT INTO activity (id, account_id, occurred_at, payload) VALUES (?, ?, ?, ?)",
+            arguments: [activity.id, activity.accountID, activity.occurredAt.timeIntervalSince1970, try activity.serializedData()]
+        )
+        try db.execute(
+            cached: "INSERT INTO activity_fts (rowid, subject, body) VALUES (?, ?, ?)",
+            arguments: [db.lastInsertedRowID, activity.subject, activity.body]
+        )
+        let lastTouch = try Double.fetchOne(
+            db.cachedStatement(sql: "UPDATE account SET last_activity_at = MAX(COALESCE(last_activity_at, 0), ?), staleness = ? WHERE id = ? RETURNING last_activity_at"),
+            arguments: [activity.occurredAt.timeIntervalSince1970, Forge_Accounts_V1_Staleness.none.rawValue, activity.accountID]
+        ) ?? now.timeIntervalSince1970
+        // The quiet spell is over: the next check counts from this touch.
+        try StaleAccounts.schedule(db, accountID: activity.accountID, lastTouch: Date(timeIntervalSince1970: lastTouch), reached: .none, policy: policy, now: now)
+        try Outbox.append(db, Forge_Accounts_V1_ActivityLogged.with { $0.activity = activity }, accountID: activity.accountID, at: now)
+        try HandoverTasks.close(db, accountID: activity.accountID, by: activity.authorID, resolution: "activity logged", at: now)
     }
 
     /// One account's timeline, newest first; the page token is the rowid to continue below.

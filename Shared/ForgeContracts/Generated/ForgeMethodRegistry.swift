@@ -94,6 +94,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_LogActivityResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivities"),
+            request: Forge_Accounts_V1_LogActivitiesRequest.self,
+            response: Forge_Accounts_V1_LogActivitiesResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities"),
             request: Forge_Accounts_V1_ListActivitiesRequest.self,
             response: Forge_Accounts_V1_ListActivitiesResponse.self

@@ -1,4 +1,5 @@
 import GRDB
+import ServiceLifecycle
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -17,6 +18,7 @@ public final class CommitSignal: Sendable {
     }
 
     private struct State {
+        var closed = false
         var generation: UInt64 = 0
         var nextWaiter: UInt64 = 0
         var waiters: [UInt64: Waiter] = [:]
@@ -35,6 +37,16 @@ public final class CommitSignal: Sendable {
     /// Increases with every commit that touched the watched tables.
     public var generation: UInt64 { state.withLock { $0.generation } }
 
+    /// Whether `close()` was called: long polls answer at once from then on.
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Wakes every wait, now and later: the service is shutting down, and a draining server
+    /// should not hold a 30-second long poll open until its grace period ends.
+    public func close() {
+        state.withLock { $0.closed = true }
+        signal()
+    }
+
     public func signal() {
         let waiting = state.withLock { state -> [Waiter] in
             state.generation += 1
@@ -47,7 +59,8 @@ public final class CommitSignal: Sendable {
         }
     }
 
-    /// Returns once the generation moved past `seen`, `timeout` elapsed, or the task was cancelled.
+    /// Returns once the generation moved past `seen`, `timeout` elapsed, the signal was closed,
+    /// or the task was cancelled.
     public func wait(beyond seen: UInt64, timeout: Duration) async {
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter += 1
@@ -56,7 +69,7 @@ public final class CommitSignal: Sendable {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
-                    if state.generation > seen || Task.isCancelled || timeout <= .zero { return true }
+                    if state.closed || state.generation > seen || Task.isCancelled || timeout <= .zero { return true }
                     state.waiters[id] = Waiter(continuation: continuation)
                     return false
                 }
@@ -88,5 +101,17 @@ public final class CommitSignal: Sendable {
     public func observe(table: String, in writer: any DatabaseWriter) throws -> AnyDatabaseCancellable {
         let observation = DatabaseRegionObservation(tracking: Table(table))
         return observation.start(in: writer, onError: { _ in }, onChange: { [self] _ in signal() })
+    }
+}
+
+/// Closes the commit signal when the service group begins its graceful shutdown. Listed last,
+/// it is told first (ServiceGroup stops services in reverse order), so the event consumers'
+/// long polls return before the wire server starts draining.
+struct LongPollRelease: Service {
+    let signal: CommitSignal
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        signal.close()
     }
 }

@@ -34,7 +34,7 @@ public struct EventFeedService: Forge_Common_V1_EventFeedHandler {
                 (try Outbox.events(db, after: request.afterSeq, limit: limit, types: request.types), try Outbox.headSeq(db))
             }
             let remaining = giveUp - ContinuousClock.now
-            if !events.isEmpty || remaining <= .zero || Task.isCancelled {
+            if !events.isEmpty || remaining <= .zero || Task.isCancelled || signal.isClosed {
                 return .with {
                     $0.events = events
                     $0.headSeq = head

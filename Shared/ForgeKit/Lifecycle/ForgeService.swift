@@ -124,6 +124,7 @@ public enum ForgeService {
         var services: [any Service] = [wire, admin, scheduler, idle]
         services += serviceSetup.consumers.map { $0 as any Service }
         services += serviceSetup.services
+        services.append(LongPollRelease(signal: signal))
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

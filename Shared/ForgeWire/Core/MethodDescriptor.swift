@@ -24,6 +24,9 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { path }
+
+    /// What logs and metrics call a method no route serves: `/unknown/unknown`.
+    public static let unknown = MethodDescriptor(service: "unknown", method: "unknown")
 }
 
 /// A method with its request and response message types, for tools that work from a method's

@@ -5,7 +5,7 @@ import Logging
 ///
 /// Successful calls log at `debug` (a busy service would otherwise drown its log), client
 /// errors at `info`, server faults (INTERNAL, UNKNOWN, DATA_LOSS) at `error`.
-public struct LoggingInterceptor: ServerInterceptor {
+public struct LoggingInterceptor: CallObserver {
     public init() {}
 
     public func intercept(

@@ -66,7 +66,7 @@ public final class RPCMetrics: Sendable {
 }
 
 /// Server-side metrics: calls by method and code, latency by method.
-public struct MetricsInterceptor: ServerInterceptor {
+public struct MetricsInterceptor: CallObserver {
     private let metrics: RPCMetrics
 
     public init(metrics: RPCMetrics = RPCMetrics(side: "server")) {

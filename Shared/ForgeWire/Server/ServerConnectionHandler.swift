@@ -158,10 +158,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             writeReply(context: context, callID: callID, result: .failure(RPCError(.resourceExhausted, "more than \(limit) calls in flight on this connection")))
             return
         }
-        guard let (descriptor, route) = dispatcher.router.route(for: call.method) else {
-            writeReply(context: context, callID: callID, result: .failure(RPCError(.unimplemented, "unknown method \(call.method)")))
-            return
-        }
+        let (descriptor, route, observersOnly) = dispatcher.route(for: call.method)
         lastCallID = max(lastCallID, callID)
 
         var timeout = configuration.maxCallTimeout
@@ -184,7 +181,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         let dispatcher = self.dispatcher
         let payload = call.payload
         let task = Task(executorPreference: executor) {
-            let result = await dispatcher.dispatch(route: route, payload: payload, context: serverContext)
+            let result = await dispatcher.dispatch(route: route, payload: payload, context: serverContext, observersOnly: observersOnly)
             if loop.inEventLoop {
                 bound.value.complete(callID: callID, result: result)
             } else {

@@ -12,3 +12,7 @@ public protocol ServerInterceptor: Sendable {
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data
 }
+
+/// An interceptor that observes every call, also those no route serves (an unknown method,
+/// answered UNIMPLEMENTED): logging and metrics. It must not answer in the call's place.
+public protocol CallObserver: ServerInterceptor {}

@@ -27,6 +27,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let exportContactData = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ExportContactData")
         public static let eraseContact = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "EraseContact")
         public static let logActivity = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivity")
+        public static let logActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "LogActivities")
         public static let listActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListActivities")
         public static let searchActivities = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchActivities")
         public static let mergeAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "MergeAccounts")
@@ -40,7 +41,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let completeHandoverTask = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CompleteHandoverTask")
         public static let importAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportAccounts")
         public static let importContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportContacts")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, deleteContact, exportContactData, eraseContact, logActivity, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, deleteContact, exportContactData, eraseContact, logActivity, logActivities, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
     }
 }
 
@@ -71,6 +72,9 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     /// Anonymises a contact: name, phone, email, WeChat and free text mentioning them.
     func eraseContact(_ request: Forge_Accounts_V1_EraseContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_EraseContactResponse
     func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivityResponse
+    /// Up to 1,000 activities in one transaction (history from another system, the demo data):
+    /// all are logged, or none with a violation per bad field (`activities[i].subject`).
+    func logActivities(_ request: Forge_Accounts_V1_LogActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_LogActivitiesResponse
     /// The account's timeline, newest first.
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse
     /// Full-text search over every activity the caller may see; works for Chinese (trigrams).
@@ -148,6 +152,9 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.logActivity, request: Forge_Accounts_V1_LogActivityRequest.self) { request, context in
             try await self.logActivity(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.logActivities, request: Forge_Accounts_V1_LogActivitiesRequest.self) { request, context in
+            try await self.logActivities(request, context: context)
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.listActivities, request: Forge_Accounts_V1_ListActivitiesRequest.self) { request, context in
             try await self.listActivities(request, context: context)
@@ -257,6 +264,11 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     public func logActivity(_ request: Forge_Accounts_V1_LogActivityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_LogActivityResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.logActivity, request: request, response: Forge_Accounts_V1_LogActivityResponse.self, options: options)
+    }
+    /// Up to 1,000 activities in one transaction (history from another system, the demo data):
+    /// all are logged, or none with a violation per bad field (`activities[i].subject`).
+    public func logActivities(_ request: Forge_Accounts_V1_LogActivitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_LogActivitiesResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.logActivities, request: request, response: Forge_Accounts_V1_LogActivitiesResponse.self, options: options)
     }
     /// The account's timeline, newest first.
     public func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ListActivitiesResponse {

@@ -3,16 +3,17 @@ import Foundation
 /// Folds a company name to the form duplicate detection compares (issue 4): full-width to
 /// half-width (NFKC), case folded, spaces and punctuation removed, legal suffixes such as
 /// 有限公司 or "Co., Ltd." dropped — so 上海精密机械有限公司, 上海精密机械 有限公司 and
-/// ＳＨＡＮＧＨＡＩ… compare equal to their plain forms.
-enum NameNormalizer {
+/// ＳＨＡＮＧＨＡＩ… compare equal to their plain forms. Shared: accounts dedupes customers with it,
+/// the CLI keeps demo names apart with it, and pipeline will dedupe leads against accounts.
+public enum NameNormalizer {
     /// Longest first, so 股份有限公司 is removed whole rather than leaving 股份.
-    static let legalSuffixes: [String] = [
+    public static let legalSuffixes: [String] = [
         "集团股份有限公司", "集团有限责任公司", "集团有限公司", "股份有限公司", "有限责任公司", "有限公司",
         "集团公司", "集团", "公司", "corporation", "company", "limited", "coltd", "corp", "gmbh", "inc", "llc",
         "ltd", "co", "ag", "sa",
     ]
 
-    static func normalize(_ name: String) -> String {
+    public static func normalize(_ name: String) -> String {
         var result = fold(name)
         var stripped = true
         while stripped {
@@ -28,7 +29,7 @@ enum NameNormalizer {
 
     /// Width, case, spaces and punctuation folded, legal suffixes kept: the form name-prefix
     /// search compares, so "上海精密机械有" still finds 上海精密机械有限公司.
-    static func fold(_ name: String) -> String {
+    public static func fold(_ name: String) -> String {
         let folded = name.precomposedStringWithCompatibilityMapping.lowercased()
         var kept = String.UnicodeScalarView()
         for scalar in folded.unicodeScalars where CharacterSet.alphanumerics.contains(scalar) {
