@@ -103,17 +103,6 @@ struct EmbeddedServerTests {
         #expect(!channel.isActive)
     }
 
-    @Test("an unknown method gets UNIMPLEMENTED and the connection stays open")
-    func unknownMethod() throws {
-        let channel = try makeChannel()
-        try channel.writeInbound(RawConnection.callFrame(9, "/forge.nothing.v1.Nothing/Nope", payload: Data()).encoded(allocator: .init()))
-        channel.embeddedEventLoop.run()
-        let frames = try readFrames(channel)
-        #expect(frames.map(\.replyCode) == [.unimplemented])
-        #expect(frames.first?.callID == 9)
-        #expect(channel.isActive)
-    }
-
     @Test("a Ping is answered with a Pong carrying its nonce")
     func ping() throws {
         let channel = try makeChannel()

@@ -65,7 +65,7 @@ struct WireRoundTripTests {
         await server.server.shutdown()
     }
 
-    @Test("an unknown method gets UNIMPLEMENTED")
+    @Test("an unknown method gets UNIMPLEMENTED on its call id and the connection goes on serving")
     func unknownMethod() async throws {
         let server = try await TestServer.start()
         let client = try server.client()
@@ -74,6 +74,14 @@ struct WireRoundTripTests {
         }
         #expect(error?.code == .unimplemented)
         await client.close()
+        let frames = try await RawConnection.with(port: server.port) { connection in
+            try await connection.send(RawConnection.callFrame(9, "/forge.nothing.v1.Nothing/Nope", payload: Data()))
+            try await connection.send(RawConnection.callFrame(10, Forge_Testing_V1_EchoService.Method.echo.path, payload: Data()))
+            return try await connection.read(2)
+        }
+        #expect(Set(frames.map(\.callID)) == [9, 10])
+        #expect(frames.first { $0.callID == 9 }?.replyCode == .unimplemented)
+        #expect(frames.first { $0.callID == 10 }?.replyCode == .ok)
         await server.server.shutdown()
     }
 

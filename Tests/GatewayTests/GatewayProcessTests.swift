@@ -108,6 +108,7 @@ struct GatewayProcessTests {
         #expect(fields == ["account.name", "account.tax_id"])
         let huge = try await Self.call(stack, "POST", "/api/v1/accounts", token: repA, body: #"{"account":{"name":""# + String(repeating: "厂", count: 400_000) + #""}}"#)
         #expect(huge.status == 413)
+        #expect((huge.json["error"] as? [String: Any])?["status"] as? String == "RESOURCE_EXHAUSTED", "a gRPC code name, as every other error")
 
         // The web page shows the name escaped.
         let page = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(id)", headers: ["Cookie": "forge_session=\(repA)"])

@@ -27,14 +27,33 @@ struct HTTPMappingTests {
         #expect(edit.account.name == "新名称" && edit.account.version == 3)
     }
 
-    @Test("a body that is not a JSON object of the request, or has unknown fields, is INVALID_ARGUMENT")
-    func badBodies() throws {
+    @Test("a bad body is INVALID_ARGUMENT naming each bad field in plain words, never the decoder's debug text", arguments: [
+        ("not json", "body", "is not valid JSON"),
+        (#"{"account": {"name": "x""#, "body", "is not valid JSON"),
+        ("[1,2]", "body", "must be a JSON object ({…}), not an array"),
+        (#"{"no_such_field": 1}"#, "no_such_field", #"unknown field "no_such_field""#),
+        (#"{"account": {"name": "ok", "nmae": "x"}}"#, "account.nmae", #"unknown field "nmae""#),
+        (#"{"account": {"name": "ok", "size": "COMPANY_SIZE_ENORMOUS"}}"#, "account.size", "is not one of the allowed values"),
+        (#"{"account": {"credit_limit": {"amount_micros": "lots"}}}"#, "account.credit_limit.amount_micros", "is not a number"),
+        (#"{"account": {"industry_showcase": "yes"}}"#, "account.industry_showcase", "must be true or false"),
+    ])
+    func badBodies(body: String, field: String, description: String) throws {
         let create = try route("/api/v1/accounts", "POST")
-        for body in ["[1,2]", "not json", #"{"account":{"nmae":"x"}}"#] {
-            let error = #expect(throws: RPCError.self) { _ = try HTTPGateway.requestMessage(create, body: Data(body.utf8), parameters: []) }
-            #expect(error?.code == .invalidArgument)
-            #expect(error?.violations.map(\.field) == ["body"])
+        let error = #expect(throws: RPCError.self) { _ = try HTTPGateway.requestMessage(create, body: Data(body.utf8), parameters: []) }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.violations.map(\.field) == [field])
+        #expect(error?.violations.first?.description.hasPrefix(description) == true, "\(error?.violations.first?.description ?? "")")
+        #expect(error?.violations.first?.description.contains("Error") == false, "no Swift type names")
+    }
+
+    @Test("a query parameter out of its field's range is named, with every other bad field")
+    func badParameters() throws {
+        let list = try route("/api/v1/accounts/{id}/contacts", "GET")
+        let error = #expect(throws: RPCError.self) {
+            _ = try HTTPGateway.requestMessage(list, body: Data(), parameters: [("page.page_size", "36028797018963967"), ("account_id", "acc_1"), ("page.page_token", "x")])
         }
+        #expect(error?.violations.map(\.field) == ["page.page_size"])
+        #expect(error?.violations.first?.description == "is out of range (a whole number that fits the field)")
     }
 
     @Test("wire status codes map to HTTP as Google's API guide maps gRPC codes", arguments: [

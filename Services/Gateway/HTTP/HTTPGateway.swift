@@ -52,7 +52,7 @@ struct HTTPGateway: Sendable {
                 do {
                     body = Data(try await request.body.collect(upTo: route.maxBody).readableBytesView)
                 } catch {
-                    return Self.error(.contentTooLarge, code: "PAYLOAD_TOO_LARGE", "the body is larger than \(route.maxBody) bytes")
+                    return Self.error(.contentTooLarge, code: StatusCode.resourceExhausted.name, "the body is larger than \(route.maxBody) bytes")
                 }
             }
             let token = Self.bearer(request)
@@ -101,10 +101,18 @@ struct HTTPGateway: Sendable {
         }
         var object: [String: Any] = [:]
         if !body.isEmpty {
-            guard let parsed = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else {
-                throw RPCError.invalidArgument([FieldViolation(field: "body", description: "must be a JSON object")])
+            let parsed: Any
+            do {
+                parsed = try JSONSerialization.jsonObject(with: body)
+            } catch {
+                // Foundation says where: "… around line 1, column 9."
+                let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
+                throw RPCError.invalidArgument([FieldViolation(field: "body", description: "is not valid JSON: \(detail)")])
             }
-            object = parsed
+            guard let parsedObject = parsed as? [String: Any] else {
+                throw RPCError.invalidArgument([FieldViolation(field: "body", description: "must be a JSON object ({…}), not \(JSONRequestErrors.kind(of: parsed))")])
+            }
+            object = parsedObject
         }
         for (field, value) in parameters {
             let typed: Any
@@ -115,13 +123,10 @@ struct HTTPGateway: Sendable {
             }
             set(&object, path: field.split(separator: ".").map(String.init), value: typed)
         }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         do {
-            var options = JSONDecodingOptions()
-            options.ignoreUnknownFields = false
-            return try registered.requestType.init(jsonString: json, options: options)
+            return try JSONRequestErrors.decode(registered.requestType, from: object)
         } catch {
-            throw RPCError.invalidArgument([FieldViolation(field: "body", description: "is not a valid \(registered.requestType.protoMessageName): \(error)")])
+            throw RPCError.invalidArgument(JSONRequestErrors.violations(registered.requestType, object: object, error: error))
         }
     }
 
