@@ -12,6 +12,10 @@ public struct ClientConfiguration: Sendable {
     public var backoff = Backoff()
     /// Largest frame accepted from the server.
     public var maxFrameBytes: Int = 4 * 1024 * 1024
+    /// Calls in flight on one connection; more wait for a free slot (within their deadline).
+    /// The server's limit (`ServerConfiguration.maxConcurrentCallsPerConnection`, default 512):
+    /// beyond it the server refuses calls RESOURCE_EXHAUSTED, which Forge's own clients never cause.
+    public var maxConcurrentCallsPerConnection: Int = 512
     /// Attempts of one call when a retry is allowed (never-sent calls, idempotent calls).
     public var maxAttempts: Int = 3
     /// Client TLS; set `certificateChain`/`privateKey` for mutual TLS.

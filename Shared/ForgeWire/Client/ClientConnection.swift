@@ -119,7 +119,7 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     private func connect() {
-        let handler = ClientConnectionHandler()
+        let handler = ClientConnectionHandler(maxInFlight: configuration.maxConcurrentCallsPerConnection)
         let boundHandler = NIOLoopBound(handler, eventLoop: eventLoop)
         let maxFrameBytes = configuration.maxFrameBytes
         let sslContext = self.sslContext

@@ -10,6 +10,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     private var context: ChannelHandlerContext?
     private var pending: [UInt64: ClientCall] = [:]
+    /// Calls beyond the server's per-connection limit, written as earlier ones finish: the
+    /// server would refuse them RESOURCE_EXHAUSTED. Each still has its deadline and can be
+    /// cancelled while it waits (it is then skipped here).
+    private var queued = CircularBuffer<ClientCall>()
+    private let maxInFlight: Int
     private var nextCallID: UInt64 = 1
     private var flushPending = false
     private(set) var draining = false
@@ -20,6 +25,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     var inFlight: Int { pending.count }
 
+    /// - Parameter maxInFlight: the server's limit of concurrent calls per connection.
+    init(maxInFlight: Int) {
+        self.maxInFlight = max(1, maxInFlight)
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
@@ -28,16 +38,36 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         self.context = nil
     }
 
-    /// Writes `call` on this connection.
+    /// Writes `call` on this connection, or queues it while the connection has the server's
+    /// limit of calls in flight.
     func start(_ call: ClientCall) {
-        guard let context, !draining else {
+        guard context != nil, !draining else {
+            call.fail(RPCError(.unavailable, "connection is closing"), outcome: .notSent)
+            return
+        }
+        call.handler = self
+        guard pending.count < maxInFlight, queued.isEmpty else {
+            queued.append(call)
+            return
+        }
+        write(call)
+    }
+
+    /// Writes queued calls while there is room.
+    private func startQueued() {
+        while pending.count < maxInFlight, let call = queued.popFirst() {
+            if !call.finished { write(call) }
+        }
+    }
+
+    private func write(_ call: ClientCall) {
+        guard let context else {
             call.fail(RPCError(.unavailable, "connection is closing"), outcome: .notSent)
             return
         }
         let callID = nextCallID
         nextCallID += 1
         call.callID = callID
-        call.handler = self
         pending[callID] = call
 
         var frame = Forge_Wire_V1_Frame()
@@ -52,13 +82,15 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         write(frame, context: context)
     }
 
-    /// Stops `call` on the server (a Cancel frame); the caller answers the call itself.
+    /// Stops `call` on the server (a Cancel frame); the caller answers the call itself. A call
+    /// still queued was never written: it is skipped when its turn comes.
     func cancel(_ call: ClientCall, error: RPCError) {
         guard pending.removeValue(forKey: call.callID) != nil, let context else { return }
         var frame = Forge_Wire_V1_Frame()
         frame.callID = call.callID
         frame.kind = .cancel(Forge_Wire_V1_Cancel())
         write(frame, context: context)
+        startQueued()
         closeIfDrained()
     }
 
@@ -78,6 +110,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             } else {
                 call.fail(RPCError(status: reply.status))
             }
+            startQueued()
             closeIfDrained()
         case .goAway(let goAway):
             draining = true
@@ -86,6 +119,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                 pending.removeValue(forKey: callID)
                 call.fail(RPCError(.unavailable, "server going away: \(goAway.reason.message)"), outcome: .notSent)
             }
+            failQueued(RPCError(.unavailable, "server going away: \(goAway.reason.message)"))
             onGoAway?()
             closeIfDrained()
         case .ping(let ping):
@@ -105,12 +139,20 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         for call in failed {
             call.fail(RPCError(.unavailable, "connection closed"), outcome: .unknown)
         }
+        failQueued(RPCError(.unavailable, "connection closed"))
         onClose?()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// Queued calls were never written: the pool may send them elsewhere.
+    private func failQueued(_ error: RPCError) {
+        while let call = queued.popFirst() {
+            call.fail(error, outcome: .notSent)
+        }
     }
 
     private func closeIfDrained() {

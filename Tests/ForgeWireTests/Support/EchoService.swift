@@ -2,20 +2,24 @@ import ForgeContracts
 import ForgeWire
 import Foundation
 
-/// Lets a test hold a handler at a gate and learn when a handler's task was cancelled, without
-/// sleeping.
+/// Lets a test hold a handler at a gate and learn when a handler started or saw its task
+/// cancelled, without sleeping for a fixed time. Every wait is bounded and gives up when its
+/// task is cancelled: a wait for something that never happens (a call whose deadline passed
+/// before its handler ran is never started) fails its test instead of holding the run forever.
 actor Probe {
     private var gates: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var openGates: Set<String> = []
-    private var started: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var startedTags: Set<String> = []
-    private var cancelled: [String: [CheckedContinuation<Void, Never>]] = [:]
     private var cancelledTags: Set<String> = []
     private(set) var echoCount = 0
 
+    /// How long a test waits for a handler to start or be cancelled before it fails.
+    static let bound: Duration = .seconds(30)
+
     func countEcho() { echoCount += 1 }
 
-    /// Suspends until `open(tag)`; returns early when the task is cancelled.
+    /// Suspends until `open(tag)`; the handler's cancellation opens its gate (`markCancelled`),
+    /// so a cancelled or expired call never stays here.
     func wait(at tag: String) async {
         markStarted(tag)
         if openGates.contains(tag) { return }
@@ -29,24 +33,36 @@ actor Probe {
 
     func markStarted(_ tag: String) {
         startedTags.insert(tag)
-        for continuation in started.removeValue(forKey: tag) ?? [] { continuation.resume() }
     }
 
-    func waitUntilStarted(_ tag: String) async {
-        if startedTags.contains(tag) { return }
-        await withCheckedContinuation { started[tag, default: []].append($0) }
+    func hasStarted(_ tag: String) -> Bool {
+        startedTags.contains(tag)
+    }
+
+    /// Whether the handler serving `tag` started within the bound.
+    func waitUntilStarted(_ tag: String, within bound: Duration = Probe.bound) async -> Bool {
+        await until(within: bound) { $0.startedTags.contains(tag) }
     }
 
     func markCancelled(_ tag: String) {
         cancelledTags.insert(tag)
-        for continuation in cancelled.removeValue(forKey: tag) ?? [] { continuation.resume() }
         open(tag)
     }
 
-    /// Returns once the handler serving `tag` saw its task cancelled.
-    func waitUntilCancelled(_ tag: String) async {
-        if cancelledTags.contains(tag) { return }
-        await withCheckedContinuation { cancelled[tag, default: []].append($0) }
+    /// Whether the handler serving `tag` saw its task cancelled within the bound.
+    func waitUntilCancelled(_ tag: String, within bound: Duration = Probe.bound) async -> Bool {
+        await until(within: bound) { $0.cancelledTags.contains(tag) }
+    }
+
+    /// Checks `condition` every millisecond until it holds (true), the bound passes or the
+    /// task is cancelled (false). The actor is free between checks.
+    private func until(within bound: Duration, _ condition: (isolated Probe) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + bound
+        while !condition(self) {
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return condition(self) }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return true
     }
 }
 
