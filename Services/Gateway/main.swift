@@ -45,8 +45,9 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
     }
     GatewayAccess.declare(in: &setup.access)
 
-    // The HTTP side calls the gateway's own RPCs over its own wire port.
-    channels["gateway"] = try WireClient(host: "127.0.0.1", port: setup.configuration.wirePort, interceptors: [ClientMetricsInterceptor()])
+    // The HTTP side calls the gateway's own RPCs in-process, through the interceptors a wire
+    // call passes (it took a loopback round trip through the gateway's own wire port).
+    channels["gateway"] = setup.inProcessChannel
     let http = HTTPGateway(channels: channels, authenticator: authenticator, callerTokens: tokens,
                            limiter: RateLimiter(rate: settings.rateLimit, burst: settings.rateLimit * 2, clock: setup.clock), logger: setup.logger)
     setup.services.append(http.application(host: setup.configuration.listenHost, port: settings.httpPort))

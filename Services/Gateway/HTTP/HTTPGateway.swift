@@ -10,10 +10,10 @@ import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 
-/// Serves the HTTP/JSON API (and the web pages) on the gateway's HTTP port by calling the RPCs
-/// over the wire protocol: domain methods on their service, the gateway's own on its own wire
-/// port, so every request passes the same authentication, role checks, idempotency, logging
-/// and metrics as a wire call. Tokens: a person's JWT, or an API key (which the services do
+/// Serves the HTTP/JSON API (and the web pages) on the gateway's HTTP port by calling the RPCs:
+/// domain methods over the wire on their service, the gateway's own in-process through the
+/// same interceptors, so every request passes the same authentication, role checks,
+/// idempotency, logging and metrics as a wire call. Tokens: a person's JWT, or an API key (which the services do
 /// not know: the gateway checks it and calls them with a two-minute JWT for the key).
 struct HTTPGateway: Sendable {
     let channels: [String: any RPCChannel]

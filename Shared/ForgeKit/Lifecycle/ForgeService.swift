@@ -117,7 +117,8 @@ public enum ForgeService {
         var wireConfiguration = ServerConfiguration(host: configuration.listenHost, port: configuration.wirePort)
         wireConfiguration.shutdownGracePeriod = .seconds(configuration.shutdownGraceSeconds)
         wireConfiguration.tls = try configuration.serverTLS()
-        let wire = WireServer(configuration: wireConfiguration, router: router, interceptors: interceptors, logger: logger)
+        let wire = WireServer(configuration: wireConfiguration, router: router, interceptors: interceptors, logger: logger,
+                              inProcess: serviceSetup.inProcessChannel)
         let admin = AdminServer.make(host: configuration.listenHost, port: configuration.adminPort, readiness: readiness, registry: registry, logger: logger)
 
         let idle = IdleMemoryRelease(database: database, clock: serviceSetup.clock, logger: logger)

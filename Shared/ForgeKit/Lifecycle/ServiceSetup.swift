@@ -20,6 +20,9 @@ public struct ServiceSetup: Sendable {
     public var authenticator: (any Authenticator)?
     /// Further long-running parts started and stopped with the process (the gateway's HTTP server).
     public var services: [any Service] = []
+    /// Calls this service's own methods in-process, through every interceptor a wire call
+    /// passes (the gateway's HTTP side); usable once the service runs.
+    public let inProcessChannel: InProcessChannel
     let serviceToken: String?
 
     init(configuration: ServiceConfiguration, database: DatabasePool, clock: any WallClock, logger: Logger, serviceToken: String?) {
@@ -28,6 +31,7 @@ public struct ServiceSetup: Sendable {
         self.clock = clock
         self.logger = logger
         self.serviceToken = serviceToken
+        self.inProcessChannel = InProcessChannel(logger: logger)
     }
 
     /// A client of another Forge service (`FORGE_<SERVICE>_ADDR`), calling as this service.

@@ -30,15 +30,18 @@ public final class WireServer: Service, Sendable {
 
     /// - Parameters:
     ///   - interceptors: run in order around every call (the first is outermost).
+    ///   - inProcess: a channel that from now on calls this server's methods without a socket.
     public init(
         configuration: ServerConfiguration,
         router: RPCRouter,
         interceptors: [any ServerInterceptor] = WireServer.defaultInterceptors,
         logger: Logger = Logger(label: "forge.wire.server"),
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        inProcess: InProcessChannel? = nil
     ) {
         self.configuration = configuration
         self.dispatcher = CallDispatcher(router: router, interceptors: interceptors)
+        inProcess?.attach(dispatcher, maxCallTimeout: configuration.maxCallTimeout)
         self.group = group
         self.logger = logger
         self.finished = group.any().makePromise()
