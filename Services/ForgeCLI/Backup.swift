@@ -50,7 +50,15 @@ struct Restore: AsyncParsableCommand {
         for service in StackLayout.services {
             let source = "\(directory)/\(service).sqlite"
             guard FileManager.default.fileExists(atPath: source) else { continue }
-            try copyDatabase(from: source, to: "\(layout.dataDirectory)/\(service).sqlite")
+            let target = "\(layout.dataDirectory)/\(service).sqlite"
+            try copyDatabase(from: source, to: target)
+            // Events the service wrote after this copy was taken are gone from it, but its
+            // consumers may have seen them: a new outbox incarnation tells them where to resume.
+            let database = try DatabaseQueue(path: target)
+            try await database.write { db in
+                if try db.tableExists("outbox_incarnation") { try Outbox.beginIncarnation(db) }
+            }
+            try database.close()
             print("restored \(service) ← \(source)")
         }
     }

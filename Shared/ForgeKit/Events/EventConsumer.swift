@@ -22,7 +22,7 @@ public final class EventConsumer: Service, Sendable {
     private let apply: Apply
     private let logger: Logger
     private let lagGauge: Gauge
-    private let state = Mutex<(lag: UInt64, healthy: Bool, lastError: String)>((0, true, ""))
+    private let state = Mutex<(lag: UInt64, healthy: Bool, lastError: String, notice: String)>((0, true, "", ""))
 
     /// - Parameters:
     ///   - upstream: the producing service's name; also the cursor's key.
@@ -48,8 +48,9 @@ public final class EventConsumer: Service, Sendable {
     /// 100 ms, doubling, at most 5 s between polls of an unavailable upstream.
     static let retryBackoff = Backoff(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(5), jitter: 0)
 
+    /// `detail`: the last error while unhealthy, else the last resync (a restored upstream).
     public var status: (lag: UInt64, healthy: Bool, detail: String) {
-        state.withLock { ($0.lag, $0.healthy, $0.lastError) }
+        state.withLock { ($0.lag, $0.healthy, $0.healthy ? $0.notice : $0.lastError) }
     }
 
     public func run() async throws {
@@ -80,42 +81,59 @@ public final class EventConsumer: Service, Sendable {
 
     /// The cursor: the seq of the last event applied.
     public func cursor() async throws -> UInt64 {
-        try await database.read { db in try self.cursor(db) }
+        try await database.read { db in try self.position(db).seq }
     }
 
-    private func cursor(_ db: Database) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM consumer_cursors WHERE upstream = ?", arguments: [upstream]) ?? 0)
+    /// The cursor and the upstream outbox incarnation it belongs to.
+    private func position(_ db: Database) throws -> (seq: UInt64, incarnation: String) {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT last_seq, incarnation FROM consumer_cursors WHERE upstream = ?"), arguments: [upstream]) else {
+            return (0, "")
+        }
+        return (UInt64(row["last_seq"] as Int64), row["incarnation"])
+    }
+
+    private func setPosition(_ db: Database, seq: UInt64, incarnation: String) throws {
+        try db.execute(
+            cached: """
+                INSERT INTO consumer_cursors (upstream, last_seq, updated_at, incarnation) VALUES (?, ?, ?, ?)
+                ON CONFLICT(upstream) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at, incarnation = excluded.incarnation
+                """,
+            arguments: [upstream, Int64(seq), Date().timeIntervalSince1970, incarnation]
+        )
     }
 
     /// Pulls once and applies what arrived; returns how many events were applied.
     @discardableResult
     public func poll(waitMilliseconds: Int32) async throws -> Int {
-        let after = try await cursor()
+        let (after, incarnation) = try await database.read { db in try self.position(db) }
         let response = try await feed.pull(
             .with {
                 $0.afterSeq = after
                 $0.maxEvents = 500
                 $0.waitMs = waitMilliseconds
                 $0.types = types
+                $0.incarnation = incarnation
             },
             options: CallOptions(timeout: .milliseconds(Int64(waitMilliseconds) + 5_000))
         )
+        if let (resume, notice) = Self.resync(after: after, incarnation: incarnation, response: response, upstream: upstream) {
+            // The upstream was restored from a backup: resume where its copy ends. Nothing
+            // pulled in this round is applied.
+            try await database.write { db in try self.setPosition(db, seq: resume, incarnation: response.incarnation) }
+            logger.warning("upstream feed resynchronised", metadata: ["upstream": "\(upstream)", "detail": "\(notice)"])
+            state.withLock { $0.notice = notice }
+            return 0
+        }
         let events = response.events
         let through = max(events.last?.seq ?? 0, response.scannedThroughSeq)
-        if through > after {
+        if through > after || incarnation != response.incarnation {
             try await database.write { db in
                 // Guard against a concurrent poll having applied these already.
-                let current = try self.cursor(db)
+                let current = try self.position(db).seq
                 for event in events where event.seq > current {
                     try self.apply(db, event)
                 }
-                try db.execute(
-                    cached: """
-                        INSERT INTO consumer_cursors (upstream, last_seq, updated_at) VALUES (?, ?, ?)
-                        ON CONFLICT(upstream) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at
-                        """,
-                    arguments: [self.upstream, Int64(through), Date().timeIntervalSince1970]
-                )
+                try self.setPosition(db, seq: max(through, current), incarnation: response.incarnation)
             }
         }
         let applied = max(through, after)
@@ -127,5 +145,23 @@ public final class EventConsumer: Service, Sendable {
             $0.lastError = ""
         }
         return events.count
+    }
+
+    /// Where to go on when the upstream's outbox is no longer the one the cursor was read from,
+    /// and what to say about it; nil when it is. A new incarnation (`forge restore`): the
+    /// restored copy's events up to `incarnation_starts_after_seq` are the ones this consumer
+    /// saw, so it resumes at the lower of that and its cursor, applying nothing twice. A cursor
+    /// beyond the head in the same incarnation (a copy put back by other means): nothing says
+    /// where the copy ends, so it re-reads from the start (applying is idempotent).
+    static func resync(after: UInt64, incarnation: String, response: Forge_Common_V1_PullResponse, upstream: String) -> (resume: UInt64, notice: String)? {
+        let now = RFC3339.string(from: Date())
+        if !incarnation.isEmpty, !response.incarnation.isEmpty, incarnation != response.incarnation {
+            let resume = min(after, response.incarnationStartsAfterSeq)
+            return (resume, "\(now): \(upstream) was restored from a backup; resumed after seq \(resume) (the cursor was at \(after))")
+        }
+        if after > response.headSeq {
+            return (0, "\(now): the cursor (\(after)) was beyond the head of \(upstream) (\(response.headSeq)); re-reading its feed from the start")
+        }
+        return nil
     }
 }

@@ -30,17 +30,21 @@ public struct EventFeedService: Forge_Common_V1_EventFeedHandler {
             // Read the generation before querying: a commit between the query and the wait then
             // still wakes the wait.
             let seen = signal.generation
-            let (events, head) = try await database.read { db in
-                (try Outbox.events(db, after: request.afterSeq, limit: limit, types: request.types), try Outbox.headSeq(db))
+            let (events, head, incarnation) = try await database.read { db in
+                (try Outbox.events(db, after: request.afterSeq, limit: limit, types: request.types), try Outbox.headSeq(db), try Outbox.incarnation(db))
             }
             let remaining = giveUp - ContinuousClock.now
-            if !events.isEmpty || remaining <= .zero || Task.isCancelled || signal.isClosed {
+            let consumerMustResync = request.afterSeq > head || (!request.incarnation.isEmpty && request.incarnation != incarnation.id)
+            if !events.isEmpty || remaining <= .zero || Task.isCancelled || signal.isClosed || consumerMustResync {
                 return .with {
                     $0.events = events
                     $0.headSeq = head
                     // A full batch may stop short of the head; otherwise everything up to the
-                    // head that matches was returned.
-                    $0.scannedThroughSeq = events.count == limit ? (events.last?.seq ?? request.afterSeq) : max(head, request.afterSeq)
+                    // head that matches was returned. Never beyond the head: a cursor there
+                    // (a restored outbox) must see that it is.
+                    $0.scannedThroughSeq = events.count == limit ? (events.last?.seq ?? request.afterSeq) : head
+                    $0.incarnation = incarnation.id
+                    $0.incarnationStartsAfterSeq = incarnation.startsAfterSeq
                 }
             }
             await signal.wait(beyond: seen, timeout: remaining)

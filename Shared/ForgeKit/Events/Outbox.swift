@@ -53,6 +53,18 @@ public enum Outbox {
     public static func headSeq(_ db: Database) throws -> UInt64 {
         UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0)
     }
+
+    /// The outbox's incarnation and the last seq before it began.
+    public static func incarnation(_ db: Database) throws -> (id: String, startsAfterSeq: UInt64) {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, starts_after_seq FROM outbox_incarnation")) else { return ("", 0) }
+        return (row["id"], UInt64(row["starts_after_seq"] as Int64))
+    }
+
+    /// Starts a new incarnation after the outbox was restored from a backup: the events up to
+    /// the current head are the backup's, the next ones are new to every consumer.
+    public static func beginIncarnation(_ db: Database) throws {
+        try db.execute(sql: "UPDATE outbox_incarnation SET id = ?, starts_after_seq = ?", arguments: [UUID().uuidString, Int64(try headSeq(db))])
+    }
 }
 
 /// Opaque, sortable, prefixed ids (DESIGN §5): prefix, 12 hex digits of milliseconds, 16 random hex.

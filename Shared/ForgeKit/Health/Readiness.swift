@@ -33,7 +33,7 @@ public struct Readiness: Sendable {
                 // An unreachable upstream is reported, but does not make this service unready:
                 // the consumer catches up when the upstream returns.
                 $0.ok = true
-                $0.detail = status.healthy ? "" : "upstream unavailable: \(status.detail)"
+                $0.detail = status.healthy ? status.detail : "upstream unavailable: \(status.detail)"
                 $0.lag = status.lag
             })
         }

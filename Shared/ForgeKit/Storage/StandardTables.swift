@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The tables every service database has (DESIGN §6). Shipped migrations are never edited;
@@ -51,6 +52,21 @@ enum StandardTables {
                 t.column("updated_at", .double).notNull()
             }
             try db.create(index: "jobs_due", on: "jobs", columns: ["state", "due_at"])
+        }
+        migrator.registerMigration("forge-standard-v2-outbox-incarnation") { db in
+            // Which life of the outbox this is: `forge restore` starts a new one, so consumers
+            // whose cursors ran ahead of the restored copy notice and resume where it ends.
+            try db.create(table: "outbox_incarnation") { t in
+                t.column("id", .text).notNull()
+                // The last seq the restored copy held: the new incarnation's events follow it.
+                t.column("starts_after_seq", .integer).notNull()
+            }
+            // From the head: a database restored from a backup made before this migration gets
+            // its incarnation here, and what it holds is what its consumers saw.
+            try db.execute(sql: "INSERT INTO outbox_incarnation (id, starts_after_seq) SELECT ?, COALESCE(MAX(seq), 0) FROM outbox", arguments: [UUID().uuidString])
+            try db.alter(table: "consumer_cursors") { t in
+                t.add(column: "incarnation", .text).notNull().defaults(to: "")
+            }
         }
     }
 }

@@ -39,6 +39,10 @@ public nonisolated struct Forge_Common_V1_PullRequest: Sendable {
   /// Only these event types; empty means all.
   public var types: [String] = []
 
+  /// The incarnation the consumer's cursor belongs to (empty: not known yet); another one than
+  /// the outbox's answers at once, without waiting.
+  public var incarnation: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -58,6 +62,13 @@ public nonisolated struct Forge_Common_V1_PullResponse: Sendable {
   /// later non-matching events are skipped): a consumer may move its cursor here.
   public var scannedThroughSeq: UInt64 = 0
 
+  /// The outbox's life: a restore from a backup starts a new one. A consumer whose cursor
+  /// belongs to another incarnation resumes at min(its cursor, incarnation_starts_after_seq):
+  /// the events up to there are the backup's, which it has seen; the rest are new.
+  public var incarnation: String = String()
+
+  public var incarnationStartsAfterSeq: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -69,7 +80,7 @@ fileprivate nonisolated let _protobuf_package = "forge.common.v1"
 
 nonisolated extension Forge_Common_V1_PullRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PullRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_seq\0\u{3}max_events\0\u{3}wait_ms\0\u{1}types\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_seq\0\u{3}max_events\0\u{3}wait_ms\0\u{1}types\0\u{1}incarnation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -81,6 +92,7 @@ nonisolated extension Forge_Common_V1_PullRequest: SwiftProtobuf.Message, SwiftP
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.maxEvents) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.waitMs) }()
       case 4: try { try decoder.decodeRepeatedStringField(value: &self.types) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.incarnation) }()
       default: break
       }
     }
@@ -99,6 +111,9 @@ nonisolated extension Forge_Common_V1_PullRequest: SwiftProtobuf.Message, SwiftP
     if !self.types.isEmpty {
       try visitor.visitRepeatedStringField(value: self.types, fieldNumber: 4)
     }
+    if !self.incarnation.isEmpty {
+      try visitor.visitSingularStringField(value: self.incarnation, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -107,6 +122,7 @@ nonisolated extension Forge_Common_V1_PullRequest: SwiftProtobuf.Message, SwiftP
     if lhs.maxEvents != rhs.maxEvents {return false}
     if lhs.waitMs != rhs.waitMs {return false}
     if lhs.types != rhs.types {return false}
+    if lhs.incarnation != rhs.incarnation {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -114,7 +130,7 @@ nonisolated extension Forge_Common_V1_PullRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PullResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}head_seq\0\u{3}scanned_through_seq\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{3}head_seq\0\u{3}scanned_through_seq\0\u{1}incarnation\0\u{3}incarnation_starts_after_seq\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -125,6 +141,8 @@ nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.headSeq) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.scannedThroughSeq) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.incarnation) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.incarnationStartsAfterSeq) }()
       default: break
       }
     }
@@ -140,6 +158,12 @@ nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, Swift
     if self.scannedThroughSeq != 0 {
       try visitor.visitSingularUInt64Field(value: self.scannedThroughSeq, fieldNumber: 3)
     }
+    if !self.incarnation.isEmpty {
+      try visitor.visitSingularStringField(value: self.incarnation, fieldNumber: 4)
+    }
+    if self.incarnationStartsAfterSeq != 0 {
+      try visitor.visitSingularUInt64Field(value: self.incarnationStartsAfterSeq, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -147,6 +171,8 @@ nonisolated extension Forge_Common_V1_PullResponse: SwiftProtobuf.Message, Swift
     if lhs.events != rhs.events {return false}
     if lhs.headSeq != rhs.headSeq {return false}
     if lhs.scannedThroughSeq != rhs.scannedThroughSeq {return false}
+    if lhs.incarnation != rhs.incarnation {return false}
+    if lhs.incarnationStartsAfterSeq != rhs.incarnationStartsAfterSeq {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
