@@ -28,7 +28,8 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
     }
     let tokens = CallerTokens(issuer: issuer)
     let webhooks = WebhookStore(database: setup.database)
-    GatewayHandler(identity: identity, issuer: issuer, customer360: Customer360(upstreams: channels, callerTokens: tokens), webhooks: webhooks, clock: setup.clock)
+    GatewayHandler(identity: identity, issuer: issuer, customer360: Customer360(upstreams: channels, callerTokens: tokens), webhooks: webhooks, clock: setup.clock,
+                   allowPrivateWebhookTargets: settings.allowPrivateWebhookTargets)
         .register(in: &setup.router)
 
     // Webhooks: follow the domain event feeds (accounts today; each service's feed as it gets
@@ -61,6 +62,8 @@ struct GatewaySettings {
     var adminPasswordPath: String
     /// Requests per second per caller over HTTP.
     var rateLimit = 50.0
+    /// Webhooks may target loopback, link-local and private addresses.
+    var allowPrivateWebhookTargets = false
 
     static func load(configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewaySettings {
         var settings = GatewaySettings(privateKeyPath: environment["FORGE_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -77,6 +80,12 @@ struct GatewaySettings {
                 throw ConfigurationError(setting: "FORGE_GATEWAY_RATE_LIMIT", problem: "'\(value)' is not a number of requests per second (at least 1)")
             }
             settings.rateLimit = rate
+        }
+        if let value = environment["FORGE_WEBHOOK_ALLOW_PRIVATE"], !value.isEmpty {
+            guard let allow = Bool(value.lowercased()) else {
+                throw ConfigurationError(setting: "FORGE_WEBHOOK_ALLOW_PRIVATE", problem: "'\(value)' is not true or false")
+            }
+            settings.allowPrivateWebhookTargets = allow
         }
         return settings
     }

@@ -13,6 +13,7 @@ struct RestoreTests {
     func consumersAheadOfTheRestoredProducer() async throws {
         var stack = try LocalStack(portBase: 31400)
         defer { stack.killAll() }
+        stack.extraEnvironment["FORGE_WEBHOOK_ALLOW_PRIVATE"] = "true"  // the hook points at 127.0.0.1
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
         try await issuer.issue(subject: "forge-stack", roles: ["service"], ttl: 3600)
             .write(toFile: ServiceToken.path(dataDirectory: stack.dataDirectory), atomically: true, encoding: .utf8)

@@ -110,6 +110,18 @@ struct GatewayProcessTests {
         #expect(huge.status == 413)
         #expect((huge.json["error"] as? [String: Any])?["status"] as? String == "RESOURCE_EXHAUSTED", "a gRPC code name, as every other error")
 
+        // A method the path lacks is 405 with the methods it has.
+        let wrongMethod = try await HTTPTestClient.request(port: stack.httpPort, "DELETE", "/api/v1/accounts", headers: ["Authorization": "Bearer \(repA)"])
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.headers["allow"] == "GET, POST", "\(wrongMethod.headers)")
+
+        // Webhooks reach only public http(s) addresses unless the deployment allows more.
+        for url in ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "ftp://example.com/hook", "http://localhost/hook"] {
+            let refused = try await Self.call(stack, "POST", "/api/v1/webhooks", token: admin, body: #"{"webhook":{"url":"\#(url)","event_types":["AccountCreated"]}}"#)
+            #expect(refused.status == 400, "\(url): \(refused.body)")
+            #expect(refused.body.contains("webhook.url"), "\(url)")
+        }
+
         // The web page shows the name escaped.
         let page = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(id)", headers: ["Cookie": "forge_session=\(repA)"])
         #expect(page.status == 200)

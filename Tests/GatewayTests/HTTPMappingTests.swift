@@ -56,6 +56,19 @@ struct HTTPMappingTests {
         #expect(error?.violations.first?.description == "is out of range (a whole number that fits the field)")
     }
 
+    @Test("a webhook target is a public http(s) address unless private ones are allowed", arguments: [
+        ("https://hooks.example.com/forge", false, true), ("http://203.0.113.9:8080/x", false, true),
+        ("http://10.1.2.3/x", false, false), ("http://172.20.0.5/x", false, false), ("http://192.168.1.10/x", false, false),
+        ("http://127.0.0.1/x", false, false), ("http://169.254.169.254/x", false, false), ("http://100.64.0.1/x", false, false),
+        ("http://[::1]/x", false, false), ("http://[fe80::1]/x", false, false), ("http://[fd00::1]/x", false, false),
+        ("http://[::ffff:192.168.0.1]/x", false, false), ("http://localhost:8080/x", false, false), ("http://api.localhost/x", false, false),
+        ("ftp://example.com/x", false, false), ("javascript:alert(1)", false, false), ("http:///x", false, false),
+        ("http://127.0.0.1:24150/hook", true, true), ("ftp://10.0.0.1/x", true, false),
+    ])
+    func webhookTargets(url: String, allowPrivate: Bool, accepted: Bool) {
+        #expect((WebhookTarget.problem(url, allowPrivate: allowPrivate) == nil) == accepted)
+    }
+
     @Test("wire status codes map to HTTP as Google's API guide maps gRPC codes", arguments: [
         (StatusCode.invalidArgument, 400), (.failedPrecondition, 400), (.unauthenticated, 401), (.permissionDenied, 403), (.notFound, 404),
         (.alreadyExists, 409), (.aborted, 409), (.resourceExhausted, 429), (.unimplemented, 501), (.unavailable, 503), (.deadlineExceeded, 504), (.internal, 500),

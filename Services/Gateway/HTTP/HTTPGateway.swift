@@ -32,6 +32,18 @@ struct HTTPGateway: Sendable {
                 await handle(route, request: request, context: context)
             }
         }
+        // A path asked with a method it lacks: 405 naming the methods it has (not 404).
+        for (path, methods) in Dictionary(grouping: HTTPRoutes.all.map { ($0.path, $0.method) }, by: \.0) {
+            let allowed = methods.map(\.1)
+            let allow = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+            for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {
+                router.on(RouterPath(path), method: method) { _, _ in
+                    var response = Self.error(.methodNotAllowed, code: StatusCode.unimplemented.name, "\(path) answers \(allow) only")
+                    response.headers[.allow] = allow
+                    return response
+                }
+            }
+        }
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
         }

@@ -8,9 +8,8 @@ import SwiftProtobuf
 extension GatewayHandler {
     func createWebhook(_ request: Forge_Gateway_V1_CreateWebhookRequest, context: ServerContext) async throws -> Forge_Gateway_V1_CreateWebhookResponse {
         var violations: [FieldViolation] = []
-        let url = URL(string: request.webhook.url)
-        if request.webhook.url.count > 2000 || url?.host == nil || !["http", "https"].contains(url?.scheme ?? "") {
-            violations.append(FieldViolation(field: "webhook.url", description: "must be an http:// or https:// URL"))
+        if let problem = WebhookTarget.problem(request.webhook.url, allowPrivate: allowPrivateWebhookTargets) {
+            violations.append(FieldViolation(field: "webhook.url", description: problem))
         }
         if request.webhook.eventTypes.isEmpty || request.webhook.eventTypes.contains(where: { $0.isEmpty || $0.contains(",") }) {
             violations.append(FieldViolation(field: "webhook.event_types", description: "at least one event type, or \"*\""))

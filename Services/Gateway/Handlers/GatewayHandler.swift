@@ -11,6 +11,8 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
     let customer360: Customer360
     let webhooks: WebhookStore
     let clock: any WallClock
+    /// Webhooks may target loopback and private addresses (`FORGE_WEBHOOK_ALLOW_PRIVATE`).
+    var allowPrivateWebhookTargets = false
 
     // MARK: Sign-in
 
