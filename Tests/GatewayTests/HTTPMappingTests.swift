@@ -86,6 +86,15 @@ struct HTTPMappingTests {
             let parameters = operation["parameters"] as? [[String: Any]] ?? []
             #expect(Set(parameters.filter { $0["in"] as? String == "path" }.compactMap { $0["name"] as? String }) == Set(route.pathFields.keys))
         }
+        // The bounds the handlers enforce are in the document.
+        func schema(_ path: String, _ name: String) -> [String: Any]? {
+            let parameters = (paths[path]?["get"] as? [String: Any])?["parameters"] as? [[String: Any]]
+            return parameters?.first { $0["name"] as? String == name }?["schema"] as? [String: Any]
+        }
+        #expect(schema("/api/v1/accounts", "page_size")?["maximum"] as? Int == 500)
+        #expect(schema("/api/v1/accounts", "page_size")?["type"] as? String == "integer")
+        #expect(schema("/api/v1/accounts/{id}/360", "deadline_ms")?["maximum"] as? Int == 5000)
+        #expect(schema("/api/v1/accounts", "updated_since")?["format"] as? String == "date-time")
         let ids = HTTPRoutes.all.map(\.rpc.method)
         #expect(Set(ids).count == ids.count)
         #expect(document["openapi"] as? String == "3.1.0")

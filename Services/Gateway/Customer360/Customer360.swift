@@ -15,6 +15,8 @@ struct Customer360: Sendable {
     let callerTokens: CallerTokens
 
     static let defaultDeadline: Duration = .milliseconds(300)
+    /// The longest deadline a caller may ask for (`deadline_ms`).
+    static let maxDeadlineMilliseconds: Int32 = 5_000
 
     /// One section: its name, the service it comes from and the call that fills it.
     struct SectionSource: Sendable {

@@ -10,6 +10,17 @@ enum OpenAPIDocument {
     /// Made once: the routes do not change while the process runs.
     static let json: Data = (try? JSONSerialization.data(withJSONObject: document(), options: [.sortedKeys, .prettyPrinted])) ?? Data()
 
+    /// The schema of each query parameter by the request field it sets, with the bounds the
+    /// handlers enforce taken from the same constants; a field not listed is a string.
+    static var querySchemas: [String: [String: Any]] { [
+        "page.page_size": ["type": "integer", "minimum": 0, "maximum": Page.maxSize, "description": "0: the default of 50"],
+        "page.page_token": ["type": "string", "description": "the next_page_token of the previous page"],
+        "limit": ["type": "integer", "minimum": 0, "maximum": Page.maxSize],
+        "deadline_ms": ["type": "integer", "minimum": 0, "maximum": Int(Customer360.maxDeadlineMilliseconds), "description": "0: 300 ms"],
+        "include_revoked": ["type": "boolean"],
+        "updated_since": ["type": "string", "format": "date-time"],
+    ] }
+
     static func document() -> [String: Any] {
         var paths: [String: [String: Any]] = [:]
         for route in HTTPRoutes.all {
@@ -18,8 +29,9 @@ enum OpenAPIDocument {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
             }
             parameters += route.query.keys.sorted().map { name in
-                ["name": name, "in": "query", "required": false, "schema": ["type": name == "page_size" || name == "deadline_ms" || name == "limit" ? "integer" : name == "include_revoked" ? "boolean" : "string"],
-                 "description": "sets \(route.query[name]!) of \(registered?.requestType.protoMessageName ?? "the request")"]
+                let field = route.query[name]!
+                return ["name": name, "in": "query", "required": false, "schema": Self.querySchemas[field] ?? ["type": "string"],
+                        "description": "sets \(field) of \(registered?.requestType.protoMessageName ?? "the request")"]
             }
             var operation: [String: Any] = [
                 "operationId": route.rpc.method,

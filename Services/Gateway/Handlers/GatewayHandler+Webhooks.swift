@@ -48,7 +48,7 @@ extension GatewayHandler {
         if !["", "pending", "delivered", "dead"].contains(request.state) {
             violations.append(FieldViolation(field: "state", description: "pending, delivered, dead or empty"))
         }
-        if !(0...500).contains(request.limit) { violations.append(FieldViolation(field: "limit", description: "0 to 500")) }
+        if !(0...Int32(Page.maxSize)).contains(request.limit) { violations.append(FieldViolation(field: "limit", description: "must be 0 to \(Page.maxSize)")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let found = try await webhooks.deliveries(webhookID: request.webhookID, state: request.state, limit: request.limit == 0 ? 100 : Int(request.limit))
         return .with { $0.deliveries = found }

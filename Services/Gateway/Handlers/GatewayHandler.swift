@@ -120,7 +120,9 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
     func getCustomer360(_ request: Forge_Gateway_V1_GetCustomer360Request, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response {
         var violations: [FieldViolation] = []
         if request.accountID.isEmpty || request.accountID.count > 64 { violations.append(FieldViolation(field: "account_id", description: "is required")) }
-        if !(0...5000).contains(request.deadlineMs) { violations.append(FieldViolation(field: "deadline_ms", description: "must be 0 to 5000")) }
+        if !(0...Customer360.maxDeadlineMilliseconds).contains(request.deadlineMs) {
+            violations.append(FieldViolation(field: "deadline_ms", description: "must be 0 to \(Customer360.maxDeadlineMilliseconds)"))
+        }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var deadline = request.deadlineMs == 0 ? Customer360.defaultDeadline : .milliseconds(request.deadlineMs)
         // Never beyond the caller's own deadline.

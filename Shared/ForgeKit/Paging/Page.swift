@@ -6,6 +6,9 @@ import Foundation
 /// position after which the next page starts, base64url. Each list says which positions it
 /// hands out, so a token from another list (or a forged one) is INVALID_ARGUMENT.
 public struct Page: Sendable {
+    /// The largest page a list answers (the HTTP API's OpenAPI document states the same bound).
+    public static let maxSize = 500
+
     public let size: Int
     /// The decoded token; nil on the first page.
     public let cursor: String?
@@ -13,8 +16,8 @@ public struct Page: Sendable {
     /// - Parameter isCursor: whether a decoded token is a position this list hands out.
     public init(_ request: Forge_Common_V1_PageRequest, field: String = "page", isCursor: (String) -> Bool) throws {
         var violations: [FieldViolation] = []
-        if request.pageSize < 0 || request.pageSize > 500 {
-            violations.append(FieldViolation(field: "\(field).page_size", description: "must be between 0 and 500"))
+        if request.pageSize < 0 || request.pageSize > Self.maxSize {
+            violations.append(FieldViolation(field: "\(field).page_size", description: "must be between 0 and \(Self.maxSize)"))
         }
         var cursor: String?
         if !request.pageToken.isEmpty {
