@@ -17,9 +17,8 @@ struct CrashTests {
     func acknowledgedWritesSurvive() async throws {
         var stack = try LocalStack(portBase: 28100, durability: "full")
         defer { stack.killAll() }
+        try await stack.writeServiceToken()
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
-        try await issuer.issue(subject: "forge-stack", roles: ["service"], ttl: 3600)
-            .write(toFile: ServiceToken.path(dataDirectory: stack.dataDirectory), atomically: true, encoding: .utf8)
         let token = try await issuer.issue(subject: "writer", roles: ["admin"], ttl: 3600)
 
         try stack.start("accounts")

@@ -14,9 +14,8 @@ struct RestoreTests {
         var stack = try LocalStack(portBase: 31400)
         defer { stack.killAll() }
         stack.extraEnvironment["FORGE_WEBHOOK_ALLOW_PRIVATE"] = "true"  // the hook points at 127.0.0.1
+        try await stack.writeServiceToken()
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
-        try await issuer.issue(subject: "forge-stack", roles: ["service"], ttl: 3600)
-            .write(toFile: ServiceToken.path(dataDirectory: stack.dataDirectory), atomically: true, encoding: .utf8)
         let token = try await issuer.issue(subject: "ops", roles: ["admin"], ttl: 600)
         let services = ["accounts", "analytics", "gateway"]
         for service in services { try stack.start(service) }

@@ -31,6 +31,14 @@ public struct LocalStack {
         try SigningKeys.write(privateKey: privateKey, to: "\(dataDirectory)/keys")
     }
 
+    /// Writes the token the services present to each other (role `service`), as `forge up`
+    /// does: consumers of another service's feed need it.
+    public func writeServiceToken() async throws {
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(dataDirectory)/keys/jwt-ed25519.key"))
+        try await issuer.issue(subject: "forge-stack", roles: ["service"], ttl: 3600)
+            .write(toFile: ServiceToken.path(dataDirectory: dataDirectory), atomically: true, encoding: .utf8)
+    }
+
     public func wirePort(_ service: String) -> Int {
         portBase + ServiceConfiguration.defaultPorts.firstIndex { $0.name == service }!
     }

@@ -35,16 +35,7 @@ public final class InProcessChannel: RPCChannel, Sendable {
         let (descriptor, route, observersOnly) = dispatcher.route(for: method.path)
         let limit = maxCallTimeout.withLock { $0 }
         let timeout = options.timeout.map { min($0, limit) } ?? limit
-        let receivedAt = ContinuousClock.now
-        let context = ServerContext(
-            method: descriptor,
-            metadata: options.metadata,
-            deadline: receivedAt + timeout,
-            receivedAt: receivedAt,
-            requestID: options.metadata[MetadataKey.requestID],
-            logger: logger,
-            peer: "in-process"
-        )
+        let context = ServerContext(received: descriptor, metadata: options.metadata, timeout: timeout, logger: logger, peer: "in-process")
         // As on the wire: the handler runs in its own task, cancelled when the deadline passes
         // (an event-loop timer, freed when the call ends first) or when the caller is cancelled.
         let handler = Task { await dispatcher.dispatch(route: route, payload: payload, context: context, observersOnly: observersOnly) }

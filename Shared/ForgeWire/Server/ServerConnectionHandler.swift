@@ -165,16 +165,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         if call.timeoutMs > 0 {
             timeout = min(timeout, .milliseconds(Int64(call.timeoutMs)))
         }
-        let receivedAt = ContinuousClock.now
-        let serverContext = ServerContext(
-            method: descriptor,
-            metadata: call.metadata,
-            deadline: receivedAt + timeout,
-            receivedAt: receivedAt,
-            requestID: call.metadata[MetadataKey.requestID],
-            logger: logger,
-            peer: peer
-        )
+        let serverContext = ServerContext(received: descriptor, metadata: call.metadata, timeout: timeout, logger: logger, peer: peer)
 
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)

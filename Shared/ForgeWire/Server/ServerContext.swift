@@ -74,6 +74,14 @@ public struct ServerContext: Sendable {
         self.peer = peer
     }
 
+    /// The context of a call received now, to be answered within `timeout`: its request id
+    /// from its metadata (one is generated when absent).
+    init(received method: MethodDescriptor, metadata: [String: String], timeout: Duration, logger: Logger, peer: String) {
+        let receivedAt = ContinuousClock.now
+        self.init(method: method, metadata: metadata, deadline: receivedAt + timeout, receivedAt: receivedAt,
+                  requestID: metadata[MetadataKey.requestID], logger: logger, peer: peer)
+    }
+
     /// The budget left before the deadline (never negative).
     public var remainingTime: Duration {
         max(.zero, deadline - .now)
