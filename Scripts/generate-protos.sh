@@ -33,7 +33,7 @@ protoc --proto_path=Proto \
     --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
     --plugin=protoc-gen-forge="$bin/protoc-gen-forge" \
     --swift_out="$out/ForgeContracts" --swift_opt=Visibility=Public \
-    --forge_out="$out/ForgeContracts" --forge_opt=Visibility=Public,Registry=ForgeMethodRegistry.swift \
+    --forge_out="$out/ForgeContracts" --forge_opt=Visibility=Public,Registry=ForgeMethodRegistry.swift,Schemas=ForgeMessageSchemas.swift \
     $contracts
 
 if [[ "${1:-}" == "--check" ]]; then

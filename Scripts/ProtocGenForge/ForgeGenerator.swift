@@ -5,7 +5,8 @@ import SwiftProtobufPluginLibrary
 /// a registry of method → request/response types (used by `forge call` and the JSON gateway).
 ///
 /// Options (`--forge_opt`): `Visibility=Public|Internal` (default Public),
-/// `Registry=<file name>` to emit the method registry (omitted: no registry).
+/// `Registry=<file name>` to emit the method registry (omitted: no registry),
+/// `Schemas=<file name>` to emit a JSON Schema of every message (omitted: none).
 @main
 struct ForgeGenerator: CodeGenerator {
     var supportedFeatures: [Google_Protobuf_Compiler_CodeGeneratorResponse.Feature] {
@@ -20,10 +21,12 @@ struct ForgeGenerator: CodeGenerator {
     ) throws {
         var visibility = "public"
         var registryFile: String?
+        var schemasFile: String?
         for (key, value) in parameter.parsedPairs {
             switch key {
             case "Visibility": visibility = value.lowercased() == "internal" ? "internal" : "public"
             case "Registry": registryFile = value
+            case "Schemas": schemasFile = value
             default: throw GeneratorError.unknownOption(key)
             }
         }
@@ -38,6 +41,9 @@ struct ForgeGenerator: CodeGenerator {
         if let registryFile {
             let registry = RegistryEmitter(services: registered, visibility: visibility)
             try generatorOutputs.add(fileName: registryFile, contents: registry.render())
+        }
+        if let schemasFile {
+            try generatorOutputs.add(fileName: schemasFile, contents: try SchemaEmitter(files: files, visibility: visibility).render())
         }
     }
 }

@@ -95,6 +95,18 @@ struct HTTPMappingTests {
         #expect(schema("/api/v1/accounts", "page_size")?["type"] as? String == "integer")
         #expect(schema("/api/v1/accounts/{id}/360", "deadline_ms")?["maximum"] as? Int == 5000)
         #expect(schema("/api/v1/accounts", "updated_since")?["format"] as? String == "date-time")
+        // Bodies and replies refer to the messages' generated schemas.
+        let create = try #require(paths["/api/v1/accounts"]?["post"] as? [String: Any])
+        let body = ((create["requestBody"] as? [String: Any])?["content"] as? [String: Any])?["application/json"] as? [String: Any]
+        #expect((body?["schema"] as? [String: Any])?["$ref"] as? String == "#/components/schemas/forge.accounts.v1.CreateAccountRequest")
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let account = try #require(schemas["forge.accounts.v1.Account"] as? [String: Any])
+        let properties = try #require(account["properties"] as? [String: Any])
+        #expect((properties["name"] as? [String: Any])?["type"] as? String == "string")
+        #expect((properties["grade"] as? [String: Any])?["enum"] as? [String] == ["VALUE_GRADE_UNSPECIFIED", "VALUE_GRADE_A", "VALUE_GRADE_B", "VALUE_GRADE_C"])
+        #expect((properties["created_at"] as? [String: Any])?["format"] as? String == "date-time")
+        #expect(account["additionalProperties"] as? Bool == false, "unknown fields are refused")
+        #expect(schemas["Error"] != nil)
         let ids = HTTPRoutes.all.map(\.rpc.method)
         #expect(Set(ids).count == ids.count)
         #expect(document["openapi"] as? String == "3.1.0")

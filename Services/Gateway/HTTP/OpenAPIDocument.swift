@@ -21,6 +21,17 @@ enum OpenAPIDocument {
         "updated_since": ["type": "string", "format": "date-time"],
     ] }
 
+    /// Every message's JSON Schema, generated from the .proto files by protoc-gen-forge.
+    static var messageSchemas: [String: Any] {
+        ForgeMessageSchemas.json.compactMapValues { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
+    }
+
+    /// A reference to a message's schema in the document's components.
+    static func reference(_ type: (any SwiftProtobuf.Message.Type)?) -> [String: Any] {
+        guard let type else { return ["type": "object"] }
+        return ["$ref": "#/components/schemas/\(type.protoMessageName)"]
+    }
+
     static func document() -> [String: Any] {
         var paths: [String: [String: Any]] = [:]
         for route in HTTPRoutes.all {
@@ -39,18 +50,15 @@ enum OpenAPIDocument {
                 "description": "The RPC \(route.rpc.path).",
                 "tags": [route.tag],
                 "responses": [
-                    "200": ["description": "OK", "content": ["application/json": ["schema": [
-                        "type": "object", "description": registered?.responseType.protoMessageName ?? "",
-                    ]]]],
+                    "200": ["description": "OK", "content": ["application/json": ["schema": Self.reference(registered?.responseType)]]],
                     "default": ["description": "An error (gRPC status mapped to HTTP as in Google's API design guide)",
                                 "content": ["application/json": ["schema": ["$ref": "#/components/schemas/Error"]]]],
                 ],
             ]
             if !parameters.isEmpty { operation["parameters"] = parameters }
             if route.hasBody {
-                operation["requestBody"] = ["required": true, "content": ["application/json": ["schema": [
-                    "type": "object", "description": "\(registered?.requestType.protoMessageName ?? "") in the protobuf JSON mapping",
-                ]]]]
+                operation["requestBody"] = ["required": true, "description": "the request in the protobuf JSON mapping; path parameters win over the same fields here",
+                                            "content": ["application/json": ["schema": Self.reference(registered?.requestType)]]]
             }
             if route.open { operation["security"] = [[String: Any]]() }
             let path = route.path
@@ -65,7 +73,7 @@ enum OpenAPIDocument {
             "paths": paths,
             "components": [
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "A token from /api/v1/auth/sign-in, or an API key (fk_…)"]],
-                "schemas": ["Error": [
+                "schemas": Self.messageSchemas.merging(["Error": [
                     "type": "object",
                     "properties": ["error": [
                         "type": "object",
@@ -76,7 +84,7 @@ enum OpenAPIDocument {
                         "required": ["code", "status", "message"],
                     ]],
                     "required": ["error"],
-                ]],
+                ]]) { $1 },
             ],
         ]
     }
