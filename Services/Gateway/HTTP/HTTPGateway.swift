@@ -33,17 +33,7 @@ struct HTTPGateway: Sendable {
             }
         }
         // A path asked with a method it lacks: 405 naming the methods it has (not 404).
-        for (path, methods) in Dictionary(grouping: HTTPRoutes.all.map { ($0.path, $0.method) }, by: \.0) {
-            let allowed = methods.map(\.1)
-            let allow = allowed.map(\.rawValue).sorted().joined(separator: ", ")
-            for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !allowed.contains(method) {
-                router.on(RouterPath(path), method: method) { _, _ in
-                    var response = Self.error(.methodNotAllowed, code: StatusCode.unimplemented.name, "\(path) answers \(allow) only")
-                    response.headers[.allow] = allow
-                    return response
-                }
-            }
-        }
+        router.add(middleware: MethodNotAllowed(routes: HTTPRoutes.all))
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
         }
@@ -81,8 +71,9 @@ struct HTTPGateway: Sendable {
                     upstreamToken = try await callerTokens.mint(for: principal)
                 }
             }
+            // An empty query parameter (`?grade=`, as forms send an unset filter) sets nothing.
             let parameters = route.pathFields.compactMap { name, field in context.parameters.get(name).map { (field, $0) } }
-                + route.query.compactMap { name, field in request.uri.queryParameters[name[...]].map { (field, String($0)) } }
+                + route.query.compactMap { name, field in request.uri.queryParameters[name[...]].flatMap { $0.isEmpty ? nil : (field, String($0)) } }
             let message = try Self.requestMessage(route, body: body, parameters: parameters)
             guard let channel = channels[route.service],
                   let registered = route.registered
@@ -215,5 +206,35 @@ final class RateLimiter: Sendable {
 extension CallerTokens {
     func mint(for principal: Principal) async throws -> String {
         try await issuer.issue(subject: principal.subject, roles: principal.roles.sorted(), team: principal.team.isEmpty ? nil : principal.team, ttl: 120)
+    }
+}
+
+/// Answers 405 with `Allow` when an API path is asked with a method it does not have — any
+/// method, TRACE and QUERY included — instead of the router's 404.
+struct MethodNotAllowed: RouterMiddleware {
+    typealias Context = BasicRequestContext
+
+    /// Each API path as segments (nil: a parameter) with its methods.
+    private let paths: [(segments: [Substring?], methods: [HTTPRequest.Method])]
+
+    init(routes: [HTTPRoute]) {
+        paths = Dictionary(grouping: routes, by: \.path).map { path, routes in
+            (path.split(separator: "/").map { $0.hasPrefix("{") ? nil : $0 }, routes.map(\.method))
+        }
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let segments = request.uri.path.split(separator: "/")
+        // The most literal path that matches, as the router would choose it.
+        let match = paths
+            .filter { $0.segments.count == segments.count && zip($0.segments, segments).allSatisfy { $0.0 == nil || $0.0 == $0.1 } }
+            .min { $0.segments.filter { $0 == nil }.count < $1.segments.filter { $0 == nil }.count }
+        guard let match, !match.methods.contains(request.method) else {
+            return try await next(request, context)
+        }
+        let allow = match.methods.map(\.rawValue).sorted().joined(separator: ", ")
+        var response = HTTPGateway.error(.methodNotAllowed, code: StatusCode.unimplemented.name, "\(request.uri.path) answers \(allow) only")
+        response.headers[.allow] = allow
+        return response
     }
 }

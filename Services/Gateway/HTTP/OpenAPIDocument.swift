@@ -26,6 +26,21 @@ enum OpenAPIDocument {
         ForgeMessageSchemas.json.compactMapValues { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }
     }
 
+    /// The generated schema of the field at a dotted path of a message (`page.page_size`).
+    static func schema(ofField path: String, in message: String, schemas messageSchemas: [String: Any]) -> [String: Any]? {
+        var current = message
+        let parts = path.split(separator: ".").map(String.init)
+        for (index, part) in parts.enumerated() {
+            guard let schema = messageSchemas[current] as? [String: Any],
+                  let field = (schema["properties"] as? [String: Any])?[part] as? [String: Any]
+            else { return nil }
+            if index == parts.count - 1 { return field }
+            guard let reference = field["$ref"] as? String else { return nil }
+            current = String(reference.dropFirst("#/components/schemas/".count))
+        }
+        return nil
+    }
+
     /// A reference to a message's schema in the document's components.
     static func reference(_ type: (any SwiftProtobuf.Message.Type)?) -> [String: Any] {
         guard let type else { return ["type": "object"] }
@@ -33,6 +48,7 @@ enum OpenAPIDocument {
     }
 
     static func document() -> [String: Any] {
+        let schemas = messageSchemas
         var paths: [String: [String: Any]] = [:]
         for route in HTTPRoutes.all {
             let registered = route.registered
@@ -41,8 +57,10 @@ enum OpenAPIDocument {
             }
             parameters += route.query.keys.sorted().map { name in
                 let field = route.query[name]!
-                return ["name": name, "in": "query", "required": false, "schema": Self.querySchemas[field] ?? ["type": "string"],
-                        "description": "sets \(field) of \(registered?.requestType.protoMessageName ?? "the request")"]
+                let typed = registered.flatMap { Self.schema(ofField: field, in: $0.requestType.protoMessageName, schemas: schemas) } ?? ["type": "string"]
+                // An empty value sets nothing (the HTTP side skips it), so it is valid too.
+                return ["name": name, "in": "query", "required": false, "schema": ["anyOf": [Self.querySchemas[field] ?? typed, ["const": ""]]],
+                        "description": "sets \(field) of \(registered?.requestType.protoMessageName ?? "the request"); empty: not set"]
             }
             var operation: [String: Any] = [
                 "operationId": route.rpc.method,
@@ -73,7 +91,7 @@ enum OpenAPIDocument {
             "paths": paths,
             "components": [
                 "securitySchemes": ["bearer": ["type": "http", "scheme": "bearer", "description": "A token from /api/v1/auth/sign-in, or an API key (fk_…)"]],
-                "schemas": Self.messageSchemas.merging(["Error": [
+                "schemas": schemas.merging(["Error": [
                     "type": "object",
                     "properties": ["error": [
                         "type": "object",
