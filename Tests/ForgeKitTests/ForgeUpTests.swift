@@ -38,6 +38,8 @@ struct ForgeUpTests {
 
         #expect(await output.waitFor("all 8 processes healthy"), "\(output.value.suffix(2000))")
         #expect(await output.waitFor("demo data loaded: 300 accounts", seconds: 90), "the first start loads the demo data")
+        // The address, password and token come once everything is loaded.
+        #expect(await output.waitFor("Ctrl-C stops everything"), "\(output.value.suffix(2000))")
         #expect(output.value.contains("admin token"))
         // The printed admin password signs in to the web/HTTP side.
         let passwordLine = output.value.split(separator: "\n").first { $0.contains("sign in as admin, password: ") }
