@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import Foundation
 import SwiftProtobuf
 
@@ -50,11 +51,18 @@ enum DataSet {
         }
     }
 
+    /// A Shanghai unified social credit code numbered by `index`, with its check character.
+    static func unifiedSocialCreditCode(_ index: Int) -> String {
+        let body = "9131" + String(format: "%013d", index)
+        let values = body.map { character in TaxID.codeCharacters.firstIndex(of: character)! }
+        return body + String(TaxID.checkCharacter(of: values))
+    }
+
     static func accountRow(name: String, index: Int) -> [String] {
         let owner = index % 200
         return [
             name,
-            index % 2 == 0 ? "9131" + String(format: "%014d", index) : "",
+            index % 2 == 0 ? unifiedSocialCreditCode(index) : "",
             industries[index % industries.count],
             regions[index % regions.count],
             ["A", "B", "C"][index % 3],

@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import Foundation
 import SwiftProtobuf
 

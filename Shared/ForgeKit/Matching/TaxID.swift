@@ -1,9 +1,10 @@
 /// Tax ids as every path stores and compares them (create, update, import, dedupe), so an
 /// API-created `91310115ma1fl4xq0x` and an imported `91310115 MA1FL4XQ0X` are one customer.
-enum TaxID {
+/// Shared: accounts validates with it, and data generators (benchmarks) make valid codes with it.
+public enum TaxID {
     /// Trimmed, spaces (half- and full-width) removed, full-width letters and digits made
     /// half-width, upper-cased.
-    static func normalize(_ raw: String) -> String {
+    public static func normalize(_ raw: String) -> String {
         var kept = String.UnicodeScalarView()
         for scalar in raw.unicodeScalars where !scalar.properties.isWhitespace {
             // Full-width ASCII (U+FF01…U+FF5E) as a Chinese input method types it.
@@ -19,7 +20,7 @@ enum TaxID {
     /// What is wrong with a normalised tax id, or nil: an 18-character value is a unified
     /// social credit code and must carry its GB 32100-2015 check character; anything else is
     /// another country's tax id of 5–20 letters, digits and dashes.
-    static func problem(_ taxID: String, checkingCheckCharacter: Bool = true) -> String? {
+    public static func problem(_ taxID: String, checkingCheckCharacter: Bool = true) -> String? {
         let scalars = Array(taxID.unicodeScalars)
         if scalars.count == 18, !taxID.contains("-") {
             let values = scalars.map { codeCharacters.firstIndex(of: Character($0)) }
@@ -41,13 +42,13 @@ enum TaxID {
     }
 
     /// The 31 characters of a unified social credit code (I, O, S, V and Z are never used).
-    static let codeCharacters = Array("0123456789ABCDEFGHJKLMNPQRTUWXY")
+    public static let codeCharacters = Array("0123456789ABCDEFGHJKLMNPQRTUWXY")
 
     /// The weights of the first 17 positions: 3^i mod 31.
-    static let weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    public static let weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
     /// The 18th character: 31 − (Σ value × weight mod 31), where 31 stands for 0.
-    static func checkCharacter(of values: [Int]) -> Character {
+    public static func checkCharacter(of values: [Int]) -> Character {
         let sum = zip(values, weights).reduce(0) { $0 + $1.0 * $1.1 }
         return codeCharacters[(31 - sum % 31) % 31]
     }
