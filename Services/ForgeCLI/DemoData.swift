@@ -53,33 +53,20 @@ struct DemoData {
     func load(into client: Forge_Accounts_V1_AccountsClient, now: Date, progress: (Progress) -> Void = { _ in }) async throws -> (accounts: Int, contacts: Int, activities: Int) {
         var random = SeededRandom(seed: 20261123)
         let accountRows = accountRows(&random)
-        var accountIDs: [String] = []
-        for (index, batch) in accountRows.chunked(into: 100).enumerated() {
-            let response = try await client.importAccounts(.with {
-                $0.importID = "demo-accounts"
-                $0.header = Self.accountHeader
-                $0.rows = batch
-            }, options: CallOptions(timeout: .seconds(60), idempotencyKey: "demo-accounts-\(index)"))
-            accountIDs += try response.results.map { result in
-                guard result.status == .created || result.status == .unchanged || result.status == .updated else {
-                    throw DemoDataError(what: "account line \(result.line)", result: result)
-                }
-                return result.id
-            }
-            progress(Progress(step: "accounts", done: accountIDs.count, total: accountRows.count))
+        let accountResults = try await Self.importInBatches(accountRows, of: 100, as: "accounts", header: Self.accountHeader, progress: progress) {
+            try await client.importAccounts($0, options: $1)
+        }
+        let accountIDs = try accountResults.map { result in
+            guard Self.imported.contains(result.status) else { throw DemoDataError(what: "account line \(result.line)", result: result) }
+            return result.id
         }
 
         let contactRows = contactRows(accounts: accountIDs, &random)
-        var contacts = 0
-        for (index, batch) in contactRows.chunked(into: 500).enumerated() {
-            let response = try await client.importContacts(.with {
-                $0.importID = "demo-contacts"
-                $0.header = Self.contactHeader
-                $0.rows = batch
-            }, options: CallOptions(timeout: .seconds(60), idempotencyKey: "demo-contacts-\(index)"))
-            contacts += response.results.filter { [.created, .updated, .unchanged].contains($0.status) }.count
-            progress(Progress(step: "contacts", done: contacts, total: contactRows.count))
+        let contactResults = try await Self.importInBatches(contactRows, of: 500, as: "contacts", header: Self.contactHeader, progress: progress) {
+            try await client.importContacts($0, options: $1)
         }
+        // A generated phone that repeats is the same person to the import: not a second contact.
+        let contacts = contactResults.filter { Self.imported.contains($0.status) }.count
 
         let activities = activities(accounts: accountIDs, now: now, &random)
         var logged = 0
@@ -100,6 +87,28 @@ struct DemoData {
         return (accountIDs.count, contacts, logged)
     }
 
+    /// The outcomes of an import row that leave a record behind.
+    static let imported: Set<Forge_Accounts_V1_ImportStatus> = [.created, .updated, .unchanged]
+
+    /// Sends `rows` through an import RPC in batches (import id `demo-<step>`, an idempotency key
+    /// per batch) and reports progress after each; returns every row's result.
+    static func importInBatches(
+        _ rows: [Forge_Accounts_V1_ImportRow], of size: Int, as step: String, header: [String], progress: (Progress) -> Void,
+        call: (Forge_Accounts_V1_ImportRequest, CallOptions) async throws -> Forge_Accounts_V1_ImportResponse
+    ) async throws -> [Forge_Accounts_V1_ImportRowResult] {
+        var results: [Forge_Accounts_V1_ImportRowResult] = []
+        for (index, batch) in rows.chunked(into: size).enumerated() {
+            let request = Forge_Accounts_V1_ImportRequest.with {
+                $0.importID = "demo-\(step)"
+                $0.header = header
+                $0.rows = batch
+            }
+            results += try await call(request, CallOptions(timeout: .seconds(60), idempotencyKey: "demo-\(step)-\(index)")).results
+            progress(Progress(step: step, done: results.count, total: rows.count))
+        }
+        return results
+    }
+
     static let accountHeader = ["name", "industry", "region", "address", "stage", "grade", "tier", "owner_id", "team", "size",
                                 "industry_showcase", "brings_partners", "tags", "marketing_consent", "credit_rating", "credit_limit"]
 
@@ -111,8 +120,10 @@ struct DemoData {
             let place = Self.cities[random.next(Self.cities.count)]
             let sector = Self.industries[random.next(Self.industries.count)]
             var name = place.city + sector.words[random.next(sector.words.count)] + Self.suffixes[random.next(Self.suffixes.count)]
-            if usedNames.contains(NameNormalizer.normalize(name)) { name = place.city + "第\(index)" + sector.words[0] + "有限公司" }
-            usedNames.insert(NameNormalizer.normalize(name))
+            if !usedNames.insert(NameNormalizer.normalize(name)).inserted {
+                name = place.city + "第\(index)" + sector.words[0] + "有限公司"
+                usedNames.insert(NameNormalizer.normalize(name))
+            }
             let yes = { (flag: Bool) in flag ? "yes" : "no" }
             var tags = "产品线:" + ["加工中心", "数控车床", "激光切割", "注塑机"][random.next(4)]
             let values = [

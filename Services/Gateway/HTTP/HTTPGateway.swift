@@ -208,33 +208,3 @@ extension CallerTokens {
         try await issuer.issue(subject: principal.subject, roles: principal.roles.sorted(), team: principal.team.isEmpty ? nil : principal.team, ttl: 120)
     }
 }
-
-/// Answers 405 with `Allow` when an API path is asked with a method it does not have — any
-/// method, TRACE and QUERY included — instead of the router's 404.
-struct MethodNotAllowed: RouterMiddleware {
-    typealias Context = BasicRequestContext
-
-    /// Each API path as segments (nil: a parameter) with its methods.
-    private let paths: [(segments: [Substring?], methods: [HTTPRequest.Method])]
-
-    init(routes: [HTTPRoute]) {
-        paths = Dictionary(grouping: routes, by: \.path).map { path, routes in
-            (path.split(separator: "/").map { $0.hasPrefix("{") ? nil : $0 }, routes.map(\.method))
-        }
-    }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let segments = request.uri.path.split(separator: "/")
-        // The most literal path that matches, as the router would choose it.
-        let match = paths
-            .filter { $0.segments.count == segments.count && zip($0.segments, segments).allSatisfy { $0.0 == nil || $0.0 == $0.1 } }
-            .min { $0.segments.filter { $0 == nil }.count < $1.segments.filter { $0 == nil }.count }
-        guard let match, !match.methods.contains(request.method) else {
-            return try await next(request, context)
-        }
-        let allow = match.methods.map(\.rawValue).sorted().joined(separator: ", ")
-        var response = HTTPGateway.error(.methodNotAllowed, code: StatusCode.unimplemented.name, "\(request.uri.path) answers \(allow) only")
-        response.headers[.allow] = allow
-        return response
-    }
-}

@@ -12,8 +12,8 @@ import Synchronization
 /// Made before the server (a service's setup runs first); the server it is handed to attaches
 /// its dispatcher. A call before that is UNAVAILABLE.
 public final class InProcessChannel: RPCChannel, Sendable {
-    private let dispatcher = Mutex<CallDispatcher?>(nil)
-    private let maxCallTimeout = Mutex<Duration>(.seconds(30))
+    /// The attached server's dispatcher and longest call timeout: one lock per call.
+    private let server = Mutex<(dispatcher: CallDispatcher, maxCallTimeout: Duration)?>(nil)
     private let logger: Logger
     private let eventLoop: any EventLoop
 
@@ -23,17 +23,15 @@ public final class InProcessChannel: RPCChannel, Sendable {
     }
 
     func attach(_ dispatcher: CallDispatcher, maxCallTimeout: Duration) {
-        self.dispatcher.withLock { $0 = dispatcher }
-        self.maxCallTimeout.withLock { $0 = maxCallTimeout }
+        server.withLock { $0 = (dispatcher, maxCallTimeout) }
     }
 
     public func unary(_ method: MethodDescriptor, payload: Data, options: CallOptions) async throws -> Data {
-        guard let dispatcher = dispatcher.withLock({ $0 }) else {
+        guard let (dispatcher, limit) = server.withLock({ $0 }) else {
             throw RPCError(.unavailable, "the server is not started")
         }
         try Task.checkCancellation()
         let (descriptor, route, observersOnly) = dispatcher.route(for: method.path)
-        let limit = maxCallTimeout.withLock { $0 }
         let timeout = options.timeout.map { min($0, limit) } ?? limit
         let context = ServerContext(received: descriptor, metadata: options.metadata, timeout: timeout, logger: logger, peer: "in-process")
         // As on the wire: the handler runs in its own task, cancelled when the deadline passes
