@@ -107,7 +107,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ForgePipeline",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             path: "Services/Pipeline",
             swiftSettings: upcomingFeatures
         ),
@@ -224,6 +225,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AccountsTests",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: [
+                "ForgePipeline",
+                "ForgeTestSupport",
+                "ForgeKit",
+                "ForgeWire",
+                "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/PipelineTests",
             swiftSettings: upcomingFeatures
         ),
         // Starting the real executables from tests.

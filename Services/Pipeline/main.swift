@@ -1,5 +1,25 @@
+import ForgeContracts
 import ForgeKit
 
-// forge-pipeline: its domain RPCs arrive with their own issue; today it serves the kit's standard
-// services (Health, EventFeed, Jobs) over the wire protocol and the admin port.
-ForgeService.main(name: "pipeline")
+// forge-pipeline: leads, opportunities, tasks and the forecast (DESIGN §7). It follows the
+// accounts feed for de-duplication, merges, erasures and the revisit pool.
+ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setup in
+    let accounts = try setup.client(of: "accounts")
+    let handler = PipelineHandler(database: setup.database, clock: setup.clock, accounts: accounts)
+    handler.register(in: &setup.router)
+    PipelineAccess.declare(in: &setup.access)
+    let clock = setup.clock
+    setup.consumers.append(EventConsumer(
+        upstream: "accounts", feed: accounts, database: setup.database, types: AccountDirectory.eventTypes, logger: setup.logger
+    ) { db, event in
+        try AccountDirectory.apply(db, event, clock: clock)
+    })
+    let leads = handler.leads
+    let opportunities = handler.opportunities
+    setup.jobHandlers[LeadStore.firstTouchJob] = { payload, _ in
+        try await leads.escalateIfUntouched(leadID: String(decoding: payload, as: UTF8.self))
+    }
+    setup.jobHandlers[OpportunityStore.stageTimerJob] = { payload, _ in
+        try await opportunities.stageTimerFired(payload: payload)
+    }
+}

@@ -157,7 +157,7 @@ struct GatewayProcessTests {
         defer { stack.killAll() }
         // A pipeline that accepts the call and never answers in time.
         var router = RPCRouter()
-        SlowPipeline().register(in: &router)
+        SlowPipeline.register(in: &router)
         let pipeline = WireServer(configuration: ServerConfiguration(host: "127.0.0.1", port: stack.wirePort("pipeline")), router: router)
         _ = try await pipeline.start()
         defer { Task { await pipeline.shutdown() } }
@@ -187,16 +187,13 @@ struct GatewayProcessTests {
     }
 }
 
-/// A pipeline whose opportunity list takes far longer than any 360° deadline.
-struct SlowPipeline: Forge_Pipeline_V1_PipelineHandler {
-    func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse {
-        try await Task.sleep(for: .seconds(10))
-        return .init()
+/// A pipeline whose opportunity list takes far longer than any 360° deadline (the only method
+/// it serves).
+enum SlowPipeline {
+    static func register(in router: inout RPCRouter) {
+        router.register(Forge_Pipeline_V1_PipelineService.Method.listOpportunities, request: Forge_Pipeline_V1_ListOpportunitiesRequest.self) { _, _ in
+            try await Task.sleep(for: .seconds(10))
+            return Forge_Pipeline_V1_ListOpportunitiesResponse()
+        }
     }
-
-    func createLead(_ request: Forge_Pipeline_V1_CreateLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateLeadResponse { throw RPCError(.unimplemented, "") }
-    func convertLead(_ request: Forge_Pipeline_V1_ConvertLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ConvertLeadResponse { throw RPCError(.unimplemented, "") }
-    func getOpportunity(_ request: Forge_Pipeline_V1_GetOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetOpportunityResponse { throw RPCError(.unimplemented, "") }
-    func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_AdvanceStageResponse { throw RPCError(.unimplemented, "") }
-    func createQuote(_ request: Forge_Pipeline_V1_CreateQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateQuoteResponse { throw RPCError(.unimplemented, "") }
 }

@@ -119,7 +119,8 @@ enum AccountsAccess {
         // Privacy requests are handled by managers (and admins), who answer to the data subject.
         access.allow(method.exportContactData, .roles([Role.salesManager]))
         access.allow(method.eraseContact, .roles([Role.salesManager]))
-        access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
+        // Pipeline logs an existing customer's inquiry on the timeline as the service.
+        access.allow(method.logActivity, .roles(sales.union([Role.serviceEngineer, Role.serviceManager, Role.service])))
         access.allow(method.logActivities, .roles(sales.union([Role.serviceEngineer, Role.serviceManager])))
         access.allow(method.listActivities, .roles(readers))
         access.allow(method.searchActivities, .roles(readers))

@@ -123,36 +123,17 @@ enum AccountRules {
         return changed
     }
 
-    /// Restricts a query to what `principal` may see (the SQL form of `canSee`).
+    /// Restricts a query to what `principal` may see (DESIGN §9, `OwnerScope`).
     /// - Parameter table: the alias of the account table in the query, when it has one.
     static func visibility(for principal: Principal, table: String? = nil, clauses: inout [String], arguments: inout StatementArguments) {
-        guard isScoped(principal) else { return }
-        let column = { (name: String) in table.map { "\($0).\(name)" } ?? name }
-        if principal.team.isEmpty {
-            clauses.append("\(column("owner_id")) = ?")
-            arguments += [principal.subject]
-        } else {
-            clauses.append("(\(column("owner_id")) = ? OR \(column("team")) = ?)")
-            arguments += [principal.subject, principal.team]
-        }
+        OwnerScope.restrict(principal, table: table, clauses: &clauses, arguments: &arguments)
     }
 
-    /// Whether `principal` reaches only the accounts they own or their team's: sales reps, and
-    /// sales managers of a team (a manager without a team heads all of sales). Every other role
-    /// allowed to call a method reads across the company.
-    static func isScoped(_ principal: Principal) -> Bool {
-        let companyWide: Set<String> = [Role.admin, Role.analyst, Role.finance, Role.marketing, Role.service,
-                                        Role.serviceManager, Role.serviceEngineer]
-        guard principal.roles.isDisjoint(with: companyWide) else { return false }
-        if principal.roles.contains(Role.salesManager) { return !principal.team.isEmpty }
-        return principal.roles.contains(Role.salesRep)
-    }
+    static func isScoped(_ principal: Principal) -> Bool { OwnerScope.isScoped(principal) }
 
-    /// Object-level access (DESIGN §9): a sales rep reaches accounts they own or share a team
-    /// with, a sales manager their team's; every other role allowed to call the method all.
+    /// Object-level access (DESIGN §9): the account's owner and team decide (`OwnerScope`).
     static func canSee(_ account: Forge_Accounts_V1_Account, principal: Principal) -> Bool {
-        guard isScoped(principal) else { return true }
-        return account.ownerID == principal.subject || (!principal.team.isEmpty && account.team == principal.team)
+        OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal)
     }
 }
 

@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 
@@ -19,31 +20,16 @@ enum ContactRules {
         if name.isEmpty || name.count > 100 {
             violations.append(FieldViolation(field: "contact.name", description: "is required, at most 100 characters"))
         }
-        if !contact.phone.isEmpty, normalizedPhone(contact.phone).count < 5 || normalizedPhone(contact.phone).count > 20 {
+        if !contact.phone.isEmpty, ContactKeys.phone(contact.phone).count < 5 || ContactKeys.phone(contact.phone).count > 20 {
             violations.append(FieldViolation(field: "contact.phone", description: "must have 5 to 20 digits"))
         }
-        if !contact.email.isEmpty, emailDomain(contact.email).isEmpty {
+        if !contact.email.isEmpty, ContactKeys.emailDomain(contact.email).isEmpty {
             violations.append(FieldViolation(field: "contact.email", description: "is not an email address"))
         }
         if !(0...5).contains(contact.relationshipStrength) {
             violations.append(FieldViolation(field: "contact.relationship_strength", description: "must be 1 to 5"))
         }
         return violations
-    }
-
-    /// Digits only, without China's country code, so "+86 138-0000-1234", "0086 13800001234"
-    /// and "138 0000 1234" compare equal.
-    static func normalizedPhone(_ phone: String) -> String {
-        let digits = String(phone.unicodeScalars.filter { $0.isASCII && CharacterSet.decimalDigits.contains($0) }.map(Character.init))
-        if digits.hasPrefix("0086") { return String(digits.dropFirst(4)) }
-        if digits.hasPrefix("86"), digits.count == 13 { return String(digits.dropFirst(2)) }
-        return digits
-    }
-
-    static func emailDomain(_ email: String) -> String {
-        let parts = email.trimmingCharacters(in: .whitespaces).lowercased().split(separator: "@")
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains(".") else { return "" }
-        return String(parts[1])
     }
 
     static func changedFields(from old: Forge_Accounts_V1_Contact, to new: Forge_Accounts_V1_Contact) -> [String: String] {
@@ -72,7 +58,7 @@ enum ContactRules {
         if roles.isDisjoint(with: privileged), roles.contains("analyst") {
             var masked = contact
             masked.phone = mask(contact.phone, keepLast: 4)
-            masked.email = contact.email.isEmpty ? "" : "***@" + emailDomain(contact.email)
+            masked.email = contact.email.isEmpty ? "" : "***@" + ContactKeys.emailDomain(contact.email)
             masked.wechatID = contact.wechatID.isEmpty ? "" : "***"
             return masked
         }

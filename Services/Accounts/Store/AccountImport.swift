@@ -158,7 +158,7 @@ struct AccountImport: Sendable {
             }
             guard violations.isEmpty else { return .rejected(violations) }
             imported.accountID = account.id
-            let phone = ContactRules.normalizedPhone(imported.phone)
+            let phone = ContactKeys.phone(imported.phone)
             let email = imported.email.lowercased()
             var keys: [String] = []
             if !phone.isEmpty { keys.append("phone:\(account.id):\(phone)") }
@@ -169,7 +169,7 @@ struct AccountImport: Sendable {
             let existing = try Data.fetchAll(db, sql: "SELECT payload FROM contact WHERE account_id = ?", arguments: [account.id])
                 .map { try Forge_Accounts_V1_Contact(serializedBytes: $0) }
                 .first { contact in
-                    (!phone.isEmpty && ContactRules.normalizedPhone(contact.phone) == phone)
+                    (!phone.isEmpty && ContactKeys.phone(contact.phone) == phone)
                         || (!email.isEmpty && contact.email.lowercased() == email)
                         || (phone.isEmpty && email.isEmpty && NameNormalizer.normalize(contact.name) == NameNormalizer.normalize(imported.name))
                 }

@@ -87,7 +87,7 @@ struct AccountStore: Sendable {
             for row in try Row.fetchAll(db, sql: "SELECT id, payload FROM contact") {
                 let contact = try Forge_Accounts_V1_Contact(serializedBytes: row["payload"] as Data)
                 try db.execute(sql: "UPDATE contact SET phone = ? WHERE id = ?",
-                               arguments: [ContactRules.normalizedPhone(contact.phone), row["id"] as String])
+                               arguments: [ContactKeys.phone(contact.phone), row["id"] as String])
             }
         }
         migrator.registerMigration("accounts-v11-search-name") { db in
@@ -251,15 +251,15 @@ struct AccountStore: Sendable {
             }
         }
         for (index, contact) in contacts.enumerated() {
-            let phone = ContactRules.normalizedPhone(contact.phone)
+            let phone = ContactKeys.phone(contact.phone)
             if phone.count >= 7 {
                 for id in try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM contact WHERE phone = ? LIMIT 20", arguments: [phone])
                 where !found.contains(where: { $0.id == id }) {
                     found.append(Duplicate(id: id, field: "contacts[\(index)].phone", reason: "shared contact phone"))
                 }
             }
-            let domain = ContactRules.emailDomain(contact.email)
-            if !domain.isEmpty, !DuplicateFinder.publicEmailDomains.contains(domain) {
+            let domain = ContactKeys.emailDomain(contact.email)
+            if !domain.isEmpty, !ContactKeys.publicEmailDomains.contains(domain) {
                 for id in try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM contact WHERE email_domain = ? LIMIT 20", arguments: [domain])
                 where !found.contains(where: { $0.id == id }) {
                     found.append(Duplicate(id: id, field: "contacts[\(index)].email", reason: "shared email domain"))

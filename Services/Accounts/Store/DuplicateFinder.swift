@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 import GRDB
@@ -6,12 +7,6 @@ import SwiftProtobuf
 
 /// Finds candidate duplicate accounts across the whole database (issue 4's rules).
 struct DuplicateFinder: Sendable {
-    /// Mail domains shared by unrelated companies: a match on these says nothing.
-    static let publicEmailDomains: Set<String> = [
-        "qq.com", "163.com", "126.com", "sina.com", "sohu.com", "foxmail.com", "yeah.net", "139.com",
-        "gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com",
-    ]
-
     let database: DatabasePool
 
     func pairs(limit: Int, principal: Principal) async throws -> [Forge_Accounts_V1_DuplicatePair] {
@@ -45,7 +40,7 @@ struct DuplicateFinder: Sendable {
                 JOIN contact y ON x.phone = y.phone AND x.account_id < y.account_id
                 WHERE length(x.phone) >= 7 ORDER BY a, b LIMIT ?
                 """, arguments: [limit]), reason: "shared contact phone")
-            let publicDomains = Array(Self.publicEmailDomains)
+            let publicDomains = Array(ContactKeys.publicEmailDomains)
             add(try Row.fetchAll(db, sql: """
                 SELECT DISTINCT x.account_id AS a, y.account_id AS b FROM contact x
                 JOIN contact y ON x.email_domain = y.email_domain AND x.account_id < y.account_id

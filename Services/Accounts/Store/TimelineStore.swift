@@ -49,8 +49,8 @@ struct TimelineStore: Sendable {
     static func insert(_ db: Database, _ contact: Forge_Accounts_V1_Contact, context: ServerContext, at now: Date) throws {
         try db.execute(
             cached: "INSERT INTO contact (id, account_id, payload, phone, email_domain, version) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactRules.normalizedPhone(contact.phone),
-                        ContactRules.emailDomain(contact.email), contact.version]
+            arguments: [contact.id, contact.accountID, try contact.serializedData(), ContactKeys.phone(contact.phone),
+                        ContactKeys.emailDomain(contact.email), contact.version]
         )
         try Outbox.append(db, Forge_Accounts_V1_ContactCreated.with { $0.contact = contact }, accountID: contact.accountID, at: now)
         try AuditLog.record(db, context: context, recordID: contact.id, changes: ["name": contact.name, "account_id": contact.accountID], at: now)
@@ -77,7 +77,7 @@ struct TimelineStore: Sendable {
     static func write(_ db: Database, _ updated: Forge_Accounts_V1_Contact, changed: [String: String], context: ServerContext, at now: Date) throws {
         try db.execute(
             cached: "UPDATE contact SET payload = ?, phone = ?, email_domain = ?, version = ? WHERE id = ?",
-            arguments: [try updated.serializedData(), ContactRules.normalizedPhone(updated.phone), ContactRules.emailDomain(updated.email),
+            arguments: [try updated.serializedData(), ContactKeys.phone(updated.phone), ContactKeys.emailDomain(updated.email),
                         updated.version, updated.id]
         )
         try Outbox.append(db, Forge_Accounts_V1_ContactUpdated.with {

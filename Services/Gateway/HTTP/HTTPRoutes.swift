@@ -42,6 +42,7 @@ enum HTTPRoutes {
     static let all: [HTTPRoute] = {
         let accounts = Forge_Accounts_V1_AccountsService.Method.self
         let gateway = Forge_Gateway_V1_GatewayService.Method.self
+        let pipeline = Forge_Pipeline_V1_PipelineService.Method.self
         var routes: [HTTPRoute] = [
             // Identity
             .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
@@ -97,6 +98,39 @@ enum HTTPRoutes {
             .init(method: .delete, path: "/api/v1/segments/{id}", rpc: accounts.deleteSegment, service: "accounts", summary: "Delete a segment", pathFields: ["id": "id"], tag: "segments"),
             .init(method: .get, path: "/api/v1/segments/{id}/accounts", rpc: accounts.listSegmentAccounts, service: "accounts", summary: "The segment's accounts now",
                   query: page, pathFields: ["id": "segment_id"], tag: "segments"),
+            // Pipeline
+            .init(method: .post, path: "/api/v1/leads", rpc: pipeline.captureLead, service: "pipeline",
+                  summary: "Capture a lead (de-duplicated against open leads and accounts, assigned, scored)", hasBody: true, tag: "leads"),
+            .init(method: .get, path: "/api/v1/leads", rpc: pipeline.listLeads, service: "pipeline", summary: "Open leads, highest score first",
+                  query: page.merging(["owner_id": "owner_id"]) { $1 }, tag: "leads"),
+            .init(method: .get, path: "/api/v1/leads/{id}", rpc: pipeline.getLead, service: "pipeline", summary: "Get a lead", pathFields: ["id": "id"], tag: "leads"),
+            .init(method: .post, path: "/api/v1/leads/{id}/touch", rpc: pipeline.touchLead, service: "pipeline", summary: "Record a touch (the first meets the 24 h rule)",
+                  pathFields: ["id": "id"], hasBody: true, tag: "leads"),
+            .init(method: .post, path: "/api/v1/leads/{id}/reassign", rpc: pipeline.reassignLead, service: "pipeline", summary: "Give a lead to another owner (managers)",
+                  pathFields: ["id": "id"], hasBody: true, tag: "leads"),
+            .init(method: .get, path: "/api/v1/leads/{id}/assignments", rpc: pipeline.listLeadAssignments, service: "pipeline", summary: "A lead's assignment history",
+                  pathFields: ["id": "lead_id"], tag: "leads"),
+            .init(method: .post, path: "/api/v1/leads/{id}/disqualify", rpc: pipeline.disqualifyLead, service: "pipeline", summary: "Disqualify a lead with a reason",
+                  pathFields: ["id": "id"], hasBody: true, tag: "leads"),
+            .init(method: .post, path: "/api/v1/leads/{id}/convert", rpc: pipeline.convertLead, service: "pipeline",
+                  summary: "Convert a lead into an account, a contact and an opportunity (idempotent)", pathFields: ["id": "lead_id"], hasBody: true, tag: "leads"),
+            .init(method: .get, path: "/api/v1/pipeline/settings", rpc: pipeline.getPipelineSettings, service: "pipeline", summary: "Assignment rules, teams, scoring weights, stage limits", tag: "pipeline"),
+            .init(method: .put, path: "/api/v1/pipeline/settings", rpc: pipeline.updatePipelineSettings, service: "pipeline", summary: "Replace the pipeline settings (send the version read)",
+                  hasBody: true, tag: "pipeline"),
+            .init(method: .get, path: "/api/v1/opportunities", rpc: pipeline.listOpportunities, service: "pipeline", summary: "List opportunities, newest first",
+                  query: page.merging(["account_id": "account_id", "open_only": "open_only", "stage": "stage", "owner_id": "owner_id"]) { $1 }, tag: "opportunities"),
+            .init(method: .post, path: "/api/v1/opportunities", rpc: pipeline.createOpportunity, service: "pipeline", summary: "Open an opportunity on an account", hasBody: true, tag: "opportunities"),
+            .init(method: .get, path: "/api/v1/opportunities/{id}", rpc: pipeline.getOpportunity, service: "pipeline", summary: "Get an opportunity with its stage history",
+                  pathFields: ["id": "id"], tag: "opportunities"),
+            .init(method: .put, path: "/api/v1/opportunities/{id}", rpc: pipeline.updateOpportunity, service: "pipeline", summary: "Update an opportunity (send the version read)",
+                  pathFields: ["id": "opportunity.id"], hasBody: true, tag: "opportunities"),
+            .init(method: .post, path: "/api/v1/opportunities/{id}/stage", rpc: pipeline.advanceStage, service: "pipeline",
+                  summary: "Move to another stage through its gates (400 FAILED_PRECONDITION naming what is missing)", pathFields: ["id": "id"], hasBody: true, tag: "opportunities"),
+            .init(method: .get, path: "/api/v1/forecast", rpc: pipeline.getForecast, service: "pipeline", summary: "The weighted forecast by month (and owner, team or product line)",
+                  query: ["from_month": "from_month", "to_month": "to_month", "by": "by", "team": "team"], tag: "opportunities"),
+            .init(method: .get, path: "/api/v1/tasks", rpc: pipeline.listMyTasks, service: "pipeline", summary: "My tasks, overdue first",
+                  query: page.merging(["include_done": "include_done"]) { $1 }, tag: "tasks"),
+            .init(method: .post, path: "/api/v1/tasks/{id}/complete", rpc: pipeline.completeTask, service: "pipeline", summary: "Mark a task done", pathFields: ["id": "id"], tag: "tasks"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")

@@ -324,9 +324,39 @@ public enum ForgeMethodRegistry {
             response: Forge_Orders_V1_RecordPaymentResponse.self
         ),
         RegisteredMethod(
-            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateLead"),
-            request: Forge_Pipeline_V1_CreateLeadRequest.self,
-            response: Forge_Pipeline_V1_CreateLeadResponse.self
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CaptureLead"),
+            request: Forge_Pipeline_V1_CaptureLeadRequest.self,
+            response: Forge_Pipeline_V1_CaptureLeadResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetLead"),
+            request: Forge_Pipeline_V1_GetLeadRequest.self,
+            response: Forge_Pipeline_V1_GetLeadResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListLeads"),
+            request: Forge_Pipeline_V1_ListLeadsRequest.self,
+            response: Forge_Pipeline_V1_ListLeadsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "TouchLead"),
+            request: Forge_Pipeline_V1_TouchLeadRequest.self,
+            response: Forge_Pipeline_V1_TouchLeadResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ReassignLead"),
+            request: Forge_Pipeline_V1_ReassignLeadRequest.self,
+            response: Forge_Pipeline_V1_ReassignLeadResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListLeadAssignments"),
+            request: Forge_Pipeline_V1_ListLeadAssignmentsRequest.self,
+            response: Forge_Pipeline_V1_ListLeadAssignmentsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "DisqualifyLead"),
+            request: Forge_Pipeline_V1_DisqualifyLeadRequest.self,
+            response: Forge_Pipeline_V1_DisqualifyLeadResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ConvertLead"),
@@ -334,9 +364,29 @@ public enum ForgeMethodRegistry {
             response: Forge_Pipeline_V1_ConvertLeadResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetPipelineSettings"),
+            request: Forge_Pipeline_V1_GetPipelineSettingsRequest.self,
+            response: Forge_Pipeline_V1_GetPipelineSettingsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "UpdatePipelineSettings"),
+            request: Forge_Pipeline_V1_UpdatePipelineSettingsRequest.self,
+            response: Forge_Pipeline_V1_UpdatePipelineSettingsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateOpportunity"),
+            request: Forge_Pipeline_V1_CreateOpportunityRequest.self,
+            response: Forge_Pipeline_V1_CreateOpportunityResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetOpportunity"),
             request: Forge_Pipeline_V1_GetOpportunityRequest.self,
             response: Forge_Pipeline_V1_GetOpportunityResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "UpdateOpportunity"),
+            request: Forge_Pipeline_V1_UpdateOpportunityRequest.self,
+            response: Forge_Pipeline_V1_UpdateOpportunityResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "AdvanceStage"),
@@ -349,9 +399,19 @@ public enum ForgeMethodRegistry {
             response: Forge_Pipeline_V1_ListOpportunitiesResponse.self
         ),
         RegisteredMethod(
-            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateQuote"),
-            request: Forge_Pipeline_V1_CreateQuoteRequest.self,
-            response: Forge_Pipeline_V1_CreateQuoteResponse.self
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetForecast"),
+            request: Forge_Pipeline_V1_GetForecastRequest.self,
+            response: Forge_Pipeline_V1_GetForecastResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListMyTasks"),
+            request: Forge_Pipeline_V1_ListMyTasksRequest.self,
+            response: Forge_Pipeline_V1_ListMyTasksResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CompleteTask"),
+            request: Forge_Pipeline_V1_CompleteTaskRequest.self,
+            response: Forge_Pipeline_V1_CompleteTaskResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "RegisterEquipment"),

@@ -4,7 +4,7 @@ import Foundation
 /// half-width (NFKC), case folded, spaces and punctuation removed, legal suffixes such as
 /// 有限公司 or "Co., Ltd." dropped — so 上海精密机械有限公司, 上海精密机械 有限公司 and
 /// ＳＨＡＮＧＨＡＩ… compare equal to their plain forms. Shared: accounts dedupes customers with it,
-/// the CLI keeps demo names apart with it, and pipeline will dedupe leads against accounts.
+/// the CLI keeps demo names apart with it, and pipeline dedupes leads against leads and accounts.
 public enum NameNormalizer {
     /// Longest first, so 股份有限公司 is removed whole rather than leaving 股份.
     public static let legalSuffixes: [String] = [

@@ -10,37 +10,104 @@ public enum Forge_Pipeline_V1_PipelineService {
     public static let name = "forge.pipeline.v1.Pipeline"
 
     public enum Method {
-        public static let createLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateLead")
+        public static let captureLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CaptureLead")
+        public static let getLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetLead")
+        public static let listLeads = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListLeads")
+        public static let touchLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "TouchLead")
+        public static let reassignLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ReassignLead")
+        public static let listLeadAssignments = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListLeadAssignments")
+        public static let disqualifyLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "DisqualifyLead")
         public static let convertLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ConvertLead")
+        public static let getPipelineSettings = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetPipelineSettings")
+        public static let updatePipelineSettings = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "UpdatePipelineSettings")
+        public static let createOpportunity = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateOpportunity")
         public static let getOpportunity = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetOpportunity")
+        public static let updateOpportunity = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "UpdateOpportunity")
         public static let advanceStage = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "AdvanceStage")
         public static let listOpportunities = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListOpportunities")
-        public static let createQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateQuote")
-        public static let all: [MethodDescriptor] = [createLead, convertLead, getOpportunity, advanceStage, listOpportunities, createQuote]
+        public static let getForecast = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetForecast")
+        public static let listMyTasks = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListMyTasks")
+        public static let completeTask = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CompleteTask")
+        public static let all: [MethodDescriptor] = [captureLead, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getForecast, listMyTasks, completeTask]
     }
 }
 
 /// The server side of `forge.pipeline.v1.Pipeline`: one method per RPC.
 public protocol Forge_Pipeline_V1_PipelineHandler: Sendable {
-    func createLead(_ request: Forge_Pipeline_V1_CreateLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateLeadResponse
+    /// Captures one lead: de-duplicated against open leads (a repeat inquiry on the one found)
+    /// and accounts (an activity on that account for its owner, no lead), else assigned to an
+    /// owner and scored in the same transaction.
+    func captureLead(_ request: Forge_Pipeline_V1_CaptureLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CaptureLeadResponse
+    func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetLeadResponse
+    /// Leads the caller may see, highest score first.
+    func listLeads(_ request: Forge_Pipeline_V1_ListLeadsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListLeadsResponse
+    /// Records a touch (call, visit, message) on a lead: the first one meets the 24 h rule.
+    func touchLead(_ request: Forge_Pipeline_V1_TouchLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_TouchLeadResponse
+    /// Managers: gives a lead to another owner; the history keeps every assignment.
+    func reassignLead(_ request: Forge_Pipeline_V1_ReassignLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ReassignLeadResponse
+    func listLeadAssignments(_ request: Forge_Pipeline_V1_ListLeadAssignmentsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListLeadAssignmentsResponse
+    func disqualifyLead(_ request: Forge_Pipeline_V1_DisqualifyLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_DisqualifyLeadResponse
+    /// Creates or links the account and contact in forge-accounts (as the caller) and opens the
+    /// opportunity. Idempotent per lead: a retry, or a call after a failure half-way, finishes
+    /// the conversion and creates nothing twice.
     func convertLead(_ request: Forge_Pipeline_V1_ConvertLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ConvertLeadResponse
+    /// Assignment and scoring configuration (managers read, admins write; audited).
+    func getPipelineSettings(_ request: Forge_Pipeline_V1_GetPipelineSettingsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetPipelineSettingsResponse
+    func updatePipelineSettings(_ request: Forge_Pipeline_V1_UpdatePipelineSettingsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_UpdatePipelineSettingsResponse
+    func createOpportunity(_ request: Forge_Pipeline_V1_CreateOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateOpportunityResponse
     func getOpportunity(_ request: Forge_Pipeline_V1_GetOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetOpportunityResponse
+    func updateOpportunity(_ request: Forge_Pipeline_V1_UpdateOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_UpdateOpportunityResponse
+    /// Moves an opportunity to another stage through its gates (FAILED_PRECONDITION naming what
+    /// is missing); LOST needs a reason.
     func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_AdvanceStageResponse
     func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse
-    func createQuote(_ request: Forge_Pipeline_V1_CreateQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateQuoteResponse
+    /// The weighted forecast (amount × probability) by month and one other dimension.
+    func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetForecastResponse
+    func listMyTasks(_ request: Forge_Pipeline_V1_ListMyTasksRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListMyTasksResponse
+    func completeTask(_ request: Forge_Pipeline_V1_CompleteTaskRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CompleteTaskResponse
 }
 
 extension Forge_Pipeline_V1_PipelineHandler {
     /// Registers every RPC of `forge.pipeline.v1.Pipeline` in the server's router.
     public func register(in router: inout RPCRouter) {
-        router.register(Forge_Pipeline_V1_PipelineService.Method.createLead, request: Forge_Pipeline_V1_CreateLeadRequest.self) { request, context in
-            try await self.createLead(request, context: context)
+        router.register(Forge_Pipeline_V1_PipelineService.Method.captureLead, request: Forge_Pipeline_V1_CaptureLeadRequest.self) { request, context in
+            try await self.captureLead(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getLead, request: Forge_Pipeline_V1_GetLeadRequest.self) { request, context in
+            try await self.getLead(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.listLeads, request: Forge_Pipeline_V1_ListLeadsRequest.self) { request, context in
+            try await self.listLeads(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.touchLead, request: Forge_Pipeline_V1_TouchLeadRequest.self) { request, context in
+            try await self.touchLead(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.reassignLead, request: Forge_Pipeline_V1_ReassignLeadRequest.self) { request, context in
+            try await self.reassignLead(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.listLeadAssignments, request: Forge_Pipeline_V1_ListLeadAssignmentsRequest.self) { request, context in
+            try await self.listLeadAssignments(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.disqualifyLead, request: Forge_Pipeline_V1_DisqualifyLeadRequest.self) { request, context in
+            try await self.disqualifyLead(request, context: context)
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.convertLead, request: Forge_Pipeline_V1_ConvertLeadRequest.self) { request, context in
             try await self.convertLead(request, context: context)
         }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getPipelineSettings, request: Forge_Pipeline_V1_GetPipelineSettingsRequest.self) { request, context in
+            try await self.getPipelineSettings(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.updatePipelineSettings, request: Forge_Pipeline_V1_UpdatePipelineSettingsRequest.self) { request, context in
+            try await self.updatePipelineSettings(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.createOpportunity, request: Forge_Pipeline_V1_CreateOpportunityRequest.self) { request, context in
+            try await self.createOpportunity(request, context: context)
+        }
         router.register(Forge_Pipeline_V1_PipelineService.Method.getOpportunity, request: Forge_Pipeline_V1_GetOpportunityRequest.self) { request, context in
             try await self.getOpportunity(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.updateOpportunity, request: Forge_Pipeline_V1_UpdateOpportunityRequest.self) { request, context in
+            try await self.updateOpportunity(request, context: context)
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.advanceStage, request: Forge_Pipeline_V1_AdvanceStageRequest.self) { request, context in
             try await self.advanceStage(request, context: context)
@@ -48,8 +115,14 @@ extension Forge_Pipeline_V1_PipelineHandler {
         router.register(Forge_Pipeline_V1_PipelineService.Method.listOpportunities, request: Forge_Pipeline_V1_ListOpportunitiesRequest.self) { request, context in
             try await self.listOpportunities(request, context: context)
         }
-        router.register(Forge_Pipeline_V1_PipelineService.Method.createQuote, request: Forge_Pipeline_V1_CreateQuoteRequest.self) { request, context in
-            try await self.createQuote(request, context: context)
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getForecast, request: Forge_Pipeline_V1_GetForecastRequest.self) { request, context in
+            try await self.getForecast(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.listMyTasks, request: Forge_Pipeline_V1_ListMyTasksRequest.self) { request, context in
+            try await self.listMyTasks(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.completeTask, request: Forge_Pipeline_V1_CompleteTaskRequest.self) { request, context in
+            try await self.completeTask(request, context: context)
         }
     }
 }
@@ -62,23 +135,72 @@ public struct Forge_Pipeline_V1_PipelineClient: Sendable {
         self.channel = channel
     }
 
-    public func createLead(_ request: Forge_Pipeline_V1_CreateLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CreateLeadResponse {
-        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.createLead, request: request, response: Forge_Pipeline_V1_CreateLeadResponse.self, options: options)
+    /// Captures one lead: de-duplicated against open leads (a repeat inquiry on the one found)
+    /// and accounts (an activity on that account for its owner, no lead), else assigned to an
+    /// owner and scored in the same transaction.
+    public func captureLead(_ request: Forge_Pipeline_V1_CaptureLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.captureLead, request: request, response: Forge_Pipeline_V1_CaptureLeadResponse.self, options: options)
     }
+    public func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetLeadResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getLead, request: request, response: Forge_Pipeline_V1_GetLeadResponse.self, options: options)
+    }
+    /// Leads the caller may see, highest score first.
+    public func listLeads(_ request: Forge_Pipeline_V1_ListLeadsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListLeadsResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listLeads, request: request, response: Forge_Pipeline_V1_ListLeadsResponse.self, options: options)
+    }
+    /// Records a touch (call, visit, message) on a lead: the first one meets the 24 h rule.
+    public func touchLead(_ request: Forge_Pipeline_V1_TouchLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_TouchLeadResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.touchLead, request: request, response: Forge_Pipeline_V1_TouchLeadResponse.self, options: options)
+    }
+    /// Managers: gives a lead to another owner; the history keeps every assignment.
+    public func reassignLead(_ request: Forge_Pipeline_V1_ReassignLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ReassignLeadResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.reassignLead, request: request, response: Forge_Pipeline_V1_ReassignLeadResponse.self, options: options)
+    }
+    public func listLeadAssignments(_ request: Forge_Pipeline_V1_ListLeadAssignmentsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListLeadAssignmentsResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listLeadAssignments, request: request, response: Forge_Pipeline_V1_ListLeadAssignmentsResponse.self, options: options)
+    }
+    public func disqualifyLead(_ request: Forge_Pipeline_V1_DisqualifyLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_DisqualifyLeadResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.disqualifyLead, request: request, response: Forge_Pipeline_V1_DisqualifyLeadResponse.self, options: options)
+    }
+    /// Creates or links the account and contact in forge-accounts (as the caller) and opens the
+    /// opportunity. Idempotent per lead: a retry, or a call after a failure half-way, finishes
+    /// the conversion and creates nothing twice.
     public func convertLead(_ request: Forge_Pipeline_V1_ConvertLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ConvertLeadResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.convertLead, request: request, response: Forge_Pipeline_V1_ConvertLeadResponse.self, options: options)
+    }
+    /// Assignment and scoring configuration (managers read, admins write; audited).
+    public func getPipelineSettings(_ request: Forge_Pipeline_V1_GetPipelineSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetPipelineSettingsResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getPipelineSettings, request: request, response: Forge_Pipeline_V1_GetPipelineSettingsResponse.self, options: options)
+    }
+    public func updatePipelineSettings(_ request: Forge_Pipeline_V1_UpdatePipelineSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_UpdatePipelineSettingsResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.updatePipelineSettings, request: request, response: Forge_Pipeline_V1_UpdatePipelineSettingsResponse.self, options: options)
+    }
+    public func createOpportunity(_ request: Forge_Pipeline_V1_CreateOpportunityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CreateOpportunityResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.createOpportunity, request: request, response: Forge_Pipeline_V1_CreateOpportunityResponse.self, options: options)
     }
     public func getOpportunity(_ request: Forge_Pipeline_V1_GetOpportunityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetOpportunityResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getOpportunity, request: request, response: Forge_Pipeline_V1_GetOpportunityResponse.self, options: options)
     }
+    public func updateOpportunity(_ request: Forge_Pipeline_V1_UpdateOpportunityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_UpdateOpportunityResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.updateOpportunity, request: request, response: Forge_Pipeline_V1_UpdateOpportunityResponse.self, options: options)
+    }
+    /// Moves an opportunity to another stage through its gates (FAILED_PRECONDITION naming what
+    /// is missing); LOST needs a reason.
     public func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_AdvanceStageResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.advanceStage, request: request, response: Forge_Pipeline_V1_AdvanceStageResponse.self, options: options)
     }
     public func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listOpportunities, request: request, response: Forge_Pipeline_V1_ListOpportunitiesResponse.self, options: options)
     }
-    public func createQuote(_ request: Forge_Pipeline_V1_CreateQuoteRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CreateQuoteResponse {
-        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.createQuote, request: request, response: Forge_Pipeline_V1_CreateQuoteResponse.self, options: options)
+    /// The weighted forecast (amount × probability) by month and one other dimension.
+    public func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetForecastResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getForecast, request: request, response: Forge_Pipeline_V1_GetForecastResponse.self, options: options)
+    }
+    public func listMyTasks(_ request: Forge_Pipeline_V1_ListMyTasksRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListMyTasksResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listMyTasks, request: request, response: Forge_Pipeline_V1_ListMyTasksResponse.self, options: options)
+    }
+    public func completeTask(_ request: Forge_Pipeline_V1_CompleteTaskRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CompleteTaskResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.completeTask, request: request, response: Forge_Pipeline_V1_CompleteTaskResponse.self, options: options)
     }
 }
 

@@ -8,7 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Pipeline: leads, opportunities through project stages, quotes, tasks (DESIGN.md §7). First draft.
+/// Pipeline: the front half of lead-to-cash (DESIGN.md §7): leads with de-duplication,
+/// assignment and scoring; conversion into accounts; opportunities through a machine maker's
+/// project stages with gates and timers; tasks; the weighted forecast.
 
 import SwiftProtobuf
 
@@ -29,6 +31,12 @@ public nonisolated enum Forge_Pipeline_V1_LeadSource: SwiftProtobuf.Enum, Swift.
   case webInquiry // = 2
   case channelPartner // = 3
   case referral // = 4
+
+  /// An account that went silent for 60 days (accounts' AccountEnteredRevisitPool).
+  case revisitPool // = 5
+
+  /// Entered by hand.
+  case manual // = 6
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -42,6 +50,8 @@ public nonisolated enum Forge_Pipeline_V1_LeadSource: SwiftProtobuf.Enum, Swift.
     case 2: self = .webInquiry
     case 3: self = .channelPartner
     case 4: self = .referral
+    case 5: self = .revisitPool
+    case 6: self = .manual
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -53,6 +63,8 @@ public nonisolated enum Forge_Pipeline_V1_LeadSource: SwiftProtobuf.Enum, Swift.
     case .webInquiry: return 2
     case .channelPartner: return 3
     case .referral: return 4
+    case .revisitPool: return 5
+    case .manual: return 6
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -64,6 +76,106 @@ public nonisolated enum Forge_Pipeline_V1_LeadSource: SwiftProtobuf.Enum, Swift.
     .webInquiry,
     .channelPartner,
     .referral,
+    .revisitPool,
+    .manual,
+  ]
+
+}
+
+public nonisolated enum Forge_Pipeline_V1_LeadStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Assigned, not yet touched.
+  case new // = 1
+
+  /// Touched at least once.
+  case working // = 2
+  case converted // = 3
+  case disqualified // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .new
+    case 2: self = .working
+    case 3: self = .converted
+    case 4: self = .disqualified
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .new: return 1
+    case .working: return 2
+    case .converted: return 3
+    case .disqualified: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_LeadStatus] = [
+    .unspecified,
+    .new,
+    .working,
+    .converted,
+    .disqualified,
+  ]
+
+}
+
+public nonisolated enum Forge_Pipeline_V1_CaptureOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// A new lead, assigned and scored.
+  case created // = 1
+
+  /// The same company or person as an open lead: counted as a repeat inquiry on it.
+  case repeatInquiry // = 2
+
+  /// An existing customer: logged as an activity on the account for its owner.
+  case existingAccount // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .created
+    case 2: self = .repeatInquiry
+    case 3: self = .existingAccount
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .created: return 1
+    case .repeatInquiry: return 2
+    case .existingAccount: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_CaptureOutcome] = [
+    .unspecified,
+    .created,
+    .repeatInquiry,
+    .existingAccount,
   ]
 
 }
@@ -75,6 +187,8 @@ public nonisolated enum Forge_Pipeline_V1_Stage: SwiftProtobuf.Enum, Swift.CaseI
   case solutionDesign // = 2
   case samplingTrial // = 3
   case quotationNegotiation // = 4
+
+  /// Optional: only for projects put out to tender.
   case bidding // = 5
   case contract // = 6
   case won // = 7
@@ -130,179 +244,368 @@ public nonisolated enum Forge_Pipeline_V1_Stage: SwiftProtobuf.Enum, Swift.CaseI
 
 }
 
-public nonisolated struct Forge_Pipeline_V1_Lead: Sendable {
+public nonisolated enum Forge_Pipeline_V1_LostReason: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case price // = 1
+  case leadTime // = 2
+  case technology // = 3
+  case relationship // = 4
+
+  /// Name the competitor in lost_to.
+  case competitor // = 5
+  case projectCancelled // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .price
+    case 2: self = .leadTime
+    case 3: self = .technology
+    case 4: self = .relationship
+    case 5: self = .competitor
+    case 6: self = .projectCancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .price: return 1
+    case .leadTime: return 2
+    case .technology: return 3
+    case .relationship: return 4
+    case .competitor: return 5
+    case .projectCancelled: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_LostReason] = [
+    .unspecified,
+    .price,
+    .leadTime,
+    .technology,
+    .relationship,
+    .competitor,
+    .projectCancelled,
+  ]
+
+}
+
+public nonisolated enum Forge_Pipeline_V1_ForecastCategory: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case pipeline // = 1
+  case bestCase // = 2
+  case commit // = 3
+  case omitted // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pipeline
+    case 2: self = .bestCase
+    case 3: self = .commit
+    case 4: self = .omitted
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pipeline: return 1
+    case .bestCase: return 2
+    case .commit: return 3
+    case .omitted: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_ForecastCategory] = [
+    .unspecified,
+    .pipeline,
+    .bestCase,
+    .commit,
+    .omitted,
+  ]
+
+}
+
+public nonisolated enum Forge_Pipeline_V1_ForecastDimension: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case owner // = 1
+  case team // = 2
+  case productLine // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .owner
+    case 2: self = .team
+    case 3: self = .productLine
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .owner: return 1
+    case .team: return 2
+    case .productLine: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_ForecastDimension] = [
+    .unspecified,
+    .owner,
+    .team,
+    .productLine,
+  ]
+
+}
+
+/// One part of a lead's score, so a rep can see why a lead ranks where it does.
+public nonisolated struct Forge_Pipeline_V1_ScoreReason: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  /// fit or intent.
+  public var kind: String = String()
 
-  public var companyName: String = String()
+  /// industry, size, region, source, need, repeat.
+  public var factor: String = String()
 
-  public var contactName: String = String()
+  public var points: Int32 = 0
 
-  public var phone: String = String()
+  public var detail: String = String()
 
-  public var email: String = String()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  public var region: String = String()
+  public init() {}
+}
 
-  public var productLine: String = String()
+public nonisolated struct Forge_Pipeline_V1_Lead: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
-  public var source: Forge_Pipeline_V1_LeadSource = .unspecified
+  /// Assigned by the service.
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var score: Int32 = 0
+  public var companyName: String {
+    get {_storage._companyName}
+    set {_uniqueStorage()._companyName = newValue}
+  }
 
-  public var ownerID: String = String()
+  public var contactName: String {
+    get {_storage._contactName}
+    set {_uniqueStorage()._contactName = newValue}
+  }
+
+  public var phone: String {
+    get {_storage._phone}
+    set {_uniqueStorage()._phone = newValue}
+  }
+
+  public var email: String {
+    get {_storage._email}
+    set {_uniqueStorage()._email = newValue}
+  }
+
+  public var wechatID: String {
+    get {_storage._wechatID}
+    set {_uniqueStorage()._wechatID = newValue}
+  }
+
+  /// 华东, 华南, 华北, 华中, 西南, 西北, 东北, or a country.
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  public var productLine: String {
+    get {_storage._productLine}
+    set {_uniqueStorage()._productLine = newValue}
+  }
+
+  /// What the customer asked for, in their words.
+  public var need: String {
+    get {_storage._need}
+    set {_uniqueStorage()._need = newValue}
+  }
+
+  public var source: Forge_Pipeline_V1_LeadSource {
+    get {_storage._source}
+    set {_uniqueStorage()._source = newValue}
+  }
+
+  public var campaign: String {
+    get {_storage._campaign}
+    set {_uniqueStorage()._campaign = newValue}
+  }
+
+  /// When the inquiry reached the company (the capture time when not given).
+  public var receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._receivedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._receivedAt = newValue}
+  }
+  /// Returns true if `receivedAt` has been explicitly set.
+  public var hasReceivedAt: Bool {_storage._receivedAt != nil}
+  /// Clears the value of `receivedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceivedAt() {_uniqueStorage()._receivedAt = nil}
+
+  public var industry: String {
+    get {_storage._industry}
+    set {_uniqueStorage()._industry = newValue}
+  }
+
+  public var companySize: Forge_Accounts_V1_CompanySize {
+    get {_storage._companySize}
+    set {_uniqueStorage()._companySize = newValue}
+  }
+
+  /// Set by the service from here on.
+  public var status: Forge_Pipeline_V1_LeadStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// 0–100, with its reasons.
+  public var score: Int32 {
+    get {_storage._score}
+    set {_uniqueStorage()._score = newValue}
+  }
+
+  public var scoreReasons: [Forge_Pipeline_V1_ScoreReason] {
+    get {_storage._scoreReasons}
+    set {_uniqueStorage()._scoreReasons = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  /// received_at + 24 h.
+  public var firstTouchDueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._firstTouchDueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._firstTouchDueAt = newValue}
+  }
+  /// Returns true if `firstTouchDueAt` has been explicitly set.
+  public var hasFirstTouchDueAt: Bool {_storage._firstTouchDueAt != nil}
+  /// Clears the value of `firstTouchDueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstTouchDueAt() {_uniqueStorage()._firstTouchDueAt = nil}
+
+  public var firstTouchedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._firstTouchedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._firstTouchedAt = newValue}
+  }
+  /// Returns true if `firstTouchedAt` has been explicitly set.
+  public var hasFirstTouchedAt: Bool {_storage._firstTouchedAt != nil}
+  /// Clears the value of `firstTouchedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstTouchedAt() {_uniqueStorage()._firstTouchedAt = nil}
+
+  /// When the untouched lead was escalated to the team's manager.
+  public var escalatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._escalatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._escalatedAt = newValue}
+  }
+  /// Returns true if `escalatedAt` has been explicitly set.
+  public var hasEscalatedAt: Bool {_storage._escalatedAt != nil}
+  /// Clears the value of `escalatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEscalatedAt() {_uniqueStorage()._escalatedAt = nil}
+
+  /// Inquiries merged into this lead (1 for a lead asked once).
+  public var inquiryCount: Int32 {
+    get {_storage._inquiryCount}
+    set {_uniqueStorage()._inquiryCount = newValue}
+  }
+
+  /// Set by conversion (or for a revisit lead, its account).
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  public var opportunityID: String {
+    get {_storage._opportunityID}
+    set {_uniqueStorage()._opportunityID = newValue}
+  }
+
+  public var disqualifiedReason: String {
+    get {_storage._disqualifiedReason}
+    set {_uniqueStorage()._disqualifiedReason = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
-  public var version: Int64 = 0
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Forge_Pipeline_V1_Opportunity: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var id: String = String()
-
-  public var accountID: String = String()
-
-  public var name: String = String()
-
-  public var stage: Forge_Pipeline_V1_Stage = .unspecified
-
-  public var amount: Forge_Common_V1_Money {
-    get {_amount ?? Forge_Common_V1_Money()}
-    set {_amount = newValue}
-  }
-  /// Returns true if `amount` has been explicitly set.
-  public var hasAmount: Bool {self._amount != nil}
-  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
-  public mutating func clearAmount() {self._amount = nil}
-
-  /// 0–100.
-  public var probabilityPercent: Int32 = 0
-
-  public var expectedClose: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_expectedClose ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_expectedClose = newValue}
-  }
-  /// Returns true if `expectedClose` has been explicitly set.
-  public var hasExpectedClose: Bool {self._expectedClose != nil}
-  /// Clears the value of `expectedClose`. Subsequent reads from it will return its default value.
-  public mutating func clearExpectedClose() {self._expectedClose = nil}
-
-  public var ownerID: String = String()
-
-  public var lostReason: String = String()
-
-  public var stageEnteredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_stageEnteredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_stageEnteredAt = newValue}
-  }
-  /// Returns true if `stageEnteredAt` has been explicitly set.
-  public var hasStageEnteredAt: Bool {self._stageEnteredAt != nil}
-  /// Clears the value of `stageEnteredAt`. Subsequent reads from it will return its default value.
-  public mutating func clearStageEnteredAt() {self._stageEnteredAt = nil}
-
-  public var version: Int64 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _amount: Forge_Common_V1_Money? = nil
-  fileprivate var _expectedClose: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _stageEnteredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-}
-
-public nonisolated struct Forge_Pipeline_V1_QuoteLine: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var productCode: String = String()
-
-  public var description_p: String = String()
-
-  public var quantity: Int64 = 0
-
-  public var unitPrice: Forge_Common_V1_Money {
-    get {_unitPrice ?? Forge_Common_V1_Money()}
-    set {_unitPrice = newValue}
-  }
-  /// Returns true if `unitPrice` has been explicitly set.
-  public var hasUnitPrice: Bool {self._unitPrice != nil}
-  /// Clears the value of `unitPrice`. Subsequent reads from it will return its default value.
-  public mutating func clearUnitPrice() {self._unitPrice = nil}
-
-  /// Discount in basis points (1/100 of a percent).
-  public var discountBps: Int32 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _unitPrice: Forge_Common_V1_Money? = nil
-}
-
-public nonisolated struct Forge_Pipeline_V1_Quote: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var id: String = String()
-
-  public var opportunityID: String = String()
-
-  public var revision: Int32 = 0
-
-  public var lines: [Forge_Pipeline_V1_QuoteLine] = []
-
-  public var total: Forge_Common_V1_Money {
-    get {_total ?? Forge_Common_V1_Money()}
-    set {_total = newValue}
-  }
-  /// Returns true if `total` has been explicitly set.
-  public var hasTotal: Bool {self._total != nil}
-  /// Clears the value of `total`. Subsequent reads from it will return its default value.
-  public mutating func clearTotal() {self._total = nil}
-
-  public var validUntil: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_validUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_validUntil = newValue}
-  }
-  /// Returns true if `validUntil` has been explicitly set.
-  public var hasValidUntil: Bool {self._validUntil != nil}
-  /// Clears the value of `validUntil`. Subsequent reads from it will return its default value.
-  public mutating func clearValidUntil() {self._validUntil = nil}
-
-  public var accepted: Bool = false
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _total: Forge_Common_V1_Money? = nil
-  fileprivate var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-}
-
-public nonisolated struct Forge_Pipeline_V1_CreateLeadRequest: Sendable {
+public nonisolated struct Forge_Pipeline_V1_CaptureLeadRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -323,7 +626,275 @@ public nonisolated struct Forge_Pipeline_V1_CreateLeadRequest: Sendable {
   fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
 }
 
-public nonisolated struct Forge_Pipeline_V1_CreateLeadResponse: Sendable {
+public nonisolated struct Forge_Pipeline_V1_CaptureLeadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var outcome: Forge_Pipeline_V1_CaptureOutcome = .unspecified
+
+  /// The new lead, or the open lead the inquiry was added to.
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  /// For EXISTING_ACCOUNT: the account, its owner, and the activity logged on it.
+  public var accountID: String = String()
+
+  public var accountOwnerID: String = String()
+
+  public var activityID: String = String()
+
+  /// Why it matched: "same normalised name", "same phone", "same email domain", "same email".
+  public var matchReason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetLeadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetLeadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListLeadsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Empty for every open status (NEW and WORKING).
+  public var statuses: [Forge_Pipeline_V1_LeadStatus] = []
+
+  public var ownerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListLeadsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leads: [Forge_Pipeline_V1_Lead] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_TouchLeadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// What happened, e.g. "called, sent the catalogue".
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_TouchLeadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ReassignLeadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var ownerID: String = String()
+
+  /// The new owner's team; empty keeps the lead's.
+  public var team: String = String()
+
+  public var reason: String = String()
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_ReassignLeadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadAssignment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leadID: String = String()
+
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  /// rule, round_robin, key_account, revisit_pool, manual, or the rule that matched.
+  public var how: String = String()
+
+  public var by: String = String()
+
+  public var reason: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListLeadAssignmentsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var leadID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListLeadAssignmentsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assignments: [Forge_Pipeline_V1_LeadAssignment] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_DisqualifyLeadRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var reason: String = String()
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_DisqualifyLeadResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -351,16 +922,494 @@ public nonisolated struct Forge_Pipeline_V1_ConvertLeadRequest: Sendable {
 
   public var leadID: String = String()
 
+  /// An existing account to link; empty creates one from the lead.
   public var accountID: String = String()
 
   public var opportunityName: String = String()
+
+  public var amount: Forge_Common_V1_Money {
+    get {_amount ?? Forge_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var expectedClose: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expectedClose ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expectedClose = newValue}
+  }
+  /// Returns true if `expectedClose` has been explicitly set.
+  public var hasExpectedClose: Bool {self._expectedClose != nil}
+  /// Clears the value of `expectedClose`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedClose() {self._expectedClose = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Forge_Common_V1_Money? = nil
+  fileprivate var _expectedClose: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ConvertLeadResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var accountID: String = String()
+
+  public var contactID: String = String()
+
+  /// Whether the account was created by this conversion (false when linked).
+  public var accountCreated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+/// Assignment: region × product line → team ("" matches any); a rule may name a key-account
+/// owner, who then gets the lead before any round robin.
+public nonisolated struct Forge_Pipeline_V1_AssignmentRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var region: String = String()
+
+  public var productLine: String = String()
+
+  public var team: String = String()
+
+  public var keyAccountOwnerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Forge_Pipeline_V1_ConvertLeadResponse: Sendable {
+public nonisolated struct Forge_Pipeline_V1_Team: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var name: String = String()
+
+  public var managerID: String = String()
+
+  /// The reps who take leads in turn; each with a weight (1 when 0).
+  public var members: [Forge_Pipeline_V1_TeamMember] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_TeamMember: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var userID: String = String()
+
+  public var weight: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Scoring weights. Fit: the industries, regions and company sizes the maker sells to best;
+/// intent: how the lead came in, words in the need that signal a purchase, repeat inquiries.
+public nonisolated struct Forge_Pipeline_V1_ScoringRules: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var industryPoints: Dictionary<String,Int32> = [:]
+
+  public var regionPoints: Dictionary<String,Int32> = [:]
+
+  public var sizePoints: [Forge_Pipeline_V1_SizePoints] = []
+
+  public var sourcePoints: [Forge_Pipeline_V1_SourcePoints] = []
+
+  /// A word or phrase in the need (case and width folded) → points, e.g. 报价 → 15.
+  public var needKeywordPoints: Dictionary<String,Int32> = [:]
+
+  public var pointsPerRepeatInquiry: Int32 = 0
+
+  public var maxRepeatPoints: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_SizePoints: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var size: Forge_Accounts_V1_CompanySize = .unspecified
+
+  public var points: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_SourcePoints: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var source: Forge_Pipeline_V1_LeadSource = .unspecified
+
+  public var points: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_StageLimit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stage: Forge_Pipeline_V1_Stage = .unspecified
+
+  public var days: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_PipelineSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Forge_Pipeline_V1_AssignmentRule] = []
+
+  public var teams: [Forge_Pipeline_V1_Team] = []
+
+  /// Who gets a lead no rule matches.
+  public var defaultTeam: String = String()
+
+  public var scoring: Forge_Pipeline_V1_ScoringRules {
+    get {_scoring ?? Forge_Pipeline_V1_ScoringRules()}
+    set {_scoring = newValue}
+  }
+  /// Returns true if `scoring` has been explicitly set.
+  public var hasScoring: Bool {self._scoring != nil}
+  /// Clears the value of `scoring`. Subsequent reads from it will return its default value.
+  public mutating func clearScoring() {self._scoring = nil}
+
+  /// Days an opportunity may stay in a stage before its owner gets a task; at twice the limit
+  /// the team's manager is told. Stages not listed keep their defaults.
+  public var stageLimits: [Forge_Pipeline_V1_StageLimit] = []
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _scoring: Forge_Pipeline_V1_ScoringRules? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetPipelineSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetPipelineSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Pipeline_V1_PipelineSettings {
+    get {_settings ?? Forge_Pipeline_V1_PipelineSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Pipeline_V1_PipelineSettings? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_UpdatePipelineSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Pipeline_V1_PipelineSettings {
+    get {_settings ?? Forge_Pipeline_V1_PipelineSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Pipeline_V1_PipelineSettings? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_UpdatePipelineSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Pipeline_V1_PipelineSettings {
+    get {_settings ?? Forge_Pipeline_V1_PipelineSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Pipeline_V1_PipelineSettings? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_StageChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: Forge_Pipeline_V1_Stage = .unspecified
+
+  public var to: Forge_Pipeline_V1_Stage = .unspecified
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var by: String = String()
+
+  /// Days spent in `from`.
+  public var daysInFrom: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_Opportunity: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var stage: Forge_Pipeline_V1_Stage {
+    get {_storage._stage}
+    set {_uniqueStorage()._stage = newValue}
+  }
+
+  /// Hidden (absent) for roles that may not see prices (DESIGN §9).
+  public var amount: Forge_Common_V1_Money {
+    get {_storage._amount ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {_storage._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {_uniqueStorage()._amount = nil}
+
+  /// 0–100; the stage's default unless set.
+  public var probabilityPercent: Int32 {
+    get {_storage._probabilityPercent}
+    set {_uniqueStorage()._probabilityPercent = newValue}
+  }
+
+  public var expectedClose: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._expectedClose ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._expectedClose = newValue}
+  }
+  /// Returns true if `expectedClose` has been explicitly set.
+  public var hasExpectedClose: Bool {_storage._expectedClose != nil}
+  /// Clears the value of `expectedClose`. Subsequent reads from it will return its default value.
+  public mutating func clearExpectedClose() {_uniqueStorage()._expectedClose = nil}
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var productLines: [String] {
+    get {_storage._productLines}
+    set {_uniqueStorage()._productLines = newValue}
+  }
+
+  public var competitors: [String] {
+    get {_storage._competitors}
+    set {_uniqueStorage()._competitors = newValue}
+  }
+
+  public var forecastCategory: Forge_Pipeline_V1_ForecastCategory {
+    get {_storage._forecastCategory}
+    set {_uniqueStorage()._forecastCategory = newValue}
+  }
+
+  /// The contact the opportunity is with (for the solution-design gate: a decision maker).
+  public var primaryContactID: String {
+    get {_storage._primaryContactID}
+    set {_uniqueStorage()._primaryContactID = newValue}
+  }
+
+  public var lostReason: Forge_Pipeline_V1_LostReason {
+    get {_storage._lostReason}
+    set {_uniqueStorage()._lostReason = newValue}
+  }
+
+  public var lostTo: String {
+    get {_storage._lostTo}
+    set {_uniqueStorage()._lostTo = newValue}
+  }
+
+  public var leadID: String {
+    get {_storage._leadID}
+    set {_uniqueStorage()._leadID = newValue}
+  }
+
+  public var stageEnteredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._stageEnteredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._stageEnteredAt = newValue}
+  }
+  /// Returns true if `stageEnteredAt` has been explicitly set.
+  public var hasStageEnteredAt: Bool {_storage._stageEnteredAt != nil}
+  /// Clears the value of `stageEnteredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearStageEnteredAt() {_uniqueStorage()._stageEnteredAt = nil}
+
+  public var history: [Forge_Pipeline_V1_StageChange] {
+    get {_storage._history}
+    set {_uniqueStorage()._history = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._closedAt = newValue}
+  }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {_storage._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Pipeline_V1_CreateOpportunityRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_CreateOpportunityResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -414,6 +1463,48 @@ public nonisolated struct Forge_Pipeline_V1_GetOpportunityResponse: Sendable {
   fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
 }
 
+public nonisolated struct Forge_Pipeline_V1_UpdateOpportunityRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_UpdateOpportunityResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
 public nonisolated struct Forge_Pipeline_V1_AdvanceStageRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -425,7 +1516,9 @@ public nonisolated struct Forge_Pipeline_V1_AdvanceStageRequest: Sendable {
 
   public var version: Int64 = 0
 
-  public var lostReason: String = String()
+  public var lostReason: Forge_Pipeline_V1_LostReason = .unspecified
+
+  public var lostTo: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -471,6 +1564,10 @@ public nonisolated struct Forge_Pipeline_V1_ListOpportunitiesRequest: Sendable {
 
   public var openOnly: Bool = false
 
+  public var stage: Forge_Pipeline_V1_Stage = .unspecified
+
+  public var ownerID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -501,76 +1598,545 @@ public nonisolated struct Forge_Pipeline_V1_ListOpportunitiesResponse: Sendable 
   fileprivate var _page: Forge_Common_V1_PageResponse? = nil
 }
 
-public nonisolated struct Forge_Pipeline_V1_CreateQuoteRequest: Sendable {
+public nonisolated struct Forge_Pipeline_V1_GetForecastRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var quote: Forge_Pipeline_V1_Quote {
-    get {_quote ?? Forge_Pipeline_V1_Quote()}
-    set {_quote = newValue}
+  /// First and last month, "2026-01"; empty: this month and the next five.
+  public var fromMonth: String = String()
+
+  public var toMonth: String = String()
+
+  public var by: Forge_Pipeline_V1_ForecastDimension = .unspecified
+
+  /// Only this team (managers see their own team's).
+  public var team: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_ForecastRow: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
+
+  /// The owner, team or product line; empty when by is UNSPECIFIED.
+  public var key: String = String()
+
+  public var opportunities: Int32 = 0
+
+  public var amount: Forge_Common_V1_Money {
+    get {_amount ?? Forge_Common_V1_Money()}
+    set {_amount = newValue}
   }
-  /// Returns true if `quote` has been explicitly set.
-  public var hasQuote: Bool {self._quote != nil}
-  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
-  public mutating func clearQuote() {self._quote = nil}
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var weighted: Forge_Common_V1_Money {
+    get {_weighted ?? Forge_Common_V1_Money()}
+    set {_weighted = newValue}
+  }
+  /// Returns true if `weighted` has been explicitly set.
+  public var hasWeighted: Bool {self._weighted != nil}
+  /// Clears the value of `weighted`. Subsequent reads from it will return its default value.
+  public mutating func clearWeighted() {self._weighted = nil}
+
+  public var commit: Forge_Common_V1_Money {
+    get {_commit ?? Forge_Common_V1_Money()}
+    set {_commit = newValue}
+  }
+  /// Returns true if `commit` has been explicitly set.
+  public var hasCommit: Bool {self._commit != nil}
+  /// Clears the value of `commit`. Subsequent reads from it will return its default value.
+  public mutating func clearCommit() {self._commit = nil}
+
+  public var bestCase: Forge_Common_V1_Money {
+    get {_bestCase ?? Forge_Common_V1_Money()}
+    set {_bestCase = newValue}
+  }
+  /// Returns true if `bestCase` has been explicitly set.
+  public var hasBestCase: Bool {self._bestCase != nil}
+  /// Clears the value of `bestCase`. Subsequent reads from it will return its default value.
+  public mutating func clearBestCase() {self._bestCase = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+  fileprivate var _amount: Forge_Common_V1_Money? = nil
+  fileprivate var _weighted: Forge_Common_V1_Money? = nil
+  fileprivate var _commit: Forge_Common_V1_Money? = nil
+  fileprivate var _bestCase: Forge_Common_V1_Money? = nil
 }
 
-public nonisolated struct Forge_Pipeline_V1_CreateQuoteResponse: Sendable {
+public nonisolated struct Forge_Pipeline_V1_StageStatistics: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var quote: Forge_Pipeline_V1_Quote {
-    get {_quote ?? Forge_Pipeline_V1_Quote()}
-    set {_quote = newValue}
+  public var stage: Forge_Pipeline_V1_Stage = .unspecified
+
+  /// Opportunities that left the stage, and the average days they spent in it.
+  public var exits: Int32 = 0
+
+  public var averageDays: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetForecastResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rows: [Forge_Pipeline_V1_ForecastRow] = []
+
+  /// won / (won + lost) over the opportunities closed in the months asked.
+  public var won: Int32 = 0
+
+  public var lost: Int32 = 0
+
+  public var winRate: Double = 0
+
+  public var stages: [Forge_Pipeline_V1_StageStatistics] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_Task: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var ownerID: String = String()
+
+  public var title: String = String()
+
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_dueAt = newValue}
   }
-  /// Returns true if `quote` has been explicitly set.
-  public var hasQuote: Bool {self._quote != nil}
-  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
-  public mutating func clearQuote() {self._quote = nil}
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
+
+  public var leadID: String = String()
+
+  public var opportunityID: String = String()
+
+  public var accountID: String = String()
+
+  public var done: Bool = false
+
+  public var doneAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_doneAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_doneAt = newValue}
+  }
+  /// Returns true if `doneAt` has been explicitly set.
+  public var hasDoneAt: Bool {self._doneAt != nil}
+  /// Clears the value of `doneAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDoneAt() {self._doneAt = nil}
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  /// lead_first_touch, lead_escalation, stage_timer, stage_escalation, quote_follow_up, manual.
+  public var kind: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _doneAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-public nonisolated struct Forge_Pipeline_V1_OpportunityWon: @unchecked Sendable {
+public nonisolated struct Forge_Pipeline_V1_ListMyTasksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var includeDone: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListMyTasksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tasks: [Forge_Pipeline_V1_Task] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_CompleteTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_CompleteTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Forge_Pipeline_V1_Task {
+    get {_task ?? Forge_Pipeline_V1_Task()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Forge_Pipeline_V1_Task? = nil
+}
+
+/// Events (payloads of forge.common.v1.Event).
+public nonisolated struct Forge_Pipeline_V1_LeadCaptured: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadRepeatInquiry: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadAssigned: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var assignment: Forge_Pipeline_V1_LeadAssignment {
+    get {_assignment ?? Forge_Pipeline_V1_LeadAssignment()}
+    set {_assignment = newValue}
+  }
+  /// Returns true if `assignment` has been explicitly set.
+  public var hasAssignment: Bool {self._assignment != nil}
+  /// Clears the value of `assignment`. Subsequent reads from it will return its default value.
+  public mutating func clearAssignment() {self._assignment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _assignment: Forge_Pipeline_V1_LeadAssignment? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadTouched: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadEscalated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var managerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadDisqualified: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_LeadConverted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lead: Forge_Pipeline_V1_Lead {
+    get {_lead ?? Forge_Pipeline_V1_Lead()}
+    set {_lead = newValue}
+  }
+  /// Returns true if `lead` has been explicitly set.
+  public var hasLead: Bool {self._lead != nil}
+  /// Clears the value of `lead`. Subsequent reads from it will return its default value.
+  public mutating func clearLead() {self._lead = nil}
+
+  public var opportunityID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lead: Forge_Pipeline_V1_Lead? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_OpportunityCreated: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var opportunity: Forge_Pipeline_V1_Opportunity {
-    get {_storage._opportunity ?? Forge_Pipeline_V1_Opportunity()}
-    set {_uniqueStorage()._opportunity = newValue}
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
   }
   /// Returns true if `opportunity` has been explicitly set.
-  public var hasOpportunity: Bool {_storage._opportunity != nil}
+  public var hasOpportunity: Bool {self._opportunity != nil}
   /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
-  public mutating func clearOpportunity() {_uniqueStorage()._opportunity = nil}
-
-  public var acceptedQuote: Forge_Pipeline_V1_Quote {
-    get {_storage._acceptedQuote ?? Forge_Pipeline_V1_Quote()}
-    set {_uniqueStorage()._acceptedQuote = newValue}
-  }
-  /// Returns true if `acceptedQuote` has been explicitly set.
-  public var hasAcceptedQuote: Bool {_storage._acceptedQuote != nil}
-  /// Clears the value of `acceptedQuote`. Subsequent reads from it will return its default value.
-  public mutating func clearAcceptedQuote() {_uniqueStorage()._acceptedQuote = nil}
+  public mutating func clearOpportunity() {self._opportunity = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_OpportunityUpdated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_OpportunityStageChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var change: Forge_Pipeline_V1_StageChange {
+    get {_change ?? Forge_Pipeline_V1_StageChange()}
+    set {_change = newValue}
+  }
+  /// Returns true if `change` has been explicitly set.
+  public var hasChange: Bool {self._change != nil}
+  /// Clears the value of `change`. Subsequent reads from it will return its default value.
+  public mutating func clearChange() {self._change = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+  fileprivate var _change: Forge_Pipeline_V1_StageChange? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_OpportunityWon: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_OpportunityLost: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_TaskCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Forge_Pipeline_V1_Task {
+    get {_task ?? Forge_Pipeline_V1_Task()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Forge_Pipeline_V1_Task? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -578,16 +2144,36 @@ public nonisolated struct Forge_Pipeline_V1_OpportunityWon: @unchecked Sendable 
 fileprivate nonisolated let _protobuf_package = "forge.pipeline.v1"
 
 nonisolated extension Forge_Pipeline_V1_LeadSource: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEAD_SOURCE_UNSPECIFIED\0\u{1}LEAD_SOURCE_TRADE_SHOW\0\u{1}LEAD_SOURCE_WEB_INQUIRY\0\u{1}LEAD_SOURCE_CHANNEL_PARTNER\0\u{1}LEAD_SOURCE_REFERRAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEAD_SOURCE_UNSPECIFIED\0\u{1}LEAD_SOURCE_TRADE_SHOW\0\u{1}LEAD_SOURCE_WEB_INQUIRY\0\u{1}LEAD_SOURCE_CHANNEL_PARTNER\0\u{1}LEAD_SOURCE_REFERRAL\0\u{1}LEAD_SOURCE_REVISIT_POOL\0\u{1}LEAD_SOURCE_MANUAL\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEAD_STATUS_UNSPECIFIED\0\u{1}LEAD_STATUS_NEW\0\u{1}LEAD_STATUS_WORKING\0\u{1}LEAD_STATUS_CONVERTED\0\u{1}LEAD_STATUS_DISQUALIFIED\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_CaptureOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CAPTURE_OUTCOME_UNSPECIFIED\0\u{1}CAPTURE_OUTCOME_CREATED\0\u{1}CAPTURE_OUTCOME_REPEAT_INQUIRY\0\u{1}CAPTURE_OUTCOME_EXISTING_ACCOUNT\0")
 }
 
 nonisolated extension Forge_Pipeline_V1_Stage: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0STAGE_UNSPECIFIED\0\u{1}STAGE_TECHNICAL_CONSULTATION\0\u{1}STAGE_SOLUTION_DESIGN\0\u{1}STAGE_SAMPLING_TRIAL\0\u{1}STAGE_QUOTATION_NEGOTIATION\0\u{1}STAGE_BIDDING\0\u{1}STAGE_CONTRACT\0\u{1}STAGE_WON\0\u{1}STAGE_LOST\0")
 }
 
-nonisolated extension Forge_Pipeline_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Lead"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}company_name\0\u{3}contact_name\0\u{1}phone\0\u{1}email\0\u{1}region\0\u{3}product_line\0\u{1}source\0\u{1}score\0\u{3}owner_id\0\u{3}created_at\0\u{1}version\0")
+nonisolated extension Forge_Pipeline_V1_LostReason: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LOST_REASON_UNSPECIFIED\0\u{1}LOST_REASON_PRICE\0\u{1}LOST_REASON_LEAD_TIME\0\u{1}LOST_REASON_TECHNOLOGY\0\u{1}LOST_REASON_RELATIONSHIP\0\u{1}LOST_REASON_COMPETITOR\0\u{1}LOST_REASON_PROJECT_CANCELLED\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_ForecastCategory: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FORECAST_CATEGORY_UNSPECIFIED\0\u{1}FORECAST_CATEGORY_PIPELINE\0\u{1}FORECAST_CATEGORY_BEST_CASE\0\u{1}FORECAST_CATEGORY_COMMIT\0\u{1}FORECAST_CATEGORY_OMITTED\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_ForecastDimension: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FORECAST_DIMENSION_UNSPECIFIED\0\u{1}FORECAST_DIMENSION_OWNER\0\u{1}FORECAST_DIMENSION_TEAM\0\u{1}FORECAST_DIMENSION_PRODUCT_LINE\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_ScoreReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScoreReason"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}factor\0\u{1}points\0\u{1}detail\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -595,289 +2181,316 @@ nonisolated extension Forge_Pipeline_V1_Lead: SwiftProtobuf.Message, SwiftProtob
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.companyName) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.contactName) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.phone) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.email) }()
-      case 6: try { try decoder.decodeSingularStringField(value: &self.region) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
-      case 8: try { try decoder.decodeSingularEnumField(value: &self.source) }()
-      case 9: try { try decoder.decodeSingularInt32Field(value: &self.score) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.factor) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.points) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.detail) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
     }
-    if !self.companyName.isEmpty {
-      try visitor.visitSingularStringField(value: self.companyName, fieldNumber: 2)
+    if !self.factor.isEmpty {
+      try visitor.visitSingularStringField(value: self.factor, fieldNumber: 2)
     }
-    if !self.contactName.isEmpty {
-      try visitor.visitSingularStringField(value: self.contactName, fieldNumber: 3)
+    if self.points != 0 {
+      try visitor.visitSingularInt32Field(value: self.points, fieldNumber: 3)
     }
-    if !self.phone.isEmpty {
-      try visitor.visitSingularStringField(value: self.phone, fieldNumber: 4)
+    if !self.detail.isEmpty {
+      try visitor.visitSingularStringField(value: self.detail, fieldNumber: 4)
     }
-    if !self.email.isEmpty {
-      try visitor.visitSingularStringField(value: self.email, fieldNumber: 5)
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ScoreReason, rhs: Forge_Pipeline_V1_ScoreReason) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.factor != rhs.factor {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.detail != rhs.detail {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_Lead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Lead"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}company_name\0\u{3}contact_name\0\u{1}phone\0\u{1}email\0\u{3}wechat_id\0\u{1}region\0\u{3}product_line\0\u{1}need\0\u{1}source\0\u{1}campaign\0\u{3}received_at\0\u{1}industry\0\u{3}company_size\0\u{1}status\0\u{1}score\0\u{3}score_reasons\0\u{3}owner_id\0\u{1}team\0\u{3}first_touch_due_at\0\u{3}first_touched_at\0\u{3}escalated_at\0\u{3}inquiry_count\0\u{3}account_id\0\u{3}contact_id\0\u{3}opportunity_id\0\u{3}disqualified_reason\0\u{3}created_at\0\u{3}updated_at\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _companyName: String = String()
+    var _contactName: String = String()
+    var _phone: String = String()
+    var _email: String = String()
+    var _wechatID: String = String()
+    var _region: String = String()
+    var _productLine: String = String()
+    var _need: String = String()
+    var _source: Forge_Pipeline_V1_LeadSource = .unspecified
+    var _campaign: String = String()
+    var _receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _industry: String = String()
+    var _companySize: Forge_Accounts_V1_CompanySize = .unspecified
+    var _status: Forge_Pipeline_V1_LeadStatus = .unspecified
+    var _score: Int32 = 0
+    var _scoreReasons: [Forge_Pipeline_V1_ScoreReason] = []
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _firstTouchDueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _firstTouchedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _escalatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _inquiryCount: Int32 = 0
+    var _accountID: String = String()
+    var _contactID: String = String()
+    var _opportunityID: String = String()
+    var _disqualifiedReason: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _companyName = source._companyName
+      _contactName = source._contactName
+      _phone = source._phone
+      _email = source._email
+      _wechatID = source._wechatID
+      _region = source._region
+      _productLine = source._productLine
+      _need = source._need
+      _source = source._source
+      _campaign = source._campaign
+      _receivedAt = source._receivedAt
+      _industry = source._industry
+      _companySize = source._companySize
+      _status = source._status
+      _score = source._score
+      _scoreReasons = source._scoreReasons
+      _ownerID = source._ownerID
+      _team = source._team
+      _firstTouchDueAt = source._firstTouchDueAt
+      _firstTouchedAt = source._firstTouchedAt
+      _escalatedAt = source._escalatedAt
+      _inquiryCount = source._inquiryCount
+      _accountID = source._accountID
+      _contactID = source._contactID
+      _opportunityID = source._opportunityID
+      _disqualifiedReason = source._disqualifiedReason
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _version = source._version
     }
-    if !self.region.isEmpty {
-      try visitor.visitSingularStringField(value: self.region, fieldNumber: 6)
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
     }
-    if !self.productLine.isEmpty {
-      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 7)
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._companyName) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._contactName) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._phone) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._email) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._wechatID) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._productLine) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._need) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._source) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._campaign) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._receivedAt) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._industry) }()
+        case 14: try { try decoder.decodeSingularEnumField(value: &_storage._companySize) }()
+        case 15: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 16: try { try decoder.decodeSingularInt32Field(value: &_storage._score) }()
+        case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._scoreReasons) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._firstTouchDueAt) }()
+        case 21: try { try decoder.decodeSingularMessageField(value: &_storage._firstTouchedAt) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._escalatedAt) }()
+        case 23: try { try decoder.decodeSingularInt32Field(value: &_storage._inquiryCount) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 26: try { try decoder.decodeSingularStringField(value: &_storage._opportunityID) }()
+        case 27: try { try decoder.decodeSingularStringField(value: &_storage._disqualifiedReason) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 29: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 30: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
+      }
     }
-    if self.source != .unspecified {
-      try visitor.visitSingularEnumField(value: self.source, fieldNumber: 8)
-    }
-    if self.score != 0 {
-      try visitor.visitSingularInt32Field(value: self.score, fieldNumber: 9)
-    }
-    if !self.ownerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 10)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 12)
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._companyName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._companyName, fieldNumber: 2)
+      }
+      if !_storage._contactName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactName, fieldNumber: 3)
+      }
+      if !_storage._phone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._phone, fieldNumber: 4)
+      }
+      if !_storage._email.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._email, fieldNumber: 5)
+      }
+      if !_storage._wechatID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._wechatID, fieldNumber: 6)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 7)
+      }
+      if !_storage._productLine.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productLine, fieldNumber: 8)
+      }
+      if !_storage._need.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._need, fieldNumber: 9)
+      }
+      if _storage._source != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._source, fieldNumber: 10)
+      }
+      if !_storage._campaign.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._campaign, fieldNumber: 11)
+      }
+      try { if let v = _storage._receivedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._industry.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._industry, fieldNumber: 13)
+      }
+      if _storage._companySize != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._companySize, fieldNumber: 14)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 15)
+      }
+      if _storage._score != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._score, fieldNumber: 16)
+      }
+      if !_storage._scoreReasons.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._scoreReasons, fieldNumber: 17)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 18)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 19)
+      }
+      try { if let v = _storage._firstTouchDueAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      try { if let v = _storage._firstTouchedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      } }()
+      try { if let v = _storage._escalatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
+      if _storage._inquiryCount != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._inquiryCount, fieldNumber: 23)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 24)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 25)
+      }
+      if !_storage._opportunityID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._opportunityID, fieldNumber: 26)
+      }
+      if !_storage._disqualifiedReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._disqualifiedReason, fieldNumber: 27)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 30)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Pipeline_V1_Lead, rhs: Forge_Pipeline_V1_Lead) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.companyName != rhs.companyName {return false}
-    if lhs.contactName != rhs.contactName {return false}
-    if lhs.phone != rhs.phone {return false}
-    if lhs.email != rhs.email {return false}
-    if lhs.region != rhs.region {return false}
-    if lhs.productLine != rhs.productLine {return false}
-    if lhs.source != rhs.source {return false}
-    if lhs.score != rhs.score {return false}
-    if lhs.ownerID != rhs.ownerID {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Forge_Pipeline_V1_Opportunity: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Opportunity"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{1}name\0\u{1}stage\0\u{1}amount\0\u{3}probability_percent\0\u{3}expected_close\0\u{3}owner_id\0\u{3}lost_reason\0\u{3}stage_entered_at\0\u{1}version\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
-      case 6: try { try decoder.decodeSingularInt32Field(value: &self.probabilityPercent) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._expectedClose) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.lostReason) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._stageEnteredAt) }()
-      case 11: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      default: break
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._companyName != rhs_storage._companyName {return false}
+        if _storage._contactName != rhs_storage._contactName {return false}
+        if _storage._phone != rhs_storage._phone {return false}
+        if _storage._email != rhs_storage._email {return false}
+        if _storage._wechatID != rhs_storage._wechatID {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._productLine != rhs_storage._productLine {return false}
+        if _storage._need != rhs_storage._need {return false}
+        if _storage._source != rhs_storage._source {return false}
+        if _storage._campaign != rhs_storage._campaign {return false}
+        if _storage._receivedAt != rhs_storage._receivedAt {return false}
+        if _storage._industry != rhs_storage._industry {return false}
+        if _storage._companySize != rhs_storage._companySize {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._score != rhs_storage._score {return false}
+        if _storage._scoreReasons != rhs_storage._scoreReasons {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._firstTouchDueAt != rhs_storage._firstTouchDueAt {return false}
+        if _storage._firstTouchedAt != rhs_storage._firstTouchedAt {return false}
+        if _storage._escalatedAt != rhs_storage._escalatedAt {return false}
+        if _storage._inquiryCount != rhs_storage._inquiryCount {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._opportunityID != rhs_storage._opportunityID {return false}
+        if _storage._disqualifiedReason != rhs_storage._disqualifiedReason {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
       }
+      if !storagesAreEqual {return false}
     }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
-    }
-    if self.stage != .unspecified {
-      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 4)
-    }
-    try { if let v = self._amount {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.probabilityPercent != 0 {
-      try visitor.visitSingularInt32Field(value: self.probabilityPercent, fieldNumber: 6)
-    }
-    try { if let v = self._expectedClose {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
-    if !self.ownerID.isEmpty {
-      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 8)
-    }
-    if !self.lostReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.lostReason, fieldNumber: 9)
-    }
-    try { if let v = self._stageEnteredAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 11)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Pipeline_V1_Opportunity, rhs: Forge_Pipeline_V1_Opportunity) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.accountID != rhs.accountID {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.stage != rhs.stage {return false}
-    if lhs._amount != rhs._amount {return false}
-    if lhs.probabilityPercent != rhs.probabilityPercent {return false}
-    if lhs._expectedClose != rhs._expectedClose {return false}
-    if lhs.ownerID != rhs.ownerID {return false}
-    if lhs.lostReason != rhs.lostReason {return false}
-    if lhs._stageEnteredAt != rhs._stageEnteredAt {return false}
-    if lhs.version != rhs.version {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Pipeline_V1_QuoteLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".QuoteLine"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}description\0\u{1}quantity\0\u{3}unit_price\0\u{3}discount_bps\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
-      case 3: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._unitPrice) }()
-      case 5: try { try decoder.decodeSingularInt32Field(value: &self.discountBps) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.productCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
-    }
-    if !self.description_p.isEmpty {
-      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
-    }
-    if self.quantity != 0 {
-      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 3)
-    }
-    try { if let v = self._unitPrice {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if self.discountBps != 0 {
-      try visitor.visitSingularInt32Field(value: self.discountBps, fieldNumber: 5)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Pipeline_V1_QuoteLine, rhs: Forge_Pipeline_V1_QuoteLine) -> Bool {
-    if lhs.productCode != rhs.productCode {return false}
-    if lhs.description_p != rhs.description_p {return false}
-    if lhs.quantity != rhs.quantity {return false}
-    if lhs._unitPrice != rhs._unitPrice {return false}
-    if lhs.discountBps != rhs.discountBps {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Forge_Pipeline_V1_Quote: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Quote"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}opportunity_id\0\u{1}revision\0\u{1}lines\0\u{1}total\0\u{3}valid_until\0\u{1}accepted\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
-      case 3: try { try decoder.decodeSingularInt32Field(value: &self.revision) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._total) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._validUntil) }()
-      case 7: try { try decoder.decodeSingularBoolField(value: &self.accepted) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.opportunityID.isEmpty {
-      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 2)
-    }
-    if self.revision != 0 {
-      try visitor.visitSingularInt32Field(value: self.revision, fieldNumber: 3)
-    }
-    if !self.lines.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 4)
-    }
-    try { if let v = self._total {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._validUntil {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if self.accepted != false {
-      try visitor.visitSingularBoolField(value: self.accepted, fieldNumber: 7)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Pipeline_V1_Quote, rhs: Forge_Pipeline_V1_Quote) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.opportunityID != rhs.opportunityID {return false}
-    if lhs.revision != rhs.revision {return false}
-    if lhs.lines != rhs.lines {return false}
-    if lhs._total != rhs._total {return false}
-    if lhs._validUntil != rhs._validUntil {return false}
-    if lhs.accepted != rhs.accepted {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Forge_Pipeline_V1_CreateLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateLeadRequest"
+nonisolated extension Forge_Pipeline_V1_CaptureLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CaptureLeadRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -903,15 +2516,104 @@ nonisolated extension Forge_Pipeline_V1_CreateLeadRequest: SwiftProtobuf.Message
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Pipeline_V1_CreateLeadRequest, rhs: Forge_Pipeline_V1_CreateLeadRequest) -> Bool {
+  public static func ==(lhs: Forge_Pipeline_V1_CaptureLeadRequest, rhs: Forge_Pipeline_V1_CaptureLeadRequest) -> Bool {
     if lhs._lead != rhs._lead {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Pipeline_V1_CreateLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateLeadResponse"
+nonisolated extension Forge_Pipeline_V1_CaptureLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CaptureLeadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}outcome\0\u{1}lead\0\u{3}account_id\0\u{3}account_owner_id\0\u{3}activity_id\0\u{3}match_reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accountOwnerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.activityID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.matchReason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 1)
+    }
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    if !self.accountOwnerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountOwnerID, fieldNumber: 4)
+    }
+    if !self.activityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.activityID, fieldNumber: 5)
+    }
+    if !self.matchReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.matchReason, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_CaptureLeadResponse, rhs: Forge_Pipeline_V1_CaptureLeadResponse) -> Bool {
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs._lead != rhs._lead {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountOwnerID != rhs.accountOwnerID {return false}
+    if lhs.activityID != rhs.activityID {return false}
+    if lhs.matchReason != rhs.matchReason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLeadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetLeadRequest, rhs: Forge_Pipeline_V1_GetLeadRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetLeadResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -937,7 +2639,441 @@ nonisolated extension Forge_Pipeline_V1_CreateLeadResponse: SwiftProtobuf.Messag
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Pipeline_V1_CreateLeadResponse, rhs: Forge_Pipeline_V1_CreateLeadResponse) -> Bool {
+  public static func ==(lhs: Forge_Pipeline_V1_GetLeadResponse, rhs: Forge_Pipeline_V1_GetLeadResponse) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListLeadsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListLeadsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}statuses\0\u{3}owner_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.statuses) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.statuses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListLeadsRequest, rhs: Forge_Pipeline_V1_ListLeadsRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListLeadsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListLeadsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}leads\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.leads) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.leads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.leads, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListLeadsResponse, rhs: Forge_Pipeline_V1_ListLeadsResponse) -> Bool {
+    if lhs.leads != rhs.leads {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_TouchLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TouchLeadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_TouchLeadRequest, rhs: Forge_Pipeline_V1_TouchLeadRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_TouchLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TouchLeadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_TouchLeadResponse, rhs: Forge_Pipeline_V1_TouchLeadResponse) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ReassignLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReassignLeadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}owner_id\0\u{1}team\0\u{1}reason\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ReassignLeadRequest, rhs: Forge_Pipeline_V1_ReassignLeadRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ReassignLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReassignLeadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ReassignLeadResponse, rhs: Forge_Pipeline_V1_ReassignLeadResponse) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadAssignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadAssignment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{3}owner_id\0\u{1}team\0\u{1}how\0\u{1}by\0\u{1}reason\0\u{1}at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.leadID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.how) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.by) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.leadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.leadID, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 3)
+    }
+    if !self.how.isEmpty {
+      try visitor.visitSingularStringField(value: self.how, fieldNumber: 4)
+    }
+    if !self.by.isEmpty {
+      try visitor.visitSingularStringField(value: self.by, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadAssignment, rhs: Forge_Pipeline_V1_LeadAssignment) -> Bool {
+    if lhs.leadID != rhs.leadID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.how != rhs.how {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListLeadAssignmentsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListLeadAssignmentsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.leadID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.leadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.leadID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListLeadAssignmentsRequest, rhs: Forge_Pipeline_V1_ListLeadAssignmentsRequest) -> Bool {
+    if lhs.leadID != rhs.leadID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListLeadAssignmentsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListLeadAssignmentsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignments\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.assignments) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.assignments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.assignments, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListLeadAssignmentsResponse, rhs: Forge_Pipeline_V1_ListLeadAssignmentsResponse) -> Bool {
+    if lhs.assignments != rhs.assignments {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_DisqualifyLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DisqualifyLeadRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reason\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_DisqualifyLeadRequest, rhs: Forge_Pipeline_V1_DisqualifyLeadRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_DisqualifyLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DisqualifyLeadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_DisqualifyLeadResponse, rhs: Forge_Pipeline_V1_DisqualifyLeadResponse) -> Bool {
     if lhs._lead != rhs._lead {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -946,7 +3082,7 @@ nonisolated extension Forge_Pipeline_V1_CreateLeadResponse: SwiftProtobuf.Messag
 
 nonisolated extension Forge_Pipeline_V1_ConvertLeadRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConvertLeadRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{3}account_id\0\u{3}opportunity_name\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lead_id\0\u{3}account_id\0\u{3}opportunity_name\0\u{1}amount\0\u{3}expected_close\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -957,12 +3093,18 @@ nonisolated extension Forge_Pipeline_V1_ConvertLeadRequest: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularStringField(value: &self.leadID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.opportunityName) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._expectedClose) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.leadID.isEmpty {
       try visitor.visitSingularStringField(value: self.leadID, fieldNumber: 1)
     }
@@ -972,6 +3114,12 @@ nonisolated extension Forge_Pipeline_V1_ConvertLeadRequest: SwiftProtobuf.Messag
     if !self.opportunityName.isEmpty {
       try visitor.visitSingularStringField(value: self.opportunityName, fieldNumber: 3)
     }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._expectedClose {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -979,6 +3127,8 @@ nonisolated extension Forge_Pipeline_V1_ConvertLeadRequest: SwiftProtobuf.Messag
     if lhs.leadID != rhs.leadID {return false}
     if lhs.accountID != rhs.accountID {return false}
     if lhs.opportunityName != rhs.opportunityName {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._expectedClose != rhs._expectedClose {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -986,6 +3136,789 @@ nonisolated extension Forge_Pipeline_V1_ConvertLeadRequest: SwiftProtobuf.Messag
 
 nonisolated extension Forge_Pipeline_V1_ConvertLeadResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConvertLeadResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0\u{1}opportunity\0\u{3}account_id\0\u{3}contact_id\0\u{3}account_created\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.accountCreated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 4)
+    }
+    if self.accountCreated != false {
+      try visitor.visitSingularBoolField(value: self.accountCreated, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ConvertLeadResponse, rhs: Forge_Pipeline_V1_ConvertLeadResponse) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.accountCreated != rhs.accountCreated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_AssignmentRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignmentRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{3}product_line\0\u{1}team\0\u{3}key_account_owner_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.keyAccountOwnerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 1)
+    }
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 2)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 3)
+    }
+    if !self.keyAccountOwnerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.keyAccountOwnerID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_AssignmentRule, rhs: Forge_Pipeline_V1_AssignmentRule) -> Bool {
+    if lhs.region != rhs.region {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.keyAccountOwnerID != rhs.keyAccountOwnerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_Team: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Team"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}manager_id\0\u{1}members\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    if !self.members.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.members, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_Team, rhs: Forge_Pipeline_V1_Team) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.members != rhs.members {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_TeamMember: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TeamMember"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}user_id\0\u{1}weight\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.userID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.weight) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.userID.isEmpty {
+      try visitor.visitSingularStringField(value: self.userID, fieldNumber: 1)
+    }
+    if self.weight != 0 {
+      try visitor.visitSingularInt32Field(value: self.weight, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_TeamMember, rhs: Forge_Pipeline_V1_TeamMember) -> Bool {
+    if lhs.userID != rhs.userID {return false}
+    if lhs.weight != rhs.weight {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ScoringRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScoringRules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}industry_points\0\u{3}region_points\0\u{3}size_points\0\u{3}source_points\0\u{3}need_keyword_points\0\u{3}points_per_repeat_inquiry\0\u{3}max_repeat_points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.industryPoints) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.regionPoints) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.sizePoints) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.sourcePoints) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: &self.needKeywordPoints) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.pointsPerRepeatInquiry) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.maxRepeatPoints) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.industryPoints.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.industryPoints, fieldNumber: 1)
+    }
+    if !self.regionPoints.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.regionPoints, fieldNumber: 2)
+    }
+    if !self.sizePoints.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sizePoints, fieldNumber: 3)
+    }
+    if !self.sourcePoints.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.sourcePoints, fieldNumber: 4)
+    }
+    if !self.needKeywordPoints.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt32>.self, value: self.needKeywordPoints, fieldNumber: 5)
+    }
+    if self.pointsPerRepeatInquiry != 0 {
+      try visitor.visitSingularInt32Field(value: self.pointsPerRepeatInquiry, fieldNumber: 6)
+    }
+    if self.maxRepeatPoints != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxRepeatPoints, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ScoringRules, rhs: Forge_Pipeline_V1_ScoringRules) -> Bool {
+    if lhs.industryPoints != rhs.industryPoints {return false}
+    if lhs.regionPoints != rhs.regionPoints {return false}
+    if lhs.sizePoints != rhs.sizePoints {return false}
+    if lhs.sourcePoints != rhs.sourcePoints {return false}
+    if lhs.needKeywordPoints != rhs.needKeywordPoints {return false}
+    if lhs.pointsPerRepeatInquiry != rhs.pointsPerRepeatInquiry {return false}
+    if lhs.maxRepeatPoints != rhs.maxRepeatPoints {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_SizePoints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SizePoints"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}size\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.size) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.size != .unspecified {
+      try visitor.visitSingularEnumField(value: self.size, fieldNumber: 1)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt32Field(value: self.points, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_SizePoints, rhs: Forge_Pipeline_V1_SizePoints) -> Bool {
+    if lhs.size != rhs.size {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_SourcePoints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SourcePoints"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}source\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.source) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.source != .unspecified {
+      try visitor.visitSingularEnumField(value: self.source, fieldNumber: 1)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt32Field(value: self.points, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_SourcePoints, rhs: Forge_Pipeline_V1_SourcePoints) -> Bool {
+    if lhs.source != rhs.source {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_StageLimit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StageLimit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.stage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 1)
+    }
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_StageLimit, rhs: Forge_Pipeline_V1_StageLimit) -> Bool {
+    if lhs.stage != rhs.stage {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_PipelineSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PipelineSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}teams\0\u{3}default_team\0\u{1}scoring\0\u{3}stage_limits\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.teams) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.defaultTeam) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._scoring) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.stageLimits) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    if !self.teams.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.teams, fieldNumber: 2)
+    }
+    if !self.defaultTeam.isEmpty {
+      try visitor.visitSingularStringField(value: self.defaultTeam, fieldNumber: 3)
+    }
+    try { if let v = self._scoring {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.stageLimits.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.stageLimits, fieldNumber: 5)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_PipelineSettings, rhs: Forge_Pipeline_V1_PipelineSettings) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.teams != rhs.teams {return false}
+    if lhs.defaultTeam != rhs.defaultTeam {return false}
+    if lhs._scoring != rhs._scoring {return false}
+    if lhs.stageLimits != rhs.stageLimits {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetPipelineSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetPipelineSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetPipelineSettingsRequest, rhs: Forge_Pipeline_V1_GetPipelineSettingsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetPipelineSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetPipelineSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetPipelineSettingsResponse, rhs: Forge_Pipeline_V1_GetPipelineSettingsResponse) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_UpdatePipelineSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdatePipelineSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_UpdatePipelineSettingsRequest, rhs: Forge_Pipeline_V1_UpdatePipelineSettingsRequest) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_UpdatePipelineSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdatePipelineSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_UpdatePipelineSettingsResponse, rhs: Forge_Pipeline_V1_UpdatePipelineSettingsResponse) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_StageChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StageChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}at\0\u{1}by\0\u{3}days_in_from\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.from) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.to) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.by) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.daysInFrom) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.from != .unspecified {
+      try visitor.visitSingularEnumField(value: self.from, fieldNumber: 1)
+    }
+    if self.to != .unspecified {
+      try visitor.visitSingularEnumField(value: self.to, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.by.isEmpty {
+      try visitor.visitSingularStringField(value: self.by, fieldNumber: 4)
+    }
+    if self.daysInFrom.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.daysInFrom, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_StageChange, rhs: Forge_Pipeline_V1_StageChange) -> Bool {
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs.daysInFrom != rhs.daysInFrom {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_Opportunity: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Opportunity"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{1}name\0\u{1}stage\0\u{1}amount\0\u{3}probability_percent\0\u{3}expected_close\0\u{3}owner_id\0\u{1}team\0\u{3}product_lines\0\u{1}competitors\0\u{3}forecast_category\0\u{3}primary_contact_id\0\u{3}lost_reason\0\u{3}lost_to\0\u{3}lead_id\0\u{3}stage_entered_at\0\u{1}history\0\u{3}created_at\0\u{3}closed_at\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _accountID: String = String()
+    var _name: String = String()
+    var _stage: Forge_Pipeline_V1_Stage = .unspecified
+    var _amount: Forge_Common_V1_Money? = nil
+    var _probabilityPercent: Int32 = 0
+    var _expectedClose: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _productLines: [String] = []
+    var _competitors: [String] = []
+    var _forecastCategory: Forge_Pipeline_V1_ForecastCategory = .unspecified
+    var _primaryContactID: String = String()
+    var _lostReason: Forge_Pipeline_V1_LostReason = .unspecified
+    var _lostTo: String = String()
+    var _leadID: String = String()
+    var _stageEnteredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _history: [Forge_Pipeline_V1_StageChange] = []
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _accountID = source._accountID
+      _name = source._name
+      _stage = source._stage
+      _amount = source._amount
+      _probabilityPercent = source._probabilityPercent
+      _expectedClose = source._expectedClose
+      _ownerID = source._ownerID
+      _team = source._team
+      _productLines = source._productLines
+      _competitors = source._competitors
+      _forecastCategory = source._forecastCategory
+      _primaryContactID = source._primaryContactID
+      _lostReason = source._lostReason
+      _lostTo = source._lostTo
+      _leadID = source._leadID
+      _stageEnteredAt = source._stageEnteredAt
+      _history = source._history
+      _createdAt = source._createdAt
+      _closedAt = source._closedAt
+      _version = source._version
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._stage) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._amount) }()
+        case 6: try { try decoder.decodeSingularInt32Field(value: &_storage._probabilityPercent) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._expectedClose) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._productLines) }()
+        case 11: try { try decoder.decodeRepeatedStringField(value: &_storage._competitors) }()
+        case 12: try { try decoder.decodeSingularEnumField(value: &_storage._forecastCategory) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._primaryContactID) }()
+        case 14: try { try decoder.decodeSingularEnumField(value: &_storage._lostReason) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._lostTo) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._leadID) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._stageEnteredAt) }()
+        case 18: try { try decoder.decodeRepeatedMessageField(value: &_storage._history) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 2)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 3)
+      }
+      if _storage._stage != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._stage, fieldNumber: 4)
+      }
+      try { if let v = _storage._amount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      if _storage._probabilityPercent != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._probabilityPercent, fieldNumber: 6)
+      }
+      try { if let v = _storage._expectedClose {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 8)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 9)
+      }
+      if !_storage._productLines.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._productLines, fieldNumber: 10)
+      }
+      if !_storage._competitors.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._competitors, fieldNumber: 11)
+      }
+      if _storage._forecastCategory != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._forecastCategory, fieldNumber: 12)
+      }
+      if !_storage._primaryContactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._primaryContactID, fieldNumber: 13)
+      }
+      if _storage._lostReason != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._lostReason, fieldNumber: 14)
+      }
+      if !_storage._lostTo.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lostTo, fieldNumber: 15)
+      }
+      if !_storage._leadID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._leadID, fieldNumber: 16)
+      }
+      try { if let v = _storage._stageEnteredAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      if !_storage._history.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._history, fieldNumber: 18)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
+      try { if let v = _storage._closedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 21)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_Opportunity, rhs: Forge_Pipeline_V1_Opportunity) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._stage != rhs_storage._stage {return false}
+        if _storage._amount != rhs_storage._amount {return false}
+        if _storage._probabilityPercent != rhs_storage._probabilityPercent {return false}
+        if _storage._expectedClose != rhs_storage._expectedClose {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._productLines != rhs_storage._productLines {return false}
+        if _storage._competitors != rhs_storage._competitors {return false}
+        if _storage._forecastCategory != rhs_storage._forecastCategory {return false}
+        if _storage._primaryContactID != rhs_storage._primaryContactID {return false}
+        if _storage._lostReason != rhs_storage._lostReason {return false}
+        if _storage._lostTo != rhs_storage._lostTo {return false}
+        if _storage._leadID != rhs_storage._leadID {return false}
+        if _storage._stageEnteredAt != rhs_storage._stageEnteredAt {return false}
+        if _storage._history != rhs_storage._history {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._closedAt != rhs_storage._closedAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_CreateOpportunityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateOpportunityRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -1011,7 +3944,41 @@ nonisolated extension Forge_Pipeline_V1_ConvertLeadResponse: SwiftProtobuf.Messa
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Pipeline_V1_ConvertLeadResponse, rhs: Forge_Pipeline_V1_ConvertLeadResponse) -> Bool {
+  public static func ==(lhs: Forge_Pipeline_V1_CreateOpportunityRequest, rhs: Forge_Pipeline_V1_CreateOpportunityRequest) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_CreateOpportunityResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateOpportunityResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_CreateOpportunityResponse, rhs: Forge_Pipeline_V1_CreateOpportunityResponse) -> Bool {
     if lhs._opportunity != rhs._opportunity {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1082,9 +4049,77 @@ nonisolated extension Forge_Pipeline_V1_GetOpportunityResponse: SwiftProtobuf.Me
   }
 }
 
+nonisolated extension Forge_Pipeline_V1_UpdateOpportunityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateOpportunityRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_UpdateOpportunityRequest, rhs: Forge_Pipeline_V1_UpdateOpportunityRequest) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_UpdateOpportunityResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateOpportunityResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_UpdateOpportunityResponse, rhs: Forge_Pipeline_V1_UpdateOpportunityResponse) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Pipeline_V1_AdvanceStageRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AdvanceStageRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}stage\0\u{1}version\0\u{3}lost_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}stage\0\u{1}version\0\u{3}lost_reason\0\u{3}lost_to\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1095,7 +4130,8 @@ nonisolated extension Forge_Pipeline_V1_AdvanceStageRequest: SwiftProtobuf.Messa
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
       case 2: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.lostReason) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.lostReason) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.lostTo) }()
       default: break
       }
     }
@@ -1111,8 +4147,11 @@ nonisolated extension Forge_Pipeline_V1_AdvanceStageRequest: SwiftProtobuf.Messa
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 3)
     }
-    if !self.lostReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.lostReason, fieldNumber: 4)
+    if self.lostReason != .unspecified {
+      try visitor.visitSingularEnumField(value: self.lostReason, fieldNumber: 4)
+    }
+    if !self.lostTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.lostTo, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1122,6 +4161,7 @@ nonisolated extension Forge_Pipeline_V1_AdvanceStageRequest: SwiftProtobuf.Messa
     if lhs.stage != rhs.stage {return false}
     if lhs.version != rhs.version {return false}
     if lhs.lostReason != rhs.lostReason {return false}
+    if lhs.lostTo != rhs.lostTo {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1163,7 +4203,7 @@ nonisolated extension Forge_Pipeline_V1_AdvanceStageResponse: SwiftProtobuf.Mess
 
 nonisolated extension Forge_Pipeline_V1_ListOpportunitiesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListOpportunitiesRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}account_id\0\u{3}open_only\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}account_id\0\u{3}open_only\0\u{1}stage\0\u{3}owner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1174,6 +4214,8 @@ nonisolated extension Forge_Pipeline_V1_ListOpportunitiesRequest: SwiftProtobuf.
       case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
       case 3: try { try decoder.decodeSingularBoolField(value: &self.openOnly) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
       default: break
       }
     }
@@ -1193,6 +4235,12 @@ nonisolated extension Forge_Pipeline_V1_ListOpportunitiesRequest: SwiftProtobuf.
     if self.openOnly != false {
       try visitor.visitSingularBoolField(value: self.openOnly, fieldNumber: 3)
     }
+    if self.stage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 4)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1200,6 +4248,8 @@ nonisolated extension Forge_Pipeline_V1_ListOpportunitiesRequest: SwiftProtobuf.
     if lhs._page != rhs._page {return false}
     if lhs.accountID != rhs.accountID {return false}
     if lhs.openOnly != rhs.openOnly {return false}
+    if lhs.stage != rhs.stage {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1244,9 +4294,9 @@ nonisolated extension Forge_Pipeline_V1_ListOpportunitiesResponse: SwiftProtobuf
   }
 }
 
-nonisolated extension Forge_Pipeline_V1_CreateQuoteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateQuoteRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+nonisolated extension Forge_Pipeline_V1_GetForecastRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetForecastRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}from_month\0\u{3}to_month\0\u{1}by\0\u{1}team\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1254,33 +4304,44 @@ nonisolated extension Forge_Pipeline_V1_CreateQuoteRequest: SwiftProtobuf.Messag
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.fromMonth) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toMonth) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.by) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.team) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._quote {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
+    if !self.fromMonth.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromMonth, fieldNumber: 1)
+    }
+    if !self.toMonth.isEmpty {
+      try visitor.visitSingularStringField(value: self.toMonth, fieldNumber: 2)
+    }
+    if self.by != .unspecified {
+      try visitor.visitSingularEnumField(value: self.by, fieldNumber: 3)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Pipeline_V1_CreateQuoteRequest, rhs: Forge_Pipeline_V1_CreateQuoteRequest) -> Bool {
-    if lhs._quote != rhs._quote {return false}
+  public static func ==(lhs: Forge_Pipeline_V1_GetForecastRequest, rhs: Forge_Pipeline_V1_GetForecastRequest) -> Bool {
+    if lhs.fromMonth != rhs.fromMonth {return false}
+    if lhs.toMonth != rhs.toMonth {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs.team != rhs.team {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Pipeline_V1_CreateQuoteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CreateQuoteResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+nonisolated extension Forge_Pipeline_V1_ForecastRow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ForecastRow"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}key\0\u{1}opportunities\0\u{1}amount\0\u{1}weighted\0\u{1}commit\0\u{3}best_case\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1288,7 +4349,13 @@ nonisolated extension Forge_Pipeline_V1_CreateQuoteResponse: SwiftProtobuf.Messa
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.opportunities) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._weighted) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._commit) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._bestCase) }()
       default: break
       }
     }
@@ -1299,14 +4366,709 @@ nonisolated extension Forge_Pipeline_V1_CreateQuoteResponse: SwiftProtobuf.Messa
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._quote {
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 2)
+    }
+    if self.opportunities != 0 {
+      try visitor.visitSingularInt32Field(value: self.opportunities, fieldNumber: 3)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._weighted {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._commit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._bestCase {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ForecastRow, rhs: Forge_Pipeline_V1_ForecastRow) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs.key != rhs.key {return false}
+    if lhs.opportunities != rhs.opportunities {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._weighted != rhs._weighted {return false}
+    if lhs._commit != rhs._commit {return false}
+    if lhs._bestCase != rhs._bestCase {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_StageStatistics: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StageStatistics"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}exits\0\u{3}average_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.exits) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.averageDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.stage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 1)
+    }
+    if self.exits != 0 {
+      try visitor.visitSingularInt32Field(value: self.exits, fieldNumber: 2)
+    }
+    if self.averageDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.averageDays, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_StageStatistics, rhs: Forge_Pipeline_V1_StageStatistics) -> Bool {
+    if lhs.stage != rhs.stage {return false}
+    if lhs.exits != rhs.exits {return false}
+    if lhs.averageDays != rhs.averageDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetForecastResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetForecastResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}won\0\u{1}lost\0\u{3}win_rate\0\u{1}stages\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rows) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.won) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.lost) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.winRate) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.stages) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rows.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rows, fieldNumber: 1)
+    }
+    if self.won != 0 {
+      try visitor.visitSingularInt32Field(value: self.won, fieldNumber: 2)
+    }
+    if self.lost != 0 {
+      try visitor.visitSingularInt32Field(value: self.lost, fieldNumber: 3)
+    }
+    if self.winRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.winRate, fieldNumber: 4)
+    }
+    if !self.stages.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.stages, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetForecastResponse, rhs: Forge_Pipeline_V1_GetForecastResponse) -> Bool {
+    if lhs.rows != rhs.rows {return false}
+    if lhs.won != rhs.won {return false}
+    if lhs.lost != rhs.lost {return false}
+    if lhs.winRate != rhs.winRate {return false}
+    if lhs.stages != rhs.stages {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Task"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}owner_id\0\u{1}title\0\u{3}due_at\0\u{3}lead_id\0\u{3}opportunity_id\0\u{3}account_id\0\u{1}done\0\u{3}done_at\0\u{3}created_at\0\u{1}kind\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.leadID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.done) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._doneAt) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 3)
+    }
+    try { if let v = self._dueAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.leadID.isEmpty {
+      try visitor.visitSingularStringField(value: self.leadID, fieldNumber: 5)
+    }
+    if !self.opportunityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 6)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 7)
+    }
+    if self.done != false {
+      try visitor.visitSingularBoolField(value: self.done, fieldNumber: 8)
+    }
+    try { if let v = self._doneAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_Task, rhs: Forge_Pipeline_V1_Task) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs.leadID != rhs.leadID {return false}
+    if lhs.opportunityID != rhs.opportunityID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.done != rhs.done {return false}
+    if lhs._doneAt != rhs._doneAt {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListMyTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMyTasksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}include_done\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.includeDone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.includeDone != false {
+      try visitor.visitSingularBoolField(value: self.includeDone, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListMyTasksRequest, rhs: Forge_Pipeline_V1_ListMyTasksRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.includeDone != rhs.includeDone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListMyTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMyTasksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tasks\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListMyTasksResponse, rhs: Forge_Pipeline_V1_ListMyTasksResponse) -> Bool {
+    if lhs.tasks != rhs.tasks {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_CompleteTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_CompleteTaskRequest, rhs: Forge_Pipeline_V1_CompleteTaskRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_CompleteTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Pipeline_V1_CreateQuoteResponse, rhs: Forge_Pipeline_V1_CreateQuoteResponse) -> Bool {
-    if lhs._quote != rhs._quote {return false}
+  public static func ==(lhs: Forge_Pipeline_V1_CompleteTaskResponse, rhs: Forge_Pipeline_V1_CompleteTaskResponse) -> Bool {
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadCaptured: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadCaptured"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadCaptured, rhs: Forge_Pipeline_V1_LeadCaptured) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadRepeatInquiry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadRepeatInquiry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadRepeatInquiry, rhs: Forge_Pipeline_V1_LeadRepeatInquiry) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadAssigned: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadAssigned"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}assignment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._assignment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._assignment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadAssigned, rhs: Forge_Pipeline_V1_LeadAssigned) -> Bool {
+    if lhs._assignment != rhs._assignment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadTouched: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadTouched"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadTouched, rhs: Forge_Pipeline_V1_LeadTouched) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadEscalated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadEscalated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0\u{3}manager_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.managerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.managerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.managerID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadEscalated, rhs: Forge_Pipeline_V1_LeadEscalated) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.managerID != rhs.managerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadDisqualified: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadDisqualified"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadDisqualified, rhs: Forge_Pipeline_V1_LeadDisqualified) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_LeadConverted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LeadConverted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}lead\0\u{3}opportunity_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._lead) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._lead {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.opportunityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_LeadConverted, rhs: Forge_Pipeline_V1_LeadConverted) -> Bool {
+    if lhs._lead != rhs._lead {return false}
+    if lhs.opportunityID != rhs.opportunityID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_OpportunityCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpportunityCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_OpportunityCreated, rhs: Forge_Pipeline_V1_OpportunityCreated) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_OpportunityUpdated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpportunityUpdated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_OpportunityUpdated, rhs: Forge_Pipeline_V1_OpportunityUpdated) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_OpportunityStageChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpportunityStageChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0\u{1}change\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._change) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._change {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_OpportunityStageChanged, rhs: Forge_Pipeline_V1_OpportunityStageChanged) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs._change != rhs._change {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1314,76 +5076,101 @@ nonisolated extension Forge_Pipeline_V1_CreateQuoteResponse: SwiftProtobuf.Messa
 
 nonisolated extension Forge_Pipeline_V1_OpportunityWon: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpportunityWon"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0\u{3}accepted_quote\0")
-
-  fileprivate class _StorageClass {
-    var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
-    var _acceptedQuote: Forge_Pipeline_V1_Quote? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _opportunity = source._opportunity
-      _acceptedQuote = source._acceptedQuote
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._opportunity) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._acceptedQuote) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      try { if let v = _storage._opportunity {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-      } }()
-      try { if let v = _storage._acceptedQuote {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-    }
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Pipeline_V1_OpportunityWon, rhs: Forge_Pipeline_V1_OpportunityWon) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._opportunity != rhs_storage._opportunity {return false}
-        if _storage._acceptedQuote != rhs_storage._acceptedQuote {return false}
-        return true
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_OpportunityLost: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpportunityLost"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
       }
-      if !storagesAreEqual {return false}
     }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_OpportunityLost, rhs: Forge_Pipeline_V1_OpportunityLost) -> Bool {
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_TaskCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_TaskCreated, rhs: Forge_Pipeline_V1_TaskCreated) -> Bool {
+    if lhs._task != rhs._task {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,155 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+import GRDB
+
+extension PipelineHandler {
+    func createOpportunity(_ request: Forge_Pipeline_V1_CreateOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateOpportunityResponse {
+        let principal = try principal(context)
+        let violations = OpportunityRules.validate(request.opportunity, isNew: true)
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        // The account must be one the caller may see: accounts decides, as the caller.
+        let account = try await accountsCall("check the account") { client in
+            try await client.getAccount(.with { $0.id = request.opportunity.accountID }, options: asCaller(context)).account
+        }
+        var opportunity = request.opportunity
+        opportunity.accountID = account.id
+        opportunity.name = opportunity.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        opportunity.ownerID = principal.subject
+        opportunity.team = principal.team
+        opportunity.stage = .technicalConsultation
+        opportunity.history = []
+        opportunity.clearClosedAt()
+        opportunity.lostReason = .unspecified
+        opportunity.lostTo = ""
+        let created = try await opportunities.create(opportunity, context: context)
+        return .with { $0.opportunity = OpportunityRules.view(created, for: principal) }
+    }
+
+    func getOpportunity(_ request: Forge_Pipeline_V1_GetOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetOpportunityResponse {
+        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        let principal = try principal(context)
+        let opportunity = try await opportunities.visible(id: request.id, principal: principal)
+        return .with { $0.opportunity = OpportunityRules.view(opportunity, for: principal) }
+    }
+
+    func updateOpportunity(_ request: Forge_Pipeline_V1_UpdateOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_UpdateOpportunityResponse {
+        let principal = try principal(context)
+        var violations = OpportunityRules.validate(request.opportunity, isNew: false)
+        if request.opportunity.version <= 0 {
+            violations.append(FieldViolation(field: "opportunity.version", description: "is required (the version read)"))
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var edit = request.opportunity
+        edit.name = edit.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let updated = try await opportunities.update(edit, context: context, principal: principal)
+        return .with { $0.opportunity = OpportunityRules.view(updated, for: principal) }
+    }
+
+    func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_AdvanceStageResponse {
+        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        let principal = try principal(context)
+        let current = try await opportunities.visible(id: request.id, principal: principal)
+        var facts = StageRules.Facts()
+        if StageRules.needsDecisionMaker(from: current.stage, to: request.stage) {
+            facts.hasDecisionMaker = try await hasDecisionMaker(accountID: current.accountID, context: context)
+        }
+        let moved = try await opportunities.advance(request, facts: facts, context: context, principal: principal)
+        return .with { $0.opportunity = OpportunityRules.view(moved, for: principal) }
+    }
+
+    /// Whether the account has a decision maker among its contacts (the solution-design gate),
+    /// read from forge-accounts as the caller.
+    func hasDecisionMaker(accountID: String, context: ServerContext) async throws -> Bool {
+        try await accountsCall("check the account's contacts for a decision maker") { client in
+            var token = ""
+            repeat {
+                let page = try await client.listContacts(.with {
+                    $0.accountID = accountID
+                    $0.page.pageSize = Int32(Page.maxSize)
+                    $0.page.pageToken = token
+                }, options: asCaller(context))
+                if page.contacts.contains(where: { $0.buyingRole == .decisionMaker }) { return true }
+                token = page.page.nextPageToken
+            } while !token.isEmpty
+            return false
+        }
+    }
+
+    func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse {
+        let principal = try principal(context)
+        let page = try Page(request.page) { $0.hasPrefix("opp_") }
+        let found = try await opportunities.list(request, page: page, principal: principal)
+        return .with {
+            $0.opportunities = found.map { OpportunityRules.view($0, for: principal) }
+            $0.page = page.response(next: found.last?.id, count: found.count)
+        }
+    }
+
+    func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetForecastResponse {
+        let principal = try principal(context)
+        let window = try ForecastRules.window(from: request.fromMonth, to: request.toMonth, now: clock.now())
+        return try await Forecast(database: database).report(request, window: window, principal: principal)
+    }
+
+    // MARK: Tasks
+
+    func listMyTasks(_ request: Forge_Pipeline_V1_ListMyTasksRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListMyTasksResponse {
+        let principal = try principal(context)
+        let page = try Page(request.page) { TaskQueries.position($0) != nil }
+        let tasks = try await database.read { db in
+            try TaskQueries.mine(db, owner: principal.subject, includeDone: request.includeDone, page: page)
+        }
+        return .with {
+            $0.tasks = tasks
+            $0.page = page.response(next: tasks.last.map { TaskQueries.cursor($0) }, count: tasks.count)
+        }
+    }
+
+    func completeTask(_ request: Forge_Pipeline_V1_CompleteTaskRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CompleteTaskResponse {
+        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        let principal = try principal(context)
+        let now = clock.now()
+        let task = try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM task WHERE id = ? AND owner_id = ?", arguments: [request.id, principal.subject]) else {
+                throw RPCError(.notFound, "task \(request.id) not found")
+            }
+            var task = try Forge_Pipeline_V1_Task(serializedBytes: payload)
+            guard !task.done else { return task }
+            task.done = true
+            task.doneAt = .init(date: now)
+            try db.execute(sql: "UPDATE task SET done = 1, payload = ? WHERE id = ?", arguments: [try task.serializedData(), task.id])
+            try AuditLog.record(db, context: context, recordID: task.id, changes: ["done": "true"], at: now)
+            return task
+        }
+        return .with { $0.task = task }
+    }
+}
+
+/// My tasks: open ones by due date (so the overdue come first), then, when asked, done ones.
+enum TaskQueries {
+    static func mine(_ db: Database, owner: String, includeDone: Bool, page: Page) throws -> [Forge_Pipeline_V1_Task] {
+        var clauses = ["owner_id = ?"]
+        var arguments: StatementArguments = [owner]
+        if !includeDone { clauses.append("done = 0") }
+        if let (done, due, id) = page.cursor.flatMap(position) {
+            clauses.append("(done > ? OR done = ? AND (due_at > ? OR due_at = ? AND id > ?))")
+            arguments += [done, done, due, due, id]
+        }
+        arguments += [page.size]
+        return try Data.fetchAll(db, sql: "SELECT payload FROM task WHERE \(clauses.joined(separator: " AND ")) ORDER BY done, due_at, id LIMIT ?",
+                                 arguments: arguments).map { try Forge_Pipeline_V1_Task(serializedBytes: $0) }
+    }
+
+    static func cursor(_ task: Forge_Pipeline_V1_Task) -> String {
+        "\(task.done ? 1 : 0)|\(task.dueAt.date.timeIntervalSince1970)|\(task.id)"
+    }
+
+    static func position(_ cursor: String) -> (Int, Double, String)? {
+        let parts = cursor.split(separator: "|", maxSplits: 2).map(String.init)
+        guard parts.count == 3, let done = Int(parts[0]), (0...1).contains(done), let due = Double(parts[1]), parts[2].hasPrefix("tsk_") else { return nil }
+        return (done, due, parts[2])
+    }
+}

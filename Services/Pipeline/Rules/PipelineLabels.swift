@@ -1,0 +1,41 @@
+import SwiftProtobuf
+import ForgeContracts
+
+/// The words people read for the contract's enums (Chinese, as the pages and task titles are).
+enum PipelineLabels {
+    static func source(_ source: Forge_Pipeline_V1_LeadSource) -> String {
+        switch source {
+        case .tradeShow: "展会"
+        case .webInquiry: "网站询盘"
+        case .channelPartner: "渠道伙伴"
+        case .referral: "客户转介绍"
+        case .revisitPool: "回访池"
+        case .manual: "手工录入"
+        case .unspecified, .UNRECOGNIZED: "其他"
+        }
+    }
+
+    static func size(_ size: Forge_Accounts_V1_CompanySize) -> String {
+        switch size {
+        case .micro: "20 人以下"
+        case .small: "20–99 人"
+        case .medium: "100–999 人"
+        case .large: "1000 人以上"
+        case .unspecified, .UNRECOGNIZED: "未知规模"
+        }
+    }
+
+    static func stage(_ stage: Forge_Pipeline_V1_Stage) -> String {
+        switch stage {
+        case .technicalConsultation: "技术咨询"
+        case .solutionDesign: "方案设计"
+        case .samplingTrial: "打样/试用"
+        case .quotationNegotiation: "报价与谈判"
+        case .bidding: "投标"
+        case .contract: "合同"
+        case .won: "赢单"
+        case .lost: "丢单"
+        case .unspecified, .UNRECOGNIZED: "未知阶段"
+        }
+    }
+}

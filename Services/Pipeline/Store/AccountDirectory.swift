@@ -1,0 +1,141 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Pipeline's copy of who the customers are, kept from accounts' event feed: the names and
+/// contact keys lead de-duplication compares with, the owners an existing customer's inquiry
+/// goes to. Also where accounts' events reach pipeline's own records: a merge re-points leads,
+/// opportunities and tasks; an erased contact is anonymised on the leads that name them; an
+/// account entering the revisit pool opens a revisit lead for its owner.
+enum AccountDirectory {
+    static let eventTypes = ["AccountCreated", "AccountUpdated", "AccountOwnerChanged", "AccountMerged",
+                             "ContactCreated", "ContactErased", "AccountEnteredRevisitPool"]
+
+    struct Match: Equatable {
+        var accountID: String
+        var name: String
+        var ownerID: String
+        var team: String
+        var reason: String
+    }
+
+    /// The account a lead belongs to, by company name, then a contact's phone or email, then
+    /// the company's email domain.
+    static func match(_ db: Database, keys: LeadRules.Keys) throws -> Match? {
+        var found: (String, String)?
+        if !keys.name.isEmpty, let id = try String.fetchOne(db, sql: "SELECT account_id FROM account_directory WHERE normalized_name = ? LIMIT 1", arguments: [keys.name]) {
+            found = (id, "same normalised name")
+        }
+        for (column, value, reason) in [("phone_key", keys.phone, "same phone"), ("email_key", keys.email, "same email"),
+                                        ("email_domain", keys.domain, "same email domain")] where found == nil && !value.isEmpty {
+            if let id = try String.fetchOne(db, sql: "SELECT account_id FROM account_contact_key WHERE \(column) = ? LIMIT 1", arguments: [value]) {
+                found = (id, reason)
+            }
+        }
+        guard let (id, reason) = found,
+              let row = try Row.fetchOne(db, sql: "SELECT * FROM account_directory WHERE account_id = ?", arguments: [id])
+        else { return nil }
+        return Match(accountID: id, name: row["name"], ownerID: row["owner_id"], team: row["team"], reason: reason)
+    }
+
+    /// Applies one accounts event inside the consumer's transaction.
+    static func apply(_ db: Database, _ event: Forge_Common_V1_Event, clock: any WallClock) throws {
+        let now = clock.now()
+        switch event.type {
+        case "AccountCreated", "AccountUpdated":
+            let account = event.type == "AccountCreated"
+                ? try Forge_Accounts_V1_AccountCreated(serializedBytes: event.payload).account
+                : try Forge_Accounts_V1_AccountUpdated(serializedBytes: event.payload).account
+            try upsert(db, account)
+        case "AccountOwnerChanged":
+            let change = try Forge_Accounts_V1_AccountOwnerChanged(serializedBytes: event.payload).change
+            try db.execute(sql: "UPDATE account_directory SET owner_id = ? WHERE account_id = ?",
+                           arguments: [change.toOwnerID, change.accountID])
+        case "ContactCreated":
+            let contact = try Forge_Accounts_V1_ContactCreated(serializedBytes: event.payload).contact
+            let digits = ContactKeys.phone(contact.phone)
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO account_contact_key (contact_id, account_id, phone_key, email_key, email_domain) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [contact.id, contact.accountID, digits.count >= 7 ? digits : "",
+                                 ContactKeys.emailDomain(contact.email).isEmpty ? "" : contact.email.trimmingCharacters(in: .whitespaces).lowercased(),
+                                 ContactKeys.companyEmailDomain(contact.email)])
+        case "ContactErased":
+            let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+            try db.execute(sql: "DELETE FROM account_contact_key WHERE contact_id = ?", arguments: [erased.contactID])
+            try anonymise(db, contactID: erased.contactID, now: now)
+        case "AccountMerged":
+            let merged = try Forge_Accounts_V1_AccountMerged(serializedBytes: event.payload)
+            try repoint(db, from: merged.mergedIds, to: merged.survivorID, now: now)
+        case "AccountEnteredRevisitPool":
+            let pool = try Forge_Accounts_V1_AccountEnteredRevisitPool(serializedBytes: event.payload)
+            try openRevisitLead(db, accountID: pool.accountID, ownerID: pool.ownerID, daysSilent: pool.daysSilent, now: now)
+        default:
+            break
+        }
+    }
+
+    static func upsert(_ db: Database, _ account: Forge_Accounts_V1_Account) throws {
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO account_directory (account_id, name, normalized_name, owner_id, team) VALUES (?, ?, ?, ?, ?)
+            """, arguments: [account.id, account.name, NameNormalizer.normalize(account.name), account.ownerID, account.team])
+    }
+
+    /// Leads converted into (or naming) an erased person keep no trace of them.
+    static func anonymise(_ db: Database, contactID: String, now: Date) throws {
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM lead WHERE contact_id = ?", arguments: [contactID]) {
+            var lead = try Forge_Pipeline_V1_Lead(serializedBytes: payload)
+            lead.contactName = "（已删除）"
+            lead.phone = ""
+            lead.email = ""
+            lead.wechatID = ""
+            lead.updatedAt = .init(date: now)
+            lead.version += 1
+            try LeadStore.write(db, lead)
+        }
+        try OpportunityStore.clearContact(db, contactID: contactID, now: now)
+    }
+
+    /// A merge folds accounts into a survivor: every lead, opportunity and task follows it.
+    static func repoint(_ db: Database, from merged: [String], to survivor: String, now: Date) throws {
+        guard !merged.isEmpty else { return }
+        let marks = databaseQuestionMarks(count: merged.count)
+        try db.execute(sql: "DELETE FROM account_directory WHERE account_id IN (\(marks))", arguments: StatementArguments(merged))
+        try db.execute(sql: "UPDATE account_contact_key SET account_id = ? WHERE account_id IN (\(marks))", arguments: [survivor] + StatementArguments(merged))
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM lead WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
+            var lead = try Forge_Pipeline_V1_Lead(serializedBytes: payload)
+            lead.accountID = survivor
+            lead.version += 1
+            try LeadStore.write(db, lead)
+        }
+        try OpportunityStore.repoint(db, from: merged, to: survivor, now: now)
+        for row in try Row.fetchAll(db, sql: "SELECT id, payload FROM task WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
+            var task = try Forge_Pipeline_V1_Task(serializedBytes: row["payload"] as Data)
+            task.accountID = survivor
+            try db.execute(sql: "UPDATE task SET account_id = ?, payload = ? WHERE id = ?", arguments: [survivor, try task.serializedData(), task.id])
+        }
+    }
+
+    /// An account silent for 60 days: a revisit lead for its owner, once while one is open.
+    static func openRevisitLead(_ db: Database, accountID: String, ownerID: String, daysSilent: Int32, now: Date) throws {
+        let open = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM lead WHERE account_id = ? AND status IN (1, 2))", arguments: [accountID]) ?? false
+        guard !open else { return }
+        let row = try Row.fetchOne(db, sql: "SELECT * FROM account_directory WHERE account_id = ?", arguments: [accountID])
+        var lead = Forge_Pipeline_V1_Lead.with {
+            $0.id = EventID.make(prefix: "lead", at: now)
+            $0.companyName = (row?["name"] as String?) ?? accountID
+            $0.source = .revisitPool
+            $0.need = "客户已 \(daysSilent) 天无联系，进入回访池"
+            $0.receivedAt = .init(date: now)
+            $0.accountID = accountID
+        }
+        let storedOwner: String = row?["owner_id"] ?? ""
+        let team: String = row?["team"] ?? ""
+        let owner = ownerID.isEmpty ? storedOwner : ownerID
+        let settings = try PipelineStore.settings(db)
+        try LeadStore.create(db, &lead, decision: .init(ownerID: owner, team: team, how: "revisit_pool"),
+                             settings: settings, by: "accounts", now: now)
+    }
+}

@@ -1,0 +1,163 @@
+@testable import ForgePipeline
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Testing
+
+@Suite("Opportunities: stage gates, timers, forecast, amounts by role")
+struct OpportunityTests {
+    /// An opportunity stored as conversion stores it (the account is accounts' business).
+    func opportunity(_ fixture: PipelineFixture, name: String = "数控车床 20 台", owner: String = "rep-a", team: String = "east",
+                     amount: Int64? = 2_000_000, close: Date? = nil, lines: [String] = ["数控机床"]) async throws -> Forge_Pipeline_V1_Opportunity {
+        let now = fixture.clock.now()
+        return try await fixture.database.write { db in
+            var opportunity = Forge_Pipeline_V1_Opportunity.with {
+                $0.id = EventID.make(prefix: "opp", at: now)
+                $0.accountID = "acc_1"
+                $0.name = name
+                $0.ownerID = owner
+                $0.team = team
+                $0.productLines = lines
+                if let amount { $0.amount = .with { $0.amountMicros = amount * 1_000_000 } }
+                if let close { $0.expectedClose = .init(date: close) }
+            }
+            try OpportunityStore.insert(db, &opportunity, now: now)
+            return opportunity
+        }
+    }
+
+    func advance(_ fixture: PipelineFixture, _ opportunity: Forge_Pipeline_V1_Opportunity, to stage: Forge_Pipeline_V1_Stage,
+                 decisionMaker: Bool = true, reason: Forge_Pipeline_V1_LostReason = .unspecified, lostTo: String = "") async throws -> Forge_Pipeline_V1_Opportunity {
+        try await fixture.handler.opportunities.advance(.with {
+            $0.id = opportunity.id
+            $0.stage = stage
+            $0.lostReason = reason
+            $0.lostTo = lostTo
+        }, facts: .init(hasDecisionMaker: decisionMaker), context: PipelineFixture.context("rep-a", team: "east", method: "AdvanceStage"),
+            principal: Principal(subject: "rep-a", roles: ["sales_rep"], team: "east"))
+    }
+
+    @Test("gates: solution design needs a decision maker, quotation an amount and a close date; required stages cannot be skipped, optional ones can; LOST needs a reason (and the competitor); a closed opportunity stays closed")
+    func gates() async throws {
+        let fixture = try PipelineFixture()
+        var opportunity = try await opportunity(fixture, amount: nil)
+        #expect(opportunity.stage == .technicalConsultation)
+        #expect(opportunity.probabilityPercent == 10)
+
+        let noDecisionMaker = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .solutionDesign, decisionMaker: false) }
+        #expect(noDecisionMaker?.code == .failedPrecondition)
+        #expect(noDecisionMaker?.message.contains("decision maker") == true)
+        let skip = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .quotationNegotiation) }
+        #expect(skip?.message.contains("cannot skip 方案设计") == true)
+
+        opportunity = try await advance(fixture, opportunity, to: .solutionDesign)
+        #expect(opportunity.probabilityPercent == 20)
+        // Sampling is optional: straight to quotation, which needs an amount and a close date.
+        let unready = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .quotationNegotiation) }
+        #expect(Set(unready?.violations.map(\.field) ?? []) == ["opportunity.amount", "opportunity.expected_close"])
+        let id = opportunity.id
+        try await fixture.database.write { db in
+            var stored = try OpportunityStore.opportunity(db, id: id)!
+            stored.amount = .with { $0.amountMicros = 1_500_000_000_000 }
+            stored.expectedClose = .init(date: Date(timeIntervalSince1970: 1_780_000_000))
+            try OpportunityStore.write(db, stored)
+        }
+        opportunity = try await advance(fixture, opportunity, to: .quotationNegotiation)
+        // Bidding is optional too.
+        opportunity = try await advance(fixture, opportunity, to: .contract)
+        #expect(opportunity.probabilityPercent == 80)
+        #expect(opportunity.history.map(\.to) == [.solutionDesign, .quotationNegotiation, .contract])
+
+        let noReason = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .lost) }
+        #expect(noReason?.violations.map(\.field) == ["lost_reason"])
+        let noCompetitor = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .lost, reason: .competitor) }
+        #expect(noCompetitor?.violations.map(\.field) == ["lost_to"])
+        opportunity = try await advance(fixture, opportunity, to: .lost, reason: .competitor, lostTo: "德玛吉")
+        #expect(opportunity.lostTo == "德玛吉")
+        #expect(opportunity.hasClosedAt)
+        let closed = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .contract) }
+        #expect(closed?.code == .failedPrecondition)
+        #expect(try await fixture.eventTypes().contains("OpportunityLost"))
+    }
+
+    @Test("stage timer: past the stage's limit the owner gets a task, past twice the limit the manager; moving on stops it")
+    func stageTimers() async throws {
+        let fixture = try PipelineFixture()
+        try await fixture.configureTeams()
+        let scheduler = fixture.scheduler
+        let stuck = try await opportunity(fixture, name: "停滞的商机")
+        let moving = try await opportunity(fixture, name: "推进中的商机")
+        fixture.clock.advance(by: 13 * 86400)
+        _ = try await advance(fixture, moving, to: .solutionDesign)
+        fixture.clock.advance(by: 1 * 86400 + 1)
+        #expect(try await scheduler.runDue() == 1)
+        let ownerTasks = try await fixture.tasks(of: "rep-a").filter { $0.kind == "stage_timer" }
+        #expect(ownerTasks.map(\.opportunityID) == [stuck.id])
+        fixture.clock.advance(by: 14 * 86400)
+        #expect(try await scheduler.runDue() == 1)
+        #expect(try await fixture.tasks(of: "boss-east").map(\.opportunityID) == [stuck.id])
+        #expect(try await fixture.tasks(of: "boss-east").first?.kind == "stage_escalation")
+    }
+
+    @Test("forecast: amount × probability by month and owner, commit and best case, win rate over the closed, days per stage")
+    func forecast() async throws {
+        let fixture = try PipelineFixture()
+        // 2026-01-01 00:00 UTC is 08:00 in China; closes fall in 2026-02 and 2026-03 (UTC+8).
+        let february = Date(timeIntervalSince1970: 1_770_000_000)  // 2026-02-02
+        let march = Date(timeIntervalSince1970: 1_772_900_000)  // 2026-03-07
+        _ = try await opportunity(fixture, owner: "rep-a", amount: 1_000_000, close: february)
+        _ = try await opportunity(fixture, owner: "rep-b", amount: 500_000, close: february)
+        var committed = try await opportunity(fixture, owner: "rep-a", amount: 2_000_000, close: march)
+        committed.forecastCategory = .commit
+        try await fixture.database.write { [committed] db in try OpportunityStore.write(db, committed) }
+        let won = try await opportunity(fixture, owner: "rep-a", amount: 100, close: february)
+        try await fixture.database.write { db in
+            var stored = try OpportunityStore.opportunity(db, id: won.id)!
+            stored.stage = .won
+            stored.closedAt = .init(date: february)
+            try OpportunityStore.write(db, stored)
+        }
+        let lost = try await opportunity(fixture, owner: "rep-a", amount: 100, close: february)
+        _ = try await advance(fixture, lost, to: .lost, reason: .price)
+
+        let report = try await fixture.handler.getForecast(.with {
+            $0.fromMonth = "2026-01"
+            $0.toMonth = "2026-03"
+            $0.by = .owner
+        }, context: PipelineFixture.admin)
+        let rows = report.rows.map { "\($0.month) \($0.key) \($0.opportunities) \($0.amount.amountMicros / 1_000_000) \($0.weighted.amountMicros / 1_000_000) \($0.commit.amountMicros / 1_000_000)" }
+        #expect(rows == ["2026-02 rep-a 1 1000000 100000 0", "2026-02 rep-b 1 500000 50000 0", "2026-03 rep-a 1 2000000 200000 2000000"])
+        #expect(report.won == 1)
+        #expect(report.lost == 1)
+        #expect(report.winRate == 0.5)
+        #expect(report.stages.map(\.stage) == [.technicalConsultation])
+
+        // A rep sees their own part only.
+        let mine = try await fixture.handler.getForecast(.with { $0.fromMonth = "2026-01"; $0.toMonth = "2026-03" },
+                                                         context: PipelineFixture.context("rep-b"))
+        #expect(mine.rows.map(\.amount.amountMicros) == [500_000_000_000])
+        let bad = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.getForecast(.with { $0.fromMonth = "2026-13"; $0.toMonth = "2025-01" }, context: PipelineFixture.admin)
+        }
+        #expect(Set(bad?.violations.map(\.field) ?? []) == ["from_month"])
+    }
+
+    @Test("amounts are hidden from marketing and service roles, shown to sales, finance and analysts")
+    func amountsByRole() async throws {
+        let fixture = try PipelineFixture()
+        let opportunity = try await opportunity(fixture)
+        func read(_ roles: Set<String>) async throws -> Forge_Pipeline_V1_Opportunity {
+            try await fixture.handler.getOpportunity(.with { $0.id = opportunity.id }, context: PipelineFixture.context("someone", roles))
+                .opportunity
+        }
+        #expect(try await read(["service_engineer"]).hasAmount == false)
+        #expect(try await read(["marketing"]).hasAmount == false)
+        #expect(try await read(["finance"]).hasAmount)
+        #expect(try await read(["analyst"]).hasAmount)
+        let other = await #expect(throws: RPCError.self) { _ = try await read(["sales_rep"]) }
+        #expect(other?.code == .notFound)
+    }
+}
