@@ -14,12 +14,5 @@ ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setu
     ) { db, event in
         try AccountDirectory.apply(db, event, clock: clock)
     })
-    let leads = handler.leads
-    let opportunities = handler.opportunities
-    setup.jobHandlers[LeadStore.firstTouchJob] = { payload, _ in
-        try await leads.escalateIfUntouched(leadID: String(decoding: payload, as: UTF8.self))
-    }
-    setup.jobHandlers[OpportunityStore.stageTimerJob] = { payload, _ in
-        try await opportunities.stageTimerFired(payload: payload)
-    }
+    setup.jobHandlers.merge(handler.jobHandlers) { $1 }
 }

@@ -187,13 +187,13 @@ struct GatewayProcessTests {
     }
 }
 
-/// A pipeline whose opportunity list takes far longer than any 360° deadline (the only method
+/// A pipeline whose account summary takes far longer than any 360° deadline (the only method
 /// it serves).
 enum SlowPipeline {
     static func register(in router: inout RPCRouter) {
-        router.register(Forge_Pipeline_V1_PipelineService.Method.listOpportunities, request: Forge_Pipeline_V1_ListOpportunitiesRequest.self) { _, _ in
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getAccountPipeline, request: Forge_Pipeline_V1_GetAccountPipelineRequest.self) { _, _ in
             try await Task.sleep(for: .seconds(10))
-            return Forge_Pipeline_V1_ListOpportunitiesResponse()
+            return Forge_Pipeline_V1_GetAccountPipelineResponse()
         }
     }
 }

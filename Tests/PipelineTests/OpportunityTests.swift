@@ -55,9 +55,10 @@ struct OpportunityTests {
 
         opportunity = try await advance(fixture, opportunity, to: .solutionDesign)
         #expect(opportunity.probabilityPercent == 20)
-        // Sampling is optional: straight to quotation, which needs an amount and a close date.
+        // Sampling is optional: straight to quotation, which needs an amount, a close date and
+        // an approved quote.
         let unready = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .quotationNegotiation) }
-        #expect(Set(unready?.violations.map(\.field) ?? []) == ["opportunity.amount", "opportunity.expected_close"])
+        #expect(Set(unready?.violations.map(\.field) ?? []) == ["opportunity.amount", "opportunity.expected_close", "quotes"])
         let id = opportunity.id
         try await fixture.database.write { db in
             var stored = try OpportunityStore.opportunity(db, id: id)!
@@ -65,11 +66,19 @@ struct OpportunityTests {
             stored.expectedClose = .init(date: Date(timeIntervalSince1970: 1_780_000_000))
             try OpportunityStore.write(db, stored)
         }
+        let rep = PipelineFixture.context("rep-a", team: "east")
+        let quote = try await fixture.handler.createQuote(.with { $0.quote = QuoteTests.quote(opportunity: id, validDays: 30, now: fixture.clock.now()) }, context: rep).quote
+        #expect(quote.status == .approved)
         opportunity = try await advance(fixture, opportunity, to: .quotationNegotiation)
-        // Bidding is optional too.
+        // Bidding is optional too; the contract needs the quote sent.
+        let unsent = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .contract) }
+        #expect(unsent?.violations.map(\.field) == ["quotes"])
+        _ = try await fixture.handler.sendQuote(.with { $0.id = quote.id }, context: rep)
         opportunity = try await advance(fixture, opportunity, to: .contract)
         #expect(opportunity.probabilityPercent == 80)
         #expect(opportunity.history.map(\.to) == [.solutionDesign, .quotationNegotiation, .contract])
+        let byHand = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .won) }
+        #expect(byHand?.message.contains("RecordQuoteAnswer") == true)
 
         let noReason = await #expect(throws: RPCError.self) { try await advance(fixture, opportunity, to: .lost) }
         #expect(noReason?.violations.map(\.field) == ["lost_reason"])

@@ -35,12 +35,7 @@ struct PipelineFixture {
     static let marketing = context("mkt", ["marketing"])
 
     var scheduler: JobScheduler {
-        let leads = handler.leads
-        let opportunities = handler.opportunities
-        return JobScheduler(database: database, clock: clock, handlers: [
-            LeadStore.firstTouchJob: { payload, _ in try await leads.escalateIfUntouched(leadID: String(decoding: payload, as: UTF8.self)) },
-            OpportunityStore.stageTimerJob: { payload, _ in try await opportunities.stageTimerFired(payload: payload) },
-        ])
+        JobScheduler(database: database, clock: clock, handlers: handler.jobHandlers)
     }
 
     @discardableResult

@@ -42,10 +42,7 @@ struct Customer360: Sendable {
             }, options: options)
         },
         .init(name: "pipeline", service: "pipeline") { channel, id, options in
-            try await Forge_Pipeline_V1_PipelineClient(channel: channel).listOpportunities(.with {
-                $0.accountID = id
-                $0.openOnly = true
-            }, options: options)
+            try await Forge_Pipeline_V1_PipelineClient(channel: channel).getAccountPipeline(.with { $0.accountID = id }, options: options)
         },
         .init(name: "orders", service: "orders") { channel, id, options in
             try await Forge_Orders_V1_OrdersClient(channel: channel).listOrders(.with { $0.accountID = id }, options: options)

@@ -243,6 +243,14 @@ enum PipelineAccess {
         access.allow(method.advanceStage, .roles(sales))
         access.allow(method.listOpportunities, .roles(readers))
         access.allow(method.getForecast, .roles(sales.union([Role.finance, Role.analyst])))
+        access.allow(method.createQuote, .roles(sales))
+        access.allow(method.getQuote, .roles(readers))
+        access.allow(method.listQuotes, .roles(readers))
+        // Managers decide MANAGER-level discounts of their team; admins any (checked per quote).
+        access.allow(method.decideQuote, .roles([Role.salesManager]))
+        access.allow(method.sendQuote, .roles(sales))
+        access.allow(method.recordQuoteAnswer, .roles(sales))
+        access.allow(method.getAccountPipeline, .roles(readers))
         access.allow(method.listMyTasks, .roles(sales))
         access.allow(method.completeTask, .roles(sales))
     }

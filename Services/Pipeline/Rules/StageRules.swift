@@ -47,6 +47,8 @@ enum StageRules {
     struct Facts {
         /// Whether the account has a contact with the buying role DECISION_MAKER.
         var hasDecisionMaker = false
+        /// The statuses of the opportunity's quotes.
+        var quoteStatuses: Set<Forge_Pipeline_V1_QuoteStatus> = []
     }
 
     /// Whether entering `target` from `from` needs `Facts.hasDecisionMaker` (a call to accounts).
@@ -103,13 +105,22 @@ enum StageRules {
             if !facts.hasDecisionMaker {
                 missing.append(FieldViolation(field: "account.contacts", description: "needs a decision maker (buying role DECISION_MAKER) among the account's contacts"))
             }
-        case .quotationNegotiation, .bidding, .contract, .won:
+        case .quotationNegotiation, .bidding, .contract:
             if !opportunity.hasAmount || opportunity.amount.amountMicros <= 0 {
                 missing.append(FieldViolation(field: "opportunity.amount", description: "needs an amount"))
             }
             if !opportunity.hasExpectedClose {
                 missing.append(FieldViolation(field: "opportunity.expected_close", description: "needs an expected close date"))
             }
+            if target == .contract {
+                if facts.quoteStatuses.isDisjoint(with: [.sent, .accepted]) {
+                    missing.append(FieldViolation(field: "quotes", description: "needs a quote sent to the customer"))
+                }
+            } else if facts.quoteStatuses.isDisjoint(with: [.approved, .sent, .accepted]) {
+                missing.append(FieldViolation(field: "quotes", description: "needs an approved quote"))
+            }
+        case .won:
+            missing.append(FieldViolation(field: "quotes", description: "is won when the customer accepts a quote (RecordQuoteAnswer)"))
         default:
             break
         }

@@ -114,10 +114,11 @@ struct OpportunityStore: Sendable {
     }
 
     /// Moves to `target` after the gates (checked again inside the transaction, against the
-    /// opportunity as it is now), with the stage history, the new timer and the events.
+    /// opportunity and its quotes as they are now), with the stage history, the new timer and
+    /// the events.
     func advance(
         _ request: Forge_Pipeline_V1_AdvanceStageRequest,
-        facts: StageRules.Facts,
+        facts requestFacts: StageRules.Facts,
         context: ServerContext,
         principal: Principal
     ) async throws -> Forge_Pipeline_V1_Opportunity {
@@ -127,45 +128,57 @@ struct OpportunityStore: Sendable {
             if request.version != 0, request.version != opportunity.version {
                 throw RPCError(.aborted, "opportunity \(request.id) changed since version \(request.version) (now \(opportunity.version)): read it again")
             }
+            var facts = requestFacts
+            facts.quoteStatuses = Set(try QuoteStore.quotes(db, opportunityID: opportunity.id).map(\.status))
             try StageRules.checkMove(opportunity, to: request.stage, lostReason: request.lostReason, lostTo: request.lostTo, facts: facts)
-            let change = Forge_Pipeline_V1_StageChange.with {
-                $0.from = opportunity.stage
-                $0.to = request.stage
-                $0.at = .init(date: now)
-                $0.by = principal.subject
-                $0.daysInFrom = now.timeIntervalSince(opportunity.stageEnteredAt.date) / 86400
-            }
-            try db.execute(sql: "INSERT INTO stage_change (opportunity_id, from_stage, to_stage, at, by, days_in_from) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [opportunity.id, change.from.rawValue, change.to.rawValue, now.timeIntervalSince1970, change.by, change.daysInFrom])
-            opportunity.history.append(change)
-            opportunity.stage = request.stage
-            opportunity.stageEnteredAt = .init(date: now)
-            opportunity.probabilityPercent = StageRules.defaultProbability(request.stage)
             if request.stage == .lost {
                 opportunity.lostReason = request.lostReason
                 opportunity.lostTo = request.lostTo.trimmingCharacters(in: .whitespaces)
             }
-            if !StageRules.isOpen(request.stage) {
-                opportunity.closedAt = .init(date: now)
-                opportunity.forecastCategory = request.stage == .won ? .commit : .omitted
-            }
-            opportunity.version += 1
-            try Self.write(db, opportunity)
-            try JobScheduler.cancelPending(db, kind: Self.stageTimerJob, idPrefix: "stage-\(opportunity.id)")
-            try PipelineStore.completeTasks(db, kind: "stage_timer", opportunityID: opportunity.id, at: now)
-            try Self.scheduleStageTimer(db, opportunity, now: now)
-            try Outbox.append(db, Forge_Pipeline_V1_OpportunityStageChanged.with {
-                $0.opportunity = opportunity
-                $0.change = change
-            }, accountID: opportunity.accountID, at: now)
-            switch request.stage {
-            case .won: try Outbox.append(db, Forge_Pipeline_V1_OpportunityWon.with { $0.opportunity = opportunity }, accountID: opportunity.accountID, at: now)
-            case .lost: try Outbox.append(db, Forge_Pipeline_V1_OpportunityLost.with { $0.opportunity = opportunity }, accountID: opportunity.accountID, at: now)
-            default: break
+            try Self.move(db, &opportunity, to: request.stage, by: principal.subject, now: now)
+            if request.stage == .lost {
+                try Outbox.append(db, Forge_Pipeline_V1_OpportunityLost.with { $0.opportunity = opportunity }, accountID: opportunity.accountID, at: now)
+                for var quote in try QuoteStore.quotes(db, opportunityID: opportunity.id) where QuoteStore.open.contains(quote.status) {
+                    quote.status = .superseded
+                    quote.version += 1
+                    try QuoteStore.write(db, quote)
+                    try QuoteStore.stopCadence(db, quote, now: now)
+                }
             }
             try AuditLog.record(db, context: context, recordID: opportunity.id, changes: ["stage": "\(request.stage.rawValue)"], at: now)
             return opportunity
         }
+    }
+
+    /// The bookkeeping of a stage change (the gates are the caller's): the history row, the
+    /// stage's probability, closing, the timers, `OpportunityStageChanged`.
+    static func move(_ db: Database, _ opportunity: inout Forge_Pipeline_V1_Opportunity, to target: Forge_Pipeline_V1_Stage, by: String, now: Date) throws {
+        let change = Forge_Pipeline_V1_StageChange.with {
+            $0.from = opportunity.stage
+            $0.to = target
+            $0.at = .init(date: now)
+            $0.by = by
+            $0.daysInFrom = now.timeIntervalSince(opportunity.stageEnteredAt.date) / 86400
+        }
+        try db.execute(sql: "INSERT INTO stage_change (opportunity_id, from_stage, to_stage, at, by, days_in_from) VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: [opportunity.id, change.from.rawValue, change.to.rawValue, now.timeIntervalSince1970, change.by, change.daysInFrom])
+        opportunity.history.append(change)
+        opportunity.stage = target
+        opportunity.stageEnteredAt = .init(date: now)
+        opportunity.probabilityPercent = StageRules.defaultProbability(target)
+        if !StageRules.isOpen(target) {
+            opportunity.closedAt = .init(date: now)
+            opportunity.forecastCategory = target == .won ? .commit : .omitted
+        }
+        opportunity.version += 1
+        try write(db, opportunity)
+        try JobScheduler.cancelPending(db, kind: stageTimerJob, idPrefix: "stage-\(opportunity.id)")
+        try PipelineStore.completeTasks(db, kind: "stage_timer", opportunityID: opportunity.id, at: now)
+        try scheduleStageTimer(db, opportunity, now: now)
+        try Outbox.append(db, Forge_Pipeline_V1_OpportunityStageChanged.with {
+            $0.opportunity = opportunity
+            $0.change = change
+        }, accountID: opportunity.accountID, at: now)
     }
 
     // MARK: Stage timers

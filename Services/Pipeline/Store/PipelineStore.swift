@@ -132,6 +132,7 @@ struct PipelineStore: Sendable {
             try db.create(index: "task_by_opportunity", on: "task", columns: ["opportunity_id"])
             try db.create(index: "task_by_account", on: "task", columns: ["account_id"])
         }
+        QuoteStore.migrations(&migrator)
     }
 
     // MARK: Settings

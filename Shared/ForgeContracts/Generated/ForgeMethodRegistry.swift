@@ -404,6 +404,41 @@ public enum ForgeMethodRegistry {
             response: Forge_Pipeline_V1_GetForecastResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateQuote"),
+            request: Forge_Pipeline_V1_CreateQuoteRequest.self,
+            response: Forge_Pipeline_V1_CreateQuoteResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetQuote"),
+            request: Forge_Pipeline_V1_GetQuoteRequest.self,
+            response: Forge_Pipeline_V1_GetQuoteResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListQuotes"),
+            request: Forge_Pipeline_V1_ListQuotesRequest.self,
+            response: Forge_Pipeline_V1_ListQuotesResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "DecideQuote"),
+            request: Forge_Pipeline_V1_DecideQuoteRequest.self,
+            response: Forge_Pipeline_V1_DecideQuoteResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "SendQuote"),
+            request: Forge_Pipeline_V1_SendQuoteRequest.self,
+            response: Forge_Pipeline_V1_SendQuoteResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "RecordQuoteAnswer"),
+            request: Forge_Pipeline_V1_RecordQuoteAnswerRequest.self,
+            response: Forge_Pipeline_V1_RecordQuoteAnswerResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetAccountPipeline"),
+            request: Forge_Pipeline_V1_GetAccountPipelineRequest.self,
+            response: Forge_Pipeline_V1_GetAccountPipelineResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListMyTasks"),
             request: Forge_Pipeline_V1_ListMyTasksRequest.self,
             response: Forge_Pipeline_V1_ListMyTasksResponse.self

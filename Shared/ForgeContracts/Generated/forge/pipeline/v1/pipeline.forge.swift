@@ -26,9 +26,16 @@ public enum Forge_Pipeline_V1_PipelineService {
         public static let advanceStage = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "AdvanceStage")
         public static let listOpportunities = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListOpportunities")
         public static let getForecast = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetForecast")
+        public static let createQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateQuote")
+        public static let getQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetQuote")
+        public static let listQuotes = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListQuotes")
+        public static let decideQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "DecideQuote")
+        public static let sendQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "SendQuote")
+        public static let recordQuoteAnswer = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "RecordQuoteAnswer")
+        public static let getAccountPipeline = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetAccountPipeline")
         public static let listMyTasks = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListMyTasks")
         public static let completeTask = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CompleteTask")
-        public static let all: [MethodDescriptor] = [captureLead, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getForecast, listMyTasks, completeTask]
+        public static let all: [MethodDescriptor] = [captureLead, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getForecast, createQuote, getQuote, listQuotes, decideQuote, sendQuote, recordQuoteAnswer, getAccountPipeline, listMyTasks, completeTask]
     }
 }
 
@@ -63,6 +70,17 @@ public protocol Forge_Pipeline_V1_PipelineHandler: Sendable {
     func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse
     /// The weighted forecast (amount × probability) by month and one other dimension.
     func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetForecastResponse
+    /// Quotes: a new version of the opportunity's quote (earlier open versions are superseded);
+    /// a discount beyond the thresholds waits for the owner's manager, beyond the second for an
+    /// admin; sending starts the follow-up cadence; the customer's acceptance wins the opportunity.
+    func createQuote(_ request: Forge_Pipeline_V1_CreateQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateQuoteResponse
+    func getQuote(_ request: Forge_Pipeline_V1_GetQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetQuoteResponse
+    func listQuotes(_ request: Forge_Pipeline_V1_ListQuotesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListQuotesResponse
+    func decideQuote(_ request: Forge_Pipeline_V1_DecideQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_DecideQuoteResponse
+    func sendQuote(_ request: Forge_Pipeline_V1_SendQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_SendQuoteResponse
+    func recordQuoteAnswer(_ request: Forge_Pipeline_V1_RecordQuoteAnswerRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_RecordQuoteAnswerResponse
+    /// One account's pipeline for the 360° view: open opportunities, latest quotes, open tasks.
+    func getAccountPipeline(_ request: Forge_Pipeline_V1_GetAccountPipelineRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetAccountPipelineResponse
     func listMyTasks(_ request: Forge_Pipeline_V1_ListMyTasksRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListMyTasksResponse
     func completeTask(_ request: Forge_Pipeline_V1_CompleteTaskRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CompleteTaskResponse
 }
@@ -117,6 +135,27 @@ extension Forge_Pipeline_V1_PipelineHandler {
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.getForecast, request: Forge_Pipeline_V1_GetForecastRequest.self) { request, context in
             try await self.getForecast(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.createQuote, request: Forge_Pipeline_V1_CreateQuoteRequest.self) { request, context in
+            try await self.createQuote(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getQuote, request: Forge_Pipeline_V1_GetQuoteRequest.self) { request, context in
+            try await self.getQuote(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.listQuotes, request: Forge_Pipeline_V1_ListQuotesRequest.self) { request, context in
+            try await self.listQuotes(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.decideQuote, request: Forge_Pipeline_V1_DecideQuoteRequest.self) { request, context in
+            try await self.decideQuote(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.sendQuote, request: Forge_Pipeline_V1_SendQuoteRequest.self) { request, context in
+            try await self.sendQuote(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.recordQuoteAnswer, request: Forge_Pipeline_V1_RecordQuoteAnswerRequest.self) { request, context in
+            try await self.recordQuoteAnswer(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getAccountPipeline, request: Forge_Pipeline_V1_GetAccountPipelineRequest.self) { request, context in
+            try await self.getAccountPipeline(request, context: context)
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.listMyTasks, request: Forge_Pipeline_V1_ListMyTasksRequest.self) { request, context in
             try await self.listMyTasks(request, context: context)
@@ -195,6 +234,31 @@ public struct Forge_Pipeline_V1_PipelineClient: Sendable {
     /// The weighted forecast (amount × probability) by month and one other dimension.
     public func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetForecastResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getForecast, request: request, response: Forge_Pipeline_V1_GetForecastResponse.self, options: options)
+    }
+    /// Quotes: a new version of the opportunity's quote (earlier open versions are superseded);
+    /// a discount beyond the thresholds waits for the owner's manager, beyond the second for an
+    /// admin; sending starts the follow-up cadence; the customer's acceptance wins the opportunity.
+    public func createQuote(_ request: Forge_Pipeline_V1_CreateQuoteRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CreateQuoteResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.createQuote, request: request, response: Forge_Pipeline_V1_CreateQuoteResponse.self, options: options)
+    }
+    public func getQuote(_ request: Forge_Pipeline_V1_GetQuoteRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetQuoteResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getQuote, request: request, response: Forge_Pipeline_V1_GetQuoteResponse.self, options: options)
+    }
+    public func listQuotes(_ request: Forge_Pipeline_V1_ListQuotesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListQuotesResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listQuotes, request: request, response: Forge_Pipeline_V1_ListQuotesResponse.self, options: options)
+    }
+    public func decideQuote(_ request: Forge_Pipeline_V1_DecideQuoteRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_DecideQuoteResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.decideQuote, request: request, response: Forge_Pipeline_V1_DecideQuoteResponse.self, options: options)
+    }
+    public func sendQuote(_ request: Forge_Pipeline_V1_SendQuoteRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_SendQuoteResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.sendQuote, request: request, response: Forge_Pipeline_V1_SendQuoteResponse.self, options: options)
+    }
+    public func recordQuoteAnswer(_ request: Forge_Pipeline_V1_RecordQuoteAnswerRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_RecordQuoteAnswerResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.recordQuoteAnswer, request: request, response: Forge_Pipeline_V1_RecordQuoteAnswerResponse.self, options: options)
+    }
+    /// One account's pipeline for the 360° view: open opportunities, latest quotes, open tasks.
+    public func getAccountPipeline(_ request: Forge_Pipeline_V1_GetAccountPipelineRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetAccountPipelineResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getAccountPipeline, request: request, response: Forge_Pipeline_V1_GetAccountPipelineResponse.self, options: options)
     }
     public func listMyTasks(_ request: Forge_Pipeline_V1_ListMyTasksRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListMyTasksResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listMyTasks, request: request, response: Forge_Pipeline_V1_ListMyTasksResponse.self, options: options)

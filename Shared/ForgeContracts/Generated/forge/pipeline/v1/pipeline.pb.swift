@@ -388,6 +388,112 @@ public nonisolated enum Forge_Pipeline_V1_ForecastDimension: SwiftProtobuf.Enum,
 
 }
 
+public nonisolated enum Forge_Pipeline_V1_QuoteStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case pendingApproval // = 1
+  case approved // = 2
+  case approvalRejected // = 3
+  case sent // = 4
+  case accepted // = 5
+  case declined // = 6
+  case expired // = 7
+
+  /// A newer version replaced it before it was answered.
+  case superseded // = 8
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .pendingApproval
+    case 2: self = .approved
+    case 3: self = .approvalRejected
+    case 4: self = .sent
+    case 5: self = .accepted
+    case 6: self = .declined
+    case 7: self = .expired
+    case 8: self = .superseded
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .pendingApproval: return 1
+    case .approved: return 2
+    case .approvalRejected: return 3
+    case .sent: return 4
+    case .accepted: return 5
+    case .declined: return 6
+    case .expired: return 7
+    case .superseded: return 8
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_QuoteStatus] = [
+    .unspecified,
+    .pendingApproval,
+    .approved,
+    .approvalRejected,
+    .sent,
+    .accepted,
+    .declined,
+    .expired,
+    .superseded,
+  ]
+
+}
+
+public nonisolated enum Forge_Pipeline_V1_ApprovalLevel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case none // = 1
+  case manager // = 2
+  case admin // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .none
+    case 2: self = .manager
+    case 3: self = .admin
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .none: return 1
+    case .manager: return 2
+    case .admin: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Pipeline_V1_ApprovalLevel] = [
+    .unspecified,
+    .none,
+    .manager,
+    .admin,
+  ]
+
+}
+
 /// One part of a lead's score, so a rep can see why a lead ranks where it does.
 public nonisolated struct Forge_Pipeline_V1_ScoreReason: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -1111,6 +1217,27 @@ public nonisolated struct Forge_Pipeline_V1_StageLimit: Sendable {
   public init() {}
 }
 
+/// When a quote's discount needs approval, and when a sent quote is followed up.
+public nonisolated struct Forge_Pipeline_V1_QuoteRules: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A line discount above this (basis points) waits for the owner's manager; 0: 1,000 (10 %).
+  public var managerApprovalAboveBps: Int32 = 0
+
+  /// Above this, for an admin; 0: 2,000 (20 %).
+  public var adminApprovalAboveBps: Int32 = 0
+
+  /// Days after sending at which the owner gets a follow-up task while the quote is
+  /// unanswered; empty: 3, 7 and 14.
+  public var followUpDays: [Int32] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Forge_Pipeline_V1_PipelineSettings: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1138,11 +1265,21 @@ public nonisolated struct Forge_Pipeline_V1_PipelineSettings: Sendable {
 
   public var version: Int64 = 0
 
+  public var quotes: Forge_Pipeline_V1_QuoteRules {
+    get {_quotes ?? Forge_Pipeline_V1_QuoteRules()}
+    set {_quotes = newValue}
+  }
+  /// Returns true if `quotes` has been explicitly set.
+  public var hasQuotes: Bool {self._quotes != nil}
+  /// Clears the value of `quotes`. Subsequent reads from it will return its default value.
+  public mutating func clearQuotes() {self._quotes = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _scoring: Forge_Pipeline_V1_ScoringRules? = nil
+  fileprivate var _quotes: Forge_Pipeline_V1_QuoteRules? = nil
 }
 
 public nonisolated struct Forge_Pipeline_V1_GetPipelineSettingsRequest: Sendable {
@@ -1714,6 +1851,535 @@ public nonisolated struct Forge_Pipeline_V1_GetForecastResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Forge_Pipeline_V1_PriceTier: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// From this quantity up, the unit price is `unit_price`.
+  public var minQuantity: Int64 = 0
+
+  public var unitPrice: Forge_Common_V1_Money {
+    get {_unitPrice ?? Forge_Common_V1_Money()}
+    set {_unitPrice = newValue}
+  }
+  /// Returns true if `unitPrice` has been explicitly set.
+  public var hasUnitPrice: Bool {self._unitPrice != nil}
+  /// Clears the value of `unitPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearUnitPrice() {self._unitPrice = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _unitPrice: Forge_Common_V1_Money? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteLine: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The product as it was quoted (a snapshot: later price changes do not alter the quote).
+  public var sku: String = String()
+
+  public var name: String = String()
+
+  public var unit: String = String()
+
+  public var quantity: Int64 = 0
+
+  public var listUnitPrice: Forge_Common_V1_Money {
+    get {_listUnitPrice ?? Forge_Common_V1_Money()}
+    set {_listUnitPrice = newValue}
+  }
+  /// Returns true if `listUnitPrice` has been explicitly set.
+  public var hasListUnitPrice: Bool {self._listUnitPrice != nil}
+  /// Clears the value of `listUnitPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearListUnitPrice() {self._listUnitPrice = nil}
+
+  /// Volume prices; the highest tier the quantity reaches applies.
+  public var tiers: [Forge_Pipeline_V1_PriceTier] = []
+
+  /// Discount on the (tier) price, basis points: 500 = 5 %.
+  public var discountBps: Int32 = 0
+
+  /// Set by the service.
+  public var unitPrice: Forge_Common_V1_Money {
+    get {_unitPrice ?? Forge_Common_V1_Money()}
+    set {_unitPrice = newValue}
+  }
+  /// Returns true if `unitPrice` has been explicitly set.
+  public var hasUnitPrice: Bool {self._unitPrice != nil}
+  /// Clears the value of `unitPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearUnitPrice() {self._unitPrice = nil}
+
+  public var lineTotal: Forge_Common_V1_Money {
+    get {_lineTotal ?? Forge_Common_V1_Money()}
+    set {_lineTotal = newValue}
+  }
+  /// Returns true if `lineTotal` has been explicitly set.
+  public var hasLineTotal: Bool {self._lineTotal != nil}
+  /// Clears the value of `lineTotal`. Subsequent reads from it will return its default value.
+  public mutating func clearLineTotal() {self._lineTotal = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _listUnitPrice: Forge_Common_V1_Money? = nil
+  fileprivate var _unitPrice: Forge_Common_V1_Money? = nil
+  fileprivate var _lineTotal: Forge_Common_V1_Money? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_PaymentTerm: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// e.g. 预付款, 发货前, 验收后.
+  public var label: String = String()
+
+  /// Share of the total, percent; the terms add up to 100.
+  public var percent: Int32 = 0
+
+  /// When it is due, in words the ERP understands: "on_order", "before_shipment",
+  /// "after_acceptance", "net_30" …
+  public var dueRule: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteDecision: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var approved: Bool = false
+
+  public var by: String = String()
+
+  public var comment: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var level: Forge_Pipeline_V1_ApprovalLevel = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_Quote: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var opportunityID: String {
+    get {_storage._opportunityID}
+    set {_uniqueStorage()._opportunityID = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  /// 1, 2, … per opportunity.
+  public var revision: Int32 {
+    get {_storage._revision}
+    set {_uniqueStorage()._revision = newValue}
+  }
+
+  public var status: Forge_Pipeline_V1_QuoteStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var lines: [Forge_Pipeline_V1_QuoteLine] {
+    get {_storage._lines}
+    set {_uniqueStorage()._lines = newValue}
+  }
+
+  public var paymentTerms: [Forge_Pipeline_V1_PaymentTerm] {
+    get {_storage._paymentTerms}
+    set {_uniqueStorage()._paymentTerms = newValue}
+  }
+
+  /// The last day the offer holds.
+  public var validUntil: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._validUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._validUntil = newValue}
+  }
+  /// Returns true if `validUntil` has been explicitly set.
+  public var hasValidUntil: Bool {_storage._validUntil != nil}
+  /// Clears the value of `validUntil`. Subsequent reads from it will return its default value.
+  public mutating func clearValidUntil() {_uniqueStorage()._validUntil = nil}
+
+  public var currencyCode: String {
+    get {_storage._currencyCode}
+    set {_uniqueStorage()._currencyCode = newValue}
+  }
+
+  /// At list (tier) prices, before discounts; and the total after them.
+  public var subtotal: Forge_Common_V1_Money {
+    get {_storage._subtotal ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._subtotal = newValue}
+  }
+  /// Returns true if `subtotal` has been explicitly set.
+  public var hasSubtotal: Bool {_storage._subtotal != nil}
+  /// Clears the value of `subtotal`. Subsequent reads from it will return its default value.
+  public mutating func clearSubtotal() {_uniqueStorage()._subtotal = nil}
+
+  public var total: Forge_Common_V1_Money {
+    get {_storage._total ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {_storage._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {_uniqueStorage()._total = nil}
+
+  /// The largest line discount, and the approval it needs.
+  public var maxDiscountBps: Int32 {
+    get {_storage._maxDiscountBps}
+    set {_uniqueStorage()._maxDiscountBps = newValue}
+  }
+
+  public var approvalLevel: Forge_Pipeline_V1_ApprovalLevel {
+    get {_storage._approvalLevel}
+    set {_uniqueStorage()._approvalLevel = newValue}
+  }
+
+  public var decisions: [Forge_Pipeline_V1_QuoteDecision] {
+    get {_storage._decisions}
+    set {_uniqueStorage()._decisions = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var sentAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._sentAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._sentAt = newValue}
+  }
+  /// Returns true if `sentAt` has been explicitly set.
+  public var hasSentAt: Bool {_storage._sentAt != nil}
+  /// Clears the value of `sentAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSentAt() {_uniqueStorage()._sentAt = nil}
+
+  public var answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._answeredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._answeredAt = newValue}
+  }
+  /// Returns true if `answeredAt` has been explicitly set.
+  public var hasAnsweredAt: Bool {_storage._answeredAt != nil}
+  /// Clears the value of `answeredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAnsweredAt() {_uniqueStorage()._answeredAt = nil}
+
+  public var answerNote: String {
+    get {_storage._answerNote}
+    set {_uniqueStorage()._answerNote = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var notes: String {
+    get {_storage._notes}
+    set {_uniqueStorage()._notes = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Pipeline_V1_CreateQuoteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_CreateQuoteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetQuoteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetQuoteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListQuotesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var opportunityID: String = String()
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_ListQuotesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quotes: [Forge_Pipeline_V1_Quote] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_DecideQuoteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var approve: Bool = false
+
+  public var comment: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_DecideQuoteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_SendQuoteRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_SendQuoteResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_RecordQuoteAnswerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var accepted: Bool = false
+
+  /// What the customer said (required when declined).
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_RecordQuoteAnswerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var opportunity: Forge_Pipeline_V1_Opportunity {
+    get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
+    set {_opportunity = newValue}
+  }
+  /// Returns true if `opportunity` has been explicitly set.
+  public var hasOpportunity: Bool {self._opportunity != nil}
+  /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
+  public mutating func clearOpportunity() {self._opportunity = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+  fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetAccountPipelineRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_GetAccountPipelineResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var openOpportunities: [Forge_Pipeline_V1_Opportunity] = []
+
+  /// The newest version of each of the account's opportunities' quotes, newest first (at most 10).
+  public var latestQuotes: [Forge_Pipeline_V1_Quote] = []
+
+  /// Open tasks on the account, its leads and opportunities, by due date (at most 20).
+  public var openTasks: [Forge_Pipeline_V1_Task] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Forge_Pipeline_V1_Task: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2076,6 +2742,8 @@ public nonisolated struct Forge_Pipeline_V1_OpportunityStageChanged: Sendable {
   fileprivate var _change: Forge_Pipeline_V1_StageChange? = nil
 }
 
+/// Carries what the orders service drafts the order from: the accepted quote's lines,
+/// payment terms and the account.
 public nonisolated struct Forge_Pipeline_V1_OpportunityWon: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2090,11 +2758,126 @@ public nonisolated struct Forge_Pipeline_V1_OpportunityWon: Sendable {
   /// Clears the value of `opportunity`. Subsequent reads from it will return its default value.
   public mutating func clearOpportunity() {self._opportunity = nil}
 
+  public var acceptedQuote: Forge_Pipeline_V1_Quote {
+    get {_acceptedQuote ?? Forge_Pipeline_V1_Quote()}
+    set {_acceptedQuote = newValue}
+  }
+  /// Returns true if `acceptedQuote` has been explicitly set.
+  public var hasAcceptedQuote: Bool {self._acceptedQuote != nil}
+  /// Clears the value of `acceptedQuote`. Subsequent reads from it will return its default value.
+  public mutating func clearAcceptedQuote() {self._acceptedQuote = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
+  fileprivate var _acceptedQuote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteDecided: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteSent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteAnswered: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
+}
+
+public nonisolated struct Forge_Pipeline_V1_QuoteExpired: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var quote: Forge_Pipeline_V1_Quote {
+    get {_quote ?? Forge_Pipeline_V1_Quote()}
+    set {_quote = newValue}
+  }
+  /// Returns true if `quote` has been explicitly set.
+  public var hasQuote: Bool {self._quote != nil}
+  /// Clears the value of `quote`. Subsequent reads from it will return its default value.
+  public mutating func clearQuote() {self._quote = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
 }
 
 public nonisolated struct Forge_Pipeline_V1_OpportunityLost: Sendable {
@@ -2169,6 +2952,14 @@ nonisolated extension Forge_Pipeline_V1_ForecastCategory: SwiftProtobuf._ProtoNa
 
 nonisolated extension Forge_Pipeline_V1_ForecastDimension: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FORECAST_DIMENSION_UNSPECIFIED\0\u{1}FORECAST_DIMENSION_OWNER\0\u{1}FORECAST_DIMENSION_TEAM\0\u{1}FORECAST_DIMENSION_PRODUCT_LINE\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0QUOTE_STATUS_UNSPECIFIED\0\u{1}QUOTE_STATUS_PENDING_APPROVAL\0\u{1}QUOTE_STATUS_APPROVED\0\u{1}QUOTE_STATUS_APPROVAL_REJECTED\0\u{1}QUOTE_STATUS_SENT\0\u{1}QUOTE_STATUS_ACCEPTED\0\u{1}QUOTE_STATUS_DECLINED\0\u{1}QUOTE_STATUS_EXPIRED\0\u{1}QUOTE_STATUS_SUPERSEDED\0")
+}
+
+nonisolated extension Forge_Pipeline_V1_ApprovalLevel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0APPROVAL_LEVEL_UNSPECIFIED\0\u{1}APPROVAL_LEVEL_NONE\0\u{1}APPROVAL_LEVEL_MANAGER\0\u{1}APPROVAL_LEVEL_ADMIN\0")
 }
 
 nonisolated extension Forge_Pipeline_V1_ScoreReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -3473,9 +4264,49 @@ nonisolated extension Forge_Pipeline_V1_StageLimit: SwiftProtobuf.Message, Swift
   }
 }
 
+nonisolated extension Forge_Pipeline_V1_QuoteRules: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteRules"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}manager_approval_above_bps\0\u{3}admin_approval_above_bps\0\u{3}follow_up_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.managerApprovalAboveBps) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.adminApprovalAboveBps) }()
+      case 3: try { try decoder.decodeRepeatedInt32Field(value: &self.followUpDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.managerApprovalAboveBps != 0 {
+      try visitor.visitSingularInt32Field(value: self.managerApprovalAboveBps, fieldNumber: 1)
+    }
+    if self.adminApprovalAboveBps != 0 {
+      try visitor.visitSingularInt32Field(value: self.adminApprovalAboveBps, fieldNumber: 2)
+    }
+    if !self.followUpDays.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.followUpDays, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteRules, rhs: Forge_Pipeline_V1_QuoteRules) -> Bool {
+    if lhs.managerApprovalAboveBps != rhs.managerApprovalAboveBps {return false}
+    if lhs.adminApprovalAboveBps != rhs.adminApprovalAboveBps {return false}
+    if lhs.followUpDays != rhs.followUpDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Pipeline_V1_PipelineSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".PipelineSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}teams\0\u{3}default_team\0\u{1}scoring\0\u{3}stage_limits\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0\u{1}teams\0\u{3}default_team\0\u{1}scoring\0\u{3}stage_limits\0\u{1}version\0\u{1}quotes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3489,6 +4320,7 @@ nonisolated extension Forge_Pipeline_V1_PipelineSettings: SwiftProtobuf.Message,
       case 4: try { try decoder.decodeSingularMessageField(value: &self._scoring) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.stageLimits) }()
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._quotes) }()
       default: break
       }
     }
@@ -3517,6 +4349,9 @@ nonisolated extension Forge_Pipeline_V1_PipelineSettings: SwiftProtobuf.Message,
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 6)
     }
+    try { if let v = self._quotes {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3527,6 +4362,7 @@ nonisolated extension Forge_Pipeline_V1_PipelineSettings: SwiftProtobuf.Message,
     if lhs._scoring != rhs._scoring {return false}
     if lhs.stageLimits != rhs.stageLimits {return false}
     if lhs.version != rhs.version {return false}
+    if lhs._quotes != rhs._quotes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4493,6 +5329,914 @@ nonisolated extension Forge_Pipeline_V1_GetForecastResponse: SwiftProtobuf.Messa
   }
 }
 
+nonisolated extension Forge_Pipeline_V1_PriceTier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PriceTier"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}min_quantity\0\u{3}unit_price\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.minQuantity) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._unitPrice) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.minQuantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.minQuantity, fieldNumber: 1)
+    }
+    try { if let v = self._unitPrice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_PriceTier, rhs: Forge_Pipeline_V1_PriceTier) -> Bool {
+    if lhs.minQuantity != rhs.minQuantity {return false}
+    if lhs._unitPrice != rhs._unitPrice {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}name\0\u{1}unit\0\u{1}quantity\0\u{3}list_unit_price\0\u{1}tiers\0\u{3}discount_bps\0\u{3}unit_price\0\u{3}line_total\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.unit) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._listUnitPrice) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.tiers) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.discountBps) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._unitPrice) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._lineTotal) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.unit.isEmpty {
+      try visitor.visitSingularStringField(value: self.unit, fieldNumber: 3)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 4)
+    }
+    try { if let v = self._listUnitPrice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiers, fieldNumber: 6)
+    }
+    if self.discountBps != 0 {
+      try visitor.visitSingularInt32Field(value: self.discountBps, fieldNumber: 7)
+    }
+    try { if let v = self._unitPrice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._lineTotal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteLine, rhs: Forge_Pipeline_V1_QuoteLine) -> Bool {
+    if lhs.sku != rhs.sku {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.unit != rhs.unit {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs._listUnitPrice != rhs._listUnitPrice {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.discountBps != rhs.discountBps {return false}
+    if lhs._unitPrice != rhs._unitPrice {return false}
+    if lhs._lineTotal != rhs._lineTotal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_PaymentTerm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PaymentTerm"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}percent\0\u{3}due_rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.percent) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.dueRule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
+    }
+    if self.percent != 0 {
+      try visitor.visitSingularInt32Field(value: self.percent, fieldNumber: 2)
+    }
+    if !self.dueRule.isEmpty {
+      try visitor.visitSingularStringField(value: self.dueRule, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_PaymentTerm, rhs: Forge_Pipeline_V1_PaymentTerm) -> Bool {
+    if lhs.label != rhs.label {return false}
+    if lhs.percent != rhs.percent {return false}
+    if lhs.dueRule != rhs.dueRule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteDecision: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteDecision"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}approved\0\u{1}by\0\u{1}comment\0\u{1}at\0\u{1}level\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.approved) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.by) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.level) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.approved != false {
+      try visitor.visitSingularBoolField(value: self.approved, fieldNumber: 1)
+    }
+    if !self.by.isEmpty {
+      try visitor.visitSingularStringField(value: self.by, fieldNumber: 2)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 3)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.level != .unspecified {
+      try visitor.visitSingularEnumField(value: self.level, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteDecision, rhs: Forge_Pipeline_V1_QuoteDecision) -> Bool {
+    if lhs.approved != rhs.approved {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_Quote: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Quote"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}opportunity_id\0\u{3}account_id\0\u{1}revision\0\u{1}status\0\u{1}lines\0\u{3}payment_terms\0\u{3}valid_until\0\u{3}currency_code\0\u{1}subtotal\0\u{1}total\0\u{3}max_discount_bps\0\u{3}approval_level\0\u{1}decisions\0\u{3}owner_id\0\u{1}team\0\u{3}sent_at\0\u{3}answered_at\0\u{3}answer_note\0\u{3}created_at\0\u{1}version\0\u{1}notes\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _opportunityID: String = String()
+    var _accountID: String = String()
+    var _revision: Int32 = 0
+    var _status: Forge_Pipeline_V1_QuoteStatus = .unspecified
+    var _lines: [Forge_Pipeline_V1_QuoteLine] = []
+    var _paymentTerms: [Forge_Pipeline_V1_PaymentTerm] = []
+    var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _currencyCode: String = String()
+    var _subtotal: Forge_Common_V1_Money? = nil
+    var _total: Forge_Common_V1_Money? = nil
+    var _maxDiscountBps: Int32 = 0
+    var _approvalLevel: Forge_Pipeline_V1_ApprovalLevel = .unspecified
+    var _decisions: [Forge_Pipeline_V1_QuoteDecision] = []
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _sentAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _answerNote: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+    var _notes: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _opportunityID = source._opportunityID
+      _accountID = source._accountID
+      _revision = source._revision
+      _status = source._status
+      _lines = source._lines
+      _paymentTerms = source._paymentTerms
+      _validUntil = source._validUntil
+      _currencyCode = source._currencyCode
+      _subtotal = source._subtotal
+      _total = source._total
+      _maxDiscountBps = source._maxDiscountBps
+      _approvalLevel = source._approvalLevel
+      _decisions = source._decisions
+      _ownerID = source._ownerID
+      _team = source._team
+      _sentAt = source._sentAt
+      _answeredAt = source._answeredAt
+      _answerNote = source._answerNote
+      _createdAt = source._createdAt
+      _version = source._version
+      _notes = source._notes
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._opportunityID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._revision) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._lines) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._paymentTerms) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._validUntil) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._currencyCode) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._subtotal) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
+        case 12: try { try decoder.decodeSingularInt32Field(value: &_storage._maxDiscountBps) }()
+        case 13: try { try decoder.decodeSingularEnumField(value: &_storage._approvalLevel) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._decisions) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._sentAt) }()
+        case 18: try { try decoder.decodeSingularMessageField(value: &_storage._answeredAt) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._answerNote) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 22: try { try decoder.decodeSingularStringField(value: &_storage._notes) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._opportunityID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._opportunityID, fieldNumber: 2)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 3)
+      }
+      if _storage._revision != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._revision, fieldNumber: 4)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 5)
+      }
+      if !_storage._lines.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._lines, fieldNumber: 6)
+      }
+      if !_storage._paymentTerms.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._paymentTerms, fieldNumber: 7)
+      }
+      try { if let v = _storage._validUntil {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._currencyCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currencyCode, fieldNumber: 9)
+      }
+      try { if let v = _storage._subtotal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._total {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if _storage._maxDiscountBps != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._maxDiscountBps, fieldNumber: 12)
+      }
+      if _storage._approvalLevel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._approvalLevel, fieldNumber: 13)
+      }
+      if !_storage._decisions.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._decisions, fieldNumber: 14)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 15)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 16)
+      }
+      try { if let v = _storage._sentAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      try { if let v = _storage._answeredAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 18)
+      } }()
+      if !_storage._answerNote.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._answerNote, fieldNumber: 19)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 21)
+      }
+      if !_storage._notes.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._notes, fieldNumber: 22)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_Quote, rhs: Forge_Pipeline_V1_Quote) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._opportunityID != rhs_storage._opportunityID {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._revision != rhs_storage._revision {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._lines != rhs_storage._lines {return false}
+        if _storage._paymentTerms != rhs_storage._paymentTerms {return false}
+        if _storage._validUntil != rhs_storage._validUntil {return false}
+        if _storage._currencyCode != rhs_storage._currencyCode {return false}
+        if _storage._subtotal != rhs_storage._subtotal {return false}
+        if _storage._total != rhs_storage._total {return false}
+        if _storage._maxDiscountBps != rhs_storage._maxDiscountBps {return false}
+        if _storage._approvalLevel != rhs_storage._approvalLevel {return false}
+        if _storage._decisions != rhs_storage._decisions {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._sentAt != rhs_storage._sentAt {return false}
+        if _storage._answeredAt != rhs_storage._answeredAt {return false}
+        if _storage._answerNote != rhs_storage._answerNote {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._notes != rhs_storage._notes {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_CreateQuoteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateQuoteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_CreateQuoteRequest, rhs: Forge_Pipeline_V1_CreateQuoteRequest) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_CreateQuoteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateQuoteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_CreateQuoteResponse, rhs: Forge_Pipeline_V1_CreateQuoteResponse) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetQuoteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetQuoteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetQuoteRequest, rhs: Forge_Pipeline_V1_GetQuoteRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetQuoteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetQuoteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetQuoteResponse, rhs: Forge_Pipeline_V1_GetQuoteResponse) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListQuotesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListQuotesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}opportunity_id\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.opportunityID.isEmpty {
+      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListQuotesRequest, rhs: Forge_Pipeline_V1_ListQuotesRequest) -> Bool {
+    if lhs.opportunityID != rhs.opportunityID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_ListQuotesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListQuotesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quotes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.quotes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.quotes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.quotes, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_ListQuotesResponse, rhs: Forge_Pipeline_V1_ListQuotesResponse) -> Bool {
+    if lhs.quotes != rhs.quotes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_DecideQuoteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DecideQuoteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}approve\0\u{1}comment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.approve) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.approve != false {
+      try visitor.visitSingularBoolField(value: self.approve, fieldNumber: 2)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_DecideQuoteRequest, rhs: Forge_Pipeline_V1_DecideQuoteRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.approve != rhs.approve {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_DecideQuoteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DecideQuoteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_DecideQuoteResponse, rhs: Forge_Pipeline_V1_DecideQuoteResponse) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_SendQuoteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SendQuoteRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_SendQuoteRequest, rhs: Forge_Pipeline_V1_SendQuoteRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_SendQuoteResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SendQuoteResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_SendQuoteResponse, rhs: Forge_Pipeline_V1_SendQuoteResponse) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_RecordQuoteAnswerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordQuoteAnswerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}accepted\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.accepted) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.accepted != false {
+      try visitor.visitSingularBoolField(value: self.accepted, fieldNumber: 2)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_RecordQuoteAnswerRequest, rhs: Forge_Pipeline_V1_RecordQuoteAnswerRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.accepted != rhs.accepted {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_RecordQuoteAnswerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordQuoteAnswerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0\u{1}opportunity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._opportunity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_RecordQuoteAnswerResponse, rhs: Forge_Pipeline_V1_RecordQuoteAnswerResponse) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs._opportunity != rhs._opportunity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetAccountPipelineRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountPipelineRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetAccountPipelineRequest, rhs: Forge_Pipeline_V1_GetAccountPipelineRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetAccountPipelineResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountPipelineResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}open_opportunities\0\u{3}latest_quotes\0\u{3}open_tasks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.openOpportunities) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.latestQuotes) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.openTasks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.openOpportunities.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.openOpportunities, fieldNumber: 1)
+    }
+    if !self.latestQuotes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.latestQuotes, fieldNumber: 2)
+    }
+    if !self.openTasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.openTasks, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetAccountPipelineResponse, rhs: Forge_Pipeline_V1_GetAccountPipelineResponse) -> Bool {
+    if lhs.openOpportunities != rhs.openOpportunities {return false}
+    if lhs.latestQuotes != rhs.latestQuotes {return false}
+    if lhs.openTasks != rhs.openTasks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Pipeline_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}owner_id\0\u{1}title\0\u{3}due_at\0\u{3}lead_id\0\u{3}opportunity_id\0\u{3}account_id\0\u{1}done\0\u{3}done_at\0\u{3}created_at\0\u{1}kind\0")
@@ -5076,7 +6820,7 @@ nonisolated extension Forge_Pipeline_V1_OpportunityStageChanged: SwiftProtobuf.M
 
 nonisolated extension Forge_Pipeline_V1_OpportunityWon: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OpportunityWon"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}opportunity\0\u{3}accepted_quote\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5085,6 +6829,7 @@ nonisolated extension Forge_Pipeline_V1_OpportunityWon: SwiftProtobuf.Message, S
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._opportunity) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._acceptedQuote) }()
       default: break
       }
     }
@@ -5098,11 +6843,185 @@ nonisolated extension Forge_Pipeline_V1_OpportunityWon: SwiftProtobuf.Message, S
     try { if let v = self._opportunity {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._acceptedQuote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Pipeline_V1_OpportunityWon, rhs: Forge_Pipeline_V1_OpportunityWon) -> Bool {
     if lhs._opportunity != rhs._opportunity {return false}
+    if lhs._acceptedQuote != rhs._acceptedQuote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteCreated, rhs: Forge_Pipeline_V1_QuoteCreated) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteDecided: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteDecided"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteDecided, rhs: Forge_Pipeline_V1_QuoteDecided) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteSent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteSent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteSent, rhs: Forge_Pipeline_V1_QuoteSent) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteAnswered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteAnswered"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteAnswered, rhs: Forge_Pipeline_V1_QuoteAnswered) -> Bool {
+    if lhs._quote != rhs._quote {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_QuoteExpired: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".QuoteExpired"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}quote\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._quote) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._quote {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_QuoteExpired, rhs: Forge_Pipeline_V1_QuoteExpired) -> Bool {
+    if lhs._quote != rhs._quote {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
