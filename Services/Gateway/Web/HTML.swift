@@ -51,10 +51,18 @@ enum HTML {
         button { background: var(--accent); color: #fff; border: 0; cursor: pointer; }
         ul.timeline { list-style: none; padding: 0; margin: 0; } ul.timeline li { padding: .4rem 0; border-bottom: 1px dashed var(--line); }
         ul.tree, ul.tree ul { list-style: none; padding-left: 1rem; margin: 0; }
+        .board { display: grid; grid-template-columns: repeat(6, minmax(150px, 1fr)); gap: .6rem; overflow-x: auto; }
+        .column { background: #eef1f6; border-radius: 8px; padding: .5rem; min-height: 8rem; }
+        .column h2 { font-size: .95rem; margin: .2rem 0 .5rem; }
+        .deal { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .5rem; margin-bottom: .5rem; font-size: .9rem; }
+        .deal form, td form { display: inline; }
+        .deal button, td button { padding: .2rem .5rem; font-size: .8rem; margin: .2rem .2rem 0 0; }
+        .overdue { color: var(--bad); font-weight: 600; }
+        @media print { header, form, button, .no-print { display: none !important; } body { background: #fff; } main { max-width: none; } }
         </style>
         </head>
         <body>
-        <header><a class="brand" href="/accounts">Forge</a>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
+        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
         <main>
         \(body)
         </main>

@@ -42,6 +42,7 @@ struct WebPages: Sendable {
         router.post("/accounts/{id}/edit") { request, context in
             await page(request) { token in try await saveEdit(id: context.parameters.get("id") ?? "", request: request, token: token) }
         }
+        PipelinePages(pages: self).register(in: router)
     }
 
     // MARK: Plumbing
@@ -62,7 +63,7 @@ struct WebPages: Sendable {
 
     /// A signed-in page: to /login without a session (or when it expired), the error page on a
     /// failed call (NOT_FOUND for accounts the person may not see).
-    private func page(_ request: Request, render: (String) async throws -> String) async -> Response {
+    func page(_ request: Request, render: (String) async throws -> String) async -> Response {
         guard let token = Self.sessionToken(request) else { return .redirect(to: "/login", type: .found) }
         do {
             return Self.html(try await render(token))
@@ -76,7 +77,7 @@ struct WebPages: Sendable {
         }
     }
 
-    private func call<Response: SwiftProtobuf.Message>(_ service: String, _ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String?, as: Response.Type) async throws -> Response {
+    func call<Response: SwiftProtobuf.Message>(_ service: String, _ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String?, as: Response.Type) async throws -> Response {
         guard let channel = gateway.channels[service] else { throw RPCError(.unavailable, "\(service) is not configured") }
         var metadata: [String: String] = [:]
         if let token { metadata[MetadataKey.authorization] = "Bearer \(token)" }
@@ -84,7 +85,7 @@ struct WebPages: Sendable {
         return try Response(serializedBytes: reply)
     }
 
-    private static func form(_ body: ByteBuffer) -> [String: String] {
+    static func form(_ body: ByteBuffer) -> [String: String] {
         var fields: [String: String] = [:]
         for pair in String(buffer: body).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
@@ -184,7 +185,8 @@ struct WebPages: Sendable {
         cards.append(card("activities", title: "最近动态 Timeline", section: section("activities"), content: Self.activityChart(activities) + "<ul class=\"timeline\">" + activities.map { activity in
             "<li><span class=\"muted\">\(Self.date(activity.occurredAt))</span> \(Labels.kind(activity.kind)) <strong>\(HTML.escape(activity.subject))</strong><br>\(HTML.escape(activity.body))</li>"
         }.joined() + "</ul>"))
-        for (name, title) in [("pipeline", "商机与报价"), ("orders", "订单与回款"), ("service", "设备与服务"), ("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
+        cards.append(card("pipeline", title: "商机与报价", section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))
+        for (name, title) in [("orders", "订单与回款"), ("service", "设备与服务"), ("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
             let current = section(name)
             cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
         }
@@ -196,13 +198,30 @@ struct WebPages: Sendable {
             """)
     }
 
-    private func card(_ name: String, title: String, section: Forge_Gateway_V1_Section?, content: String) -> String {
+    func card(_ name: String, title: String, section: Forge_Gateway_V1_Section?, content: String) -> String {
         let status = Labels.status(section?.status ?? .unavailable)
         return """
             <section class="card" id="section-\(name)" data-status="\(status.key)"><h2>\(title) <span class="status \(status.key)">\(status.label)</span></h2>
             \(content)
             </section>
             """
+    }
+
+    /// Open opportunities with stage and amount, the latest quotes, the open tasks.
+    static func pipelineCard(_ section: Forge_Gateway_V1_Section?) -> String {
+        guard let section, section.status == .ok, let pipeline = try? Forge_Pipeline_V1_GetAccountPipelineResponse(jsonString: section.json) else {
+            return "<p class=\"muted\">\(HTML.escape(section?.detail ?? ""))</p>"
+        }
+        let opportunities = pipeline.openOpportunities.map {
+            "<li><a href=\"/opportunities/\(HTML.escape($0.id))\">\(HTML.escape($0.name))</a> · \(PipelineLabels.stage($0.stage))\($0.hasAmount ? " · " + PipelinePages.money($0.amount) : "")</li>"
+        }.joined()
+        let quotes = pipeline.latestQuotes.map {
+            "<li><a href=\"/quotes/\(HTML.escape($0.id))/print\">报价第 \($0.revision) 版</a> · \(PipelineLabels.quoteStatus($0.status))\($0.hasTotal ? " · " + PipelinePages.money($0.total) : "")</li>"
+        }.joined()
+        let tasks = pipeline.openTasks.map { "<li>\(date($0.dueAt)) \(HTML.escape($0.title))（\(HTML.escape($0.ownerID))）</li>" }.joined()
+        return (opportunities.isEmpty ? "<p class=\"muted\">没有进行中的商机</p>" : "<ul class=\"timeline\">\(opportunities)</ul>")
+            + (quotes.isEmpty ? "" : "<h3>最新报价</h3><ul class=\"timeline\">\(quotes)</ul>")
+            + (tasks.isEmpty ? "" : "<h3>待办</h3><ul class=\"timeline\">\(tasks)</ul>")
     }
 
     /// Contacts as the customer's org chart: each under the person they report to.

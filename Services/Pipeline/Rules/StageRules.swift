@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 import SwiftProtobuf

@@ -151,7 +151,7 @@ struct QuoteStore: Sendable {
         guard quote.status == .approved else {
             throw RPCError(.failedPrecondition, quote.status == .pendingApproval
                 ? "quote \(quote.id) waits for approval of its \(Double(quote.maxDiscountBps) / 100)% discount"
-                : "only an approved quote can be sent (this one is \(QuoteLabels.status(quote.status)))")
+                : "only an approved quote can be sent (this one is \(PipelineLabels.quoteStatus(quote.status)))")
         }
         guard quote.validUntil.date > now else {
             throw RPCError(.failedPrecondition, "quote \(quote.id) expired on \(RFC3339.string(from: quote.validUntil.date)); make a new version")
@@ -187,7 +187,7 @@ struct QuoteStore: Sendable {
         throws -> Forge_Pipeline_V1_Opportunity?
     {
         guard quote.status == .sent else {
-            throw RPCError(.failedPrecondition, "only a sent quote can be answered (this one is \(QuoteLabels.status(quote.status)))")
+            throw RPCError(.failedPrecondition, "only a sent quote can be answered (this one is \(PipelineLabels.quoteStatus(quote.status)))")
         }
         quote.status = accepted ? .accepted : .declined
         quote.answeredAt = .init(date: now)
@@ -233,22 +233,6 @@ struct QuoteStore: Sendable {
             try Self.write(db, quote)
             try Self.stopCadence(db, quote, now: now)
             try Outbox.append(db, Forge_Pipeline_V1_QuoteExpired.with { $0.quote = quote }, accountID: quote.accountID, at: now)
-        }
-    }
-}
-
-enum QuoteLabels {
-    static func status(_ status: Forge_Pipeline_V1_QuoteStatus) -> String {
-        switch status {
-        case .pendingApproval: "待审批"
-        case .approved: "已批准"
-        case .approvalRejected: "审批未通过"
-        case .sent: "已发送"
-        case .accepted: "客户已接受"
-        case .declined: "客户已拒绝"
-        case .expired: "已过期"
-        case .superseded: "已被新版本取代"
-        case .unspecified, .UNRECOGNIZED: "未知"
         }
     }
 }

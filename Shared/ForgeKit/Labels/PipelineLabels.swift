@@ -1,9 +1,9 @@
-import SwiftProtobuf
 import ForgeContracts
 
-/// The words people read for the contract's enums (Chinese, as the pages and task titles are).
-enum PipelineLabels {
-    static func source(_ source: Forge_Pipeline_V1_LeadSource) -> String {
+/// The words people read for pipeline's enums (Chinese, as the sales floor speaks): the
+/// pipeline service writes them into task titles, the gateway onto its pages.
+public enum PipelineLabels {
+    public static func source(_ source: Forge_Pipeline_V1_LeadSource) -> String {
         switch source {
         case .tradeShow: "展会"
         case .webInquiry: "网站询盘"
@@ -15,7 +15,7 @@ enum PipelineLabels {
         }
     }
 
-    static func size(_ size: Forge_Accounts_V1_CompanySize) -> String {
+    public static func size(_ size: Forge_Accounts_V1_CompanySize) -> String {
         switch size {
         case .micro: "20 人以下"
         case .small: "20–99 人"
@@ -25,7 +25,7 @@ enum PipelineLabels {
         }
     }
 
-    static func stage(_ stage: Forge_Pipeline_V1_Stage) -> String {
+    public static func stage(_ stage: Forge_Pipeline_V1_Stage) -> String {
         switch stage {
         case .technicalConsultation: "技术咨询"
         case .solutionDesign: "方案设计"
@@ -36,6 +36,22 @@ enum PipelineLabels {
         case .won: "赢单"
         case .lost: "丢单"
         case .unspecified, .UNRECOGNIZED: "未知阶段"
+        }
+    }
+}
+
+extension PipelineLabels {
+    public static func quoteStatus(_ status: Forge_Pipeline_V1_QuoteStatus) -> String {
+        switch status {
+        case .pendingApproval: "待审批"
+        case .approved: "已批准"
+        case .approvalRejected: "审批未通过"
+        case .sent: "已发送"
+        case .accepted: "客户已接受"
+        case .declined: "客户已拒绝"
+        case .expired: "已过期"
+        case .superseded: "已被新版本取代"
+        case .unspecified, .UNRECOGNIZED: "未知"
         }
     }
 }

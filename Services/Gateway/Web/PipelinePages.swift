@@ -1,0 +1,357 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwiftProtobuf
+
+/// The sales pages: my leads and tasks, the pipeline board by stage, an opportunity with its
+/// quotes, and the printable quote. Every button is a form posting to a path that calls one
+/// pipeline RPC with the person's token and returns to the page; a refused call (a gate not
+/// met, a quote waiting for approval) shows its message.
+struct PipelinePages: Sendable {
+    let pages: WebPages
+
+    typealias Pipeline = Forge_Pipeline_V1_PipelineService.Method
+
+    func register(in router: Router<BasicRequestContext>) {
+        router.get("/leads") { request, _ in await pages.page(request) { token in try await leadsPage(token: token, notice: nil) } }
+        router.get("/pipeline") { request, _ in await pages.page(request) { token in try await boardPage(token: token) } }
+        router.get("/opportunities/{id}") { request, context in
+            await pages.page(request) { token in try await opportunityPage(id: context.parameters.get("id") ?? "", token: token) }
+        }
+        router.get("/quotes/{id}/print") { request, context in
+            await pages.page(request) { token in try await printPage(id: context.parameters.get("id") ?? "", token: token) }
+        }
+        router.post("/leads") { request, _ in
+            await action(request) { token, fields in
+                let reply = try await call(Pipeline.captureLead, Forge_Pipeline_V1_CaptureLeadRequest.with {
+                    $0.lead = .with {
+                        $0.companyName = fields["company_name"] ?? ""
+                        $0.contactName = fields["contact_name"] ?? ""
+                        $0.phone = fields["phone"] ?? ""
+                        $0.email = fields["email"] ?? ""
+                        $0.region = fields["region"] ?? ""
+                        $0.productLine = fields["product_line"] ?? ""
+                        $0.need = fields["need"] ?? ""
+                        $0.source = Forge_Pipeline_V1_LeadSource(rawValue: Int(fields["source"] ?? "") ?? 0) ?? .manual
+                    }
+                }, token: token, as: Forge_Pipeline_V1_CaptureLeadResponse.self)
+                return reply.outcome == .existingAccount ? "/accounts/\(reply.accountID)" : "/leads"
+            }
+        }
+        router.post("/leads/{id}/touch") { request, context in
+            await action(request) { token, fields in
+                _ = try await call(Pipeline.touchLead, Forge_Pipeline_V1_TouchLeadRequest.with {
+                    $0.id = context.parameters.get("id") ?? ""
+                    $0.note = fields["note"] ?? ""
+                }, token: token, as: Forge_Pipeline_V1_TouchLeadResponse.self)
+                return "/leads"
+            }
+        }
+        router.post("/leads/{id}/convert") { request, context in
+            await action(request) { token, _ in
+                let reply = try await call(Pipeline.convertLead, Forge_Pipeline_V1_ConvertLeadRequest.with { $0.leadID = context.parameters.get("id") ?? "" },
+                                           token: token, as: Forge_Pipeline_V1_ConvertLeadResponse.self)
+                return "/opportunities/\(reply.opportunity.id)"
+            }
+        }
+        router.post("/tasks/{id}/complete") { request, context in
+            await action(request) { token, _ in
+                _ = try await call(Pipeline.completeTask, Forge_Pipeline_V1_CompleteTaskRequest.with { $0.id = context.parameters.get("id") ?? "" },
+                                   token: token, as: Forge_Pipeline_V1_CompleteTaskResponse.self)
+                return "/leads"
+            }
+        }
+        router.post("/opportunities/{id}/stage") { request, context in
+            await action(request) { token, fields in
+                let id = context.parameters.get("id") ?? ""
+                _ = try await call(Pipeline.advanceStage, Forge_Pipeline_V1_AdvanceStageRequest.with {
+                    $0.id = id
+                    $0.stage = Forge_Pipeline_V1_Stage(rawValue: Int(fields["stage"] ?? "") ?? 0) ?? .unspecified
+                    $0.lostReason = Forge_Pipeline_V1_LostReason(rawValue: Int(fields["lost_reason"] ?? "") ?? 0) ?? .unspecified
+                    $0.lostTo = fields["lost_to"] ?? ""
+                }, token: token, as: Forge_Pipeline_V1_AdvanceStageResponse.self)
+                return fields["back"] == "board" ? "/pipeline" : "/opportunities/\(id)"
+            }
+        }
+        router.post("/opportunities/{id}/quotes") { request, context in
+            await action(request) { token, fields in
+                let id = context.parameters.get("id") ?? ""
+                let yuan = Decimal(string: fields["unit_price"] ?? "") ?? -1
+                let days = Double(fields["valid_days"] ?? "") ?? 30
+                _ = try await call(Pipeline.createQuote, Forge_Pipeline_V1_CreateQuoteRequest.with {
+                    $0.quote = .with {
+                        $0.opportunityID = id
+                        $0.lines = [.with {
+                            $0.sku = fields["sku"] ?? ""
+                            $0.name = fields["name"] ?? ""
+                            $0.unit = fields["unit"] ?? "台"
+                            $0.quantity = Int64(fields["quantity"] ?? "") ?? 0
+                            $0.listUnitPrice = .with { $0.amountMicros = NSDecimalNumber(decimal: yuan * 1_000_000).int64Value }
+                            $0.discountBps = Int32((Double(fields["discount_percent"] ?? "") ?? 0) * 100)
+                        }]
+                        $0.paymentTerms = [.with { $0.label = "预付款"; $0.percent = 30; $0.dueRule = "on_order" },
+                                           .with { $0.label = "发货前"; $0.percent = 60; $0.dueRule = "before_shipment" },
+                                           .with { $0.label = "验收后"; $0.percent = 10; $0.dueRule = "after_acceptance" }]
+                        $0.validUntil = .init(date: Date().addingTimeInterval(days * 86400))
+                    }
+                }, token: token, as: Forge_Pipeline_V1_CreateQuoteResponse.self)
+                return "/opportunities/\(id)"
+            }
+        }
+        router.post("/quotes/{id}/send") { request, context in
+            await action(request) { token, _ in
+                let quote = try await call(Pipeline.sendQuote, Forge_Pipeline_V1_SendQuoteRequest.with { $0.id = context.parameters.get("id") ?? "" },
+                                           token: token, as: Forge_Pipeline_V1_SendQuoteResponse.self).quote
+                return "/opportunities/\(quote.opportunityID)"
+            }
+        }
+        router.post("/quotes/{id}/decide") { request, context in
+            await action(request) { token, fields in
+                let quote = try await call(Pipeline.decideQuote, Forge_Pipeline_V1_DecideQuoteRequest.with {
+                    $0.id = context.parameters.get("id") ?? ""
+                    $0.approve = fields["approve"] == "true"
+                    $0.comment = fields["comment"] ?? ""
+                }, token: token, as: Forge_Pipeline_V1_DecideQuoteResponse.self).quote
+                return "/opportunities/\(quote.opportunityID)"
+            }
+        }
+        router.post("/quotes/{id}/answer") { request, context in
+            await action(request) { token, fields in
+                let reply = try await call(Pipeline.recordQuoteAnswer, Forge_Pipeline_V1_RecordQuoteAnswerRequest.with {
+                    $0.id = context.parameters.get("id") ?? ""
+                    $0.accepted = fields["accepted"] == "true"
+                    $0.note = fields["note"] ?? ""
+                }, token: token, as: Forge_Pipeline_V1_RecordQuoteAnswerResponse.self)
+                return "/opportunities/\(reply.quote.opportunityID)"
+            }
+        }
+    }
+
+    // MARK: Plumbing
+
+    private func call<Response: SwiftProtobuf.Message>(_ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String, as type: Response.Type) async throws -> Response {
+        try await pages.call("pipeline", method, request, token: token, as: type)
+    }
+
+    /// A form post: the call, then back to a page (303); a refused call shows why.
+    private func action(_ request: Request, _ perform: @escaping (String, [String: String]) async throws -> String) async -> Response {
+        let body = (try? await request.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
+        let fields = WebPages.form(body)
+        var target = "/leads"
+        let response = await pages.page(request) { token in
+            target = try await perform(token, fields)
+            return ""
+        }
+        guard response.status == .ok else { return response }
+        return .redirect(to: target, type: .normal)
+    }
+
+    static func money(_ money: Forge_Common_V1_Money?) -> String {
+        guard let money else { return "—" }
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.minimumFractionDigits = 2
+        formatter.maximumFractionDigits = 2
+        let amount = formatter.string(from: NSNumber(value: Double(money.amountMicros) / 1_000_000)) ?? "\(money.amountMicros / 1_000_000)"
+        let currency = money.currencyCode.isEmpty || money.currencyCode == "CNY" ? "¥" : money.currencyCode + " "
+        return currency + amount
+    }
+
+    // MARK: My leads and tasks
+
+    private func leadsPage(token: String, notice: String?) async throws -> String {
+        let leads = try await call(Pipeline.listLeads, Forge_Pipeline_V1_ListLeadsRequest.with { $0.page.pageSize = 100 },
+                                   token: token, as: Forge_Pipeline_V1_ListLeadsResponse.self).leads
+        let tasks = try await call(Pipeline.listMyTasks, Forge_Pipeline_V1_ListMyTasksRequest.with { $0.page.pageSize = 100 },
+                                   token: token, as: Forge_Pipeline_V1_ListMyTasksResponse.self).tasks
+        let now = Date()
+        let taskRows = tasks.map { task in
+            let overdue = task.dueAt.date < now
+            return """
+                <tr><td class="\(overdue ? "overdue" : "")">\(WebPages.date(task.dueAt))\(overdue ? " 逾期" : "")</td><td>\(HTML.escape(task.title))</td>
+                <td><form method="post" action="/tasks/\(HTML.escape(task.id))/complete"><button>完成</button></form></td></tr>
+                """
+        }.joined()
+        let leadRows = leads.map { lead in
+            let reasons = lead.scoreReasons.map { "\($0.factor) \($0.detail) +\($0.points)" }.joined(separator: "；")
+            return """
+                <tr data-lead="\(HTML.escape(lead.id))"><td><strong>\(HTML.escape(lead.companyName))</strong><br><span class="muted">\(HTML.escape(lead.contactName)) \(HTML.escape(lead.phone))</span></td>
+                <td>\(HTML.escape(lead.region)) · \(HTML.escape(lead.productLine))</td>
+                <td title="\(HTML.escape(reasons))"><strong>\(lead.score)</strong></td>
+                <td>\(lead.status == .new ? "新" : "跟进中")\(lead.inquiryCount > 1 ? " · 询盘 \(lead.inquiryCount) 次" : "")<br><span class="muted">首次联系截止 \(WebPages.date(lead.firstTouchDueAt))</span></td>
+                <td>\(HTML.escape(lead.ownerID))</td>
+                <td><form method="post" action="/leads/\(HTML.escape(lead.id))/touch"><input type="hidden" name="note" value="已联系"><button class="touch">已联系</button></form>
+                <form method="post" action="/leads/\(HTML.escape(lead.id))/convert"><button class="convert">转为商机</button></form></td></tr>
+                """
+        }.joined()
+        let sources: [(Forge_Pipeline_V1_LeadSource, String)] = [(.manual, "手工录入"), (.tradeShow, "展会"), (.webInquiry, "网站询盘"), (.channelPartner, "渠道伙伴"), (.referral, "客户转介绍")]
+        return HTML.page(title: "线索与任务", user: WebPages.subject(token), body: """
+            <h1>我的任务</h1>
+            \(tasks.isEmpty ? "<p class=\"muted\">没有待办任务</p>" : "<table id=\"tasks\"><thead><tr><th>截止</th><th>任务</th><th></th></tr></thead><tbody>\(taskRows)</tbody></table>")
+            <h1>线索（按评分）</h1>
+            \(notice.map { "<p>\(HTML.escape($0))</p>" } ?? "")
+            <table id="leads"><thead><tr><th>公司 / 联系人</th><th>区域 · 产品线</th><th>评分</th><th>状态</th><th>负责人</th><th></th></tr></thead><tbody>\(leadRows)</tbody></table>
+            <h2>新线索</h2>
+            <form class="stack" method="post" action="/leads" id="new-lead">
+            <label>公司 <input name="company_name" id="company_name"></label>
+            <label>联系人 <input name="contact_name" id="contact_name"></label>
+            <label>电话 <input name="phone" id="phone"></label>
+            <label>邮箱 <input name="email" id="email"></label>
+            <label>区域 <input name="region" id="region" placeholder="华东"></label>
+            <label>产品线 <input name="product_line" id="product_line"></label>
+            <label>需求 <input name="need" id="need"></label>
+            <label>来源 <select name="source">\(sources.map { "<option value=\"\($0.0.rawValue)\">\($0.1)</option>" }.joined())</select></label>
+            <button type="submit" id="capture">保存线索</button>
+            </form>
+            """)
+    }
+
+    // MARK: The board
+
+    /// The forward moves from `stage`: each optional stage up to and including the next
+    /// required one.
+    static func forwardMoves(from stage: Forge_Pipeline_V1_Stage) -> [Forge_Pipeline_V1_Stage] {
+        let order: [Forge_Pipeline_V1_Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract]
+        guard let index = order.firstIndex(of: stage) else { return [] }
+        var moves: [Forge_Pipeline_V1_Stage] = []
+        for next in order.dropFirst(index + 1) {
+            moves.append(next)
+            if next != .samplingTrial && next != .bidding { break }
+        }
+        return moves
+    }
+
+    private func boardPage(token: String) async throws -> String {
+        let opportunities = try await call(Pipeline.listOpportunities, Forge_Pipeline_V1_ListOpportunitiesRequest.with {
+            $0.openOnly = true
+            $0.page.pageSize = 500
+        }, token: token, as: Forge_Pipeline_V1_ListOpportunitiesResponse.self).opportunities
+        let stages: [Forge_Pipeline_V1_Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract]
+        let columns = stages.map { stage in
+            let deals = opportunities.filter { $0.stage == stage }
+            let total = deals.reduce(Int64(0)) { $0 + $1.amount.amountMicros }
+            return """
+                <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted">\(deals.count) · \(Self.money(.with { $0.amountMicros = total }))</span></h2>
+                \(deals.map { deal in
+                    """
+                    <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
+                    <span class="muted">\(deal.hasAmount ? Self.money(deal.amount) : "") \(deal.hasExpectedClose ? "· " + WebPages.date(deal.expectedClose) : "") · \(HTML.escape(deal.ownerID))</span><br>
+                    \(Self.forwardMoves(from: deal.stage).map { next in
+                        "<form method=\"post\" action=\"/opportunities/\(HTML.escape(deal.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><input type=\"hidden\" name=\"back\" value=\"board\"><button>→ \(PipelineLabels.stage(next))</button></form>"
+                    }.joined())
+                    </div>
+                    """
+                }.joined())
+                </div>
+                """
+        }.joined()
+        return HTML.page(title: "商机看板", user: WebPages.subject(token), body: """
+            <h1>商机看板</h1>
+            <div class="board" id="board">\(columns)</div>
+            """)
+    }
+
+    // MARK: One opportunity
+
+    private func opportunityPage(id: String, token: String) async throws -> String {
+        let opportunity = try await call(Pipeline.getOpportunity, Forge_Pipeline_V1_GetOpportunityRequest.with { $0.id = id },
+                                         token: token, as: Forge_Pipeline_V1_GetOpportunityResponse.self).opportunity
+        let quotes = try await call(Pipeline.listQuotes, Forge_Pipeline_V1_ListQuotesRequest.with { $0.opportunityID = id },
+                                    token: token, as: Forge_Pipeline_V1_ListQuotesResponse.self).quotes
+        let open = opportunity.stage != .won && opportunity.stage != .lost
+        let history = opportunity.history.map { change in
+            "<li>\(WebPages.date(change.at)) \(PipelineLabels.stage(change.from)) → \(PipelineLabels.stage(change.to))（\(HTML.escape(change.by))，\(String(format: "%.1f", change.daysInFrom)) 天）</li>"
+        }.joined()
+        let quoteRows = quotes.map { quote in
+            var actions = "<a href=\"/quotes/\(HTML.escape(quote.id))/print\">打印</a>"
+            switch quote.status {
+            case .approved:
+                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/send\"><button class=\"send\">发送给客户</button></form>"
+            case .pendingApproval:
+                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/decide\"><input type=\"hidden\" name=\"approve\" value=\"true\"><button class=\"approve\">批准</button></form>"
+            case .sent:
+                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/answer\"><input type=\"hidden\" name=\"accepted\" value=\"true\"><button class=\"accept\">客户接受</button></form>"
+            default:
+                break
+            }
+            return """
+                <tr data-quote="\(HTML.escape(quote.id))"><td>第 \(quote.revision) 版</td><td class="quote-status">\(PipelineLabels.quoteStatus(quote.status))</td>
+                <td>\(Self.money(quote.hasTotal ? quote.total : nil))</td><td>\(Double(quote.maxDiscountBps) / 100)%</td><td>\(WebPages.date(quote.validUntil))</td><td>\(actions)</td></tr>
+                """
+        }.joined()
+        let lostReasons: [(Forge_Pipeline_V1_LostReason, String)] = [(.price, "价格"), (.leadTime, "交期"), (.technology, "技术"), (.relationship, "关系"), (.competitor, "竞争对手"), (.projectCancelled, "项目取消")]
+        return HTML.page(title: opportunity.name, user: WebPages.subject(token), body: """
+            <h1 id="opportunity-name">\(HTML.escape(opportunity.name))</h1>
+            <dl>
+            <dt>阶段</dt><dd id="stage">\(PipelineLabels.stage(opportunity.stage))</dd>
+            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(opportunity.accountID))">\(HTML.escape(opportunity.accountID))</a></dd>
+            <dt>金额</dt><dd>\(opportunity.hasAmount ? Self.money(opportunity.amount) : "—")</dd>
+            <dt>赢单概率</dt><dd>\(opportunity.probabilityPercent)%</dd>
+            <dt>预计成交</dt><dd>\(opportunity.hasExpectedClose ? WebPages.date(opportunity.expectedClose) : "—")</dd>
+            <dt>负责人</dt><dd>\(HTML.escape(opportunity.ownerID)) · \(HTML.escape(opportunity.team))</dd>
+            \(opportunity.stage == .lost ? "<dt>丢单原因</dt><dd>\(lostReasons.first { $0.0 == opportunity.lostReason }?.1 ?? "") \(HTML.escape(opportunity.lostTo))</dd>" : "")
+            </dl>
+            \(open ? "<p id=\"moves\">" + Self.forwardMoves(from: opportunity.stage).map { next in
+                "<form method=\"post\" action=\"/opportunities/\(HTML.escape(opportunity.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><button class=\"move\" data-stage=\"\(next.rawValue)\">推进到 \(PipelineLabels.stage(next))</button></form>"
+            }.joined(separator: " ") + "</p>" : "")
+            <h2>阶段历史</h2><ul class="timeline">\(history)</ul>
+            <h2>报价</h2>
+            <table id="quotes"><thead><tr><th>版本</th><th>状态</th><th>总价</th><th>最大折扣</th><th>有效期至</th><th></th></tr></thead><tbody>\(quoteRows)</tbody></table>
+            \(open ? """
+                <h2>新报价</h2>
+                <form class="stack" method="post" action="/opportunities/\(HTML.escape(opportunity.id))/quotes" id="new-quote">
+                <label>物料号 SKU <input name="sku" id="sku"></label>
+                <label>名称 <input name="name" id="quote-name"></label>
+                <label>数量 <input name="quantity" id="quantity" value="1"></label>
+                <label>单价（元）<input name="unit_price" id="unit_price"></label>
+                <label>折扣 % <input name="discount_percent" id="discount_percent" value="0"></label>
+                <label>有效天数 <input name="valid_days" id="valid_days" value="30"></label>
+                <button type="submit" id="create-quote">生成报价</button>
+                </form>
+                <h2>丢单</h2>
+                <form method="post" action="/opportunities/\(HTML.escape(opportunity.id))/stage"><input type="hidden" name="stage" value="\(Forge_Pipeline_V1_Stage.lost.rawValue)">
+                <select name="lost_reason">\(lostReasons.map { "<option value=\"\($0.0.rawValue)\">\($0.1)</option>" }.joined())</select>
+                <input name="lost_to" placeholder="竞争对手"> <button>标记为丢单</button></form>
+                """ : "")
+            """)
+    }
+
+    // MARK: The printable quote
+
+    private func printPage(id: String, token: String) async throws -> String {
+        let quote = try await call(Pipeline.getQuote, Forge_Pipeline_V1_GetQuoteRequest.with { $0.id = id }, token: token, as: Forge_Pipeline_V1_GetQuoteResponse.self).quote
+        let account = try? await pages.call("accounts", Forge_Accounts_V1_AccountsService.Method.getAccount, Forge_Accounts_V1_GetAccountRequest.with { $0.id = quote.accountID },
+                                            token: token, as: Forge_Accounts_V1_GetAccountResponse.self).account
+        let lines = quote.lines.enumerated().map { index, line in
+            """
+            <tr><td>\(index + 1)</td><td>\(HTML.escape(line.sku))</td><td>\(HTML.escape(line.name))</td><td>\(line.quantity) \(HTML.escape(line.unit))</td>
+            <td>\(Self.money(line.hasListUnitPrice ? line.listUnitPrice : nil))</td><td>\(Double(line.discountBps) / 100)%</td>
+            <td>\(Self.money(line.hasUnitPrice ? line.unitPrice : nil))</td><td>\(Self.money(line.hasLineTotal ? line.lineTotal : nil))</td></tr>
+            """
+        }.joined()
+        let terms = quote.paymentTerms.map { "<li>\(HTML.escape($0.label)) \($0.percent)%</li>" }.joined()
+        return HTML.page(title: "报价单 \(quote.id)", user: WebPages.subject(token), body: """
+            <article id="quote-sheet">
+            <h1>报 价 单</h1>
+            <dl>
+            <dt>报价编号</dt><dd>\(HTML.escape(quote.id))（第 \(quote.revision) 版）</dd>
+            <dt>客户</dt><dd id="customer">\(HTML.escape(account?.name ?? quote.accountID))</dd>
+            <dt>报价日期</dt><dd>\(WebPages.date(quote.createdAt))</dd>
+            <dt>有效期至</dt><dd>\(WebPages.date(quote.validUntil))</dd>
+            <dt>状态</dt><dd>\(PipelineLabels.quoteStatus(quote.status))</dd>
+            </dl>
+            <table id="quote-lines"><thead><tr><th>序号</th><th>物料号</th><th>名称</th><th>数量</th><th>标准单价</th><th>折扣</th><th>成交单价</th><th>金额</th></tr></thead>
+            <tbody>\(lines)</tbody>
+            <tfoot><tr><td colspan="7">合计（含税，\(HTML.escape(quote.currencyCode))）</td><td id="quote-total"><strong>\(Self.money(quote.hasTotal ? quote.total : nil))</strong></td></tr></tfoot></table>
+            <h2>付款条件</h2><ul>\(terms)</ul>
+            \(quote.notes.isEmpty ? "" : "<p>\(HTML.escape(quote.notes))</p>")
+            <p class="muted">本报价单经双方签字盖章后生效。</p>
+            <p class="no-print"><button onclick="window.print()" type="button">打印</button></p>
+            </article>
+            """)
+    }
+}
