@@ -1,7 +1,7 @@
 # One image for all eight services and the forge CLI (DESIGN §10). Build: docker build -t forge .
 # The services run as an unprivileged user; each keeps its SQLite file under /data.
 FROM swift:6.2-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends libsqlite3-dev zlib1g-dev libxml2-dev && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
 COPY Proto Proto
@@ -18,7 +18,7 @@ RUN Scripts/build-release.sh \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsqlite3-0 libstdc++6 ca-certificates tzdata curl \
+    && apt-get install -y --no-install-recommends libsqlite3-0 zlib1g libxml2 libstdc++6 ca-certificates tzdata curl \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /data forge \
     && mkdir -p /data/keys && chown -R forge /data

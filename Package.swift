@@ -39,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
     ],
     targets: [
         // The wire runtime: framing, the call envelope, server, client pool, interceptors.
@@ -73,6 +74,14 @@ let package = Package(
                 .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
             ],
             path: "Scripts/ProtocGenForge",
+            swiftSettings: upcomingFeatures
+        ),
+        // Spreadsheets as people send them (CSV in UTF-8 or GB18030, .xlsx), for `forge import`;
+        // a target of its own so the services do not link the ZIP and XML readers.
+        .target(
+            name: "ForgeSpreadsheet",
+            dependencies: [.product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            path: "Shared/ForgeSpreadsheet",
             swiftSettings: upcomingFeatures
         ),
         // The service kit: config, logging, metrics and admin HTTP, storage, events, jobs,
@@ -162,6 +171,7 @@ let package = Package(
         .executableTarget(
             name: "ForgeCLI",
             dependencies: [
+                "ForgeSpreadsheet",
                 "ForgeWire",
                 "ForgeContracts",
                 "ForgeKit",
@@ -198,6 +208,7 @@ let package = Package(
             name: "ForgeKitTests",
             dependencies: [
                 "ForgeKit",
+                "ForgeSpreadsheet",
                 "ForgeWire",
                 "ForgeContracts",
                 "ForgeTestSupport",
@@ -217,6 +228,7 @@ let package = Package(
             name: "AccountsTests",
             dependencies: [
                 "ForgeAccounts",
+                "ForgeSpreadsheet",
                 "ForgeKit",
                 "ForgeWire",
                 "ForgeContracts",
@@ -247,6 +259,7 @@ let package = Package(
             name: "ForgeTestSupport",
             dependencies: [
                 "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

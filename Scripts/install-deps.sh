@@ -7,6 +7,8 @@
 set -euo pipefail
 packages=()
 [[ -f /usr/include/sqlite3.h ]] || packages+=(libsqlite3-dev)
+# zlib for ZIPFoundation (reading .xlsx workbooks).
+[[ -f /usr/include/zlib.h ]] || packages+=(zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
     command -v protoc >/dev/null || packages+=(protobuf-compiler)
     command -v chromium >/dev/null || packages+=(chromium)

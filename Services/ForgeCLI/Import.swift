@@ -1,32 +1,39 @@
 import ArgumentParser
 import ForgeContracts
 import ForgeKit
+import ForgeSpreadsheet
 import ForgeWire
 import Foundation
 import SwiftProtobuf
 
-/// `forge import accounts|contacts FILE.csv`: reads a spreadsheet export (UTF-8 or GB18030),
-/// streams it to forge-accounts in batches and writes a report with one line per row.
+/// `forge import accounts|contacts|leads FILE`: reads a spreadsheet (CSV in UTF-8 or GB18030, or
+/// an .xlsx workbook), streams it in batches to forge-accounts (accounts, contacts) or
+/// forge-pipeline (leads) and writes a report with one line per row.
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import accounts or contacts from a CSV file (UTF-8 or GB18030/GBK).",
+        abstract: "Import accounts, contacts or leads from a spreadsheet (.xlsx, or CSV in UTF-8 or GB18030/GBK).",
         discussion: """
-            Headers may be Chinese or English (客户名称/name, 统一社会信用代码/tax_id, 行业/industry, …).
+            Headers may be Chinese or English (客户名称/name, 统一社会信用代码/tax_id, 行业/industry, …;
+            for leads 公司名称/company, 联系人/contact, 电话/phone, 区域/region, 产品线/product_line,
+            需求/need, 来源/source, 展会/campaign, 日期/received_at). An .xlsx file's first sheet is read.
             Every row is reported: created, updated, unchanged, duplicate (of an existing account or an
-            earlier row) or rejected with the reason. Running the same file again creates nothing new.
+            earlier row; for leads also a repeat inquiry on an open lead) or rejected with the reason.
+            Running the same file again creates nothing new for accounts and contacts; for leads each
+            row is a new inquiry (a repeat on the lead it created the first time).
               forge import accounts customers.csv --dry-run
               forge import contacts contacts.csv --report report.csv
+              forge import leads trade-show.xlsx
             """
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case accounts, contacts
+        case accounts, contacts, leads
     }
 
-    @Argument(help: "What the file holds: accounts or contacts.")
+    @Argument(help: "What the file holds: accounts, contacts or leads.")
     var kind: Kind
 
-    @Argument(help: "The CSV file.")
+    @Argument(help: "The .xlsx or CSV file.")
     var file: String
 
     @Flag(name: .long, help: "Report what would happen; change nothing.")
@@ -41,14 +48,14 @@ struct Import: AsyncParsableCommand {
     @Option(name: .long, help: "Write the per-row report (CSV) here instead of standard output.")
     var report: String?
 
-    @Option(name: .long, help: "forge-accounts' wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101).")
+    @Option(name: .long, help: "The service's wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101 for accounts and contacts, $FORGE_PIPELINE_ADDR or 127.0.0.1:7102 for leads).")
     var address: String?
 
     @Option(name: .long, help: "Bearer token (default: $FORGE_TOKEN).")
     var token: String?
 
     func validate() throws {
-        // forge-accounts takes at most 2,000 rows per call.
+        // forge-accounts and forge-pipeline take at most 2,000 rows per call.
         guard (1...2_000).contains(batchSize) else {
             throw ValidationError("--batch-size must be 1 to 2000")
         }
@@ -65,13 +72,13 @@ struct Import: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot read \(file): \(error.localizedDescription)")
         }
-        let decoded: (text: String, encoding: CSVReader.Encoding)
+        let sheet: SpreadsheetReader.Sheet
         do {
-            decoded = try CSVReader.decode(data, encoding: CSVReader.Encoding(rawValue: encoding) ?? .auto)
+            sheet = try SpreadsheetReader.read(data, encoding: CSVReader.Encoding(rawValue: encoding) ?? .auto)
         } catch {
             throw ValidationError("\(file): \(error)")
         }
-        let records = CSVReader.records(decoded.text)
+        let records = sheet.records
         guard let header = records.first else { throw ValidationError("\(file) is empty") }
         let rows = records.dropFirst().map { record in
             Forge_Accounts_V1_ImportRow.with {
@@ -79,14 +86,16 @@ struct Import: AsyncParsableCommand {
                 $0.values = record.values
             }
         }
-        print("[forge] \(file): \(rows.count) rows, \(decoded.encoding.rawValue)\(dryRun ? ", dry run" : "")", to: &stderr)
+        print("[forge] \(file): \(rows.count) rows, \(sheet.format)\(dryRun ? ", dry run" : "")", to: &stderr)
 
         guard let token = token ?? ProcessInfo.processInfo.environment["FORGE_TOKEN"], !token.isEmpty else {
             throw ValidationError("no token: pass --token or set FORGE_TOKEN (forge up prints one)")
         }
-        let wire = try WireClient(address: address ?? StackLayout.address(of: "accounts"), interceptors: [BearerTokenInterceptor(token: token)])
+        let service = kind == .leads ? "pipeline" : "accounts"
+        let wire = try WireClient(address: address ?? StackLayout.address(of: service), interceptors: [BearerTokenInterceptor(token: token)])
         defer { Task { await wire.close() } }
         let client = Forge_Accounts_V1_AccountsClient(channel: wire)
+        let pipeline = Forge_Pipeline_V1_PipelineClient(channel: wire)
         // One id per run: batches of this run dedupe against each other, and a retried batch
         // (same id, same lines) answers what it answered before.
         let importID = UUID().uuidString
@@ -103,7 +112,11 @@ struct Import: AsyncParsableCommand {
             let options = CallOptions(timeout: .seconds(120), idempotencyKey: "\(importID)-\(start)")
             let response: Forge_Accounts_V1_ImportResponse
             do {
-                response = try await kind == .accounts ? client.importAccounts(request, options: options) : client.importContacts(request, options: options)
+                switch kind {
+                case .accounts: response = try await client.importAccounts(request, options: options)
+                case .contacts: response = try await client.importContacts(request, options: options)
+                case .leads: response = try await pipeline.importLeads(request, options: options)
+                }
             } catch let error as RPCError {
                 progress.finish()
                 print(error.description, to: &stderr)

@@ -1,6 +1,7 @@
 @testable import ForgeAccounts
 import ForgeContracts
 import ForgeKit
+import ForgeSpreadsheet
 import ForgeWire
 import Foundation
 import GRDB

@@ -1,4 +1,5 @@
 import ForgeKit
+import ForgeSpreadsheet
 import Foundation
 import Testing
 

@@ -139,4 +139,53 @@ struct PipelineProcessTests {
         await rep.close()
         await marketing.close()
     }
+
+    @Test("forge import leads reads a trade-show .xlsx into forge-pipeline: new leads, an existing customer's row on its timeline, a per-row report")
+    func importWorkbook() async throws {
+        var stack = try LocalStack(portBase: 24300)
+        try await stack.writeServiceToken()
+        try stack.start("accounts")
+        try stack.start("pipeline")
+        defer { stack.killAll() }
+        #expect(await stack.waitUntilServing("accounts"))
+        #expect(await stack.waitUntilServing("pipeline"))
+        let rep = try await Self.clients(stack, subject: "rep-a", roles: ["sales_rep"], team: "east")
+        let customer = try await rep.accounts.createAccount(.with { $0.account = .with { $0.name = "宁波港机集团有限公司" } }).account
+        #expect(try await Self.waitForDirectory(stack, count: 1))
+
+        let file = NSTemporaryDirectory() + "trade-show-\(UUID().uuidString).xlsx"
+        try XLSXFixture.workbook([
+            ["公司名称", "联系人", "手机", "区域", "意向产品", "需求"],
+            ["嘉兴精工阀门有限公司", "陈工", "=number:1.3600001111E10", "华东", "阀门", "要报价"],
+            ["宁波港机集团", "孙工", "", "华东", "起重机配件", "老客户新需求"],
+            ["绍兴纺机", "", "12", "华东", "", ""],
+        ]).write(to: URL(fileURLWithPath: file))
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
+        let token = try await issuer.issue(subject: "rep-a", roles: ["sales_rep"], team: "east", ttl: 600)
+        let (status, output) = try runProcess("\(LocalStack.binaries)/forge", ["import", "leads", file, "--address", "127.0.0.1:\(stack.wirePort("pipeline"))", "--token", token])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("xlsx"))
+        #expect(output.contains("1 created, 0 updated, 0 unchanged, 1 duplicate, 1 rejected"), "\(output)")
+        #expect(output.contains("existing customer (same normalised name)"))
+        let timeline = try await rep.accounts.listActivities(.with { $0.accountID = customer.id }).activities
+        #expect(timeline.contains { $0.body.contains("老客户新需求") })
+        let leads = try await rep.pipeline.listLeads(.init()).leads
+        #expect(leads.map(\.companyName) == ["嘉兴精工阀门有限公司"])
+        #expect(leads.first?.phone == "13600001111")
+        await rep.close()
+    }
+
+    /// Runs an executable to its end; its standard output and error together.
+    func runProcess(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
 }

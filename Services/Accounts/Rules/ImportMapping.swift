@@ -19,7 +19,7 @@ enum ImportMapping {
         case phone, email, wechatID = "wechat_id", marketingConsent = "marketing_consent"
     }
 
-    static let accountAliases: [String: AccountColumn] = aliases([
+    static let accountAliases: [String: AccountColumn] = ImportColumns.aliases([
         .name: ["name", "accountname", "company", "companyname", "customer", "customername", "客户名称", "客户", "公司名称", "企业名称", "名称", "单位名称"],
         .legalName: ["legalname", "法定名称", "工商注册名称", "注册名称"],
         .taxID: ["taxid", "uscc", "unifiedsocialcreditcode", "统一社会信用代码", "信用代码", "税号", "纳税人识别号"],
@@ -40,7 +40,7 @@ enum ImportMapping {
         .marketingConsent: ["marketingconsent", "consent", "营销同意", "同意营销"],
     ])
 
-    static let contactAliases: [String: ContactColumn] = aliases([
+    static let contactAliases: [String: ContactColumn] = ImportColumns.aliases([
         .accountID: ["accountid", "客户编号", "客户id"],
         .accountName: ["account", "accountname", "company", "companyname", "customer", "客户名称", "客户", "公司名称", "企业名称", "单位名称"],
         .accountTaxID: ["accounttaxid", "taxid", "统一社会信用代码", "信用代码", "税号"],
@@ -54,37 +54,6 @@ enum ImportMapping {
         .wechatID: ["wechat", "wechatid", "weixin", "微信", "微信号"],
         .marketingConsent: ["marketingconsent", "consent", "营销同意", "同意营销"],
     ])
-
-    private static func aliases<Column>(_ table: [Column: [String]]) -> [String: Column] {
-        var map: [String: Column] = [:]
-        for (column, names) in table { for name in names { map[foldHeader(name)] = column } }
-        return map
-    }
-
-    /// Case, spaces, underscores, dashes and a BOM folded, so "Tax ID", "tax_id" and "TaxId" agree.
-    static func foldHeader(_ header: String) -> String {
-        String(header.lowercased().unicodeScalars.filter { !" _-\t\u{FEFF}\u{3000}".unicodeScalars.contains($0) }.map(Character.init))
-    }
-
-    /// Column index → field for the recognised headers, and the headers ignored.
-    static func columns<Column>(_ header: [String], aliases: [String: Column]) -> (columns: [Int: Column], ignored: [String]) {
-        var columns: [Int: Column] = [:]
-        var ignored: [String] = []
-        for (index, name) in header.enumerated() {
-            if let column = aliases[foldHeader(name)] { columns[index] = column } else { ignored.append(name) }
-        }
-        return (columns, ignored)
-    }
-
-    /// The cells of one row by field, trimmed; empty cells left out.
-    static func cells<Column: Hashable>(_ values: [String], columns: [Int: Column]) -> [Column: String] {
-        var cells: [Column: String] = [:]
-        for (index, column) in columns where index < values.count {
-            let value = values[index].trimmingCharacters(in: .whitespacesAndNewlines)
-            if !value.isEmpty { cells[column] = value }
-        }
-        return cells
-    }
 
     // MARK: Accounts
 
@@ -108,24 +77,24 @@ enum ImportMapping {
         account.team = cells[.team] ?? ""
         account.creditRating = cells[.creditRating] ?? ""
         if let value = cells[.stage] {
-            if let stage = choice(value, [
+            if let stage = ImportColumns.choice(value, [
                 .prospect: ["prospect", "潜在", "潜在客户", "线索"], .intent: ["intent", "意向", "意向客户"],
                 .customer: ["customer", "客户", "成交", "成交客户", "合作中"], .churned: ["churned", "流失", "流失客户"],
             ] as [Forge_Accounts_V1_LifecycleStage: [String]]) { account.stage = stage } else { bad(.stage, "is not prospect, intent, customer or churned (潜在, 意向, 成交, 流失)") }
         }
         if let value = cells[.grade] {
-            if let grade = choice(value, [.a: ["a", "a类", "a级"], .b: ["b", "b类", "b级"], .c: ["c", "c类", "c级"]] as [Forge_Accounts_V1_ValueGrade: [String]]) {
+            if let grade = ImportColumns.choice(value, [.a: ["a", "a类", "a级"], .b: ["b", "b类", "b级"], .c: ["c", "c类", "c级"]] as [Forge_Accounts_V1_ValueGrade: [String]]) {
                 account.grade = grade
             } else { bad(.grade, "is not A, B or C") }
         }
         if let value = cells[.tier] {
-            if let tier = choice(value, [
+            if let tier = ImportColumns.choice(value, [
                 .core: ["core", "核心", "核心客户"], .potential: ["potential", "潜力", "潜力客户"],
                 .regular: ["regular", "一般", "普通", "一般客户"], .marginal: ["marginal", "边缘", "边缘客户"],
             ] as [Forge_Accounts_V1_Tier: [String]]) { account.tier = tier } else { bad(.tier, "is not core, potential, regular or marginal (核心, 潜力, 一般, 边缘)") }
         }
         if let value = cells[.size] {
-            if let size = companySize(value) { account.size = size } else { bad(.size, "is not micro, small, medium, large or a head count") }
+            if let size = ImportColumns.companySize(value) { account.size = size } else { bad(.size, "is not micro, small, medium, large or a head count") }
         }
         for (column, set) in [(AccountColumn.industryShowcase, { (a: inout Forge_Accounts_V1_Account, v: Bool) in a.industryShowcase = v }),
                               (.bringsPartners, { $0.bringsPartners = $1 }),
@@ -164,14 +133,14 @@ enum ImportMapping {
         contact.email = cells[.email] ?? ""
         contact.wechatID = cells[.wechatID] ?? ""
         if let value = cells[.department] {
-            if let department = choice(value, [
+            if let department = ImportColumns.choice(value, [
                 .procurement: ["procurement", "purchasing", "采购", "采购部"], .rnd: ["r&d", "rnd", "研发", "技术", "研发部", "技术部"],
                 .quality: ["quality", "质量", "品质", "质量部", "品质部"], .operations: ["operations", "production", "生产", "运营", "生产部"],
                 .management: ["management", "管理", "管理层", "总经办"], .finance: ["finance", "财务", "财务部"], .other: ["other", "其他"],
             ] as [Forge_Accounts_V1_Department: [String]]) { contact.department = department } else { bad(.department, "is not a known department") }
         }
         if let value = cells[.buyingRole] {
-            if let role = choice(value, [
+            if let role = ImportColumns.choice(value, [
                 .decisionMaker: ["decision maker", "decisionmaker", "决策者", "决策人"], .influencer: ["influencer", "影响者", "影响人"],
                 .user: ["user", "使用者", "用户"], .gatekeeper: ["gatekeeper", "把关者", "守门人"], .champion: ["champion", "支持者", "内部教练"],
             ] as [Forge_Accounts_V1_BuyingRole: [String]]) { contact.buyingRole = role } else { bad(.buyingRole, "is not a known buying role") }
@@ -186,11 +155,6 @@ enum ImportMapping {
     }
 
     // MARK: Cells
-
-    private static func choice<Value>(_ text: String, _ table: [Value: [String]]) -> Value? {
-        let folded = text.lowercased().trimmingCharacters(in: .whitespaces)
-        return table.first { $0.value.contains(folded) }?.key
-    }
 
     static func yesNo(_ text: String) -> Bool? {
         switch text.lowercased() {
@@ -223,12 +187,5 @@ enum ImportMapping {
         }
         guard let yuan = Double(text), yuan >= 0, yuan * factor < 1e12 else { return nil }
         return Int64((yuan * factor * 1_000_000).rounded())
-    }
-
-    static func companySize(_ text: String) -> Forge_Accounts_V1_CompanySize? {
-        if let count = Int(text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "人", with: "")), count >= 0 {
-            return count < 20 ? .micro : count < 100 ? .small : count < 1000 ? .medium : .large
-        }
-        return choice(text, [.micro: ["micro", "微型"], .small: ["small", "小型"], .medium: ["medium", "中型"], .large: ["large", "大型"]])
     }
 }

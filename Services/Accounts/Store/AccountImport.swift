@@ -55,16 +55,16 @@ struct AccountImport: Sendable {
             var response = Forge_Accounts_V1_ImportResponse()
             switch kind {
             case .accounts:
-                let (columns, ignored) = ImportMapping.columns(request.header, aliases: ImportMapping.accountAliases)
+                let (columns, ignored) = ImportColumns.columns(request.header, aliases: ImportMapping.accountAliases)
                 guard columns.values.contains(.name) else {
                     throw RPCError.invalidArgument([FieldViolation(field: "header", description: "needs a name column (客户名称 or name)")])
                 }
                 response.ignoredColumns = ignored
                 for row in request.rows {
-                    response.results.append(try batch.once(row.line) { try batch.account(ImportMapping.cells(row.values, columns: columns), line: row.line) })
+                    response.results.append(try batch.once(row.line) { try batch.account(ImportColumns.cells(row.values, columns: columns), line: row.line) })
                 }
             case .contacts:
-                let (columns, ignored) = ImportMapping.columns(request.header, aliases: ImportMapping.contactAliases)
+                let (columns, ignored) = ImportColumns.columns(request.header, aliases: ImportMapping.contactAliases)
                 let found = Set(columns.values)
                 var missing: [FieldViolation] = []
                 if !found.contains(.name) { missing.append(FieldViolation(field: "header", description: "needs a name column (姓名 or name)")) }
@@ -74,7 +74,7 @@ struct AccountImport: Sendable {
                 guard missing.isEmpty else { throw RPCError.invalidArgument(missing) }
                 response.ignoredColumns = ignored
                 for row in request.rows {
-                    response.results.append(try batch.once(row.line) { try batch.contact(ImportMapping.cells(row.values, columns: columns), line: row.line) })
+                    response.results.append(try batch.once(row.line) { try batch.contact(ImportColumns.cells(row.values, columns: columns), line: row.line) })
                 }
             }
             return response

@@ -29,17 +29,26 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
         let now = clock.now()
         let violations = LeadRules.validate(capture: request.lead, now: now)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let lead = LeadRules.normalizedCapture(request.lead, now: now)
+        return try await capture(LeadRules.normalizedCapture(request.lead, now: now), receivedAtGiven: request.lead.hasReceivedAt,
+                                 context: context, principal: principal)
+    }
+
+    /// A validated, normalised lead: an existing customer's inquiry, else a repeat inquiry or
+    /// a new lead.
+    func capture(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, context: ServerContext, principal: Principal,
+                 importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         if let match = try await database.read({ db in try AccountDirectory.match(db, keys: LeadRules.Keys(lead)) }) {
-            return try await existingCustomerInquiry(lead, receivedAtGiven: request.lead.hasReceivedAt, match: match, context: context, principal: principal)
+            return try await existingCustomerInquiry(lead, receivedAtGiven: receivedAtGiven, match: match, context: context,
+                                                     principal: principal, importRow: importRow)
         }
-        return try await leads.capture(lead, context: context, principal: principal)
+        return try await leads.capture(lead, context: context, principal: principal, importRow: importRow)
     }
 
     /// An inquiry from a customer Forge already has: an activity on the account's timeline and
     /// a task for its owner, no lead. The activity carries an idempotency key (the caller's,
     /// else one made from the inquiry), so a retried capture logs it once.
-    private func existingCustomerInquiry(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, match: AccountDirectory.Match, context: ServerContext, principal: Principal) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
+    private func existingCustomerInquiry(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, match: AccountDirectory.Match, context: ServerContext,
+                                         principal: Principal, importRow: LeadImports.Row?) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         // The activity's time is the inquiry's when the caller gave it, else accounts' now: a
         // retry must send the same request for its key.
         let key = context.idempotencyKey.map { "lead-inquiry-\($0)" } ?? "lead-inquiry-" + Self.fingerprint(lead, receivedAtGiven: receivedAtGiven)
@@ -62,13 +71,15 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
             try PipelineStore.createTask(db, PipelineStore.task(
                 id: "tsk_inquiry_\(activity.id)", owner: match.ownerID, title: "老客户新询盘：\(match.name)", kind: "existing_account_inquiry",
                 due: now.addingTimeInterval(LeadStore.firstTouchWindow), now: now, accountID: match.accountID), at: now)
-            return .with {
+            let response = Forge_Pipeline_V1_CaptureLeadResponse.with {
                 $0.outcome = .existingAccount
                 $0.accountID = match.accountID
                 $0.accountOwnerID = match.ownerID
                 $0.activityID = activity.id
                 $0.matchReason = match.reason
             }
+            if let importRow { try LeadImports.record(db, importRow, response) }
+            return response
         }
     }
 
@@ -228,6 +239,7 @@ enum PipelineAccess {
         let sales: Set<String> = [Role.salesManager, Role.salesRep]
         let readers: Set<String> = sales.union([Role.analyst, Role.finance, Role.marketing, Role.serviceManager, Role.serviceEngineer, Role.service])
         access.allow(method.captureLead, .roles(sales.union([Role.marketing])))
+        access.allow(method.importLeads, .roles(sales.union([Role.marketing])))
         access.allow(method.getLead, .roles(sales.union([Role.marketing, Role.analyst])))
         access.allow(method.listLeads, .roles(sales.union([Role.marketing, Role.analyst])))
         access.allow(method.touchLead, .roles(sales))

@@ -72,39 +72,47 @@ struct LeadStore: Sendable {
 
     /// De-duplicates against open leads and, when none matches, creates, assigns and scores
     /// the lead — all in one transaction (with the call's idempotency key).
-    func capture(_ captured: Forge_Pipeline_V1_Lead, context: ServerContext, principal: Principal) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
+    /// - Parameter importRow: the spreadsheet row this capture is (its result is kept with it,
+    ///   so a retried import batch answers the same).
+    func capture(_ captured: Forge_Pipeline_V1_Lead, context: ServerContext, principal: Principal, importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let settings = try PipelineStore.settings(db)
-            if let (id, reason) = try Self.openDuplicate(db, keys: LeadRules.Keys(captured)), var existing = try Self.lead(db, id: id) {
-                existing.inquiryCount += 1
-                if !captured.need.isEmpty, !existing.need.contains(captured.need) {
-                    existing.need = String((existing.need.isEmpty ? captured.need : existing.need + "\n" + captured.need).prefix(4000))
-                }
-                (existing.score, existing.scoreReasons) = LeadScoring.score(existing, rules: settings.scoring)
-                existing.updatedAt = .init(date: now)
-                existing.version += 1
-                try Self.write(db, existing)
-                try Outbox.append(db, Forge_Pipeline_V1_LeadRepeatInquiry.with { $0.lead = existing }, accountID: existing.accountID, at: now)
-                try AuditLog.record(db, context: context, recordID: existing.id, changes: ["inquiry_count": "\(existing.inquiryCount)"], at: now)
-                return .with {
-                    $0.outcome = .repeatInquiry
-                    $0.lead = OwnerScope.canSee(owner: existing.ownerID, team: existing.team, principal: principal)
-                        ? existing : Self.redacted(existing)
-                    $0.matchReason = reason
-                }
+            let response = try Self.capture(db, captured, context: context, principal: principal, now: now)
+            if let importRow { try LeadImports.record(db, importRow, response) }
+            return response
+        }
+    }
+
+    private static func capture(_ db: Database, _ captured: Forge_Pipeline_V1_Lead, context: ServerContext, principal: Principal, now: Date) throws -> Forge_Pipeline_V1_CaptureLeadResponse {
+        let settings = try PipelineStore.settings(db)
+        if let (id, reason) = try Self.openDuplicate(db, keys: LeadRules.Keys(captured)), var existing = try Self.lead(db, id: id) {
+            existing.inquiryCount += 1
+            if !captured.need.isEmpty, !existing.need.contains(captured.need) {
+                existing.need = String((existing.need.isEmpty ? captured.need : existing.need + "\n" + captured.need).prefix(4000))
             }
-            var lead = captured
-            lead.id = EventID.make(prefix: "lead", at: now)
-            let decision = LeadAssignment.decide(region: lead.region, productLine: lead.productLine, settings: settings,
-                                                 loads: try Self.loads(db, settings: settings), capturer: principal.subject,
-                                                 capturerTeam: principal.team)
-            try Self.create(db, &lead, decision: decision, settings: settings, by: principal.subject, now: now)
-            try AuditLog.record(db, context: context, recordID: lead.id, changes: ["owner_id": lead.ownerID, "status": "NEW"], at: now)
+            (existing.score, existing.scoreReasons) = LeadScoring.score(existing, rules: settings.scoring)
+            existing.updatedAt = .init(date: now)
+            existing.version += 1
+            try Self.write(db, existing)
+            try Outbox.append(db, Forge_Pipeline_V1_LeadRepeatInquiry.with { $0.lead = existing }, accountID: existing.accountID, at: now)
+            try AuditLog.record(db, context: context, recordID: existing.id, changes: ["inquiry_count": "\(existing.inquiryCount)"], at: now)
             return .with {
-                $0.outcome = .created
-                $0.lead = lead
+                $0.outcome = .repeatInquiry
+                $0.lead = OwnerScope.canSee(owner: existing.ownerID, team: existing.team, principal: principal)
+                    ? existing : Self.redacted(existing)
+                $0.matchReason = reason
             }
+        }
+        var lead = captured
+        lead.id = EventID.make(prefix: "lead", at: now)
+        let decision = LeadAssignment.decide(region: lead.region, productLine: lead.productLine, settings: settings,
+                                             loads: try Self.loads(db, settings: settings), capturer: principal.subject,
+                                             capturerTeam: principal.team)
+        try Self.create(db, &lead, decision: decision, settings: settings, by: principal.subject, now: now)
+        try AuditLog.record(db, context: context, recordID: lead.id, changes: ["owner_id": lead.ownerID, "status": "NEW"], at: now)
+        return .with {
+            $0.outcome = .created
+            $0.lead = lead
         }
     }
 

@@ -133,6 +133,7 @@ struct PipelineStore: Sendable {
             try db.create(index: "task_by_account", on: "task", columns: ["account_id"])
         }
         QuoteStore.migrations(&migrator)
+        LeadImports.migrations(&migrator)
     }
 
     // MARK: Settings

@@ -329,6 +329,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Pipeline_V1_CaptureLeadResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ImportLeads"),
+            request: Forge_Accounts_V1_ImportRequest.self,
+            response: Forge_Accounts_V1_ImportResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetLead"),
             request: Forge_Pipeline_V1_GetLeadRequest.self,
             response: Forge_Pipeline_V1_GetLeadResponse.self

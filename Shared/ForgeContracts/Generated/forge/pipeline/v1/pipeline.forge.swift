@@ -11,6 +11,7 @@ public enum Forge_Pipeline_V1_PipelineService {
 
     public enum Method {
         public static let captureLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CaptureLead")
+        public static let importLeads = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ImportLeads")
         public static let getLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetLead")
         public static let listLeads = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListLeads")
         public static let touchLead = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "TouchLead")
@@ -35,7 +36,7 @@ public enum Forge_Pipeline_V1_PipelineService {
         public static let getAccountPipeline = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetAccountPipeline")
         public static let listMyTasks = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListMyTasks")
         public static let completeTask = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CompleteTask")
-        public static let all: [MethodDescriptor] = [captureLead, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getForecast, createQuote, getQuote, listQuotes, decideQuote, sendQuote, recordQuoteAnswer, getAccountPipeline, listMyTasks, completeTask]
+        public static let all: [MethodDescriptor] = [captureLead, importLeads, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getForecast, createQuote, getQuote, listQuotes, decideQuote, sendQuote, recordQuoteAnswer, getAccountPipeline, listMyTasks, completeTask]
     }
 }
 
@@ -45,6 +46,11 @@ public protocol Forge_Pipeline_V1_PipelineHandler: Sendable {
     /// and accounts (an activity on that account for its owner, no lead), else assigned to an
     /// owner and scored in the same transaction.
     func captureLead(_ request: Forge_Pipeline_V1_CaptureLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CaptureLeadResponse
+    /// One batch of spreadsheet rows (a trade-show list), each captured as CaptureLead would:
+    /// CREATED, DUPLICATE (a repeat inquiry on an open lead, or an existing customer's — its
+    /// activity logged) or REJECTED naming each bad column. A retried batch (same import_id and
+    /// lines) answers what it answered before; dry_run reports without writing.
+    func importLeads(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse
     func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetLeadResponse
     /// Leads the caller may see, highest score first.
     func listLeads(_ request: Forge_Pipeline_V1_ListLeadsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListLeadsResponse
@@ -90,6 +96,9 @@ extension Forge_Pipeline_V1_PipelineHandler {
     public func register(in router: inout RPCRouter) {
         router.register(Forge_Pipeline_V1_PipelineService.Method.captureLead, request: Forge_Pipeline_V1_CaptureLeadRequest.self) { request, context in
             try await self.captureLead(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.importLeads, request: Forge_Accounts_V1_ImportRequest.self) { request, context in
+            try await self.importLeads(request, context: context)
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.getLead, request: Forge_Pipeline_V1_GetLeadRequest.self) { request, context in
             try await self.getLead(request, context: context)
@@ -179,6 +188,13 @@ public struct Forge_Pipeline_V1_PipelineClient: Sendable {
     /// owner and scored in the same transaction.
     public func captureLead(_ request: Forge_Pipeline_V1_CaptureLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.captureLead, request: request, response: Forge_Pipeline_V1_CaptureLeadResponse.self, options: options)
+    }
+    /// One batch of spreadsheet rows (a trade-show list), each captured as CaptureLead would:
+    /// CREATED, DUPLICATE (a repeat inquiry on an open lead, or an existing customer's — its
+    /// activity logged) or REJECTED naming each bad column. A retried batch (same import_id and
+    /// lines) answers what it answered before; dry_run reports without writing.
+    public func importLeads(_ request: Forge_Accounts_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ImportResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.importLeads, request: request, response: Forge_Accounts_V1_ImportResponse.self, options: options)
     }
     public func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetLeadResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getLead, request: request, response: Forge_Pipeline_V1_GetLeadResponse.self, options: options)
