@@ -50,7 +50,19 @@ struct DemoData {
     /// interruption: imports answer a repeated (import id, line) with what they did before and
     /// the activity batches carry idempotency keys, so nothing is written twice.
     /// Returns how many accounts, contacts and activities there are.
-    func load(into client: Forge_Accounts_V1_AccountsClient, now: Date, progress: (Progress) -> Void = { _ in }) async throws -> (accounts: Int, contacts: Int, activities: Int) {
+    /// A demo account as pipeline's demo data needs it.
+    struct Account: Sendable {
+        let id: String
+        let name: String
+        let region: String
+        let owner: String
+        let team: String
+        let productLine: String
+    }
+
+    func load(into client: Forge_Accounts_V1_AccountsClient, now: Date, progress: (Progress) -> Void = { _ in }) async throws
+        -> (accounts: [Account], contacts: Int, activities: Int)
+    {
         var random = SeededRandom(seed: 20261123)
         let accountRows = accountRows(&random)
         let accountResults = try await Self.importInBatches(accountRows, of: 100, as: "accounts", header: Self.accountHeader, progress: progress) {
@@ -84,7 +96,11 @@ struct DemoData {
                 // Created by an interrupted earlier run whose idempotency record has expired.
             }
         }
-        return (accountIDs.count, contacts, logged)
+        let accounts = zip(accountIDs, accountRows).map { id, row in
+            Account(id: id, name: row.values[0], region: row.values[2], owner: row.values[7], team: row.values[8],
+                    productLine: row.values[12].split(separator: ";").first.map { String($0.dropFirst("产品线:".count)) } ?? "")
+        }
+        return (accounts, contacts, logged)
     }
 
     /// The outcomes of an import row that leave a record behind.
@@ -236,6 +252,9 @@ extension DemoData {
             ("mgr-east", "李经理 (华东销售经理)", [Role.salesManager], "east"),
             ("rep-01", "王小明", [Role.salesRep], "east"),
             ("rep-02", "赵丽", [Role.salesRep], "east"),
+            ("mgr-south", "黄经理 (华南销售经理)", [Role.salesManager], "south"),
+            ("mgr-north", "孙经理 (华北销售经理)", [Role.salesManager], "north"),
+            ("mgr-west", "何经理 (西部销售经理)", [Role.salesManager], "west"),
             ("analyst", "陈分析", [Role.analyst], ""),
             ("finance", "周财务", [Role.finance], ""),
             ("marketing", "吴市场", [Role.marketing], ""),

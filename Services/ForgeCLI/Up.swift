@@ -48,7 +48,7 @@ struct Up: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - started
             say("[forge] all \(StackLayout.services.count) processes healthy in \(elapsed.formatted(.units(allowed: [.milliseconds], width: .narrow)))")
             if !noDemo {
-                try await loadDemoData(token: adminToken, layout: layout)
+                try await loadDemoData(token: adminToken, issuer: issuer, layout: layout)
             }
         }
         let stopRequested = Task {
@@ -90,7 +90,7 @@ extension Up {
     /// Loads the demo data into a new stack, or finishes a load that Ctrl-C interrupted. The
     /// file `demo-data` in the data directory says `loading` from the first write and `loaded`
     /// at the end; a stack without it is new when forge-accounts holds no account.
-    func loadDemoData(token: String, layout: StackLayout) async throws {
+    func loadDemoData(token: String, issuer: TokenIssuer, layout: StackLayout) async throws {
         let wire = try WireClient(address: StackLayout.address(of: "accounts"), interceptors: [BearerTokenInterceptor(token: token)])
         defer { Task { await wire.close() } }
         let accounts = Forge_Accounts_V1_AccountsClient(channel: wire)
@@ -106,11 +106,14 @@ extension Up {
         let counts = try await DemoData().load(into: accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
+        let pipeline = try await PipelineDemoData(issuer: issuer, adminToken: token).load(accounts: counts.accounts, now: Date()) { progress in
+            say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
+        }
         let gatewayWire = try WireClient(address: StackLayout.address(of: "gateway"), interceptors: [BearerTokenInterceptor(token: token)])
         defer { Task { await gatewayWire.close() } }
         let users = try await DemoData.users(into: Forge_Gateway_V1_GatewayClient(channel: gatewayWire))
         try layout.setDemoDataState("loaded")
-        say("[forge] demo data loaded: \(counts.accounts) accounts, \(counts.contacts) contacts, \(counts.activities) activities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
         say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")
     }
 }

@@ -98,11 +98,16 @@ struct ForgeUpTests {
         let database = try DatabaseQueue(path: "\(stack.dataDirectory)/accounts.sqlite")
         let counts = try await database.read { db in
             [try Int.fetchOne(db, sql: "SELECT count(*) FROM account")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM contact")!,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM activity")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM segment")!]
+             // The demo's own activities: not the existing customers' inquiries pipeline logs.
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM activity WHERE instr(payload, ?) = 0", arguments: [Data("新询盘".utf8)])!, try Int.fetchOne(db, sql: "SELECT count(*) FROM segment")!]
         }
         let line = again.value.split(separator: "\n").first { $0.contains("demo data loaded: ") }.map(String.init) ?? ""
         #expect(line.contains("demo data loaded: \(counts[0]) accounts, \(counts[1]) contacts, \(counts[2]) activities"), "\(line) vs \(counts)")
         #expect(counts[0] == 300 && counts[3] == 2)
+        // The pipeline's part too: one opportunity per third account, once.
+        let pipeline = try DatabaseQueue(path: "\(stack.dataDirectory)/pipeline.sqlite")
+        #expect(try await pipeline.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM opportunity") } == 100)
+        #expect(line.contains("100 opportunities"), "\(line)")
     }
 
     /// `forge up` on the stack's ports and data directory, its output collected.
