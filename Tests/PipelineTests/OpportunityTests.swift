@@ -142,6 +142,8 @@ struct OpportunityTests {
         #expect(report.won == 1)
         #expect(report.lost == 1)
         #expect(report.winRate == 0.5)
+        // Created at the clock's start, won on 2026-02-02.
+        #expect(abs(report.averageCycleDays - february.timeIntervalSince(fixture.clock.now()) / 86400) < 0.001)
         #expect(report.stages.map(\.stage) == [.technicalConsultation])
 
         // A rep sees their own part only.

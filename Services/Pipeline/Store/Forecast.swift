@@ -72,6 +72,10 @@ struct Forecast: Sendable {
                 if row["stage"] as Int == Forge_Pipeline_V1_Stage.won.rawValue { response.won = row["n"] } else { response.lost = row["n"] }
             }
             response.winRate = response.won + response.lost == 0 ? 0 : Double(response.won) / Double(response.won + response.lost)
+            response.averageCycleDays = try Double.fetchOne(db, sql: """
+                SELECT avg(o.closed_at - o.created_at) / 86400.0 FROM opportunity o
+                WHERE o.stage = 7 AND o.closed_at >= ? AND o.closed_at < ?\(scoped)
+                """, arguments: [start, end] + scopeArguments) ?? 0
             response.stages = try Row.fetchAll(db, sql: """
                 SELECT s.from_stage AS stage, count(*) AS n, avg(s.days_in_from) AS days FROM stage_change s
                 JOIN opportunity o ON o.id = s.opportunity_id

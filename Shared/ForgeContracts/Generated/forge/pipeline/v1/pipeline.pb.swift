@@ -1846,6 +1846,10 @@ public nonisolated struct Forge_Pipeline_V1_GetForecastResponse: Sendable {
 
   public var stages: [Forge_Pipeline_V1_StageStatistics] = []
 
+  /// The sales cycle: days from creation to won, averaged over the opportunities won in the
+  /// months asked.
+  public var averageCycleDays: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -5281,7 +5285,7 @@ nonisolated extension Forge_Pipeline_V1_StageStatistics: SwiftProtobuf.Message, 
 
 nonisolated extension Forge_Pipeline_V1_GetForecastResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetForecastResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}won\0\u{1}lost\0\u{3}win_rate\0\u{1}stages\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rows\0\u{1}won\0\u{1}lost\0\u{3}win_rate\0\u{1}stages\0\u{3}average_cycle_days\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5294,6 +5298,7 @@ nonisolated extension Forge_Pipeline_V1_GetForecastResponse: SwiftProtobuf.Messa
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.lost) }()
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.winRate) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.stages) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.averageCycleDays) }()
       default: break
       }
     }
@@ -5315,6 +5320,9 @@ nonisolated extension Forge_Pipeline_V1_GetForecastResponse: SwiftProtobuf.Messa
     if !self.stages.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.stages, fieldNumber: 5)
     }
+    if self.averageCycleDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.averageCycleDays, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -5324,6 +5332,7 @@ nonisolated extension Forge_Pipeline_V1_GetForecastResponse: SwiftProtobuf.Messa
     if lhs.lost != rhs.lost {return false}
     if lhs.winRate != rhs.winRate {return false}
     if lhs.stages != rhs.stages {return false}
+    if lhs.averageCycleDays != rhs.averageCycleDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
