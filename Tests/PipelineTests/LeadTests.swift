@@ -243,5 +243,15 @@ struct LeadTests {
         let erased = try await fixture.handler.getLead(.with { $0.id = leads[0].id }, context: PipelineFixture.admin).lead
         #expect(erased.contactName == "（已删除）")
         #expect(erased.phone.isEmpty)
+
+        // An inquiry never converted, naming an erased person's phone, loses it too.
+        let inquiry = try await fixture.capture("另一家公司", phone: "137-0000-2222").lead
+        try await fixture.apply(Forge_Accounts_V1_ContactCreated.with {
+            $0.contact = .with { $0.id = "con_2"; $0.accountID = "acc_9"; $0.name = "孙总"; $0.phone = "13700002222" }
+        })
+        try await fixture.apply(Forge_Accounts_V1_ContactErased.with { $0.contactID = "con_2"; $0.accountID = "acc_9" })
+        let cleared = try await fixture.handler.getLead(.with { $0.id = inquiry.id }, context: PipelineFixture.admin).lead
+        #expect(cleared.phone.isEmpty)
+        #expect(cleared.contactName == "（已删除）")
     }
 }

@@ -64,8 +64,11 @@ enum AccountDirectory {
                                  ContactKeys.companyEmailDomain(contact.email)])
         case "ContactErased":
             let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+            // The person's phone and mail, as pipeline knew them, find the open leads that
+            // name them too (an inquiry never converted).
+            let keys = try Row.fetchOne(db, sql: "SELECT phone_key, email_key FROM account_contact_key WHERE contact_id = ?", arguments: [erased.contactID])
             try db.execute(sql: "DELETE FROM account_contact_key WHERE contact_id = ?", arguments: [erased.contactID])
-            try anonymise(db, contactID: erased.contactID, now: now)
+            try anonymise(db, contactID: erased.contactID, phone: keys?["phone_key"] ?? "", email: keys?["email_key"] ?? "", now: now)
         case "AccountMerged":
             let merged = try Forge_Accounts_V1_AccountMerged(serializedBytes: event.payload)
             try repoint(db, from: merged.mergedIds, to: merged.survivorID, now: now)
@@ -83,9 +86,11 @@ enum AccountDirectory {
             """, arguments: [account.id, account.name, NameNormalizer.normalize(account.name), account.ownerID, account.team])
     }
 
-    /// Leads converted into (or naming) an erased person keep no trace of them.
-    static func anonymise(_ db: Database, contactID: String, now: Date) throws {
-        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM lead WHERE contact_id = ?", arguments: [contactID]) {
+    /// Leads converted into an erased person, or naming their phone or mail, keep no trace of them.
+    static func anonymise(_ db: Database, contactID: String, phone: String, email: String, now: Date) throws {
+        for payload in try Data.fetchAll(db, sql: """
+            SELECT payload FROM lead WHERE contact_id = ? OR (phone_key = ? AND ? != '') OR (email_key = ? AND ? != '')
+            """, arguments: [contactID, phone, phone, email, email]) {
             var lead = try Forge_Pipeline_V1_Lead(serializedBytes: payload)
             lead.contactName = "（已删除）"
             lead.phone = ""
