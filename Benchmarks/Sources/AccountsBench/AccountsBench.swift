@@ -180,13 +180,6 @@ struct AccountsBench: AsyncParsableCommand {
     }
 }
 
-final class Counter: Sendable {
-    let value = Atomic<Int>(0)
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 /// A small deterministic generator, so every run seeds the same data.
 struct SplitMix {

@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Logging
+import Synchronization
 
 public struct LoadShape: Sendable {
     public var connections: Int
@@ -147,4 +148,16 @@ public func runTargets(_ names: [String], load: LoadShape, pinned: Bool) async t
 public enum BenchError: Error {
     case unknownTarget(String)
     case notServing(Int)
+}
+
+extension Duration {
+    /// The duration in seconds, fractions included.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A shared counter for loops that take the next index.
+public final class Counter: Sendable {
+    public let value = Atomic<Int>(0)
+
+    public init() {}
 }

@@ -53,7 +53,8 @@ struct PipelineBench: AsyncParsableCommand {
         if seeding {
             try? FileManager.default.removeItem(atPath: data)
             try FileManager.default.createDirectory(atPath: "\(data)/keys", withIntermediateDirectories: true)
-            for file in ["accounts.sqlite", "keys/jwt-ed25519.key", "keys/jwt-ed25519.pub"] {
+            for file in ["accounts.sqlite", "accounts.sqlite-wal", "keys/jwt-ed25519.key", "keys/jwt-ed25519.pub"]
+            where FileManager.default.fileExists(atPath: "\(accountsData)/\(file)") {
                 try FileManager.default.copyItem(atPath: "\(accountsData)/\(file)", toPath: "\(data)/\(file)")
             }
         }
@@ -139,7 +140,7 @@ struct PipelineBench: AsyncParsableCommand {
         for (index, team) in Self.teams.enumerated() {
             reps[team] = try await client(stack, issuer: issuer, subject: String(format: "rep-%03d", index), roles: [Role.salesRep], team: team)
         }
-        let next = Atomic<Int>(0)
+        let next = Counter()
         let total = opportunities
         let clients = reps
         let now = Date()
@@ -147,7 +148,7 @@ struct PipelineBench: AsyncParsableCommand {
             for _ in 0..<16 {
                 group.addTask {
                     while true {
-                        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
                         guard index < total else { return }
                         let (accountID, team) = accounts[(index * 7) % accounts.count]
                         guard let rep = clients[team] else { continue }
@@ -197,11 +198,11 @@ struct PipelineBench: AsyncParsableCommand {
 
         let marketing = try await client(stack, issuer: issuer, subject: "bench-marketing", roles: [Role.marketing])
         let run = Int(Date().timeIntervalSince1970)
-        let counter = Atomic<Int>(0)
+        let counter = Counter()
         for concurrency in [1, 16] {
             let load = LoadShape(connections: 4, concurrency: concurrency, duration: duration, warmup: 2, payloadBytes: 0)
             print((await drive(load) { _ in
-                let index = counter.wrappingAdd(1, ordering: .relaxed).oldValue
+                let index = counter.value.wrappingAdd(1, ordering: .relaxed).oldValue
                 _ = try await marketing.captureLead(.with {
                     $0.lead = .with {
                         $0.companyName = "新询盘\(run)批\(index)号机械厂"

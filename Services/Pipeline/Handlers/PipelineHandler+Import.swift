@@ -7,9 +7,9 @@ import SwiftProtobuf
 
 extension PipelineHandler {
     /// A batch of spreadsheet rows, each captured as `CaptureLead` would capture it, with a
-    /// per-row report. Rows run one by one in their own transactions (a row's capture is also
-    /// its record for retries); a failure of forge-accounts on an existing customer's row stops
-    /// the batch there, and the retry continues after the rows already done.
+    /// per-row report. A row's capture and its record for retries commit together; a failure
+    /// of forge-accounts on an existing customer's row stops the batch there, and the retry
+    /// continues after the rows already done.
     func importLeads(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
         var violations: [FieldViolation] = []
         if request.importID.isEmpty || request.importID.count > 100 {
@@ -25,18 +25,18 @@ extension PipelineHandler {
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try principal(context)
         // The batch's idempotency key belongs to the batch; each row keeps its own record.
-        var rowContext = context
-        rowContext.metadata[MetadataKey.idempotencyKey] = nil
+        var writable = context
+        writable.metadata[MetadataKey.idempotencyKey] = nil
+        let rowContext = writable
         var response = Forge_Accounts_V1_ImportResponse()
         response.ignoredColumns = ignored
-        var preview = DryRunKeys()
-        for row in request.rows {
-            let record = LeadImports.Row(importID: request.importID, line: row.line)
-            if !request.dryRun, let done = try await database.read({ db in try LeadImports.recorded(db, record) }) {
-                response.results.append(LeadImports.result(done, line: row.line))
-                continue
-            }
-            let now = clock.now()
+        // Read and check every row first; then the rows already done in an earlier attempt
+        // answer as before, an existing customer's row goes through accounts one by one, and
+        // the new leads are captured a few hundred to a transaction, in the file's order.
+        let now = clock.now()
+        var results = [Forge_Accounts_V1_ImportRowResult?](repeating: nil, count: request.rows.count)
+        var valid: [(index: Int, lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool)] = []
+        for (index, row) in request.rows.enumerated() {
             let (mapped, cellViolations) = LeadImportMapping.lead(ImportColumns.cells(row.values, columns: columns))
             let rowViolations = cellViolations + LeadRules.validate(capture: mapped, now: now).map { violation in
                 Forge_Accounts_V1_RowViolation.with {
@@ -44,29 +44,69 @@ extension PipelineHandler {
                     $0.description_p = violation.description
                 }
             }
-            guard rowViolations.isEmpty else {
-                response.results.append(.with {
+            if rowViolations.isEmpty {
+                valid.append((index, LeadRules.normalizedCapture(mapped, now: now), mapped.hasReceivedAt))
+            } else {
+                results[index] = .with {
                     $0.line = row.line
                     $0.status = .rejected
                     $0.violations = rowViolations
                     $0.reason = rowViolations.map { "\($0.field) \($0.description_p)" }.joined(separator: "; ")
-                })
-                continue
+                }
             }
-            let lead = LeadRules.normalizedCapture(mapped, now: now)
-            if request.dryRun {
+        }
+        if request.dryRun {
+            var preview = DryRunKeys()
+            for item in valid {
                 let snapshot = preview
                 let (result, next) = try await database.read { db in
                     var keys = snapshot
-                    return (try keys.result(db, lead, line: row.line), keys)
+                    return (try keys.result(db, item.lead, line: request.rows[item.index].line), keys)
                 }
                 preview = next
-                response.results.append(result)
+                results[item.index] = result
+            }
+            response.results = results.compactMap { $0 }
+            return response
+        }
+        let importID = request.importID
+        let lines = request.rows.map(\.line)
+        let checked = valid
+        let (done, matches) = try await database.read { db in
+            var done: [Int: Forge_Pipeline_V1_CaptureLeadResponse] = [:]
+            var matches: [Int: AccountDirectory.Match] = [:]
+            for item in checked {
+                if let recorded = try LeadImports.recorded(db, LeadImports.Row(importID: importID, line: lines[item.index])) {
+                    done[item.index] = recorded
+                } else if let match = try AccountDirectory.match(db, keys: LeadRules.Keys(item.lead)) {
+                    matches[item.index] = match
+                }
+            }
+            return (done, matches)
+        }
+        var pending: [(lead: Forge_Pipeline_V1_Lead, row: LeadImports.Row, index: Int)] = []
+        func flush() async throws {
+            guard !pending.isEmpty else { return }
+            let captured = try await leads.captureImported(pending.map { ($0.lead, $0.row) }, context: rowContext, principal: principal)
+            for (item, result) in zip(pending, captured) { results[item.index] = LeadImports.result(result, line: item.row.line) }
+            pending = []
+        }
+        for item in valid {
+            let row = LeadImports.Row(importID: importID, line: lines[item.index])
+            if let recorded = done[item.index] {
+                results[item.index] = LeadImports.result(recorded, line: row.line)
+            } else if let match = matches[item.index] {
+                try await flush()
+                let captured = try await existingCustomerInquiry(item.lead, receivedAtGiven: item.receivedAtGiven, match: match,
+                                                                 context: rowContext, principal: principal, importRow: row)
+                results[item.index] = LeadImports.result(captured, line: row.line)
             } else {
-                let captured = try await capture(lead, receivedAtGiven: mapped.hasReceivedAt, context: rowContext, principal: principal, importRow: record)
-                response.results.append(LeadImports.result(captured, line: row.line))
+                pending.append((item.lead, row, item.index))
+                if pending.count == 250 { try await flush() }
             }
         }
+        try await flush()
+        response.results = results.compactMap { $0 }
         return response
     }
 }

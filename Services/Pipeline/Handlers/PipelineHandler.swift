@@ -15,9 +15,10 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     let clock: any WallClock
     /// forge-accounts; nil when not configured (conversion and gates then answer UNAVAILABLE).
     let accounts: (any RPCChannel)?
+    let settingsCache = PipelineStore.SettingsCache()
 
     var store: PipelineStore { PipelineStore(database: database, clock: clock) }
-    var leads: LeadStore { LeadStore(database: database, clock: clock) }
+    var leads: LeadStore { LeadStore(database: database, clock: clock, settingsCache: settingsCache) }
     var opportunities: OpportunityStore { OpportunityStore(database: database, clock: clock) }
 
     static let accountsTimeout: Duration = .seconds(10)
@@ -47,7 +48,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     /// An inquiry from a customer Forge already has: an activity on the account's timeline and
     /// a task for its owner, no lead. The activity carries an idempotency key (the caller's,
     /// else one made from the inquiry), so a retried capture logs it once.
-    private func existingCustomerInquiry(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, match: AccountDirectory.Match, context: ServerContext,
+    func existingCustomerInquiry(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, match: AccountDirectory.Match, context: ServerContext,
                                          principal: Principal, importRow: LeadImports.Row?) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         // The activity's time is the inquiry's when the caller gave it, else accounts' now: a
         // retry must send the same request for its key.

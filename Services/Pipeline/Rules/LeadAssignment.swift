@@ -22,19 +22,41 @@ enum LeadAssignment {
         var lastAssigned: Int64
     }
 
+    /// A rule with its region and product line folded once.
+    struct PreparedRule: Sendable {
+        let region: String
+        let productLine: String
+        let rule: Forge_Pipeline_V1_AssignmentRule
+
+        init(_ rule: Forge_Pipeline_V1_AssignmentRule) {
+            region = NameNormalizer.fold(rule.region)
+            productLine = NameNormalizer.fold(rule.productLine)
+            self.rule = rule
+        }
+
+        /// Exact on both 3, region only 2, product line only 1, catch-all 0.
+        var specificity: Int { (region.isEmpty ? 0 : 2) + (productLine.isEmpty ? 0 : 1) }
+    }
+
     /// The rule for `region` and `productLine`: exact on both first, then region only, then
     /// product line only, then a catch-all; in table order within each.
     static func rule(for region: String, productLine: String, in rules: [Forge_Pipeline_V1_AssignmentRule]) -> Forge_Pipeline_V1_AssignmentRule? {
-        func same(_ a: String, _ b: String) -> Bool { NameNormalizer.fold(a) == NameNormalizer.fold(b) }
-        let candidates = rules.filter {
-            ($0.region.isEmpty || same($0.region, region)) && ($0.productLine.isEmpty || same($0.productLine, productLine))
-        }
-        return candidates.max { specificity($0) < specificity($1) }
-            .flatMap { best in candidates.first { specificity($0) == specificity(best) } }
+        rule(for: region, productLine: productLine, in: rules.map(PreparedRule.init))
     }
 
-    private static func specificity(_ rule: Forge_Pipeline_V1_AssignmentRule) -> Int {
-        (rule.region.isEmpty ? 0 : 2) + (rule.productLine.isEmpty ? 0 : 1)
+    static func rule(for region: String, productLine: String, in rules: [PreparedRule]) -> Forge_Pipeline_V1_AssignmentRule? {
+        let region = NameNormalizer.fold(region)
+        let productLine = NameNormalizer.fold(productLine)
+        var best: PreparedRule?
+        for candidate in rules where (candidate.region.isEmpty || candidate.region == region) && (candidate.productLine.isEmpty || candidate.productLine == productLine) {
+            if best == nil || candidate.specificity > best!.specificity { best = candidate }
+        }
+        return best?.rule
+    }
+
+    /// The team a lead goes to (before the round robin picks its member).
+    static func team(for region: String, productLine: String, settings: Forge_Pipeline_V1_PipelineSettings, rules: [PreparedRule]) -> String {
+        rule(for: region, productLine: productLine, in: rules).map(\.team).flatMap { $0.isEmpty ? nil : $0 } ?? settings.defaultTeam
     }
 
     static func decide(
@@ -45,7 +67,20 @@ enum LeadAssignment {
         capturer: String,
         capturerTeam: String = ""
     ) -> Decision {
-        let rule = rule(for: region, productLine: productLine, in: settings.rules)
+        decide(region: region, productLine: productLine, settings: settings, rules: settings.rules.map(PreparedRule.init),
+               loads: loads, capturer: capturer, capturerTeam: capturerTeam)
+    }
+
+    static func decide(
+        region: String,
+        productLine: String,
+        settings: Forge_Pipeline_V1_PipelineSettings,
+        rules: [PreparedRule],
+        loads: [String: Load],
+        capturer: String,
+        capturerTeam: String = ""
+    ) -> Decision {
+        let rule = rule(for: region, productLine: productLine, in: rules)
         let teamName = rule.map(\.team).flatMap { $0.isEmpty ? nil : $0 } ?? settings.defaultTeam
         if let owner = rule?.keyAccountOwnerID, !owner.isEmpty {
             return Decision(ownerID: owner, team: teamName, how: "key_account")

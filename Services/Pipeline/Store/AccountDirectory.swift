@@ -139,8 +139,7 @@ enum AccountDirectory {
         let storedOwner: String = row?["owner_id"] ?? ""
         let team: String = row?["team"] ?? ""
         let owner = ownerID.isEmpty ? storedOwner : ownerID
-        let settings = try PipelineStore.settings(db)
         try LeadStore.create(db, &lead, decision: .init(ownerID: owner, team: team, how: "revisit_pool"),
-                             settings: settings, by: "accounts", now: now)
+                             settings: PipelineStore.Prepared(try PipelineStore.settings(db)), by: "accounts", now: now)
     }
 }

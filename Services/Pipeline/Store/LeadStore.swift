@@ -10,6 +10,7 @@ import SwiftProtobuf
 struct LeadStore: Sendable {
     let database: DatabasePool
     let clock: any WallClock
+    var settingsCache = PipelineStore.SettingsCache()
 
     /// The first touch is due 24 h after capture (not after `received_at`: a trade-show list
     /// imported a week late is not late on arrival).
@@ -61,7 +62,10 @@ struct LeadStore: Sendable {
         for (column, value, reason) in [("email_key", keys.email, "same email"), ("phone_key", keys.phone, "same phone"),
                                         ("normalized_name", keys.name, "same normalised name"),
                                         ("email_domain", keys.domain, "same email domain")] where !value.isEmpty {
-            if let id = try String.fetchOne(db, sql: "SELECT id FROM lead WHERE \(column) = ? AND status IN (1, 2) LIMIT 1", arguments: [value]) {
+            // The conditions of the partial index, spelled out so the planner may use it (it
+            // cannot prove `column != ''` from `column = ?`): without them every capture read
+            // every lead.
+            if let id = try String.fetchOne(db, sql: "SELECT id FROM lead WHERE \(column) = ? AND \(column) != '' AND status IN (1, 2) LIMIT 1", arguments: [value]) {
                 return (id, reason)
             }
         }
@@ -77,20 +81,36 @@ struct LeadStore: Sendable {
     func capture(_ captured: Forge_Pipeline_V1_Lead, context: ServerContext, principal: Principal, importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let response = try Self.capture(db, captured, context: context, principal: principal, now: now)
+            let response = try Self.capture(db, captured, settings: try settingsCache.prepared(db), context: context, principal: principal, now: now)
             if let importRow { try LeadImports.record(db, importRow, response) }
             return response
         }
     }
 
-    private static func capture(_ db: Database, _ captured: Forge_Pipeline_V1_Lead, context: ServerContext, principal: Principal, now: Date) throws -> Forge_Pipeline_V1_CaptureLeadResponse {
-        let settings = try PipelineStore.settings(db)
+    /// Many rows of an import in one transaction, each captured as alone and recorded with its
+    /// import row (one commit instead of one per row).
+    func captureImported(_ rows: [(lead: Forge_Pipeline_V1_Lead, row: LeadImports.Row)], context: ServerContext, principal: Principal) async throws -> [Forge_Pipeline_V1_CaptureLeadResponse] {
+        let now = clock.now()
+        let cache = settingsCache
+        return try await database.write { db in
+            let settings = try cache.prepared(db)
+            return try rows.map { lead, row in
+                let response = try Self.capture(db, lead, settings: settings, context: context, principal: principal, now: now)
+                try LeadImports.record(db, row, response)
+                return response
+            }
+        }
+    }
+
+    private static func capture(_ db: Database, _ captured: Forge_Pipeline_V1_Lead, settings prepared: PipelineStore.Prepared, context: ServerContext,
+                                principal: Principal, now: Date) throws -> Forge_Pipeline_V1_CaptureLeadResponse {
+        let settings = prepared.settings
         if let (id, reason) = try Self.openDuplicate(db, keys: LeadRules.Keys(captured)), var existing = try Self.lead(db, id: id) {
             existing.inquiryCount += 1
             if !captured.need.isEmpty, !existing.need.contains(captured.need) {
                 existing.need = String((existing.need.isEmpty ? captured.need : existing.need + "\n" + captured.need).prefix(4000))
             }
-            (existing.score, existing.scoreReasons) = LeadScoring.score(existing, rules: settings.scoring)
+            (existing.score, existing.scoreReasons) = LeadScoring.score(existing, prepared: prepared.scoring)
             existing.updatedAt = .init(date: now)
             existing.version += 1
             try Self.write(db, existing)
@@ -105,10 +125,11 @@ struct LeadStore: Sendable {
         }
         var lead = captured
         lead.id = EventID.make(prefix: "lead", at: now)
-        let decision = LeadAssignment.decide(region: lead.region, productLine: lead.productLine, settings: settings,
-                                             loads: try Self.loads(db, settings: settings), capturer: principal.subject,
-                                             capturerTeam: principal.team)
-        try Self.create(db, &lead, decision: decision, settings: settings, by: principal.subject, now: now)
+        let team = LeadAssignment.team(for: lead.region, productLine: lead.productLine, settings: settings, rules: prepared.rules)
+        let decision = LeadAssignment.decide(region: lead.region, productLine: lead.productLine, settings: settings, rules: prepared.rules,
+                                             loads: try Self.loads(db, of: settings.teams.first { $0.name == team }?.members.map(\.userID) ?? []),
+                                             capturer: principal.subject, capturerTeam: principal.team)
+        try Self.create(db, &lead, decision: decision, settings: prepared, by: principal.subject, now: now)
         try AuditLog.record(db, context: context, recordID: lead.id, changes: ["owner_id": lead.ownerID, "status": "NEW"], at: now)
         return .with {
             $0.outcome = .created
@@ -119,12 +140,12 @@ struct LeadStore: Sendable {
     /// Stores a new lead with its owner: the assignment row, the owner's load, the first-touch
     /// task and its escalation job, and the events.
     static func create(_ db: Database, _ lead: inout Forge_Pipeline_V1_Lead, decision: LeadAssignment.Decision,
-                       settings: Forge_Pipeline_V1_PipelineSettings, by: String, now: Date) throws {
+                       settings: PipelineStore.Prepared, by: String, now: Date) throws {
         lead.ownerID = decision.ownerID
         lead.team = decision.team
         lead.status = .new
         if lead.inquiryCount == 0 { lead.inquiryCount = 1 }
-        (lead.score, lead.scoreReasons) = LeadScoring.score(lead, rules: settings.scoring)
+        (lead.score, lead.scoreReasons) = LeadScoring.score(lead, prepared: settings.scoring)
         let due = now.addingTimeInterval(firstTouchWindow)
         lead.firstTouchDueAt = .init(date: due)
         lead.createdAt = .init(date: now)
@@ -155,12 +176,12 @@ struct LeadStore: Sendable {
 
     // MARK: Assignment and load
 
-    static func loads(_ db: Database, settings: Forge_Pipeline_V1_PipelineSettings) throws -> [String: LeadAssignment.Load] {
-        let members = Array(Set(settings.teams.flatMap { $0.members.map(\.userID) }))
+    /// The open leads and last assignment of each of `members` (one team's).
+    static func loads(_ db: Database, of members: [String]) throws -> [String: LeadAssignment.Load] {
         guard !members.isEmpty else { return [:] }
         var loads: [String: LeadAssignment.Load] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM owner_load WHERE owner_id IN (\(databaseQuestionMarks(count: members.count)))",
-                                    arguments: StatementArguments(members)) {
+        let statement = try db.cachedStatement(sql: "SELECT * FROM owner_load WHERE owner_id IN (\(databaseQuestionMarks(count: members.count)))")
+        for row in try Row.fetchAll(statement, arguments: StatementArguments(members)) {
             loads[row["owner_id"]] = .init(open: row["open_leads"], lastAssigned: row["last_assigned"])
         }
         return loads

@@ -4,6 +4,7 @@ import ForgeWire
 import Foundation
 import GRDB
 import SwiftProtobuf
+import Synchronization
 
 /// The pipeline database: migrations, and what its stores share. Each record is kept whole
 /// as its protobuf (`payload`) next to the columns that queries filter and sort by, which are
@@ -145,6 +146,35 @@ struct PipelineStore: Sendable {
         var settings = try Forge_Pipeline_V1_PipelineSettings(serializedBytes: row["payload"] as Data)
         settings.version = row["version"]
         return settings
+    }
+
+    /// The settings with the folding that assignment and scoring need done once.
+    struct Prepared: Sendable {
+        let settings: Forge_Pipeline_V1_PipelineSettings
+        let rules: [LeadAssignment.PreparedRule]
+        let scoring: LeadScoring.Prepared
+
+        init(_ settings: Forge_Pipeline_V1_PipelineSettings) {
+            self.settings = settings
+            rules = settings.rules.map(LeadAssignment.PreparedRule.init)
+            scoring = LeadScoring.Prepared(settings.scoring)
+        }
+    }
+
+    /// The prepared settings of one database, kept until their version changes (every
+    /// capture needs them; folding the tables each time cost more than the capture's SQL).
+    final class SettingsCache: Sendable {
+        private let current = Mutex<Prepared?>(nil)
+
+        init() {}
+
+        func prepared(_ db: Database) throws -> Prepared {
+            let version = try Int64.fetchOne(db, sql: "SELECT version FROM pipeline_settings WHERE id = 1") ?? 0
+            if let cached = current.withLock({ $0 }), cached.settings.version == version { return cached }
+            let prepared = Prepared(try PipelineStore.settings(db))
+            current.withLock { $0 = prepared }
+            return prepared
+        }
     }
 
     func settings() async throws -> Forge_Pipeline_V1_PipelineSettings {
