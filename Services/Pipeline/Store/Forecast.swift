@@ -12,14 +12,20 @@ struct Forecast: Sendable {
 
     func report(_ request: Forge_Pipeline_V1_GetForecastRequest, window: (start: Date, end: Date), principal: Principal) async throws -> Forge_Pipeline_V1_GetForecastResponse {
         try await database.read { db in
-            var scope: [String] = []
-            var scopeArguments = StatementArguments()
-            if !request.team.isEmpty {
-                scope.append("o.team = ?")
-                scopeArguments += [request.team]
+            // The same scope over opportunities (o) and over their stage changes (s), which
+            // carry the owner and team.
+            func scope(_ table: String) -> (sql: String, arguments: StatementArguments) {
+                var clauses: [String] = []
+                var arguments = StatementArguments()
+                if !request.team.isEmpty {
+                    clauses.append("\(table).team = ?")
+                    arguments += [request.team]
+                }
+                OwnerScope.restrict(principal, table: table, clauses: &clauses, arguments: &arguments)
+                return (clauses.map { " AND " + $0 }.joined(), arguments)
             }
-            OwnerScope.restrict(principal, table: "o", clauses: &scope, arguments: &scopeArguments)
-            let scoped = scope.map { " AND " + $0 }.joined()
+            let (scoped, scopeArguments) = scope("o")
+            let (changesScoped, changesArguments) = scope("s")
             let (start, end) = (window.start.timeIntervalSince1970, window.end.timeIntervalSince1970)
 
             let key: String
@@ -78,9 +84,8 @@ struct Forecast: Sendable {
                 """, arguments: [start, end] + scopeArguments) ?? 0
             response.stages = try Row.fetchAll(db, sql: """
                 SELECT s.from_stage AS stage, count(*) AS n, avg(s.days_in_from) AS days FROM stage_change s
-                JOIN opportunity o ON o.id = s.opportunity_id
-                WHERE s.at >= ? AND s.at < ?\(scoped) GROUP BY s.from_stage ORDER BY s.from_stage
-                """, arguments: [start, end] + scopeArguments).map { row in
+                WHERE s.at >= ? AND s.at < ?\(changesScoped) GROUP BY s.from_stage ORDER BY s.from_stage
+                """, arguments: [start, end] + changesArguments).map { row in
                 .with {
                     $0.stage = Forge_Pipeline_V1_Stage(rawValue: row["stage"]) ?? .unspecified
                     $0.exits = row["n"]

@@ -160,8 +160,10 @@ struct OpportunityStore: Sendable {
             $0.by = by
             $0.daysInFrom = now.timeIntervalSince(opportunity.stageEnteredAt.date) / 86400
         }
-        try db.execute(sql: "INSERT INTO stage_change (opportunity_id, from_stage, to_stage, at, by, days_in_from) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: [opportunity.id, change.from.rawValue, change.to.rawValue, now.timeIntervalSince1970, change.by, change.daysInFrom])
+        try db.execute(sql: """
+            INSERT INTO stage_change (opportunity_id, from_stage, to_stage, at, by, days_in_from, owner_id, team) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [opportunity.id, change.from.rawValue, change.to.rawValue, now.timeIntervalSince1970, change.by, change.daysInFrom,
+                             opportunity.ownerID, opportunity.team])
         opportunity.history.append(change)
         opportunity.stage = target
         opportunity.stageEnteredAt = .init(date: now)
