@@ -38,11 +38,12 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     /// a new lead.
     func capture(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, context: ServerContext, principal: Principal,
                  importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
-        if let match = try await database.read({ db in try AccountDirectory.match(db, keys: LeadRules.Keys(lead)) }) {
+        let keys = LeadRules.Keys(lead)
+        if let match = try await database.read({ db in try AccountDirectory.match(db, keys: keys) }) {
             return try await existingCustomerInquiry(lead, receivedAtGiven: receivedAtGiven, match: match, context: context,
                                                      principal: principal, importRow: importRow)
         }
-        return try await leads.capture(lead, context: context, principal: principal, importRow: importRow)
+        return try await leads.capture(lead, keys: keys, context: context, principal: principal, importRow: importRow)
     }
 
     /// An inquiry from a customer Forge already has: an activity on the account's timeline and

@@ -19,8 +19,9 @@ struct LeadStore: Sendable {
 
     // MARK: Rows
 
-    static func write(_ db: Database, _ lead: Forge_Pipeline_V1_Lead) throws {
-        let keys = LeadRules.Keys(lead)
+    /// - Parameter keys: the lead's keys when the caller has them (normalising is not free).
+    static func write(_ db: Database, _ lead: Forge_Pipeline_V1_Lead, keys known: LeadRules.Keys? = nil) throws {
+        let keys = known ?? LeadRules.Keys(lead)
         let open = LeadRules.openStatuses.contains(lead.status)
         try db.execute(cached: """
             INSERT INTO lead (id, owner_id, team, status, score, normalized_name, phone_key, email_key, email_domain,
@@ -78,10 +79,11 @@ struct LeadStore: Sendable {
     /// the lead — all in one transaction (with the call's idempotency key).
     /// - Parameter importRow: the spreadsheet row this capture is (its result is kept with it,
     ///   so a retried import batch answers the same).
-    func capture(_ captured: Forge_Pipeline_V1_Lead, context: ServerContext, principal: Principal, importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
+    func capture(_ captured: Forge_Pipeline_V1_Lead, keys: LeadRules.Keys, context: ServerContext, principal: Principal,
+                 importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let response = try Self.capture(db, captured, settings: try settingsCache.prepared(db), context: context, principal: principal, now: now)
+            let response = try Self.capture(db, captured, keys: keys, settings: try settingsCache.prepared(db), context: context, principal: principal, now: now)
             if let importRow { try LeadImports.record(db, importRow, response) }
             return response
         }
@@ -95,17 +97,17 @@ struct LeadStore: Sendable {
         return try await database.write { db in
             let settings = try cache.prepared(db)
             return try rows.map { lead, row in
-                let response = try Self.capture(db, lead, settings: settings, context: context, principal: principal, now: now)
+                let response = try Self.capture(db, lead, keys: LeadRules.Keys(lead), settings: settings, context: context, principal: principal, now: now)
                 try LeadImports.record(db, row, response)
                 return response
             }
         }
     }
 
-    private static func capture(_ db: Database, _ captured: Forge_Pipeline_V1_Lead, settings prepared: PipelineStore.Prepared, context: ServerContext,
+    private static func capture(_ db: Database, _ captured: Forge_Pipeline_V1_Lead, keys: LeadRules.Keys, settings prepared: PipelineStore.Prepared, context: ServerContext,
                                 principal: Principal, now: Date) throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let settings = prepared.settings
-        if let (id, reason) = try Self.openDuplicate(db, keys: LeadRules.Keys(captured)), var existing = try Self.lead(db, id: id) {
+        if let (id, reason) = try Self.openDuplicate(db, keys: keys), var existing = try Self.lead(db, id: id) {
             existing.inquiryCount += 1
             if !captured.need.isEmpty, !existing.need.contains(captured.need) {
                 existing.need = String((existing.need.isEmpty ? captured.need : existing.need + "\n" + captured.need).prefix(4000))
@@ -129,7 +131,7 @@ struct LeadStore: Sendable {
         let decision = LeadAssignment.decide(region: lead.region, productLine: lead.productLine, settings: settings, rules: prepared.rules,
                                              loads: try Self.loads(db, of: settings.teams.first { $0.name == team }?.members.map(\.userID) ?? []),
                                              capturer: principal.subject, capturerTeam: principal.team)
-        try Self.create(db, &lead, decision: decision, settings: prepared, by: principal.subject, now: now)
+        try Self.create(db, &lead, decision: decision, settings: prepared, by: principal.subject, now: now, keys: keys)
         try AuditLog.record(db, context: context, recordID: lead.id, changes: ["owner_id": lead.ownerID, "status": "NEW"], at: now)
         return .with {
             $0.outcome = .created
@@ -140,7 +142,7 @@ struct LeadStore: Sendable {
     /// Stores a new lead with its owner: the assignment row, the owner's load, the first-touch
     /// task and its escalation job, and the events.
     static func create(_ db: Database, _ lead: inout Forge_Pipeline_V1_Lead, decision: LeadAssignment.Decision,
-                       settings: PipelineStore.Prepared, by: String, now: Date) throws {
+                       settings: PipelineStore.Prepared, by: String, now: Date, keys: LeadRules.Keys? = nil) throws {
         lead.ownerID = decision.ownerID
         lead.team = decision.team
         lead.status = .new
@@ -151,7 +153,7 @@ struct LeadStore: Sendable {
         lead.createdAt = .init(date: now)
         lead.updatedAt = .init(date: now)
         lead.version = 1
-        try write(db, lead)
+        try write(db, lead, keys: keys)
         let assignment = try assign(db, lead: lead, how: decision.how, by: by, reason: "", now: now)
         try adjustLoad(db, owner: lead.ownerID, by: 1, assignedSeq: assignment.seq)
         let company = lead.companyName.isEmpty ? lead.contactName : lead.companyName
