@@ -35,15 +35,8 @@ struct BrowserTests {
 
     @Test("a rep captures and converts a lead, meets the solution-design gate, sends a quote and prints it; the board shows the deal")
     func pipelinePages() async throws {
-        var stack = try await GatewayProcessTests.start(portBase: 32100)
+        let (stack, _) = try await PipelineHTTPTests.start(portBase: 32100)
         defer { stack.killAll() }
-        try await stack.writeServiceToken()
-        try stack.start("pipeline")
-        #expect(await stack.waitUntilServing("pipeline"))
-        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
-        _ = try await GatewayProcessTests.call(stack, "POST", "/api/v1/users", token: admin, body: """
-            {"user":{"username":"rep-a","display_name":"张三","roles":["sales_rep"],"team":"east"},"password":"correct horse battery"}
-            """)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/pipeline_pages.py").path
         let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery"])
         #expect(status == 0, "\(output)")

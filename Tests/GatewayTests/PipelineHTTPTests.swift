@@ -9,10 +9,10 @@ import Testing
 /// and query parameters reach the right fields, gates answer 400 with their reasons.
 @Suite("Pipeline over HTTP/JSON", .serialized)
 struct PipelineHTTPTests {
-    @Test("capture, read and convert a lead; a gate refused with 400 FAILED_PRECONDITION naming what is missing; a quote created, sent and accepted wins; forecast and tasks")
-    func leadToWon() async throws {
-        var stack = try await GatewayProcessTests.start(portBase: 33100)
-        defer { stack.killAll() }
+    /// Accounts, gateway and pipeline, and rep-a (team east, password "correct horse
+    /// battery") signed in: the stack and rep-a's token.
+    static func start(portBase: Int) async throws -> (LocalStack, String) {
+        var stack = try await GatewayProcessTests.start(portBase: portBase)
         try await stack.writeServiceToken()
         try stack.start("pipeline")
         #expect(await stack.waitUntilServing("pipeline"))
@@ -20,7 +20,13 @@ struct PipelineHTTPTests {
         _ = try await GatewayProcessTests.call(stack, "POST", "/api/v1/users", token: admin, body: """
             {"user":{"username":"rep-a","display_name":"张三","roles":["sales_rep"],"team":"east"},"password":"correct horse battery"}
             """)
-        let rep = try await GatewayProcessTests.signIn(stack, "rep-a", "correct horse battery")
+        return (stack, try await GatewayProcessTests.signIn(stack, "rep-a", "correct horse battery"))
+    }
+
+    @Test("capture, read and convert a lead; a gate refused with 400 FAILED_PRECONDITION naming what is missing; a quote created, sent and accepted wins; forecast and tasks")
+    func leadToWon() async throws {
+        let (stack, rep) = try await Self.start(portBase: 33100)
+        defer { stack.killAll() }
         func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPTestClient.Reply {
             try await GatewayProcessTests.call(stack, method, path, token: rep, body: body)
         }

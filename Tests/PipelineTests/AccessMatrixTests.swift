@@ -15,18 +15,7 @@ struct AccessMatrixTests {
         let owner = PipelineFixture.context("rep-a", team: "east")
         let lead = try await fixture.capture("马鞍山重工", as: owner).lead
         let now = fixture.clock.now()
-        let opportunity = try await fixture.database.write { db in
-            var opportunity = Forge_Pipeline_V1_Opportunity.with {
-                $0.id = EventID.make(prefix: "opp", at: now)
-                $0.accountID = "acc_1"
-                $0.name = "压力机改造"
-                $0.ownerID = "rep-a"
-                $0.team = "east"
-                $0.amount = .with { $0.amountMicros = 500_000_000_000 }
-            }
-            try OpportunityStore.insert(db, &opportunity, now: now)
-            return opportunity
-        }
+        let opportunity = try await fixture.opportunity(name: "压力机改造", amount: 500_000)
         let quote = try await fixture.handler.createQuote(.with { $0.quote = QuoteTests.quote(opportunity: opportunity.id, now: now) }, context: owner).quote
 
         // (who, sees the records, sees amounts)

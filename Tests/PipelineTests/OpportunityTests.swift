@@ -9,24 +9,9 @@ import Testing
 
 @Suite("Opportunities: stage gates, timers, forecast, amounts by role")
 struct OpportunityTests {
-    /// An opportunity stored as conversion stores it (the account is accounts' business).
     func opportunity(_ fixture: PipelineFixture, name: String = "数控车床 20 台", owner: String = "rep-a", team: String = "east",
                      amount: Int64? = 2_000_000, close: Date? = nil, lines: [String] = ["数控机床"]) async throws -> Forge_Pipeline_V1_Opportunity {
-        let now = fixture.clock.now()
-        return try await fixture.database.write { db in
-            var opportunity = Forge_Pipeline_V1_Opportunity.with {
-                $0.id = EventID.make(prefix: "opp", at: now)
-                $0.accountID = "acc_1"
-                $0.name = name
-                $0.ownerID = owner
-                $0.team = team
-                $0.productLines = lines
-                if let amount { $0.amount = .with { $0.amountMicros = amount * 1_000_000 } }
-                if let close { $0.expectedClose = .init(date: close) }
-            }
-            try OpportunityStore.insert(db, &opportunity, now: now)
-            return opportunity
-        }
+        try await fixture.opportunity(name: name, owner: owner, team: team, amount: amount, close: close, lines: lines)
     }
 
     func advance(_ fixture: PipelineFixture, _ opportunity: Forge_Pipeline_V1_Opportunity, to stage: Forge_Pipeline_V1_Stage,

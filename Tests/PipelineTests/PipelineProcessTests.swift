@@ -28,6 +28,18 @@ struct PipelineProcessTests {
         return Clients(accounts: .init(channel: accounts), pipeline: .init(channel: pipeline), channels: [accounts, pipeline])
     }
 
+    /// forge-accounts and forge-pipeline on their own ports, with the service token the
+    /// pipeline's consumer of the accounts feed presents.
+    static func start(portBase: Int) async throws -> LocalStack {
+        var stack = try LocalStack(portBase: portBase)
+        try await stack.writeServiceToken()
+        try stack.start("accounts")
+        try stack.start("pipeline")
+        #expect(await stack.waitUntilServing("accounts"))
+        #expect(await stack.waitUntilServing("pipeline"))
+        return stack
+    }
+
     /// Waits (bounded) until pipeline's copy of the accounts holds `count` accounts.
     static func waitForDirectory(_ stack: LocalStack, count: Int) async throws -> Bool {
         let database = try DatabaseQueue(path: "\(stack.dataDirectory)/pipeline.sqlite", configuration: {
@@ -44,13 +56,8 @@ struct PipelineProcessTests {
 
     @Test("an existing customer's inquiry lands on its timeline once; a new lead converts once into an account, a contact and an opportunity, also when accounts was down half-way; the decision-maker gate reads accounts")
     func leadToOpportunity() async throws {
-        var stack = try LocalStack(portBase: 24100)
-        try await stack.writeServiceToken()
-        try stack.start("accounts")
-        try stack.start("pipeline")
+        var stack = try await Self.start(portBase: 24100)
         defer { stack.killAll() }
-        #expect(await stack.waitUntilServing("accounts"))
-        #expect(await stack.waitUntilServing("pipeline"))
         let rep = try await Self.clients(stack, subject: "rep-a", roles: ["sales_rep"], team: "east")
         let marketing = try await Self.clients(stack, subject: "mkt", roles: ["marketing"])
 
@@ -142,13 +149,8 @@ struct PipelineProcessTests {
 
     @Test("forge import leads reads a trade-show .xlsx into forge-pipeline: new leads, an existing customer's row on its timeline, a per-row report")
     func importWorkbook() async throws {
-        var stack = try LocalStack(portBase: 24300)
-        try await stack.writeServiceToken()
-        try stack.start("accounts")
-        try stack.start("pipeline")
+        let stack = try await Self.start(portBase: 24300)
         defer { stack.killAll() }
-        #expect(await stack.waitUntilServing("accounts"))
-        #expect(await stack.waitUntilServing("pipeline"))
         let rep = try await Self.clients(stack, subject: "rep-a", roles: ["sales_rep"], team: "east")
         let customer = try await rep.accounts.createAccount(.with { $0.account = .with { $0.name = "宁波港机集团有限公司" } }).account
         #expect(try await Self.waitForDirectory(stack, count: 1))
@@ -173,19 +175,5 @@ struct PipelineProcessTests {
         #expect(leads.map(\.companyName) == ["嘉兴精工阀门有限公司"])
         #expect(leads.first?.phone == "13600001111")
         await rep.close()
-    }
-
-    /// Runs an executable to its end; its standard output and error together.
-    func runProcess(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
     }
 }

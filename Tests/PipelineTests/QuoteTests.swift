@@ -30,18 +30,7 @@ struct QuoteTests {
     }
 
     func opportunity(_ fixture: PipelineFixture) async throws -> Forge_Pipeline_V1_Opportunity {
-        let now = fixture.clock.now()
-        return try await fixture.database.write { db in
-            var opportunity = Forge_Pipeline_V1_Opportunity.with {
-                $0.id = EventID.make(prefix: "opp", at: now)
-                $0.accountID = "acc_1"
-                $0.name = "加工中心 10 台"
-                $0.ownerID = "rep-a"
-                $0.team = "east"
-            }
-            try OpportunityStore.insert(db, &opportunity, now: now)
-            return opportunity
-        }
+        try await fixture.opportunity(name: "加工中心 10 台", amount: nil, lines: [])
     }
 
     let rep = PipelineFixture.context("rep-a", team: "east")

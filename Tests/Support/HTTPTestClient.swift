@@ -49,9 +49,14 @@ public enum HTTPTestClient {
 /// Runs a Python 3 script or `-c` program (the tools the tests borrow from PyPI); returns its
 /// exit status and everything it printed.
 public func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    try runProcess("/usr/bin/env", ["python3"] + arguments)
+}
+
+/// Runs an executable to its end; its exit status and its standard output and error together.
+public func runProcess(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3"] + arguments
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
