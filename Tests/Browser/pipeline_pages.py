@@ -58,7 +58,9 @@ def main(base, username, password):
         wait_until(driver, lambda d: "/opportunities/" in d.current_url, lambda d: d.current_url + d.page_source[:500])
         opportunity_url = driver.current_url
         assert driver.find_element(By.ID, "stage").text == "技术咨询", driver.find_element(By.ID, "stage").text
-        account_id = driver.find_element(By.CSS_SELECTOR, "a[href^='/accounts/acc_']").text
+        account = driver.find_element(By.ID, "account")
+        assert account.text == "无锡新达数控设备有限公司", account.text
+        account_id = account.get_attribute("data-account")
 
         # The gate: no decision maker among the contacts yet.
         driver.find_element(By.CSS_SELECTOR, "button.move[data-stage='2']").click()

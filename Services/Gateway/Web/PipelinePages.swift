@@ -172,7 +172,8 @@ struct PipelinePages: Sendable {
         let taskRows = tasks.map { task in
             let overdue = task.dueAt.date < now
             return """
-                <tr><td class="\(overdue ? "overdue" : "")">\(WebPages.date(task.dueAt))\(overdue ? " 逾期" : "")</td><td>\(HTML.escape(task.title))</td>
+                <tr><td class="\(overdue ? "overdue" : "")">\(WebPages.date(task.dueAt))\(overdue ? " 逾期" : "")</td>
+                <td>\(task.opportunityID.isEmpty ? HTML.escape(task.title) : "<a href=\"/opportunities/\(HTML.escape(task.opportunityID))\">\(HTML.escape(task.title))</a>")</td>
                 <td><form method="post" action="/tasks/\(HTML.escape(task.id))/complete"><button>完成</button></form></td></tr>
                 """
         }.joined()
@@ -236,6 +237,7 @@ struct PipelinePages: Sendable {
             let total = deals.reduce(Int64(0)) { $0 + $1.amount.amountMicros }
             return """
                 <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted">\(deals.count) · \(Self.money(.with { $0.amountMicros = total }))</span></h2>
+                \(deals.isEmpty ? "<p class=\"muted\">暂无商机</p>" : "")
                 \(deals.map { deal in
                     """
                     <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
@@ -262,6 +264,8 @@ struct PipelinePages: Sendable {
                                          token: token, as: Forge_Pipeline_V1_GetOpportunityResponse.self).opportunity
         let quotes = try await call(Pipeline.listQuotes, Forge_Pipeline_V1_ListQuotesRequest.with { $0.opportunityID = id },
                                     token: token, as: Forge_Pipeline_V1_ListQuotesResponse.self).quotes
+        let account = try? await pages.call("accounts", Forge_Accounts_V1_AccountsService.Method.getAccount, Forge_Accounts_V1_GetAccountRequest.with { $0.id = opportunity.accountID },
+                                            token: token, as: Forge_Accounts_V1_GetAccountResponse.self).account
         let open = opportunity.stage != .won && opportunity.stage != .lost
         let history = opportunity.history.map { change in
             "<li>\(WebPages.date(change.at)) \(PipelineLabels.stage(change.from)) → \(PipelineLabels.stage(change.to))（\(HTML.escape(change.by))，\(String(format: "%.1f", change.daysInFrom)) 天）</li>"
@@ -288,7 +292,7 @@ struct PipelinePages: Sendable {
             <h1 id="opportunity-name">\(HTML.escape(opportunity.name))</h1>
             <dl>
             <dt>阶段</dt><dd id="stage">\(PipelineLabels.stage(opportunity.stage))</dd>
-            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(opportunity.accountID))">\(HTML.escape(opportunity.accountID))</a></dd>
+            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(opportunity.accountID))" id="account" data-account="\(HTML.escape(opportunity.accountID))">\(HTML.escape(account?.name ?? opportunity.accountID))</a></dd>
             <dt>金额</dt><dd>\(opportunity.hasAmount ? Self.money(opportunity.amount) : "—")</dd>
             <dt>赢单概率</dt><dd>\(opportunity.probabilityPercent)%</dd>
             <dt>预计成交</dt><dd>\(opportunity.hasExpectedClose ? WebPages.date(opportunity.expectedClose) : "—")</dd>
@@ -298,8 +302,9 @@ struct PipelinePages: Sendable {
             \(open ? "<p id=\"moves\">" + Self.forwardMoves(from: opportunity.stage).map { next in
                 "<form method=\"post\" action=\"/opportunities/\(HTML.escape(opportunity.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><button class=\"move\" data-stage=\"\(next.rawValue)\">推进到 \(PipelineLabels.stage(next))</button></form>"
             }.joined(separator: " ") + "</p>" : "")
-            <h2>阶段历史</h2><ul class="timeline">\(history)</ul>
+            <h2>阶段历史</h2>\(history.isEmpty ? "<p class=\"muted\">还没有阶段变化</p>" : "<ul class=\"timeline\">\(history)</ul>")
             <h2>报价</h2>
+            \(quotes.isEmpty ? "<p class=\"muted\">还没有报价：在下面生成第一版。</p>" : "")
             <table id="quotes"><thead><tr><th>版本</th><th>状态</th><th>总价</th><th>最大折扣</th><th>有效期至</th><th></th></tr></thead><tbody>\(quoteRows)</tbody></table>
             \(open ? """
                 <h2>新报价</h2>
