@@ -28,7 +28,7 @@ extension AccountsHandler {
 
     func listOwnerHistory(_ request: Forge_Accounts_V1_ListOwnerHistoryRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListOwnerHistoryResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
-        let changes = try await ownership.history(accountID: request.accountID, principal: try principal(context))
+        let changes = try await ownership.history(accountID: request.accountID, principal: try context.caller())
         return .with { $0.changes = changes }
     }
 }
@@ -39,7 +39,7 @@ extension AccountsHandler {
         guard (0...500).contains(request.limit) else {
             throw RPCError.invalidArgument([FieldViolation(field: "limit", description: "must be between 0 and 500")])
         }
-        let pairs = try await DuplicateFinder(database: store.database).pairs(limit: request.limit == 0 ? 100 : Int(request.limit), principal: try principal(context))
+        let pairs = try await DuplicateFinder(database: store.database).pairs(limit: request.limit == 0 ? 100 : Int(request.limit), principal: try context.caller())
         return .with { $0.pairs = pairs }
     }
 }
@@ -50,7 +50,7 @@ extension AccountsHandler {
 
     func listHandoverTasks(_ request: Forge_Accounts_V1_ListHandoverTasksRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListHandoverTasksResponse {
         let page = try Page(request.page) { $0.hasPrefix("hot_") }
-        let tasks = try await handovers.list(team: request.team, includeCompleted: request.includeCompleted, page: page, principal: try principal(context))
+        let tasks = try await handovers.list(team: request.team, includeCompleted: request.includeCompleted, page: page, principal: try context.caller())
         return .with {
             $0.tasks = tasks
             $0.page = page.response(next: tasks.last?.id, count: tasks.count)

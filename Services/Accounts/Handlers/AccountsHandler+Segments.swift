@@ -15,7 +15,7 @@ extension AccountsHandler {
         var segment = request.segment
         segment.id = EventID.make(prefix: "seg", at: now)
         segment.name = segment.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        segment.createdBy = try principal(context).subject
+        segment.createdBy = try context.caller().subject
         segment.createdAt = .init(date: now)
         segment.updatedAt = .init(date: now)
         segment.version = 1
@@ -60,7 +60,7 @@ extension AccountsHandler {
         guard let segment = try await segments.segment(id: request.segmentID) else {
             throw RPCError(.notFound, "segment \(request.segmentID) not found")
         }
-        let accounts = try await store.list(matching: segment.filter, page: page, principal: try principal(context))
+        let accounts = try await store.list(matching: segment.filter, page: page, principal: try context.caller())
         return .with {
             $0.accounts = accounts
             $0.page = page.response(next: accounts.last?.id, count: accounts.count)

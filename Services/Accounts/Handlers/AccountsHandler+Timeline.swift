@@ -19,7 +19,7 @@ extension AccountsHandler {
     }
 
     func getContact(_ request: Forge_Accounts_V1_GetContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetContactResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         guard let contact = try await timeline.contact(id: request.id, principal: principal),
               let visible = ContactRules.view(contact, for: principal)
         else { throw RPCError(.notFound, "contact \(request.id) not found") }
@@ -37,7 +37,7 @@ extension AccountsHandler {
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let page = try Page(request.page) { $0.hasPrefix("con_") }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let contacts = try await timeline.contacts(accountID: request.accountID, page: page, principal: principal)
         return .with {
             $0.contacts = contacts.compactMap { ContactRules.view($0, for: principal) }
@@ -90,7 +90,7 @@ extension AccountsHandler {
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let page = try Page.timeline(request.page)
-        let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforePosition, principal: try principal(context))
+        let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforePosition, principal: try context.caller())
         return .with {
             $0.activities = rows.map(\.activity)
             $0.page = page.response(lastPosition: rows.last.map { ($0.activity.occurredAt.timeIntervalSince1970, $0.rowid) }, count: rows.count)
@@ -103,7 +103,7 @@ extension AccountsHandler {
             throw RPCError.invalidArgument([FieldViolation(field: "query", description: "must be 3 to 200 characters")])
         }
         let page = try Page.search(request.page)
-        let rows = try await timeline.search(query: query, size: page.size, before: page.beforeRow, principal: try principal(context))
+        let rows = try await timeline.search(query: query, size: page.size, before: page.beforeRow, principal: try context.caller())
         return .with {
             $0.activities = rows.map(\.activity)
             $0.page = page.response(lastRow: rows.last?.rowid, count: rows.count)
@@ -117,7 +117,7 @@ extension AccountsHandler {
 
     func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ExportContactDataResponse {
         guard !request.contactID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "contact_id", description: "is required")]) }
-        return try await privacy.export(contactID: request.contactID, principal: try principal(context))
+        return try await privacy.export(contactID: request.contactID, principal: try context.caller())
     }
 
     func eraseContact(_ request: Forge_Accounts_V1_EraseContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_EraseContactResponse {

@@ -62,7 +62,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
 
     func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse {
         let page = try Page(request.page)
-        let accounts = try await store.list(request, page: page, principal: try principal(context))
+        let accounts = try await store.list(request, page: page, principal: try context.caller())
         return .with {
             $0.accounts = accounts
             $0.page = page.response(next: accounts.last?.id, count: accounts.count)
@@ -81,18 +81,12 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
             throw RPCError.invalidArgument(violations + error.violations)
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let (accounts, last) = try await store.search(prefix: prefix, page: page, principal: try principal(context))
+        let (accounts, last) = try await store.search(prefix: prefix, page: page, principal: try context.caller())
         return .with {
             $0.accounts = accounts
             $0.page = page.response(next: last, count: accounts.count)
         }
     }
-
-    func principal(_ context: ServerContext) throws -> Principal {
-        guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
-        return principal
-    }
-
 }
 
 /// The roles of each accounts method (DESIGN §9).

@@ -213,19 +213,6 @@ struct PipelinePages: Sendable {
 
     // MARK: The board
 
-    /// The forward moves from `stage`: each optional stage up to and including the next
-    /// required one.
-    static func forwardMoves(from stage: Forge_Pipeline_V1_Stage) -> [Forge_Pipeline_V1_Stage] {
-        let order: [Forge_Pipeline_V1_Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract]
-        guard let index = order.firstIndex(of: stage) else { return [] }
-        var moves: [Forge_Pipeline_V1_Stage] = []
-        for next in order.dropFirst(index + 1) {
-            moves.append(next)
-            if next != .samplingTrial && next != .bidding { break }
-        }
-        return moves
-    }
-
     private func boardPage(token: String) async throws -> String {
         let opportunities = try await call(Pipeline.listOpportunities, Forge_Pipeline_V1_ListOpportunitiesRequest.with {
             $0.openOnly = true
@@ -242,7 +229,7 @@ struct PipelinePages: Sendable {
                     """
                     <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
                     <span class="muted">\(deal.hasAmount ? Self.money(deal.amount) : "") \(deal.hasExpectedClose ? "· " + WebPages.date(deal.expectedClose) : "") · \(HTML.escape(deal.ownerID))</span><br>
-                    \(Self.forwardMoves(from: deal.stage).map { next in
+                    \(PipelineStages.forwardMoves(from: deal.stage).map { next in
                         "<form method=\"post\" action=\"/opportunities/\(HTML.escape(deal.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><input type=\"hidden\" name=\"back\" value=\"board\"><button>→ \(PipelineLabels.stage(next))</button></form>"
                     }.joined())
                     </div>
@@ -299,7 +286,7 @@ struct PipelinePages: Sendable {
             <dt>负责人</dt><dd>\(HTML.escape(opportunity.ownerID)) · \(HTML.escape(opportunity.team))</dd>
             \(opportunity.stage == .lost ? "<dt>丢单原因</dt><dd>\(lostReasons.first { $0.0 == opportunity.lostReason }?.1 ?? "") \(HTML.escape(opportunity.lostTo))</dd>" : "")
             </dl>
-            \(open ? "<p id=\"moves\">" + Self.forwardMoves(from: opportunity.stage).map { next in
+            \(open ? "<p id=\"moves\">" + PipelineStages.forwardMoves(from: opportunity.stage).map { next in
                 "<form method=\"post\" action=\"/opportunities/\(HTML.escape(opportunity.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><button class=\"move\" data-stage=\"\(next.rawValue)\">推进到 \(PipelineLabels.stage(next))</button></form>"
             }.joined(separator: " ") + "</p>" : "")
             <h2>阶段历史</h2>\(history.isEmpty ? "<p class=\"muted\">还没有阶段变化</p>" : "<ul class=\"timeline\">\(history)</ul>")

@@ -18,7 +18,7 @@ extension PipelineHandler {
         if request.opportunityName.count > 200 { violations.append(FieldViolation(field: "opportunity_name", description: "must be at most 200 characters")) }
         if request.hasAmount, request.amount.amountMicros < 0 { violations.append(FieldViolation(field: "amount.amount_micros", description: "must not be negative")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         var lead = try await leads.visibleLead(id: request.leadID, principal: principal)
         if lead.status == .converted {
             return try await converted(lead, principal: principal)

@@ -23,7 +23,7 @@ extension PipelineHandler {
             violations.append(FieldViolation(field: "header", description: "needs a company column (公司名称/company) or a contact column (联系人/contact)"))
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         // The batch's idempotency key belongs to the batch; each row keeps its own record.
         var writable = context
         writable.metadata[MetadataKey.idempotencyKey] = nil

@@ -7,7 +7,7 @@ import GRDB
 
 extension PipelineHandler {
     func createOpportunity(_ request: Forge_Pipeline_V1_CreateOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateOpportunityResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         let violations = OpportunityRules.validate(request.opportunity, isNew: true)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         // The account must be one the caller may see: accounts decides, as the caller.
@@ -30,13 +30,13 @@ extension PipelineHandler {
 
     func getOpportunity(_ request: Forge_Pipeline_V1_GetOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetOpportunityResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let opportunity = try await opportunities.visible(id: request.id, principal: principal)
         return .with { $0.opportunity = OpportunityRules.view(opportunity, for: principal) }
     }
 
     func updateOpportunity(_ request: Forge_Pipeline_V1_UpdateOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_UpdateOpportunityResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         var violations = OpportunityRules.validate(request.opportunity, isNew: false)
         if request.opportunity.version <= 0 {
             violations.append(FieldViolation(field: "opportunity.version", description: "is required (the version read)"))
@@ -50,7 +50,7 @@ extension PipelineHandler {
 
     func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_AdvanceStageResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let current = try await opportunities.visible(id: request.id, principal: principal)
         var facts = StageRules.Facts()
         if StageRules.needsDecisionMaker(from: current.stage, to: request.stage) {
@@ -79,7 +79,7 @@ extension PipelineHandler {
     }
 
     func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         let page = try Page(request.page) { $0.hasPrefix("opp_") }
         let found = try await opportunities.list(request, page: page, principal: principal)
         return .with {
@@ -89,7 +89,7 @@ extension PipelineHandler {
     }
 
     func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetForecastResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         let window = try ForecastRules.window(from: request.fromMonth, to: request.toMonth, now: clock.now())
         return try await Forecast(database: database).report(request, window: window, principal: principal)
     }
@@ -97,7 +97,7 @@ extension PipelineHandler {
     // MARK: Tasks
 
     func listMyTasks(_ request: Forge_Pipeline_V1_ListMyTasksRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListMyTasksResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         let page = try Page(request.page) { TaskQueries.position($0) != nil }
         let tasks = try await database.read { db in
             try TaskQueries.mine(db, owner: principal.subject, includeDone: request.includeDone, page: page)
@@ -110,17 +110,17 @@ extension PipelineHandler {
 
     func completeTask(_ request: Forge_Pipeline_V1_CompleteTaskRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CompleteTaskResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let now = clock.now()
         let task = try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM task WHERE id = ? AND owner_id = ?", arguments: [request.id, principal.subject]) else {
-                throw RPCError(.notFound, "task \(request.id) not found")
+            // Already done: answered as it is, nothing recorded again.
+            let open = try PipelineStore.updateTasks(db, where: "id = ? AND owner_id = ? AND done = 0", [request.id, principal.subject]) { $0.markDone(at: now) }
+            guard let task = open.first else {
+                guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM task WHERE id = ? AND owner_id = ?", arguments: [request.id, principal.subject]) else {
+                    throw RPCError(.notFound, "task \(request.id) not found")
+                }
+                return try Forge_Pipeline_V1_Task(serializedBytes: payload)
             }
-            var task = try Forge_Pipeline_V1_Task(serializedBytes: payload)
-            guard !task.done else { return task }
-            task.done = true
-            task.doneAt = .init(date: now)
-            try db.execute(sql: "UPDATE task SET done = 1, payload = ? WHERE id = ?", arguments: [try task.serializedData(), task.id])
             try AuditLog.record(db, context: context, recordID: task.id, changes: ["done": "true"], at: now)
             return task
         }

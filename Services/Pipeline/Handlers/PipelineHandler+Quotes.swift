@@ -18,13 +18,13 @@ extension PipelineHandler {
             line.name = line.name.trimmingCharacters(in: .whitespaces)
             return line
         }
-        let created = try await quotes.create(quote, context: context, principal: try principal(context))
+        let created = try await quotes.create(quote, context: context, principal: try context.caller())
         return .with { $0.quote = QuoteViews.view(created, for: context.principal) }
     }
 
     func getQuote(_ request: Forge_Pipeline_V1_GetQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetQuoteResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let quote = try await database.read { db in try QuoteStore.visible(db, id: request.id, principal: principal) }
         return .with { $0.quote = QuoteViews.view(quote, for: principal) }
     }
@@ -33,7 +33,7 @@ extension PipelineHandler {
         guard !request.opportunityID.isEmpty || !request.accountID.isEmpty else {
             throw RPCError.invalidArgument([FieldViolation(field: "opportunity_id", description: "is required (or account_id)")])
         }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let found = try await database.read { db in
             var clauses: [String] = []
             var arguments = StatementArguments()
@@ -60,7 +60,7 @@ extension PipelineHandler {
         }
         if request.comment.count > 1_000 { violations.append(FieldViolation(field: "comment", description: "must be at most 1,000 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let quote = try await quotes.change(id: request.id, context: context, principal: principal) { db, quote, now in
             try QuoteStore.decide(db, &quote, approve: request.approve, comment: request.comment, principal: principal, now: now)
             return ["status": "\(quote.status.rawValue)", "comment": request.comment]
@@ -70,7 +70,7 @@ extension PipelineHandler {
 
     func sendQuote(_ request: Forge_Pipeline_V1_SendQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_SendQuoteResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let quote = try await quotes.change(id: request.id, context: context, principal: principal) { db, quote, now in
             try QuoteStore.send(db, &quote, now: now)
             return ["status": "\(quote.status.rawValue)"]
@@ -86,7 +86,7 @@ extension PipelineHandler {
         }
         if request.note.count > 1_000 { violations.append(FieldViolation(field: "note", description: "must be at most 1,000 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             var quote = try QuoteStore.visible(db, id: request.id, principal: principal)
@@ -103,7 +103,7 @@ extension PipelineHandler {
 
     func getAccountPipeline(_ request: Forge_Pipeline_V1_GetAccountPipelineRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetAccountPipelineResponse {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         return try await database.read { db in
             var scope: [String] = []
             var scopeArguments = StatementArguments()

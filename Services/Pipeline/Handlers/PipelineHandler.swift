@@ -26,7 +26,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     // MARK: Leads
 
     func captureLead(_ request: Forge_Pipeline_V1_CaptureLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
-        let principal = try principal(context)
+        let principal = try context.caller()
         let now = clock.now()
         let violations = LeadRules.validate(capture: request.lead, now: now)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
@@ -94,7 +94,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
 
     func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetLeadResponse {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
-        let lead = try await leads.visibleLead(id: request.id, principal: try principal(context))
+        let lead = try await leads.visibleLead(id: request.id, principal: try context.caller())
         return .with { $0.lead = lead }
     }
 
@@ -110,7 +110,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
             throw RPCError.invalidArgument(violations + error.violations)
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let found = try await leads.list(request, page: page, principal: try principal(context))
+        let found = try await leads.list(request, page: page, principal: try context.caller())
         return .with {
             $0.leads = found
             $0.page = page.response(next: found.last.map { "\($0.score)|\($0.id)" }, count: found.count)
@@ -122,7 +122,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
         if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
         if request.note.count > 2000 { violations.append(FieldViolation(field: "note", description: "must be at most 2,000 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let note = request.note
         let lead = try await leads.update(id: request.id, context: context, principal: principal) { db, lead, now in
             guard LeadRules.openStatuses.contains(lead.status) else {
@@ -150,7 +150,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
         if request.ownerID.isEmpty { violations.append(FieldViolation(field: "owner_id", description: "is required")) }
         if request.reason.count > 500 { violations.append(FieldViolation(field: "reason", description: "must be at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let principal = try principal(context)
+        let principal = try context.caller()
         let lead = try await leads.update(id: request.id, version: request.version, context: context, principal: principal) { db, lead, now in
             guard LeadRules.openStatuses.contains(lead.status) else { throw RPCError(.failedPrecondition, "lead \(lead.id) is closed") }
             guard lead.ownerID != request.ownerID else { throw RPCError(.failedPrecondition, "lead \(lead.id) is already \(request.ownerID)'s") }
@@ -161,11 +161,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
             let assignment = try LeadStore.assign(db, lead: lead, how: "manual", by: principal.subject, reason: request.reason, now: now)
             try LeadStore.adjustLoad(db, owner: lead.ownerID, by: 1, assignedSeq: assignment.seq)
             // The open reminders follow the lead.
-            for row in try Row.fetchAll(db, sql: "SELECT id, payload FROM task WHERE lead_id = ? AND done = 0 AND owner_id = ?", arguments: [lead.id, previous]) {
-                var task = try Forge_Pipeline_V1_Task(serializedBytes: row["payload"] as Data)
-                task.ownerID = request.ownerID
-                try db.execute(sql: "UPDATE task SET owner_id = ?, payload = ? WHERE id = ?", arguments: [task.ownerID, try task.serializedData(), task.id])
-            }
+            try PipelineStore.updateTasks(db, where: "lead_id = ? AND done = 0 AND owner_id = ?", [lead.id, previous]) { $0.ownerID = request.ownerID }
             try Outbox.append(db, Forge_Pipeline_V1_LeadAssigned.with { $0.assignment = assignment.record }, accountID: lead.accountID, at: now)
             return ["owner_id": lead.ownerID, "team": lead.team, "reason": request.reason]
         }
@@ -174,7 +170,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
 
     func listLeadAssignments(_ request: Forge_Pipeline_V1_ListLeadAssignmentsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListLeadAssignmentsResponse {
         guard !request.leadID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "lead_id", description: "is required")]) }
-        let assignments = try await leads.assignments(leadID: request.leadID, principal: try principal(context))
+        let assignments = try await leads.assignments(leadID: request.leadID, principal: try context.caller())
         return .with { $0.assignments = assignments }
     }
 
@@ -185,7 +181,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
         if reason.isEmpty { violations.append(FieldViolation(field: "reason", description: "is required")) }
         if reason.count > 500 { violations.append(FieldViolation(field: "reason", description: "must be at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
-        let lead = try await leads.update(id: request.id, version: request.version, context: context, principal: try principal(context)) { db, lead, now in
+        let lead = try await leads.update(id: request.id, version: request.version, context: context, principal: try context.caller()) { db, lead, now in
             try LeadStore.close(db, &lead, as: .disqualified, now: now)
             lead.disqualifiedReason = reason
             try Outbox.append(db, Forge_Pipeline_V1_LeadDisqualified.with { $0.lead = lead }, accountID: lead.accountID, at: now)
@@ -209,11 +205,6 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     }
 
     // MARK: Shared
-
-    func principal(_ context: ServerContext) throws -> Principal {
-        guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
-        return principal
-    }
 
     /// A call to forge-accounts; its being down is UNAVAILABLE naming what could not be done.
     func accountsCall<T: Sendable>(_ what: String, _ call: (Forge_Accounts_V1_AccountsClient) async throws -> T) async throws -> T {

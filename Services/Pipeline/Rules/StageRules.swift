@@ -9,10 +9,8 @@ import SwiftProtobuf
 enum StageRules {
     typealias Stage = Forge_Pipeline_V1_Stage
 
-    /// The way forward; LOST is reachable from any open stage.
-    static let order: [Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract, .won]
-    /// Stages a project may pass by: not every machine needs a trial, few go to tender.
-    static let optional: Set<Stage> = [.samplingTrial, .bidding]
+    static let order = PipelineStages.order
+    static let optional = PipelineStages.optional
 
     static func isOpen(_ stage: Stage) -> Bool { stage != .won && stage != .lost }
 

@@ -116,11 +116,7 @@ enum AccountDirectory {
             try LeadStore.write(db, lead)
         }
         try OpportunityStore.repoint(db, from: merged, to: survivor, now: now)
-        for row in try Row.fetchAll(db, sql: "SELECT id, payload FROM task WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
-            var task = try Forge_Pipeline_V1_Task(serializedBytes: row["payload"] as Data)
-            task.accountID = survivor
-            try db.execute(sql: "UPDATE task SET account_id = ?, payload = ? WHERE id = ?", arguments: [survivor, try task.serializedData(), task.id])
-        }
+        try PipelineStore.updateTasks(db, where: "account_id IN (\(marks))", StatementArguments(merged)) { $0.accountID = survivor }
     }
 
     /// An account silent for 60 days: a revisit lead for its owner, once while one is open.

@@ -238,18 +238,25 @@ struct PipelineStore: Sendable {
         return true
     }
 
+    /// Changes the tasks a filter selects (`WHERE` text and its arguments), keeping the
+    /// columns queries use in step with the stored task. Returns the tasks as changed.
+    @discardableResult
+    static func updateTasks(_ db: Database, where filter: String, _ arguments: StatementArguments,
+                            _ change: (inout Forge_Pipeline_V1_Task) -> Void) throws -> [Forge_Pipeline_V1_Task] {
+        try Data.fetchAll(db, sql: "SELECT payload FROM task WHERE \(filter)", arguments: arguments).map { payload in
+            var task = try Forge_Pipeline_V1_Task(serializedBytes: payload)
+            change(&task)
+            try db.execute(cached: "UPDATE task SET owner_id = ?, done = ?, account_id = ?, payload = ? WHERE id = ?",
+                           arguments: [task.ownerID, task.done, task.accountID, try task.serializedData(), task.id])
+            return task
+        }
+    }
+
     /// Marks open tasks of a lead or opportunity of one kind done (the first touch closes the
     /// reminder to make it).
     static func completeTasks(_ db: Database, kind: String, leadID: String = "", opportunityID: String = "", at now: Date) throws {
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT id, payload FROM task WHERE done = 0 AND kind = ? AND (lead_id = ? AND ? != '' OR opportunity_id = ? AND ? != '')
-            """, arguments: [kind, leadID, leadID, opportunityID, opportunityID])
-        for row in rows {
-            var task = try Forge_Pipeline_V1_Task(serializedBytes: row["payload"] as Data)
-            task.done = true
-            task.doneAt = .init(date: now)
-            try db.execute(sql: "UPDATE task SET done = 1, payload = ? WHERE id = ?", arguments: [try task.serializedData(), task.id])
-        }
+        try updateTasks(db, where: "done = 0 AND kind = ? AND (lead_id = ? AND ? != '' OR opportunity_id = ? AND ? != '')",
+                        [kind, leadID, leadID, opportunityID, opportunityID]) { $0.markDone(at: now) }
     }
 
     static func task(id: String, owner: String, title: String, kind: String, due: Date, now: Date,
@@ -265,5 +272,12 @@ struct PipelineStore: Sendable {
             $0.opportunityID = opportunityID
             $0.accountID = accountID
         }
+    }
+}
+
+extension Forge_Pipeline_V1_Task {
+    mutating func markDone(at date: Date) {
+        done = true
+        doneAt = .init(date: date)
     }
 }

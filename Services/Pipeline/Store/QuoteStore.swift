@@ -171,14 +171,8 @@ struct QuoteStore: Sendable {
     static func stopCadence(_ db: Database, _ quote: Forge_Pipeline_V1_Quote, now: Date) throws {
         try JobScheduler.cancelPending(db, kind: followUpJob, idPrefix: "quote-\(quote.id)-")
         try JobScheduler.cancelPending(db, kind: expiryJob, idPrefix: "quote-\(quote.id)-")
-        for row in try Row.fetchAll(db, sql: "SELECT id, payload FROM task WHERE done = 0 AND kind = 'quote_follow_up' AND opportunity_id = ?",
-                                    arguments: [quote.opportunityID]) {
-            var task = try Forge_Pipeline_V1_Task(serializedBytes: row["payload"] as Data)
-            guard task.id.hasPrefix("tsk_follow_\(quote.id)") else { continue }
-            task.done = true
-            task.doneAt = .init(date: now)
-            try db.execute(sql: "UPDATE task SET done = 1, payload = ? WHERE id = ?", arguments: [try task.serializedData(), task.id])
-        }
+        // Older versions' follow-ups ended when they were superseded: the open ones are this quote's.
+        try PipelineStore.completeTasks(db, kind: "quote_follow_up", opportunityID: quote.opportunityID, at: now)
     }
 
     /// The customer's answer. Acceptance wins the opportunity (from whatever open stage it is

@@ -55,3 +55,24 @@ extension PipelineLabels {
         }
     }
 }
+
+/// The order of a machinery maker's project stages: the pipeline's gates check moves along it,
+/// the board offers the moves it allows.
+public enum PipelineStages {
+    /// The way forward; LOST is reachable from any open stage.
+    public static let order: [Forge_Pipeline_V1_Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract, .won]
+    /// Stages a project may pass by: not every machine needs a trial, few go to tender.
+    public static let optional: Set<Forge_Pipeline_V1_Stage> = [.samplingTrial, .bidding]
+
+    /// The open stages a forward move from `stage` may reach: each optional one up to and
+    /// including the next required one.
+    public static func forwardMoves(from stage: Forge_Pipeline_V1_Stage) -> [Forge_Pipeline_V1_Stage] {
+        guard let index = order.firstIndex(of: stage), stage != .won else { return [] }
+        var moves: [Forge_Pipeline_V1_Stage] = []
+        for next in order.dropFirst(index + 1) where next != .won {
+            moves.append(next)
+            if !optional.contains(next) { break }
+        }
+        return moves
+    }
+}
