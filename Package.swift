@@ -254,6 +254,21 @@ let package = Package(
             path: "Tests/PipelineTests",
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "OrdersTests",
+            dependencies: [
+                "ForgeOrders",
+                "ForgeTestSupport",
+                "ForgeKit",
+                "ForgeWire",
+                "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/OrdersTests",
+            swiftSettings: upcomingFeatures
+        ),
         // Starting the real executables from tests.
         .target(
             name: "ForgeTestSupport",

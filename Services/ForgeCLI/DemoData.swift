@@ -104,17 +104,17 @@ struct DemoData {
     }
 
     /// The outcomes of an import row that leave a record behind.
-    static let imported: Set<Forge_Accounts_V1_ImportStatus> = [.created, .updated, .unchanged]
+    static let imported: Set<Forge_Common_V1_ImportStatus> = [.created, .updated, .unchanged]
 
     /// Sends `rows` through an import RPC in batches (import id `demo-<step>`, an idempotency key
     /// per batch) and reports progress after each; returns every row's result.
     static func importInBatches(
-        _ rows: [Forge_Accounts_V1_ImportRow], of size: Int, as step: String, header: [String], progress: (Progress) -> Void,
-        call: (Forge_Accounts_V1_ImportRequest, CallOptions) async throws -> Forge_Accounts_V1_ImportResponse
-    ) async throws -> [Forge_Accounts_V1_ImportRowResult] {
-        var results: [Forge_Accounts_V1_ImportRowResult] = []
+        _ rows: [Forge_Common_V1_ImportRow], of size: Int, as step: String, header: [String], progress: (Progress) -> Void,
+        call: (Forge_Common_V1_ImportRequest, CallOptions) async throws -> Forge_Common_V1_ImportResponse
+    ) async throws -> [Forge_Common_V1_ImportRowResult] {
+        var results: [Forge_Common_V1_ImportRowResult] = []
         for (index, batch) in rows.chunked(into: size).enumerated() {
-            let request = Forge_Accounts_V1_ImportRequest.with {
+            let request = Forge_Common_V1_ImportRequest.with {
                 $0.importID = "demo-\(step)"
                 $0.header = header
                 $0.rows = batch
@@ -130,7 +130,7 @@ struct DemoData {
 
     /// One import row per demo account; names distinct after normalisation, so none is taken
     /// for a duplicate of another.
-    private func accountRows(_ random: inout SeededRandom) -> [Forge_Accounts_V1_ImportRow] {
+    private func accountRows(_ random: inout SeededRandom) -> [Forge_Common_V1_ImportRow] {
         var usedNames = Set<String>()
         return (0..<accounts).map { index in
             let place = Self.cities[random.next(Self.cities.count)]
@@ -164,8 +164,8 @@ struct DemoData {
     static let contactHeader = ["account_id", "name", "department", "title", "buying_role", "relationship_strength", "phone", "marketing_consent"]
 
     /// Two to four contacts per account, across its departments.
-    private func contactRows(accounts: [String], _ random: inout SeededRandom) -> [Forge_Accounts_V1_ImportRow] {
-        var rows: [Forge_Accounts_V1_ImportRow] = []
+    private func contactRows(accounts: [String], _ random: inout SeededRandom) -> [Forge_Common_V1_ImportRow] {
+        var rows: [Forge_Common_V1_ImportRow] = []
         for (index, accountID) in accounts.enumerated() {
             for contactIndex in 0..<(2 + random.next(3)) {
                 let person = String(Self.surnames[random.next(Self.surnames.count)]) + Self.givenNames[random.next(Self.givenNames.count)]
@@ -227,7 +227,7 @@ struct DemoData {
 /// A demo row the service would not take: a bug in the demo data, said plainly.
 struct DemoDataError: Error, CustomStringConvertible {
     let what: String
-    let result: Forge_Accounts_V1_ImportRowResult
+    let result: Forge_Common_V1_ImportRowResult
 
     var description: String {
         "demo data: \(what) was not imported (\(result.status)): \(result.reason) \(result.violations.map { "\($0.field) \($0.description_p)" }.joined(separator: "; "))"

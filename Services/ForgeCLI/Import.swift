@@ -81,7 +81,7 @@ struct Import: AsyncParsableCommand {
         let records = sheet.records
         guard let header = records.first else { throw ValidationError("\(file) is empty") }
         let rows = records.dropFirst().map { record in
-            Forge_Accounts_V1_ImportRow.with {
+            Forge_Common_V1_ImportRow.with {
                 $0.line = Int32(clamping: record.line)
                 $0.values = record.values
             }
@@ -100,17 +100,17 @@ struct Import: AsyncParsableCommand {
         // (same id, same lines) answers what it answered before.
         let importID = UUID().uuidString
         var progress = ProgressBar(total: rows.count)
-        var results: [Forge_Accounts_V1_ImportRowResult] = []
+        var results: [Forge_Common_V1_ImportRowResult] = []
         var ignored: [String] = []
         for start in stride(from: 0, to: rows.count, by: batchSize) {
-            let request = Forge_Accounts_V1_ImportRequest.with {
+            let request = Forge_Common_V1_ImportRequest.with {
                 $0.importID = importID
                 $0.header = header.values
                 $0.rows = Array(rows[start..<min(start + batchSize, rows.count)])
                 $0.dryRun = dryRun
             }
             let options = CallOptions(timeout: .seconds(120), idempotencyKey: "\(importID)-\(start)")
-            let response: Forge_Accounts_V1_ImportResponse
+            let response: Forge_Common_V1_ImportResponse
             do {
                 switch kind {
                 case .accounts: response = try await client.importAccounts(request, options: options)
@@ -129,9 +129,9 @@ struct Import: AsyncParsableCommand {
         progress.finish()
 
         if !ignored.isEmpty { print("[forge] ignored columns: \(ignored.joined(separator: ", "))", to: &stderr) }
-        var counts: [Forge_Accounts_V1_ImportStatus: Int] = [:]
+        var counts: [Forge_Common_V1_ImportStatus: Int] = [:]
         for result in results { counts[result.status, default: 0] += 1 }
-        let summary = [(Forge_Accounts_V1_ImportStatus.created, "created"), (.updated, "updated"), (.unchanged, "unchanged"),
+        let summary = [(Forge_Common_V1_ImportStatus.created, "created"), (.updated, "updated"), (.unchanged, "unchanged"),
                        (.duplicate, "duplicate"), (.rejected, "rejected")]
             .map { "\(counts[$0.0, default: 0]) \($0.1)" }.joined(separator: ", ")
         print("[forge] \(summary)\(dryRun ? " (dry run: nothing written)" : "")", to: &stderr)
@@ -148,7 +148,7 @@ struct Import: AsyncParsableCommand {
         }
     }
 
-    static func name(_ status: Forge_Accounts_V1_ImportStatus) -> String {
+    static func name(_ status: Forge_Common_V1_ImportStatus) -> String {
         switch status {
         case .created: "created"
         case .updated: "updated"

@@ -84,7 +84,7 @@ struct PipelineDemoData {
 
     /// 150 inquiries over the past year; one in fifteen from a demo customer (an existing
     /// account's inquiry, logged on its timeline).
-    private func leadRows(accounts: [DemoData.Account], now: Date, _ random: inout SeededRandom) -> [Forge_Accounts_V1_ImportRow] {
+    private func leadRows(accounts: [DemoData.Account], now: Date, _ random: inout SeededRandom) -> [Forge_Common_V1_ImportRow] {
         let places = [("苏州", "华东"), ("宁波", "华东"), ("东莞", "华南"), ("佛山", "华南"), ("天津", "华北"), ("沈阳", "东北"),
                       ("成都", "西南"), ("西安", "西北"), ("武汉", "华中"), ("无锡", "华东"), ("厦门", "华南"), ("青岛", "华北")]
         let trades = [("精密模具", "汽车零部件"), ("电池结构件", "新能源"), ("液压件", "工程机械"), ("钣金", "电子制造"), ("医疗器械", "医疗器械"),

@@ -10,9 +10,9 @@ ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setu
     PipelineAccess.declare(in: &setup.access)
     let clock = setup.clock
     setup.consumers.append(EventConsumer(
-        upstream: "accounts", feed: accounts, database: setup.database, types: AccountDirectory.eventTypes, logger: setup.logger
+        upstream: "accounts", feed: accounts, database: setup.database, types: AccountsFeed.eventTypes, logger: setup.logger
     ) { db, event in
-        try AccountDirectory.apply(db, event, clock: clock)
+        try AccountsFeed.apply(db, event, clock: clock)
     })
     setup.jobHandlers.merge(handler.jobHandlers) { $1 }
 }

@@ -25,7 +25,7 @@ struct ImportTests {
 
         """
 
-    static func request(_ text: String, id: String, dryRun: Bool = false) throws -> Forge_Accounts_V1_ImportRequest {
+    static func request(_ text: String, id: String, dryRun: Bool = false) throws -> Forge_Common_V1_ImportRequest {
         let gb18030 = try #require(text.data(using: String.Encoding(rawValue: 0x8000_0632)))
         let decoded = try CSVReader.decode(gb18030)
         #expect(decoded.encoding == .gb18030)
@@ -114,7 +114,7 @@ struct ImportTests {
 
             """
         let records = CSVReader.records(file)
-        let request = Forge_Accounts_V1_ImportRequest.with {
+        let request = Forge_Common_V1_ImportRequest.with {
             $0.importID = "contacts-1"
             $0.header = records[0].values
             $0.rows = records.dropFirst().map { record in .with { $0.line = Int32(record.line); $0.values = record.values } }

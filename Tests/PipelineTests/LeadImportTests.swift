@@ -11,7 +11,7 @@ import Testing
 struct LeadImportTests {
     static let header = ["公司名称", "联系人", "手机", "区域", "意向产品", "需求", "来源", "展会", "日期", "备注2"]
 
-    static func request(_ rows: [[String]], importID: String = "imp-1", dryRun: Bool = false) -> Forge_Accounts_V1_ImportRequest {
+    static func request(_ rows: [[String]], importID: String = "imp-1", dryRun: Bool = false) -> Forge_Common_V1_ImportRequest {
         .with {
             $0.importID = importID
             $0.header = header

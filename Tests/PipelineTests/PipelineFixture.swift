@@ -88,7 +88,7 @@ struct PipelineFixture {
             $0.payload = try! message.serializedData()
         }
         let clock = self.clock
-        try await database.write { db in try AccountDirectory.apply(db, event, clock: clock) }
+        try await database.write { db in try AccountsFeed.apply(db, event, clock: clock) }
     }
 
     func account(_ id: String, _ name: String, owner: String = "rep-a", team: String = "east") async throws {

@@ -38,7 +38,7 @@ enum DataSet {
         return names
     }
 
-    static func accountBatch(names: [String], range: Range<Int>, importID: String) -> Forge_Accounts_V1_ImportRequest {
+    static func accountBatch(names: [String], range: Range<Int>, importID: String) -> Forge_Common_V1_ImportRequest {
         .with {
             $0.importID = importID
             $0.header = accountHeader
@@ -74,7 +74,7 @@ enum DataSet {
     }
 
     /// New rows for the import measurement; every tenth repeats an existing account's name.
-    static func importRows(count: Int, existing: [String]) -> [Forge_Accounts_V1_ImportRow] {
+    static func importRows(count: Int, existing: [String]) -> [Forge_Common_V1_ImportRow] {
         (0..<count).map { index in
             let name = index % 10 == 0 ? existing[(index * 7919) % existing.count] : "新客户\(index)号精工\(UUID().uuidString.prefix(6))"
             var values = accountRow(name: name, index: index)
@@ -86,10 +86,10 @@ enum DataSet {
         }
     }
 
-    static func contactRows(accountIDs: [String], perAccount: Int) -> [Forge_Accounts_V1_ImportRow] {
+    static func contactRows(accountIDs: [String], perAccount: Int) -> [Forge_Common_V1_ImportRow] {
         let surnames = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴"]
         let titles = [("采购经理", "采购"), ("技术总监", "研发"), ("质量主管", "质量"), ("生产经理", "生产"), ("总经理", "管理"), ("财务经理", "财务")]
-        var rows: [Forge_Accounts_V1_ImportRow] = []
+        var rows: [Forge_Common_V1_ImportRow] = []
         rows.reserveCapacity(accountIDs.count * perAccount)
         for (index, id) in accountIDs.enumerated() {
             for person in 0..<perAccount {

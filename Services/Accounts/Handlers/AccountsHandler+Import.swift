@@ -8,17 +8,17 @@ extension AccountsHandler {
     /// Rows per call: large enough to amortise a transaction, small enough for one frame.
     static let maxImportRows = 2_000
 
-    func importAccounts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
+    func importAccounts(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
         try Self.validate(request)
         return try await AccountImport(database: store.database, clock: clock, policy: store.policy).run(.accounts, request, context: context)
     }
 
-    func importContacts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
+    func importContacts(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
         try Self.validate(request)
         return try await AccountImport(database: store.database, clock: clock, policy: store.policy).run(.contacts, request, context: context)
     }
 
-    static func validate(_ request: Forge_Accounts_V1_ImportRequest) throws {
+    static func validate(_ request: Forge_Common_V1_ImportRequest) throws {
         var violations: [FieldViolation] = []
         if request.importID.isEmpty || request.importID.count > 100 {
             violations.append(FieldViolation(field: "import_id", description: "is required, at most 100 characters"))

@@ -73,7 +73,8 @@ enum AccountRules {
 
     static func maySeeCredit(_ principal: Principal?) -> Bool {
         guard let principal else { return false }
-        return !principal.roles.isDisjoint(with: [Role.finance, Role.salesManager, Role.serviceManager, Role.admin])
+        // Services read them for their own rules (orders' credit check) and apply their own field rules.
+        return !principal.roles.isDisjoint(with: [Role.finance, Role.salesManager, Role.serviceManager, Role.admin, Role.service])
     }
 
     /// The account as `principal` may see it: credit fields only for finance, managers, admin.

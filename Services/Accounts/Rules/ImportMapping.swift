@@ -58,9 +58,9 @@ enum ImportMapping {
     // MARK: Accounts
 
     /// The account a row describes (only the fields it fills), or the cells it cannot read.
-    static func account(_ cells: [AccountColumn: String]) -> (account: Forge_Accounts_V1_Account, violations: [Forge_Accounts_V1_RowViolation]) {
+    static func account(_ cells: [AccountColumn: String]) -> (account: Forge_Accounts_V1_Account, violations: [Forge_Common_V1_RowViolation]) {
         var account = Forge_Accounts_V1_Account()
-        var violations: [Forge_Accounts_V1_RowViolation] = []
+        var violations: [Forge_Common_V1_RowViolation] = []
         func bad(_ column: AccountColumn, _ description: String) {
             violations.append(.with {
                 $0.field = column.rawValue
@@ -100,13 +100,13 @@ enum ImportMapping {
                               (.bringsPartners, { $0.bringsPartners = $1 }),
                               (.marketingConsent, { $0.consent.marketing = $1 })] {
             guard let value = cells[column] else { continue }
-            if let flag = yesNo(value) { set(&account, flag) } else { bad(column, "is not yes or no (是/否)") }
+            if let flag = ImportColumns.yesNo(value) { set(&account, flag) } else { bad(column, "is not yes or no (是/否)") }
         }
         if let value = cells[.tags] {
             if let tags = tags(value) { account.tags = tags } else { bad(.tags, "must be key:value pairs separated by ; (e.g. 展会:2026汉诺威)") }
         }
         if let value = cells[.creditLimit] {
-            if let micros = money(value) {
+            if let micros = ImportColumns.money(value) {
                 account.creditLimit = .with {
                     $0.amountMicros = micros
                     $0.currencyCode = "CNY"
@@ -118,9 +118,9 @@ enum ImportMapping {
 
     // MARK: Contacts
 
-    static func contact(_ cells: [ContactColumn: String]) -> (contact: Forge_Accounts_V1_Contact, violations: [Forge_Accounts_V1_RowViolation]) {
+    static func contact(_ cells: [ContactColumn: String]) -> (contact: Forge_Accounts_V1_Contact, violations: [Forge_Common_V1_RowViolation]) {
         var contact = Forge_Accounts_V1_Contact()
-        var violations: [Forge_Accounts_V1_RowViolation] = []
+        var violations: [Forge_Common_V1_RowViolation] = []
         func bad(_ column: ContactColumn, _ description: String) {
             violations.append(.with {
                 $0.field = column.rawValue
@@ -149,20 +149,12 @@ enum ImportMapping {
             if let strength = Int32(value), (1...5).contains(strength) { contact.relationshipStrength = strength } else { bad(.relationshipStrength, "must be 1 to 5") }
         }
         if let value = cells[.marketingConsent] {
-            if let flag = yesNo(value) { contact.marketingConsent = flag } else { bad(.marketingConsent, "is not yes or no (是/否)") }
+            if let flag = ImportColumns.yesNo(value) { contact.marketingConsent = flag } else { bad(.marketingConsent, "is not yes or no (是/否)") }
         }
         return (contact, violations)
     }
 
     // MARK: Cells
-
-    static func yesNo(_ text: String) -> Bool? {
-        switch text.lowercased() {
-        case "yes", "y", "true", "1", "是", "有", "✓", "√": true
-        case "no", "n", "false", "0", "否", "无": false
-        default: nil
-        }
-    }
 
     /// "key:value; key2:value2" (half- or full-width colons and semicolons, or commas).
     static func tags(_ text: String) -> [String: String]? {
@@ -174,18 +166,5 @@ enum ImportMapping {
             tags[key] = parts.count == 2 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
         }
         return tags
-    }
-
-    /// Yuan, with thousands separators and an optional 万 (10,000); in micros.
-    static func money(_ text: String) -> Int64? {
-        var text = text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "¥", with: "")
-            .replacingOccurrences(of: "元", with: "").trimmingCharacters(in: .whitespaces)
-        var factor = 1.0
-        if text.hasSuffix("万") {
-            factor = 10_000
-            text.removeLast()
-        }
-        guard let yuan = Double(text), yuan >= 0, yuan * factor < 1e12 else { return nil }
-        return Int64((yuan * factor * 1_000_000).rounded())
     }
 }

@@ -43,7 +43,7 @@ struct AccountImport: Sendable {
         }
     }
 
-    func run(_ kind: Kind, _ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
+    func run(_ kind: Kind, _ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
         guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
         let now = clock.now()
         // Dry runs and real runs of one id never share bookkeeping.
@@ -52,7 +52,7 @@ struct AccountImport: Sendable {
             try db.execute(cached: "DELETE FROM import_result WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
             try db.execute(cached: "DELETE FROM import_key WHERE created_at < ?", arguments: [now.timeIntervalSince1970 - Self.bookkeepingLifetime])
             let batch = Batch(db: db, importID: importID, dryRun: request.dryRun, principal: principal, context: context, now: now, policy: policy)
-            var response = Forge_Accounts_V1_ImportResponse()
+            var response = Forge_Common_V1_ImportResponse()
             switch kind {
             case .accounts:
                 let (columns, ignored) = ImportColumns.columns(request.header, aliases: ImportMapping.accountAliases)
@@ -92,9 +92,9 @@ struct AccountImport: Sendable {
         let policy: StalePolicy
 
         /// The stored result of a line already imported, or `make`'s, stored.
-        func once(_ line: Int32, _ make: () throws -> Forge_Accounts_V1_ImportRowResult) throws -> Forge_Accounts_V1_ImportRowResult {
+        func once(_ line: Int32, _ make: () throws -> Forge_Common_V1_ImportRowResult) throws -> Forge_Common_V1_ImportRowResult {
             if let stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT result FROM import_result WHERE import_id = ? AND line = ?"), arguments: [importID, line]) {
-                return try Forge_Accounts_V1_ImportRowResult(serializedBytes: stored)
+                return try Forge_Common_V1_ImportRowResult(serializedBytes: stored)
             }
             var result = try make()
             result.line = line
@@ -105,7 +105,7 @@ struct AccountImport: Sendable {
 
         // MARK: Accounts
 
-        func account(_ cells: [ImportMapping.AccountColumn: String], line: Int32) throws -> Forge_Accounts_V1_ImportRowResult {
+        func account(_ cells: [ImportMapping.AccountColumn: String], line: Int32) throws -> Forge_Common_V1_ImportRowResult {
             var (imported, violations) = ImportMapping.account(cells)
             imported.name = imported.name.trimmingCharacters(in: .whitespacesAndNewlines)
             violations += (AccountRules.validate(new: imported) + AccountRules.validateCredit(imported, principal: principal)).map(Self.rowViolation)
@@ -147,7 +147,7 @@ struct AccountImport: Sendable {
 
         // MARK: Contacts
 
-        func contact(_ cells: [ImportMapping.ContactColumn: String], line: Int32) throws -> Forge_Accounts_V1_ImportRowResult {
+        func contact(_ cells: [ImportMapping.ContactColumn: String], line: Int32) throws -> Forge_Common_V1_ImportRowResult {
             var (imported, violations) = ImportMapping.contact(cells)
             imported.name = imported.name.trimmingCharacters(in: .whitespacesAndNewlines)
             violations += ContactRules.validate(imported, isNew: true).filter { $0.field != "contact.account_id" }.map(Self.rowViolation)
@@ -224,13 +224,13 @@ struct AccountImport: Sendable {
 
         enum ResolvedAccount {
             case found(Forge_Accounts_V1_Account)
-            case missing(Forge_Accounts_V1_RowViolation)
+            case missing(Forge_Common_V1_RowViolation)
         }
 
         // MARK: Bookkeeping
 
         /// DUPLICATE of an earlier row of this import that had one of `keys`.
-        private func earlierRow(keys: [String]) throws -> Forge_Accounts_V1_ImportRowResult? {
+        private func earlierRow(keys: [String]) throws -> Forge_Common_V1_ImportRowResult? {
             for key in keys {
                 if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT line, record_id FROM import_key WHERE import_id = ? AND key = ?"), arguments: [importID, key]) {
                     let what = key.hasPrefix("tax:") ? "tax id" : key.hasPrefix("phone:") ? "phone" : key.hasPrefix("email:") ? "email" : "normalised name"
@@ -253,7 +253,7 @@ struct AccountImport: Sendable {
         }
 
         /// "account.tax_id" → "tax_id": rows name fields as their columns do.
-        static func rowViolation(_ violation: FieldViolation) -> Forge_Accounts_V1_RowViolation {
+        static func rowViolation(_ violation: FieldViolation) -> Forge_Common_V1_RowViolation {
             .with {
                 $0.field = violation.field.split(separator: ".", maxSplits: 1).last.map(String.init) ?? violation.field
                 $0.description_p = violation.description
@@ -262,8 +262,8 @@ struct AccountImport: Sendable {
     }
 }
 
-extension Forge_Accounts_V1_ImportRowResult {
-    static func rejected(_ violations: [Forge_Accounts_V1_RowViolation]) -> Self {
+extension Forge_Common_V1_ImportRowResult {
+    static func rejected(_ violations: [Forge_Common_V1_RowViolation]) -> Self {
         .with {
             $0.status = .rejected
             $0.violations = violations
@@ -271,7 +271,7 @@ extension Forge_Accounts_V1_ImportRowResult {
         }
     }
 
-    static func matched(_ status: Forge_Accounts_V1_ImportStatus, id: String, reason: String = "") -> Self {
+    static func matched(_ status: Forge_Common_V1_ImportStatus, id: String, reason: String = "") -> Self {
         .with {
             $0.status = status
             $0.id = id

@@ -45,7 +45,7 @@ struct Customer360: Sendable {
             try await Forge_Pipeline_V1_PipelineClient(channel: channel).getAccountPipeline(.with { $0.accountID = id }, options: options)
         },
         .init(name: "orders", service: "orders") { channel, id, options in
-            try await Forge_Orders_V1_OrdersClient(channel: channel).listOrders(.with { $0.accountID = id }, options: options)
+            try await Forge_Orders_V1_OrdersClient(channel: channel).getAccountOrders(.with { $0.accountID = id }, options: options)
         },
         .init(name: "service", service: "servicedesk") { channel, id, options in
             try await Forge_Servicedesk_V1_ServiceDeskClient(channel: channel).listEquipment(.with { $0.accountID = id }, options: options)

@@ -10,7 +10,7 @@ extension PipelineHandler {
     /// per-row report. A row's capture and its record for retries commit together; a failure
     /// of forge-accounts on an existing customer's row stops the batch there, and the retry
     /// continues after the rows already done.
-    func importLeads(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse {
+    func importLeads(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
         var violations: [FieldViolation] = []
         if request.importID.isEmpty || request.importID.count > 100 {
             violations.append(FieldViolation(field: "import_id", description: "is required (at most 100 characters), the same for every batch of one file"))
@@ -28,18 +28,18 @@ extension PipelineHandler {
         var writable = context
         writable.metadata[MetadataKey.idempotencyKey] = nil
         let rowContext = writable
-        var response = Forge_Accounts_V1_ImportResponse()
+        var response = Forge_Common_V1_ImportResponse()
         response.ignoredColumns = ignored
         // Read and check every row first; then the rows already done in an earlier attempt
         // answer as before, an existing customer's row goes through accounts one by one, and
         // the new leads are captured a few hundred to a transaction, in the file's order.
         let now = clock.now()
-        var results = [Forge_Accounts_V1_ImportRowResult?](repeating: nil, count: request.rows.count)
+        var results = [Forge_Common_V1_ImportRowResult?](repeating: nil, count: request.rows.count)
         var valid: [(index: Int, lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool)] = []
         for (index, row) in request.rows.enumerated() {
             let (mapped, cellViolations) = LeadImportMapping.lead(ImportColumns.cells(row.values, columns: columns))
             let rowViolations = cellViolations + LeadRules.validate(capture: mapped, now: now).map { violation in
-                Forge_Accounts_V1_RowViolation.with {
+                Forge_Common_V1_RowViolation.with {
                     $0.field = String(violation.field.dropFirst("lead.".count))
                     $0.description_p = violation.description
                 }
@@ -74,11 +74,11 @@ extension PipelineHandler {
         let checked = valid
         let (done, matches) = try await database.read { db in
             var done: [Int: Forge_Pipeline_V1_CaptureLeadResponse] = [:]
-            var matches: [Int: AccountDirectory.Match] = [:]
+            var matches: [Int: AccountsFeed.Match] = [:]
             for item in checked {
                 if let recorded = try LeadImports.recorded(db, LeadImports.Row(importID: importID, line: lines[item.index])) {
                     done[item.index] = recorded
-                } else if let match = try AccountDirectory.match(db, keys: LeadRules.Keys(item.lead)) {
+                } else if let match = try AccountsFeed.match(db, keys: LeadRules.Keys(item.lead)) {
                     matches[item.index] = match
                 }
             }
@@ -116,10 +116,10 @@ extension PipelineHandler {
 struct DryRunKeys: Sendable {
     private var seen: [String: Int32] = [:]
 
-    mutating func result(_ db: Database, _ lead: Forge_Pipeline_V1_Lead, line: Int32) throws -> Forge_Accounts_V1_ImportRowResult {
+    mutating func result(_ db: Database, _ lead: Forge_Pipeline_V1_Lead, line: Int32) throws -> Forge_Common_V1_ImportRowResult {
         let keys = LeadRules.Keys(lead)
-        var result = Forge_Accounts_V1_ImportRowResult.with { $0.line = line }
-        if let match = try AccountDirectory.match(db, keys: keys) {
+        var result = Forge_Common_V1_ImportRowResult.with { $0.line = line }
+        if let match = try AccountsFeed.match(db, keys: keys) {
             result.status = .duplicate
             result.duplicateOf = match.accountID
             result.reason = "existing customer (\(match.reason)): would be logged on its timeline for \(match.ownerID)"

@@ -39,7 +39,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     func capture(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, context: ServerContext, principal: Principal,
                  importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let keys = LeadRules.Keys(lead)
-        if let match = try await database.read({ db in try AccountDirectory.match(db, keys: keys) }) {
+        if let match = try await database.read({ db in try AccountsFeed.match(db, keys: keys) }) {
             return try await existingCustomerInquiry(lead, receivedAtGiven: receivedAtGiven, match: match, context: context,
                                                      principal: principal, importRow: importRow)
         }
@@ -49,7 +49,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     /// An inquiry from a customer Forge already has: an activity on the account's timeline and
     /// a task for its owner, no lead. The activity carries an idempotency key (the caller's,
     /// else one made from the inquiry), so a retried capture logs it once.
-    func existingCustomerInquiry(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, match: AccountDirectory.Match, context: ServerContext,
+    func existingCustomerInquiry(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, match: AccountsFeed.Match, context: ServerContext,
                                          principal: Principal, importRow: LeadImports.Row?) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         // The activity's time is the inquiry's when the caller gave it, else accounts' now: a
         // retry must send the same request for its key.

@@ -29,10 +29,10 @@ enum LeadImportMapping {
 
     /// The lead a row describes, or the cells it cannot read (named by the header's column).
     static func lead(_ cells: [Column: String], defaultSource: Forge_Pipeline_V1_LeadSource = .tradeShow)
-        -> (lead: Forge_Pipeline_V1_Lead, violations: [Forge_Accounts_V1_RowViolation])
+        -> (lead: Forge_Pipeline_V1_Lead, violations: [Forge_Common_V1_RowViolation])
     {
         var lead = Forge_Pipeline_V1_Lead()
-        var violations: [Forge_Accounts_V1_RowViolation] = []
+        var violations: [Forge_Common_V1_RowViolation] = []
         func bad(_ column: Column, _ description: String) {
             violations.append(.with {
                 $0.field = column.rawValue
@@ -65,30 +65,8 @@ enum LeadImportMapping {
             if let size = ImportColumns.companySize(text) { lead.companySize = size } else { bad(.size, "is not micro, small, medium, large or a head count") }
         }
         if let text = cells[.receivedAt] {
-            if let date = date(text) { lead.receivedAt = .init(date: date) } else { bad(.receivedAt, "is not a date (2026-03-15, 2026/3/15 or an Excel date)") }
+            if let date = ImportColumns.date(text) { lead.receivedAt = .init(date: date) } else { bad(.receivedAt, "is not a date (2026-03-15, 2026/3/15 or an Excel date)") }
         }
         return (lead, violations)
-    }
-
-    /// "2026-03-15", "2026/3/15", "2026-03-15 14:30" (China time), or an Excel serial day
-    /// number (days since 1899-12-30, as .xlsx stores dates).
-    static func date(_ text: String) -> Date? {
-        if let serial = Double(text), serial > 20_000, serial < 80_000 {
-            return Date(timeIntervalSince1970: (serial - 25_569) * 86_400 - 8 * 3600)
-        }
-        let parts = text.split(whereSeparator: { " T".contains($0) })
-        let day = parts.first.map { $0.split(whereSeparator: { "-/.年月日".contains($0) }).compactMap { Int($0) } } ?? []
-        guard day.count == 3, (2000...2100).contains(day[0]), (1...12).contains(day[1]), (1...31).contains(day[2]) else { return nil }
-        var time = [0, 0]
-        if parts.count > 1 {
-            let clock = parts[1].split(separator: ":").compactMap { Int($0) }
-            guard clock.count >= 2, (0...23).contains(clock[0]), (0...59).contains(clock[1]) else { return nil }
-            time = [clock[0], clock[1]]
-        }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
-        let components = DateComponents(year: day[0], month: day[1], day: day[2], hour: time[0], minute: time[1])
-        guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day[2] else { return nil }
-        return date
     }
 }

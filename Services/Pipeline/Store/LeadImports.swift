@@ -36,7 +36,7 @@ enum LeadImports {
     }
 
     /// A capture as one row of the import's report.
-    static func result(_ response: Forge_Pipeline_V1_CaptureLeadResponse, line: Int32) -> Forge_Accounts_V1_ImportRowResult {
+    static func result(_ response: Forge_Pipeline_V1_CaptureLeadResponse, line: Int32) -> Forge_Common_V1_ImportRowResult {
         .with {
             $0.line = line
             switch response.outcome {

@@ -155,13 +155,13 @@ public enum ForgeMethodRegistry {
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportAccounts"),
-            request: Forge_Accounts_V1_ImportRequest.self,
-            response: Forge_Accounts_V1_ImportResponse.self
+            request: Forge_Common_V1_ImportRequest.self,
+            response: Forge_Common_V1_ImportResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportContacts"),
-            request: Forge_Accounts_V1_ImportRequest.self,
-            response: Forge_Accounts_V1_ImportResponse.self
+            request: Forge_Common_V1_ImportRequest.self,
+            response: Forge_Common_V1_ImportResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAccountHealth"),
@@ -299,6 +299,26 @@ public enum ForgeMethodRegistry {
             response: Forge_Loyalty_V1_ConsumeEntitlementResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "UpsertProducts"),
+            request: Forge_Orders_V1_UpsertProductsRequest.self,
+            response: Forge_Orders_V1_UpsertProductsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportProducts"),
+            request: Forge_Common_V1_ImportRequest.self,
+            response: Forge_Common_V1_ImportResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetProduct"),
+            request: Forge_Orders_V1_GetProductRequest.self,
+            response: Forge_Orders_V1_GetProductResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListProducts"),
+            request: Forge_Orders_V1_ListProductsRequest.self,
+            response: Forge_Orders_V1_ListProductsResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.orders.v1.Orders", method: "CreateOrder"),
             request: Forge_Orders_V1_CreateOrderRequest.self,
             response: Forge_Orders_V1_CreateOrderResponse.self
@@ -314,14 +334,79 @@ public enum ForgeMethodRegistry {
             response: Forge_Orders_V1_ListOrdersResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "UpdateOrder"),
+            request: Forge_Orders_V1_UpdateOrderRequest.self,
+            response: Forge_Orders_V1_UpdateOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ApproveOrder"),
+            request: Forge_Orders_V1_ApproveOrderRequest.self,
+            response: Forge_Orders_V1_ApproveOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReleaseOrder"),
+            request: Forge_Orders_V1_ReleaseOrderRequest.self,
+            response: Forge_Orders_V1_ReleaseOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "CancelOrder"),
+            request: Forge_Orders_V1_CancelOrderRequest.self,
+            response: Forge_Orders_V1_CancelOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListReleasedOrders"),
+            request: Forge_Orders_V1_ListReleasedOrdersRequest.self,
+            response: Forge_Orders_V1_ListReleasedOrdersResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "AcknowledgeRelease"),
+            request: Forge_Orders_V1_AcknowledgeReleaseRequest.self,
+            response: Forge_Orders_V1_AcknowledgeReleaseResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReportProductionStatus"),
             request: Forge_Orders_V1_ReportProductionStatusRequest.self,
             response: Forge_Orders_V1_ReportProductionStatusResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReportProductionStatuses"),
+            request: Forge_Orders_V1_ReportProductionStatusesRequest.self,
+            response: Forge_Orders_V1_ReportProductionStatusesResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportOrderStatus"),
+            request: Forge_Common_V1_ImportRequest.self,
+            response: Forge_Common_V1_ImportResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "RecordInvoice"),
+            request: Forge_Orders_V1_RecordInvoiceRequest.self,
+            response: Forge_Orders_V1_RecordInvoiceResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.orders.v1.Orders", method: "RecordPayment"),
             request: Forge_Orders_V1_RecordPaymentRequest.self,
             response: Forge_Orders_V1_RecordPaymentResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetReceivables"),
+            request: Forge_Orders_V1_GetReceivablesRequest.self,
+            response: Forge_Orders_V1_GetReceivablesResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListOrderTasks"),
+            request: Forge_Orders_V1_ListOrderTasksRequest.self,
+            response: Forge_Orders_V1_ListOrderTasksResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "CompleteOrderTask"),
+            request: Forge_Orders_V1_CompleteOrderTaskRequest.self,
+            response: Forge_Orders_V1_CompleteOrderTaskResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetAccountOrders"),
+            request: Forge_Orders_V1_GetAccountOrdersRequest.self,
+            response: Forge_Orders_V1_GetAccountOrdersResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CaptureLead"),
@@ -330,8 +415,8 @@ public enum ForgeMethodRegistry {
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ImportLeads"),
-            request: Forge_Accounts_V1_ImportRequest.self,
-            response: Forge_Accounts_V1_ImportResponse.self
+            request: Forge_Common_V1_ImportRequest.self,
+            response: Forge_Common_V1_ImportResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetLead"),

@@ -21,6 +21,15 @@ public enum AuditLog {
         )
     }
 
+    /// Records a change a service made on its own, following another's event (`actor` is the
+    /// upstream service; the method names the event).
+    public static func record(_ db: Database, actor: String, event: String, recordID: String, changes: [String: String], at date: Date) throws {
+        try db.execute(
+            cached: "INSERT INTO audit_log (at, actor, method, record_id, changes, request_id) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [date.timeIntervalSince1970, actor, "event:\(event)", recordID, SortedJSON.encode(changes), ""]
+        )
+    }
+
     /// The audit rows of one record, oldest first.
     public static func entries(_ db: Database, recordID: String) throws -> [AuditEntry] {
         try Row.fetchAll(db, sql: "SELECT * FROM audit_log WHERE record_id = ? ORDER BY id", arguments: [recordID]).map { row in

@@ -95,8 +95,8 @@ public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func completeHandoverTask(_ request: Forge_Accounts_V1_CompleteHandoverTaskRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CompleteHandoverTaskResponse
     /// Spreadsheet import, one batch of rows per call (the `forge import` CLI streams a file in
     /// batches). A batch is idempotent per (import_id, line): a retried batch answers the same.
-    func importAccounts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse
-    func importContacts(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse
+    func importAccounts(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
+    func importContacts(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
 }
 
 extension Forge_Accounts_V1_AccountsHandler {
@@ -189,10 +189,10 @@ extension Forge_Accounts_V1_AccountsHandler {
         router.register(Forge_Accounts_V1_AccountsService.Method.completeHandoverTask, request: Forge_Accounts_V1_CompleteHandoverTaskRequest.self) { request, context in
             try await self.completeHandoverTask(request, context: context)
         }
-        router.register(Forge_Accounts_V1_AccountsService.Method.importAccounts, request: Forge_Accounts_V1_ImportRequest.self) { request, context in
+        router.register(Forge_Accounts_V1_AccountsService.Method.importAccounts, request: Forge_Common_V1_ImportRequest.self) { request, context in
             try await self.importAccounts(request, context: context)
         }
-        router.register(Forge_Accounts_V1_AccountsService.Method.importContacts, request: Forge_Accounts_V1_ImportRequest.self) { request, context in
+        router.register(Forge_Accounts_V1_AccountsService.Method.importContacts, request: Forge_Common_V1_ImportRequest.self) { request, context in
             try await self.importContacts(request, context: context)
         }
     }
@@ -312,11 +312,11 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     /// Spreadsheet import, one batch of rows per call (the `forge import` CLI streams a file in
     /// batches). A batch is idempotent per (import_id, line): a retried batch answers the same.
-    public func importAccounts(_ request: Forge_Accounts_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ImportResponse {
-        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.importAccounts, request: request, response: Forge_Accounts_V1_ImportResponse.self, options: options)
+    public func importAccounts(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.importAccounts, request: request, response: Forge_Common_V1_ImportResponse.self, options: options)
     }
-    public func importContacts(_ request: Forge_Accounts_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ImportResponse {
-        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.importContacts, request: request, response: Forge_Accounts_V1_ImportResponse.self, options: options)
+    public func importContacts(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.importContacts, request: request, response: Forge_Common_V1_ImportResponse.self, options: options)
     }
 }
 

@@ -10,28 +10,91 @@ public enum Forge_Orders_V1_OrdersService {
     public static let name = "forge.orders.v1.Orders"
 
     public enum Method {
+        public static let upsertProducts = MethodDescriptor(service: "forge.orders.v1.Orders", method: "UpsertProducts")
+        public static let importProducts = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportProducts")
+        public static let getProduct = MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetProduct")
+        public static let listProducts = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListProducts")
         public static let createOrder = MethodDescriptor(service: "forge.orders.v1.Orders", method: "CreateOrder")
         public static let getOrder = MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetOrder")
         public static let listOrders = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListOrders")
+        public static let updateOrder = MethodDescriptor(service: "forge.orders.v1.Orders", method: "UpdateOrder")
+        public static let approveOrder = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ApproveOrder")
+        public static let releaseOrder = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReleaseOrder")
+        public static let cancelOrder = MethodDescriptor(service: "forge.orders.v1.Orders", method: "CancelOrder")
+        public static let listReleasedOrders = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListReleasedOrders")
+        public static let acknowledgeRelease = MethodDescriptor(service: "forge.orders.v1.Orders", method: "AcknowledgeRelease")
         public static let reportProductionStatus = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReportProductionStatus")
+        public static let reportProductionStatuses = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReportProductionStatuses")
+        public static let importOrderStatus = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportOrderStatus")
+        public static let recordInvoice = MethodDescriptor(service: "forge.orders.v1.Orders", method: "RecordInvoice")
         public static let recordPayment = MethodDescriptor(service: "forge.orders.v1.Orders", method: "RecordPayment")
-        public static let all: [MethodDescriptor] = [createOrder, getOrder, listOrders, reportProductionStatus, recordPayment]
+        public static let getReceivables = MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetReceivables")
+        public static let listOrderTasks = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListOrderTasks")
+        public static let completeOrderTask = MethodDescriptor(service: "forge.orders.v1.Orders", method: "CompleteOrderTask")
+        public static let getAccountOrders = MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetAccountOrders")
+        public static let all: [MethodDescriptor] = [upsertProducts, importProducts, getProduct, listProducts, createOrder, getOrder, listOrders, updateOrder, approveOrder, releaseOrder, cancelOrder, listReleasedOrders, acknowledgeRelease, reportProductionStatus, reportProductionStatuses, importOrderStatus, recordInvoice, recordPayment, getReceivables, listOrderTasks, completeOrderTask, getAccountOrders]
     }
 }
 
 /// The server side of `forge.orders.v1.Orders`: one method per RPC.
 public protocol Forge_Orders_V1_OrdersHandler: Sendable {
+    /// The product master, synced from ERP: a batch upsert by SKU, idempotent (a row equal to the
+    /// stored product changes nothing and answers UNCHANGED).
+    func upsertProducts(_ request: Forge_Orders_V1_UpsertProductsRequest, context: ServerContext) async throws -> Forge_Orders_V1_UpsertProductsResponse
+    /// `forge import products FILE`: spreadsheet rows (SKU, 名称, 型号, 产品线, 单位, 单价 …) as UpsertProducts.
+    func importProducts(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
+    func getProduct(_ request: Forge_Orders_V1_GetProductRequest, context: ServerContext) async throws -> Forge_Orders_V1_GetProductResponse
+    func listProducts(_ request: Forge_Orders_V1_ListProductsRequest, context: ServerContext) async throws -> Forge_Orders_V1_ListProductsResponse
+    /// Orders and contracts. An order is drafted from OpportunityWon (once per opportunity) or
+    /// created here; edited while a draft; approved (with the credit check); released to ERP.
     func createOrder(_ request: Forge_Orders_V1_CreateOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_CreateOrderResponse
     func getOrder(_ request: Forge_Orders_V1_GetOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_GetOrderResponse
     func listOrders(_ request: Forge_Orders_V1_ListOrdersRequest, context: ServerContext) async throws -> Forge_Orders_V1_ListOrdersResponse
-    /// ERP/MES connectors push production and shipment status (idempotent, out-of-order safe).
+    func updateOrder(_ request: Forge_Orders_V1_UpdateOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_UpdateOrderResponse
+    /// Checks the account's credit: within the limit the order is approved; over it the order
+    /// waits on credit hold for finance (FAILED_PRECONDITION with the figures), and finance or an
+    /// admin approves it with a reason.
+    func approveOrder(_ request: Forge_Orders_V1_ApproveOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_ApproveOrderResponse
+    func releaseOrder(_ request: Forge_Orders_V1_ReleaseOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReleaseOrderResponse
+    func cancelOrder(_ request: Forge_Orders_V1_CancelOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_CancelOrderResponse
+    /// The ERP bridge (role erp_connector): released orders after a cursor, acknowledged with
+    /// ERP's order number; status reports from ERP and MES, idempotent by the connector's event
+    /// id and out-of-order safe by its source time.
+    func listReleasedOrders(_ request: Forge_Orders_V1_ListReleasedOrdersRequest, context: ServerContext) async throws -> Forge_Orders_V1_ListReleasedOrdersResponse
+    func acknowledgeRelease(_ request: Forge_Orders_V1_AcknowledgeReleaseRequest, context: ServerContext) async throws -> Forge_Orders_V1_AcknowledgeReleaseResponse
     func reportProductionStatus(_ request: Forge_Orders_V1_ReportProductionStatusRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReportProductionStatusResponse
+    /// Many reports at once (a connector's batch of up to 500); each answered on its own.
+    func reportProductionStatuses(_ request: Forge_Orders_V1_ReportProductionStatusesRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReportProductionStatusesResponse
+    /// `forge import order-status FILE`: ERP's nightly CSV as the same idempotent reports.
+    func importOrderStatus(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
+    /// Money: invoices and payments (from ERP or finance), receivables with ageing and DSO.
+    func recordInvoice(_ request: Forge_Orders_V1_RecordInvoiceRequest, context: ServerContext) async throws -> Forge_Orders_V1_RecordInvoiceResponse
     func recordPayment(_ request: Forge_Orders_V1_RecordPaymentRequest, context: ServerContext) async throws -> Forge_Orders_V1_RecordPaymentResponse
+    func getReceivables(_ request: Forge_Orders_V1_GetReceivablesRequest, context: ServerContext) async throws -> Forge_Orders_V1_GetReceivablesResponse
+    /// Tasks the orders service creates (a credit hold for finance, an overdue payment for the
+    /// owner and finance).
+    func listOrderTasks(_ request: Forge_Orders_V1_ListOrderTasksRequest, context: ServerContext) async throws -> Forge_Orders_V1_ListOrderTasksResponse
+    func completeOrderTask(_ request: Forge_Orders_V1_CompleteOrderTaskRequest, context: ServerContext) async throws -> Forge_Orders_V1_CompleteOrderTaskResponse
+    /// The 360° view's orders section: open orders with their production status, receivables
+    /// and their ageing, the on-time delivery rate.
+    func getAccountOrders(_ request: Forge_Orders_V1_GetAccountOrdersRequest, context: ServerContext) async throws -> Forge_Orders_V1_GetAccountOrdersResponse
 }
 
 extension Forge_Orders_V1_OrdersHandler {
     /// Registers every RPC of `forge.orders.v1.Orders` in the server's router.
     public func register(in router: inout RPCRouter) {
+        router.register(Forge_Orders_V1_OrdersService.Method.upsertProducts, request: Forge_Orders_V1_UpsertProductsRequest.self) { request, context in
+            try await self.upsertProducts(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.importProducts, request: Forge_Common_V1_ImportRequest.self) { request, context in
+            try await self.importProducts(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.getProduct, request: Forge_Orders_V1_GetProductRequest.self) { request, context in
+            try await self.getProduct(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.listProducts, request: Forge_Orders_V1_ListProductsRequest.self) { request, context in
+            try await self.listProducts(request, context: context)
+        }
         router.register(Forge_Orders_V1_OrdersService.Method.createOrder, request: Forge_Orders_V1_CreateOrderRequest.self) { request, context in
             try await self.createOrder(request, context: context)
         }
@@ -41,11 +104,50 @@ extension Forge_Orders_V1_OrdersHandler {
         router.register(Forge_Orders_V1_OrdersService.Method.listOrders, request: Forge_Orders_V1_ListOrdersRequest.self) { request, context in
             try await self.listOrders(request, context: context)
         }
+        router.register(Forge_Orders_V1_OrdersService.Method.updateOrder, request: Forge_Orders_V1_UpdateOrderRequest.self) { request, context in
+            try await self.updateOrder(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.approveOrder, request: Forge_Orders_V1_ApproveOrderRequest.self) { request, context in
+            try await self.approveOrder(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.releaseOrder, request: Forge_Orders_V1_ReleaseOrderRequest.self) { request, context in
+            try await self.releaseOrder(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.cancelOrder, request: Forge_Orders_V1_CancelOrderRequest.self) { request, context in
+            try await self.cancelOrder(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.listReleasedOrders, request: Forge_Orders_V1_ListReleasedOrdersRequest.self) { request, context in
+            try await self.listReleasedOrders(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.acknowledgeRelease, request: Forge_Orders_V1_AcknowledgeReleaseRequest.self) { request, context in
+            try await self.acknowledgeRelease(request, context: context)
+        }
         router.register(Forge_Orders_V1_OrdersService.Method.reportProductionStatus, request: Forge_Orders_V1_ReportProductionStatusRequest.self) { request, context in
             try await self.reportProductionStatus(request, context: context)
         }
+        router.register(Forge_Orders_V1_OrdersService.Method.reportProductionStatuses, request: Forge_Orders_V1_ReportProductionStatusesRequest.self) { request, context in
+            try await self.reportProductionStatuses(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.importOrderStatus, request: Forge_Common_V1_ImportRequest.self) { request, context in
+            try await self.importOrderStatus(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.recordInvoice, request: Forge_Orders_V1_RecordInvoiceRequest.self) { request, context in
+            try await self.recordInvoice(request, context: context)
+        }
         router.register(Forge_Orders_V1_OrdersService.Method.recordPayment, request: Forge_Orders_V1_RecordPaymentRequest.self) { request, context in
             try await self.recordPayment(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.getReceivables, request: Forge_Orders_V1_GetReceivablesRequest.self) { request, context in
+            try await self.getReceivables(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.listOrderTasks, request: Forge_Orders_V1_ListOrderTasksRequest.self) { request, context in
+            try await self.listOrderTasks(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.completeOrderTask, request: Forge_Orders_V1_CompleteOrderTaskRequest.self) { request, context in
+            try await self.completeOrderTask(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.getAccountOrders, request: Forge_Orders_V1_GetAccountOrdersRequest.self) { request, context in
+            try await self.getAccountOrders(request, context: context)
         }
     }
 }
@@ -58,6 +160,23 @@ public struct Forge_Orders_V1_OrdersClient: Sendable {
         self.channel = channel
     }
 
+    /// The product master, synced from ERP: a batch upsert by SKU, idempotent (a row equal to the
+    /// stored product changes nothing and answers UNCHANGED).
+    public func upsertProducts(_ request: Forge_Orders_V1_UpsertProductsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_UpsertProductsResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.upsertProducts, request: request, response: Forge_Orders_V1_UpsertProductsResponse.self, options: options)
+    }
+    /// `forge import products FILE`: spreadsheet rows (SKU, 名称, 型号, 产品线, 单位, 单价 …) as UpsertProducts.
+    public func importProducts(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.importProducts, request: request, response: Forge_Common_V1_ImportResponse.self, options: options)
+    }
+    public func getProduct(_ request: Forge_Orders_V1_GetProductRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_GetProductResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.getProduct, request: request, response: Forge_Orders_V1_GetProductResponse.self, options: options)
+    }
+    public func listProducts(_ request: Forge_Orders_V1_ListProductsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ListProductsResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.listProducts, request: request, response: Forge_Orders_V1_ListProductsResponse.self, options: options)
+    }
+    /// Orders and contracts. An order is drafted from OpportunityWon (once per opportunity) or
+    /// created here; edited while a draft; approved (with the credit check); released to ERP.
     public func createOrder(_ request: Forge_Orders_V1_CreateOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_CreateOrderResponse {
         try await channel.unary(Forge_Orders_V1_OrdersService.Method.createOrder, request: request, response: Forge_Orders_V1_CreateOrderResponse.self, options: options)
     }
@@ -67,12 +186,63 @@ public struct Forge_Orders_V1_OrdersClient: Sendable {
     public func listOrders(_ request: Forge_Orders_V1_ListOrdersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ListOrdersResponse {
         try await channel.unary(Forge_Orders_V1_OrdersService.Method.listOrders, request: request, response: Forge_Orders_V1_ListOrdersResponse.self, options: options)
     }
-    /// ERP/MES connectors push production and shipment status (idempotent, out-of-order safe).
+    public func updateOrder(_ request: Forge_Orders_V1_UpdateOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_UpdateOrderResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.updateOrder, request: request, response: Forge_Orders_V1_UpdateOrderResponse.self, options: options)
+    }
+    /// Checks the account's credit: within the limit the order is approved; over it the order
+    /// waits on credit hold for finance (FAILED_PRECONDITION with the figures), and finance or an
+    /// admin approves it with a reason.
+    public func approveOrder(_ request: Forge_Orders_V1_ApproveOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ApproveOrderResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.approveOrder, request: request, response: Forge_Orders_V1_ApproveOrderResponse.self, options: options)
+    }
+    public func releaseOrder(_ request: Forge_Orders_V1_ReleaseOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ReleaseOrderResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.releaseOrder, request: request, response: Forge_Orders_V1_ReleaseOrderResponse.self, options: options)
+    }
+    public func cancelOrder(_ request: Forge_Orders_V1_CancelOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_CancelOrderResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.cancelOrder, request: request, response: Forge_Orders_V1_CancelOrderResponse.self, options: options)
+    }
+    /// The ERP bridge (role erp_connector): released orders after a cursor, acknowledged with
+    /// ERP's order number; status reports from ERP and MES, idempotent by the connector's event
+    /// id and out-of-order safe by its source time.
+    public func listReleasedOrders(_ request: Forge_Orders_V1_ListReleasedOrdersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ListReleasedOrdersResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.listReleasedOrders, request: request, response: Forge_Orders_V1_ListReleasedOrdersResponse.self, options: options)
+    }
+    public func acknowledgeRelease(_ request: Forge_Orders_V1_AcknowledgeReleaseRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_AcknowledgeReleaseResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.acknowledgeRelease, request: request, response: Forge_Orders_V1_AcknowledgeReleaseResponse.self, options: options)
+    }
     public func reportProductionStatus(_ request: Forge_Orders_V1_ReportProductionStatusRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ReportProductionStatusResponse {
         try await channel.unary(Forge_Orders_V1_OrdersService.Method.reportProductionStatus, request: request, response: Forge_Orders_V1_ReportProductionStatusResponse.self, options: options)
     }
+    /// Many reports at once (a connector's batch of up to 500); each answered on its own.
+    public func reportProductionStatuses(_ request: Forge_Orders_V1_ReportProductionStatusesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ReportProductionStatusesResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.reportProductionStatuses, request: request, response: Forge_Orders_V1_ReportProductionStatusesResponse.self, options: options)
+    }
+    /// `forge import order-status FILE`: ERP's nightly CSV as the same idempotent reports.
+    public func importOrderStatus(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.importOrderStatus, request: request, response: Forge_Common_V1_ImportResponse.self, options: options)
+    }
+    /// Money: invoices and payments (from ERP or finance), receivables with ageing and DSO.
+    public func recordInvoice(_ request: Forge_Orders_V1_RecordInvoiceRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_RecordInvoiceResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.recordInvoice, request: request, response: Forge_Orders_V1_RecordInvoiceResponse.self, options: options)
+    }
     public func recordPayment(_ request: Forge_Orders_V1_RecordPaymentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_RecordPaymentResponse {
         try await channel.unary(Forge_Orders_V1_OrdersService.Method.recordPayment, request: request, response: Forge_Orders_V1_RecordPaymentResponse.self, options: options)
+    }
+    public func getReceivables(_ request: Forge_Orders_V1_GetReceivablesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_GetReceivablesResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.getReceivables, request: request, response: Forge_Orders_V1_GetReceivablesResponse.self, options: options)
+    }
+    /// Tasks the orders service creates (a credit hold for finance, an overdue payment for the
+    /// owner and finance).
+    public func listOrderTasks(_ request: Forge_Orders_V1_ListOrderTasksRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ListOrderTasksResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.listOrderTasks, request: request, response: Forge_Orders_V1_ListOrderTasksResponse.self, options: options)
+    }
+    public func completeOrderTask(_ request: Forge_Orders_V1_CompleteOrderTaskRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_CompleteOrderTaskResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.completeOrderTask, request: request, response: Forge_Orders_V1_CompleteOrderTaskResponse.self, options: options)
+    }
+    /// The 360° view's orders section: open orders with their production status, receivables
+    /// and their ageing, the on-time delivery rate.
+    public func getAccountOrders(_ request: Forge_Orders_V1_GetAccountOrdersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_GetAccountOrdersResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.getAccountOrders, request: request, response: Forge_Orders_V1_GetAccountOrdersResponse.self, options: options)
     }
 }
 

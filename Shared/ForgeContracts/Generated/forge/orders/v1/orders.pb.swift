@@ -8,7 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Orders: the ERP bridge — orders, production and shipment status, invoices, payments (DESIGN.md §7). First draft.
+/// Orders: the ERP bridge — the product master, orders and contracts with a credit check and a
+/// payment plan, release to ERP, production and shipment status from ERP and MES, invoices,
+/// payments and receivables (DESIGN.md §7).
 
 import SwiftProtobuf
 
@@ -22,15 +24,24 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated enum Forge_Orders_V1_ProductionStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+public nonisolated enum Forge_Orders_V1_OrderStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
-  case released // = 1
-  case inProduction // = 2
-  case qualityCheck // = 3
-  case packed // = 4
-  case shipped // = 5
-  case delivered // = 6
+  case draft // = 1
+
+  /// Over the account's credit limit: waits for finance.
+  case creditHold // = 2
+  case approved // = 3
+
+  /// Handed to ERP; production and shipment follow.
+  case released // = 4
+
+  /// Every line delivered.
+  case delivered // = 5
+
+  /// Delivered and paid in full.
+  case completed // = 6
+  case cancelled // = 7
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -40,12 +51,13 @@ public nonisolated enum Forge_Orders_V1_ProductionStatus: SwiftProtobuf.Enum, Sw
   public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
-    case 1: self = .released
-    case 2: self = .inProduction
-    case 3: self = .qualityCheck
-    case 4: self = .packed
-    case 5: self = .shipped
-    case 6: self = .delivered
+    case 1: self = .draft
+    case 2: self = .creditHold
+    case 3: self = .approved
+    case 4: self = .released
+    case 5: self = .delivered
+    case 6: self = .completed
+    case 7: self = .cancelled
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -53,12 +65,76 @@ public nonisolated enum Forge_Orders_V1_ProductionStatus: SwiftProtobuf.Enum, Sw
   public var rawValue: Int {
     switch self {
     case .unspecified: return 0
-    case .released: return 1
-    case .inProduction: return 2
-    case .qualityCheck: return 3
-    case .packed: return 4
-    case .shipped: return 5
-    case .delivered: return 6
+    case .draft: return 1
+    case .creditHold: return 2
+    case .approved: return 3
+    case .released: return 4
+    case .delivered: return 5
+    case .completed: return 6
+    case .cancelled: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Orders_V1_OrderStatus] = [
+    .unspecified,
+    .draft,
+    .creditHold,
+    .approved,
+    .released,
+    .delivered,
+    .completed,
+    .cancelled,
+  ]
+
+}
+
+/// Production and shipment, in the order they happen (a line moves forward through them).
+public nonisolated enum Forge_Orders_V1_ProductionStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case scheduled // = 1
+  case materialReady // = 2
+  case inProduction // = 3
+  case qualityInspection // = 4
+
+  /// Packed, awaiting shipment: the customer is told.
+  case packed // = 5
+
+  /// The customer is told, with the carrier and tracking number.
+  case shipped // = 6
+  case delivered // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .scheduled
+    case 2: self = .materialReady
+    case 3: self = .inProduction
+    case 4: self = .qualityInspection
+    case 5: self = .packed
+    case 6: self = .shipped
+    case 7: self = .delivered
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .scheduled: return 1
+    case .materialReady: return 2
+    case .inProduction: return 3
+    case .qualityInspection: return 4
+    case .packed: return 5
+    case .shipped: return 6
+    case .delivered: return 7
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -66,9 +142,10 @@ public nonisolated enum Forge_Orders_V1_ProductionStatus: SwiftProtobuf.Enum, Sw
   // The compiler won't synthesize support with the UNRECOGNIZED case.
   public static let allCases: [Forge_Orders_V1_ProductionStatus] = [
     .unspecified,
-    .released,
+    .scheduled,
+    .materialReady,
     .inProduction,
-    .qualityCheck,
+    .qualityInspection,
     .packed,
     .shipped,
     .delivered,
@@ -76,14 +153,108 @@ public nonisolated enum Forge_Orders_V1_ProductionStatus: SwiftProtobuf.Enum, Sw
 
 }
 
-public nonisolated struct Forge_Orders_V1_OrderLine: Sendable {
+/// When an instalment falls due.
+public nonisolated enum Forge_Orders_V1_DueTrigger: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// On approval (a deposit, 预付款).
+  case onApproval // = 1
+
+  /// When the goods are packed, before they ship (发货前).
+  case beforeShipment // = 2
+
+  /// On delivery; `days_after` makes it after acceptance (验收后) or net terms.
+  case onDelivery // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .onApproval
+    case 2: self = .beforeShipment
+    case 3: self = .onDelivery
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .onApproval: return 1
+    case .beforeShipment: return 2
+    case .onDelivery: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Orders_V1_DueTrigger] = [
+    .unspecified,
+    .onApproval,
+    .beforeShipment,
+    .onDelivery,
+  ]
+
+}
+
+public nonisolated enum Forge_Orders_V1_ReportOutcome: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The line's status (or its details) changed.
+  case applied // = 1
+
+  /// Kept in the history only: older than, or behind, what the line already shows.
+  case historyOnly // = 2
+  case rejected // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .applied
+    case 2: self = .historyOnly
+    case 3: self = .rejected
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .applied: return 1
+    case .historyOnly: return 2
+    case .rejected: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Orders_V1_ReportOutcome] = [
+    .unspecified,
+    .applied,
+    .historyOnly,
+    .rejected,
+  ]
+
+}
+
+public nonisolated struct Forge_Orders_V1_PriceTier: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var productCode: String = String()
-
-  public var quantity: Int64 = 0
+  /// From this quantity up, the unit price is `unit_price`.
+  public var minQuantity: Int64 = 0
 
   public var unitPrice: Forge_Common_V1_Money {
     get {_unitPrice ?? Forge_Common_V1_Money()}
@@ -101,92 +272,56 @@ public nonisolated struct Forge_Orders_V1_OrderLine: Sendable {
   fileprivate var _unitPrice: Forge_Common_V1_Money? = nil
 }
 
-public nonisolated struct Forge_Orders_V1_PaymentInstallment: Sendable {
+public nonisolated struct Forge_Orders_V1_Product: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_dueAt = newValue}
+  /// ERP's material number; the key.
+  public var sku: String = String()
+
+  public var name: String = String()
+
+  public var model: String = String()
+
+  public var productLine: String = String()
+
+  /// e.g. 台, 套, 件.
+  public var unit: String = String()
+
+  public var listPrice: Forge_Common_V1_Money {
+    get {_listPrice ?? Forge_Common_V1_Money()}
+    set {_listPrice = newValue}
   }
-  /// Returns true if `dueAt` has been explicitly set.
-  public var hasDueAt: Bool {self._dueAt != nil}
-  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
-  public mutating func clearDueAt() {self._dueAt = nil}
+  /// Returns true if `listPrice` has been explicitly set.
+  public var hasListPrice: Bool {self._listPrice != nil}
+  /// Clears the value of `listPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearListPrice() {self._listPrice = nil}
 
-  public var amount: Forge_Common_V1_Money {
-    get {_amount ?? Forge_Common_V1_Money()}
-    set {_amount = newValue}
+  public var tiers: [Forge_Orders_V1_PriceTier] = []
+
+  public var leadTimeDays: Int32 = 0
+
+  public var active: Bool = false
+
+  /// Finance, managers and admin only (the margin's basis); empty for anyone else.
+  public var standardCost: Forge_Common_V1_Money {
+    get {_standardCost ?? Forge_Common_V1_Money()}
+    set {_standardCost = newValue}
   }
-  /// Returns true if `amount` has been explicitly set.
-  public var hasAmount: Bool {self._amount != nil}
-  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
-  public mutating func clearAmount() {self._amount = nil}
+  /// Returns true if `standardCost` has been explicitly set.
+  public var hasStandardCost: Bool {self._standardCost != nil}
+  /// Clears the value of `standardCost`. Subsequent reads from it will return its default value.
+  public mutating func clearStandardCost() {self._standardCost = nil}
 
-  public var paid: Forge_Common_V1_Money {
-    get {_paid ?? Forge_Common_V1_Money()}
-    set {_paid = newValue}
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_updatedAt = newValue}
   }
-  /// Returns true if `paid` has been explicitly set.
-  public var hasPaid: Bool {self._paid != nil}
-  /// Clears the value of `paid`. Subsequent reads from it will return its default value.
-  public mutating func clearPaid() {self._paid = nil}
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _amount: Forge_Common_V1_Money? = nil
-  fileprivate var _paid: Forge_Common_V1_Money? = nil
-}
-
-public nonisolated struct Forge_Orders_V1_Order: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var id: String = String()
-
-  public var accountID: String = String()
-
-  public var opportunityID: String = String()
-
-  public var lines: [Forge_Orders_V1_OrderLine] = []
-
-  public var total: Forge_Common_V1_Money {
-    get {_total ?? Forge_Common_V1_Money()}
-    set {_total = newValue}
-  }
-  /// Returns true if `total` has been explicitly set.
-  public var hasTotal: Bool {self._total != nil}
-  /// Clears the value of `total`. Subsequent reads from it will return its default value.
-  public mutating func clearTotal() {self._total = nil}
-
-  public var productionStatus: Forge_Orders_V1_ProductionStatus = .unspecified
-
-  public var trackingNumber: String = String()
-
-  public var paymentPlan: [Forge_Orders_V1_PaymentInstallment] = []
-
-  public var promisedDelivery: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_promisedDelivery ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_promisedDelivery = newValue}
-  }
-  /// Returns true if `promisedDelivery` has been explicitly set.
-  public var hasPromisedDelivery: Bool {self._promisedDelivery != nil}
-  /// Clears the value of `promisedDelivery`. Subsequent reads from it will return its default value.
-  public mutating func clearPromisedDelivery() {self._promisedDelivery = nil}
-
-  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
-  }
-  /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
-  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {self._updatedAt = nil}
 
   public var version: Int64 = 0
 
@@ -194,9 +329,667 @@ public nonisolated struct Forge_Orders_V1_Order: Sendable {
 
   public init() {}
 
-  fileprivate var _total: Forge_Common_V1_Money? = nil
-  fileprivate var _promisedDelivery: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _listPrice: Forge_Common_V1_Money? = nil
+  fileprivate var _standardCost: Forge_Common_V1_Money? = nil
+  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_UpsertProductsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var products: [Forge_Orders_V1_Product] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One result per product, in request order: `line` is its index + 1, `id` its SKU.
+public nonisolated struct Forge_Orders_V1_UpsertProductsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Forge_Common_V1_ImportRowResult] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_GetProductRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sku: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_GetProductResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var product: Forge_Orders_V1_Product {
+    get {_product ?? Forge_Orders_V1_Product()}
+    set {_product = newValue}
+  }
+  /// Returns true if `product` has been explicitly set.
+  public var hasProduct: Bool {self._product != nil}
+  /// Clears the value of `product`. Subsequent reads from it will return its default value.
+  public mutating func clearProduct() {self._product = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _product: Forge_Orders_V1_Product? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ListProductsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var productLine: String = String()
+
+  /// Inactive products too.
+  public var includeInactive: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ListProductsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var products: [Forge_Orders_V1_Product] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+/// Where a line (or the order) stands in production and shipment: the last applied report.
+public nonisolated struct Forge_Orders_V1_ProductionState: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var status: Forge_Orders_V1_ProductionStatus = .unspecified
+
+  /// IN_PRODUCTION: how far, 0–100, and where.
+  public var percent: Int32 = 0
+
+  public var workCentre: String = String()
+
+  /// SHIPPED.
+  public var carrier: String = String()
+
+  public var trackingNumber: String = String()
+
+  /// DELIVERED: who signed and when.
+  public var signedBy: String = String()
+
+  public var deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_deliveredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_deliveredAt = newValue}
+  }
+  /// Returns true if `deliveredAt` has been explicitly set.
+  public var hasDeliveredAt: Bool {self._deliveredAt != nil}
+  /// Clears the value of `deliveredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDeliveredAt() {self._deliveredAt = nil}
+
+  /// The applied report's source time and event id.
+  public var sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_sourceTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_sourceTime = newValue}
+  }
+  /// Returns true if `sourceTime` has been explicitly set.
+  public var hasSourceTime: Bool {self._sourceTime != nil}
+  /// Clears the value of `sourceTime`. Subsequent reads from it will return its default value.
+  public mutating func clearSourceTime() {self._sourceTime = nil}
+
+  public var eventID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderLine: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1, 2, … within the order; set by the service when zero.
+  public var lineNo: Int32 {
+    get {_storage._lineNo}
+    set {_uniqueStorage()._lineNo = newValue}
+  }
+
+  public var sku: String {
+    get {_storage._sku}
+    set {_uniqueStorage()._sku = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  public var unit: String {
+    get {_storage._unit}
+    set {_uniqueStorage()._unit = newValue}
+  }
+
+  public var quantity: Int64 {
+    get {_storage._quantity}
+    set {_uniqueStorage()._quantity = newValue}
+  }
+
+  public var unitPrice: Forge_Common_V1_Money {
+    get {_storage._unitPrice ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._unitPrice = newValue}
+  }
+  /// Returns true if `unitPrice` has been explicitly set.
+  public var hasUnitPrice: Bool {_storage._unitPrice != nil}
+  /// Clears the value of `unitPrice`. Subsequent reads from it will return its default value.
+  public mutating func clearUnitPrice() {_uniqueStorage()._unitPrice = nil}
+
+  /// Set by the service: quantity × unit price.
+  public var lineTotal: Forge_Common_V1_Money {
+    get {_storage._lineTotal ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._lineTotal = newValue}
+  }
+  /// Returns true if `lineTotal` has been explicitly set.
+  public var hasLineTotal: Bool {_storage._lineTotal != nil}
+  /// Clears the value of `lineTotal`. Subsequent reads from it will return its default value.
+  public mutating func clearLineTotal() {_uniqueStorage()._lineTotal = nil}
+
+  public var promisedDelivery: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._promisedDelivery ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._promisedDelivery = newValue}
+  }
+  /// Returns true if `promisedDelivery` has been explicitly set.
+  public var hasPromisedDelivery: Bool {_storage._promisedDelivery != nil}
+  /// Clears the value of `promisedDelivery`. Subsequent reads from it will return its default value.
+  public mutating func clearPromisedDelivery() {_uniqueStorage()._promisedDelivery = nil}
+
+  public var production: Forge_Orders_V1_ProductionState {
+    get {_storage._production ?? Forge_Orders_V1_ProductionState()}
+    set {_uniqueStorage()._production = newValue}
+  }
+  /// Returns true if `production` has been explicitly set.
+  public var hasProduction: Bool {_storage._production != nil}
+  /// Clears the value of `production`. Subsequent reads from it will return its default value.
+  public mutating func clearProduction() {_uniqueStorage()._production = nil}
+
+  /// Machines' serial numbers, reported at shipment or delivery (the installed base's key).
+  public var serialNumbers: [String] {
+    get {_storage._serialNumbers}
+    set {_uniqueStorage()._serialNumbers = newValue}
+  }
+
+  /// Finance, managers and admin only: the product's standard cost and the line's margin.
+  public var unitCost: Forge_Common_V1_Money {
+    get {_storage._unitCost ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._unitCost = newValue}
+  }
+  /// Returns true if `unitCost` has been explicitly set.
+  public var hasUnitCost: Bool {_storage._unitCost != nil}
+  /// Clears the value of `unitCost`. Subsequent reads from it will return its default value.
+  public mutating func clearUnitCost() {_uniqueStorage()._unitCost = nil}
+
+  public var margin: Forge_Common_V1_Money {
+    get {_storage._margin ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._margin = newValue}
+  }
+  /// Returns true if `margin` has been explicitly set.
+  public var hasMargin: Bool {_storage._margin != nil}
+  /// Clears the value of `margin`. Subsequent reads from it will return its default value.
+  public mutating func clearMargin() {_uniqueStorage()._margin = nil}
+
+  /// Set at delivery: delivered no later than the promised day.
+  public var deliveredOnTime: Bool {
+    get {_storage._deliveredOnTime}
+    set {_uniqueStorage()._deliveredOnTime = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Orders_V1_Installment: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1, 2, … in the plan.
+  public var number: Int32 {
+    get {_storage._number}
+    set {_uniqueStorage()._number = newValue}
+  }
+
+  /// e.g. 预付款, 发货前, 验收后.
+  public var label: String {
+    get {_storage._label}
+    set {_uniqueStorage()._label = newValue}
+  }
+
+  /// Either a share of the total in basis points (3000 = 30 %) …
+  public var percentBps: Int32 {
+    get {_storage._percentBps}
+    set {_uniqueStorage()._percentBps = newValue}
+  }
+
+  /// … or a fixed amount; the last instalment takes what the others leave.
+  public var fixedAmount: Forge_Common_V1_Money {
+    get {_storage._fixedAmount ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._fixedAmount = newValue}
+  }
+  /// Returns true if `fixedAmount` has been explicitly set.
+  public var hasFixedAmount: Bool {_storage._fixedAmount != nil}
+  /// Clears the value of `fixedAmount`. Subsequent reads from it will return its default value.
+  public mutating func clearFixedAmount() {_uniqueStorage()._fixedAmount = nil}
+
+  public var trigger: Forge_Orders_V1_DueTrigger {
+    get {_storage._trigger}
+    set {_uniqueStorage()._trigger = newValue}
+  }
+
+  /// Days after the trigger the payment is due.
+  public var daysAfter: Int32 {
+    get {_storage._daysAfter}
+    set {_uniqueStorage()._daysAfter = newValue}
+  }
+
+  /// Set by the service: the amount due, to the cent.
+  public var amount: Forge_Common_V1_Money {
+    get {_storage._amount ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {_storage._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {_uniqueStorage()._amount = nil}
+
+  /// Invoiced when its trigger happens (or when ERP reports the invoice).
+  public var invoiceNumber: String {
+    get {_storage._invoiceNumber}
+    set {_uniqueStorage()._invoiceNumber = newValue}
+  }
+
+  public var invoicedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._invoicedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._invoicedAt = newValue}
+  }
+  /// Returns true if `invoicedAt` has been explicitly set.
+  public var hasInvoicedAt: Bool {_storage._invoicedAt != nil}
+  /// Clears the value of `invoicedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearInvoicedAt() {_uniqueStorage()._invoicedAt = nil}
+
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {_storage._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {_uniqueStorage()._dueAt = nil}
+
+  public var paid: Forge_Common_V1_Money {
+    get {_storage._paid ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._paid = newValue}
+  }
+  /// Returns true if `paid` has been explicitly set.
+  public var hasPaid: Bool {_storage._paid != nil}
+  /// Clears the value of `paid`. Subsequent reads from it will return its default value.
+  public mutating func clearPaid() {_uniqueStorage()._paid = nil}
+
+  public var paidAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._paidAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._paidAt = newValue}
+  }
+  /// Returns true if `paidAt` has been explicitly set.
+  public var hasPaidAt: Bool {_storage._paidAt != nil}
+  /// Clears the value of `paidAt`. Subsequent reads from it will return its default value.
+  public mutating func clearPaidAt() {_uniqueStorage()._paidAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The credit check made on approval (finance, managers and admin see the figures).
+public nonisolated struct Forge_Orders_V1_CreditCheck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// False when the account has no credit limit set (nothing to check against).
+  public var limitSet: Bool = false
+
+  public var creditLimit: Forge_Common_V1_Money {
+    get {_creditLimit ?? Forge_Common_V1_Money()}
+    set {_creditLimit = newValue}
+  }
+  /// Returns true if `creditLimit` has been explicitly set.
+  public var hasCreditLimit: Bool {self._creditLimit != nil}
+  /// Clears the value of `creditLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditLimit() {self._creditLimit = nil}
+
+  /// What the account still owes on its other approved orders, invoiced or not.
+  public var openBalance: Forge_Common_V1_Money {
+    get {_openBalance ?? Forge_Common_V1_Money()}
+    set {_openBalance = newValue}
+  }
+  /// Returns true if `openBalance` has been explicitly set.
+  public var hasOpenBalance: Bool {self._openBalance != nil}
+  /// Clears the value of `openBalance`. Subsequent reads from it will return its default value.
+  public mutating func clearOpenBalance() {self._openBalance = nil}
+
+  public var orderTotal: Forge_Common_V1_Money {
+    get {_orderTotal ?? Forge_Common_V1_Money()}
+    set {_orderTotal = newValue}
+  }
+  /// Returns true if `orderTotal` has been explicitly set.
+  public var hasOrderTotal: Bool {self._orderTotal != nil}
+  /// Clears the value of `orderTotal`. Subsequent reads from it will return its default value.
+  public mutating func clearOrderTotal() {self._orderTotal = nil}
+
+  public var overLimit: Bool = false
+
+  public var checkedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_checkedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_checkedAt = newValue}
+  }
+  /// Returns true if `checkedAt` has been explicitly set.
+  public var hasCheckedAt: Bool {self._checkedAt != nil}
+  /// Clears the value of `checkedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCheckedAt() {self._checkedAt = nil}
+
+  /// An approval over the limit: who and why.
+  public var overrideBy: String = String()
+
+  public var overrideReason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _creditLimit: Forge_Common_V1_Money? = nil
+  fileprivate var _openBalance: Forge_Common_V1_Money? = nil
+  fileprivate var _orderTotal: Forge_Common_V1_Money? = nil
+  fileprivate var _checkedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_Order: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  /// SO-2026-000123; set by the service.
+  public var orderNumber: String {
+    get {_storage._orderNumber}
+    set {_uniqueStorage()._orderNumber = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  /// The customer's contact for this order: notifications go to them.
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  public var opportunityID: String {
+    get {_storage._opportunityID}
+    set {_uniqueStorage()._opportunityID = newValue}
+  }
+
+  public var quoteID: String {
+    get {_storage._quoteID}
+    set {_uniqueStorage()._quoteID = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var status: Forge_Orders_V1_OrderStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  public var lines: [Forge_Orders_V1_OrderLine] {
+    get {_storage._lines}
+    set {_uniqueStorage()._lines = newValue}
+  }
+
+  /// ISO 4217; CNY when empty. Every line and instalment is in it.
+  public var currencyCode: String {
+    get {_storage._currencyCode}
+    set {_uniqueStorage()._currencyCode = newValue}
+  }
+
+  public var total: Forge_Common_V1_Money {
+    get {_storage._total ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {_storage._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {_uniqueStorage()._total = nil}
+
+  public var paymentPlan: [Forge_Orders_V1_Installment] {
+    get {_storage._paymentPlan}
+    set {_uniqueStorage()._paymentPlan = newValue}
+  }
+
+  public var contractNumber: String {
+    get {_storage._contractNumber}
+    set {_uniqueStorage()._contractNumber = newValue}
+  }
+
+  /// e.g. EXW, FCA, CIF, DAP (Incoterms 2020).
+  public var incoterms: String {
+    get {_storage._incoterms}
+    set {_uniqueStorage()._incoterms = newValue}
+  }
+
+  public var deliveryAddress: String {
+    get {_storage._deliveryAddress}
+    set {_uniqueStorage()._deliveryAddress = newValue}
+  }
+
+  public var deliveryContactName: String {
+    get {_storage._deliveryContactName}
+    set {_uniqueStorage()._deliveryContactName = newValue}
+  }
+
+  public var deliveryPhone: String {
+    get {_storage._deliveryPhone}
+    set {_uniqueStorage()._deliveryPhone = newValue}
+  }
+
+  public var creditCheck: Forge_Orders_V1_CreditCheck {
+    get {_storage._creditCheck ?? Forge_Orders_V1_CreditCheck()}
+    set {_uniqueStorage()._creditCheck = newValue}
+  }
+  /// Returns true if `creditCheck` has been explicitly set.
+  public var hasCreditCheck: Bool {_storage._creditCheck != nil}
+  /// Clears the value of `creditCheck`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditCheck() {_uniqueStorage()._creditCheck = nil}
+
+  public var approvedBy: String {
+    get {_storage._approvedBy}
+    set {_uniqueStorage()._approvedBy = newValue}
+  }
+
+  public var approvedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._approvedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._approvedAt = newValue}
+  }
+  /// Returns true if `approvedAt` has been explicitly set.
+  public var hasApprovedAt: Bool {_storage._approvedAt != nil}
+  /// Clears the value of `approvedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearApprovedAt() {_uniqueStorage()._approvedAt = nil}
+
+  public var releasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._releasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._releasedAt = newValue}
+  }
+  /// Returns true if `releasedAt` has been explicitly set.
+  public var hasReleasedAt: Bool {_storage._releasedAt != nil}
+  /// Clears the value of `releasedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearReleasedAt() {_uniqueStorage()._releasedAt = nil}
+
+  public var erpOrderNumber: String {
+    get {_storage._erpOrderNumber}
+    set {_uniqueStorage()._erpOrderNumber = newValue}
+  }
+
+  /// The least advanced line's status.
+  public var productionStatus: Forge_Orders_V1_ProductionStatus {
+    get {_storage._productionStatus}
+    set {_uniqueStorage()._productionStatus = newValue}
+  }
+
+  public var deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._deliveredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._deliveredAt = newValue}
+  }
+  /// Returns true if `deliveredAt` has been explicitly set.
+  public var hasDeliveredAt: Bool {_storage._deliveredAt != nil}
+  /// Clears the value of `deliveredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDeliveredAt() {_uniqueStorage()._deliveredAt = nil}
+
+  public var notes: String {
+    get {_storage._notes}
+    set {_uniqueStorage()._notes = newValue}
+  }
+
+  public var cancelReason: String {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  /// Finance, managers and admin only.
+  public var margin: Forge_Common_V1_Money {
+    get {_storage._margin ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._margin = newValue}
+  }
+  /// Returns true if `margin` has been explicitly set.
+  public var hasMargin: Bool {_storage._margin != nil}
+  /// Clears the value of `margin`. Subsequent reads from it will return its default value.
+  public mutating func clearMargin() {_uniqueStorage()._margin = nil}
+
+  /// Paid so far, and still owed.
+  public var paid: Forge_Common_V1_Money {
+    get {_storage._paid ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._paid = newValue}
+  }
+  /// Returns true if `paid` has been explicitly set.
+  public var hasPaid: Bool {_storage._paid != nil}
+  /// Clears the value of `paid`. Subsequent reads from it will return its default value.
+  public mutating func clearPaid() {_uniqueStorage()._paid = nil}
+
+  public var outstanding: Forge_Common_V1_Money {
+    get {_storage._outstanding ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._outstanding = newValue}
+  }
+  /// Returns true if `outstanding` has been explicitly set.
+  public var hasOutstanding: Bool {_storage._outstanding != nil}
+  /// Clears the value of `outstanding`. Subsequent reads from it will return its default value.
+  public mutating func clearOutstanding() {_uniqueStorage()._outstanding = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Forge_Orders_V1_CreateOrderRequest: Sendable {
@@ -253,6 +1046,7 @@ public nonisolated struct Forge_Orders_V1_GetOrderRequest: Sendable {
   public init() {}
 }
 
+/// The order with every status report received (applied or kept as history) and its payments.
 public nonisolated struct Forge_Orders_V1_GetOrderResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -266,6 +1060,10 @@ public nonisolated struct Forge_Orders_V1_GetOrderResponse: Sendable {
   public var hasOrder: Bool {self._order != nil}
   /// Clears the value of `order`. Subsequent reads from it will return its default value.
   public mutating func clearOrder() {self._order = nil}
+
+  public var history: [Forge_Orders_V1_StatusEvent] = []
+
+  public var payments: [Forge_Orders_V1_Payment] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -289,6 +1087,10 @@ public nonisolated struct Forge_Orders_V1_ListOrdersRequest: Sendable {
   public mutating func clearPage() {self._page = nil}
 
   public var accountID: String = String()
+
+  public var statuses: [Forge_Orders_V1_OrderStatus] = []
+
+  public var ownerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -320,35 +1122,8 @@ public nonisolated struct Forge_Orders_V1_ListOrdersResponse: Sendable {
   fileprivate var _page: Forge_Common_V1_PageResponse? = nil
 }
 
-public nonisolated struct Forge_Orders_V1_ReportProductionStatusRequest: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var orderID: String = String()
-
-  public var status: Forge_Orders_V1_ProductionStatus = .unspecified
-
-  /// When the ERP/MES observed the status; older reports never overwrite newer ones.
-  public var observedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_observedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_observedAt = newValue}
-  }
-  /// Returns true if `observedAt` has been explicitly set.
-  public var hasObservedAt: Bool {self._observedAt != nil}
-  /// Clears the value of `observedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearObservedAt() {self._observedAt = nil}
-
-  public var trackingNumber: String = String()
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-}
-
-public nonisolated struct Forge_Orders_V1_ReportProductionStatusResponse: Sendable {
+/// A draft's editable fields (lines, plan, contact, delivery, contract terms), with `version`.
+public nonisolated struct Forge_Orders_V1_UpdateOrderRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -367,6 +1142,480 @@ public nonisolated struct Forge_Orders_V1_ReportProductionStatusResponse: Sendab
   public init() {}
 
   fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_UpdateOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ApproveOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  /// Finance or admin approving an order over the credit limit: why (required then).
+  public var creditOverrideReason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_ApproveOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ReleaseOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_ReleaseOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_CancelOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_CancelOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ListReleasedOrdersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The cursor of the previous answer; empty from the start.
+  public var after: String = String()
+
+  /// At most 500; 0 means 100.
+  public var maxOrders: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_ListReleasedOrdersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orders: [Forge_Orders_V1_Order] = []
+
+  public var cursor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_AcknowledgeReleaseRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var erpOrderNumber: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_AcknowledgeReleaseResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_StatusReport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The connector's id for this report: a repeated id changes nothing and answers the same.
+  public var eventID: String = String()
+
+  /// Which connector sent it, e.g. "erp", "mes-plant-2".
+  public var source: String = String()
+
+  /// The order: Forge's id, or ERP's order number.
+  public var orderID: String = String()
+
+  public var erpOrderNumber: String = String()
+
+  /// The line; 0 for every line of the order.
+  public var lineNo: Int32 = 0
+
+  public var status: Forge_Orders_V1_ProductionStatus = .unspecified
+
+  /// When ERP or MES observed it; an older report never moves a line backwards.
+  public var sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_sourceTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_sourceTime = newValue}
+  }
+  /// Returns true if `sourceTime` has been explicitly set.
+  public var hasSourceTime: Bool {self._sourceTime != nil}
+  /// Clears the value of `sourceTime`. Subsequent reads from it will return its default value.
+  public mutating func clearSourceTime() {self._sourceTime = nil}
+
+  public var percent: Int32 = 0
+
+  public var workCentre: String = String()
+
+  public var carrier: String = String()
+
+  public var trackingNumber: String = String()
+
+  public var signedBy: String = String()
+
+  public var serialNumbers: [String] = []
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// One report as received, in a line's history.
+public nonisolated struct Forge_Orders_V1_StatusEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var eventID: String = String()
+
+  public var source: String = String()
+
+  public var lineNo: Int32 = 0
+
+  public var status: Forge_Orders_V1_ProductionStatus = .unspecified
+
+  public var sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_sourceTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_sourceTime = newValue}
+  }
+  /// Returns true if `sourceTime` has been explicitly set.
+  public var hasSourceTime: Bool {self._sourceTime != nil}
+  /// Clears the value of `sourceTime`. Subsequent reads from it will return its default value.
+  public mutating func clearSourceTime() {self._sourceTime = nil}
+
+  public var receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_receivedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_receivedAt = newValue}
+  }
+  /// Returns true if `receivedAt` has been explicitly set.
+  public var hasReceivedAt: Bool {self._receivedAt != nil}
+  /// Clears the value of `receivedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearReceivedAt() {self._receivedAt = nil}
+
+  public var outcome: Forge_Orders_V1_ReportOutcome = .unspecified
+
+  /// What else it said (percent and work centre, carrier and tracking number, signer, note).
+  public var details: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _receivedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ReportProductionStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var report: Forge_Orders_V1_StatusReport {
+    get {_report ?? Forge_Orders_V1_StatusReport()}
+    set {_report = newValue}
+  }
+  /// Returns true if `report` has been explicitly set.
+  public var hasReport: Bool {self._report != nil}
+  /// Clears the value of `report`. Subsequent reads from it will return its default value.
+  public mutating func clearReport() {self._report = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _report: Forge_Orders_V1_StatusReport? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ReportProductionStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var outcome: Forge_Orders_V1_ReportOutcome = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ReportProductionStatusesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reports: [Forge_Orders_V1_StatusReport] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_ReportResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var eventID: String = String()
+
+  public var orderID: String = String()
+
+  public var outcome: Forge_Orders_V1_ReportOutcome = .unspecified
+
+  /// REJECTED: each bad field, as `reports[i].field`.
+  public var violations: [Forge_Common_V1_RowViolation] = []
+
+  /// The event id was received before: this answers as it did then, nothing changed.
+  public var repeated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_ReportProductionStatusesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Forge_Orders_V1_ReportResult] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_RecordInvoiceRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var installment: Int32 = 0
+
+  public var invoiceNumber: String = String()
+
+  /// Defaults to now.
+  public var issuedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_issuedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_issuedAt = newValue}
+  }
+  /// Returns true if `issuedAt` has been explicitly set.
+  public var hasIssuedAt: Bool {self._issuedAt != nil}
+  /// Clears the value of `issuedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearIssuedAt() {self._issuedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _issuedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_RecordInvoiceResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_Payment: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var orderID: String = String()
+
+  public var accountID: String = String()
+
+  public var amount: Forge_Common_V1_Money {
+    get {_amount ?? Forge_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var paidAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_paidAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_paidAt = newValue}
+  }
+  /// Returns true if `paidAt` has been explicitly set.
+  public var hasPaidAt: Bool {self._paidAt != nil}
+  /// Clears the value of `paidAt`. Subsequent reads from it will return its default value.
+  public mutating func clearPaidAt() {self._paidAt = nil}
+
+  /// ERP's (or the bank's) reference: a payment is recorded once per order and reference.
+  public var reference: String = String()
+
+  public var recordedBy: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Forge_Common_V1_Money? = nil
+  fileprivate var _paidAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Forge_Orders_V1_RecordPaymentRequest: Sendable {
@@ -394,6 +1643,8 @@ public nonisolated struct Forge_Orders_V1_RecordPaymentRequest: Sendable {
   /// Clears the value of `paidAt`. Subsequent reads from it will return its default value.
   public mutating func clearPaidAt() {self._paidAt = nil}
 
+  public var reference: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -402,7 +1653,576 @@ public nonisolated struct Forge_Orders_V1_RecordPaymentRequest: Sendable {
   fileprivate var _paidAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// The payment settles instalments oldest first.
 public nonisolated struct Forge_Orders_V1_RecordPaymentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var payment: Forge_Orders_V1_Payment {
+    get {_payment ?? Forge_Orders_V1_Payment()}
+    set {_payment = newValue}
+  }
+  /// Returns true if `payment` has been explicitly set.
+  public var hasPayment: Bool {self._payment != nil}
+  /// Clears the value of `payment`. Subsequent reads from it will return its default value.
+  public mutating func clearPayment() {self._payment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+  fileprivate var _payment: Forge_Orders_V1_Payment? = nil
+}
+
+/// Outstanding money by how late it is.
+public nonisolated struct Forge_Orders_V1_Ageing: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var current: Forge_Common_V1_Money {
+    get {_current ?? Forge_Common_V1_Money()}
+    set {_current = newValue}
+  }
+  /// Returns true if `current` has been explicitly set.
+  public var hasCurrent: Bool {self._current != nil}
+  /// Clears the value of `current`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrent() {self._current = nil}
+
+  public var days130: Forge_Common_V1_Money {
+    get {_days130 ?? Forge_Common_V1_Money()}
+    set {_days130 = newValue}
+  }
+  /// Returns true if `days130` has been explicitly set.
+  public var hasDays130: Bool {self._days130 != nil}
+  /// Clears the value of `days130`. Subsequent reads from it will return its default value.
+  public mutating func clearDays130() {self._days130 = nil}
+
+  public var days3160: Forge_Common_V1_Money {
+    get {_days3160 ?? Forge_Common_V1_Money()}
+    set {_days3160 = newValue}
+  }
+  /// Returns true if `days3160` has been explicitly set.
+  public var hasDays3160: Bool {self._days3160 != nil}
+  /// Clears the value of `days3160`. Subsequent reads from it will return its default value.
+  public mutating func clearDays3160() {self._days3160 = nil}
+
+  public var days6190: Forge_Common_V1_Money {
+    get {_days6190 ?? Forge_Common_V1_Money()}
+    set {_days6190 = newValue}
+  }
+  /// Returns true if `days6190` has been explicitly set.
+  public var hasDays6190: Bool {self._days6190 != nil}
+  /// Clears the value of `days6190`. Subsequent reads from it will return its default value.
+  public mutating func clearDays6190() {self._days6190 = nil}
+
+  public var over90: Forge_Common_V1_Money {
+    get {_over90 ?? Forge_Common_V1_Money()}
+    set {_over90 = newValue}
+  }
+  /// Returns true if `over90` has been explicitly set.
+  public var hasOver90: Bool {self._over90 != nil}
+  /// Clears the value of `over90`. Subsequent reads from it will return its default value.
+  public mutating func clearOver90() {self._over90 = nil}
+
+  public var total: Forge_Common_V1_Money {
+    get {_total ?? Forge_Common_V1_Money()}
+    set {_total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {self._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {self._total = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _current: Forge_Common_V1_Money? = nil
+  fileprivate var _days130: Forge_Common_V1_Money? = nil
+  fileprivate var _days3160: Forge_Common_V1_Money? = nil
+  fileprivate var _days6190: Forge_Common_V1_Money? = nil
+  fileprivate var _over90: Forge_Common_V1_Money? = nil
+  fileprivate var _total: Forge_Common_V1_Money? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OpenItem: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var orderNumber: String = String()
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  public var ownerID: String = String()
+
+  public var installment: Int32 = 0
+
+  public var label: String = String()
+
+  public var invoiceNumber: String = String()
+
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
+
+  public var outstanding: Forge_Common_V1_Money {
+    get {_outstanding ?? Forge_Common_V1_Money()}
+    set {_outstanding = newValue}
+  }
+  /// Returns true if `outstanding` has been explicitly set.
+  public var hasOutstanding: Bool {self._outstanding != nil}
+  /// Clears the value of `outstanding`. Subsequent reads from it will return its default value.
+  public mutating func clearOutstanding() {self._outstanding = nil}
+
+  /// 0 when not yet due.
+  public var daysOverdue: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _outstanding: Forge_Common_V1_Money? = nil
+}
+
+/// DSO = receivables / credit sales × days (DESIGN §7), over the trailing `days`.
+public nonisolated struct Forge_Orders_V1_DaysSalesOutstanding: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var receivables: Forge_Common_V1_Money {
+    get {_receivables ?? Forge_Common_V1_Money()}
+    set {_receivables = newValue}
+  }
+  /// Returns true if `receivables` has been explicitly set.
+  public var hasReceivables: Bool {self._receivables != nil}
+  /// Clears the value of `receivables`. Subsequent reads from it will return its default value.
+  public mutating func clearReceivables() {self._receivables = nil}
+
+  public var creditSales: Forge_Common_V1_Money {
+    get {_creditSales ?? Forge_Common_V1_Money()}
+    set {_creditSales = newValue}
+  }
+  /// Returns true if `creditSales` has been explicitly set.
+  public var hasCreditSales: Bool {self._creditSales != nil}
+  /// Clears the value of `creditSales`. Subsequent reads from it will return its default value.
+  public mutating func clearCreditSales() {self._creditSales = nil}
+
+  public var days: Int32 = 0
+
+  public var dsoDays: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _receivables: Forge_Common_V1_Money? = nil
+  fileprivate var _creditSales: Forge_Common_V1_Money? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_GetReceivablesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// One account's, else every account's the caller may see.
+  public var accountID: String = String()
+
+  /// The DSO window; 0 means 90.
+  public var dsoDays: Int32 = 0
+
+  /// Open items listed, most overdue first; 0 means 100, at most 500.
+  public var maxItems: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_GetReceivablesResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ageing: Forge_Orders_V1_Ageing {
+    get {_storage._ageing ?? Forge_Orders_V1_Ageing()}
+    set {_uniqueStorage()._ageing = newValue}
+  }
+  /// Returns true if `ageing` has been explicitly set.
+  public var hasAgeing: Bool {_storage._ageing != nil}
+  /// Clears the value of `ageing`. Subsequent reads from it will return its default value.
+  public mutating func clearAgeing() {_uniqueStorage()._ageing = nil}
+
+  public var dso: Forge_Orders_V1_DaysSalesOutstanding {
+    get {_storage._dso ?? Forge_Orders_V1_DaysSalesOutstanding()}
+    set {_uniqueStorage()._dso = newValue}
+  }
+  /// Returns true if `dso` has been explicitly set.
+  public var hasDso: Bool {_storage._dso != nil}
+  /// Clears the value of `dso`. Subsequent reads from it will return its default value.
+  public mutating func clearDso() {_uniqueStorage()._dso = nil}
+
+  public var items: [Forge_Orders_V1_OpenItem] {
+    get {_storage._items}
+    set {_uniqueStorage()._items = newValue}
+  }
+
+  public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {_storage._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {_uniqueStorage()._asOf = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Orders_V1_OrderTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  /// A person, or "role:finance" for the finance team's queue.
+  public var ownerID: String = String()
+
+  public var title: String = String()
+
+  /// credit_hold, payment_overdue.
+  public var kind: String = String()
+
+  public var orderID: String = String()
+
+  public var accountID: String = String()
+
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
+
+  public var done: Bool = false
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_ListOrderTasksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var includeDone: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_ListOrderTasksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tasks: [Forge_Orders_V1_OrderTask] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_CompleteOrderTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_CompleteOrderTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Forge_Orders_V1_OrderTask {
+    get {_task ?? Forge_Orders_V1_OrderTask()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Forge_Orders_V1_OrderTask? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_GetAccountOrdersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Orders_V1_GetAccountOrdersResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Not yet delivered, newest first (at most 10).
+  public var openOrders: [Forge_Orders_V1_Order] {
+    get {_storage._openOrders}
+    set {_uniqueStorage()._openOrders = newValue}
+  }
+
+  /// Receivables and their ageing (finance, managers and admin only).
+  public var receivables: Forge_Orders_V1_Ageing {
+    get {_storage._receivables ?? Forge_Orders_V1_Ageing()}
+    set {_uniqueStorage()._receivables = newValue}
+  }
+  /// Returns true if `receivables` has been explicitly set.
+  public var hasReceivables: Bool {_storage._receivables != nil}
+  /// Clears the value of `receivables`. Subsequent reads from it will return its default value.
+  public mutating func clearReceivables() {_uniqueStorage()._receivables = nil}
+
+  /// Delivered lines, and those delivered by their promised day.
+  public var deliveredLines: Int32 {
+    get {_storage._deliveredLines}
+    set {_uniqueStorage()._deliveredLines = newValue}
+  }
+
+  public var onTimeLines: Int32 {
+    get {_storage._onTimeLines}
+    set {_uniqueStorage()._onTimeLines = newValue}
+  }
+
+  public var ordersLast12Months: Int32 {
+    get {_storage._ordersLast12Months}
+    set {_uniqueStorage()._ordersLast12Months = newValue}
+  }
+
+  public var revenueLast12Months: Forge_Common_V1_Money {
+    get {_storage._revenueLast12Months ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._revenueLast12Months = newValue}
+  }
+  /// Returns true if `revenueLast12Months` has been explicitly set.
+  public var hasRevenueLast12Months: Bool {_storage._revenueLast12Months != nil}
+  /// Clears the value of `revenueLast12Months`. Subsequent reads from it will return its default value.
+  public mutating func clearRevenueLast12Months() {_uniqueStorage()._revenueLast12Months = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Orders_V1_ProductUpserted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var product: Forge_Orders_V1_Product {
+    get {_product ?? Forge_Orders_V1_Product()}
+    set {_product = newValue}
+  }
+  /// Returns true if `product` has been explicitly set.
+  public var hasProduct: Bool {self._product != nil}
+  /// Clears the value of `product`. Subsequent reads from it will return its default value.
+  public mutating func clearProduct() {self._product = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _product: Forge_Orders_V1_Product? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderUpdated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderCreditHold: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderApproved: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderReleased: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderAcknowledged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderCancelled: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -430,21 +2250,43 @@ public nonisolated struct Forge_Orders_V1_ProductionStatusChanged: Sendable {
 
   public var orderID: String = String()
 
+  public var accountID: String = String()
+
+  public var lineNo: Int32 = 0
+
   public var status: Forge_Orders_V1_ProductionStatus = .unspecified
 
-  public var trackingNumber: String = String()
+  public var state: Forge_Orders_V1_ProductionState {
+    get {_state ?? Forge_Orders_V1_ProductionState()}
+    set {_state = newValue}
+  }
+  /// Returns true if `state` has been explicitly set.
+  public var hasState: Bool {self._state != nil}
+  /// Clears the value of `state`. Subsequent reads from it will return its default value.
+  public mutating func clearState() {self._state = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _state: Forge_Orders_V1_ProductionState? = nil
 }
 
+/// Every line delivered: feedback schedules its survey, loyalty counts the purchase, the
+/// service desk registers each serial number.
 public nonisolated struct Forge_Orders_V1_OrderDelivered: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var orderID: String = String()
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
 
   public var deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_deliveredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
@@ -459,20 +2301,116 @@ public nonisolated struct Forge_Orders_V1_OrderDelivered: Sendable {
 
   public init() {}
 
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
   fileprivate var _deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_InvoiceIssued: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var accountID: String = String()
+
+  public var installment: Forge_Orders_V1_Installment {
+    get {_installment ?? Forge_Orders_V1_Installment()}
+    set {_installment = newValue}
+  }
+  /// Returns true if `installment` has been explicitly set.
+  public var hasInstallment: Bool {self._installment != nil}
+  /// Clears the value of `installment`. Subsequent reads from it will return its default value.
+  public mutating func clearInstallment() {self._installment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _installment: Forge_Orders_V1_Installment? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_PaymentRecorded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var payment: Forge_Orders_V1_Payment {
+    get {_payment ?? Forge_Orders_V1_Payment()}
+    set {_payment = newValue}
+  }
+  /// Returns true if `payment` has been explicitly set.
+  public var hasPayment: Bool {self._payment != nil}
+  /// Clears the value of `payment`. Subsequent reads from it will return its default value.
+  public mutating func clearPayment() {self._payment = nil}
+
+  public var order: Forge_Orders_V1_Order {
+    get {_order ?? Forge_Orders_V1_Order()}
+    set {_order = newValue}
+  }
+  /// Returns true if `order` has been explicitly set.
+  public var hasOrder: Bool {self._order != nil}
+  /// Clears the value of `order`. Subsequent reads from it will return its default value.
+  public mutating func clearOrder() {self._order = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _payment: Forge_Orders_V1_Payment? = nil
+  fileprivate var _order: Forge_Orders_V1_Order? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_PaymentOverdue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var accountID: String = String()
+
+  public var installment: Forge_Orders_V1_Installment {
+    get {_installment ?? Forge_Orders_V1_Installment()}
+    set {_installment = newValue}
+  }
+  /// Returns true if `installment` has been explicitly set.
+  public var hasInstallment: Bool {self._installment != nil}
+  /// Clears the value of `installment`. Subsequent reads from it will return its default value.
+  public mutating func clearInstallment() {self._installment = nil}
+
+  public var daysOverdue: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _installment: Forge_Orders_V1_Installment? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "forge.orders.v1"
 
-nonisolated extension Forge_Orders_V1_ProductionStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRODUCTION_STATUS_UNSPECIFIED\0\u{1}PRODUCTION_STATUS_RELEASED\0\u{1}PRODUCTION_STATUS_IN_PRODUCTION\0\u{1}PRODUCTION_STATUS_QUALITY_CHECK\0\u{1}PRODUCTION_STATUS_PACKED\0\u{1}PRODUCTION_STATUS_SHIPPED\0\u{1}PRODUCTION_STATUS_DELIVERED\0")
+nonisolated extension Forge_Orders_V1_OrderStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ORDER_STATUS_UNSPECIFIED\0\u{1}ORDER_STATUS_DRAFT\0\u{1}ORDER_STATUS_CREDIT_HOLD\0\u{1}ORDER_STATUS_APPROVED\0\u{1}ORDER_STATUS_RELEASED\0\u{1}ORDER_STATUS_DELIVERED\0\u{1}ORDER_STATUS_COMPLETED\0\u{1}ORDER_STATUS_CANCELLED\0")
 }
 
-nonisolated extension Forge_Orders_V1_OrderLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".OrderLine"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_code\0\u{1}quantity\0\u{3}unit_price\0")
+nonisolated extension Forge_Orders_V1_ProductionStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRODUCTION_STATUS_UNSPECIFIED\0\u{1}PRODUCTION_STATUS_SCHEDULED\0\u{1}PRODUCTION_STATUS_MATERIAL_READY\0\u{1}PRODUCTION_STATUS_IN_PRODUCTION\0\u{1}PRODUCTION_STATUS_QUALITY_INSPECTION\0\u{1}PRODUCTION_STATUS_PACKED\0\u{1}PRODUCTION_STATUS_SHIPPED\0\u{1}PRODUCTION_STATUS_DELIVERED\0")
+}
+
+nonisolated extension Forge_Orders_V1_DueTrigger: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DUE_TRIGGER_UNSPECIFIED\0\u{1}DUE_TRIGGER_ON_APPROVAL\0\u{1}DUE_TRIGGER_BEFORE_SHIPMENT\0\u{1}DUE_TRIGGER_ON_DELIVERY\0")
+}
+
+nonisolated extension Forge_Orders_V1_ReportOutcome: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REPORT_OUTCOME_UNSPECIFIED\0\u{1}REPORT_OUTCOME_APPLIED\0\u{1}REPORT_OUTCOME_HISTORY_ONLY\0\u{1}REPORT_OUTCOME_REJECTED\0")
+}
+
+nonisolated extension Forge_Orders_V1_PriceTier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PriceTier"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}min_quantity\0\u{3}unit_price\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -480,9 +2418,8 @@ nonisolated extension Forge_Orders_V1_OrderLine: SwiftProtobuf.Message, SwiftPro
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.productCode) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._unitPrice) }()
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.minQuantity) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._unitPrice) }()
       default: break
       }
     }
@@ -493,30 +2430,26 @@ nonisolated extension Forge_Orders_V1_OrderLine: SwiftProtobuf.Message, SwiftPro
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.productCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.productCode, fieldNumber: 1)
-    }
-    if self.quantity != 0 {
-      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 2)
+    if self.minQuantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.minQuantity, fieldNumber: 1)
     }
     try { if let v = self._unitPrice {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Orders_V1_OrderLine, rhs: Forge_Orders_V1_OrderLine) -> Bool {
-    if lhs.productCode != rhs.productCode {return false}
-    if lhs.quantity != rhs.quantity {return false}
+  public static func ==(lhs: Forge_Orders_V1_PriceTier, rhs: Forge_Orders_V1_PriceTier) -> Bool {
+    if lhs.minQuantity != rhs.minQuantity {return false}
     if lhs._unitPrice != rhs._unitPrice {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Orders_V1_PaymentInstallment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".PaymentInstallment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}due_at\0\u{1}amount\0\u{1}paid\0")
+nonisolated extension Forge_Orders_V1_Product: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Product"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}name\0\u{1}model\0\u{3}product_line\0\u{1}unit\0\u{3}list_price\0\u{1}tiers\0\u{3}lead_time_days\0\u{1}active\0\u{3}standard_cost\0\u{3}updated_at\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -524,9 +2457,18 @@ nonisolated extension Forge_Orders_V1_PaymentInstallment: SwiftProtobuf.Message,
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._paid) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.unit) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._listPrice) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.tiers) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.leadTimeDays) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._standardCost) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
       default: break
       }
     }
@@ -537,22 +2479,709 @@ nonisolated extension Forge_Orders_V1_PaymentInstallment: SwiftProtobuf.Message,
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._dueAt {
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 3)
+    }
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 4)
+    }
+    if !self.unit.isEmpty {
+      try visitor.visitSingularStringField(value: self.unit, fieldNumber: 5)
+    }
+    try { if let v = self._listPrice {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiers, fieldNumber: 7)
+    }
+    if self.leadTimeDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.leadTimeDays, fieldNumber: 8)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 9)
+    }
+    try { if let v = self._standardCost {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._updatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 12)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_Product, rhs: Forge_Orders_V1_Product) -> Bool {
+    if lhs.sku != rhs.sku {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.unit != rhs.unit {return false}
+    if lhs._listPrice != rhs._listPrice {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.leadTimeDays != rhs.leadTimeDays {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs._standardCost != rhs._standardCost {return false}
+    if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_UpsertProductsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertProductsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}products\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_UpsertProductsRequest, rhs: Forge_Orders_V1_UpsertProductsRequest) -> Bool {
+    if lhs.products != rhs.products {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_UpsertProductsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertProductsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_UpsertProductsResponse, rhs: Forge_Orders_V1_UpsertProductsResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_GetProductRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProductRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_GetProductRequest, rhs: Forge_Orders_V1_GetProductRequest) -> Bool {
+    if lhs.sku != rhs.sku {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_GetProductResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProductResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}product\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._product) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._product {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._amount {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._paid {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Orders_V1_PaymentInstallment, rhs: Forge_Orders_V1_PaymentInstallment) -> Bool {
-    if lhs._dueAt != rhs._dueAt {return false}
-    if lhs._amount != rhs._amount {return false}
-    if lhs._paid != rhs._paid {return false}
+  public static func ==(lhs: Forge_Orders_V1_GetProductResponse, rhs: Forge_Orders_V1_GetProductResponse) -> Bool {
+    if lhs._product != rhs._product {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ListProductsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProductsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}product_line\0\u{3}include_inactive\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.includeInactive) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 2)
+    }
+    if self.includeInactive != false {
+      try visitor.visitSingularBoolField(value: self.includeInactive, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ListProductsRequest, rhs: Forge_Orders_V1_ListProductsRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.includeInactive != rhs.includeInactive {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ListProductsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProductsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}products\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.products) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.products.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.products, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ListProductsResponse, rhs: Forge_Orders_V1_ListProductsResponse) -> Bool {
+    if lhs.products != rhs.products {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ProductionState: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductionState"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}percent\0\u{3}work_centre\0\u{1}carrier\0\u{3}tracking_number\0\u{3}signed_by\0\u{3}delivered_at\0\u{3}source_time\0\u{3}event_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.percent) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.workCentre) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.carrier) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.signedBy) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._deliveredAt) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._sourceTime) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 1)
+    }
+    if self.percent != 0 {
+      try visitor.visitSingularInt32Field(value: self.percent, fieldNumber: 2)
+    }
+    if !self.workCentre.isEmpty {
+      try visitor.visitSingularStringField(value: self.workCentre, fieldNumber: 3)
+    }
+    if !self.carrier.isEmpty {
+      try visitor.visitSingularStringField(value: self.carrier, fieldNumber: 4)
+    }
+    if !self.trackingNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 5)
+    }
+    if !self.signedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.signedBy, fieldNumber: 6)
+    }
+    try { if let v = self._deliveredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._sourceTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ProductionState, rhs: Forge_Orders_V1_ProductionState) -> Bool {
+    if lhs.status != rhs.status {return false}
+    if lhs.percent != rhs.percent {return false}
+    if lhs.workCentre != rhs.workCentre {return false}
+    if lhs.carrier != rhs.carrier {return false}
+    if lhs.trackingNumber != rhs.trackingNumber {return false}
+    if lhs.signedBy != rhs.signedBy {return false}
+    if lhs._deliveredAt != rhs._deliveredAt {return false}
+    if lhs._sourceTime != rhs._sourceTime {return false}
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}line_no\0\u{1}sku\0\u{1}name\0\u{1}unit\0\u{1}quantity\0\u{3}unit_price\0\u{3}line_total\0\u{3}promised_delivery\0\u{1}production\0\u{3}serial_numbers\0\u{3}unit_cost\0\u{1}margin\0\u{3}delivered_on_time\0")
+
+  fileprivate class _StorageClass {
+    var _lineNo: Int32 = 0
+    var _sku: String = String()
+    var _name: String = String()
+    var _unit: String = String()
+    var _quantity: Int64 = 0
+    var _unitPrice: Forge_Common_V1_Money? = nil
+    var _lineTotal: Forge_Common_V1_Money? = nil
+    var _promisedDelivery: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _production: Forge_Orders_V1_ProductionState? = nil
+    var _serialNumbers: [String] = []
+    var _unitCost: Forge_Common_V1_Money? = nil
+    var _margin: Forge_Common_V1_Money? = nil
+    var _deliveredOnTime: Bool = false
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _lineNo = source._lineNo
+      _sku = source._sku
+      _name = source._name
+      _unit = source._unit
+      _quantity = source._quantity
+      _unitPrice = source._unitPrice
+      _lineTotal = source._lineTotal
+      _promisedDelivery = source._promisedDelivery
+      _production = source._production
+      _serialNumbers = source._serialNumbers
+      _unitCost = source._unitCost
+      _margin = source._margin
+      _deliveredOnTime = source._deliveredOnTime
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt32Field(value: &_storage._lineNo) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._sku) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._unit) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._quantity) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._unitPrice) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._lineTotal) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._promisedDelivery) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._production) }()
+        case 10: try { try decoder.decodeRepeatedStringField(value: &_storage._serialNumbers) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._unitCost) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._margin) }()
+        case 13: try { try decoder.decodeSingularBoolField(value: &_storage._deliveredOnTime) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._lineNo != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._lineNo, fieldNumber: 1)
+      }
+      if !_storage._sku.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sku, fieldNumber: 2)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 3)
+      }
+      if !_storage._unit.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._unit, fieldNumber: 4)
+      }
+      if _storage._quantity != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._quantity, fieldNumber: 5)
+      }
+      try { if let v = _storage._unitPrice {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._lineTotal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      try { if let v = _storage._promisedDelivery {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._production {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if !_storage._serialNumbers.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._serialNumbers, fieldNumber: 10)
+      }
+      try { if let v = _storage._unitCost {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._margin {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if _storage._deliveredOnTime != false {
+        try visitor.visitSingularBoolField(value: _storage._deliveredOnTime, fieldNumber: 13)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderLine, rhs: Forge_Orders_V1_OrderLine) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._lineNo != rhs_storage._lineNo {return false}
+        if _storage._sku != rhs_storage._sku {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._unit != rhs_storage._unit {return false}
+        if _storage._quantity != rhs_storage._quantity {return false}
+        if _storage._unitPrice != rhs_storage._unitPrice {return false}
+        if _storage._lineTotal != rhs_storage._lineTotal {return false}
+        if _storage._promisedDelivery != rhs_storage._promisedDelivery {return false}
+        if _storage._production != rhs_storage._production {return false}
+        if _storage._serialNumbers != rhs_storage._serialNumbers {return false}
+        if _storage._unitCost != rhs_storage._unitCost {return false}
+        if _storage._margin != rhs_storage._margin {return false}
+        if _storage._deliveredOnTime != rhs_storage._deliveredOnTime {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_Installment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Installment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}number\0\u{1}label\0\u{3}percent_bps\0\u{3}fixed_amount\0\u{1}trigger\0\u{3}days_after\0\u{1}amount\0\u{3}invoice_number\0\u{3}invoiced_at\0\u{3}due_at\0\u{1}paid\0\u{3}paid_at\0")
+
+  fileprivate class _StorageClass {
+    var _number: Int32 = 0
+    var _label: String = String()
+    var _percentBps: Int32 = 0
+    var _fixedAmount: Forge_Common_V1_Money? = nil
+    var _trigger: Forge_Orders_V1_DueTrigger = .unspecified
+    var _daysAfter: Int32 = 0
+    var _amount: Forge_Common_V1_Money? = nil
+    var _invoiceNumber: String = String()
+    var _invoicedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _paid: Forge_Common_V1_Money? = nil
+    var _paidAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _number = source._number
+      _label = source._label
+      _percentBps = source._percentBps
+      _fixedAmount = source._fixedAmount
+      _trigger = source._trigger
+      _daysAfter = source._daysAfter
+      _amount = source._amount
+      _invoiceNumber = source._invoiceNumber
+      _invoicedAt = source._invoicedAt
+      _dueAt = source._dueAt
+      _paid = source._paid
+      _paidAt = source._paidAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt32Field(value: &_storage._number) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._label) }()
+        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._percentBps) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._fixedAmount) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._trigger) }()
+        case 6: try { try decoder.decodeSingularInt32Field(value: &_storage._daysAfter) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._amount) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._invoiceNumber) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._invoicedAt) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._dueAt) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._paid) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._paidAt) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._number != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._number, fieldNumber: 1)
+      }
+      if !_storage._label.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._label, fieldNumber: 2)
+      }
+      if _storage._percentBps != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._percentBps, fieldNumber: 3)
+      }
+      try { if let v = _storage._fixedAmount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._trigger != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._trigger, fieldNumber: 5)
+      }
+      if _storage._daysAfter != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._daysAfter, fieldNumber: 6)
+      }
+      try { if let v = _storage._amount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._invoiceNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._invoiceNumber, fieldNumber: 8)
+      }
+      try { if let v = _storage._invoicedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._dueAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._paid {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._paidAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_Installment, rhs: Forge_Orders_V1_Installment) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._number != rhs_storage._number {return false}
+        if _storage._label != rhs_storage._label {return false}
+        if _storage._percentBps != rhs_storage._percentBps {return false}
+        if _storage._fixedAmount != rhs_storage._fixedAmount {return false}
+        if _storage._trigger != rhs_storage._trigger {return false}
+        if _storage._daysAfter != rhs_storage._daysAfter {return false}
+        if _storage._amount != rhs_storage._amount {return false}
+        if _storage._invoiceNumber != rhs_storage._invoiceNumber {return false}
+        if _storage._invoicedAt != rhs_storage._invoicedAt {return false}
+        if _storage._dueAt != rhs_storage._dueAt {return false}
+        if _storage._paid != rhs_storage._paid {return false}
+        if _storage._paidAt != rhs_storage._paidAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_CreditCheck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreditCheck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}limit_set\0\u{3}credit_limit\0\u{3}open_balance\0\u{3}order_total\0\u{3}over_limit\0\u{3}checked_at\0\u{3}override_by\0\u{3}override_reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.limitSet) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._creditLimit) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._openBalance) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._orderTotal) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.overLimit) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._checkedAt) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.overrideBy) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.overrideReason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.limitSet != false {
+      try visitor.visitSingularBoolField(value: self.limitSet, fieldNumber: 1)
+    }
+    try { if let v = self._creditLimit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._openBalance {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._orderTotal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.overLimit != false {
+      try visitor.visitSingularBoolField(value: self.overLimit, fieldNumber: 5)
+    }
+    try { if let v = self._checkedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.overrideBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.overrideBy, fieldNumber: 7)
+    }
+    if !self.overrideReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.overrideReason, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_CreditCheck, rhs: Forge_Orders_V1_CreditCheck) -> Bool {
+    if lhs.limitSet != rhs.limitSet {return false}
+    if lhs._creditLimit != rhs._creditLimit {return false}
+    if lhs._openBalance != rhs._openBalance {return false}
+    if lhs._orderTotal != rhs._orderTotal {return false}
+    if lhs.overLimit != rhs.overLimit {return false}
+    if lhs._checkedAt != rhs._checkedAt {return false}
+    if lhs.overrideBy != rhs.overrideBy {return false}
+    if lhs.overrideReason != rhs.overrideReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -560,83 +3189,300 @@ nonisolated extension Forge_Orders_V1_PaymentInstallment: SwiftProtobuf.Message,
 
 nonisolated extension Forge_Orders_V1_Order: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Order"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}opportunity_id\0\u{1}lines\0\u{1}total\0\u{3}production_status\0\u{3}tracking_number\0\u{3}payment_plan\0\u{3}promised_delivery\0\u{3}created_at\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_number\0\u{3}account_id\0\u{3}account_name\0\u{3}contact_id\0\u{3}opportunity_id\0\u{3}quote_id\0\u{3}owner_id\0\u{1}team\0\u{1}status\0\u{1}lines\0\u{3}currency_code\0\u{1}total\0\u{3}payment_plan\0\u{3}contract_number\0\u{1}incoterms\0\u{3}delivery_address\0\u{3}delivery_contact_name\0\u{3}delivery_phone\0\u{3}credit_check\0\u{3}approved_by\0\u{3}approved_at\0\u{3}released_at\0\u{3}erp_order_number\0\u{3}production_status\0\u{3}delivered_at\0\u{1}notes\0\u{3}cancel_reason\0\u{3}created_at\0\u{3}updated_at\0\u{1}version\0\u{1}margin\0\u{1}paid\0\u{1}outstanding\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _orderNumber: String = String()
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _contactID: String = String()
+    var _opportunityID: String = String()
+    var _quoteID: String = String()
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _status: Forge_Orders_V1_OrderStatus = .unspecified
+    var _lines: [Forge_Orders_V1_OrderLine] = []
+    var _currencyCode: String = String()
+    var _total: Forge_Common_V1_Money? = nil
+    var _paymentPlan: [Forge_Orders_V1_Installment] = []
+    var _contractNumber: String = String()
+    var _incoterms: String = String()
+    var _deliveryAddress: String = String()
+    var _deliveryContactName: String = String()
+    var _deliveryPhone: String = String()
+    var _creditCheck: Forge_Orders_V1_CreditCheck? = nil
+    var _approvedBy: String = String()
+    var _approvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _releasedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _erpOrderNumber: String = String()
+    var _productionStatus: Forge_Orders_V1_ProductionStatus = .unspecified
+    var _deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _notes: String = String()
+    var _cancelReason: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+    var _margin: Forge_Common_V1_Money? = nil
+    var _paid: Forge_Common_V1_Money? = nil
+    var _outstanding: Forge_Common_V1_Money? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _orderNumber = source._orderNumber
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _contactID = source._contactID
+      _opportunityID = source._opportunityID
+      _quoteID = source._quoteID
+      _ownerID = source._ownerID
+      _team = source._team
+      _status = source._status
+      _lines = source._lines
+      _currencyCode = source._currencyCode
+      _total = source._total
+      _paymentPlan = source._paymentPlan
+      _contractNumber = source._contractNumber
+      _incoterms = source._incoterms
+      _deliveryAddress = source._deliveryAddress
+      _deliveryContactName = source._deliveryContactName
+      _deliveryPhone = source._deliveryPhone
+      _creditCheck = source._creditCheck
+      _approvedBy = source._approvedBy
+      _approvedAt = source._approvedAt
+      _releasedAt = source._releasedAt
+      _erpOrderNumber = source._erpOrderNumber
+      _productionStatus = source._productionStatus
+      _deliveredAt = source._deliveredAt
+      _notes = source._notes
+      _cancelReason = source._cancelReason
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _version = source._version
+      _margin = source._margin
+      _paid = source._paid
+      _outstanding = source._outstanding
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.opportunityID) }()
-      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._total) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.productionStatus) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
-      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.paymentPlan) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._promisedDelivery) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 11: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._orderNumber) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._opportunityID) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._quoteID) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 11: try { try decoder.decodeRepeatedMessageField(value: &_storage._lines) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._currencyCode) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._total) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._paymentPlan) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._contractNumber) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._incoterms) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._deliveryAddress) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._deliveryContactName) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._deliveryPhone) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._creditCheck) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._approvedBy) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._approvedAt) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._releasedAt) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._erpOrderNumber) }()
+        case 25: try { try decoder.decodeSingularEnumField(value: &_storage._productionStatus) }()
+        case 26: try { try decoder.decodeSingularMessageField(value: &_storage._deliveredAt) }()
+        case 27: try { try decoder.decodeSingularStringField(value: &_storage._notes) }()
+        case 28: try { try decoder.decodeSingularStringField(value: &_storage._cancelReason) }()
+        case 29: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 30: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 31: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 32: try { try decoder.decodeSingularMessageField(value: &_storage._margin) }()
+        case 33: try { try decoder.decodeSingularMessageField(value: &_storage._paid) }()
+        case 34: try { try decoder.decodeSingularMessageField(value: &_storage._outstanding) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
-    }
-    if !self.opportunityID.isEmpty {
-      try visitor.visitSingularStringField(value: self.opportunityID, fieldNumber: 3)
-    }
-    if !self.lines.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 4)
-    }
-    try { if let v = self._total {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    if self.productionStatus != .unspecified {
-      try visitor.visitSingularEnumField(value: self.productionStatus, fieldNumber: 6)
-    }
-    if !self.trackingNumber.isEmpty {
-      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 7)
-    }
-    if !self.paymentPlan.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.paymentPlan, fieldNumber: 8)
-    }
-    try { if let v = self._promisedDelivery {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._orderNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._orderNumber, fieldNumber: 2)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 3)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 4)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 5)
+      }
+      if !_storage._opportunityID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._opportunityID, fieldNumber: 6)
+      }
+      if !_storage._quoteID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._quoteID, fieldNumber: 7)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 8)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 9)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 10)
+      }
+      if !_storage._lines.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._lines, fieldNumber: 11)
+      }
+      if !_storage._currencyCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._currencyCode, fieldNumber: 12)
+      }
+      try { if let v = _storage._total {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._paymentPlan.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._paymentPlan, fieldNumber: 14)
+      }
+      if !_storage._contractNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contractNumber, fieldNumber: 15)
+      }
+      if !_storage._incoterms.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._incoterms, fieldNumber: 16)
+      }
+      if !_storage._deliveryAddress.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deliveryAddress, fieldNumber: 17)
+      }
+      if !_storage._deliveryContactName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deliveryContactName, fieldNumber: 18)
+      }
+      if !_storage._deliveryPhone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._deliveryPhone, fieldNumber: 19)
+      }
+      try { if let v = _storage._creditCheck {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if !_storage._approvedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._approvedBy, fieldNumber: 21)
+      }
+      try { if let v = _storage._approvedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
+      try { if let v = _storage._releasedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
+      if !_storage._erpOrderNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._erpOrderNumber, fieldNumber: 24)
+      }
+      if _storage._productionStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._productionStatus, fieldNumber: 25)
+      }
+      try { if let v = _storage._deliveredAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      } }()
+      if !_storage._notes.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._notes, fieldNumber: 27)
+      }
+      if !_storage._cancelReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelReason, fieldNumber: 28)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 29)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 30)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 31)
+      }
+      try { if let v = _storage._margin {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 32)
+      } }()
+      try { if let v = _storage._paid {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
+      } }()
+      try { if let v = _storage._outstanding {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 34)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Orders_V1_Order, rhs: Forge_Orders_V1_Order) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.accountID != rhs.accountID {return false}
-    if lhs.opportunityID != rhs.opportunityID {return false}
-    if lhs.lines != rhs.lines {return false}
-    if lhs._total != rhs._total {return false}
-    if lhs.productionStatus != rhs.productionStatus {return false}
-    if lhs.trackingNumber != rhs.trackingNumber {return false}
-    if lhs.paymentPlan != rhs.paymentPlan {return false}
-    if lhs._promisedDelivery != rhs._promisedDelivery {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs.version != rhs.version {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._orderNumber != rhs_storage._orderNumber {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._opportunityID != rhs_storage._opportunityID {return false}
+        if _storage._quoteID != rhs_storage._quoteID {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._lines != rhs_storage._lines {return false}
+        if _storage._currencyCode != rhs_storage._currencyCode {return false}
+        if _storage._total != rhs_storage._total {return false}
+        if _storage._paymentPlan != rhs_storage._paymentPlan {return false}
+        if _storage._contractNumber != rhs_storage._contractNumber {return false}
+        if _storage._incoterms != rhs_storage._incoterms {return false}
+        if _storage._deliveryAddress != rhs_storage._deliveryAddress {return false}
+        if _storage._deliveryContactName != rhs_storage._deliveryContactName {return false}
+        if _storage._deliveryPhone != rhs_storage._deliveryPhone {return false}
+        if _storage._creditCheck != rhs_storage._creditCheck {return false}
+        if _storage._approvedBy != rhs_storage._approvedBy {return false}
+        if _storage._approvedAt != rhs_storage._approvedAt {return false}
+        if _storage._releasedAt != rhs_storage._releasedAt {return false}
+        if _storage._erpOrderNumber != rhs_storage._erpOrderNumber {return false}
+        if _storage._productionStatus != rhs_storage._productionStatus {return false}
+        if _storage._deliveredAt != rhs_storage._deliveredAt {return false}
+        if _storage._notes != rhs_storage._notes {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._margin != rhs_storage._margin {return false}
+        if _storage._paid != rhs_storage._paid {return false}
+        if _storage._outstanding != rhs_storage._outstanding {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -742,7 +3588,7 @@ nonisolated extension Forge_Orders_V1_GetOrderRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Forge_Orders_V1_GetOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetOrderResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{1}history\0\u{1}payments\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -751,6 +3597,8 @@ nonisolated extension Forge_Orders_V1_GetOrderResponse: SwiftProtobuf.Message, S
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.history) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.payments) }()
       default: break
       }
     }
@@ -764,11 +3612,19 @@ nonisolated extension Forge_Orders_V1_GetOrderResponse: SwiftProtobuf.Message, S
     try { if let v = self._order {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if !self.history.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.history, fieldNumber: 2)
+    }
+    if !self.payments.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.payments, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Orders_V1_GetOrderResponse, rhs: Forge_Orders_V1_GetOrderResponse) -> Bool {
     if lhs._order != rhs._order {return false}
+    if lhs.history != rhs.history {return false}
+    if lhs.payments != rhs.payments {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -776,7 +3632,7 @@ nonisolated extension Forge_Orders_V1_GetOrderResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Forge_Orders_V1_ListOrdersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListOrdersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}account_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}account_id\0\u{1}statuses\0\u{3}owner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -786,6 +3642,8 @@ nonisolated extension Forge_Orders_V1_ListOrdersRequest: SwiftProtobuf.Message, 
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.statuses) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
       default: break
       }
     }
@@ -802,12 +3660,20 @@ nonisolated extension Forge_Orders_V1_ListOrdersRequest: SwiftProtobuf.Message, 
     if !self.accountID.isEmpty {
       try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
     }
+    if !self.statuses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 3)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Orders_V1_ListOrdersRequest, rhs: Forge_Orders_V1_ListOrdersRequest) -> Bool {
     if lhs._page != rhs._page {return false}
     if lhs.accountID != rhs.accountID {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -852,57 +3718,8 @@ nonisolated extension Forge_Orders_V1_ListOrdersResponse: SwiftProtobuf.Message,
   }
 }
 
-nonisolated extension Forge_Orders_V1_ReportProductionStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ReportProductionStatusRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}status\0\u{3}observed_at\0\u{3}tracking_number\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._observedAt) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.orderID.isEmpty {
-      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
-    }
-    try { if let v = self._observedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if !self.trackingNumber.isEmpty {
-      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 4)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Orders_V1_ReportProductionStatusRequest, rhs: Forge_Orders_V1_ReportProductionStatusRequest) -> Bool {
-    if lhs.orderID != rhs.orderID {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs._observedAt != rhs._observedAt {return false}
-    if lhs.trackingNumber != rhs.trackingNumber {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Forge_Orders_V1_ReportProductionStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ReportProductionStatusResponse"
+nonisolated extension Forge_Orders_V1_UpdateOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateOrderRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -928,8 +3745,896 @@ nonisolated extension Forge_Orders_V1_ReportProductionStatusResponse: SwiftProto
     try unknownFields.traverse(visitor: &visitor)
   }
 
+  public static func ==(lhs: Forge_Orders_V1_UpdateOrderRequest, rhs: Forge_Orders_V1_UpdateOrderRequest) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_UpdateOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_UpdateOrderResponse, rhs: Forge_Orders_V1_UpdateOrderResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ApproveOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApproveOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{3}credit_override_reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.creditOverrideReason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if !self.creditOverrideReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.creditOverrideReason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ApproveOrderRequest, rhs: Forge_Orders_V1_ApproveOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.creditOverrideReason != rhs.creditOverrideReason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ApproveOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ApproveOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ApproveOrderResponse, rhs: Forge_Orders_V1_ApproveOrderResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReleaseOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ReleaseOrderRequest, rhs: Forge_Orders_V1_ReleaseOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReleaseOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReleaseOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ReleaseOrderResponse, rhs: Forge_Orders_V1_ReleaseOrderResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_CancelOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_CancelOrderRequest, rhs: Forge_Orders_V1_CancelOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_CancelOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_CancelOrderResponse, rhs: Forge_Orders_V1_CancelOrderResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ListReleasedOrdersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReleasedOrdersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}after\0\u{3}max_orders\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.after) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.maxOrders) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.after.isEmpty {
+      try visitor.visitSingularStringField(value: self.after, fieldNumber: 1)
+    }
+    if self.maxOrders != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxOrders, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ListReleasedOrdersRequest, rhs: Forge_Orders_V1_ListReleasedOrdersRequest) -> Bool {
+    if lhs.after != rhs.after {return false}
+    if lhs.maxOrders != rhs.maxOrders {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ListReleasedOrdersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListReleasedOrdersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}orders\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.orders) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.orders.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.orders, fieldNumber: 1)
+    }
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ListReleasedOrdersResponse, rhs: Forge_Orders_V1_ListReleasedOrdersResponse) -> Bool {
+    if lhs.orders != rhs.orders {return false}
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_AcknowledgeReleaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AcknowledgeReleaseRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}erp_order_number\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.erpOrderNumber) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.erpOrderNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.erpOrderNumber, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_AcknowledgeReleaseRequest, rhs: Forge_Orders_V1_AcknowledgeReleaseRequest) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.erpOrderNumber != rhs.erpOrderNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_AcknowledgeReleaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AcknowledgeReleaseResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_AcknowledgeReleaseResponse, rhs: Forge_Orders_V1_AcknowledgeReleaseResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_StatusReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatusReport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{1}source\0\u{3}order_id\0\u{3}erp_order_number\0\u{3}line_no\0\u{1}status\0\u{3}source_time\0\u{1}percent\0\u{3}work_centre\0\u{1}carrier\0\u{3}tracking_number\0\u{3}signed_by\0\u{3}serial_numbers\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.erpOrderNumber) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.lineNo) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._sourceTime) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.percent) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.workCentre) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.carrier) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.signedBy) }()
+      case 13: try { try decoder.decodeRepeatedStringField(value: &self.serialNumbers) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 1)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 2)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 3)
+    }
+    if !self.erpOrderNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.erpOrderNumber, fieldNumber: 4)
+    }
+    if self.lineNo != 0 {
+      try visitor.visitSingularInt32Field(value: self.lineNo, fieldNumber: 5)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
+    }
+    try { if let v = self._sourceTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.percent != 0 {
+      try visitor.visitSingularInt32Field(value: self.percent, fieldNumber: 8)
+    }
+    if !self.workCentre.isEmpty {
+      try visitor.visitSingularStringField(value: self.workCentre, fieldNumber: 9)
+    }
+    if !self.carrier.isEmpty {
+      try visitor.visitSingularStringField(value: self.carrier, fieldNumber: 10)
+    }
+    if !self.trackingNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 11)
+    }
+    if !self.signedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.signedBy, fieldNumber: 12)
+    }
+    if !self.serialNumbers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.serialNumbers, fieldNumber: 13)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 14)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_StatusReport, rhs: Forge_Orders_V1_StatusReport) -> Bool {
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.erpOrderNumber != rhs.erpOrderNumber {return false}
+    if lhs.lineNo != rhs.lineNo {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs._sourceTime != rhs._sourceTime {return false}
+    if lhs.percent != rhs.percent {return false}
+    if lhs.workCentre != rhs.workCentre {return false}
+    if lhs.carrier != rhs.carrier {return false}
+    if lhs.trackingNumber != rhs.trackingNumber {return false}
+    if lhs.signedBy != rhs.signedBy {return false}
+    if lhs.serialNumbers != rhs.serialNumbers {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_StatusEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StatusEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{1}source\0\u{3}line_no\0\u{1}status\0\u{3}source_time\0\u{3}received_at\0\u{1}outcome\0\u{1}details\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.source) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.lineNo) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._sourceTime) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._receivedAt) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.details) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 1)
+    }
+    if !self.source.isEmpty {
+      try visitor.visitSingularStringField(value: self.source, fieldNumber: 2)
+    }
+    if self.lineNo != 0 {
+      try visitor.visitSingularInt32Field(value: self.lineNo, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    try { if let v = self._sourceTime {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._receivedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 7)
+    }
+    if !self.details.isEmpty {
+      try visitor.visitSingularStringField(value: self.details, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_StatusEvent, rhs: Forge_Orders_V1_StatusEvent) -> Bool {
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.source != rhs.source {return false}
+    if lhs.lineNo != rhs.lineNo {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs._sourceTime != rhs._sourceTime {return false}
+    if lhs._receivedAt != rhs._receivedAt {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.details != rhs.details {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReportProductionStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportProductionStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}report\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._report) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._report {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ReportProductionStatusRequest, rhs: Forge_Orders_V1_ReportProductionStatusRequest) -> Bool {
+    if lhs._report != rhs._report {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReportProductionStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportProductionStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{1}outcome\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
   public static func ==(lhs: Forge_Orders_V1_ReportProductionStatusResponse, rhs: Forge_Orders_V1_ReportProductionStatusResponse) -> Bool {
     if lhs._order != rhs._order {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReportProductionStatusesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportProductionStatusesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reports\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.reports) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reports.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reports, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ReportProductionStatusesRequest, rhs: Forge_Orders_V1_ReportProductionStatusesRequest) -> Bool {
+    if lhs.reports != rhs.reports {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReportResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}event_id\0\u{3}order_id\0\u{1}outcome\0\u{1}violations\0\u{1}repeated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.eventID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.outcome) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.violations) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.repeated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.eventID.isEmpty {
+      try visitor.visitSingularStringField(value: self.eventID, fieldNumber: 1)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 2)
+    }
+    if self.outcome != .unspecified {
+      try visitor.visitSingularEnumField(value: self.outcome, fieldNumber: 3)
+    }
+    if !self.violations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.violations, fieldNumber: 4)
+    }
+    if self.repeated != false {
+      try visitor.visitSingularBoolField(value: self.repeated, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ReportResult, rhs: Forge_Orders_V1_ReportResult) -> Bool {
+    if lhs.eventID != rhs.eventID {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.violations != rhs.violations {return false}
+    if lhs.repeated != rhs.repeated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ReportProductionStatusesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportProductionStatusesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ReportProductionStatusesResponse, rhs: Forge_Orders_V1_ReportProductionStatusesResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_RecordInvoiceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordInvoiceRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}installment\0\u{3}invoice_number\0\u{3}issued_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.installment) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.invoiceNumber) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._issuedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if self.installment != 0 {
+      try visitor.visitSingularInt32Field(value: self.installment, fieldNumber: 2)
+    }
+    if !self.invoiceNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.invoiceNumber, fieldNumber: 3)
+    }
+    try { if let v = self._issuedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_RecordInvoiceRequest, rhs: Forge_Orders_V1_RecordInvoiceRequest) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.installment != rhs.installment {return false}
+    if lhs.invoiceNumber != rhs.invoiceNumber {return false}
+    if lhs._issuedAt != rhs._issuedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_RecordInvoiceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordInvoiceResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_RecordInvoiceResponse, rhs: Forge_Orders_V1_RecordInvoiceResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_Payment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Payment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_id\0\u{3}account_id\0\u{1}amount\0\u{3}paid_at\0\u{1}reference\0\u{3}recorded_by\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._paidAt) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.recordedBy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 2)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._paidAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 6)
+    }
+    if !self.recordedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.recordedBy, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_Payment, rhs: Forge_Orders_V1_Payment) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs._paidAt != rhs._paidAt {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.recordedBy != rhs.recordedBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -937,7 +4642,7 @@ nonisolated extension Forge_Orders_V1_ReportProductionStatusResponse: SwiftProto
 
 nonisolated extension Forge_Orders_V1_RecordPaymentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordPaymentRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}amount\0\u{3}paid_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}amount\0\u{3}paid_at\0\u{1}reference\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -948,6 +4653,7 @@ nonisolated extension Forge_Orders_V1_RecordPaymentRequest: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._paidAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reference) }()
       default: break
       }
     }
@@ -967,6 +4673,9 @@ nonisolated extension Forge_Orders_V1_RecordPaymentRequest: SwiftProtobuf.Messag
     try { if let v = self._paidAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -974,6 +4683,7 @@ nonisolated extension Forge_Orders_V1_RecordPaymentRequest: SwiftProtobuf.Messag
     if lhs.orderID != rhs.orderID {return false}
     if lhs._amount != rhs._amount {return false}
     if lhs._paidAt != rhs._paidAt {return false}
+    if lhs.reference != rhs.reference {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -981,6 +4691,735 @@ nonisolated extension Forge_Orders_V1_RecordPaymentRequest: SwiftProtobuf.Messag
 
 nonisolated extension Forge_Orders_V1_RecordPaymentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordPaymentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{1}payment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._payment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._payment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_RecordPaymentResponse, rhs: Forge_Orders_V1_RecordPaymentResponse) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs._payment != rhs._payment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_Ageing: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Ageing"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}current\0\u{3}days_1_30\0\u{3}days_31_60\0\u{3}days_61_90\0\u{3}over_90\0\u{1}total\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._current) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._days130) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._days3160) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._days6190) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._over90) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._current {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._days130 {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._days3160 {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._days6190 {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._over90 {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._total {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_Ageing, rhs: Forge_Orders_V1_Ageing) -> Bool {
+    if lhs._current != rhs._current {return false}
+    if lhs._days130 != rhs._days130 {return false}
+    if lhs._days3160 != rhs._days3160 {return false}
+    if lhs._days6190 != rhs._days6190 {return false}
+    if lhs._over90 != rhs._over90 {return false}
+    if lhs._total != rhs._total {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OpenItem: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpenItem"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}order_number\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}installment\0\u{1}label\0\u{3}invoice_number\0\u{3}due_at\0\u{1}outstanding\0\u{3}days_overdue\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.orderNumber) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.installment) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.invoiceNumber) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._outstanding) }()
+      case 11: try { try decoder.decodeSingularInt32Field(value: &self.daysOverdue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.orderNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderNumber, fieldNumber: 2)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 4)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 5)
+    }
+    if self.installment != 0 {
+      try visitor.visitSingularInt32Field(value: self.installment, fieldNumber: 6)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 7)
+    }
+    if !self.invoiceNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.invoiceNumber, fieldNumber: 8)
+    }
+    try { if let v = self._dueAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._outstanding {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if self.daysOverdue != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysOverdue, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OpenItem, rhs: Forge_Orders_V1_OpenItem) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.orderNumber != rhs.orderNumber {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.installment != rhs.installment {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.invoiceNumber != rhs.invoiceNumber {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs._outstanding != rhs._outstanding {return false}
+    if lhs.daysOverdue != rhs.daysOverdue {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_DaysSalesOutstanding: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DaysSalesOutstanding"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}receivables\0\u{3}credit_sales\0\u{1}days\0\u{3}dso_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._receivables) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._creditSales) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.days) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.dsoDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._receivables {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._creditSales {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.days != 0 {
+      try visitor.visitSingularInt32Field(value: self.days, fieldNumber: 3)
+    }
+    if self.dsoDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.dsoDays, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_DaysSalesOutstanding, rhs: Forge_Orders_V1_DaysSalesOutstanding) -> Bool {
+    if lhs._receivables != rhs._receivables {return false}
+    if lhs._creditSales != rhs._creditSales {return false}
+    if lhs.days != rhs.days {return false}
+    if lhs.dsoDays != rhs.dsoDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_GetReceivablesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReceivablesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}dso_days\0\u{3}max_items\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.dsoDays) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.maxItems) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if self.dsoDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.dsoDays, fieldNumber: 2)
+    }
+    if self.maxItems != 0 {
+      try visitor.visitSingularInt32Field(value: self.maxItems, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_GetReceivablesRequest, rhs: Forge_Orders_V1_GetReceivablesRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.dsoDays != rhs.dsoDays {return false}
+    if lhs.maxItems != rhs.maxItems {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_GetReceivablesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReceivablesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ageing\0\u{1}dso\0\u{1}items\0\u{3}as_of\0")
+
+  fileprivate class _StorageClass {
+    var _ageing: Forge_Orders_V1_Ageing? = nil
+    var _dso: Forge_Orders_V1_DaysSalesOutstanding? = nil
+    var _items: [Forge_Orders_V1_OpenItem] = []
+    var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _ageing = source._ageing
+      _dso = source._dso
+      _items = source._items
+      _asOf = source._asOf
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._ageing) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._dso) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._items) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._asOf) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._ageing {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._dso {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._items.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._items, fieldNumber: 3)
+      }
+      try { if let v = _storage._asOf {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_GetReceivablesResponse, rhs: Forge_Orders_V1_GetReceivablesResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._ageing != rhs_storage._ageing {return false}
+        if _storage._dso != rhs_storage._dso {return false}
+        if _storage._items != rhs_storage._items {return false}
+        if _storage._asOf != rhs_storage._asOf {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}owner_id\0\u{1}title\0\u{1}kind\0\u{3}order_id\0\u{3}account_id\0\u{3}due_at\0\u{1}done\0\u{3}created_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.title) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.done) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    if !self.title.isEmpty {
+      try visitor.visitSingularStringField(value: self.title, fieldNumber: 3)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 4)
+    }
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 5)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 6)
+    }
+    try { if let v = self._dueAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.done != false {
+      try visitor.visitSingularBoolField(value: self.done, fieldNumber: 8)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderTask, rhs: Forge_Orders_V1_OrderTask) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.title != rhs.title {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs.done != rhs.done {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ListOrderTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListOrderTasksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}include_done\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.includeDone) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.includeDone != false {
+      try visitor.visitSingularBoolField(value: self.includeDone, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ListOrderTasksRequest, rhs: Forge_Orders_V1_ListOrderTasksRequest) -> Bool {
+    if lhs.includeDone != rhs.includeDone {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ListOrderTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListOrderTasksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tasks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tasks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tasks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tasks, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ListOrderTasksResponse, rhs: Forge_Orders_V1_ListOrderTasksResponse) -> Bool {
+    if lhs.tasks != rhs.tasks {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_CompleteOrderTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteOrderTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_CompleteOrderTaskRequest, rhs: Forge_Orders_V1_CompleteOrderTaskRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_CompleteOrderTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteOrderTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_CompleteOrderTaskResponse, rhs: Forge_Orders_V1_CompleteOrderTaskResponse) -> Bool {
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_GetAccountOrdersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountOrdersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_GetAccountOrdersRequest, rhs: Forge_Orders_V1_GetAccountOrdersRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountOrdersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}open_orders\0\u{1}receivables\0\u{3}delivered_lines\0\u{3}on_time_lines\0\u{3}orders_last_12_months\0\u{3}revenue_last_12_months\0")
+
+  fileprivate class _StorageClass {
+    var _openOrders: [Forge_Orders_V1_Order] = []
+    var _receivables: Forge_Orders_V1_Ageing? = nil
+    var _deliveredLines: Int32 = 0
+    var _onTimeLines: Int32 = 0
+    var _ordersLast12Months: Int32 = 0
+    var _revenueLast12Months: Forge_Common_V1_Money? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _openOrders = source._openOrders
+      _receivables = source._receivables
+      _deliveredLines = source._deliveredLines
+      _onTimeLines = source._onTimeLines
+      _ordersLast12Months = source._ordersLast12Months
+      _revenueLast12Months = source._revenueLast12Months
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._openOrders) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._receivables) }()
+        case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._deliveredLines) }()
+        case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._onTimeLines) }()
+        case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._ordersLast12Months) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._revenueLast12Months) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._openOrders.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._openOrders, fieldNumber: 1)
+      }
+      try { if let v = _storage._receivables {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if _storage._deliveredLines != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._deliveredLines, fieldNumber: 3)
+      }
+      if _storage._onTimeLines != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._onTimeLines, fieldNumber: 4)
+      }
+      if _storage._ordersLast12Months != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._ordersLast12Months, fieldNumber: 5)
+      }
+      try { if let v = _storage._revenueLast12Months {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_GetAccountOrdersResponse, rhs: Forge_Orders_V1_GetAccountOrdersResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._openOrders != rhs_storage._openOrders {return false}
+        if _storage._receivables != rhs_storage._receivables {return false}
+        if _storage._deliveredLines != rhs_storage._deliveredLines {return false}
+        if _storage._onTimeLines != rhs_storage._onTimeLines {return false}
+        if _storage._ordersLast12Months != rhs_storage._ordersLast12Months {return false}
+        if _storage._revenueLast12Months != rhs_storage._revenueLast12Months {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_ProductUpserted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProductUpserted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}product\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._product) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._product {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ProductUpserted, rhs: Forge_Orders_V1_ProductUpserted) -> Bool {
+    if lhs._product != rhs._product {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderCreated"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
@@ -1006,7 +5445,211 @@ nonisolated extension Forge_Orders_V1_RecordPaymentResponse: SwiftProtobuf.Messa
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Orders_V1_RecordPaymentResponse, rhs: Forge_Orders_V1_RecordPaymentResponse) -> Bool {
+  public static func ==(lhs: Forge_Orders_V1_OrderCreated, rhs: Forge_Orders_V1_OrderCreated) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderUpdated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderUpdated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderUpdated, rhs: Forge_Orders_V1_OrderUpdated) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderCreditHold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderCreditHold"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderCreditHold, rhs: Forge_Orders_V1_OrderCreditHold) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderApproved: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderApproved"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderApproved, rhs: Forge_Orders_V1_OrderApproved) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderReleased: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderReleased"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderReleased, rhs: Forge_Orders_V1_OrderReleased) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderAcknowledged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderAcknowledged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderAcknowledged, rhs: Forge_Orders_V1_OrderAcknowledged) -> Bool {
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderCancelled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderCancelled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderCancelled, rhs: Forge_Orders_V1_OrderCancelled) -> Bool {
     if lhs._order != rhs._order {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
@@ -1015,7 +5658,7 @@ nonisolated extension Forge_Orders_V1_RecordPaymentResponse: SwiftProtobuf.Messa
 
 nonisolated extension Forge_Orders_V1_ProductionStatusChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ProductionStatusChanged"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}status\0\u{3}tracking_number\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}account_id\0\u{3}line_no\0\u{1}status\0\u{1}state\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1024,47 +5667,10 @@ nonisolated extension Forge_Orders_V1_ProductionStatusChanged: SwiftProtobuf.Mes
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.orderID.isEmpty {
-      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 2)
-    }
-    if !self.trackingNumber.isEmpty {
-      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 3)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Orders_V1_ProductionStatusChanged, rhs: Forge_Orders_V1_ProductionStatusChanged) -> Bool {
-    if lhs.orderID != rhs.orderID {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.trackingNumber != rhs.trackingNumber {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
-nonisolated extension Forge_Orders_V1_OrderDelivered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".OrderDelivered"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}delivered_at\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._deliveredAt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.lineNo) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._state) }()
       default: break
       }
     }
@@ -1078,6 +5684,57 @@ nonisolated extension Forge_Orders_V1_OrderDelivered: SwiftProtobuf.Message, Swi
     if !self.orderID.isEmpty {
       try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
     }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    if self.lineNo != 0 {
+      try visitor.visitSingularInt32Field(value: self.lineNo, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    try { if let v = self._state {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_ProductionStatusChanged, rhs: Forge_Orders_V1_ProductionStatusChanged) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.lineNo != rhs.lineNo {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs._state != rhs._state {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderDelivered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderDelivered"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}order\0\u{3}delivered_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._deliveredAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     try { if let v = self._deliveredAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
@@ -1085,8 +5742,140 @@ nonisolated extension Forge_Orders_V1_OrderDelivered: SwiftProtobuf.Message, Swi
   }
 
   public static func ==(lhs: Forge_Orders_V1_OrderDelivered, rhs: Forge_Orders_V1_OrderDelivered) -> Bool {
-    if lhs.orderID != rhs.orderID {return false}
+    if lhs._order != rhs._order {return false}
     if lhs._deliveredAt != rhs._deliveredAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_InvoiceIssued: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".InvoiceIssued"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}account_id\0\u{1}installment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._installment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    try { if let v = self._installment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_InvoiceIssued, rhs: Forge_Orders_V1_InvoiceIssued) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._installment != rhs._installment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_PaymentRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PaymentRecorded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payment\0\u{1}order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._payment) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._order) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._payment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._order {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_PaymentRecorded, rhs: Forge_Orders_V1_PaymentRecorded) -> Bool {
+    if lhs._payment != rhs._payment {return false}
+    if lhs._order != rhs._order {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_PaymentOverdue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PaymentOverdue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}account_id\0\u{1}installment\0\u{3}days_overdue\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._installment) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.daysOverdue) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    try { if let v = self._installment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.daysOverdue != 0 {
+      try visitor.visitSingularInt32Field(value: self.daysOverdue, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_PaymentOverdue, rhs: Forge_Orders_V1_PaymentOverdue) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._installment != rhs._installment {return false}
+    if lhs.daysOverdue != rhs.daysOverdue {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -50,7 +50,7 @@ public protocol Forge_Pipeline_V1_PipelineHandler: Sendable {
     /// CREATED, DUPLICATE (a repeat inquiry on an open lead, or an existing customer's — its
     /// activity logged) or REJECTED naming each bad column. A retried batch (same import_id and
     /// lines) answers what it answered before; dry_run reports without writing.
-    func importLeads(_ request: Forge_Accounts_V1_ImportRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ImportResponse
+    func importLeads(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
     func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetLeadResponse
     /// Leads the caller may see, highest score first.
     func listLeads(_ request: Forge_Pipeline_V1_ListLeadsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListLeadsResponse
@@ -97,7 +97,7 @@ extension Forge_Pipeline_V1_PipelineHandler {
         router.register(Forge_Pipeline_V1_PipelineService.Method.captureLead, request: Forge_Pipeline_V1_CaptureLeadRequest.self) { request, context in
             try await self.captureLead(request, context: context)
         }
-        router.register(Forge_Pipeline_V1_PipelineService.Method.importLeads, request: Forge_Accounts_V1_ImportRequest.self) { request, context in
+        router.register(Forge_Pipeline_V1_PipelineService.Method.importLeads, request: Forge_Common_V1_ImportRequest.self) { request, context in
             try await self.importLeads(request, context: context)
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.getLead, request: Forge_Pipeline_V1_GetLeadRequest.self) { request, context in
@@ -193,8 +193,8 @@ public struct Forge_Pipeline_V1_PipelineClient: Sendable {
     /// CREATED, DUPLICATE (a repeat inquiry on an open lead, or an existing customer's — its
     /// activity logged) or REJECTED naming each bad column. A retried batch (same import_id and
     /// lines) answers what it answered before; dry_run reports without writing.
-    public func importLeads(_ request: Forge_Accounts_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_ImportResponse {
-        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.importLeads, request: request, response: Forge_Accounts_V1_ImportResponse.self, options: options)
+    public func importLeads(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.importLeads, request: request, response: Forge_Common_V1_ImportResponse.self, options: options)
     }
     public func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetLeadResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getLead, request: request, response: Forge_Pipeline_V1_GetLeadResponse.self, options: options)

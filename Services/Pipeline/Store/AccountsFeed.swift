@@ -5,14 +5,13 @@ import Foundation
 import GRDB
 import SwiftProtobuf
 
-/// Pipeline's copy of who the customers are, kept from accounts' event feed: the names and
-/// contact keys lead de-duplication compares with, the owners an existing customer's inquiry
-/// goes to. Also where accounts' events reach pipeline's own records: a merge re-points leads,
-/// opportunities and tasks; an erased contact is anonymised on the leads that name them; an
-/// account entering the revisit pool opens a revisit lead for its owner.
-enum AccountDirectory {
-    static let eventTypes = ["AccountCreated", "AccountUpdated", "AccountOwnerChanged", "AccountMerged",
-                             "ContactCreated", "ContactErased", "AccountEnteredRevisitPool"]
+/// Where accounts' events reach pipeline: the shared account directory (names and owners) plus
+/// the contacts' keys, which lead de-duplication compares with and an existing customer's
+/// inquiry is routed by; a merge re-points leads, opportunities and tasks; an erased contact
+/// is anonymised on the leads that name them; an account entering the revisit pool opens a
+/// revisit lead for its owner.
+enum AccountsFeed {
+    static let eventTypes = AccountDirectory.eventTypes + ["ContactCreated", "ContactErased", "AccountEnteredRevisitPool"]
 
     struct Match: Equatable {
         var accountID: String
@@ -44,16 +43,8 @@ enum AccountDirectory {
     /// Applies one accounts event inside the consumer's transaction.
     static func apply(_ db: Database, _ event: Forge_Common_V1_Event, clock: any WallClock) throws {
         let now = clock.now()
+        try AccountDirectory.apply(db, event)
         switch event.type {
-        case "AccountCreated", "AccountUpdated":
-            let account = event.type == "AccountCreated"
-                ? try Forge_Accounts_V1_AccountCreated(serializedBytes: event.payload).account
-                : try Forge_Accounts_V1_AccountUpdated(serializedBytes: event.payload).account
-            try upsert(db, account)
-        case "AccountOwnerChanged":
-            let change = try Forge_Accounts_V1_AccountOwnerChanged(serializedBytes: event.payload).change
-            try db.execute(sql: "UPDATE account_directory SET owner_id = ? WHERE account_id = ?",
-                           arguments: [change.toOwnerID, change.accountID])
         case "ContactCreated":
             let contact = try Forge_Accounts_V1_ContactCreated(serializedBytes: event.payload).contact
             let digits = ContactKeys.phone(contact.phone)
@@ -80,12 +71,6 @@ enum AccountDirectory {
         }
     }
 
-    static func upsert(_ db: Database, _ account: Forge_Accounts_V1_Account) throws {
-        try db.execute(sql: """
-            INSERT OR REPLACE INTO account_directory (account_id, name, normalized_name, owner_id, team) VALUES (?, ?, ?, ?, ?)
-            """, arguments: [account.id, account.name, NameNormalizer.normalize(account.name), account.ownerID, account.team])
-    }
-
     /// Leads converted into an erased person, or naming their phone or mail, keep no trace of them.
     static func anonymise(_ db: Database, contactID: String, phone: String, email: String, now: Date) throws {
         for payload in try Data.fetchAll(db, sql: """
@@ -107,7 +92,6 @@ enum AccountDirectory {
     static func repoint(_ db: Database, from merged: [String], to survivor: String, now: Date) throws {
         guard !merged.isEmpty else { return }
         let marks = databaseQuestionMarks(count: merged.count)
-        try db.execute(sql: "DELETE FROM account_directory WHERE account_id IN (\(marks))", arguments: StatementArguments(merged))
         try db.execute(sql: "UPDATE account_contact_key SET account_id = ? WHERE account_id IN (\(marks))", arguments: [survivor] + StatementArguments(merged))
         for payload in try Data.fetchAll(db, sql: "SELECT payload FROM lead WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
             var lead = try Forge_Pipeline_V1_Lead(serializedBytes: payload)
@@ -123,18 +107,17 @@ enum AccountDirectory {
     static func openRevisitLead(_ db: Database, accountID: String, ownerID: String, daysSilent: Int32, now: Date) throws {
         let open = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM lead WHERE account_id = ? AND status IN (1, 2))", arguments: [accountID]) ?? false
         guard !open else { return }
-        let row = try Row.fetchOne(db, sql: "SELECT * FROM account_directory WHERE account_id = ?", arguments: [accountID])
+        let entry = try AccountDirectory.entry(db, accountID: accountID)
         var lead = Forge_Pipeline_V1_Lead.with {
             $0.id = EventID.make(prefix: "lead", at: now)
-            $0.companyName = (row?["name"] as String?) ?? accountID
+            $0.companyName = entry?.name ?? accountID
             $0.source = .revisitPool
             $0.need = "客户已 \(daysSilent) 天无联系，进入回访池"
             $0.receivedAt = .init(date: now)
             $0.accountID = accountID
         }
-        let storedOwner: String = row?["owner_id"] ?? ""
-        let team: String = row?["team"] ?? ""
-        let owner = ownerID.isEmpty ? storedOwner : ownerID
+        let team = entry?.team ?? ""
+        let owner = ownerID.isEmpty ? entry?.ownerID ?? "" : ownerID
         try LeadStore.create(db, &lead, decision: .init(ownerID: owner, team: team, how: "revisit_pool"),
                              settings: PipelineStore.Prepared(try PipelineStore.settings(db)), by: "accounts", now: now)
     }

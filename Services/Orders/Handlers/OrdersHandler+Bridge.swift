@@ -1,0 +1,149 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// The ERP bridge: released orders for the connectors, their acknowledgement, and the status
+/// reports from ERP and MES (single, batched, and the nightly file).
+extension OrdersHandler {
+    func listReleasedOrders(_ request: Forge_Orders_V1_ListReleasedOrdersRequest, context: ServerContext) async throws -> Forge_Orders_V1_ListReleasedOrdersResponse {
+        var violations: [FieldViolation] = []
+        let cursor = request.after.isEmpty ? 0 : Int64(request.after)
+        if cursor == nil || cursor! < 0 { violations.append(FieldViolation(field: "after", description: "is not a cursor this service issued")) }
+        if request.maxOrders < 0 || request.maxOrders > 500 { violations.append(FieldViolation(field: "max_orders", description: "must be between 0 and 500")) }
+        guard violations.isEmpty, let cursor else { throw RPCError.invalidArgument(violations) }
+        let principal = try context.caller()
+        let found = try await orders.released(after: cursor, limit: request.maxOrders == 0 ? 100 : Int(request.maxOrders))
+        return .with {
+            $0.orders = found.orders.map { OrderRules.view($0, for: principal) }
+            $0.cursor = "\(found.cursor)"
+        }
+    }
+
+    func acknowledgeRelease(_ request: Forge_Orders_V1_AcknowledgeReleaseRequest, context: ServerContext) async throws -> Forge_Orders_V1_AcknowledgeReleaseResponse {
+        var violations = Self.required(request.orderID, "order_id") + Self.required(request.erpOrderNumber, "erp_order_number")
+        if request.erpOrderNumber.count > 64 { violations.append(FieldViolation(field: "erp_order_number", description: "must be at most 64 characters")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let principal = try context.caller()
+        let order = try await orders.acknowledge(orderID: request.orderID, erpNumber: request.erpOrderNumber, context: context, principal: principal)
+        return .with { $0.order = OrderRules.view(order, for: principal) }
+    }
+
+    func reportProductionStatus(_ request: Forge_Orders_V1_ReportProductionStatusRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReportProductionStatusResponse {
+        let violations = StatusRules.validate(request.report)
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let principal = try context.caller()
+        let now = clock.now()
+        let (outcome, order, _) = try await database.write { db in try StatusReports.apply(db, request.report, now: now) }
+        return .with {
+            $0.order = OrderRules.view(order, for: principal)
+            $0.outcome = outcome
+        }
+    }
+
+    /// Up to 500 reports in one transaction (one durable commit for the batch); a report that
+    /// is invalid or names an unknown order is answered REJECTED on its own and the rest apply.
+    func reportProductionStatuses(_ request: Forge_Orders_V1_ReportProductionStatusesRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReportProductionStatusesResponse {
+        guard request.reports.count <= StatusRules.maxBatch else {
+            throw RPCError.invalidArgument([FieldViolation(field: "reports", description: "must be at most \(StatusRules.maxBatch) reports")])
+        }
+        let results = try await applyBatch(request.reports)
+        return .with { $0.results = results }
+    }
+
+    func applyBatch(_ reports: [Forge_Orders_V1_StatusReport]) async throws -> [Forge_Orders_V1_ReportResult] {
+        let now = clock.now()
+        return try await database.write { db in
+            try reports.enumerated().map { index, report in
+                var result = Forge_Orders_V1_ReportResult.with { $0.eventID = report.eventID }
+                let violations = StatusRules.validate(report, field: "reports[\(index)]")
+                guard violations.isEmpty else {
+                    result.outcome = .rejected
+                    result.violations = violations.map(Self.rowViolation)
+                    return result
+                }
+                do {
+                    // Each report in its own savepoint: a refused one leaves nothing behind.
+                    var applied: (Forge_Orders_V1_ReportOutcome, Forge_Orders_V1_Order, Bool)?
+                    try db.inSavepoint {
+                        applied = try StatusReports.apply(db, report, now: now)
+                        return .commit
+                    }
+                    if let (outcome, order, repeated) = applied {
+                        result.outcome = outcome
+                        result.orderID = order.id
+                        result.repeated = repeated
+                    }
+                } catch let error as RPCError {
+                    result.outcome = .rejected
+                    result.violations = error.violations.isEmpty
+                        ? [.with {
+                            $0.field = "reports[\(index)]"
+                            $0.description_p = error.message
+                        }]
+                        : error.violations.map { Self.rowViolation(FieldViolation(field: $0.field.replacingOccurrences(of: "report.", with: "reports[\(index)]."), description: $0.description)) }
+                }
+                return result
+            }
+        }
+    }
+
+    static func rowViolation(_ violation: FieldViolation) -> Forge_Common_V1_RowViolation {
+        .with {
+            $0.field = violation.field
+            $0.description_p = violation.description
+        }
+    }
+
+    /// ERP's nightly status file: each row a report (its event id from the file's row or its
+    /// position), validated and applied as a batch; rejected rows name their columns.
+    func importOrderStatus(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
+        var violations = Self.required(request.importID, "import_id")
+        if request.rows.count > StatusRules.maxBatch { violations.append(FieldViolation(field: "rows", description: "must be at most \(StatusRules.maxBatch) rows per call")) }
+        let (columns, ignored) = ImportColumns.columns(request.header, aliases: StatusImportMapping.aliases)
+        if !columns.values.contains(.status) { violations.append(FieldViolation(field: "header", description: "needs a status column (状态)")) }
+        if !columns.values.contains(.orderID) && !columns.values.contains(.erpOrderNumber) {
+            violations.append(FieldViolation(field: "header", description: "needs an order column (ERP订单号 or order_id)"))
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        var results: [Forge_Common_V1_ImportRowResult] = []
+        var reports: [(Int, Forge_Orders_V1_StatusReport)] = []
+        for row in request.rows {
+            let (report, cellViolations) = StatusImportMapping.report(ImportColumns.cells(row.values, columns: columns), importID: request.importID, line: row.line)
+            // Cells that did not read are the row's problems; else what the report rules say, by column.
+            let problems = !cellViolations.isEmpty ? cellViolations : StatusRules.validate(report, field: "row")
+                .map { Self.rowViolation(FieldViolation(field: String($0.field.dropFirst("row.".count)), description: $0.description)) }
+            if problems.isEmpty {
+                reports.append((results.count, report))
+                results.append(.with { $0.line = row.line })
+            } else {
+                results.append(.with {
+                    $0.line = row.line
+                    $0.status = .rejected
+                    $0.violations = problems
+                })
+            }
+        }
+        if request.dryRun {
+            for (index, _) in reports { results[index].status = .unchanged }
+        } else {
+            for ((index, _), applied) in zip(reports, try await applyBatch(reports.map(\.1))) {
+                results[index].id = applied.orderID
+                switch applied.outcome {
+                case _ where applied.repeated: results[index].status = .unchanged
+                case .applied: results[index].status = .updated
+                case .historyOnly: results[index].status = .unchanged
+                default:
+                    results[index].status = .rejected
+                    results[index].violations = applied.violations
+                }
+            }
+        }
+        return .with {
+            $0.results = results
+            $0.ignoredColumns = ignored
+        }
+    }
+}

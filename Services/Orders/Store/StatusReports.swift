@@ -1,0 +1,143 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Production and shipment reports applied to orders (StatusRules decides what a report does):
+/// the history row that makes a repeated event id a no-op, the line's new state, and what
+/// follows from it — the customer told at packing and at shipment, the instalment due before
+/// shipment invoiced, and the order delivered when its last line is.
+enum StatusReports {
+    /// Orders that production reports on.
+    static let reportable: Set<Forge_Orders_V1_OrderStatus> = [.approved, .released, .delivered, .completed]
+
+    /// Applies one validated report in the caller's transaction.
+    /// A report seen before answers as it did (`repeated`) and changes nothing.
+    static func apply(_ db: Database, _ report: Forge_Orders_V1_StatusReport, now: Date)
+        throws -> (outcome: Forge_Orders_V1_ReportOutcome, order: Forge_Orders_V1_Order, repeated: Bool)
+    {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT order_id, outcome FROM status_report WHERE event_id = ?"), arguments: [report.eventID]),
+           let order = try OrderStore.order(db, id: row["order_id"]) {
+            return (Forge_Orders_V1_ReportOutcome(rawValue: row["outcome"]) ?? .historyOnly, order, true)
+        }
+        let found = report.orderID.isEmpty ? try OrderStore.order(db, erpNumber: report.erpOrderNumber) : try OrderStore.order(db, id: report.orderID)
+        guard var order = found else {
+            throw RPCError(.notFound, "order \(report.orderID.isEmpty ? "ERP " + report.erpOrderNumber : report.orderID) not found")
+        }
+        guard reportable.contains(order.status) else {
+            throw RPCError(.failedPrecondition, "order \(order.orderNumber) is \(OrdersLabels.status(order.status)); production reports need an approved order")
+        }
+        let targets = report.lineNo == 0 ? Array(order.lines.indices) : order.lines.indices.filter { order.lines[$0].lineNo == report.lineNo }
+        guard !targets.isEmpty else {
+            throw RPCError.invalidArgument([FieldViolation(field: "report.line_no", description: "order \(order.orderNumber) has no line \(report.lineNo)")])
+        }
+        var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
+        var serialsAdded = false
+        for index in targets {
+            var line = order.lines[index]
+            for serial in report.serialNumbers where !line.serialNumbers.contains(serial) {
+                line.serialNumbers.append(serial)
+                serialsAdded = true
+            }
+            if StatusRules.outcome(current: line.production, report: report) == .applied {
+                outcome = .applied
+                line.production = StatusRules.applied(report, over: line.production)
+                if report.status == .delivered {
+                    line.deliveredOnTime = StatusRules.onTime(promised: line.hasPromisedDelivery ? line.promisedDelivery : nil, delivered: report.sourceTime.date)
+                }
+            }
+            order.lines[index] = line
+        }
+        try record(db, report, orderID: order.id, outcome: outcome, now: now)
+        guard outcome == .applied || serialsAdded else { return (outcome, order, false) }
+        if outcome == .applied {
+            try followUp(db, &order, report, now: now)
+        }
+        order.productionStatus = OrderRules.productionStatus(order.lines)
+        order.version += 1
+        order.updatedAt = .init(date: now)
+        try OrderStore.write(db, order)
+        return (outcome, order, false)
+    }
+
+    static func record(_ db: Database, _ report: Forge_Orders_V1_StatusReport, orderID: String, outcome: Forge_Orders_V1_ReportOutcome, now: Date) throws {
+        let event = Forge_Orders_V1_StatusEvent.with {
+            $0.eventID = report.eventID
+            $0.source = report.source
+            $0.lineNo = report.lineNo
+            $0.status = report.status
+            $0.sourceTime = report.sourceTime
+            $0.receivedAt = .init(date: now)
+            $0.outcome = outcome
+            $0.details = StatusRules.details(report)
+        }
+        try db.execute(cached: """
+            INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [report.eventID, orderID, report.lineNo, now.timeIntervalSince1970, outcome.rawValue, try event.serializedData()])
+    }
+
+    /// What an applied report sets off. Instalments fall due from when the goods were packed or
+    /// delivered (the report's source time, never later than now), not from when it arrived.
+    static func followUp(_ db: Database, _ order: inout Forge_Orders_V1_Order, _ report: Forge_Orders_V1_StatusReport, now: Date) throws {
+        let observed = min(report.sourceTime.date, now)
+        try Outbox.append(db, Forge_Orders_V1_ProductionStatusChanged.with {
+            $0.orderID = order.id
+            $0.accountID = order.accountID
+            $0.lineNo = report.lineNo
+            $0.status = report.status
+            $0.state = StatusRules.applied(report, over: .init())
+        }, accountID: order.accountID, at: now)
+        let scope = report.lineNo == 0 ? "" : ":line\(report.lineNo)"
+        switch report.status {
+        case .packed:
+            try OrderStore.invoiceTriggered(db, &order, .beforeShipment, at: observed, now: now)
+            try notify(db, order, template: "order_packed", dedupeKey: "order:\(order.id):packed\(scope)", parameters: [:], now: now)
+        case .shipped:
+            try OrderStore.invoiceTriggered(db, &order, .beforeShipment, at: observed, now: now)
+            try notify(db, order, template: "order_shipped", dedupeKey: "order:\(order.id):shipped:\(report.trackingNumber.isEmpty ? scope : report.trackingNumber)",
+                       parameters: ["carrier": report.carrier, "tracking_number": report.trackingNumber], now: now)
+        default:
+            break
+        }
+        let allDelivered = order.lines.allSatisfy { $0.production.status == .delivered }
+        if allDelivered, [.approved, .released].contains(order.status) {
+            order.status = .delivered
+            order.deliveredAt = order.lines.map(\.production.deliveredAt).max { $0.date < $1.date } ?? .init(date: now)
+            try OrderStore.invoiceTriggered(db, &order, .onDelivery, at: observed, now: now)
+            OrderRules.settleFigures(&order)
+            if order.outstanding.amountMicros <= 0 { order.status = .completed }
+            try Outbox.append(db, Forge_Orders_V1_OrderDelivered.with {
+                $0.order = order
+                $0.deliveredAt = order.deliveredAt
+            }, accountID: order.accountID, at: now)
+        }
+    }
+
+    /// A customer notification for the order's contact, delivered by the gateway.
+    static func notify(_ db: Database, _ order: Forge_Orders_V1_Order, template: String, dedupeKey: String, parameters: [String: String], now: Date) throws {
+        guard !order.contactID.isEmpty else { return }
+        try Outbox.append(db, Forge_Common_V1_NotificationRequested.with {
+            $0.recipientContactID = order.contactID
+            $0.accountID = order.accountID
+            $0.channel = .email
+            $0.template = template
+            $0.parameters = parameters.merging([
+                "order_number": order.orderNumber,
+                "account_name": order.accountName,
+                "contract_number": order.contractNumber,
+                "lines": order.lines.map { "\($0.name.isEmpty ? $0.sku : $0.name) × \($0.quantity)\($0.unit)" }.joined(separator: "；"),
+            ]) { mine, _ in mine }
+            $0.dedupeKey = dedupeKey
+            $0.transactional = true
+            $0.locale = "zh"
+        }, accountID: order.accountID, at: now)
+    }
+
+    /// The order's reports as received, newest first.
+    static func history(_ db: Database, orderID: String) throws -> [Forge_Orders_V1_StatusEvent] {
+        try Data.fetchAll(db, sql: "SELECT payload FROM status_report WHERE order_id = ? ORDER BY received_at DESC, rowid DESC LIMIT 1000",
+                          arguments: [orderID]).map { try Forge_Orders_V1_StatusEvent(serializedBytes: $0) }
+    }
+}

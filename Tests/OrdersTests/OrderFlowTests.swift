@@ -1,0 +1,362 @@
+@testable import ForgeOrders
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Testing
+
+/// Orders through their life on a real database with the manual clock: drafted, checked,
+/// released, produced and shipped as connectors report it, invoiced and paid.
+@Suite("Orders flow")
+struct OrderFlowTests {
+    @Test("a draft is numbered, priced to the cent, costed for margins and promised by the products' lead times; bad input names each field and stores nothing")
+    func draft() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        try await fixture.product("CNC-500", price: 160_000, cost: 110_000, leadTime: 45)
+        let order = try await fixture.draft()
+        #expect(order.orderNumber.hasPrefix("SO-") && order.status == .draft)
+        #expect(order.ownerID == "rep-a" && order.team == "east" && order.accountName == "杭州汽轮动力集团有限公司")
+        #expect(order.total.amountMicros == 330_005_000_000)
+        #expect(order.paymentPlan.map(\.amount.amountMicros) == [99_001_500_000, 198_003_000_000, 33_000_500_000])
+        #expect(order.lines.map(\.lineNo) == [1, 2])
+        #expect(order.lines[0].promisedDelivery.date == fixture.clock.now().addingTimeInterval(45 * 86_400))
+        #expect(!order.hasMargin, "a rep sees no margins")
+        let asFinance = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).order
+        #expect(asFinance.margin.amountMicros == 2 * 40_000_000_000)
+
+        await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.createOrder(.with {
+                $0.order = .with {
+                    $0.accountID = "acc_1"
+                    $0.lines = [.with { $0.sku = ""; $0.quantity = 0; $0.unitPrice = OrdersFixture.money(1, cents: 0) }, .with { $0.sku = "X"; $0.quantity = 1 }]
+                    $0.incoterms = "XYZ"
+                    $0.paymentPlan = [.with { $0.label = "a"; $0.percentBps = 5000; $0.trigger = .onApproval }, .with { $0.label = "b"; $0.percentBps = 4000; $0.trigger = .onDelivery }]
+                }
+            }, context: OrdersFixture.rep)
+        }
+        do {
+            _ = try await fixture.handler.createOrder(.with {
+                $0.order = .with {
+                    $0.accountID = "acc_1"
+                    $0.lines = [.with { $0.sku = ""; $0.quantity = 0; $0.unitPrice = OrdersFixture.money(1) }, .with { $0.sku = "X"; $0.quantity = 1 }]
+                    $0.incoterms = "XYZ"
+                }
+            }, context: OrdersFixture.rep)
+        } catch let error as RPCError {
+            #expect(error.code == .invalidArgument)
+            #expect(Set(error.violations.map(\.field)) == ["order.lines[0].sku", "order.lines[0].quantity", "order.lines[1].unit_price", "order.incoterms"])
+        }
+        let count = try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM orders") }
+        #expect(count == 1)
+        // Another team's rep cannot order for this account, nor see the order.
+        await #expect(throws: RPCError.self) { _ = try await fixture.draft(as: OrdersFixture.otherRep) }
+        await #expect { _ = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.otherRep) } throws: { ($0 as? RPCError)?.code == .notFound }
+    }
+
+    @Test("over the credit limit the order waits on hold for finance with the figures; finance approves with a reason; within the limit a manager approves and the deposit is invoiced")
+    func creditHold() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let first = try await fixture.approve(try await fixture.draft(), limit: 1_000_000)
+        #expect(first.status == .approved && first.creditCheck.limitSet && !first.creditCheck.overLimit)
+        #expect(first.paymentPlan[0].invoiceNumber == "INV-\(first.orderNumber)-1")
+        #expect(first.paymentPlan[0].dueAt.date == fixture.clock.now().addingTimeInterval(7 * 86_400))
+        #expect(!first.paymentPlan[1].hasInvoicedAt)
+
+        // The first order's 330,005.00 is owed; a second one passes 500,000.
+        let second = try await fixture.draft()
+        do {
+            _ = try await fixture.approve(second, limit: 500_000)
+            Issue.record("approved over the limit")
+        } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition)
+            #expect(error.message.contains("open balance CNY 330,005.00") && error.message.contains("limit CNY 500,000.00"))
+        }
+        let held = try await fixture.handler.getOrder(.with { $0.id = second.id }, context: OrdersFixture.finance).order
+        #expect(held.status == .creditHold && held.creditCheck.overLimit)
+        let tasks = try await fixture.handler.listOrderTasks(.init(), context: OrdersFixture.finance).tasks
+        #expect(tasks.map(\.kind) == ["credit_hold"] && tasks[0].orderID == second.id)
+        // Finance without a reason is told how; with one the order is approved and the hold's task done.
+        await #expect { _ = try await fixture.approve(held, limit: 500_000, as: OrdersFixture.finance) } throws: {
+            ($0 as? RPCError)?.message.contains("credit_override_reason") == true
+        }
+        let approved = try await fixture.approve(held, limit: 500_000, as: OrdersFixture.finance, reason: "客户已开具银行保函")
+        #expect(approved.status == .approved && approved.creditCheck.overrideBy == "fin-1")
+        #expect(try await fixture.handler.listOrderTasks(.init(), context: OrdersFixture.finance).tasks.isEmpty)
+        #expect(try await fixture.events("OrderCreditHold").count == 1)
+        #expect(try await fixture.events("OrderApproved").count == 2)
+    }
+
+    @Test("released orders page by cursor for the connector; the ERP number is acknowledged once")
+    func releaseAndAcknowledge() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let a = try await fixture.released()
+        let b = try await fixture.released()
+        let page1 = try await fixture.handler.listReleasedOrders(.with { $0.maxOrders = 1 }, context: OrdersFixture.connector)
+        #expect(page1.orders.map(\.id) == [a.id])
+        let page2 = try await fixture.handler.listReleasedOrders(.with { $0.after = page1.cursor }, context: OrdersFixture.connector)
+        #expect(page2.orders.map(\.id) == [b.id])
+        #expect(try await fixture.handler.listReleasedOrders(.with { $0.after = page2.cursor }, context: OrdersFixture.connector).orders.isEmpty)
+        let acked = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = a.id; $0.erpOrderNumber = "4500012345" }, context: OrdersFixture.connector).order
+        #expect(acked.erpOrderNumber == "4500012345")
+        let again = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = a.id; $0.erpOrderNumber = "4500012345" }, context: OrdersFixture.connector).order
+        #expect(again.version == acked.version)
+        await #expect { _ = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = b.id; $0.erpOrderNumber = "4500012345" }, context: OrdersFixture.connector) } throws: {
+            ($0 as? RPCError)?.code == .failedPrecondition
+        }
+    }
+
+    @Test("status reports repeated, reversed and interleaved from ERP and MES: each line ends at its furthest status with every report in its history; packed and shipped notify the contact once; delivered emits OrderDelivered once")
+    func statusReports() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        var order = try await fixture.released()
+        _ = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = order.id; $0.erpOrderNumber = "4500000001" }, context: OrdersFixture.connector)
+        let t0 = fixture.clock.now()
+        func at(_ hours: Double) -> Date { t0.addingTimeInterval(hours * 3600) }
+
+        // MES: line 1 in production at 40 %, then 80 %; ERP (by its own number) schedules, late.
+        #expect(try await fixture.report(order.id, "mes-1", .inProduction, at: at(5), line: 1) { $0.percent = 40; $0.workCentre = "车间A" }.outcome == .applied)
+        #expect(try await fixture.report(order.id, "mes-2", .inProduction, at: at(8), line: 1) { $0.percent = 80 }.outcome == .applied)
+        var erp = Forge_Orders_V1_StatusReport.with {
+            $0.eventID = "erp-1"
+            $0.source = "erp"
+            $0.erpOrderNumber = "4500000001"
+            $0.status = .scheduled
+            $0.sourceTime = .init(date: at(1))
+        }
+        let scheduled = try await fixture.handler.reportProductionStatus(.with { $0.report = erp }, context: OrdersFixture.connector)
+        #expect(scheduled.outcome == .applied, "line 2 had nothing yet")
+        #expect(scheduled.order.lines[0].production.status == .inProduction && scheduled.order.lines[0].production.percent == 80)
+        #expect(scheduled.order.lines[1].production.status == .scheduled)
+        // The same event again answers the same and changes nothing; an older 60 % is history.
+        let repeated = try await fixture.handler.reportProductionStatus(.with { $0.report = erp }, context: OrdersFixture.connector)
+        #expect(repeated.outcome == .applied && repeated.order.version == scheduled.order.version)
+        #expect(try await fixture.report(order.id, "mes-0", .inProduction, at: at(6), line: 1) { $0.percent = 60 }.outcome == .historyOnly)
+
+        // Both lines packed (one report for the order), shipped twice from two systems.
+        order = try await fixture.report(order.id, "erp-2", .packed, at: at(30), source: "erp").order
+        #expect(order.productionStatus == .packed)
+        #expect(order.paymentPlan[1].hasInvoicedAt, "the instalment before shipment is invoiced at packing")
+        for (id, source) in [("erp-3", "erp"), ("wms-1", "wms")] {
+            order = try await fixture.report(order.id, id, .shipped, at: at(40), source: source) {
+                $0.carrier = "顺丰"
+                $0.trackingNumber = "SF1234567890"
+                $0.serialNumbers = ["CK500-0001", "CK500-0002"]
+            }.order
+        }
+        // A late in-production report after shipment stays history.
+        #expect(try await fixture.report(order.id, "mes-3", .inProduction, at: at(41), line: 1) { $0.percent = 95 }.outcome == .historyOnly)
+        erp.eventID = "erp-1"
+        _ = try await fixture.handler.reportProductionStatus(.with { $0.report = erp }, context: OrdersFixture.connector)
+        // The delivery reaches Forge two hours after it happened: the last instalment is due 30 days from the delivery.
+        fixture.clock.advance(by: 62 * 3600)
+        order = try await fixture.report(order.id, "erp-4", .delivered, at: at(60), source: "erp") { $0.signedBy = "王主任" }.order
+        order = try await fixture.report(order.id, "erp-5", .delivered, at: at(61), source: "erp") { $0.signedBy = "王主任" }.order
+
+        #expect(order.status == .delivered && order.productionStatus == .delivered)
+        #expect(order.lines.allSatisfy { $0.production.trackingNumber == "SF1234567890" && $0.deliveredOnTime })
+        #expect(order.lines[0].serialNumbers == ["CK500-0001", "CK500-0002"])
+        #expect(order.paymentPlan[2].dueAt.date == at(60).addingTimeInterval(30 * 86_400))
+        let history = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).history
+        #expect(Set(history.map(\.eventID)) == ["mes-1", "mes-2", "erp-1", "mes-0", "erp-2", "erp-3", "wms-1", "mes-3", "erp-4", "erp-5"])
+        #expect(history.first { $0.eventID == "mes-0" }?.outcome == .historyOnly)
+
+        let notifications = try await fixture.events("NotificationRequested").map { try Forge_Common_V1_NotificationRequested(serializedBytes: $0.payload) }
+        #expect(notifications.map(\.template) == ["order_packed", "order_shipped"])
+        #expect(notifications[1].parameters["tracking_number"] == "SF1234567890" && notifications[1].recipientContactID == "con_1")
+        #expect(Set(notifications.map(\.dedupeKey)).count == 2)
+        #expect(try await fixture.events("OrderDelivered").count == 1)
+    }
+
+    @Test("reports from a batch apply one by one: a bad or unknown one is rejected by itself and names its field")
+    func batch() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let order = try await fixture.released()
+        let now = fixture.clock.now()
+        let results = try await fixture.handler.reportProductionStatuses(.with {
+            $0.reports = [
+                .with { $0.eventID = "b-1"; $0.orderID = order.id; $0.status = .scheduled; $0.sourceTime = .init(date: now) },
+                .with { $0.eventID = "b-2"; $0.orderID = order.id; $0.status = .inProduction },
+                .with { $0.eventID = "b-3"; $0.orderID = "ord_missing"; $0.status = .scheduled; $0.sourceTime = .init(date: now) },
+                .with { $0.eventID = "b-4"; $0.orderID = order.id; $0.lineNo = 9; $0.status = .scheduled; $0.sourceTime = .init(date: now) },
+                .with { $0.eventID = "b-1"; $0.orderID = order.id; $0.status = .scheduled; $0.sourceTime = .init(date: now) },
+            ]
+        }, context: OrdersFixture.connector).results
+        #expect(results.map(\.outcome) == [.applied, .rejected, .rejected, .rejected, .applied])
+        #expect(results[1].violations.map(\.field) == ["reports[1].source_time"])
+        #expect(results[3].violations.map(\.field) == ["reports[3].line_no"])
+        let stored = try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM status_report") }
+        #expect(stored == 1)
+    }
+
+    @Test("payments settle oldest first, once per reference; more than owed is refused; delivered and paid completes the order")
+    func payments() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        var order = try await fixture.released()
+        let deposit = OrdersFixture.money(99_001, cents: 50)
+        let paid = try await fixture.handler.recordPayment(.with { $0.orderID = order.id; $0.amount = deposit; $0.reference = "BANK-1" }, context: OrdersFixture.finance)
+        #expect(paid.order.paymentPlan[0].hasPaidAt && paid.order.outstanding.amountMicros == 231_003_500_000)
+        let again = try await fixture.handler.recordPayment(.with { $0.orderID = order.id; $0.amount = deposit; $0.reference = "BANK-1" }, context: OrdersFixture.finance)
+        #expect(again.payment.id == paid.payment.id && again.order.outstanding == paid.order.outstanding)
+        await #expect { _ = try await fixture.handler.recordPayment(.with { $0.orderID = order.id; $0.amount = OrdersFixture.money(1); $0.reference = "BANK-1" }, context: OrdersFixture.finance) } throws: {
+            ($0 as? RPCError)?.code == .failedPrecondition
+        }
+        await #expect { _ = try await fixture.handler.recordPayment(.with { $0.orderID = order.id; $0.amount = OrdersFixture.money(300_000); $0.reference = "BANK-2" }, context: OrdersFixture.finance) } throws: {
+            ($0 as? RPCError)?.violations.map(\.field) == ["amount"]
+        }
+        order = try await fixture.report(order.id, "d-1", .delivered, at: fixture.clock.now()).order
+        #expect(order.status == .delivered)
+        order = try await fixture.handler.recordPayment(.with { $0.orderID = order.id; $0.amount = order.outstanding; $0.reference = "BANK-3" }, context: OrdersFixture.finance).order
+        #expect(order.status == .completed && order.outstanding.amountMicros == 0)
+        #expect(try await fixture.events("PaymentRecorded").count == 2)
+    }
+
+    @Test("an instalment unpaid the day after it was due: tasks for the owner and finance and PaymentOverdue, once; the receivables age with the clock and DSO follows the formula")
+    func overdueAndAgeing() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let order = try await fixture.released()
+        // The deposit (99,001.50) is due in 7 days.
+        fixture.clock.advance(by: 7 * 86_400)
+        #expect(try await fixture.scheduler.runDue() == 0)
+        fixture.clock.advance(by: 86_400)
+        #expect(try await fixture.scheduler.runDue() == 1)
+        #expect(try await fixture.scheduler.runDue() == 0)
+        let repTasks = try await fixture.handler.listOrderTasks(.init(), context: OrdersFixture.rep).tasks
+        let financeTasks = try await fixture.handler.listOrderTasks(.init(), context: OrdersFixture.finance).tasks
+        #expect(repTasks.map(\.kind) == ["payment_overdue"] && financeTasks.map(\.kind) == ["payment_overdue"])
+        #expect(repTasks[0].title.contains("逾期 1 天"))
+        #expect(try await fixture.events("PaymentOverdue").count == 1)
+
+        fixture.clock.advance(by: 40 * 86_400)
+        let receivables = try await fixture.handler.getReceivables(.init(), context: OrdersFixture.finance)
+        #expect(receivables.ageing.days3160.amountMicros == 99_001_500_000)
+        #expect(receivables.ageing.total.amountMicros == 99_001_500_000)
+        #expect(receivables.items.map(\.orderID) == [order.id] && receivables.items[0].daysOverdue == 41)
+        // Invoiced 48 days ago, inside the 90-day window: DSO = 99,001.50 / 99,001.50 × 90.
+        #expect(receivables.dso.dsoDays == 90)
+        // Paying clears the owner's task.
+        _ = try await fixture.handler.recordPayment(.with { $0.orderID = order.id; $0.amount = order.outstanding; $0.reference = "ALL" }, context: OrdersFixture.finance)
+        #expect(try await fixture.handler.listOrderTasks(.init(), context: OrdersFixture.rep).tasks.isEmpty)
+        await #expect { _ = try await fixture.handler.getReceivables(.with { $0.dsoDays = -1 }, context: OrdersFixture.finance) } throws: {
+            ($0 as? RPCError)?.violations.map(\.field) == ["dso_days"]
+        }
+    }
+
+    @Test("a won opportunity drafts its order from the accepted quote once, however often the event arrives")
+    func opportunityWon() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let won = Forge_Pipeline_V1_OpportunityWon.with {
+            $0.opportunity = .with {
+                $0.id = "opp_1"
+                $0.name = "CK500 两台"
+                $0.accountID = "acc_1"
+                $0.ownerID = "rep-a"
+                $0.team = "east"
+                $0.primaryContactID = "con_9"
+            }
+            $0.acceptedQuote = .with {
+                $0.id = "quo_1"
+                $0.revision = 2
+                $0.lines = [.with { $0.sku = "CNC-500"; $0.name = "数控车床 CK500"; $0.unit = "台"; $0.quantity = 2; $0.unitPrice = OrdersFixture.money(142_500) }]
+                $0.paymentTerms = [.with { $0.label = "预付款"; $0.percent = 30; $0.dueRule = "on_order" },
+                                   .with { $0.label = "发货前"; $0.percent = 70; $0.dueRule = "before_shipment" }]
+            }
+        }
+        try await fixture.apply(won, from: "pipeline")
+        try await fixture.apply(won, from: "pipeline")
+        let orders = try await fixture.handler.listOrders(.init(), context: OrdersFixture.rep).orders
+        #expect(orders.count == 1)
+        #expect(orders[0].opportunityID == "opp_1" && orders[0].quoteID == "quo_1" && orders[0].contactID == "con_9")
+        #expect(orders[0].total.amountMicros == 285_000_000_000 && orders[0].paymentPlan.map(\.trigger) == [.onApproval, .beforeShipment])
+        #expect(orders[0].status == .draft && orders[0].ownerID == "rep-a")
+        // An order for the same opportunity by RPC is refused.
+        await #expect { _ = try await fixture.handler.createOrder(.with {
+            $0.order = .with {
+                $0.accountID = "acc_1"
+                $0.opportunityID = "opp_1"
+                $0.lines = [.with { $0.sku = "X"; $0.quantity = 1; $0.unitPrice = OrdersFixture.money(1) }]
+            }
+        }, context: OrdersFixture.rep) } throws: { ($0 as? RPCError)?.code == .alreadyExists }
+    }
+
+    @Test("a merge moves orders and their receivables to the survivor; an erased contact leaves the orders that named them")
+    func mergeAndErasure() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account("acc_1")
+        try await fixture.account("acc_2", "杭州汽轮")
+        let order = try await fixture.approve(try await fixture.draft(account: "acc_2", contact: "con_7"), limit: nil)
+        try await fixture.apply(Forge_Accounts_V1_AccountMerged.with { $0.survivorID = "acc_1"; $0.mergedIds = ["acc_2"] })
+        let moved = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).order
+        #expect(moved.accountID == "acc_1" && moved.accountName == "杭州汽轮动力集团有限公司")
+        let section = try await fixture.handler.getAccountOrders(.with { $0.accountID = "acc_1" }, context: OrdersFixture.finance)
+        #expect(section.openOrders.map(\.id) == [order.id] && section.receivables.total.amountMicros == 99_001_500_000)
+        try await fixture.apply(Forge_Accounts_V1_ContactErased.with { $0.contactID = "con_7"; $0.accountID = "acc_1" })
+        let erased = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).order
+        #expect(erased.contactID.isEmpty && erased.deliveryContactName.isEmpty)
+    }
+
+    @Test("the product master: a batch upsert answers created, updated, unchanged or rejected per row; a spreadsheet imports the same way")
+    func products() async throws {
+        let fixture = try OrdersFixture()
+        let batch = Forge_Orders_V1_UpsertProductsRequest.with {
+            $0.products = [
+                .with { $0.sku = "CNC-500"; $0.name = "数控车床"; $0.listPrice = OrdersFixture.money(150_000); $0.active = true },
+                .with { $0.sku = "BAD"; $0.name = ""; $0.listPrice = OrdersFixture.money(1) },
+            ]
+        }
+        let first = try await fixture.handler.upsertProducts(batch, context: OrdersFixture.connector).results
+        #expect(first.map(\.status) == [.created, .rejected])
+        #expect(first[1].violations.map(\.field) == ["products[1].name"])
+        let second = try await fixture.handler.upsertProducts(batch, context: OrdersFixture.connector).results
+        #expect(second[0].status == .unchanged)
+        #expect(try await fixture.events("ProductUpserted").count == 1)
+
+        let imported = try await fixture.handler.importProducts(.with {
+            $0.importID = "file-1"
+            $0.header = ["物料号", "名称", "型号", "产品线", "单价", "交期", "阶梯价", "标准成本"]
+            $0.rows = [
+                .with { $0.line = 2; $0.values = ["CNC-500", "数控车床", "CK500", "数控机床", "150,000", "45天", "5:145000; 10:140000", "110000"] },
+                .with { $0.line = 3; $0.values = ["HYD-20", "液压站", "HY20", "液压件", "两万", "30", "", ""] },
+                .with { $0.line = 4; $0.values = ["CNC-500", "数控车床", "", "", "150000", "", "", ""] },
+            ]
+        }, context: OrdersFixture.connector)
+        #expect(imported.results.map(\.status) == [.updated, .rejected, .duplicate])
+        #expect(imported.results[1].violations.map(\.field) == ["list_price"])
+        let product = try await fixture.handler.getProduct(.with { $0.sku = "CNC-500" }, context: OrdersFixture.finance).product
+        #expect(product.tiers.map(\.minQuantity) == [5, 10] && product.leadTimeDays == 45 && product.standardCost.amountMicros == 110_000_000_000)
+        #expect(try await fixture.handler.getProduct(.with { $0.sku = "CNC-500" }, context: OrdersFixture.rep).product.hasStandardCost == false)
+    }
+
+    @Test("ERP's nightly status file applies as reports; importing the same file again changes nothing")
+    func statusFile() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let order = try await fixture.released()
+        _ = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = order.id; $0.erpOrderNumber = "4500000077" }, context: OrdersFixture.connector)
+        let file = Forge_Common_V1_ImportRequest.with {
+            $0.importID = "sha-abc"
+            $0.header = ["ERP订单号", "行号", "状态", "更新时间", "物流公司", "运单号"]
+            $0.rows = [
+                .with { $0.line = 2; $0.values = ["4500000077", "1", "生产中", "2026-12-01 08:00", "", ""] },
+                .with { $0.line = 3; $0.values = ["4500000077", "2", "已发货", "2026-12-01 17:30", "德邦", "DB778899"] },
+                .with { $0.line = 4; $0.values = ["4500000077", "2", "飞走了", "2026-12-01", "", ""] },
+            ]
+        }
+        let first = try await fixture.handler.importOrderStatus(file, context: OrdersFixture.connector)
+        #expect(first.results.map(\.status) == [.updated, .updated, .rejected])
+        #expect(first.results[2].violations.map(\.field) == ["status"])
+        let second = try await fixture.handler.importOrderStatus(file, context: OrdersFixture.connector)
+        #expect(second.results.map(\.status) == [.unchanged, .unchanged, .rejected])
+        let stored = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).order
+        #expect(stored.lines[1].production.trackingNumber == "DB778899" && stored.lines[0].production.status == .inProduction)
+    }
+}
