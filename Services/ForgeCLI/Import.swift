@@ -1,4 +1,5 @@
 import ArgumentParser
+import Crypto
 import ForgeContracts
 import ForgeKit
 import ForgeSpreadsheet
@@ -6,31 +7,47 @@ import ForgeWire
 import Foundation
 import SwiftProtobuf
 
-/// `forge import accounts|contacts|leads FILE`: reads a spreadsheet (CSV in UTF-8 or GB18030, or
-/// an .xlsx workbook), streams it in batches to forge-accounts (accounts, contacts) or
-/// forge-pipeline (leads) and writes a report with one line per row.
+/// `forge import accounts|contacts|leads|products|order-status FILE`: reads a spreadsheet (CSV in
+/// UTF-8 or GB18030, or an .xlsx workbook), streams it in batches to the service that owns the
+/// records (accounts, pipeline, orders) and writes a report with one line per row.
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import accounts, contacts or leads from a spreadsheet (.xlsx, or CSV in UTF-8 or GB18030/GBK).",
+        abstract: "Import accounts, contacts, leads, products or ERP's order-status file from a spreadsheet (.xlsx, or CSV in UTF-8 or GB18030/GBK).",
         discussion: """
             Headers may be Chinese or English (客户名称/name, 统一社会信用代码/tax_id, 行业/industry, …;
             for leads 公司名称/company, 联系人/contact, 电话/phone, 区域/region, 产品线/product_line,
-            需求/need, 来源/source, 展会/campaign, 日期/received_at). An .xlsx file's first sheet is read.
+            需求/need, 来源/source, 展会/campaign, 日期/received_at; for products 物料号/sku, 名称/name,
+            型号/model, 产品线/product_line, 单价/list_price, 交期/lead_time_days, 阶梯价/tiers "10:9500; 50:9000";
+            for ERP's status file ERP订单号/erp_order_number, 行号/line_no, 状态/status, 更新时间/source_time,
+            物流公司/carrier, 运单号/tracking_number). An .xlsx file's first sheet is read.
             Every row is reported: created, updated, unchanged, duplicate (of an existing account or an
             earlier row; for leads also a repeat inquiry on an open lead) or rejected with the reason.
             Running the same file again creates nothing new for accounts and contacts; for leads each
-            row is a new inquiry (a repeat on the lead it created the first time).
+            row is a new inquiry (a repeat on the lead it created the first time). Products are matched
+            by SKU; a status file imported twice applies once (its rows' ids come from the file's content).
               forge import accounts customers.csv --dry-run
               forge import contacts contacts.csv --report report.csv
               forge import leads trade-show.xlsx
+              forge import products material-master.xlsx
+              forge import order-status erp-status-20261201.csv
             """
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case accounts, contacts, leads
+        case accounts, contacts, leads, products
+        case orderStatus = "order-status"
+
+        /// The service that owns the records.
+        var service: String {
+            switch self {
+            case .accounts, .contacts: "accounts"
+            case .leads: "pipeline"
+            case .products, .orderStatus: "orders"
+            }
+        }
     }
 
-    @Argument(help: "What the file holds: accounts, contacts or leads.")
+    @Argument(help: "What the file holds: accounts, contacts, leads, products or order-status.")
     var kind: Kind
 
     @Argument(help: "The .xlsx or CSV file.")
@@ -48,16 +65,17 @@ struct Import: AsyncParsableCommand {
     @Option(name: .long, help: "Write the per-row report (CSV) here instead of standard output.")
     var report: String?
 
-    @Option(name: .long, help: "The service's wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101 for accounts and contacts, $FORGE_PIPELINE_ADDR or 127.0.0.1:7102 for leads).")
+    @Option(name: .long, help: "The service's wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101 for accounts and contacts, $FORGE_PIPELINE_ADDR or 127.0.0.1:7102 for leads, $FORGE_ORDERS_ADDR or 127.0.0.1:7103 for products and order-status).")
     var address: String?
 
     @Option(name: .long, help: "Bearer token (default: $FORGE_TOKEN).")
     var token: String?
 
     func validate() throws {
-        // forge-accounts and forge-pipeline take at most 2,000 rows per call.
-        guard (1...2_000).contains(batchSize) else {
-            throw ValidationError("--batch-size must be 1 to 2000")
+        // forge-accounts and forge-pipeline take at most 2,000 rows per call, forge-orders 500.
+        let most = kind.service == "orders" ? 500 : 2_000
+        guard (1...most).contains(batchSize) else {
+            throw ValidationError("--batch-size must be 1 to \(most) for \(kind.rawValue)")
         }
         guard CSVReader.Encoding(rawValue: encoding) != nil else {
             throw ValidationError("--encoding must be auto, utf8 or gb18030")
@@ -91,14 +109,15 @@ struct Import: AsyncParsableCommand {
         guard let token = token ?? ProcessInfo.processInfo.environment["FORGE_TOKEN"], !token.isEmpty else {
             throw ValidationError("no token: pass --token or set FORGE_TOKEN (forge up prints one)")
         }
-        let service = kind == .leads ? "pipeline" : "accounts"
-        let wire = try WireClient(address: address ?? StackLayout.address(of: service), interceptors: [BearerTokenInterceptor(token: token)])
+        let wire = try WireClient(address: address ?? StackLayout.address(of: kind.service), interceptors: [BearerTokenInterceptor(token: token)])
         defer { Task { await wire.close() } }
         let client = Forge_Accounts_V1_AccountsClient(channel: wire)
         let pipeline = Forge_Pipeline_V1_PipelineClient(channel: wire)
+        let orders = Forge_Orders_V1_OrdersClient(channel: wire)
         // One id per run: batches of this run dedupe against each other, and a retried batch
-        // (same id, same lines) answers what it answered before.
-        let importID = UUID().uuidString
+        // (same id, same lines) answers what it answered before. ERP's status file is named by
+        // its content, so the same file imported again is the same reports.
+        let importID = kind == .orderStatus ? "file-" + Array(SHA256.hash(data: data)).prefix(16).hexadecimal : UUID().uuidString
         var progress = ProgressBar(total: rows.count)
         var results: [Forge_Common_V1_ImportRowResult] = []
         var ignored: [String] = []
@@ -116,6 +135,8 @@ struct Import: AsyncParsableCommand {
                 case .accounts: response = try await client.importAccounts(request, options: options)
                 case .contacts: response = try await client.importContacts(request, options: options)
                 case .leads: response = try await pipeline.importLeads(request, options: options)
+                case .products: response = try await orders.importProducts(request, options: options)
+                case .orderStatus: response = try await orders.importOrderStatus(request, options: options)
                 }
             } catch let error as RPCError {
                 progress.finish()

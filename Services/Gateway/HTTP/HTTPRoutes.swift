@@ -43,6 +43,7 @@ enum HTTPRoutes {
         let accounts = Forge_Accounts_V1_AccountsService.Method.self
         let gateway = Forge_Gateway_V1_GatewayService.Method.self
         let pipeline = Forge_Pipeline_V1_PipelineService.Method.self
+        let orders = Forge_Orders_V1_OrdersService.Method.self
         var routes: [HTTPRoute] = [
             // Identity
             .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
@@ -144,6 +145,45 @@ enum HTTPRoutes {
             .init(method: .get, path: "/api/v1/tasks", rpc: pipeline.listMyTasks, service: "pipeline", summary: "My tasks, overdue first",
                   query: page.merging(["include_done": "include_done"]) { $1 }, tag: "tasks"),
             .init(method: .post, path: "/api/v1/tasks/{id}/complete", rpc: pipeline.completeTask, service: "pipeline", summary: "Mark a task done", pathFields: ["id": "id"], tag: "tasks"),
+            // Orders: the product master, orders and contracts, the ERP bridge, money
+            .init(method: .get, path: "/api/v1/products", rpc: orders.listProducts, service: "orders", summary: "The product master by SKU",
+                  query: page.merging(["product_line": "product_line", "include_inactive": "include_inactive"]) { $1 }, tag: "products"),
+            .init(method: .get, path: "/api/v1/products/{sku}", rpc: orders.getProduct, service: "orders", summary: "Get a product", pathFields: ["sku": "sku"], tag: "products"),
+            .init(method: .put, path: "/api/v1/products", rpc: orders.upsertProducts, service: "orders",
+                  summary: "Upsert up to 500 products by SKU (ERP connectors; idempotent)", hasBody: true, tag: "products"),
+            .init(method: .post, path: "/api/v1/orders", rpc: orders.createOrder, service: "orders", summary: "Draft an order", hasBody: true, tag: "orders"),
+            .init(method: .get, path: "/api/v1/orders", rpc: orders.listOrders, service: "orders", summary: "List orders, newest first",
+                  query: page.merging(["account_id": "account_id", "owner_id": "owner_id", "status": "statuses"]) { $1 }, tag: "orders"),
+            .init(method: .get, path: "/api/v1/orders/{id}", rpc: orders.getOrder, service: "orders", summary: "An order with its status history and payments",
+                  pathFields: ["id": "id"], tag: "orders"),
+            .init(method: .put, path: "/api/v1/orders/{id}", rpc: orders.updateOrder, service: "orders", summary: "Edit a draft (send the version read)",
+                  pathFields: ["id": "order.id"], hasBody: true, tag: "orders"),
+            .init(method: .post, path: "/api/v1/orders/{id}/approve", rpc: orders.approveOrder, service: "orders",
+                  summary: "Approve after the credit check (over the limit: finance with credit_override_reason)", pathFields: ["id": "id"], hasBody: true, tag: "orders"),
+            .init(method: .post, path: "/api/v1/orders/{id}/release", rpc: orders.releaseOrder, service: "orders", summary: "Release an approved order to ERP",
+                  pathFields: ["id": "id"], hasBody: true, tag: "orders"),
+            .init(method: .post, path: "/api/v1/orders/{id}/cancel", rpc: orders.cancelOrder, service: "orders", summary: "Cancel an order with a reason",
+                  pathFields: ["id": "id"], hasBody: true, tag: "orders"),
+            .init(method: .post, path: "/api/v1/orders/{id}/invoices", rpc: orders.recordInvoice, service: "orders", summary: "Record ERP's invoice for an instalment",
+                  pathFields: ["id": "order_id"], hasBody: true, tag: "receivables"),
+            .init(method: .post, path: "/api/v1/orders/{id}/payments", rpc: orders.recordPayment, service: "orders",
+                  summary: "Record a payment (once per reference; settles instalments oldest first)", pathFields: ["id": "order_id"], hasBody: true, tag: "receivables"),
+            .init(method: .get, path: "/api/v1/receivables", rpc: orders.getReceivables, service: "orders", summary: "Receivables ageing, DSO and open items",
+                  query: ["account_id": "account_id", "dso_days": "dso_days", "max_items": "max_items"], tag: "receivables"),
+            .init(method: .get, path: "/api/v1/order-tasks", rpc: orders.listOrderTasks, service: "orders", summary: "My (and my role's) order tasks",
+                  query: ["include_done": "include_done"], tag: "orders"),
+            .init(method: .post, path: "/api/v1/order-tasks/{id}/complete", rpc: orders.completeOrderTask, service: "orders", summary: "Mark an order task done",
+                  pathFields: ["id": "id"], tag: "orders"),
+            .init(method: .get, path: "/api/v1/accounts/{id}/orders", rpc: orders.getAccountOrders, service: "orders",
+                  summary: "An account's open orders, receivables ageing and on-time rate", pathFields: ["id": "account_id"], tag: "orders"),
+            .init(method: .get, path: "/api/v1/erp/released-orders", rpc: orders.listReleasedOrders, service: "orders", summary: "Released orders after a cursor (ERP connectors)",
+                  query: ["after": "after", "max_orders": "max_orders"], tag: "erp"),
+            .init(method: .post, path: "/api/v1/erp/released-orders/{id}/acknowledge", rpc: orders.acknowledgeRelease, service: "orders",
+                  summary: "Acknowledge a released order with ERP's order number", pathFields: ["id": "order_id"], hasBody: true, tag: "erp"),
+            .init(method: .post, path: "/api/v1/erp/status-reports", rpc: orders.reportProductionStatus, service: "orders",
+                  summary: "Report a production or shipment status (idempotent by event_id)", hasBody: true, tag: "erp"),
+            .init(method: .post, path: "/api/v1/erp/status-reports/batch", rpc: orders.reportProductionStatuses, service: "orders",
+                  summary: "Report up to 500 statuses, each answered on its own", hasBody: true, tag: "erp"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")
@@ -151,7 +191,13 @@ enum HTTPRoutes {
         var importContacts = HTTPRoute(method: .post, path: "/api/v1/import/contacts", rpc: accounts.importContacts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (contacts)", hasBody: true, tag: "import")
         importContacts.maxBody = 8 << 20
-        routes += [importAccounts, importContacts]
+        var importProducts = HTTPRoute(method: .post, path: "/api/v1/import/products", rpc: orders.importProducts, service: "orders",
+                                       summary: "Import one batch of spreadsheet rows (products)", hasBody: true, tag: "import")
+        importProducts.maxBody = 8 << 20
+        var importOrderStatus = HTTPRoute(method: .post, path: "/api/v1/import/order-status", rpc: orders.importOrderStatus, service: "orders",
+                                          summary: "Import one batch of ERP's status file", hasBody: true, tag: "import")
+        importOrderStatus.maxBody = 8 << 20
+        routes += [importAccounts, importContacts, importProducts, importOrderStatus]
         return routes
     }()
 }

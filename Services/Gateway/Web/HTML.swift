@@ -58,11 +58,16 @@ enum HTML {
         .deal form, td form { display: inline; }
         .deal button, td button { padding: .2rem .5rem; font-size: .8rem; margin: .2rem .2rem 0 0; }
         .overdue { color: var(--bad); font-weight: 600; }
+        .ageing .bar { display: grid; grid-template-columns: 9em 1fr 10em; gap: .6rem; align-items: center; margin: .3rem 0; }
+        .ageing .fill { display: block; height: .9rem; background: var(--accent); border-radius: 3px; min-width: 2px; }
+        .ageing .bar[data-bucket="d31-60"] .fill, .ageing .bar[data-bucket="d61-90"] .fill { background: var(--warn); }
+        .ageing .bar[data-bucket="d90+"] .fill { background: var(--bad); }
+        .filters a.current { font-weight: 700; }
         @media print { header, form, button, .no-print { display: none !important; } body { background: #fff; } main { max-width: none; } }
         </style>
         </head>
         <body>
-        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
+        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
         <main>
         \(body)
         </main>

@@ -26,7 +26,7 @@ struct PipelinePages: Sendable {
             await pages.page(request) { token in try await printPage(id: context.parameters.get("id") ?? "", token: token) }
         }
         router.post("/leads") { request, _ in
-            await action(request) { token, fields in
+            await pages.action(request) { token, fields in
                 let reply = try await call(Pipeline.captureLead, Forge_Pipeline_V1_CaptureLeadRequest.with {
                     $0.lead = .with {
                         $0.companyName = fields["company_name"] ?? ""
@@ -43,7 +43,7 @@ struct PipelinePages: Sendable {
             }
         }
         router.post("/leads/{id}/touch") { request, context in
-            await action(request) { token, fields in
+            await pages.action(request) { token, fields in
                 _ = try await call(Pipeline.touchLead, Forge_Pipeline_V1_TouchLeadRequest.with {
                     $0.id = context.parameters.get("id") ?? ""
                     $0.note = fields["note"] ?? ""
@@ -52,21 +52,21 @@ struct PipelinePages: Sendable {
             }
         }
         router.post("/leads/{id}/convert") { request, context in
-            await action(request) { token, _ in
+            await pages.action(request) { token, _ in
                 let reply = try await call(Pipeline.convertLead, Forge_Pipeline_V1_ConvertLeadRequest.with { $0.leadID = context.parameters.get("id") ?? "" },
                                            token: token, as: Forge_Pipeline_V1_ConvertLeadResponse.self)
                 return "/opportunities/\(reply.opportunity.id)"
             }
         }
         router.post("/tasks/{id}/complete") { request, context in
-            await action(request) { token, _ in
+            await pages.action(request) { token, _ in
                 _ = try await call(Pipeline.completeTask, Forge_Pipeline_V1_CompleteTaskRequest.with { $0.id = context.parameters.get("id") ?? "" },
                                    token: token, as: Forge_Pipeline_V1_CompleteTaskResponse.self)
                 return "/leads"
             }
         }
         router.post("/opportunities/{id}/stage") { request, context in
-            await action(request) { token, fields in
+            await pages.action(request) { token, fields in
                 let id = context.parameters.get("id") ?? ""
                 _ = try await call(Pipeline.advanceStage, Forge_Pipeline_V1_AdvanceStageRequest.with {
                     $0.id = id
@@ -78,7 +78,7 @@ struct PipelinePages: Sendable {
             }
         }
         router.post("/opportunities/{id}/quotes") { request, context in
-            await action(request) { token, fields in
+            await pages.action(request) { token, fields in
                 let id = context.parameters.get("id") ?? ""
                 let yuan = Decimal(string: fields["unit_price"] ?? "") ?? -1
                 let days = Double(fields["valid_days"] ?? "") ?? 30
@@ -103,14 +103,14 @@ struct PipelinePages: Sendable {
             }
         }
         router.post("/quotes/{id}/send") { request, context in
-            await action(request) { token, _ in
+            await pages.action(request) { token, _ in
                 let quote = try await call(Pipeline.sendQuote, Forge_Pipeline_V1_SendQuoteRequest.with { $0.id = context.parameters.get("id") ?? "" },
                                            token: token, as: Forge_Pipeline_V1_SendQuoteResponse.self).quote
                 return "/opportunities/\(quote.opportunityID)"
             }
         }
         router.post("/quotes/{id}/decide") { request, context in
-            await action(request) { token, fields in
+            await pages.action(request) { token, fields in
                 let quote = try await call(Pipeline.decideQuote, Forge_Pipeline_V1_DecideQuoteRequest.with {
                     $0.id = context.parameters.get("id") ?? ""
                     $0.approve = fields["approve"] == "true"
@@ -120,7 +120,7 @@ struct PipelinePages: Sendable {
             }
         }
         router.post("/quotes/{id}/answer") { request, context in
-            await action(request) { token, fields in
+            await pages.action(request) { token, fields in
                 let reply = try await call(Pipeline.recordQuoteAnswer, Forge_Pipeline_V1_RecordQuoteAnswerRequest.with {
                     $0.id = context.parameters.get("id") ?? ""
                     $0.accepted = fields["accepted"] == "true"
@@ -135,30 +135,6 @@ struct PipelinePages: Sendable {
 
     private func call<Response: SwiftProtobuf.Message>(_ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String, as type: Response.Type) async throws -> Response {
         try await pages.call("pipeline", method, request, token: token, as: type)
-    }
-
-    /// A form post: the call, then back to a page (303); a refused call shows why.
-    private func action(_ request: Request, _ perform: @escaping (String, [String: String]) async throws -> String) async -> Response {
-        let body = (try? await request.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
-        let fields = WebPages.form(body)
-        var target = "/leads"
-        let response = await pages.page(request) { token in
-            target = try await perform(token, fields)
-            return ""
-        }
-        guard response.status == .ok else { return response }
-        return .redirect(to: target, type: .normal)
-    }
-
-    static func money(_ money: Forge_Common_V1_Money?) -> String {
-        guard let money else { return "—" }
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.minimumFractionDigits = 2
-        formatter.maximumFractionDigits = 2
-        let amount = formatter.string(from: NSNumber(value: Double(money.amountMicros) / 1_000_000)) ?? "\(money.amountMicros / 1_000_000)"
-        let currency = money.currencyCode.isEmpty || money.currencyCode == "CNY" ? "¥" : money.currencyCode + " "
-        return currency + amount
     }
 
     // MARK: My leads and tasks
@@ -223,12 +199,12 @@ struct PipelinePages: Sendable {
             let deals = opportunities.filter { $0.stage == stage }
             let total = deals.reduce(Int64(0)) { $0 + $1.amount.amountMicros }
             return """
-                <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted">\(deals.count) · \(Self.money(.with { $0.amountMicros = total }))</span></h2>
+                <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted">\(deals.count) · \(WebPages.money(.with { $0.amountMicros = total }))</span></h2>
                 \(deals.isEmpty ? "<p class=\"muted\">暂无商机</p>" : "")
                 \(deals.map { deal in
                     """
                     <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
-                    <span class="muted">\(deal.hasAmount ? Self.money(deal.amount) : "") \(deal.hasExpectedClose ? "· " + WebPages.date(deal.expectedClose) : "") · \(HTML.escape(deal.ownerID))</span><br>
+                    <span class="muted">\(deal.hasAmount ? WebPages.money(deal.amount) : "") \(deal.hasExpectedClose ? "· " + WebPages.date(deal.expectedClose) : "") · \(HTML.escape(deal.ownerID))</span><br>
                     \(PipelineStages.forwardMoves(from: deal.stage).map { next in
                         "<form method=\"post\" action=\"/opportunities/\(HTML.escape(deal.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><input type=\"hidden\" name=\"back\" value=\"board\"><button>→ \(PipelineLabels.stage(next))</button></form>"
                     }.joined())
@@ -271,7 +247,7 @@ struct PipelinePages: Sendable {
             }
             return """
                 <tr data-quote="\(HTML.escape(quote.id))"><td>第 \(quote.revision) 版</td><td class="quote-status">\(PipelineLabels.quoteStatus(quote.status))</td>
-                <td>\(Self.money(quote.hasTotal ? quote.total : nil))</td><td>\(Double(quote.maxDiscountBps) / 100)%</td><td>\(WebPages.date(quote.validUntil))</td><td>\(actions)</td></tr>
+                <td>\(WebPages.money(quote.hasTotal ? quote.total : nil))</td><td>\(Double(quote.maxDiscountBps) / 100)%</td><td>\(WebPages.date(quote.validUntil))</td><td>\(actions)</td></tr>
                 """
         }.joined()
         let lostReasons: [(Forge_Pipeline_V1_LostReason, String)] = [(.price, "价格"), (.leadTime, "交期"), (.technology, "技术"), (.relationship, "关系"), (.competitor, "竞争对手"), (.projectCancelled, "项目取消")]
@@ -280,7 +256,7 @@ struct PipelinePages: Sendable {
             <dl>
             <dt>阶段</dt><dd id="stage">\(PipelineLabels.stage(opportunity.stage))</dd>
             <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(opportunity.accountID))" id="account" data-account="\(HTML.escape(opportunity.accountID))">\(HTML.escape(account?.name ?? opportunity.accountID))</a></dd>
-            <dt>金额</dt><dd>\(opportunity.hasAmount ? Self.money(opportunity.amount) : "—")</dd>
+            <dt>金额</dt><dd>\(opportunity.hasAmount ? WebPages.money(opportunity.amount) : "—")</dd>
             <dt>赢单概率</dt><dd>\(opportunity.probabilityPercent)%</dd>
             <dt>预计成交</dt><dd>\(opportunity.hasExpectedClose ? WebPages.date(opportunity.expectedClose) : "—")</dd>
             <dt>负责人</dt><dd>\(HTML.escape(opportunity.ownerID)) · \(HTML.escape(opportunity.team))</dd>
@@ -321,8 +297,8 @@ struct PipelinePages: Sendable {
         let lines = quote.lines.enumerated().map { index, line in
             """
             <tr><td>\(index + 1)</td><td>\(HTML.escape(line.sku))</td><td>\(HTML.escape(line.name))</td><td>\(line.quantity) \(HTML.escape(line.unit))</td>
-            <td>\(Self.money(line.hasListUnitPrice ? line.listUnitPrice : nil))</td><td>\(Double(line.discountBps) / 100)%</td>
-            <td>\(Self.money(line.hasUnitPrice ? line.unitPrice : nil))</td><td>\(Self.money(line.hasLineTotal ? line.lineTotal : nil))</td></tr>
+            <td>\(WebPages.money(line.hasListUnitPrice ? line.listUnitPrice : nil))</td><td>\(Double(line.discountBps) / 100)%</td>
+            <td>\(WebPages.money(line.hasUnitPrice ? line.unitPrice : nil))</td><td>\(WebPages.money(line.hasLineTotal ? line.lineTotal : nil))</td></tr>
             """
         }.joined()
         let terms = quote.paymentTerms.map { "<li>\(HTML.escape($0.label)) \($0.percent)%</li>" }.joined()
@@ -338,7 +314,7 @@ struct PipelinePages: Sendable {
             </dl>
             <table id="quote-lines"><thead><tr><th>序号</th><th>物料号</th><th>名称</th><th>数量</th><th>标准单价</th><th>折扣</th><th>成交单价</th><th>金额</th></tr></thead>
             <tbody>\(lines)</tbody>
-            <tfoot><tr><td colspan="7">合计（含税，\(HTML.escape(quote.currencyCode))）</td><td id="quote-total"><strong>\(Self.money(quote.hasTotal ? quote.total : nil))</strong></td></tr></tfoot></table>
+            <tfoot><tr><td colspan="7">合计（含税，\(HTML.escape(quote.currencyCode))）</td><td id="quote-total"><strong>\(WebPages.money(quote.hasTotal ? quote.total : nil))</strong></td></tr></tfoot></table>
             <h2>付款条件</h2><ul>\(terms)</ul>
             \(quote.notes.isEmpty ? "" : "<p>\(HTML.escape(quote.notes))</p>")
             <p class="muted">本报价单经双方签字盖章后生效。</p>

@@ -43,6 +43,7 @@ struct WebPages: Sendable {
             await page(request) { token in try await saveEdit(id: context.parameters.get("id") ?? "", request: request, token: token) }
         }
         PipelinePages(pages: self).register(in: router)
+        OrderPages(pages: self).register(in: router)
     }
 
     // MARK: Plumbing
@@ -83,6 +84,30 @@ struct WebPages: Sendable {
         if let token { metadata[MetadataKey.authorization] = "Bearer \(token)" }
         let reply = try await channel.unary(method, payload: try request.serializedData(), options: CallOptions(timeout: HTTPGateway.callTimeout, metadata: metadata))
         return try Response(serializedBytes: reply)
+    }
+
+    /// A form post: the call, then back to a page (303); a refused call shows why.
+    func action(_ request: Request, _ perform: @escaping (String, [String: String]) async throws -> String) async -> Response {
+        let body = (try? await request.body.collect(upTo: 64 * 1024)) ?? ByteBuffer()
+        let fields = WebPages.form(body)
+        var target = "/"
+        let response = await page(request) { token in
+            target = try await perform(token, fields)
+            return ""
+        }
+        guard response.status == .ok else { return response }
+        return .redirect(to: target, type: .normal)
+    }
+
+    static func money(_ money: Forge_Common_V1_Money?) -> String {
+        guard let money else { return "—" }
+        let formatter = NumberFormatter()
+        formatter.numberStyle = .decimal
+        formatter.minimumFractionDigits = 2
+        formatter.maximumFractionDigits = 2
+        let amount = formatter.string(from: NSNumber(value: Double(money.amountMicros) / 1_000_000)) ?? "\(money.amountMicros / 1_000_000)"
+        let currency = money.currencyCode.isEmpty || money.currencyCode == "CNY" ? "¥" : money.currencyCode + " "
+        return currency + amount
     }
 
     static func form(_ body: ByteBuffer) -> [String: String] {
@@ -186,7 +211,8 @@ struct WebPages: Sendable {
             "<li><span class=\"muted\">\(Self.date(activity.occurredAt))</span> \(Labels.kind(activity.kind)) <strong>\(HTML.escape(activity.subject))</strong><br>\(HTML.escape(activity.body))</li>"
         }.joined() + "</ul>"))
         cards.append(card("pipeline", title: "商机与报价", section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))
-        for (name, title) in [("orders", "订单与回款"), ("service", "设备与服务"), ("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
+        cards.append(card("orders", title: "订单与回款", section: section("orders"), content: OrderPages.card(section("orders"))))
+        for (name, title) in [("service", "设备与服务"), ("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
             let current = section(name)
             cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
         }
@@ -213,10 +239,10 @@ struct WebPages: Sendable {
             return "<p class=\"muted\">\(HTML.escape(section?.detail ?? ""))</p>"
         }
         let opportunities = pipeline.openOpportunities.map {
-            "<li><a href=\"/opportunities/\(HTML.escape($0.id))\">\(HTML.escape($0.name))</a> · \(PipelineLabels.stage($0.stage))\($0.hasAmount ? " · " + PipelinePages.money($0.amount) : "")</li>"
+            "<li><a href=\"/opportunities/\(HTML.escape($0.id))\">\(HTML.escape($0.name))</a> · \(PipelineLabels.stage($0.stage))\($0.hasAmount ? " · " + WebPages.money($0.amount) : "")</li>"
         }.joined()
         let quotes = pipeline.latestQuotes.map {
-            "<li><a href=\"/quotes/\(HTML.escape($0.id))/print\">报价第 \($0.revision) 版</a> · \(PipelineLabels.quoteStatus($0.status))\($0.hasTotal ? " · " + PipelinePages.money($0.total) : "")</li>"
+            "<li><a href=\"/quotes/\(HTML.escape($0.id))/print\">报价第 \($0.revision) 版</a> · \(PipelineLabels.quoteStatus($0.status))\($0.hasTotal ? " · " + WebPages.money($0.total) : "")</li>"
         }.joined()
         let tasks = pipeline.openTasks.map { "<li>\(date($0.dueAt)) \(HTML.escape($0.title))（\(HTML.escape($0.ownerID))）</li>" }.joined()
         return (opportunities.isEmpty ? "<p class=\"muted\">没有进行中的商机</p>" : "<ul class=\"timeline\">\(opportunities)</ul>")

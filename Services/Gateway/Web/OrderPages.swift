@@ -1,0 +1,220 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SwiftProtobuf
+
+/// The order pages: the order list, one order with its lines' production status, its status
+/// timeline (every report ERP and MES sent) and its payment plan, and finance's receivables
+/// page with the ageing and DSO. What a person sees is what orders answers for their token: a
+/// rep gets no margins or credit figures, the receivables page is finance's and managers'.
+struct OrderPages: Sendable {
+    let pages: WebPages
+
+    typealias Orders = Forge_Orders_V1_OrdersService.Method
+
+    func register(in router: Router<BasicRequestContext>) {
+        router.get("/orders") { request, _ in
+            let status = request.uri.queryParameters.get("status").flatMap(Int.init).flatMap(Forge_Orders_V1_OrderStatus.init(rawValue:))
+            return await pages.page(request) { token in try await listPage(status: status, token: token) }
+        }
+        router.get("/orders/{id}") { request, context in
+            await pages.page(request) { token in try await orderPage(id: context.parameters.get("id") ?? "", token: token) }
+        }
+        router.get("/receivables") { request, _ in await pages.page(request) { token in try await receivablesPage(token: token) } }
+        router.post("/orders/{id}/approve") { request, context in
+            await pages.action(request) { token, fields in
+                let id = context.parameters.get("id") ?? ""
+                _ = try await call(Orders.approveOrder, Forge_Orders_V1_ApproveOrderRequest.with {
+                    $0.id = id
+                    $0.creditOverrideReason = fields["credit_override_reason"] ?? ""
+                }, token: token, as: Forge_Orders_V1_ApproveOrderResponse.self)
+                return "/orders/\(id)"
+            }
+        }
+        router.post("/orders/{id}/release") { request, context in
+            await pages.action(request) { token, _ in
+                let id = context.parameters.get("id") ?? ""
+                _ = try await call(Orders.releaseOrder, Forge_Orders_V1_ReleaseOrderRequest.with { $0.id = id }, token: token, as: Forge_Orders_V1_ReleaseOrderResponse.self)
+                return "/orders/\(id)"
+            }
+        }
+        router.post("/orders/{id}/payments") { request, context in
+            await pages.action(request) { token, fields in
+                let id = context.parameters.get("id") ?? ""
+                _ = try await call(Orders.recordPayment, Forge_Orders_V1_RecordPaymentRequest.with {
+                    $0.orderID = id
+                    $0.amount = .with { $0.amountMicros = ImportColumns.money(fields["amount"] ?? "") ?? 0 }
+                    $0.reference = fields["reference"] ?? ""
+                }, token: token, as: Forge_Orders_V1_RecordPaymentResponse.self)
+                return "/orders/\(id)"
+            }
+        }
+    }
+
+    private func call<Response: SwiftProtobuf.Message>(_ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String, as type: Response.Type) async throws -> Response {
+        try await pages.call("orders", method, request, token: token, as: type)
+    }
+
+    // MARK: The list
+
+    private func listPage(status: Forge_Orders_V1_OrderStatus?, token: String) async throws -> String {
+        let orders = try await call(Orders.listOrders, Forge_Orders_V1_ListOrdersRequest.with {
+            $0.page.pageSize = 200
+            if let status { $0.statuses = [status] }
+        }, token: token, as: Forge_Orders_V1_ListOrdersResponse.self).orders
+        let statuses: [Forge_Orders_V1_OrderStatus] = [.draft, .creditHold, .approved, .released, .delivered, .completed, .cancelled]
+        let filter = "<p class=\"filters\"><a href=\"/orders\">全部</a> " + statuses.map {
+            "· <a href=\"/orders?status=\($0.rawValue)\"\($0 == status ? " class=\"current\"" : "")>\(OrdersLabels.status($0))</a>"
+        }.joined(separator: " ") + "</p>"
+        let rows = orders.map { order in
+            """
+            <tr data-order="\(HTML.escape(order.id))"><td><a href="/orders/\(HTML.escape(order.id))">\(HTML.escape(order.orderNumber))</a><br><span class="muted">\(WebPages.date(order.createdAt))</span></td>
+            <td><a href="/accounts/\(HTML.escape(order.accountID))">\(HTML.escape(order.accountName.isEmpty ? order.accountID : order.accountName))</a></td>
+            <td class="order-status">\(OrdersLabels.status(order.status))</td><td>\(OrdersLabels.production(order.productionStatus))</td>
+            <td>\(order.hasTotal ? WebPages.money(order.total) : "—")</td><td>\(order.hasOutstanding ? WebPages.money(order.outstanding) : "—")</td>
+            <td>\(HTML.escape(order.ownerID))</td></tr>
+            """
+        }.joined()
+        return HTML.page(title: "订单", user: WebPages.subject(token), body: """
+            <h1>订单</h1>
+            \(filter)
+            \(orders.isEmpty ? "<p class=\"muted\">没有订单</p>" : "")
+            <table id="orders"><thead><tr><th>订单号</th><th>客户</th><th>状态</th><th>生产/物流</th><th>金额</th><th>未回款</th><th>负责人</th></tr></thead><tbody>\(rows)</tbody></table>
+            """)
+    }
+
+    // MARK: One order
+
+    private func orderPage(id: String, token: String) async throws -> String {
+        let reply = try await call(Orders.getOrder, Forge_Orders_V1_GetOrderRequest.with { $0.id = id }, token: token, as: Forge_Orders_V1_GetOrderResponse.self)
+        let order = reply.order
+        let finance = order.hasMargin || order.hasCreditCheck
+        let lines = order.lines.map { line in
+            let state = line.production
+            var detail = OrdersLabels.production(state.status)
+            if state.status == .inProduction { detail += " \(state.percent)%" + (state.workCentre.isEmpty ? "" : " · \(HTML.escape(state.workCentre))") }
+            if !state.trackingNumber.isEmpty { detail += "<br><span class=\"muted\">\(HTML.escape(state.carrier)) \(HTML.escape(state.trackingNumber))</span>" }
+            if state.status == .delivered { detail += "<br><span class=\"muted\">\(HTML.escape(state.signedBy)) 签收 \(WebPages.date(state.deliveredAt))\(line.deliveredOnTime ? "" : " · 逾期交付")</span>" }
+            return """
+                <tr data-line="\(line.lineNo)"><td>\(line.lineNo)</td><td>\(HTML.escape(line.sku))<br><span class="muted">\(HTML.escape(line.name))</span></td><td>\(line.quantity) \(HTML.escape(line.unit))</td>
+                <td>\(line.hasUnitPrice ? WebPages.money(line.unitPrice) : "—")</td><td>\(line.hasLineTotal ? WebPages.money(line.lineTotal) : "—")</td>
+                \(finance ? "<td class=\"margin\">\(line.hasMargin ? WebPages.money(line.margin) : "—")</td>" : "")
+                <td>\(line.hasPromisedDelivery ? WebPages.date(line.promisedDelivery) : "—")</td><td class="production">\(detail)</td>
+                <td>\(line.serialNumbers.map(HTML.escape).joined(separator: "<br>"))</td></tr>
+                """
+        }.joined()
+        let timeline = reply.history.map { event in
+            """
+            <li class="\(event.outcome == .historyOnly ? "muted" : "")"><span class="muted">\(WebPages.date(event.sourceTime))</span> \(OrdersLabels.production(event.status))\(event.lineNo == 0 ? "" : "（第 \(event.lineNo) 行）")
+            \(HTML.escape(event.details)) <span class="muted">· \(HTML.escape(event.source))\(event.outcome == .historyOnly ? " · 晚到，仅记录" : "")</span></li>
+            """
+        }.joined()
+        let plan = order.paymentPlan.map { installment in
+            let outstanding = installment.amount.amountMicros - installment.paid.amountMicros
+            let overdue = installment.hasDueAt && outstanding > 0 && installment.dueAt.date < Date()
+            return """
+                <tr><td>\(HTML.escape(installment.label))</td><td>\(installment.percentBps > 0 ? "\(Double(installment.percentBps) / 100)%" : "")</td><td>\(WebPages.money(installment.amount))</td>
+                <td>\(OrdersLabels.trigger(installment.trigger))\(installment.daysAfter > 0 ? " + \(installment.daysAfter) 天" : "")</td>
+                <td>\(HTML.escape(installment.invoiceNumber))</td><td class="\(overdue ? "overdue" : "")">\(installment.hasDueAt ? WebPages.date(installment.dueAt) : "—")\(overdue ? " 逾期" : "")</td>
+                <td>\(WebPages.money(installment.paid))</td></tr>
+                """
+        }.joined()
+        let credit = order.hasCreditCheck ? """
+            <h2>信用检查</h2><p id="credit">\(order.creditCheck.limitSet ? "额度 \(WebPages.money(order.creditCheck.creditLimit))，已占用 \(WebPages.money(order.creditCheck.openBalance))，本单 \(WebPages.money(order.creditCheck.orderTotal))" : "未设置信用额度")
+            \(order.creditCheck.overLimit ? "<strong class=\"error\">超出额度</strong>" : "")\(order.creditCheck.overrideReason.isEmpty ? "" : "<br>财务特批（\(HTML.escape(order.creditCheck.overrideBy))）：\(HTML.escape(order.creditCheck.overrideReason))")</p>
+            """ : ""
+        var actions: [String] = []
+        if order.status == .draft || order.status == .creditHold {
+            actions.append("""
+                <form method="post" action="/orders/\(HTML.escape(order.id))/approve" id="approve-form">\(order.status == .creditHold ? "<input name=\"credit_override_reason\" id=\"credit_override_reason\" placeholder=\"超额度审批理由（财务）\">" : "")<button id="approve">审批</button></form>
+                """)
+        }
+        if order.status == .approved {
+            actions.append("<form method=\"post\" action=\"/orders/\(HTML.escape(order.id))/release\"><button id=\"release\">下达 ERP</button></form>")
+        }
+        if finance, [.approved, .released, .delivered].contains(order.status) {
+            actions.append("""
+                <form method="post" action="/orders/\(HTML.escape(order.id))/payments" id="payment-form"><input name="amount" id="amount" placeholder="金额（元）"> <input name="reference" id="reference" placeholder="银行流水号"> <button id="record-payment">登记回款</button></form>
+                """)
+        }
+        return HTML.page(title: order.orderNumber, user: WebPages.subject(token), body: """
+            <h1 id="order-number">\(HTML.escape(order.orderNumber)) <span class="muted" id="order-status">\(OrdersLabels.status(order.status))</span></h1>
+            <dl>
+            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(order.accountID))" id="account">\(HTML.escape(order.accountName.isEmpty ? order.accountID : order.accountName))</a></dd>
+            \(order.opportunityID.isEmpty ? "" : "<dt>商机</dt><dd><a href=\"/opportunities/\(HTML.escape(order.opportunityID))\">\(HTML.escape(order.opportunityID))</a></dd>")
+            <dt>合同号</dt><dd>\(HTML.escape(order.contractNumber.isEmpty ? "—" : order.contractNumber))</dd>
+            <dt>ERP 订单号</dt><dd>\(HTML.escape(order.erpOrderNumber.isEmpty ? "—" : order.erpOrderNumber))</dd>
+            <dt>贸易条款</dt><dd>\(HTML.escape(order.incoterms.isEmpty ? "—" : order.incoterms))</dd>
+            <dt>交货地址</dt><dd>\(HTML.escape(order.deliveryAddress))</dd>
+            <dt>金额</dt><dd id="total">\(order.hasTotal ? WebPages.money(order.total) : "—")</dd>
+            \(order.hasMargin ? "<dt>毛利</dt><dd id=\"margin\">\(WebPages.money(order.margin))</dd>" : "")
+            <dt>已回款 / 未回款</dt><dd>\(order.hasPaid ? WebPages.money(order.paid) + " / " + WebPages.money(order.outstanding) : "—")</dd>
+            <dt>负责人</dt><dd>\(HTML.escape(order.ownerID)) · \(HTML.escape(order.team))</dd>
+            </dl>
+            <p class="actions">\(actions.joined(separator: " "))</p>
+            <h2>明细与生产状态</h2>
+            <table id="lines"><thead><tr><th>#</th><th>物料</th><th>数量</th><th>单价</th><th>金额</th>\(finance ? "<th>毛利</th>" : "")<th>承诺交期</th><th>状态</th><th>序列号</th></tr></thead><tbody>\(lines)</tbody></table>
+            <h2>状态时间线</h2>
+            \(timeline.isEmpty ? "<p class=\"muted\">ERP/MES 尚未回报状态</p>" : "<ul class=\"timeline\" id=\"timeline\">\(timeline)</ul>")
+            \(plan.isEmpty ? "" : "<h2>付款计划</h2><table id=\"plan\"><thead><tr><th>期次</th><th>比例</th><th>金额</th><th>触发</th><th>发票号</th><th>到期</th><th>已付</th></tr></thead><tbody>\(plan)</tbody></table>")
+            \(credit)
+            """)
+    }
+
+    // MARK: Receivables
+
+    private func receivablesPage(token: String) async throws -> String {
+        let receivables = try await call(Orders.getReceivables, Forge_Orders_V1_GetReceivablesRequest.with { $0.maxItems = 200 },
+                                         token: token, as: Forge_Orders_V1_GetReceivablesResponse.self)
+        let ageing = receivables.ageing
+        let buckets: [(String, String, Forge_Common_V1_Money)] = [("current", "未到期", ageing.current), ("d1-30", "逾期 1–30 天", ageing.days130),
+                                                                 ("d31-60", "31–60 天", ageing.days3160), ("d61-90", "61–90 天", ageing.days6190),
+                                                                 ("d90+", "90 天以上", ageing.over90)]
+        let largest = max(1, buckets.map(\.2.amountMicros).max() ?? 1)
+        let bars = buckets.map { key, label, amount in
+            """
+            <div class="bar" data-bucket="\(key)"><span class="label">\(label)</span><span class="fill" style="width: \(Int(Double(amount.amountMicros) / Double(largest) * 100))%"></span><span class="amount">\(WebPages.money(amount))</span></div>
+            """
+        }.joined()
+        let items = receivables.items.map { item in
+            """
+            <tr><td><a href="/orders/\(HTML.escape(item.orderID))">\(HTML.escape(item.orderNumber))</a></td><td><a href="/accounts/\(HTML.escape(item.accountID))">\(HTML.escape(item.accountName))</a></td>
+            <td>\(HTML.escape(item.label))</td><td>\(HTML.escape(item.invoiceNumber))</td><td>\(WebPages.date(item.dueAt))</td>
+            <td class="\(item.daysOverdue > 0 ? "overdue" : "")">\(item.daysOverdue > 0 ? "\(item.daysOverdue) 天" : "未到期")</td><td>\(WebPages.money(item.outstanding))</td><td>\(HTML.escape(item.ownerID))</td></tr>
+            """
+        }.joined()
+        return HTML.page(title: "应收账款", user: WebPages.subject(token), body: """
+            <h1>应收账款</h1>
+            <p id="dso">应收合计 <strong>\(WebPages.money(ageing.total))</strong> · DSO <strong>\(String(format: "%.1f", receivables.dso.dsoDays))</strong> 天
+            <span class="muted">（应收 \(WebPages.money(receivables.dso.receivables)) ÷ 近 \(receivables.dso.days) 天赊销 \(WebPages.money(receivables.dso.creditSales)) × \(receivables.dso.days)）</span></p>
+            <div class="ageing" id="ageing">\(bars)</div>
+            <h2>未结清款项（逾期最久在前）</h2>
+            \(items.isEmpty ? "<p class=\"muted\">没有未结清款项</p>" : "<table id=\"open-items\"><thead><tr><th>订单</th><th>客户</th><th>期次</th><th>发票</th><th>到期日</th><th>逾期</th><th>未付</th><th>负责人</th></tr></thead><tbody>\(items)</tbody></table>")
+            """)
+    }
+
+    // MARK: The 360° card
+
+    /// Open orders with their production status, the receivables' ageing (for who may see
+    /// it), the on-time rate and the last twelve months.
+    static func card(_ section: Forge_Gateway_V1_Section?) -> String {
+        guard let section, section.status == .ok, let orders = try? Forge_Orders_V1_GetAccountOrdersResponse(jsonString: section.json) else {
+            return "<p class=\"muted\">\(HTML.escape(section?.detail ?? ""))</p>"
+        }
+        let open = orders.openOrders.map {
+            "<li><a href=\"/orders/\(HTML.escape($0.id))\">\(HTML.escape($0.orderNumber))</a> · \(OrdersLabels.status($0.status)) · \(OrdersLabels.production($0.productionStatus))\($0.hasTotal ? " · " + WebPages.money($0.total) : "")</li>"
+        }.joined()
+        let onTime = orders.deliveredLines == 0 ? "—" : "\(Int((Double(orders.onTimeLines) / Double(orders.deliveredLines) * 100).rounded()))%（\(orders.onTimeLines)/\(orders.deliveredLines)）"
+        var text = (open.isEmpty ? "<p class=\"muted\">没有进行中的订单</p>" : "<ul class=\"timeline\">\(open)</ul>")
+            + "<dl><dt>近 12 个月</dt><dd>\(orders.ordersLast12Months) 单\(orders.hasRevenueLast12Months ? " · " + WebPages.money(orders.revenueLast12Months) : "")</dd><dt>准时交付</dt><dd class=\"on-time\">\(onTime)</dd>"
+        if orders.hasReceivables {
+            let ageing = orders.receivables
+            text += "<dt>应收</dt><dd class=\"receivables\">\(WebPages.money(ageing.total))\(ageing.total.amountMicros > ageing.current.amountMicros ? "（逾期 \(WebPages.money(.with { $0.amountMicros = ageing.total.amountMicros - ageing.current.amountMicros }))）" : "")</dd>"
+        }
+        return text + "</dl>"
+    }
+}

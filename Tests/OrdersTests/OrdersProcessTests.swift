@@ -1,0 +1,129 @@
+import ForgeContracts
+import ForgeKit
+import ForgeTestSupport
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+import Testing
+
+/// forge-accounts, forge-pipeline and forge-orders as real processes: a quote accepted in the
+/// pipeline drafts its order in orders through the event feed, the credit check reads the
+/// account's limit from accounts over the wire, and a connector reaches only the bridge.
+@Suite("Orders across real processes", .serialized)
+struct OrdersProcessTests {
+    struct Clients {
+        let accounts: Forge_Accounts_V1_AccountsClient
+        let pipeline: Forge_Pipeline_V1_PipelineClient
+        let orders: Forge_Orders_V1_OrdersClient
+        let channels: [WireClient]
+        func close() async { for channel in channels { await channel.close() } }
+    }
+
+    static func clients(_ stack: LocalStack, subject: String, roles: [String], team: String? = nil) async throws -> Clients {
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
+        let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 3600)
+        let channels = try ["accounts", "pipeline", "orders"].map {
+            try WireClient(host: "127.0.0.1", port: stack.wirePort($0), interceptors: [BearerTokenInterceptor(token: token)])
+        }
+        return Clients(accounts: .init(channel: channels[0]), pipeline: .init(channel: channels[1]), orders: .init(channel: channels[2]), channels: channels)
+    }
+
+    static func start(portBase: Int) async throws -> LocalStack {
+        var stack = try LocalStack(portBase: portBase)
+        try await stack.writeServiceToken()
+        for service in ["accounts", "pipeline", "orders"] {
+            try stack.start(service)
+            #expect(await stack.waitUntilServing(service))
+        }
+        return stack
+    }
+
+    @Test("a quote accepted in the pipeline drafts the order once; the manager's approval is held over the limit read from accounts; finance releases it; the connector sees it and nothing else")
+    func wonToReleased() async throws {
+        let stack = try await Self.start(portBase: 34100)
+        defer { stack.killAll() }
+        let admin = try await Self.clients(stack, subject: "admin", roles: ["admin"])
+        let rep = try await Self.clients(stack, subject: "rep-a", roles: ["sales_rep"], team: "east")
+        let manager = try await Self.clients(stack, subject: "boss-east", roles: ["sales_manager"], team: "east")
+        let finance = try await Self.clients(stack, subject: "fin-1", roles: ["finance"])
+        let connector = try await Self.clients(stack, subject: "erp-bridge", roles: ["erp_connector"])
+        defer { Task { for client in [admin, rep, manager, finance, connector] { await client.close() } } }
+
+        let account = try await admin.accounts.createAccount(.with {
+            $0.account = .with {
+                $0.name = "宁波精工机械有限公司"
+                $0.region = "华东"
+                $0.ownerID = "rep-a"
+                $0.team = "east"
+                $0.creditLimit = .with { $0.amountMicros = 500_000_000_000; $0.currencyCode = "CNY" }
+            }
+        }).account
+        let opportunity = try await rep.pipeline.createOpportunity(.with {
+            $0.opportunity = .with { $0.accountID = account.id; $0.name = "加工中心 10 台"; $0.ownerID = "rep-a"; $0.team = "east" }
+        }).opportunity
+        let quote = try await rep.pipeline.createQuote(.with {
+            $0.quote = .with {
+                $0.opportunityID = opportunity.id
+                $0.lines = [.with {
+                    $0.sku = "VMC-850"
+                    $0.name = "立式加工中心 VMC850"
+                    $0.unit = "台"
+                    $0.quantity = 10
+                    $0.listUnitPrice = .with { $0.amountMicros = 280_000_000_000 }
+                }]
+                $0.paymentTerms = [.with { $0.label = "预付款"; $0.percent = 30; $0.dueRule = "on_order" },
+                                   .with { $0.label = "发货前"; $0.percent = 70; $0.dueRule = "before_shipment" }]
+                $0.validUntil = .init(date: Date().addingTimeInterval(30 * 86_400))
+            }
+        }).quote
+        _ = try await rep.pipeline.sendQuote(.with { $0.id = quote.id })
+        _ = try await rep.pipeline.recordQuoteAnswer(.with { $0.id = quote.id; $0.accepted = true })
+
+        // The order appears through pipeline's feed.
+        var drafted: Forge_Orders_V1_Order?
+        for _ in 0..<400 where drafted == nil {
+            drafted = try await rep.orders.listOrders(.with { $0.accountID = account.id }).orders.first
+            if drafted == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let order = try #require(drafted)
+        #expect(order.opportunityID == opportunity.id && order.quoteID == quote.id && order.accountName == "宁波精工机械有限公司")
+        #expect(order.total.amountMicros == 2_800_000_000_000 && order.paymentPlan.map(\.percentBps) == [3000, 7000])
+
+        // 2,800,000 against a 500,000 limit read from accounts: held, with the figures.
+        await #expect {
+            _ = try await manager.orders.approveOrder(.with { $0.id = order.id })
+        } throws: {
+            let error = $0 as? RPCError
+            return error?.code == .failedPrecondition && error?.message.contains("limit CNY 500,000.00") == true
+        }
+        let approved = try await finance.orders.approveOrder(.with { $0.id = order.id; $0.creditOverrideReason = "总经理特批，预付款到账后发货" }).order
+        #expect(approved.status == .approved && approved.creditCheck.overrideBy == "fin-1")
+        _ = try await manager.orders.releaseOrder(.with { $0.id = order.id })
+
+        let released = try await connector.orders.listReleasedOrders(.init())
+        #expect(released.orders.map(\.id) == [order.id])
+        await #expect { _ = try await connector.orders.createOrder(.with { $0.order = order }) } throws: { ($0 as? RPCError)?.code == .permissionDenied }
+        await #expect { _ = try await connector.orders.getReceivables(.init()) } throws: { ($0 as? RPCError)?.code == .permissionDenied }
+        await #expect { _ = try await rep.orders.reportProductionStatus(.init()) } throws: { ($0 as? RPCError)?.code == .permissionDenied }
+        let shipped = try await connector.orders.reportProductionStatus(.with {
+            $0.report = .with {
+                $0.eventID = "erp-77"
+                $0.source = "erp"
+                $0.orderID = order.id
+                $0.status = .shipped
+                $0.sourceTime = .init(date: Date())
+                $0.carrier = "顺丰"
+                $0.trackingNumber = "SF0001"
+            }
+        })
+        #expect(shipped.outcome == .applied && shipped.order.productionStatus == .shipped)
+        // Bad bytes of a report: a clear error naming the fields, the process alive.
+        await #expect { _ = try await connector.orders.reportProductionStatus(.with { $0.report = .with { $0.percent = 300 } }) } throws: {
+            Set(($0 as? RPCError)?.violations.map(\.field) ?? []).isSuperset(of: ["report.event_id", "report.order_id", "report.status", "report.source_time", "report.percent"])
+        }
+        #expect(try await rep.orders.getOrder(.with { $0.id = order.id }).order.lines[0].production.trackingNumber == "SF0001")
+        // One order for the opportunity, whoever looks.
+        #expect(try await finance.orders.listOrders(.init()).orders.count == 1)
+    }
+}
