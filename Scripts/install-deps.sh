@@ -2,7 +2,7 @@
 # Installs what building and running need on a fresh Debian machine (SQLite's headers for
 # GRDB); with --test also what the tests need: protoc (generated-code check), headless
 # Chromium and its driver (web-page tests), docker-compose (to validate docker-compose.yml),
-# Selenium and openapi-spec-validator (PyPI).
+# Selenium, openapi-spec-validator and aiosmtpd (a real SMTP server for the notification tests) from PyPI.
 # Does nothing when everything is there; needs root otherwise.
 set -euo pipefail
 packages=()
@@ -24,7 +24,7 @@ if (( ${#packages[@]} )); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-if [[ "${1:-}" == "--test" ]] && ! python3 -c "import selenium, openapi_spec_validator" 2>/dev/null; then
-    python3 -m pip install -q --break-system-packages selenium openapi-spec-validator 2>/dev/null \
-        || python3 -m pip install -q selenium openapi-spec-validator
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import selenium, openapi_spec_validator, aiosmtpd" 2>/dev/null; then
+    python3 -m pip install -q --break-system-packages selenium openapi-spec-validator aiosmtpd 2>/dev/null \
+        || python3 -m pip install -q selenium openapi-spec-validator aiosmtpd
 fi

@@ -4,10 +4,11 @@ import ForgeKit
 import ForgeWire
 import Foundation
 import Logging
+import NIOSSL
 
 // forge-gateway: sign-in, users and API keys, the 360° view, the HTTP/JSON API and the web
 // pages (DESIGN §2). It holds the token signing key; the services hold only the public key.
-ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }) { setup in
+ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0); NotificationStore.migrations(&$0) }) { setup in
     let settings = try GatewaySettings.load(configuration: setup.configuration)
     let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: settings.privateKeyPath))
     let identity = IdentityStore(database: setup.database, hasher: PasswordHasher())
@@ -32,17 +33,23 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
                    allowPrivateWebhookTargets: settings.allowPrivateWebhookTargets)
         .register(in: &setup.router)
 
-    // Webhooks: follow the domain event feeds (accounts today; each service's feed as it gets
-    // events) and send each matching event through a durable, retried job.
+    // The edge for everything that leaves the company: follow the domain event feeds (each
+    // service's as it gets events) and send each matching event to its webhooks, and each
+    // NotificationRequested to its customer, through durable, retried jobs.
     let clock = setup.clock
-    for upstream in ["accounts"] {
+    for upstream in GatewaySettings.eventSources {
         setup.consumers.append(EventConsumer(upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, logger: setup.logger) { db, event in
             try WebhookStore.enqueue(db, event, at: clock.now())
+            try NotificationStore.enqueue(db, event, upstream: upstream, at: clock.now())
         })
     }
     let sender = WebhookSender(database: setup.database, http: HTTPClient.shared, clock: setup.clock)
     setup.jobHandlers[WebhookStore.jobKind] = { payload, job in
         try await sender.send(deliveryID: String(decoding: payload, as: UTF8.self), job: job)
+    }
+    let notifications = NotificationSender(database: setup.database, accounts: try setup.client(of: "accounts"), smtp: try settings.smtpClient(), clock: setup.clock)
+    setup.jobHandlers[NotificationStore.jobKind] = { payload, job in
+        try await notifications.send(key: String(decoding: payload, as: UTF8.self), job: job)
     }
     GatewayAccess.declare(in: &setup.access)
 
@@ -64,6 +71,13 @@ struct GatewaySettings {
     var rateLimit = 50.0
     /// Webhooks may target loopback, link-local and private addresses.
     var allowPrivateWebhookTargets = false
+    /// The SMTP relay customer e-mails go through (`FORGE_SMTP_URL`), and a CA file to trust
+    /// for its certificate besides the system's (`FORGE_SMTP_CA_FILE`).
+    var smtpRelay: SMTPClient.Relay?
+    var smtpCAFile: String?
+
+    /// The services whose event feeds the gateway follows for webhooks and notifications.
+    static let eventSources = ["accounts", "pipeline", "orders"]
 
     static func load(configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewaySettings {
         var settings = GatewaySettings(privateKeyPath: environment["FORGE_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -81,6 +95,19 @@ struct GatewaySettings {
             }
             settings.rateLimit = rate
         }
+        if let value = environment["FORGE_SMTP_URL"], !value.isEmpty {
+            do {
+                settings.smtpRelay = try SMTPClient.Relay(url: value)
+            } catch {
+                throw ConfigurationError(setting: "FORGE_SMTP_URL", problem: "\(error)")
+            }
+        }
+        if let value = environment["FORGE_SMTP_CA_FILE"], !value.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: value) else {
+                throw ConfigurationError(setting: "FORGE_SMTP_CA_FILE", problem: "cannot read \(value)")
+            }
+            settings.smtpCAFile = value
+        }
         if let value = environment["FORGE_WEBHOOK_ALLOW_PRIVATE"], !value.isEmpty {
             guard let allow = Bool(value.lowercased()) else {
                 throw ConfigurationError(setting: "FORGE_WEBHOOK_ALLOW_PRIVATE", problem: "'\(value)' is not true or false")
@@ -88,6 +115,13 @@ struct GatewaySettings {
             settings.allowPrivateWebhookTargets = allow
         }
         return settings
+    }
+
+    func smtpClient() throws -> SMTPClient? {
+        guard let smtpRelay else { return nil }
+        var client = SMTPClient(relay: smtpRelay)
+        if let smtpCAFile { client.trustRoots = .file(smtpCAFile) }
+        return client
     }
 
     /// `FORGE_ADMIN_PASSWORD`, else the one in the data directory, else a new random one

@@ -35,7 +35,7 @@ struct BrowserTests {
 
     @Test("a rep captures and converts a lead, meets the solution-design gate, sends a quote and prints it; the board shows the deal")
     func pipelinePages() async throws {
-        let (stack, _) = try await PipelineHTTPTests.start(portBase: 32100)
+        let (stack, _) = try await PipelineHTTPTests.start(portBase: 17100)
         defer { stack.killAll() }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/pipeline_pages.py").path
         let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery"])

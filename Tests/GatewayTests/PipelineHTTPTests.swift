@@ -25,7 +25,7 @@ struct PipelineHTTPTests {
 
     @Test("capture, read and convert a lead; a gate refused with 400 FAILED_PRECONDITION naming what is missing; a quote created, sent and accepted wins; forecast and tasks")
     func leadToWon() async throws {
-        let (stack, rep) = try await Self.start(portBase: 33100)
+        let (stack, rep) = try await Self.start(portBase: 16100)
         defer { stack.killAll() }
         func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> HTTPTestClient.Reply {
             try await GatewayProcessTests.call(stack, method, path, token: rep, body: body)

@@ -41,7 +41,7 @@ struct OrdersProcessTests {
 
     @Test("a quote accepted in the pipeline drafts the order once; the manager's approval is held over the limit read from accounts; finance releases it; the connector sees it and nothing else")
     func wonToReleased() async throws {
-        let stack = try await Self.start(portBase: 34100)
+        let stack = try await Self.start(portBase: 15100)
         defer { stack.killAll() }
         let admin = try await Self.clients(stack, subject: "admin", roles: ["admin"])
         let rep = try await Self.clients(stack, subject: "rep-a", roles: ["sales_rep"], team: "east")

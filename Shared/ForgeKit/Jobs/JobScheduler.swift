@@ -87,18 +87,36 @@ public final class JobScheduler: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            do {
+                try await self.recoverInterrupted()
+            } catch {
+                self.logger.error("could not recover interrupted jobs", metadata: ["error": "\(error)"])
+            }
             while !Task.isCancelled {
                 do {
                     _ = try await self.runDue()
                 } catch where !Task.isCancelled {
                     self.logger.error("job runner failed", metadata: ["error": "\(error)"])
                 } catch {
-                    // Shutting down: claimed jobs not yet run keep their lease and are picked up
-                    // again when it expires, as after a crash.
+                    // Shutting down: claimed jobs not yet run are picked up again when this
+                    // process starts next (recoverInterrupted), as after a crash.
                 }
                 try? await Task.sleep(for: self.pollInterval)
             }
         }
+    }
+
+    /// Jobs a previous run of this process left running (it was killed, or stopped mid-job)
+    /// are due again at once rather than when their lease runs out: a process is the only
+    /// runner of its own database, so no one else holds them.
+    func recoverInterrupted() async throws {
+        let now = clock.now().timeIntervalSince1970
+        let recovered = try await database.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE state = 'running'",
+                           arguments: [now])
+            return db.changesCount
+        }
+        if recovered > 0 { logger.notice("recovered interrupted jobs", metadata: ["count": "\(recovered)"]) }
     }
 
     /// Claims and runs every job due at the clock's now; returns how many ran.

@@ -1,0 +1,73 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Customer notifications the services ask for (`NotificationRequested` in their feeds) and
+/// their delivery log. The dedupe key is the primary key: a request whose key was seen before
+/// (a redelivered event, a second report of the same shipment) queues nothing. Each queued
+/// notification is a durable job; failures retry with the scheduler's backoff and, out of
+/// attempts, leave it "dead" (the dead-letter list) until an admin retries the job.
+enum NotificationStore {
+    static let jobKind = "notification-delivery"
+    static let maxAttempts = 8
+
+    static func migrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("gateway-v3-notifications") { db in
+            try db.create(table: "notification") { t in
+                t.primaryKey("dedupe_key", .text)
+                t.column("event_id", .text).notNull()
+                t.column("upstream", .text).notNull()
+                t.column("contact_id", .text).notNull()
+                t.column("account_id", .text).notNull().indexed()
+                t.column("channel", .integer).notNull()
+                t.column("template", .text).notNull()
+                t.column("request", .blob).notNull()
+                // pending, sent, skipped (no address, no consent, an unknown template), bridged
+                // (SMS/WeChat: delivered by the bridges' webhook subscriptions), dead.
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("recipient", .text).notNull().defaults(to: "")
+                t.column("subject", .text).notNull().defaults(to: "")
+                t.column("last_error", .text).notNull().defaults(to: "")
+                t.column("created_at", .double).notNull()
+                t.column("sent_at", .double)
+            }
+        }
+    }
+
+    /// The consumer's apply: a NotificationRequested event queued once per dedupe key.
+    static func enqueue(_ db: Database, _ event: Forge_Common_V1_Event, upstream: String, at now: Date) throws {
+        guard event.type == "NotificationRequested" else { return }
+        let request = try Forge_Common_V1_NotificationRequested(serializedBytes: event.payload)
+        let key = request.dedupeKey.isEmpty ? "event:\(event.eventID)" : "\(upstream):\(request.dedupeKey)"
+        try db.execute(sql: """
+            INSERT OR IGNORE INTO notification (dedupe_key, event_id, upstream, contact_id, account_id, channel, template, request, state, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+            """, arguments: [key, event.eventID, upstream, request.recipientContactID, request.accountID.isEmpty ? event.accountID : request.accountID,
+                             request.channel.rawValue, request.template, event.payload, now.timeIntervalSince1970])
+        guard db.changesCount > 0 else { return }
+        try JobScheduler.schedule(db, kind: jobKind, payload: Data(key.utf8), dueAt: now, id: "ntf-\(Array(key.utf8).hexadecimal.prefix(96))",
+                                  maxAttempts: maxAttempts, now: now)
+    }
+
+    struct Entry: Sendable {
+        var key: String
+        var request: Forge_Common_V1_NotificationRequested
+        var state: String
+    }
+
+    static func entry(_ db: Database, key: String) throws -> Entry? {
+        try Row.fetchOne(db, sql: "SELECT dedupe_key, request, state FROM notification WHERE dedupe_key = ?", arguments: [key]).map {
+            Entry(key: $0["dedupe_key"], request: try Forge_Common_V1_NotificationRequested(serializedBytes: $0["request"] as Data), state: $0["state"])
+        }
+    }
+
+    static func finish(_ db: Database, key: String, state: String, attempts: Int, recipient: String = "", subject: String = "", error: String = "", at now: Date) throws {
+        try db.execute(sql: """
+            UPDATE notification SET state = ?, attempts = ?, recipient = ?, subject = ?, last_error = ?, sent_at = ? WHERE dedupe_key = ?
+            """, arguments: [state, attempts, recipient, subject, error, state == "sent" ? now.timeIntervalSince1970 : nil, key])
+    }
+}
