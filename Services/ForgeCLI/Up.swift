@@ -99,7 +99,7 @@ extension Up {
         case "loading": say("[forge] finishing the demo data load that was interrupted…")
         default:
             guard try await accounts.listAccounts(.with { $0.page.pageSize = 1 }).accounts.isEmpty else { return }
-            say("[forge] loading demo data (a machinery maker's customers, contacts and a year of activities)…")
+            say("[forge] loading demo data (a machinery maker's customers, contacts, a year of activities, leads, opportunities and orders)…")
         }
         try layout.setDemoDataState("loading")
         let started = ContinuousClock.now
@@ -109,11 +109,14 @@ extension Up {
         let pipeline = try await PipelineDemoData(issuer: issuer, adminToken: token).load(accounts: counts.accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
+        let orders = try await OrdersDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
+            say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
+        }
         let gatewayWire = try WireClient(address: StackLayout.address(of: "gateway"), interceptors: [BearerTokenInterceptor(token: token)])
         defer { Task { await gatewayWire.close() } }
         let users = try await DemoData.users(into: Forge_Gateway_V1_GatewayClient(channel: gatewayWire))
         try layout.setDemoDataState("loaded")
-        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities, \(orders) orders in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
         say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")
     }
 }

@@ -42,4 +42,53 @@ struct BrowserTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("pipeline pages ok"))
     }
+
+    @Test("finance sees the receivables' ageing and an order's margin and records a payment that completes it; the rep sees the order without margins and no receivables")
+    func orderPages() async throws {
+        var stack = try await GatewayProcessTests.start(portBase: 14100)
+        defer { stack.killAll() }
+        try await stack.writeServiceToken()
+        try stack.start("orders")
+        #expect(await stack.waitUntilServing("orders"))
+        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
+        func call(_ method: String, _ path: String, _ body: String? = nil, as token: String) async throws -> [String: Any] {
+            let reply = try await GatewayProcessTests.call(stack, method, path, token: token, body: body)
+            #expect(reply.status == 200, "\(method) \(path): \(reply.body)")
+            return reply.json
+        }
+        for (user, roles, team) in [("rep-a", "sales_rep", "east"), ("mgr-east", "sales_manager", "east"), ("fin", "finance", "")] {
+            _ = try await call("POST", "/api/v1/users", #"{"user":{"username":"\#(user)","display_name":"\#(user)","roles":["\#(roles)"],"team":"\#(team)"},"password":"correct horse battery"}"#, as: admin)
+        }
+        let rep = try await GatewayProcessTests.signIn(stack, "rep-a", "correct horse battery")
+        let manager = try await GatewayProcessTests.signIn(stack, "mgr-east", "correct horse battery")
+        _ = try await call("PUT", "/api/v1/products", #"{"products":[{"sku":"CK500","name":"数控车床 CK500","unit":"台","list_price":{"amount_micros":"50000000000"},"standard_cost":{"amount_micros":"35000000000"},"lead_time_days":30,"active":true}]}"#, as: admin)
+        let account = try await call("POST", "/api/v1/accounts", #"{"account":{"name":"常州恒力传动设备有限公司","region":"华东"}}"#, as: rep)
+        let accountID = try #require((account["account"] as? [String: Any])?["id"] as? String)
+        // The account reaches orders through accounts' feed.
+        var orderID: String?
+        for _ in 0..<200 where orderID == nil {
+            let reply = try await GatewayProcessTests.call(stack, "POST", "/api/v1/orders", token: rep, body: """
+                {"order":{"account_id":"\(accountID)","lines":[{"sku":"CK500","name":"数控车床 CK500","unit":"台","quantity":"2","unit_price":{"amount_micros":"50000000000"}}],
+                 "payment_plan":[{"label":"发货前","percent_bps":9000,"trigger":"DUE_TRIGGER_BEFORE_SHIPMENT"},{"label":"验收后","percent_bps":1000,"trigger":"DUE_TRIGGER_ON_DELIVERY","days_after":10}]}}
+                """)
+            orderID = (reply.json["order"] as? [String: Any])?["id"] as? String
+            if orderID == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let id = try #require(orderID)
+        _ = try await call("POST", "/api/v1/orders/\(id)/approve", "{}", as: manager)
+        _ = try await call("POST", "/api/v1/orders/\(id)/release", "{}", as: manager)
+        // Shipped and delivered 25 days ago: the final 10,000 fell due 15 days ago; the 90,000 is paid.
+        let shipped = RFC3339.string(from: Date().addingTimeInterval(-26 * 86_400))
+        let delivered = RFC3339.string(from: Date().addingTimeInterval(-25 * 86_400))
+        _ = try await call("POST", "/api/v1/erp/status-reports/batch", """
+            {"reports":[{"event_id":"e1","source":"erp","order_id":"\(id)","status":"PRODUCTION_STATUS_SHIPPED","source_time":"\(shipped)","carrier":"顺丰","tracking_number":"SF20261202"},
+                        {"event_id":"e2","source":"erp","order_id":"\(id)","status":"PRODUCTION_STATUS_DELIVERED","source_time":"\(delivered)","signed_by":"王主任"}]}
+            """, as: admin)
+        _ = try await call("POST", "/api/v1/orders/\(id)/payments", #"{"amount":{"amount_micros":"90000000000"},"reference":"BANK-1"}"#, as: admin)
+
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/order_pages.py").path
+        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, "fin", "rep-a", "correct horse battery"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("order pages ok"))
+    }
 }
