@@ -259,27 +259,24 @@ extension DemoData {
             ("finance", "周财务", [Role.finance], ""),
             ("marketing", "吴市场", [Role.marketing], ""),
         ]
-        // At once: each password costs the gateway an scrypt run.
-        try await withThrowingTaskGroup { group in
-            for (username, name, roles, team) in people {
-                group.addTask {
-                    do {
-                        _ = try await gateway.createUser(.with {
-                            $0.user = .with {
-                                $0.username = username
-                                $0.displayName = name
-                                $0.roles = roles
-                                $0.team = team
-                                $0.manager = roles == [Role.salesRep] ? "mgr-east" : ""
-                            }
-                            $0.password = userPassword
-                        }, options: CallOptions(timeout: .seconds(30), idempotencyKey: "demo-user-\(username)"))
-                    } catch let error as RPCError where error.code == .alreadyExists {
-                        // Created by an interrupted earlier run whose idempotency record has expired.
+        // One at a time, while the rest of the demo data loads (Up): each password costs the
+        // gateway an scrypt run, and a Ctrl-C has to wait for the one in flight.
+        for (username, name, roles, team) in people {
+            try Task.checkCancellation()
+            do {
+                _ = try await gateway.createUser(.with {
+                    $0.user = .with {
+                        $0.username = username
+                        $0.displayName = name
+                        $0.roles = roles
+                        $0.team = team
+                        $0.manager = roles == [Role.salesRep] ? "mgr-east" : ""
                     }
-                }
+                    $0.password = userPassword
+                }, options: CallOptions(timeout: .seconds(30), idempotencyKey: "demo-user-\(username)"))
+            } catch let error as RPCError where error.code == .alreadyExists {
+                // Created by an interrupted earlier run whose idempotency record has expired.
             }
-            try await group.waitForAll()
         }
         return people.map(\.0)
     }

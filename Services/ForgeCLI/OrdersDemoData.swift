@@ -68,6 +68,7 @@ struct OrdersDemoData {
         for start in stride(from: 0, to: reports.count, by: 500) {
             _ = try await connector.reportProductionStatuses(.with { $0.reports = Array(reports[start..<min(start + 500, reports.count)]) },
                                                              options: CallOptions(timeout: .seconds(60)))
+            progress(.init(step: "production reports", done: min(start + 500, reports.count), total: reports.count))
         }
         let financeToken = try await issuer.issue(subject: "finance", roles: [Role.finance], ttl: 3600)
         let financeWire = try WireClient(address: StackLayout.address(of: "orders"), interceptors: [BearerTokenInterceptor(token: financeToken)])
@@ -83,6 +84,7 @@ struct OrdersDemoData {
             for _ in 0..<8 { next() }
             while try await group.next() != nil { next() }
         }
+        progress(.init(step: "payments", done: payments.count, total: payments.count))
         return plans.count
     }
 

@@ -103,6 +103,11 @@ extension Up {
         }
         try layout.setDemoDataState("loading")
         let started = ContinuousClock.now
+        // The demo users' passwords cost the gateway a scrypt run each: made while the rest
+        // loads, which waits on the disk more than on the processors.
+        let gatewayWire = try WireClient(address: StackLayout.address(of: "gateway"), interceptors: [BearerTokenInterceptor(token: token)])
+        defer { Task { await gatewayWire.close() } }
+        async let demoUsers = DemoData.users(into: Forge_Gateway_V1_GatewayClient(channel: gatewayWire))
         let counts = try await DemoData().load(into: accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
@@ -112,9 +117,7 @@ extension Up {
         let orders = try await OrdersDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
-        let gatewayWire = try WireClient(address: StackLayout.address(of: "gateway"), interceptors: [BearerTokenInterceptor(token: token)])
-        defer { Task { await gatewayWire.close() } }
-        let users = try await DemoData.users(into: Forge_Gateway_V1_GatewayClient(channel: gatewayWire))
+        let users = try await demoUsers
         try layout.setDemoDataState("loaded")
         say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities, \(orders) orders in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
         say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")

@@ -16,7 +16,9 @@ struct OrderStore: Sendable {
     // MARK: Rows
 
     /// Writes the order and its instalments' money rows in the caller's transaction.
-    static func write(_ db: Database, _ order: Forge_Orders_V1_Order) throws {
+    /// - Parameter money: false when nothing about its money changed (a production report that
+    ///   invoiced nothing): the instalment rows stay as they are.
+    static func write(_ db: Database, _ order: Forge_Orders_V1_Order, money: Bool = true) throws {
         try db.execute(cached: """
             INSERT INTO orders (id, order_number, account_id, owner_id, team, status, opportunity_id, erp_order_number, contact_id,
                                 release_seq, created_at, version, payload)
@@ -26,6 +28,7 @@ struct OrderStore: Sendable {
                 version = excluded.version, payload = excluded.payload
             """, arguments: [order.id, order.orderNumber, order.accountID, order.ownerID, order.team, order.status.rawValue, order.opportunityID,
                              order.erpOrderNumber, order.contactID, order.createdAt.date.timeIntervalSince1970, order.version, try order.serializedData()])
+        guard money else { return }
         try db.execute(cached: "DELETE FROM installment WHERE order_id = ?", arguments: [order.id])
         // A draft, a held or a cancelled order owes nothing yet.
         guard OrderRules.committed.contains(order.status) || order.status == .completed else { return }

@@ -52,13 +52,15 @@ enum StatusReports {
         }
         try record(db, report, orderID: order.id, outcome: outcome, now: now)
         guard outcome == .applied || serialsAdded else { return (outcome, order, false) }
+        let status = order.status
+        let plan = order.paymentPlan
         if outcome == .applied {
             try followUp(db, &order, report, now: now)
         }
         order.productionStatus = OrderRules.productionStatus(order.lines)
         order.version += 1
         order.updatedAt = .init(date: now)
-        try OrderStore.write(db, order)
+        try OrderStore.write(db, order, money: order.status != status || order.paymentPlan != plan)
         return (outcome, order, false)
     }
 
