@@ -2,10 +2,11 @@ import ForgeContracts
 import ForgeKit
 
 // forge-pipeline: leads, opportunities, tasks and the forecast (DESIGN §7). It follows the
-// accounts feed for de-duplication, merges, erasures and the revisit pool.
+// accounts feed for de-duplication, merges, erasures and the revisit pool, and reads quote
+// prices from the product master in forge-orders.
 ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setup in
     let accounts = try setup.client(of: "accounts")
-    let handler = PipelineHandler(database: setup.database, clock: setup.clock, accounts: accounts)
+    let handler = PipelineHandler(database: setup.database, clock: setup.clock, accounts: accounts, orders: try setup.client(of: "orders"))
     handler.register(in: &setup.router)
     PipelineAccess.declare(in: &setup.access)
     let clock = setup.clock

@@ -62,21 +62,41 @@ struct OrdersProcessTests {
         let opportunity = try await rep.pipeline.createOpportunity(.with {
             $0.opportunity = .with { $0.accountID = account.id; $0.name = "加工中心 10 台"; $0.ownerID = "rep-a"; $0.team = "east" }
         }).opportunity
+        // The product master as ERP syncs it; the quote line names only the SKU and takes its
+        // name, unit and price from there. A SKU the master lacks is refused on its line.
+        _ = try await connector.orders.upsertProducts(.with {
+            $0.products = [.with {
+                $0.sku = "VMC-850"
+                $0.name = "立式加工中心 VMC850"
+                $0.unit = "台"
+                $0.listPrice = .with { $0.amountMicros = 300_000_000_000 }
+                $0.tiers = [.with { $0.minQuantity = 10; $0.unitPrice = .with { $0.amountMicros = 280_000_000_000 } }]
+                $0.active = true
+            }]
+        })
+        await #expect {
+            _ = try await rep.pipeline.createQuote(.with {
+                $0.quote = .with {
+                    $0.opportunityID = opportunity.id
+                    $0.lines = [.with { $0.sku = "NO-SUCH-SKU"; $0.quantity = 1 }]
+                    $0.validUntil = .init(date: Date().addingTimeInterval(30 * 86_400))
+                }
+            })
+        } throws: { ($0 as? RPCError)?.violations.map(\.field) == ["quote.lines[0].sku"] }
         let quote = try await rep.pipeline.createQuote(.with {
             $0.quote = .with {
                 $0.opportunityID = opportunity.id
                 $0.lines = [.with {
                     $0.sku = "VMC-850"
-                    $0.name = "立式加工中心 VMC850"
-                    $0.unit = "台"
                     $0.quantity = 10
-                    $0.listUnitPrice = .with { $0.amountMicros = 280_000_000_000 }
                 }]
                 $0.paymentTerms = [.with { $0.label = "预付款"; $0.percent = 30; $0.dueRule = "on_order" },
                                    .with { $0.label = "发货前"; $0.percent = 70; $0.dueRule = "before_shipment" }]
                 $0.validUntil = .init(date: Date().addingTimeInterval(30 * 86_400))
             }
         }).quote
+        #expect(quote.lines[0].name == "立式加工中心 VMC850" && quote.lines[0].unit == "台" && quote.lines[0].listUnitPrice.amountMicros == 300_000_000_000)
+        #expect(quote.lines[0].unitPrice.amountMicros == 280_000_000_000, "the master's volume tier applies")
         _ = try await rep.pipeline.sendQuote(.with { $0.id = quote.id })
         _ = try await rep.pipeline.recordQuoteAnswer(.with { $0.id = quote.id; $0.accepted = true })
 

@@ -80,7 +80,9 @@ struct PipelinePages: Sendable {
         router.post("/opportunities/{id}/quotes") { request, context in
             await pages.action(request) { token, fields in
                 let id = context.parameters.get("id") ?? ""
-                let yuan = Decimal(string: fields["unit_price"] ?? "") ?? -1
+                // An empty price takes the product master's for the SKU; text that is no amount is refused.
+                let price = (fields["unit_price"] ?? "").trimmingCharacters(in: .whitespaces)
+                let micros = price.isEmpty ? nil : ImportColumns.money(price) ?? -1
                 let days = Double(fields["valid_days"] ?? "") ?? 30
                 _ = try await call(Pipeline.createQuote, Forge_Pipeline_V1_CreateQuoteRequest.with {
                     $0.quote = .with {
@@ -90,7 +92,7 @@ struct PipelinePages: Sendable {
                             $0.name = fields["name"] ?? ""
                             $0.unit = fields["unit"] ?? "台"
                             $0.quantity = Int64(fields["quantity"] ?? "") ?? 0
-                            $0.listUnitPrice = .with { $0.amountMicros = NSDecimalNumber(decimal: yuan * 1_000_000).int64Value }
+                            if let micros { $0.listUnitPrice = .with { $0.amountMicros = micros } }
                             $0.discountBps = Int32((Double(fields["discount_percent"] ?? "") ?? 0) * 100)
                         }]
                         $0.paymentTerms = [.with { $0.label = "预付款"; $0.percent = 30; $0.dueRule = "on_order" },
@@ -275,7 +277,7 @@ struct PipelinePages: Sendable {
                 <label>物料号 SKU <input name="sku" id="sku"></label>
                 <label>名称 <input name="name" id="quote-name"></label>
                 <label>数量 <input name="quantity" id="quantity" value="1"></label>
-                <label>单价（元）<input name="unit_price" id="unit_price"></label>
+                <label>单价（元，留空按产品主数据）<input name="unit_price" id="unit_price"></label>
                 <label>折扣 % <input name="discount_percent" id="discount_percent" value="0"></label>
                 <label>有效天数 <input name="valid_days" id="valid_days" value="30"></label>
                 <button type="submit" id="create-quote">生成报价</button>

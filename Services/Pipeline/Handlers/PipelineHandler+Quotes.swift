@@ -9,8 +9,6 @@ extension PipelineHandler {
     var quotes: QuoteStore { QuoteStore(database: database, clock: clock) }
 
     func createQuote(_ request: Forge_Pipeline_V1_CreateQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CreateQuoteResponse {
-        let violations = QuotePricing.validate(request.quote, now: clock.now())
-        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var quote = request.quote
         quote.lines = quote.lines.map { line in
             var line = line
@@ -18,8 +16,55 @@ extension PipelineHandler {
             line.name = line.name.trimmingCharacters(in: .whitespaces)
             return line
         }
+        let (completed, unknown) = try await fromProductMaster(quote.lines)
+        quote.lines = completed
+        let violations = unknown + QuotePricing.validate(quote, now: clock.now())
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let created = try await quotes.create(quote, context: context, principal: try context.caller())
         return .with { $0.quote = QuoteViews.view(created, for: context.principal) }
+    }
+
+    /// Lines that name a SKU but no list price take the product master's (forge-orders, as
+    /// synced from ERP): its name and unit when the line has none, its list price and volume
+    /// tiers. A SKU the master does not have, or no longer sells, is a violation on that line.
+    func fromProductMaster(_ lines: [Forge_Pipeline_V1_QuoteLine]) async throws -> ([Forge_Pipeline_V1_QuoteLine], [FieldViolation]) {
+        var lines = lines
+        var violations: [FieldViolation] = []
+        for index in lines.indices where !lines[index].sku.isEmpty && !lines[index].hasListUnitPrice {
+            guard let orders else { throw RPCError(.unavailable, "forge-orders is not configured: give list_unit_price for \(lines[index].sku)") }
+            let product: Forge_Orders_V1_Product
+            do {
+                product = try await Forge_Orders_V1_OrdersClient(channel: orders)
+                    .getProduct(.with { $0.sku = lines[index].sku }, options: CallOptions(timeout: Self.accountsTimeout)).product
+            } catch let error as RPCError where error.code == .notFound {
+                violations.append(FieldViolation(field: "quote.lines[\(index)].sku", description: "is not in the product master: give list_unit_price"))
+                continue
+            } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
+                throw RPCError(.unavailable, "forge-orders is unavailable: cannot look up \(lines[index].sku)'s price; nothing was changed, try again (\(error.message))")
+            }
+            guard product.active else {
+                violations.append(FieldViolation(field: "quote.lines[\(index)].sku", description: "is no longer sold (inactive in the product master)"))
+                continue
+            }
+            if lines[index].name.isEmpty { lines[index].name = product.name }
+            if lines[index].unit.isEmpty { lines[index].unit = product.unit }
+            lines[index].listUnitPrice = .with {
+                $0.amountMicros = product.listPrice.amountMicros
+                $0.currencyCode = product.listPrice.currencyCode
+            }
+            if lines[index].tiers.isEmpty {
+                lines[index].tiers = product.tiers.map { tier in
+                    .with {
+                        $0.minQuantity = tier.minQuantity
+                        $0.unitPrice = .with {
+                            $0.amountMicros = tier.unitPrice.amountMicros
+                            $0.currencyCode = tier.unitPrice.currencyCode
+                        }
+                    }
+                }
+            }
+        }
+        return (lines, violations)
     }
 
     func getQuote(_ request: Forge_Pipeline_V1_GetQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetQuoteResponse {

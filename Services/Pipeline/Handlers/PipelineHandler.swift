@@ -15,6 +15,9 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     let clock: any WallClock
     /// forge-accounts; nil when not configured (conversion and gates then answer UNAVAILABLE).
     let accounts: (any RPCChannel)?
+    /// forge-orders, for the product master's prices; nil when not configured (a quote line
+    /// then needs its own list price).
+    var orders: (any RPCChannel)? = nil
     let settingsCache = PipelineStore.SettingsCache()
 
     var store: PipelineStore { PipelineStore(database: database, clock: clock) }
