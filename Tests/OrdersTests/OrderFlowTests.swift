@@ -359,4 +359,53 @@ struct OrderFlowTests {
         let stored = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).order
         #expect(stored.lines[1].production.trackingNumber == "DB778899" && stored.lines[0].production.status == .inProduction)
     }
+
+    @Test("orders ERP already has import once by ERP number, with their dates and status; a completed one is paid in full; bad ones name their fields; nothing a new delivery sets off happens")
+    func importFromERP() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let placed = fixture.clock.now().addingTimeInterval(-200 * 86_400)
+        func order(_ number: String, _ status: Forge_Orders_V1_OrderStatus, account: String = "acc_1") -> Forge_Orders_V1_Order {
+            .with {
+                $0.accountID = account
+                $0.erpOrderNumber = number
+                $0.status = status
+                $0.createdAt = .init(date: placed)
+                $0.deliveredAt = .init(date: placed.addingTimeInterval(40 * 86_400))
+                $0.lines = [.with { $0.sku = "CNC-500"; $0.name = "数控车床"; $0.quantity = 1; $0.unitPrice = OrdersFixture.money(150_000) }]
+            }
+        }
+        let request = Forge_Orders_V1_ImportOrdersRequest.with {
+            $0.orders = [order("4500000101", .completed), order("4500000102", .released), order("4500000103", .completed, account: "acc_unknown"),
+                         order("4500000104", .draft), order("4500000101", .completed)]
+        }
+        let first = try await fixture.handler.importOrders(request, context: OrdersFixture.connector).results
+        #expect(first.map(\.status) == [.created, .created, .rejected, .rejected, .rejected])
+        #expect(first[2].violations.map(\.field) == ["orders[2].account_id"])
+        #expect(first[3].violations.map(\.field) == ["orders[3].status"])
+        #expect(first[4].violations.map(\.field) == ["orders[4].erp_order_number"])
+        let again = try await fixture.handler.importOrders(.with { $0.orders = [order("4500000101", .completed)] }, context: OrdersFixture.connector).results
+        #expect(again.map(\.status) == [.unchanged] && again[0].id == first[0].id)
+
+        let completed = try await fixture.handler.getOrder(.with { $0.id = first[0].id }, context: OrdersFixture.finance).order
+        #expect(completed.createdAt.date == placed && completed.orderNumber.hasPrefix("SO-"))
+        #expect(completed.outstanding.amountMicros == 0 && completed.lines[0].production.status == .delivered)
+        let released = try await fixture.handler.getOrder(.with { $0.id = first[1].id }, context: OrdersFixture.finance).order
+        #expect(released.status == .released && released.erpOrderNumber == "4500000102")
+        // History is not new business: no deliveries, no invoices, no customer mail; not handed to ERP again.
+        #expect(try await fixture.events("OrderImported").count == 2)
+        #expect(try await fixture.events("OrderDelivered").isEmpty)
+        #expect(try await fixture.events("InvoiceIssued").isEmpty)
+        #expect(try await fixture.handler.listReleasedOrders(.init(), context: OrdersFixture.connector).orders.isEmpty)
+        // A status report by ERP number reaches the imported order.
+        let shipped = try await fixture.handler.reportProductionStatus(.with {
+            $0.report = .with {
+                $0.eventID = "erp-9"
+                $0.erpOrderNumber = "4500000102"
+                $0.status = .shipped
+                $0.sourceTime = .init(date: fixture.clock.now())
+            }
+        }, context: OrdersFixture.connector)
+        #expect(shipped.outcome == .applied && shipped.order.id == released.id)
+    }
 }

@@ -180,6 +180,8 @@ enum HTTPRoutes {
                   query: ["after": "after", "max_orders": "max_orders"], tag: "erp"),
             .init(method: .post, path: "/api/v1/erp/released-orders/{id}/acknowledge", rpc: orders.acknowledgeRelease, service: "orders",
                   summary: "Acknowledge a released order with ERP's order number", pathFields: ["id": "order_id"], hasBody: true, tag: "erp"),
+            .init(method: .post, path: "/api/v1/erp/orders", rpc: orders.importOrders, service: "orders",
+                  summary: "Import up to 500 orders ERP already has (once per ERP order number)", hasBody: true, tag: "erp"),
             .init(method: .post, path: "/api/v1/erp/status-reports", rpc: orders.reportProductionStatus, service: "orders",
                   summary: "Report a production or shipment status (idempotent by event_id)", hasBody: true, tag: "erp"),
             .init(method: .post, path: "/api/v1/erp/status-reports/batch", rpc: orders.reportProductionStatuses, service: "orders",

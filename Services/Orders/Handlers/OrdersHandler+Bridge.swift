@@ -22,6 +22,41 @@ extension OrdersHandler {
         }
     }
 
+    func importOrders(_ request: Forge_Orders_V1_ImportOrdersRequest, context: ServerContext) async throws -> Forge_Orders_V1_ImportOrdersResponse {
+        guard request.orders.count <= StatusRules.maxBatch else {
+            throw RPCError.invalidArgument([FieldViolation(field: "orders", description: "must be at most \(StatusRules.maxBatch) orders per call")])
+        }
+        let now = clock.now()
+        var results = [Forge_Common_V1_ImportRowResult](repeating: .init(), count: request.orders.count)
+        var valid: [(index: Int, order: Forge_Orders_V1_Order)] = []
+        var seen = Set<String>()
+        for (index, order) in request.orders.enumerated() {
+            var violations = OrderRules.validate(order, now: now)
+            if order.erpOrderNumber.isEmpty || order.erpOrderNumber.count > 64 {
+                violations.append(FieldViolation(field: "order.erp_order_number", description: "is required, at most 64 characters"))
+            } else if !seen.insert(order.erpOrderNumber).inserted {
+                violations.append(FieldViolation(field: "order.erp_order_number", description: "repeats an earlier order of this call"))
+            }
+            if !OrderStore.importable.contains(order.status) {
+                violations.append(FieldViolation(field: "order.status", description: "must be APPROVED, RELEASED, DELIVERED or COMPLETED"))
+            }
+            if !order.hasCreatedAt || order.createdAt.date > now {
+                violations.append(FieldViolation(field: "order.created_at", description: "is required (when ERP took the order), not in the future"))
+            }
+            if violations.isEmpty {
+                valid.append((index, order))
+            } else {
+                results[index] = .with {
+                    $0.line = Int32(index + 1)
+                    $0.status = .rejected
+                    $0.violations = violations.map { Self.rowViolation(FieldViolation(field: "orders[\(index)]" + $0.field.dropFirst("order".count), description: $0.description)) }
+                }
+            }
+        }
+        for (index, result) in try await orders.importHistory(valid) { results[index] = result }
+        return .with { $0.results = results }
+    }
+
     func acknowledgeRelease(_ request: Forge_Orders_V1_AcknowledgeReleaseRequest, context: ServerContext) async throws -> Forge_Orders_V1_AcknowledgeReleaseResponse {
         var violations = Self.required(request.orderID, "order_id") + Self.required(request.erpOrderNumber, "erp_order_number")
         if request.erpOrderNumber.count > 64 { violations.append(FieldViolation(field: "erp_order_number", description: "must be at most 64 characters")) }

@@ -166,6 +166,7 @@ enum OrdersAccess {
         access.allow(method.cancelOrder, .roles([Role.salesManager, Role.finance]))
         access.allow(method.listReleasedOrders, .roles([Role.erpConnector]))
         access.allow(method.acknowledgeRelease, .roles([Role.erpConnector]))
+        access.allow(method.importOrders, .roles([Role.erpConnector]))
         access.allow(method.reportProductionStatus, .roles([Role.erpConnector]))
         access.allow(method.reportProductionStatuses, .roles([Role.erpConnector]))
         access.allow(method.importOrderStatus, .roles([Role.erpConnector]))

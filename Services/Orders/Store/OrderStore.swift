@@ -391,3 +391,84 @@ struct OrderStore: Sendable {
         "\(order.createdAt.date.timeIntervalSince1970)|\(order.id)"
     }
 }
+
+// MARK: Orders ERP already has
+
+extension OrderStore {
+    /// Statuses an imported order may have.
+    static let importable: Set<Forge_Orders_V1_OrderStatus> = [.approved, .released, .delivered, .completed]
+
+    /// Stores validated orders from ERP in one transaction, keyed by ERP's order number (one
+    /// already here is UNCHANGED). An order for an account Forge does not know is REJECTED.
+    func importHistory(_ items: [(index: Int, order: Forge_Orders_V1_Order)]) async throws -> [Int: Forge_Common_V1_ImportRowResult] {
+        let now = clock.now()
+        return try await database.write { db in
+            var results: [Int: Forge_Common_V1_ImportRowResult] = [:]
+            for (index, incoming) in items {
+                var result = Forge_Common_V1_ImportRowResult.with { $0.line = Int32(index + 1) }
+                if let existing = try String.fetchOne(db, sql: "SELECT id FROM orders WHERE erp_order_number = ? LIMIT 1", arguments: [incoming.erpOrderNumber]) {
+                    result.status = .unchanged
+                    result.id = existing
+                    results[index] = result
+                    continue
+                }
+                guard let account = try AccountDirectory.entry(db, accountID: incoming.accountID) else {
+                    result.status = .rejected
+                    result.violations = [.with {
+                        $0.field = "orders[\(index)].account_id"
+                        $0.description_p = "is not a known account"
+                    }]
+                    results[index] = result
+                    continue
+                }
+                var order = Self.editable(from: incoming)
+                let created = incoming.createdAt.date
+                order.id = EventID.make(prefix: "ord", at: now)
+                order.accountID = account.accountID
+                order.accountName = account.name
+                order.ownerID = incoming.ownerID.isEmpty ? account.ownerID : incoming.ownerID
+                order.team = incoming.team.isEmpty ? account.team : incoming.team
+                order.erpOrderNumber = incoming.erpOrderNumber
+                order.status = incoming.status
+                order.createdAt = incoming.createdAt
+                order.approvedAt = incoming.createdAt
+                order.approvedBy = "erp"
+                order.releasedAt = incoming.createdAt
+                let year = Calendar(identifier: .gregorian).component(.year, from: created)
+                order.orderNumber = OrderRules.formatNumber(year: year, sequence: try OrdersStore.next(db, counter: "order-\(year)"))
+                OrderRules.computeFigures(&order, costs: try ProductStore.costs(db, skus: order.lines.map(\.sku)))
+                if [.delivered, .completed].contains(order.status) {
+                    let delivered = incoming.hasDeliveredAt ? incoming.deliveredAt : incoming.createdAt
+                    order.deliveredAt = delivered
+                    for line in order.lines.indices {
+                        order.lines[line].production = .with {
+                            $0.status = .delivered
+                            $0.deliveredAt = delivered
+                            $0.sourceTime = delivered
+                            $0.percent = 100
+                        }
+                        order.lines[line].deliveredOnTime = StatusRules.onTime(
+                            promised: order.lines[line].hasPromisedDelivery ? order.lines[line].promisedDelivery : nil, delivered: delivered.date)
+                    }
+                    order.productionStatus = .delivered
+                }
+                if order.status == .completed {
+                    // ERP closed it: paid in full.
+                    for installment in order.paymentPlan.indices {
+                        order.paymentPlan[installment].paid = order.paymentPlan[installment].amount
+                        order.paymentPlan[installment].paidAt = order.deliveredAt
+                    }
+                    OrderRules.settleFigures(&order)
+                }
+                order.updatedAt = .init(date: now)
+                order.version = 1
+                try Self.write(db, order)
+                try Outbox.append(db, Forge_Orders_V1_OrderImported.with { $0.order = order }, accountID: order.accountID, at: now)
+                result.status = .created
+                result.id = order.id
+                results[index] = result
+            }
+            return results
+        }
+    }
+}

@@ -374,6 +374,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Orders_V1_ReportProductionStatusesResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportOrders"),
+            request: Forge_Orders_V1_ImportOrdersRequest.self,
+            response: Forge_Orders_V1_ImportOrdersResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportOrderStatus"),
             request: Forge_Common_V1_ImportRequest.self,
             response: Forge_Common_V1_ImportResponse.self

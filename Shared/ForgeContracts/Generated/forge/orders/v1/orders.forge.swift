@@ -25,6 +25,7 @@ public enum Forge_Orders_V1_OrdersService {
         public static let acknowledgeRelease = MethodDescriptor(service: "forge.orders.v1.Orders", method: "AcknowledgeRelease")
         public static let reportProductionStatus = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReportProductionStatus")
         public static let reportProductionStatuses = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ReportProductionStatuses")
+        public static let importOrders = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportOrders")
         public static let importOrderStatus = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ImportOrderStatus")
         public static let recordInvoice = MethodDescriptor(service: "forge.orders.v1.Orders", method: "RecordInvoice")
         public static let recordPayment = MethodDescriptor(service: "forge.orders.v1.Orders", method: "RecordPayment")
@@ -32,7 +33,7 @@ public enum Forge_Orders_V1_OrdersService {
         public static let listOrderTasks = MethodDescriptor(service: "forge.orders.v1.Orders", method: "ListOrderTasks")
         public static let completeOrderTask = MethodDescriptor(service: "forge.orders.v1.Orders", method: "CompleteOrderTask")
         public static let getAccountOrders = MethodDescriptor(service: "forge.orders.v1.Orders", method: "GetAccountOrders")
-        public static let all: [MethodDescriptor] = [upsertProducts, importProducts, getProduct, listProducts, createOrder, getOrder, listOrders, updateOrder, approveOrder, releaseOrder, cancelOrder, listReleasedOrders, acknowledgeRelease, reportProductionStatus, reportProductionStatuses, importOrderStatus, recordInvoice, recordPayment, getReceivables, listOrderTasks, completeOrderTask, getAccountOrders]
+        public static let all: [MethodDescriptor] = [upsertProducts, importProducts, getProduct, listProducts, createOrder, getOrder, listOrders, updateOrder, approveOrder, releaseOrder, cancelOrder, listReleasedOrders, acknowledgeRelease, reportProductionStatus, reportProductionStatuses, importOrders, importOrderStatus, recordInvoice, recordPayment, getReceivables, listOrderTasks, completeOrderTask, getAccountOrders]
     }
 }
 
@@ -65,6 +66,11 @@ public protocol Forge_Orders_V1_OrdersHandler: Sendable {
     func reportProductionStatus(_ request: Forge_Orders_V1_ReportProductionStatusRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReportProductionStatusResponse
     /// Many reports at once (a connector's batch of up to 500); each answered on its own.
     func reportProductionStatuses(_ request: Forge_Orders_V1_ReportProductionStatusesRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReportProductionStatusesResponse
+    /// Orders ERP already has (the history when a company starts with Forge, or orders entered
+    /// in ERP directly), up to 500 per call, keyed by ERP's order number: one already here is
+    /// UNCHANGED. They arrive approved, released, delivered or completed as ERP says, with their
+    /// dates; money owed on them comes with RecordInvoice and RecordPayment.
+    func importOrders(_ request: Forge_Orders_V1_ImportOrdersRequest, context: ServerContext) async throws -> Forge_Orders_V1_ImportOrdersResponse
     /// `forge import order-status FILE`: ERP's nightly CSV as the same idempotent reports.
     func importOrderStatus(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
     /// Money: invoices and payments (from ERP or finance), receivables with ageing and DSO.
@@ -127,6 +133,9 @@ extension Forge_Orders_V1_OrdersHandler {
         }
         router.register(Forge_Orders_V1_OrdersService.Method.reportProductionStatuses, request: Forge_Orders_V1_ReportProductionStatusesRequest.self) { request, context in
             try await self.reportProductionStatuses(request, context: context)
+        }
+        router.register(Forge_Orders_V1_OrdersService.Method.importOrders, request: Forge_Orders_V1_ImportOrdersRequest.self) { request, context in
+            try await self.importOrders(request, context: context)
         }
         router.register(Forge_Orders_V1_OrdersService.Method.importOrderStatus, request: Forge_Common_V1_ImportRequest.self) { request, context in
             try await self.importOrderStatus(request, context: context)
@@ -216,6 +225,13 @@ public struct Forge_Orders_V1_OrdersClient: Sendable {
     /// Many reports at once (a connector's batch of up to 500); each answered on its own.
     public func reportProductionStatuses(_ request: Forge_Orders_V1_ReportProductionStatusesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ReportProductionStatusesResponse {
         try await channel.unary(Forge_Orders_V1_OrdersService.Method.reportProductionStatuses, request: request, response: Forge_Orders_V1_ReportProductionStatusesResponse.self, options: options)
+    }
+    /// Orders ERP already has (the history when a company starts with Forge, or orders entered
+    /// in ERP directly), up to 500 per call, keyed by ERP's order number: one already here is
+    /// UNCHANGED. They arrive approved, released, delivered or completed as ERP says, with their
+    /// dates; money owed on them comes with RecordInvoice and RecordPayment.
+    public func importOrders(_ request: Forge_Orders_V1_ImportOrdersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Orders_V1_ImportOrdersResponse {
+        try await channel.unary(Forge_Orders_V1_OrdersService.Method.importOrders, request: request, response: Forge_Orders_V1_ImportOrdersResponse.self, options: options)
     }
     /// `forge import order-status FILE`: ERP's nightly CSV as the same idempotent reports.
     public func importOrderStatus(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
