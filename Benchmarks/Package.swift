@@ -25,6 +25,7 @@ let package = Package(
         .target(
             name: "BenchCore",
             dependencies: [
+                .product(name: "ForgeKit", package: "Forge"),
                 .product(name: "ForgeWire", package: "Forge"),
                 .product(name: "ForgeContracts", package: "Forge"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -90,6 +91,19 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+        .executableTarget(
+            name: "OrdersBench",
+            dependencies: [
+                "BenchCore",
+                .product(name: "ForgeKit", package: "Forge"),
+                .product(name: "ForgeWire", package: "Forge"),
+                .product(name: "ForgeContracts", package: "Forge"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         .executableTarget(

@@ -61,14 +61,14 @@ struct PipelineBench: AsyncParsableCommand {
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
         try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
             .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
-        let stack = try Stack(binaries: binaries, data: data, portBase: portBase, durability: seeding ? "normal" : "full")
+        let stack = try stack(durability: seeding ? "normal" : "full")
         defer { stack.stop() }
         try await stack.waitUntilServing()
         if seeding {
             try await seed(stack, issuer: issuer)
             _ = FileManager.default.createFile(atPath: marker, contents: nil)
             stack.stop()
-            let measured = try Stack(binaries: binaries, data: data, portBase: portBase, durability: "full")
+            let measured = try stack(durability: "full")
             defer { measured.stop() }
             try await measured.waitUntilServing()
             try await measure(measured, issuer: issuer)
@@ -77,7 +77,14 @@ struct PipelineBench: AsyncParsableCommand {
         }
     }
 
-    func client(_ stack: Stack, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil) async throws -> Forge_Pipeline_V1_PipelineClient {
+    /// forge-accounts, forge-pipeline and forge-gateway on their own ports and the data set.
+    func stack(durability: String) throws -> ServiceStack {
+        try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: durability, services: ["accounts", "pipeline", "gateway"], environment: [
+            "FORGE_GATEWAY_HTTP_PORT": "\(portBase + 1000)", "FORGE_GATEWAY_RATE_LIMIT": "1000000", "FORGE_ADMIN_PASSWORD": "bench-admin-password",
+        ])
+    }
+
+    func client(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil) async throws -> Forge_Pipeline_V1_PipelineClient {
         let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 86_400)
         var configuration = ClientConfiguration()
         configuration.connections = 4
@@ -87,7 +94,7 @@ struct PipelineBench: AsyncParsableCommand {
 
     // MARK: Seeding
 
-    func seed(_ stack: Stack, issuer: TokenIssuer) async throws {
+    func seed(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
         let accounts = try await DatabaseQueue(path: "\(data)/accounts.sqlite").read { db in
             try Row.fetchAll(db, sql: "SELECT id, team FROM account ORDER BY id").map { ($0["id"] as String, $0["team"] as String) }
         }
@@ -184,7 +191,7 @@ struct PipelineBench: AsyncParsableCommand {
 
     // MARK: Measuring
 
-    func measure(_ stack: Stack, issuer: TokenIssuer) async throws {
+    func measure(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
         let sizes = ["accounts", "pipeline"].map { name in
             let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: "\(data)/\(name).sqlite\($0)")[.size] as? Int }.reduce(0, +)
             return String(format: "%@ %.2f GB", name, Double(bytes) / 1e9)
@@ -239,52 +246,7 @@ struct PipelineBench: AsyncParsableCommand {
         try await http.shutdown()
     }
 
-    func admin(_ stack: Stack, _ issuer: TokenIssuer) async throws -> Forge_Pipeline_V1_PipelineClient {
+    func admin(_ stack: ServiceStack, _ issuer: TokenIssuer) async throws -> Forge_Pipeline_V1_PipelineClient {
         try await client(stack, issuer: issuer, subject: "bench-admin", roles: [Role.admin])
-    }
-}
-
-/// forge-accounts, forge-pipeline and forge-gateway on their own ports and the data set.
-final class Stack: Sendable {
-    let processes: [Process]
-    let portBase: Int
-    static let services = ["accounts", "pipeline", "gateway"]
-
-    init(binaries: String, data: String, portBase: Int, durability: String) throws {
-        self.portBase = portBase
-        var environment = ProcessInfo.processInfo.environment
-        environment["FORGE_DATA_DIR"] = data
-        environment["FORGE_DURABILITY"] = durability
-        environment["FORGE_LOG_LEVEL"] = "error"
-        environment["FORGE_GATEWAY_HTTP_PORT"] = "\(portBase + 1000)"
-        environment["FORGE_GATEWAY_RATE_LIMIT"] = "1000000"
-        environment["FORGE_ADMIN_PASSWORD"] = "bench-admin-password"
-        for (index, name) in ServiceConfiguration.defaultPorts.map(\.name).enumerated() {
-            environment["FORGE_\(name.uppercased())_ADDR"] = "127.0.0.1:\(portBase + index)"
-            environment["FORGE_\(name.uppercased())_ADMIN_PORT"] = "\(portBase + 100 + index)"
-        }
-        processes = try Self.services.map { name in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "\(binaries)/forge-\(name)")
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            return process
-        }
-    }
-
-    func port(_ service: String) -> Int {
-        portBase + ServiceConfiguration.defaultPorts.firstIndex { $0.name == service }!
-    }
-
-    func waitUntilServing() async throws {
-        for service in Self.services { try await BenchCore.waitUntilServing(port: port(service)) }
-    }
-
-    func stop() {
-        for process in processes where process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
     }
 }

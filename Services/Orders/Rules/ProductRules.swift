@@ -122,8 +122,8 @@ enum ProductRules {
     }
 
     /// "10:9500; 50:9000" — from 10 units 9,500 each, from 50 units 9,000.
-    static func tiers(_ text: String) -> [Forge_Orders_V1_PriceTier]? {
-        var tiers: [Forge_Orders_V1_PriceTier] = []
+    static func tiers(_ text: String) -> [Forge_Common_V1_PriceTier]? {
+        var tiers: [Forge_Common_V1_PriceTier] = []
         for pair in text.split(whereSeparator: { ";；".contains($0) }) {
             let parts = pair.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard parts.count == 2, let quantity = Int64(parts[0]), let price = ImportColumns.money(parts[1]) else { return nil }

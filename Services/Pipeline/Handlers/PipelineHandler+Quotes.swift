@@ -48,21 +48,8 @@ extension PipelineHandler {
             }
             if lines[index].name.isEmpty { lines[index].name = product.name }
             if lines[index].unit.isEmpty { lines[index].unit = product.unit }
-            lines[index].listUnitPrice = .with {
-                $0.amountMicros = product.listPrice.amountMicros
-                $0.currencyCode = product.listPrice.currencyCode
-            }
-            if lines[index].tiers.isEmpty {
-                lines[index].tiers = product.tiers.map { tier in
-                    .with {
-                        $0.minQuantity = tier.minQuantity
-                        $0.unitPrice = .with {
-                            $0.amountMicros = tier.unitPrice.amountMicros
-                            $0.currencyCode = tier.unitPrice.currencyCode
-                        }
-                    }
-                }
-            }
+            lines[index].listUnitPrice = product.listPrice
+            if lines[index].tiers.isEmpty { lines[index].tiers = product.tiers }
         }
         return (lines, violations)
     }

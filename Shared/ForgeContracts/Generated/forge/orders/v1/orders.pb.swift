@@ -248,30 +248,6 @@ public nonisolated enum Forge_Orders_V1_ReportOutcome: SwiftProtobuf.Enum, Swift
 
 }
 
-public nonisolated struct Forge_Orders_V1_PriceTier: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  /// From this quantity up, the unit price is `unit_price`.
-  public var minQuantity: Int64 = 0
-
-  public var unitPrice: Forge_Common_V1_Money {
-    get {_unitPrice ?? Forge_Common_V1_Money()}
-    set {_unitPrice = newValue}
-  }
-  /// Returns true if `unitPrice` has been explicitly set.
-  public var hasUnitPrice: Bool {self._unitPrice != nil}
-  /// Clears the value of `unitPrice`. Subsequent reads from it will return its default value.
-  public mutating func clearUnitPrice() {self._unitPrice = nil}
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _unitPrice: Forge_Common_V1_Money? = nil
-}
-
 public nonisolated struct Forge_Orders_V1_Product: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -298,7 +274,7 @@ public nonisolated struct Forge_Orders_V1_Product: Sendable {
   /// Clears the value of `listPrice`. Subsequent reads from it will return its default value.
   public mutating func clearListPrice() {self._listPrice = nil}
 
-  public var tiers: [Forge_Orders_V1_PriceTier] = []
+  public var tiers: [Forge_Common_V1_PriceTier] = []
 
   public var leadTimeDays: Int32 = 0
 
@@ -2454,45 +2430,6 @@ nonisolated extension Forge_Orders_V1_DueTrigger: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Forge_Orders_V1_ReportOutcome: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REPORT_OUTCOME_UNSPECIFIED\0\u{1}REPORT_OUTCOME_APPLIED\0\u{1}REPORT_OUTCOME_HISTORY_ONLY\0\u{1}REPORT_OUTCOME_REJECTED\0")
-}
-
-nonisolated extension Forge_Orders_V1_PriceTier: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".PriceTier"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}min_quantity\0\u{3}unit_price\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.minQuantity) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._unitPrice) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.minQuantity != 0 {
-      try visitor.visitSingularInt64Field(value: self.minQuantity, fieldNumber: 1)
-    }
-    try { if let v = self._unitPrice {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Orders_V1_PriceTier, rhs: Forge_Orders_V1_PriceTier) -> Bool {
-    if lhs.minQuantity != rhs.minQuantity {return false}
-    if lhs._unitPrice != rhs._unitPrice {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
 }
 
 nonisolated extension Forge_Orders_V1_Product: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

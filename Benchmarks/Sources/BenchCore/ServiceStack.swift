@@ -1,0 +1,48 @@
+import ForgeKit
+import Foundation
+
+/// Forge's real service executables started on their own ports over a benchmark's data set:
+/// wire ports from `portBase` in the standard order, admin ports 100 above; logs kept to errors.
+public final class ServiceStack: Sendable {
+    public let processes: [Process]
+    public let portBase: Int
+    public let services: [String]
+
+    /// - Parameter environment: further settings (the gateway's HTTP port, its rate limit).
+    public init(binaries: String, data: String, portBase: Int, durability: String, services: [String], environment extra: [String: String] = [:]) throws {
+        self.portBase = portBase
+        self.services = services
+        var environment = ProcessInfo.processInfo.environment
+        environment["FORGE_DATA_DIR"] = data
+        environment["FORGE_DURABILITY"] = durability
+        environment["FORGE_LOG_LEVEL"] = "error"
+        for (index, name) in ServiceConfiguration.defaultPorts.map(\.name).enumerated() {
+            environment["FORGE_\(name.uppercased())_ADDR"] = "127.0.0.1:\(portBase + index)"
+            environment["FORGE_\(name.uppercased())_ADMIN_PORT"] = "\(portBase + 100 + index)"
+        }
+        environment.merge(extra) { $1 }
+        processes = try services.map { name in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "\(binaries)/forge-\(name)")
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+    }
+
+    public func port(_ service: String) -> Int {
+        portBase + ServiceConfiguration.defaultPorts.firstIndex { $0.name == service }!
+    }
+
+    public func waitUntilServing() async throws {
+        for service in services { try await BenchCore.waitUntilServing(port: port(service)) }
+    }
+
+    public func stop() {
+        for process in processes where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}

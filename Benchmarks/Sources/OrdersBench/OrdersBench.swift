@@ -1,0 +1,289 @@
+import ArgumentParser
+import BenchCore
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// Orders at the size of issue 13 — 1,000,000 orders with 3,000,000 lines on the accounts of an
+/// AccountsBench data set — measured against the real forge-accounts and forge-orders processes
+/// and their database files: ERP status ingest in batches of 500 (durable, each report's event
+/// id checked) next to a raw SQLite batched insert of the same rows in the same run, a single
+/// report's latency, and an account's open orders. The orders are seeded through ImportOrders
+/// (as a company's ERP history arrives) once and kept in `--data`.
+@main
+struct OrdersBench: AsyncParsableCommand {
+    @Option(help: "Directory of the release executables.")
+    var binaries = "../.build/release"
+
+    @Option(help: "An AccountsBench data set (its accounts.sqlite and keys are copied); without one, --accounts are imported.")
+    var accountsData = "/var/tmp/forge-accounts-bench"
+
+    @Option(help: "Accounts to import when there is no AccountsBench data set.")
+    var accounts = 20_000
+
+    @Option(help: "Where the seeded data set lives between runs.")
+    var data = "/var/tmp/forge-orders-bench"
+
+    @Option(help: "Orders to seed (three lines each).")
+    var orders = 1_000_000
+
+    @Option(help: "Seconds per measurement.")
+    var duration = 10.0
+
+    @Option(help: "First wire port; admin ports are +100.")
+    var portBase = 7_960
+
+    @Flag(help: "Throw the orders' data away and seed it again.")
+    var reseed = false
+
+    func run() async throws {
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores shared by accounts, orders and this load generator")
+        let marker = "\(data)/seeded-\(orders)"
+        let seeding = reseed || !FileManager.default.fileExists(atPath: marker)
+        if seeding {
+            try? FileManager.default.removeItem(atPath: data)
+            try FileManager.default.createDirectory(atPath: "\(data)/keys", withIntermediateDirectories: true)
+            for file in ["accounts.sqlite", "accounts.sqlite-wal", "keys/jwt-ed25519.key", "keys/jwt-ed25519.pub"]
+            where FileManager.default.fileExists(atPath: "\(accountsData)/\(file)") {
+                try FileManager.default.copyItem(atPath: "\(accountsData)/\(file)", toPath: "\(data)/\(file)")
+            }
+            if !FileManager.default.fileExists(atPath: "\(data)/keys/jwt-ed25519.key") {
+                let (privateKey, _) = try SigningKeys.generate()
+                try SigningKeys.write(privateKey: privateKey, to: "\(data)/keys")
+            }
+        }
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
+        try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
+            .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
+        if seeding {
+            let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "normal", services: ["accounts", "orders"])
+            try await stack.waitUntilServing()
+            try await seed(stack, issuer: issuer)
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
+            stack.stop()
+        }
+        let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "full", services: ["accounts", "orders"])
+        defer { stack.stop() }
+        try await stack.waitUntilServing()
+        try await measure(stack, issuer: issuer)
+    }
+
+    func client(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil, connections: Int = 4) async throws -> Forge_Orders_V1_OrdersClient {
+        let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 86_400)
+        var configuration = ClientConfiguration()
+        configuration.connections = connections
+        return Forge_Orders_V1_OrdersClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("orders"), configuration: configuration,
+                                                                    interceptors: [BearerTokenInterceptor(token: token)]))
+    }
+
+    static func erpNumber(_ index: Int) -> String { String(format: "45%08d", index) }
+
+    // MARK: Seeding
+
+    func seed(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+        if try await DatabaseQueue(path: "\(data)/accounts.sqlite").read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM account") ?? 0 }) == 0 {
+            try await importAccounts(stack, issuer: issuer)
+        }
+        let accounts = try await DatabaseQueue(path: "\(data)/accounts.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT id FROM account ORDER BY id")
+        }
+        var started = ContinuousClock.now
+        while try await DatabaseQueue(path: "\(data)/orders.sqlite").read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM account_directory") ?? 0 }) < accounts.count {
+            try await Task.sleep(for: .seconds(1))
+        }
+        print(String(format: "seed: orders followed the accounts feed (%d accounts) in %.1f s", accounts.count, (ContinuousClock.now - started).seconds))
+
+        let connector = try await client(stack, issuer: issuer, subject: "erp-bridge", roles: [Role.erpConnector])
+        _ = try await connector.upsertProducts(.with {
+            $0.products = (0..<300).map { index in
+                .with {
+                    $0.sku = String(format: "MAT-%05d", index)
+                    $0.name = "物料 \(index)"
+                    $0.unit = "件"
+                    $0.listPrice = .with { $0.amountMicros = Int64(1_000 + index * 37) * 1_000_000 }
+                    $0.standardCost = .with { $0.amountMicros = Int64(700 + index * 25) * 1_000_000 }
+                    $0.leadTimeDays = 30
+                    $0.active = true
+                }
+            }
+        })
+        // A year of ERP history: four in five delivered, the rest released and in production
+        // (those the status ingest reports on).
+        started = ContinuousClock.now
+        let now = Date()
+        let next = Counter()
+        let total = orders
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    while true {
+                        let start = next.value.wrappingAdd(500, ordering: .relaxed).oldValue
+                        guard start < total else { return }
+                        let results = try await connector.importOrders(.with {
+                            $0.orders = (start..<min(start + 500, total)).map { index in
+                                .with {
+                                    $0.accountID = accounts[(index * 7919) % accounts.count]
+                                    $0.erpOrderNumber = Self.erpNumber(index)
+                                    $0.status = index % 5 == 0 ? .released : .completed
+                                    $0.createdAt = .init(date: now.addingTimeInterval(-Double(1 + index % 360) * 86_400))
+                                    $0.deliveredAt = .init(date: now.addingTimeInterval(-Double(index % 360) * 86_400 / 2))
+                                    $0.lines = (0..<3).map { line in
+                                        .with {
+                                            $0.sku = String(format: "MAT-%05d", (index + line * 101) % 300)
+                                            $0.name = "物料"
+                                            $0.quantity = Int64(1 + (index + line) % 20)
+                                            $0.unitPrice = .with { $0.amountMicros = Int64(1_000 + (index + line) % 300 * 37) * 1_000_000 }
+                                        }
+                                    }
+                                }
+                            }
+                        }, options: CallOptions(timeout: .seconds(300))).results
+                        if let failed = results.first(where: { $0.status == .rejected }) { throw ValidationError("seed: \(failed)") }
+                        if start % 100_000 == 0 { print("seed: \(start) orders") }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let seconds = (ContinuousClock.now - started).seconds
+        print(String(format: "seed: %d orders (%d lines) through ImportOrders (500 a call, C=4, normal durability) in %.1f s = %.0f orders/s",
+                     orders, orders * 3, seconds, Double(orders) / seconds))
+    }
+
+    /// Accounts through ImportAccounts, 2,000 a call, in four regions and teams.
+    func importAccounts(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+        let token = try await issuer.issue(subject: "bench-admin", roles: [Role.admin], ttl: 86_400)
+        let client = Forge_Accounts_V1_AccountsClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("accounts"),
+                                                                               interceptors: [BearerTokenInterceptor(token: token)]))
+        let started = ContinuousClock.now
+        for start in stride(from: 0, to: accounts, by: 2_000) {
+            _ = try await client.importAccounts(.with {
+                $0.importID = "bench-accounts"
+                $0.header = ["name", "region", "owner_id", "team", "credit_limit"]
+                $0.rows = (start..<min(start + 2_000, accounts)).map { index in
+                    .with {
+                        $0.line = Int32(index + 2)
+                        $0.values = ["订单压测客户\(index)号机械有限公司", ["华东", "华南", "华北", "西南"][index % 4], String(format: "rep-%03d", index % 200),
+                                     String(format: "team-%02d", index % 20), "\(100 + index % 900)万"]
+                    }
+                }
+            }, options: CallOptions(timeout: .seconds(300)))
+        }
+        print(String(format: "seed: %d accounts through ImportAccounts in %.1f s", accounts, (ContinuousClock.now - started).seconds))
+    }
+
+    // MARK: Measuring
+
+    func measure(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+        let sizes = ["accounts", "orders"].map { name in
+            let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: "\(data)/\(name).sqlite\($0)")[.size] as? Int }.reduce(0, +)
+            return String(format: "%@ %.2f GB", name, Double(bytes) / 1e9)
+        }
+        let (count, open, reports) = try await DatabaseQueue(path: "\(data)/orders.sqlite").read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM orders")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM orders WHERE status = 4")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM status_report")!)
+        }
+        print("data set: \(count) orders (\(count * 3) lines), \(open) released, \(reports) status reports so far; \(sizes.joined(separator: ", "))")
+        print("durability FULL (synchronous=FULL, WAL) for every measurement")
+        let connector = try await client(stack, issuer: issuer, subject: "erp-bridge", roles: [Role.erpConnector])
+        let run = Int(Date().timeIntervalSince1970)
+        let released = (0..<orders).filter { $0 % 5 == 0 }
+
+        // 1. Ingest: batches of 500 reports on distinct released orders, each a new event id.
+        let batches = 40
+        let statuses: [Forge_Orders_V1_ProductionStatus] = [.scheduled, .materialReady, .inProduction, .qualityInspection]
+        func batch(_ number: Int) -> [Forge_Orders_V1_StatusReport] {
+            (0..<500).map { offset in
+                let index = released[(number * 500 + offset) % released.count]
+                return .with {
+                    $0.eventID = "bench-\(run)-\(number)-\(offset)"
+                    $0.source = "mes"
+                    $0.erpOrderNumber = Self.erpNumber(index)
+                    $0.lineNo = Int32(1 + offset % 3)
+                    $0.status = statuses[number % statuses.count]
+                    $0.sourceTime = .init(date: Date().addingTimeInterval(Double(number)))
+                    $0.percent = Int32(number % 100)
+                    $0.workCentre = "车间 \(offset % 8)"
+                }
+            }
+        }
+        let prepared = (0..<batches).map(batch)
+        var started = ContinuousClock.now
+        var applied = 0
+        for reports in prepared {
+            let results = try await connector.reportProductionStatuses(.with { $0.reports = reports }, options: CallOptions(timeout: .seconds(60))).results
+            applied += results.filter { $0.outcome == .applied }.count
+        }
+        let ingestSeconds = (ContinuousClock.now - started).seconds
+        let ingestRate = Double(batches * 500) / ingestSeconds
+        print(String(format: "ingest: %d reports in %d batches of 500 through ReportProductionStatuses in %.2f s = %.0f reports/s (%d applied)",
+                     batches * 500, batches, ingestSeconds, ingestRate, applied))
+
+        // The same rows inserted raw: one SQLite file, WAL, synchronous=FULL, 500 rows a transaction.
+        let rawPath = "\(data)/raw-insert.sqlite"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: rawPath + suffix) }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let raw = try DatabaseQueue(path: rawPath, configuration: configuration)
+        try await raw.write { db in
+            try db.execute(sql: "CREATE TABLE status_report (event_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, line_no INTEGER NOT NULL, received_at REAL NOT NULL, outcome INTEGER NOT NULL, payload BLOB NOT NULL)")
+        }
+        started = ContinuousClock.now
+        for reports in prepared {
+            try await raw.write { db in
+                for report in reports {
+                    try db.execute(sql: "INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: [report.eventID, report.erpOrderNumber, report.lineNo, Date().timeIntervalSince1970, 1, try report.serializedData()])
+                }
+            }
+        }
+        let rawSeconds = (ContinuousClock.now - started).seconds
+        let rawRate = Double(batches * 500) / rawSeconds
+        print(String(format: "raw:    the same %d rows inserted into SQLite directly (WAL, FULL, 500 a transaction) in %.2f s = %.0f rows/s; ingest = %.0f %% of raw",
+                     batches * 500, rawSeconds, rawRate, ingestRate / rawRate * 100))
+
+        // 2. One report at a time (C=1), each a new event on a released order.
+        let counter = Counter()
+        let single = LoadShape(connections: 1, concurrency: 1, duration: duration, warmup: 2, payloadBytes: 0)
+        print((await drive(single) { _ in
+            let n = counter.value.wrappingAdd(1, ordering: .relaxed).oldValue
+            let index = released[(n * 37) % released.count]
+            _ = try await connector.reportProductionStatus(.with {
+                $0.report = .with {
+                    $0.eventID = "single-\(run)-\(n)"
+                    $0.source = "mes"
+                    $0.erpOrderNumber = Self.erpNumber(index)
+                    $0.status = .inProduction
+                    $0.sourceTime = .init(date: Date())
+                    $0.percent = Int32(n % 100)
+                }
+            })
+        }).line(name: "C=1") + "   ReportProductionStatus: one report, idempotency checked, applied to its order")
+
+        // 3. An account's open orders (a rep of the owning team would be scoped; finance sees all).
+        let accounts = try await DatabaseQueue(path: "\(data)/orders.sqlite").read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM orders WHERE status = 4 LIMIT 5000")
+        }
+        let finance = try await client(stack, issuer: issuer, subject: "fin", roles: [Role.finance], connections: 1)
+        let reader = Counter()
+        print((await drive(single) { _ in
+            let account = accounts[reader.value.wrappingAdd(1, ordering: .relaxed).oldValue % accounts.count]
+            _ = try await finance.listOrders(.with {
+                $0.accountID = account
+                $0.statuses = [.draft, .creditHold, .approved, .released]
+            })
+        }).line(name: "C=1") + "   ListOrders: an account's open orders (~\(count / max(1, accounts.count * 20)) per account)")
+        print((await drive(single) { _ in
+            let account = accounts[reader.value.wrappingAdd(1, ordering: .relaxed).oldValue % accounts.count]
+            _ = try await finance.getAccountOrders(.with { $0.accountID = account })
+        }).line(name: "C=1") + "   GetAccountOrders: the 360° section (open orders, 12 months, on-time, ageing)")
+    }
+}
