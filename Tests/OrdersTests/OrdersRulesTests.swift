@@ -48,6 +48,22 @@ struct OrdersRulesTests {
         #expect(noTrigger.map(\.field) == ["order.payment_plan[0].trigger"])
     }
 
+    @Test("a line total beyond 40 billion, or a fixed instalment beyond it, is refused by name rather than overflowing")
+    func bounds() {
+        let order = Forge_Orders_V1_Order.with {
+            $0.accountID = "acc_1"
+            $0.lines = [.with { $0.sku = "X"; $0.quantity = 1_000_000; $0.unitPrice = .with { $0.amountMicros = 1_000_000_000 * 1_000_000 } }]
+            $0.paymentPlan = [.with { $0.label = "a"; $0.fixedAmount = .with { $0.amountMicros = .max / 2 }; $0.trigger = .onApproval }, Self.installment()]
+        }
+        let fields = OrderRules.validate(order, now: Date()).map(\.field)
+        #expect(fields.contains("order.lines[0].quantity"))
+        // The largest order there can be (200 lines of 40 billion) still splits by shares.
+        #expect(PaymentPlanRules.share(of: 200 * OrderRules.maxLineTotal, bps: 3_333) == 2_666_400_000_000_000_000)
+        #expect(PaymentPlanRules.share(of: 1_000_000_010_000, bps: 3_000) == 300_000_000_000)
+        let plan = PaymentPlanRules.validate(order.paymentPlan, total: 1_000_000)
+        #expect(plan.map(\.field).contains("order.payment_plan[0].fixed_amount"))
+    }
+
     @Test("a payment settles instalments oldest first and marks each paid in full")
     func paymentOldestFirst() {
         var plan = [Self.installment(3000, .onApproval), Self.installment(7000)]

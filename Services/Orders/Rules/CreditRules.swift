@@ -15,7 +15,8 @@ enum CreditRules {
             if let limit { $0.creditLimit = limit }
             $0.openBalance = OrderRules.money(openBalance, currency)
             $0.orderTotal = OrderRules.money(orderTotal, currency)
-            $0.overLimit = limit.map { openBalance + orderTotal > $0.amountMicros } ?? false
+            let exposure = openBalance.addingReportingOverflow(orderTotal)
+            $0.overLimit = limit.map { exposure.overflow || exposure.partialValue > $0.amountMicros } ?? false
             $0.checkedAt = .init(date: now)
         }
     }
@@ -24,7 +25,7 @@ enum CreditRules {
     static func explanation(_ check: Forge_Orders_V1_CreditCheck) -> String {
         let currency = check.orderTotal.currencyCode
         return "over the credit limit: open balance \(OrderRules.display(check.openBalance.amountMicros, currency)) + this order "
-            + "\(OrderRules.display(check.orderTotal.amountMicros, currency)) = \(OrderRules.display(check.openBalance.amountMicros + check.orderTotal.amountMicros, currency)) "
+            + "\(OrderRules.display(check.orderTotal.amountMicros, currency)) = \(OrderRules.display(check.openBalance.amountMicros &+ check.orderTotal.amountMicros, currency)) "
             + "> limit \(OrderRules.display(check.creditLimit.amountMicros, check.creditLimit.currencyCode.isEmpty ? currency : check.creditLimit.currencyCode)); "
             + "the order waits for finance's approval"
     }

@@ -8,6 +8,8 @@ import SwiftProtobuf
 /// Money is integer micros throughout, rounded to the cent where a share is taken.
 enum OrderRules {
     static let maxLines = 200
+    /// The largest line total, micros: 200 of them add up within 64 bits.
+    static let maxLineTotal: Int64 = 40_000_000_000 * 1_000_000
     static let microsPerCent: Int64 = 10_000
     static let incoterms: Set<String> = ["EXW", "FCA", "FAS", "FOB", "CFR", "CIF", "CPT", "CIP", "DAP", "DPU", "DDP"]
     /// The statuses in which an order still has a draft's editable fields.
@@ -39,6 +41,9 @@ enum OrderRules {
             check(!line.hasUnitPrice || line.unitPrice.amountMicros <= 1_000_000_000 * 1_000_000, "\(field).unit_price", "must be at most 1,000,000,000")
             check(!line.hasUnitPrice || line.unitPrice.currencyCode.isEmpty || line.unitPrice.currencyCode == currency,
                   "\(field).unit_price.currency_code", "must be the order's currency (\(currency))")
+            // 40 billion a line at most, so that 200 lines still add up within 64 bits.
+            let product = line.quantity.multipliedReportingOverflow(by: max(line.unitPrice.amountMicros, 0))
+            check(product.overflow == false && product.partialValue <= maxLineTotal, "\(field).quantity", "quantity × unit price must be at most 40,000,000,000")
             if line.lineNo != 0 {
                 check(line.lineNo > 0 && lineNumbers.insert(line.lineNo).inserted, "\(field).line_no", "must be positive and unique in the order")
             }

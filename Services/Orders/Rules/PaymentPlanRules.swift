@@ -37,8 +37,9 @@ enum PaymentPlanRules {
             check(installment.percentBps >= 0 && installment.percentBps <= fullBps, "\(field).percent_bps", "must be between 0 and 10000 (100 %)")
             check(!(hasFixed && installment.percentBps != 0), "\(field)", "takes a share (percent_bps) or a fixed_amount, not both")
             check(hasFixed || installment.percentBps != 0 || index == plan.count - 1, "\(field)", "needs a share (percent_bps) or a fixed_amount")
-            check(!hasFixed || (installment.fixedAmount.amountMicros > 0 && installment.fixedAmount.amountMicros % OrderRules.microsPerCent == 0),
-                  "\(field).fixed_amount", "must be positive whole cents")
+            check(!hasFixed || (installment.fixedAmount.amountMicros > 0 && installment.fixedAmount.amountMicros <= OrderRules.maxLineTotal
+                                && installment.fixedAmount.amountMicros % OrderRules.microsPerCent == 0),
+                  "\(field).fixed_amount", "must be positive whole cents, at most 40,000,000,000")
             check(installment.trigger != .unspecified, "\(field).trigger", "is required (ON_APPROVAL, BEFORE_SHIPMENT or ON_DELIVERY)")
             check(installment.daysAfter >= 0 && installment.daysAfter <= 365, "\(field).days_after", "must be between 0 and 365")
             if hasFixed { fixed += installment.fixedAmount.amountMicros }
@@ -71,10 +72,17 @@ enum PaymentPlanRules {
             } else if installment.hasFixedAmount && installment.fixedAmount.amountMicros != 0 {
                 amounts.append(installment.fixedAmount.amountMicros)
             } else {
-                amounts.append(total * Int64(installment.percentBps) / Int64(fullBps) / OrderRules.microsPerCent * OrderRules.microsPerCent)
+                amounts.append(share(of: total, bps: installment.percentBps))
             }
         }
         return amounts
+    }
+
+    /// `bps` ten-thousandths of `total`, rounded down to the cent, without overflowing for any
+    /// total an order can have (the product is split so no intermediate passes 64 bits).
+    static func share(of total: Int64, bps: Int32) -> Int64 {
+        let whole = total / Int64(fullBps) * Int64(bps) + total % Int64(fullBps) * Int64(bps) / Int64(fullBps)
+        return whole / OrderRules.microsPerCent * OrderRules.microsPerCent
     }
 
     static func computeAmounts(_ plan: inout [Forge_Orders_V1_Installment], total: Int64, currency: String) {
