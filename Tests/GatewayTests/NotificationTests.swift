@@ -4,6 +4,7 @@ import ForgeKit
 import ForgeTestSupport
 import ForgeWire
 import Foundation
+import GRDB
 import NIOSSL
 import SwiftProtobuf
 import Testing
@@ -86,6 +87,34 @@ struct NotificationTests {
             return relay
         }())
         #expect(throws: (any Error).self) { try SMTPClient.Relay(url: "http://mail.example.cn") }
+    }
+
+    @Test("each dedupe key is queued once as its own delivery job, also when keys share a long prefix; a repeat queues nothing")
+    func queuedOncePerKey() async throws {
+        let database = try ForgeDatabase.temporary(migrations: NotificationStore.migrations)
+        @Sendable func event(_ key: String) -> Forge_Common_V1_Event {
+            .with {
+                $0.eventID = EventID.make()
+                $0.type = "NotificationRequested"
+                $0.payload = try! Forge_Common_V1_NotificationRequested.with {
+                    $0.recipientContactID = "con_1"
+                    $0.template = "order_shipped"
+                    $0.dedupeKey = key
+                    $0.transactional = true
+                }.serializedData()
+            }
+        }
+        // Alike for their first 55 bytes, as one order's line keys are.
+        let order = "order:ord_01a2384774960b4c43ca5b4689ca:line12"
+        try await database.write { db in
+            for key in ["\(order):packed", "\(order):shipped:SF1234567890", "\(order):packed"] {
+                try NotificationStore.enqueue(db, event(key), upstream: "orders", at: Date())
+            }
+        }
+        let (notifications, jobs) = try await database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM notification")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE kind = ?", arguments: [NotificationStore.jobKind])!)
+        }
+        #expect(notifications == 2 && jobs == 2)
     }
 
     @Test("a relay that requires STARTTLS gets it: the mail goes over TLS verified against the relay's CA and arrives intact")

@@ -55,7 +55,7 @@ struct NotificationSender: Sendable {
         }
         do {
             try await smtp.send(.init(to: contact.email, toName: contact.name, subject: text.subject, body: text.body,
-                                      messageID: "\(Array(key.utf8).hexadecimal.prefix(64))@forge"))
+                                      messageID: "\(NotificationStore.jobID(key).dropFirst(4))@forge"))
         } catch {
             try await finish(attempts >= job.maxAttempts ? "dead" : "pending", recipient: contact.email, subject: text.subject, error: "\(error)")
             throw RPCError(.unavailable, "notification \(key): \(error)")

@@ -1,3 +1,4 @@
+import Crypto
 import ForgeContracts
 import ForgeKit
 import ForgeWire
@@ -49,8 +50,12 @@ enum NotificationStore {
             """, arguments: [key, event.eventID, upstream, request.recipientContactID, request.accountID.isEmpty ? event.accountID : request.accountID,
                              request.channel.rawValue, request.template, event.payload, now.timeIntervalSince1970])
         guard db.changesCount > 0 else { return }
-        try JobScheduler.schedule(db, kind: jobKind, payload: Data(key.utf8), dueAt: now, id: "ntf-\(Array(key.utf8).hexadecimal.prefix(96))",
-                                  maxAttempts: maxAttempts, now: now)
+        try JobScheduler.schedule(db, kind: jobKind, payload: Data(key.utf8), dueAt: now, id: jobID(key), maxAttempts: maxAttempts, now: now)
+    }
+
+    /// The delivery job's id: the key's digest (keys can be long and share long prefixes).
+    static func jobID(_ key: String) -> String {
+        "ntf-" + Array(SHA256.hash(data: Data(key.utf8))).prefix(16).hexadecimal
     }
 
     struct Entry: Sendable {
