@@ -209,5 +209,11 @@ struct NotificationTests {
         #expect(subjects.contains("您的订单 \(draft.orderNumber) 已发货，运单号 SF1234567890"))
         #expect(mails.allSatisfy { $0.to.contains("zhang@nbjg.example.cn") && $0.body.contains("张经理 您好") })
         #expect(mails.contains { $0.body.contains("承运商：顺丰速运") && $0.body.contains("运单号：SF1234567890") })
+        // The delivery log says so, for the admin.
+        let gatewayAdmin = Forge_Gateway_V1_GatewayClient(channel: try await client("gateway", "admin", ["admin"]))
+        let log = try await gatewayAdmin.listNotifications(.with { $0.accountID = account.id }).notifications
+        #expect(log.map(\.state) == ["sent", "sent"] && log.allSatisfy { $0.recipient == "zhang@nbjg.example.cn" && $0.attempts >= 1 })
+        await #expect { _ = try await gatewayAdmin.retryNotification(.with { $0.dedupeKey = log[0].dedupeKey }) } throws: { ($0 as? RPCError)?.code == .failedPrecondition }
+        await #expect { _ = try await gatewayAdmin.listNotifications(.with { $0.state = "lost" }) } throws: { ($0 as? RPCError)?.violations.map(\.field) == ["state"] }
     }
 }

@@ -65,6 +65,11 @@ enum HTTPRoutes {
                   query: ["webhook_id": "webhook_id", "state": "state", "limit": "limit"], tag: "webhooks"),
             .init(method: .post, path: "/api/v1/webhook-deliveries/{id}/replay", rpc: gateway.replayDelivery, service: "gateway", summary: "Send a delivery again",
                   pathFields: ["id": "id"], tag: "webhooks"),
+            .init(method: .get, path: "/api/v1/notifications", rpc: gateway.listNotifications, service: "gateway",
+                  summary: "Customer notifications and their delivery (state=dead: the dead letters)",
+                  query: ["account_id": "account_id", "state": "state", "limit": "limit"], tag: "webhooks"),
+            .init(method: .post, path: "/api/v1/notifications/retry", rpc: gateway.retryNotification, service: "gateway", summary: "Send a dead notification again",
+                  hasBody: true, tag: "webhooks"),
             // The 360° view
             .init(method: .get, path: "/api/v1/accounts/{id}/360", rpc: gateway.getCustomer360, service: "gateway", summary: "The customer's 360° view, section by section",
                   query: ["deadline_ms": "deadline_ms"], pathFields: ["id": "account_id"], tag: "accounts"),

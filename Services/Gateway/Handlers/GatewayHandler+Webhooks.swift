@@ -2,6 +2,7 @@ import ForgeContracts
 import ForgeKit
 import ForgeWire
 import Foundation
+import GRDB
 import SwiftProtobuf
 
 /// Webhooks of `forge.gateway.v1.Gateway`: subscriptions, the delivery log, replay.
@@ -58,5 +59,27 @@ extension GatewayHandler {
         guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let delivery = try await webhooks.replay(id: request.id, context: context, at: clock.now())
         return .with { $0.delivery = delivery }
+    }
+
+    func listNotifications(_ request: Forge_Gateway_V1_ListNotificationsRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListNotificationsResponse {
+        var violations: [FieldViolation] = []
+        if !request.state.isEmpty && !NotificationStore.states.contains(request.state) {
+            violations.append(FieldViolation(field: "state", description: "pending, sent, skipped, bridged, dead or empty"))
+        }
+        if !(0...Int32(Page.maxSize)).contains(request.limit) { violations.append(FieldViolation(field: "limit", description: "must be 0 to \(Page.maxSize)")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let found = try await webhooks.database.read { db in
+            try NotificationStore.list(db, accountID: request.accountID, state: request.state, limit: request.limit == 0 ? 100 : Int(request.limit))
+        }
+        return .with { $0.notifications = found }
+    }
+
+    func retryNotification(_ request: Forge_Gateway_V1_RetryNotificationRequest, context: ServerContext) async throws -> Forge_Gateway_V1_RetryNotificationResponse {
+        guard !request.dedupeKey.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "dedupe_key", description: "is required")]) }
+        let now = clock.now()
+        return try await webhooks.database.write(recordingIdempotencyOf: context, at: now) { db in
+            let notification = try NotificationStore.retry(db, key: request.dedupeKey, context: context, at: now)
+            return Forge_Gateway_V1_RetryNotificationResponse.with { $0.notification = notification }
+        }
     }
 }

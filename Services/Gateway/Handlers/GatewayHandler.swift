@@ -139,7 +139,7 @@ enum GatewayAccess {
         access.allow(method.signIn, .open)
         access.allow(method.refreshToken, .open)
         for admin in [method.createUser, method.updateUser, method.listUsers, method.createApiKey, method.listApiKeys, method.revokeApiKey,
-                      method.createWebhook, method.listWebhooks, method.deleteWebhook, method.listDeliveries, method.replayDelivery] {
+                      method.createWebhook, method.listWebhooks, method.deleteWebhook, method.listDeliveries, method.replayDelivery, method.listNotifications, method.retryNotification] {
             access.allow(admin, .roles([Role.admin]))
         }
         let people = Role.all.subtracting([Role.erpConnector])

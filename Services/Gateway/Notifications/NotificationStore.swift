@@ -75,4 +75,56 @@ enum NotificationStore {
             UPDATE notification SET state = ?, attempts = ?, recipient = ?, subject = ?, last_error = ?, sent_at = ? WHERE dedupe_key = ?
             """, arguments: [state, attempts, recipient, subject, error, state == "sent" ? now.timeIntervalSince1970 : nil, key])
     }
+
+    // MARK: The delivery log
+
+    static let states: Set<String> = ["pending", "sent", "skipped", "bridged", "dead"]
+
+    static func list(_ db: Database, accountID: String, state: String, limit: Int) throws -> [Forge_Gateway_V1_Notification] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if !accountID.isEmpty {
+            clauses.append("account_id = ?")
+            arguments += [accountID]
+        }
+        if !state.isEmpty {
+            clauses.append("state = ?")
+            arguments += [state]
+        }
+        return try Row.fetchAll(db, sql: "SELECT * FROM notification \(clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")) ORDER BY created_at DESC LIMIT ?",
+                                arguments: arguments + [limit]).map(notification(from:))
+    }
+
+    /// A dead (or stuck pending) notification back in the queue, attempts reset.
+    static func retry(_ db: Database, key: String, context: ServerContext, at now: Date) throws -> Forge_Gateway_V1_Notification {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM notification WHERE dedupe_key = ?", arguments: [key]) else {
+            throw RPCError(.notFound, "notification \(key) not found")
+        }
+        let state: String = row["state"]
+        guard state == "dead" || state == "pending" else {
+            throw RPCError(.failedPrecondition, "notification \(key) is \(state); only a dead or pending one is sent again")
+        }
+        if try JobScheduler.retry(db, id: jobID(key), now: now) == nil {
+            throw RPCError(.failedPrecondition, "notification \(key) is being sent right now")
+        }
+        try db.execute(sql: "UPDATE notification SET state = 'pending', attempts = 0 WHERE dedupe_key = ?", arguments: [key])
+        try AuditLog.record(db, context: context, recordID: key, changes: ["retried": "true"], at: now)
+        return notification(from: try Row.fetchOne(db, sql: "SELECT * FROM notification WHERE dedupe_key = ?", arguments: [key])!)
+    }
+
+    static func notification(from row: Row) -> Forge_Gateway_V1_Notification {
+        .with {
+            $0.dedupeKey = row["dedupe_key"]
+            $0.accountID = row["account_id"]
+            $0.contactID = row["contact_id"]
+            $0.template = row["template"]
+            $0.state = row["state"]
+            $0.attempts = row["attempts"]
+            $0.recipient = row["recipient"]
+            $0.subject = row["subject"]
+            $0.lastError = row["last_error"]
+            $0.createdAt = .init(date: Date(timeIntervalSince1970: row["created_at"]))
+            if let sent = row["sent_at"] as Double? { $0.sentAt = .init(date: Date(timeIntervalSince1970: sent)) }
+        }
+    }
 }

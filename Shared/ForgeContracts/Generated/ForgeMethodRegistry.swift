@@ -284,6 +284,16 @@ public enum ForgeMethodRegistry {
             response: Forge_Gateway_V1_ReplayDeliveryResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListNotifications"),
+            request: Forge_Gateway_V1_ListNotificationsRequest.self,
+            response: Forge_Gateway_V1_ListNotificationsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RetryNotification"),
+            request: Forge_Gateway_V1_RetryNotificationRequest.self,
+            response: Forge_Gateway_V1_RetryNotificationResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetMembership"),
             request: Forge_Loyalty_V1_GetMembershipRequest.self,
             response: Forge_Loyalty_V1_GetMembershipResponse.self

@@ -25,7 +25,9 @@ public enum Forge_Gateway_V1_GatewayService {
         public static let deleteWebhook = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "DeleteWebhook")
         public static let listDeliveries = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListDeliveries")
         public static let replayDelivery = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ReplayDelivery")
-        public static let all: [MethodDescriptor] = [signIn, refreshToken, createUser, updateUser, listUsers, setPassword, createApiKey, listApiKeys, revokeApiKey, getCustomer360, createWebhook, listWebhooks, deleteWebhook, listDeliveries, replayDelivery]
+        public static let listNotifications = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "ListNotifications")
+        public static let retryNotification = MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "RetryNotification")
+        public static let all: [MethodDescriptor] = [signIn, refreshToken, createUser, updateUser, listUsers, setPassword, createApiKey, listApiKeys, revokeApiKey, getCustomer360, createWebhook, listWebhooks, deleteWebhook, listDeliveries, replayDelivery, listNotifications, retryNotification]
     }
 }
 
@@ -56,6 +58,11 @@ public protocol Forge_Gateway_V1_GatewayHandler: Sendable {
     func listDeliveries(_ request: Forge_Gateway_V1_ListDeliveriesRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListDeliveriesResponse
     /// Sends a (dead) delivery again, attempts reset.
     func replayDelivery(_ request: Forge_Gateway_V1_ReplayDeliveryRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ReplayDeliveryResponse
+    /// Customer notifications (NotificationRequested from any service): the delivery log; state
+    /// "dead" is the dead-letter list, "skipped" says why (no address, no consent).
+    func listNotifications(_ request: Forge_Gateway_V1_ListNotificationsRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ListNotificationsResponse
+    /// Sends a (dead) notification again, attempts reset; never one already sent.
+    func retryNotification(_ request: Forge_Gateway_V1_RetryNotificationRequest, context: ServerContext) async throws -> Forge_Gateway_V1_RetryNotificationResponse
 }
 
 extension Forge_Gateway_V1_GatewayHandler {
@@ -105,6 +112,12 @@ extension Forge_Gateway_V1_GatewayHandler {
         }
         router.register(Forge_Gateway_V1_GatewayService.Method.replayDelivery, request: Forge_Gateway_V1_ReplayDeliveryRequest.self) { request, context in
             try await self.replayDelivery(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.listNotifications, request: Forge_Gateway_V1_ListNotificationsRequest.self) { request, context in
+            try await self.listNotifications(request, context: context)
+        }
+        router.register(Forge_Gateway_V1_GatewayService.Method.retryNotification, request: Forge_Gateway_V1_RetryNotificationRequest.self) { request, context in
+            try await self.retryNotification(request, context: context)
         }
     }
 }
@@ -171,6 +184,15 @@ public struct Forge_Gateway_V1_GatewayClient: Sendable {
     /// Sends a (dead) delivery again, attempts reset.
     public func replayDelivery(_ request: Forge_Gateway_V1_ReplayDeliveryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ReplayDeliveryResponse {
         try await channel.unary(Forge_Gateway_V1_GatewayService.Method.replayDelivery, request: request, response: Forge_Gateway_V1_ReplayDeliveryResponse.self, options: options)
+    }
+    /// Customer notifications (NotificationRequested from any service): the delivery log; state
+    /// "dead" is the dead-letter list, "skipped" says why (no address, no consent).
+    public func listNotifications(_ request: Forge_Gateway_V1_ListNotificationsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_ListNotificationsResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.listNotifications, request: request, response: Forge_Gateway_V1_ListNotificationsResponse.self, options: options)
+    }
+    /// Sends a (dead) notification again, attempts reset; never one already sent.
+    public func retryNotification(_ request: Forge_Gateway_V1_RetryNotificationRequest, options: CallOptions = CallOptions()) async throws -> Forge_Gateway_V1_RetryNotificationResponse {
+        try await channel.unary(Forge_Gateway_V1_GatewayService.Method.retryNotification, request: request, response: Forge_Gateway_V1_RetryNotificationResponse.self, options: options)
     }
 }
 
