@@ -48,7 +48,7 @@ struct OrderStore: Sendable {
     }
 
     static func order(_ db: Database, erpNumber: String) throws -> Forge_Orders_V1_Order? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM orders WHERE erp_order_number = ? LIMIT 1", arguments: [erpNumber])
+        try Data.fetchOne(db, sql: "SELECT payload FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1", arguments: [erpNumber])
             .map { try Forge_Orders_V1_Order(serializedBytes: $0) }
     }
 
@@ -131,7 +131,7 @@ struct OrderStore: Sendable {
                 order.team = principal.team.isEmpty ? account.team : principal.team
             }
             if !requested.opportunityID.isEmpty,
-               try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ?)", arguments: [requested.opportunityID]) == true {
+               try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ? AND opportunity_id != '')", arguments: [requested.opportunityID]) == true {
                 throw RPCError(.alreadyExists, "opportunity \(requested.opportunityID) already has its order")
             }
             try Self.insert(db, &order, now: now)
@@ -406,7 +406,7 @@ extension OrderStore {
             var results: [Int: Forge_Common_V1_ImportRowResult] = [:]
             for (index, incoming) in items {
                 var result = Forge_Common_V1_ImportRowResult.with { $0.line = Int32(index + 1) }
-                if let existing = try String.fetchOne(db, sql: "SELECT id FROM orders WHERE erp_order_number = ? LIMIT 1", arguments: [incoming.erpOrderNumber]) {
+                if let existing = try String.fetchOne(db, sql: "SELECT id FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1", arguments: [incoming.erpOrderNumber]) {
                     result.status = .unchanged
                     result.id = existing
                     results[index] = result

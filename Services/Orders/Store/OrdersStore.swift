@@ -39,6 +39,8 @@ enum OrdersStore {
             try db.create(index: "orders_by_owner", on: "orders", columns: ["owner_id", "status"])
             try db.create(index: "orders_by_team", on: "orders", columns: ["team", "status"])
             try db.create(index: "orders_by_created", on: "orders", columns: ["created_at", "id"])
+            // Partial indexes: a query uses one only when its WHERE repeats the index's
+            // condition (`AND erp_order_number != ''`), since a bound value proves nothing.
             try db.execute(sql: "CREATE UNIQUE INDEX orders_by_opportunity ON orders(opportunity_id) WHERE opportunity_id != ''")
             try db.execute(sql: "CREATE INDEX orders_by_erp_number ON orders(erp_order_number) WHERE erp_order_number != ''")
             try db.execute(sql: "CREATE UNIQUE INDEX orders_by_release ON orders(release_seq) WHERE release_seq IS NOT NULL")

@@ -51,7 +51,7 @@ enum UpstreamEvents {
     /// The erased person leaves the orders: no contact, no delivery name or phone (the
     /// delivery address is the company's and stays).
     static func anonymise(_ db: Database, contactID: String, now: Date) throws {
-        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM orders WHERE contact_id = ?", arguments: [contactID]) {
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM orders WHERE contact_id = ? AND contact_id != ''", arguments: [contactID]) {
             var order = try Forge_Orders_V1_Order(serializedBytes: payload)
             order.contactID = ""
             order.deliveryContactName = ""
@@ -70,7 +70,7 @@ enum UpstreamEvents {
         guard event.type == "OpportunityWon" else { return }
         let won = try Forge_Pipeline_V1_OpportunityWon(serializedBytes: event.payload)
         let opportunity = won.opportunity
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ?)", arguments: [opportunity.id]) == false else { return }
+        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ? AND opportunity_id != '')", arguments: [opportunity.id]) == false else { return }
         let quote = won.acceptedQuote
         var order = Forge_Orders_V1_Order.with {
             $0.id = "ord_" + opportunity.id
