@@ -127,7 +127,9 @@ struct OrdersBench: AsyncParsableCommand {
                         let results = try await connector.importOrders(.with {
                             $0.orders = (start..<min(start + 500, total)).map { index in
                                 .with {
-                                    $0.accountID = accounts[(index * 7919) % accounts.count]
+                                    // Fibonacci hashing spreads each account's orders over every status
+                                    // (index × 7919 gave an account only released or only completed ones).
+                                    $0.accountID = accounts[Int((UInt64(index) &* 11_400_714_819_323_198_485) >> 40) % accounts.count]
                                     $0.erpOrderNumber = Self.erpNumber(index)
                                     $0.status = index % 5 == 0 ? .released : .completed
                                     $0.createdAt = .init(date: now.addingTimeInterval(-Double(1 + index % 360) * 86_400))
@@ -269,8 +271,9 @@ struct OrdersBench: AsyncParsableCommand {
         }).line(name: "C=1") + "   ReportProductionStatus: one report, idempotency checked, applied to its order")
 
         // 3. An account's open orders (a rep of the owning team would be scoped; finance sees all).
-        let accounts = try await DatabaseQueue(path: "\(data)/orders.sqlite").read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM orders WHERE status = 4 LIMIT 5000")
+        let (accounts, openPerAccount) = try await DatabaseQueue(path: "\(data)/orders.sqlite").read { db in
+            (try String.fetchAll(db, sql: "SELECT DISTINCT account_id FROM orders WHERE status = 4 LIMIT 5000"),
+             try Double.fetchOne(db, sql: "SELECT count(*) * 1.0 / count(DISTINCT account_id) FROM orders WHERE status IN (1, 2, 3, 4)") ?? 0)
         }
         let finance = try await client(stack, issuer: issuer, subject: "fin", roles: [Role.finance], connections: 1)
         let reader = Counter()
@@ -280,7 +283,7 @@ struct OrdersBench: AsyncParsableCommand {
                 $0.accountID = account
                 $0.statuses = [.draft, .creditHold, .approved, .released]
             })
-        }).line(name: "C=1") + "   ListOrders: an account's open orders (~\(count / max(1, accounts.count * 20)) per account)")
+        }).line(name: "C=1") + "   ListOrders: an account's open orders (\(String(format: "%.1f", openPerAccount)) per account with any)")
         print((await drive(single) { _ in
             let account = accounts[reader.value.wrappingAdd(1, ordering: .relaxed).oldValue % accounts.count]
             _ = try await finance.getAccountOrders(.with { $0.accountID = account })
