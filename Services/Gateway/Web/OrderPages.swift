@@ -75,7 +75,7 @@ struct OrderPages: Sendable {
             <tr data-order="\(HTML.escape(order.id))"><td><a href="/orders/\(HTML.escape(order.id))">\(HTML.escape(order.orderNumber))</a><br><span class="muted">\(WebPages.date(order.createdAt))</span></td>
             <td><a href="/accounts/\(HTML.escape(order.accountID))">\(HTML.escape(order.accountName.isEmpty ? order.accountID : order.accountName))</a></td>
             <td class="order-status">\(OrdersLabels.status(order.status))</td><td>\(OrdersLabels.production(order.productionStatus))</td>
-            <td>\(order.hasTotal ? WebPages.money(order.total) : "—")</td><td>\(order.hasOutstanding ? WebPages.money(order.outstanding) : "—")</td>
+            <td>\(order.hasTotal ? WebPages.money(order.total) : "—")</td><td>\(order.hasOutstanding && Self.owes(order) ? WebPages.money(order.outstanding) : "—")</td>
             <td>\(HTML.escape(order.ownerID))</td></tr>
             """
         }.joined()
@@ -85,6 +85,11 @@ struct OrderPages: Sendable {
             \(orders.isEmpty ? "<p class=\"muted\">没有订单</p>" : "")
             <table id="orders"><thead><tr><th>订单号</th><th>客户</th><th>状态</th><th>生产/物流</th><th>金额</th><th>未回款</th><th>负责人</th></tr></thead><tbody>\(rows)</tbody></table>
             """)
+    }
+
+    /// Whether the order owes anything yet (a draft, a held or a cancelled one does not).
+    static func owes(_ order: Forge_Orders_V1_Order) -> Bool {
+        [.approved, .released, .delivered, .completed].contains(order.status)
     }
 
     // MARK: One order
@@ -152,7 +157,7 @@ struct OrderPages: Sendable {
             <dt>交货地址</dt><dd>\(HTML.escape(order.deliveryAddress))</dd>
             <dt>金额</dt><dd id="total">\(order.hasTotal ? WebPages.money(order.total) : "—")</dd>
             \(order.hasMargin ? "<dt>毛利</dt><dd id=\"margin\">\(WebPages.money(order.margin))</dd>" : "")
-            <dt>已回款 / 未回款</dt><dd>\(order.hasPaid ? WebPages.money(order.paid) + " / " + WebPages.money(order.outstanding) : "—")</dd>
+            <dt>已回款 / 未回款</dt><dd>\(order.hasPaid && Self.owes(order) ? WebPages.money(order.paid) + " / " + WebPages.money(order.outstanding) : "—")</dd>
             <dt>负责人</dt><dd>\(HTML.escape(order.ownerID)) · \(HTML.escape(order.team))</dd>
             </dl>
             <p class="actions">\(actions.joined(separator: " "))</p>
