@@ -60,13 +60,7 @@ enum ImportMapping {
     /// The account a row describes (only the fields it fills), or the cells it cannot read.
     static func account(_ cells: [AccountColumn: String]) -> (account: Forge_Accounts_V1_Account, violations: [Forge_Common_V1_RowViolation]) {
         var account = Forge_Accounts_V1_Account()
-        var violations: [Forge_Common_V1_RowViolation] = []
-        func bad(_ column: AccountColumn, _ description: String) {
-            violations.append(.with {
-                $0.field = column.rawValue
-                $0.description_p = description
-            })
-        }
+        var problems = ImportColumns.RowProblems<AccountColumn>()
         account.name = cells[.name] ?? ""
         account.legalName = cells[.legalName] ?? ""
         account.taxID = TaxID.normalize(cells[.taxID] ?? "")
@@ -80,30 +74,30 @@ enum ImportMapping {
             if let stage = ImportColumns.choice(value, [
                 .prospect: ["prospect", "潜在", "潜在客户", "线索"], .intent: ["intent", "意向", "意向客户"],
                 .customer: ["customer", "客户", "成交", "成交客户", "合作中"], .churned: ["churned", "流失", "流失客户"],
-            ] as [Forge_Accounts_V1_LifecycleStage: [String]]) { account.stage = stage } else { bad(.stage, "is not prospect, intent, customer or churned (潜在, 意向, 成交, 流失)") }
+            ] as [Forge_Accounts_V1_LifecycleStage: [String]]) { account.stage = stage } else { problems.add(.stage, "is not prospect, intent, customer or churned (潜在, 意向, 成交, 流失)") }
         }
         if let value = cells[.grade] {
             if let grade = ImportColumns.choice(value, [.a: ["a", "a类", "a级"], .b: ["b", "b类", "b级"], .c: ["c", "c类", "c级"]] as [Forge_Accounts_V1_ValueGrade: [String]]) {
                 account.grade = grade
-            } else { bad(.grade, "is not A, B or C") }
+            } else { problems.add(.grade, "is not A, B or C") }
         }
         if let value = cells[.tier] {
             if let tier = ImportColumns.choice(value, [
                 .core: ["core", "核心", "核心客户"], .potential: ["potential", "潜力", "潜力客户"],
                 .regular: ["regular", "一般", "普通", "一般客户"], .marginal: ["marginal", "边缘", "边缘客户"],
-            ] as [Forge_Accounts_V1_Tier: [String]]) { account.tier = tier } else { bad(.tier, "is not core, potential, regular or marginal (核心, 潜力, 一般, 边缘)") }
+            ] as [Forge_Accounts_V1_Tier: [String]]) { account.tier = tier } else { problems.add(.tier, "is not core, potential, regular or marginal (核心, 潜力, 一般, 边缘)") }
         }
         if let value = cells[.size] {
-            if let size = ImportColumns.companySize(value) { account.size = size } else { bad(.size, "is not micro, small, medium, large or a head count") }
+            if let size = ImportColumns.companySize(value) { account.size = size } else { problems.add(.size, "is not micro, small, medium, large or a head count") }
         }
         for (column, set) in [(AccountColumn.industryShowcase, { (a: inout Forge_Accounts_V1_Account, v: Bool) in a.industryShowcase = v }),
                               (.bringsPartners, { $0.bringsPartners = $1 }),
                               (.marketingConsent, { $0.consent.marketing = $1 })] {
             guard let value = cells[column] else { continue }
-            if let flag = ImportColumns.yesNo(value) { set(&account, flag) } else { bad(column, "is not yes or no (是/否)") }
+            if let flag = ImportColumns.yesNo(value) { set(&account, flag) } else { problems.add(column, "is not yes or no (是/否)") }
         }
         if let value = cells[.tags] {
-            if let tags = tags(value) { account.tags = tags } else { bad(.tags, "must be key:value pairs separated by ; (e.g. 展会:2026汉诺威)") }
+            if let tags = tags(value) { account.tags = tags } else { problems.add(.tags, "must be key:value pairs separated by ; (e.g. 展会:2026汉诺威)") }
         }
         if let value = cells[.creditLimit] {
             if let micros = ImportColumns.money(value) {
@@ -111,22 +105,16 @@ enum ImportMapping {
                     $0.amountMicros = micros
                     $0.currencyCode = "CNY"
                 }
-            } else { bad(.creditLimit, "is not an amount in yuan") }
+            } else { problems.add(.creditLimit, "is not an amount in yuan") }
         }
-        return (account, violations)
+        return (account, problems.violations)
     }
 
     // MARK: Contacts
 
     static func contact(_ cells: [ContactColumn: String]) -> (contact: Forge_Accounts_V1_Contact, violations: [Forge_Common_V1_RowViolation]) {
         var contact = Forge_Accounts_V1_Contact()
-        var violations: [Forge_Common_V1_RowViolation] = []
-        func bad(_ column: ContactColumn, _ description: String) {
-            violations.append(.with {
-                $0.field = column.rawValue
-                $0.description_p = description
-            })
-        }
+        var problems = ImportColumns.RowProblems<ContactColumn>()
         contact.name = cells[.name] ?? ""
         contact.title = cells[.title] ?? ""
         contact.phone = cells[.phone] ?? ""
@@ -137,21 +125,21 @@ enum ImportMapping {
                 .procurement: ["procurement", "purchasing", "采购", "采购部"], .rnd: ["r&d", "rnd", "研发", "技术", "研发部", "技术部"],
                 .quality: ["quality", "质量", "品质", "质量部", "品质部"], .operations: ["operations", "production", "生产", "运营", "生产部"],
                 .management: ["management", "管理", "管理层", "总经办"], .finance: ["finance", "财务", "财务部"], .other: ["other", "其他"],
-            ] as [Forge_Accounts_V1_Department: [String]]) { contact.department = department } else { bad(.department, "is not a known department") }
+            ] as [Forge_Accounts_V1_Department: [String]]) { contact.department = department } else { problems.add(.department, "is not a known department") }
         }
         if let value = cells[.buyingRole] {
             if let role = ImportColumns.choice(value, [
                 .decisionMaker: ["decision maker", "decisionmaker", "决策者", "决策人"], .influencer: ["influencer", "影响者", "影响人"],
                 .user: ["user", "使用者", "用户"], .gatekeeper: ["gatekeeper", "把关者", "守门人"], .champion: ["champion", "支持者", "内部教练"],
-            ] as [Forge_Accounts_V1_BuyingRole: [String]]) { contact.buyingRole = role } else { bad(.buyingRole, "is not a known buying role") }
+            ] as [Forge_Accounts_V1_BuyingRole: [String]]) { contact.buyingRole = role } else { problems.add(.buyingRole, "is not a known buying role") }
         }
         if let value = cells[.relationshipStrength] {
-            if let strength = Int32(value), (1...5).contains(strength) { contact.relationshipStrength = strength } else { bad(.relationshipStrength, "must be 1 to 5") }
+            if let strength = Int32(value), (1...5).contains(strength) { contact.relationshipStrength = strength } else { problems.add(.relationshipStrength, "must be 1 to 5") }
         }
         if let value = cells[.marketingConsent] {
-            if let flag = ImportColumns.yesNo(value) { contact.marketingConsent = flag } else { bad(.marketingConsent, "is not yes or no (是/否)") }
+            if let flag = ImportColumns.yesNo(value) { contact.marketingConsent = flag } else { problems.add(.marketingConsent, "is not yes or no (是/否)") }
         }
-        return (contact, violations)
+        return (contact, problems.violations)
     }
 
     // MARK: Cells

@@ -88,13 +88,7 @@ enum ProductRules {
     /// The product a row describes, or the cells it cannot read (named by column).
     static func product(_ cells: [Column: String]) -> (product: Forge_Orders_V1_Product, violations: [Forge_Common_V1_RowViolation]) {
         var product = Forge_Orders_V1_Product()
-        var violations: [Forge_Common_V1_RowViolation] = []
-        func bad(_ column: Column, _ description: String) {
-            violations.append(.with {
-                $0.field = column.rawValue
-                $0.description_p = description
-            })
-        }
+        var problems = ImportColumns.RowProblems<Column>()
         product.sku = cells[.sku] ?? ""
         product.name = cells[.name] ?? ""
         product.model = cells[.model] ?? ""
@@ -102,23 +96,23 @@ enum ProductRules {
         product.unit = cells[.unit] ?? "台"
         product.active = true
         if let text = cells[.listPrice] {
-            if let micros = ImportColumns.money(text) { product.listPrice = OrderRules.money(micros, "CNY") } else { bad(.listPrice, "is not an amount in yuan") }
+            if let micros = ImportColumns.money(text) { product.listPrice = OrderRules.money(micros, "CNY") } else { problems.add(.listPrice, "is not an amount in yuan") }
         }
         if let text = cells[.standardCost] {
-            if let micros = ImportColumns.money(text) { product.standardCost = OrderRules.money(micros, "CNY") } else { bad(.standardCost, "is not an amount in yuan") }
+            if let micros = ImportColumns.money(text) { product.standardCost = OrderRules.money(micros, "CNY") } else { problems.add(.standardCost, "is not an amount in yuan") }
         }
         if let text = cells[.leadTime] {
-            if let days = Int32(text.replacingOccurrences(of: "天", with: "").trimmingCharacters(in: .whitespaces)) { product.leadTimeDays = days } else { bad(.leadTime, "is not a number of days") }
+            if let days = Int32(text.replacingOccurrences(of: "天", with: "").trimmingCharacters(in: .whitespaces)) { product.leadTimeDays = days } else { problems.add(.leadTime, "is not a number of days") }
         }
         if let text = cells[.active] {
             if let active = ImportColumns.yesNo(text) ?? ImportColumns.choice(text, [true: ["在售", "启用", "active"], false: ["停售", "停用", "inactive"]]) {
                 product.active = active
-            } else { bad(.active, "is not yes or no (是/否)") }
+            } else { problems.add(.active, "is not yes or no (是/否)") }
         }
         if let text = cells[.tiers] {
-            if let tiers = tiers(text) { product.tiers = tiers } else { bad(.tiers, "must be quantity:price pairs separated by ; (e.g. 10:9500; 50:9000)") }
+            if let tiers = tiers(text) { product.tiers = tiers } else { problems.add(.tiers, "must be quantity:price pairs separated by ; (e.g. 10:9500; 50:9000)") }
         }
-        return (product, violations)
+        return (product, problems.violations)
     }
 
     /// "10:9500; 50:9000" — from 10 units 9,500 each, from 50 units 9,000.

@@ -41,13 +41,7 @@ enum StatusImportMapping {
 
     static func report(_ cells: [Column: String], importID: String, line: Int32) -> (report: Forge_Orders_V1_StatusReport, violations: [Forge_Common_V1_RowViolation]) {
         var report = Forge_Orders_V1_StatusReport()
-        var violations: [Forge_Common_V1_RowViolation] = []
-        func bad(_ column: Column, _ description: String) {
-            violations.append(.with {
-                $0.field = column.rawValue
-                $0.description_p = description
-            })
-        }
+        var problems = ImportColumns.RowProblems<Column>()
         report.source = "erp-file"
         report.orderID = cells[.orderID] ?? ""
         report.erpOrderNumber = cells[.erpOrderNumber] ?? ""
@@ -60,21 +54,21 @@ enum StatusImportMapping {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         report.eventID = cells[.eventID].map { "erp-file:\($0)" } ?? "erp-file:\(importID):\(line)"
         if let text = cells[.lineNo] {
-            if let number = Int32(text), number >= 0 { report.lineNo = number } else { bad(.lineNo, "is not a line number") }
+            if let number = Int32(text), number >= 0 { report.lineNo = number } else { problems.add(.lineNo, "is not a line number") }
         }
         if let text = cells[.status] {
-            if let status = ImportColumns.choice(text, statuses) { report.status = status } else { bad(.status, "is not a status (已排产, 生产中, 质检, 待发货, 已发货, 已签收 …)") }
+            if let status = ImportColumns.choice(text, statuses) { report.status = status } else { problems.add(.status, "is not a status (已排产, 生产中, 质检, 待发货, 已发货, 已签收 …)") }
         } else {
-            bad(.status, "is required")
+            problems.add(.status, "is required")
         }
         if let text = cells[.sourceTime] {
-            if let date = ImportColumns.date(text) { report.sourceTime = .init(date: date) } else { bad(.sourceTime, "is not a date (2026-03-15 14:30)") }
+            if let date = ImportColumns.date(text) { report.sourceTime = .init(date: date) } else { problems.add(.sourceTime, "is not a date (2026-03-15 14:30)") }
         } else {
-            bad(.sourceTime, "is required")
+            problems.add(.sourceTime, "is required")
         }
         if let text = cells[.percent] {
-            if let percent = Int32(text.replacingOccurrences(of: "%", with: "")) { report.percent = percent } else { bad(.percent, "is not a percentage") }
+            if let percent = Int32(text.replacingOccurrences(of: "%", with: "")) { report.percent = percent } else { problems.add(.percent, "is not a percentage") }
         }
-        return (report, violations)
+        return (report, problems.violations)
     }
 }

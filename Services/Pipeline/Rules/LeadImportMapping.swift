@@ -32,13 +32,7 @@ enum LeadImportMapping {
         -> (lead: Forge_Pipeline_V1_Lead, violations: [Forge_Common_V1_RowViolation])
     {
         var lead = Forge_Pipeline_V1_Lead()
-        var violations: [Forge_Common_V1_RowViolation] = []
-        func bad(_ column: Column, _ description: String) {
-            violations.append(.with {
-                $0.field = column.rawValue
-                $0.description_p = description
-            })
-        }
+        var problems = ImportColumns.RowProblems<Column>()
         lead.companyName = cells[.company] ?? ""
         lead.contactName = cells[.contact] ?? ""
         lead.phone = cells[.phone] ?? ""
@@ -58,15 +52,15 @@ enum LeadImportMapping {
             ] as [Forge_Pipeline_V1_LeadSource: [String]]) {
                 lead.source = source
             } else {
-                bad(.source, "is not a lead source (展会, 网站, 渠道, 转介绍, 其他)")
+                problems.add(.source, "is not a lead source (展会, 网站, 渠道, 转介绍, 其他)")
             }
         }
         if let text = cells[.size] {
-            if let size = ImportColumns.companySize(text) { lead.companySize = size } else { bad(.size, "is not micro, small, medium, large or a head count") }
+            if let size = ImportColumns.companySize(text) { lead.companySize = size } else { problems.add(.size, "is not micro, small, medium, large or a head count") }
         }
         if let text = cells[.receivedAt] {
-            if let date = ImportColumns.date(text) { lead.receivedAt = .init(date: date) } else { bad(.receivedAt, "is not a date (2026-03-15, 2026/3/15 or an Excel date)") }
+            if let date = ImportColumns.date(text) { lead.receivedAt = .init(date: date) } else { problems.add(.receivedAt, "is not a date (2026-03-15, 2026/3/15 or an Excel date)") }
         }
-        return (lead, violations)
+        return (lead, problems.violations)
     }
 }

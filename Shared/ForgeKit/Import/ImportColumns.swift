@@ -1,5 +1,6 @@
 import ForgeContracts
 import Foundation
+import SwiftProtobuf
 
 /// Spreadsheet columns as people name them and cells as people fill them, for every import
 /// (accounts, contacts, leads, products, order status): Chinese or English headers with case, spaces, underscores and
@@ -101,5 +102,21 @@ extension ImportColumns {
         let components = DateComponents(year: day[0], month: day[1], day: day[2], hour: time[0], minute: time[1])
         guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day[2] else { return nil }
         return date
+    }
+}
+
+extension ImportColumns {
+    /// A row's cells that did not read, each named by its column, as the import answers them.
+    public struct RowProblems<Column: RawRepresentable> where Column.RawValue == String {
+        public private(set) var violations: [Forge_Common_V1_RowViolation] = []
+
+        public init() {}
+
+        public mutating func add(_ column: Column, _ description: String) {
+            violations.append(.with {
+                $0.field = column.rawValue
+                $0.description_p = description
+            })
+        }
     }
 }
