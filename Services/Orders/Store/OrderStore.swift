@@ -47,6 +47,11 @@ struct OrderStore: Sendable {
         try Data.fetchOne(db, sql: "SELECT payload FROM orders WHERE id = ?", arguments: [id]).map { try Forge_Orders_V1_Order(serializedBytes: $0) }
     }
 
+    /// Whether an opportunity already has its order (one per opportunity).
+    static func hasOrder(_ db: Database, opportunityID: String) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ? AND opportunity_id != '')", arguments: [opportunityID]) ?? false
+    }
+
     static func order(_ db: Database, erpNumber: String) throws -> Forge_Orders_V1_Order? {
         try Data.fetchOne(db, sql: "SELECT payload FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1", arguments: [erpNumber])
             .map { try Forge_Orders_V1_Order(serializedBytes: $0) }
@@ -130,8 +135,7 @@ struct OrderStore: Sendable {
                 order.ownerID = principal.subject
                 order.team = principal.team.isEmpty ? account.team : principal.team
             }
-            if !requested.opportunityID.isEmpty,
-               try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ? AND opportunity_id != '')", arguments: [requested.opportunityID]) == true {
+            if !requested.opportunityID.isEmpty, try Self.hasOrder(db, opportunityID: requested.opportunityID) {
                 throw RPCError(.alreadyExists, "opportunity \(requested.opportunityID) already has its order")
             }
             try Self.insert(db, &order, now: now)

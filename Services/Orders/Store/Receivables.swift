@@ -150,16 +150,8 @@ struct Receivables: Sendable {
             }
             OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
             let scope = clauses.map { " AND \($0)" }.joined()
-            var buckets: [CreditRules.Bucket: Int64] = [:]
-            var total: Int64 = 0
-            for row in try Row.fetchAll(db, sql: """
-                SELECT due_at, outstanding_micros FROM installment WHERE outstanding_micros > 0 AND invoiced_at IS NOT NULL\(scope)
-                """, arguments: arguments) {
-                let amount: Int64 = row["outstanding_micros"]
-                let bucket = CreditRules.bucket(daysOverdue: CreditRules.daysOverdue(due: Date(timeIntervalSince1970: row["due_at"]), now: now))
-                buckets[bucket, default: 0] += amount
-                total += amount
-            }
+            let buckets = try Self.buckets(db, scope: scope, arguments: arguments, now: now)
+            let total = buckets.values.reduce(0, +)
             let since = now.addingTimeInterval(-TimeInterval(window) * 86_400).timeIntervalSince1970
             let creditSales = try Int64.fetchOne(db, sql: """
                 SELECT COALESCE(SUM(amount_micros), 0) FROM installment WHERE invoiced_at >= ?\(scope)
@@ -192,6 +184,18 @@ struct Receivables: Sendable {
                 $0.asOf = .init(date: now)
             }
         }
+    }
+
+    /// Invoiced, unpaid money by how late it is, for the instalments `scope` (" AND …") selects.
+    static func buckets(_ db: Database, scope: String, arguments: StatementArguments, now: Date) throws -> [CreditRules.Bucket: Int64] {
+        var buckets: [CreditRules.Bucket: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: """
+            SELECT due_at, outstanding_micros FROM installment WHERE outstanding_micros > 0 AND invoiced_at IS NOT NULL\(scope)
+            """, arguments: arguments) {
+            buckets[CreditRules.bucket(daysOverdue: CreditRules.daysOverdue(due: Date(timeIntervalSince1970: row["due_at"]), now: now)), default: 0]
+                += row["outstanding_micros"] as Int64
+        }
+        return buckets
     }
 
     // MARK: The 360° section
@@ -231,14 +235,7 @@ struct Receivables: Sendable {
                 if OrderRules.maySeePrices(principal) { $0.revenueLast12Months = OrderRules.money(revenue, "CNY") }
             }
             if finance {
-                var buckets: [CreditRules.Bucket: Int64] = [:]
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT due_at, outstanding_micros FROM installment WHERE \(filter) AND outstanding_micros > 0 AND invoiced_at IS NOT NULL
-                    """, arguments: arguments) {
-                    buckets[CreditRules.bucket(daysOverdue: CreditRules.daysOverdue(due: Date(timeIntervalSince1970: row["due_at"]), now: now)), default: 0]
-                        += row["outstanding_micros"] as Int64
-                }
-                response.receivables = CreditRules.ageing(buckets, currency: "CNY")
+                response.receivables = CreditRules.ageing(try Self.buckets(db, scope: " AND " + filter, arguments: arguments, now: now), currency: "CNY")
             }
             return response
         }

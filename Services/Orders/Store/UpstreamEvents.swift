@@ -70,7 +70,7 @@ enum UpstreamEvents {
         guard event.type == "OpportunityWon" else { return }
         let won = try Forge_Pipeline_V1_OpportunityWon(serializedBytes: event.payload)
         let opportunity = won.opportunity
-        guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM orders WHERE opportunity_id = ? AND opportunity_id != '')", arguments: [opportunity.id]) == false else { return }
+        guard try !OrderStore.hasOrder(db, opportunityID: opportunity.id) else { return }
         let quote = won.acceptedQuote
         var order = Forge_Orders_V1_Order.with {
             $0.id = "ord_" + opportunity.id
