@@ -275,6 +275,16 @@ let package = Package(
             path: "Tests/OrdersTests",
             swiftSettings: upcomingFeatures
         ),
+        // The C connector library (Connectors/c) against the real executables.
+        .testTarget(
+            name: "ConnectorTests",
+            dependencies: [
+                "ForgeTestSupport", "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: upcomingFeatures
+        ),
         // Starting the real executables from tests.
         .target(
             name: "ForgeTestSupport",

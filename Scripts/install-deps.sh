@@ -2,7 +2,9 @@
 # Installs what building and running need on a fresh Debian machine (SQLite's headers for
 # GRDB); with --test also what the tests need: protoc (generated-code check), headless
 # Chromium and its driver (web-page tests), docker-compose (to validate docker-compose.yml),
-# Selenium, openapi-spec-validator and aiosmtpd (a real SMTP server for the notification tests) from PyPI.
+# Selenium, openapi-spec-validator and aiosmtpd (a real SMTP server for the notification tests) from PyPI;
+# and for the C connector (Connectors/c): a C compiler, make, pkg-config, protobuf-c (library
+# and protoc-c), OpenSSL's headers and valgrind.
 # Does nothing when everything is there; needs root otherwise.
 set -euo pipefail
 packages=()
@@ -15,6 +17,14 @@ if [[ "${1:-}" == "--test" ]]; then
     command -v chromedriver >/dev/null || packages+=(chromium-driver)
     command -v python3 >/dev/null || packages+=(python3 python3-pip)
     command -v docker-compose >/dev/null || packages+=(docker-compose)
+    command -v cc >/dev/null || packages+=(gcc libc6-dev)
+    command -v make >/dev/null || packages+=(make)
+    command -v pkg-config >/dev/null || packages+=(pkg-config)
+    command -v protoc-c >/dev/null || packages+=(protobuf-c-compiler)
+    [[ -f /usr/include/protobuf-c/protobuf-c.h ]] || packages+=(libprotobuf-c-dev)
+    [[ -f /usr/include/openssl/ssl.h ]] || packages+=(libssl-dev)
+    command -v valgrind >/dev/null || packages+=(valgrind)
+    command -v openssl >/dev/null || packages+=(openssl)
 fi
 if (( ${#packages[@]} )); then
     if [[ $(id -u) -ne 0 ]]; then

@@ -53,6 +53,11 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
     }
     GatewayAccess.declare(in: &setup.access)
 
+    // The wire port forwards every domain service's methods to that service.
+    let forwarder = WireForwarder(upstreams: channels, callerTokens: tokens)
+    for method in forwarder.methods { setup.access.allow(method, .authenticated) }
+    setup.router.forwarding = { forwarder.route(for: $0) }
+
     // The HTTP side calls the gateway's own RPCs in-process, through the interceptors a wire
     // call passes (it took a loopback round trip through the gateway's own wire port).
     channels["gateway"] = setup.inProcessChannel

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "forge/connector.h"
 #include "forge/common/v1/health.pb-c.h"
@@ -113,6 +114,9 @@ int main(int argc, char **argv) {
         report.source = "c-interop";
         report.order_id = argv[i + 1];
         report.status = (Forge__Orders__V1__ProductionStatus)atoi(argv[i + 2]);
+        Google__Protobuf__Timestamp now = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        now.seconds = (int64_t)time(NULL);
+        report.source_time = &now;
         Forge__Orders__V1__ReportProductionStatusRequest request = FORGE__ORDERS__V1__REPORT_PRODUCTION_STATUS_REQUEST__INIT;
         request.report = &report;
         ProtobufCMessage *message = NULL;

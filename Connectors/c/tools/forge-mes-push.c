@@ -343,7 +343,7 @@ int main(int argc, char **argv) {
     row *rows = NULL;
     size_t n_rows = 0;
     for (;;) {
-        int number = line + 1;
+        int number = line;
         size_t count = next_record(&cursor, end, &fields, &line);
         if (count == 0) break;
         int blank = count == 1 && fields[0][0] == '\0';

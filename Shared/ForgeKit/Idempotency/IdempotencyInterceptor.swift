@@ -28,7 +28,8 @@ public struct IdempotencyInterceptor: ServerInterceptor {
         context: ServerContext,
         next: @Sendable (ServerContext) async throws -> Data
     ) async throws -> Data {
-        guard let key = context.idempotencyKey, !key.isEmpty else {
+        // A forwarded call's key is kept by the service that runs it, next to its writes.
+        guard !context.forwarded, let key = context.idempotencyKey, !key.isEmpty else {
             // Never trust a hash a client sent.
             var handlerContext = context
             handlerContext.metadata[Self.hashMetadataKey] = nil

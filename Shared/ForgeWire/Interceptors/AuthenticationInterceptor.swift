@@ -13,6 +13,9 @@ public enum MethodAccess: Sendable, Hashable {
     case open
     /// Any authenticated caller holding one of these roles.
     case roles(Set<String>)
+    /// Any authenticated caller: the method's own service checks the roles (the gateway's edge
+    /// for the calls it forwards).
+    case authenticated
 }
 
 /// Authenticates every call and checks the method's roles before the handler runs.
@@ -50,7 +53,12 @@ public struct AuthenticationInterceptor: ServerInterceptor {
             throw RPCError(.unauthenticated, "authorization must be 'Bearer <token>'")
         }
         let principal = try await authenticator.authenticate(token: String(header.dropFirst(7)))
-        guard case .roles(let allowed) = rule, !allowed.isDisjoint(with: principal.roles) else {
+        switch rule {
+        case .authenticated:
+            break
+        case .roles(let allowed) where !allowed.isDisjoint(with: principal.roles):
+            break
+        default:
             throw RPCError(.permissionDenied, "\(context.method.path) is not allowed for this caller")
         }
         var context = context

@@ -16,11 +16,11 @@ struct CallDispatcher: Sendable {
     /// The route of `path`, or one answering UNIMPLEMENTED under the one descriptor every unknown
     /// method shares (a client sending random names must not grow the metrics without bound),
     /// seen only by the observers: authentication would otherwise hide it behind its own answer.
-    func route(for path: String) -> (descriptor: MethodDescriptor, route: RPCRouter.Route, observersOnly: Bool) {
-        if let (descriptor, route) = router.route(for: path) {
-            return (descriptor, route, false)
+    func route(for path: String) -> (descriptor: MethodDescriptor, route: RPCRouter.Route, observersOnly: Bool, forwarded: Bool) {
+        if let (descriptor, route, forwarded) = router.route(for: path) {
+            return (descriptor, route, false, forwarded)
         }
-        return (MethodDescriptor.unknown, { _, _ in throw RPCError(.unimplemented, "unknown method \(path)") }, true)
+        return (MethodDescriptor.unknown, { _, _ in throw RPCError(.unimplemented, "unknown method \(path)") }, true, false)
     }
 
     /// The outcome of a call: the serialized response, or the error to answer with.

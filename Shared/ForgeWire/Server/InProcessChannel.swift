@@ -31,9 +31,10 @@ public final class InProcessChannel: RPCChannel, Sendable {
             throw RPCError(.unavailable, "the server is not started")
         }
         try Task.checkCancellation()
-        let (descriptor, route, observersOnly) = dispatcher.route(for: method.path)
+        let (descriptor, route, observersOnly, forwarded) = dispatcher.route(for: method.path)
         let timeout = options.timeout.map { min($0, limit) } ?? limit
-        let context = ServerContext(received: descriptor, metadata: options.metadata, timeout: timeout, logger: logger, peer: "in-process")
+        var context = ServerContext(received: descriptor, metadata: options.metadata, timeout: timeout, logger: logger, peer: "in-process")
+        context.forwarded = forwarded
         // As on the wire: the handler runs in its own task, cancelled when the deadline passes
         // (an event-loop timer, freed when the call ends first) or when the caller is cancelled.
         let handler = Task { await dispatcher.dispatch(route: route, payload: payload, context: context, observersOnly: observersOnly) }

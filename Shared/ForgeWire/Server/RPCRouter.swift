@@ -10,6 +10,11 @@ public struct RPCRouter: Sendable {
     @usableFromInline
     internal var routes: [String: (descriptor: MethodDescriptor, route: Route)] = [:]
 
+    /// Serves the methods no route is registered for by passing them on (the gateway forwards
+    /// a domain service's methods to that service, DESIGN §2); nil answers UNIMPLEMENTED. It
+    /// must return a bounded set of descriptors (metrics label calls by them).
+    public var forwarding: (@Sendable (_ path: String) -> (descriptor: MethodDescriptor, route: Route)?)?
+
     public init() {}
 
     /// Registers a handler for `method`; a second registration of the same method replaces the first.
@@ -37,7 +42,9 @@ public struct RPCRouter: Sendable {
         })
     }
 
-    func route(for path: String) -> (descriptor: MethodDescriptor, route: Route)? {
-        routes[path]
+    func route(for path: String) -> (descriptor: MethodDescriptor, route: Route, forwarded: Bool)? {
+        if let (descriptor, route) = routes[path] { return (descriptor, route, false) }
+        if let (descriptor, route) = forwarding?(path) { return (descriptor, route, true) }
+        return nil
     }
 }

@@ -158,14 +158,15 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
             writeReply(context: context, callID: callID, result: .failure(RPCError(.resourceExhausted, "more than \(limit) calls in flight on this connection")))
             return
         }
-        let (descriptor, route, observersOnly) = dispatcher.route(for: call.method)
+        let (descriptor, route, observersOnly, forwarded) = dispatcher.route(for: call.method)
         lastCallID = max(lastCallID, callID)
 
         var timeout = configuration.maxCallTimeout
         if call.timeoutMs > 0 {
             timeout = min(timeout, .milliseconds(Int64(call.timeoutMs)))
         }
-        let serverContext = ServerContext(received: descriptor, metadata: call.metadata, timeout: timeout, logger: logger, peer: peer)
+        var serverContext = ServerContext(received: descriptor, metadata: call.metadata, timeout: timeout, logger: logger, peer: peer)
+        serverContext.forwarded = forwarded
 
         let loop = context.eventLoop
         let bound = NIOLoopBound(self, eventLoop: loop)

@@ -50,6 +50,9 @@ public struct ServerContext: Sendable {
     private var loggerHasCallMetadata = false
     /// The remote address, for logs.
     public let peer: String
+    /// The call is passed on to the service that owns its method (RPCRouter.forwarding): that
+    /// service checks its roles and keeps its idempotency keys.
+    public var forwarded = false
 
     public init(
         method: MethodDescriptor,
