@@ -107,6 +107,19 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "ConnectorBench",
+            dependencies: [
+                "BenchCore",
+                .product(name: "ForgeKit", package: "Forge"),
+                .product(name: "ForgeWire", package: "Forge"),
+                .product(name: "ForgeContracts", package: "Forge"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "KitBench",
             dependencies: [
                 "BenchCore",

@@ -373,45 +373,53 @@ int main(int argc, char **argv) {
     report_slot *slots = calloc((size_t)batch_size, sizeof *slots);
     Forge__Orders__V1__StatusReport **reports = calloc((size_t)batch_size, sizeof *reports);
     size_t *row_of = calloc((size_t)batch_size, sizeof *row_of);
+    /* Why each row of the batch being built cannot be sent ("" when it can). A batch spans at
+     * most batch_size sendable rows plus the refused ones among them: at most all the rows. */
+    char (*problems)[300] = calloc(n_rows ? n_rows : 1, sizeof *problems);
     for (size_t start = 0; start < n_rows;) {
+        /* A batch: up to batch_size sendable rows; rows refused here are reported in their place. */
         size_t n = 0, i = start;
         for (; i < n_rows && n < (size_t)batch_size; i++) {
-            char problem[300];
-            if (!make_report(&rows[i], source, &slots[n], problem, sizeof problem)) {
-                printf("row %d\t-\tREJECTED\t%s\n", rows[i].number, problem);
+            if (!make_report(&rows[i], source, &slots[n], problems[i - start], sizeof problems[i - start])) {
                 free_slot(&slots[n]);
-                rejected++;
                 continue;
             }
+            problems[i - start][0] = '\0';
             reports[n] = &slots[n].report;
             row_of[n++] = i;
         }
-        start = i;
-        if (n == 0) continue;
-        Forge__Orders__V1__ReportProductionStatusesRequest request = FORGE__ORDERS__V1__REPORT_PRODUCTION_STATUSES_REQUEST__INIT;
-        request.reports = reports;
-        request.n_reports = n;
-        /* The same batch always gets the same key, so a retry (or a rerun) is applied once. */
-        uint64_t hash = 14695981039346656037ULL;
-        for (size_t k = 0; k < n; k++) hash = fnv1a(hash, slots[k].event_id);
-        char key[64];
-        snprintf(key, sizeof key, "mes-push:%s:%016llx", source, (unsigned long long)hash);
-        forge_call_options call_options = { .idempotency_key = key };
+        size_t batch_end = i;
         ProtobufCMessage *message = NULL;
-        forge_code code = forge_call(conn, "/forge.orders.v1.Orders/ReportProductionStatuses", &request.base,
-                                     &forge__orders__v1__report_production_statuses_response__descriptor, &message,
-                                     &call_options, &status);
+        forge_code code = FORGE_OK;
+        if (n > 0) {
+            Forge__Orders__V1__ReportProductionStatusesRequest request = FORGE__ORDERS__V1__REPORT_PRODUCTION_STATUSES_REQUEST__INIT;
+            request.reports = reports;
+            request.n_reports = n;
+            /* A key per batch (the library keeps it across its retries): a batch resent after a
+             * broken connection is answered from the first run. A rerun of the file gets new keys,
+             * and each event id already applied answers "(sent before)". */
+            forge_call_options call_options = { .make_idempotency_key = 1 };
+            code = forge_call(conn, "/forge.orders.v1.Orders/ReportProductionStatuses", &request.base,
+                              &forge__orders__v1__report_production_statuses_response__descriptor, &message,
+                              &call_options, &status);
+        }
         Forge__Orders__V1__ReportProductionStatusesResponse *response = (Forge__Orders__V1__ReportProductionStatusesResponse *)message;
-        for (size_t k = 0; k < n; k++) {
-            const row *r = &rows[row_of[k]];
-            if (code != FORGE_OK || response == NULL || k >= response->n_results) {
-                printf("row %d\t%s\tFAILED\t%s: %s\n", r->number, slots[k].event_id, forge_code_name(code), status.message);
-                for (size_t v = 0; v < status.n_violations; v++) printf("\t\t\t%s: %s\n", status.violations[v].field, status.violations[v].description);
-                failed++;
+        size_t k = 0;
+        for (size_t r = start; r < batch_end; r++) {
+            if (problems[r - start][0] != '\0') {
+                printf("row %d\t-\tREJECTED\t%s\n", rows[r].number, problems[r - start]);
+                rejected++;
                 continue;
             }
-            Forge__Orders__V1__ReportResult *result = response->results[k];
-            printf("row %d\t%s\t%s\t%s%s", r->number, result->event_id, outcome_name(result->outcome), result->order_id,
+            if (code != FORGE_OK || response == NULL || k >= response->n_results) {
+                printf("row %d\t%s\tFAILED\t%s: %s\n", rows[r].number, slots[k].event_id, forge_code_name(code), status.message);
+                for (size_t v = 0; v < status.n_violations; v++) printf("\t\t\t%s: %s\n", status.violations[v].field, status.violations[v].description);
+                failed++;
+                k++;
+                continue;
+            }
+            Forge__Orders__V1__ReportResult *result = response->results[k++];
+            printf("row %d\t%s\t%s\t%s%s", rows[r].number, result->event_id, outcome_name(result->outcome), result->order_id,
                    result->repeated ? " (sent before)" : "");
             for (size_t v = 0; v < result->n_violations; v++) {
                 printf("%s%s: %s", v ? "; " : "\t", result->violations[v]->field, result->violations[v]->description);
@@ -424,8 +432,9 @@ int main(int argc, char **argv) {
             }
         }
         protobuf_c_message_free_unpacked(message, NULL);
-        for (size_t k = 0; k < n; k++) free_slot(&slots[k]);
+        for (size_t j = 0; j < n; j++) free_slot(&slots[j]);
         fflush(stdout);
+        start = batch_end;
     }
     fprintf(stderr, "forge-mes-push: %zu rows: %d applied, %d history only, %d rejected, %d failed\n",
             n_rows, applied, history, rejected, failed);
@@ -436,6 +445,7 @@ int main(int argc, char **argv) {
     free(slots);
     free(reports);
     free(row_of);
+    free(problems);
     forge_status_clear(&status);
     forge_conn_free(conn);
     return failed ? 3 : rejected ? 1 : 0;
