@@ -5,12 +5,14 @@ import Foundation
 /// Forge's wire runtime: the generated Echo handler and client, through the real server,
 /// interceptors (logging and metrics, as every service runs them) and client pool.
 public enum ForgeTarget {
-    struct Echo: Forge_Testing_V1_EchoHandler {
-        func echo(_ request: Forge_Testing_V1_EchoRequest, context: ServerContext) async throws -> Forge_Testing_V1_EchoResponse {
+    /// Answers with the request's payload (also served to the C client by ConnectorBench).
+    public struct Echo: Forge_Testing_V1_EchoHandler {
+        public init() {}
+        public func echo(_ request: Forge_Testing_V1_EchoRequest, context: ServerContext) async throws -> Forge_Testing_V1_EchoResponse {
             .with { $0.payload = request.payload }
         }
-        func slow(_ request: Forge_Testing_V1_SlowRequest, context: ServerContext) async throws -> Forge_Testing_V1_SlowResponse { .init() }
-        func fail(_ request: Forge_Testing_V1_FailRequest, context: ServerContext) async throws -> Forge_Testing_V1_FailResponse { .init() }
+        public func slow(_ request: Forge_Testing_V1_SlowRequest, context: ServerContext) async throws -> Forge_Testing_V1_SlowResponse { .init() }
+        public func fail(_ request: Forge_Testing_V1_FailRequest, context: ServerContext) async throws -> Forge_Testing_V1_FailResponse { .init() }
     }
 
     public static func run(_ load: LoadShape, pinned: Bool) async throws -> LoadResult {

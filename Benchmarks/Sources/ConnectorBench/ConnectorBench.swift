@@ -65,17 +65,9 @@ struct ConnectorBench: AsyncParsableCommand {
                       result.callsPerSecond, micros(result.p50), micros(result.histogram.valueAtPercentile(90)), micros(result.histogram.valueAtPercentile(99)))
     }
 
-    struct Echo: Forge_Testing_V1_EchoHandler {
-        func echo(_ request: Forge_Testing_V1_EchoRequest, context: ServerContext) async throws -> Forge_Testing_V1_EchoResponse {
-            .with { $0.payload = request.payload }
-        }
-        func slow(_ request: Forge_Testing_V1_SlowRequest, context: ServerContext) async throws -> Forge_Testing_V1_SlowResponse { .init() }
-        func fail(_ request: Forge_Testing_V1_FailRequest, context: ServerContext) async throws -> Forge_Testing_V1_FailResponse { .init() }
-    }
-
     func echo() async throws {
         var router = RPCRouter()
-        Echo().register(in: &router)
+        ForgeTarget.Echo().register(in: &router)
         let server = WireServer(configuration: ServerConfiguration(port: 0), router: router)
         let port = try await server.start().port!
         print("\n== unary echo, 100-byte payload, one connection (server in this process)")

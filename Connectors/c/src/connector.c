@@ -440,7 +440,9 @@ static int write_bytes(forge_conn *conn, const uint8_t *bytes, size_t length, ui
         struct pollfd p = { .fd = forge_transport_fd(conn->transport), .events = (short)(want | POLLIN), .revents = 0 };
         int ready = poll(&p, 1, (int)(deadline - now));
         if (ready > 0 && (p.revents & POLLIN) && want != POLLIN) {
-            if (read_available(conn) < 0) {
+            /* What arrives may end the connection (an error, or a GoAway saying this very call
+             * will not be served, which leaves nothing to wait for). */
+            if (read_available(conn) < 0 || conn->transport == NULL) {
                 conn->writing = 0;
                 return -1;
             }
