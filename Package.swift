@@ -275,6 +275,17 @@ let package = Package(
             path: "Tests/OrdersTests",
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "ServiceDeskTests",
+            dependencies: [
+                "ForgeServiceDesk", "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ServiceDeskTests",
+            swiftSettings: upcomingFeatures
+        ),
         // The C connector library (Connectors/c) against the real executables.
         .testTarget(
             name: "ConnectorTests",

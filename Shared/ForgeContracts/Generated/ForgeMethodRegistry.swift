@@ -559,6 +559,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Servicedesk_V1_RegisterEquipmentResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetEquipment"),
+            request: Forge_Servicedesk_V1_GetEquipmentRequest.self,
+            response: Forge_Servicedesk_V1_GetEquipmentResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEquipment"),
             request: Forge_Servicedesk_V1_ListEquipmentRequest.self,
             response: Forge_Servicedesk_V1_ListEquipmentResponse.self
@@ -574,14 +579,59 @@ public enum ForgeMethodRegistry {
             response: Forge_Servicedesk_V1_GetTicketResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListTickets"),
+            request: Forge_Servicedesk_V1_ListTicketsRequest.self,
+            response: Forge_Servicedesk_V1_ListTicketsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "AssignTicket"),
+            request: Forge_Servicedesk_V1_AssignTicketRequest.self,
+            response: Forge_Servicedesk_V1_AssignTicketResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "RespondToTicket"),
+            request: Forge_Servicedesk_V1_RespondToTicketRequest.self,
+            response: Forge_Servicedesk_V1_RespondToTicketResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "SetWaitingOnCustomer"),
+            request: Forge_Servicedesk_V1_SetWaitingOnCustomerRequest.self,
+            response: Forge_Servicedesk_V1_SetWaitingOnCustomerResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ResolveTicket"),
+            request: Forge_Servicedesk_V1_ResolveTicketRequest.self,
+            response: Forge_Servicedesk_V1_ResolveTicketResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CloseTicket"),
             request: Forge_Servicedesk_V1_CloseTicketRequest.self,
             response: Forge_Servicedesk_V1_CloseTicketResponse.self
         ),
         RegisteredMethod(
-            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "IngestTelemetry"),
-            request: Forge_Servicedesk_V1_IngestTelemetryRequest.self,
-            response: Forge_Servicedesk_V1_IngestTelemetryResponse.self
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "AdvanceComplaint"),
+            request: Forge_Servicedesk_V1_AdvanceComplaintRequest.self,
+            response: Forge_Servicedesk_V1_AdvanceComplaintResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertEngineer"),
+            request: Forge_Servicedesk_V1_UpsertEngineerRequest.self,
+            response: Forge_Servicedesk_V1_UpsertEngineerResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEngineers"),
+            request: Forge_Servicedesk_V1_ListEngineersRequest.self,
+            response: Forge_Servicedesk_V1_ListEngineersResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetServiceSettings"),
+            request: Forge_Servicedesk_V1_GetServiceSettingsRequest.self,
+            response: Forge_Servicedesk_V1_GetServiceSettingsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpdateServiceSettings"),
+            request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest.self,
+            response: Forge_Servicedesk_V1_UpdateServiceSettingsResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.testing.v1.Echo", method: "Echo"),

@@ -11,24 +11,59 @@ public enum Forge_Servicedesk_V1_ServiceDeskService {
 
     public enum Method {
         public static let registerEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "RegisterEquipment")
+        public static let getEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetEquipment")
         public static let listEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEquipment")
         public static let openTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "OpenTicket")
         public static let getTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetTicket")
+        public static let listTickets = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListTickets")
+        public static let assignTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "AssignTicket")
+        public static let respondToTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "RespondToTicket")
+        public static let setWaitingOnCustomer = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "SetWaitingOnCustomer")
+        public static let resolveTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ResolveTicket")
         public static let closeTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CloseTicket")
-        public static let ingestTelemetry = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "IngestTelemetry")
-        public static let all: [MethodDescriptor] = [registerEquipment, listEquipment, openTicket, getTicket, closeTicket, ingestTelemetry]
+        public static let advanceComplaint = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "AdvanceComplaint")
+        public static let upsertEngineer = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertEngineer")
+        public static let listEngineers = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEngineers")
+        public static let getServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetServiceSettings")
+        public static let updateServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpdateServiceSettings")
+        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings]
     }
 }
 
 /// The server side of `forge.servicedesk.v1.ServiceDesk`: one method per RPC.
 public protocol Forge_Servicedesk_V1_ServiceDeskHandler: Sendable {
+    /// MARK: Installed base
+    /// One record per serial number; registering a known serial updates it (idempotent).
     func registerEquipment(_ request: Forge_Servicedesk_V1_RegisterEquipmentRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_RegisterEquipmentResponse
+    /// One machine with its history (tickets, newest first).
+    func getEquipment(_ request: Forge_Servicedesk_V1_GetEquipmentRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetEquipmentResponse
+    /// A customer's equipment list, or every machine of a model.
     func listEquipment(_ request: Forge_Servicedesk_V1_ListEquipmentRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListEquipmentResponse
+    /// MARK: Tickets
+    /// Opens a ticket: SLA targets from the equipment's (or account's) service level and the
+    /// priority, an engineer by region, product skill and load.
     func openTicket(_ request: Forge_Servicedesk_V1_OpenTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_OpenTicketResponse
     func getTicket(_ request: Forge_Servicedesk_V1_GetTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetTicketResponse
+    /// The queue: open tickets sorted by SLA time left (least first), filtered.
+    func listTickets(_ request: Forge_Servicedesk_V1_ListTicketsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListTicketsResponse
+    /// Reassigns (the history keeps who had it).
+    func assignTicket(_ request: Forge_Servicedesk_V1_AssignTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_AssignTicketResponse
+    /// The first response to the customer: stops the first-response clock.
+    func respondToTicket(_ request: Forge_Servicedesk_V1_RespondToTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_RespondToTicketResponse
+    /// Waiting on the customer pauses the resolution clock; `waiting = false` resumes it.
+    func setWaitingOnCustomer(_ request: Forge_Servicedesk_V1_SetWaitingOnCustomerRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_SetWaitingOnCustomerResponse
+    func resolveTicket(_ request: Forge_Servicedesk_V1_ResolveTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ResolveTicketResponse
+    /// Closes a resolved ticket (a complaint only after the customer confirmed, or with a
+    /// manager's override reason); emits TicketClosed.
     func closeTicket(_ request: Forge_Servicedesk_V1_CloseTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CloseTicketResponse
-    /// Batch ingest: up to 1,000 points per call.
-    func ingestTelemetry(_ request: Forge_Servicedesk_V1_IngestTelemetryRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_IngestTelemetryResponse
+    /// A complaint's next step of the closed loop, with who, when and what.
+    func advanceComplaint(_ request: Forge_Servicedesk_V1_AdvanceComplaintRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_AdvanceComplaintResponse
+    /// MARK: Engineers and settings
+    func upsertEngineer(_ request: Forge_Servicedesk_V1_UpsertEngineerRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpsertEngineerResponse
+    func listEngineers(_ request: Forge_Servicedesk_V1_ListEngineersRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListEngineersResponse
+    /// The business calendar and the SLA targets per service level and priority.
+    func getServiceSettings(_ request: Forge_Servicedesk_V1_GetServiceSettingsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetServiceSettingsResponse
+    func updateServiceSettings(_ request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpdateServiceSettingsResponse
 }
 
 extension Forge_Servicedesk_V1_ServiceDeskHandler {
@@ -36,6 +71,9 @@ extension Forge_Servicedesk_V1_ServiceDeskHandler {
     public func register(in router: inout RPCRouter) {
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.registerEquipment, request: Forge_Servicedesk_V1_RegisterEquipmentRequest.self) { request, context in
             try await self.registerEquipment(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getEquipment, request: Forge_Servicedesk_V1_GetEquipmentRequest.self) { request, context in
+            try await self.getEquipment(request, context: context)
         }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listEquipment, request: Forge_Servicedesk_V1_ListEquipmentRequest.self) { request, context in
             try await self.listEquipment(request, context: context)
@@ -46,11 +84,38 @@ extension Forge_Servicedesk_V1_ServiceDeskHandler {
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getTicket, request: Forge_Servicedesk_V1_GetTicketRequest.self) { request, context in
             try await self.getTicket(request, context: context)
         }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listTickets, request: Forge_Servicedesk_V1_ListTicketsRequest.self) { request, context in
+            try await self.listTickets(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.assignTicket, request: Forge_Servicedesk_V1_AssignTicketRequest.self) { request, context in
+            try await self.assignTicket(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.respondToTicket, request: Forge_Servicedesk_V1_RespondToTicketRequest.self) { request, context in
+            try await self.respondToTicket(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.setWaitingOnCustomer, request: Forge_Servicedesk_V1_SetWaitingOnCustomerRequest.self) { request, context in
+            try await self.setWaitingOnCustomer(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.resolveTicket, request: Forge_Servicedesk_V1_ResolveTicketRequest.self) { request, context in
+            try await self.resolveTicket(request, context: context)
+        }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.closeTicket, request: Forge_Servicedesk_V1_CloseTicketRequest.self) { request, context in
             try await self.closeTicket(request, context: context)
         }
-        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.ingestTelemetry, request: Forge_Servicedesk_V1_IngestTelemetryRequest.self) { request, context in
-            try await self.ingestTelemetry(request, context: context)
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.advanceComplaint, request: Forge_Servicedesk_V1_AdvanceComplaintRequest.self) { request, context in
+            try await self.advanceComplaint(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertEngineer, request: Forge_Servicedesk_V1_UpsertEngineerRequest.self) { request, context in
+            try await self.upsertEngineer(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listEngineers, request: Forge_Servicedesk_V1_ListEngineersRequest.self) { request, context in
+            try await self.listEngineers(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getServiceSettings, request: Forge_Servicedesk_V1_GetServiceSettingsRequest.self) { request, context in
+            try await self.getServiceSettings(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.updateServiceSettings, request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest.self) { request, context in
+            try await self.updateServiceSettings(request, context: context)
         }
     }
 }
@@ -63,24 +128,69 @@ public struct Forge_Servicedesk_V1_ServiceDeskClient: Sendable {
         self.channel = channel
     }
 
+    /// MARK: Installed base
+    /// One record per serial number; registering a known serial updates it (idempotent).
     public func registerEquipment(_ request: Forge_Servicedesk_V1_RegisterEquipmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_RegisterEquipmentResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.registerEquipment, request: request, response: Forge_Servicedesk_V1_RegisterEquipmentResponse.self, options: options)
     }
+    /// One machine with its history (tickets, newest first).
+    public func getEquipment(_ request: Forge_Servicedesk_V1_GetEquipmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetEquipmentResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getEquipment, request: request, response: Forge_Servicedesk_V1_GetEquipmentResponse.self, options: options)
+    }
+    /// A customer's equipment list, or every machine of a model.
     public func listEquipment(_ request: Forge_Servicedesk_V1_ListEquipmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListEquipmentResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listEquipment, request: request, response: Forge_Servicedesk_V1_ListEquipmentResponse.self, options: options)
     }
+    /// MARK: Tickets
+    /// Opens a ticket: SLA targets from the equipment's (or account's) service level and the
+    /// priority, an engineer by region, product skill and load.
     public func openTicket(_ request: Forge_Servicedesk_V1_OpenTicketRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_OpenTicketResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.openTicket, request: request, response: Forge_Servicedesk_V1_OpenTicketResponse.self, options: options)
     }
     public func getTicket(_ request: Forge_Servicedesk_V1_GetTicketRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetTicketResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getTicket, request: request, response: Forge_Servicedesk_V1_GetTicketResponse.self, options: options)
     }
+    /// The queue: open tickets sorted by SLA time left (least first), filtered.
+    public func listTickets(_ request: Forge_Servicedesk_V1_ListTicketsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListTicketsResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listTickets, request: request, response: Forge_Servicedesk_V1_ListTicketsResponse.self, options: options)
+    }
+    /// Reassigns (the history keeps who had it).
+    public func assignTicket(_ request: Forge_Servicedesk_V1_AssignTicketRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_AssignTicketResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.assignTicket, request: request, response: Forge_Servicedesk_V1_AssignTicketResponse.self, options: options)
+    }
+    /// The first response to the customer: stops the first-response clock.
+    public func respondToTicket(_ request: Forge_Servicedesk_V1_RespondToTicketRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_RespondToTicketResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.respondToTicket, request: request, response: Forge_Servicedesk_V1_RespondToTicketResponse.self, options: options)
+    }
+    /// Waiting on the customer pauses the resolution clock; `waiting = false` resumes it.
+    public func setWaitingOnCustomer(_ request: Forge_Servicedesk_V1_SetWaitingOnCustomerRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_SetWaitingOnCustomerResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.setWaitingOnCustomer, request: request, response: Forge_Servicedesk_V1_SetWaitingOnCustomerResponse.self, options: options)
+    }
+    public func resolveTicket(_ request: Forge_Servicedesk_V1_ResolveTicketRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ResolveTicketResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.resolveTicket, request: request, response: Forge_Servicedesk_V1_ResolveTicketResponse.self, options: options)
+    }
+    /// Closes a resolved ticket (a complaint only after the customer confirmed, or with a
+    /// manager's override reason); emits TicketClosed.
     public func closeTicket(_ request: Forge_Servicedesk_V1_CloseTicketRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_CloseTicketResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.closeTicket, request: request, response: Forge_Servicedesk_V1_CloseTicketResponse.self, options: options)
     }
-    /// Batch ingest: up to 1,000 points per call.
-    public func ingestTelemetry(_ request: Forge_Servicedesk_V1_IngestTelemetryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_IngestTelemetryResponse {
-        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.ingestTelemetry, request: request, response: Forge_Servicedesk_V1_IngestTelemetryResponse.self, options: options)
+    /// A complaint's next step of the closed loop, with who, when and what.
+    public func advanceComplaint(_ request: Forge_Servicedesk_V1_AdvanceComplaintRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_AdvanceComplaintResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.advanceComplaint, request: request, response: Forge_Servicedesk_V1_AdvanceComplaintResponse.self, options: options)
+    }
+    /// MARK: Engineers and settings
+    public func upsertEngineer(_ request: Forge_Servicedesk_V1_UpsertEngineerRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpsertEngineerResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertEngineer, request: request, response: Forge_Servicedesk_V1_UpsertEngineerResponse.self, options: options)
+    }
+    public func listEngineers(_ request: Forge_Servicedesk_V1_ListEngineersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListEngineersResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listEngineers, request: request, response: Forge_Servicedesk_V1_ListEngineersResponse.self, options: options)
+    }
+    /// The business calendar and the SLA targets per service level and priority.
+    public func getServiceSettings(_ request: Forge_Servicedesk_V1_GetServiceSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetServiceSettingsResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getServiceSettings, request: request, response: Forge_Servicedesk_V1_GetServiceSettingsResponse.self, options: options)
+    }
+    public func updateServiceSettings(_ request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpdateServiceSettingsResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.updateServiceSettings, request: request, response: Forge_Servicedesk_V1_UpdateServiceSettingsResponse.self, options: options)
     }
 }
 

@@ -8,7 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Service desk: installed base, tickets with SLAs, work orders, telemetry (DESIGN.md §7). First draft.
+/// Service desk: the installed base, tickets with SLAs counted in business hours, the
+/// complaints' closed loop, engineers and assignment (DESIGN.md §7).
 
 import SwiftProtobuf
 
@@ -22,13 +23,13 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated enum Forge_Servicedesk_V1_Priority: SwiftProtobuf.Enum, Swift.CaseIterable {
+public nonisolated enum Forge_Servicedesk_V1_EquipmentStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
-  case low // = 1
-  case medium // = 2
-  case high // = 3
-  case critical // = 4
+  case inService // = 1
+  case down // = 2
+  case underRepair // = 3
+  case decommissioned // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -38,10 +39,10 @@ public nonisolated enum Forge_Servicedesk_V1_Priority: SwiftProtobuf.Enum, Swift
   public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
-    case 1: self = .low
-    case 2: self = .medium
-    case 3: self = .high
-    case 4: self = .critical
+    case 1: self = .inService
+    case 2: self = .down
+    case 3: self = .underRepair
+    case 4: self = .decommissioned
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -49,10 +50,157 @@ public nonisolated enum Forge_Servicedesk_V1_Priority: SwiftProtobuf.Enum, Swift
   public var rawValue: Int {
     switch self {
     case .unspecified: return 0
-    case .low: return 1
-    case .medium: return 2
-    case .high: return 3
-    case .critical: return 4
+    case .inService: return 1
+    case .down: return 2
+    case .underRepair: return 3
+    case .decommissioned: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_EquipmentStatus] = [
+    .unspecified,
+    .inService,
+    .down,
+    .underRepair,
+    .decommissioned,
+  ]
+
+}
+
+public nonisolated enum Forge_Servicedesk_V1_Channel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case phone // = 1
+  case wechat // = 2
+  case email // = 3
+  case portal // = 4
+  case iot // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .phone
+    case 2: self = .wechat
+    case 3: self = .email
+    case 4: self = .portal
+    case 5: self = .iot
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .phone: return 1
+    case .wechat: return 2
+    case .email: return 3
+    case .portal: return 4
+    case .iot: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_Channel] = [
+    .unspecified,
+    .phone,
+    .wechat,
+    .email,
+    .portal,
+    .iot,
+  ]
+
+}
+
+public nonisolated enum Forge_Servicedesk_V1_Category: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case fault // = 1
+  case complaint // = 2
+  case question // = 3
+  case installation // = 4
+  case maintenance // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .fault
+    case 2: self = .complaint
+    case 3: self = .question
+    case 4: self = .installation
+    case 5: self = .maintenance
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .fault: return 1
+    case .complaint: return 2
+    case .question: return 3
+    case .installation: return 4
+    case .maintenance: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_Category] = [
+    .unspecified,
+    .fault,
+    .complaint,
+    .question,
+    .installation,
+    .maintenance,
+  ]
+
+}
+
+/// P1 a machine down, … P4 a question.
+public nonisolated enum Forge_Servicedesk_V1_Priority: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case p1 // = 1
+  case p2 // = 2
+  case p3 // = 3
+  case p4 // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .p1
+    case 2: self = .p2
+    case 3: self = .p3
+    case 4: self = .p4
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .p1: return 1
+    case .p2: return 2
+    case .p3: return 3
+    case .p4: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -60,10 +208,10 @@ public nonisolated enum Forge_Servicedesk_V1_Priority: SwiftProtobuf.Enum, Swift
   // The compiler won't synthesize support with the UNRECOGNIZED case.
   public static let allCases: [Forge_Servicedesk_V1_Priority] = [
     .unspecified,
-    .low,
-    .medium,
-    .high,
-    .critical,
+    .p1,
+    .p2,
+    .p3,
+    .p4,
   ]
 
 }
@@ -118,129 +266,260 @@ public nonisolated enum Forge_Servicedesk_V1_TicketState: SwiftProtobuf.Enum, Sw
 
 }
 
-public nonisolated struct Forge_Servicedesk_V1_InstalledEquipment: Sendable {
+/// A complaint's closed loop (seed 004), in this order.
+public nonisolated enum Forge_Servicedesk_V1_ComplaintStep: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case received // = 1
+
+  /// Due within 24 hours of receipt.
+  case acknowledged // = 2
+  case rootCause // = 3
+  case correctiveAction // = 4
+  case verified // = 5
+  case customerConfirmed // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .received
+    case 2: self = .acknowledged
+    case 3: self = .rootCause
+    case 4: self = .correctiveAction
+    case 5: self = .verified
+    case 6: self = .customerConfirmed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .received: return 1
+    case .acknowledged: return 2
+    case .rootCause: return 3
+    case .correctiveAction: return 4
+    case .verified: return 5
+    case .customerConfirmed: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_ComplaintStep] = [
+    .unspecified,
+    .received,
+    .acknowledged,
+    .rootCause,
+    .correctiveAction,
+    .verified,
+    .customerConfirmed,
+  ]
+
+}
+
+public nonisolated enum Forge_Servicedesk_V1_SlaStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case onTrack // = 1
+
+  /// 80 % of the target used: the assignee has been warned.
+  case atRisk // = 2
+
+  /// The target passed: the service manager has the escalation.
+  case breached // = 3
+  case met // = 4
+
+  /// Met after its due time.
+  case missed // = 5
+
+  /// Waiting on the customer: the clock stands.
+  case paused // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .onTrack
+    case 2: self = .atRisk
+    case 3: self = .breached
+    case 4: self = .met
+    case 5: self = .missed
+    case 6: self = .paused
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .onTrack: return 1
+    case .atRisk: return 2
+    case .breached: return 3
+    case .met: return 4
+    case .missed: return 5
+    case .paused: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_SlaStatus] = [
+    .unspecified,
+    .onTrack,
+    .atRisk,
+    .breached,
+    .met,
+    .missed,
+    .paused,
+  ]
+
+}
+
+public nonisolated struct Forge_Servicedesk_V1_Equipment: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var accountID: String = String()
+  /// Unique across the installed base (trimmed, upper-cased).
+  public var serialNumber: String {
+    get {_storage._serialNumber}
+    set {_uniqueStorage()._serialNumber = newValue}
+  }
 
-  public var serialNumber: String = String()
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
 
-  public var model: String = String()
+  public var productLine: String {
+    get {_storage._productLine}
+    set {_uniqueStorage()._productLine = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  /// Set by the service from the accounts feed.
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var site: String {
+    get {_storage._site}
+    set {_uniqueStorage()._site = newValue}
+  }
+
+  public var address: String {
+    get {_storage._address}
+    set {_uniqueStorage()._address = newValue}
+  }
+
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
 
   public var installedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_installedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_installedAt = newValue}
+    get {_storage._installedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._installedAt = newValue}
   }
   /// Returns true if `installedAt` has been explicitly set.
-  public var hasInstalledAt: Bool {self._installedAt != nil}
+  public var hasInstalledAt: Bool {_storage._installedAt != nil}
   /// Clears the value of `installedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearInstalledAt() {self._installedAt = nil}
+  public mutating func clearInstalledAt() {_uniqueStorage()._installedAt = nil}
+
+  public var acceptedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._acceptedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._acceptedAt = newValue}
+  }
+  /// Returns true if `acceptedAt` has been explicitly set.
+  public var hasAcceptedAt: Bool {_storage._acceptedAt != nil}
+  /// Clears the value of `acceptedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAcceptedAt() {_uniqueStorage()._acceptedAt = nil}
 
   public var warrantyUntil: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_warrantyUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_warrantyUntil = newValue}
+    get {_storage._warrantyUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._warrantyUntil = newValue}
   }
   /// Returns true if `warrantyUntil` has been explicitly set.
-  public var hasWarrantyUntil: Bool {self._warrantyUntil != nil}
+  public var hasWarrantyUntil: Bool {_storage._warrantyUntil != nil}
   /// Clears the value of `warrantyUntil`. Subsequent reads from it will return its default value.
-  public mutating func clearWarrantyUntil() {self._warrantyUntil = nil}
+  public mutating func clearWarrantyUntil() {_uniqueStorage()._warrantyUntil = nil}
 
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _installedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _warrantyUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-}
-
-public nonisolated struct Forge_Servicedesk_V1_Ticket: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var id: String = String()
-
-  public var accountID: String = String()
-
-  public var equipmentID: String = String()
-
-  public var subject: String = String()
-
-  public var description_p: String = String()
-
-  public var priority: Forge_Servicedesk_V1_Priority = .unspecified
-
-  public var state: Forge_Servicedesk_V1_TicketState = .unspecified
-
-  public var firstResponseDue: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_firstResponseDue ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_firstResponseDue = newValue}
+  public var serviceContract: String {
+    get {_storage._serviceContract}
+    set {_uniqueStorage()._serviceContract = newValue}
   }
-  /// Returns true if `firstResponseDue` has been explicitly set.
-  public var hasFirstResponseDue: Bool {self._firstResponseDue != nil}
-  /// Clears the value of `firstResponseDue`. Subsequent reads from it will return its default value.
-  public mutating func clearFirstResponseDue() {self._firstResponseDue = nil}
 
-  public var resolutionDue: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_resolutionDue ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_resolutionDue = newValue}
+  /// e.g. "standard", "silver", "gold": which SLA targets its tickets get. Empty: standard.
+  public var serviceLevel: String {
+    get {_storage._serviceLevel}
+    set {_uniqueStorage()._serviceLevel = newValue}
   }
-  /// Returns true if `resolutionDue` has been explicitly set.
-  public var hasResolutionDue: Bool {self._resolutionDue != nil}
-  /// Clears the value of `resolutionDue`. Subsequent reads from it will return its default value.
-  public mutating func clearResolutionDue() {self._resolutionDue = nil}
 
-  public var slaBreached: Bool = false
+  public var runningHours: Double {
+    get {_storage._runningHours}
+    set {_uniqueStorage()._runningHours = newValue}
+  }
+
+  public var status: Forge_Servicedesk_V1_EquipmentStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// Where it came from: the delivered order line.
+  public var orderID: String {
+    get {_storage._orderID}
+    set {_uniqueStorage()._orderID = newValue}
+  }
+
+  public var orderLineNo: Int32 {
+    get {_storage._orderLineNo}
+    set {_uniqueStorage()._orderLineNo = newValue}
+  }
+
+  public var sku: String {
+    get {_storage._sku}
+    set {_uniqueStorage()._sku = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
-  public var version: Int64 = 0
-
-  public var unknownFields = SwiftProtobuf.UnknownStorage()
-
-  public init() {}
-
-  fileprivate var _firstResponseDue: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _resolutionDue: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-}
-
-public nonisolated struct Forge_Servicedesk_V1_TelemetryPoint: Sendable {
-  // SwiftProtobuf.Message conformance is added in an extension below. See the
-  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
-  // methods supported on all messages.
-
-  public var equipmentID: String = String()
-
-  public var metric: String = String()
-
-  public var value: Double = 0
-
-  public var observedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_observedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_observedAt = newValue}
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
   }
-  /// Returns true if `observedAt` has been explicitly set.
-  public var hasObservedAt: Bool {self._observedAt != nil}
-  /// Clears the value of `observedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearObservedAt() {self._observedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _observedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentRequest: Sendable {
@@ -248,8 +527,8 @@ public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentRequest: Sendabl
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var equipment: Forge_Servicedesk_V1_InstalledEquipment {
-    get {_equipment ?? Forge_Servicedesk_V1_InstalledEquipment()}
+  public var equipment: Forge_Servicedesk_V1_Equipment {
+    get {_equipment ?? Forge_Servicedesk_V1_Equipment()}
     set {_equipment = newValue}
   }
   /// Returns true if `equipment` has been explicitly set.
@@ -261,7 +540,7 @@ public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentRequest: Sendabl
 
   public init() {}
 
-  fileprivate var _equipment: Forge_Servicedesk_V1_InstalledEquipment? = nil
+  fileprivate var _equipment: Forge_Servicedesk_V1_Equipment? = nil
 }
 
 public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentResponse: Sendable {
@@ -269,8 +548,8 @@ public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentResponse: Sendab
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var equipment: Forge_Servicedesk_V1_InstalledEquipment {
-    get {_equipment ?? Forge_Servicedesk_V1_InstalledEquipment()}
+  public var equipment: Forge_Servicedesk_V1_Equipment {
+    get {_equipment ?? Forge_Servicedesk_V1_Equipment()}
     set {_equipment = newValue}
   }
   /// Returns true if `equipment` has been explicitly set.
@@ -278,11 +557,51 @@ public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentResponse: Sendab
   /// Clears the value of `equipment`. Subsequent reads from it will return its default value.
   public mutating func clearEquipment() {self._equipment = nil}
 
+  public var created: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _equipment: Forge_Servicedesk_V1_InstalledEquipment? = nil
+  fileprivate var _equipment: Forge_Servicedesk_V1_Equipment? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetEquipmentRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The id, or the serial number.
+  public var id: String = String()
+
+  public var serialNumber: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetEquipmentResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var equipment: Forge_Servicedesk_V1_Equipment {
+    get {_equipment ?? Forge_Servicedesk_V1_Equipment()}
+    set {_equipment = newValue}
+  }
+  /// Returns true if `equipment` has been explicitly set.
+  public var hasEquipment: Bool {self._equipment != nil}
+  /// Clears the value of `equipment`. Subsequent reads from it will return its default value.
+  public mutating func clearEquipment() {self._equipment = nil}
+
+  public var tickets: [Forge_Servicedesk_V1_Ticket] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _equipment: Forge_Servicedesk_V1_Equipment? = nil
 }
 
 public nonisolated struct Forge_Servicedesk_V1_ListEquipmentRequest: Sendable {
@@ -290,11 +609,24 @@ public nonisolated struct Forge_Servicedesk_V1_ListEquipmentRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
   public var accountID: String = String()
+
+  public var model: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
 }
 
 public nonisolated struct Forge_Servicedesk_V1_ListEquipmentResponse: Sendable {
@@ -302,11 +634,354 @@ public nonisolated struct Forge_Servicedesk_V1_ListEquipmentResponse: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var equipment: [Forge_Servicedesk_V1_InstalledEquipment] = []
+  public var equipment: [Forge_Servicedesk_V1_Equipment] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+/// One SLA target of a ticket, in business minutes of the service calendar.
+public nonisolated struct Forge_Servicedesk_V1_SlaClock: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var targetMinutes: Int64 = 0
+
+  /// Business minutes used so far (pauses excluded), as of the answer.
+  public var elapsedMinutes: Int64 = 0
+
+  /// When it falls due if the clock keeps running.
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {self._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {self._dueAt = nil}
+
+  /// When it was met (first response given, ticket resolved).
+  public var metAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_metAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_metAt = newValue}
+  }
+  /// Returns true if `metAt` has been explicitly set.
+  public var hasMetAt: Bool {self._metAt != nil}
+  /// Clears the value of `metAt`. Subsequent reads from it will return its default value.
+  public mutating func clearMetAt() {self._metAt = nil}
+
+  public var status: Forge_Servicedesk_V1_SlaStatus = .unspecified
+
+  public var warned: Bool = false
+
+  public var escalated: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _metAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TicketSla: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var serviceLevel: String {
+    get {_storage._serviceLevel}
+    set {_uniqueStorage()._serviceLevel = newValue}
+  }
+
+  public var firstResponse: Forge_Servicedesk_V1_SlaClock {
+    get {_storage._firstResponse ?? Forge_Servicedesk_V1_SlaClock()}
+    set {_uniqueStorage()._firstResponse = newValue}
+  }
+  /// Returns true if `firstResponse` has been explicitly set.
+  public var hasFirstResponse: Bool {_storage._firstResponse != nil}
+  /// Clears the value of `firstResponse`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstResponse() {_uniqueStorage()._firstResponse = nil}
+
+  public var resolution: Forge_Servicedesk_V1_SlaClock {
+    get {_storage._resolution ?? Forge_Servicedesk_V1_SlaClock()}
+    set {_uniqueStorage()._resolution = newValue}
+  }
+  /// Returns true if `resolution` has been explicitly set.
+  public var hasResolution: Bool {_storage._resolution != nil}
+  /// Clears the value of `resolution`. Subsequent reads from it will return its default value.
+  public mutating func clearResolution() {_uniqueStorage()._resolution = nil}
+
+  public var paused: Bool {
+    get {_storage._paused}
+    set {_uniqueStorage()._paused = newValue}
+  }
+
+  /// Business minutes spent waiting on the customer.
+  public var pausedMinutes: Int64 {
+    get {_storage._pausedMinutes}
+    set {_uniqueStorage()._pausedMinutes = newValue}
+  }
+
+  /// The exact pause: since when (while paused) and the business seconds of the pauses ended.
+  public var pausedSince: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._pausedSince ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._pausedSince = newValue}
+  }
+  /// Returns true if `pausedSince` has been explicitly set.
+  public var hasPausedSince: Bool {_storage._pausedSince != nil}
+  /// Clears the value of `pausedSince`. Subsequent reads from it will return its default value.
+  public mutating func clearPausedSince() {_uniqueStorage()._pausedSince = nil}
+
+  public var pausedSeconds: Double {
+    get {_storage._pausedSeconds}
+    set {_uniqueStorage()._pausedSeconds = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// One entry of a ticket's history.
+public nonisolated struct Forge_Servicedesk_V1_TicketStep: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// opened, assigned, responded, waiting, resumed, resolved, closed, reopened,
+  /// sla_warning, sla_escalated, complaint
+  public var kind: String = String()
+
+  public var actor: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var note: String = String()
+
+  public var complaintStep: Forge_Servicedesk_V1_ComplaintStep = .unspecified
+
+  /// assigned: to whom (and `note` says from whom).
+  public var assigneeID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_Ticket: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  /// "SR-2026-000123", for people.
+  public var number: String {
+    get {_storage._number}
+    set {_uniqueStorage()._number = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  public var equipmentID: String {
+    get {_storage._equipmentID}
+    set {_uniqueStorage()._equipmentID = newValue}
+  }
+
+  public var serialNumber: String {
+    get {_storage._serialNumber}
+    set {_uniqueStorage()._serialNumber = newValue}
+  }
+
+  public var channel: Forge_Servicedesk_V1_Channel {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
+
+  public var category: Forge_Servicedesk_V1_Category {
+    get {_storage._category}
+    set {_uniqueStorage()._category = newValue}
+  }
+
+  public var priority: Forge_Servicedesk_V1_Priority {
+    get {_storage._priority}
+    set {_uniqueStorage()._priority = newValue}
+  }
+
+  public var state: Forge_Servicedesk_V1_TicketState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  public var subject: String {
+    get {_storage._subject}
+    set {_uniqueStorage()._subject = newValue}
+  }
+
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
+
+  /// From the equipment (else the account): drives assignment and engineers' visibility.
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  public var productLine: String {
+    get {_storage._productLine}
+    set {_uniqueStorage()._productLine = newValue}
+  }
+
+  public var assigneeID: String {
+    get {_storage._assigneeID}
+    set {_uniqueStorage()._assigneeID = newValue}
+  }
+
+  /// The account's owner and team (sales reads its accounts' tickets).
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var sla: Forge_Servicedesk_V1_TicketSla {
+    get {_storage._sla ?? Forge_Servicedesk_V1_TicketSla()}
+    set {_uniqueStorage()._sla = newValue}
+  }
+  /// Returns true if `sla` has been explicitly set.
+  public var hasSla: Bool {_storage._sla != nil}
+  /// Clears the value of `sla`. Subsequent reads from it will return its default value.
+  public mutating func clearSla() {_uniqueStorage()._sla = nil}
+
+  /// Complaints: the last step reached, and when acknowledgement is due (24 h after receipt).
+  public var complaintStep: Forge_Servicedesk_V1_ComplaintStep {
+    get {_storage._complaintStep}
+    set {_uniqueStorage()._complaintStep = newValue}
+  }
+
+  public var acknowledgeDueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._acknowledgeDueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._acknowledgeDueAt = newValue}
+  }
+  /// Returns true if `acknowledgeDueAt` has been explicitly set.
+  public var hasAcknowledgeDueAt: Bool {_storage._acknowledgeDueAt != nil}
+  /// Clears the value of `acknowledgeDueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAcknowledgeDueAt() {_uniqueStorage()._acknowledgeDueAt = nil}
+
+  public var resolution: String {
+    get {_storage._resolution}
+    set {_uniqueStorage()._resolution = newValue}
+  }
+
+  /// Closed without the customer's confirmation: the manager's reason.
+  public var overrideReason: String {
+    get {_storage._overrideReason}
+    set {_uniqueStorage()._overrideReason = newValue}
+  }
+
+  public var openedBy: String {
+    get {_storage._openedBy}
+    set {_uniqueStorage()._openedBy = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._resolvedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._resolvedAt = newValue}
+  }
+  /// Returns true if `resolvedAt` has been explicitly set.
+  public var hasResolvedAt: Bool {_storage._resolvedAt != nil}
+  /// Clears the value of `resolvedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearResolvedAt() {_uniqueStorage()._resolvedAt = nil}
+
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._closedAt = newValue}
+  }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {_storage._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var history: [Forge_Servicedesk_V1_TicketStep] {
+    get {_storage._history}
+    set {_uniqueStorage()._history = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Forge_Servicedesk_V1_OpenTicketRequest: Sendable {
@@ -384,6 +1059,205 @@ public nonisolated struct Forge_Servicedesk_V1_GetTicketResponse: Sendable {
   fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
 }
 
+public nonisolated struct Forge_Servicedesk_V1_ListTicketsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Empty: the open ones (open, in progress, waiting).
+  public var states: [Forge_Servicedesk_V1_TicketState] = []
+
+  public var assigneeID: String = String()
+
+  public var accountID: String = String()
+
+  public var region: String = String()
+
+  public var category: Forge_Servicedesk_V1_Category = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListTicketsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tickets: [Forge_Servicedesk_V1_Ticket] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_AssignTicketRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var assigneeID: String = String()
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_AssignTicketResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_RespondToTicketRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_RespondToTicketResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_SetWaitingOnCustomerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var waiting: Bool = false
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_SetWaitingOnCustomerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ResolveTicketRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var resolution: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ResolveTicketResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
 public nonisolated struct Forge_Servicedesk_V1_CloseTicketRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -391,9 +1265,8 @@ public nonisolated struct Forge_Servicedesk_V1_CloseTicketRequest: Sendable {
 
   public var id: String = String()
 
-  public var version: Int64 = 0
-
-  public var resolution: String = String()
+  /// A complaint the customer has not confirmed: a service manager's reason to close anyway.
+  public var overrideReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -421,30 +1294,364 @@ public nonisolated struct Forge_Servicedesk_V1_CloseTicketResponse: Sendable {
   fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
 }
 
-public nonisolated struct Forge_Servicedesk_V1_IngestTelemetryRequest: Sendable {
+public nonisolated struct Forge_Servicedesk_V1_AdvanceComplaintRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var points: [Forge_Servicedesk_V1_TelemetryPoint] = []
+  public var id: String = String()
+
+  /// The next step (steps go in order; none is skipped).
+  public var step: Forge_Servicedesk_V1_ComplaintStep = .unspecified
+
+  /// What was found or done; required for root cause, corrective action and verification.
+  public var note: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Forge_Servicedesk_V1_IngestTelemetryResponse: Sendable {
+public nonisolated struct Forge_Servicedesk_V1_AdvanceComplaintResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var accepted: Int32 = 0
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_Engineer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The user's name (as they sign in).
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var regions: [String] = []
+
+  public var productLines: [String] = []
+
+  public var active: Bool = false
+
+  /// Set by the service: tickets open and assigned to them.
+  public var openTickets: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
+public nonisolated struct Forge_Servicedesk_V1_UpsertEngineerRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var engineer: Forge_Servicedesk_V1_Engineer {
+    get {_engineer ?? Forge_Servicedesk_V1_Engineer()}
+    set {_engineer = newValue}
+  }
+  /// Returns true if `engineer` has been explicitly set.
+  public var hasEngineer: Bool {self._engineer != nil}
+  /// Clears the value of `engineer`. Subsequent reads from it will return its default value.
+  public mutating func clearEngineer() {self._engineer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _engineer: Forge_Servicedesk_V1_Engineer? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpsertEngineerResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var engineer: Forge_Servicedesk_V1_Engineer {
+    get {_engineer ?? Forge_Servicedesk_V1_Engineer()}
+    set {_engineer = newValue}
+  }
+  /// Returns true if `engineer` has been explicitly set.
+  public var hasEngineer: Bool {self._engineer != nil}
+  /// Clears the value of `engineer`. Subsequent reads from it will return its default value.
+  public mutating func clearEngineer() {self._engineer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _engineer: Forge_Servicedesk_V1_Engineer? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListEngineersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListEngineersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var engineers: [Forge_Servicedesk_V1_Engineer] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// When SLA clocks run.
+public nonisolated struct Forge_Servicedesk_V1_ServiceCalendar: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// IANA name; default Asia/Shanghai.
+  public var timeZone: String = String()
+
+  /// ISO weekdays 1 (Monday) … 7 (Sunday); default 1–5.
+  public var workingDays: [Int32] = []
+
+  /// Minutes after midnight; default 08:30–17:30.
+  public var opensAtMinute: Int32 = 0
+
+  public var closesAtMinute: Int32 = 0
+
+  /// "2026-10-01": days off that would be working days.
+  public var holidays: [String] = []
+
+  /// "2026-10-10": working days that would be off (调休 make-up days).
+  public var extraWorkingDays: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_SlaTarget: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var serviceLevel: String = String()
+
+  public var priority: Forge_Servicedesk_V1_Priority = .unspecified
+
+  public var firstResponseMinutes: Int32 = 0
+
+  public var resolutionMinutes: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ServiceSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var calendar: Forge_Servicedesk_V1_ServiceCalendar {
+    get {_calendar ?? Forge_Servicedesk_V1_ServiceCalendar()}
+    set {_calendar = newValue}
+  }
+  /// Returns true if `calendar` has been explicitly set.
+  public var hasCalendar: Bool {self._calendar != nil}
+  /// Clears the value of `calendar`. Subsequent reads from it will return its default value.
+  public mutating func clearCalendar() {self._calendar = nil}
+
+  public var targets: [Forge_Servicedesk_V1_SlaTarget] = []
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _calendar: Forge_Servicedesk_V1_ServiceCalendar? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetServiceSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetServiceSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Servicedesk_V1_ServiceSettings {
+    get {_settings ?? Forge_Servicedesk_V1_ServiceSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Servicedesk_V1_ServiceSettings? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpdateServiceSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Servicedesk_V1_ServiceSettings {
+    get {_settings ?? Forge_Servicedesk_V1_ServiceSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Servicedesk_V1_ServiceSettings? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpdateServiceSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Servicedesk_V1_ServiceSettings {
+    get {_settings ?? Forge_Servicedesk_V1_ServiceSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Servicedesk_V1_ServiceSettings? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_EquipmentRegistered: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var equipment: Forge_Servicedesk_V1_Equipment {
+    get {_equipment ?? Forge_Servicedesk_V1_Equipment()}
+    set {_equipment = newValue}
+  }
+  /// Returns true if `equipment` has been explicitly set.
+  public var hasEquipment: Bool {self._equipment != nil}
+  /// Clears the value of `equipment`. Subsequent reads from it will return its default value.
+  public mutating func clearEquipment() {self._equipment = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _equipment: Forge_Servicedesk_V1_Equipment? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TicketOpened: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TicketAssigned: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var previousAssigneeID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TicketResolved: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+/// Feedback sends its CSAT survey to the ticket's contact.
 public nonisolated struct Forge_Servicedesk_V1_TicketClosed: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -458,6 +1665,79 @@ public nonisolated struct Forge_Servicedesk_V1_TicketClosed: Sendable {
   public var hasTicket: Bool {self._ticket != nil}
   /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
   public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ComplaintAdvanced: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var step: Forge_Servicedesk_V1_ComplaintStep = .unspecified
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+/// 80 % of a target used: for the assignee. `target` is "first_response" or "resolution".
+public nonisolated struct Forge_Servicedesk_V1_SlaWarning: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var target: String = String()
+
+  public var notify: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+/// The target passed: for the service manager.
+public nonisolated struct Forge_Servicedesk_V1_SlaBreached: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var target: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -486,206 +1766,239 @@ public nonisolated struct Forge_Servicedesk_V1_EquipmentFailurePredicted: Sendab
 
 fileprivate nonisolated let _protobuf_package = "forge.servicedesk.v1"
 
+nonisolated extension Forge_Servicedesk_V1_EquipmentStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0EQUIPMENT_STATUS_UNSPECIFIED\0\u{1}EQUIPMENT_STATUS_IN_SERVICE\0\u{1}EQUIPMENT_STATUS_DOWN\0\u{1}EQUIPMENT_STATUS_UNDER_REPAIR\0\u{1}EQUIPMENT_STATUS_DECOMMISSIONED\0")
+}
+
+nonisolated extension Forge_Servicedesk_V1_Channel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CHANNEL_UNSPECIFIED\0\u{1}CHANNEL_PHONE\0\u{1}CHANNEL_WECHAT\0\u{1}CHANNEL_EMAIL\0\u{1}CHANNEL_PORTAL\0\u{1}CHANNEL_IOT\0")
+}
+
+nonisolated extension Forge_Servicedesk_V1_Category: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CATEGORY_UNSPECIFIED\0\u{1}CATEGORY_FAULT\0\u{1}CATEGORY_COMPLAINT\0\u{1}CATEGORY_QUESTION\0\u{1}CATEGORY_INSTALLATION\0\u{1}CATEGORY_MAINTENANCE\0")
+}
+
 nonisolated extension Forge_Servicedesk_V1_Priority: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRIORITY_UNSPECIFIED\0\u{1}PRIORITY_LOW\0\u{1}PRIORITY_MEDIUM\0\u{1}PRIORITY_HIGH\0\u{1}PRIORITY_CRITICAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PRIORITY_UNSPECIFIED\0\u{1}PRIORITY_P1\0\u{1}PRIORITY_P2\0\u{1}PRIORITY_P3\0\u{1}PRIORITY_P4\0")
 }
 
 nonisolated extension Forge_Servicedesk_V1_TicketState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TICKET_STATE_UNSPECIFIED\0\u{1}TICKET_STATE_OPEN\0\u{1}TICKET_STATE_IN_PROGRESS\0\u{1}TICKET_STATE_WAITING_CUSTOMER\0\u{1}TICKET_STATE_RESOLVED\0\u{1}TICKET_STATE_CLOSED\0")
 }
 
-nonisolated extension Forge_Servicedesk_V1_InstalledEquipment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".InstalledEquipment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}serial_number\0\u{1}model\0\u{3}installed_at\0\u{3}warranty_until\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.serialNumber) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.model) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._installedAt) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._warrantyUntil) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
-    }
-    if !self.serialNumber.isEmpty {
-      try visitor.visitSingularStringField(value: self.serialNumber, fieldNumber: 3)
-    }
-    if !self.model.isEmpty {
-      try visitor.visitSingularStringField(value: self.model, fieldNumber: 4)
-    }
-    try { if let v = self._installedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._warrantyUntil {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Servicedesk_V1_InstalledEquipment, rhs: Forge_Servicedesk_V1_InstalledEquipment) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.accountID != rhs.accountID {return false}
-    if lhs.serialNumber != rhs.serialNumber {return false}
-    if lhs.model != rhs.model {return false}
-    if lhs._installedAt != rhs._installedAt {return false}
-    if lhs._warrantyUntil != rhs._warrantyUntil {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
+nonisolated extension Forge_Servicedesk_V1_ComplaintStep: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0COMPLAINT_STEP_UNSPECIFIED\0\u{1}COMPLAINT_STEP_RECEIVED\0\u{1}COMPLAINT_STEP_ACKNOWLEDGED\0\u{1}COMPLAINT_STEP_ROOT_CAUSE\0\u{1}COMPLAINT_STEP_CORRECTIVE_ACTION\0\u{1}COMPLAINT_STEP_VERIFIED\0\u{1}COMPLAINT_STEP_CUSTOMER_CONFIRMED\0")
 }
 
-nonisolated extension Forge_Servicedesk_V1_Ticket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Ticket"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}equipment_id\0\u{1}subject\0\u{1}description\0\u{1}priority\0\u{1}state\0\u{3}first_response_due\0\u{3}resolution_due\0\u{3}sla_breached\0\u{3}created_at\0\u{1}version\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.equipmentID) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.priority) }()
-      case 7: try { try decoder.decodeSingularEnumField(value: &self.state) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._firstResponseDue) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._resolutionDue) }()
-      case 10: try { try decoder.decodeSingularBoolField(value: &self.slaBreached) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 12: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
-    }
-    if !self.equipmentID.isEmpty {
-      try visitor.visitSingularStringField(value: self.equipmentID, fieldNumber: 3)
-    }
-    if !self.subject.isEmpty {
-      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 4)
-    }
-    if !self.description_p.isEmpty {
-      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 5)
-    }
-    if self.priority != .unspecified {
-      try visitor.visitSingularEnumField(value: self.priority, fieldNumber: 6)
-    }
-    if self.state != .unspecified {
-      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 7)
-    }
-    try { if let v = self._firstResponseDue {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._resolutionDue {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    if self.slaBreached != false {
-      try visitor.visitSingularBoolField(value: self.slaBreached, fieldNumber: 10)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 12)
-    }
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Forge_Servicedesk_V1_Ticket, rhs: Forge_Servicedesk_V1_Ticket) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.accountID != rhs.accountID {return false}
-    if lhs.equipmentID != rhs.equipmentID {return false}
-    if lhs.subject != rhs.subject {return false}
-    if lhs.description_p != rhs.description_p {return false}
-    if lhs.priority != rhs.priority {return false}
-    if lhs.state != rhs.state {return false}
-    if lhs._firstResponseDue != rhs._firstResponseDue {return false}
-    if lhs._resolutionDue != rhs._resolutionDue {return false}
-    if lhs.slaBreached != rhs.slaBreached {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
+nonisolated extension Forge_Servicedesk_V1_SlaStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SLA_STATUS_UNSPECIFIED\0\u{1}SLA_STATUS_ON_TRACK\0\u{1}SLA_STATUS_AT_RISK\0\u{1}SLA_STATUS_BREACHED\0\u{1}SLA_STATUS_MET\0\u{1}SLA_STATUS_MISSED\0\u{1}SLA_STATUS_PAUSED\0")
 }
 
-nonisolated extension Forge_Servicedesk_V1_TelemetryPoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TelemetryPoint"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_id\0\u{1}metric\0\u{1}value\0\u{3}observed_at\0")
+nonisolated extension Forge_Servicedesk_V1_Equipment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Equipment"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}serial_number\0\u{1}model\0\u{3}product_line\0\u{3}account_id\0\u{3}account_name\0\u{1}site\0\u{1}address\0\u{1}region\0\u{3}installed_at\0\u{3}accepted_at\0\u{3}warranty_until\0\u{3}service_contract\0\u{3}service_level\0\u{3}running_hours\0\u{1}status\0\u{3}order_id\0\u{3}order_line_no\0\u{1}sku\0\u{3}created_at\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _serialNumber: String = String()
+    var _model: String = String()
+    var _productLine: String = String()
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _site: String = String()
+    var _address: String = String()
+    var _region: String = String()
+    var _installedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _acceptedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _warrantyUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _serviceContract: String = String()
+    var _serviceLevel: String = String()
+    var _runningHours: Double = 0
+    var _status: Forge_Servicedesk_V1_EquipmentStatus = .unspecified
+    var _orderID: String = String()
+    var _orderLineNo: Int32 = 0
+    var _sku: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _serialNumber = source._serialNumber
+      _model = source._model
+      _productLine = source._productLine
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _site = source._site
+      _address = source._address
+      _region = source._region
+      _installedAt = source._installedAt
+      _acceptedAt = source._acceptedAt
+      _warrantyUntil = source._warrantyUntil
+      _serviceContract = source._serviceContract
+      _serviceLevel = source._serviceLevel
+      _runningHours = source._runningHours
+      _status = source._status
+      _orderID = source._orderID
+      _orderLineNo = source._orderLineNo
+      _sku = source._sku
+      _createdAt = source._createdAt
+      _version = source._version
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.equipmentID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.metric) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._observedAt) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._serialNumber) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._productLine) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._site) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._address) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._installedAt) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._acceptedAt) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._warrantyUntil) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._serviceContract) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._serviceLevel) }()
+        case 15: try { try decoder.decodeSingularDoubleField(value: &_storage._runningHours) }()
+        case 16: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._orderID) }()
+        case 18: try { try decoder.decodeSingularInt32Field(value: &_storage._orderLineNo) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._sku) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 21: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.equipmentID.isEmpty {
-      try visitor.visitSingularStringField(value: self.equipmentID, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._serialNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serialNumber, fieldNumber: 2)
+      }
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 3)
+      }
+      if !_storage._productLine.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productLine, fieldNumber: 4)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 5)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 6)
+      }
+      if !_storage._site.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._site, fieldNumber: 7)
+      }
+      if !_storage._address.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._address, fieldNumber: 8)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 9)
+      }
+      try { if let v = _storage._installedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._acceptedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._warrantyUntil {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._serviceContract.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serviceContract, fieldNumber: 13)
+      }
+      if !_storage._serviceLevel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serviceLevel, fieldNumber: 14)
+      }
+      if _storage._runningHours.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._runningHours, fieldNumber: 15)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 16)
+      }
+      if !_storage._orderID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._orderID, fieldNumber: 17)
+      }
+      if _storage._orderLineNo != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._orderLineNo, fieldNumber: 18)
+      }
+      if !_storage._sku.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sku, fieldNumber: 19)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 21)
+      }
     }
-    if !self.metric.isEmpty {
-      try visitor.visitSingularStringField(value: self.metric, fieldNumber: 2)
-    }
-    if self.value.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 3)
-    }
-    try { if let v = self._observedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Servicedesk_V1_TelemetryPoint, rhs: Forge_Servicedesk_V1_TelemetryPoint) -> Bool {
-    if lhs.equipmentID != rhs.equipmentID {return false}
-    if lhs.metric != rhs.metric {return false}
-    if lhs.value != rhs.value {return false}
-    if lhs._observedAt != rhs._observedAt {return false}
+  public static func ==(lhs: Forge_Servicedesk_V1_Equipment, rhs: Forge_Servicedesk_V1_Equipment) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._serialNumber != rhs_storage._serialNumber {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._productLine != rhs_storage._productLine {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._site != rhs_storage._site {return false}
+        if _storage._address != rhs_storage._address {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._installedAt != rhs_storage._installedAt {return false}
+        if _storage._acceptedAt != rhs_storage._acceptedAt {return false}
+        if _storage._warrantyUntil != rhs_storage._warrantyUntil {return false}
+        if _storage._serviceContract != rhs_storage._serviceContract {return false}
+        if _storage._serviceLevel != rhs_storage._serviceLevel {return false}
+        if _storage._runningHours != rhs_storage._runningHours {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._orderID != rhs_storage._orderID {return false}
+        if _storage._orderLineNo != rhs_storage._orderLineNo {return false}
+        if _storage._sku != rhs_storage._sku {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -727,7 +2040,7 @@ nonisolated extension Forge_Servicedesk_V1_RegisterEquipmentRequest: SwiftProtob
 
 nonisolated extension Forge_Servicedesk_V1_RegisterEquipmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RegisterEquipmentResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0\u{1}created\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -736,6 +2049,7 @@ nonisolated extension Forge_Servicedesk_V1_RegisterEquipmentResponse: SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._equipment) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.created) }()
       default: break
       }
     }
@@ -749,19 +2063,23 @@ nonisolated extension Forge_Servicedesk_V1_RegisterEquipmentResponse: SwiftProto
     try { if let v = self._equipment {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if self.created != false {
+      try visitor.visitSingularBoolField(value: self.created, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Servicedesk_V1_RegisterEquipmentResponse, rhs: Forge_Servicedesk_V1_RegisterEquipmentResponse) -> Bool {
     if lhs._equipment != rhs._equipment {return false}
+    if lhs.created != rhs.created {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Servicedesk_V1_ListEquipmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".ListEquipmentRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0")
+nonisolated extension Forge_Servicedesk_V1_GetEquipmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEquipmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}serial_number\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -769,21 +2087,109 @@ nonisolated extension Forge_Servicedesk_V1_ListEquipmentRequest: SwiftProtobuf.M
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.serialNumber) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.serialNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.serialNumber, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetEquipmentRequest, rhs: Forge_Servicedesk_V1_GetEquipmentRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.serialNumber != rhs.serialNumber {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetEquipmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetEquipmentResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0\u{1}tickets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._equipment) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.tickets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._equipment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.tickets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tickets, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetEquipmentResponse, rhs: Forge_Servicedesk_V1_GetEquipmentResponse) -> Bool {
+    if lhs._equipment != rhs._equipment {return false}
+    if lhs.tickets != rhs.tickets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListEquipmentRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEquipmentRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}account_id\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
     if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Servicedesk_V1_ListEquipmentRequest, rhs: Forge_Servicedesk_V1_ListEquipmentRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
     if lhs.accountID != rhs.accountID {return false}
+    if lhs.model != rhs.model {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -791,7 +2197,7 @@ nonisolated extension Forge_Servicedesk_V1_ListEquipmentRequest: SwiftProtobuf.M
 
 nonisolated extension Forge_Servicedesk_V1_ListEquipmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListEquipmentResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0\u{1}page\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -800,20 +2206,537 @@ nonisolated extension Forge_Servicedesk_V1_ListEquipmentResponse: SwiftProtobuf.
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.equipment) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.equipment.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.equipment, fieldNumber: 1)
     }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Servicedesk_V1_ListEquipmentResponse, rhs: Forge_Servicedesk_V1_ListEquipmentResponse) -> Bool {
     if lhs.equipment != rhs.equipment {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_SlaClock: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaClock"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}target_minutes\0\u{3}elapsed_minutes\0\u{3}due_at\0\u{3}met_at\0\u{1}status\0\u{1}warned\0\u{1}escalated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.targetMinutes) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.elapsedMinutes) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._dueAt) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._metAt) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.warned) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.escalated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.targetMinutes != 0 {
+      try visitor.visitSingularInt64Field(value: self.targetMinutes, fieldNumber: 1)
+    }
+    if self.elapsedMinutes != 0 {
+      try visitor.visitSingularInt64Field(value: self.elapsedMinutes, fieldNumber: 2)
+    }
+    try { if let v = self._dueAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._metAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
+    }
+    if self.warned != false {
+      try visitor.visitSingularBoolField(value: self.warned, fieldNumber: 6)
+    }
+    if self.escalated != false {
+      try visitor.visitSingularBoolField(value: self.escalated, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_SlaClock, rhs: Forge_Servicedesk_V1_SlaClock) -> Bool {
+    if lhs.targetMinutes != rhs.targetMinutes {return false}
+    if lhs.elapsedMinutes != rhs.elapsedMinutes {return false}
+    if lhs._dueAt != rhs._dueAt {return false}
+    if lhs._metAt != rhs._metAt {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.warned != rhs.warned {return false}
+    if lhs.escalated != rhs.escalated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TicketSla: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketSla"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_level\0\u{3}first_response\0\u{1}resolution\0\u{1}paused\0\u{3}paused_minutes\0\u{3}paused_since\0\u{3}paused_seconds\0")
+
+  fileprivate class _StorageClass {
+    var _serviceLevel: String = String()
+    var _firstResponse: Forge_Servicedesk_V1_SlaClock? = nil
+    var _resolution: Forge_Servicedesk_V1_SlaClock? = nil
+    var _paused: Bool = false
+    var _pausedMinutes: Int64 = 0
+    var _pausedSince: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _pausedSeconds: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _serviceLevel = source._serviceLevel
+      _firstResponse = source._firstResponse
+      _resolution = source._resolution
+      _paused = source._paused
+      _pausedMinutes = source._pausedMinutes
+      _pausedSince = source._pausedSince
+      _pausedSeconds = source._pausedSeconds
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._serviceLevel) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._firstResponse) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._resolution) }()
+        case 4: try { try decoder.decodeSingularBoolField(value: &_storage._paused) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._pausedMinutes) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._pausedSince) }()
+        case 7: try { try decoder.decodeSingularDoubleField(value: &_storage._pausedSeconds) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._serviceLevel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serviceLevel, fieldNumber: 1)
+      }
+      try { if let v = _storage._firstResponse {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._resolution {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._paused != false {
+        try visitor.visitSingularBoolField(value: _storage._paused, fieldNumber: 4)
+      }
+      if _storage._pausedMinutes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pausedMinutes, fieldNumber: 5)
+      }
+      try { if let v = _storage._pausedSince {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if _storage._pausedSeconds.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._pausedSeconds, fieldNumber: 7)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TicketSla, rhs: Forge_Servicedesk_V1_TicketSla) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._serviceLevel != rhs_storage._serviceLevel {return false}
+        if _storage._firstResponse != rhs_storage._firstResponse {return false}
+        if _storage._resolution != rhs_storage._resolution {return false}
+        if _storage._paused != rhs_storage._paused {return false}
+        if _storage._pausedMinutes != rhs_storage._pausedMinutes {return false}
+        if _storage._pausedSince != rhs_storage._pausedSince {return false}
+        if _storage._pausedSeconds != rhs_storage._pausedSeconds {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TicketStep: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketStep"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}actor\0\u{1}at\0\u{1}note\0\u{3}complaint_step\0\u{3}assignee_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.complaintStep) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 2)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 4)
+    }
+    if self.complaintStep != .unspecified {
+      try visitor.visitSingularEnumField(value: self.complaintStep, fieldNumber: 5)
+    }
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TicketStep, rhs: Forge_Servicedesk_V1_TicketStep) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.complaintStep != rhs.complaintStep {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_Ticket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Ticket"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}number\0\u{3}account_id\0\u{3}account_name\0\u{3}contact_id\0\u{3}equipment_id\0\u{3}serial_number\0\u{1}channel\0\u{1}category\0\u{1}priority\0\u{1}state\0\u{1}subject\0\u{1}description\0\u{1}region\0\u{3}product_line\0\u{3}assignee_id\0\u{3}owner_id\0\u{1}team\0\u{1}sla\0\u{3}complaint_step\0\u{3}acknowledge_due_at\0\u{1}resolution\0\u{3}override_reason\0\u{3}opened_by\0\u{3}created_at\0\u{3}updated_at\0\u{3}resolved_at\0\u{3}closed_at\0\u{1}version\0\u{1}history\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _number: String = String()
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _contactID: String = String()
+    var _equipmentID: String = String()
+    var _serialNumber: String = String()
+    var _channel: Forge_Servicedesk_V1_Channel = .unspecified
+    var _category: Forge_Servicedesk_V1_Category = .unspecified
+    var _priority: Forge_Servicedesk_V1_Priority = .unspecified
+    var _state: Forge_Servicedesk_V1_TicketState = .unspecified
+    var _subject: String = String()
+    var _description_p: String = String()
+    var _region: String = String()
+    var _productLine: String = String()
+    var _assigneeID: String = String()
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _sla: Forge_Servicedesk_V1_TicketSla? = nil
+    var _complaintStep: Forge_Servicedesk_V1_ComplaintStep = .unspecified
+    var _acknowledgeDueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _resolution: String = String()
+    var _overrideReason: String = String()
+    var _openedBy: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _resolvedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+    var _history: [Forge_Servicedesk_V1_TicketStep] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _number = source._number
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _contactID = source._contactID
+      _equipmentID = source._equipmentID
+      _serialNumber = source._serialNumber
+      _channel = source._channel
+      _category = source._category
+      _priority = source._priority
+      _state = source._state
+      _subject = source._subject
+      _description_p = source._description_p
+      _region = source._region
+      _productLine = source._productLine
+      _assigneeID = source._assigneeID
+      _ownerID = source._ownerID
+      _team = source._team
+      _sla = source._sla
+      _complaintStep = source._complaintStep
+      _acknowledgeDueAt = source._acknowledgeDueAt
+      _resolution = source._resolution
+      _overrideReason = source._overrideReason
+      _openedBy = source._openedBy
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _resolvedAt = source._resolvedAt
+      _closedAt = source._closedAt
+      _version = source._version
+      _history = source._history
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._number) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._equipmentID) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._serialNumber) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._channel) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._category) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._priority) }()
+        case 11: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._subject) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._productLine) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._assigneeID) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._sla) }()
+        case 20: try { try decoder.decodeSingularEnumField(value: &_storage._complaintStep) }()
+        case 21: try { try decoder.decodeSingularMessageField(value: &_storage._acknowledgeDueAt) }()
+        case 22: try { try decoder.decodeSingularStringField(value: &_storage._resolution) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._overrideReason) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._openedBy) }()
+        case 25: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 26: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._resolvedAt) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
+        case 29: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 30: try { try decoder.decodeRepeatedMessageField(value: &_storage._history) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._number.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._number, fieldNumber: 2)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 3)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 4)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 5)
+      }
+      if !_storage._equipmentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._equipmentID, fieldNumber: 6)
+      }
+      if !_storage._serialNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serialNumber, fieldNumber: 7)
+      }
+      if _storage._channel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._channel, fieldNumber: 8)
+      }
+      if _storage._category != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._category, fieldNumber: 9)
+      }
+      if _storage._priority != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._priority, fieldNumber: 10)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 11)
+      }
+      if !_storage._subject.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._subject, fieldNumber: 12)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 13)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 14)
+      }
+      if !_storage._productLine.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productLine, fieldNumber: 15)
+      }
+      if !_storage._assigneeID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._assigneeID, fieldNumber: 16)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 17)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 18)
+      }
+      try { if let v = _storage._sla {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
+      if _storage._complaintStep != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._complaintStep, fieldNumber: 20)
+      }
+      try { if let v = _storage._acknowledgeDueAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      } }()
+      if !_storage._resolution.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._resolution, fieldNumber: 22)
+      }
+      if !_storage._overrideReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._overrideReason, fieldNumber: 23)
+      }
+      if !_storage._openedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._openedBy, fieldNumber: 24)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 25)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      } }()
+      try { if let v = _storage._resolvedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
+      try { if let v = _storage._closedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 29)
+      }
+      if !_storage._history.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._history, fieldNumber: 30)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_Ticket, rhs: Forge_Servicedesk_V1_Ticket) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._number != rhs_storage._number {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._equipmentID != rhs_storage._equipmentID {return false}
+        if _storage._serialNumber != rhs_storage._serialNumber {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._category != rhs_storage._category {return false}
+        if _storage._priority != rhs_storage._priority {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._subject != rhs_storage._subject {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._productLine != rhs_storage._productLine {return false}
+        if _storage._assigneeID != rhs_storage._assigneeID {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._sla != rhs_storage._sla {return false}
+        if _storage._complaintStep != rhs_storage._complaintStep {return false}
+        if _storage._acknowledgeDueAt != rhs_storage._acknowledgeDueAt {return false}
+        if _storage._resolution != rhs_storage._resolution {return false}
+        if _storage._overrideReason != rhs_storage._overrideReason {return false}
+        if _storage._openedBy != rhs_storage._openedBy {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._resolvedAt != rhs_storage._resolvedAt {return false}
+        if _storage._closedAt != rhs_storage._closedAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._history != rhs_storage._history {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -951,9 +2874,107 @@ nonisolated extension Forge_Servicedesk_V1_GetTicketResponse: SwiftProtobuf.Mess
   }
 }
 
-nonisolated extension Forge_Servicedesk_V1_CloseTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".CloseTicketRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}resolution\0")
+nonisolated extension Forge_Servicedesk_V1_ListTicketsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTicketsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}states\0\u{3}assignee_id\0\u{3}account_id\0\u{1}region\0\u{1}category\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.states) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.category) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.states.isEmpty {
+      try visitor.visitPackedEnumField(value: self.states, fieldNumber: 2)
+    }
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 3)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 4)
+    }
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 5)
+    }
+    if self.category != .unspecified {
+      try visitor.visitSingularEnumField(value: self.category, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListTicketsRequest, rhs: Forge_Servicedesk_V1_ListTicketsRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.states != rhs.states {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.region != rhs.region {return false}
+    if lhs.category != rhs.category {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListTicketsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTicketsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tickets\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tickets) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.tickets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tickets, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListTicketsResponse, rhs: Forge_Servicedesk_V1_ListTicketsResponse) -> Bool {
+    if lhs.tickets != rhs.tickets {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_AssignTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}assignee_id\0\u{1}note\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -962,8 +2983,8 @@ nonisolated extension Forge_Servicedesk_V1_CloseTicketRequest: SwiftProtobuf.Mes
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.resolution) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.assigneeID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
       default: break
       }
     }
@@ -973,19 +2994,300 @@ nonisolated extension Forge_Servicedesk_V1_CloseTicketRequest: SwiftProtobuf.Mes
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
-    if self.version != 0 {
-      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    if !self.assigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.assigneeID, fieldNumber: 2)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_AssignTicketRequest, rhs: Forge_Servicedesk_V1_AssignTicketRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.assigneeID != rhs.assigneeID {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_AssignTicketResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AssignTicketResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_AssignTicketResponse, rhs: Forge_Servicedesk_V1_AssignTicketResponse) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_RespondToTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RespondToTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_RespondToTicketRequest, rhs: Forge_Servicedesk_V1_RespondToTicketRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_RespondToTicketResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RespondToTicketResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_RespondToTicketResponse, rhs: Forge_Servicedesk_V1_RespondToTicketResponse) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_SetWaitingOnCustomerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetWaitingOnCustomerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}waiting\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.waiting) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.waiting != false {
+      try visitor.visitSingularBoolField(value: self.waiting, fieldNumber: 2)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_SetWaitingOnCustomerRequest, rhs: Forge_Servicedesk_V1_SetWaitingOnCustomerRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.waiting != rhs.waiting {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_SetWaitingOnCustomerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SetWaitingOnCustomerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_SetWaitingOnCustomerResponse, rhs: Forge_Servicedesk_V1_SetWaitingOnCustomerResponse) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ResolveTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResolveTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}resolution\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.resolution) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
     if !self.resolution.isEmpty {
-      try visitor.visitSingularStringField(value: self.resolution, fieldNumber: 3)
+      try visitor.visitSingularStringField(value: self.resolution, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ResolveTicketRequest, rhs: Forge_Servicedesk_V1_ResolveTicketRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.resolution != rhs.resolution {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ResolveTicketResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResolveTicketResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ResolveTicketResponse, rhs: Forge_Servicedesk_V1_ResolveTicketResponse) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CloseTicketRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseTicketRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}override_reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.overrideReason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.overrideReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.overrideReason, fieldNumber: 2)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Servicedesk_V1_CloseTicketRequest, rhs: Forge_Servicedesk_V1_CloseTicketRequest) -> Bool {
     if lhs.id != rhs.id {return false}
-    if lhs.version != rhs.version {return false}
-    if lhs.resolution != rhs.resolution {return false}
+    if lhs.overrideReason != rhs.overrideReason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1025,9 +3327,9 @@ nonisolated extension Forge_Servicedesk_V1_CloseTicketResponse: SwiftProtobuf.Me
   }
 }
 
-nonisolated extension Forge_Servicedesk_V1_IngestTelemetryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".IngestTelemetryRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}points\0")
+nonisolated extension Forge_Servicedesk_V1_AdvanceComplaintRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdvanceComplaintRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}step\0\u{1}note\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1035,29 +3337,39 @@ nonisolated extension Forge_Servicedesk_V1_IngestTelemetryRequest: SwiftProtobuf
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.points) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.step) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.points.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.points, fieldNumber: 1)
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.step != .unspecified {
+      try visitor.visitSingularEnumField(value: self.step, fieldNumber: 2)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Servicedesk_V1_IngestTelemetryRequest, rhs: Forge_Servicedesk_V1_IngestTelemetryRequest) -> Bool {
-    if lhs.points != rhs.points {return false}
+  public static func ==(lhs: Forge_Servicedesk_V1_AdvanceComplaintRequest, rhs: Forge_Servicedesk_V1_AdvanceComplaintRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.step != rhs.step {return false}
+    if lhs.note != rhs.note {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Servicedesk_V1_IngestTelemetryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".IngestTelemetryResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0")
+nonisolated extension Forge_Servicedesk_V1_AdvanceComplaintResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdvanceComplaintResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1065,21 +3377,603 @@ nonisolated extension Forge_Servicedesk_V1_IngestTelemetryResponse: SwiftProtobu
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt32Field(value: &self.accepted) }()
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.accepted != 0 {
-      try visitor.visitSingularInt32Field(value: self.accepted, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_AdvanceComplaintResponse, rhs: Forge_Servicedesk_V1_AdvanceComplaintResponse) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_Engineer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Engineer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}regions\0\u{3}product_lines\0\u{1}active\0\u{3}open_tickets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.regions) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.productLines) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.openTickets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if !self.regions.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.regions, fieldNumber: 3)
+    }
+    if !self.productLines.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.productLines, fieldNumber: 4)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 5)
+    }
+    if self.openTickets != 0 {
+      try visitor.visitSingularInt32Field(value: self.openTickets, fieldNumber: 6)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Servicedesk_V1_IngestTelemetryResponse, rhs: Forge_Servicedesk_V1_IngestTelemetryResponse) -> Bool {
-    if lhs.accepted != rhs.accepted {return false}
+  public static func ==(lhs: Forge_Servicedesk_V1_Engineer, rhs: Forge_Servicedesk_V1_Engineer) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.regions != rhs.regions {return false}
+    if lhs.productLines != rhs.productLines {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs.openTickets != rhs.openTickets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpsertEngineerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertEngineerRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}engineer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._engineer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._engineer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpsertEngineerRequest, rhs: Forge_Servicedesk_V1_UpsertEngineerRequest) -> Bool {
+    if lhs._engineer != rhs._engineer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpsertEngineerResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertEngineerResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}engineer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._engineer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._engineer {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpsertEngineerResponse, rhs: Forge_Servicedesk_V1_UpsertEngineerResponse) -> Bool {
+    if lhs._engineer != rhs._engineer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListEngineersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEngineersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListEngineersRequest, rhs: Forge_Servicedesk_V1_ListEngineersRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListEngineersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListEngineersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}engineers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.engineers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.engineers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.engineers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListEngineersResponse, rhs: Forge_Servicedesk_V1_ListEngineersResponse) -> Bool {
+    if lhs.engineers != rhs.engineers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ServiceCalendar: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ServiceCalendar"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_zone\0\u{3}working_days\0\u{3}opens_at_minute\0\u{3}closes_at_minute\0\u{1}holidays\0\u{3}extra_working_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.timeZone) }()
+      case 2: try { try decoder.decodeRepeatedInt32Field(value: &self.workingDays) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.opensAtMinute) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.closesAtMinute) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.holidays) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.extraWorkingDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.timeZone.isEmpty {
+      try visitor.visitSingularStringField(value: self.timeZone, fieldNumber: 1)
+    }
+    if !self.workingDays.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.workingDays, fieldNumber: 2)
+    }
+    if self.opensAtMinute != 0 {
+      try visitor.visitSingularInt32Field(value: self.opensAtMinute, fieldNumber: 3)
+    }
+    if self.closesAtMinute != 0 {
+      try visitor.visitSingularInt32Field(value: self.closesAtMinute, fieldNumber: 4)
+    }
+    if !self.holidays.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.holidays, fieldNumber: 5)
+    }
+    if !self.extraWorkingDays.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.extraWorkingDays, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ServiceCalendar, rhs: Forge_Servicedesk_V1_ServiceCalendar) -> Bool {
+    if lhs.timeZone != rhs.timeZone {return false}
+    if lhs.workingDays != rhs.workingDays {return false}
+    if lhs.opensAtMinute != rhs.opensAtMinute {return false}
+    if lhs.closesAtMinute != rhs.closesAtMinute {return false}
+    if lhs.holidays != rhs.holidays {return false}
+    if lhs.extraWorkingDays != rhs.extraWorkingDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_SlaTarget: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaTarget"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}service_level\0\u{1}priority\0\u{3}first_response_minutes\0\u{3}resolution_minutes\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.serviceLevel) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.priority) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.firstResponseMinutes) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.resolutionMinutes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.serviceLevel.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceLevel, fieldNumber: 1)
+    }
+    if self.priority != .unspecified {
+      try visitor.visitSingularEnumField(value: self.priority, fieldNumber: 2)
+    }
+    if self.firstResponseMinutes != 0 {
+      try visitor.visitSingularInt32Field(value: self.firstResponseMinutes, fieldNumber: 3)
+    }
+    if self.resolutionMinutes != 0 {
+      try visitor.visitSingularInt32Field(value: self.resolutionMinutes, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_SlaTarget, rhs: Forge_Servicedesk_V1_SlaTarget) -> Bool {
+    if lhs.serviceLevel != rhs.serviceLevel {return false}
+    if lhs.priority != rhs.priority {return false}
+    if lhs.firstResponseMinutes != rhs.firstResponseMinutes {return false}
+    if lhs.resolutionMinutes != rhs.resolutionMinutes {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ServiceSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ServiceSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendar\0\u{1}targets\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._calendar) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._calendar {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.targets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.targets, fieldNumber: 2)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ServiceSettings, rhs: Forge_Servicedesk_V1_ServiceSettings) -> Bool {
+    if lhs._calendar != rhs._calendar {return false}
+    if lhs.targets != rhs.targets {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetServiceSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetServiceSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetServiceSettingsRequest, rhs: Forge_Servicedesk_V1_GetServiceSettingsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetServiceSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetServiceSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetServiceSettingsResponse, rhs: Forge_Servicedesk_V1_GetServiceSettingsResponse) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpdateServiceSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateServiceSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpdateServiceSettingsRequest, rhs: Forge_Servicedesk_V1_UpdateServiceSettingsRequest) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpdateServiceSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateServiceSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpdateServiceSettingsResponse, rhs: Forge_Servicedesk_V1_UpdateServiceSettingsResponse) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_EquipmentRegistered: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EquipmentRegistered"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._equipment) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._equipment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_EquipmentRegistered, rhs: Forge_Servicedesk_V1_EquipmentRegistered) -> Bool {
+    if lhs._equipment != rhs._equipment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TicketOpened: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketOpened"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TicketOpened, rhs: Forge_Servicedesk_V1_TicketOpened) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TicketAssigned: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketAssigned"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0\u{3}previous_assignee_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.previousAssigneeID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.previousAssigneeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousAssigneeID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TicketAssigned, rhs: Forge_Servicedesk_V1_TicketAssigned) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.previousAssigneeID != rhs.previousAssigneeID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TicketResolved: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketResolved"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TicketResolved, rhs: Forge_Servicedesk_V1_TicketResolved) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1114,6 +4008,128 @@ nonisolated extension Forge_Servicedesk_V1_TicketClosed: SwiftProtobuf.Message, 
 
   public static func ==(lhs: Forge_Servicedesk_V1_TicketClosed, rhs: Forge_Servicedesk_V1_TicketClosed) -> Bool {
     if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ComplaintAdvanced: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ComplaintAdvanced"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0\u{1}step\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.step) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.step != .unspecified {
+      try visitor.visitSingularEnumField(value: self.step, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ComplaintAdvanced, rhs: Forge_Servicedesk_V1_ComplaintAdvanced) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.step != rhs.step {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_SlaWarning: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaWarning"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0\u{1}target\0\u{1}notify\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.target) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.notify) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.target.isEmpty {
+      try visitor.visitSingularStringField(value: self.target, fieldNumber: 2)
+    }
+    if !self.notify.isEmpty {
+      try visitor.visitSingularStringField(value: self.notify, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_SlaWarning, rhs: Forge_Servicedesk_V1_SlaWarning) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.target != rhs.target {return false}
+    if lhs.notify != rhs.notify {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_SlaBreached: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SlaBreached"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0\u{1}target\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.target) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.target.isEmpty {
+      try visitor.visitSingularStringField(value: self.target, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_SlaBreached, rhs: Forge_Servicedesk_V1_SlaBreached) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.target != rhs.target {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

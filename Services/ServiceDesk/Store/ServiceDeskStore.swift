@@ -1,0 +1,167 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// The service desk's database: migrations, ticket numbers, engineers and the settings (the
+/// business calendar and SLA targets). As in every service, each record is kept whole as its
+/// protobuf (`payload`) next to the columns queries filter and sort by. Shipped migrations are
+/// never edited.
+enum ServiceDeskStore {
+    static func migrations(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("servicedesk-v1") { db in
+            try AccountDirectory.createTable(db)
+            try db.create(table: "equipment") { t in
+                t.primaryKey("id", .text)
+                t.column("serial_number", .text).notNull().unique()
+                t.column("account_id", .text).notNull()
+                t.column("model", .text).notNull()
+                t.column("created_at", .double).notNull()
+                t.column("version", .integer).notNull()
+                t.column("payload", .blob).notNull()
+            }
+            try db.create(index: "equipment_by_account", on: "equipment", columns: ["account_id", "serial_number"])
+            try db.create(index: "equipment_by_model", on: "equipment", columns: ["model", "serial_number"])
+            try db.create(table: "ticket") { t in
+                t.primaryKey("id", .text)
+                t.column("number", .text).notNull().unique()
+                t.column("account_id", .text).notNull()
+                t.column("equipment_id", .text).notNull()
+                t.column("assignee_id", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("owner_id", .text).notNull()
+                t.column("team", .text).notNull()
+                t.column("state", .integer).notNull()
+                t.column("category", .integer).notNull()
+                // When the running SLA clock falls due (the queue's order); far in the future
+                // while paused or when no clock runs.
+                t.column("sla_rank", .double).notNull()
+                t.column("created_at", .double).notNull()
+                t.column("version", .integer).notNull()
+                t.column("payload", .blob).notNull()
+            }
+            try db.create(index: "ticket_queue", on: "ticket", columns: ["state", "sla_rank", "id"])
+            try db.create(index: "ticket_by_assignee", on: "ticket", columns: ["assignee_id", "state"])
+            try db.create(index: "ticket_by_account", on: "ticket", columns: ["account_id", "created_at"])
+            try db.create(index: "ticket_by_equipment", on: "ticket", columns: ["equipment_id", "created_at"])
+            try db.create(index: "ticket_by_region", on: "ticket", columns: ["region", "state", "sla_rank"])
+            try db.create(table: "engineer") { t in
+                t.primaryKey("id", .text)
+                t.column("payload", .blob).notNull()
+            }
+            try db.create(table: "settings") { t in
+                t.primaryKey("name", .text)
+                t.column("payload", .blob).notNull()
+            }
+            try db.create(table: "counter") { t in
+                t.primaryKey("name", .text)
+                t.column("value", .integer).notNull()
+            }
+        }
+    }
+
+    static func next(_ db: Database, counter name: String) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO counter (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", arguments: [name])
+        return try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [name]) ?? 1
+    }
+
+    // MARK: Settings
+
+    static let defaultSettings = Forge_Servicedesk_V1_ServiceSettings.with {
+        $0.calendar = calendarMessage(.standard)
+        $0.targets = SlaRules.defaultTargets
+    }
+
+    static func settings(_ db: Database) throws -> Forge_Servicedesk_V1_ServiceSettings {
+        guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM settings WHERE name = 'service'") else { return defaultSettings }
+        return try Forge_Servicedesk_V1_ServiceSettings(serializedBytes: payload)
+    }
+
+    static func saveSettings(_ db: Database, _ settings: Forge_Servicedesk_V1_ServiceSettings) throws {
+        try db.execute(sql: "INSERT INTO settings (name, payload) VALUES ('service', ?) ON CONFLICT(name) DO UPDATE SET payload = excluded.payload",
+                       arguments: [try settings.serializedData()])
+    }
+
+    static func calendar(_ message: Forge_Servicedesk_V1_ServiceCalendar) -> BusinessCalendar {
+        BusinessCalendar(timeZone: TimeZone(identifier: message.timeZone) ?? BusinessCalendar.standard.timeZone,
+                         workingDays: Set(message.workingDays.map(Int.init)),
+                         opens: Int(message.opensAtMinute), closes: Int(message.closesAtMinute),
+                         holidays: Set(message.holidays), extraWorkingDays: Set(message.extraWorkingDays))
+    }
+
+    static func calendarMessage(_ calendar: BusinessCalendar) -> Forge_Servicedesk_V1_ServiceCalendar {
+        .with {
+            $0.timeZone = calendar.timeZone.identifier
+            $0.workingDays = calendar.workingDays.sorted().map(Int32.init)
+            $0.opensAtMinute = Int32(calendar.opens)
+            $0.closesAtMinute = Int32(calendar.closes)
+            $0.holidays = calendar.holidays.sorted()
+            $0.extraWorkingDays = calendar.extraWorkingDays.sorted()
+        }
+    }
+
+    /// The settings' problems, one violation per bad field.
+    static func validate(_ settings: Forge_Servicedesk_V1_ServiceSettings) -> [FieldViolation] {
+        var violations: [FieldViolation] = []
+        let calendar = settings.calendar
+        if !calendar.timeZone.isEmpty, TimeZone(identifier: calendar.timeZone) == nil {
+            violations.append(FieldViolation(field: "settings.calendar.time_zone", description: "is not a time zone name like Asia/Shanghai"))
+        }
+        if calendar.workingDays.isEmpty || calendar.workingDays.contains(where: { !(1...7).contains($0) }) {
+            violations.append(FieldViolation(field: "settings.calendar.working_days", description: "must list weekdays 1 (Monday) … 7 (Sunday)"))
+        }
+        if !(0..<1440).contains(calendar.opensAtMinute) || !(1...1440).contains(calendar.closesAtMinute) || calendar.closesAtMinute <= calendar.opensAtMinute {
+            violations.append(FieldViolation(field: "settings.calendar.closes_at_minute", description: "must be after opens_at_minute, both within the day (0–1440)"))
+        }
+        for (name, days) in [("holidays", calendar.holidays), ("extra_working_days", calendar.extraWorkingDays)] {
+            for (index, day) in days.enumerated() where day.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) == nil {
+                violations.append(FieldViolation(field: "settings.calendar.\(name)[\(index)]", description: "must be a date like 2026-10-01"))
+            }
+        }
+        var seen = Set<String>()
+        for (index, target) in settings.targets.enumerated() {
+            let field = "settings.targets[\(index)]"
+            if target.serviceLevel.isEmpty { violations.append(FieldViolation(field: "\(field).service_level", description: "is required")) }
+            if !(1...4).contains(target.priority.rawValue) { violations.append(FieldViolation(field: "\(field).priority", description: "must be P1 … P4")) }
+            if target.firstResponseMinutes <= 0 { violations.append(FieldViolation(field: "\(field).first_response_minutes", description: "must be positive")) }
+            if target.resolutionMinutes < target.firstResponseMinutes {
+                violations.append(FieldViolation(field: "\(field).resolution_minutes", description: "must be at least the first response's minutes"))
+            }
+            if !seen.insert("\(target.serviceLevel)|\(target.priority.rawValue)").inserted {
+                violations.append(FieldViolation(field: "\(field)", description: "repeats \(target.serviceLevel) \(target.priority)"))
+            }
+        }
+        return violations
+    }
+
+    // MARK: Engineers
+
+    static func engineers(_ db: Database) throws -> [Forge_Servicedesk_V1_Engineer] {
+        let counts = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: """
+            SELECT assignee_id, count(*) AS n FROM ticket WHERE state IN (1, 2, 3) AND assignee_id != '' GROUP BY assignee_id
+            """).map { (row: Row) -> (String, Int32) in (row["assignee_id"], Int32(row["n"] as Int)) })
+        return try Data.fetchAll(db, sql: "SELECT payload FROM engineer ORDER BY id").map {
+            var engineer = try Forge_Servicedesk_V1_Engineer(serializedBytes: $0)
+            engineer.openTickets = counts[engineer.id] ?? 0
+            return engineer
+        }
+    }
+
+    static func engineer(_ db: Database, id: String) throws -> Forge_Servicedesk_V1_Engineer? {
+        try Data.fetchOne(db, sql: "SELECT payload FROM engineer WHERE id = ?", arguments: [id]).map { try .init(serializedBytes: $0) }
+    }
+
+    static func saveEngineer(_ db: Database, _ engineer: Forge_Servicedesk_V1_Engineer) throws {
+        var stored = engineer
+        stored.openTickets = 0
+        try db.execute(sql: "INSERT INTO engineer (id, payload) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET payload = excluded.payload",
+                       arguments: [engineer.id, try stored.serializedData()])
+    }
+
+    /// The regions an engineer covers (their tickets' visibility).
+    static func regions(_ db: Database, engineer id: String) throws -> Set<String> {
+        Set(try engineer(db, id: id)?.regions ?? [])
+    }
+}

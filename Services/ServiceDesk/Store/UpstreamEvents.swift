@@ -1,0 +1,71 @@
+import ForgeContracts
+import ForgeKit
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// What the service desk takes from other services' feeds, inside the consumer's transaction:
+/// account names and owners (and merges, which re-point machines and tickets to the surviving
+/// account), erased contacts (removed from tickets), delivered machines (the installed base).
+enum UpstreamEvents {
+    static let accountsTypes = AccountDirectory.eventTypes + ["ContactErased"]
+    static let ordersTypes = ["OrderDelivered"]
+
+    static func applyAccounts(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
+        try AccountDirectory.apply(db, event)
+        switch event.type {
+        case "AccountMerged":
+            let merged = try Forge_Accounts_V1_AccountMerged(serializedBytes: event.payload)
+            try repoint(db, from: merged.mergedIds, to: merged.survivorID)
+        case "ContactErased":
+            let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+            try rewriteTickets(db, where: "account_id = ?", [erased.accountID]) { ticket in
+                guard ticket.contactID == erased.contactID else { return false }
+                ticket.contactID = ""
+                return true
+            }
+        default:
+            break
+        }
+    }
+
+    static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
+        guard event.type == "OrderDelivered" else { return }
+        try EquipmentStore.registerDelivered(db, try Forge_Orders_V1_OrderDelivered(serializedBytes: event.payload), now: now)
+    }
+
+    static func repoint(_ db: Database, from merged: [String], to survivor: String) throws {
+        guard !merged.isEmpty else { return }
+        let account = try AccountDirectory.entry(db, accountID: survivor)
+        let marks = databaseQuestionMarks(count: merged.count)
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM equipment WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
+            var equipment = try Forge_Servicedesk_V1_Equipment(serializedBytes: payload)
+            equipment.accountID = survivor
+            if let account { equipment.accountName = account.name }
+            equipment.version += 1
+            try db.execute(sql: "UPDATE equipment SET account_id = ?, version = ?, payload = ? WHERE id = ?",
+                           arguments: [survivor, equipment.version, try equipment.serializedData(), equipment.id])
+        }
+        try rewriteTickets(db, where: "account_id IN (\(marks))", StatementArguments(merged)) { ticket in
+            ticket.accountID = survivor
+            if let account {
+                ticket.accountName = account.name
+                ticket.ownerID = account.ownerID
+                ticket.team = account.team
+            }
+            return true
+        }
+    }
+
+    /// Rewrites the tickets `change` says changed (columns and payload; the SLA is untouched).
+    private static func rewriteTickets(_ db: Database, where clause: String, _ arguments: StatementArguments,
+                                       _ change: (inout Forge_Servicedesk_V1_Ticket) -> Bool) throws {
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM ticket WHERE \(clause)", arguments: arguments) {
+            var ticket = try Forge_Servicedesk_V1_Ticket(serializedBytes: payload)
+            guard change(&ticket) else { continue }
+            ticket.version += 1
+            try db.execute(sql: "UPDATE ticket SET account_id = ?, owner_id = ?, team = ?, version = ?, payload = ? WHERE id = ?",
+                           arguments: [ticket.accountID, ticket.ownerID, ticket.team, ticket.version, try ticket.serializedData(), ticket.id])
+        }
+    }
+}

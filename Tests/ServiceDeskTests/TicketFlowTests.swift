@@ -1,0 +1,235 @@
+@testable import ForgeServiceDesk
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import Logging
+import SwiftProtobuf
+import Testing
+
+/// The service desk handler over a real database file, called as the server calls it, with a
+/// manual clock and the real job scheduler; accounts' and orders' events applied as the
+/// consumers apply them.
+struct ServiceDeskFixture {
+    let handler: ServiceDeskHandler
+    let database: DatabasePool
+    let clock: ManualClock
+
+    init(start: Date = SlaRulesTests.at("2026-12-04 16:00")) throws {
+        database = try ForgeDatabase.temporary(migrations: ServiceDeskStore.migrations)
+        clock = ManualClock(start)
+        handler = ServiceDeskHandler(database: database, clock: clock)
+    }
+
+    static func context(_ subject: String, _ roles: Set<String>, team: String = "") -> ServerContext {
+        ServerContext(method: MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "Test"), metadata: [:],
+                      principal: Principal(subject: subject, roles: roles, team: team), deadline: .now + .seconds(30),
+                      requestID: "req", logger: Logger(label: "test"), peer: "test")
+    }
+
+    static let manager = context("svc-boss", [Role.serviceManager])
+    static let engineerEast = context("eng-east", [Role.serviceEngineer])
+    static let engineerWest = context("eng-west", [Role.serviceEngineer])
+    static let rep = context("rep-a", [Role.salesRep], team: "east")
+    static let otherRep = context("rep-w", [Role.salesRep], team: "west")
+
+    var scheduler: JobScheduler { JobScheduler(database: database, clock: clock, handlers: handler.jobHandlers) }
+
+    func apply(_ message: some SwiftProtobuf.Message, from upstream: String) async throws {
+        let event = Forge_Common_V1_Event.with {
+            $0.type = String(type(of: message).protoMessageName.split(separator: ".").last!)
+            $0.payload = try! message.serializedData()
+        }
+        let now = clock.now()
+        try await database.write { db in
+            if upstream == "accounts" { try UpstreamEvents.applyAccounts(db, event, now: now) } else { try UpstreamEvents.applyOrders(db, event, now: now) }
+        }
+    }
+
+    /// An account owned by rep-a (team east), and the two engineers.
+    func setUp() async throws {
+        try await apply(Forge_Accounts_V1_AccountCreated.with {
+            $0.account = .with { $0.id = "acc_1"; $0.name = "杭州汽轮动力集团有限公司"; $0.ownerID = "rep-a"; $0.team = "east" }
+        }, from: "accounts")
+        for (id, region) in [("eng-east", "华东"), ("eng-west", "西南")] {
+            _ = try await handler.upsertEngineer(.with {
+                $0.engineer = .with { $0.id = id; $0.name = id; $0.regions = [region]; $0.productLines = ["机床"]; $0.active = true }
+            }, context: Self.manager)
+        }
+    }
+
+    func events(_ type: String) async throws -> [Forge_Common_V1_Event] {
+        try await database.read { db in try Outbox.events(db, after: 0, limit: 1000, types: [type]) }
+    }
+}
+
+@Suite("Tickets, SLAs and the complaint loop")
+struct TicketFlowTests {
+    @Test("a delivered order's serial numbers join the installed base; a P1 on one gets the equipment's account, region and gold targets, and its engineer by region; the SLA watch warns the assignee at 80 % and escalates at 100 %, once each, over the weekend")
+    func slaWatch() async throws {
+        let fixture = try ServiceDeskFixture()
+        try await fixture.setUp()
+        try await fixture.apply(Forge_Orders_V1_OrderDelivered.with {
+            $0.order = .with {
+                $0.id = "ord_1"
+                $0.accountID = "acc_1"
+                $0.deliveryAddress = "浙江省杭州市余杭区 高新路 88 号"
+                $0.lines = [.with { $0.lineNo = 1; $0.sku = "VMC-850"; $0.name = "立式加工中心 VMC850"; $0.serialNumbers = ["vmc850-26-0117", "VMC850-26-0118"] }]
+            }
+            $0.deliveredAt = Google_Protobuf_Timestamp(date: fixture.clock.now())
+        }, from: "orders")
+        let machine = try await fixture.handler.getEquipment(.with { $0.serialNumber = "VMC850-26-0117" }, context: ServiceDeskFixture.rep).equipment
+        #expect(machine.accountName == "杭州汽轮动力集团有限公司" && machine.orderID == "ord_1" && machine.model == "立式加工中心 VMC850")
+        #expect(machine.warrantyUntil.date == fixture.clock.now().addingTimeInterval(365 * 86_400))
+        // Service sets where it stands and its contract level.
+        let registered = try await fixture.handler.registerEquipment(.with {
+            $0.equipment = .with { $0.serialNumber = "VMC850-26-0117"; $0.model = machine.model; $0.accountID = "acc_1"; $0.region = "华东"; $0.productLine = "机床"; $0.serviceLevel = "gold" }
+        }, context: ServiceDeskFixture.manager)
+        #expect(!registered.created && registered.equipment.id == machine.id && registered.equipment.serviceLevel == "gold")
+
+        // Friday 16:00: gold P1, first response 1 h — 60 minutes, of which 90 remain on Friday.
+        let ticket = try await fixture.handler.openTicket(.with {
+            $0.ticket = .with { $0.serialNumber = "VMC850-26-0117"; $0.channel = .phone; $0.category = .fault; $0.priority = .p1; $0.subject = "主轴报警 停机" }
+        }, context: ServiceDeskFixture.rep).ticket
+        #expect(ticket.accountID == "acc_1" && ticket.region == "华东" && ticket.assigneeID == "eng-east" && ticket.number.hasPrefix("SR-2026-"))
+        #expect(ticket.sla.serviceLevel == "gold" && ticket.sla.firstResponse.targetMinutes == 60)
+        #expect(ticket.sla.firstResponse.dueAt.date == SlaRulesTests.at("2026-12-04 17:00"))
+        // Resolution 8 h: 1.5 h Friday, 6.5 h Monday → Monday 15:00.
+        #expect(ticket.sla.resolution.dueAt.date == SlaRulesTests.at("2026-12-07 15:00"))
+
+        // 16:47: 47 of 60 minutes — nothing yet. 16:48: 80 %.
+        fixture.clock.set(SlaRulesTests.at("2026-12-04 16:47"))
+        _ = try await fixture.scheduler.runDue()
+        #expect(try await fixture.events("SlaWarning").isEmpty)
+        fixture.clock.set(SlaRulesTests.at("2026-12-04 16:48"))
+        _ = try await fixture.scheduler.runDue()
+        let warnings = try await fixture.events("SlaWarning").map { try Forge_Servicedesk_V1_SlaWarning(serializedBytes: $0.payload) }
+        #expect(warnings.map(\.target) == ["first_response"] && warnings.first?.notify == "eng-east")
+        #expect(warnings.first?.ticket.sla.firstResponse.status == .atRisk)
+        fixture.clock.set(SlaRulesTests.at("2026-12-04 17:00"))
+        _ = try await fixture.scheduler.runDue()
+        fixture.clock.set(SlaRulesTests.at("2026-12-04 17:20"))
+        _ = try await fixture.scheduler.runDue()
+        let breaches = try await fixture.events("SlaBreached").map { try Forge_Servicedesk_V1_SlaBreached(serializedBytes: $0.payload) }
+        #expect(breaches.map(\.target) == ["first_response"], "escalated once")
+        let escalated = try await fixture.handler.getTicket(.with { $0.id = ticket.id }, context: ServiceDeskFixture.manager).ticket
+        #expect(escalated.sla.firstResponse.status == .breached && escalated.sla.firstResponse.warned && escalated.sla.firstResponse.escalated)
+        #expect(escalated.history.map(\.kind) == ["opened", "assigned", "sla_warning", "sla_escalated"])
+
+        // Monday: the resolution's 80 % (6.4 h: 1.5 Friday + 4.9 Monday → 13:24) warns; responding
+        // late leaves the first response missed.
+        fixture.clock.set(SlaRulesTests.at("2026-12-07 09:00"))
+        let responded = try await fixture.handler.respondToTicket(.with { $0.id = ticket.id; $0.note = "已电话联系，工程师出发" }, context: ServiceDeskFixture.engineerEast).ticket
+        #expect(responded.state == .inProgress && responded.sla.firstResponse.status == .missed)
+        fixture.clock.set(SlaRulesTests.at("2026-12-07 13:24"))
+        _ = try await fixture.scheduler.runDue()
+        #expect(try await fixture.events("SlaWarning").count == 2)
+        let resolved = try await fixture.handler.resolveTicket(.with { $0.id = ticket.id; $0.resolution = "更换主轴编码器" }, context: ServiceDeskFixture.engineerEast).ticket
+        #expect(resolved.state == .resolved && resolved.sla.resolution.status == .met)
+        fixture.clock.set(SlaRulesTests.at("2026-12-08 09:00"))
+        _ = try await fixture.scheduler.runDue()
+        #expect(try await fixture.events("SlaBreached").count == 1, "a resolved ticket is watched no more")
+        let closed = try await fixture.handler.closeTicket(.with { $0.id = ticket.id }, context: ServiceDeskFixture.engineerEast).ticket
+        #expect(closed.state == .closed)
+        #expect(try await fixture.events("TicketClosed").count == 1)
+    }
+
+    @Test("waiting on the customer pauses the resolution clock and the queue puts the paused ticket last")
+    func waitingOnTheCustomer() async throws {
+        let fixture = try ServiceDeskFixture(start: SlaRulesTests.at("2026-12-07 09:00"))
+        try await fixture.setUp()
+        func open(_ subject: String, _ priority: Forge_Servicedesk_V1_Priority) async throws -> Forge_Servicedesk_V1_Ticket {
+            try await fixture.handler.openTicket(.with {
+                $0.ticket = .with { $0.accountID = "acc_1"; $0.region = "华东"; $0.channel = .wechat; $0.category = .question; $0.priority = priority; $0.subject = subject }
+            }, context: ServiceDeskFixture.engineerEast).ticket
+        }
+        let p3 = try await open("操作面板问题", .p3)
+        let p2 = try await open("精度偏差", .p2)
+        var queue = try await fixture.handler.listTickets(.init(), context: ServiceDeskFixture.engineerEast).tickets.map(\.id)
+        #expect(queue == [p2.id, p3.id], "least time left first")
+        _ = try await fixture.handler.respondToTicket(.with { $0.id = p2.id }, context: ServiceDeskFixture.engineerEast)
+        fixture.clock.set(SlaRulesTests.at("2026-12-07 10:00"))
+        let waiting = try await fixture.handler.setWaitingOnCustomer(.with { $0.id = p2.id; $0.waiting = true; $0.note = "等客户提供加工程序" }, context: ServiceDeskFixture.engineerEast).ticket
+        #expect(waiting.state == .waitingCustomer && waiting.sla.resolution.status == .paused)
+        queue = try await fixture.handler.listTickets(.init(), context: ServiceDeskFixture.engineerEast).tickets.map(\.id)
+        #expect(queue == [p3.id, p2.id])
+        fixture.clock.set(SlaRulesTests.at("2026-12-09 10:00"))
+        let resumed = try await fixture.handler.setWaitingOnCustomer(.with { $0.id = p2.id; $0.waiting = false }, context: ServiceDeskFixture.engineerEast).ticket
+        #expect(resumed.sla.pausedMinutes == 18 * 60 && resumed.sla.resolution.elapsedMinutes == 60)
+        #expect(resumed.sla.resolution.dueAt.date == SlaRulesTests.at("2026-12-11 15:00"))
+        // Visibility: the other region's engineer does not see it; the account's rep does, another team's does not.
+        await #expect { _ = try await fixture.handler.getTicket(.with { $0.id = p2.id }, context: ServiceDeskFixture.engineerWest) } throws: { ($0 as? RPCError)?.code == .notFound }
+        #expect(try await fixture.handler.listTickets(.init(), context: ServiceDeskFixture.engineerWest).tickets.isEmpty)
+        #expect(try await fixture.handler.listTickets(.init(), context: ServiceDeskFixture.rep).tickets.count == 2)
+        #expect(try await fixture.handler.listTickets(.init(), context: ServiceDeskFixture.otherRep).tickets.isEmpty)
+        await #expect { _ = try await fixture.handler.resolveTicket(.with { $0.id = p2.id; $0.resolution = "x" }, context: ServiceDeskFixture.engineerWest) } throws: { ($0 as? RPCError)?.code == .notFound }
+    }
+
+    @Test("a complaint goes received → acknowledged → root cause → corrective action → verified → customer confirmed, no step skipped, notes where something was found or done; it closes only after the customer confirms or with a service manager's reason")
+    func complaintLoop() async throws {
+        let fixture = try ServiceDeskFixture(start: SlaRulesTests.at("2026-12-07 09:00"))
+        try await fixture.setUp()
+        let handler = fixture.handler
+        @Sendable func complaint() async throws -> Forge_Servicedesk_V1_Ticket {
+            let opened = try await handler.openTicket(.with {
+                $0.ticket = .with { $0.accountID = "acc_1"; $0.region = "华东"; $0.channel = .email; $0.category = .complaint; $0.priority = .p2; $0.subject = "交货延误三周且未通知" }
+            }, context: ServiceDeskFixture.rep)
+            return opened.ticket
+        }
+        let ticket = try await complaint()
+        #expect(ticket.complaintStep == .received && ticket.acknowledgeDueAt.date == fixture.clock.now().addingTimeInterval(86_400))
+        let engineer = ServiceDeskFixture.engineerEast
+        let ticketID = ticket.id
+        @Sendable func advance(_ step: Forge_Servicedesk_V1_ComplaintStep, _ note: String = "") async throws -> Forge_Servicedesk_V1_Ticket {
+            let advanced = try await handler.advanceComplaint(.with { $0.id = ticketID; $0.step = step; $0.note = note }, context: engineer)
+            return advanced.ticket
+        }
+        await #expect { _ = try await advance(.rootCause, "排产变更") } throws: {
+            ($0 as? RPCError)?.code == .failedPrecondition && ($0 as? RPCError)?.message.contains("the next step is acknowledged") == true
+        }
+        let acknowledged = try await advance(.acknowledged, "已致电采购部王经理致歉")
+        #expect(acknowledged.sla.firstResponse.status == .met, "acknowledging is the first response")
+        await #expect { _ = try await advance(.rootCause) } throws: { ($0 as? RPCError)?.violations.map(\.field) == ["note"] }
+        _ = try await advance(.rootCause, "排产系统未同步插单，物流未触发延误通知")
+        _ = try await advance(.correctiveAction, "插单需客户确认交期；延误自动通知客户")
+        _ = try await advance(.verified, "两周内 12 单按期，通知正常")
+        _ = try await fixture.handler.resolveTicket(.with { $0.id = ticket.id; $0.resolution = "流程已改进" }, context: engineer)
+        await #expect { _ = try await fixture.handler.closeTicket(.with { $0.id = ticket.id }, context: engineer) } throws: {
+            ($0 as? RPCError)?.code == .failedPrecondition && ($0 as? RPCError)?.message.contains("after the customer confirms") == true
+        }
+        await #expect { _ = try await fixture.handler.closeTicket(.with { $0.id = ticket.id; $0.overrideReason = "客户不回复" }, context: engineer) } throws: {
+            ($0 as? RPCError)?.code == .permissionDenied
+        }
+        _ = try await advance(.customerConfirmed, "王经理邮件确认满意")
+        let closed = try await fixture.handler.closeTicket(.with { $0.id = ticket.id }, context: engineer).ticket
+        #expect(closed.state == .closed && closed.overrideReason.isEmpty)
+        #expect(closed.history.filter { $0.kind == "complaint" }.map(\.complaintStep) == [.acknowledged, .rootCause, .correctiveAction, .verified, .customerConfirmed])
+        #expect(closed.history.allSatisfy { !$0.actor.isEmpty && $0.hasAt })
+
+        // Another complaint the customer never confirms: a service manager closes it with a reason.
+        let silent = try await complaint()
+        _ = try await fixture.handler.resolveTicket(.with { $0.id = silent.id; $0.resolution = "已处理" }, context: ServiceDeskFixture.manager)
+        let overridden = try await fixture.handler.closeTicket(.with { $0.id = silent.id; $0.overrideReason = "客户三次未回复，区域经理同意关闭" }, context: ServiceDeskFixture.manager).ticket
+        #expect(overridden.state == .closed && overridden.overrideReason == "客户三次未回复，区域经理同意关闭")
+    }
+
+    @Test("bad input is refused naming each field, and nothing is written")
+    func validation() async throws {
+        let fixture = try ServiceDeskFixture()
+        try await fixture.setUp()
+        await #expect { _ = try await fixture.handler.openTicket(.with { $0.ticket = .with { $0.subject = " " } }, context: ServiceDeskFixture.rep) } throws: {
+            Set(($0 as? RPCError)?.violations.map(\.field) ?? []) == ["ticket.account_id", "ticket.subject", "ticket.channel", "ticket.category", "ticket.priority"]
+        }
+        await #expect { _ = try await fixture.handler.openTicket(.with {
+            $0.ticket = .with { $0.serialNumber = "NOPE-1"; $0.channel = .phone; $0.category = .fault; $0.priority = .p1; $0.subject = "x" }
+        }, context: ServiceDeskFixture.rep) } throws: { ($0 as? RPCError)?.violations.map(\.field) == ["ticket.serial_number"] }
+        await #expect { _ = try await fixture.handler.updateServiceSettings(.with {
+            $0.settings = .with { $0.calendar = .with { $0.timeZone = "Mars/Olympus"; $0.workingDays = [0, 8]; $0.opensAtMinute = 600; $0.closesAtMinute = 500; $0.holidays = ["12/25"] } }
+        }, context: ServiceDeskFixture.manager) } throws: {
+            Set(($0 as? RPCError)?.violations.map(\.field) ?? []) == ["settings.calendar.time_zone", "settings.calendar.working_days", "settings.calendar.closes_at_minute", "settings.calendar.holidays[0]"]
+        }
+        let count = try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM ticket") }
+        #expect(count == 0)
+    }
+}
