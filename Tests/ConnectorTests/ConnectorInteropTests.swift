@@ -220,7 +220,8 @@ struct ConnectorInteropTests {
         let orderID = try await Self.approvedOrder(stack)
         let connector = try await Self.token(stack, subject: "mes-plant-2", roles: ["erp_connector"])
 
-        let rows = 3_000
+        // Enough that the push is still sending when the poll (on a loaded machine) sees 500 applied.
+        let rows = 10_000
         var csv = "event_id,order_id,line_no,status,source_time,percent,work_centre\n"
         let statuses = ["scheduled", "material_ready", "in_production", "生产中", "quality_inspection"]
         for row in 0..<rows {

@@ -3,6 +3,7 @@ import ForgeKit
 import ForgeWire
 import Foundation
 import SwiftProtobuf
+import Synchronization
 
 /// The 360° view: one request fanned out concurrently to every domain service, each with the
 /// caller's identity (so each service decides what this caller may see) and what is left of
@@ -48,7 +49,7 @@ struct Customer360: Sendable {
             try await Forge_Orders_V1_OrdersClient(channel: channel).getAccountOrders(.with { $0.accountID = id }, options: options)
         },
         .init(name: "service", service: "servicedesk") { channel, id, options in
-            try await Forge_Servicedesk_V1_ServiceDeskClient(channel: channel).listEquipment(.with { $0.accountID = id }, options: options)
+            try await Forge_Servicedesk_V1_ServiceDeskClient(channel: channel).getAccountService(.with { $0.accountID = id }, options: options)
         },
         .init(name: "feedback", service: "feedback") { channel, id, options in
             try await Forge_Feedback_V1_FeedbackClient(channel: channel).getNps(.with { $0.accountID = id }, options: options)
@@ -128,16 +129,45 @@ struct Customer360: Sendable {
 }
 
 /// The token a call to a service carries for the caller: a person's own JWT as it came, or
-/// for an API key a JWT minted for the key's principal that lives two minutes.
+/// for an API key a JWT minted for the key's principal that lives two minutes — reused for the
+/// key's next calls while more than one minute of it is left (the edge still checks the key
+/// itself on every call, so a revoked key stops at once; signing a token per call cost a
+/// connector two thirds of its calls through the gateway).
 struct CallerTokens: Sendable {
     let issuer: TokenIssuer
+    private let minted = MintedTokens()
+
+    /// Shared by every copy of the value (the HTTP side and the wire forwarding).
+    private final class MintedTokens: Sendable {
+        let tokens = Mutex<[String: (token: String, reuseUntil: ContinuousClock.Instant)]>([:])
+    }
+
+    static let lifetime = 120
+    static let reuseFor: Duration = .seconds(60)
+
+    init(issuer: TokenIssuer) {
+        self.issuer = issuer
+    }
 
     func upstreamToken(for context: ServerContext) async throws -> String {
         let header = context.metadata[MetadataKey.authorization] ?? ""
         let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : ""
         guard presented.hasPrefix("fk_") || presented.isEmpty else { return presented }
         guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
-        return try await issuer.issue(subject: principal.subject, roles: principal.roles.sorted(),
-                                      team: principal.team.isEmpty ? nil : principal.team, ttl: 120)
+        return try await mint(for: principal)
+    }
+
+    func mint(for principal: Principal) async throws -> String {
+        let key = "\(principal.subject)|\(principal.roles.sorted().joined(separator: ","))|\(principal.team)"
+        let now = ContinuousClock.now
+        if let cached = minted.tokens.withLock({ $0[key] }), cached.reuseUntil > now { return cached.token }
+        let token = try await issuer.issue(subject: principal.subject, roles: principal.roles.sorted(),
+                                           team: principal.team.isEmpty ? nil : principal.team, ttl: TimeInterval(Self.lifetime))
+        minted.tokens.withLock { tokens in
+            // A bounded cache: principals are API keys, a few dozen in practice.
+            if tokens.count > 10_000 { tokens.removeAll() }
+            tokens[key] = (token, now + Self.reuseFor)
+        }
+        return token
     }
 }

@@ -203,8 +203,4 @@ final class RateLimiter: Sendable {
     }
 }
 
-extension CallerTokens {
-    func mint(for principal: Principal) async throws -> String {
-        try await issuer.issue(subject: principal.subject, roles: principal.roles.sorted(), team: principal.team.isEmpty ? nil : principal.team, ttl: 120)
-    }
-}
+

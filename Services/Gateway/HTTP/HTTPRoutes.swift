@@ -44,6 +44,7 @@ enum HTTPRoutes {
         let gateway = Forge_Gateway_V1_GatewayService.Method.self
         let pipeline = Forge_Pipeline_V1_PipelineService.Method.self
         let orders = Forge_Orders_V1_OrdersService.Method.self
+        let service = Forge_Servicedesk_V1_ServiceDeskService.Method.self
         var routes: [HTTPRoute] = [
             // Identity
             .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
@@ -191,6 +192,38 @@ enum HTTPRoutes {
                   summary: "Report a production or shipment status (idempotent by event_id)", hasBody: true, tag: "erp"),
             .init(method: .post, path: "/api/v1/erp/status-reports/batch", rpc: orders.reportProductionStatuses, service: "orders",
                   summary: "Report up to 500 statuses, each answered on its own", hasBody: true, tag: "erp"),
+            // Service desk: the installed base, tickets with SLAs, complaints, engineers
+            .init(method: .put, path: "/api/v1/equipment", rpc: service.registerEquipment, service: "servicedesk",
+                  summary: "Register a machine (or update the one with its serial number)", hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/equipment", rpc: service.listEquipment, service: "servicedesk", summary: "An account's (or a model's) machines by serial number",
+                  query: page.merging(["account_id": "account_id", "model": "model"]) { $1 }, tag: "service"),
+            .init(method: .get, path: "/api/v1/equipment/{id}", rpc: service.getEquipment, service: "servicedesk", summary: "A machine with its tickets",
+                  pathFields: ["id": "id"], tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets", rpc: service.openTicket, service: "servicedesk",
+                  summary: "Open a ticket (SLA targets and an engineer are set)", hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/tickets", rpc: service.listTickets, service: "servicedesk", summary: "The ticket queue, least SLA time left first",
+                  query: page.merging(["state": "states", "assignee_id": "assignee_id", "account_id": "account_id", "region": "region", "category": "category"]) { $1 }, tag: "service"),
+            .init(method: .get, path: "/api/v1/tickets/{id}", rpc: service.getTicket, service: "servicedesk", summary: "A ticket with its SLA and history",
+                  pathFields: ["id": "id"], tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets/{id}/assign", rpc: service.assignTicket, service: "servicedesk", summary: "Reassign a ticket",
+                  pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets/{id}/respond", rpc: service.respondToTicket, service: "servicedesk", summary: "Record the first response",
+                  pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets/{id}/waiting", rpc: service.setWaitingOnCustomer, service: "servicedesk",
+                  summary: "Wait on the customer (pauses the resolution clock) or resume", pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets/{id}/resolve", rpc: service.resolveTicket, service: "servicedesk", summary: "Resolve a ticket",
+                  pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets/{id}/close", rpc: service.closeTicket, service: "servicedesk",
+                  summary: "Close a resolved ticket (a complaint after the customer confirmed, or with a manager's reason)", pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/tickets/{id}/complaint-steps", rpc: service.advanceComplaint, service: "servicedesk",
+                  summary: "A complaint's next step of the closed loop", pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/engineers", rpc: service.listEngineers, service: "servicedesk", summary: "Service engineers with their open tickets", tag: "service"),
+            .init(method: .put, path: "/api/v1/engineers/{id}", rpc: service.upsertEngineer, service: "servicedesk", summary: "Add or change an engineer's regions and skills",
+                  pathFields: ["id": "engineer.id"], hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/service-settings", rpc: service.getServiceSettings, service: "servicedesk",
+                  summary: "The business calendar and SLA targets", tag: "service"),
+            .init(method: .put, path: "/api/v1/service-settings", rpc: service.updateServiceSettings, service: "servicedesk",
+                  summary: "Change the business calendar and SLA targets (send the version read)", hasBody: true, tag: "service"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")

@@ -44,6 +44,7 @@ enum HTML {
         section.card h2 { font-size: 1.05rem; margin: 0 0 .5rem; display: flex; justify-content: space-between; }
         .status { font-size: .78rem; padding: .1rem .5rem; border-radius: 999px; border: 1px solid currentColor; }
         .status.ok { color: var(--ok); } .status.unavailable { color: var(--muted); } .status.timed_out { color: var(--warn); } .status.forbidden { color: var(--bad); }
+        .sla.at-risk, .sla.missed { color: var(--warn); } .sla.breached { color: var(--bad); font-weight: 600; } .sla.met, .sla.on-track { color: var(--ok); } .sla.paused { color: var(--muted); }
         dl { display: grid; grid-template-columns: 8em 1fr; margin: 0; gap: .2rem .6rem; } dt { color: var(--muted); }
         .muted { color: var(--muted); } .error { color: var(--bad); }
         form.stack { display: grid; gap: .6rem; max-width: 420px; }
@@ -67,7 +68,7 @@ enum HTML {
         </style>
         </head>
         <body>
-        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
+        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a> · <a href="/tickets">服务工单</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
         <main>
         \(body)
         </main>

@@ -44,6 +44,7 @@ struct WebPages: Sendable {
         }
         PipelinePages(pages: self).register(in: router)
         OrderPages(pages: self).register(in: router)
+        ServicePages(pages: self).register(in: router)
     }
 
     // MARK: Plumbing
@@ -212,7 +213,8 @@ struct WebPages: Sendable {
         }.joined() + "</ul>"))
         cards.append(card("pipeline", title: "商机与报价", section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))
         cards.append(card("orders", title: "订单与回款", section: section("orders"), content: OrderPages.card(section("orders"))))
-        for (name, title) in [("service", "设备与服务"), ("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
+        cards.append(card("service", title: "设备与服务", section: section("service"), content: ServicePages.card(section("service"))))
+        for (name, title) in [("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
             let current = section(name)
             cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
         }
@@ -376,5 +378,10 @@ struct WebPages: Sendable {
     /// then stayed resident in the gateway (1.9 MB).
     static func date(_ timestamp: Google_Protobuf_Timestamp) -> String {
         String(RFC3339.string(from: timestamp.date.addingTimeInterval(TimeInterval(chinaStandardTimeOffset))).prefix(10))
+    }
+
+    /// The day and minute in China Standard Time: "2026-12-04 16:00".
+    static func dateTime(_ timestamp: Google_Protobuf_Timestamp) -> String {
+        String(RFC3339.string(from: timestamp.date.addingTimeInterval(TimeInterval(chinaStandardTimeOffset))).prefix(16)).replacingOccurrences(of: "T", with: " ")
     }
 }

@@ -87,6 +87,41 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         }
     }
 
+    /// The 360° view's service section: what sales and service need to know before a visit.
+    func getAccountService(_ request: Forge_Servicedesk_V1_GetAccountServiceRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetAccountServiceResponse {
+        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument(Self.required(request.accountID, "account_id")) }
+        let principal = try context.caller()
+        let now = clock.now()
+        return try await database.read { db in
+            if OwnerScope.isScoped(principal) {
+                let account = try AccountDirectory.entry(db, accountID: request.accountID)
+                guard let account, OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal) else {
+                    throw RPCError(.notFound, "account \(request.accountID) not found")
+                }
+            }
+            let calendar = try Self.calendar(db)
+            let since = now.addingTimeInterval(-365 * 86_400).timeIntervalSince1970
+            let open = try Data.fetchAll(db, sql: "SELECT payload FROM ticket WHERE account_id = ? AND state IN (1, 2, 3) ORDER BY sla_rank, id LIMIT 50",
+                                         arguments: [request.accountID])
+                .map { var ticket = TicketStore.view(try Ticket(serializedBytes: $0), now: now, calendar: calendar); ticket.history = []; return ticket }
+            let year = try Data.fetchAll(db, sql: "SELECT payload FROM ticket WHERE account_id = ? AND created_at >= ?", arguments: [request.accountID, since])
+                .map { TicketStore.view(try Ticket(serializedBytes: $0), now: now, calendar: calendar) }
+            let missed = year.filter { ticket in
+                [ticket.sla.firstResponse.status, ticket.sla.resolution.status].contains { $0 == .missed || $0 == .breached }
+            }.count
+            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM equipment WHERE account_id = ?", arguments: [request.accountID]) ?? 0
+            let machines = try EquipmentStore.list(db, accountID: request.accountID, model: "", after: "", limit: 20)
+            return .with {
+                $0.equipmentCount = Int32(count)
+                $0.equipment = machines
+                $0.openTickets = open
+                $0.ticketsLast12Months = Int32(year.count)
+                $0.slaMissedLast12Months = Int32(missed)
+                $0.complaintsOpen = Int32(open.filter { $0.category == .complaint }.count)
+            }
+        }
+    }
+
     // MARK: Tickets
 
     func openTicket(_ request: Forge_Servicedesk_V1_OpenTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_OpenTicketResponse {
@@ -354,6 +389,7 @@ enum ServiceDeskAccess {
         access.allow(method.registerEquipment, .roles(service.union([Role.erpConnector])))
         access.allow(method.getEquipment, .roles(readers))
         access.allow(method.listEquipment, .roles(readers))
+        access.allow(method.getAccountService, .roles(readers))
         // Sales may log a customer's complaint or breakdown; the desk works it.
         access.allow(method.openTicket, .roles(service.union([Role.salesManager, Role.salesRep, Role.service])))
         access.allow(method.getTicket, .roles(readers))

@@ -569,6 +569,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Servicedesk_V1_ListEquipmentResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetAccountService"),
+            request: Forge_Servicedesk_V1_GetAccountServiceRequest.self,
+            response: Forge_Servicedesk_V1_GetAccountServiceResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "OpenTicket"),
             request: Forge_Servicedesk_V1_OpenTicketRequest.self,
             response: Forge_Servicedesk_V1_OpenTicketResponse.self

@@ -13,6 +13,7 @@ public enum Forge_Servicedesk_V1_ServiceDeskService {
         public static let registerEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "RegisterEquipment")
         public static let getEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetEquipment")
         public static let listEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEquipment")
+        public static let getAccountService = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetAccountService")
         public static let openTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "OpenTicket")
         public static let getTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetTicket")
         public static let listTickets = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListTickets")
@@ -26,7 +27,7 @@ public enum Forge_Servicedesk_V1_ServiceDeskService {
         public static let listEngineers = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEngineers")
         public static let getServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetServiceSettings")
         public static let updateServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpdateServiceSettings")
-        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings]
+        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, getAccountService, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings]
     }
 }
 
@@ -39,6 +40,8 @@ public protocol Forge_Servicedesk_V1_ServiceDeskHandler: Sendable {
     func getEquipment(_ request: Forge_Servicedesk_V1_GetEquipmentRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetEquipmentResponse
     /// A customer's equipment list, or every machine of a model.
     func listEquipment(_ request: Forge_Servicedesk_V1_ListEquipmentRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListEquipmentResponse
+    /// The 360° view's service section: machines, open tickets with SLA state, the year's record.
+    func getAccountService(_ request: Forge_Servicedesk_V1_GetAccountServiceRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetAccountServiceResponse
     /// MARK: Tickets
     /// Opens a ticket: SLA targets from the equipment's (or account's) service level and the
     /// priority, an engineer by region, product skill and load.
@@ -77,6 +80,9 @@ extension Forge_Servicedesk_V1_ServiceDeskHandler {
         }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listEquipment, request: Forge_Servicedesk_V1_ListEquipmentRequest.self) { request, context in
             try await self.listEquipment(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getAccountService, request: Forge_Servicedesk_V1_GetAccountServiceRequest.self) { request, context in
+            try await self.getAccountService(request, context: context)
         }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.openTicket, request: Forge_Servicedesk_V1_OpenTicketRequest.self) { request, context in
             try await self.openTicket(request, context: context)
@@ -140,6 +146,10 @@ public struct Forge_Servicedesk_V1_ServiceDeskClient: Sendable {
     /// A customer's equipment list, or every machine of a model.
     public func listEquipment(_ request: Forge_Servicedesk_V1_ListEquipmentRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListEquipmentResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listEquipment, request: request, response: Forge_Servicedesk_V1_ListEquipmentResponse.self, options: options)
+    }
+    /// The 360° view's service section: machines, open tickets with SLA state, the year's record.
+    public func getAccountService(_ request: Forge_Servicedesk_V1_GetAccountServiceRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetAccountServiceResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getAccountService, request: request, response: Forge_Servicedesk_V1_GetAccountServiceResponse.self, options: options)
     }
     /// MARK: Tickets
     /// Opens a ticket: SLA targets from the equipment's (or account's) service level and the

@@ -652,6 +652,43 @@ public nonisolated struct Forge_Servicedesk_V1_ListEquipmentResponse: Sendable {
   fileprivate var _page: Forge_Common_V1_PageResponse? = nil
 }
 
+public nonisolated struct Forge_Servicedesk_V1_GetAccountServiceRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetAccountServiceResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var equipmentCount: Int32 = 0
+
+  /// The first 20 by serial number.
+  public var equipment: [Forge_Servicedesk_V1_Equipment] = []
+
+  /// Open tickets, least SLA time left first, without their history.
+  public var openTickets: [Forge_Servicedesk_V1_Ticket] = []
+
+  public var ticketsLast12Months: Int32 = 0
+
+  /// Tickets of the last 12 months that missed a target or are past one.
+  public var slaMissedLast12Months: Int32 = 0
+
+  public var complaintsOpen: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 /// One SLA target of a ticket, in business minutes of the service calendar.
 public nonisolated struct Forge_Servicedesk_V1_SlaClock: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
@@ -2229,6 +2266,91 @@ nonisolated extension Forge_Servicedesk_V1_ListEquipmentResponse: SwiftProtobuf.
   public static func ==(lhs: Forge_Servicedesk_V1_ListEquipmentResponse, rhs: Forge_Servicedesk_V1_ListEquipmentResponse) -> Bool {
     if lhs.equipment != rhs.equipment {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetAccountServiceRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountServiceRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetAccountServiceRequest, rhs: Forge_Servicedesk_V1_GetAccountServiceRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetAccountServiceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountServiceResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_count\0\u{1}equipment\0\u{3}open_tickets\0\u{3}tickets_last_12_months\0\u{3}sla_missed_last_12_months\0\u{3}complaints_open\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.equipmentCount) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.equipment) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.openTickets) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.ticketsLast12Months) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.slaMissedLast12Months) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.complaintsOpen) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.equipmentCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.equipmentCount, fieldNumber: 1)
+    }
+    if !self.equipment.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.equipment, fieldNumber: 2)
+    }
+    if !self.openTickets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.openTickets, fieldNumber: 3)
+    }
+    if self.ticketsLast12Months != 0 {
+      try visitor.visitSingularInt32Field(value: self.ticketsLast12Months, fieldNumber: 4)
+    }
+    if self.slaMissedLast12Months != 0 {
+      try visitor.visitSingularInt32Field(value: self.slaMissedLast12Months, fieldNumber: 5)
+    }
+    if self.complaintsOpen != 0 {
+      try visitor.visitSingularInt32Field(value: self.complaintsOpen, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetAccountServiceResponse, rhs: Forge_Servicedesk_V1_GetAccountServiceResponse) -> Bool {
+    if lhs.equipmentCount != rhs.equipmentCount {return false}
+    if lhs.equipment != rhs.equipment {return false}
+    if lhs.openTickets != rhs.openTickets {return false}
+    if lhs.ticketsLast12Months != rhs.ticketsLast12Months {return false}
+    if lhs.slaMissedLast12Months != rhs.slaMissedLast12Months {return false}
+    if lhs.complaintsOpen != rhs.complaintsOpen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
