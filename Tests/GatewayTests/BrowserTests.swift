@@ -91,4 +91,40 @@ struct BrowserTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("order pages ok"))
     }
+
+    @Test("an engineer works a complaint through every step of the closed loop on the ticket page; the 360° service card shows it open with its SLA state")
+    func complaintPages() async throws {
+        var stack = try await GatewayProcessTests.start(portBase: 10100)
+        defer { stack.killAll() }
+        try await stack.writeServiceToken()
+        try stack.start("servicedesk")
+        #expect(await stack.waitUntilServing("servicedesk"))
+        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
+        func call(_ method: String, _ path: String, _ body: String? = nil, as token: String) async throws -> [String: Any] {
+            let reply = try await GatewayProcessTests.call(stack, method, path, token: token, body: body)
+            #expect(reply.status == 200, "\(method) \(path): \(reply.body)")
+            return reply.json
+        }
+        for (user, roles, team) in [("rep-a", "sales_rep", "east"), ("eng-east", "service_engineer", "")] {
+            _ = try await call("POST", "/api/v1/users", #"{"user":{"username":"\#(user)","display_name":"\#(user)","roles":["\#(roles)"],"team":"\#(team)"},"password":"correct horse battery"}"#, as: admin)
+        }
+        let rep = try await GatewayProcessTests.signIn(stack, "rep-a", "correct horse battery")
+        _ = try await call("PUT", "/api/v1/engineers/eng-east", #"{"engineer":{"name":"李工","regions":["华东"],"active":true}}"#, as: admin)
+        let account = try await call("POST", "/api/v1/accounts", #"{"account":{"name":"常州恒力传动设备有限公司","region":"华东"}}"#, as: rep)
+        let accountID = try #require((account["account"] as? [String: Any])?["id"] as? String)
+        // The account reaches the service desk through accounts' feed.
+        var ticketID: String?
+        for _ in 0..<200 where ticketID == nil {
+            let reply = try await GatewayProcessTests.call(stack, "POST", "/api/v1/tickets", token: rep, body: """
+                {"ticket":{"account_id":"\(accountID)","region":"华东","channel":"CHANNEL_PHONE","category":"CATEGORY_COMPLAINT","priority":"PRIORITY_P2","subject":"交货延误三周且未通知"}}
+                """)
+            ticketID = (reply.json["ticket"] as? [String: Any])?["id"] as? String
+            if ticketID == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let id = try #require(ticketID)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/complaint_pages.py").path
+        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, accountID, "eng-east", "correct horse battery"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("complaint pages ok"))
+    }
 }
