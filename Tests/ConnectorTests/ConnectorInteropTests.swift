@@ -196,6 +196,12 @@ struct ConnectorInteropTests {
         let connector = try await Self.token(stack, subject: "mes-plant-2", roles: ["erp_connector"])
         let report = try Self.interop(["--port", "\(stack.wirePort("orders"))", "--token", connector] + tls + ["report", "tls-1", "ord_missing", "1"])
         #expect(report.output.hasPrefix("INVALID_ARGUMENT") || report.output.hasPrefix("NOT_FOUND"), "orders answered over mutual TLS: \(report.output)")
+        let ordersTLS = ["--port", "\(stack.wirePort("orders"))", "--token", connector] + tls
+        let batch = try Self.interop(ordersTLS + ["batch", "ord_missing", "3"])
+        #expect(batch.lines.first == "OK batch of 3", "\(batch.output)")
+        #expect(batch.lines.contains { $0.contains("violation=reports[0]:order ord_missing not found") }, "each report answered on its own: \(batch.output)")
+        let oversize = try Self.interop(ordersTLS + ["oversize", "ord_missing"])
+        #expect(oversize.lines.contains { $0.hasPrefix("violation reports: must be at most 500") }, "field violations over mutual TLS: \(oversize.output)")
 
         let wrongCA = try Self.interop(accounts + ["--tls", "--ca", "\(certificates)/other-ca.pem", "health"])
         #expect(wrongCA.status != 0 && wrongCA.output.contains("certificate of 127.0.0.1:\(stack.wirePort("accounts")) was refused"), "\(wrongCA.output)")

@@ -91,7 +91,7 @@ struct OrderStore: Sendable {
     /// Stores a new draft: its number, figures, owner and team (the account's when not given).
     static func insert(_ db: Database, _ order: inout Forge_Orders_V1_Order, now: Date) throws {
         let year = Calendar(identifier: .gregorian).component(.year, from: now)
-        order.orderNumber = OrderRules.formatNumber(year: year, sequence: try OrdersStore.next(db, counter: "order-\(year)"))
+        order.orderNumber = OrderRules.formatNumber(year: year, sequence: try Counters.next(db, "order-\(year)"))
         if let entry = try AccountDirectory.entry(db, accountID: order.accountID) {
             if order.accountName.isEmpty { order.accountName = entry.name }
             if order.ownerID.isEmpty { order.ownerID = entry.ownerID }
@@ -294,7 +294,7 @@ struct OrderStore: Sendable {
             }
             order.status = .released
             order.releasedAt = .init(date: now)
-            let seq = try OrdersStore.next(db, counter: "release")
+            let seq = try Counters.next(db, "release")
             try db.execute(sql: "UPDATE orders SET release_seq = ? WHERE id = ?", arguments: [seq, order.id])
             try Outbox.append(db, Forge_Orders_V1_OrderReleased.with { $0.order = order }, accountID: order.accountID, at: now)
             return ["status": "RELEASED"]
@@ -439,7 +439,7 @@ extension OrderStore {
                 order.approvedBy = "erp"
                 order.releasedAt = incoming.createdAt
                 let year = Calendar(identifier: .gregorian).component(.year, from: created)
-                order.orderNumber = OrderRules.formatNumber(year: year, sequence: try OrdersStore.next(db, counter: "order-\(year)"))
+                order.orderNumber = OrderRules.formatNumber(year: year, sequence: try Counters.next(db, "order-\(year)"))
                 OrderRules.computeFigures(&order, costs: try ProductStore.costs(db, skus: order.lines.map(\.sku)))
                 if [.delivered, .completed].contains(order.status) {
                     let delivered = incoming.hasDeliveredAt ? incoming.deliveredAt : incoming.createdAt

@@ -94,18 +94,13 @@ enum OrdersStore {
                 t.column("payload", .blob).notNull()
             }
             try db.create(index: "order_task_by_owner", on: "order_task", columns: ["owner_id", "done", "due_at"])
+            // Shipped: the counter table is Counters' (the same columns it creates elsewhere).
             try db.create(table: "counter") { t in
                 t.primaryKey("name", .text)
                 t.column("value", .integer).notNull()
             }
             try AccountDirectory.createTable(db)
         }
-    }
-
-    /// The next value of a named sequence (order numbers per year, the release sequence).
-    static func next(_ db: Database, counter name: String) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO counter (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", arguments: [name])
-        return try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [name]) ?? 1
     }
 
     // MARK: Tasks

@@ -55,16 +55,8 @@ enum ServiceDeskStore {
                 t.primaryKey("name", .text)
                 t.column("payload", .blob).notNull()
             }
-            try db.create(table: "counter") { t in
-                t.primaryKey("name", .text)
-                t.column("value", .integer).notNull()
-            }
+            try Counters.createTable(db)
         }
-    }
-
-    static func next(_ db: Database, counter name: String) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO counter (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE SET value = value + 1", arguments: [name])
-        return try Int64.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [name]) ?? 1
     }
 
     // MARK: Settings

@@ -75,7 +75,7 @@ enum TicketStore {
         ticket.description_p = requested.description_p
         ticket.id = EventID.make(prefix: "tkt", at: now)
         let year = Calendar(identifier: .gregorian).component(.year, from: now)
-        ticket.number = "SR-\(year)-" + String(format: "%06lld", try ServiceDeskStore.next(db, counter: "ticket-\(year)"))
+        ticket.number = "SR-\(year)-" + String(format: "%06lld", try Counters.next(db, "ticket-\(year)"))
         ticket.state = .open
         ticket.openedBy = principal.subject
         ticket.createdAt = Google_Protobuf_Timestamp(date: now)
