@@ -318,6 +318,27 @@ static void go_away_then_answer(server *s, int fd, int i) {
     send_reply(fd, id, 0, "second connection");
 }
 
+/* Connection 1 takes two calls, says GoAway promising only the first, answers it, then
+ * closes; connection 2 gets the second again and answers it. */
+static void go_away_after_first(server *s, int fd, int i) {
+    if (i == 0) {
+        uint64_t first = read_call(s, fd, i);
+        read_call(s, fd, i);
+        Forge__Wire__V1__GoAway go_away = FORGE__WIRE__V1__GO_AWAY__INIT;
+        go_away.last_call_id = first;
+        Forge__Wire__V1__Frame frame = FORGE__WIRE__V1__FRAME__INIT;
+        frame.kind_case = FORGE__WIRE__V1__FRAME__KIND_GO_AWAY;
+        frame.go_away = &go_away;
+        send_frame(fd, &frame);
+        usleep(20000);
+        send_reply(fd, first, 0, "first, finished on the old connection");
+        usleep(20000);
+        return;
+    }
+    uint64_t id = read_call(s, fd, i);
+    send_reply(fd, id, 0, "second, on the new connection");
+}
+
 /* Connection 1 reads the call and drops the connection; connection 2 answers. */
 static void drop_then_answer(server *s, int fd, int i) {
     uint64_t id = read_call(s, fd, i);
@@ -409,6 +430,31 @@ static void test_go_away(void) {
     printf("ok GoAway: the unstarted call goes again on a new connection\n");
 }
 
+static void test_go_away_finishes_in_flight(void) {
+    server s;
+    server_start(&s, go_away_after_first, 2);
+    forge_conn *conn = client(s.port, 3000);
+    forge_status status = FORGE_STATUS_INIT;
+    Forge__Testing__V1__EchoRequest request = FORGE__TESTING__V1__ECHO_REQUEST__INIT;
+    uint64_t first, second;
+    forge_call_start(conn, "/forge.testing.v1.Echo/Echo", &request.base, NULL, &first, &status);
+    forge_call_start(conn, "/forge.testing.v1.Echo/Echo", &request.base, NULL, &second, &status);
+    const char *expected[] = { "first, finished on the old connection", "second, on the new connection" };
+    uint64_t ids[] = { first, second };
+    for (int k = 0; k < 2; k++) {
+        ProtobufCMessage *response = NULL;
+        forge_code code = forge_call_finish(conn, ids[k], &forge__testing__v1__echo_response__descriptor, &response, &status);
+        EXPECT(code == FORGE_OK && strcmp(((Forge__Testing__V1__EchoResponse *)response)->text, expected[k]) == 0,
+               "go away call %d: %s %s", k, forge_code_name(code), code == FORGE_OK ? ((Forge__Testing__V1__EchoResponse *)response)->text : status.message);
+        protobuf_c_message_free_unpacked(response, NULL);
+    }
+    EXPECT(forge_conn_connects(conn) == 2, "go away: %llu connections", (unsigned long long)forge_conn_connects(conn));
+    forge_status_clear(&status);
+    forge_conn_free(conn);
+    server_stop(&s);
+    printf("ok GoAway: the promised call finishes on the old connection, the other goes again on a new one\n");
+}
+
 static void test_retry_with_key(void) {
     server s;
     server_start(&s, drop_then_answer, 2);
@@ -470,6 +516,7 @@ int main(void) {
     test_pipelined();
     test_ping_from_server();
     test_go_away();
+    test_go_away_finishes_in_flight();
     test_retry_with_key();
     test_refused();
     test_bad_options();
