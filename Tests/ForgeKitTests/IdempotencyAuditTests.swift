@@ -3,6 +3,7 @@ import ForgeContracts
 import ForgeWire
 import Foundation
 import GRDB
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -30,6 +31,38 @@ struct IdempotencyAuditTests {
         // Without a key every call runs.
         _ = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: nil), next: handler)
         #expect(runs.withLock { $0 } == 2)
+    }
+
+    @Test("a handler whose transaction returns a record, not the response, still answers a repeat with the response it gave; a repeat before that answer is recorded is told the call was applied")
+    func recordReturningHandler() async throws {
+        let database = try ForgeDatabase.temporary()
+        let interceptor = IdempotencyInterceptor(database: database, clock: ManualClock())
+        // A real method whose store returns the record (an Order) and whose handler wraps it.
+        var context = ServerContext.test(Forge_Orders_V1_OrdersService.Method.createOrder)
+        context.metadata["idempotency-key"] = "order-1"
+        let runs = Mutex(0)
+        let handler: @Sendable (ServerContext) async throws -> Data = { handlerContext in
+            let order = try await database.write(recordingIdempotencyOf: handlerContext, at: Date()) { _ in
+                Forge_Orders_V1_Order.with { $0.id = "ord_\(runs.withLock { $0 += 1; return $0 })" }
+            }
+            return try Forge_Orders_V1_CreateOrderResponse.with { $0.order = order }.serializedData()
+        }
+        let first = try await interceptor.intercept(request: Data("create".utf8), context: context, next: handler)
+        let second = try await interceptor.intercept(request: Data("create".utf8), context: context, next: handler)
+        #expect(first == second && runs.withLock { $0 } == 1)
+        #expect(try Forge_Orders_V1_CreateOrderResponse(serializedBytes: second).order.id == "ord_1")
+
+        // The change committed, the process stopped before the answer was recorded.
+        context.metadata["idempotency-key"] = "order-2"
+        let crashing: @Sendable (ServerContext) async throws -> Data = { handlerContext in
+            _ = try await database.write(recordingIdempotencyOf: handlerContext, at: Date()) { _ in Forge_Orders_V1_Order.with { $0.id = "ord_x" } }
+            throw CancellationError()
+        }
+        _ = try? await interceptor.intercept(request: Data("create".utf8), context: context, next: crashing)
+        let error = await #expect(throws: RPCError.self) {
+            _ = try await interceptor.intercept(request: Data("create".utf8), context: context, next: handler)
+        }
+        #expect(error?.code == .aborted && runs.withLock { $0 } == 1, "applied once; the repeat is told so")
     }
 
     @Test("the same key with a different request fails with FAILED_PRECONDITION")

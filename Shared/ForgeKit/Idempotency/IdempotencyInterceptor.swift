@@ -1,7 +1,9 @@
 import Crypto
+import ForgeContracts
 import ForgeWire
 import Foundation
 import GRDB
+import SwiftProtobuf
 
 /// Makes a call carrying `idempotency-key` safe to repeat (DESIGN §6): the first successful
 /// response is stored; a repeat with the same key and the same request gets the stored response
@@ -52,6 +54,11 @@ public struct IdempotencyInterceptor: ServerInterceptor {
             guard stored.hash == hash else {
                 throw RPCError(.failedPrecondition, "idempotency-key '\(key)' was already used for a different request")
             }
+            guard stored.response != Self.pendingAnswer else {
+                // Applied (its change committed with the key), but the answer was not recorded
+                // yet — the first call is still finishing, or the process stopped in between.
+                throw RPCError(.aborted, "the call with idempotency-key '\(key)' was applied; its answer is not available: read the record to see the result")
+            }
             return stored.response
         }
         var handlerContext = context
@@ -65,15 +72,28 @@ public struct IdempotencyInterceptor: ServerInterceptor {
         return response
     }
 
-    /// Stores `response` under the call's key and request hash (set by `intercept`); a key
-    /// already stored — by the handler's own transaction — is left as it is.
+    /// Stores `response` under the call's key and request hash (set by `intercept`). A key the
+    /// handler's own transaction stored with its answer is left as it is; one it stored with the
+    /// pending marker gets the answer now.
     static func store(_ db: Database, context: ServerContext, response: Data, at date: Date) throws {
         guard let key = context.idempotencyKey, let hex = context.metadata[hashMetadataKey], let hash = Data(hexadecimal: hex) else {
             return
         }
         try db.execute(
-            cached: "INSERT OR IGNORE INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            cached: """
+                INSERT INTO idempotency_keys (subject, key, method, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(subject, key) DO UPDATE SET response = excluded.response WHERE idempotency_keys.response = X'00'
+                """,
             arguments: [context.principal?.subject ?? "", key, context.method.path, hash, response, date.timeIntervalSince1970]
         )
     }
+
+    /// Stored with a change whose RPC answer is made after the transaction (the handler's
+    /// closure returned a record, not the response): no serialized message starts with a zero
+    /// byte (there is no field number 0), so it cannot be mistaken for an answer.
+    static let pendingAnswer = Data([0])
+
+    /// The response message of each method, to tell an answer from a record.
+    static let responseNames: [String: String] = Dictionary(
+        ForgeMethodRegistry.methods.map { ($0.descriptor.path, $0.responseType.protoMessageName) }, uniquingKeysWith: { first, _ in first })
 }
