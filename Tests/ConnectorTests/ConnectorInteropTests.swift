@@ -226,8 +226,9 @@ struct ConnectorInteropTests {
         let orderID = try await Self.approvedOrder(stack)
         let connector = try await Self.token(stack, subject: "mes-plant-2", roles: ["erp_connector"])
 
-        // Enough that the push is still sending when the poll (on a loaded machine) sees 500 applied.
-        let rows = 10_000
+        // Paced (a pause between batches of 10) so the push is still sending when the poll sees
+        // 500 applied, without loading the machine the other suites share.
+        let rows = 3_000
         var csv = "event_id,order_id,line_no,status,source_time,percent,work_centre\n"
         let statuses = ["scheduled", "material_ready", "in_production", "生产中", "quality_inspection"]
         for row in 0..<rows {
@@ -239,7 +240,7 @@ struct ConnectorInteropTests {
 
         let push = Process()
         push.executableURL = URL(fileURLWithPath: "\(Self.build)/forge-mes-push")
-        push.arguments = ["--port", "\(stack.wirePort("orders"))", "--source", "mes-plant-2", "--batch", "10", file]
+        push.arguments = ["--port", "\(stack.wirePort("orders"))", "--source", "mes-plant-2", "--batch", "10", "--pause-ms", "5", file]
         push.environment = ["FORGE_API_KEY": connector]
         let output = Pipe()
         push.standardOutput = output

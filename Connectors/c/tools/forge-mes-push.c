@@ -24,6 +24,7 @@
  *   --source NAME          who reports, e.g. mes-plant-2 [default mes]
  *   --batch N              reports per call, 1–500 [default 200]
  *   --timeout-ms N         per batch, retries included [default 30000]
+ *   --pause-ms N           wait between batches, to spread a large file's load [default 0]
  *
  * Exit status: 0 every row applied (or kept as history), 1 a row was rejected, 2 the input or
  * the options are wrong, 3 a batch could not be delivered (its rows are printed as FAILED).
@@ -250,7 +251,8 @@ static void free_slot(report_slot *slot) {
 
 static void usage(void) {
     fprintf(stderr, "usage: forge-mes-push [--host NAME] [--port N] [--token-env VAR] [--tls] [--ca FILE] [--cert FILE]\n"
-                    "                      [--key FILE] [--server-name NAME] [--source NAME] [--batch N] [--timeout-ms N] [FILE|-]\n"
+                    "                      [--key FILE] [--server-name NAME] [--source NAME] [--batch N] [--timeout-ms N]\n"
+                    "                      [--pause-ms N] [FILE|-]\n"
                     "(the file's columns and the exit codes are described in forge-mes-push.c and Forge's README)\n");
 }
 
@@ -285,7 +287,7 @@ int main(int argc, char **argv) {
     options.port = 7100;
     if (getenv("FORGE_WIRE_PORT") && *getenv("FORGE_WIRE_PORT")) options.port = (uint16_t)atoi(getenv("FORGE_WIRE_PORT"));
     const char *token_env = "FORGE_API_KEY", *source = "mes", *path = "-";
-    long batch_size = 200;
+    long batch_size = 200, pause_ms = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -302,10 +304,12 @@ int main(int argc, char **argv) {
         else if (strcmp(a, "--source") == 0) source = argv[++i];
         else if (strcmp(a, "--batch") == 0) batch_size = atol(argv[++i]);
         else if (strcmp(a, "--timeout-ms") == 0) options.call_timeout_ms = (uint32_t)atol(argv[++i]);
+        else if (strcmp(a, "--pause-ms") == 0) pause_ms = atol(argv[++i]);
         else if (a[0] == '-' && a[1] != '\0') { fprintf(stderr, "forge-mes-push: unknown option %s\n", a); usage(); return 2; }
         else path = a;
     }
     if (batch_size < 1 || batch_size > 500) { fprintf(stderr, "forge-mes-push: --batch must be 1–500\n"); return 2; }
+    if (pause_ms < 0 || pause_ms > 60000) { fprintf(stderr, "forge-mes-push: --pause-ms must be 0–60000\n"); return 2; }
     if (options.port == 0) { fprintf(stderr, "forge-mes-push: --port must be a port number\n"); return 2; }
     options.token = getenv(token_env);
     if (options.token == NULL || !*options.token) {
@@ -435,6 +439,10 @@ int main(int argc, char **argv) {
         for (size_t j = 0; j < n; j++) free_slot(&slots[j]);
         fflush(stdout);
         start = batch_end;
+        if (pause_ms > 0 && start < n_rows) {
+            struct timespec pause = { .tv_sec = pause_ms / 1000, .tv_nsec = (pause_ms % 1000) * 1000000L };
+            nanosleep(&pause, NULL);
+        }
     }
     fprintf(stderr, "forge-mes-push: %zu rows: %d applied, %d history only, %d rejected, %d failed\n",
             n_rows, applied, history, rejected, failed);
