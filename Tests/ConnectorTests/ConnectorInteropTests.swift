@@ -34,8 +34,18 @@ struct ConnectorInteropTests {
         var lines: [String] { output.split(separator: "\n").map(String.init) }
     }
 
-    /// Runs a program from Connectors/c/build and collects what it prints.
-    static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> Run {
+    /// Runs a program from Connectors/c/build and collects what it prints. The waiting happens
+    /// on a Dispatch thread: blocking one of Swift's cooperative threads (two on this machine)
+    /// for the program's run would starve every other suite running beside this one.
+    static func run(_ program: String, _ arguments: [String], environment: [String: String] = [:], input: String? = nil) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try runBlocking(program, arguments, environment: environment, input: input) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ program: String, _ arguments: [String], environment: [String: String], input: String?) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(build)/\(program)")
         process.arguments = arguments
@@ -55,8 +65,8 @@ struct ConnectorInteropTests {
         return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 
-    static func interop(_ arguments: [String]) throws -> Run {
-        try run("forge-connector-interop", arguments)
+    static func interop(_ arguments: [String]) async throws -> Run {
+        try await run("forge-connector-interop", arguments)
     }
 
     static func token(_ stack: LocalStack, subject: String, roles: [String]) async throws -> String {
@@ -120,18 +130,18 @@ struct ConnectorInteropTests {
         let connector = try await Self.token(stack, subject: "mes-plant-2", roles: ["erp_connector"])
         let orders = ["--port", "\(stack.wirePort("orders"))", "--token", connector]
 
-        let health = try Self.interop(["--port", "\(stack.wirePort("accounts"))", "health"])
+        let health = try await Self.interop(["--port", "\(stack.wirePort("accounts"))", "health"])
         #expect(health.status == 0 && health.output.contains("OK forge-accounts serving=1"), "\(health.output)")
-        let ping = try Self.interop(orders + ["ping"])
+        let ping = try await Self.interop(orders + ["ping"])
         #expect(ping.status == 0 && ping.output.hasPrefix("OK pong"), "\(ping.output)")
 
-        let single = try Self.interop(orders + ["report", "mes-1", orderID, "1"])
+        let single = try await Self.interop(orders + ["report", "mes-1", orderID, "1"])
         #expect(single.output == "OK outcome=1 order=\(orderID)\n", "\(single.output)")
 
         // Seven reports; the same batch again with the same idempotency key answers exactly as
         // the first time (the stored answer: nothing applied twice); then a batch where one
         // report lacks its status is rejected on that report alone.
-        let batch = try Self.interop(orders + ["batch", orderID, "7"])
+        let batch = try await Self.interop(orders + ["batch", orderID, "7"])
         #expect(batch.status == 0, "\(batch.output)")
         let results = batch.lines.filter { $0.hasPrefix("result c-batch-") }
         #expect(results.count == 15, "\(batch.output)")
@@ -140,11 +150,11 @@ struct ConnectorInteropTests {
         #expect(results[14].contains("repeated=1"), "the event id was applied before")
         #expect(batch.lines.contains { $0.hasPrefix("result c-bad-1 outcome=3") && $0.contains("violation=reports[1].status:") }, "\(batch.output)")
 
-        let oversize = try Self.interop(orders + ["oversize", orderID])
+        let oversize = try await Self.interop(orders + ["oversize", orderID])
         #expect(oversize.status != 0 && oversize.lines.first?.hasPrefix("INVALID_ARGUMENT") == true, "\(oversize.output)")
         #expect(oversize.lines.contains { $0.hasPrefix("violation reports: must be at most 500") }, "\(oversize.output)")
 
-        let pipelined = try Self.interop(orders + ["pipelined", "64"])
+        let pipelined = try await Self.interop(orders + ["pipelined", "64"])
         #expect(pipelined.output == "OK 64 of 64 answered on 1 connection(s)\n", "\(pipelined.output)")
 
         // Through the gateway with an API key made there for a connector user.
@@ -154,20 +164,20 @@ struct ConnectorInteropTests {
         let marketingKey = try await Forge_Gateway_V1_GatewayClient(channel: gatewayChannel).createApiKey(.with { $0.name = "campaigns"; $0.roles = ["marketing"] }).secret
         await gatewayChannel.close()
         let gateway = ["--port", "\(stack.wirePort("gateway"))"]
-        let product = try Self.interop(gateway + ["--token", key, "get-product", "HP-200"])
+        let product = try await Self.interop(gateway + ["--token", key, "get-product", "HP-200"])
         #expect(product.output == "OK HP-200 液压泵站 HP200\n", "\(product.output)")
-        let viaGateway = try Self.interop(gateway + ["--token", key, "report", "mes-gw-1", orderID, "3"])
+        let viaGateway = try await Self.interop(gateway + ["--token", key, "report", "mes-gw-1", orderID, "3"])
         #expect(viaGateway.output.hasPrefix("OK outcome="), "\(viaGateway.output)")
-        let batchViaGateway = try Self.interop(gateway + ["--token", key, "batch", orderID + "-", "3"])
+        let batchViaGateway = try await Self.interop(gateway + ["--token", key, "batch", orderID + "-", "3"])
         #expect(batchViaGateway.lines.first?.hasPrefix("OK batch of 3") == true, "\(batchViaGateway.output)")
         #expect(batchViaGateway.lines.contains { $0.contains("violation=reports[0]:order \(orderID)- not found") }, "an unknown order is named on its report: \(batchViaGateway.output)")
-        let anonymous = try Self.interop(gateway + ["report", "mes-gw-2", orderID, "3"])
+        let anonymous = try await Self.interop(gateway + ["report", "mes-gw-2", orderID, "3"])
         #expect(anonymous.output.hasPrefix("UNAUTHENTICATED"), "the edge refuses a call without a token: \(anonymous.output)")
-        let forged = try Self.interop(gateway + ["--token", "fk_nope_nope", "report", "mes-gw-2", orderID, "3"])
+        let forged = try await Self.interop(gateway + ["--token", "fk_nope_nope", "report", "mes-gw-2", orderID, "3"])
         #expect(forged.output.hasPrefix("UNAUTHENTICATED"), "\(forged.output)")
-        let denied = try Self.interop(gateway + ["--token", marketingKey, "report", "mes-gw-2", orderID, "3"])
+        let denied = try await Self.interop(gateway + ["--token", marketingKey, "report", "mes-gw-2", orderID, "3"])
         #expect(denied.output.hasPrefix("PERMISSION_DENIED"), "orders checks the key's roles: \(denied.output)")
-        let gatewayHealth = try Self.interop(gateway + ["health"])
+        let gatewayHealth = try await Self.interop(gateway + ["health"])
         #expect(gatewayHealth.output.contains("OK forge-gateway"), "the gateway's own methods stay its own: \(gatewayHealth.output)")
     }
 
@@ -175,7 +185,7 @@ struct ConnectorInteropTests {
     func mutualTLS() async throws {
         #expect(Self.built, "make -C Connectors/c failed")
         let certificates = NSTemporaryDirectory() + "forge-certs-\(UUID().uuidString)"
-        let made = try Self.run("../tests/make-certs.sh", [certificates])
+        let made = try await Self.run("../tests/make-certs.sh", [certificates])
         #expect(made.status == 0, "\(made.output)")
         var stack = try await Self.start(["accounts", "orders"], portBase: 13100, environment: [
             "FORGE_TLS_CERT": "\(certificates)/server.pem", "FORGE_TLS_KEY": "\(certificates)/server.key", "FORGE_TLS_CA": "\(certificates)/ca.pem",
@@ -186,34 +196,34 @@ struct ConnectorInteropTests {
         let tls = ["--tls", "--ca", "\(certificates)/ca.pem", "--cert", "\(certificates)/client.pem", "--key", "\(certificates)/client.key"]
         let accounts = ["--port", "\(stack.wirePort("accounts"))"]
 
-        var health = try Self.interop(accounts + tls + ["health"])
+        var health = try await Self.interop(accounts + tls + ["health"])
         for _ in 0..<200 where !health.output.contains("serving=1") {
             try await Task.sleep(for: .milliseconds(50))
-            health = try Self.interop(accounts + tls + ["health"])
+            health = try await Self.interop(accounts + tls + ["health"])
         }
         #expect(health.output.contains("OK forge-accounts serving=1"), "\(health.output)")
 
         let connector = try await Self.token(stack, subject: "mes-plant-2", roles: ["erp_connector"])
-        let report = try Self.interop(["--port", "\(stack.wirePort("orders"))", "--token", connector] + tls + ["report", "tls-1", "ord_missing", "1"])
+        let report = try await Self.interop(["--port", "\(stack.wirePort("orders"))", "--token", connector] + tls + ["report", "tls-1", "ord_missing", "1"])
         #expect(report.output.hasPrefix("INVALID_ARGUMENT") || report.output.hasPrefix("NOT_FOUND"), "orders answered over mutual TLS: \(report.output)")
         let ordersTLS = ["--port", "\(stack.wirePort("orders"))", "--token", connector] + tls
-        let batch = try Self.interop(ordersTLS + ["batch", "ord_missing", "3"])
+        let batch = try await Self.interop(ordersTLS + ["batch", "ord_missing", "3"])
         #expect(batch.lines.first == "OK batch of 3", "\(batch.output)")
         #expect(batch.lines.contains { $0.contains("violation=reports[0]:order ord_missing not found") }, "each report answered on its own: \(batch.output)")
-        let oversize = try Self.interop(ordersTLS + ["oversize", "ord_missing"])
+        let oversize = try await Self.interop(ordersTLS + ["oversize", "ord_missing"])
         #expect(oversize.lines.contains { $0.hasPrefix("violation reports: must be at most 500") }, "field violations over mutual TLS: \(oversize.output)")
 
-        let wrongCA = try Self.interop(accounts + ["--tls", "--ca", "\(certificates)/other-ca.pem", "health"])
+        let wrongCA = try await Self.interop(accounts + ["--tls", "--ca", "\(certificates)/other-ca.pem", "health"])
         #expect(wrongCA.status != 0 && wrongCA.output.contains("certificate of 127.0.0.1:\(stack.wirePort("accounts")) was refused"), "\(wrongCA.output)")
-        let noClientCertificate = try Self.interop(accounts + ["--tls", "--ca", "\(certificates)/ca.pem", "health"])
+        let noClientCertificate = try await Self.interop(accounts + ["--tls", "--ca", "\(certificates)/ca.pem", "health"])
         #expect(noClientCertificate.status != 0 && noClientCertificate.output.hasPrefix("UNAVAILABLE"), "\(noClientCertificate.output)")
-        let plainToTLS = try Self.interop(accounts + ["health"])
+        let plainToTLS = try await Self.interop(accounts + ["health"])
         #expect(plainToTLS.status != 0, "\(plainToTLS.output)")
 
-        var expired = try Self.interop(["--port", "\(stack.wirePort("pipeline"))", "--tls", "--ca", "\(certificates)/ca.pem", "health"])
+        var expired = try await Self.interop(["--port", "\(stack.wirePort("pipeline"))", "--tls", "--ca", "\(certificates)/ca.pem", "health"])
         for _ in 0..<200 where expired.output.contains("refused") == false || expired.output.contains("connect") {
             try await Task.sleep(for: .milliseconds(50))
-            expired = try Self.interop(["--port", "\(stack.wirePort("pipeline"))", "--tls", "--ca", "\(certificates)/ca.pem", "health"])
+            expired = try await Self.interop(["--port", "\(stack.wirePort("pipeline"))", "--tls", "--ca", "\(certificates)/ca.pem", "health"])
         }
         #expect(expired.status != 0 && expired.output.contains("certificate has expired"), "\(expired.output)")
     }
@@ -246,8 +256,13 @@ struct ConnectorInteropTests {
         push.standardOutput = output
         push.standardError = FileHandle.nullDevice
         try push.run()
-        // Read while it runs (a full pipe would stall it).
-        let collected = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }
+        // Read while it runs (a full pipe would stall it), on a Dispatch thread (not one of the
+        // cooperative threads the poll below and the other suites need).
+        let collected = Task {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readDataToEndOfFile()) }
+            }
+        }
 
         let database = try DatabaseQueue(path: "\(stack.dataDirectory)/orders.sqlite", configuration: { var c = Configuration(); c.readonly = true; return c }())
         func applied() throws -> Int {
@@ -290,7 +305,7 @@ struct ConnectorInteropTests {
             WO-1,m-4,\(orderID),shipped,yesterday,,
 
             """
-        let run = try Self.run("forge-mes-push", ["--port", "\(stack.wirePort("orders"))", "-"], environment: ["FORGE_API_KEY": connector], input: csv)
+        let run = try await Self.run("forge-mes-push", ["--port", "\(stack.wirePort("orders"))", "-"], environment: ["FORGE_API_KEY": connector], input: csv)
         #expect(run.status == 1, "\(run.output)")
         #expect(run.lines.contains { $0.hasPrefix("row 2\tm-1\tAPPLIED\t\(orderID)") }, "\(run.output)")
         #expect(run.lines.contains { $0.hasPrefix("row 3\t-\tREJECTED\tstatus: 'exploded' is not a status") }, "\(run.output)")

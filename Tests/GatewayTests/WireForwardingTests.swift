@@ -134,11 +134,11 @@ struct WireForwardingTests {
         // Connections from the client to the gateway and on to the service are open before the
         // timed call (a loaded machine may take longer than its budget to open them).
         _ = try await client.echo(.init())
-        await #expect { _ = try await client.slow(.with { $0.tag = "a" }, options: CallOptions(timeout: .milliseconds(1500))) } throws: {
+        await #expect { _ = try await client.slow(.with { $0.tag = "a" }, options: CallOptions(timeout: .seconds(5))) } throws: {
             ($0 as? RPCError)?.code == .deadlineExceeded
         }
         let budget = setup.upstream.budget
-        #expect(budget > 0 && budget <= 1500, "the service got the caller's remaining budget, not the gateway's 30 s: \(budget) ms")
+        #expect(budget > 0 && budget <= 5000, "the service got the caller's remaining budget, not the gateway's 30 s: \(budget) ms")
         for _ in 0..<500 where !setup.upstream.cancelled { try await Task.sleep(for: .milliseconds(10)) }
         #expect(setup.upstream.cancelled, "the service's handler was cancelled")
 
