@@ -27,7 +27,7 @@ struct BrowserTests {
                                                body: #"{"activity":{"kind":"ACTIVITY_KIND_VISIT","subject":"拜访","body":"客户询问耐高温材料"}}"#)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/web_pages.py").path
-        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery", "苏州精密",
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery", "苏州精密",
                                               "苏州精密<img src=x onerror=\"window.__xss=true\">模具有限公司"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("web pages ok"))
@@ -38,7 +38,7 @@ struct BrowserTests {
         let (stack, _) = try await PipelineHTTPTests.start(portBase: 17100)
         defer { stack.killAll() }
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/pipeline_pages.py").path
-        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery"])
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", "rep-a", "correct horse battery"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("pipeline pages ok"))
     }
@@ -87,7 +87,7 @@ struct BrowserTests {
         _ = try await call("POST", "/api/v1/orders/\(id)/payments", #"{"amount":{"amount_micros":"90000000000"},"reference":"BANK-1"}"#, as: admin)
 
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/order_pages.py").path
-        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, "fin", "rep-a", "correct horse battery"])
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, "fin", "rep-a", "correct horse battery"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("order pages ok"))
     }
@@ -123,7 +123,7 @@ struct BrowserTests {
         }
         let id = try #require(ticketID)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/complaint_pages.py").path
-        let (status, output) = try runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, accountID, "eng-east", "correct horse battery"])
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, accountID, "eng-east", "correct horse battery"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("complaint pages ok"))
     }

@@ -146,7 +146,7 @@ struct GatewayProcessTests {
         #expect(document.status == 200)
         let file = NSTemporaryDirectory() + "forge-openapi-\(UUID().uuidString).json"
         try document.body.write(toFile: file, atomically: true, encoding: .utf8)
-        let (status, output) = try runPython(["-c", "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", file])
+        let (status, output) = try await runPython(["-c", "import sys, json; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print('valid')", file])
         #expect(status == 0, "\(output)")
         #expect(output.contains("valid"))
     }

@@ -164,7 +164,7 @@ struct PipelineProcessTests {
         ]).write(to: URL(fileURLWithPath: file))
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
         let token = try await issuer.issue(subject: "rep-a", roles: ["sales_rep"], team: "east", ttl: 600)
-        let (status, output) = try runProcess("\(LocalStack.binaries)/forge", ["import", "leads", file, "--address", "127.0.0.1:\(stack.wirePort("pipeline"))", "--token", token])
+        let (status, output) = try await runProcess("\(LocalStack.binaries)/forge", ["import", "leads", file, "--address", "127.0.0.1:\(stack.wirePort("pipeline"))", "--token", token])
         #expect(status == 0, "\(output)")
         #expect(output.contains("xlsx"))
         #expect(output.contains("1 created, 0 updated, 0 unchanged, 1 duplicate, 1 rejected"), "\(output)")

@@ -48,20 +48,28 @@ public enum HTTPTestClient {
 
 /// Runs a Python 3 script or `-c` program (the tools the tests borrow from PyPI); returns its
 /// exit status and everything it printed.
-public func runPython(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    try runProcess("/usr/bin/env", ["python3"] + arguments)
+public func runPython(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await runProcess("/usr/bin/env", ["python3"] + arguments)
 }
 
 /// Runs an executable to its end; its exit status and its standard output and error together.
-public func runProcess(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, output)
+/// The waiting happens on a Dispatch thread: a test blocking one of Swift's cooperative threads
+/// (two on a 2-core machine) for a browser run would stall every suite running beside it.
+public func runProcess(_ path: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: path)
+                process.arguments = arguments
+                let pipe = Pipe()
+                process.standardOutput = pipe
+                process.standardError = pipe
+                try process.run()
+                let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                process.waitUntilExit()
+                return (process.terminationStatus, output)
+            })
+        }
+    }
 }
