@@ -153,7 +153,8 @@ struct ServicePages: Sendable {
         let response = Self.sla(ticket.sla.firstResponse), resolution = Self.sla(ticket.sla.resolution)
         let history = ticket.history.map { step in
             let what = step.kind == "complaint" ? Self.step(step.complaintStep) : Self.historyLabel(step.kind)
-            return "<li><span class=\"muted\">\(WebPages.dateTime(step.at))</span> \(what)\(step.assigneeID.isEmpty ? "" : " → \(HTML.escape(step.assigneeID))") <span class=\"muted\">\(HTML.escape(step.actor))</span>\(step.note.isEmpty ? "" : "<br>\(HTML.escape(step.note))")</li>"
+            let note = Self.historyNote(step)
+            return "<li><span class=\"muted\">\(WebPages.dateTime(step.at))</span> \(what)\(step.assigneeID.isEmpty ? "" : " → \(HTML.escape(step.assigneeID))") <span class=\"muted\">\(HTML.escape(step.actor))</span>\(note.isEmpty ? "" : "<br>\(HTML.escape(note))")</li>"
         }.joined()
         let base = "/tickets/\(HTML.escape(ticket.id))"
         var actions: [String] = []
@@ -161,10 +162,9 @@ struct ServicePages: Sendable {
         if open, !ticket.sla.firstResponse.hasMetAt, ticket.category != .complaint {
             actions.append("<form method=\"post\" action=\"\(base)/respond\"><input name=\"note\" placeholder=\"首次响应内容\"> <button id=\"respond\">首次响应</button></form>")
         }
-        if ticket.category == .complaint, ticket.state != .closed,
-           let index = [Forge_Servicedesk_V1_ComplaintStep.received, .acknowledged, .rootCause, .correctiveAction, .verified].firstIndex(of: ticket.complaintStep) {
-            let next = Forge_Servicedesk_V1_ComplaintStep(rawValue: ticket.complaintStep.rawValue + 1) ?? .unspecified
-            _ = index
+        // The loop's next step, until the customer has confirmed.
+        if ticket.category == .complaint, ticket.state != .closed, ticket.complaintStep != .customerConfirmed,
+           let next = Forge_Servicedesk_V1_ComplaintStep(rawValue: ticket.complaintStep.rawValue + 1) {
             actions.append("""
                 <form method="post" action="\(base)/complaint" id="complaint-form"><input type="hidden" name="step" value="\(next.rawValue)">
                 <input name="note" id="complaint-note" placeholder="\(Self.step(next))：说明"> <button id="complaint-next">\(Self.step(next))</button></form>
@@ -186,7 +186,7 @@ struct ServicePages: Sendable {
             <dl>
             <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(ticket.accountID))">\(HTML.escape(ticket.accountName))</a></dd>
             \(ticket.equipmentID.isEmpty ? "" : "<dt>设备</dt><dd><a href=\"/equipment/\(HTML.escape(ticket.equipmentID))\">\(HTML.escape(ticket.serialNumber))</a></dd>")
-            <dt>类别 · 优先级</dt><dd>\(Self.category(ticket.category)) · \(Self.priority(ticket.priority)) · \(HTML.escape(ticket.sla.serviceLevel))</dd>
+            <dt>类别 · 优先级</dt><dd>\(Self.category(ticket.category)) · \(Self.priority(ticket.priority)) · 服务等级 \(HTML.escape(Self.level(ticket.sla.serviceLevel)))</dd>
             <dt>区域</dt><dd>\(HTML.escape(ticket.region.isEmpty ? "—" : ticket.region))</dd>
             <dt>处理人</dt><dd id="assignee">\(HTML.escape(ticket.assigneeID.isEmpty ? "未分派" : ticket.assigneeID))</dd>
             <dt>首次响应</dt><dd class="sla \(response.key)" id="sla-response">\(response.text) · 时限 \(WebPages.dateTime(ticket.sla.firstResponse.dueAt))</dd>
@@ -216,6 +216,26 @@ struct ServicePages: Sendable {
         }
     }
 
+    /// A history entry's note: people's words as written; the service's own codes in words.
+    static func historyNote(_ step: Forge_Servicedesk_V1_TicketStep) -> String {
+        switch (step.kind, step.note) {
+        case ("assigned", "auto"): "按区域、技能和负载自动分派"
+        case ("sla_warning", "first_response"), ("sla_escalated", "first_response"): "首次响应时限"
+        case ("sla_warning", "resolution"), ("sla_escalated", "resolution"): "解决时限"
+        default: step.note
+        }
+    }
+
+    /// A service level as people call it.
+    static func level(_ level: String) -> String {
+        switch level {
+        case "", "standard": "标准"
+        case "silver": "银牌"
+        case "gold": "金牌"
+        default: level
+        }
+    }
+
     private func equipmentPage(id: String, token: String) async throws -> String {
         let reply = try await call(Desk.getEquipment, Forge_Servicedesk_V1_GetEquipmentRequest.with { $0.id = id }, token: token, as: Forge_Servicedesk_V1_GetEquipmentResponse.self)
         let machine = reply.equipment
@@ -228,7 +248,7 @@ struct ServicePages: Sendable {
             <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(machine.accountID))">\(HTML.escape(machine.accountName))</a></dd>
             <dt>现场</dt><dd>\(HTML.escape([machine.site, machine.address].filter { !$0.isEmpty }.joined(separator: " · ")))</dd>
             <dt>安装 · 质保至</dt><dd>\(machine.hasInstalledAt ? WebPages.date(machine.installedAt) : "—") · \(machine.hasWarrantyUntil ? WebPages.date(machine.warrantyUntil) : "—")</dd>
-            <dt>服务等级</dt><dd>\(HTML.escape(machine.serviceLevel.isEmpty ? "standard" : machine.serviceLevel))\(machine.serviceContract.isEmpty ? "" : " · 合同 \(HTML.escape(machine.serviceContract))")</dd>
+            <dt>服务等级</dt><dd>\(HTML.escape(Self.level(machine.serviceLevel)))\(machine.serviceContract.isEmpty ? "" : " · 合同 \(HTML.escape(machine.serviceContract))")</dd>
             <dt>运行小时</dt><dd>\(Int(machine.runningHours))</dd>
             \(machine.orderID.isEmpty ? "" : "<dt>订单</dt><dd><a href=\"/orders/\(HTML.escape(machine.orderID))\">\(HTML.escape(machine.orderID))</a></dd>")
             </dl>

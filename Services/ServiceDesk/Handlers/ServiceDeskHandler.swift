@@ -39,10 +39,11 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         }
     }
 
-    /// Equipment a caller may see: the service organisation and analysts all; sales its accounts'.
-    static func canSee(_ db: Database, _ equipment: Forge_Servicedesk_V1_Equipment, principal: Principal) throws -> Bool {
+    /// An account's machines and service record a caller may see: the service organisation and
+    /// analysts all; sales the accounts they own or share a team with.
+    static func canSeeAccount(_ db: Database, _ accountID: String, principal: Principal) throws -> Bool {
         guard OwnerScope.isScoped(principal) else { return true }
-        guard let account = try AccountDirectory.entry(db, accountID: equipment.accountID) else { return false }
+        guard let account = try AccountDirectory.entry(db, accountID: accountID) else { return false }
         return OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal)
     }
 
@@ -54,7 +55,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         let now = clock.now()
         return try await database.read { db in
             let found = request.id.isEmpty ? try EquipmentStore.bySerial(db, request.serialNumber) : try EquipmentStore.byID(db, request.id)
-            guard let equipment = found, try Self.canSee(db, equipment, principal: principal) else {
+            guard let equipment = found, try Self.canSeeAccount(db, equipment.accountID, principal: principal) else {
                 throw RPCError(.notFound, "equipment \(request.id.isEmpty ? request.serialNumber : request.id) not found")
             }
             let calendar = try Self.calendar(db)
@@ -73,10 +74,9 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         let page = try Page(request.page) { !$0.isEmpty }
         let principal = try context.caller()
         return try await database.read { db in
-            if !request.accountID.isEmpty, OwnerScope.isScoped(principal) {
-                let account = try AccountDirectory.entry(db, accountID: request.accountID)
-                guard let account, OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal) else { return .init() }
-            } else if request.accountID.isEmpty, OwnerScope.isScoped(principal) {
+            if !request.accountID.isEmpty {
+                guard try Self.canSeeAccount(db, request.accountID, principal: principal) else { return .init() }
+            } else if OwnerScope.isScoped(principal) {
                 throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required (a sales user lists one account's equipment)")])
             }
             let found = try EquipmentStore.list(db, accountID: request.accountID, model: request.model, after: page.after, limit: page.size)
@@ -93,11 +93,8 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         let principal = try context.caller()
         let now = clock.now()
         return try await database.read { db in
-            if OwnerScope.isScoped(principal) {
-                let account = try AccountDirectory.entry(db, accountID: request.accountID)
-                guard let account, OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal) else {
-                    throw RPCError(.notFound, "account \(request.accountID) not found")
-                }
+            guard try Self.canSeeAccount(db, request.accountID, principal: principal) else {
+                throw RPCError(.notFound, "account \(request.accountID) not found")
             }
             let calendar = try Self.calendar(db)
             let since = now.addingTimeInterval(-365 * 86_400).timeIntervalSince1970

@@ -10,6 +10,8 @@ enum TicketRules {
     typealias State = Forge_Servicedesk_V1_TicketState
 
     static let openStates: [State] = [.open, .inProgress, .waitingCustomer]
+    /// The note of an assignment made by the rules (region, skill, load); pages say it in their language.
+    static let autoAssigned = "auto"
 
     static func validate(_ ticket: Ticket) -> [FieldViolation] {
         var violations: [FieldViolation] = []

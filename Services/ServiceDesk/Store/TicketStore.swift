@@ -82,7 +82,7 @@ enum TicketStore {
         ticket.updatedAt = ticket.createdAt
         let settings = try ServiceDeskStore.settings(db)
         ticket.sla = SlaRules.start(level: level, priority: ticket.priority, targets: settings.targets)
-        ticket.history = [TicketRules.step("opened", actor: principal.subject, at: now, note: "\(ticket.sla.serviceLevel) \(ticket.priority)")]
+        ticket.history = [TicketRules.step("opened", actor: principal.subject, at: now)]
         if ticket.category == .complaint {
             ticket.complaintStep = .received
             ticket.acknowledgeDueAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(ComplaintRules.acknowledgeWithin))
@@ -97,7 +97,7 @@ enum TicketStore {
             ticket.assigneeID = engineer.id
         }
         if !ticket.assigneeID.isEmpty {
-            var step = TicketRules.step("assigned", actor: principal.subject, at: now, note: requestedAssignee.isEmpty ? "by region, skill and load" : "")
+            var step = TicketRules.step("assigned", actor: principal.subject, at: now, note: requestedAssignee.isEmpty ? TicketRules.autoAssigned : "")
             step.assigneeID = ticket.assigneeID
             ticket.history.append(step)
         }
@@ -163,10 +163,9 @@ enum TicketStore {
         var changed = false
         for (name, clock) in [("first_response", evaluated.firstResponse), ("resolution", evaluated.resolution)] {
             let (warn, escalate) = SlaRules.due(clock)
-            let label = name == "first_response" ? "first response" : "resolution"
             if warn {
                 if name == "first_response" { ticket.sla.firstResponse.warned = true } else { ticket.sla.resolution.warned = true }
-                ticket.history.append(TicketRules.step("sla_warning", actor: "forge", at: now, note: "80 % of the \(label) target used"))
+                ticket.history.append(TicketRules.step("sla_warning", actor: "forge", at: now, note: name))
                 let view = Self.view(ticket, now: now, calendar: calendar)
                 try Outbox.append(db, Forge_Servicedesk_V1_SlaWarning.with {
                     $0.ticket = view
@@ -177,7 +176,7 @@ enum TicketStore {
             }
             if escalate {
                 if name == "first_response" { ticket.sla.firstResponse.escalated = true } else { ticket.sla.resolution.escalated = true }
-                ticket.history.append(TicketRules.step("sla_escalated", actor: "forge", at: now, note: "the \(label) target passed: escalated to the service manager"))
+                ticket.history.append(TicketRules.step("sla_escalated", actor: "forge", at: now, note: name))
                 try Outbox.append(db, Forge_Servicedesk_V1_SlaBreached.with {
                     $0.ticket = Self.view(ticket, now: now, calendar: calendar)
                     $0.target = name
