@@ -63,9 +63,16 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
             let tickets = try TicketStore.forEquipment(db, equipmentID: equipment.id)
                 .filter { TicketRules.canSee($0, principal: principal, engineerRegions: regions) }
                 .map { TicketStore.view($0, now: now, calendar: calendar) }
+            let workOrders = try WorkOrderStore.forEquipment(db, equipmentID: equipment.id)
+                .filter { WorkOrderRules.canSee($0, principal: principal, engineerRegions: regions, accountVisible: true) }
+            let predictions = try TelemetryStore.predictions(db, equipmentID: equipment.id)
+            let metrics = try TelemetryStore.metrics(db, equipmentID: equipment.id)
             return .with {
                 $0.equipment = equipment
                 $0.tickets = tickets
+                $0.workOrders = workOrders
+                $0.predictions = predictions
+                $0.metrics = metrics
             }
         }
     }
@@ -108,7 +115,13 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
             }.count
             let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM equipment WHERE account_id = ?", arguments: [request.accountID]) ?? 0
             let machines = try EquipmentStore.list(db, accountID: request.accountID, model: "", after: "", limit: 20)
+            let predictions = try TelemetryStore.predictions(db, accountID: request.accountID, limit: 1)
+            let openPredictions = try Int.fetchOne(db, sql: "SELECT count(*) FROM prediction WHERE account_id = ? AND state = 1", arguments: [request.accountID]) ?? 0
+            let openWorkOrders = try Int.fetchOne(db, sql: "SELECT count(*) FROM work_order WHERE account_id = ? AND state IN (1, 2)", arguments: [request.accountID]) ?? 0
             return .with {
+                if let last = predictions.first { $0.lastPrediction = last }
+                $0.predictionsOpen = Int32(openPredictions)
+                $0.workOrdersOpen = Int32(openWorkOrders)
                 $0.equipmentCount = Int32(count)
                 $0.equipment = machines
                 $0.openTickets = open
@@ -401,5 +414,21 @@ enum ServiceDeskAccess {
         access.allow(method.listEngineers, .roles(service))
         access.allow(method.getServiceSettings, .roles(service.union([Role.analyst])))
         access.allow(method.updateServiceSettings, .roles([Role.serviceManager]))
+        access.allow(method.importEquipment, .roles([Role.serviceManager]))
+        access.allow(method.createWorkOrder, .roles(service))
+        access.allow(method.getWorkOrder, .roles(readers))
+        access.allow(method.listWorkOrders, .roles(readers))
+        access.allow(method.scheduleWorkOrder, .roles(service))
+        access.allow(method.completeWorkOrder, .roles(service))
+        access.allow(method.cancelWorkOrder, .roles([Role.serviceManager]))
+        access.allow(method.upsertMaintenancePlan, .roles([Role.serviceManager]))
+        access.allow(method.listMaintenancePlans, .roles(service.union([Role.analyst])))
+        access.allow(method.getReliability, .roles(service.union([Role.analyst, Role.salesManager])))
+        // Machines report through a connector (an IoT platform's, with the connector role).
+        access.allow(method.ingestTelemetry, .roles([Role.erpConnector, Role.service, Role.serviceManager]))
+        access.allow(method.getTelemetry, .roles(readers))
+        access.allow(method.upsertTelemetryRule, .roles([Role.serviceManager]))
+        access.allow(method.listTelemetryRules, .roles(service.union([Role.analyst])))
+        access.allow(method.listPredictions, .roles(readers))
     }
 }

@@ -57,6 +57,64 @@ enum ServiceDeskStore {
             }
             try Counters.createTable(db)
         }
+        migrator.registerMigration("servicedesk-v2") { db in
+            try db.create(table: "work_order") { t in
+                t.primaryKey("id", .text)
+                t.column("number", .text).notNull().unique()
+                t.column("account_id", .text).notNull()
+                t.column("equipment_id", .text).notNull()
+                t.column("engineer_id", .text).notNull()
+                t.column("region", .text).notNull()
+                t.column("kind", .integer).notNull()
+                t.column("state", .integer).notNull()
+                t.column("plan_id", .text).notNull()
+                // One work order per plan cycle ("plan|<plan>|<equipment>|<anchor>") and per
+                // prediction ("prediction|<id>"); NULL for the rest.
+                t.column("source_key", .text).unique()
+                t.column("created_at", .double).notNull()
+                t.column("completed_at", .double)
+                t.column("version", .integer).notNull()
+                t.column("payload", .blob).notNull()
+            }
+            try db.create(index: "work_order_by_equipment", on: "work_order", columns: ["equipment_id", "created_at"])
+            try db.create(index: "work_order_by_account", on: "work_order", columns: ["account_id", "created_at"])
+            try db.create(index: "work_order_by_engineer", on: "work_order", columns: ["engineer_id", "state"])
+            try db.create(index: "work_order_by_state", on: "work_order", columns: ["state", "created_at"])
+            try db.create(index: "work_order_by_plan", on: "work_order", columns: ["plan_id", "equipment_id", "created_at"])
+            for table in ["maintenance_plan", "telemetry_rule"] {
+                try db.create(table: table) { t in
+                    t.primaryKey("id", .text)
+                    t.column("model", .text).notNull()
+                    t.column("payload", .blob).notNull()
+                }
+                try db.create(index: "\(table)_by_model", on: table, columns: ["model"])
+            }
+            // Telemetry, compactly: a series is one machine's metric (an integer key); raw points
+            // and hourly aggregates are keyed by (series, second) in tables without rowids.
+            try db.execute(sql: """
+                CREATE TABLE telemetry_series (id INTEGER PRIMARY KEY, equipment_id TEXT NOT NULL, metric TEXT NOT NULL, UNIQUE (equipment_id, metric));
+                CREATE TABLE telemetry_raw (series INTEGER NOT NULL, t INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, t)) WITHOUT ROWID;
+                CREATE TABLE telemetry_hourly (series INTEGER NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL, sum REAL NOT NULL,
+                    min REAL NOT NULL, max REAL NOT NULL, PRIMARY KEY (series, hour)) WITHOUT ROWID;
+                """)
+            try db.create(table: "prediction") { t in
+                t.primaryKey("id", .text)
+                t.column("equipment_id", .text).notNull()
+                t.column("account_id", .text).notNull()
+                t.column("rule_id", .text).notNull()
+                t.column("state", .integer).notNull()
+                t.column("created_at", .double).notNull()
+                t.column("payload", .blob).notNull()
+            }
+            // At most one open prediction per machine and rule.
+            try db.execute(sql: "CREATE UNIQUE INDEX prediction_open ON prediction (equipment_id, rule_id) WHERE state = 1")
+            try db.create(index: "prediction_by_account", on: "prediction", columns: ["account_id", "created_at"])
+            try db.create(index: "prediction_by_equipment", on: "prediction", columns: ["equipment_id", "created_at"])
+            // The daily sweep (maintenance due, telemetry downsampling) starts at the first poll,
+            // whatever the clock says, and schedules its next run itself.
+            try JobScheduler.schedule(db, kind: DailySweep.job, dueAt: Date(timeIntervalSince1970: 0), id: DailySweep.jobID(Date(timeIntervalSince1970: 0)),
+                                      now: Date(timeIntervalSince1970: 0))
+        }
     }
 
     // MARK: Settings
@@ -74,6 +132,11 @@ enum ServiceDeskStore {
     static func saveSettings(_ db: Database, _ settings: Forge_Servicedesk_V1_ServiceSettings) throws {
         try db.execute(sql: "INSERT INTO settings (name, payload) VALUES ('service', ?) ON CONFLICT(name) DO UPDATE SET payload = excluded.payload",
                        arguments: [try settings.serializedData()])
+    }
+
+    static func retention(_ settings: Forge_Servicedesk_V1_ServiceSettings) -> (rawDays: Int, hourlyDays: Int) {
+        (settings.telemetryRawDays > 0 ? Int(settings.telemetryRawDays) : TelemetryRules.defaultRawDays,
+         settings.telemetryHourlyDays > 0 ? Int(settings.telemetryHourlyDays) : TelemetryRules.defaultHourlyDays)
     }
 
     static func calendar(_ message: Forge_Servicedesk_V1_ServiceCalendar) -> BusinessCalendar {
@@ -111,6 +174,12 @@ enum ServiceDeskStore {
             for (index, day) in days.enumerated() where day.wholeMatch(of: /\d{4}-\d{2}-\d{2}/) == nil {
                 violations.append(FieldViolation(field: "settings.calendar.\(name)[\(index)]", description: "must be a date like 2026-10-01"))
             }
+        }
+        if !(0...3650).contains(settings.telemetryRawDays) {
+            violations.append(FieldViolation(field: "settings.telemetry_raw_days", description: "must be 0 (30 days) to 3,650"))
+        }
+        if !(0...7300).contains(settings.telemetryHourlyDays) || (settings.telemetryHourlyDays > 0 && settings.telemetryHourlyDays < settings.telemetryRawDays) {
+            violations.append(FieldViolation(field: "settings.telemetry_hourly_days", description: "must be 0 (730 days) to 7,300, and not shorter than the raw retention"))
         }
         var seen = Set<String>()
         for (index, target) in settings.targets.enumerated() {

@@ -5,8 +5,9 @@ import GRDB
 import SwiftProtobuf
 
 /// What the service desk takes from other services' feeds, inside the consumer's transaction:
-/// account names and owners (and merges, which re-point machines and tickets to the surviving
-/// account), erased contacts (removed from tickets), delivered machines (the installed base).
+/// account names and owners (and merges, which re-point machines, tickets, work orders and
+/// predictions to the surviving account), erased contacts (removed from tickets), delivered
+/// machines (the installed base).
 enum UpstreamEvents {
     static let accountsTypes = AccountDirectory.eventTypes + ["ContactErased"]
     static let ordersTypes = ["OrderDelivered"]
@@ -45,6 +46,19 @@ enum UpstreamEvents {
             equipment.version += 1
             try db.execute(sql: "UPDATE equipment SET account_id = ?, version = ?, payload = ? WHERE id = ?",
                            arguments: [survivor, equipment.version, try equipment.serializedData(), equipment.id])
+        }
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM work_order WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
+            var order = try Forge_Servicedesk_V1_WorkOrder(serializedBytes: payload)
+            order.accountID = survivor
+            if let account { order.accountName = account.name }
+            order.version += 1
+            try db.execute(sql: "UPDATE work_order SET account_id = ?, version = ?, payload = ? WHERE id = ?",
+                           arguments: [survivor, order.version, try order.serializedData(), order.id])
+        }
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM prediction WHERE account_id IN (\(marks))", arguments: StatementArguments(merged)) {
+            var prediction = try Forge_Servicedesk_V1_Prediction(serializedBytes: payload)
+            prediction.accountID = survivor
+            try TelemetryStore.savePrediction(db, prediction)
         }
         try rewriteTickets(db, where: "account_id IN (\(marks))", StatementArguments(merged)) { ticket in
             ticket.accountID = survivor

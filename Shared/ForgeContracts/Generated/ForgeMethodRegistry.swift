@@ -639,6 +639,81 @@ public enum ForgeMethodRegistry {
             response: Forge_Servicedesk_V1_UpdateServiceSettingsResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ImportEquipment"),
+            request: Forge_Common_V1_ImportRequest.self,
+            response: Forge_Common_V1_ImportResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CreateWorkOrder"),
+            request: Forge_Servicedesk_V1_CreateWorkOrderRequest.self,
+            response: Forge_Servicedesk_V1_CreateWorkOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetWorkOrder"),
+            request: Forge_Servicedesk_V1_GetWorkOrderRequest.self,
+            response: Forge_Servicedesk_V1_GetWorkOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListWorkOrders"),
+            request: Forge_Servicedesk_V1_ListWorkOrdersRequest.self,
+            response: Forge_Servicedesk_V1_ListWorkOrdersResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ScheduleWorkOrder"),
+            request: Forge_Servicedesk_V1_ScheduleWorkOrderRequest.self,
+            response: Forge_Servicedesk_V1_ScheduleWorkOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CompleteWorkOrder"),
+            request: Forge_Servicedesk_V1_CompleteWorkOrderRequest.self,
+            response: Forge_Servicedesk_V1_CompleteWorkOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CancelWorkOrder"),
+            request: Forge_Servicedesk_V1_CancelWorkOrderRequest.self,
+            response: Forge_Servicedesk_V1_CancelWorkOrderResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertMaintenancePlan"),
+            request: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest.self,
+            response: Forge_Servicedesk_V1_UpsertMaintenancePlanResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListMaintenancePlans"),
+            request: Forge_Servicedesk_V1_ListMaintenancePlansRequest.self,
+            response: Forge_Servicedesk_V1_ListMaintenancePlansResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetReliability"),
+            request: Forge_Servicedesk_V1_GetReliabilityRequest.self,
+            response: Forge_Servicedesk_V1_GetReliabilityResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "IngestTelemetry"),
+            request: Forge_Servicedesk_V1_IngestTelemetryRequest.self,
+            response: Forge_Servicedesk_V1_IngestTelemetryResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetTelemetry"),
+            request: Forge_Servicedesk_V1_GetTelemetryRequest.self,
+            response: Forge_Servicedesk_V1_GetTelemetryResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertTelemetryRule"),
+            request: Forge_Servicedesk_V1_UpsertTelemetryRuleRequest.self,
+            response: Forge_Servicedesk_V1_UpsertTelemetryRuleResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListTelemetryRules"),
+            request: Forge_Servicedesk_V1_ListTelemetryRulesRequest.self,
+            response: Forge_Servicedesk_V1_ListTelemetryRulesResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListPredictions"),
+            request: Forge_Servicedesk_V1_ListPredictionsRequest.self,
+            response: Forge_Servicedesk_V1_ListPredictionsResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.testing.v1.Echo", method: "Echo"),
             request: Forge_Testing_V1_EchoRequest.self,
             response: Forge_Testing_V1_EchoResponse.self

@@ -61,3 +61,13 @@ public enum AccountDirectory {
         }
     }
 }
+
+extension AccountDirectory {
+    /// The accounts whose name normalises to `name`'s (a spreadsheet naming its customer).
+    public static func entries(_ db: Database, named name: String) throws -> [Entry] {
+        try Row.fetchAll(db, sql: "SELECT * FROM account_directory WHERE normalized_name = ? ORDER BY account_id LIMIT 5",
+                         arguments: [NameNormalizer.normalize(name)]).map {
+            Entry(accountID: $0["account_id"], name: $0["name"], ownerID: $0["owner_id"], team: $0["team"])
+        }
+    }
+}

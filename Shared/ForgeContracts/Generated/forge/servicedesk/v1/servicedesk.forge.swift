@@ -27,7 +27,22 @@ public enum Forge_Servicedesk_V1_ServiceDeskService {
         public static let listEngineers = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEngineers")
         public static let getServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetServiceSettings")
         public static let updateServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpdateServiceSettings")
-        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, getAccountService, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings]
+        public static let importEquipment = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ImportEquipment")
+        public static let createWorkOrder = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CreateWorkOrder")
+        public static let getWorkOrder = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetWorkOrder")
+        public static let listWorkOrders = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListWorkOrders")
+        public static let scheduleWorkOrder = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ScheduleWorkOrder")
+        public static let completeWorkOrder = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CompleteWorkOrder")
+        public static let cancelWorkOrder = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CancelWorkOrder")
+        public static let upsertMaintenancePlan = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertMaintenancePlan")
+        public static let listMaintenancePlans = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListMaintenancePlans")
+        public static let getReliability = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetReliability")
+        public static let ingestTelemetry = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "IngestTelemetry")
+        public static let getTelemetry = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetTelemetry")
+        public static let upsertTelemetryRule = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertTelemetryRule")
+        public static let listTelemetryRules = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListTelemetryRules")
+        public static let listPredictions = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListPredictions")
+        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, getAccountService, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings, importEquipment, createWorkOrder, getWorkOrder, listWorkOrders, scheduleWorkOrder, completeWorkOrder, cancelWorkOrder, upsertMaintenancePlan, listMaintenancePlans, getReliability, ingestTelemetry, getTelemetry, upsertTelemetryRule, listTelemetryRules, listPredictions]
     }
 }
 
@@ -67,6 +82,32 @@ public protocol Forge_Servicedesk_V1_ServiceDeskHandler: Sendable {
     /// The business calendar and the SLA targets per service level and priority.
     func getServiceSettings(_ request: Forge_Servicedesk_V1_GetServiceSettingsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetServiceSettingsResponse
     func updateServiceSettings(_ request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpdateServiceSettingsResponse
+    /// The installed base from a spreadsheet (`forge import equipment FILE`): one result per row.
+    func importEquipment(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse
+    /// MARK: Work orders and maintenance
+    /// A visit: from a ticket, a plan, a prediction, or by hand.
+    func createWorkOrder(_ request: Forge_Servicedesk_V1_CreateWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CreateWorkOrderResponse
+    func getWorkOrder(_ request: Forge_Servicedesk_V1_GetWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetWorkOrderResponse
+    func listWorkOrders(_ request: Forge_Servicedesk_V1_ListWorkOrdersRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListWorkOrdersResponse
+    /// Sets the engineer and the visit's date.
+    func scheduleWorkOrder(_ request: Forge_Servicedesk_V1_ScheduleWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ScheduleWorkOrderResponse
+    /// The visit done: labour, parts, result. Closes the prediction it answered.
+    func completeWorkOrder(_ request: Forge_Servicedesk_V1_CompleteWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CompleteWorkOrderResponse
+    func cancelWorkOrder(_ request: Forge_Servicedesk_V1_CancelWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CancelWorkOrderResponse
+    /// Preventive maintenance per model: every N running hours or M months.
+    func upsertMaintenancePlan(_ request: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpsertMaintenancePlanResponse
+    func listMaintenancePlans(_ request: Forge_Servicedesk_V1_ListMaintenancePlansRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListMaintenancePlansResponse
+    /// MTTR per model and per customer, MTBF per model.
+    func getReliability(_ request: Forge_Servicedesk_V1_GetReliabilityRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetReliabilityResponse
+    /// MARK: IoT telemetry and prediction
+    /// A batch of points from machines (a connector, role erp_connector); bad points are
+    /// answered one by one and the rest are stored. The model's rules run on what arrived.
+    func ingestTelemetry(_ request: Forge_Servicedesk_V1_IngestTelemetryRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_IngestTelemetryResponse
+    /// One machine's series: raw points within the raw retention, hourly aggregates beyond.
+    func getTelemetry(_ request: Forge_Servicedesk_V1_GetTelemetryRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_GetTelemetryResponse
+    func upsertTelemetryRule(_ request: Forge_Servicedesk_V1_UpsertTelemetryRuleRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpsertTelemetryRuleResponse
+    func listTelemetryRules(_ request: Forge_Servicedesk_V1_ListTelemetryRulesRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListTelemetryRulesResponse
+    func listPredictions(_ request: Forge_Servicedesk_V1_ListPredictionsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListPredictionsResponse
 }
 
 extension Forge_Servicedesk_V1_ServiceDeskHandler {
@@ -122,6 +163,51 @@ extension Forge_Servicedesk_V1_ServiceDeskHandler {
         }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.updateServiceSettings, request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest.self) { request, context in
             try await self.updateServiceSettings(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.importEquipment, request: Forge_Common_V1_ImportRequest.self) { request, context in
+            try await self.importEquipment(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.createWorkOrder, request: Forge_Servicedesk_V1_CreateWorkOrderRequest.self) { request, context in
+            try await self.createWorkOrder(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getWorkOrder, request: Forge_Servicedesk_V1_GetWorkOrderRequest.self) { request, context in
+            try await self.getWorkOrder(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listWorkOrders, request: Forge_Servicedesk_V1_ListWorkOrdersRequest.self) { request, context in
+            try await self.listWorkOrders(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.scheduleWorkOrder, request: Forge_Servicedesk_V1_ScheduleWorkOrderRequest.self) { request, context in
+            try await self.scheduleWorkOrder(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.completeWorkOrder, request: Forge_Servicedesk_V1_CompleteWorkOrderRequest.self) { request, context in
+            try await self.completeWorkOrder(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.cancelWorkOrder, request: Forge_Servicedesk_V1_CancelWorkOrderRequest.self) { request, context in
+            try await self.cancelWorkOrder(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertMaintenancePlan, request: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest.self) { request, context in
+            try await self.upsertMaintenancePlan(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listMaintenancePlans, request: Forge_Servicedesk_V1_ListMaintenancePlansRequest.self) { request, context in
+            try await self.listMaintenancePlans(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getReliability, request: Forge_Servicedesk_V1_GetReliabilityRequest.self) { request, context in
+            try await self.getReliability(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.ingestTelemetry, request: Forge_Servicedesk_V1_IngestTelemetryRequest.self) { request, context in
+            try await self.ingestTelemetry(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.getTelemetry, request: Forge_Servicedesk_V1_GetTelemetryRequest.self) { request, context in
+            try await self.getTelemetry(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertTelemetryRule, request: Forge_Servicedesk_V1_UpsertTelemetryRuleRequest.self) { request, context in
+            try await self.upsertTelemetryRule(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listTelemetryRules, request: Forge_Servicedesk_V1_ListTelemetryRulesRequest.self) { request, context in
+            try await self.listTelemetryRules(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.listPredictions, request: Forge_Servicedesk_V1_ListPredictionsRequest.self) { request, context in
+            try await self.listPredictions(request, context: context)
         }
     }
 }
@@ -201,6 +287,62 @@ public struct Forge_Servicedesk_V1_ServiceDeskClient: Sendable {
     }
     public func updateServiceSettings(_ request: Forge_Servicedesk_V1_UpdateServiceSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpdateServiceSettingsResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.updateServiceSettings, request: request, response: Forge_Servicedesk_V1_UpdateServiceSettingsResponse.self, options: options)
+    }
+    /// The installed base from a spreadsheet (`forge import equipment FILE`): one result per row.
+    public func importEquipment(_ request: Forge_Common_V1_ImportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Common_V1_ImportResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.importEquipment, request: request, response: Forge_Common_V1_ImportResponse.self, options: options)
+    }
+    /// MARK: Work orders and maintenance
+    /// A visit: from a ticket, a plan, a prediction, or by hand.
+    public func createWorkOrder(_ request: Forge_Servicedesk_V1_CreateWorkOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_CreateWorkOrderResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.createWorkOrder, request: request, response: Forge_Servicedesk_V1_CreateWorkOrderResponse.self, options: options)
+    }
+    public func getWorkOrder(_ request: Forge_Servicedesk_V1_GetWorkOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetWorkOrderResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getWorkOrder, request: request, response: Forge_Servicedesk_V1_GetWorkOrderResponse.self, options: options)
+    }
+    public func listWorkOrders(_ request: Forge_Servicedesk_V1_ListWorkOrdersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListWorkOrdersResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listWorkOrders, request: request, response: Forge_Servicedesk_V1_ListWorkOrdersResponse.self, options: options)
+    }
+    /// Sets the engineer and the visit's date.
+    public func scheduleWorkOrder(_ request: Forge_Servicedesk_V1_ScheduleWorkOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ScheduleWorkOrderResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.scheduleWorkOrder, request: request, response: Forge_Servicedesk_V1_ScheduleWorkOrderResponse.self, options: options)
+    }
+    /// The visit done: labour, parts, result. Closes the prediction it answered.
+    public func completeWorkOrder(_ request: Forge_Servicedesk_V1_CompleteWorkOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_CompleteWorkOrderResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.completeWorkOrder, request: request, response: Forge_Servicedesk_V1_CompleteWorkOrderResponse.self, options: options)
+    }
+    public func cancelWorkOrder(_ request: Forge_Servicedesk_V1_CancelWorkOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_CancelWorkOrderResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.cancelWorkOrder, request: request, response: Forge_Servicedesk_V1_CancelWorkOrderResponse.self, options: options)
+    }
+    /// Preventive maintenance per model: every N running hours or M months.
+    public func upsertMaintenancePlan(_ request: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpsertMaintenancePlanResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertMaintenancePlan, request: request, response: Forge_Servicedesk_V1_UpsertMaintenancePlanResponse.self, options: options)
+    }
+    public func listMaintenancePlans(_ request: Forge_Servicedesk_V1_ListMaintenancePlansRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListMaintenancePlansResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listMaintenancePlans, request: request, response: Forge_Servicedesk_V1_ListMaintenancePlansResponse.self, options: options)
+    }
+    /// MTTR per model and per customer, MTBF per model.
+    public func getReliability(_ request: Forge_Servicedesk_V1_GetReliabilityRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetReliabilityResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getReliability, request: request, response: Forge_Servicedesk_V1_GetReliabilityResponse.self, options: options)
+    }
+    /// MARK: IoT telemetry and prediction
+    /// A batch of points from machines (a connector, role erp_connector); bad points are
+    /// answered one by one and the rest are stored. The model's rules run on what arrived.
+    public func ingestTelemetry(_ request: Forge_Servicedesk_V1_IngestTelemetryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_IngestTelemetryResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.ingestTelemetry, request: request, response: Forge_Servicedesk_V1_IngestTelemetryResponse.self, options: options)
+    }
+    /// One machine's series: raw points within the raw retention, hourly aggregates beyond.
+    public func getTelemetry(_ request: Forge_Servicedesk_V1_GetTelemetryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_GetTelemetryResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.getTelemetry, request: request, response: Forge_Servicedesk_V1_GetTelemetryResponse.self, options: options)
+    }
+    public func upsertTelemetryRule(_ request: Forge_Servicedesk_V1_UpsertTelemetryRuleRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpsertTelemetryRuleResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertTelemetryRule, request: request, response: Forge_Servicedesk_V1_UpsertTelemetryRuleResponse.self, options: options)
+    }
+    public func listTelemetryRules(_ request: Forge_Servicedesk_V1_ListTelemetryRulesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListTelemetryRulesResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listTelemetryRules, request: request, response: Forge_Servicedesk_V1_ListTelemetryRulesResponse.self, options: options)
+    }
+    public func listPredictions(_ request: Forge_Servicedesk_V1_ListPredictionsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ListPredictionsResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.listPredictions, request: request, response: Forge_Servicedesk_V1_ListPredictionsResponse.self, options: options)
     }
 }
 

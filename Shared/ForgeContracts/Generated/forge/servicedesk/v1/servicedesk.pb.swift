@@ -9,7 +9,8 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// Service desk: the installed base, tickets with SLAs counted in business hours, the
-/// complaints' closed loop, engineers and assignment (DESIGN.md §7).
+/// complaints' closed loop, engineers and assignment, work orders and preventive maintenance,
+/// IoT telemetry with failure prediction (DESIGN.md §7).
 
 import SwiftProtobuf
 
@@ -385,6 +386,195 @@ public nonisolated enum Forge_Servicedesk_V1_SlaStatus: SwiftProtobuf.Enum, Swif
 
 }
 
+public nonisolated enum Forge_Servicedesk_V1_WorkOrderKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Repairing a failure (from a fault ticket): counts towards MTTR and MTBF.
+  case repair // = 1
+
+  /// From a maintenance plan.
+  case preventive // = 2
+
+  /// From a failure prediction.
+  case predictive // = 3
+  case installation // = 4
+
+  /// A free on-site diagnostic (a loyalty entitlement).
+  case diagnostic // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .repair
+    case 2: self = .preventive
+    case 3: self = .predictive
+    case 4: self = .installation
+    case 5: self = .diagnostic
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .repair: return 1
+    case .preventive: return 2
+    case .predictive: return 3
+    case .installation: return 4
+    case .diagnostic: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_WorkOrderKind] = [
+    .unspecified,
+    .repair,
+    .preventive,
+    .predictive,
+    .installation,
+    .diagnostic,
+  ]
+
+}
+
+public nonisolated enum Forge_Servicedesk_V1_WorkOrderState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Created, no engineer or date yet.
+  case `open` // = 1
+  case scheduled // = 2
+  case completed // = 3
+  case cancelled // = 4
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .open
+    case 2: self = .scheduled
+    case 3: self = .completed
+    case 4: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .open: return 1
+    case .scheduled: return 2
+    case .completed: return 3
+    case .cancelled: return 4
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_WorkOrderState] = [
+    .unspecified,
+    .open,
+    .scheduled,
+    .completed,
+    .cancelled,
+  ]
+
+}
+
+public nonisolated enum Forge_Servicedesk_V1_RuleKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The value beyond `limit` for `for_minutes`.
+  case threshold // = 1
+
+  /// The least-squares slope over the last `window_hours` beyond `slope_per_hour`, or the
+  /// projected time to `limit` under `horizon_days` (a slope that is signal, not noise).
+  case trend // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .threshold
+    case 2: self = .trend
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .threshold: return 1
+    case .trend: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_RuleKind] = [
+    .unspecified,
+    .threshold,
+    .trend,
+  ]
+
+}
+
+public nonisolated enum Forge_Servicedesk_V1_PredictionState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case `open` // = 1
+
+  /// Its work order was completed or cancelled.
+  case closed // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .open
+    case 2: self = .closed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .open: return 1
+    case .closed: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Servicedesk_V1_PredictionState] = [
+    .unspecified,
+    .open,
+    .closed,
+  ]
+
+}
+
 public nonisolated struct Forge_Servicedesk_V1_Equipment: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -597,6 +787,14 @@ public nonisolated struct Forge_Servicedesk_V1_GetEquipmentResponse: Sendable {
 
   public var tickets: [Forge_Servicedesk_V1_Ticket] = []
 
+  /// Newest first.
+  public var workOrders: [Forge_Servicedesk_V1_WorkOrder] = []
+
+  public var predictions: [Forge_Servicedesk_V1_Prediction] = []
+
+  /// The metrics it reports, for a chart.
+  public var metrics: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -684,9 +882,25 @@ public nonisolated struct Forge_Servicedesk_V1_GetAccountServiceResponse: Sendab
 
   public var complaintsOpen: Int32 = 0
 
+  /// The newest prediction on any of its machines (open or not).
+  public var lastPrediction: Forge_Servicedesk_V1_Prediction {
+    get {_lastPrediction ?? Forge_Servicedesk_V1_Prediction()}
+    set {_lastPrediction = newValue}
+  }
+  /// Returns true if `lastPrediction` has been explicitly set.
+  public var hasLastPrediction: Bool {self._lastPrediction != nil}
+  /// Clears the value of `lastPrediction`. Subsequent reads from it will return its default value.
+  public mutating func clearLastPrediction() {self._lastPrediction = nil}
+
+  public var predictionsOpen: Int32 = 0
+
+  public var workOrdersOpen: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _lastPrediction: Forge_Servicedesk_V1_Prediction? = nil
 }
 
 /// One SLA target of a ticket, in business minutes of the service calendar.
@@ -1522,6 +1736,11 @@ public nonisolated struct Forge_Servicedesk_V1_ServiceSettings: Sendable {
 
   public var version: Int64 = 0
 
+  /// Telemetry kept point by point (0: 30 days), then as hourly aggregates (0: 730 days).
+  public var telemetryRawDays: Int32 = 0
+
+  public var telemetryHourlyDays: Int32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1600,6 +1819,1069 @@ public nonisolated struct Forge_Servicedesk_V1_UpdateServiceSettingsResponse: Se
   public init() {}
 
   fileprivate var _settings: Forge_Servicedesk_V1_ServiceSettings? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_PartUsed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var partNumber: String = String()
+
+  public var description_p: String = String()
+
+  public var quantity: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_WorkOrder: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  /// "WO-2026-000123", for people.
+  public var number: String {
+    get {_storage._number}
+    set {_uniqueStorage()._number = newValue}
+  }
+
+  public var kind: Forge_Servicedesk_V1_WorkOrderKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var state: Forge_Servicedesk_V1_WorkOrderState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var equipmentID: String {
+    get {_storage._equipmentID}
+    set {_uniqueStorage()._equipmentID = newValue}
+  }
+
+  public var serialNumber: String {
+    get {_storage._serialNumber}
+    set {_uniqueStorage()._serialNumber = newValue}
+  }
+
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
+
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  /// Where it came from (at most one of them).
+  public var ticketID: String {
+    get {_storage._ticketID}
+    set {_uniqueStorage()._ticketID = newValue}
+  }
+
+  public var planID: String {
+    get {_storage._planID}
+    set {_uniqueStorage()._planID = newValue}
+  }
+
+  public var predictionID: String {
+    get {_storage._predictionID}
+    set {_uniqueStorage()._predictionID = newValue}
+  }
+
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
+
+  public var engineerID: String {
+    get {_storage._engineerID}
+    set {_uniqueStorage()._engineerID = newValue}
+  }
+
+  public var scheduledAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._scheduledAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._scheduledAt = newValue}
+  }
+  /// Returns true if `scheduledAt` has been explicitly set.
+  public var hasScheduledAt: Bool {_storage._scheduledAt != nil}
+  /// Clears the value of `scheduledAt`. Subsequent reads from it will return its default value.
+  public mutating func clearScheduledAt() {_uniqueStorage()._scheduledAt = nil}
+
+  /// Plans: the maintenance's due date; predictions: the projected failure (when known).
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {_storage._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {_uniqueStorage()._dueAt = nil}
+
+  public var labourHours: Double {
+    get {_storage._labourHours}
+    set {_uniqueStorage()._labourHours = newValue}
+  }
+
+  public var parts: [Forge_Servicedesk_V1_PartUsed] {
+    get {_storage._parts}
+    set {_uniqueStorage()._parts = newValue}
+  }
+
+  public var result: String {
+    get {_storage._result}
+    set {_uniqueStorage()._result = newValue}
+  }
+
+  /// The machine's running hours at the visit (the next running-hours maintenance counts from them).
+  public var runningHours: Double {
+    get {_storage._runningHours}
+    set {_uniqueStorage()._runningHours = newValue}
+  }
+
+  /// Repairs: when the failure was reported (the ticket's opening), the start of MTTR.
+  public var failureReportedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._failureReportedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._failureReportedAt = newValue}
+  }
+  /// Returns true if `failureReportedAt` has been explicitly set.
+  public var hasFailureReportedAt: Bool {_storage._failureReportedAt != nil}
+  /// Clears the value of `failureReportedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFailureReportedAt() {_uniqueStorage()._failureReportedAt = nil}
+
+  public var cancelReason: String {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  public var createdBy: String {
+    get {_storage._createdBy}
+    set {_uniqueStorage()._createdBy = newValue}
+  }
+
+  public var completedBy: String {
+    get {_storage._completedBy}
+    set {_uniqueStorage()._completedBy = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var completedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._completedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._completedAt = newValue}
+  }
+  /// Returns true if `completedAt` has been explicitly set.
+  public var hasCompletedAt: Bool {_storage._completedAt != nil}
+  /// Clears the value of `completedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCompletedAt() {_uniqueStorage()._completedAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Servicedesk_V1_CreateWorkOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_CreateWorkOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetWorkOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetWorkOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListWorkOrdersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Empty: the open and scheduled ones.
+  public var states: [Forge_Servicedesk_V1_WorkOrderState] = []
+
+  public var equipmentID: String = String()
+
+  public var accountID: String = String()
+
+  public var engineerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListWorkOrdersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrders: [Forge_Servicedesk_V1_WorkOrder] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ScheduleWorkOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var engineerID: String = String()
+
+  public var scheduledAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_scheduledAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_scheduledAt = newValue}
+  }
+  /// Returns true if `scheduledAt` has been explicitly set.
+  public var hasScheduledAt: Bool {self._scheduledAt != nil}
+  /// Clears the value of `scheduledAt`. Subsequent reads from it will return its default value.
+  public mutating func clearScheduledAt() {self._scheduledAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _scheduledAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ScheduleWorkOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_CompleteWorkOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var labourHours: Double = 0
+
+  public var parts: [Forge_Servicedesk_V1_PartUsed] = []
+
+  /// What was found and done (required).
+  public var result: String = String()
+
+  /// The hour meter at the visit, when read.
+  public var runningHours: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_CompleteWorkOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_CancelWorkOrderRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_CancelWorkOrderResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_MaintenancePlan: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var model: String = String()
+
+  public var name: String = String()
+
+  /// Due every this many running hours since the last maintenance (0: not by hours)…
+  public var everyRunningHours: Double = 0
+
+  /// …or every this many months (0: not by time), whichever comes first.
+  public var everyMonths: Int32 = 0
+
+  /// Work orders are created this many days before the due date (0: the default, 14).
+  public var leadDays: Int32 = 0
+
+  public var checklist: String = String()
+
+  public var active: Bool = false
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpsertMaintenancePlanRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var plan: Forge_Servicedesk_V1_MaintenancePlan {
+    get {_plan ?? Forge_Servicedesk_V1_MaintenancePlan()}
+    set {_plan = newValue}
+  }
+  /// Returns true if `plan` has been explicitly set.
+  public var hasPlan: Bool {self._plan != nil}
+  /// Clears the value of `plan`. Subsequent reads from it will return its default value.
+  public mutating func clearPlan() {self._plan = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _plan: Forge_Servicedesk_V1_MaintenancePlan? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpsertMaintenancePlanResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var plan: Forge_Servicedesk_V1_MaintenancePlan {
+    get {_plan ?? Forge_Servicedesk_V1_MaintenancePlan()}
+    set {_plan = newValue}
+  }
+  /// Returns true if `plan` has been explicitly set.
+  public var hasPlan: Bool {self._plan != nil}
+  /// Clears the value of `plan`. Subsequent reads from it will return its default value.
+  public mutating func clearPlan() {self._plan = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _plan: Forge_Servicedesk_V1_MaintenancePlan? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListMaintenancePlansRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var model: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListMaintenancePlansResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var plans: [Forge_Servicedesk_V1_MaintenancePlan] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetReliabilityRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: every model.
+  public var model: String = String()
+
+  /// Set: that customer's MTTR too.
+  public var accountID: String = String()
+
+  /// The window; default the last 12 months.
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// MTTR: mean hours from a failure's report (its ticket) to the repair work order's completion.
+/// MTBF: the machines' hours in service within the window / the failures (fault tickets) in it.
+public nonisolated struct Forge_Servicedesk_V1_ReliabilityFigure: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// A model, or an account id.
+  public var key: String = String()
+
+  public var name: String = String()
+
+  public var repairs: Int32 = 0
+
+  public var mttrHours: Double = 0
+
+  public var machines: Int32 = 0
+
+  public var failures: Int32 = 0
+
+  public var hoursInService: Double = 0
+
+  /// 0 when no failure in the window.
+  public var mtbfHours: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetReliabilityResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var models: [Forge_Servicedesk_V1_ReliabilityFigure] = []
+
+  public var account: Forge_Servicedesk_V1_ReliabilityFigure {
+    get {_account ?? Forge_Servicedesk_V1_ReliabilityFigure()}
+    set {_account = newValue}
+  }
+  /// Returns true if `account` has been explicitly set.
+  public var hasAccount: Bool {self._account != nil}
+  /// Clears the value of `account`. Subsequent reads from it will return its default value.
+  public mutating func clearAccount() {self._account = nil}
+
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _account: Forge_Servicedesk_V1_ReliabilityFigure? = nil
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TelemetryPoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var serialNumber: String = String()
+
+  /// temperature, vibration, pressure, running_hours, … (lower case, at most 40 characters).
+  public var metric: String = String()
+
+  /// Stored to the second; a second point in the same second replaces the first.
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  public var value: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_IngestTelemetryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// At most 10,000 points.
+  public var points: [Forge_Servicedesk_V1_TelemetryPoint] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_RejectedPoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var index: Int32 = 0
+
+  public var violations: [Forge_Common_V1_RowViolation] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_IngestTelemetryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accepted: Int32 = 0
+
+  public var rejected: [Forge_Servicedesk_V1_RejectedPoint] = []
+
+  /// Predictions this batch opened.
+  public var predictions: [Forge_Servicedesk_V1_Prediction] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A point of a series: raw (count 1) or an hour's aggregate.
+public nonisolated struct Forge_Servicedesk_V1_TelemetryValue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var time: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_time ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_time = newValue}
+  }
+  /// Returns true if `time` has been explicitly set.
+  public var hasTime: Bool {self._time != nil}
+  /// Clears the value of `time`. Subsequent reads from it will return its default value.
+  public mutating func clearTime() {self._time = nil}
+
+  public var value: Double = 0
+
+  public var min: Double = 0
+
+  public var max: Double = 0
+
+  public var count: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _time: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetTelemetryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var equipmentID: String = String()
+
+  public var metric: String = String()
+
+  /// Default: the last 7 days.
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  /// true: hourly averages even within the raw retention (a long chart).
+  public var hourly: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_GetTelemetryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var values: [Forge_Servicedesk_V1_TelemetryValue] = []
+
+  /// The model's rules on this metric (a chart draws their limits).
+  public var rules: [Forge_Servicedesk_V1_TelemetryRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TelemetryRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var model: String = String()
+
+  public var metric: String = String()
+
+  public var name: String = String()
+
+  public var kind: Forge_Servicedesk_V1_RuleKind = .unspecified
+
+  public var limit: Double = 0
+
+  /// The limit is a floor (pressure dropping) instead of a ceiling.
+  public var below: Bool = false
+
+  public var forMinutes: Int32 = 0
+
+  public var windowHours: Int32 = 0
+
+  /// Trend: fires at this slope (units per hour, towards the limit); 0: by the horizon only.
+  public var slopePerHour: Double = 0
+
+  public var horizonDays: Double = 0
+
+  /// What the engineer should do (goes on the work order).
+  public var advice: String = String()
+
+  /// The spare parts the fix usually needs (the pipeline's spare-parts opportunity).
+  public var parts: [String] = []
+
+  public var active: Bool = false
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpsertTelemetryRuleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rule: Forge_Servicedesk_V1_TelemetryRule {
+    get {_rule ?? Forge_Servicedesk_V1_TelemetryRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Forge_Servicedesk_V1_TelemetryRule? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_UpsertTelemetryRuleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rule: Forge_Servicedesk_V1_TelemetryRule {
+    get {_rule ?? Forge_Servicedesk_V1_TelemetryRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Forge_Servicedesk_V1_TelemetryRule? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListTelemetryRulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var model: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListTelemetryRulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rules: [Forge_Servicedesk_V1_TelemetryRule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_Prediction: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var equipmentID: String {
+    get {_storage._equipmentID}
+    set {_uniqueStorage()._equipmentID = newValue}
+  }
+
+  public var serialNumber: String {
+    get {_storage._serialNumber}
+    set {_uniqueStorage()._serialNumber = newValue}
+  }
+
+  public var model: String {
+    get {_storage._model}
+    set {_uniqueStorage()._model = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var ruleID: String {
+    get {_storage._ruleID}
+    set {_uniqueStorage()._ruleID = newValue}
+  }
+
+  public var ruleName: String {
+    get {_storage._ruleName}
+    set {_uniqueStorage()._ruleName = newValue}
+  }
+
+  public var metric: String {
+    get {_storage._metric}
+    set {_uniqueStorage()._metric = newValue}
+  }
+
+  /// The value (threshold) or the fitted value now (trend) when it fired.
+  public var value: Double {
+    get {_storage._value}
+    set {_uniqueStorage()._value = newValue}
+  }
+
+  /// The slope per hour (trend).
+  public var slopePerHour: Double {
+    get {_storage._slopePerHour}
+    set {_uniqueStorage()._slopePerHour = newValue}
+  }
+
+  /// When the signal is projected to reach the limit (trend), else unset.
+  public var projectedFailureAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._projectedFailureAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._projectedFailureAt = newValue}
+  }
+  /// Returns true if `projectedFailureAt` has been explicitly set.
+  public var hasProjectedFailureAt: Bool {_storage._projectedFailureAt != nil}
+  /// Clears the value of `projectedFailureAt`. Subsequent reads from it will return its default value.
+  public mutating func clearProjectedFailureAt() {_uniqueStorage()._projectedFailureAt = nil}
+
+  /// For people: what was seen.
+  public var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
+
+  public var state: Forge_Servicedesk_V1_PredictionState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  public var workOrderID: String {
+    get {_storage._workOrderID}
+    set {_uniqueStorage()._workOrderID = newValue}
+  }
+
+  public var parts: [String] {
+    get {_storage._parts}
+    set {_uniqueStorage()._parts = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._closedAt = newValue}
+  }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {_storage._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListPredictionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var equipmentID: String = String()
+
+  public var accountID: String = String()
+
+  public var openOnly: Bool = false
+
+  public var limit: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Servicedesk_V1_ListPredictionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var predictions: [Forge_Servicedesk_V1_Prediction] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Forge_Servicedesk_V1_EquipmentRegistered: Sendable {
@@ -1783,6 +3065,8 @@ public nonisolated struct Forge_Servicedesk_V1_SlaBreached: Sendable {
   fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
 }
 
+/// A rule fired on a machine's telemetry: the pipeline opens a spare-parts opportunity for the
+/// account's owner; the preventive work order exists already.
 public nonisolated struct Forge_Servicedesk_V1_EquipmentFailurePredicted: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1794,9 +3078,156 @@ public nonisolated struct Forge_Servicedesk_V1_EquipmentFailurePredicted: Sendab
 
   public var reason: String = String()
 
+  public var prediction: Forge_Servicedesk_V1_Prediction {
+    get {_prediction ?? Forge_Servicedesk_V1_Prediction()}
+    set {_prediction = newValue}
+  }
+  /// Returns true if `prediction` has been explicitly set.
+  public var hasPrediction: Bool {self._prediction != nil}
+  /// Clears the value of `prediction`. Subsequent reads from it will return its default value.
+  public mutating func clearPrediction() {self._prediction = nil}
+
+  public var equipment: Forge_Servicedesk_V1_Equipment {
+    get {_equipment ?? Forge_Servicedesk_V1_Equipment()}
+    set {_equipment = newValue}
+  }
+  /// Returns true if `equipment` has been explicitly set.
+  public var hasEquipment: Bool {self._equipment != nil}
+  /// Clears the value of `equipment`. Subsequent reads from it will return its default value.
+  public mutating func clearEquipment() {self._equipment = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _prediction: Forge_Servicedesk_V1_Prediction? = nil
+  fileprivate var _equipment: Forge_Servicedesk_V1_Equipment? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_WorkOrderCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_WorkOrderScheduled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_WorkOrderCompleted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_WorkOrderCancelled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var workOrder: Forge_Servicedesk_V1_WorkOrder {
+    get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
+    set {_workOrder = newValue}
+  }
+  /// Returns true if `workOrder` has been explicitly set.
+  public var hasWorkOrder: Bool {self._workOrder != nil}
+  /// Clears the value of `workOrder`. Subsequent reads from it will return its default value.
+  public mutating func clearWorkOrder() {self._workOrder = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_MaintenancePlanChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var plan: Forge_Servicedesk_V1_MaintenancePlan {
+    get {_plan ?? Forge_Servicedesk_V1_MaintenancePlan()}
+    set {_plan = newValue}
+  }
+  /// Returns true if `plan` has been explicitly set.
+  public var hasPlan: Bool {self._plan != nil}
+  /// Clears the value of `plan`. Subsequent reads from it will return its default value.
+  public mutating func clearPlan() {self._plan = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _plan: Forge_Servicedesk_V1_MaintenancePlan? = nil
+}
+
+public nonisolated struct Forge_Servicedesk_V1_TelemetryRuleChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rule: Forge_Servicedesk_V1_TelemetryRule {
+    get {_rule ?? Forge_Servicedesk_V1_TelemetryRule()}
+    set {_rule = newValue}
+  }
+  /// Returns true if `rule` has been explicitly set.
+  public var hasRule: Bool {self._rule != nil}
+  /// Clears the value of `rule`. Subsequent reads from it will return its default value.
+  public mutating func clearRule() {self._rule = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _rule: Forge_Servicedesk_V1_TelemetryRule? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -1829,6 +3260,22 @@ nonisolated extension Forge_Servicedesk_V1_ComplaintStep: SwiftProtobuf._ProtoNa
 
 nonisolated extension Forge_Servicedesk_V1_SlaStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SLA_STATUS_UNSPECIFIED\0\u{1}SLA_STATUS_ON_TRACK\0\u{1}SLA_STATUS_AT_RISK\0\u{1}SLA_STATUS_BREACHED\0\u{1}SLA_STATUS_MET\0\u{1}SLA_STATUS_MISSED\0\u{1}SLA_STATUS_PAUSED\0")
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrderKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORK_ORDER_KIND_UNSPECIFIED\0\u{1}WORK_ORDER_KIND_REPAIR\0\u{1}WORK_ORDER_KIND_PREVENTIVE\0\u{1}WORK_ORDER_KIND_PREDICTIVE\0\u{1}WORK_ORDER_KIND_INSTALLATION\0\u{1}WORK_ORDER_KIND_DIAGNOSTIC\0")
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrderState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0WORK_ORDER_STATE_UNSPECIFIED\0\u{1}WORK_ORDER_STATE_OPEN\0\u{1}WORK_ORDER_STATE_SCHEDULED\0\u{1}WORK_ORDER_STATE_COMPLETED\0\u{1}WORK_ORDER_STATE_CANCELLED\0")
+}
+
+nonisolated extension Forge_Servicedesk_V1_RuleKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0RULE_KIND_UNSPECIFIED\0\u{1}RULE_KIND_THRESHOLD\0\u{1}RULE_KIND_TREND\0")
+}
+
+nonisolated extension Forge_Servicedesk_V1_PredictionState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PREDICTION_STATE_UNSPECIFIED\0\u{1}PREDICTION_STATE_OPEN\0\u{1}PREDICTION_STATE_CLOSED\0")
 }
 
 nonisolated extension Forge_Servicedesk_V1_Equipment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2151,7 +3598,7 @@ nonisolated extension Forge_Servicedesk_V1_GetEquipmentRequest: SwiftProtobuf.Me
 
 nonisolated extension Forge_Servicedesk_V1_GetEquipmentResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetEquipmentResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0\u{1}tickets\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}equipment\0\u{1}tickets\0\u{3}work_orders\0\u{1}predictions\0\u{1}metrics\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2161,6 +3608,9 @@ nonisolated extension Forge_Servicedesk_V1_GetEquipmentResponse: SwiftProtobuf.M
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._equipment) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.tickets) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.workOrders) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.predictions) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.metrics) }()
       default: break
       }
     }
@@ -2177,12 +3627,24 @@ nonisolated extension Forge_Servicedesk_V1_GetEquipmentResponse: SwiftProtobuf.M
     if !self.tickets.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.tickets, fieldNumber: 2)
     }
+    if !self.workOrders.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.workOrders, fieldNumber: 3)
+    }
+    if !self.predictions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.predictions, fieldNumber: 4)
+    }
+    if !self.metrics.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.metrics, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Servicedesk_V1_GetEquipmentResponse, rhs: Forge_Servicedesk_V1_GetEquipmentResponse) -> Bool {
     if lhs._equipment != rhs._equipment {return false}
     if lhs.tickets != rhs.tickets {return false}
+    if lhs.workOrders != rhs.workOrders {return false}
+    if lhs.predictions != rhs.predictions {return false}
+    if lhs.metrics != rhs.metrics {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2303,7 +3765,7 @@ nonisolated extension Forge_Servicedesk_V1_GetAccountServiceRequest: SwiftProtob
 
 nonisolated extension Forge_Servicedesk_V1_GetAccountServiceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetAccountServiceResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_count\0\u{1}equipment\0\u{3}open_tickets\0\u{3}tickets_last_12_months\0\u{3}sla_missed_last_12_months\0\u{3}complaints_open\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_count\0\u{1}equipment\0\u{3}open_tickets\0\u{3}tickets_last_12_months\0\u{3}sla_missed_last_12_months\0\u{3}complaints_open\0\u{3}last_prediction\0\u{3}predictions_open\0\u{3}work_orders_open\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2317,12 +3779,19 @@ nonisolated extension Forge_Servicedesk_V1_GetAccountServiceResponse: SwiftProto
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.ticketsLast12Months) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.slaMissedLast12Months) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.complaintsOpen) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._lastPrediction) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.predictionsOpen) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.workOrdersOpen) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.equipmentCount != 0 {
       try visitor.visitSingularInt32Field(value: self.equipmentCount, fieldNumber: 1)
     }
@@ -2341,6 +3810,15 @@ nonisolated extension Forge_Servicedesk_V1_GetAccountServiceResponse: SwiftProto
     if self.complaintsOpen != 0 {
       try visitor.visitSingularInt32Field(value: self.complaintsOpen, fieldNumber: 6)
     }
+    try { if let v = self._lastPrediction {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.predictionsOpen != 0 {
+      try visitor.visitSingularInt32Field(value: self.predictionsOpen, fieldNumber: 8)
+    }
+    if self.workOrdersOpen != 0 {
+      try visitor.visitSingularInt32Field(value: self.workOrdersOpen, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2351,6 +3829,9 @@ nonisolated extension Forge_Servicedesk_V1_GetAccountServiceResponse: SwiftProto
     if lhs.ticketsLast12Months != rhs.ticketsLast12Months {return false}
     if lhs.slaMissedLast12Months != rhs.slaMissedLast12Months {return false}
     if lhs.complaintsOpen != rhs.complaintsOpen {return false}
+    if lhs._lastPrediction != rhs._lastPrediction {return false}
+    if lhs.predictionsOpen != rhs.predictionsOpen {return false}
+    if lhs.workOrdersOpen != rhs.workOrdersOpen {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3797,7 +5278,7 @@ nonisolated extension Forge_Servicedesk_V1_SlaTarget: SwiftProtobuf.Message, Swi
 
 nonisolated extension Forge_Servicedesk_V1_ServiceSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ServiceSettings"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendar\0\u{1}targets\0\u{1}version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}calendar\0\u{1}targets\0\u{1}version\0\u{3}telemetry_raw_days\0\u{3}telemetry_hourly_days\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -3808,6 +5289,8 @@ nonisolated extension Forge_Servicedesk_V1_ServiceSettings: SwiftProtobuf.Messag
       case 1: try { try decoder.decodeSingularMessageField(value: &self._calendar) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.targets) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.telemetryRawDays) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.telemetryHourlyDays) }()
       default: break
       }
     }
@@ -3827,6 +5310,12 @@ nonisolated extension Forge_Servicedesk_V1_ServiceSettings: SwiftProtobuf.Messag
     if self.version != 0 {
       try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 3)
     }
+    if self.telemetryRawDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.telemetryRawDays, fieldNumber: 4)
+    }
+    if self.telemetryHourlyDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.telemetryHourlyDays, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -3834,6 +5323,8 @@ nonisolated extension Forge_Servicedesk_V1_ServiceSettings: SwiftProtobuf.Messag
     if lhs._calendar != rhs._calendar {return false}
     if lhs.targets != rhs.targets {return false}
     if lhs.version != rhs.version {return false}
+    if lhs.telemetryRawDays != rhs.telemetryRawDays {return false}
+    if lhs.telemetryHourlyDays != rhs.telemetryHourlyDays {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3955,6 +5446,1904 @@ nonisolated extension Forge_Servicedesk_V1_UpdateServiceSettingsResponse: SwiftP
 
   public static func ==(lhs: Forge_Servicedesk_V1_UpdateServiceSettingsResponse, rhs: Forge_Servicedesk_V1_UpdateServiceSettingsResponse) -> Bool {
     if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_PartUsed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PartUsed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}part_number\0\u{1}description\0\u{1}quantity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.partNumber) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.quantity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.partNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.partNumber, fieldNumber: 1)
+    }
+    if !self.description_p.isEmpty {
+      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
+    }
+    if self.quantity.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.quantity, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_PartUsed, rhs: Forge_Servicedesk_V1_PartUsed) -> Bool {
+    if lhs.partNumber != rhs.partNumber {return false}
+    if lhs.description_p != rhs.description_p {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkOrder"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}number\0\u{1}kind\0\u{1}state\0\u{3}account_id\0\u{3}account_name\0\u{3}equipment_id\0\u{3}serial_number\0\u{1}model\0\u{1}region\0\u{3}ticket_id\0\u{3}plan_id\0\u{3}prediction_id\0\u{1}description\0\u{3}engineer_id\0\u{3}scheduled_at\0\u{3}due_at\0\u{3}labour_hours\0\u{1}parts\0\u{1}result\0\u{3}running_hours\0\u{3}failure_reported_at\0\u{3}cancel_reason\0\u{3}created_by\0\u{3}completed_by\0\u{3}created_at\0\u{3}completed_at\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _number: String = String()
+    var _kind: Forge_Servicedesk_V1_WorkOrderKind = .unspecified
+    var _state: Forge_Servicedesk_V1_WorkOrderState = .unspecified
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _equipmentID: String = String()
+    var _serialNumber: String = String()
+    var _model: String = String()
+    var _region: String = String()
+    var _ticketID: String = String()
+    var _planID: String = String()
+    var _predictionID: String = String()
+    var _description_p: String = String()
+    var _engineerID: String = String()
+    var _scheduledAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _labourHours: Double = 0
+    var _parts: [Forge_Servicedesk_V1_PartUsed] = []
+    var _result: String = String()
+    var _runningHours: Double = 0
+    var _failureReportedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _cancelReason: String = String()
+    var _createdBy: String = String()
+    var _completedBy: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _completedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _number = source._number
+      _kind = source._kind
+      _state = source._state
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _equipmentID = source._equipmentID
+      _serialNumber = source._serialNumber
+      _model = source._model
+      _region = source._region
+      _ticketID = source._ticketID
+      _planID = source._planID
+      _predictionID = source._predictionID
+      _description_p = source._description_p
+      _engineerID = source._engineerID
+      _scheduledAt = source._scheduledAt
+      _dueAt = source._dueAt
+      _labourHours = source._labourHours
+      _parts = source._parts
+      _result = source._result
+      _runningHours = source._runningHours
+      _failureReportedAt = source._failureReportedAt
+      _cancelReason = source._cancelReason
+      _createdBy = source._createdBy
+      _completedBy = source._completedBy
+      _createdAt = source._createdAt
+      _completedAt = source._completedAt
+      _version = source._version
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._number) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._equipmentID) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._serialNumber) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._ticketID) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._planID) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._predictionID) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._engineerID) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._scheduledAt) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._dueAt) }()
+        case 18: try { try decoder.decodeSingularDoubleField(value: &_storage._labourHours) }()
+        case 19: try { try decoder.decodeRepeatedMessageField(value: &_storage._parts) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._result) }()
+        case 21: try { try decoder.decodeSingularDoubleField(value: &_storage._runningHours) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._failureReportedAt) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._cancelReason) }()
+        case 24: try { try decoder.decodeSingularStringField(value: &_storage._createdBy) }()
+        case 25: try { try decoder.decodeSingularStringField(value: &_storage._completedBy) }()
+        case 26: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 27: try { try decoder.decodeSingularMessageField(value: &_storage._completedAt) }()
+        case 28: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._number.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._number, fieldNumber: 2)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 3)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 4)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 5)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 6)
+      }
+      if !_storage._equipmentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._equipmentID, fieldNumber: 7)
+      }
+      if !_storage._serialNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serialNumber, fieldNumber: 8)
+      }
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 9)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 10)
+      }
+      if !_storage._ticketID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ticketID, fieldNumber: 11)
+      }
+      if !_storage._planID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._planID, fieldNumber: 12)
+      }
+      if !_storage._predictionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._predictionID, fieldNumber: 13)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 14)
+      }
+      if !_storage._engineerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._engineerID, fieldNumber: 15)
+      }
+      try { if let v = _storage._scheduledAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._dueAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      if _storage._labourHours.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._labourHours, fieldNumber: 18)
+      }
+      if !_storage._parts.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._parts, fieldNumber: 19)
+      }
+      if !_storage._result.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._result, fieldNumber: 20)
+      }
+      if _storage._runningHours.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._runningHours, fieldNumber: 21)
+      }
+      try { if let v = _storage._failureReportedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
+      if !_storage._cancelReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelReason, fieldNumber: 23)
+      }
+      if !_storage._createdBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createdBy, fieldNumber: 24)
+      }
+      if !_storage._completedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._completedBy, fieldNumber: 25)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 26)
+      } }()
+      try { if let v = _storage._completedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 27)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 28)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_WorkOrder, rhs: Forge_Servicedesk_V1_WorkOrder) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._number != rhs_storage._number {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._equipmentID != rhs_storage._equipmentID {return false}
+        if _storage._serialNumber != rhs_storage._serialNumber {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._ticketID != rhs_storage._ticketID {return false}
+        if _storage._planID != rhs_storage._planID {return false}
+        if _storage._predictionID != rhs_storage._predictionID {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._engineerID != rhs_storage._engineerID {return false}
+        if _storage._scheduledAt != rhs_storage._scheduledAt {return false}
+        if _storage._dueAt != rhs_storage._dueAt {return false}
+        if _storage._labourHours != rhs_storage._labourHours {return false}
+        if _storage._parts != rhs_storage._parts {return false}
+        if _storage._result != rhs_storage._result {return false}
+        if _storage._runningHours != rhs_storage._runningHours {return false}
+        if _storage._failureReportedAt != rhs_storage._failureReportedAt {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._createdBy != rhs_storage._createdBy {return false}
+        if _storage._completedBy != rhs_storage._completedBy {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._completedAt != rhs_storage._completedAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CreateWorkOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateWorkOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_CreateWorkOrderRequest, rhs: Forge_Servicedesk_V1_CreateWorkOrderRequest) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CreateWorkOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateWorkOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_CreateWorkOrderResponse, rhs: Forge_Servicedesk_V1_CreateWorkOrderResponse) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetWorkOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWorkOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetWorkOrderRequest, rhs: Forge_Servicedesk_V1_GetWorkOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetWorkOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetWorkOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetWorkOrderResponse, rhs: Forge_Servicedesk_V1_GetWorkOrderResponse) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListWorkOrdersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListWorkOrdersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}states\0\u{3}equipment_id\0\u{3}account_id\0\u{3}engineer_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.states) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.equipmentID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.engineerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.states.isEmpty {
+      try visitor.visitPackedEnumField(value: self.states, fieldNumber: 2)
+    }
+    if !self.equipmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.equipmentID, fieldNumber: 3)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 4)
+    }
+    if !self.engineerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.engineerID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListWorkOrdersRequest, rhs: Forge_Servicedesk_V1_ListWorkOrdersRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.states != rhs.states {return false}
+    if lhs.equipmentID != rhs.equipmentID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.engineerID != rhs.engineerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListWorkOrdersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListWorkOrdersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_orders\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.workOrders) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.workOrders.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.workOrders, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListWorkOrdersResponse, rhs: Forge_Servicedesk_V1_ListWorkOrdersResponse) -> Bool {
+    if lhs.workOrders != rhs.workOrders {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ScheduleWorkOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScheduleWorkOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}engineer_id\0\u{3}scheduled_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.engineerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._scheduledAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.engineerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.engineerID, fieldNumber: 2)
+    }
+    try { if let v = self._scheduledAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ScheduleWorkOrderRequest, rhs: Forge_Servicedesk_V1_ScheduleWorkOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.engineerID != rhs.engineerID {return false}
+    if lhs._scheduledAt != rhs._scheduledAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ScheduleWorkOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ScheduleWorkOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ScheduleWorkOrderResponse, rhs: Forge_Servicedesk_V1_ScheduleWorkOrderResponse) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CompleteWorkOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteWorkOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}labour_hours\0\u{1}parts\0\u{1}result\0\u{3}running_hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.labourHours) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.parts) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.result) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.runningHours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.labourHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.labourHours, fieldNumber: 2)
+    }
+    if !self.parts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.parts, fieldNumber: 3)
+    }
+    if !self.result.isEmpty {
+      try visitor.visitSingularStringField(value: self.result, fieldNumber: 4)
+    }
+    if self.runningHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.runningHours, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_CompleteWorkOrderRequest, rhs: Forge_Servicedesk_V1_CompleteWorkOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.labourHours != rhs.labourHours {return false}
+    if lhs.parts != rhs.parts {return false}
+    if lhs.result != rhs.result {return false}
+    if lhs.runningHours != rhs.runningHours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CompleteWorkOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CompleteWorkOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_CompleteWorkOrderResponse, rhs: Forge_Servicedesk_V1_CompleteWorkOrderResponse) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CancelWorkOrderRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelWorkOrderRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_CancelWorkOrderRequest, rhs: Forge_Servicedesk_V1_CancelWorkOrderRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_CancelWorkOrderResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelWorkOrderResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_CancelWorkOrderResponse, rhs: Forge_Servicedesk_V1_CancelWorkOrderResponse) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_MaintenancePlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MaintenancePlan"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}model\0\u{1}name\0\u{3}every_running_hours\0\u{3}every_months\0\u{3}lead_days\0\u{1}checklist\0\u{1}active\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.everyRunningHours) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.everyMonths) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.leadDays) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.checklist) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    if self.everyRunningHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.everyRunningHours, fieldNumber: 4)
+    }
+    if self.everyMonths != 0 {
+      try visitor.visitSingularInt32Field(value: self.everyMonths, fieldNumber: 5)
+    }
+    if self.leadDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.leadDays, fieldNumber: 6)
+    }
+    if !self.checklist.isEmpty {
+      try visitor.visitSingularStringField(value: self.checklist, fieldNumber: 7)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 8)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_MaintenancePlan, rhs: Forge_Servicedesk_V1_MaintenancePlan) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.everyRunningHours != rhs.everyRunningHours {return false}
+    if lhs.everyMonths != rhs.everyMonths {return false}
+    if lhs.leadDays != rhs.leadDays {return false}
+    if lhs.checklist != rhs.checklist {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpsertMaintenancePlanRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertMaintenancePlanRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._plan {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest, rhs: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest) -> Bool {
+    if lhs._plan != rhs._plan {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpsertMaintenancePlanResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertMaintenancePlanResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._plan {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpsertMaintenancePlanResponse, rhs: Forge_Servicedesk_V1_UpsertMaintenancePlanResponse) -> Bool {
+    if lhs._plan != rhs._plan {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListMaintenancePlansRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMaintenancePlansRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListMaintenancePlansRequest, rhs: Forge_Servicedesk_V1_ListMaintenancePlansRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListMaintenancePlansResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMaintenancePlansResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plans\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.plans) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.plans.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.plans, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListMaintenancePlansResponse, rhs: Forge_Servicedesk_V1_ListMaintenancePlansResponse) -> Bool {
+    if lhs.plans != rhs.plans {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetReliabilityRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReliabilityRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0\u{3}account_id\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetReliabilityRequest, rhs: Forge_Servicedesk_V1_GetReliabilityRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ReliabilityFigure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReliabilityFigure"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}name\0\u{1}repairs\0\u{3}mttr_hours\0\u{1}machines\0\u{1}failures\0\u{3}hours_in_service\0\u{3}mtbf_hours\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.repairs) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.mttrHours) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.machines) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.failures) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.hoursInService) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.mtbfHours) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.repairs != 0 {
+      try visitor.visitSingularInt32Field(value: self.repairs, fieldNumber: 3)
+    }
+    if self.mttrHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.mttrHours, fieldNumber: 4)
+    }
+    if self.machines != 0 {
+      try visitor.visitSingularInt32Field(value: self.machines, fieldNumber: 5)
+    }
+    if self.failures != 0 {
+      try visitor.visitSingularInt32Field(value: self.failures, fieldNumber: 6)
+    }
+    if self.hoursInService.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.hoursInService, fieldNumber: 7)
+    }
+    if self.mtbfHours.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.mtbfHours, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ReliabilityFigure, rhs: Forge_Servicedesk_V1_ReliabilityFigure) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.repairs != rhs.repairs {return false}
+    if lhs.mttrHours != rhs.mttrHours {return false}
+    if lhs.machines != rhs.machines {return false}
+    if lhs.failures != rhs.failures {return false}
+    if lhs.hoursInService != rhs.hoursInService {return false}
+    if lhs.mtbfHours != rhs.mtbfHours {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetReliabilityResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReliabilityResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}models\0\u{1}account\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.models) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._account) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.models.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.models, fieldNumber: 1)
+    }
+    try { if let v = self._account {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetReliabilityResponse, rhs: Forge_Servicedesk_V1_GetReliabilityResponse) -> Bool {
+    if lhs.models != rhs.models {return false}
+    if lhs._account != rhs._account {return false}
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TelemetryPoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TelemetryPoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}serial_number\0\u{1}metric\0\u{1}time\0\u{1}value\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.serialNumber) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.metric) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.serialNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.serialNumber, fieldNumber: 1)
+    }
+    if !self.metric.isEmpty {
+      try visitor.visitSingularStringField(value: self.metric, fieldNumber: 2)
+    }
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TelemetryPoint, rhs: Forge_Servicedesk_V1_TelemetryPoint) -> Bool {
+    if lhs.serialNumber != rhs.serialNumber {return false}
+    if lhs.metric != rhs.metric {return false}
+    if lhs._time != rhs._time {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_IngestTelemetryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestTelemetryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.points.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.points, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_IngestTelemetryRequest, rhs: Forge_Servicedesk_V1_IngestTelemetryRequest) -> Bool {
+    if lhs.points != rhs.points {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_RejectedPoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RejectedPoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}index\0\u{1}violations\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.index) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.violations) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.index != 0 {
+      try visitor.visitSingularInt32Field(value: self.index, fieldNumber: 1)
+    }
+    if !self.violations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.violations, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_RejectedPoint, rhs: Forge_Servicedesk_V1_RejectedPoint) -> Bool {
+    if lhs.index != rhs.index {return false}
+    if lhs.violations != rhs.violations {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_IngestTelemetryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IngestTelemetryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}accepted\0\u{1}rejected\0\u{1}predictions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.accepted) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rejected) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.predictions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.accepted != 0 {
+      try visitor.visitSingularInt32Field(value: self.accepted, fieldNumber: 1)
+    }
+    if !self.rejected.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rejected, fieldNumber: 2)
+    }
+    if !self.predictions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.predictions, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_IngestTelemetryResponse, rhs: Forge_Servicedesk_V1_IngestTelemetryResponse) -> Bool {
+    if lhs.accepted != rhs.accepted {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.predictions != rhs.predictions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TelemetryValue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TelemetryValue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}time\0\u{1}value\0\u{1}min\0\u{1}max\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._time) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.min) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.max) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._time {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 2)
+    }
+    if self.min.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.min, fieldNumber: 3)
+    }
+    if self.max.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.max, fieldNumber: 4)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt32Field(value: self.count, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TelemetryValue, rhs: Forge_Servicedesk_V1_TelemetryValue) -> Bool {
+    if lhs._time != rhs._time {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.min != rhs.min {return false}
+    if lhs.max != rhs.max {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetTelemetryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTelemetryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_id\0\u{1}metric\0\u{1}from\0\u{1}to\0\u{1}hourly\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.equipmentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.metric) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.hourly) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.equipmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.equipmentID, fieldNumber: 1)
+    }
+    if !self.metric.isEmpty {
+      try visitor.visitSingularStringField(value: self.metric, fieldNumber: 2)
+    }
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.hourly != false {
+      try visitor.visitSingularBoolField(value: self.hourly, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetTelemetryRequest, rhs: Forge_Servicedesk_V1_GetTelemetryRequest) -> Bool {
+    if lhs.equipmentID != rhs.equipmentID {return false}
+    if lhs.metric != rhs.metric {return false}
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.hourly != rhs.hourly {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_GetTelemetryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTelemetryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}values\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.values) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.values.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.values, fieldNumber: 1)
+    }
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_GetTelemetryResponse, rhs: Forge_Servicedesk_V1_GetTelemetryResponse) -> Bool {
+    if lhs.values != rhs.values {return false}
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TelemetryRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TelemetryRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}model\0\u{1}metric\0\u{1}name\0\u{1}kind\0\u{1}limit\0\u{1}below\0\u{3}for_minutes\0\u{3}window_hours\0\u{3}slope_per_hour\0\u{3}horizon_days\0\u{1}advice\0\u{1}parts\0\u{1}active\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.metric) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.limit) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.below) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.forMinutes) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.windowHours) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.slopePerHour) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.horizonDays) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.advice) }()
+      case 13: try { try decoder.decodeRepeatedStringField(value: &self.parts) }()
+      case 14: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 15: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 2)
+    }
+    if !self.metric.isEmpty {
+      try visitor.visitSingularStringField(value: self.metric, fieldNumber: 3)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 4)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 5)
+    }
+    if self.limit.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.limit, fieldNumber: 6)
+    }
+    if self.below != false {
+      try visitor.visitSingularBoolField(value: self.below, fieldNumber: 7)
+    }
+    if self.forMinutes != 0 {
+      try visitor.visitSingularInt32Field(value: self.forMinutes, fieldNumber: 8)
+    }
+    if self.windowHours != 0 {
+      try visitor.visitSingularInt32Field(value: self.windowHours, fieldNumber: 9)
+    }
+    if self.slopePerHour.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.slopePerHour, fieldNumber: 10)
+    }
+    if self.horizonDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.horizonDays, fieldNumber: 11)
+    }
+    if !self.advice.isEmpty {
+      try visitor.visitSingularStringField(value: self.advice, fieldNumber: 12)
+    }
+    if !self.parts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.parts, fieldNumber: 13)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 14)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 15)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TelemetryRule, rhs: Forge_Servicedesk_V1_TelemetryRule) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.model != rhs.model {return false}
+    if lhs.metric != rhs.metric {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.below != rhs.below {return false}
+    if lhs.forMinutes != rhs.forMinutes {return false}
+    if lhs.windowHours != rhs.windowHours {return false}
+    if lhs.slopePerHour != rhs.slopePerHour {return false}
+    if lhs.horizonDays != rhs.horizonDays {return false}
+    if lhs.advice != rhs.advice {return false}
+    if lhs.parts != rhs.parts {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpsertTelemetryRuleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTelemetryRuleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpsertTelemetryRuleRequest, rhs: Forge_Servicedesk_V1_UpsertTelemetryRuleRequest) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_UpsertTelemetryRuleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpsertTelemetryRuleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_UpsertTelemetryRuleResponse, rhs: Forge_Servicedesk_V1_UpsertTelemetryRuleResponse) -> Bool {
+    if lhs._rule != rhs._rule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListTelemetryRulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTelemetryRulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}model\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.model) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.model.isEmpty {
+      try visitor.visitSingularStringField(value: self.model, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListTelemetryRulesRequest, rhs: Forge_Servicedesk_V1_ListTelemetryRulesRequest) -> Bool {
+    if lhs.model != rhs.model {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListTelemetryRulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListTelemetryRulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListTelemetryRulesResponse, rhs: Forge_Servicedesk_V1_ListTelemetryRulesResponse) -> Bool {
+    if lhs.rules != rhs.rules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_Prediction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Prediction"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}equipment_id\0\u{3}serial_number\0\u{1}model\0\u{3}account_id\0\u{3}rule_id\0\u{3}rule_name\0\u{1}metric\0\u{1}value\0\u{3}slope_per_hour\0\u{3}projected_failure_at\0\u{1}reason\0\u{1}state\0\u{3}work_order_id\0\u{1}parts\0\u{3}created_at\0\u{3}closed_at\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _equipmentID: String = String()
+    var _serialNumber: String = String()
+    var _model: String = String()
+    var _accountID: String = String()
+    var _ruleID: String = String()
+    var _ruleName: String = String()
+    var _metric: String = String()
+    var _value: Double = 0
+    var _slopePerHour: Double = 0
+    var _projectedFailureAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _reason: String = String()
+    var _state: Forge_Servicedesk_V1_PredictionState = .unspecified
+    var _workOrderID: String = String()
+    var _parts: [String] = []
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _equipmentID = source._equipmentID
+      _serialNumber = source._serialNumber
+      _model = source._model
+      _accountID = source._accountID
+      _ruleID = source._ruleID
+      _ruleName = source._ruleName
+      _metric = source._metric
+      _value = source._value
+      _slopePerHour = source._slopePerHour
+      _projectedFailureAt = source._projectedFailureAt
+      _reason = source._reason
+      _state = source._state
+      _workOrderID = source._workOrderID
+      _parts = source._parts
+      _createdAt = source._createdAt
+      _closedAt = source._closedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._equipmentID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._serialNumber) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._model) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._ruleID) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._ruleName) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._metric) }()
+        case 9: try { try decoder.decodeSingularDoubleField(value: &_storage._value) }()
+        case 10: try { try decoder.decodeSingularDoubleField(value: &_storage._slopePerHour) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._projectedFailureAt) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 13: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._workOrderID) }()
+        case 15: try { try decoder.decodeRepeatedStringField(value: &_storage._parts) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._equipmentID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._equipmentID, fieldNumber: 2)
+      }
+      if !_storage._serialNumber.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serialNumber, fieldNumber: 3)
+      }
+      if !_storage._model.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._model, fieldNumber: 4)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 5)
+      }
+      if !_storage._ruleID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ruleID, fieldNumber: 6)
+      }
+      if !_storage._ruleName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ruleName, fieldNumber: 7)
+      }
+      if !_storage._metric.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._metric, fieldNumber: 8)
+      }
+      if _storage._value.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._value, fieldNumber: 9)
+      }
+      if _storage._slopePerHour.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._slopePerHour, fieldNumber: 10)
+      }
+      try { if let v = _storage._projectedFailureAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 12)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 13)
+      }
+      if !_storage._workOrderID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._workOrderID, fieldNumber: 14)
+      }
+      if !_storage._parts.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._parts, fieldNumber: 15)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
+      try { if let v = _storage._closedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_Prediction, rhs: Forge_Servicedesk_V1_Prediction) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._equipmentID != rhs_storage._equipmentID {return false}
+        if _storage._serialNumber != rhs_storage._serialNumber {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._ruleID != rhs_storage._ruleID {return false}
+        if _storage._ruleName != rhs_storage._ruleName {return false}
+        if _storage._metric != rhs_storage._metric {return false}
+        if _storage._value != rhs_storage._value {return false}
+        if _storage._slopePerHour != rhs_storage._slopePerHour {return false}
+        if _storage._projectedFailureAt != rhs_storage._projectedFailureAt {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._workOrderID != rhs_storage._workOrderID {return false}
+        if _storage._parts != rhs_storage._parts {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._closedAt != rhs_storage._closedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListPredictionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPredictionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_id\0\u{3}account_id\0\u{3}open_only\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.equipmentID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.openOnly) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.equipmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.equipmentID, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    if self.openOnly != false {
+      try visitor.visitSingularBoolField(value: self.openOnly, fieldNumber: 3)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListPredictionsRequest, rhs: Forge_Servicedesk_V1_ListPredictionsRequest) -> Bool {
+    if lhs.equipmentID != rhs.equipmentID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.openOnly != rhs.openOnly {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ListPredictionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListPredictionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}predictions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.predictions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.predictions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.predictions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ListPredictionsResponse, rhs: Forge_Servicedesk_V1_ListPredictionsResponse) -> Bool {
+    if lhs.predictions != rhs.predictions {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -4259,7 +7648,7 @@ nonisolated extension Forge_Servicedesk_V1_SlaBreached: SwiftProtobuf.Message, S
 
 nonisolated extension Forge_Servicedesk_V1_EquipmentFailurePredicted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EquipmentFailurePredicted"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_id\0\u{3}account_id\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}equipment_id\0\u{3}account_id\0\u{1}reason\0\u{1}prediction\0\u{1}equipment\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -4270,12 +7659,18 @@ nonisolated extension Forge_Servicedesk_V1_EquipmentFailurePredicted: SwiftProto
       case 1: try { try decoder.decodeSingularStringField(value: &self.equipmentID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._prediction) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._equipment) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.equipmentID.isEmpty {
       try visitor.visitSingularStringField(value: self.equipmentID, fieldNumber: 1)
     }
@@ -4285,6 +7680,12 @@ nonisolated extension Forge_Servicedesk_V1_EquipmentFailurePredicted: SwiftProto
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
     }
+    try { if let v = self._prediction {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._equipment {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -4292,6 +7693,212 @@ nonisolated extension Forge_Servicedesk_V1_EquipmentFailurePredicted: SwiftProto
     if lhs.equipmentID != rhs.equipmentID {return false}
     if lhs.accountID != rhs.accountID {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs._prediction != rhs._prediction {return false}
+    if lhs._equipment != rhs._equipment {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrderCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkOrderCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_WorkOrderCreated, rhs: Forge_Servicedesk_V1_WorkOrderCreated) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrderScheduled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkOrderScheduled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_WorkOrderScheduled, rhs: Forge_Servicedesk_V1_WorkOrderScheduled) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrderCompleted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkOrderCompleted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_WorkOrderCompleted, rhs: Forge_Servicedesk_V1_WorkOrderCompleted) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_WorkOrderCancelled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkOrderCancelled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}work_order\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._workOrder) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._workOrder {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_WorkOrderCancelled, rhs: Forge_Servicedesk_V1_WorkOrderCancelled) -> Bool {
+    if lhs._workOrder != rhs._workOrder {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_MaintenancePlanChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MaintenancePlanChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}plan\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._plan {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_MaintenancePlanChanged, rhs: Forge_Servicedesk_V1_MaintenancePlanChanged) -> Bool {
+    if lhs._plan != rhs._plan {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TelemetryRuleChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TelemetryRuleChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._rule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TelemetryRuleChanged, rhs: Forge_Servicedesk_V1_TelemetryRuleChanged) -> Bool {
+    if lhs._rule != rhs._rule {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

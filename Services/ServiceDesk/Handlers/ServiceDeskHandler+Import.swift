@@ -1,0 +1,80 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// `forge import equipment FILE`: the installed base from a spreadsheet, matched by serial
+/// number (a second run changes nothing), each row answered.
+extension ServiceDeskHandler {
+    func importEquipment(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
+        var violations = Self.required(request.importID, "import_id")
+        if request.rows.count > EquipmentImport.maxBatch { violations.append(FieldViolation(field: "rows", description: "must be at most \(EquipmentImport.maxBatch) rows per call")) }
+        let (columns, ignored) = ImportColumns.columns(request.header, aliases: EquipmentImport.aliases)
+        for (column, name) in [(EquipmentImport.Column.serialNumber, "serial number (序列号)"), (.model, "model (型号)"), (.account, "account (客户)")]
+            where !columns.values.contains(column) {
+            violations.append(FieldViolation(field: "header", description: "needs a \(name) column"))
+        }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
+        let now = clock.now()
+        let results: [Forge_Common_V1_ImportRowResult] = try await database.write { db in
+            var results: [Forge_Common_V1_ImportRowResult] = []
+            try db.inSavepoint {
+                var seen: [String: Int32] = [:]
+                for row in request.rows {
+                    var (equipment, accountName, problems) = EquipmentImport.equipment(ImportColumns.cells(row.values, columns: columns))
+                    let serial = EquipmentStore.normalSerial(equipment.serialNumber)
+                    var result = Forge_Common_V1_ImportRowResult.with { $0.line = row.line; $0.id = serial }
+                    if problems.isEmpty, !accountName.isEmpty {
+                        if let account = try AccountDirectory.entry(db, accountID: accountName) {
+                            equipment.accountID = account.accountID
+                        } else {
+                            let named = try AccountDirectory.entries(db, named: accountName)
+                            if named.count == 1 {
+                                equipment.accountID = named[0].accountID
+                            } else {
+                                problems.append(.with {
+                                    $0.field = EquipmentImport.Column.account.rawValue
+                                    $0.description_p = named.isEmpty ? "no account is named \(accountName)" : "\(named.count) accounts are named \(accountName): give the account id"
+                                })
+                            }
+                        }
+                    }
+                    if problems.isEmpty {
+                        problems = EquipmentStore.validate(equipment).map { violation in
+                            Forge_Common_V1_RowViolation.with {
+                                $0.field = violation.field.replacingOccurrences(of: "equipment.", with: "")
+                                $0.description_p = violation.description
+                            }
+                        }
+                    }
+                    if !problems.isEmpty {
+                        result.status = .rejected
+                        result.violations = problems
+                    } else if let first = seen[serial] {
+                        result.status = .duplicate
+                        result.duplicateOf = "line \(first)"
+                    } else {
+                        seen[serial] = row.line
+                        let before = try EquipmentStore.bySerial(db, serial)
+                        let (saved, created) = try EquipmentStore.register(db, equipment, now: now)
+                        result.id = saved.id
+                        result.status = created ? .created : saved.version != before?.version ? .updated : .unchanged
+                    }
+                    results.append(result)
+                }
+                if !request.dryRun {
+                    try AuditLog.record(db, context: context, recordID: request.importID, changes: ["rows": "\(request.rows.count)",
+                                                                                                    "created": "\(results.filter { $0.status == .created }.count)"], at: now)
+                }
+                return request.dryRun ? .rollback : .commit
+            }
+            return results
+        }
+        return .with {
+            $0.results = results
+            $0.ignoredColumns = ignored
+        }
+    }
+}

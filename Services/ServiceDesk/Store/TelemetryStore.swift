@@ -1,0 +1,270 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Telemetry: storing a batch of points, running the models' rules on what arrived, the
+/// predictions they open (each with its work order), the chart's series and the daily
+/// downsampling. Functions run inside the caller's transaction.
+enum TelemetryStore {
+    typealias Rule = Forge_Servicedesk_V1_TelemetryRule
+    typealias Prediction = Forge_Servicedesk_V1_Prediction
+    typealias Sample = TelemetryRules.Sample
+
+    /// A trend rule looks again once its series has moved on this far (the window is hours
+    /// long; re-fitting it on every minute's point would read it a thousand times a day).
+    static let trendEvery: Int64 = 600
+
+    struct Outcome {
+        var accepted = 0
+        var rejected: [Forge_Servicedesk_V1_RejectedPoint] = []
+        var predictions: [Prediction] = []
+    }
+
+    /// Stores the valid points (a second point in the same second replaces the first; points
+    /// older than the raw retention go straight into the hourly aggregates), keeps each
+    /// machine's hour meter, and runs the rules of the models that reported.
+    static func ingest(_ db: Database, _ points: [Forge_Servicedesk_V1_TelemetryPoint], now: Date) throws -> Outcome {
+        var outcome = Outcome()
+        let settings = try ServiceDeskStore.settings(db)
+        let rawCutoff = Int64(now.timeIntervalSince1970) - Int64(ServiceDeskStore.retention(settings).rawDays) * 86_400
+        var machines: [String: Forge_Servicedesk_V1_Equipment?] = [:]
+        var series: [String: Int64] = [:]
+        /// Per series: its machine, metric, the batch's newest time and the newest stored before.
+        struct Touched { var equipmentID: String; var metric: String; var newest: Int64; var before: Int64? }
+        var touched: [Int64: Touched] = [:]
+        var hours: [String: Double] = [:]
+        for (index, point) in points.enumerated() {
+            var violations = TelemetryRules.validate(point, now: now)
+            let serial = EquipmentStore.normalSerial(point.serialNumber)
+            if violations.isEmpty {
+                if machines[serial] == nil { machines[serial] = try EquipmentStore.bySerial(db, serial) }
+                if machines[serial]! == nil {
+                    violations.append(.with { $0.field = "serial_number"; $0.description_p = "\(serial) is not in the installed base" })
+                }
+            }
+            guard violations.isEmpty, let equipment = machines[serial] ?? nil else {
+                outcome.rejected.append(.with { $0.index = Int32(index); $0.violations = violations })
+                continue
+            }
+            let metric = TelemetryRules.metric(point.metric)
+            let key = equipment.id + "|" + metric
+            let id: Int64
+            if let known = series[key] {
+                id = known
+            } else {
+                id = try seriesID(db, equipmentID: equipment.id, metric: metric)
+                series[key] = id
+                touched[id] = Touched(equipmentID: equipment.id, metric: metric, newest: 0,
+                                      before: try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(t) FROM telemetry_raw WHERE series = ?"), arguments: [id]))
+            }
+            let t = point.time.seconds
+            if t < rawCutoff {
+                try db.execute(cached: """
+                    INSERT INTO telemetry_hourly (series, hour, count, sum, min, max) VALUES (?1, ?2, 1, ?3, ?3, ?3)
+                    ON CONFLICT(series, hour) DO UPDATE SET count = count + 1, sum = sum + ?3, min = min(min, ?3), max = max(max, ?3)
+                    """, arguments: [id, t - t % 3600, point.value])
+            } else {
+                try db.execute(cached: "INSERT INTO telemetry_raw (series, t, value) VALUES (?, ?, ?) ON CONFLICT(series, t) DO UPDATE SET value = excluded.value",
+                               arguments: [id, t, point.value])
+                touched[id]!.newest = max(touched[id]!.newest, t)
+            }
+            if metric == "running_hours" { hours[equipment.id] = max(hours[equipment.id] ?? 0, point.value) }
+            outcome.accepted += 1
+        }
+        for (equipmentID, meter) in hours { try updateRunningHours(db, equipmentID: equipmentID, hours: meter) }
+        let byID = Dictionary(machines.values.compactMap { $0 }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let rules = try rules(db, models: Set(byID.values.map(\.model)))
+        guard !rules.isEmpty else { return outcome }
+        // Late points (older than what the series had) change no verdict about now.
+        for (id, seen) in touched where seen.newest > (seen.before ?? 0) {
+            guard let equipment = byID[seen.equipmentID] else { continue }
+            for rule in rules where rule.active && rule.model == equipment.model && TelemetryRules.metric(rule.metric) == seen.metric {
+                if rule.kind == .trend, let before = seen.before, seen.newest / trendEvery == before / trendEvery { continue }
+                let samples = try window(db, series: id, from: seen.newest - TelemetryRules.window(rule), to: seen.newest)
+                guard let firing = TelemetryRules.evaluate(samples, rule),
+                      let prediction = try predict(db, equipment: equipment, rule: rule, firing: firing, now: now) else { continue }
+                outcome.predictions.append(prediction)
+            }
+        }
+        return outcome
+    }
+
+    static func seriesID(_ db: Database, equipmentID: String, metric: String) throws -> Int64 {
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM telemetry_series WHERE equipment_id = ? AND metric = ?"), arguments: [equipmentID, metric]) {
+            return id
+        }
+        try db.execute(cached: "INSERT INTO telemetry_series (equipment_id, metric) VALUES (?, ?)", arguments: [equipmentID, metric])
+        return db.lastInsertedRowID
+    }
+
+    /// The hour meter only moves forward. Not an event: a machine's hours change every few
+    /// minutes, and the record's other fields did not change.
+    static func updateRunningHours(_ db: Database, equipmentID: String, hours: Double) throws {
+        guard var equipment = try EquipmentStore.byID(db, equipmentID), hours > equipment.runningHours else { return }
+        equipment.runningHours = hours
+        try db.execute(sql: "UPDATE equipment SET payload = ? WHERE id = ?", arguments: [try equipment.serializedData(), equipmentID])
+    }
+
+    static func window(_ db: Database, series: Int64, from: Int64, to: Int64) throws -> [Sample] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT t, value FROM telemetry_raw WHERE series = ? AND t >= ? AND t <= ? ORDER BY t"),
+                         arguments: [series, from, to]).map { Sample(time: $0[0], value: $0[1]) }
+    }
+
+    /// A firing rule opens a prediction, unless one is open for this machine and rule: the
+    /// prediction, its predictive work order and `EquipmentFailurePredicted`, together.
+    static func predict(_ db: Database, equipment: Forge_Servicedesk_V1_Equipment, rule: Rule, firing: TelemetryRules.Firing, now: Date) throws -> Prediction? {
+        let open = try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM prediction WHERE equipment_id = ? AND rule_id = ? AND state = 1"),
+                                     arguments: [equipment.id, rule.id]) ?? false
+        guard !open else { return nil }
+        var prediction = Prediction.with {
+            $0.id = EventID.make(prefix: "prd", at: now)
+            $0.equipmentID = equipment.id
+            $0.serialNumber = equipment.serialNumber
+            $0.model = equipment.model
+            $0.accountID = equipment.accountID
+            $0.ruleID = rule.id
+            $0.ruleName = rule.name
+            $0.metric = rule.metric
+            $0.value = firing.value
+            $0.slopePerHour = firing.slopePerHour
+            if let projected = firing.projectedFailure { $0.projectedFailureAt = Google_Protobuf_Timestamp(date: projected) }
+            $0.reason = firing.reason
+            $0.state = .open
+            $0.parts = rule.parts
+            $0.createdAt = Google_Protobuf_Timestamp(date: now)
+        }
+        let (order, _) = try WorkOrderStore.create(db, .with {
+            $0.kind = .predictive
+            $0.equipmentID = equipment.id
+            $0.predictionID = prediction.id
+            if prediction.hasProjectedFailureAt { $0.dueAt = prediction.projectedFailureAt }
+            $0.description_p = [rule.name + ": " + firing.reason, rule.advice].filter { !$0.isEmpty }.joined(separator: "\n")
+        }, actor: "forge", sourceKey: "prediction|\(prediction.id)", now: now)
+        prediction.workOrderID = order.id
+        try db.execute(sql: "INSERT INTO prediction (id, equipment_id, account_id, rule_id, state, created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [prediction.id, prediction.equipmentID, prediction.accountID, prediction.ruleID, prediction.state.rawValue,
+                                   now.timeIntervalSince1970, try prediction.serializedData()])
+        let fired = prediction
+        try Outbox.append(db, Forge_Servicedesk_V1_EquipmentFailurePredicted.with {
+            $0.equipmentID = equipment.id
+            $0.accountID = equipment.accountID
+            $0.reason = firing.reason
+            $0.prediction = fired
+            $0.equipment = equipment
+        }, accountID: equipment.accountID, at: now)
+        return prediction
+    }
+
+    static func prediction(_ db: Database, id: String) throws -> Prediction? {
+        try Data.fetchOne(db, sql: "SELECT payload FROM prediction WHERE id = ?", arguments: [id]).map { try .init(serializedBytes: $0) }
+    }
+
+    static func savePrediction(_ db: Database, _ prediction: Prediction) throws {
+        try db.execute(sql: "UPDATE prediction SET account_id = ?, state = ?, payload = ? WHERE id = ?",
+                       arguments: [prediction.accountID, prediction.state.rawValue, try prediction.serializedData(), prediction.id])
+    }
+
+    static func predictions(_ db: Database, equipmentID: String = "", accountID: String = "", openOnly: Bool = false, limit: Int = 50) throws -> [Prediction] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if !equipmentID.isEmpty { clauses.append("equipment_id = ?"); arguments += [equipmentID] }
+        if !accountID.isEmpty { clauses.append("account_id = ?"); arguments += [accountID] }
+        if openOnly { clauses.append("state = 1") }
+        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        return try Data.fetchAll(db, sql: "SELECT payload FROM prediction \(filter) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments + [limit])
+            .map { try .init(serializedBytes: $0) }
+    }
+
+    // MARK: Rules
+
+    static func rules(_ db: Database, models: Set<String>) throws -> [Rule] {
+        guard !models.isEmpty else { return [] }
+        return try Data.fetchAll(db, sql: "SELECT payload FROM telemetry_rule WHERE model IN (\(databaseQuestionMarks(count: models.count)))",
+                                 arguments: StatementArguments(models.sorted())).map { try .init(serializedBytes: $0) }
+    }
+
+    static func allRules(_ db: Database, model: String) throws -> [Rule] {
+        let sql = model.isEmpty ? "SELECT payload FROM telemetry_rule ORDER BY model, id" : "SELECT payload FROM telemetry_rule WHERE model = ? ORDER BY id"
+        return try Data.fetchAll(db, sql: sql, arguments: model.isEmpty ? [] : [model]).map { try .init(serializedBytes: $0) }
+    }
+
+    static func saveRule(_ db: Database, _ requested: Rule, now: Date) throws -> Rule {
+        var rule = requested
+        rule.model = rule.model.trimmingCharacters(in: .whitespaces)
+        rule.metric = TelemetryRules.metric(rule.metric)
+        if rule.id.isEmpty { rule.id = EventID.make(prefix: "rul", at: now) }
+        let current = try Data.fetchOne(db, sql: "SELECT payload FROM telemetry_rule WHERE id = ?", arguments: [rule.id]).map { try Rule(serializedBytes: $0) }
+        rule.version = (current?.version ?? 0) + 1
+        try db.execute(sql: "INSERT INTO telemetry_rule (id, model, payload) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET model = excluded.model, payload = excluded.payload",
+                       arguments: [rule.id, rule.model, try rule.serializedData()])
+        let saved = rule
+        try Outbox.append(db, Forge_Servicedesk_V1_TelemetryRuleChanged.with { $0.rule = saved }, at: now)
+        return rule
+    }
+
+    // MARK: Reading and downsampling
+
+    static func metrics(_ db: Database, equipmentID: String) throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT metric FROM telemetry_series WHERE equipment_id = ? ORDER BY metric", arguments: [equipmentID])
+    }
+
+    /// The series in [from, to): hourly aggregates where only they are left (or `hourly` asks
+    /// for them), raw points where they are kept.
+    static func values(_ db: Database, equipmentID: String, metric: String, from: Date, to: Date, hourly: Bool) throws -> [Forge_Servicedesk_V1_TelemetryValue] {
+        guard let series = try Int64.fetchOne(db, sql: "SELECT id FROM telemetry_series WHERE equipment_id = ? AND metric = ?",
+                                              arguments: [equipmentID, TelemetryRules.metric(metric)]) else { return [] }
+        let start = Int64(from.timeIntervalSince1970.rounded(.down)), end = Int64(to.timeIntervalSince1970.rounded(.up))
+        func aggregate(_ row: Row) -> Forge_Servicedesk_V1_TelemetryValue {
+            .with {
+                $0.time = Google_Protobuf_Timestamp(seconds: row["hour"], nanos: 0)
+                $0.count = Int32(row["count"] as Int64)
+                $0.value = (row["sum"] as Double) / Double(max(row["count"] as Int64, 1))
+                $0.min = row["min"]
+                $0.max = row["max"]
+            }
+        }
+        var values = try Row.fetchAll(db, sql: "SELECT hour, count, sum, min, max FROM telemetry_hourly WHERE series = ? AND hour >= ? AND hour < ? ORDER BY hour",
+                                      arguments: [series, start - start % 3600, end]).map(aggregate)
+        if hourly {
+            values += try Row.fetchAll(db, sql: """
+                SELECT t - t % 3600 AS hour, count(*) AS count, sum(value) AS sum, min(value) AS min, max(value) AS max
+                FROM telemetry_raw WHERE series = ? AND t >= ? AND t < ? GROUP BY hour ORDER BY hour
+                """, arguments: [series, start, end]).map(aggregate)
+        } else {
+            values += try Row.fetchAll(db, sql: "SELECT t, value FROM telemetry_raw WHERE series = ? AND t >= ? AND t < ? ORDER BY t LIMIT 20000",
+                                       arguments: [series, start, end]).map { row in
+                .with {
+                    $0.time = Google_Protobuf_Timestamp(seconds: row[0], nanos: 0)
+                    $0.value = row[1]
+                    $0.min = row[1]
+                    $0.max = row[1]
+                    $0.count = 1
+                }
+            }
+        }
+        return values.sorted { $0.time.seconds < $1.time.seconds }
+    }
+
+    /// Raw points older than the raw retention become hourly aggregates; aggregates older than
+    /// theirs go. Returns the raw points folded.
+    @discardableResult
+    static func downsample(_ db: Database, now: Date) throws -> Int {
+        let (rawDays, hourlyDays) = ServiceDeskStore.retention(try ServiceDeskStore.settings(db))
+        let current = Int64(now.timeIntervalSince1970)
+        let rawCutoff = current - Int64(rawDays) * 86_400
+        let cutoff = rawCutoff - rawCutoff % 3600
+        try db.execute(sql: """
+            INSERT INTO telemetry_hourly (series, hour, count, sum, min, max)
+            SELECT series, t - t % 3600, count(*), sum(value), min(value), max(value) FROM telemetry_raw WHERE t < ? GROUP BY series, t - t % 3600
+            ON CONFLICT(series, hour) DO UPDATE SET count = count + excluded.count, sum = sum + excluded.sum,
+                min = min(min, excluded.min), max = max(max, excluded.max)
+            """, arguments: [cutoff])
+        try db.execute(sql: "DELETE FROM telemetry_raw WHERE t < ?", arguments: [cutoff])
+        let folded = db.changesCount
+        try db.execute(sql: "DELETE FROM telemetry_hourly WHERE hour < ?", arguments: [current - Int64(hourlyDays) * 86_400])
+        return folded
+    }
+}
