@@ -7,34 +7,40 @@ import ForgeWire
 import Foundation
 import SwiftProtobuf
 
-/// `forge import accounts|contacts|leads|products|order-status FILE`: reads a spreadsheet (CSV in
-/// UTF-8 or GB18030, or an .xlsx workbook), streams it in batches to the service that owns the
-/// records (accounts, pipeline, orders) and writes a report with one line per row.
+/// `forge import accounts|contacts|leads|products|order-status|equipment FILE`: reads a
+/// spreadsheet (CSV in UTF-8 or GB18030, or an .xlsx workbook), streams it in batches to the
+/// service that owns the records (accounts, pipeline, orders, service desk) and writes a report
+/// with one line per row.
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import accounts, contacts, leads, products or ERP's order-status file from a spreadsheet (.xlsx, or CSV in UTF-8 or GB18030/GBK).",
+        abstract: "Import accounts, contacts, leads, products, ERP's order-status file or the installed base from a spreadsheet (.xlsx, or CSV in UTF-8 or GB18030/GBK).",
         discussion: """
             Headers may be Chinese or English (客户名称/name, 统一社会信用代码/tax_id, 行业/industry, …;
             for leads 公司名称/company, 联系人/contact, 电话/phone, 区域/region, 产品线/product_line,
             需求/need, 来源/source, 展会/campaign, 日期/received_at; for products 物料号/sku, 名称/name,
             型号/model, 产品线/product_line, 单价/list_price, 交期/lead_time_days, 阶梯价/tiers "10:9500; 50:9000";
             for ERP's status file ERP订单号/erp_order_number, 行号/line_no, 状态/status, 更新时间/source_time,
-            物流公司/carrier, 运单号/tracking_number). An .xlsx file's first sheet is read.
+            物流公司/carrier, 运单号/tracking_number; for equipment 序列号/serial_number, 型号/model,
+            客户/account (the customer's name or account id), 区域/region, 现场/site, 安装日期/installed_at,
+            验收日期/accepted_at, 保修截止/warranty_until, 服务等级/service_level, 运行小时/running_hours,
+            状态/status). An .xlsx file's first sheet is read.
             Every row is reported: created, updated, unchanged, duplicate (of an existing account or an
             earlier row; for leads also a repeat inquiry on an open lead) or rejected with the reason.
             Running the same file again creates nothing new for accounts and contacts; for leads each
             row is a new inquiry (a repeat on the lead it created the first time). Products are matched
-            by SKU; a status file imported twice applies once (its rows' ids come from the file's content).
+            by SKU, machines by serial number; a status file imported twice applies once (its rows' ids
+            come from the file's content).
               forge import accounts customers.csv --dry-run
               forge import contacts contacts.csv --report report.csv
               forge import leads trade-show.xlsx
               forge import products material-master.xlsx
               forge import order-status erp-status-20261201.csv
+              forge import equipment installed-base.xlsx
             """
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case accounts, contacts, leads, products
+        case accounts, contacts, leads, products, equipment
         case orderStatus = "order-status"
 
         /// The service that owns the records.
@@ -43,11 +49,12 @@ struct Import: AsyncParsableCommand {
             case .accounts, .contacts: "accounts"
             case .leads: "pipeline"
             case .products, .orderStatus: "orders"
+            case .equipment: "servicedesk"
             }
         }
     }
 
-    @Argument(help: "What the file holds: accounts, contacts, leads, products or order-status.")
+    @Argument(help: "What the file holds: accounts, contacts, leads, products, order-status or equipment.")
     var kind: Kind
 
     @Argument(help: "The .xlsx or CSV file.")
@@ -65,14 +72,14 @@ struct Import: AsyncParsableCommand {
     @Option(name: .long, help: "Write the per-row report (CSV) here instead of standard output.")
     var report: String?
 
-    @Option(name: .long, help: "The service's wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101 for accounts and contacts, $FORGE_PIPELINE_ADDR or 127.0.0.1:7102 for leads, $FORGE_ORDERS_ADDR or 127.0.0.1:7103 for products and order-status).")
+    @Option(name: .long, help: "The service's wire address (default: $FORGE_ACCOUNTS_ADDR or 127.0.0.1:7101 for accounts and contacts, $FORGE_PIPELINE_ADDR or 127.0.0.1:7102 for leads, $FORGE_ORDERS_ADDR or 127.0.0.1:7103 for products and order-status, $FORGE_SERVICEDESK_ADDR or 127.0.0.1:7104 for equipment).")
     var address: String?
 
     @Option(name: .long, help: "Bearer token (default: $FORGE_TOKEN).")
     var token: String?
 
     func validate() throws {
-        // forge-accounts and forge-pipeline take at most 2,000 rows per call, forge-orders 500.
+        // forge-accounts, forge-pipeline and forge-servicedesk take at most 2,000 rows per call, forge-orders 500.
         let most = kind.service == "orders" ? 500 : 2_000
         guard (1...most).contains(batchSize) else {
             throw ValidationError("--batch-size must be 1 to \(most) for \(kind.rawValue)")
@@ -114,6 +121,7 @@ struct Import: AsyncParsableCommand {
         let client = Forge_Accounts_V1_AccountsClient(channel: wire)
         let pipeline = Forge_Pipeline_V1_PipelineClient(channel: wire)
         let orders = Forge_Orders_V1_OrdersClient(channel: wire)
+        let serviceDesk = Forge_Servicedesk_V1_ServiceDeskClient(channel: wire)
         // One id per run: batches of this run dedupe against each other, and a retried batch
         // (same id, same lines) answers what it answered before. ERP's status file is named by
         // its content, so the same file imported again is the same reports.
@@ -137,6 +145,7 @@ struct Import: AsyncParsableCommand {
                 case .leads: response = try await pipeline.importLeads(request, options: options)
                 case .products: response = try await orders.importProducts(request, options: options)
                 case .orderStatus: response = try await orders.importOrderStatus(request, options: options)
+                case .equipment: response = try await serviceDesk.importEquipment(request, options: options)
                 }
             } catch let error as RPCError {
                 progress.finish()
@@ -158,7 +167,8 @@ struct Import: AsyncParsableCommand {
         print("[forge] \(summary)\(dryRun ? " (dry run: nothing written)" : "")", to: &stderr)
 
         let lines = ["line,status,id,duplicate_of,reason"] + results.map { result in
-            [String(result.line), Self.name(result.status), result.id, result.duplicateOf, result.reason].map(Self.csvCell).joined(separator: ",")
+            let reason = result.reason.isEmpty ? result.violations.map { "\($0.field): \($0.description_p)" }.joined(separator: "; ") : result.reason
+            return [String(result.line), Self.name(result.status), result.id, result.duplicateOf, reason].map(Self.csvCell).joined(separator: ",")
         }
         let text = lines.joined(separator: "\n") + "\n"
         if let report {

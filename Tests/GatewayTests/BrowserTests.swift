@@ -127,4 +127,51 @@ struct BrowserTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("complaint pages ok"))
     }
+
+    @Test("an engineer sees a drifting machine's telemetry chart with the rule's limit, its prediction and predictive work order, and records the visit on the machine's page, which closes the prediction")
+    func equipmentPages() async throws {
+        var stack = try await GatewayProcessTests.start(portBase: 10200)
+        defer { stack.killAll() }
+        try await stack.writeServiceToken()
+        try stack.start("servicedesk")
+        #expect(await stack.waitUntilServing("servicedesk"))
+        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
+        func call(_ method: String, _ path: String, _ body: String? = nil, as token: String) async throws -> [String: Any] {
+            let reply = try await GatewayProcessTests.call(stack, method, path, token: token, body: body)
+            #expect(reply.status == 200, "\(method) \(path): \(reply.body)")
+            return reply.json
+        }
+        _ = try await call("POST", "/api/v1/users", #"{"user":{"username":"eng-east","display_name":"李工","roles":["service_engineer"]},"password":"correct horse battery"}"#, as: admin)
+        _ = try await call("PUT", "/api/v1/engineers/eng-east", #"{"engineer":{"name":"李工","regions":["华东"],"active":true}}"#, as: admin)
+        let account = try await call("POST", "/api/v1/accounts", #"{"account":{"name":"常州恒力传动设备有限公司","region":"华东"}}"#, as: admin)
+        let accountID = try #require((account["account"] as? [String: Any])?["id"] as? String)
+        // The account reaches the service desk through accounts' feed.
+        var equipmentID: String?
+        for _ in 0..<200 where equipmentID == nil {
+            let reply = try await GatewayProcessTests.call(stack, "PUT", "/api/v1/equipment", token: admin, body: """
+                {"equipment":{"serial_number":"VMC850-26-0117","model":"VMC850","account_id":"\(accountID)","region":"华东"}}
+                """)
+            equipmentID = (reply.json["equipment"] as? [String: Any])?["id"] as? String
+            if equipmentID == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let id = try #require(equipmentID)
+        _ = try await call("PUT", "/api/v1/telemetry-rules", """
+            {"rule":{"model":"VMC850","metric":"vibration","name":"主轴轴承磨损","kind":"RULE_KIND_TREND","limit":7.1,"window_hours":24,"horizon_days":14,"parts":["SP-BRG-7014"],"active":true}}
+            """, as: admin)
+        // A day of one point a minute, rising 0.02 mm/s an hour under ±0.5 of noise.
+        let now = Date().timeIntervalSince1970
+        var seed: UInt64 = 11
+        let points = (0..<1440).map { minute -> String in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            let noise = Double(seed >> 11) / Double(1 << 53) - 0.5
+            let time = Date(timeIntervalSince1970: now - Double(1440 - minute) * 60)
+            return #"{"serial_number":"VMC850-26-0117","metric":"vibration","time":"\#(RFC3339.string(from: time))","value":\#(2.8 + 0.02 * Double(minute) / 60 + noise)}"#
+        }
+        let ingested = try await call("POST", "/api/v1/telemetry", #"{"points":[\#(points.joined(separator: ","))]}"#, as: admin)
+        #expect(ingested["accepted"] as? Int == 1440 && (ingested["predictions"] as? [Any])?.count == 1, "\(ingested.keys)")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/equipment_pages.py").path
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", id, accountID, "eng-east", "correct horse battery"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("equipment pages ok"))
+    }
 }

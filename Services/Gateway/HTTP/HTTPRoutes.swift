@@ -224,6 +224,34 @@ enum HTTPRoutes {
                   summary: "The business calendar and SLA targets", tag: "service"),
             .init(method: .put, path: "/api/v1/service-settings", rpc: service.updateServiceSettings, service: "servicedesk",
                   summary: "Change the business calendar and SLA targets (send the version read)", hasBody: true, tag: "service"),
+            // Work orders, maintenance, telemetry and prediction
+            .init(method: .post, path: "/api/v1/work-orders", rpc: service.createWorkOrder, service: "servicedesk",
+                  summary: "Create a work order (from a ticket, or for a machine)", hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/work-orders", rpc: service.listWorkOrders, service: "servicedesk", summary: "Work orders, newest first (default: open and scheduled)",
+                  query: page.merging(["state": "states", "equipment_id": "equipment_id", "account_id": "account_id", "engineer_id": "engineer_id"]) { $1 }, tag: "service"),
+            .init(method: .get, path: "/api/v1/work-orders/{id}", rpc: service.getWorkOrder, service: "servicedesk", summary: "A work order",
+                  pathFields: ["id": "id"], tag: "service"),
+            .init(method: .post, path: "/api/v1/work-orders/{id}/schedule", rpc: service.scheduleWorkOrder, service: "servicedesk",
+                  summary: "Give a work order its engineer and visit date", pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/work-orders/{id}/complete", rpc: service.completeWorkOrder, service: "servicedesk",
+                  summary: "Record the visit: labour, parts, result (closes its prediction)", pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .post, path: "/api/v1/work-orders/{id}/cancel", rpc: service.cancelWorkOrder, service: "servicedesk",
+                  summary: "Cancel a work order with a reason", pathFields: ["id": "id"], hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/maintenance-plans", rpc: service.listMaintenancePlans, service: "servicedesk",
+                  summary: "Preventive maintenance plans", query: ["model": "model"], tag: "service"),
+            .init(method: .put, path: "/api/v1/maintenance-plans", rpc: service.upsertMaintenancePlan, service: "servicedesk",
+                  summary: "Add or change a maintenance plan (every N running hours or M months)", hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/reliability", rpc: service.getReliability, service: "servicedesk",
+                  summary: "MTTR per model and customer, MTBF per model", query: ["model": "model", "account_id": "account_id"], tag: "service"),
+            .init(method: .get, path: "/api/v1/equipment/{id}/telemetry", rpc: service.getTelemetry, service: "servicedesk",
+                  summary: "One machine's metric: raw points, hourly beyond the raw retention",
+                  query: ["metric": "metric", "hourly": "hourly", "from": "from", "to": "to"], pathFields: ["id": "equipment_id"], tag: "service"),
+            .init(method: .get, path: "/api/v1/telemetry-rules", rpc: service.listTelemetryRules, service: "servicedesk",
+                  summary: "Threshold and trend rules per model", query: ["model": "model"], tag: "service"),
+            .init(method: .put, path: "/api/v1/telemetry-rules", rpc: service.upsertTelemetryRule, service: "servicedesk",
+                  summary: "Add or change a telemetry rule", hasBody: true, tag: "service"),
+            .init(method: .get, path: "/api/v1/predictions", rpc: service.listPredictions, service: "servicedesk",
+                  summary: "Failure predictions, newest first", query: ["equipment_id": "equipment_id", "account_id": "account_id", "open_only": "open_only"], tag: "service"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")
@@ -237,7 +265,14 @@ enum HTTPRoutes {
         var importOrderStatus = HTTPRoute(method: .post, path: "/api/v1/import/order-status", rpc: orders.importOrderStatus, service: "orders",
                                           summary: "Import one batch of ERP's status file", hasBody: true, tag: "import")
         importOrderStatus.maxBody = 8 << 20
-        routes += [importAccounts, importContacts, importProducts, importOrderStatus]
+        var importEquipment = HTTPRoute(method: .post, path: "/api/v1/import/equipment", rpc: service.importEquipment, service: "servicedesk",
+                                        summary: "Import one batch of spreadsheet rows (the installed base)", hasBody: true, tag: "import")
+        importEquipment.maxBody = 8 << 20
+        // 10,000 points as JSON run to about 1.5 MB.
+        var telemetry = HTTPRoute(method: .post, path: "/api/v1/telemetry", rpc: service.ingestTelemetry, service: "servicedesk",
+                                  summary: "Ingest up to 10,000 telemetry points (the models' rules run on them)", hasBody: true, tag: "service")
+        telemetry.maxBody = 4 << 20
+        routes += [importAccounts, importContacts, importProducts, importOrderStatus, importEquipment, telemetry]
         return routes
     }()
 }

@@ -8,8 +8,8 @@ import NIOCore
 import SwiftProtobuf
 
 /// The service desk's pages: the ticket queue sorted by SLA time left, a ticket with its SLA
-/// clocks, history and the complaint loop's steps (the forms an engineer works it with), a
-/// machine with its tickets, and the 360° page's service card. What a person sees is what the
+/// clocks, history and the complaint loop's steps (the forms an engineer works it with), the
+/// 360° page's service card; a machine and the work orders are in EquipmentPages.swift. What a person sees is what the
 /// service desk answers for their token.
 struct ServicePages: Sendable {
     let pages: WebPages
@@ -25,7 +25,18 @@ struct ServicePages: Sendable {
             await pages.page(request) { token in try await ticketPage(id: context.parameters.get("id") ?? "", token: token) }
         }
         router.get("/equipment/{id}") { request, context in
-            await pages.page(request) { token in try await equipmentPage(id: context.parameters.get("id") ?? "", token: token) }
+            let metric = request.uri.queryParameters.get("metric") ?? ""
+            let days = Int(request.uri.queryParameters.get("days") ?? "") ?? 7
+            return await pages.page(request) { token in try await equipmentPage(id: context.parameters.get("id") ?? "", metric: metric, days: days, token: token) }
+        }
+        router.get("/work-orders") { request, _ in
+            let mine = request.uri.queryParameters.get("mine") == "1"
+            return await pages.page(request) { token in try await workOrdersPage(mine: mine, token: token) }
+        }
+        router.post("/work-orders/{id}/{action}") { request, context in
+            await pages.action(request) { token, fields in
+                try await performWorkOrder(context.parameters.get("action") ?? "", id: context.parameters.get("id") ?? "", fields: fields, token: token)
+            }
         }
         router.post("/tickets/{id}/{action}") { request, context in
             await pages.action(request) { token, fields in
@@ -36,7 +47,7 @@ struct ServicePages: Sendable {
         }
     }
 
-    private func call<Response: SwiftProtobuf.Message>(_ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String, as type: Response.Type) async throws -> Response {
+    func call<Response: SwiftProtobuf.Message>(_ method: MethodDescriptor, _ request: some SwiftProtobuf.Message, token: String, as type: Response.Type) async throws -> Response {
         try await pages.call("servicedesk", method, request, token: token, as: type)
     }
 
@@ -236,26 +247,6 @@ struct ServicePages: Sendable {
         }
     }
 
-    private func equipmentPage(id: String, token: String) async throws -> String {
-        let reply = try await call(Desk.getEquipment, Forge_Servicedesk_V1_GetEquipmentRequest.with { $0.id = id }, token: token, as: Forge_Servicedesk_V1_GetEquipmentResponse.self)
-        let machine = reply.equipment
-        let tickets = reply.tickets.map {
-            "<li><span class=\"muted\">\(WebPages.date($0.createdAt))</span> <a href=\"/tickets/\(HTML.escape($0.id))\">\(HTML.escape($0.number))</a> \(Self.category($0.category)) · \(Self.state($0.state)) · \(HTML.escape($0.subject))</li>"
-        }.joined()
-        return HTML.page(title: machine.serialNumber, user: WebPages.subject(token), body: """
-            <h1 id="serial">\(HTML.escape(machine.serialNumber)) <span class="muted">\(HTML.escape(machine.model))</span></h1>
-            <dl>
-            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(machine.accountID))">\(HTML.escape(machine.accountName))</a></dd>
-            <dt>现场</dt><dd>\(HTML.escape([machine.site, machine.address].filter { !$0.isEmpty }.joined(separator: " · ")))</dd>
-            <dt>安装 · 质保至</dt><dd>\(machine.hasInstalledAt ? WebPages.date(machine.installedAt) : "—") · \(machine.hasWarrantyUntil ? WebPages.date(machine.warrantyUntil) : "—")</dd>
-            <dt>服务等级</dt><dd>\(HTML.escape(Self.level(machine.serviceLevel)))\(machine.serviceContract.isEmpty ? "" : " · 合同 \(HTML.escape(machine.serviceContract))")</dd>
-            <dt>运行小时</dt><dd>\(Int(machine.runningHours))</dd>
-            \(machine.orderID.isEmpty ? "" : "<dt>订单</dt><dd><a href=\"/orders/\(HTML.escape(machine.orderID))\">\(HTML.escape(machine.orderID))</a></dd>")
-            </dl>
-            <h2>服务记录</h2><ul class="timeline" id="equipment-tickets">\(tickets.isEmpty ? "<li class=\"muted\">没有工单</li>" : tickets)</ul>
-            """)
-    }
-
     /// The 360° page's service card: machines, open tickets with their SLA state, the year's
     /// service record.
     static func card(_ section: Forge_Gateway_V1_Section?) -> String {
@@ -272,7 +263,9 @@ struct ServicePages: Sendable {
         return (tickets.isEmpty ? "<p class=\"muted\">没有进行中的工单</p>" : "<ul class=\"timeline\">\(tickets)</ul>") + """
             <dl><dt>设备</dt><dd class="equipment-count">\(service.equipmentCount) 台\(machines.isEmpty ? "" : "：" + machines)</dd>
             <dt>近 12 个月</dt><dd>\(service.ticketsLast12Months) 张工单 · SLA 超时 \(service.slaMissedLast12Months)</dd>
-            \(service.complaintsOpen > 0 ? "<dt>未结投诉</dt><dd class=\"error\">\(service.complaintsOpen)</dd>" : "")</dl>
+            \(service.complaintsOpen > 0 ? "<dt>未结投诉</dt><dd class=\"error\">\(service.complaintsOpen)</dd>" : "")
+            \(service.workOrdersOpen > 0 ? "<dt>待上门</dt><dd>\(service.workOrdersOpen) 张派工单</dd>" : "")
+            \(service.hasLastPrediction ? "<dt>故障预测</dt><dd class=\"prediction\(service.lastPrediction.state == .open ? " error" : "")\">\(prediction(service.lastPrediction))</dd>" : "")</dl>
             """
     }
 }
