@@ -232,4 +232,39 @@ struct TicketFlowTests {
         let count = try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM ticket") }
         #expect(count == 0)
     }
+
+    @Test("the previous helpdesk's history imports once per number with its own times; SLA results come from today's targets in business hours; SR- numbers and times out of order are refused by field")
+    func ticketHistory() async throws {
+        let fixture = try ServiceDeskFixture(start: SlaRulesTests.at("2026-12-07 09:00"))
+        try await fixture.setUp()
+        func old(_ number: String, opened: String, responded: String? = nil, resolved: String, closed: String? = nil) -> Forge_Servicedesk_V1_Ticket {
+            .with {
+                $0.number = number; $0.accountID = "acc_1"; $0.region = "华东"; $0.channel = .phone; $0.category = .fault; $0.priority = .p2; $0.subject = "主轴异响"
+                $0.createdAt = .init(date: SlaRulesTests.at(opened)); $0.resolvedAt = .init(date: SlaRulesTests.at(resolved))
+                if let responded { $0.sla.firstResponse.metAt = .init(date: SlaRulesTests.at(responded)) }
+                if let closed { $0.closedAt = .init(date: SlaRulesTests.at(closed)) }
+                $0.assigneeID = "eng-east"
+            }
+        }
+        let tickets = [
+            // P2 standard: first response 4 h, resolution 24 business hours (3 days of 9).
+            old("HD-2026-0101", opened: "2026-06-01 10:00", responded: "2026-06-01 11:00", resolved: "2026-06-02 16:00", closed: "2026-06-03 09:00"),
+            old("HD-2026-0102", opened: "2026-06-05 16:00", responded: "2026-06-08 15:00", resolved: "2026-06-15 10:00"),
+            old("SR-2026-000001", opened: "2026-06-01 10:00", resolved: "2026-05-01 10:00"),
+        ]
+        let response = try await fixture.handler.importTickets(.with { $0.tickets = tickets }, context: ServiceDeskFixture.manager)
+        #expect(response.results.map(\.status) == [.created, .created, .rejected])
+        #expect(response.results[2].violations.map(\.field) == ["tickets[2].number", "tickets[2].resolved_at"])
+        let met = try await fixture.handler.getTicket(.with { $0.id = response.results[0].id }, context: ServiceDeskFixture.manager).ticket
+        #expect(met.number == "HD-2026-0101" && met.state == .closed && met.createdAt.date == SlaRulesTests.at("2026-06-01 10:00"))
+        #expect(met.sla.firstResponse.status == .met && met.sla.resolution.status == .met && met.history.map(\.kind) == ["imported"])
+        let missed = try await fixture.handler.getTicket(.with { $0.id = response.results[1].id }, context: ServiceDeskFixture.manager).ticket
+        #expect(missed.state == .resolved && missed.sla.firstResponse.status == .missed && missed.sla.resolution.status == .missed)
+        let again = try await fixture.handler.importTickets(.with { $0.tickets = Array(tickets.prefix(2)) }, context: ServiceDeskFixture.manager)
+        #expect(again.results.map(\.status) == [.unchanged, .unchanged] && again.results.map(\.id) == response.results.prefix(2).map(\.id))
+        let service = try await fixture.handler.getAccountService(.with { $0.accountID = "acc_1" }, context: ServiceDeskFixture.rep)
+        #expect(service.ticketsLast12Months == 2 && service.slaMissedLast12Months == 1 && service.openTickets.isEmpty)
+        #expect(try await fixture.events("TicketImported").count == 2)
+        #expect(try await fixture.events("TicketClosed").isEmpty, "history notifies nobody")
+    }
 }

@@ -223,6 +223,7 @@ struct ServicePages: Sendable {
         case "closed": "关闭"
         case "sla_warning": "SLA 预警（80%）"
         case "sla_escalated": "SLA 超时，升级至服务经理"
+        case "imported": "自原服务系统导入"
         default: HTML.escape(kind)
         }
     }

@@ -6,8 +6,45 @@ import GRDB
 import SwiftProtobuf
 
 /// `forge import equipment FILE`: the installed base from a spreadsheet, matched by serial
-/// number (a second run changes nothing), each row answered.
+/// number (a second run changes nothing), each row answered; and the previous helpdesk's
+/// ticket history.
 extension ServiceDeskHandler {
+    func importTickets(_ request: Forge_Servicedesk_V1_ImportTicketsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ImportTicketsResponse {
+        guard request.tickets.count <= EquipmentImport.maxBatch else {
+            throw RPCError.invalidArgument([FieldViolation(field: "tickets", description: "must be at most \(EquipmentImport.maxBatch) per call")])
+        }
+        let principal = try context.caller()
+        let now = clock.now()
+        return try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            var results: [Forge_Common_V1_ImportRowResult] = []
+            for (index, ticket) in request.tickets.enumerated() {
+                var result = Forge_Common_V1_ImportRowResult.with { $0.line = Int32(index + 1) }
+                var violations = TicketRules.validateHistory(ticket, now: now)
+                if violations.isEmpty {
+                    do {
+                        let (saved, created) = try TicketStore.importHistory(db, ticket, principal: principal, now: now)
+                        result.id = saved.id
+                        result.status = created ? .created : .unchanged
+                    } catch let error as RPCError where error.code == .invalidArgument {
+                        violations = error.violations
+                    }
+                }
+                if !violations.isEmpty {
+                    result.status = .rejected
+                    result.violations = violations.map { violation in
+                        .with {
+                            $0.field = "tickets[\(index)]." + violation.field.replacingOccurrences(of: "ticket.", with: "")
+                            $0.description_p = violation.description
+                        }
+                    }
+                }
+                results.append(result)
+            }
+            try AuditLog.record(db, context: context, recordID: "ticket-history", changes: ["created": "\(results.filter { $0.status == .created }.count)"], at: now)
+            return .with { $0.results = results }
+        }
+    }
+
     func importEquipment(_ request: Forge_Common_V1_ImportRequest, context: ServerContext) async throws -> Forge_Common_V1_ImportResponse {
         var violations = Self.required(request.importID, "import_id")
         if request.rows.count > EquipmentImport.maxBatch { violations.append(FieldViolation(field: "rows", description: "must be at most \(EquipmentImport.maxBatch) rows per call")) }

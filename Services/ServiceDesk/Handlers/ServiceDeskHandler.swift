@@ -415,6 +415,7 @@ enum ServiceDeskAccess {
         access.allow(method.getServiceSettings, .roles(service.union([Role.analyst])))
         access.allow(method.updateServiceSettings, .roles([Role.serviceManager]))
         access.allow(method.importEquipment, .roles([Role.serviceManager]))
+        access.allow(method.importTickets, .roles([Role.serviceManager]))
         access.allow(method.createWorkOrder, .roles(service))
         access.allow(method.getWorkOrder, .roles(readers))
         access.allow(method.listWorkOrders, .roles(readers))

@@ -28,6 +28,24 @@ enum TicketRules {
         return violations
     }
 
+    /// A ticket of the previous helpdesk's history: what `validate` asks, and its number and times.
+    static func validateHistory(_ ticket: Ticket, now: Date) -> [FieldViolation] {
+        var violations = validate(ticket)
+        func bad(_ field: String, _ description: String) { violations.append(FieldViolation(field: "ticket.\(field)", description: description)) }
+        let number = ticket.number.trimmingCharacters(in: .whitespaces)
+        if number.isEmpty || number.count > 40 { bad("number", "is required: the previous system's number (at most 40 characters)") }
+        if number.uppercased().hasPrefix("SR-") { bad("number", "SR-… numbers are Forge's own: keep the previous system's (e.g. HD-2025-0042)") }
+        if !ticket.hasCreatedAt || ticket.createdAt.date > now { bad("created_at", "is required and in the past") }
+        if !ticket.hasResolvedAt || ticket.resolvedAt.date < ticket.createdAt.date || ticket.resolvedAt.date > now {
+            bad("resolved_at", "is required, after created_at and in the past (history is resolved or closed)")
+        }
+        if ticket.hasClosedAt, ticket.closedAt.date < ticket.resolvedAt.date { bad("closed_at", "must not be before resolved_at") }
+        if ticket.sla.firstResponse.hasMetAt, ticket.sla.firstResponse.metAt.date < ticket.createdAt.date || ticket.sla.firstResponse.metAt.date > ticket.resolvedAt.date {
+            bad("sla.first_response.met_at", "must be between created_at and resolved_at")
+        }
+        return violations
+    }
+
     /// Who may see a ticket (DESIGN §9): service managers and admins all; an engineer the
     /// tickets of their regions or assigned to them; sales its accounts' (owner or team);
     /// analysts and services all.

@@ -35,10 +35,9 @@ enum TicketStore {
         return ticket
     }
 
-    /// Opens a ticket: the account (and region, product line, service level) from the equipment
-    /// when one is named, the SLA targets of that level and the priority, an engineer by region,
-    /// product skill and load.
-    static func open(_ db: Database, _ requested: Ticket, principal: Principal, now: Date) throws -> Ticket {
+    /// A ticket's parties and description as requested: the account (and region, product line,
+    /// service level) from the equipment when one is named, the account's name, owner and team.
+    static func described(_ db: Database, _ requested: Ticket) throws -> (ticket: Ticket, level: String) {
         var ticket = Ticket()
         var level = ""
         if !requested.equipmentID.isEmpty || !requested.serialNumber.isEmpty {
@@ -73,6 +72,53 @@ enum TicketStore {
         ticket.priority = requested.priority
         ticket.subject = requested.subject.trimmingCharacters(in: .whitespacesAndNewlines)
         ticket.description_p = requested.description_p
+        return (ticket, level)
+    }
+
+    /// The history of the previous helpdesk: a resolved (or closed) ticket with its own number
+    /// and times, its SLA results computed with today's targets and calendar; nothing to watch,
+    /// nobody notified (`TicketImported`). Once per number: a number already here is answered
+    /// as it is.
+    static func importHistory(_ db: Database, _ requested: Ticket, principal: Principal, now: Date) throws -> (ticket: Ticket, created: Bool) {
+        if let payload = try Data.fetchOne(db, sql: "SELECT payload FROM ticket WHERE number = ?", arguments: [requested.number.trimmingCharacters(in: .whitespaces)]) {
+            return (try Ticket(serializedBytes: payload), false)
+        }
+        var (ticket, level) = try described(db, requested)
+        let opened = requested.createdAt.date
+        ticket.id = EventID.make(prefix: "tkt", at: opened)
+        ticket.number = requested.number.trimmingCharacters(in: .whitespaces)
+        ticket.openedBy = principal.subject
+        ticket.createdAt = requested.createdAt
+        ticket.assigneeID = requested.assigneeID
+        ticket.resolution = requested.resolution
+        ticket.resolvedAt = requested.resolvedAt
+        ticket.state = requested.hasClosedAt ? .closed : .resolved
+        if requested.hasClosedAt { ticket.closedAt = requested.closedAt }
+        ticket.updatedAt = requested.hasClosedAt ? requested.closedAt : requested.resolvedAt
+        let settings = try ServiceDeskStore.settings(db)
+        ticket.sla = SlaRules.start(level: level, priority: ticket.priority, targets: settings.targets)
+        ticket.sla.firstResponse.metAt = requested.sla.firstResponse.hasMetAt ? requested.sla.firstResponse.metAt : requested.resolvedAt
+        ticket.sla.resolution.metAt = requested.resolvedAt
+        if ticket.category == .complaint { ticket.complaintStep = requested.complaintStep == .unspecified ? .customerConfirmed : requested.complaintStep }
+        ticket.history = [TicketRules.step("imported", actor: principal.subject, at: now, note: ticket.number)]
+        let calendar = ServiceDeskStore.calendar(settings.calendar)
+        ticket = view(ticket, now: ticket.resolvedAt.date, calendar: calendar)
+        ticket.version = 1
+        try db.execute(sql: """
+            INSERT INTO ticket (id, number, account_id, equipment_id, assignee_id, region, owner_id, team, state, category, sla_rank, created_at, version, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [ticket.id, ticket.number, ticket.accountID, ticket.equipmentID, ticket.assigneeID, ticket.region, ticket.ownerID, ticket.team,
+                             ticket.state.rawValue, ticket.category.rawValue, noDeadline, opened.timeIntervalSince1970, ticket.version, try ticket.serializedData()])
+        let imported = ticket
+        try Outbox.append(db, Forge_Servicedesk_V1_TicketImported.with { $0.ticket = imported }, accountID: ticket.accountID, at: now)
+        return (ticket, true)
+    }
+
+    /// Opens a ticket: the account (and region, product line, service level) from the equipment
+    /// when one is named, the SLA targets of that level and the priority, an engineer by region,
+    /// product skill and load.
+    static func open(_ db: Database, _ requested: Ticket, principal: Principal, now: Date) throws -> Ticket {
+        var (ticket, level) = try described(db, requested)
         ticket.id = EventID.make(prefix: "tkt", at: now)
         let year = Calendar(identifier: .gregorian).component(.year, from: now)
         ticket.number = "SR-\(year)-" + String(format: "%06lld", try Counters.next(db, "ticket-\(year)"))

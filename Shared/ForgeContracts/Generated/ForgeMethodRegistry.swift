@@ -619,6 +619,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Servicedesk_V1_AdvanceComplaintResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ImportTickets"),
+            request: Forge_Servicedesk_V1_ImportTicketsRequest.self,
+            response: Forge_Servicedesk_V1_ImportTicketsResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertEngineer"),
             request: Forge_Servicedesk_V1_UpsertEngineerRequest.self,
             response: Forge_Servicedesk_V1_UpsertEngineerResponse.self

@@ -23,6 +23,7 @@ public enum Forge_Servicedesk_V1_ServiceDeskService {
         public static let resolveTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ResolveTicket")
         public static let closeTicket = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "CloseTicket")
         public static let advanceComplaint = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "AdvanceComplaint")
+        public static let importTickets = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ImportTickets")
         public static let upsertEngineer = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertEngineer")
         public static let listEngineers = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListEngineers")
         public static let getServiceSettings = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "GetServiceSettings")
@@ -42,7 +43,7 @@ public enum Forge_Servicedesk_V1_ServiceDeskService {
         public static let upsertTelemetryRule = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "UpsertTelemetryRule")
         public static let listTelemetryRules = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListTelemetryRules")
         public static let listPredictions = MethodDescriptor(service: "forge.servicedesk.v1.ServiceDesk", method: "ListPredictions")
-        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, getAccountService, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings, importEquipment, createWorkOrder, getWorkOrder, listWorkOrders, scheduleWorkOrder, completeWorkOrder, cancelWorkOrder, upsertMaintenancePlan, listMaintenancePlans, getReliability, ingestTelemetry, getTelemetry, upsertTelemetryRule, listTelemetryRules, listPredictions]
+        public static let all: [MethodDescriptor] = [registerEquipment, getEquipment, listEquipment, getAccountService, openTicket, getTicket, listTickets, assignTicket, respondToTicket, setWaitingOnCustomer, resolveTicket, closeTicket, advanceComplaint, importTickets, upsertEngineer, listEngineers, getServiceSettings, updateServiceSettings, importEquipment, createWorkOrder, getWorkOrder, listWorkOrders, scheduleWorkOrder, completeWorkOrder, cancelWorkOrder, upsertMaintenancePlan, listMaintenancePlans, getReliability, ingestTelemetry, getTelemetry, upsertTelemetryRule, listTelemetryRules, listPredictions]
     }
 }
 
@@ -76,6 +77,9 @@ public protocol Forge_Servicedesk_V1_ServiceDeskHandler: Sendable {
     func closeTicket(_ request: Forge_Servicedesk_V1_CloseTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CloseTicketResponse
     /// A complaint's next step of the closed loop, with who, when and what.
     func advanceComplaint(_ request: Forge_Servicedesk_V1_AdvanceComplaintRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_AdvanceComplaintResponse
+    /// History from the previous helpdesk: resolved and closed tickets with their own times and
+    /// numbers, their SLA results computed with today's targets and calendar. Once per number.
+    func importTickets(_ request: Forge_Servicedesk_V1_ImportTicketsRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ImportTicketsResponse
     /// MARK: Engineers and settings
     func upsertEngineer(_ request: Forge_Servicedesk_V1_UpsertEngineerRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpsertEngineerResponse
     func listEngineers(_ request: Forge_Servicedesk_V1_ListEngineersRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListEngineersResponse
@@ -151,6 +155,9 @@ extension Forge_Servicedesk_V1_ServiceDeskHandler {
         }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.advanceComplaint, request: Forge_Servicedesk_V1_AdvanceComplaintRequest.self) { request, context in
             try await self.advanceComplaint(request, context: context)
+        }
+        router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.importTickets, request: Forge_Servicedesk_V1_ImportTicketsRequest.self) { request, context in
+            try await self.importTickets(request, context: context)
         }
         router.register(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertEngineer, request: Forge_Servicedesk_V1_UpsertEngineerRequest.self) { request, context in
             try await self.upsertEngineer(request, context: context)
@@ -273,6 +280,11 @@ public struct Forge_Servicedesk_V1_ServiceDeskClient: Sendable {
     /// A complaint's next step of the closed loop, with who, when and what.
     public func advanceComplaint(_ request: Forge_Servicedesk_V1_AdvanceComplaintRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_AdvanceComplaintResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.advanceComplaint, request: request, response: Forge_Servicedesk_V1_AdvanceComplaintResponse.self, options: options)
+    }
+    /// History from the previous helpdesk: resolved and closed tickets with their own times and
+    /// numbers, their SLA results computed with today's targets and calendar. Once per number.
+    public func importTickets(_ request: Forge_Servicedesk_V1_ImportTicketsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_ImportTicketsResponse {
+        try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.importTickets, request: request, response: Forge_Servicedesk_V1_ImportTicketsResponse.self, options: options)
     }
     /// MARK: Engineers and settings
     public func upsertEngineer(_ request: Forge_Servicedesk_V1_UpsertEngineerRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpsertEngineerResponse {

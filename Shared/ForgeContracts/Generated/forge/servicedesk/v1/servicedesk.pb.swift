@@ -1584,6 +1584,34 @@ public nonisolated struct Forge_Servicedesk_V1_AdvanceComplaintResponse: Sendabl
   fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
 }
 
+public nonisolated struct Forge_Servicedesk_V1_ImportTicketsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// At most 2,000. Each: number (the old system's, not SR-…), account or equipment, channel,
+  /// category, priority, subject, created_at, resolved_at, optionally the first response's
+  /// sla.first_response.met_at (default: resolved_at), closed_at (then it is closed), assignee_id.
+  public var tickets: [Forge_Servicedesk_V1_Ticket] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One result per ticket, in order (line = index + 1; id the ticket's).
+public nonisolated struct Forge_Servicedesk_V1_ImportTicketsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Forge_Common_V1_ImportRowResult] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Forge_Servicedesk_V1_Engineer: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2906,6 +2934,28 @@ public nonisolated struct Forge_Servicedesk_V1_EquipmentRegistered: Sendable {
 }
 
 public nonisolated struct Forge_Servicedesk_V1_TicketOpened: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ticket: Forge_Servicedesk_V1_Ticket {
+    get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
+    set {_ticket = newValue}
+  }
+  /// Returns true if `ticket` has been explicitly set.
+  public var hasTicket: Bool {self._ticket != nil}
+  /// Clears the value of `ticket`. Subsequent reads from it will return its default value.
+  public mutating func clearTicket() {self._ticket = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _ticket: Forge_Servicedesk_V1_Ticket? = nil
+}
+
+/// History brought over from the previous helpdesk (analytics counts it; nobody is notified).
+public nonisolated struct Forge_Servicedesk_V1_TicketImported: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
@@ -4999,6 +5049,66 @@ nonisolated extension Forge_Servicedesk_V1_AdvanceComplaintResponse: SwiftProtob
 
   public static func ==(lhs: Forge_Servicedesk_V1_AdvanceComplaintResponse, rhs: Forge_Servicedesk_V1_AdvanceComplaintResponse) -> Bool {
     if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ImportTicketsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportTicketsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tickets\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.tickets) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tickets.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tickets, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ImportTicketsRequest, rhs: Forge_Servicedesk_V1_ImportTicketsRequest) -> Bool {
+    if lhs.tickets != rhs.tickets {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_ImportTicketsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportTicketsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_ImportTicketsResponse, rhs: Forge_Servicedesk_V1_ImportTicketsResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -7411,6 +7521,40 @@ nonisolated extension Forge_Servicedesk_V1_TicketOpened: SwiftProtobuf.Message, 
   }
 
   public static func ==(lhs: Forge_Servicedesk_V1_TicketOpened, rhs: Forge_Servicedesk_V1_TicketOpened) -> Bool {
+    if lhs._ticket != rhs._ticket {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Servicedesk_V1_TicketImported: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TicketImported"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ticket\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._ticket) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._ticket {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Servicedesk_V1_TicketImported, rhs: Forge_Servicedesk_V1_TicketImported) -> Bool {
     if lhs._ticket != rhs._ticket {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
