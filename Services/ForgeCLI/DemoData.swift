@@ -258,6 +258,8 @@ extension DemoData {
             ("analyst", "陈分析", [Role.analyst], ""),
             ("finance", "周财务", [Role.finance], ""),
             ("marketing", "吴市场", [Role.marketing], ""),
+            ("svc-mgr", "郑经理 (服务经理)", [Role.serviceManager], ""),
+            ("eng-01", "张工 (华东服务工程师)", [Role.serviceEngineer], ""),
         ]
         // One at a time, while the rest of the demo data loads (Up): each password costs the
         // gateway an scrypt run, and a Ctrl-C has to wait for the one in flight.

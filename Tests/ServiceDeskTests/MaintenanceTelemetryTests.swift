@@ -57,7 +57,7 @@ struct MaintenanceTelemetryTests {
         #expect(opened.count == 1)
         let prediction = try #require(opened.first)
         #expect(prediction.equipmentID == machine.id && prediction.accountID == "acc_1" && prediction.state == .open && prediction.parts == ["SP-BRG-7014"])
-        #expect(prediction.hasProjectedFailureAt && prediction.reason.contains("vibration drifting"))
+        #expect(prediction.hasProjectedFailureAt && prediction.reason.contains("vibration 近 24 小时每小时 +"))
         let events = try await fixture.events("EquipmentFailurePredicted").map { try Forge_Servicedesk_V1_EquipmentFailurePredicted(serializedBytes: $0.payload) }
         #expect(events.count == 1 && events.first?.prediction.id == prediction.id && events.first?.equipment.serialNumber == "VMC850-26-0117")
         var orders = try await fixture.handler.listWorkOrders(.with { $0.equipmentID = machine.id }, context: ServiceDeskFixture.engineerEast).workOrders
@@ -187,6 +187,13 @@ struct MaintenanceTelemetryTests {
         let hours = MaintenanceRules.due(.with { $0.everyRunningHours = 1050 }, anchor: .init(at: SlaRulesTests.at("2026-01-01 00:00"), runningHours: 0, key: "install"),
                                          runningHours: 1000, inServiceSince: SlaRulesTests.at("2026-01-01 00:00"), now: SlaRulesTests.at("2026-04-11 00:00"))
         #expect(hours == SlaRulesTests.at("2026-04-16 00:00"))
+        // A machine older than the plan is due at its next mark, not years overdue: installed
+        // 2023-03-10, every 6 months → 2027-03-10; at 9,500 hours, every 2,000 → at 10,000.
+        let old = MaintenanceRules.Anchor(at: SlaRulesTests.at("2023-03-10 00:00"), runningHours: 0, key: "install")
+        #expect(MaintenanceRules.due(.with { $0.everyMonths = 6 }, anchor: old, runningHours: 0, inServiceSince: old.at, now: SlaRulesTests.at("2026-11-20 00:00"))
+                    == SlaRulesTests.at("2027-03-10 00:00"))
+        let meter = MaintenanceRules.due(.with { $0.everyRunningHours = 2000 }, anchor: old, runningHours: 9500, inServiceSince: old.at, now: SlaRulesTests.at("2026-11-20 00:00"))
+        #expect(meter.map { abs($0.timeIntervalSince(SlaRulesTests.at("2026-11-20 00:00")) - 500 / (9500 / 1351) * 86_400) < 1 } == true)
     }
 
     @Test("MTTR is the mean time from a failure's report to its repair; MTBF the machines' time in service per failure")

@@ -41,7 +41,7 @@ struct TelemetryRulesTests {
         #expect(abs(firing.slopePerHour - 0.02) < 0.004)
         let days = try #require(firing.projectedFailure).timeIntervalSince(Date(timeIntervalSince1970: TimeInterval(drifting.last!.time))) / 86_400
         #expect((6...10).contains(days), "projected \(days) days")
-        #expect(firing.reason.contains("reaches 7.1"))
+        #expect(firing.reason.contains("天后达到 7.1"))
         for seed in UInt64(1)...20 {
             #expect(TelemetryRules.trend(Self.signal(hours: 24, base: 5.5, driftPerHour: 0, amplitude: 2.0, seed: seed), Self.trendRule) == nil, "noise, seed \(seed)")
         }
@@ -66,7 +66,7 @@ struct TelemetryRulesTests {
         #expect(TelemetryRules.threshold(series([60, 61, 80, 62, 60, 61, 60, 60, 61, 60, 60, 61]), rule) == nil, "a spike")
         #expect(TelemetryRules.threshold(series([60] + Array(repeating: 78, count: 10)), rule) == nil, "9 minutes above")
         let fired = TelemetryRules.threshold(series([60] + Array(repeating: 78, count: 11)), rule)
-        #expect(fired?.value == 78 && fired?.reason == "temperature 78.0 above 75.0 for 10 min")
+        #expect(fired?.value == 78 && fired?.reason == "temperature 78.0 超过 75.0 已 10 分钟")
         #expect(TelemetryRules.threshold(series(Array(repeating: 78, count: 11) + [70]), rule) == nil, "back below the limit now")
     }
 

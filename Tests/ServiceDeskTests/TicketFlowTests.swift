@@ -80,7 +80,7 @@ struct TicketFlowTests {
             $0.deliveredAt = Google_Protobuf_Timestamp(date: fixture.clock.now())
         }, from: "orders")
         let machine = try await fixture.handler.getEquipment(.with { $0.serialNumber = "VMC850-26-0117" }, context: ServiceDeskFixture.rep).equipment
-        #expect(machine.accountName == "杭州汽轮动力集团有限公司" && machine.orderID == "ord_1" && machine.model == "立式加工中心 VMC850")
+        #expect(machine.accountName == "杭州汽轮动力集团有限公司" && machine.orderID == "ord_1" && machine.model == "VMC-850")
         #expect(machine.warrantyUntil.date == fixture.clock.now().addingTimeInterval(365 * 86_400))
         // Service sets where it stands and its contract level.
         let registered = try await fixture.handler.registerEquipment(.with {

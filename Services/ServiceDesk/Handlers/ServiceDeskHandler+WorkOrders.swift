@@ -149,6 +149,8 @@ extension ServiceDeskHandler {
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             let plan = try WorkOrderStore.savePlan(db, request.plan, now: now)
+            // A new or changed plan applies at once, not at the next daily sweep.
+            try WorkOrderStore.generateMaintenance(db, now: now, model: plan.model)
             try AuditLog.record(db, context: context, recordID: plan.id, changes: ["model": plan.model, "every_months": "\(plan.everyMonths)",
                                                                                    "every_running_hours": "\(plan.everyRunningHours)", "active": "\(plan.active)"], at: now)
             return .with { $0.plan = plan }

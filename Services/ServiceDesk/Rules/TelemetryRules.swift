@@ -24,7 +24,8 @@ enum TelemetryRules {
         var value: Double
     }
 
-    /// Why a rule fired, for the prediction and its work order.
+    /// Why a rule fired, for the prediction and its work order (in Chinese, as the people who
+    /// read it; the metric by its code).
     struct Firing: Equatable, Sendable {
         var value: Double
         var slopePerHour: Double = 0
@@ -99,7 +100,7 @@ enum TelemetryRules {
         guard newest.time - start >= Int64(rule.forMinutes) * 60 else { return nil }
         let minutes = (newest.time - start) / 60
         return Firing(value: newest.value,
-                      reason: "\(rule.metric) \(format(newest.value)) \(rule.below ? "below" : "above") \(format(rule.limit)) for \(minutes) min")
+                      reason: "\(rule.metric) \(format(newest.value)) \(rule.below ? "低于" : "超过") \(format(rule.limit)) 已 \(minutes) 分钟")
     }
 
     /// A least-squares line through the samples: slope per second, the value it gives at the
@@ -149,8 +150,8 @@ enum TelemetryRules {
         guard bySlope || byHorizon else { return nil }
         let days = secondsToLimit / 86_400
         return Firing(value: fit.valueAtEnd, slopePerHour: perHour, projectedFailure: projected,
-                      reason: "\(rule.metric) drifting \(perHour >= 0 ? "+" : "")\(format(perHour))/h over \(rule.windowHours) h; "
-                          + (remaining <= 0 ? "past \(format(rule.limit))" : "reaches \(format(rule.limit)) in \(format(days)) days"))
+                      reason: "\(rule.metric) 近 \(rule.windowHours) 小时每小时 \(perHour >= 0 ? "+" : "")\(format(perHour))，"
+                          + (remaining <= 0 ? "已越过 \(format(rule.limit))" : "约 \(format(days)) 天后达到 \(format(rule.limit))"))
     }
 
     static func evaluate(_ samples: [Sample], _ rule: Rule) -> Firing? {

@@ -109,15 +109,33 @@ enum MaintenanceRules {
     /// The next due date: `every_months` after the anchor, or when the hour meter reaches the
     /// anchor's hours + `every_running_hours` at the machine's average daily use, whichever
     /// is first. Nil when neither can be known (no months, and no use measured yet).
+    ///
+    /// Counted from the installation (no maintenance under the plan in Forge yet), the cycle
+    /// runs on from there: a machine installed three years before the plan existed is due at
+    /// its next six-month mark (or hour mark), not 30 months overdue — its earlier services
+    /// were done before Forge knew of them.
     static func due(_ plan: Plan, anchor: Anchor, runningHours: Double, inServiceSince: Date, now: Date) -> Date? {
+        let fromInstall = anchor.key == "install"
         var candidates: [Date] = []
         if plan.everyMonths > 0 {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = BusinessCalendar.standard.timeZone
-            if let date = calendar.date(byAdding: .month, value: Int(plan.everyMonths), to: anchor.at) { candidates.append(date) }
+            var cycles = 1
+            while var date = calendar.date(byAdding: .month, value: Int(plan.everyMonths) * cycles, to: anchor.at) {
+                if !fromInstall || date >= now || cycles > 1200 {
+                    if date < anchor.at { date = anchor.at }
+                    candidates.append(date)
+                    break
+                }
+                cycles += 1
+            }
         }
         if plan.everyRunningHours > 0 {
-            let remaining = anchor.runningHours + plan.everyRunningHours - runningHours
+            var target = anchor.runningHours + plan.everyRunningHours
+            if fromInstall, runningHours >= target {
+                target = anchor.runningHours + ((runningHours - anchor.runningHours) / plan.everyRunningHours).rounded(.down) * plan.everyRunningHours + plan.everyRunningHours
+            }
+            let remaining = target - runningHours
             let days = now.timeIntervalSince(inServiceSince) / 86_400
             if remaining <= 0 {
                 candidates.append(now)

@@ -102,7 +102,8 @@ enum EquipmentStore {
             for serial in line.serialNumbers where !normalSerial(serial).isEmpty {
                 _ = try register(db, .with {
                     $0.serialNumber = serial
-                    $0.model = line.name.isEmpty ? line.sku : line.name
+                    // The SKU is the model code (VMC-850) that plans and rules name.
+                    $0.model = line.sku.isEmpty ? line.name : line.sku
                     $0.sku = line.sku
                     $0.accountID = order.accountID
                     $0.address = order.deliveryAddress

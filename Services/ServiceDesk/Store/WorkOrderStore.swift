@@ -187,12 +187,13 @@ enum WorkOrderStore {
         }
     }
 
-    /// The daily sweep: every active plan's machines whose next maintenance falls within the
-    /// plan's lead days get their work order, once per due date. Returns how many it created.
+    /// The daily sweep (and a saved plan, for its model): every active plan's machines whose
+    /// next maintenance falls within the plan's lead days get their work order, once per due
+    /// date. Returns how many it created.
     @discardableResult
-    static func generateMaintenance(_ db: Database, now: Date) throws -> Int {
+    static func generateMaintenance(_ db: Database, now: Date, model: String = "") throws -> Int {
         var created = 0
-        for plan in try plans(db) where plan.active {
+        for plan in try plans(db, model: model) where plan.active {
             for payload in try Data.fetchAll(db, sql: "SELECT payload FROM equipment WHERE model = ?", arguments: [plan.model]) {
                 let equipment = try Forge_Servicedesk_V1_Equipment(serializedBytes: payload)
                 guard equipment.status != .decommissioned, let anchor = try anchor(db, plan: plan, equipment: equipment) else { continue }

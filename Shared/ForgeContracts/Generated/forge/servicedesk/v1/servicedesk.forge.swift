@@ -98,7 +98,8 @@ public protocol Forge_Servicedesk_V1_ServiceDeskHandler: Sendable {
     /// The visit done: labour, parts, result. Closes the prediction it answered.
     func completeWorkOrder(_ request: Forge_Servicedesk_V1_CompleteWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CompleteWorkOrderResponse
     func cancelWorkOrder(_ request: Forge_Servicedesk_V1_CancelWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CancelWorkOrderResponse
-    /// Preventive maintenance per model: every N running hours or M months.
+    /// Preventive maintenance per model: every N running hours or M months. Work orders due
+    /// within its lead days are created at once, later ones by the daily sweep.
     func upsertMaintenancePlan(_ request: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpsertMaintenancePlanResponse
     func listMaintenancePlans(_ request: Forge_Servicedesk_V1_ListMaintenancePlansRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ListMaintenancePlansResponse
     /// MTTR per model and per customer, MTBF per model.
@@ -326,7 +327,8 @@ public struct Forge_Servicedesk_V1_ServiceDeskClient: Sendable {
     public func cancelWorkOrder(_ request: Forge_Servicedesk_V1_CancelWorkOrderRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_CancelWorkOrderResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.cancelWorkOrder, request: request, response: Forge_Servicedesk_V1_CancelWorkOrderResponse.self, options: options)
     }
-    /// Preventive maintenance per model: every N running hours or M months.
+    /// Preventive maintenance per model: every N running hours or M months. Work orders due
+    /// within its lead days are created at once, later ones by the daily sweep.
     public func upsertMaintenancePlan(_ request: Forge_Servicedesk_V1_UpsertMaintenancePlanRequest, options: CallOptions = CallOptions()) async throws -> Forge_Servicedesk_V1_UpsertMaintenancePlanResponse {
         try await channel.unary(Forge_Servicedesk_V1_ServiceDeskService.Method.upsertMaintenancePlan, request: request, response: Forge_Servicedesk_V1_UpsertMaintenancePlanResponse.self, options: options)
     }
