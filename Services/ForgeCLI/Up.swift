@@ -111,18 +111,20 @@ extension Up {
         let counts = try await DemoData().load(into: accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
+        // The service desk needs only the accounts: its load runs beside the pipeline's and orders'.
+        async let service = ServiceDeskDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
+            say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
+        }
         let pipeline = try await PipelineDemoData(issuer: issuer, adminToken: token).load(accounts: counts.accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
         let orders = try await OrdersDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
-        let service = try await ServiceDeskDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
-            say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
-        }
+        let (machines, tickets) = try await service
         let users = try await demoUsers
         try layout.setDemoDataState("loaded")
-        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities, \(orders) orders, \(service.machines) machines, \(service.tickets) tickets in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities, \(orders) orders, \(machines) machines, \(tickets) tickets in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
         say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")
     }
 }

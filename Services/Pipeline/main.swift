@@ -2,8 +2,9 @@ import ForgeContracts
 import ForgeKit
 
 // forge-pipeline: leads, opportunities, tasks and the forecast (DESIGN §7). It follows the
-// accounts feed for de-duplication, merges, erasures and the revisit pool, and reads quote
-// prices from the product master in forge-orders.
+// accounts feed for de-duplication, merges, erasures and the revisit pool, the service desk's
+// for failure predictions (a spare-parts opportunity), and reads quote prices from the product
+// master in forge-orders.
 ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setup in
     let accounts = try setup.client(of: "accounts")
     let handler = PipelineHandler(database: setup.database, clock: setup.clock, accounts: accounts, orders: try setup.client(of: "orders"))
@@ -14,6 +15,11 @@ ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setu
         upstream: "accounts", feed: accounts, database: setup.database, types: AccountsFeed.eventTypes, logger: setup.logger
     ) { db, event in
         try AccountsFeed.apply(db, event, clock: clock)
+    })
+    setup.consumers.append(EventConsumer(
+        upstream: "servicedesk", feed: try setup.client(of: "servicedesk"), database: setup.database, types: ServiceFeed.eventTypes, logger: setup.logger
+    ) { db, event in
+        try ServiceFeed.apply(db, event, clock: clock)
     })
     setup.jobHandlers.merge(handler.jobHandlers) { $1 }
 }

@@ -2,8 +2,10 @@ import ForgeContracts
 import ForgeKit
 
 // forge-servicedesk: the installed base, tickets with SLAs in business hours, the complaints'
-// closed loop, engineers and assignment (DESIGN §7). It follows accounts' feed (names, owners,
-// merges, erasures) and orders' (each delivered machine with a serial number joins the installed base).
+// closed loop, engineers and assignment, work orders and maintenance, telemetry and prediction
+// (DESIGN §7). It follows accounts' feed (names, owners, merges, erasures), orders' (each
+// delivered machine with a serial number joins the installed base), feedback's (a detractor's
+// answer opens a follow-up complaint) and loyalty's (a partner tier sets the service level).
 ForgeService.main(name: "servicedesk", migrations: ServiceDeskStore.migrations) { setup in
     let handler = ServiceDeskHandler(database: setup.database, clock: setup.clock)
     handler.register(in: &setup.router)
@@ -18,6 +20,16 @@ ForgeService.main(name: "servicedesk", migrations: ServiceDeskStore.migrations) 
         upstream: "orders", feed: try setup.client(of: "orders"), database: setup.database, types: UpstreamEvents.ordersTypes, logger: setup.logger
     ) { db, event in
         try UpstreamEvents.applyOrders(db, event, now: clock.now())
+    })
+    setup.consumers.append(EventConsumer(
+        upstream: "feedback", feed: try setup.client(of: "feedback"), database: setup.database, types: UpstreamEvents.feedbackTypes, logger: setup.logger
+    ) { db, event in
+        try UpstreamEvents.applyFeedback(db, event, now: clock.now())
+    })
+    setup.consumers.append(EventConsumer(
+        upstream: "loyalty", feed: try setup.client(of: "loyalty"), database: setup.database, types: UpstreamEvents.loyaltyTypes, logger: setup.logger
+    ) { db, event in
+        try UpstreamEvents.applyLoyalty(db, event, now: clock.now())
     })
     setup.jobHandlers.merge(handler.jobHandlers) { $1 }
 }

@@ -156,4 +156,26 @@ struct OpportunityTests {
         let other = await #expect(throws: RPCError.self) { _ = try await read(["sales_rep"]) }
         #expect(other?.code == .notFound)
     }
+
+    @Test("a machine predicted to fail (the service desk's EquipmentFailurePredicted) opens a spare-parts opportunity for the account's owner, once however often the event arrives")
+    func sparePartsFromPrediction() async throws {
+        let fixture = try PipelineFixture()
+        try await fixture.account("acc_9", "常州恒力传动设备有限公司", owner: "rep-b", team: "east")
+        let predicted = Forge_Servicedesk_V1_EquipmentFailurePredicted.with {
+            $0.equipmentID = "eqp_1"
+            $0.accountID = "acc_9"
+            $0.equipment = .with { $0.serialNumber = "VMC850-26-0117" }
+            $0.prediction = .with {
+                $0.id = "prd_1"; $0.ruleName = "主轴轴承磨损"; $0.parts = ["SP-BRG-7014"]
+                $0.projectedFailureAt = .init(date: fixture.clock.now().addingTimeInterval(8 * 86_400))
+            }
+        }
+        let event = Forge_Common_V1_Event.with { $0.type = "EquipmentFailurePredicted"; $0.payload = try! predicted.serializedData() }
+        let clock = fixture.clock
+        for _ in 0..<2 { try await fixture.database.write { db in try ServiceFeed.apply(db, event, clock: clock) } }
+        let found = try await fixture.handler.listOpportunities(.with { $0.accountID = "acc_9" }, context: PipelineFixture.context("rep-b", team: "east")).opportunities
+        #expect(found.count == 1)
+        #expect(found.first?.name == "备件：VMC850-26-0117 主轴轴承磨损（SP-BRG-7014）" && found.first?.ownerID == "rep-b" && found.first?.productLines == ["备件"])
+        #expect(found.first?.expectedClose == predicted.prediction.projectedFailureAt && found.first?.stage == .technicalConsultation)
+    }
 }

@@ -43,7 +43,12 @@ struct ServiceDeskFixture {
         }
         let now = clock.now()
         try await database.write { db in
-            if upstream == "accounts" { try UpstreamEvents.applyAccounts(db, event, now: now) } else { try UpstreamEvents.applyOrders(db, event, now: now) }
+            switch upstream {
+            case "accounts": try UpstreamEvents.applyAccounts(db, event, now: now)
+            case "feedback": try UpstreamEvents.applyFeedback(db, event, now: now)
+            case "loyalty": try UpstreamEvents.applyLoyalty(db, event, now: now)
+            default: try UpstreamEvents.applyOrders(db, event, now: now)
+            }
         }
     }
 
@@ -266,5 +271,33 @@ struct TicketFlowTests {
         #expect(service.ticketsLast12Months == 2 && service.slaMissedLast12Months == 1 && service.openTickets.isEmpty)
         #expect(try await fixture.events("TicketImported").count == 2)
         #expect(try await fixture.events("TicketClosed").isEmpty, "history notifies nobody")
+    }
+
+    @Test("a detractor's survey answer (NPS 0–6, CSAT 1–2) opens one follow-up complaint for the account however often it arrives, a passive's none; a partner tier sets the service level of the account's machines")
+    func feedbackAndLoyalty() async throws {
+        let fixture = try ServiceDeskFixture(start: SlaRulesTests.at("2026-12-07 09:00"))
+        try await fixture.setUp()
+        func answered(_ id: String, _ kind: Forge_Feedback_V1_SurveyKind, _ score: Int32) -> Forge_Feedback_V1_SurveyAnswered {
+            .with { $0.survey = .with { $0.id = id; $0.accountID = "acc_1"; $0.contactID = "con_1"; $0.kind = kind; $0.score = score; $0.comment = "交货太慢，没人通知" } }
+        }
+        for _ in 0..<2 { try await fixture.apply(answered("svy_1", .nps, 4), from: "feedback") }
+        try await fixture.apply(answered("svy_2", .nps, 7), from: "feedback")
+        try await fixture.apply(answered("svy_3", .csat, 4), from: "feedback")
+        try await fixture.apply(answered("svy_4", .csat, 2), from: "feedback")
+        let tickets = try await fixture.handler.listTickets(.with { $0.accountID = "acc_1" }, context: ServiceDeskFixture.rep).tickets
+        #expect(tickets.count == 2)
+        let nps = try #require(tickets.first { $0.subject.hasPrefix("NPS 4") })
+        #expect(nps.category == .complaint && nps.priority == .p2 && nps.ownerID == "rep-a" && nps.contactID == "con_1" && nps.description_p.contains("交货太慢"))
+
+        _ = try await fixture.handler.registerEquipment(.with {
+            $0.equipment = .with { $0.serialNumber = "VMC850-26-0200"; $0.model = "VMC-850"; $0.accountID = "acc_1"; $0.region = "华东" }
+        }, context: ServiceDeskFixture.manager)
+        try await fixture.apply(Forge_Loyalty_V1_TierChanged.with { $0.accountID = "acc_1"; $0.from = .silver; $0.to = .gold }, from: "loyalty")
+        let machine = try await fixture.handler.getEquipment(.with { $0.serialNumber = "VMC850-26-0200" }, context: ServiceDeskFixture.manager).equipment
+        #expect(machine.serviceLevel == "gold")
+        let ticket = try await fixture.handler.openTicket(.with {
+            $0.ticket = .with { $0.serialNumber = "VMC850-26-0200"; $0.channel = .phone; $0.category = .fault; $0.priority = .p1; $0.subject = "停机" }
+        }, context: ServiceDeskFixture.manager).ticket
+        #expect(ticket.sla.serviceLevel == "gold" && ticket.sla.firstResponse.targetMinutes == 60)
     }
 }

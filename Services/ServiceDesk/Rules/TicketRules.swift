@@ -28,6 +28,25 @@ enum TicketRules {
         return violations
     }
 
+    /// Whether a survey answer is a detractor's: NPS 0–6, CSAT 1–2.
+    static func isDetractor(_ survey: Forge_Feedback_V1_Survey) -> Bool {
+        guard survey.hasScore else { return false }
+        switch survey.kind {
+        case .nps: return (0...6).contains(survey.score)
+        case .csat: return (1...2).contains(survey.score)
+        default: return false
+        }
+    }
+
+    /// The service level a partner tier brings.
+    static func serviceLevel(for tier: Forge_Loyalty_V1_PartnerTier) -> String {
+        switch tier {
+        case .gold: "gold"
+        case .silver: "silver"
+        default: "standard"
+        }
+    }
+
     /// A ticket of the previous helpdesk's history: what `validate` asks, and its number and times.
     static func validateHistory(_ ticket: Ticket, now: Date) -> [FieldViolation] {
         var violations = validate(ticket)

@@ -115,6 +115,14 @@ enum ServiceDeskStore {
             try JobScheduler.schedule(db, kind: DailySweep.job, dueAt: Date(timeIntervalSince1970: 0), id: DailySweep.jobID(Date(timeIntervalSince1970: 0)),
                                       now: Date(timeIntervalSince1970: 0))
         }
+        migrator.registerMigration("servicedesk-v3") { db in
+            // A detractor's survey answered once opens one follow-up ticket, however often the
+            // event arrives.
+            try db.create(table: "survey_follow_up") { t in
+                t.primaryKey("survey_id", .text)
+                t.column("ticket_id", .text).notNull()
+            }
+        }
     }
 
     // MARK: Settings

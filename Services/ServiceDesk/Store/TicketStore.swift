@@ -75,6 +75,27 @@ enum TicketStore {
         return (ticket, level)
     }
 
+    /// A detractor's answer (NPS 0–6, CSAT 1–2) opens a follow-up complaint, P2, for the
+    /// account (its owner sees it; an engineer by region is assigned): acknowledged within 24 h,
+    /// worked through the complaint loop until the customer confirms. Once per survey.
+    static func openDetractorFollowUp(_ db: Database, _ survey: Forge_Feedback_V1_Survey, now: Date) throws {
+        guard TicketRules.isDetractor(survey), !survey.id.isEmpty,
+              try AccountDirectory.entry(db, accountID: survey.accountID) != nil else { return }
+        try db.execute(sql: "INSERT INTO survey_follow_up (survey_id, ticket_id) VALUES (?, '') ON CONFLICT DO NOTHING", arguments: [survey.id])
+        guard db.changesCount == 1 else { return }
+        let kind = survey.kind == .nps ? "NPS" : "CSAT"
+        let ticket = try open(db, .with {
+            $0.accountID = survey.accountID
+            $0.contactID = survey.contactID
+            $0.channel = .portal
+            $0.category = .complaint
+            $0.priority = .p2
+            $0.subject = "\(kind) \(survey.score) 分：回访客户，了解不满原因"
+            $0.description_p = survey.comment.isEmpty ? "客户未留言" : "客户留言：\(survey.comment)"
+        }, principal: Principal(subject: "forge", roles: [Role.service]), now: now)
+        try db.execute(sql: "UPDATE survey_follow_up SET ticket_id = ? WHERE survey_id = ?", arguments: [ticket.id, survey.id])
+    }
+
     /// The history of the previous helpdesk: a resolved (or closed) ticket with its own number
     /// and times, its SLA results computed with today's targets and calendar; nothing to watch,
     /// nobody notified (`TicketImported`). Once per number: a number already here is answered

@@ -7,10 +7,13 @@ import SwiftProtobuf
 /// What the service desk takes from other services' feeds, inside the consumer's transaction:
 /// account names and owners (and merges, which re-point machines, tickets, work orders and
 /// predictions to the surviving account), erased contacts (removed from tickets), delivered
-/// machines (the installed base).
+/// machines (the installed base), a detractor's survey answer (a follow-up complaint), a
+/// partner tier (its machines' service level).
 enum UpstreamEvents {
     static let accountsTypes = AccountDirectory.eventTypes + ["ContactErased"]
     static let ordersTypes = ["OrderDelivered"]
+    static let feedbackTypes = ["SurveyAnswered"]
+    static let loyaltyTypes = ["TierChanged"]
 
     static func applyAccounts(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
         try AccountDirectory.apply(db, event)
@@ -33,6 +36,24 @@ enum UpstreamEvents {
     static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
         guard event.type == "OrderDelivered" else { return }
         try EquipmentStore.registerDelivered(db, try Forge_Orders_V1_OrderDelivered(serializedBytes: event.payload), now: now)
+    }
+
+    static func applyFeedback(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
+        guard event.type == "SurveyAnswered" else { return }
+        try TicketStore.openDetractorFollowUp(db, try Forge_Feedback_V1_SurveyAnswered(serializedBytes: event.payload).survey, now: now)
+    }
+
+    /// A partner tier sets the service level of the account's machines (gold → gold targets,
+    /// silver → silver, bronze → standard); their next tickets get its SLA targets.
+    static func applyLoyalty(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
+        guard event.type == "TierChanged" else { return }
+        let changed = try Forge_Loyalty_V1_TierChanged(serializedBytes: event.payload)
+        let level = TicketRules.serviceLevel(for: changed.to)
+        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM equipment WHERE account_id = ?", arguments: [changed.accountID]) {
+            let equipment = try Forge_Servicedesk_V1_Equipment(serializedBytes: payload)
+            guard equipment.serviceLevel != level else { continue }
+            _ = try EquipmentStore.register(db, .with { $0.serialNumber = equipment.serialNumber; $0.serviceLevel = level }, now: now)
+        }
     }
 
     static func repoint(_ db: Database, from merged: [String], to survivor: String) throws {

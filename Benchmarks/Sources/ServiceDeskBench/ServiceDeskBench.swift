@@ -1,0 +1,323 @@
+import ArgumentParser
+import AsyncHTTPClient
+import BenchCore
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import Logging
+import SwiftProtobuf
+import Synchronization
+
+/// The service desk at the size of issue 15 — 50,000 machines and 200,000 tickets (20,000 of
+/// them open) on 20,000 accounts — measured against the real forge-accounts, forge-servicedesk
+/// and forge-gateway processes and their database files: telemetry ingest in batches of 1,000
+/// points (durable, the models' threshold and trend rules evaluated over full 24-hour windows)
+/// next to a raw SQLite batched insert of the same points in the same run; the pass that
+/// re-evaluates every open ticket's SLA (UpdateServiceSettings: due times, queue rank, watch
+/// job); the ticket queue page through the gateway. Seeded once through the import RPCs and
+/// OpenTicket, kept in `--data`.
+@main
+struct ServiceDeskBench: AsyncParsableCommand {
+    @Option(help: "Directory of the release executables.")
+    var binaries = "../.build/release"
+
+    @Option(help: "Where the seeded data set lives between runs.")
+    var data = "/var/tmp/forge-servicedesk-bench"
+
+    @Option(help: "Accounts to import.")
+    var accounts = 20_000
+
+    @Option(help: "Machines in the installed base.")
+    var machines = 50_000
+
+    @Option(help: "Tickets in all (the open ones included).")
+    var tickets = 200_000
+
+    @Option(help: "Open tickets.")
+    var open = 20_000
+
+    @Option(help: "Machines reporting telemetry.")
+    var reporting = 500
+
+    @Option(help: "Seconds per latency measurement.")
+    var duration = 10.0
+
+    @Option(help: "First wire port; admin ports are +100, the gateway's HTTP +1000.")
+    var portBase = 7_860
+
+    @Flag(help: "Throw the data away and seed it again.")
+    var reseed = false
+
+    static let models = ["VMC-850", "HMC-630", "CK-6150", "FL-3015", "IM-280"]
+    static let regions = ["华东", "华南", "华北", "西南"]
+
+    func run() async throws {
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores shared by accounts, servicedesk, gateway and this load generator")
+        let marker = "\(data)/seeded-\(machines)-\(tickets)"
+        let seeding = reseed || !FileManager.default.fileExists(atPath: marker)
+        if seeding {
+            try? FileManager.default.removeItem(atPath: data)
+            try FileManager.default.createDirectory(atPath: "\(data)/keys", withIntermediateDirectories: true)
+            let (privateKey, _) = try SigningKeys.generate()
+            try SigningKeys.write(privateKey: privateKey, to: "\(data)/keys")
+        }
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
+        try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
+            .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
+        let environment = ["FORGE_GATEWAY_HTTP_PORT": "\(portBase + 1000)", "FORGE_GATEWAY_RATE_LIMIT": "1000000", "FORGE_ADMIN_PASSWORD": "bench-admin-password"]
+        if seeding {
+            let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "normal", services: ["accounts", "servicedesk"], environment: environment)
+            try await stack.waitUntilServing()
+            try await seed(stack, issuer: issuer)
+            _ = FileManager.default.createFile(atPath: marker, contents: nil)
+            stack.stop()
+        }
+        let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "full", services: ["accounts", "servicedesk", "gateway"], environment: environment)
+        defer { stack.stop() }
+        try await stack.waitUntilServing()
+        try await measure(stack, issuer: issuer)
+    }
+
+    func desk(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 4) async throws -> Forge_Servicedesk_V1_ServiceDeskClient {
+        let token = try await issuer.issue(subject: subject, roles: roles, ttl: 86_400)
+        var configuration = ClientConfiguration()
+        configuration.connections = connections
+        return Forge_Servicedesk_V1_ServiceDeskClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("servicedesk"), configuration: configuration,
+                                                                             interceptors: [BearerTokenInterceptor(token: token)]))
+    }
+
+    static func serial(_ index: Int) -> String { String(format: "%@-%06d", models[index % models.count], index) }
+
+    // MARK: Seeding
+
+    func seed(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+        let admin = try await issuer.issue(subject: "bench-admin", roles: [Role.admin], ttl: 86_400)
+        let accountsClient = Forge_Accounts_V1_AccountsClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("accounts"),
+                                                                                       interceptors: [BearerTokenInterceptor(token: admin)]))
+        var started = ContinuousClock.now
+        for start in stride(from: 0, to: accounts, by: 2_000) {
+            _ = try await accountsClient.importAccounts(.with {
+                $0.importID = "bench-accounts"
+                $0.header = ["name", "region", "owner_id", "team"]
+                $0.rows = (start..<min(start + 2_000, accounts)).map { index in
+                    .with {
+                        $0.line = Int32(index + 2)
+                        $0.values = ["服务压测客户\(index)号机械有限公司", Self.regions[index % 4], String(format: "rep-%03d", index % 200), String(format: "team-%02d", index % 20)]
+                    }
+                }
+            }, options: CallOptions(timeout: .seconds(300)))
+        }
+        let ids = try await DatabaseQueue(path: "\(data)/accounts.sqlite").read { db in try String.fetchAll(db, sql: "SELECT id FROM account ORDER BY id") }
+        while try await DatabaseQueue(path: "\(data)/servicedesk.sqlite").read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM account_directory") ?? 0 }) < ids.count {
+            try await Task.sleep(for: .seconds(1))
+        }
+        print(String(format: "seed: %d accounts imported and followed by the service desk in %.1f s", ids.count, (ContinuousClock.now - started).seconds))
+
+        let manager = try await desk(stack, issuer: issuer, subject: "svc-mgr", roles: [Role.serviceManager])
+        for index in 0..<40 {
+            _ = try await manager.upsertEngineer(.with {
+                $0.engineer = .with { $0.id = String(format: "eng-%02d", index); $0.name = "工程师 \(index)"; $0.regions = [Self.regions[index % 4]]; $0.active = true }
+            })
+        }
+        started = ContinuousClock.now
+        for start in stride(from: 0, to: machines, by: 2_000) {
+            let results = try await manager.importEquipment(.with {
+                $0.importID = "bench-machines"
+                $0.header = ["serial_number", "model", "account", "region", "installed_at", "running_hours"]
+                $0.rows = (start..<min(start + 2_000, machines)).map { index in
+                    .with {
+                        $0.line = Int32(index + 2)
+                        $0.values = [Self.serial(index), Self.models[index % Self.models.count], ids[index % ids.count], Self.regions[(index % ids.count) % 4],
+                                     "20\(21 + index % 5)-0\(1 + index % 9)-15", "\(1_000 + index % 20_000)"]
+                    }
+                }
+            }, options: CallOptions(timeout: .seconds(300))).results
+            if let failed = results.first(where: { $0.status == .rejected }) { throw ValidationError("seed: \(failed)") }
+        }
+        print(String(format: "seed: %d machines through ImportEquipment (2,000 a call) in %.1f s", machines, (ContinuousClock.now - started).seconds))
+
+        // The history: closed tickets over the past two years, through ImportTickets.
+        started = ContinuousClock.now
+        let now = Date()
+        let closed = tickets - open
+        for start in stride(from: 0, to: closed, by: 2_000) {
+            let results = try await manager.importTickets(.with {
+                $0.tickets = (start..<min(start + 2_000, closed)).map { index in
+                    let opened = now.addingTimeInterval(-Double(2 + index % 700) * 86_400 - Double(index % 9) * 3600)
+                    return .with {
+                        $0.number = String(format: "HD-%07d", index)
+                        $0.serialNumber = Self.serial(index % machines)
+                        $0.channel = .phone
+                        $0.category = index % 7 == 0 ? .complaint : .fault
+                        $0.priority = Forge_Servicedesk_V1_Priority(rawValue: 1 + index % 4) ?? .p3
+                        $0.subject = "历史工单 \(index)"
+                        $0.createdAt = .init(date: opened)
+                        $0.resolvedAt = .init(date: opened.addingTimeInterval(Double(2 + index % 40) * 3600))
+                        $0.closedAt = .init(date: opened.addingTimeInterval(Double(3 + index % 40) * 3600))
+                        $0.assigneeID = String(format: "eng-%02d", index % 40)
+                    }
+                }
+            }, options: CallOptions(timeout: .seconds(300))).results
+            if let failed = results.first(where: { $0.status == .rejected }) { throw ValidationError("seed: \(failed)") }
+        }
+        print(String(format: "seed: %d closed tickets through ImportTickets (2,000 a call) in %.1f s", closed, (ContinuousClock.now - started).seconds))
+
+        // Open now: each through OpenTicket (SLA targets, assignment, its watch job), C=4.
+        started = ContinuousClock.now
+        let next = Mutex(0)
+        let total = open
+        let machineCount = machines
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    while true {
+                        let index = next.withLock { value in defer { value += 1 }; return value }
+                        guard index < total else { return }
+                        _ = try await manager.openTicket(.with {
+                            $0.ticket = .with {
+                                $0.serialNumber = Self.serial((index * 7) % machineCount)
+                                $0.channel = .phone
+                                $0.category = index % 10 == 0 ? .complaint : .fault
+                                $0.priority = Forge_Servicedesk_V1_Priority(rawValue: 1 + index % 4) ?? .p3
+                                $0.subject = "设备报警 \(index)"
+                            }
+                        })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        print(String(format: "seed: %d open tickets through OpenTicket (C=4) in %.1f s", open, (ContinuousClock.now - started).seconds))
+    }
+
+    // MARK: Measuring
+
+    func measure(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+        let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: "\(data)/servicedesk.sqlite\($0)")[.size] as? Int }.reduce(0, +)
+        let (machineCount, ticketCount, openCount) = try await DatabaseQueue(path: "\(data)/servicedesk.sqlite").read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM equipment")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM ticket")!,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM ticket WHERE state IN (1, 2, 3)")!)
+        }
+        print(String(format: "data set: %d machines, %d tickets (%d open); servicedesk.sqlite %.2f GB", machineCount, ticketCount, openCount, Double(bytes) / 1e9))
+        print("durability FULL (synchronous=FULL, WAL) for every measurement")
+        let manager = try await desk(stack, issuer: issuer, subject: "svc-mgr", roles: [Role.serviceManager])
+        for model in Self.models {
+            _ = try await manager.upsertTelemetryRule(.with {
+                $0.rule = .with {
+                    $0.id = "bench-\(model)-bearing"; $0.model = model; $0.metric = "vibration"; $0.name = "主轴轴承磨损"; $0.kind = .trend
+                    $0.limit = 7.1; $0.windowHours = 24; $0.horizonDays = 14; $0.active = true
+                }
+            })
+            _ = try await manager.upsertTelemetryRule(.with {
+                $0.rule = .with {
+                    $0.id = "bench-\(model)-overheat"; $0.model = model; $0.metric = "temperature"; $0.name = "主轴过热"; $0.kind = .threshold
+                    $0.limit = 75; $0.forMinutes = 15; $0.active = true
+                }
+            })
+        }
+        let iot = try await desk(stack, issuer: issuer, subject: "iot", roles: [Role.erpConnector])
+
+        // 1. Telemetry. Each batch: 50 machines × 10 minutes × vibration and temperature = 1,000
+        // points; the trend rule refits its 24-hour window once per series and batch. The day
+        // before is loaded first (not timed) so every window is full.
+        let minute = 60.0
+        let start = (Date().timeIntervalSince1970 / 60).rounded(.down) * 60 - 24 * 3600
+        func batch(_ number: Int, from origin: Double) -> [Forge_Servicedesk_V1_TelemetryPoint] {
+            let group = number % (reporting / 50)
+            let window = number / (reporting / 50)
+            var points: [Forge_Servicedesk_V1_TelemetryPoint] = []
+            points.reserveCapacity(1_000)
+            for machine in (group * 50)..<(group * 50 + 50) {
+                for step in 0..<10 {
+                    let t = origin + Double(window * 10 + step) * minute
+                    let time = Google_Protobuf_Timestamp(seconds: Int64(t), nanos: 0)
+                    let wobble = Double((machine * 31 + step * 17 + window) % 100) / 100 - 0.5
+                    points.append(.with { $0.serialNumber = Self.serial(machine); $0.metric = "vibration"; $0.time = time; $0.value = 2.5 + wobble })
+                    points.append(.with { $0.serialNumber = Self.serial(machine); $0.metric = "temperature"; $0.time = time; $0.value = 50 + 10 * wobble })
+                }
+            }
+            return points
+        }
+        let perDay = (reporting / 50) * 24 * 6
+        var started = ContinuousClock.now
+        for number in 0..<perDay {
+            _ = try await iot.ingestTelemetry(.with { $0.points = batch(number, from: start) }, options: CallOptions(timeout: .seconds(60)))
+        }
+        print(String(format: "telemetry: the day before, %d points from %d machines, loaded in %.1f s", perDay * 1_000, reporting, (ContinuousClock.now - started).seconds))
+        let batches = 60
+        let prepared = (0..<batches).map { batch($0, from: start + 24 * 3600) }
+        started = ContinuousClock.now
+        var accepted = 0
+        for points in prepared {
+            let response = try await iot.ingestTelemetry(.with { $0.points = points }, options: CallOptions(timeout: .seconds(60)))
+            accepted += Int(response.accepted)
+        }
+        let ingestSeconds = (ContinuousClock.now - started).seconds
+        let ingestRate = Double(batches * 1_000) / ingestSeconds
+        print(String(format: "ingest: %d points in %d batches of 1,000 through IngestTelemetry, rules evaluated, in %.2f s = %.0f points/s (%d accepted)",
+                     batches * 1_000, batches, ingestSeconds, ingestRate, accepted))
+
+        // The same points inserted raw: (series, second, value) in a table without rowids, WAL,
+        // synchronous=FULL, 1,000 a transaction.
+        let rawPath = "\(data)/raw-insert.sqlite"
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: rawPath + suffix) }
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let raw = try DatabaseQueue(path: rawPath, configuration: configuration)
+        try await raw.write { db in
+            try db.execute(sql: "CREATE TABLE telemetry_raw (series INTEGER NOT NULL, t INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, t)) WITHOUT ROWID")
+        }
+        started = ContinuousClock.now
+        for points in prepared {
+            try await raw.write { db in
+                let statement = try db.cachedStatement(sql: "INSERT INTO telemetry_raw (series, t, value) VALUES (?, ?, ?)")
+                for point in points {
+                    let series = Int(point.serialNumber.suffix(6))! * 2 + (point.metric == "vibration" ? 0 : 1)
+                    try statement.execute(arguments: [series, point.time.seconds, point.value])
+                }
+            }
+        }
+        let rawSeconds = (ContinuousClock.now - started).seconds
+        let rawRate = Double(batches * 1_000) / rawSeconds
+        print(String(format: "raw:    the same %d points inserted into SQLite directly (WAL, FULL, 1,000 a transaction) in %.2f s = %.0f points/s; ingest = %.0f %% of raw",
+                     batches * 1_000, rawSeconds, rawRate, ingestRate / rawRate * 100))
+
+        // 2. Every open ticket's SLA again: due times, queue rank and watch job, in one transaction.
+        var timings: [Double] = []
+        for _ in 0..<5 {
+            let settings = try await manager.getServiceSettings(.init()).settings
+            started = ContinuousClock.now
+            _ = try await manager.updateServiceSettings(.with { $0.settings = settings }, options: CallOptions(timeout: .seconds(120)))
+            timings.append((ContinuousClock.now - started).seconds)
+        }
+        print(String(format: "sla:    UpdateServiceSettings re-evaluates the SLA of all %d open tickets (due times, rank, watch jobs): best %.0f ms, median %.0f ms of 5",
+                     openCount, timings.min()! * 1000, timings.sorted()[2] * 1000))
+
+        // 3. The ticket queue page (200 tickets, least SLA time left first) through the gateway.
+        let token = try await issuer.issue(subject: "svc-mgr", roles: [Role.serviceManager], ttl: 86_400)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
+        let single = LoadShape(connections: 1, concurrency: 1, duration: duration, warmup: 2, payloadBytes: 0)
+        for (path, what) in [("/tickets", "the queue page: 200 open tickets by SLA time left, all engineers' (a service manager)"),
+                             ("/tickets?mine=1", "an engineer's own queue")] {
+            let url = "http://127.0.0.1:\(portBase + 1000)\(path)"
+            print((await drive(single) { _ in
+                var request = HTTPClientRequest(url: url)
+                request.headers.add(name: "Cookie", value: "forge_session=\(token)")
+                let response = try await http.execute(request, timeout: .seconds(5))
+                _ = try await response.body.collect(upTo: 1 << 24)
+                guard response.status == .ok else { throw ValidationError("HTTP \(response.status)") }
+            }).line(name: "C=1") + "   GET \(path): \(what)")
+        }
+        let engineer = try await desk(stack, issuer: issuer, subject: "eng-03", roles: [Role.serviceEngineer], connections: 1)
+        print((await drive(single) { _ in
+            _ = try await engineer.listTickets(.with { $0.page.pageSize = 200 })
+        }).line(name: "C=1") + "   wire ListTickets as an engineer of one region (200)")
+        try await http.shutdown()
+    }
+}
