@@ -167,14 +167,14 @@ struct ServiceDeskBench: AsyncParsableCommand {
 
         // Open now: each through OpenTicket (SLA targets, assignment, its watch job), C=4.
         started = ContinuousClock.now
-        let next = Mutex(0)
+        let next = Counter()
         let total = open
         let machineCount = machines
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<4 {
                 group.addTask {
                     while true {
-                        let index = next.withLock { value in defer { value += 1 }; return value }
+                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
                         guard index < total else { return }
                         _ = try await manager.openTicket(.with {
                             $0.ticket = .with {

@@ -36,24 +36,39 @@ enum TelemetryRules {
     static func metric(_ text: String) -> String { text.trimmingCharacters(in: .whitespaces).lowercased() }
 
     static func validate(_ point: Forge_Servicedesk_V1_TelemetryPoint, now: Date) -> [Forge_Common_V1_RowViolation] {
+        validateNames(serial: point.serialNumber, metric: point.metric) + validateReading(point, now: now)
+    }
+
+    /// What a series is named by (checked once per series and batch).
+    static func validateNames(serial: String, metric text: String) -> [Forge_Common_V1_RowViolation] {
         var violations: [Forge_Common_V1_RowViolation] = []
-        func bad(_ field: String, _ description: String) {
-            violations.append(.with { $0.field = field; $0.description_p = description })
+        if EquipmentStore.normalSerial(serial).isEmpty { violations.append(violation("serial_number", "is required")) }
+        let name = metric(text)
+        // Bytes, not Characters: this runs for every series of every batch.
+        if name.isEmpty || name.utf8.count > 40
+            || !name.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }) {
+            violations.append(violation("metric", "must be 1–40 letters, digits, _ or . (temperature, vibration, running_hours)"))
         }
-        if EquipmentStore.normalSerial(point.serialNumber).isEmpty { bad("serial_number", "is required") }
-        let name = metric(point.metric)
-        if name.isEmpty || name.count > 40 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ".") }) {
-            bad("metric", "must be 1–40 letters, digits, _ or . (temperature, vibration, running_hours)")
-        }
-        if !point.hasTime {
-            bad("time", "is required")
-        } else if point.time.date > now.addingTimeInterval(3600) {
-            bad("time", "is more than an hour in the future")
-        } else if point.time.seconds < 946_684_800 {
-            bad("time", "is before 2000")
-        }
-        if !point.value.isFinite { bad("value", "must be a finite number") }
         return violations
+    }
+
+    /// A point's time and value (checked for every point).
+    static func validateReading(_ point: Forge_Servicedesk_V1_TelemetryPoint, now: Date) -> [Forge_Common_V1_RowViolation] {
+        var violations: [Forge_Common_V1_RowViolation] = []
+        if !point.hasTime {
+            violations.append(violation("time", "is required"))
+        } else if Double(point.time.seconds) > now.timeIntervalSince1970 + 3600 {
+            violations.append(violation("time", "is more than an hour in the future"))
+        } else if point.time.seconds < 946_684_800 {
+            violations.append(violation("time", "is before 2000"))
+        }
+        if !point.value.isFinite { violations.append(violation("value", "must be a finite number")) }
+        return violations
+    }
+
+    static func violation(_ field: String, _ description: String) -> Forge_Common_V1_RowViolation {
+        .with { $0.field = field; $0.description_p = description }
     }
 
     static func validate(_ rule: Rule) -> [FieldViolation] {
@@ -111,40 +126,63 @@ enum TelemetryRules {
         var standardError: Double
     }
 
-    static func fit(_ samples: [Sample]) -> Fit? {
-        guard samples.count >= 3, let first = samples.first, let last = samples.last, last.time > first.time else { return nil }
-        let n = Double(samples.count)
-        // Times relative to the first sample keep the sums well conditioned.
-        let xs = samples.map { Double($0.time - first.time) }
-        let meanX = xs.reduce(0, +) / n
-        let meanY = samples.reduce(0) { $0 + $1.value } / n
-        var sxx = 0.0, sxy = 0.0
-        for (x, sample) in zip(xs, samples) {
-            sxx += (x - meanX) * (x - meanX)
-            sxy += (x - meanX) * (sample.value - meanY)
+    /// A window's sums, times in seconds after `first`: what a least-squares line needs (the
+    /// store has SQLite add them up rather than read every point).
+    struct Sums: Equatable, Sendable {
+        var count = 0
+        /// The origin of the times (the first sample, or the window's start), and the newest sample.
+        var first: Int64 = 0
+        var last: Int64 = 0
+        var x = 0.0, y = 0.0, xx = 0.0, xy = 0.0, yy = 0.0
+
+        init(count: Int, first: Int64, last: Int64, x: Double, y: Double, xx: Double, xy: Double, yy: Double) {
+            (self.count, self.first, self.last, self.x, self.y, self.xx, self.xy, self.yy) = (count, first, last, x, y, xx, xy, yy)
         }
+
+        init(_ samples: [Sample]) {
+            guard let head = samples.first else { return }
+            count = samples.count
+            first = head.time
+            last = samples[samples.count - 1].time
+            for sample in samples {
+                let dx = Double(sample.time - head.time)
+                x += dx
+                y += sample.value
+                xx += dx * dx
+                xy += dx * sample.value
+                yy += sample.value * sample.value
+            }
+        }
+    }
+
+    static func fit(_ samples: [Sample]) -> Fit? { fit(Sums(samples)) }
+
+    static func fit(_ sums: Sums) -> Fit? {
+        guard sums.count >= 3, sums.last > sums.first else { return nil }
+        let n = Double(sums.count)
+        let sxx = sums.xx - sums.x * sums.x / n
+        let sxy = sums.xy - sums.x * sums.y / n
+        let syy = sums.yy - sums.y * sums.y / n
         guard sxx > 0 else { return nil }
         let slope = sxy / sxx
-        let intercept = meanY - slope * meanX
-        var residuals = 0.0
-        for (x, sample) in zip(xs, samples) {
-            let r = sample.value - (intercept + slope * x)
-            residuals += r * r
-        }
+        let intercept = (sums.y - slope * sums.x) / n
+        let residuals = max(syy - slope * sxy, 0)
         let standardError = (residuals / max(n - 2, 1)).squareRoot() / sxx.squareRoot()
-        return Fit(slope: slope, valueAtEnd: intercept + slope * xs[xs.count - 1], standardError: standardError)
+        return Fit(slope: slope, valueAtEnd: intercept + slope * Double(sums.last - sums.first), standardError: standardError)
     }
 
     /// Fires when the slope over the window is signal (not noise), heads towards the limit,
     /// and is at least `slope_per_hour` or reaches the limit within `horizon_days`.
-    static func trend(_ samples: [Sample], _ rule: Rule) -> Firing? {
-        guard samples.count >= minimumTrendPoints, let newest = samples.last, let fit = fit(samples) else { return nil }
+    static func trend(_ samples: [Sample], _ rule: Rule) -> Firing? { trend(Sums(samples), rule) }
+
+    static func trend(_ sums: Sums, _ rule: Rule) -> Firing? {
+        guard sums.count >= minimumTrendPoints, let fit = fit(sums) else { return nil }
         let towards = rule.below ? -fit.slope : fit.slope
         guard towards > 0, fit.standardError == 0 || towards / fit.standardError >= signalTStatistic else { return nil }
         let perHour = fit.slope * 3600
         let remaining = rule.below ? fit.valueAtEnd - rule.limit : rule.limit - fit.valueAtEnd
         let secondsToLimit = max(remaining, 0) / towards
-        let projected = Date(timeIntervalSince1970: TimeInterval(newest.time) + secondsToLimit)
+        let projected = Date(timeIntervalSince1970: TimeInterval(sums.last) + secondsToLimit)
         let bySlope = rule.slopePerHour > 0 && abs(perHour) >= rule.slopePerHour
         let byHorizon = rule.horizonDays > 0 && secondsToLimit <= rule.horizonDays * 86_400
         guard bySlope || byHorizon else { return nil }

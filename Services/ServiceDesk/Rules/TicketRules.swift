@@ -171,11 +171,16 @@ enum ComplaintRules {
 /// (an engineer with no regions or product lines listed covers all), the fewest open tickets
 /// first, then by name. No I/O.
 enum AssignmentRules {
-    static func pick(_ engineers: [Forge_Servicedesk_V1_Engineer], region: String, productLine: String) -> Forge_Servicedesk_V1_Engineer? {
+    /// The active engineers who cover the region and the product line.
+    static func candidates(_ engineers: [Forge_Servicedesk_V1_Engineer], region: String, productLine: String) -> [Forge_Servicedesk_V1_Engineer] {
         engineers
             .filter { $0.active }
             .filter { $0.regions.isEmpty || $0.regions.contains(region) }
             .filter { $0.productLines.isEmpty || productLine.isEmpty || $0.productLines.contains(productLine) }
-            .min { ($0.openTickets, $0.id) < ($1.openTickets, $1.id) }
+    }
+
+    /// Of the candidates (their `open_tickets` counted), the least loaded.
+    static func pick(_ candidates: [Forge_Servicedesk_V1_Engineer]) -> Forge_Servicedesk_V1_Engineer? {
+        candidates.min { ($0.openTickets, $0.id) < ($1.openTickets, $1.id) }
     }
 }

@@ -160,7 +160,8 @@ enum TicketStore {
                 throw RPCError.invalidArgument([FieldViolation(field: "ticket.assignee_id", description: "is not an engineer")])
             }
             ticket.assigneeID = requestedAssignee
-        } else if let engineer = AssignmentRules.pick(try ServiceDeskStore.engineers(db), region: ticket.region, productLine: ticket.productLine) {
+        } else if let engineer = AssignmentRules.pick(try ServiceDeskStore.counted(db, AssignmentRules.candidates(
+            try ServiceDeskStore.uncountedEngineers(db), region: ticket.region, productLine: ticket.productLine))) {
             ticket.assigneeID = engineer.id
         }
         if !ticket.assigneeID.isEmpty {
@@ -301,8 +302,12 @@ enum TicketStore {
             }
             clauses.append(visible.isEmpty ? "0" : "(\(visible.joined(separator: " OR ")))")
         }
+        // The whole open queue (a service manager's first look) walks the partial index in SLA
+        // order; the planner, knowing no statistics, would rather sort every open ticket.
+        let wholeQueue = Set(states) == Set(TicketRules.openStates) && clauses.count == (page.cursor == nil ? 1 : 2)
         let rows = try Row.fetchAll(db, sql: """
-            SELECT sla_rank, id, payload FROM ticket WHERE \(clauses.joined(separator: " AND ")) ORDER BY sla_rank, id LIMIT ?
+            SELECT sla_rank, id, payload FROM ticket \(wholeQueue ? "INDEXED BY ticket_open_queue" : "")
+            WHERE \(clauses.joined(separator: " AND ")) ORDER BY sla_rank, id LIMIT ?
             """, arguments: arguments + [page.size])
         let tickets = try rows.map { try Ticket(serializedBytes: $0["payload"] as Data) }
         return (tickets, rows.last.map { cursor(after: ($0["sla_rank"], $0["id"])) })
