@@ -19,6 +19,9 @@ struct BusinessCalendar: Sendable, Equatable {
     /// The same dates as local day numbers.
     private var holidayDays: Set<Int>
     private var extraDays: Set<Int>
+    /// The zone's offset when it has kept one since 2000 (China's has since 1991): no zone
+    /// lookup per day then.
+    private let fixedOffset: Int?
 
     init(timeZone: TimeZone, workingDays: Set<Int>, opens: Int, closes: Int, holidays: Set<String>, extraWorkingDays: Set<String>) {
         self.timeZone = timeZone
@@ -29,7 +32,11 @@ struct BusinessCalendar: Sendable, Equatable {
         self.extraWorkingDays = extraWorkingDays
         holidayDays = Set(holidays.compactMap(Self.dayNumber))
         extraDays = Set(extraWorkingDays.compactMap(Self.dayNumber))
+        let y2k = Date(timeIntervalSince1970: 946_684_800)
+        fixedOffset = timeZone.nextDaylightSavingTimeTransition(after: y2k) == nil ? timeZone.secondsFromGMT(for: y2k) : nil
     }
+
+    private func offset(at date: Date) -> Int { fixedOffset ?? timeZone.secondsFromGMT(for: date) }
 
     /// Monday to Friday, 08:30–17:30, China Standard Time.
     static let standard = BusinessCalendar(timeZone: TimeZone(identifier: "Asia/Shanghai")!, workingDays: [1, 2, 3, 4, 5],
@@ -55,14 +62,14 @@ struct BusinessCalendar: Sendable, Equatable {
 
     /// The local day containing `date`.
     func day(of date: Date) -> Int {
-        let local = date.timeIntervalSince1970 + TimeInterval(timeZone.secondsFromGMT(for: date))
+        let local = date.timeIntervalSince1970 + TimeInterval(offset(at: date))
         return Int((local / 86_400).rounded(.down))
     }
 
     /// The instant of local midnight starting `day` (the offset read at that midnight).
     func midnight(_ day: Int) -> Date {
         let guess = Date(timeIntervalSince1970: TimeInterval(day) * 86_400)
-        return guess.addingTimeInterval(-TimeInterval(timeZone.secondsFromGMT(for: guess)))
+        return guess.addingTimeInterval(-TimeInterval(offset(at: guess)))
     }
 
     func isWorkingDay(_ day: Int) -> Bool {
