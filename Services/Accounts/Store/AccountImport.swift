@@ -108,7 +108,7 @@ struct AccountImport: Sendable {
         func account(_ cells: [ImportMapping.AccountColumn: String], line: Int32) throws -> Forge_Common_V1_ImportRowResult {
             var (imported, violations) = ImportMapping.account(cells)
             imported.name = imported.name.trimmingCharacters(in: .whitespacesAndNewlines)
-            violations += (AccountRules.validate(new: imported) + AccountRules.validateCredit(imported, principal: principal)).map(Self.rowViolation)
+            violations += (AccountRules.validate(new: imported) + AccountRules.validateCredit(imported, principal: principal)).map { ImportColumns.rowViolation($0) }
             guard violations.isEmpty else { return .rejected(violations) }
             let keys = (imported.taxID.isEmpty ? [] : ["tax:" + imported.taxID]) + ["name:" + NameNormalizer.normalize(imported.name)]
             if let earlier = try earlierRow(keys: keys) { return earlier }
@@ -150,7 +150,7 @@ struct AccountImport: Sendable {
         func contact(_ cells: [ImportMapping.ContactColumn: String], line: Int32) throws -> Forge_Common_V1_ImportRowResult {
             var (imported, violations) = ImportMapping.contact(cells)
             imported.name = imported.name.trimmingCharacters(in: .whitespacesAndNewlines)
-            violations += ContactRules.validate(imported, isNew: true).filter { $0.field != "contact.account_id" }.map(Self.rowViolation)
+            violations += ContactRules.validate(imported, isNew: true).filter { $0.field != "contact.account_id" }.map { ImportColumns.rowViolation($0) }
             let account: Forge_Accounts_V1_Account
             switch try resolveAccount(cells) {
             case .found(let found): account = found
@@ -249,14 +249,6 @@ struct AccountImport: Sendable {
             for key in keys {
                 try db.execute(cached: "INSERT OR IGNORE INTO import_key (import_id, key, line, record_id, created_at) VALUES (?, ?, ?, ?, ?)",
                                arguments: [importID, key, line, id, now.timeIntervalSince1970])
-            }
-        }
-
-        /// "account.tax_id" → "tax_id": rows name fields as their columns do.
-        static func rowViolation(_ violation: FieldViolation) -> Forge_Common_V1_RowViolation {
-            .with {
-                $0.field = violation.field.split(separator: ".", maxSplits: 1).last.map(String.init) ?? violation.field
-                $0.description_p = violation.description
             }
         }
     }

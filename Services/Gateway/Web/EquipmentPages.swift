@@ -183,6 +183,7 @@ enum TelemetryChart {
             parts.append("<text x=\"\(width - right - 4)\" y=\"\(String(format: "%.1f", y(limit.value) - 4))\" text-anchor=\"end\" font-size=\"11\" fill=\"#b42318\">\(HTML.escape(limit.name)) \(number(limit.value))</text>")
         }
         let axis = "#667085"
+        parts.append("<text x=\"\(left + 4)\" y=\"\(top + 10)\" font-size=\"11\" fill=\"\(axis)\">\(HTML.escape(label))\(values.contains { $0.count > 1 } ? "（小时均值，阴影为最小–最大）" : "")</text>")
         parts.append("<line x1=\"\(left)\" x2=\"\(left)\" y1=\"\(top)\" y2=\"\(height - bottom)\" stroke=\"#e4e7ec\"/>")
         parts.append("<text x=\"\(left - 4)\" y=\"\(String(format: "%.1f", y(high)))\" text-anchor=\"end\" font-size=\"11\" fill=\"\(axis)\">\(number(high))</text>")
         parts.append("<text x=\"\(left - 4)\" y=\"\(String(format: "%.1f", y(low)))\" text-anchor=\"end\" font-size=\"11\" fill=\"\(axis)\">\(number(low))</text>")

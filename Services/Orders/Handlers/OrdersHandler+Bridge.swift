@@ -126,10 +126,7 @@ extension OrdersHandler {
     }
 
     static func rowViolation(_ violation: FieldViolation) -> Forge_Common_V1_RowViolation {
-        .with {
-            $0.field = violation.field
-            $0.description_p = violation.description
-        }
+        ImportColumns.rowViolation(violation, keepingPath: true)
     }
 
     /// ERP's nightly status file: each row a report (its event id from the file's row or its

@@ -38,12 +38,7 @@ extension PipelineHandler {
         var valid: [(index: Int, lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool)] = []
         for (index, row) in request.rows.enumerated() {
             let (mapped, cellViolations) = LeadImportMapping.lead(ImportColumns.cells(row.values, columns: columns))
-            let rowViolations = cellViolations + LeadRules.validate(capture: mapped, now: now).map { violation in
-                Forge_Common_V1_RowViolation.with {
-                    $0.field = String(violation.field.dropFirst("lead.".count))
-                    $0.description_p = violation.description
-                }
-            }
+            let rowViolations = cellViolations + LeadRules.validate(capture: mapped, now: now).map { ImportColumns.rowViolation($0) }
             if rowViolations.isEmpty {
                 valid.append((index, LeadRules.normalizedCapture(mapped, now: now), mapped.hasReceivedAt))
             } else {

@@ -31,11 +31,9 @@ extension ServiceDeskHandler {
                 }
                 if !violations.isEmpty {
                     result.status = .rejected
-                    result.violations = violations.map { violation in
-                        .with {
-                            $0.field = "tickets[\(index)]." + violation.field.replacingOccurrences(of: "ticket.", with: "")
-                            $0.description_p = violation.description
-                        }
+                    result.violations = violations.map {
+                        ImportColumns.rowViolation(FieldViolation(field: "tickets[\(index)]." + $0.field.replacingOccurrences(of: "ticket.", with: ""), description: $0.description),
+                                                   keepingPath: true)
                     }
                 }
                 results.append(result)
@@ -79,12 +77,7 @@ extension ServiceDeskHandler {
                         }
                     }
                     if problems.isEmpty {
-                        problems = EquipmentStore.validate(equipment).map { violation in
-                            Forge_Common_V1_RowViolation.with {
-                                $0.field = violation.field.replacingOccurrences(of: "equipment.", with: "")
-                                $0.description_p = violation.description
-                            }
-                        }
+                        problems = EquipmentStore.validate(equipment).map { ImportColumns.rowViolation($0) }
                     }
                     if !problems.isEmpty {
                         result.status = .rejected

@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeWire
 import Foundation
 import SwiftProtobuf
 
@@ -102,6 +103,17 @@ extension ImportColumns {
         let components = DateComponents(year: day[0], month: day[1], day: day[2], hour: time[0], minute: time[1])
         guard let date = calendar.date(from: components), calendar.component(.day, from: date) == day[2] else { return nil }
         return date
+    }
+}
+
+extension ImportColumns {
+    /// A record's violation as an import row answers it: "account.tax_id" → "tax_id", as the
+    /// row's columns name their fields (`keepingPath` keeps it, for batch RPCs that name items).
+    public static func rowViolation(_ violation: FieldViolation, keepingPath: Bool = false) -> Forge_Common_V1_RowViolation {
+        .with {
+            $0.field = keepingPath ? violation.field : violation.field.split(separator: ".", maxSplits: 1).last.map(String.init) ?? violation.field
+            $0.description_p = violation.description
+        }
     }
 }
 
