@@ -136,7 +136,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ForgeFeedback",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             path: "Services/Feedback",
             swiftSettings: upcomingFeatures
         ),
@@ -284,6 +285,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/ServiceDeskTests",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
+            name: "FeedbackTests",
+            dependencies: [
+                "ForgeFeedback", "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/FeedbackTests",
             swiftSettings: upcomingFeatures
         ),
         // The C connector library (Connectors/c) against the real executables.

@@ -47,7 +47,8 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
     setup.jobHandlers[WebhookStore.jobKind] = { payload, job in
         try await sender.send(deliveryID: String(decoding: payload, as: UTF8.self), job: job)
     }
-    let notifications = NotificationSender(database: setup.database, accounts: try setup.client(of: "accounts"), smtp: try settings.smtpClient(), clock: setup.clock)
+    let notifications = NotificationSender(database: setup.database, accounts: try setup.client(of: "accounts"), smtp: try settings.smtpClient(),
+                                           publicURL: settings.publicURL, clock: setup.clock)
     setup.jobHandlers[NotificationStore.jobKind] = { payload, job in
         try await notifications.send(key: String(decoding: payload, as: UTF8.self), job: job)
     }
@@ -80,9 +81,12 @@ struct GatewaySettings {
     /// for its certificate besides the system's (`FORGE_SMTP_CA_FILE`).
     var smtpRelay: SMTPClient.Relay?
     var smtpCAFile: String?
+    /// The address customers reach the public pages at (`FORGE_PUBLIC_URL`), put before the
+    /// path of each link a mail carries (a survey's); the local HTTP address when unset.
+    var publicURL = ""
 
     /// The services whose event feeds the gateway follows for webhooks and notifications.
-    static let eventSources = ["accounts", "pipeline", "orders"]
+    static let eventSources = ["accounts", "pipeline", "orders", "feedback"]
 
     static func load(configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewaySettings {
         var settings = GatewaySettings(privateKeyPath: environment["FORGE_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }
@@ -112,6 +116,14 @@ struct GatewaySettings {
                 throw ConfigurationError(setting: "FORGE_SMTP_CA_FILE", problem: "cannot read \(value)")
             }
             settings.smtpCAFile = value
+        }
+        if let value = environment["FORGE_PUBLIC_URL"], !value.isEmpty {
+            guard let url = URL(string: value), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError(setting: "FORGE_PUBLIC_URL", problem: "'\(value)' is not an http(s) address")
+            }
+            settings.publicURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+        } else {
+            settings.publicURL = "http://localhost:\(settings.httpPort)"
         }
         if let value = environment["FORGE_WEBHOOK_ALLOW_PRIVATE"], !value.isEmpty {
             guard let allow = Bool(value.lowercased()) else {

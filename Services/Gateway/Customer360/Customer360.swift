@@ -52,7 +52,7 @@ struct Customer360: Sendable {
             try await Forge_Servicedesk_V1_ServiceDeskClient(channel: channel).getAccountService(.with { $0.accountID = id }, options: options)
         },
         .init(name: "feedback", service: "feedback") { channel, id, options in
-            try await Forge_Feedback_V1_FeedbackClient(channel: channel).getNps(.with { $0.accountID = id }, options: options)
+            try await Forge_Feedback_V1_FeedbackClient(channel: channel).getAccountFeedback(.with { $0.accountID = id }, options: options)
         },
         .init(name: "loyalty", service: "loyalty") { channel, id, options in
             try await Forge_Loyalty_V1_LoyaltyClient(channel: channel).getMembership(.with { $0.accountID = id }, options: options)

@@ -73,7 +73,7 @@ struct HTTPGateway: Sendable {
             }
             // An empty query parameter (`?grade=`, as forms send an unset filter) sets nothing.
             let parameters = route.pathFields.compactMap { name, field in context.parameters.get(name).map { (field, $0) } }
-                + route.query.compactMap { name, field in request.uri.queryParameters[name[...]].flatMap { $0.isEmpty ? nil : (field, String($0)) } }
+                + route.query.flatMap { name, field in request.uri.queryParameters[values: name[...]].filter { !$0.isEmpty }.map { (field, String($0)) } }
             let message = try Self.requestMessage(route, body: body, parameters: parameters)
             guard let channel = channels[route.service],
                   let registered = route.registered
@@ -118,6 +118,14 @@ struct HTTPGateway: Sendable {
             object = parsedObject
         }
         for (field, value) in parameters {
+            // A repeated field ("group_by[]"): each occurrence and each comma-separated value
+            // is one element (`?group_by=region&group_by=month` or `?group_by=region,month`).
+            if field.hasSuffix("[]") {
+                let path = field.dropLast(2).split(separator: ".").map(String.init)
+                let existing = element(in: object, path: path) as? [Any] ?? []
+                set(&object, path: path, value: existing + value.split(separator: ",").map { String($0) as Any })
+                continue
+            }
             let typed: Any
             switch value {
             case "true": typed = true
@@ -131,6 +139,11 @@ struct HTTPGateway: Sendable {
         } catch {
             throw RPCError.invalidArgument(JSONRequestErrors.violations(registered.requestType, object: object, error: error))
         }
+    }
+
+    private static func element(in object: [String: Any], path: [String]) -> Any? {
+        guard let first = path.first else { return nil }
+        return path.count == 1 ? object[first] : (object[first] as? [String: Any]).flatMap { element(in: $0, path: Array(path.dropFirst())) }
     }
 
     private static func set(_ object: inout [String: Any], path: [String], value: Any) {

@@ -45,6 +45,7 @@ enum HTTPRoutes {
         let pipeline = Forge_Pipeline_V1_PipelineService.Method.self
         let orders = Forge_Orders_V1_OrdersService.Method.self
         let service = Forge_Servicedesk_V1_ServiceDeskService.Method.self
+        let feedback = Forge_Feedback_V1_FeedbackService.Method.self
         var routes: [HTTPRoute] = [
             // Identity
             .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
@@ -252,6 +253,48 @@ enum HTTPRoutes {
                   summary: "Add or change a telemetry rule", hasBody: true, tag: "service"),
             .init(method: .get, path: "/api/v1/predictions", rpc: service.listPredictions, service: "servicedesk",
                   summary: "Failure predictions, newest first", query: ["equipment_id": "equipment_id", "account_id": "account_id", "open_only": "open_only"], tag: "service"),
+            // Feedback: surveys, the closed loop, ideas, NPS
+            .init(method: .get, path: "/api/v1/feedback-settings", rpc: feedback.getFeedbackSettings, service: "feedback",
+                  summary: "Survey delays, fatigue limits, follow-up hours and keyword rules", tag: "feedback"),
+            .init(method: .put, path: "/api/v1/feedback-settings", rpc: feedback.updateFeedbackSettings, service: "feedback",
+                  summary: "Change the feedback settings (send the version read)", hasBody: true, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/surveys", rpc: feedback.scheduleSurvey, service: "feedback",
+                  summary: "Send a survey to a contact now or at send_at", hasBody: true, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/surveys", rpc: feedback.listSurveys, service: "feedback", summary: "Surveys and answers, newest first; comments searchable",
+                  query: page.merging(["account_id": "account_id", "kind": "kind", "query": "query", "tag": "tag", "campaign_id": "campaign_id", "region": "region",
+                                       "state": "states[]", "score_class": "score_classes[]"]) { $1 }, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/surveys/{id}", rpc: feedback.getSurvey, service: "feedback", summary: "A survey and its answer",
+                  pathFields: ["id": "id"], tag: "feedback"),
+            .init(method: .get, path: "/api/v1/surveys/{id}/link", rpc: feedback.getSurveyLink, service: "feedback",
+                  summary: "A sent survey's one-time link (to share it yourself)", pathFields: ["id": "id"], tag: "feedback"),
+            .init(method: .post, path: "/api/v1/surveys/{id}/cancel", rpc: feedback.cancelSurvey, service: "feedback", summary: "Withdraw a survey",
+                  pathFields: ["id": "id"], hasBody: true, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/survey-answers", rpc: feedback.importAnswers, service: "feedback",
+                  summary: "Record answers given elsewhere (phone, a previous tool), once per key", hasBody: true, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/campaigns", rpc: feedback.createCampaign, service: "feedback",
+                  summary: "Survey the main contact of every account of a segment", hasBody: true, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/campaigns", rpc: feedback.listCampaigns, service: "feedback", summary: "Survey campaigns, newest first", query: page, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/follow-ups", rpc: feedback.listFollowUps, service: "feedback",
+                  summary: "Detractors' follow-up cases, the most urgent first (default: open and escalated)",
+                  query: page.merging(["owner_id": "owner_id", "account_id": "account_id", "state": "states[]"]) { $1 }, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/follow-ups/{id}", rpc: feedback.getFollowUp, service: "feedback", summary: "A follow-up case with its answer",
+                  pathFields: ["id": "id"], tag: "feedback"),
+            .init(method: .post, path: "/api/v1/follow-ups/{id}/close", rpc: feedback.closeFollowUp, service: "feedback",
+                  summary: "Close a follow-up with what was done and what changed (the customer is told)", pathFields: ["id": "id"], hasBody: true, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/advocacy", rpc: feedback.listAdvocacy, service: "feedback", summary: "Promoters invited to a case study, visit or referral",
+                  query: page.merging(["state": "state", "account_id": "account_id"]) { $1 }, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/advocacy/{id}", rpc: feedback.recordAdvocacy, service: "feedback", summary: "Record a promoter's answer to the invitation",
+                  pathFields: ["id": "id"], hasBody: true, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/ideas", rpc: feedback.submitIdea, service: "feedback", summary: "Record a customer's idea or request", hasBody: true, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/ideas", rpc: feedback.listIdeas, service: "feedback", summary: "The ideas board, most votes first",
+                  query: page.merging(["account_id": "account_id", "product_line": "product_line", "status": "statuses[]"]) { $1 }, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/ideas/{id}/votes", rpc: feedback.voteIdea, service: "feedback", summary: "Another customer's vote for an idea",
+                  pathFields: ["id": "id"], hasBody: true, tag: "feedback"),
+            .init(method: .post, path: "/api/v1/ideas/{id}/status", rpc: feedback.updateIdeaStatus, service: "feedback",
+                  summary: "Move an idea (under review, planned, shipped, declined with a reason)", pathFields: ["id": "id"], hasBody: true, tag: "feedback"),
+            .init(method: .get, path: "/api/v1/nps", rpc: feedback.getNps, service: "feedback", summary: "NPS and CSAT, filtered and grouped (e.g. group_by=region&group_by=month)",
+                  query: ["account_id": "account_id", "region": "region", "industry": "industry", "product_line": "product_line", "tier": "tier", "team": "team",
+                          "segment_id": "segment_id", "group_by": "group_by[]", "from": "from", "to": "to"], tag: "feedback"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")

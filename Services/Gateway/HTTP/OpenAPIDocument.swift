@@ -56,7 +56,8 @@ enum OpenAPIDocument {
                 ["name": $0, "in": "path", "required": true, "schema": ["type": "string"]]
             }
             parameters += route.query.keys.sorted().map { name in
-                let field = route.query[name]!
+                // "states[]": a repeated field, its query parameter given once per element.
+                let field = route.query[name]!.replacingOccurrences(of: "[]", with: "")
                 let typed = registered.flatMap { Self.schema(ofField: field, in: $0.requestType.protoMessageName, schemas: schemas) } ?? ["type": "string"]
                 // An empty value sets nothing (the HTTP side skips it), so it is valid too.
                 return ["name": name, "in": "query", "required": false, "schema": ["anyOf": [Self.querySchemas[field] ?? typed, ["const": ""]]],

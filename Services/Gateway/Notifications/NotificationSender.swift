@@ -17,6 +17,8 @@ struct NotificationSender: Sendable {
     let accounts: any RPCChannel
     /// nil without FORGE_SMTP_URL: e-mails then wait (and retry) until a relay is configured.
     let smtp: SMTPClient?
+    /// Put before a link's path (`survey_path` → `survey_url`).
+    var publicURL = ""
     let clock: any WallClock
 
     func send(key: String, job: JobRecord) async throws {
@@ -45,6 +47,7 @@ struct NotificationSender: Sendable {
         }
         var parameters = request.parameters
         parameters["contact_name"] = contact.name
+        if let path = parameters["survey_path"], !path.isEmpty { parameters["survey_url"] = publicURL + path }
         guard let text = NotificationTemplates.render(request.template, locale: request.locale, parameters: parameters) else {
             return try await finish("skipped", error: "unknown template \(request.template)")
         }

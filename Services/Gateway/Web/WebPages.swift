@@ -45,6 +45,7 @@ struct WebPages: Sendable {
         PipelinePages(pages: self).register(in: router)
         OrderPages(pages: self).register(in: router)
         ServicePages(pages: self).register(in: router)
+        FeedbackPages(pages: self).register(in: router)
     }
 
     // MARK: Plumbing
@@ -214,7 +215,8 @@ struct WebPages: Sendable {
         cards.append(card("pipeline", title: "商机与报价", section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))
         cards.append(card("orders", title: "订单与回款", section: section("orders"), content: OrderPages.card(section("orders"))))
         cards.append(card("service", title: "设备与服务", section: section("service"), content: ServicePages.card(section("service"))))
-        for (name, title) in [("feedback", "NPS 反馈"), ("loyalty", "会员权益"), ("analytics", "健康度")] {
+        cards.append(card("feedback", title: "NPS 反馈", section: section("feedback"), content: FeedbackPages.card(section("feedback"))))
+        for (name, title) in [("loyalty", "会员权益"), ("analytics", "健康度")] {
             let current = section(name)
             cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
         }

@@ -95,14 +95,10 @@ struct OrdersHandler: Forge_Orders_V1_OrdersHandler {
 
     /// The account's credit limit from forge-accounts; nil when none is set.
     func creditLimit(accountID: String) async throws -> Forge_Common_V1_Money? {
-        guard let accounts else { throw RPCError(.unavailable, "forge-accounts is not configured: cannot check credit") }
-        do {
-            let account = try await Forge_Accounts_V1_AccountsClient(channel: accounts)
-                .getAccount(.with { $0.id = accountID }, options: CallOptions(timeout: Self.accountsTimeout)).account
-            return account.hasCreditLimit ? account.creditLimit : nil
-        } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
-            throw RPCError(.unavailable, "forge-accounts is unavailable: cannot check credit; nothing was changed, try again (\(error.message))")
+        let account = try await UpstreamCall.run("accounts", accounts, cannot: "check credit") {
+            try await Forge_Accounts_V1_AccountsClient(channel: $0).getAccount(.with { $0.id = accountID }, options: CallOptions(timeout: Self.accountsTimeout)).account
         }
+        return account.hasCreditLimit ? account.creditLimit : nil
     }
 
     func releaseOrder(_ request: Forge_Orders_V1_ReleaseOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_ReleaseOrderResponse {

@@ -211,20 +211,12 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
 
     /// A call to forge-accounts; its being down is UNAVAILABLE naming what could not be done.
     func accountsCall<T: Sendable>(_ what: String, _ call: (Forge_Accounts_V1_AccountsClient) async throws -> T) async throws -> T {
-        guard let accounts else { throw RPCError(.unavailable, "forge-accounts is not configured: cannot \(what)") }
-        do {
-            return try await call(Forge_Accounts_V1_AccountsClient(channel: accounts))
-        } catch let error as RPCError where error.code == .unavailable || error.code == .deadlineExceeded {
-            throw RPCError(.unavailable, "forge-accounts is unavailable: cannot \(what); nothing was changed, try again (\(error.message))")
-        }
+        try await UpstreamCall.run("accounts", accounts, cannot: what) { try await call(Forge_Accounts_V1_AccountsClient(channel: $0)) }
     }
 
     /// Call options that act as the caller (their token), with an idempotency key.
     func asCaller(_ context: ServerContext, key: String? = nil) -> CallOptions {
-        var metadata = [MetadataKey.requestID: context.requestID]
-        if let authorization = context.metadata[MetadataKey.authorization] { metadata[MetadataKey.authorization] = authorization }
-        if let key { metadata[MetadataKey.idempotencyKey] = key }
-        return CallOptions(timeout: Self.accountsTimeout, metadata: metadata)
+        UpstreamCall.asCaller(context, timeout: Self.accountsTimeout, key: key)
     }
 }
 

@@ -194,9 +194,54 @@ public enum ForgeMethodRegistry {
             response: Forge_Common_V1_RetryJobResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetFeedbackSettings"),
+            request: Forge_Feedback_V1_GetFeedbackSettingsRequest.self,
+            response: Forge_Feedback_V1_GetFeedbackSettingsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "UpdateFeedbackSettings"),
+            request: Forge_Feedback_V1_UpdateFeedbackSettingsRequest.self,
+            response: Forge_Feedback_V1_UpdateFeedbackSettingsResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ScheduleSurvey"),
             request: Forge_Feedback_V1_ScheduleSurveyRequest.self,
             response: Forge_Feedback_V1_ScheduleSurveyResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "CreateCampaign"),
+            request: Forge_Feedback_V1_CreateCampaignRequest.self,
+            response: Forge_Feedback_V1_CreateCampaignResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListCampaigns"),
+            request: Forge_Feedback_V1_ListCampaignsRequest.self,
+            response: Forge_Feedback_V1_ListCampaignsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetSurvey"),
+            request: Forge_Feedback_V1_GetSurveyRequest.self,
+            response: Forge_Feedback_V1_GetSurveyResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListSurveys"),
+            request: Forge_Feedback_V1_ListSurveysRequest.self,
+            response: Forge_Feedback_V1_ListSurveysResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetSurveyLink"),
+            request: Forge_Feedback_V1_GetSurveyLinkRequest.self,
+            response: Forge_Feedback_V1_GetSurveyLinkResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "CancelSurvey"),
+            request: Forge_Feedback_V1_CancelSurveyRequest.self,
+            response: Forge_Feedback_V1_CancelSurveyResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "OpenSurvey"),
+            request: Forge_Feedback_V1_OpenSurveyRequest.self,
+            response: Forge_Feedback_V1_OpenSurveyResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "AnswerSurvey"),
@@ -204,9 +249,64 @@ public enum ForgeMethodRegistry {
             response: Forge_Feedback_V1_AnswerSurveyResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ImportAnswers"),
+            request: Forge_Feedback_V1_ImportAnswersRequest.self,
+            response: Forge_Feedback_V1_ImportAnswersResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListFollowUps"),
+            request: Forge_Feedback_V1_ListFollowUpsRequest.self,
+            response: Forge_Feedback_V1_ListFollowUpsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetFollowUp"),
+            request: Forge_Feedback_V1_GetFollowUpRequest.self,
+            response: Forge_Feedback_V1_GetFollowUpResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "CloseFollowUp"),
+            request: Forge_Feedback_V1_CloseFollowUpRequest.self,
+            response: Forge_Feedback_V1_CloseFollowUpResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListAdvocacy"),
+            request: Forge_Feedback_V1_ListAdvocacyRequest.self,
+            response: Forge_Feedback_V1_ListAdvocacyResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "RecordAdvocacy"),
+            request: Forge_Feedback_V1_RecordAdvocacyRequest.self,
+            response: Forge_Feedback_V1_RecordAdvocacyResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "SubmitIdea"),
+            request: Forge_Feedback_V1_SubmitIdeaRequest.self,
+            response: Forge_Feedback_V1_SubmitIdeaResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "VoteIdea"),
+            request: Forge_Feedback_V1_VoteIdeaRequest.self,
+            response: Forge_Feedback_V1_VoteIdeaResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "UpdateIdeaStatus"),
+            request: Forge_Feedback_V1_UpdateIdeaStatusRequest.self,
+            response: Forge_Feedback_V1_UpdateIdeaStatusResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListIdeas"),
+            request: Forge_Feedback_V1_ListIdeasRequest.self,
+            response: Forge_Feedback_V1_ListIdeasResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetNps"),
             request: Forge_Feedback_V1_GetNpsRequest.self,
             response: Forge_Feedback_V1_GetNpsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetAccountFeedback"),
+            request: Forge_Feedback_V1_GetAccountFeedbackRequest.self,
+            response: Forge_Feedback_V1_GetAccountFeedbackResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.gateway.v1.Gateway", method: "SignIn"),

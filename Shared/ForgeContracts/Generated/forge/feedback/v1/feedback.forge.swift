@@ -10,31 +10,143 @@ public enum Forge_Feedback_V1_FeedbackService {
     public static let name = "forge.feedback.v1.Feedback"
 
     public enum Method {
+        public static let getFeedbackSettings = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetFeedbackSettings")
+        public static let updateFeedbackSettings = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "UpdateFeedbackSettings")
         public static let scheduleSurvey = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ScheduleSurvey")
+        public static let createCampaign = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "CreateCampaign")
+        public static let listCampaigns = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListCampaigns")
+        public static let getSurvey = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetSurvey")
+        public static let listSurveys = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListSurveys")
+        public static let getSurveyLink = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetSurveyLink")
+        public static let cancelSurvey = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "CancelSurvey")
+        public static let openSurvey = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "OpenSurvey")
         public static let answerSurvey = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "AnswerSurvey")
+        public static let importAnswers = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ImportAnswers")
+        public static let listFollowUps = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListFollowUps")
+        public static let getFollowUp = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetFollowUp")
+        public static let closeFollowUp = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "CloseFollowUp")
+        public static let listAdvocacy = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListAdvocacy")
+        public static let recordAdvocacy = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "RecordAdvocacy")
+        public static let submitIdea = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "SubmitIdea")
+        public static let voteIdea = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "VoteIdea")
+        public static let updateIdeaStatus = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "UpdateIdeaStatus")
+        public static let listIdeas = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "ListIdeas")
         public static let getNps = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetNps")
-        public static let all: [MethodDescriptor] = [scheduleSurvey, answerSurvey, getNps]
+        public static let getAccountFeedback = MethodDescriptor(service: "forge.feedback.v1.Feedback", method: "GetAccountFeedback")
+        public static let all: [MethodDescriptor] = [getFeedbackSettings, updateFeedbackSettings, scheduleSurvey, createCampaign, listCampaigns, getSurvey, listSurveys, getSurveyLink, cancelSurvey, openSurvey, answerSurvey, importAnswers, listFollowUps, getFollowUp, closeFollowUp, listAdvocacy, recordAdvocacy, submitIdea, voteIdea, updateIdeaStatus, listIdeas, getNps, getAccountFeedback]
     }
 }
 
 /// The server side of `forge.feedback.v1.Feedback`: one method per RPC.
 public protocol Forge_Feedback_V1_FeedbackHandler: Sendable {
+    func getFeedbackSettings(_ request: Forge_Feedback_V1_GetFeedbackSettingsRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetFeedbackSettingsResponse
+    func updateFeedbackSettings(_ request: Forge_Feedback_V1_UpdateFeedbackSettingsRequest, context: ServerContext) async throws -> Forge_Feedback_V1_UpdateFeedbackSettingsResponse
+    /// One survey to one contact, now or at `send_at` (a rep after a visit, the service manager
+    /// after a repair). The fatigue rules apply when it is sent.
     func scheduleSurvey(_ request: Forge_Feedback_V1_ScheduleSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ScheduleSurveyResponse
+    /// A survey to the main contact of every account of a segment (or of the accounts listed).
+    func createCampaign(_ request: Forge_Feedback_V1_CreateCampaignRequest, context: ServerContext) async throws -> Forge_Feedback_V1_CreateCampaignResponse
+    func listCampaigns(_ request: Forge_Feedback_V1_ListCampaignsRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ListCampaignsResponse
+    func getSurvey(_ request: Forge_Feedback_V1_GetSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetSurveyResponse
+    func listSurveys(_ request: Forge_Feedback_V1_ListSurveysRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ListSurveysResponse
+    /// The survey's one-time link, for a rep who sends it through WeChat themselves.
+    func getSurveyLink(_ request: Forge_Feedback_V1_GetSurveyLinkRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetSurveyLinkResponse
+    func cancelSurvey(_ request: Forge_Feedback_V1_CancelSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_CancelSurveyResponse
+    /// The public page's two calls (role `service`: the gateway's identity for the page).
+    func openSurvey(_ request: Forge_Feedback_V1_OpenSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_OpenSurveyResponse
     func answerSurvey(_ request: Forge_Feedback_V1_AnswerSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_AnswerSurveyResponse
+    /// Answers given elsewhere (a phone survey, the previous tool's spreadsheet): once per key.
+    func importAnswers(_ request: Forge_Feedback_V1_ImportAnswersRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ImportAnswersResponse
+    /// The closed loop.
+    func listFollowUps(_ request: Forge_Feedback_V1_ListFollowUpsRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ListFollowUpsResponse
+    func getFollowUp(_ request: Forge_Feedback_V1_GetFollowUpRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetFollowUpResponse
+    /// Closed only with what was done and what changed; the customer is told.
+    func closeFollowUp(_ request: Forge_Feedback_V1_CloseFollowUpRequest, context: ServerContext) async throws -> Forge_Feedback_V1_CloseFollowUpResponse
+    func listAdvocacy(_ request: Forge_Feedback_V1_ListAdvocacyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ListAdvocacyResponse
+    /// A promoter's answer to the case-study / reference-visit / referral invitation.
+    func recordAdvocacy(_ request: Forge_Feedback_V1_RecordAdvocacyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_RecordAdvocacyResponse
+    /// Co-creation: customers' ideas and requests.
+    func submitIdea(_ request: Forge_Feedback_V1_SubmitIdeaRequest, context: ServerContext) async throws -> Forge_Feedback_V1_SubmitIdeaResponse
+    func voteIdea(_ request: Forge_Feedback_V1_VoteIdeaRequest, context: ServerContext) async throws -> Forge_Feedback_V1_VoteIdeaResponse
+    func updateIdeaStatus(_ request: Forge_Feedback_V1_UpdateIdeaStatusRequest, context: ServerContext) async throws -> Forge_Feedback_V1_UpdateIdeaStatusResponse
+    func listIdeas(_ request: Forge_Feedback_V1_ListIdeasRequest, context: ServerContext) async throws -> Forge_Feedback_V1_ListIdeasResponse
+    /// Reports: NPS by DESIGN §7's formula, CSAT, grouped and filtered.
     func getNps(_ request: Forge_Feedback_V1_GetNpsRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetNpsResponse
+    /// The 360° view's feedback section.
+    func getAccountFeedback(_ request: Forge_Feedback_V1_GetAccountFeedbackRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetAccountFeedbackResponse
 }
 
 extension Forge_Feedback_V1_FeedbackHandler {
     /// Registers every RPC of `forge.feedback.v1.Feedback` in the server's router.
     public func register(in router: inout RPCRouter) {
+        router.register(Forge_Feedback_V1_FeedbackService.Method.getFeedbackSettings, request: Forge_Feedback_V1_GetFeedbackSettingsRequest.self) { request, context in
+            try await self.getFeedbackSettings(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.updateFeedbackSettings, request: Forge_Feedback_V1_UpdateFeedbackSettingsRequest.self) { request, context in
+            try await self.updateFeedbackSettings(request, context: context)
+        }
         router.register(Forge_Feedback_V1_FeedbackService.Method.scheduleSurvey, request: Forge_Feedback_V1_ScheduleSurveyRequest.self) { request, context in
             try await self.scheduleSurvey(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.createCampaign, request: Forge_Feedback_V1_CreateCampaignRequest.self) { request, context in
+            try await self.createCampaign(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.listCampaigns, request: Forge_Feedback_V1_ListCampaignsRequest.self) { request, context in
+            try await self.listCampaigns(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.getSurvey, request: Forge_Feedback_V1_GetSurveyRequest.self) { request, context in
+            try await self.getSurvey(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.listSurveys, request: Forge_Feedback_V1_ListSurveysRequest.self) { request, context in
+            try await self.listSurveys(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.getSurveyLink, request: Forge_Feedback_V1_GetSurveyLinkRequest.self) { request, context in
+            try await self.getSurveyLink(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.cancelSurvey, request: Forge_Feedback_V1_CancelSurveyRequest.self) { request, context in
+            try await self.cancelSurvey(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.openSurvey, request: Forge_Feedback_V1_OpenSurveyRequest.self) { request, context in
+            try await self.openSurvey(request, context: context)
         }
         router.register(Forge_Feedback_V1_FeedbackService.Method.answerSurvey, request: Forge_Feedback_V1_AnswerSurveyRequest.self) { request, context in
             try await self.answerSurvey(request, context: context)
         }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.importAnswers, request: Forge_Feedback_V1_ImportAnswersRequest.self) { request, context in
+            try await self.importAnswers(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.listFollowUps, request: Forge_Feedback_V1_ListFollowUpsRequest.self) { request, context in
+            try await self.listFollowUps(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.getFollowUp, request: Forge_Feedback_V1_GetFollowUpRequest.self) { request, context in
+            try await self.getFollowUp(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.closeFollowUp, request: Forge_Feedback_V1_CloseFollowUpRequest.self) { request, context in
+            try await self.closeFollowUp(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.listAdvocacy, request: Forge_Feedback_V1_ListAdvocacyRequest.self) { request, context in
+            try await self.listAdvocacy(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.recordAdvocacy, request: Forge_Feedback_V1_RecordAdvocacyRequest.self) { request, context in
+            try await self.recordAdvocacy(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.submitIdea, request: Forge_Feedback_V1_SubmitIdeaRequest.self) { request, context in
+            try await self.submitIdea(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.voteIdea, request: Forge_Feedback_V1_VoteIdeaRequest.self) { request, context in
+            try await self.voteIdea(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.updateIdeaStatus, request: Forge_Feedback_V1_UpdateIdeaStatusRequest.self) { request, context in
+            try await self.updateIdeaStatus(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.listIdeas, request: Forge_Feedback_V1_ListIdeasRequest.self) { request, context in
+            try await self.listIdeas(request, context: context)
+        }
         router.register(Forge_Feedback_V1_FeedbackService.Method.getNps, request: Forge_Feedback_V1_GetNpsRequest.self) { request, context in
             try await self.getNps(request, context: context)
+        }
+        router.register(Forge_Feedback_V1_FeedbackService.Method.getAccountFeedback, request: Forge_Feedback_V1_GetAccountFeedbackRequest.self) { request, context in
+            try await self.getAccountFeedback(request, context: context)
         }
     }
 }
@@ -47,14 +159,86 @@ public struct Forge_Feedback_V1_FeedbackClient: Sendable {
         self.channel = channel
     }
 
+    public func getFeedbackSettings(_ request: Forge_Feedback_V1_GetFeedbackSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_GetFeedbackSettingsResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.getFeedbackSettings, request: request, response: Forge_Feedback_V1_GetFeedbackSettingsResponse.self, options: options)
+    }
+    public func updateFeedbackSettings(_ request: Forge_Feedback_V1_UpdateFeedbackSettingsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_UpdateFeedbackSettingsResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.updateFeedbackSettings, request: request, response: Forge_Feedback_V1_UpdateFeedbackSettingsResponse.self, options: options)
+    }
+    /// One survey to one contact, now or at `send_at` (a rep after a visit, the service manager
+    /// after a repair). The fatigue rules apply when it is sent.
     public func scheduleSurvey(_ request: Forge_Feedback_V1_ScheduleSurveyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ScheduleSurveyResponse {
         try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.scheduleSurvey, request: request, response: Forge_Feedback_V1_ScheduleSurveyResponse.self, options: options)
+    }
+    /// A survey to the main contact of every account of a segment (or of the accounts listed).
+    public func createCampaign(_ request: Forge_Feedback_V1_CreateCampaignRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_CreateCampaignResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.createCampaign, request: request, response: Forge_Feedback_V1_CreateCampaignResponse.self, options: options)
+    }
+    public func listCampaigns(_ request: Forge_Feedback_V1_ListCampaignsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ListCampaignsResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.listCampaigns, request: request, response: Forge_Feedback_V1_ListCampaignsResponse.self, options: options)
+    }
+    public func getSurvey(_ request: Forge_Feedback_V1_GetSurveyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_GetSurveyResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.getSurvey, request: request, response: Forge_Feedback_V1_GetSurveyResponse.self, options: options)
+    }
+    public func listSurveys(_ request: Forge_Feedback_V1_ListSurveysRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ListSurveysResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.listSurveys, request: request, response: Forge_Feedback_V1_ListSurveysResponse.self, options: options)
+    }
+    /// The survey's one-time link, for a rep who sends it through WeChat themselves.
+    public func getSurveyLink(_ request: Forge_Feedback_V1_GetSurveyLinkRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_GetSurveyLinkResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.getSurveyLink, request: request, response: Forge_Feedback_V1_GetSurveyLinkResponse.self, options: options)
+    }
+    public func cancelSurvey(_ request: Forge_Feedback_V1_CancelSurveyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_CancelSurveyResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.cancelSurvey, request: request, response: Forge_Feedback_V1_CancelSurveyResponse.self, options: options)
+    }
+    /// The public page's two calls (role `service`: the gateway's identity for the page).
+    public func openSurvey(_ request: Forge_Feedback_V1_OpenSurveyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_OpenSurveyResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.openSurvey, request: request, response: Forge_Feedback_V1_OpenSurveyResponse.self, options: options)
     }
     public func answerSurvey(_ request: Forge_Feedback_V1_AnswerSurveyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_AnswerSurveyResponse {
         try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.answerSurvey, request: request, response: Forge_Feedback_V1_AnswerSurveyResponse.self, options: options)
     }
+    /// Answers given elsewhere (a phone survey, the previous tool's spreadsheet): once per key.
+    public func importAnswers(_ request: Forge_Feedback_V1_ImportAnswersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ImportAnswersResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.importAnswers, request: request, response: Forge_Feedback_V1_ImportAnswersResponse.self, options: options)
+    }
+    /// The closed loop.
+    public func listFollowUps(_ request: Forge_Feedback_V1_ListFollowUpsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ListFollowUpsResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.listFollowUps, request: request, response: Forge_Feedback_V1_ListFollowUpsResponse.self, options: options)
+    }
+    public func getFollowUp(_ request: Forge_Feedback_V1_GetFollowUpRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_GetFollowUpResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.getFollowUp, request: request, response: Forge_Feedback_V1_GetFollowUpResponse.self, options: options)
+    }
+    /// Closed only with what was done and what changed; the customer is told.
+    public func closeFollowUp(_ request: Forge_Feedback_V1_CloseFollowUpRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_CloseFollowUpResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.closeFollowUp, request: request, response: Forge_Feedback_V1_CloseFollowUpResponse.self, options: options)
+    }
+    public func listAdvocacy(_ request: Forge_Feedback_V1_ListAdvocacyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ListAdvocacyResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.listAdvocacy, request: request, response: Forge_Feedback_V1_ListAdvocacyResponse.self, options: options)
+    }
+    /// A promoter's answer to the case-study / reference-visit / referral invitation.
+    public func recordAdvocacy(_ request: Forge_Feedback_V1_RecordAdvocacyRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_RecordAdvocacyResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.recordAdvocacy, request: request, response: Forge_Feedback_V1_RecordAdvocacyResponse.self, options: options)
+    }
+    /// Co-creation: customers' ideas and requests.
+    public func submitIdea(_ request: Forge_Feedback_V1_SubmitIdeaRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_SubmitIdeaResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.submitIdea, request: request, response: Forge_Feedback_V1_SubmitIdeaResponse.self, options: options)
+    }
+    public func voteIdea(_ request: Forge_Feedback_V1_VoteIdeaRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_VoteIdeaResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.voteIdea, request: request, response: Forge_Feedback_V1_VoteIdeaResponse.self, options: options)
+    }
+    public func updateIdeaStatus(_ request: Forge_Feedback_V1_UpdateIdeaStatusRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_UpdateIdeaStatusResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.updateIdeaStatus, request: request, response: Forge_Feedback_V1_UpdateIdeaStatusResponse.self, options: options)
+    }
+    public func listIdeas(_ request: Forge_Feedback_V1_ListIdeasRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_ListIdeasResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.listIdeas, request: request, response: Forge_Feedback_V1_ListIdeasResponse.self, options: options)
+    }
+    /// Reports: NPS by DESIGN §7's formula, CSAT, grouped and filtered.
     public func getNps(_ request: Forge_Feedback_V1_GetNpsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_GetNpsResponse {
         try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.getNps, request: request, response: Forge_Feedback_V1_GetNpsResponse.self, options: options)
+    }
+    /// The 360° view's feedback section.
+    public func getAccountFeedback(_ request: Forge_Feedback_V1_GetAccountFeedbackRequest, options: CallOptions = CallOptions()) async throws -> Forge_Feedback_V1_GetAccountFeedbackResponse {
+        try await channel.unary(Forge_Feedback_V1_FeedbackService.Method.getAccountFeedback, request: request, response: Forge_Feedback_V1_GetAccountFeedbackResponse.self, options: options)
     }
 }
 

@@ -8,7 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Feedback: NPS and CSAT surveys, detractor follow-ups (DESIGN.md §7). First draft.
+/// Feedback: NPS and CSAT surveys with one-time links and fatigue limits, the closed loop
+/// (detractor follow-up cases, promoter thanks and advocacy), customers' ideas, NPS reports
+/// (DESIGN.md §7).
 
 import SwiftProtobuf
 
@@ -25,7 +27,11 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
 public nonisolated enum Forge_Feedback_V1_SurveyKind: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
+
+  /// 0–10 "how likely are you to recommend us" and why.
   case nps // = 1
+
+  /// 1–5 "how satisfied are you with …" and a comment.
   case csat // = 2
   case UNRECOGNIZED(Int)
 
@@ -60,56 +66,833 @@ public nonisolated enum Forge_Feedback_V1_SurveyKind: SwiftProtobuf.Enum, Swift.
 
 }
 
-public nonisolated struct Forge_Feedback_V1_Survey: Sendable {
+public nonisolated enum Forge_Feedback_V1_SurveyState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Waiting for its send time.
+  case scheduled // = 1
+
+  /// The invitation went out; the link is open.
+  case sent // = 2
+  case answered // = 3
+
+  /// Not sent: a fatigue rule, no contact, an unknown account (`skip_reason` says which).
+  case skipped // = 4
+
+  /// The link expired unanswered.
+  case expired // = 5
+  case cancelled // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .scheduled
+    case 2: self = .sent
+    case 3: self = .answered
+    case 4: self = .skipped
+    case 5: self = .expired
+    case 6: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .scheduled: return 1
+    case .sent: return 2
+    case .answered: return 3
+    case .skipped: return 4
+    case .expired: return 5
+    case .cancelled: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_SurveyState] = [
+    .unspecified,
+    .scheduled,
+    .sent,
+    .answered,
+    .skipped,
+    .expired,
+    .cancelled,
+  ]
+
+}
+
+/// What started the survey.
+public nonisolated enum Forge_Feedback_V1_SurveyTrigger: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case manual // = 1
+  case campaign // = 2
+
+  /// OrderDelivered + the configured days.
+  case orderDelivered // = 3
+  case ticketClosed // = 4
+  case revisitPool // = 5
+
+  /// An answer given elsewhere (ImportAnswers).
+  case imported // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .manual
+    case 2: self = .campaign
+    case 3: self = .orderDelivered
+    case 4: self = .ticketClosed
+    case 5: self = .revisitPool
+    case 6: self = .imported
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .manual: return 1
+    case .campaign: return 2
+    case .orderDelivered: return 3
+    case .ticketClosed: return 4
+    case .revisitPool: return 5
+    case .imported: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_SurveyTrigger] = [
+    .unspecified,
+    .manual,
+    .campaign,
+    .orderDelivered,
+    .ticketClosed,
+    .revisitPool,
+    .imported,
+  ]
+
+}
+
+/// NPS: promoter 9–10, passive 7–8, detractor 0–6. CSAT: satisfied 4–5, neutral 3,
+/// dissatisfied 1–2 (a dissatisfied customer is followed up like a detractor).
+public nonisolated enum Forge_Feedback_V1_ScoreClass: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case promoter // = 1
+  case passive // = 2
+  case detractor // = 3
+  case satisfied // = 4
+  case neutral // = 5
+  case dissatisfied // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .promoter
+    case 2: self = .passive
+    case 3: self = .detractor
+    case 4: self = .satisfied
+    case 5: self = .neutral
+    case 6: self = .dissatisfied
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .promoter: return 1
+    case .passive: return 2
+    case .detractor: return 3
+    case .satisfied: return 4
+    case .neutral: return 5
+    case .dissatisfied: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_ScoreClass] = [
+    .unspecified,
+    .promoter,
+    .passive,
+    .detractor,
+    .satisfied,
+    .neutral,
+    .dissatisfied,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_AnswerChannel: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// The one-time link (e-mail or a link a rep shared).
+  case link // = 1
+  case phone // = 2
+  case wechat // = 3
+  case visit // = 4
+  case imported // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .link
+    case 2: self = .phone
+    case 3: self = .wechat
+    case 4: self = .visit
+    case 5: self = .imported
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .link: return 1
+    case .phone: return 2
+    case .wechat: return 3
+    case .visit: return 4
+    case .imported: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_AnswerChannel] = [
+    .unspecified,
+    .link,
+    .phone,
+    .wechat,
+    .visit,
+    .imported,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_FollowUpState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case `open` // = 1
+
+  /// Past its due time: the owner's manager has it too.
+  case escalated // = 2
+  case closed // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .open
+    case 2: self = .escalated
+    case 3: self = .closed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .open: return 1
+    case .escalated: return 2
+    case .closed: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_FollowUpState] = [
+    .unspecified,
+    .open,
+    .escalated,
+    .closed,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_AdvocacyKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case caseStudy // = 1
+  case referenceVisit // = 2
+  case referral // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .caseStudy
+    case 2: self = .referenceVisit
+    case 3: self = .referral
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .caseStudy: return 1
+    case .referenceVisit: return 2
+    case .referral: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_AdvocacyKind] = [
+    .unspecified,
+    .caseStudy,
+    .referenceVisit,
+    .referral,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_AdvocacyState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Thanked and invited; no answer yet.
+  case invited // = 1
+  case accepted // = 2
+  case declined // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .invited
+    case 2: self = .accepted
+    case 3: self = .declined
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .invited: return 1
+    case .accepted: return 2
+    case .declined: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_AdvocacyState] = [
+    .unspecified,
+    .invited,
+    .accepted,
+    .declined,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_IdeaStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case new // = 1
+  case underReview // = 2
+  case planned // = 3
+  case shipped // = 4
+  case declined // = 5
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .new
+    case 2: self = .underReview
+    case 3: self = .planned
+    case 4: self = .shipped
+    case 5: self = .declined
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .new: return 1
+    case .underReview: return 2
+    case .planned: return 3
+    case .shipped: return 4
+    case .declined: return 5
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_IdeaStatus] = [
+    .unspecified,
+    .new,
+    .underReview,
+    .planned,
+    .shipped,
+    .declined,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_IdeaCategory: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case improvement // = 1
+  case newNeed // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .improvement
+    case 2: self = .newNeed
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .improvement: return 1
+    case .newNeed: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_IdeaCategory] = [
+    .unspecified,
+    .improvement,
+    .newNeed,
+  ]
+
+}
+
+public nonisolated enum Forge_Feedback_V1_NpsGrouping: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case region // = 1
+  case industry // = 2
+  case productLine // = 3
+  case tier // = 4
+  case team // = 5
+
+  /// By calendar month (China time), "2026-11".
+  case month // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .region
+    case 2: self = .industry
+    case 3: self = .productLine
+    case 4: self = .tier
+    case 5: self = .team
+    case 6: self = .month
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .region: return 1
+    case .industry: return 2
+    case .productLine: return 3
+    case .tier: return 4
+    case .team: return 5
+    case .month: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Feedback_V1_NpsGrouping] = [
+    .unspecified,
+    .region,
+    .industry,
+    .productLine,
+    .tier,
+    .team,
+    .month,
+  ]
+
+}
+
+/// One survey sent to one contact, and its answer.
+public nonisolated struct Forge_Feedback_V1_Survey: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var accountID: String = String()
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
 
-  public var contactID: String = String()
+  /// Empty once the contact is erased (the answer stays in the statistics).
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
 
-  public var kind: Forge_Feedback_V1_SurveyKind = .unspecified
+  public var kind: Forge_Feedback_V1_SurveyKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   public var sendAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_sendAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_sendAt = newValue}
+    get {_storage._sendAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._sendAt = newValue}
   }
   /// Returns true if `sendAt` has been explicitly set.
-  public var hasSendAt: Bool {self._sendAt != nil}
+  public var hasSendAt: Bool {_storage._sendAt != nil}
   /// Clears the value of `sendAt`. Subsequent reads from it will return its default value.
-  public mutating func clearSendAt() {self._sendAt = nil}
+  public mutating func clearSendAt() {_uniqueStorage()._sendAt = nil}
 
   /// 0–10 for NPS, 1–5 for CSAT; absent until answered.
   public var score: Int32 {
-    get {_score ?? 0}
-    set {_score = newValue}
+    get {_storage._score ?? 0}
+    set {_uniqueStorage()._score = newValue}
   }
   /// Returns true if `score` has been explicitly set.
-  public var hasScore: Bool {self._score != nil}
+  public var hasScore: Bool {_storage._score != nil}
   /// Clears the value of `score`. Subsequent reads from it will return its default value.
-  public mutating func clearScore() {self._score = nil}
+  public mutating func clearScore() {_uniqueStorage()._score = nil}
 
-  public var comment: String = String()
+  public var comment: String {
+    get {_storage._comment}
+    set {_uniqueStorage()._comment = newValue}
+  }
 
   public var answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_answeredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_answeredAt = newValue}
+    get {_storage._answeredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._answeredAt = newValue}
   }
   /// Returns true if `answeredAt` has been explicitly set.
-  public var hasAnsweredAt: Bool {self._answeredAt != nil}
+  public var hasAnsweredAt: Bool {_storage._answeredAt != nil}
   /// Clears the value of `answeredAt`. Subsequent reads from it will return its default value.
-  public mutating func clearAnsweredAt() {self._answeredAt = nil}
+  public mutating func clearAnsweredAt() {_uniqueStorage()._answeredAt = nil}
+
+  public var state: Forge_Feedback_V1_SurveyState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  public var trigger: Forge_Feedback_V1_SurveyTrigger {
+    get {_storage._trigger}
+    set {_uniqueStorage()._trigger = newValue}
+  }
+
+  /// The order, ticket or campaign that triggered it.
+  public var reference: String {
+    get {_storage._reference}
+    set {_uniqueStorage()._reference = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  /// The account's region, industry and tier when the survey was created (the report's
+  /// dimensions), its owner and team (who follows a detractor up).
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  public var industry: String {
+    get {_storage._industry}
+    set {_uniqueStorage()._industry = newValue}
+  }
+
+  public var tier: String {
+    get {_storage._tier}
+    set {_uniqueStorage()._tier = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var productLine: String {
+    get {_storage._productLine}
+    set {_uniqueStorage()._productLine = newValue}
+  }
+
+  public var contactName: String {
+    get {_storage._contactName}
+    set {_uniqueStorage()._contactName = newValue}
+  }
+
+  /// SKIPPED: why (e.g. "the contact was surveyed on 2026-11-20 (at most one per 30 days)").
+  public var skipReason: String {
+    get {_storage._skipReason}
+    set {_uniqueStorage()._skipReason = newValue}
+  }
+
+  public var sentAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._sentAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._sentAt = newValue}
+  }
+  /// Returns true if `sentAt` has been explicitly set.
+  public var hasSentAt: Bool {_storage._sentAt != nil}
+  /// Clears the value of `sentAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSentAt() {_uniqueStorage()._sentAt = nil}
+
+  public var remindedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._remindedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._remindedAt = newValue}
+  }
+  /// Returns true if `remindedAt` has been explicitly set.
+  public var hasRemindedAt: Bool {_storage._remindedAt != nil}
+  /// Clears the value of `remindedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearRemindedAt() {_uniqueStorage()._remindedAt = nil}
+
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {_storage._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {_uniqueStorage()._expiresAt = nil}
+
+  public var channel: Forge_Feedback_V1_AnswerChannel {
+    get {_storage._channel}
+    set {_uniqueStorage()._channel = newValue}
+  }
+
+  public var scoreClass: Forge_Feedback_V1_ScoreClass {
+    get {_storage._scoreClass}
+    set {_uniqueStorage()._scoreClass = newValue}
+  }
+
+  /// Keyword rules' tags on the comment (delivery, quality, price, service, documentation…).
+  public var tags: [String] {
+    get {_storage._tags}
+    set {_uniqueStorage()._tags = newValue}
+  }
+
+  /// "zh" (default) or "en": the questions' and the e-mails' language.
+  public var locale: String {
+    get {_storage._locale}
+    set {_uniqueStorage()._locale = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var createdBy: String {
+    get {_storage._createdBy}
+    set {_uniqueStorage()._createdBy = newValue}
+  }
+
+  public var campaignID: String {
+    get {_storage._campaignID}
+    set {_uniqueStorage()._campaignID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _sendAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _score: Int32? = nil
-  fileprivate var _answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Thresholds and delays, all configurable (defaults in brackets).
+public nonisolated struct Forge_Feedback_V1_FeedbackSettings: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// NPS survey after an order's delivery [7 days]; 0 turns the trigger off.
+  public var deliveryDelayDays: Int32 = 0
+
+  /// CSAT survey when a ticket closes [on].
+  public var surveyClosedTickets: Bool = false
+
+  /// NPS survey when an account enters the revisit pool [on].
+  public var surveyRevisitPool: Bool = false
+
+  /// One reminder this many days after the invitation when unanswered [3].
+  public var reminderAfterDays: Int32 = 0
+
+  /// The link expires this many days after the invitation [14].
+  public var linkValidDays: Int32 = 0
+
+  /// At most one survey per contact per N days [30] and per account per M days [7].
+  public var contactQuietDays: Int32 = 0
+
+  public var accountQuietDays: Int32 = 0
+
+  /// A detractor's follow-up is due this many hours after the answer [48].
+  public var followUpHours: Int32 = 0
+
+  /// Tags for comments: a tag applies when the comment contains any of its keywords.
+  public var keywordRules: [Forge_Feedback_V1_KeywordRule] = []
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_KeywordRule: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tag: String = String()
+
+  public var keywords: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_GetFeedbackSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_GetFeedbackSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Feedback_V1_FeedbackSettings {
+    get {_settings ?? Forge_Feedback_V1_FeedbackSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Feedback_V1_FeedbackSettings? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_UpdateFeedbackSettingsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Carries the version read; a stale version fails with ABORTED.
+  public var settings: Forge_Feedback_V1_FeedbackSettings {
+    get {_settings ?? Forge_Feedback_V1_FeedbackSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Feedback_V1_FeedbackSettings? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_UpdateFeedbackSettingsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var settings: Forge_Feedback_V1_FeedbackSettings {
+    get {_settings ?? Forge_Feedback_V1_FeedbackSettings()}
+    set {_settings = newValue}
+  }
+  /// Returns true if `settings` has been explicitly set.
+  public var hasSettings: Bool {self._settings != nil}
+  /// Clears the value of `settings`. Subsequent reads from it will return its default value.
+  public mutating func clearSettings() {self._settings = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _settings: Forge_Feedback_V1_FeedbackSettings? = nil
 }
 
 public nonisolated struct Forge_Feedback_V1_ScheduleSurveyRequest: Sendable {
@@ -117,6 +900,7 @@ public nonisolated struct Forge_Feedback_V1_ScheduleSurveyRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// account_id, contact_id, kind; send_at (empty: now); locale; product_line; reference.
   public var survey: Forge_Feedback_V1_Survey {
     get {_survey ?? Forge_Feedback_V1_Survey()}
     set {_survey = newValue}
@@ -154,6 +938,394 @@ public nonisolated struct Forge_Feedback_V1_ScheduleSurveyResponse: Sendable {
   fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
 }
 
+public nonisolated struct Forge_Feedback_V1_Campaign: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var kind: Forge_Feedback_V1_SurveyKind = .unspecified
+
+  /// The segment in forge-accounts whose accounts are surveyed, or the accounts listed.
+  public var segmentID: String = String()
+
+  public var accountIds: [String] = []
+
+  public var sendAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_sendAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_sendAt = newValue}
+  }
+  /// Returns true if `sendAt` has been explicitly set.
+  public var hasSendAt: Bool {self._sendAt != nil}
+  /// Clears the value of `sendAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSendAt() {self._sendAt = nil}
+
+  /// Surveys created, and accounts left out with the reason (no contact, not found).
+  public var surveys: Int32 = 0
+
+  public var skipped: [Forge_Feedback_V1_CampaignSkip] = []
+
+  public var createdBy: String = String()
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var locale: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _sendAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_CampaignSkip: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_CreateCampaignRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Forge_Feedback_V1_Campaign {
+    get {_campaign ?? Forge_Feedback_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Forge_Feedback_V1_Campaign? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_CreateCampaignResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Forge_Feedback_V1_Campaign {
+    get {_campaign ?? Forge_Feedback_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Forge_Feedback_V1_Campaign? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListCampaignsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListCampaignsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaigns: [Forge_Feedback_V1_Campaign] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_GetSurveyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_GetSurveyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survey: Forge_Feedback_V1_Survey {
+    get {_survey ?? Forge_Feedback_V1_Survey()}
+    set {_survey = newValue}
+  }
+  /// Returns true if `survey` has been explicitly set.
+  public var hasSurvey: Bool {self._survey != nil}
+  /// Clears the value of `survey`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvey() {self._survey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListSurveysRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var accountID: String = String()
+
+  /// Empty: every state.
+  public var states: [Forge_Feedback_V1_SurveyState] = []
+
+  public var kind: Forge_Feedback_V1_SurveyKind = .unspecified
+
+  public var scoreClasses: [Forge_Feedback_V1_ScoreClass] = []
+
+  /// Words in the comment (Chinese or English).
+  public var query: String = String()
+
+  public var tag: String = String()
+
+  public var campaignID: String = String()
+
+  /// Answered within [from, to).
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  /// The account's region when the survey was made.
+  public var region: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListSurveysResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var surveys: [Forge_Feedback_V1_Survey] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_GetSurveyLinkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_GetSurveyLinkResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The public page's path on the gateway, "/s/<token>".
+  public var path: String = String()
+
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {self._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {self._expiresAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_CancelSurveyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_CancelSurveyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survey: Forge_Feedback_V1_Survey {
+    get {_survey ?? Forge_Feedback_V1_Survey()}
+    set {_survey = newValue}
+  }
+  /// Returns true if `survey` has been explicitly set.
+  public var hasSurvey: Bool {self._survey != nil}
+  /// Clears the value of `survey`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvey() {self._survey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
+}
+
+/// What the public page shows.
+public nonisolated struct Forge_Feedback_V1_OpenSurveyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var token: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_OpenSurveyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Forge_Feedback_V1_SurveyKind = .unspecified
+
+  /// Open: the form; answered, expired or cancelled: a polite page.
+  public var state: Forge_Feedback_V1_SurveyState = .unspecified
+
+  public var accountName: String = String()
+
+  public var contactName: String = String()
+
+  public var question: String = String()
+
+  public var commentPrompt: String = String()
+
+  public var locale: String = String()
+
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {self._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {self._expiresAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 public nonisolated struct Forge_Feedback_V1_AnswerSurveyRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -164,6 +1336,8 @@ public nonisolated struct Forge_Feedback_V1_AnswerSurveyRequest: Sendable {
   public var score: Int32 = 0
 
   public var comment: String = String()
+
+  public var channel: Forge_Feedback_V1_AnswerChannel = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -191,6 +1365,811 @@ public nonisolated struct Forge_Feedback_V1_AnswerSurveyResponse: Sendable {
   fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
 }
 
+public nonisolated struct Forge_Feedback_V1_ImportedAnswer: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The source's key for this answer (e.g. "phone-2026-031"): an answer whose key is here
+  /// already is not recorded again.
+  public var key: String = String()
+
+  public var accountID: String = String()
+
+  public var contactID: String = String()
+
+  public var kind: Forge_Feedback_V1_SurveyKind = .unspecified
+
+  public var score: Int32 = 0
+
+  public var comment: String = String()
+
+  public var answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_answeredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_answeredAt = newValue}
+  }
+  /// Returns true if `answeredAt` has been explicitly set.
+  public var hasAnsweredAt: Bool {self._answeredAt != nil}
+  /// Clears the value of `answeredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAnsweredAt() {self._answeredAt = nil}
+
+  public var channel: Forge_Feedback_V1_AnswerChannel = .unspecified
+
+  public var productLine: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ImportAnswersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var answers: [Forge_Feedback_V1_ImportedAnswer] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_ImportAnswersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var recorded: Int32 = 0
+
+  public var alreadyRecorded: Int32 = 0
+
+  /// Rejected answers by index: "answers[3].score".
+  public var rejected: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A detractor's (or a dissatisfied customer's) follow-up case.
+public nonisolated struct Forge_Feedback_V1_FollowUp: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var surveyID: String {
+    get {_storage._surveyID}
+    set {_uniqueStorage()._surveyID = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  public var contactName: String {
+    get {_storage._contactName}
+    set {_uniqueStorage()._contactName = newValue}
+  }
+
+  public var kind: Forge_Feedback_V1_SurveyKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var score: Int32 {
+    get {_storage._score}
+    set {_uniqueStorage()._score = newValue}
+  }
+
+  public var comment: String {
+    get {_storage._comment}
+    set {_uniqueStorage()._comment = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var state: Forge_Feedback_V1_FollowUpState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var dueAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._dueAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._dueAt = newValue}
+  }
+  /// Returns true if `dueAt` has been explicitly set.
+  public var hasDueAt: Bool {_storage._dueAt != nil}
+  /// Clears the value of `dueAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDueAt() {_uniqueStorage()._dueAt = nil}
+
+  public var escalatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._escalatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._escalatedAt = newValue}
+  }
+  /// Returns true if `escalatedAt` has been explicitly set.
+  public var hasEscalatedAt: Bool {_storage._escalatedAt != nil}
+  /// Clears the value of `escalatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEscalatedAt() {_uniqueStorage()._escalatedAt = nil}
+
+  /// Filled when closed.
+  public var actionsTaken: String {
+    get {_storage._actionsTaken}
+    set {_uniqueStorage()._actionsTaken = newValue}
+  }
+
+  public var whatChanged: String {
+    get {_storage._whatChanged}
+    set {_uniqueStorage()._whatChanged = newValue}
+  }
+
+  public var closedBy: String {
+    get {_storage._closedBy}
+    set {_uniqueStorage()._closedBy = newValue}
+  }
+
+  public var closedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._closedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._closedAt = newValue}
+  }
+  /// Returns true if `closedAt` has been explicitly set.
+  public var hasClosedAt: Bool {_storage._closedAt != nil}
+  /// Clears the value of `closedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearClosedAt() {_uniqueStorage()._closedAt = nil}
+
+  /// Hours from the answer to the close.
+  public var hoursToClose: Double {
+    get {_storage._hoursToClose}
+    set {_uniqueStorage()._hoursToClose = newValue}
+  }
+
+  public var customerTold: Bool {
+    get {_storage._customerTold}
+    set {_uniqueStorage()._customerTold = newValue}
+  }
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Feedback_V1_ListFollowUpsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Empty: open and escalated.
+  public var states: [Forge_Feedback_V1_FollowUpState] = []
+
+  public var ownerID: String = String()
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListFollowUpsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var followUps: [Forge_Feedback_V1_FollowUp] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Of the closed ones listed: the mean hours from answer to close.
+  public var meanHoursToClose: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_GetFollowUpRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_GetFollowUpResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var followUp: Forge_Feedback_V1_FollowUp {
+    get {_followUp ?? Forge_Feedback_V1_FollowUp()}
+    set {_followUp = newValue}
+  }
+  /// Returns true if `followUp` has been explicitly set.
+  public var hasFollowUp: Bool {self._followUp != nil}
+  /// Clears the value of `followUp`. Subsequent reads from it will return its default value.
+  public mutating func clearFollowUp() {self._followUp = nil}
+
+  public var survey: Forge_Feedback_V1_Survey {
+    get {_survey ?? Forge_Feedback_V1_Survey()}
+    set {_survey = newValue}
+  }
+  /// Returns true if `survey` has been explicitly set.
+  public var hasSurvey: Bool {self._survey != nil}
+  /// Clears the value of `survey`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvey() {self._survey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _followUp: Forge_Feedback_V1_FollowUp? = nil
+  fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_CloseFollowUpRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  public var actionsTaken: String = String()
+
+  public var whatChanged: String = String()
+
+  /// Tell the customer what changed (an e-mail to the contact) [true when absent].
+  public var notifyCustomer: Bool {
+    get {_notifyCustomer ?? false}
+    set {_notifyCustomer = newValue}
+  }
+  /// Returns true if `notifyCustomer` has been explicitly set.
+  public var hasNotifyCustomer: Bool {self._notifyCustomer != nil}
+  /// Clears the value of `notifyCustomer`. Subsequent reads from it will return its default value.
+  public mutating func clearNotifyCustomer() {self._notifyCustomer = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _notifyCustomer: Bool? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_CloseFollowUpResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var followUp: Forge_Feedback_V1_FollowUp {
+    get {_followUp ?? Forge_Feedback_V1_FollowUp()}
+    set {_followUp = newValue}
+  }
+  /// Returns true if `followUp` has been explicitly set.
+  public var hasFollowUp: Bool {self._followUp != nil}
+  /// Clears the value of `followUp`. Subsequent reads from it will return its default value.
+  public mutating func clearFollowUp() {self._followUp = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _followUp: Forge_Feedback_V1_FollowUp? = nil
+}
+
+/// A promoter thanked and invited to a case study, a reference visit or a referral.
+public nonisolated struct Forge_Feedback_V1_Advocacy: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var surveyID: String = String()
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  public var contactID: String = String()
+
+  public var ownerID: String = String()
+
+  public var state: Forge_Feedback_V1_AdvocacyState = .unspecified
+
+  /// ACCEPTED: what the customer agreed to.
+  public var kinds: [Forge_Feedback_V1_AdvocacyKind] = []
+
+  public var note: String = String()
+
+  public var invitedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_invitedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_invitedAt = newValue}
+  }
+  /// Returns true if `invitedAt` has been explicitly set.
+  public var hasInvitedAt: Bool {self._invitedAt != nil}
+  /// Clears the value of `invitedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearInvitedAt() {self._invitedAt = nil}
+
+  public var decidedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_decidedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_decidedAt = newValue}
+  }
+  /// Returns true if `decidedAt` has been explicitly set.
+  public var hasDecidedAt: Bool {self._decidedAt != nil}
+  /// Clears the value of `decidedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDecidedAt() {self._decidedAt = nil}
+
+  public var team: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _invitedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _decidedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListAdvocacyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var state: Forge_Feedback_V1_AdvocacyState = .unspecified
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListAdvocacyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var advocacy: [Forge_Feedback_V1_Advocacy] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_RecordAdvocacyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var accepted: Bool = false
+
+  public var kinds: [Forge_Feedback_V1_AdvocacyKind] = []
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_RecordAdvocacyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var advocacy: Forge_Feedback_V1_Advocacy {
+    get {_advocacy ?? Forge_Feedback_V1_Advocacy()}
+    set {_advocacy = newValue}
+  }
+  /// Returns true if `advocacy` has been explicitly set.
+  public var hasAdvocacy: Bool {self._advocacy != nil}
+  /// Clears the value of `advocacy`. Subsequent reads from it will return its default value.
+  public mutating func clearAdvocacy() {self._advocacy = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _advocacy: Forge_Feedback_V1_Advocacy? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_Idea: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  public var title: String {
+    get {_storage._title}
+    set {_uniqueStorage()._title = newValue}
+  }
+
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
+
+  public var category: Forge_Feedback_V1_IdeaCategory {
+    get {_storage._category}
+    set {_uniqueStorage()._category = newValue}
+  }
+
+  public var productLine: String {
+    get {_storage._productLine}
+    set {_uniqueStorage()._productLine = newValue}
+  }
+
+  public var status: Forge_Feedback_V1_IdeaStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
+
+  /// DECLINED: why; SHIPPED: in which release or model.
+  public var statusNote: String {
+    get {_storage._statusNote}
+    set {_uniqueStorage()._statusNote = newValue}
+  }
+
+  /// Accounts that voted for it (the submitting account counts as the first vote).
+  public var voterAccountIds: [String] {
+    get {_storage._voterAccountIds}
+    set {_uniqueStorage()._voterAccountIds = newValue}
+  }
+
+  public var votes: Int32 {
+    get {_storage._votes}
+    set {_uniqueStorage()._votes = newValue}
+  }
+
+  public var submittedBy: String {
+    get {_storage._submittedBy}
+    set {_uniqueStorage()._submittedBy = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var history: [Forge_Feedback_V1_IdeaStatusChange] {
+    get {_storage._history}
+    set {_uniqueStorage()._history = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Feedback_V1_IdeaStatusChange: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: Forge_Feedback_V1_IdeaStatus = .unspecified
+
+  public var to: Forge_Feedback_V1_IdeaStatus = .unspecified
+
+  public var note: String = String()
+
+  public var by: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_SubmitIdeaRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idea: Forge_Feedback_V1_Idea {
+    get {_idea ?? Forge_Feedback_V1_Idea()}
+    set {_idea = newValue}
+  }
+  /// Returns true if `idea` has been explicitly set.
+  public var hasIdea: Bool {self._idea != nil}
+  /// Clears the value of `idea`. Subsequent reads from it will return its default value.
+  public mutating func clearIdea() {self._idea = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_SubmitIdeaResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idea: Forge_Feedback_V1_Idea {
+    get {_idea ?? Forge_Feedback_V1_Idea()}
+    set {_idea = newValue}
+  }
+  /// Returns true if `idea` has been explicitly set.
+  public var hasIdea: Bool {self._idea != nil}
+  /// Clears the value of `idea`. Subsequent reads from it will return its default value.
+  public mutating func clearIdea() {self._idea = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_VoteIdeaRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_VoteIdeaResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idea: Forge_Feedback_V1_Idea {
+    get {_idea ?? Forge_Feedback_V1_Idea()}
+    set {_idea = newValue}
+  }
+  /// Returns true if `idea` has been explicitly set.
+  public var hasIdea: Bool {self._idea != nil}
+  /// Clears the value of `idea`. Subsequent reads from it will return its default value.
+  public mutating func clearIdea() {self._idea = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_UpdateIdeaStatusRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  public var status: Forge_Feedback_V1_IdeaStatus = .unspecified
+
+  public var note: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_UpdateIdeaStatusResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idea: Forge_Feedback_V1_Idea {
+    get {_idea ?? Forge_Feedback_V1_Idea()}
+    set {_idea = newValue}
+  }
+  /// Returns true if `idea` has been explicitly set.
+  public var hasIdea: Bool {self._idea != nil}
+  /// Clears the value of `idea`. Subsequent reads from it will return its default value.
+  public mutating func clearIdea() {self._idea = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListIdeasRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Empty: every status.
+  public var statuses: [Forge_Feedback_V1_IdeaStatus] = []
+
+  public var accountID: String = String()
+
+  public var productLine: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_ListIdeasResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ideas: [Forge_Feedback_V1_Idea] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
 public nonisolated struct Forge_Feedback_V1_GetNpsRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -200,6 +2179,7 @@ public nonisolated struct Forge_Feedback_V1_GetNpsRequest: Sendable {
 
   public var region: String = String()
 
+  /// Answered within [from, to); empty: all time.
   public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_from = newValue}
@@ -218,12 +2198,83 @@ public nonisolated struct Forge_Feedback_V1_GetNpsRequest: Sendable {
   /// Clears the value of `to`. Subsequent reads from it will return its default value.
   public mutating func clearTo() {self._to = nil}
 
+  public var industry: String = String()
+
+  public var productLine: String = String()
+
+  public var tier: String = String()
+
+  public var team: String = String()
+
+  /// Only the accounts of this segment (read from forge-accounts with the caller's identity).
+  public var segmentID: String = String()
+
+  /// Group the figures; with two groupings, the second nests in the first (region × month).
+  public var groupBy: [Forge_Feedback_V1_NpsGrouping] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// NPS = %promoters − %detractors of the NPS answers (DESIGN §7), from −100 to 100; without
+/// answers `nps` is 0 and `responses` 0 (the page shows "no answers", not 0).
+public nonisolated struct Forge_Feedback_V1_NpsFigures: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var nps: Double = 0
+
+  public var promoters: Int32 = 0
+
+  public var passives: Int32 = 0
+
+  public var detractors: Int32 = 0
+
+  public var responses: Int32 = 0
+
+  /// NPS surveys sent in the period (answered or not), and responses / sent.
+  public var sent: Int32 = 0
+
+  public var responseRate: Double = 0
+
+  /// CSAT: mean score (1–5) and answers; satisfied = 4–5.
+  public var csatAverage: Double = 0
+
+  public var csatResponses: Int32 = 0
+
+  public var csatSatisfiedShare: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_NpsGroup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var keys: [String] = []
+
+  public var figures: Forge_Feedback_V1_NpsFigures {
+    get {_figures ?? Forge_Feedback_V1_NpsFigures()}
+    set {_figures = newValue}
+  }
+  /// Returns true if `figures` has been explicitly set.
+  public var hasFigures: Bool {self._figures != nil}
+  /// Clears the value of `figures`. Subsequent reads from it will return its default value.
+  public mutating func clearFigures() {self._figures = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _figures: Forge_Feedback_V1_NpsFigures? = nil
 }
 
 public nonisolated struct Forge_Feedback_V1_GetNpsResponse: Sendable {
@@ -239,9 +2290,127 @@ public nonisolated struct Forge_Feedback_V1_GetNpsResponse: Sendable {
 
   public var detractors: Int32 = 0
 
+  public var overall: Forge_Feedback_V1_NpsFigures {
+    get {_overall ?? Forge_Feedback_V1_NpsFigures()}
+    set {_overall = newValue}
+  }
+  /// Returns true if `overall` has been explicitly set.
+  public var hasOverall: Bool {self._overall != nil}
+  /// Clears the value of `overall`. Subsequent reads from it will return its default value.
+  public mutating func clearOverall() {self._overall = nil}
+
+  public var groups: [Forge_Feedback_V1_NpsGroup] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _overall: Forge_Feedback_V1_NpsFigures? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_GetAccountFeedbackRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Feedback_V1_GetAccountFeedbackResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The account's figures over the last 12 months.
+  public var figures: Forge_Feedback_V1_NpsFigures {
+    get {_figures ?? Forge_Feedback_V1_NpsFigures()}
+    set {_figures = newValue}
+  }
+  /// Returns true if `figures` has been explicitly set.
+  public var hasFigures: Bool {self._figures != nil}
+  /// Clears the value of `figures`. Subsequent reads from it will return its default value.
+  public mutating func clearFigures() {self._figures = nil}
+
+  /// The latest answers (10).
+  public var latest: [Forge_Feedback_V1_Survey] = []
+
+  public var openFollowUps: [Forge_Feedback_V1_FollowUp] = []
+
+  public var ideas: [Forge_Feedback_V1_Idea] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _figures: Forge_Feedback_V1_NpsFigures? = nil
+}
+
+/// Events (each service's feed).
+public nonisolated struct Forge_Feedback_V1_SurveyScheduled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survey: Forge_Feedback_V1_Survey {
+    get {_survey ?? Forge_Feedback_V1_Survey()}
+    set {_survey = newValue}
+  }
+  /// Returns true if `survey` has been explicitly set.
+  public var hasSurvey: Bool {self._survey != nil}
+  /// Clears the value of `survey`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvey() {self._survey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_SurveySent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survey: Forge_Feedback_V1_Survey {
+    get {_survey ?? Forge_Feedback_V1_Survey()}
+    set {_survey = newValue}
+  }
+  /// Returns true if `survey` has been explicitly set.
+  public var hasSurvey: Bool {self._survey != nil}
+  /// Clears the value of `survey`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvey() {self._survey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_SurveySkipped: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var survey: Forge_Feedback_V1_Survey {
+    get {_survey ?? Forge_Feedback_V1_Survey()}
+    set {_survey = newValue}
+  }
+  /// Returns true if `survey` has been explicitly set.
+  public var hasSurvey: Bool {self._survey != nil}
+  /// Clears the value of `survey`. Subsequent reads from it will return its default value.
+  public mutating func clearSurvey() {self._survey = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
 }
 
 public nonisolated struct Forge_Feedback_V1_SurveyAnswered: Sendable {
@@ -265,6 +2434,163 @@ public nonisolated struct Forge_Feedback_V1_SurveyAnswered: Sendable {
   fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
 }
 
+public nonisolated struct Forge_Feedback_V1_FollowUpOpened: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var followUp: Forge_Feedback_V1_FollowUp {
+    get {_followUp ?? Forge_Feedback_V1_FollowUp()}
+    set {_followUp = newValue}
+  }
+  /// Returns true if `followUp` has been explicitly set.
+  public var hasFollowUp: Bool {self._followUp != nil}
+  /// Clears the value of `followUp`. Subsequent reads from it will return its default value.
+  public mutating func clearFollowUp() {self._followUp = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _followUp: Forge_Feedback_V1_FollowUp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_FollowUpEscalated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var followUp: Forge_Feedback_V1_FollowUp {
+    get {_followUp ?? Forge_Feedback_V1_FollowUp()}
+    set {_followUp = newValue}
+  }
+  /// Returns true if `followUp` has been explicitly set.
+  public var hasFollowUp: Bool {self._followUp != nil}
+  /// Clears the value of `followUp`. Subsequent reads from it will return its default value.
+  public mutating func clearFollowUp() {self._followUp = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _followUp: Forge_Feedback_V1_FollowUp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_FollowUpClosed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var followUp: Forge_Feedback_V1_FollowUp {
+    get {_followUp ?? Forge_Feedback_V1_FollowUp()}
+    set {_followUp = newValue}
+  }
+  /// Returns true if `followUp` has been explicitly set.
+  public var hasFollowUp: Bool {self._followUp != nil}
+  /// Clears the value of `followUp`. Subsequent reads from it will return its default value.
+  public mutating func clearFollowUp() {self._followUp = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _followUp: Forge_Feedback_V1_FollowUp? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_AdvocacyRecorded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var advocacy: Forge_Feedback_V1_Advocacy {
+    get {_advocacy ?? Forge_Feedback_V1_Advocacy()}
+    set {_advocacy = newValue}
+  }
+  /// Returns true if `advocacy` has been explicitly set.
+  public var hasAdvocacy: Bool {self._advocacy != nil}
+  /// Clears the value of `advocacy`. Subsequent reads from it will return its default value.
+  public mutating func clearAdvocacy() {self._advocacy = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _advocacy: Forge_Feedback_V1_Advocacy? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_IdeaSubmitted: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idea: Forge_Feedback_V1_Idea {
+    get {_idea ?? Forge_Feedback_V1_Idea()}
+    set {_idea = newValue}
+  }
+  /// Returns true if `idea` has been explicitly set.
+  public var hasIdea: Bool {self._idea != nil}
+  /// Clears the value of `idea`. Subsequent reads from it will return its default value.
+  public mutating func clearIdea() {self._idea = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_IdeaStatusChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var idea: Forge_Feedback_V1_Idea {
+    get {_idea ?? Forge_Feedback_V1_Idea()}
+    set {_idea = newValue}
+  }
+  /// Returns true if `idea` has been explicitly set.
+  public var hasIdea: Bool {self._idea != nil}
+  /// Clears the value of `idea`. Subsequent reads from it will return its default value.
+  public mutating func clearIdea() {self._idea = nil}
+
+  public var change: Forge_Feedback_V1_IdeaStatusChange {
+    get {_change ?? Forge_Feedback_V1_IdeaStatusChange()}
+    set {_change = newValue}
+  }
+  /// Returns true if `change` has been explicitly set.
+  public var hasChange: Bool {self._change != nil}
+  /// Clears the value of `change`. Subsequent reads from it will return its default value.
+  public mutating func clearChange() {self._change = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
+  fileprivate var _change: Forge_Feedback_V1_IdeaStatusChange? = nil
+}
+
+public nonisolated struct Forge_Feedback_V1_CampaignCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var campaign: Forge_Feedback_V1_Campaign {
+    get {_campaign ?? Forge_Feedback_V1_Campaign()}
+    set {_campaign = newValue}
+  }
+  /// Returns true if `campaign` has been explicitly set.
+  public var hasCampaign: Bool {self._campaign != nil}
+  /// Clears the value of `campaign`. Subsequent reads from it will return its default value.
+  public mutating func clearCampaign() {self._campaign = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _campaign: Forge_Feedback_V1_Campaign? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "forge.feedback.v1"
@@ -273,9 +2599,322 @@ nonisolated extension Forge_Feedback_V1_SurveyKind: SwiftProtobuf._ProtoNameProv
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SURVEY_KIND_UNSPECIFIED\0\u{1}SURVEY_KIND_NPS\0\u{1}SURVEY_KIND_CSAT\0")
 }
 
+nonisolated extension Forge_Feedback_V1_SurveyState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SURVEY_STATE_UNSPECIFIED\0\u{1}SURVEY_STATE_SCHEDULED\0\u{1}SURVEY_STATE_SENT\0\u{1}SURVEY_STATE_ANSWERED\0\u{1}SURVEY_STATE_SKIPPED\0\u{1}SURVEY_STATE_EXPIRED\0\u{1}SURVEY_STATE_CANCELLED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_SurveyTrigger: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SURVEY_TRIGGER_UNSPECIFIED\0\u{1}SURVEY_TRIGGER_MANUAL\0\u{1}SURVEY_TRIGGER_CAMPAIGN\0\u{1}SURVEY_TRIGGER_ORDER_DELIVERED\0\u{1}SURVEY_TRIGGER_TICKET_CLOSED\0\u{1}SURVEY_TRIGGER_REVISIT_POOL\0\u{1}SURVEY_TRIGGER_IMPORTED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_ScoreClass: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SCORE_CLASS_UNSPECIFIED\0\u{1}SCORE_CLASS_PROMOTER\0\u{1}SCORE_CLASS_PASSIVE\0\u{1}SCORE_CLASS_DETRACTOR\0\u{1}SCORE_CLASS_SATISFIED\0\u{1}SCORE_CLASS_NEUTRAL\0\u{1}SCORE_CLASS_DISSATISFIED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_AnswerChannel: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ANSWER_CHANNEL_UNSPECIFIED\0\u{1}ANSWER_CHANNEL_LINK\0\u{1}ANSWER_CHANNEL_PHONE\0\u{1}ANSWER_CHANNEL_WECHAT\0\u{1}ANSWER_CHANNEL_VISIT\0\u{1}ANSWER_CHANNEL_IMPORTED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_FollowUpState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0FOLLOW_UP_STATE_UNSPECIFIED\0\u{1}FOLLOW_UP_STATE_OPEN\0\u{1}FOLLOW_UP_STATE_ESCALATED\0\u{1}FOLLOW_UP_STATE_CLOSED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_AdvocacyKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ADVOCACY_KIND_UNSPECIFIED\0\u{1}ADVOCACY_KIND_CASE_STUDY\0\u{1}ADVOCACY_KIND_REFERENCE_VISIT\0\u{1}ADVOCACY_KIND_REFERRAL\0")
+}
+
+nonisolated extension Forge_Feedback_V1_AdvocacyState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0ADVOCACY_STATE_UNSPECIFIED\0\u{1}ADVOCACY_STATE_INVITED\0\u{1}ADVOCACY_STATE_ACCEPTED\0\u{1}ADVOCACY_STATE_DECLINED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_IdeaStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IDEA_STATUS_UNSPECIFIED\0\u{1}IDEA_STATUS_NEW\0\u{1}IDEA_STATUS_UNDER_REVIEW\0\u{1}IDEA_STATUS_PLANNED\0\u{1}IDEA_STATUS_SHIPPED\0\u{1}IDEA_STATUS_DECLINED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_IdeaCategory: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0IDEA_CATEGORY_UNSPECIFIED\0\u{1}IDEA_CATEGORY_IMPROVEMENT\0\u{1}IDEA_CATEGORY_NEW_NEED\0")
+}
+
+nonisolated extension Forge_Feedback_V1_NpsGrouping: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0NPS_GROUPING_UNSPECIFIED\0\u{1}NPS_GROUPING_REGION\0\u{1}NPS_GROUPING_INDUSTRY\0\u{1}NPS_GROUPING_PRODUCT_LINE\0\u{1}NPS_GROUPING_TIER\0\u{1}NPS_GROUPING_TEAM\0\u{1}NPS_GROUPING_MONTH\0")
+}
+
 nonisolated extension Forge_Feedback_V1_Survey: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Survey"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}contact_id\0\u{1}kind\0\u{3}send_at\0\u{1}score\0\u{1}comment\0\u{3}answered_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}contact_id\0\u{1}kind\0\u{3}send_at\0\u{1}score\0\u{1}comment\0\u{3}answered_at\0\u{1}state\0\u{1}trigger\0\u{1}reference\0\u{3}account_name\0\u{1}region\0\u{1}industry\0\u{1}tier\0\u{3}owner_id\0\u{1}team\0\u{3}product_line\0\u{3}contact_name\0\u{3}skip_reason\0\u{3}sent_at\0\u{3}reminded_at\0\u{3}expires_at\0\u{1}channel\0\u{3}score_class\0\u{1}tags\0\u{1}locale\0\u{3}created_at\0\u{3}created_by\0\u{3}campaign_id\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _accountID: String = String()
+    var _contactID: String = String()
+    var _kind: Forge_Feedback_V1_SurveyKind = .unspecified
+    var _sendAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _score: Int32? = nil
+    var _comment: String = String()
+    var _answeredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _state: Forge_Feedback_V1_SurveyState = .unspecified
+    var _trigger: Forge_Feedback_V1_SurveyTrigger = .unspecified
+    var _reference: String = String()
+    var _accountName: String = String()
+    var _region: String = String()
+    var _industry: String = String()
+    var _tier: String = String()
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _productLine: String = String()
+    var _contactName: String = String()
+    var _skipReason: String = String()
+    var _sentAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _remindedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _channel: Forge_Feedback_V1_AnswerChannel = .unspecified
+    var _scoreClass: Forge_Feedback_V1_ScoreClass = .unspecified
+    var _tags: [String] = []
+    var _locale: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _createdBy: String = String()
+    var _campaignID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _accountID = source._accountID
+      _contactID = source._contactID
+      _kind = source._kind
+      _sendAt = source._sendAt
+      _score = source._score
+      _comment = source._comment
+      _answeredAt = source._answeredAt
+      _state = source._state
+      _trigger = source._trigger
+      _reference = source._reference
+      _accountName = source._accountName
+      _region = source._region
+      _industry = source._industry
+      _tier = source._tier
+      _ownerID = source._ownerID
+      _team = source._team
+      _productLine = source._productLine
+      _contactName = source._contactName
+      _skipReason = source._skipReason
+      _sentAt = source._sentAt
+      _remindedAt = source._remindedAt
+      _expiresAt = source._expiresAt
+      _channel = source._channel
+      _scoreClass = source._scoreClass
+      _tags = source._tags
+      _locale = source._locale
+      _createdAt = source._createdAt
+      _createdBy = source._createdBy
+      _campaignID = source._campaignID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._sendAt) }()
+        case 6: try { try decoder.decodeSingularInt32Field(value: &_storage._score) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._comment) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._answeredAt) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 10: try { try decoder.decodeSingularEnumField(value: &_storage._trigger) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._reference) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._industry) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._tier) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._productLine) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._contactName) }()
+        case 20: try { try decoder.decodeSingularStringField(value: &_storage._skipReason) }()
+        case 21: try { try decoder.decodeSingularMessageField(value: &_storage._sentAt) }()
+        case 22: try { try decoder.decodeSingularMessageField(value: &_storage._remindedAt) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._expiresAt) }()
+        case 24: try { try decoder.decodeSingularEnumField(value: &_storage._channel) }()
+        case 25: try { try decoder.decodeSingularEnumField(value: &_storage._scoreClass) }()
+        case 26: try { try decoder.decodeRepeatedStringField(value: &_storage._tags) }()
+        case 27: try { try decoder.decodeSingularStringField(value: &_storage._locale) }()
+        case 28: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 29: try { try decoder.decodeSingularStringField(value: &_storage._createdBy) }()
+        case 30: try { try decoder.decodeSingularStringField(value: &_storage._campaignID) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 2)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 3)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 4)
+      }
+      try { if let v = _storage._sendAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._score {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._comment.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._comment, fieldNumber: 7)
+      }
+      try { if let v = _storage._answeredAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 9)
+      }
+      if _storage._trigger != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._trigger, fieldNumber: 10)
+      }
+      if !_storage._reference.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reference, fieldNumber: 11)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 12)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 13)
+      }
+      if !_storage._industry.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._industry, fieldNumber: 14)
+      }
+      if !_storage._tier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tier, fieldNumber: 15)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 16)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 17)
+      }
+      if !_storage._productLine.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productLine, fieldNumber: 18)
+      }
+      if !_storage._contactName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactName, fieldNumber: 19)
+      }
+      if !_storage._skipReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._skipReason, fieldNumber: 20)
+      }
+      try { if let v = _storage._sentAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 21)
+      } }()
+      try { if let v = _storage._remindedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 22)
+      } }()
+      try { if let v = _storage._expiresAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
+      if _storage._channel != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._channel, fieldNumber: 24)
+      }
+      if _storage._scoreClass != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._scoreClass, fieldNumber: 25)
+      }
+      if !_storage._tags.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._tags, fieldNumber: 26)
+      }
+      if !_storage._locale.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._locale, fieldNumber: 27)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 28)
+      } }()
+      if !_storage._createdBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createdBy, fieldNumber: 29)
+      }
+      if !_storage._campaignID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._campaignID, fieldNumber: 30)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_Survey, rhs: Forge_Feedback_V1_Survey) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._sendAt != rhs_storage._sendAt {return false}
+        if _storage._score != rhs_storage._score {return false}
+        if _storage._comment != rhs_storage._comment {return false}
+        if _storage._answeredAt != rhs_storage._answeredAt {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._trigger != rhs_storage._trigger {return false}
+        if _storage._reference != rhs_storage._reference {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._industry != rhs_storage._industry {return false}
+        if _storage._tier != rhs_storage._tier {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._productLine != rhs_storage._productLine {return false}
+        if _storage._contactName != rhs_storage._contactName {return false}
+        if _storage._skipReason != rhs_storage._skipReason {return false}
+        if _storage._sentAt != rhs_storage._sentAt {return false}
+        if _storage._remindedAt != rhs_storage._remindedAt {return false}
+        if _storage._expiresAt != rhs_storage._expiresAt {return false}
+        if _storage._channel != rhs_storage._channel {return false}
+        if _storage._scoreClass != rhs_storage._scoreClass {return false}
+        if _storage._tags != rhs_storage._tags {return false}
+        if _storage._locale != rhs_storage._locale {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._createdBy != rhs_storage._createdBy {return false}
+        if _storage._campaignID != rhs_storage._campaignID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_FeedbackSettings: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FeedbackSettings"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}delivery_delay_days\0\u{3}survey_closed_tickets\0\u{3}survey_revisit_pool\0\u{3}reminder_after_days\0\u{3}link_valid_days\0\u{3}contact_quiet_days\0\u{3}account_quiet_days\0\u{3}follow_up_hours\0\u{3}keyword_rules\0\u{1}version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -283,14 +2922,136 @@ nonisolated extension Forge_Feedback_V1_Survey: SwiftProtobuf.Message, SwiftProt
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._sendAt) }()
-      case 6: try { try decoder.decodeSingularInt32Field(value: &self._score) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.comment) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._answeredAt) }()
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.deliveryDelayDays) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.surveyClosedTickets) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.surveyRevisitPool) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.reminderAfterDays) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.linkValidDays) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.contactQuietDays) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.accountQuietDays) }()
+      case 8: try { try decoder.decodeSingularInt32Field(value: &self.followUpHours) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.keywordRules) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.deliveryDelayDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.deliveryDelayDays, fieldNumber: 1)
+    }
+    if self.surveyClosedTickets != false {
+      try visitor.visitSingularBoolField(value: self.surveyClosedTickets, fieldNumber: 2)
+    }
+    if self.surveyRevisitPool != false {
+      try visitor.visitSingularBoolField(value: self.surveyRevisitPool, fieldNumber: 3)
+    }
+    if self.reminderAfterDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.reminderAfterDays, fieldNumber: 4)
+    }
+    if self.linkValidDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.linkValidDays, fieldNumber: 5)
+    }
+    if self.contactQuietDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.contactQuietDays, fieldNumber: 6)
+    }
+    if self.accountQuietDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.accountQuietDays, fieldNumber: 7)
+    }
+    if self.followUpHours != 0 {
+      try visitor.visitSingularInt32Field(value: self.followUpHours, fieldNumber: 8)
+    }
+    if !self.keywordRules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.keywordRules, fieldNumber: 9)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_FeedbackSettings, rhs: Forge_Feedback_V1_FeedbackSettings) -> Bool {
+    if lhs.deliveryDelayDays != rhs.deliveryDelayDays {return false}
+    if lhs.surveyClosedTickets != rhs.surveyClosedTickets {return false}
+    if lhs.surveyRevisitPool != rhs.surveyRevisitPool {return false}
+    if lhs.reminderAfterDays != rhs.reminderAfterDays {return false}
+    if lhs.linkValidDays != rhs.linkValidDays {return false}
+    if lhs.contactQuietDays != rhs.contactQuietDays {return false}
+    if lhs.accountQuietDays != rhs.accountQuietDays {return false}
+    if lhs.followUpHours != rhs.followUpHours {return false}
+    if lhs.keywordRules != rhs.keywordRules {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_KeywordRule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeywordRule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tag\0\u{1}keywords\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tag) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.keywords) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tag.isEmpty {
+      try visitor.visitSingularStringField(value: self.tag, fieldNumber: 1)
+    }
+    if !self.keywords.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.keywords, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_KeywordRule, rhs: Forge_Feedback_V1_KeywordRule) -> Bool {
+    if lhs.tag != rhs.tag {return false}
+    if lhs.keywords != rhs.keywords {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetFeedbackSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetFeedbackSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetFeedbackSettingsRequest, rhs: Forge_Feedback_V1_GetFeedbackSettingsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetFeedbackSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetFeedbackSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
       default: break
       }
     }
@@ -301,42 +3062,82 @@ nonisolated extension Forge_Feedback_V1_Survey: SwiftProtobuf.Message, SwiftProt
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
-    }
-    if !self.contactID.isEmpty {
-      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 3)
-    }
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
-    }
-    try { if let v = self._sendAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
-    } }()
-    try { if let v = self._score {
-      try visitor.visitSingularInt32Field(value: v, fieldNumber: 6)
-    } }()
-    if !self.comment.isEmpty {
-      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 7)
-    }
-    try { if let v = self._answeredAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Feedback_V1_Survey, rhs: Forge_Feedback_V1_Survey) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.accountID != rhs.accountID {return false}
-    if lhs.contactID != rhs.contactID {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs._sendAt != rhs._sendAt {return false}
-    if lhs._score != rhs._score {return false}
-    if lhs.comment != rhs.comment {return false}
-    if lhs._answeredAt != rhs._answeredAt {return false}
+  public static func ==(lhs: Forge_Feedback_V1_GetFeedbackSettingsResponse, rhs: Forge_Feedback_V1_GetFeedbackSettingsResponse) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_UpdateFeedbackSettingsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateFeedbackSettingsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_UpdateFeedbackSettingsRequest, rhs: Forge_Feedback_V1_UpdateFeedbackSettingsRequest) -> Bool {
+    if lhs._settings != rhs._settings {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_UpdateFeedbackSettingsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateFeedbackSettingsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}settings\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._settings) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._settings {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_UpdateFeedbackSettingsResponse, rhs: Forge_Feedback_V1_UpdateFeedbackSettingsResponse) -> Bool {
+    if lhs._settings != rhs._settings {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -410,9 +3211,693 @@ nonisolated extension Forge_Feedback_V1_ScheduleSurveyResponse: SwiftProtobuf.Me
   }
 }
 
+nonisolated extension Forge_Feedback_V1_Campaign: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Campaign"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}kind\0\u{3}segment_id\0\u{3}account_ids\0\u{3}send_at\0\u{1}surveys\0\u{1}skipped\0\u{3}created_by\0\u{3}created_at\0\u{1}locale\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.segmentID) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.accountIds) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._sendAt) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.surveys) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.skipped) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.createdBy) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.locale) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.segmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.segmentID, fieldNumber: 4)
+    }
+    if !self.accountIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.accountIds, fieldNumber: 5)
+    }
+    try { if let v = self._sendAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.surveys != 0 {
+      try visitor.visitSingularInt32Field(value: self.surveys, fieldNumber: 7)
+    }
+    if !self.skipped.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.skipped, fieldNumber: 8)
+    }
+    if !self.createdBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.createdBy, fieldNumber: 9)
+    }
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.locale.isEmpty {
+      try visitor.visitSingularStringField(value: self.locale, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_Campaign, rhs: Forge_Feedback_V1_Campaign) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.segmentID != rhs.segmentID {return false}
+    if lhs.accountIds != rhs.accountIds {return false}
+    if lhs._sendAt != rhs._sendAt {return false}
+    if lhs.surveys != rhs.surveys {return false}
+    if lhs.skipped != rhs.skipped {return false}
+    if lhs.createdBy != rhs.createdBy {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.locale != rhs.locale {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CampaignSkip: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignSkip"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CampaignSkip, rhs: Forge_Feedback_V1_CampaignSkip) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CreateCampaignRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCampaignRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CreateCampaignRequest, rhs: Forge_Feedback_V1_CreateCampaignRequest) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CreateCampaignResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateCampaignResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CreateCampaignResponse, rhs: Forge_Feedback_V1_CreateCampaignResponse) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListCampaignsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCampaignsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListCampaignsRequest, rhs: Forge_Feedback_V1_ListCampaignsRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListCampaignsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListCampaignsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaigns\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.campaigns) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.campaigns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.campaigns, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListCampaignsResponse, rhs: Forge_Feedback_V1_ListCampaignsResponse) -> Bool {
+    if lhs.campaigns != rhs.campaigns {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetSurveyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSurveyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetSurveyRequest, rhs: Forge_Feedback_V1_GetSurveyRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetSurveyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSurveyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survey\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetSurveyResponse, rhs: Forge_Feedback_V1_GetSurveyResponse) -> Bool {
+    if lhs._survey != rhs._survey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListSurveysRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSurveysRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{3}account_id\0\u{1}states\0\u{1}kind\0\u{3}score_classes\0\u{1}query\0\u{1}tag\0\u{3}campaign_id\0\u{1}from\0\u{1}to\0\u{1}region\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.states) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 5: try { try decoder.decodeRepeatedEnumField(value: &self.scoreClasses) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.query) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.tag) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.campaignID) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    if !self.states.isEmpty {
+      try visitor.visitPackedEnumField(value: self.states, fieldNumber: 3)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
+    }
+    if !self.scoreClasses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.scoreClasses, fieldNumber: 5)
+    }
+    if !self.query.isEmpty {
+      try visitor.visitSingularStringField(value: self.query, fieldNumber: 6)
+    }
+    if !self.tag.isEmpty {
+      try visitor.visitSingularStringField(value: self.tag, fieldNumber: 7)
+    }
+    if !self.campaignID.isEmpty {
+      try visitor.visitSingularStringField(value: self.campaignID, fieldNumber: 8)
+    }
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListSurveysRequest, rhs: Forge_Feedback_V1_ListSurveysRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.states != rhs.states {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.scoreClasses != rhs.scoreClasses {return false}
+    if lhs.query != rhs.query {return false}
+    if lhs.tag != rhs.tag {return false}
+    if lhs.campaignID != rhs.campaignID {return false}
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.region != rhs.region {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListSurveysResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSurveysResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}surveys\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.surveys) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.surveys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.surveys, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListSurveysResponse, rhs: Forge_Feedback_V1_ListSurveysResponse) -> Bool {
+    if lhs.surveys != rhs.surveys {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetSurveyLinkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSurveyLinkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetSurveyLinkRequest, rhs: Forge_Feedback_V1_GetSurveyLinkRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetSurveyLinkResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetSurveyLinkResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}path\0\u{3}expires_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.path) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.path.isEmpty {
+      try visitor.visitSingularStringField(value: self.path, fieldNumber: 1)
+    }
+    try { if let v = self._expiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetSurveyLinkResponse, rhs: Forge_Feedback_V1_GetSurveyLinkResponse) -> Bool {
+    if lhs.path != rhs.path {return false}
+    if lhs._expiresAt != rhs._expiresAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CancelSurveyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelSurveyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CancelSurveyRequest, rhs: Forge_Feedback_V1_CancelSurveyRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CancelSurveyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelSurveyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survey\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CancelSurveyResponse, rhs: Forge_Feedback_V1_CancelSurveyResponse) -> Bool {
+    if lhs._survey != rhs._survey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_OpenSurveyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpenSurveyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_OpenSurveyRequest, rhs: Forge_Feedback_V1_OpenSurveyRequest) -> Bool {
+    if lhs.token != rhs.token {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_OpenSurveyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OpenSurveyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}state\0\u{3}account_name\0\u{3}contact_name\0\u{1}question\0\u{3}comment_prompt\0\u{1}locale\0\u{3}expires_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.contactName) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.question) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.commentPrompt) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.locale) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 2)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 3)
+    }
+    if !self.contactName.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactName, fieldNumber: 4)
+    }
+    if !self.question.isEmpty {
+      try visitor.visitSingularStringField(value: self.question, fieldNumber: 5)
+    }
+    if !self.commentPrompt.isEmpty {
+      try visitor.visitSingularStringField(value: self.commentPrompt, fieldNumber: 6)
+    }
+    if !self.locale.isEmpty {
+      try visitor.visitSingularStringField(value: self.locale, fieldNumber: 7)
+    }
+    try { if let v = self._expiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_OpenSurveyResponse, rhs: Forge_Feedback_V1_OpenSurveyResponse) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.contactName != rhs.contactName {return false}
+    if lhs.question != rhs.question {return false}
+    if lhs.commentPrompt != rhs.commentPrompt {return false}
+    if lhs.locale != rhs.locale {return false}
+    if lhs._expiresAt != rhs._expiresAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Feedback_V1_AnswerSurveyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AnswerSurveyRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}survey_token\0\u{1}score\0\u{1}comment\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}survey_token\0\u{1}score\0\u{1}comment\0\u{1}channel\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -423,6 +3908,7 @@ nonisolated extension Forge_Feedback_V1_AnswerSurveyRequest: SwiftProtobuf.Messa
       case 1: try { try decoder.decodeSingularStringField(value: &self.surveyToken) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.score) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
       default: break
       }
     }
@@ -438,6 +3924,9 @@ nonisolated extension Forge_Feedback_V1_AnswerSurveyRequest: SwiftProtobuf.Messa
     if !self.comment.isEmpty {
       try visitor.visitSingularStringField(value: self.comment, fieldNumber: 3)
     }
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -445,6 +3934,7 @@ nonisolated extension Forge_Feedback_V1_AnswerSurveyRequest: SwiftProtobuf.Messa
     if lhs.surveyToken != rhs.surveyToken {return false}
     if lhs.score != rhs.score {return false}
     if lhs.comment != rhs.comment {return false}
+    if lhs.channel != rhs.channel {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -484,9 +3974,1418 @@ nonisolated extension Forge_Feedback_V1_AnswerSurveyResponse: SwiftProtobuf.Mess
   }
 }
 
+nonisolated extension Forge_Feedback_V1_ImportedAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportedAnswer"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}account_id\0\u{3}contact_id\0\u{1}kind\0\u{1}score\0\u{1}comment\0\u{3}answered_at\0\u{1}channel\0\u{3}product_line\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.score) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.comment) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._answeredAt) }()
+      case 8: try { try decoder.decodeSingularEnumField(value: &self.channel) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 3)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
+    }
+    if self.score != 0 {
+      try visitor.visitSingularInt32Field(value: self.score, fieldNumber: 5)
+    }
+    if !self.comment.isEmpty {
+      try visitor.visitSingularStringField(value: self.comment, fieldNumber: 6)
+    }
+    try { if let v = self._answeredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    if self.channel != .unspecified {
+      try visitor.visitSingularEnumField(value: self.channel, fieldNumber: 8)
+    }
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ImportedAnswer, rhs: Forge_Feedback_V1_ImportedAnswer) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.comment != rhs.comment {return false}
+    if lhs._answeredAt != rhs._answeredAt {return false}
+    if lhs.channel != rhs.channel {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ImportAnswersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportAnswersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}answers\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.answers) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.answers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.answers, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ImportAnswersRequest, rhs: Forge_Feedback_V1_ImportAnswersRequest) -> Bool {
+    if lhs.answers != rhs.answers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ImportAnswersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ImportAnswersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}recorded\0\u{3}already_recorded\0\u{1}rejected\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.recorded) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.alreadyRecorded) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.rejected) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.recorded != 0 {
+      try visitor.visitSingularInt32Field(value: self.recorded, fieldNumber: 1)
+    }
+    if self.alreadyRecorded != 0 {
+      try visitor.visitSingularInt32Field(value: self.alreadyRecorded, fieldNumber: 2)
+    }
+    if !self.rejected.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.rejected, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ImportAnswersResponse, rhs: Forge_Feedback_V1_ImportAnswersResponse) -> Bool {
+    if lhs.recorded != rhs.recorded {return false}
+    if lhs.alreadyRecorded != rhs.alreadyRecorded {return false}
+    if lhs.rejected != rhs.rejected {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_FollowUp: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowUp"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}survey_id\0\u{3}account_id\0\u{3}account_name\0\u{3}contact_id\0\u{3}contact_name\0\u{1}kind\0\u{1}score\0\u{1}comment\0\u{3}owner_id\0\u{1}team\0\u{1}state\0\u{3}created_at\0\u{3}due_at\0\u{3}escalated_at\0\u{3}actions_taken\0\u{3}what_changed\0\u{3}closed_by\0\u{3}closed_at\0\u{3}hours_to_close\0\u{3}customer_told\0\u{1}version\0\u{1}region\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _surveyID: String = String()
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _contactID: String = String()
+    var _contactName: String = String()
+    var _kind: Forge_Feedback_V1_SurveyKind = .unspecified
+    var _score: Int32 = 0
+    var _comment: String = String()
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _state: Forge_Feedback_V1_FollowUpState = .unspecified
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _dueAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _escalatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _actionsTaken: String = String()
+    var _whatChanged: String = String()
+    var _closedBy: String = String()
+    var _closedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _hoursToClose: Double = 0
+    var _customerTold: Bool = false
+    var _version: Int64 = 0
+    var _region: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _surveyID = source._surveyID
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _contactID = source._contactID
+      _contactName = source._contactName
+      _kind = source._kind
+      _score = source._score
+      _comment = source._comment
+      _ownerID = source._ownerID
+      _team = source._team
+      _state = source._state
+      _createdAt = source._createdAt
+      _dueAt = source._dueAt
+      _escalatedAt = source._escalatedAt
+      _actionsTaken = source._actionsTaken
+      _whatChanged = source._whatChanged
+      _closedBy = source._closedBy
+      _closedAt = source._closedAt
+      _hoursToClose = source._hoursToClose
+      _customerTold = source._customerTold
+      _version = source._version
+      _region = source._region
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._surveyID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._contactName) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 8: try { try decoder.decodeSingularInt32Field(value: &_storage._score) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._comment) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 12: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._dueAt) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._escalatedAt) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._actionsTaken) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._whatChanged) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._closedBy) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._closedAt) }()
+        case 20: try { try decoder.decodeSingularDoubleField(value: &_storage._hoursToClose) }()
+        case 21: try { try decoder.decodeSingularBoolField(value: &_storage._customerTold) }()
+        case 22: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._surveyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._surveyID, fieldNumber: 2)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 3)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 4)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 5)
+      }
+      if !_storage._contactName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactName, fieldNumber: 6)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 7)
+      }
+      if _storage._score != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._score, fieldNumber: 8)
+      }
+      if !_storage._comment.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._comment, fieldNumber: 9)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 10)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 11)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 12)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      try { if let v = _storage._dueAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._escalatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      if !_storage._actionsTaken.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._actionsTaken, fieldNumber: 16)
+      }
+      if !_storage._whatChanged.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._whatChanged, fieldNumber: 17)
+      }
+      if !_storage._closedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._closedBy, fieldNumber: 18)
+      }
+      try { if let v = _storage._closedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
+      if _storage._hoursToClose.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._hoursToClose, fieldNumber: 20)
+      }
+      if _storage._customerTold != false {
+        try visitor.visitSingularBoolField(value: _storage._customerTold, fieldNumber: 21)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 22)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 23)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_FollowUp, rhs: Forge_Feedback_V1_FollowUp) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._surveyID != rhs_storage._surveyID {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._contactName != rhs_storage._contactName {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._score != rhs_storage._score {return false}
+        if _storage._comment != rhs_storage._comment {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._dueAt != rhs_storage._dueAt {return false}
+        if _storage._escalatedAt != rhs_storage._escalatedAt {return false}
+        if _storage._actionsTaken != rhs_storage._actionsTaken {return false}
+        if _storage._whatChanged != rhs_storage._whatChanged {return false}
+        if _storage._closedBy != rhs_storage._closedBy {return false}
+        if _storage._closedAt != rhs_storage._closedAt {return false}
+        if _storage._hoursToClose != rhs_storage._hoursToClose {return false}
+        if _storage._customerTold != rhs_storage._customerTold {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._region != rhs_storage._region {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListFollowUpsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFollowUpsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}states\0\u{3}owner_id\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.states) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.states.isEmpty {
+      try visitor.visitPackedEnumField(value: self.states, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListFollowUpsRequest, rhs: Forge_Feedback_V1_ListFollowUpsRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.states != rhs.states {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListFollowUpsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListFollowUpsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}follow_ups\0\u{1}page\0\u{3}mean_hours_to_close\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.followUps) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanHoursToClose) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.followUps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.followUps, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.meanHoursToClose.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanHoursToClose, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListFollowUpsResponse, rhs: Forge_Feedback_V1_ListFollowUpsResponse) -> Bool {
+    if lhs.followUps != rhs.followUps {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.meanHoursToClose != rhs.meanHoursToClose {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetFollowUpRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetFollowUpRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetFollowUpRequest, rhs: Forge_Feedback_V1_GetFollowUpRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetFollowUpResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetFollowUpResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}follow_up\0\u{1}survey\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._followUp) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._survey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._followUp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._survey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetFollowUpResponse, rhs: Forge_Feedback_V1_GetFollowUpResponse) -> Bool {
+    if lhs._followUp != rhs._followUp {return false}
+    if lhs._survey != rhs._survey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CloseFollowUpRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseFollowUpRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{3}actions_taken\0\u{3}what_changed\0\u{3}notify_customer\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actionsTaken) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.whatChanged) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self._notifyCustomer) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if !self.actionsTaken.isEmpty {
+      try visitor.visitSingularStringField(value: self.actionsTaken, fieldNumber: 3)
+    }
+    if !self.whatChanged.isEmpty {
+      try visitor.visitSingularStringField(value: self.whatChanged, fieldNumber: 4)
+    }
+    try { if let v = self._notifyCustomer {
+      try visitor.visitSingularBoolField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CloseFollowUpRequest, rhs: Forge_Feedback_V1_CloseFollowUpRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.actionsTaken != rhs.actionsTaken {return false}
+    if lhs.whatChanged != rhs.whatChanged {return false}
+    if lhs._notifyCustomer != rhs._notifyCustomer {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CloseFollowUpResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CloseFollowUpResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}follow_up\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._followUp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._followUp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CloseFollowUpResponse, rhs: Forge_Feedback_V1_CloseFollowUpResponse) -> Bool {
+    if lhs._followUp != rhs._followUp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_Advocacy: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Advocacy"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}survey_id\0\u{3}account_id\0\u{3}account_name\0\u{3}contact_id\0\u{3}owner_id\0\u{1}state\0\u{1}kinds\0\u{1}note\0\u{3}invited_at\0\u{3}decided_at\0\u{1}team\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.surveyID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 7: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 8: try { try decoder.decodeRepeatedEnumField(value: &self.kinds) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._invitedAt) }()
+      case 11: try { try decoder.decodeSingularMessageField(value: &self._decidedAt) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.surveyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.surveyID, fieldNumber: 2)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 4)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 5)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 6)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 7)
+    }
+    if !self.kinds.isEmpty {
+      try visitor.visitPackedEnumField(value: self.kinds, fieldNumber: 8)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 9)
+    }
+    try { if let v = self._invitedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try { if let v = self._decidedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    } }()
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 12)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_Advocacy, rhs: Forge_Feedback_V1_Advocacy) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.surveyID != rhs.surveyID {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.contactID != rhs.contactID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.kinds != rhs.kinds {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs._invitedAt != rhs._invitedAt {return false}
+    if lhs._decidedAt != rhs._decidedAt {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListAdvocacyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAdvocacyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}state\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 2)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListAdvocacyRequest, rhs: Forge_Feedback_V1_ListAdvocacyRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListAdvocacyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAdvocacyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}advocacy\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.advocacy) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.advocacy.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.advocacy, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListAdvocacyResponse, rhs: Forge_Feedback_V1_ListAdvocacyResponse) -> Bool {
+    if lhs.advocacy != rhs.advocacy {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_RecordAdvocacyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordAdvocacyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}accepted\0\u{1}kinds\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.accepted) }()
+      case 3: try { try decoder.decodeRepeatedEnumField(value: &self.kinds) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.accepted != false {
+      try visitor.visitSingularBoolField(value: self.accepted, fieldNumber: 2)
+    }
+    if !self.kinds.isEmpty {
+      try visitor.visitPackedEnumField(value: self.kinds, fieldNumber: 3)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_RecordAdvocacyRequest, rhs: Forge_Feedback_V1_RecordAdvocacyRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.accepted != rhs.accepted {return false}
+    if lhs.kinds != rhs.kinds {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_RecordAdvocacyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordAdvocacyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}advocacy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._advocacy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._advocacy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_RecordAdvocacyResponse, rhs: Forge_Feedback_V1_RecordAdvocacyResponse) -> Bool {
+    if lhs._advocacy != rhs._advocacy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_Idea: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Idea"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}account_name\0\u{3}contact_id\0\u{1}title\0\u{1}description\0\u{1}category\0\u{3}product_line\0\u{1}status\0\u{3}status_note\0\u{3}voter_account_ids\0\u{1}votes\0\u{3}submitted_by\0\u{3}created_at\0\u{3}updated_at\0\u{1}version\0\u{1}history\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _contactID: String = String()
+    var _title: String = String()
+    var _description_p: String = String()
+    var _category: Forge_Feedback_V1_IdeaCategory = .unspecified
+    var _productLine: String = String()
+    var _status: Forge_Feedback_V1_IdeaStatus = .unspecified
+    var _statusNote: String = String()
+    var _voterAccountIds: [String] = []
+    var _votes: Int32 = 0
+    var _submittedBy: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+    var _history: [Forge_Feedback_V1_IdeaStatusChange] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _contactID = source._contactID
+      _title = source._title
+      _description_p = source._description_p
+      _category = source._category
+      _productLine = source._productLine
+      _status = source._status
+      _statusNote = source._statusNote
+      _voterAccountIds = source._voterAccountIds
+      _votes = source._votes
+      _submittedBy = source._submittedBy
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _version = source._version
+      _history = source._history
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._title) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 7: try { try decoder.decodeSingularEnumField(value: &_storage._category) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._productLine) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._statusNote) }()
+        case 11: try { try decoder.decodeRepeatedStringField(value: &_storage._voterAccountIds) }()
+        case 12: try { try decoder.decodeSingularInt32Field(value: &_storage._votes) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._submittedBy) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 17: try { try decoder.decodeRepeatedMessageField(value: &_storage._history) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 2)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 3)
+      }
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 4)
+      }
+      if !_storage._title.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._title, fieldNumber: 5)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 6)
+      }
+      if _storage._category != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._category, fieldNumber: 7)
+      }
+      if !_storage._productLine.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productLine, fieldNumber: 8)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 9)
+      }
+      if !_storage._statusNote.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._statusNote, fieldNumber: 10)
+      }
+      if !_storage._voterAccountIds.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._voterAccountIds, fieldNumber: 11)
+      }
+      if _storage._votes != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._votes, fieldNumber: 12)
+      }
+      if !_storage._submittedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._submittedBy, fieldNumber: 13)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 16)
+      }
+      if !_storage._history.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._history, fieldNumber: 17)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_Idea, rhs: Forge_Feedback_V1_Idea) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        if _storage._title != rhs_storage._title {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._category != rhs_storage._category {return false}
+        if _storage._productLine != rhs_storage._productLine {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._statusNote != rhs_storage._statusNote {return false}
+        if _storage._voterAccountIds != rhs_storage._voterAccountIds {return false}
+        if _storage._votes != rhs_storage._votes {return false}
+        if _storage._submittedBy != rhs_storage._submittedBy {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._history != rhs_storage._history {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_IdeaStatusChange: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IdeaStatusChange"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}note\0\u{1}by\0\u{1}at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.from) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.to) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.by) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.from != .unspecified {
+      try visitor.visitSingularEnumField(value: self.from, fieldNumber: 1)
+    }
+    if self.to != .unspecified {
+      try visitor.visitSingularEnumField(value: self.to, fieldNumber: 2)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 3)
+    }
+    if !self.by.isEmpty {
+      try visitor.visitSingularStringField(value: self.by, fieldNumber: 4)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_IdeaStatusChange, rhs: Forge_Feedback_V1_IdeaStatusChange) -> Bool {
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.by != rhs.by {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_SubmitIdeaRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubmitIdeaRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}idea\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._idea) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._idea {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_SubmitIdeaRequest, rhs: Forge_Feedback_V1_SubmitIdeaRequest) -> Bool {
+    if lhs._idea != rhs._idea {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_SubmitIdeaResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SubmitIdeaResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}idea\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._idea) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._idea {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_SubmitIdeaResponse, rhs: Forge_Feedback_V1_SubmitIdeaResponse) -> Bool {
+    if lhs._idea != rhs._idea {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_VoteIdeaRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VoteIdeaRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_VoteIdeaRequest, rhs: Forge_Feedback_V1_VoteIdeaRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_VoteIdeaResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VoteIdeaResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}idea\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._idea) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._idea {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_VoteIdeaResponse, rhs: Forge_Feedback_V1_VoteIdeaResponse) -> Bool {
+    if lhs._idea != rhs._idea {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_UpdateIdeaStatusRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateIdeaStatusRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}status\0\u{1}note\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 3)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_UpdateIdeaStatusRequest, rhs: Forge_Feedback_V1_UpdateIdeaStatusRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_UpdateIdeaStatusResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateIdeaStatusResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}idea\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._idea) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._idea {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_UpdateIdeaStatusResponse, rhs: Forge_Feedback_V1_UpdateIdeaStatusResponse) -> Bool {
+    if lhs._idea != rhs._idea {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListIdeasRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListIdeasRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}statuses\0\u{3}account_id\0\u{3}product_line\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeRepeatedEnumField(value: &self.statuses) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.statuses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 2)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 3)
+    }
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListIdeasRequest, rhs: Forge_Feedback_V1_ListIdeasRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_ListIdeasResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListIdeasResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}ideas\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.ideas) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.ideas.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ideas, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_ListIdeasResponse, rhs: Forge_Feedback_V1_ListIdeasResponse) -> Bool {
+    if lhs.ideas != rhs.ideas {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Feedback_V1_GetNpsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetNpsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}region\0\u{1}from\0\u{1}to\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}region\0\u{1}from\0\u{1}to\0\u{1}industry\0\u{3}product_line\0\u{1}tier\0\u{1}team\0\u{3}segment_id\0\u{3}group_by\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -498,6 +5397,12 @@ nonisolated extension Forge_Feedback_V1_GetNpsRequest: SwiftProtobuf.Message, Sw
       case 2: try { try decoder.decodeSingularStringField(value: &self.region) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._from) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.industry) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.segmentID) }()
+      case 10: try { try decoder.decodeRepeatedEnumField(value: &self.groupBy) }()
       default: break
       }
     }
@@ -520,6 +5425,24 @@ nonisolated extension Forge_Feedback_V1_GetNpsRequest: SwiftProtobuf.Message, Sw
     try { if let v = self._to {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if !self.industry.isEmpty {
+      try visitor.visitSingularStringField(value: self.industry, fieldNumber: 5)
+    }
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 6)
+    }
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 7)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 8)
+    }
+    if !self.segmentID.isEmpty {
+      try visitor.visitSingularStringField(value: self.segmentID, fieldNumber: 9)
+    }
+    if !self.groupBy.isEmpty {
+      try visitor.visitPackedEnumField(value: self.groupBy, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -528,14 +5451,20 @@ nonisolated extension Forge_Feedback_V1_GetNpsRequest: SwiftProtobuf.Message, Sw
     if lhs.region != rhs.region {return false}
     if lhs._from != rhs._from {return false}
     if lhs._to != rhs._to {return false}
+    if lhs.industry != rhs.industry {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.tier != rhs.tier {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.segmentID != rhs.segmentID {return false}
+    if lhs.groupBy != rhs.groupBy {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Feedback_V1_GetNpsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetNpsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nps\0\u{1}promoters\0\u{1}passives\0\u{1}detractors\0")
+nonisolated extension Forge_Feedback_V1_NpsFigures: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NpsFigures"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nps\0\u{1}promoters\0\u{1}passives\0\u{1}detractors\0\u{1}responses\0\u{1}sent\0\u{3}response_rate\0\u{3}csat_average\0\u{3}csat_responses\0\u{3}csat_satisfied_share\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -547,6 +5476,12 @@ nonisolated extension Forge_Feedback_V1_GetNpsResponse: SwiftProtobuf.Message, S
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.promoters) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.passives) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.detractors) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.responses) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.sent) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.responseRate) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.csatAverage) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.csatResponses) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.csatSatisfiedShare) }()
       default: break
       }
     }
@@ -565,6 +5500,126 @@ nonisolated extension Forge_Feedback_V1_GetNpsResponse: SwiftProtobuf.Message, S
     if self.detractors != 0 {
       try visitor.visitSingularInt32Field(value: self.detractors, fieldNumber: 4)
     }
+    if self.responses != 0 {
+      try visitor.visitSingularInt32Field(value: self.responses, fieldNumber: 5)
+    }
+    if self.sent != 0 {
+      try visitor.visitSingularInt32Field(value: self.sent, fieldNumber: 6)
+    }
+    if self.responseRate.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.responseRate, fieldNumber: 7)
+    }
+    if self.csatAverage.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.csatAverage, fieldNumber: 8)
+    }
+    if self.csatResponses != 0 {
+      try visitor.visitSingularInt32Field(value: self.csatResponses, fieldNumber: 9)
+    }
+    if self.csatSatisfiedShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.csatSatisfiedShare, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_NpsFigures, rhs: Forge_Feedback_V1_NpsFigures) -> Bool {
+    if lhs.nps != rhs.nps {return false}
+    if lhs.promoters != rhs.promoters {return false}
+    if lhs.passives != rhs.passives {return false}
+    if lhs.detractors != rhs.detractors {return false}
+    if lhs.responses != rhs.responses {return false}
+    if lhs.sent != rhs.sent {return false}
+    if lhs.responseRate != rhs.responseRate {return false}
+    if lhs.csatAverage != rhs.csatAverage {return false}
+    if lhs.csatResponses != rhs.csatResponses {return false}
+    if lhs.csatSatisfiedShare != rhs.csatSatisfiedShare {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_NpsGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".NpsGroup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0\u{1}figures\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.keys) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._figures) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.keys, fieldNumber: 1)
+    }
+    try { if let v = self._figures {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_NpsGroup, rhs: Forge_Feedback_V1_NpsGroup) -> Bool {
+    if lhs.keys != rhs.keys {return false}
+    if lhs._figures != rhs._figures {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetNpsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetNpsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}nps\0\u{1}promoters\0\u{1}passives\0\u{1}detractors\0\u{1}overall\0\u{1}groups\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.nps) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.promoters) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.passives) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.detractors) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._overall) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.groups) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.nps.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.nps, fieldNumber: 1)
+    }
+    if self.promoters != 0 {
+      try visitor.visitSingularInt32Field(value: self.promoters, fieldNumber: 2)
+    }
+    if self.passives != 0 {
+      try visitor.visitSingularInt32Field(value: self.passives, fieldNumber: 3)
+    }
+    if self.detractors != 0 {
+      try visitor.visitSingularInt32Field(value: self.detractors, fieldNumber: 4)
+    }
+    try { if let v = self._overall {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.groups.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.groups, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -573,6 +5628,189 @@ nonisolated extension Forge_Feedback_V1_GetNpsResponse: SwiftProtobuf.Message, S
     if lhs.promoters != rhs.promoters {return false}
     if lhs.passives != rhs.passives {return false}
     if lhs.detractors != rhs.detractors {return false}
+    if lhs._overall != rhs._overall {return false}
+    if lhs.groups != rhs.groups {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetAccountFeedbackRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountFeedbackRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetAccountFeedbackRequest, rhs: Forge_Feedback_V1_GetAccountFeedbackRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_GetAccountFeedbackResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountFeedbackResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}figures\0\u{1}latest\0\u{3}open_follow_ups\0\u{1}ideas\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._figures) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.latest) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.openFollowUps) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.ideas) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._figures {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.latest.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.latest, fieldNumber: 2)
+    }
+    if !self.openFollowUps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.openFollowUps, fieldNumber: 3)
+    }
+    if !self.ideas.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.ideas, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_GetAccountFeedbackResponse, rhs: Forge_Feedback_V1_GetAccountFeedbackResponse) -> Bool {
+    if lhs._figures != rhs._figures {return false}
+    if lhs.latest != rhs.latest {return false}
+    if lhs.openFollowUps != rhs.openFollowUps {return false}
+    if lhs.ideas != rhs.ideas {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_SurveyScheduled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SurveyScheduled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survey\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_SurveyScheduled, rhs: Forge_Feedback_V1_SurveyScheduled) -> Bool {
+    if lhs._survey != rhs._survey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_SurveySent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SurveySent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survey\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_SurveySent, rhs: Forge_Feedback_V1_SurveySent) -> Bool {
+    if lhs._survey != rhs._survey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_SurveySkipped: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SurveySkipped"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}survey\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._survey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._survey {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_SurveySkipped, rhs: Forge_Feedback_V1_SurveySkipped) -> Bool {
+    if lhs._survey != rhs._survey {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -607,6 +5845,249 @@ nonisolated extension Forge_Feedback_V1_SurveyAnswered: SwiftProtobuf.Message, S
 
   public static func ==(lhs: Forge_Feedback_V1_SurveyAnswered, rhs: Forge_Feedback_V1_SurveyAnswered) -> Bool {
     if lhs._survey != rhs._survey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_FollowUpOpened: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowUpOpened"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}follow_up\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._followUp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._followUp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_FollowUpOpened, rhs: Forge_Feedback_V1_FollowUpOpened) -> Bool {
+    if lhs._followUp != rhs._followUp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_FollowUpEscalated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowUpEscalated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}follow_up\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._followUp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._followUp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_FollowUpEscalated, rhs: Forge_Feedback_V1_FollowUpEscalated) -> Bool {
+    if lhs._followUp != rhs._followUp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_FollowUpClosed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".FollowUpClosed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}follow_up\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._followUp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._followUp {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_FollowUpClosed, rhs: Forge_Feedback_V1_FollowUpClosed) -> Bool {
+    if lhs._followUp != rhs._followUp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_AdvocacyRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdvocacyRecorded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}advocacy\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._advocacy) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._advocacy {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_AdvocacyRecorded, rhs: Forge_Feedback_V1_AdvocacyRecorded) -> Bool {
+    if lhs._advocacy != rhs._advocacy {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_IdeaSubmitted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IdeaSubmitted"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}idea\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._idea) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._idea {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_IdeaSubmitted, rhs: Forge_Feedback_V1_IdeaSubmitted) -> Bool {
+    if lhs._idea != rhs._idea {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_IdeaStatusChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".IdeaStatusChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}idea\0\u{1}change\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._idea) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._change) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._idea {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._change {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_IdeaStatusChanged, rhs: Forge_Feedback_V1_IdeaStatusChanged) -> Bool {
+    if lhs._idea != rhs._idea {return false}
+    if lhs._change != rhs._change {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Feedback_V1_CampaignCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CampaignCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}campaign\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._campaign) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._campaign {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Feedback_V1_CampaignCreated, rhs: Forge_Feedback_V1_CampaignCreated) -> Bool {
+    if lhs._campaign != rhs._campaign {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

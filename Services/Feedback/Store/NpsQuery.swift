@@ -1,0 +1,116 @@
+import ForgeContracts
+import SwiftProtobuf
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+
+/// The NPS and CSAT report: answers counted by class in SQL over the surveys' own columns
+/// (region, industry, tier, product line, team where the account stood when asked), grouped by
+/// up to two dimensions; sent surveys counted for the response rate. NpsRules does the maths.
+enum NpsQuery {
+    struct Filter {
+        var accountIDs: [String]? = nil
+        var region = ""
+        var industry = ""
+        var productLine = ""
+        var tier = ""
+        var team = ""
+        var from: Date?
+        var to: Date?
+    }
+
+    /// The SQL expression of a grouping over `time` (answered_at or sent_at).
+    static func column(_ grouping: Forge_Feedback_V1_NpsGrouping, time: String) -> String? {
+        switch grouping {
+        case .region: "region"
+        case .industry: "industry"
+        case .productLine: "product_line"
+        case .tier: "tier"
+        case .team: "team"
+        // China time (UTC+8, no daylight saving).
+        case .month: "strftime('%Y-%m', \(time) + 28800, 'unixepoch')"
+        default: nil
+        }
+    }
+
+    static func report(_ db: Database, _ filter: Filter, groupBy: [Forge_Feedback_V1_NpsGrouping], principal: Principal) throws -> Forge_Feedback_V1_GetNpsResponse {
+        let answers = try counts(db, filter, groupBy: groupBy, time: "answered_at", principal: principal) { keys in
+            """
+            SELECT \(keys) sum(kind = 1 AND score_class = 1), sum(kind = 1 AND score_class = 2), sum(kind = 1 AND score_class = 3),
+                sum(kind = 2), sum(CASE WHEN kind = 2 THEN score ELSE 0 END), sum(kind = 2 AND score >= 4)
+            FROM survey
+            """
+        } read: { row, offset, counts in
+            counts.promoters += row[offset] ?? 0
+            counts.passives += row[offset + 1] ?? 0
+            counts.detractors += row[offset + 2] ?? 0
+            counts.csatResponses += row[offset + 3] ?? 0
+            counts.csatScoreSum += row[offset + 4] ?? 0
+            counts.csatSatisfied += row[offset + 5] ?? 0
+        }
+        let sent = try counts(db, filter, groupBy: groupBy, time: "sent_at", principal: principal, extra: "kind = 1") { keys in
+            "SELECT \(keys) count(*), sum(state = 3) FROM survey"
+        } read: { row, offset, counts in
+            counts.sent += row[offset] ?? 0
+            counts.sentAnswered += row[offset + 1] ?? 0
+        }
+        var merged = answers
+        for (key, value) in sent { merged[key, default: NpsRules.Counts()] += value }
+        var total = NpsRules.Counts()
+        for value in merged.values { total += value }
+        let overall = NpsRules.figures(total)
+        return .with {
+            $0.overall = overall
+            $0.nps = overall.nps
+            $0.promoters = overall.promoters
+            $0.passives = overall.passives
+            $0.detractors = overall.detractors
+            if !groupBy.isEmpty {
+                $0.groups = merged.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { key, counts in
+                    .with {
+                        $0.keys = key
+                        $0.figures = NpsRules.figures(counts)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func counts(_ db: Database, _ filter: Filter, groupBy: [Forge_Feedback_V1_NpsGrouping], time: String, principal: Principal,
+                               extra: String? = nil, select: (String) -> String,
+                               read: (Row, Int, inout NpsRules.Counts) -> Void) throws -> [[String]: NpsRules.Counts] {
+        let keys = groupBy.compactMap { column($0, time: time) }
+        var clauses = ["\(time) IS NOT NULL"]
+        var arguments: StatementArguments = []
+        if let extra { clauses.append(extra) }
+        OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
+        if let from = filter.from {
+            clauses.append("\(time) >= ?")
+            arguments += [from.timeIntervalSince1970]
+        }
+        if let to = filter.to {
+            clauses.append("\(time) < ?")
+            arguments += [to.timeIntervalSince1970]
+        }
+        for (column, value) in [("region", filter.region), ("industry", filter.industry), ("product_line", filter.productLine),
+                                ("tier", filter.tier), ("team", filter.team)] where !value.isEmpty {
+            clauses.append("\(column) = ?")
+            arguments += [value]
+        }
+        if let accountIDs = filter.accountIDs {
+            if accountIDs.isEmpty { return [:] }
+            clauses.append("account_id IN (\(databaseQuestionMarks(count: accountIDs.count)))")
+            arguments += StatementArguments(accountIDs)
+        }
+        let keyList = keys.isEmpty ? "" : keys.joined(separator: ", ") + ","
+        var sql = select(keyList) + " WHERE " + clauses.joined(separator: " AND ")
+        if !keys.isEmpty { sql += " GROUP BY " + keys.joined(separator: ", ") }
+        var result: [[String]: NpsRules.Counts] = [:]
+        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+            let key = (0..<keys.count).map { (row[$0] as String?) ?? "" }
+            read(row, keys.count, &result[key, default: NpsRules.Counts()])
+        }
+        return result
+    }
+}
