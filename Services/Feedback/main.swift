@@ -8,7 +8,7 @@ import ForgeKit
 // desk's (a closed ticket asks for a CSAT survey).
 ForgeService.main(name: "feedback", migrations: FeedbackStore.migrations) { setup in
     let accounts = try setup.client(of: "accounts")
-    let handler = FeedbackHandler(database: setup.database, clock: setup.clock, accounts: accounts)
+    let handler = FeedbackHandler(database: setup.database, clock: setup.clock, accounts: accounts, day: setup.configuration.daySeconds)
     handler.register(in: &setup.router)
     FeedbackAccess.declare(in: &setup.access)
     let clock = setup.clock
@@ -20,7 +20,7 @@ ForgeService.main(name: "feedback", migrations: FeedbackStore.migrations) { setu
     setup.consumers.append(EventConsumer(
         upstream: "orders", feed: try setup.client(of: "orders"), database: setup.database, types: UpstreamEvents.ordersTypes, logger: setup.logger
     ) { db, event in
-        try UpstreamEvents.applyOrders(db, event, now: clock.now())
+        try UpstreamEvents.applyOrders(db, event, now: clock.now(), day: handler.day)
     })
     setup.consumers.append(EventConsumer(
         upstream: "servicedesk", feed: try setup.client(of: "servicedesk"), database: setup.database, types: UpstreamEvents.serviceDeskTypes, logger: setup.logger

@@ -14,6 +14,8 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     let clock: any WallClock
     /// forge-accounts, called with the caller's identity (a campaign's or a report's segment).
     let accounts: (any RPCChannel)?
+    /// A day of the rules' delays, in seconds (FORGE_DAY_SECONDS; 86,400 but in tests).
+    var day: TimeInterval = 86_400
 
     static let accountsTimeout: Duration = .seconds(10)
 
@@ -243,7 +245,8 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
         guard !request.surveyToken.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "survey_token", description: "is required")]) }
         let now = clock.now()
         return try await database.write { db in
-            try .with { $0.survey = try SurveyStore.answer(db, token: request.surveyToken, score: request.score, comment: request.comment, channel: request.channel, now: now) }
+            try .with { $0.survey = try SurveyStore.answer(db, token: request.surveyToken, score: request.score, comment: request.comment, channel: request.channel,
+                                                       now: now, day: day) }
         }
     }
 

@@ -9,6 +9,7 @@ extension FeedbackHandler {
     var jobHandlers: [String: JobScheduler.Handler] {
         let database = self.database
         let clock = self.clock
+        let day = self.day
         func job(_ body: @escaping @Sendable (Database, String, Date) throws -> Void) -> JobScheduler.Handler {
             { payload, _ in
                 let now = clock.now()
@@ -16,7 +17,7 @@ extension FeedbackHandler {
             }
         }
         return [
-            SurveyStore.sendJob: job { try SurveyStore.send($0, id: $1, now: $2) },
+            SurveyStore.sendJob: job { try SurveyStore.send($0, id: $1, now: $2, day: day) },
             SurveyStore.remindJob: job { try SurveyStore.remind($0, id: $1, now: $2) },
             SurveyStore.expireJob: job { try SurveyStore.expire($0, id: $1, now: $2) },
             LoopStore.escalateJob: job { try LoopStore.escalate($0, id: $1, now: $2) },

@@ -97,11 +97,12 @@ enum SurveyRules {
 
     /// Why a survey may not go out now (nil: it may): at most one per contact per
     /// `contact_quiet_days` and per account per `account_quiet_days`, counting surveys sent.
-    static func fatigue(lastToContact: Date?, lastToAccount: Date?, settings: Forge_Feedback_V1_FeedbackSettings, now: Date) -> String? {
-        if let last = lastToContact, settings.contactQuietDays > 0, now.timeIntervalSince(last) < Double(settings.contactQuietDays) * 86_400 {
+    /// - Parameter dayLength: a day's length (FORGE_DAY_SECONDS).
+    static func fatigue(lastToContact: Date?, lastToAccount: Date?, settings: Forge_Feedback_V1_FeedbackSettings, now: Date, dayLength: TimeInterval = 86_400) -> String? {
+        if let last = lastToContact, settings.contactQuietDays > 0, now.timeIntervalSince(last) < Double(settings.contactQuietDays) * dayLength {
             return "the contact was surveyed on \(day(last)) (at most one survey per \(settings.contactQuietDays) days)"
         }
-        if let last = lastToAccount, settings.accountQuietDays > 0, now.timeIntervalSince(last) < Double(settings.accountQuietDays) * 86_400 {
+        if let last = lastToAccount, settings.accountQuietDays > 0, now.timeIntervalSince(last) < Double(settings.accountQuietDays) * dayLength {
             return "the account was surveyed on \(day(last)) (at most one survey per \(settings.accountQuietDays) days)"
         }
         return nil

@@ -17,7 +17,8 @@ enum LoopStore {
 
     // MARK: Follow-ups
 
-    static func openFollowUp(_ db: Database, _ survey: Forge_Feedback_V1_Survey, hours: Int, now: Date) throws {
+    /// - Parameter hour: an hour's length (a 24th of FORGE_DAY_SECONDS).
+    static func openFollowUp(_ db: Database, _ survey: Forge_Feedback_V1_Survey, hours: Int, hour: TimeInterval = 3600, now: Date) throws {
         let answeredAt = survey.answeredAt.date
         let followUp = FollowUp.with {
             $0.id = EventID.make(prefix: "fup", at: now)
@@ -34,7 +35,7 @@ enum LoopStore {
             $0.region = survey.region
             $0.state = .open
             $0.createdAt = .init(date: answeredAt)
-            $0.dueAt = .init(date: answeredAt.addingTimeInterval(Double(hours) * 3600))
+            $0.dueAt = .init(date: answeredAt.addingTimeInterval(Double(hours) * hour))
             $0.version = 1
         }
         try db.execute(sql: """

@@ -56,7 +56,8 @@ enum SurveyStore {
     /// The send job: the fatigue rules decide at send time (a survey scheduled 7 days ahead is
     /// checked against what was sent in those 7 days); a sent survey gets its link by e-mail,
     /// a reminder job and an expiry job.
-    static func send(_ db: Database, id: String, now: Date) throws {
+    /// - Parameter day: a day's length (FORGE_DAY_SECONDS).
+    static func send(_ db: Database, id: String, now: Date, day: TimeInterval = 86_400) throws {
         guard var survey = try byID(db, id), survey.state == .scheduled else { return }
         let settings = try FeedbackStore.settings(db)
         let skip: String?
@@ -67,7 +68,7 @@ enum SurveyStore {
             let lastToContact = try Double.fetchOne(db, sql: "SELECT max(sent_at) FROM survey WHERE contact_id = ? AND id != ?", arguments: [survey.contactID, id])
             let lastToAccount = try Double.fetchOne(db, sql: "SELECT max(sent_at) FROM survey WHERE account_id = ? AND id != ?", arguments: [survey.accountID, id])
             skip = SurveyRules.fatigue(lastToContact: lastToContact.map(Date.init(timeIntervalSince1970:)),
-                                       lastToAccount: lastToAccount.map(Date.init(timeIntervalSince1970:)), settings: settings, now: now)
+                                       lastToAccount: lastToAccount.map(Date.init(timeIntervalSince1970:)), settings: settings, now: now, dayLength: day)
         }
         if let skip {
             survey.state = .skipped
@@ -78,11 +79,11 @@ enum SurveyStore {
         }
         survey.state = .sent
         survey.sentAt = .init(date: now)
-        survey.expiresAt = .init(date: now.addingTimeInterval(Double(settings.linkValidDays) * 86_400))
+        survey.expiresAt = .init(date: now.addingTimeInterval(Double(settings.linkValidDays) * day))
         try save(db, survey)
         try notify(db, survey, template: "survey_invitation", dedupeKey: "survey:\(survey.id):invitation", now: now)
         if settings.reminderAfterDays > 0 {
-            try JobScheduler.schedule(db, kind: remindJob, payload: Data(id.utf8), dueAt: now.addingTimeInterval(Double(settings.reminderAfterDays) * 86_400),
+            try JobScheduler.schedule(db, kind: remindJob, payload: Data(id.utf8), dueAt: now.addingTimeInterval(Double(settings.reminderAfterDays) * day),
                                       id: "remind-\(id)", now: now)
         }
         try JobScheduler.schedule(db, kind: expireJob, payload: Data(id.utf8), dueAt: survey.expiresAt.date, id: "expire-\(id)", now: now)
@@ -187,7 +188,8 @@ enum SurveyStore {
 
     /// Records the answer given through the link; a second answer is FAILED_PRECONDITION
     /// ("already answered"), the first one stands.
-    static func answer(_ db: Database, token: String, score: Int32, comment: String, channel: Forge_Feedback_V1_AnswerChannel, now: Date) throws -> Survey {
+    static func answer(_ db: Database, token: String, score: Int32, comment: String, channel: Forge_Feedback_V1_AnswerChannel, now: Date,
+                       day: TimeInterval = 86_400) throws -> Survey {
         var survey = try surveyFor(db, token: token, now: now, answering: true)
         switch survey.state {
         case .answered: throw RPCError(.failedPrecondition, "this survey was already answered on \(SurveyRules.day(survey.answeredAt.date)); thank you")
@@ -200,7 +202,7 @@ enum SurveyStore {
             + (comment.count > SurveyRules.maxComment ? [FieldViolation(field: "comment", description: "is longer than \(SurveyRules.maxComment) characters")] : [])
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         survey.channel = channel == .unspecified ? .link : channel
-        try record(db, &survey, score: score, comment: comment, at: now, now: now)
+        try record(db, &survey, score: score, comment: comment, at: now, now: now, day: day)
         for job in ["remind-", "expire-"] { try JobScheduler.cancelPending(db, kind: jobKind(job), idPrefix: job + survey.id) }
         return survey
     }
@@ -239,7 +241,8 @@ enum SurveyStore {
 
     /// The answer, its class and tags, the comment's search entry, `SurveyAnswered`, and the
     /// loop: a detractor's follow-up case, a promoter's thanks and invitation.
-    private static func record(_ db: Database, _ survey: inout Survey, score: Int32, comment: String, at answeredAt: Date, now: Date) throws {
+    private static func record(_ db: Database, _ survey: inout Survey, score: Int32, comment: String, at answeredAt: Date, now: Date,
+                               day: TimeInterval = 86_400) throws {
         let settings = try FeedbackStore.settings(db)
         survey.score = score
         survey.comment = comment.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -255,7 +258,7 @@ enum SurveyStore {
         // An answer imported from the past is history: its loop happened elsewhere.
         guard survey.trigger != .imported else { return }
         if SurveyRules.needsFollowUp(survey.scoreClass) {
-            try LoopStore.openFollowUp(db, survey, hours: Int(settings.followUpHours), now: now)
+            try LoopStore.openFollowUp(db, survey, hours: Int(settings.followUpHours), hour: day / 24, now: now)
         } else if survey.scoreClass == .promoter {
             try LoopStore.thankPromoter(db, survey, now: now)
         }

@@ -54,7 +54,8 @@ enum UpstreamEvents {
 
     /// An NPS survey to the order's contact (else the account's main contact) the configured
     /// days after delivery; once per order.
-    static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
+    /// - Parameter day: a day's length (FORGE_DAY_SECONDS).
+    static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event, now: Date, day: TimeInterval = 86_400) throws {
         guard event.type == "OrderDelivered" else { return }
         let delivered = try Forge_Orders_V1_OrderDelivered(serializedBytes: event.payload)
         let days = try FeedbackStore.settings(db).deliveryDelayDays
@@ -67,7 +68,7 @@ enum UpstreamEvents {
             $0.contactID = contactID
             $0.kind = .nps
             $0.reference = order.orderNumber.isEmpty ? order.id : order.orderNumber
-            $0.sendAt = .init(date: max(now, deliveredAt.addingTimeInterval(Double(days) * 86_400)))
+            $0.sendAt = .init(date: max(now, deliveredAt.addingTimeInterval(Double(days) * day)))
         }, trigger: .orderDelivered, sourceKey: "order|\(order.id)", createdBy: system, now: now)
     }
 

@@ -77,9 +77,10 @@ enum TicketStore {
 
     /// A detractor's answer (NPS 0–6, CSAT 1–2) opens a follow-up complaint, P2, for the
     /// account (its owner sees it; an engineer by region is assigned): acknowledged within 24 h,
-    /// worked through the complaint loop until the customer confirms. Once per survey.
+    /// worked through the complaint loop until the customer confirms. Once per survey; not for
+    /// answers imported from the past (their loop happened elsewhere).
     static func openDetractorFollowUp(_ db: Database, _ survey: Forge_Feedback_V1_Survey, now: Date) throws {
-        guard TicketRules.isDetractor(survey), !survey.id.isEmpty,
+        guard TicketRules.isDetractor(survey), !survey.id.isEmpty, survey.trigger != .imported,
               try AccountDirectory.entry(db, accountID: survey.accountID) != nil else { return }
         try db.execute(sql: "INSERT INTO survey_follow_up (survey_id, ticket_id) VALUES (?, '') ON CONFLICT DO NOTHING", arguments: [survey.id])
         guard db.changesCount == 1 else { return }

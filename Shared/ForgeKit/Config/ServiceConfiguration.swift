@@ -26,6 +26,10 @@ public struct ServiceConfiguration: Sendable, Equatable {
     public var tlsKeyPath: String?
     public var tlsCAPath: String?
     public var shutdownGraceSeconds = 10
+    /// How long a day of the business rules' delays lasts, in seconds (`FORGE_DAY_SECONDS`):
+    /// 86,400, except where a test or a staging demo runs a week of surveys, reminders and
+    /// follow-ups in seconds. Calendar arithmetic (business hours, months) is not scaled.
+    public var daySeconds: Double = 86_400
 
     /// The process name, e.g. `forge-accounts`.
     public var processName: String { "forge-\(name)" }
@@ -46,7 +50,7 @@ public struct ServiceConfiguration: Sendable, Equatable {
     /// `--log-format`, `--durability`. Environment: `FORGE_LISTEN_HOST`, `FORGE_<NAME>_ADDR`
     /// (its port), `FORGE_<NAME>_ADMIN_PORT`, `FORGE_DATA_DIR`, `FORGE_LOG_LEVEL`,
     /// `FORGE_LOG_FORMAT`, `FORGE_DURABILITY`, `FORGE_JWT_PUBLIC_KEY`, `FORGE_TLS_CERT`,
-    /// `FORGE_TLS_KEY`, `FORGE_TLS_CA`, `FORGE_SHUTDOWN_GRACE_SECONDS`.
+    /// `FORGE_TLS_KEY`, `FORGE_TLS_CA`, `FORGE_SHUTDOWN_GRACE_SECONDS`, `FORGE_DAY_SECONDS`.
     public static func load(
         name: String,
         arguments: [String] = Array(CommandLine.arguments.dropFirst()),
@@ -126,6 +130,12 @@ public struct ServiceConfiguration: Sendable, Equatable {
                 throw ConfigurationError(setting: setting, problem: "'\(raw)' is not a number of seconds (0–600)")
             }
             configuration.shutdownGraceSeconds = seconds
+        }
+        if let (setting, raw) = value("day-seconds", "FORGE_DAY_SECONDS") {
+            guard let seconds = Double(raw), seconds >= 1, seconds <= 86_400 else {
+                throw ConfigurationError(setting: setting, problem: "'\(raw)' is not a number of seconds (1–86400)")
+            }
+            configuration.daySeconds = seconds
         }
         return configuration
     }
