@@ -174,4 +174,43 @@ struct BrowserTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("equipment pages ok"))
     }
+    @Test("a customer answers through the one-time link on a phone-sized window, once; the detractor's case appears for the owner on the 360° page and the follow-up list, and closes with what changed; the NPS dashboard shows the answer")
+    func surveyPages() async throws {
+        var stack = try await GatewayProcessTests.start(portBase: 10300)
+        defer { stack.killAll() }
+        try await stack.writeServiceToken()
+        try stack.start("feedback")
+        #expect(await stack.waitUntilServing("feedback"))
+        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
+        func call(_ method: String, _ path: String, _ body: String? = nil, as token: String) async throws -> [String: Any] {
+            let reply = try await GatewayProcessTests.call(stack, method, path, token: token, body: body)
+            #expect(reply.status == 200, "\(method) \(path): \(reply.body)")
+            return reply.json
+        }
+        _ = try await call("POST", "/api/v1/users", #"{"user":{"username":"rep-east","display_name":"王小明","roles":["sales_rep"],"team":"east"},"password":"correct horse battery"}"#, as: admin)
+        let account = try await call("POST", "/api/v1/accounts", #"{"account":{"name":"常州精密齿轮有限公司","region":"华东","owner_id":"rep-east","team":"east"}}"#, as: admin)
+        let accountID = try #require((account["account"] as? [String: Any])?["id"] as? String)
+        let contact = try await call("POST", "/api/v1/accounts/\(accountID)/contacts", #"{"contact":{"name":"钱主任","email":"qian@czgear.example.cn","marketing_consent":true}}"#, as: admin)
+        let contactID = try #require((contact["contact"] as? [String: Any])?["id"] as? String)
+        // The account and contact reach feedback through accounts' feed.
+        var surveyID: String?
+        for _ in 0..<200 where surveyID == nil {
+            let reply = try await GatewayProcessTests.call(stack, "POST", "/api/v1/surveys", token: admin, body: """
+                {"survey":{"account_id":"\(accountID)","contact_id":"\(contactID)","kind":"SURVEY_KIND_NPS"}}
+                """)
+            surveyID = (reply.json["survey"] as? [String: Any])?["id"] as? String
+            if surveyID == nil { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        let id = try #require(surveyID)
+        var path: String?
+        for _ in 0..<200 where path == nil {
+            path = try await GatewayProcessTests.call(stack, "GET", "/api/v1/surveys/\(id)/link", token: admin).json["path"] as? String
+            if path == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let link = try #require(path)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/survey_pages.py").path
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", link, accountID, "rep-east", "correct horse battery"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("survey pages ok"))
+    }
 }

@@ -129,7 +129,7 @@ struct FeedbackPages: Sendable {
             x += width
         }
         return """
-            <svg viewBox="0 0 300 18" width="100%" height="18" role="img" aria-label="推荐 \(figures.promoters)，中立 \(figures.passives)，贬损 \(figures.detractors)">\(bars)</svg>
+            <svg viewBox="0 0 300 18" width="100%" height="18" preserveAspectRatio="none" role="img" aria-label="推荐 \(figures.promoters)，中立 \(figures.passives)，贬损 \(figures.detractors)">\(bars)</svg>
             <p class="muted" id="nps-split">推荐 \(figures.promoters) · 中立 \(figures.passives) · 贬损 \(figures.detractors)</p>
             """
     }
@@ -163,9 +163,12 @@ struct FeedbackPages: Sendable {
         let css = [.promoter, .satisfied].contains(scoreClass) ? "sla met" : [.detractor, .dissatisfied].contains(scoreClass) ? "sla breached" : "muted"
         return """
             <li class="answer" data-class="\(scoreClass.rawValue)"><span class="\(css)">\(survey.kind == .csat ? "CSAT" : "NPS") \(survey.score)</span> · <a href="/accounts/\(HTML.escape(survey.accountID))">\(HTML.escape(survey.accountName))</a>\(survey.contactName.isEmpty ? "" : " · " + HTML.escape(survey.contactName)) · \(WebPages.date(survey.answeredAt))
-            \(survey.comment.isEmpty ? "" : "<br>“\(HTML.escape(survey.comment))”")\(survey.tags.isEmpty ? "" : " <span class=\"muted\">#\(survey.tags.map(HTML.escape).joined(separator: " #"))</span>")</li>
+            \(survey.comment.isEmpty ? "" : "<br>“\(HTML.escape(survey.comment))”")\(survey.tags.isEmpty ? "" : " <span class=\"muted\">#\(survey.tags.map { HTML.escape(tagLabels[$0] ?? $0) }.joined(separator: " #"))</span>")</li>
             """
     }
+
+    /// The default keyword rules' tags in Chinese; a company's own tags show as they are named.
+    static let tagLabels = ["delivery": "交期", "quality": "质量", "price": "价格", "service": "服务", "documentation": "资料"]
 
     // MARK: Follow-ups
 
@@ -210,7 +213,7 @@ struct FeedbackPages: Sendable {
             <input type="hidden" name="version" value="\(followUp.version)">
             <label>做了什么 What was done <textarea name="actions_taken" id="actions_taken" rows="3" required></textarea></label>
             <label>因此改变了什么 What changed <textarea name="what_changed" id="what_changed" rows="3" required></textarea></label>
-            <label><input type="checkbox" name="notify_customer" checked> 告知客户（邮件）</label>
+            <label class="check"><input type="checkbox" name="notify_customer" checked> 告知客户（邮件）</label>
             <button type="submit" id="close-follow-up">关闭跟进</button>
             </form>
             """

@@ -48,7 +48,8 @@ enum HTML {
         dl { display: grid; grid-template-columns: 8em 1fr; margin: 0; gap: .2rem .6rem; } dt { color: var(--muted); }
         .muted { color: var(--muted); } .error { color: var(--bad); }
         form.stack { display: grid; gap: .6rem; max-width: 420px; }
-        input, select, button { font: inherit; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; }
+        input, select, button, textarea { font: inherit; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; }
+        form.stack label { display: grid; gap: .2rem; } form.stack label.check { display: flex; gap: .4rem; align-items: center; }
         button { background: var(--accent); color: #fff; border: 0; cursor: pointer; }
         ul.timeline { list-style: none; padding: 0; margin: 0; } ul.timeline li { padding: .4rem 0; border-bottom: 1px dashed var(--line); }
         ul.tree, ul.tree ul { list-style: none; padding-left: 1rem; margin: 0; }
