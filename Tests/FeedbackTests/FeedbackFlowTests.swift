@@ -91,6 +91,20 @@ struct FeedbackFixture {
         try await handler.getSurvey(.with { $0.id = id }, context: Self.marketing).survey
     }
 
+    /// The running totals give what counting every answer gives, for each grouping and caller.
+    func expectTotalsMatchAnswers(_ comment: Comment) async throws {
+        let principals = [Self.marketing, Self.rep, Self.otherRep].compactMap(\.principal)
+        try await database.read { db in
+            for principal in principals {
+                for grouping in [[], [.region, .month], [.team], [.tier, .industry]] as [[Forge_Feedback_V1_NpsGrouping]] {
+                    let totals = try NpsQuery.report(db, .init(), groupBy: grouping, principal: principal)
+                    let counted = try NpsQuery.report(db, .init(), groupBy: grouping, principal: principal, exact: true)
+                    #expect(totals == counted, "\(comment) \(principal.subject) \(grouping)")
+                }
+            }
+        }
+    }
+
     func advance(days: Double) async throws {
         clock.advance(by: days * 86_400)
         _ = try await scheduler.runDue()
@@ -271,6 +285,7 @@ struct FeedbackFlowTests {
             } + [.with { $0.key = "bad"; $0.accountID = "acc_1"; $0.kind = .nps; $0.score = 12; $0.answeredAt = .init(date: start) }]
         }, context: FeedbackFixture.marketing)
         #expect(imported.recorded == 6 && imported.rejected == ["answers[6].score: must be between 0 and 10 for NPS"])
+        try await fixture.expectTotalsMatchAnswers("after the import")
         let again = try await fixture.handler.importAnswers(.with { $0.answers = [.with { $0.key = "phone-0"; $0.accountID = "acc_1"; $0.kind = .nps; $0.score = 10; $0.answeredAt = .init(date: start) }] },
                                                             context: FeedbackFixture.marketing)
         #expect(again.alreadyRecorded == 1 && again.recorded == 0)
@@ -290,6 +305,10 @@ struct FeedbackFlowTests {
         #expect(mine.overall.responses == 2 && mine.nps == -100)
         let rate = try await fixture.handler.getNps(.init(), context: FeedbackFixture.marketing).overall
         #expect(rate.sent == 0, "CSAT surveys do not count in the NPS response rate")
+        try await fixture.expectTotalsMatchAnswers("after live answers")
+        // A bound inside a month counts the answers: the same figures as the whole-month totals here.
+        let inside = try await fixture.handler.getNps(.with { $0.from = .init(date: start.addingTimeInterval(-60 * day)) }, context: FeedbackFixture.marketing)
+        #expect(inside.overall == all.overall)
         await #expect { _ = try await fixture.handler.getNps(.with { $0.groupBy = [.region, .month, .tier] }, context: FeedbackFixture.marketing) } throws: {
             ($0 as? RPCError)?.violations.first?.field == "group_by"
         }
@@ -328,6 +347,7 @@ struct FeedbackFlowTests {
         let surveys = try await fixture.handler.listSurveys(.with { $0.accountID = "acc_1" }, context: FeedbackFixture.rep).surveys
         #expect(surveys.count == 1 && surveys.first?.ownerID == "rep-a" && surveys.first?.accountName == "杭州汽轮动力集团有限公司")
         #expect(try await fixture.handler.listFollowUps(.init(), context: FeedbackFixture.rep).followUps.count == 1)
+        try await fixture.expectTotalsMatchAnswers("after the merge")
         let votes = try await fixture.handler.listIdeas(.init(), context: FeedbackFixture.rep).ideas.first
         #expect(votes?.voterAccountIds == ["acc_1"] && votes?.votes == 1)
 
@@ -337,6 +357,9 @@ struct FeedbackFlowTests {
         let followUp = try await fixture.handler.listFollowUps(.init(), context: FeedbackFixture.rep).followUps.first
         #expect(followUp?.contactName == "" && followUp?.contactID == "")
         #expect(try await fixture.handler.getNps(.init(), context: FeedbackFixture.marketing).detractors == 1)
+        try await fixture.apply(Forge_Accounts_V1_AccountOwnerChanged.with { $0.change = .with { $0.accountID = "acc_1"; $0.toOwnerID = "rep-w" } }, from: "accounts")
+        try await fixture.expectTotalsMatchAnswers("after a new owner")
+        #expect(try await fixture.handler.getNps(.init(), context: FeedbackFixture.otherRep).detractors == 1, "the new owner sees the account's answers")
     }
 
     @Test("ideas: votes from other accounts count once each; status moves with a reason; when one ships, the customers who asked and voted are told")

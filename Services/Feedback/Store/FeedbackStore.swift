@@ -112,6 +112,7 @@ enum FeedbackStore {
             }
             try db.execute(sql: "INSERT INTO secret (name, value) VALUES ('survey-link', ?)",
                            arguments: [SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) }])
+            try NpsRollup.createTable(db)
         }
     }
 

@@ -275,10 +275,13 @@ enum SurveyStore {
                              sourceKey, importKey, survey.campaignID, survey.region, survey.industry, survey.tier, survey.productLine,
                              survey.ownerID, survey.team, survey.sendAt.date.timeIntervalSince1970, survey.createdAt.date.timeIntervalSince1970,
                              try survey.serializedData()])
+        try NpsRollup.apply(db, survey, sign: 1)
     }
 
-    /// Writes a survey's changing columns and payload.
+    /// Writes a survey's changing columns and payload, and moves its part of the NPS totals.
     static func save(_ db: Database, _ survey: Survey) throws {
+        if let old = try byID(db, survey.id) { try NpsRollup.apply(db, old, sign: -1) }
+        try NpsRollup.apply(db, survey, sign: 1)
         try db.execute(sql: """
             UPDATE survey SET account_id = ?, contact_id = ?, state = ?, score = ?, score_class = ?, answered_at = ?, sent_at = ?,
                 owner_id = ?, team = ?, payload = ? WHERE id = ?

@@ -69,8 +69,17 @@ struct FeedbackPages: Sendable {
 
     // MARK: The NPS dashboard
 
+    /// The first day (China time) of the month `months` before this one: the dashboard reports
+    /// whole months, which forge-feedback answers from its running totals.
+    static func monthStart(_ months: Int, before now: Date = Date()) -> Date {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        let first = calendar.date(from: calendar.dateComponents([.year, .month], from: now)) ?? now
+        return calendar.date(byAdding: .month, value: -months, to: first) ?? first
+    }
+
     private func dashboard(region: String, token: String) async throws -> String {
-        let year = Date().addingTimeInterval(-365 * 86_400)
+        let year = Self.monthStart(11)
         async let overall = call(Method.getNps, Forge_Feedback_V1_GetNpsRequest.with {
             $0.region = region
             $0.from = .init(date: year)
@@ -93,7 +102,7 @@ struct FeedbackPages: Sendable {
         }.joined()
         return HTML.page(title: "NPS", user: WebPages.subject(token), body: """
             <h1>NPS 与满意度\(region.isEmpty ? "" : " · \(HTML.escape(region)) <a class=\"muted\" href=\"/nps\">全部地区</a>")</h1>
-            <p class="muted">近 12 个月 · NPS = 推荐者% − 贬损者%（9–10 推荐，7–8 中立，0–6 贬损）</p>
+            <p class="muted">近 12 个月（\(WebPages.date(.init(date: year))) 起）· NPS = 推荐者% − 贬损者%（9–10 推荐，7–8 中立，0–6 贬损）</p>
             <div class="grid">
             <section class="card" id="nps-overall"><h2>NPS</h2>
             <p style="font-size:2.4rem;margin:.2rem 0" id="nps-value">\(Self.score(total))</p>
