@@ -121,6 +121,21 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "FeedbackBench",
+            dependencies: [
+                "BenchCore",
+                .product(name: "ForgeKit", package: "Forge"),
+                .product(name: "ForgeWire", package: "Forge"),
+                .product(name: "ForgeContracts", package: "Forge"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
             name: "ConnectorBench",
             dependencies: [
                 "BenchCore",
