@@ -385,4 +385,31 @@ struct FeedbackFlowTests {
         #expect(Set(told.map(\.recipientContactID)) == ["con_2", "con_3"])
         #expect(try await fixture.events("IdeaStatusChanged").count == 2)
     }
+    @Test("a campaign surveys each listed account's main contact (its decision maker) and lists the accounts left out; the revisit pool asks for an NPS survey once per day it enters")
+    func campaignAndRevisitPool() async throws {
+        let fixture = try FeedbackFixture()
+        try await fixture.setUp()
+        try await fixture.apply(Forge_Accounts_V1_AccountCreated.with {
+            $0.account = .with { $0.id = "acc_3"; $0.name = "无锡新材料有限公司"; $0.ownerID = "rep-a"; $0.team = "east"; $0.region = "华东" }
+        }, from: "accounts")
+        await #expect { _ = try await fixture.handler.createCampaign(.with { $0.campaign = .with { $0.kind = .nps } }, context: FeedbackFixture.marketing) } throws: {
+            Set(($0 as? RPCError)?.violations.map(\.field) ?? []) == ["campaign.name", "campaign.segment_id"]
+        }
+        let campaign = try await fixture.handler.createCampaign(.with {
+            $0.campaign = .with { $0.name = "2026 年度 NPS"; $0.kind = .nps; $0.accountIds = ["acc_1", "acc_2", "acc_3", "acc_x"] }
+        }, context: FeedbackFixture.marketing).campaign
+        #expect(campaign.surveys == 2)
+        #expect(Dictionary(uniqueKeysWithValues: campaign.skipped.map { ($0.accountID, $0.reason) }) == ["acc_3": "the account has no contact", "acc_x": "not a known account"])
+        _ = try await fixture.scheduler.runDue()
+        let sent = try await fixture.handler.listSurveys(.with { $0.campaignID = campaign.id }, context: FeedbackFixture.marketing).surveys
+        #expect(Set(sent.map(\.contactID)) == ["con_1", "con_3"] && sent.allSatisfy { $0.state == .sent && $0.trigger == .campaign })
+        #expect(try await fixture.handler.listCampaigns(.init(), context: FeedbackFixture.marketing).campaigns.map(\.id) == [campaign.id])
+
+        try await fixture.advance(days: 40)
+        let pooled = Forge_Accounts_V1_AccountEnteredRevisitPool.with { $0.accountID = "acc_1"; $0.ownerID = "rep-a"; $0.daysSilent = 60 }
+        for _ in 0..<2 { try await fixture.apply(pooled, from: "accounts") }
+        _ = try await fixture.scheduler.runDue()
+        let revisit = try await fixture.handler.listSurveys(.with { $0.accountID = "acc_1" }, context: FeedbackFixture.rep).surveys.filter { $0.trigger == .revisitPool }
+        #expect(revisit.count == 1 && revisit.first?.contactID == "con_1" && revisit.first?.state == .sent)
+    }
 }

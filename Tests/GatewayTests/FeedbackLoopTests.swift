@@ -109,5 +109,15 @@ struct FeedbackLoopTests {
         }).followUp
         #expect(closed.customerTold)
         #expect(await NotificationTests.SMTPSink.waitFor(seconds: 30) { smtp.messages.map { NotificationTests.decode($0) }.contains { $0.body.contains("订单发货前 3 天起每天同步生产进度") } })
+
+        // Marketing surveys a segment (read from forge-accounts as marketing) and reports on it.
+        let segment = try await accounts.createSegment(.with { $0.segment = .with { $0.name = "华东客户"; $0.filter = .with { $0.regions = ["华东"] } } }).segment
+        let campaign = try await marketing.createCampaign(.with {
+            $0.campaign = .with { $0.name = "华东年度 NPS"; $0.kind = .nps; $0.segmentID = segment.id }
+        }).campaign
+        #expect(campaign.accountIds == [account.id] && campaign.surveys == 1, "\(campaign)")
+        let bySegment = try await marketing.getNps(.with { $0.segmentID = segment.id })
+        #expect(bySegment.overall.responses == 1 && bySegment.detractors == 1)
+        await #expect { _ = try await marketing.getNps(.with { $0.segmentID = "seg_nope" }) } throws: { ($0 as? RPCError)?.code == .notFound }
     }
 }

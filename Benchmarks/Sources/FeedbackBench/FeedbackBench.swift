@@ -174,12 +174,13 @@ struct FeedbackBench: AsyncParsableCommand {
         }
         let ids = try await DatabaseQueue(path: "\(data)/accounts.sqlite").read { db in try String.fetchAll(db, sql: "SELECT id FROM account ORDER BY id") }
         var started = ContinuousClock.now
-        var campaigns: [String] = []
+        var made: [String] = []
         for round in 0..<(surveys / ids.count) {
-            campaigns.append(try await marketing.createCampaign(.with {
+            made.append(try await marketing.createCampaign(.with {
                 $0.campaign = .with { $0.name = "bench \(Date().timeIntervalSince1970) #\(round)"; $0.kind = .nps; $0.accountIds = ids }
             }, options: CallOptions(timeout: .seconds(120))).campaign.id)
         }
+        let campaigns = made
         let total = campaigns.count * ids.count
         var sent = 0
         while sent < total {
