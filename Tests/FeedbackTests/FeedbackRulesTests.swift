@@ -80,6 +80,22 @@ struct FeedbackRulesTests {
         #expect(csat.csatAverage == 3.75 && csat.csatSatisfiedShare == 0.75)
     }
 
+    @Test("a date's China-time day and month by integer arithmetic agree with Foundation's calendar, across leap years and midnight")
+    func chinaDays() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        var seconds = -2_208_988_800.0  // 1900-01-01
+        while seconds < 4_102_444_800 {  // 2100-01-01
+            let date = Date(timeIntervalSince1970: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day], from: date)
+            #expect(SurveyRules.day(date) == String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!), "\(seconds)")
+            seconds += 86_400 * 13 + 3_599
+        }
+        #expect(SurveyRules.day(Date(timeIntervalSince1970: 1_796_054_399)) == "2026-11-30", "23:59:59 China time")
+        #expect(SurveyRules.day(Date(timeIntervalSince1970: 1_796_054_400)) == "2026-12-01", "midnight China time")
+        #expect(SurveyRules.month(Date(timeIntervalSince1970: 1_709_136_000)) == "2024-02", "29 February 2024, China time")
+    }
+
     @Test("ideas move new → under review → planned → shipped; declining or shipping needs a note; a final status stays")
     func ideaStatus() {
         #expect(IdeaRules.transitionProblem(from: .new, to: .underReview, note: "") == nil)

@@ -56,29 +56,9 @@ struct ServiceDeskBench: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores shared by accounts, servicedesk, gateway and this load generator")
-        let marker = "\(data)/seeded-\(machines)-\(tickets)"
-        let seeding = reseed || !FileManager.default.fileExists(atPath: marker)
-        if seeding {
-            try? FileManager.default.removeItem(atPath: data)
-            try FileManager.default.createDirectory(atPath: "\(data)/keys", withIntermediateDirectories: true)
-            let (privateKey, _) = try SigningKeys.generate()
-            try SigningKeys.write(privateKey: privateKey, to: "\(data)/keys")
-        }
-        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
-        try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
-            .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
-        let environment = ["FORGE_GATEWAY_HTTP_PORT": "\(portBase + 1000)", "FORGE_GATEWAY_RATE_LIMIT": "1000000", "FORGE_ADMIN_PASSWORD": "bench-admin-password"]
-        if seeding {
-            let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "normal", services: ["accounts", "servicedesk"], environment: environment)
-            try await stack.waitUntilServing()
-            try await seed(stack, issuer: issuer)
-            _ = FileManager.default.createFile(atPath: marker, contents: nil)
-            stack.stop()
-        }
-        let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "full", services: ["accounts", "servicedesk", "gateway"], environment: environment)
-        defer { stack.stop() }
-        try await stack.waitUntilServing()
-        try await measure(stack, issuer: issuer)
+        try await SeededDataSet.run(binaries: binaries, data: data, marker: "seeded-\(machines)-\(tickets)", reseed: reseed, portBase: portBase,
+                                    seeding: ["accounts", "servicedesk"], measuring: ["accounts", "servicedesk", "gateway"],
+                                    seed: seed, measure: measure)
     }
 
     func desk(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 4) async throws -> Forge_Servicedesk_V1_ServiceDeskClient {

@@ -119,7 +119,7 @@ enum FeedbackStore {
     // MARK: Settings
 
     static func settings(_ db: Database) throws -> Forge_Feedback_V1_FeedbackSettings {
-        guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM settings WHERE name = 'feedback'") else { return SurveyRules.defaultSettings }
+        guard let payload = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM settings WHERE name = 'feedback'")) else { return SurveyRules.defaultSettings }
         return try Forge_Feedback_V1_FeedbackSettings(serializedBytes: payload)
     }
 
@@ -147,7 +147,7 @@ enum FeedbackStore {
     static func account(_ db: Database, _ accountID: String) throws -> AccountFacts? {
         guard let entry = try AccountDirectory.entry(db, accountID: accountID) else { return nil }
         var facts = AccountFacts(entry: entry)
-        if let row = try Row.fetchOne(db, sql: "SELECT region, industry, tier FROM account_profile WHERE account_id = ?", arguments: [accountID]) {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT region, industry, tier FROM account_profile WHERE account_id = ?"), arguments: [accountID]) {
             facts.region = row["region"]
             facts.industry = row["industry"]
             facts.tier = row["tier"]
@@ -186,7 +186,7 @@ enum FeedbackStore {
     }
 
     static func contact(_ db: Database, _ contactID: String) throws -> ContactFacts? {
-        try Row.fetchOne(db, sql: "SELECT id, name, consent FROM contact WHERE id = ?", arguments: [contactID]).map {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, consent FROM contact WHERE id = ?"), arguments: [contactID]).map {
             ContactFacts(id: $0["id"], name: $0["name"], consent: $0["consent"])
         }
     }

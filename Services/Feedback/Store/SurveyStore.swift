@@ -210,7 +210,7 @@ enum SurveyStore {
     /// An answer given elsewhere (a phone survey, the previous tool): a survey born answered;
     /// nil when its key was recorded before.
     static func importAnswer(_ db: Database, _ answer: Forge_Feedback_V1_ImportedAnswer, importedBy: String, now: Date) throws -> Survey? {
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM survey WHERE import_key = ?", arguments: [answer.key]) == true { return nil }
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM survey WHERE import_key = ?"), arguments: [answer.key]) == true { return nil }
         guard let account = try FeedbackStore.account(db, answer.accountID) else { throw RPCError(.invalidArgument, "account_id is not a known account") }
         let answeredAt = answer.answeredAt.date
         var survey = Survey.with {
@@ -252,7 +252,7 @@ enum SurveyStore {
         survey.tags = SurveyRules.tags(survey.comment, rules: settings.keywordRules)
         try save(db, survey)
         if !survey.comment.isEmpty {
-            try db.execute(sql: "INSERT INTO survey_fts (rowid, comment) SELECT rowid, ? FROM survey WHERE id = ?", arguments: [survey.comment, survey.id])
+            try db.execute(cached: "INSERT INTO survey_fts (rowid, comment) SELECT rowid, ? FROM survey WHERE id = ?", arguments: [survey.comment, survey.id])
         }
         try Outbox.append(db, Forge_Feedback_V1_SurveyAnswered.with { $0.survey = survey }, accountID: survey.accountID, at: now)
         // An answer imported from the past is history: its loop happened elsewhere.
@@ -267,7 +267,7 @@ enum SurveyStore {
     // MARK: Rows
 
     static func insert(_ db: Database, _ survey: Survey, sourceKey: String?, importKey: String?) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT INTO survey (id, account_id, contact_id, kind, state, trigger, source_key, import_key, campaign_id, region, industry, tier,
                 product_line, owner_id, team, score, score_class, answered_at, send_at, sent_at, created_at, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?, NULL, ?, ?)
@@ -282,7 +282,7 @@ enum SurveyStore {
     static func save(_ db: Database, _ survey: Survey) throws {
         if let old = try byID(db, survey.id) { try NpsRollup.apply(db, old, sign: -1) }
         try NpsRollup.apply(db, survey, sign: 1)
-        try db.execute(sql: """
+        try db.execute(cached: """
             UPDATE survey SET account_id = ?, contact_id = ?, state = ?, score = ?, score_class = ?, answered_at = ?, sent_at = ?,
                 owner_id = ?, team = ?, payload = ? WHERE id = ?
             """, arguments: [survey.accountID, survey.contactID, survey.state.rawValue, survey.hasScore ? survey.score : nil, survey.scoreClass.rawValue,
@@ -292,7 +292,7 @@ enum SurveyStore {
     }
 
     static func byID(_ db: Database, _ id: String) throws -> Survey? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM survey WHERE id = ?", arguments: [id]).map { try Survey(serializedBytes: $0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM survey WHERE id = ?"), arguments: [id]).map { try Survey(serializedBytes: $0) }
     }
 
     /// A survey as a caller sees it: a link that passed its expiry reads as expired even
