@@ -129,7 +129,7 @@ enum FeedbackStore {
     }
 
     static func linkSecret(_ db: Database) throws -> SymmetricKey {
-        guard let value = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = 'survey-link'") else {
+        guard let value = try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM secret WHERE name = 'survey-link'")) else {
             throw RPCError(.internal, "the survey-link secret is missing")
         }
         return SymmetricKey(data: value)

@@ -110,7 +110,10 @@ enum NpsQuery {
         }
         var sql = "SELECT \(keys.isEmpty ? "" : keys.joined(separator: ", ") + ",") sum(promoters), sum(passives), sum(detractors), sum(csat_responses), sum(csat_sum), sum(csat_satisfied), sum(sent), sum(sent_answered) FROM nps_rollup"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        if !keys.isEmpty { sql += " GROUP BY " + keys.joined(separator: ", ") }
+        // Grouped in the primary key's order (month, region, …) so SQLite walks it without a
+        // sort; the keys come back in the order asked.
+        let order = ["month", "region", "industry", "tier", "product_line", "team", "owner_id"]
+        if !keys.isEmpty { sql += " GROUP BY " + keys.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }.joined(separator: ", ") }
         var result: [[String]: NpsRules.Counts] = [:]
         for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
             let key = (0..<keys.count).map { (row[$0] as String?) ?? "" }

@@ -202,8 +202,9 @@ enum SurveyStore {
             + (comment.count > SurveyRules.maxComment ? [FieldViolation(field: "comment", description: "is longer than \(SurveyRules.maxComment) characters")] : [])
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         survey.channel = channel == .unspecified ? .link : channel
-        try record(db, &survey, score: score, comment: comment, at: now, now: now, day: day)
-        for job in ["remind-", "expire-"] { try JobScheduler.cancelPending(db, kind: jobKind(job), idPrefix: job + survey.id) }
+        // The reminder and expiry jobs stay: each finds the survey answered and does nothing,
+        // which costs less than deleting them in every answer's transaction.
+        try record(db, &survey, score: score, comment: comment, at: now, now: now, day: day, old: survey)
         return survey
     }
 
@@ -235,14 +236,15 @@ enum SurveyStore {
         }
         survey.contactName = try FeedbackStore.contact(db, answer.contactID)?.name ?? ""
         try insert(db, survey, sourceKey: nil, importKey: answer.key)
-        try record(db, &survey, score: answer.score, comment: answer.comment, at: answeredAt, now: now)
+        try record(db, &survey, score: answer.score, comment: answer.comment, at: answeredAt, now: now, old: survey)
         return survey
     }
 
     /// The answer, its class and tags, the comment's search entry, `SurveyAnswered`, and the
     /// loop: a detractor's follow-up case, a promoter's thanks and invitation.
+    /// - Parameter old: the survey as stored (its part of the NPS totals comes out).
     private static func record(_ db: Database, _ survey: inout Survey, score: Int32, comment: String, at answeredAt: Date, now: Date,
-                               day: TimeInterval = 86_400) throws {
+                               day: TimeInterval = 86_400, old: Survey) throws {
         let settings = try FeedbackStore.settings(db)
         survey.score = score
         survey.comment = comment.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -250,7 +252,7 @@ enum SurveyStore {
         survey.state = .answered
         survey.scoreClass = SurveyRules.classify(survey.kind, score: score)
         survey.tags = SurveyRules.tags(survey.comment, rules: settings.keywordRules)
-        try save(db, survey)
+        try save(db, survey, old: old)
         if !survey.comment.isEmpty {
             try db.execute(cached: "INSERT INTO survey_fts (rowid, comment) SELECT rowid, ? FROM survey WHERE id = ?", arguments: [survey.comment, survey.id])
         }
@@ -279,8 +281,9 @@ enum SurveyStore {
     }
 
     /// Writes a survey's changing columns and payload, and moves its part of the NPS totals.
-    static func save(_ db: Database, _ survey: Survey) throws {
-        if let old = try byID(db, survey.id) { try NpsRollup.apply(db, old, sign: -1) }
+    /// - Parameter old: the survey as stored, when the caller has it (else it is read).
+    static func save(_ db: Database, _ survey: Survey, old: Survey? = nil) throws {
+        if let old = try old ?? byID(db, survey.id) { try NpsRollup.apply(db, old, sign: -1) }
         try NpsRollup.apply(db, survey, sign: 1)
         try db.execute(cached: """
             UPDATE survey SET account_id = ?, contact_id = ?, state = ?, score = ?, score_class = ?, answered_at = ?, sent_at = ?,
