@@ -15,7 +15,17 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     /// forge-accounts, called with the caller's identity (a campaign's or a report's segment).
     let accounts: (any RPCChannel)?
     /// A day of the rules' delays, in seconds (FORGE_DAY_SECONDS; 86,400 but in tests).
-    var day: TimeInterval = 86_400
+    let day: TimeInterval
+    /// Customers' answers arrive together (a campaign's morning): they share transactions.
+    let answers: GroupCommit
+
+    init(database: DatabasePool, clock: any WallClock, accounts: (any RPCChannel)?, day: TimeInterval = 86_400) {
+        self.database = database
+        self.clock = clock
+        self.accounts = accounts
+        self.day = day
+        answers = GroupCommit(database: database)
+    }
 
     static let accountsTimeout: Duration = .seconds(10)
 
@@ -244,7 +254,8 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     func answerSurvey(_ request: Forge_Feedback_V1_AnswerSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_AnswerSurveyResponse {
         guard !request.surveyToken.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "survey_token", description: "is required")]) }
         let now = clock.now()
-        return try await database.write { db in
+        let day = self.day
+        return try await answers.write { db in
             try .with { $0.survey = try SurveyStore.answer(db, token: request.surveyToken, score: request.score, comment: request.comment, channel: request.channel,
                                                        now: now, day: day) }
         }
