@@ -131,6 +131,11 @@ struct FeedbackFlowTests {
             $0.deliveredAt = .init(date: fixture.clock.now())
         }
         for _ in 0..<2 { try await fixture.apply(delivered, from: "orders") }
+        // A delivery whose survey time passed more than a link's validity (14 days) ago is history.
+        try await fixture.apply(Forge_Orders_V1_OrderDelivered.with {
+            $0.order = .with { $0.id = "ord_old"; $0.orderNumber = "SO-2026-0001"; $0.accountID = "acc_1"; $0.contactID = "con_1" }
+            $0.deliveredAt = .init(date: fixture.clock.now().addingTimeInterval(-22 * 86_400))
+        }, from: "orders")
         let scheduled = try await fixture.handler.listSurveys(.init(), context: FeedbackFixture.marketing).surveys
         #expect(scheduled.count == 1)
         let survey = try #require(scheduled.first)

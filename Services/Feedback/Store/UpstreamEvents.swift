@@ -53,16 +53,20 @@ enum UpstreamEvents {
     }
 
     /// An NPS survey to the order's contact (else the account's main contact) the configured
-    /// days after delivery; once per order.
+    /// days after delivery; once per order. A delivery whose survey time passed longer ago than
+    /// a link stays open is history (orders' feed followed from its start, old orders
+    /// imported): asking about it now would puzzle the customer, so it asks nothing.
     /// - Parameter day: a day's length (FORGE_DAY_SECONDS).
     static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event, now: Date, day: TimeInterval = 86_400) throws {
         guard event.type == "OrderDelivered" else { return }
         let delivered = try Forge_Orders_V1_OrderDelivered(serializedBytes: event.payload)
-        let days = try FeedbackStore.settings(db).deliveryDelayDays
+        let settings = try FeedbackStore.settings(db)
+        let days = settings.deliveryDelayDays
         guard days > 0, try FeedbackStore.account(db, delivered.order.accountID) != nil else { return }
         let order = delivered.order
         let contactID = order.contactID.isEmpty ? try FeedbackStore.mainContact(db, accountID: order.accountID)?.id ?? "" : order.contactID
         let deliveredAt = delivered.hasDeliveredAt ? delivered.deliveredAt.date : now
+        guard deliveredAt.addingTimeInterval(Double(days) * day) > now.addingTimeInterval(-Double(settings.linkValidDays) * day) else { return }
         try SurveyStore.schedule(db, .with {
             $0.accountID = order.accountID
             $0.contactID = contactID
