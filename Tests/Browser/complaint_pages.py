@@ -17,11 +17,11 @@ from order_pages import browser, sign_in
 from web_pages import wait_until
 
 
-def shot(driver, name):
+def shot(driver, name, size=(1280, 1000)):
     """With FORGE_SCREENSHOTS set, saves the page there (for people reviewing the pages)."""
     folder = os.environ.get("FORGE_SCREENSHOTS")
     if folder:
-        driver.set_window_size(1280, 1000)
+        driver.set_window_size(*size)
         driver.save_screenshot(os.path.join(folder, name + ".png"))
 
 

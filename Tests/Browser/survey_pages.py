@@ -7,20 +7,13 @@ what changed; the NPS dashboard shows the answer. Run by GatewayTests (BrowserTe
     python3 survey_pages.py BASE_URL SURVEY_PATH ACCOUNT_ID OWNER PASSWORD
 Exits non-zero, saying why, when anything is not as expected.
 """
-import os
 import sys
 
 from selenium.webdriver.common.by import By
 
+from complaint_pages import shot
 from order_pages import browser, sign_in
 from web_pages import wait_until
-
-
-def shot(driver, name, size=(1280, 1000)):
-    folder = os.environ.get("FORGE_SCREENSHOTS")
-    if folder:
-        driver.set_window_size(*size)
-        driver.save_screenshot(os.path.join(folder, name + ".png"))
 
 
 def main(base, survey_path, account_id, owner, password):

@@ -18,6 +18,15 @@ enum NpsQuery {
         var team = ""
         var from: Date?
         var to: Date?
+
+        /// The dimension filters, the same columns on the answers and on the running totals.
+        func restrictDimensions(_ clauses: inout [String], _ arguments: inout StatementArguments) {
+            for (column, value) in [("region", region), ("industry", industry), ("product_line", productLine), ("tier", tier), ("team", team)]
+            where !value.isEmpty {
+                clauses.append("\(column) = ?")
+                arguments += [value]
+            }
+        }
     }
 
     /// The SQL expression of a grouping over `time` (answered_at or sent_at).
@@ -103,11 +112,7 @@ enum NpsQuery {
             clauses.append("month < ?")
             arguments += [SurveyRules.month(to)]
         }
-        for (column, value) in [("region", filter.region), ("industry", filter.industry), ("product_line", filter.productLine),
-                                ("tier", filter.tier), ("team", filter.team)] where !value.isEmpty {
-            clauses.append("\(column) = ?")
-            arguments += [value]
-        }
+        filter.restrictDimensions(&clauses, &arguments)
         var sql = "SELECT \(keys.isEmpty ? "" : keys.joined(separator: ", ") + ",") sum(promoters), sum(passives), sum(detractors), sum(csat_responses), sum(csat_sum), sum(csat_satisfied), sum(sent), sum(sent_answered) FROM nps_rollup"
         if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
         // Grouped in the primary key's order (month, region, …) so SQLite walks it without a
@@ -144,11 +149,7 @@ enum NpsQuery {
             clauses.append("\(time) < ?")
             arguments += [to.timeIntervalSince1970]
         }
-        for (column, value) in [("region", filter.region), ("industry", filter.industry), ("product_line", filter.productLine),
-                                ("tier", filter.tier), ("team", filter.team)] where !value.isEmpty {
-            clauses.append("\(column) = ?")
-            arguments += [value]
-        }
+        filter.restrictDimensions(&clauses, &arguments)
         if let accountIDs = filter.accountIDs {
             if accountIDs.isEmpty { return [:] }
             clauses.append("account_id IN (\(databaseQuestionMarks(count: accountIDs.count)))")
