@@ -299,6 +299,17 @@ let package = Package(
             path: "Tests/FeedbackTests",
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "LoyaltyTests",
+            dependencies: [
+                "ForgeLoyalty", "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/LoyaltyTests",
+            swiftSettings: upcomingFeatures
+        ),
         // The C connector library (Connectors/c) against the real executables.
         .testTarget(
             name: "ConnectorTests",

@@ -7,7 +7,8 @@ import ForgeKit
 // delivered machine with a serial number joins the installed base), feedback's (a detractor's
 // answer opens a follow-up complaint) and loyalty's (a partner tier sets the service level).
 ForgeService.main(name: "servicedesk", migrations: ServiceDeskStore.migrations) { setup in
-    let handler = ServiceDeskHandler(database: setup.database, clock: setup.clock)
+    let loyalty = try setup.client(of: "loyalty")
+    let handler = ServiceDeskHandler(database: setup.database, clock: setup.clock, loyalty: loyalty)
     handler.register(in: &setup.router)
     ServiceDeskAccess.declare(in: &setup.access)
     let clock = setup.clock
@@ -27,7 +28,7 @@ ForgeService.main(name: "servicedesk", migrations: ServiceDeskStore.migrations) 
         try UpstreamEvents.applyFeedback(db, event, now: clock.now())
     })
     setup.consumers.append(EventConsumer(
-        upstream: "loyalty", feed: try setup.client(of: "loyalty"), database: setup.database, types: UpstreamEvents.loyaltyTypes, logger: setup.logger
+        upstream: "loyalty", feed: loyalty, database: setup.database, types: UpstreamEvents.loyaltyTypes, logger: setup.logger
     ) { db, event in
         try UpstreamEvents.applyLoyalty(db, event, now: clock.now())
     })

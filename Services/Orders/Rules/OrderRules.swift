@@ -157,18 +157,9 @@ enum OrderRules {
         "SO-\(year)-" + String(format: "%06lld", sequence)
     }
 
-    /// "¥1,234.50" style figures for messages (finance reads these in errors and tasks).
+    /// "CNY 1,234.50" style figures for messages (finance reads these in errors and tasks).
     static func display(_ micros: Int64, _ currency: String) -> String {
-        let cents = micros / microsPerCent
-        let sign = cents < 0 ? "-" : ""
-        let whole = abs(cents) / 100
-        var digits = String(whole)
-        var grouped = ""
-        while digits.count > 3 {
-            grouped = "," + digits.suffix(3) + grouped
-            digits = String(digits.dropLast(3))
-        }
-        return "\(sign)\(currency) \(digits)\(grouped).\(String(format: "%02lld", abs(cents) % 100))"
+        MoneyText.display(micros, currency)
     }
 
     static func changes(from old: Forge_Orders_V1_Order, to new: Forge_Orders_V1_Order) -> [String: String] {

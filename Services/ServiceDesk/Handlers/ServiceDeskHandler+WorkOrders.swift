@@ -1,3 +1,4 @@
+import Crypto
 import ForgeContracts
 import ForgeKit
 import ForgeWire
@@ -14,10 +15,55 @@ extension ServiceDeskHandler {
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
         let now = clock.now()
-        return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let (order, _) = try WorkOrderStore.create(db, request.workOrder, actor: principal.subject, now: now)
-            try AuditLog.record(db, context: context, recordID: order.id, changes: ["kind": "\(order.kind)", "equipment_id": order.equipmentID], at: now)
-            return .with { $0.workOrder = order }
+        var id: String?
+        let diagnosticAccount = request.workOrder.kind == .diagnostic
+            ? try await database.read { db in try WorkOrderStore.equipment(db, for: request.workOrder)?.accountID } : nil
+        if let diagnosticAccount {
+            id = try await consumeDiagnostic(accountID: diagnosticAccount, context: context, now: now)
+        }
+        do {
+            return try await database.write(recordingIdempotencyOf: context, at: now) { [id] db in
+                let (order, _) = try WorkOrderStore.create(db, request.workOrder, actor: principal.subject, id: id, now: now)
+                try AuditLog.record(db, context: context, recordID: order.id, changes: ["kind": "\(order.kind)", "equipment_id": order.equipmentID], at: now)
+                return .with { $0.workOrder = order }
+            }
+        } catch {
+            if let id, let diagnosticAccount { await giveBackDiagnostic(accountID: diagnosticAccount, reference: id, context: context) }
+            throw error
+        }
+    }
+
+    static let diagnosticEntitlement = "on_site_diagnostic"
+
+    /// A free on-site diagnostic uses one of the account's loyalty entitlement (as the caller,
+    /// once per work order: the reference is the work order's id, made here first — from the
+    /// idempotency key when the call has one, so a retried call consumes nothing more). A quota
+    /// used up is FAILED_PRECONDITION with what loyalty says (what is left, when it renews):
+    /// the dispatcher books a paid visit instead.
+    func consumeDiagnostic(accountID: String, context: ServerContext, now: Date) async throws -> String {
+        let id = context.idempotencyKey.map { "wko_k\(Data(SHA256.hash(data: Data($0.utf8))).prefix(12).map { String(format: "%02x", $0) }.joined())" }
+            ?? EventID.make(prefix: "wko", at: now)
+        _ = try await UpstreamCall.run("loyalty", loyalty, cannot: "use the account's free on-site diagnostic") { channel in
+            try await Forge_Loyalty_V1_LoyaltyClient(channel: channel).consumeEntitlement(.with {
+                $0.accountID = accountID
+                $0.code = Self.diagnosticEntitlement
+                $0.reference = id
+                $0.note = "诊断工单 diagnostic work order"
+            }, options: UpstreamCall.asCaller(context, timeout: .seconds(5)))
+        }
+        return id
+    }
+
+    /// The work order was not created after all: the diagnostic goes back (best effort; a
+    /// manager can reverse it in loyalty by the work order id).
+    func giveBackDiagnostic(accountID: String, reference: String, context: ServerContext) async {
+        _ = try? await UpstreamCall.run("loyalty", loyalty, cannot: "give the diagnostic back") { channel in
+            try await Forge_Loyalty_V1_LoyaltyClient(channel: channel).reverseConsumption(.with {
+                $0.accountID = accountID
+                $0.code = Self.diagnosticEntitlement
+                $0.reference = reference
+                $0.reason = "工单未创建 the work order was not created"
+            }, options: UpstreamCall.asCaller(context, timeout: .seconds(5)))
         }
     }
 

@@ -11,6 +11,8 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
 
     let database: DatabasePool
     let clock: any WallClock
+    /// forge-loyalty, called as the caller: a diagnostic work order uses the account's entitlement.
+    var loyalty: (any RPCChannel)? = nil
 
     static func required(_ value: String, _ field: String) -> [FieldViolation] {
         value.trimmingCharacters(in: .whitespaces).isEmpty ? [FieldViolation(field: field, description: "is required")] : []

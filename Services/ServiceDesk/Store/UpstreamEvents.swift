@@ -43,12 +43,14 @@ enum UpstreamEvents {
         try TicketStore.openDetractorFollowUp(db, try Forge_Feedback_V1_SurveyAnswered(serializedBytes: event.payload).survey, now: now)
     }
 
-    /// A partner tier sets the service level of the account's machines (gold → gold targets,
-    /// silver → silver, bronze → standard); their next tickets get its SLA targets.
+    /// A partner tier sets the service level of the account's machines (the programme's level
+    /// for the tier: gold → gold targets, silver → silver, bronze → standard); their next
+    /// tickets get its SLA targets.
     static func applyLoyalty(_ db: Database, _ event: Forge_Common_V1_Event, now: Date) throws {
         guard event.type == "TierChanged" else { return }
         let changed = try Forge_Loyalty_V1_TierChanged(serializedBytes: event.payload)
-        let level = TicketRules.serviceLevel(for: changed.to)
+        // The programme names each tier's level; an event without one falls back to the tier.
+        let level = changed.serviceLevel.isEmpty ? TicketRules.serviceLevel(for: changed.to) : changed.serviceLevel
         for payload in try Data.fetchAll(db, sql: "SELECT payload FROM equipment WHERE account_id = ?", arguments: [changed.accountID]) {
             let equipment = try Forge_Servicedesk_V1_Equipment(serializedBytes: payload)
             guard equipment.serviceLevel != level else { continue }

@@ -32,7 +32,18 @@ enum WorkOrderStore {
     /// Creates a work order. From a ticket it takes the ticket's machine and account (and, for a
     /// repair, the failure's report time); `sourceKey` makes it once-only (a plan's cycle, a
     /// prediction): when one with that key exists, that one is answered and nothing is written.
-    static func create(_ db: Database, _ requested: WorkOrder, actor: String, sourceKey: String? = nil, now: Date) throws -> (order: WorkOrder, created: Bool) {
+    /// The machine a requested work order is for: named, or its ticket's.
+    static func equipment(_ db: Database, for requested: WorkOrder) throws -> Forge_Servicedesk_V1_Equipment? {
+        var equipmentID = requested.equipmentID
+        if !requested.ticketID.isEmpty, equipmentID.isEmpty, requested.serialNumber.isEmpty {
+            equipmentID = try TicketStore.load(db, id: requested.ticketID)?.equipmentID ?? ""
+        }
+        return equipmentID.isEmpty ? try EquipmentStore.bySerial(db, requested.serialNumber) : try EquipmentStore.byID(db, equipmentID)
+    }
+
+    /// - Parameter id: the work order's id when the caller made it first (a diagnostic's
+    ///   entitlement is consumed for it before it exists).
+    static func create(_ db: Database, _ requested: WorkOrder, actor: String, sourceKey: String? = nil, id: String? = nil, now: Date) throws -> (order: WorkOrder, created: Bool) {
         if let sourceKey, let payload = try Data.fetchOne(db, sql: "SELECT payload FROM work_order WHERE source_key = ?", arguments: [sourceKey]) {
             return (try WorkOrder(serializedBytes: payload), false)
         }
@@ -58,7 +69,7 @@ enum WorkOrderStore {
         if !requested.engineerID.isEmpty, try ServiceDeskStore.engineer(db, id: requested.engineerID) == nil {
             throw RPCError.invalidArgument([FieldViolation(field: "work_order.engineer_id", description: "is not an engineer")])
         }
-        order.id = EventID.make(prefix: "wko", at: now)
+        order.id = id ?? EventID.make(prefix: "wko", at: now)
         let year = Calendar(identifier: .gregorian).component(.year, from: now)
         order.number = "WO-\(year)-" + String(format: "%06lld", try Counters.next(db, "work-order-\(year)"))
         order.kind = requested.kind

@@ -394,9 +394,34 @@ public enum ForgeMethodRegistry {
             response: Forge_Gateway_V1_RetryNotificationResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetProgramme"),
+            request: Forge_Loyalty_V1_GetProgrammeRequest.self,
+            response: Forge_Loyalty_V1_GetProgrammeResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "UpdateProgramme"),
+            request: Forge_Loyalty_V1_UpdateProgrammeRequest.self,
+            response: Forge_Loyalty_V1_UpdateProgrammeResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListProgrammeVersions"),
+            request: Forge_Loyalty_V1_ListProgrammeVersionsRequest.self,
+            response: Forge_Loyalty_V1_ListProgrammeVersionsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetProgrammeOverview"),
+            request: Forge_Loyalty_V1_GetProgrammeOverviewRequest.self,
+            response: Forge_Loyalty_V1_GetProgrammeOverviewResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetMembership"),
             request: Forge_Loyalty_V1_GetMembershipRequest.self,
             response: Forge_Loyalty_V1_GetMembershipResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListMembers"),
+            request: Forge_Loyalty_V1_ListMembersRequest.self,
+            response: Forge_Loyalty_V1_ListMembersResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "EvaluateTier"),
@@ -404,9 +429,64 @@ public enum ForgeMethodRegistry {
             response: Forge_Loyalty_V1_EvaluateTierResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetTierHistory"),
+            request: Forge_Loyalty_V1_GetTierHistoryRequest.self,
+            response: Forge_Loyalty_V1_GetTierHistoryResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "OverrideTier"),
+            request: Forge_Loyalty_V1_OverrideTierRequest.self,
+            response: Forge_Loyalty_V1_OverrideTierResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ClearOverride"),
+            request: Forge_Loyalty_V1_ClearOverrideRequest.self,
+            response: Forge_Loyalty_V1_ClearOverrideResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "RecordPurchases"),
+            request: Forge_Loyalty_V1_RecordPurchasesRequest.self,
+            response: Forge_Loyalty_V1_RecordPurchasesResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ConsumeEntitlement"),
             request: Forge_Loyalty_V1_ConsumeEntitlementRequest.self,
             response: Forge_Loyalty_V1_ConsumeEntitlementResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ReverseConsumption"),
+            request: Forge_Loyalty_V1_ReverseConsumptionRequest.self,
+            response: Forge_Loyalty_V1_ReverseConsumptionResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListConsumptions"),
+            request: Forge_Loyalty_V1_ListConsumptionsRequest.self,
+            response: Forge_Loyalty_V1_ListConsumptionsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "CreateRebateAgreement"),
+            request: Forge_Loyalty_V1_CreateRebateAgreementRequest.self,
+            response: Forge_Loyalty_V1_CreateRebateAgreementResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetRebateStatement"),
+            request: Forge_Loyalty_V1_GetRebateStatementRequest.self,
+            response: Forge_Loyalty_V1_GetRebateStatementResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListRebateAgreements"),
+            request: Forge_Loyalty_V1_ListRebateAgreementsRequest.self,
+            response: Forge_Loyalty_V1_ListRebateAgreementsResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "SettleRebate"),
+            request: Forge_Loyalty_V1_SettleRebateRequest.self,
+            response: Forge_Loyalty_V1_SettleRebateResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "CancelRebateAgreement"),
+            request: Forge_Loyalty_V1_CancelRebateAgreementRequest.self,
+            response: Forge_Loyalty_V1_CancelRebateAgreementResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.orders.v1.Orders", method: "UpsertProducts"),

@@ -10,31 +10,119 @@ public enum Forge_Loyalty_V1_LoyaltyService {
     public static let name = "forge.loyalty.v1.Loyalty"
 
     public enum Method {
+        public static let getProgramme = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetProgramme")
+        public static let updateProgramme = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "UpdateProgramme")
+        public static let listProgrammeVersions = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListProgrammeVersions")
+        public static let getProgrammeOverview = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetProgrammeOverview")
         public static let getMembership = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetMembership")
+        public static let listMembers = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListMembers")
         public static let evaluateTier = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "EvaluateTier")
+        public static let getTierHistory = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetTierHistory")
+        public static let overrideTier = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "OverrideTier")
+        public static let clearOverride = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ClearOverride")
+        public static let recordPurchases = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "RecordPurchases")
         public static let consumeEntitlement = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ConsumeEntitlement")
-        public static let all: [MethodDescriptor] = [getMembership, evaluateTier, consumeEntitlement]
+        public static let reverseConsumption = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ReverseConsumption")
+        public static let listConsumptions = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListConsumptions")
+        public static let createRebateAgreement = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "CreateRebateAgreement")
+        public static let getRebateStatement = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "GetRebateStatement")
+        public static let listRebateAgreements = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "ListRebateAgreements")
+        public static let settleRebate = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "SettleRebate")
+        public static let cancelRebateAgreement = MethodDescriptor(service: "forge.loyalty.v1.Loyalty", method: "CancelRebateAgreement")
+        public static let all: [MethodDescriptor] = [getProgramme, updateProgramme, listProgrammeVersions, getProgrammeOverview, getMembership, listMembers, evaluateTier, getTierHistory, overrideTier, clearOverride, recordPurchases, consumeEntitlement, reverseConsumption, listConsumptions, createRebateAgreement, getRebateStatement, listRebateAgreements, settleRebate, cancelRebateAgreement]
     }
 }
 
 /// The server side of `forge.loyalty.v1.Loyalty`: one method per RPC.
 public protocol Forge_Loyalty_V1_LoyaltyHandler: Sendable {
+    /// The programme: tiers, their criteria and benefits. Every change is a new version with the
+    /// moment it takes effect; all members are re-evaluated then.
+    func getProgramme(_ request: Forge_Loyalty_V1_GetProgrammeRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_GetProgrammeResponse
+    func updateProgramme(_ request: Forge_Loyalty_V1_UpdateProgrammeRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_UpdateProgrammeResponse
+    func listProgrammeVersions(_ request: Forge_Loyalty_V1_ListProgrammeVersionsRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ListProgrammeVersionsResponse
+    /// Members per tier, this quarter's movements, downgrades waiting out their grace.
+    func getProgrammeOverview(_ request: Forge_Loyalty_V1_GetProgrammeOverviewRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_GetProgrammeOverviewResponse
+    /// Members. GetMembership is the 360° view's loyalty section.
     func getMembership(_ request: Forge_Loyalty_V1_GetMembershipRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_GetMembershipResponse
+    func listMembers(_ request: Forge_Loyalty_V1_ListMembersRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ListMembersResponse
     func evaluateTier(_ request: Forge_Loyalty_V1_EvaluateTierRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_EvaluateTierResponse
+    func getTierHistory(_ request: Forge_Loyalty_V1_GetTierHistoryRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_GetTierHistoryResponse
+    func overrideTier(_ request: Forge_Loyalty_V1_OverrideTierRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_OverrideTierResponse
+    func clearOverride(_ request: Forge_Loyalty_V1_ClearOverrideRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ClearOverrideResponse
+    /// Purchases that did not come through orders' deliveries: ERP's history from before Forge,
+    /// returns and credit notes. Once per key.
+    func recordPurchases(_ request: Forge_Loyalty_V1_RecordPurchasesRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_RecordPurchasesResponse
+    /// Entitlements: consumed once per (entitlement, reference), however often a call is retried.
     func consumeEntitlement(_ request: Forge_Loyalty_V1_ConsumeEntitlementRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ConsumeEntitlementResponse
+    func reverseConsumption(_ request: Forge_Loyalty_V1_ReverseConsumptionRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ReverseConsumptionResponse
+    func listConsumptions(_ request: Forge_Loyalty_V1_ListConsumptionsRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ListConsumptionsResponse
+    /// Volume rebates (frame agreements): finance, managers and admin.
+    func createRebateAgreement(_ request: Forge_Loyalty_V1_CreateRebateAgreementRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_CreateRebateAgreementResponse
+    func getRebateStatement(_ request: Forge_Loyalty_V1_GetRebateStatementRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_GetRebateStatementResponse
+    func listRebateAgreements(_ request: Forge_Loyalty_V1_ListRebateAgreementsRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ListRebateAgreementsResponse
+    func settleRebate(_ request: Forge_Loyalty_V1_SettleRebateRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_SettleRebateResponse
+    func cancelRebateAgreement(_ request: Forge_Loyalty_V1_CancelRebateAgreementRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_CancelRebateAgreementResponse
 }
 
 extension Forge_Loyalty_V1_LoyaltyHandler {
     /// Registers every RPC of `forge.loyalty.v1.Loyalty` in the server's router.
     public func register(in router: inout RPCRouter) {
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.getProgramme, request: Forge_Loyalty_V1_GetProgrammeRequest.self) { request, context in
+            try await self.getProgramme(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.updateProgramme, request: Forge_Loyalty_V1_UpdateProgrammeRequest.self) { request, context in
+            try await self.updateProgramme(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.listProgrammeVersions, request: Forge_Loyalty_V1_ListProgrammeVersionsRequest.self) { request, context in
+            try await self.listProgrammeVersions(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.getProgrammeOverview, request: Forge_Loyalty_V1_GetProgrammeOverviewRequest.self) { request, context in
+            try await self.getProgrammeOverview(request, context: context)
+        }
         router.register(Forge_Loyalty_V1_LoyaltyService.Method.getMembership, request: Forge_Loyalty_V1_GetMembershipRequest.self) { request, context in
             try await self.getMembership(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.listMembers, request: Forge_Loyalty_V1_ListMembersRequest.self) { request, context in
+            try await self.listMembers(request, context: context)
         }
         router.register(Forge_Loyalty_V1_LoyaltyService.Method.evaluateTier, request: Forge_Loyalty_V1_EvaluateTierRequest.self) { request, context in
             try await self.evaluateTier(request, context: context)
         }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.getTierHistory, request: Forge_Loyalty_V1_GetTierHistoryRequest.self) { request, context in
+            try await self.getTierHistory(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.overrideTier, request: Forge_Loyalty_V1_OverrideTierRequest.self) { request, context in
+            try await self.overrideTier(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.clearOverride, request: Forge_Loyalty_V1_ClearOverrideRequest.self) { request, context in
+            try await self.clearOverride(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.recordPurchases, request: Forge_Loyalty_V1_RecordPurchasesRequest.self) { request, context in
+            try await self.recordPurchases(request, context: context)
+        }
         router.register(Forge_Loyalty_V1_LoyaltyService.Method.consumeEntitlement, request: Forge_Loyalty_V1_ConsumeEntitlementRequest.self) { request, context in
             try await self.consumeEntitlement(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.reverseConsumption, request: Forge_Loyalty_V1_ReverseConsumptionRequest.self) { request, context in
+            try await self.reverseConsumption(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.listConsumptions, request: Forge_Loyalty_V1_ListConsumptionsRequest.self) { request, context in
+            try await self.listConsumptions(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.createRebateAgreement, request: Forge_Loyalty_V1_CreateRebateAgreementRequest.self) { request, context in
+            try await self.createRebateAgreement(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.getRebateStatement, request: Forge_Loyalty_V1_GetRebateStatementRequest.self) { request, context in
+            try await self.getRebateStatement(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.listRebateAgreements, request: Forge_Loyalty_V1_ListRebateAgreementsRequest.self) { request, context in
+            try await self.listRebateAgreements(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.settleRebate, request: Forge_Loyalty_V1_SettleRebateRequest.self) { request, context in
+            try await self.settleRebate(request, context: context)
+        }
+        router.register(Forge_Loyalty_V1_LoyaltyService.Method.cancelRebateAgreement, request: Forge_Loyalty_V1_CancelRebateAgreementRequest.self) { request, context in
+            try await self.cancelRebateAgreement(request, context: context)
         }
     }
 }
@@ -47,14 +135,70 @@ public struct Forge_Loyalty_V1_LoyaltyClient: Sendable {
         self.channel = channel
     }
 
+    /// The programme: tiers, their criteria and benefits. Every change is a new version with the
+    /// moment it takes effect; all members are re-evaluated then.
+    public func getProgramme(_ request: Forge_Loyalty_V1_GetProgrammeRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_GetProgrammeResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.getProgramme, request: request, response: Forge_Loyalty_V1_GetProgrammeResponse.self, options: options)
+    }
+    public func updateProgramme(_ request: Forge_Loyalty_V1_UpdateProgrammeRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_UpdateProgrammeResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.updateProgramme, request: request, response: Forge_Loyalty_V1_UpdateProgrammeResponse.self, options: options)
+    }
+    public func listProgrammeVersions(_ request: Forge_Loyalty_V1_ListProgrammeVersionsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ListProgrammeVersionsResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.listProgrammeVersions, request: request, response: Forge_Loyalty_V1_ListProgrammeVersionsResponse.self, options: options)
+    }
+    /// Members per tier, this quarter's movements, downgrades waiting out their grace.
+    public func getProgrammeOverview(_ request: Forge_Loyalty_V1_GetProgrammeOverviewRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_GetProgrammeOverviewResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.getProgrammeOverview, request: request, response: Forge_Loyalty_V1_GetProgrammeOverviewResponse.self, options: options)
+    }
+    /// Members. GetMembership is the 360° view's loyalty section.
     public func getMembership(_ request: Forge_Loyalty_V1_GetMembershipRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_GetMembershipResponse {
         try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.getMembership, request: request, response: Forge_Loyalty_V1_GetMembershipResponse.self, options: options)
+    }
+    public func listMembers(_ request: Forge_Loyalty_V1_ListMembersRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ListMembersResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.listMembers, request: request, response: Forge_Loyalty_V1_ListMembersResponse.self, options: options)
     }
     public func evaluateTier(_ request: Forge_Loyalty_V1_EvaluateTierRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_EvaluateTierResponse {
         try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.evaluateTier, request: request, response: Forge_Loyalty_V1_EvaluateTierResponse.self, options: options)
     }
+    public func getTierHistory(_ request: Forge_Loyalty_V1_GetTierHistoryRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_GetTierHistoryResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.getTierHistory, request: request, response: Forge_Loyalty_V1_GetTierHistoryResponse.self, options: options)
+    }
+    public func overrideTier(_ request: Forge_Loyalty_V1_OverrideTierRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_OverrideTierResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.overrideTier, request: request, response: Forge_Loyalty_V1_OverrideTierResponse.self, options: options)
+    }
+    public func clearOverride(_ request: Forge_Loyalty_V1_ClearOverrideRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ClearOverrideResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.clearOverride, request: request, response: Forge_Loyalty_V1_ClearOverrideResponse.self, options: options)
+    }
+    /// Purchases that did not come through orders' deliveries: ERP's history from before Forge,
+    /// returns and credit notes. Once per key.
+    public func recordPurchases(_ request: Forge_Loyalty_V1_RecordPurchasesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_RecordPurchasesResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.recordPurchases, request: request, response: Forge_Loyalty_V1_RecordPurchasesResponse.self, options: options)
+    }
+    /// Entitlements: consumed once per (entitlement, reference), however often a call is retried.
     public func consumeEntitlement(_ request: Forge_Loyalty_V1_ConsumeEntitlementRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ConsumeEntitlementResponse {
         try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.consumeEntitlement, request: request, response: Forge_Loyalty_V1_ConsumeEntitlementResponse.self, options: options)
+    }
+    public func reverseConsumption(_ request: Forge_Loyalty_V1_ReverseConsumptionRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ReverseConsumptionResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.reverseConsumption, request: request, response: Forge_Loyalty_V1_ReverseConsumptionResponse.self, options: options)
+    }
+    public func listConsumptions(_ request: Forge_Loyalty_V1_ListConsumptionsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ListConsumptionsResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.listConsumptions, request: request, response: Forge_Loyalty_V1_ListConsumptionsResponse.self, options: options)
+    }
+    /// Volume rebates (frame agreements): finance, managers and admin.
+    public func createRebateAgreement(_ request: Forge_Loyalty_V1_CreateRebateAgreementRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_CreateRebateAgreementResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.createRebateAgreement, request: request, response: Forge_Loyalty_V1_CreateRebateAgreementResponse.self, options: options)
+    }
+    public func getRebateStatement(_ request: Forge_Loyalty_V1_GetRebateStatementRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_GetRebateStatementResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.getRebateStatement, request: request, response: Forge_Loyalty_V1_GetRebateStatementResponse.self, options: options)
+    }
+    public func listRebateAgreements(_ request: Forge_Loyalty_V1_ListRebateAgreementsRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_ListRebateAgreementsResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.listRebateAgreements, request: request, response: Forge_Loyalty_V1_ListRebateAgreementsResponse.self, options: options)
+    }
+    public func settleRebate(_ request: Forge_Loyalty_V1_SettleRebateRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_SettleRebateResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.settleRebate, request: request, response: Forge_Loyalty_V1_SettleRebateResponse.self, options: options)
+    }
+    public func cancelRebateAgreement(_ request: Forge_Loyalty_V1_CancelRebateAgreementRequest, options: CallOptions = CallOptions()) async throws -> Forge_Loyalty_V1_CancelRebateAgreementResponse {
+        try await channel.unary(Forge_Loyalty_V1_LoyaltyService.Method.cancelRebateAgreement, request: request, response: Forge_Loyalty_V1_CancelRebateAgreementResponse.self, options: options)
     }
 }
 

@@ -8,7 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Loyalty: the B2B partner programme, tiers and entitlements (DESIGN.md §7). First draft.
+/// Loyalty: the B2B partner programme (DESIGN.md §7) — tiers reached by what a customer buys,
+/// how deeply it cooperates and how strategic it is, each with an explanation and history;
+/// benefits as entitlements with yearly quotas; volume rebates under frame agreements.
 
 import SwiftProtobuf
 
@@ -22,6 +24,8 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+/// The standard tiers' levels; a programme's tiers are configurable (code, name, rank), and a
+/// tier with one of these codes carries the level in TierChanged.
 public nonisolated enum Forge_Loyalty_V1_PartnerTier: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -64,36 +68,415 @@ public nonisolated enum Forge_Loyalty_V1_PartnerTier: SwiftProtobuf.Enum, Swift.
 
 }
 
-public nonisolated struct Forge_Loyalty_V1_Entitlement: Sendable {
+public nonisolated enum Forge_Loyalty_V1_CriterionKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Purchases of the trailing 12 months, net of returns, in CNY micros (threshold: at least).
+  case purchases12M // = 1
+
+  /// Whole years since the first purchase (threshold: at least).
+  case yearsOfCooperation // = 2
+
+  /// Distinct product lines bought in the trailing 12 months (threshold: at least).
+  case productLines // = 3
+
+  /// Accounts' strategic flags (no threshold).
+  case industryShowcase // = 4
+  case bringsPartners // = 5
+
+  /// The latest NPS answer of the trailing 12 months (threshold: at least, 0–10).
+  case nps // = 6
+
+  /// Instalments gone overdue in the trailing 12 months (threshold: at most).
+  case paymentBehaviour // = 7
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .purchases12M
+    case 2: self = .yearsOfCooperation
+    case 3: self = .productLines
+    case 4: self = .industryShowcase
+    case 5: self = .bringsPartners
+    case 6: self = .nps
+    case 7: self = .paymentBehaviour
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .purchases12M: return 1
+    case .yearsOfCooperation: return 2
+    case .productLines: return 3
+    case .industryShowcase: return 4
+    case .bringsPartners: return 5
+    case .nps: return 6
+    case .paymentBehaviour: return 7
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Loyalty_V1_CriterionKind] = [
+    .unspecified,
+    .purchases12M,
+    .yearsOfCooperation,
+    .productLines,
+    .industryShowcase,
+    .bringsPartners,
+    .nps,
+    .paymentBehaviour,
+  ]
+
+}
+
+public nonisolated enum Forge_Loyalty_V1_RebateState: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case active // = 1
+  case settled // = 2
+  case cancelled // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .active
+    case 2: self = .settled
+    case 3: self = .cancelled
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .active: return 1
+    case .settled: return 2
+    case .cancelled: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Loyalty_V1_RebateState] = [
+    .unspecified,
+    .active,
+    .settled,
+    .cancelled,
+  ]
+
+}
+
+public nonisolated struct Forge_Loyalty_V1_Criterion: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var code: String = String()
+  public var kind: Forge_Loyalty_V1_CriterionKind = .unspecified
 
-  public var description_p: String = String()
+  public var threshold: Int64 = 0
 
-  public var yearlyQuota: Int32 = 0
-
-  public var used: Int32 = 0
+  /// Every mandatory criterion must be met; of the optional ones, the tier's optional_required.
+  public var mandatory: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Forge_Loyalty_V1_Membership: Sendable {
+public nonisolated struct Forge_Loyalty_V1_EntitlementDefinition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// e.g. on_site_diagnostic, training_seat, priority_response, discount, early_access.
+  public var code: String = String()
+
+  public var name: String = String()
+
+  /// Uses per membership year; 0 for a standing benefit (a response time, a discount).
+  public var yearlyQuota: Int32 = 0
+
+  /// What a standing benefit gives, e.g. "2h", "3%".
+  public var value: String = String()
+
+  /// Discounts: shown to finance, managers and admin only.
+  public var financeOnly: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierDefinition: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// bronze, silver, gold (or the programme's own).
+  public var code: String = String()
+
+  public var name: String = String()
+
+  /// 1 is the entry tier; higher is better. Unique.
+  public var rank: Int32 = 0
+
+  public var criteria: [Forge_Loyalty_V1_Criterion] = []
+
+  /// How many of the optional criteria must be met.
+  public var optionalRequired: Int32 = 0
+
+  /// The service desk's level for the tier's members: standard, silver, gold.
+  public var serviceLevel: String = String()
+
+  public var entitlements: [Forge_Loyalty_V1_EntitlementDefinition] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_Programme: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Set by the service: 1, 2, …
+  public var version: Int64 = 0
+
+  /// When this version takes over (now when empty or past).
+  public var effectiveAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_effectiveAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_effectiveAt = newValue}
+  }
+  /// Returns true if `effectiveAt` has been explicitly set.
+  public var hasEffectiveAt: Bool {self._effectiveAt != nil}
+  /// Clears the value of `effectiveAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveAt() {self._effectiveAt = nil}
+
+  public var tiers: [Forge_Loyalty_V1_TierDefinition] = []
+
+  /// A member below its tier keeps it this long after the owner is warned (default 90).
+  public var downgradeGraceDays: Int32 = 0
+
+  /// CNY per unit of a foreign currency, in micros (e.g. USD → 7_100_000); purchases in a
+  /// currency without a rate are kept but not counted.
+  public var exchangeRatesMicros: Dictionary<String,Int64> = [:]
+
+  /// Why it changed (required on update).
+  public var changeNote: String = String()
+
+  public var changedBy: String = String()
+
+  public var changedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_changedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_changedAt = newValue}
+  }
+  /// Returns true if `changedAt` has been explicitly set.
+  public var hasChangedAt: Bool {self._changedAt != nil}
+  /// Clears the value of `changedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearChangedAt() {self._changedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _effectiveAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _changedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetProgrammeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetProgrammeResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The version in force.
+  public var programme: Forge_Loyalty_V1_Programme {
+    get {_storage._programme ?? Forge_Loyalty_V1_Programme()}
+    set {_uniqueStorage()._programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  public var hasProgramme: Bool {_storage._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  public mutating func clearProgramme() {_uniqueStorage()._programme = nil}
+
+  /// A version waiting for its effective_at, if any.
+  public var scheduled: Forge_Loyalty_V1_Programme {
+    get {_storage._scheduled ?? Forge_Loyalty_V1_Programme()}
+    set {_uniqueStorage()._scheduled = newValue}
+  }
+  /// Returns true if `scheduled` has been explicitly set.
+  public var hasScheduled: Bool {_storage._scheduled != nil}
+  /// Clears the value of `scheduled`. Subsequent reads from it will return its default value.
+  public mutating func clearScheduled() {_uniqueStorage()._scheduled = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Loyalty_V1_UpdateProgrammeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Carries the version read; the new one is numbered by the service.
+  public var programme: Forge_Loyalty_V1_Programme {
+    get {_programme ?? Forge_Loyalty_V1_Programme()}
+    set {_programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  public var hasProgramme: Bool {self._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  public mutating func clearProgramme() {self._programme = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _programme: Forge_Loyalty_V1_Programme? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_UpdateProgrammeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var programme: Forge_Loyalty_V1_Programme {
+    get {_programme ?? Forge_Loyalty_V1_Programme()}
+    set {_programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  public var hasProgramme: Bool {self._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  public mutating func clearProgramme() {self._programme = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _programme: Forge_Loyalty_V1_Programme? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListProgrammeVersionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListProgrammeVersionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var versions: [Forge_Loyalty_V1_Programme] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_CriterionResult: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Forge_Loyalty_V1_CriterionKind = .unspecified
+
+  /// e.g. "近 12 个月采购额 Purchases (12 months)".
+  public var label: String = String()
+
+  public var value: Int64 = 0
+
+  public var threshold: Int64 = 0
+
+  /// Readable, e.g. "¥3,800,000.00" and "≥ ¥5,000,000.00".
+  public var valueText: String = String()
+
+  public var thresholdText: String = String()
+
+  public var mandatory: Bool = false
+
+  public var met: Bool = false
+
+  /// What is missing when not met, e.g. "还差 ¥1,200,000.00".
+  public var missing: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierCheck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tier: String = String()
+
+  public var tierName: String = String()
+
+  public var rank: Int32 = 0
+
+  public var reached: Bool = false
+
+  public var criteria: [Forge_Loyalty_V1_CriterionResult] = []
+
+  public var optionalMet: Int32 = 0
+
+  public var optionalRequired: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_Evaluation: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var accountID: String = String()
 
-  public var tier: Forge_Loyalty_V1_PartnerTier = .unspecified
+  /// The best tier whose criteria are met now ("" for none).
+  public var qualifiedTier: String = String()
 
-  public var entitlements: [Forge_Loyalty_V1_Entitlement] = []
+  /// Every tier's check, entry tier first.
+  public var checks: [Forge_Loyalty_V1_TierCheck] = []
 
-  public var explanation: String = String()
+  /// The tier above the member's, and what it still needs.
+  public var nextTier: String = String()
+
+  public var missingForNext: [String] = []
 
   public var evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_evaluatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
@@ -104,11 +487,323 @@ public nonisolated struct Forge_Loyalty_V1_Membership: Sendable {
   /// Clears the value of `evaluatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearEvaluatedAt() {self._evaluatedAt = nil}
 
+  public var programmeVersion: Int64 = 0
+
+  /// What asked for it: purchase, order_delivered, account_updated, survey_answered,
+  /// payment_overdue, programme_change, scheduled, manual, grace_ended, override_expired.
+  public var trigger: String = String()
+
+  /// The figures it used.
+  public var purchases12M: Forge_Common_V1_Money {
+    get {_purchases12M ?? Forge_Common_V1_Money()}
+    set {_purchases12M = newValue}
+  }
+  /// Returns true if `purchases12M` has been explicitly set.
+  public var hasPurchases12M: Bool {self._purchases12M != nil}
+  /// Clears the value of `purchases12M`. Subsequent reads from it will return its default value.
+  public mutating func clearPurchases12M() {self._purchases12M = nil}
+
+  public var firstPurchaseAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_firstPurchaseAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_firstPurchaseAt = newValue}
+  }
+  /// Returns true if `firstPurchaseAt` has been explicitly set.
+  public var hasFirstPurchaseAt: Bool {self._firstPurchaseAt != nil}
+  /// Clears the value of `firstPurchaseAt`. Subsequent reads from it will return its default value.
+  public mutating func clearFirstPurchaseAt() {self._firstPurchaseAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _evaluatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _purchases12M: Forge_Common_V1_Money? = nil
+  fileprivate var _firstPurchaseAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_PendingDowngrade: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var toTier: String = String()
+
+  public var toTierName: String = String()
+
+  public var warnedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_warnedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_warnedAt = newValue}
+  }
+  /// Returns true if `warnedAt` has been explicitly set.
+  public var hasWarnedAt: Bool {self._warnedAt != nil}
+  /// Clears the value of `warnedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearWarnedAt() {self._warnedAt = nil}
+
+  /// When the downgrade takes effect unless the member qualifies again.
+  public var effectiveAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_effectiveAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_effectiveAt = newValue}
+  }
+  /// Returns true if `effectiveAt` has been explicitly set.
+  public var hasEffectiveAt: Bool {self._effectiveAt != nil}
+  /// Clears the value of `effectiveAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEffectiveAt() {self._effectiveAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _warnedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _effectiveAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierOverride: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tier: String = String()
+
+  public var reason: String = String()
+
+  public var setBy: String = String()
+
+  public var setAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_setAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_setAt = newValue}
+  }
+  /// Returns true if `setAt` has been explicitly set.
+  public var hasSetAt: Bool {self._setAt != nil}
+  /// Clears the value of `setAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSetAt() {self._setAt = nil}
+
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {self._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {self._expiresAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _setAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_EntitlementBalance: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var code: String = String()
+
+  public var name: String = String()
+
+  public var yearlyQuota: Int32 = 0
+
+  public var used: Int32 = 0
+
+  public var remaining: Int32 = 0
+
+  public var value: String = String()
+
+  /// The membership anniversary on which the quota renews.
+  public var renewsAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_renewsAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_renewsAt = newValue}
+  }
+  /// Returns true if `renewsAt` has been explicitly set.
+  public var hasRenewsAt: Bool {self._renewsAt != nil}
+  /// Clears the value of `renewsAt`. Subsequent reads from it will return its default value.
+  public mutating func clearRenewsAt() {self._renewsAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _renewsAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_RebateProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreementID: String = String()
+
+  public var name: String = String()
+
+  public var purchases: Forge_Common_V1_Money {
+    get {_purchases ?? Forge_Common_V1_Money()}
+    set {_purchases = newValue}
+  }
+  /// Returns true if `purchases` has been explicitly set.
+  public var hasPurchases: Bool {self._purchases != nil}
+  /// Clears the value of `purchases`. Subsequent reads from it will return its default value.
+  public mutating func clearPurchases() {self._purchases = nil}
+
+  public var currentRateBp: Int32 = 0
+
+  public var accruedRebate: Forge_Common_V1_Money {
+    get {_accruedRebate ?? Forge_Common_V1_Money()}
+    set {_accruedRebate = newValue}
+  }
+  /// Returns true if `accruedRebate` has been explicitly set.
+  public var hasAccruedRebate: Bool {self._accruedRebate != nil}
+  /// Clears the value of `accruedRebate`. Subsequent reads from it will return its default value.
+  public mutating func clearAccruedRebate() {self._accruedRebate = nil}
+
+  public var nextRateBp: Int32 = 0
+
+  public var toNextRate: Forge_Common_V1_Money {
+    get {_toNextRate ?? Forge_Common_V1_Money()}
+    set {_toNextRate = newValue}
+  }
+  /// Returns true if `toNextRate` has been explicitly set.
+  public var hasToNextRate: Bool {self._toNextRate != nil}
+  /// Clears the value of `toNextRate`. Subsequent reads from it will return its default value.
+  public mutating func clearToNextRate() {self._toNextRate = nil}
+
+  public var endAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_endAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_endAt = newValue}
+  }
+  /// Returns true if `endAt` has been explicitly set.
+  public var hasEndAt: Bool {self._endAt != nil}
+  /// Clears the value of `endAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEndAt() {self._endAt = nil}
+
+  /// e.g. "再采购 ¥1,200,000.00 达到 3%".
+  public var statement: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _purchases: Forge_Common_V1_Money? = nil
+  fileprivate var _accruedRebate: Forge_Common_V1_Money? = nil
+  fileprivate var _toNextRate: Forge_Common_V1_Money? = nil
+  fileprivate var _endAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_Membership: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  /// The tier in force ("" when not a member): the override's while one runs, else the
+  /// evaluated tier, which a downgrade reaches only after its grace.
+  public var tier: String {
+    get {_storage._tier}
+    set {_uniqueStorage()._tier = newValue}
+  }
+
+  public var tierName: String {
+    get {_storage._tierName}
+    set {_uniqueStorage()._tierName = newValue}
+  }
+
+  public var rank: Int32 {
+    get {_storage._rank}
+    set {_uniqueStorage()._rank = newValue}
+  }
+
+  public var evaluation: Forge_Loyalty_V1_Evaluation {
+    get {_storage._evaluation ?? Forge_Loyalty_V1_Evaluation()}
+    set {_uniqueStorage()._evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {_storage._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+
+  /// The first day the account reached a tier: its anniversary renews the quotas.
+  public var memberSince: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._memberSince ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._memberSince = newValue}
+  }
+  /// Returns true if `memberSince` has been explicitly set.
+  public var hasMemberSince: Bool {_storage._memberSince != nil}
+  /// Clears the value of `memberSince`. Subsequent reads from it will return its default value.
+  public mutating func clearMemberSince() {_uniqueStorage()._memberSince = nil}
+
+  public var tierSince: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._tierSince ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._tierSince = newValue}
+  }
+  /// Returns true if `tierSince` has been explicitly set.
+  public var hasTierSince: Bool {_storage._tierSince != nil}
+  /// Clears the value of `tierSince`. Subsequent reads from it will return its default value.
+  public mutating func clearTierSince() {_uniqueStorage()._tierSince = nil}
+
+  public var pendingDowngrade: Forge_Loyalty_V1_PendingDowngrade {
+    get {_storage._pendingDowngrade ?? Forge_Loyalty_V1_PendingDowngrade()}
+    set {_uniqueStorage()._pendingDowngrade = newValue}
+  }
+  /// Returns true if `pendingDowngrade` has been explicitly set.
+  public var hasPendingDowngrade: Bool {_storage._pendingDowngrade != nil}
+  /// Clears the value of `pendingDowngrade`. Subsequent reads from it will return its default value.
+  public mutating func clearPendingDowngrade() {_uniqueStorage()._pendingDowngrade = nil}
+
+  public var override: Forge_Loyalty_V1_TierOverride {
+    get {_storage._override ?? Forge_Loyalty_V1_TierOverride()}
+    set {_uniqueStorage()._override = newValue}
+  }
+  /// Returns true if `override` has been explicitly set.
+  public var hasOverride: Bool {_storage._override != nil}
+  /// Clears the value of `override`. Subsequent reads from it will return its default value.
+  public mutating func clearOverride() {_uniqueStorage()._override = nil}
+
+  public var entitlements: [Forge_Loyalty_V1_EntitlementBalance] {
+    get {_storage._entitlements}
+    set {_uniqueStorage()._entitlements = newValue}
+  }
+
+  /// Finance, managers and admin only.
+  public var rebates: [Forge_Loyalty_V1_RebateProgress] {
+    get {_storage._rebates}
+    set {_uniqueStorage()._rebates = newValue}
+  }
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var serviceLevel: String {
+    get {_storage._serviceLevel}
+    set {_uniqueStorage()._serviceLevel = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Forge_Loyalty_V1_GetMembershipRequest: Sendable {
@@ -144,6 +839,56 @@ public nonisolated struct Forge_Loyalty_V1_GetMembershipResponse: Sendable {
   fileprivate var _membership: Forge_Loyalty_V1_Membership? = nil
 }
 
+public nonisolated struct Forge_Loyalty_V1_ListMembersRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  /// Only this tier's members ("none" for accounts without a tier).
+  public var tier: String = String()
+
+  /// Only members with a downgrade waiting.
+  public var pendingDowngrade: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListMembersResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var members: [Forge_Loyalty_V1_Membership] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
 public nonisolated struct Forge_Loyalty_V1_EvaluateTierRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -177,6 +922,340 @@ public nonisolated struct Forge_Loyalty_V1_EvaluateTierResponse: Sendable {
   fileprivate var _membership: Forge_Loyalty_V1_Membership? = nil
 }
 
+public nonisolated struct Forge_Loyalty_V1_TierHistoryEntry: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {_storage._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {_uniqueStorage()._at = nil}
+
+  /// tier_changed, downgrade_warned, downgrade_cancelled, override_set, override_cleared,
+  /// override_expired, evaluated.
+  public var kind: String {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
+
+  public var fromTier: String {
+    get {_storage._fromTier}
+    set {_uniqueStorage()._fromTier = newValue}
+  }
+
+  public var toTier: String {
+    get {_storage._toTier}
+    set {_uniqueStorage()._toTier = newValue}
+  }
+
+  public var by: String {
+    get {_storage._by}
+    set {_uniqueStorage()._by = newValue}
+  }
+
+  public var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
+
+  public var evaluation: Forge_Loyalty_V1_Evaluation {
+    get {_storage._evaluation ?? Forge_Loyalty_V1_Evaluation()}
+    set {_uniqueStorage()._evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {_storage._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetTierHistoryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var limit: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetTierHistoryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var entries: [Forge_Loyalty_V1_TierHistoryEntry] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_OverrideTierRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var tier: String = String()
+
+  public var reason: String = String()
+
+  /// Required, at most a year ahead.
+  public var expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_expiresAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_expiresAt = newValue}
+  }
+  /// Returns true if `expiresAt` has been explicitly set.
+  public var hasExpiresAt: Bool {self._expiresAt != nil}
+  /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExpiresAt() {self._expiresAt = nil}
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_OverrideTierResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var membership: Forge_Loyalty_V1_Membership {
+    get {_membership ?? Forge_Loyalty_V1_Membership()}
+    set {_membership = newValue}
+  }
+  /// Returns true if `membership` has been explicitly set.
+  public var hasMembership: Bool {self._membership != nil}
+  /// Clears the value of `membership`. Subsequent reads from it will return its default value.
+  public mutating func clearMembership() {self._membership = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _membership: Forge_Loyalty_V1_Membership? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ClearOverrideRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var reason: String = String()
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_ClearOverrideResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var membership: Forge_Loyalty_V1_Membership {
+    get {_membership ?? Forge_Loyalty_V1_Membership()}
+    set {_membership = newValue}
+  }
+  /// Returns true if `membership` has been explicitly set.
+  public var hasMembership: Bool {self._membership != nil}
+  /// Clears the value of `membership`. Subsequent reads from it will return its default value.
+  public mutating func clearMembership() {self._membership = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _membership: Forge_Loyalty_V1_Membership? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_Purchase: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Once per key (e.g. the ERP's invoice or credit-note number and line).
+  public var key: String = String()
+
+  public var accountID: String = String()
+
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  public var productLine: String = String()
+
+  /// Negative for a return or credit note.
+  public var amount: Forge_Common_V1_Money {
+    get {_amount ?? Forge_Common_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  /// A readable reference (order or document number).
+  public var reference: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _amount: Forge_Common_V1_Money? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_RecordPurchasesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var purchases: [Forge_Loyalty_V1_Purchase] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_RecordPurchasesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var results: [Forge_Common_V1_ImportRowResult] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_Consumption: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var code: String {
+    get {_storage._code}
+    set {_uniqueStorage()._code = newValue}
+  }
+
+  /// What used it, e.g. the work order; one consumption per (entitlement, reference).
+  public var reference: String {
+    get {_storage._reference}
+    set {_uniqueStorage()._reference = newValue}
+  }
+
+  public var quantity: Int32 {
+    get {_storage._quantity}
+    set {_uniqueStorage()._quantity = newValue}
+  }
+
+  public var note: String {
+    get {_storage._note}
+    set {_uniqueStorage()._note = newValue}
+  }
+
+  public var consumedBy: String {
+    get {_storage._consumedBy}
+    set {_uniqueStorage()._consumedBy = newValue}
+  }
+
+  public var consumedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._consumedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._consumedAt = newValue}
+  }
+  /// Returns true if `consumedAt` has been explicitly set.
+  public var hasConsumedAt: Bool {_storage._consumedAt != nil}
+  /// Clears the value of `consumedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumedAt() {_uniqueStorage()._consumedAt = nil}
+
+  /// The membership year it counts in.
+  public var yearStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._yearStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._yearStart = newValue}
+  }
+  /// Returns true if `yearStart` has been explicitly set.
+  public var hasYearStart: Bool {_storage._yearStart != nil}
+  /// Clears the value of `yearStart`. Subsequent reads from it will return its default value.
+  public mutating func clearYearStart() {_uniqueStorage()._yearStart = nil}
+
+  public var reversed: Bool {
+    get {_storage._reversed}
+    set {_uniqueStorage()._reversed = newValue}
+  }
+
+  public var reversalReason: String {
+    get {_storage._reversalReason}
+    set {_uniqueStorage()._reversalReason = newValue}
+  }
+
+  public var reversedBy: String {
+    get {_storage._reversedBy}
+    set {_uniqueStorage()._reversedBy = newValue}
+  }
+
+  public var reversedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._reversedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._reversedAt = newValue}
+  }
+  /// Returns true if `reversedAt` has been explicitly set.
+  public var hasReversedAt: Bool {_storage._reversedAt != nil}
+  /// Clears the value of `reversedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearReversedAt() {_uniqueStorage()._reversedAt = nil}
+
+  /// The person it was for (a training seat's attendee); removed when the contact is erased.
+  public var contactID: String {
+    get {_storage._contactID}
+    set {_uniqueStorage()._contactID = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 public nonisolated struct Forge_Loyalty_V1_ConsumeEntitlementRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -185,6 +1264,15 @@ public nonisolated struct Forge_Loyalty_V1_ConsumeEntitlementRequest: Sendable {
   public var accountID: String = String()
 
   public var code: String = String()
+
+  public var reference: String = String()
+
+  /// 1 when zero.
+  public var quantity: Int32 = 0
+
+  public var note: String = String()
+
+  public var contactID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -196,8 +1284,8 @@ public nonisolated struct Forge_Loyalty_V1_ConsumeEntitlementResponse: Sendable 
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var entitlement: Forge_Loyalty_V1_Entitlement {
-    get {_entitlement ?? Forge_Loyalty_V1_Entitlement()}
+  public var entitlement: Forge_Loyalty_V1_EntitlementBalance {
+    get {_entitlement ?? Forge_Loyalty_V1_EntitlementBalance()}
     set {_entitlement = newValue}
   }
   /// Returns true if `entitlement` has been explicitly set.
@@ -205,27 +1293,848 @@ public nonisolated struct Forge_Loyalty_V1_ConsumeEntitlementResponse: Sendable 
   /// Clears the value of `entitlement`. Subsequent reads from it will return its default value.
   public mutating func clearEntitlement() {self._entitlement = nil}
 
+  public var consumption: Forge_Loyalty_V1_Consumption {
+    get {_consumption ?? Forge_Loyalty_V1_Consumption()}
+    set {_consumption = newValue}
+  }
+  /// Returns true if `consumption` has been explicitly set.
+  public var hasConsumption: Bool {self._consumption != nil}
+  /// Clears the value of `consumption`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumption() {self._consumption = nil}
+
+  /// True when this (entitlement, reference) had been consumed before: nothing more was used.
+  public var replayed: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _entitlement: Forge_Loyalty_V1_Entitlement? = nil
+  fileprivate var _entitlement: Forge_Loyalty_V1_EntitlementBalance? = nil
+  fileprivate var _consumption: Forge_Loyalty_V1_Consumption? = nil
 }
 
-public nonisolated struct Forge_Loyalty_V1_TierChanged: Sendable {
+public nonisolated struct Forge_Loyalty_V1_ReverseConsumptionRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var accountID: String = String()
 
-  public var from: Forge_Loyalty_V1_PartnerTier = .unspecified
+  public var code: String = String()
 
-  public var to: Forge_Loyalty_V1_PartnerTier = .unspecified
+  public var reference: String = String()
+
+  public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_ReverseConsumptionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var entitlement: Forge_Loyalty_V1_EntitlementBalance {
+    get {_entitlement ?? Forge_Loyalty_V1_EntitlementBalance()}
+    set {_entitlement = newValue}
+  }
+  /// Returns true if `entitlement` has been explicitly set.
+  public var hasEntitlement: Bool {self._entitlement != nil}
+  /// Clears the value of `entitlement`. Subsequent reads from it will return its default value.
+  public mutating func clearEntitlement() {self._entitlement = nil}
+
+  public var consumption: Forge_Loyalty_V1_Consumption {
+    get {_consumption ?? Forge_Loyalty_V1_Consumption()}
+    set {_consumption = newValue}
+  }
+  /// Returns true if `consumption` has been explicitly set.
+  public var hasConsumption: Bool {self._consumption != nil}
+  /// Clears the value of `consumption`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumption() {self._consumption = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _entitlement: Forge_Loyalty_V1_EntitlementBalance? = nil
+  fileprivate var _consumption: Forge_Loyalty_V1_Consumption? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListConsumptionsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var code: String = String()
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListConsumptionsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var consumptions: [Forge_Loyalty_V1_Consumption] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_RebateBracket: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// From this much purchased in the period (CNY)…
+  public var threshold: Forge_Common_V1_Money {
+    get {_threshold ?? Forge_Common_V1_Money()}
+    set {_threshold = newValue}
+  }
+  /// Returns true if `threshold` has been explicitly set.
+  public var hasThreshold: Bool {self._threshold != nil}
+  /// Clears the value of `threshold`. Subsequent reads from it will return its default value.
+  public mutating func clearThreshold() {self._threshold = nil}
+
+  /// …this rate, in basis points (2 % = 200), on the whole period's purchases.
+  public var rateBp: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _threshold: Forge_Common_V1_Money? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_RebateAgreement: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
+
+  /// The period: [start_at, end_at).
+  public var startAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._startAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._startAt = newValue}
+  }
+  /// Returns true if `startAt` has been explicitly set.
+  public var hasStartAt: Bool {_storage._startAt != nil}
+  /// Clears the value of `startAt`. Subsequent reads from it will return its default value.
+  public mutating func clearStartAt() {_uniqueStorage()._startAt = nil}
+
+  public var endAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._endAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._endAt = newValue}
+  }
+  /// Returns true if `endAt` has been explicitly set.
+  public var hasEndAt: Bool {_storage._endAt != nil}
+  /// Clears the value of `endAt`. Subsequent reads from it will return its default value.
+  public mutating func clearEndAt() {_uniqueStorage()._endAt = nil}
+
+  public var brackets: [Forge_Loyalty_V1_RebateBracket] {
+    get {_storage._brackets}
+    set {_uniqueStorage()._brackets = newValue}
+  }
+
+  public var state: Forge_Loyalty_V1_RebateState {
+    get {_storage._state}
+    set {_uniqueStorage()._state = newValue}
+  }
+
+  /// At settlement: the period's purchases, the rate reached and the rebate owed.
+  public var settledPurchases: Forge_Common_V1_Money {
+    get {_storage._settledPurchases ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._settledPurchases = newValue}
+  }
+  /// Returns true if `settledPurchases` has been explicitly set.
+  public var hasSettledPurchases: Bool {_storage._settledPurchases != nil}
+  /// Clears the value of `settledPurchases`. Subsequent reads from it will return its default value.
+  public mutating func clearSettledPurchases() {_uniqueStorage()._settledPurchases = nil}
+
+  public var settledRateBp: Int32 {
+    get {_storage._settledRateBp}
+    set {_uniqueStorage()._settledRateBp = newValue}
+  }
+
+  public var settledAmount: Forge_Common_V1_Money {
+    get {_storage._settledAmount ?? Forge_Common_V1_Money()}
+    set {_uniqueStorage()._settledAmount = newValue}
+  }
+  /// Returns true if `settledAmount` has been explicitly set.
+  public var hasSettledAmount: Bool {_storage._settledAmount != nil}
+  /// Clears the value of `settledAmount`. Subsequent reads from it will return its default value.
+  public mutating func clearSettledAmount() {_uniqueStorage()._settledAmount = nil}
+
+  public var settledAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._settledAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._settledAt = newValue}
+  }
+  /// Returns true if `settledAt` has been explicitly set.
+  public var hasSettledAt: Bool {_storage._settledAt != nil}
+  /// Clears the value of `settledAt`. Subsequent reads from it will return its default value.
+  public mutating func clearSettledAt() {_uniqueStorage()._settledAt = nil}
+
+  public var settledBy: String {
+    get {_storage._settledBy}
+    set {_uniqueStorage()._settledBy = newValue}
+  }
+
+  public var creditNoteRequestID: String {
+    get {_storage._creditNoteRequestID}
+    set {_uniqueStorage()._creditNoteRequestID = newValue}
+  }
+
+  public var cancelReason: String {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  public var createdBy: String {
+    get {_storage._createdBy}
+    set {_uniqueStorage()._createdBy = newValue}
+  }
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+
+  public var version: Int64 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Loyalty_V1_CreateRebateAgreementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_CreateRebateAgreementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetRebateStatementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetRebateStatementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var progress: Forge_Loyalty_V1_RebateProgress {
+    get {_progress ?? Forge_Loyalty_V1_RebateProgress()}
+    set {_progress = newValue}
+  }
+  /// Returns true if `progress` has been explicitly set.
+  public var hasProgress: Bool {self._progress != nil}
+  /// Clears the value of `progress`. Subsequent reads from it will return its default value.
+  public mutating func clearProgress() {self._progress = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+  fileprivate var _progress: Forge_Loyalty_V1_RebateProgress? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListRebateAgreementsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var state: Forge_Loyalty_V1_RebateState = .unspecified
+
+  public var page: Forge_Common_V1_PageRequest {
+    get {_page ?? Forge_Common_V1_PageRequest()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_ListRebateAgreementsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreements: [Forge_Loyalty_V1_RebateAgreement] = []
+
+  public var page: Forge_Common_V1_PageResponse {
+    get {_page ?? Forge_Common_V1_PageResponse()}
+    set {_page = newValue}
+  }
+  /// Returns true if `page` has been explicitly set.
+  public var hasPage: Bool {self._page != nil}
+  /// Clears the value of `page`. Subsequent reads from it will return its default value.
+  public mutating func clearPage() {self._page = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _page: Forge_Common_V1_PageResponse? = nil
+}
+
+/// Settles once the period has ended (the job does it by itself the day after).
+public nonisolated struct Forge_Loyalty_V1_SettleRebateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_SettleRebateResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_CancelRebateAgreementRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var version: Int64 = 0
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_CancelRebateAgreementResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierCount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tier: String = String()
+
+  public var tierName: String = String()
+
+  public var members: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierMovement: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  public var fromTier: String = String()
+
+  public var toTier: String = String()
+
+  public var at: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_at ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_at = newValue}
+  }
+  /// Returns true if `at` has been explicitly set.
+  public var hasAt: Bool {self._at != nil}
+  /// Clears the value of `at`. Subsequent reads from it will return its default value.
+  public mutating func clearAt() {self._at = nil}
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetProgrammeOverviewRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_GetProgrammeOverviewResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var programme: Forge_Loyalty_V1_Programme {
+    get {_programme ?? Forge_Loyalty_V1_Programme()}
+    set {_programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  public var hasProgramme: Bool {self._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  public mutating func clearProgramme() {self._programme = nil}
+
+  /// Every tier (and "" for accounts without one), entry tier first.
+  public var tiers: [Forge_Loyalty_V1_TierCount] = []
+
+  /// Tier changes since the quarter began (China time), newest first.
+  public var movements: [Forge_Loyalty_V1_TierMovement] = []
+
+  public var quarterStart: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_quarterStart ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_quarterStart = newValue}
+  }
+  /// Returns true if `quarterStart` has been explicitly set.
+  public var hasQuarterStart: Bool {self._quarterStart != nil}
+  /// Clears the value of `quarterStart`. Subsequent reads from it will return its default value.
+  public mutating func clearQuarterStart() {self._quarterStart = nil}
+
+  /// Members whose downgrade waits out its grace.
+  public var pendingDowngrades: [Forge_Loyalty_V1_Membership] = []
+
+  /// Members within 20 % of the next tier's purchases threshold.
+  public var nearNextTier: [Forge_Loyalty_V1_Membership] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _programme: Forge_Loyalty_V1_Programme? = nil
+  fileprivate var _quarterStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierChanged: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  /// The standard level of each side, when its code is bronze, silver or gold.
+  public var from: Forge_Loyalty_V1_PartnerTier {
+    get {_storage._from}
+    set {_uniqueStorage()._from = newValue}
+  }
+
+  public var to: Forge_Loyalty_V1_PartnerTier {
+    get {_storage._to}
+    set {_uniqueStorage()._to = newValue}
+  }
+
+  public var fromTier: String {
+    get {_storage._fromTier}
+    set {_uniqueStorage()._fromTier = newValue}
+  }
+
+  public var toTier: String {
+    get {_storage._toTier}
+    set {_uniqueStorage()._toTier = newValue}
+  }
+
+  public var toTierName: String {
+    get {_storage._toTierName}
+    set {_uniqueStorage()._toTierName = newValue}
+  }
+
+  /// The service desk applies it to the account's machines.
+  public var serviceLevel: String {
+    get {_storage._serviceLevel}
+    set {_uniqueStorage()._serviceLevel = newValue}
+  }
+
+  /// upgrade, downgrade, override, override_expired, programme_change.
+  public var reason: String {
+    get {_storage._reason}
+    set {_uniqueStorage()._reason = newValue}
+  }
+
+  public var evaluation: Forge_Loyalty_V1_Evaluation {
+    get {_storage._evaluation ?? Forge_Loyalty_V1_Evaluation()}
+    set {_uniqueStorage()._evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {_storage._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierDowngradePending: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var pending: Forge_Loyalty_V1_PendingDowngrade {
+    get {_storage._pending ?? Forge_Loyalty_V1_PendingDowngrade()}
+    set {_uniqueStorage()._pending = newValue}
+  }
+  /// Returns true if `pending` has been explicitly set.
+  public var hasPending: Bool {_storage._pending != nil}
+  /// Clears the value of `pending`. Subsequent reads from it will return its default value.
+  public mutating func clearPending() {_uniqueStorage()._pending = nil}
+
+  public var evaluation: Forge_Loyalty_V1_Evaluation {
+    get {_storage._evaluation ?? Forge_Loyalty_V1_Evaluation()}
+    set {_uniqueStorage()._evaluation = newValue}
+  }
+  /// Returns true if `evaluation` has been explicitly set.
+  public var hasEvaluation: Bool {_storage._evaluation != nil}
+  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
+  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Loyalty_V1_TierDowngradeCancelled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var tier: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Loyalty_V1_ProgrammeChanged: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var programme: Forge_Loyalty_V1_Programme {
+    get {_programme ?? Forge_Loyalty_V1_Programme()}
+    set {_programme = newValue}
+  }
+  /// Returns true if `programme` has been explicitly set.
+  public var hasProgramme: Bool {self._programme != nil}
+  /// Clears the value of `programme`. Subsequent reads from it will return its default value.
+  public mutating func clearProgramme() {self._programme = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _programme: Forge_Loyalty_V1_Programme? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_EntitlementConsumed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var consumption: Forge_Loyalty_V1_Consumption {
+    get {_consumption ?? Forge_Loyalty_V1_Consumption()}
+    set {_consumption = newValue}
+  }
+  /// Returns true if `consumption` has been explicitly set.
+  public var hasConsumption: Bool {self._consumption != nil}
+  /// Clears the value of `consumption`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumption() {self._consumption = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _consumption: Forge_Loyalty_V1_Consumption? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_EntitlementReversed: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var consumption: Forge_Loyalty_V1_Consumption {
+    get {_consumption ?? Forge_Loyalty_V1_Consumption()}
+    set {_consumption = newValue}
+  }
+  /// Returns true if `consumption` has been explicitly set.
+  public var hasConsumption: Bool {self._consumption != nil}
+  /// Clears the value of `consumption`. Subsequent reads from it will return its default value.
+  public mutating func clearConsumption() {self._consumption = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _consumption: Forge_Loyalty_V1_Consumption? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_PurchaseRecorded: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var purchase: Forge_Loyalty_V1_Purchase {
+    get {_purchase ?? Forge_Loyalty_V1_Purchase()}
+    set {_purchase = newValue}
+  }
+  /// Returns true if `purchase` has been explicitly set.
+  public var hasPurchase: Bool {self._purchase != nil}
+  /// Clears the value of `purchase`. Subsequent reads from it will return its default value.
+  public mutating func clearPurchase() {self._purchase = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _purchase: Forge_Loyalty_V1_Purchase? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_RebateAgreementCreated: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+}
+
+public nonisolated struct Forge_Loyalty_V1_RebateAgreementCancelled: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
+}
+
+/// Settlement: orders/ERP issues the credit note for settled_amount.
+public nonisolated struct Forge_Loyalty_V1_RebateCreditNoteRequested: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var requestID: String = String()
+
+  public var agreement: Forge_Loyalty_V1_RebateAgreement {
+    get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
+    set {_agreement = newValue}
+  }
+  /// Returns true if `agreement` has been explicitly set.
+  public var hasAgreement: Bool {self._agreement != nil}
+  /// Clears the value of `agreement`. Subsequent reads from it will return its default value.
+  public mutating func clearAgreement() {self._agreement = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _agreement: Forge_Loyalty_V1_RebateAgreement? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -236,9 +2145,57 @@ nonisolated extension Forge_Loyalty_V1_PartnerTier: SwiftProtobuf._ProtoNameProv
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PARTNER_TIER_UNSPECIFIED\0\u{1}PARTNER_TIER_BRONZE\0\u{1}PARTNER_TIER_SILVER\0\u{1}PARTNER_TIER_GOLD\0")
 }
 
-nonisolated extension Forge_Loyalty_V1_Entitlement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Entitlement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}description\0\u{3}yearly_quota\0\u{1}used\0")
+nonisolated extension Forge_Loyalty_V1_CriterionKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0CRITERION_KIND_UNSPECIFIED\0\u{1}CRITERION_KIND_PURCHASES_12M\0\u{1}CRITERION_KIND_YEARS_OF_COOPERATION\0\u{1}CRITERION_KIND_PRODUCT_LINES\0\u{1}CRITERION_KIND_INDUSTRY_SHOWCASE\0\u{1}CRITERION_KIND_BRINGS_PARTNERS\0\u{1}CRITERION_KIND_NPS\0\u{1}CRITERION_KIND_PAYMENT_BEHAVIOUR\0")
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateState: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REBATE_STATE_UNSPECIFIED\0\u{1}REBATE_STATE_ACTIVE\0\u{1}REBATE_STATE_SETTLED\0\u{1}REBATE_STATE_CANCELLED\0")
+}
+
+nonisolated extension Forge_Loyalty_V1_Criterion: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Criterion"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}threshold\0\u{1}mandatory\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.threshold) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.mandatory) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.threshold != 0 {
+      try visitor.visitSingularInt64Field(value: self.threshold, fieldNumber: 2)
+    }
+    if self.mandatory != false {
+      try visitor.visitSingularBoolField(value: self.mandatory, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_Criterion, rhs: Forge_Loyalty_V1_Criterion) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.threshold != rhs.threshold {return false}
+    if lhs.mandatory != rhs.mandatory {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_EntitlementDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EntitlementDefinition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}name\0\u{3}yearly_quota\0\u{1}value\0\u{3}finance_only\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -247,9 +2204,10 @@ nonisolated extension Forge_Loyalty_V1_Entitlement: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.yearlyQuota) }()
-      case 4: try { try decoder.decodeSingularInt32Field(value: &self.used) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.financeOnly) }()
       default: break
       }
     }
@@ -259,31 +2217,507 @@ nonisolated extension Forge_Loyalty_V1_Entitlement: SwiftProtobuf.Message, Swift
     if !self.code.isEmpty {
       try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
     }
-    if !self.description_p.isEmpty {
-      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 2)
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
     }
     if self.yearlyQuota != 0 {
       try visitor.visitSingularInt32Field(value: self.yearlyQuota, fieldNumber: 3)
     }
-    if self.used != 0 {
-      try visitor.visitSingularInt32Field(value: self.used, fieldNumber: 4)
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 4)
+    }
+    if self.financeOnly != false {
+      try visitor.visitSingularBoolField(value: self.financeOnly, fieldNumber: 5)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Loyalty_V1_Entitlement, rhs: Forge_Loyalty_V1_Entitlement) -> Bool {
+  public static func ==(lhs: Forge_Loyalty_V1_EntitlementDefinition, rhs: Forge_Loyalty_V1_EntitlementDefinition) -> Bool {
     if lhs.code != rhs.code {return false}
-    if lhs.description_p != rhs.description_p {return false}
+    if lhs.name != rhs.name {return false}
     if lhs.yearlyQuota != rhs.yearlyQuota {return false}
-    if lhs.used != rhs.used {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.financeOnly != rhs.financeOnly {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Loyalty_V1_Membership: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".Membership"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}tier\0\u{1}entitlements\0\u{1}explanation\0\u{3}evaluated_at\0")
+nonisolated extension Forge_Loyalty_V1_TierDefinition: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierDefinition"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}name\0\u{1}rank\0\u{1}criteria\0\u{3}optional_required\0\u{3}service_level\0\u{1}entitlements\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.criteria) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.optionalRequired) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.serviceLevel) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.entitlements) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.rank != 0 {
+      try visitor.visitSingularInt32Field(value: self.rank, fieldNumber: 3)
+    }
+    if !self.criteria.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.criteria, fieldNumber: 4)
+    }
+    if self.optionalRequired != 0 {
+      try visitor.visitSingularInt32Field(value: self.optionalRequired, fieldNumber: 5)
+    }
+    if !self.serviceLevel.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceLevel, fieldNumber: 6)
+    }
+    if !self.entitlements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entitlements, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierDefinition, rhs: Forge_Loyalty_V1_TierDefinition) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.rank != rhs.rank {return false}
+    if lhs.criteria != rhs.criteria {return false}
+    if lhs.optionalRequired != rhs.optionalRequired {return false}
+    if lhs.serviceLevel != rhs.serviceLevel {return false}
+    if lhs.entitlements != rhs.entitlements {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_Programme: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Programme"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}effective_at\0\u{1}tiers\0\u{3}downgrade_grace_days\0\u{3}exchange_rates_micros\0\u{3}change_note\0\u{3}changed_by\0\u{3}changed_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._effectiveAt) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.tiers) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.downgradeGraceDays) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.exchangeRatesMicros) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.changeNote) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.changedBy) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._changedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 1)
+    }
+    try { if let v = self._effectiveAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiers, fieldNumber: 3)
+    }
+    if self.downgradeGraceDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.downgradeGraceDays, fieldNumber: 4)
+    }
+    if !self.exchangeRatesMicros.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.exchangeRatesMicros, fieldNumber: 5)
+    }
+    if !self.changeNote.isEmpty {
+      try visitor.visitSingularStringField(value: self.changeNote, fieldNumber: 6)
+    }
+    if !self.changedBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.changedBy, fieldNumber: 7)
+    }
+    try { if let v = self._changedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_Programme, rhs: Forge_Loyalty_V1_Programme) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs._effectiveAt != rhs._effectiveAt {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.downgradeGraceDays != rhs.downgradeGraceDays {return false}
+    if lhs.exchangeRatesMicros != rhs.exchangeRatesMicros {return false}
+    if lhs.changeNote != rhs.changeNote {return false}
+    if lhs.changedBy != rhs.changedBy {return false}
+    if lhs._changedAt != rhs._changedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetProgrammeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProgrammeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetProgrammeRequest, rhs: Forge_Loyalty_V1_GetProgrammeRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetProgrammeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProgrammeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0\u{1}scheduled\0")
+
+  fileprivate class _StorageClass {
+    var _programme: Forge_Loyalty_V1_Programme? = nil
+    var _scheduled: Forge_Loyalty_V1_Programme? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _programme = source._programme
+      _scheduled = source._scheduled
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._programme) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._scheduled) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._programme {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._scheduled {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetProgrammeResponse, rhs: Forge_Loyalty_V1_GetProgrammeResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._programme != rhs_storage._programme {return false}
+        if _storage._scheduled != rhs_storage._scheduled {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_UpdateProgrammeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateProgrammeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._programme) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._programme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_UpdateProgrammeRequest, rhs: Forge_Loyalty_V1_UpdateProgrammeRequest) -> Bool {
+    if lhs._programme != rhs._programme {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_UpdateProgrammeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UpdateProgrammeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._programme) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._programme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_UpdateProgrammeResponse, rhs: Forge_Loyalty_V1_UpdateProgrammeResponse) -> Bool {
+    if lhs._programme != rhs._programme {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListProgrammeVersionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProgrammeVersionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListProgrammeVersionsRequest, rhs: Forge_Loyalty_V1_ListProgrammeVersionsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListProgrammeVersionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListProgrammeVersionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}versions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.versions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.versions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.versions, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListProgrammeVersionsResponse, rhs: Forge_Loyalty_V1_ListProgrammeVersionsResponse) -> Bool {
+    if lhs.versions != rhs.versions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_CriterionResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CriterionResult"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}label\0\u{1}value\0\u{1}threshold\0\u{3}value_text\0\u{3}threshold_text\0\u{1}mandatory\0\u{1}met\0\u{1}missing\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.value) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.threshold) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.valueText) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.thresholdText) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.mandatory) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.met) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.missing) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.value != 0 {
+      try visitor.visitSingularInt64Field(value: self.value, fieldNumber: 3)
+    }
+    if self.threshold != 0 {
+      try visitor.visitSingularInt64Field(value: self.threshold, fieldNumber: 4)
+    }
+    if !self.valueText.isEmpty {
+      try visitor.visitSingularStringField(value: self.valueText, fieldNumber: 5)
+    }
+    if !self.thresholdText.isEmpty {
+      try visitor.visitSingularStringField(value: self.thresholdText, fieldNumber: 6)
+    }
+    if self.mandatory != false {
+      try visitor.visitSingularBoolField(value: self.mandatory, fieldNumber: 7)
+    }
+    if self.met != false {
+      try visitor.visitSingularBoolField(value: self.met, fieldNumber: 8)
+    }
+    if !self.missing.isEmpty {
+      try visitor.visitSingularStringField(value: self.missing, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_CriterionResult, rhs: Forge_Loyalty_V1_CriterionResult) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.threshold != rhs.threshold {return false}
+    if lhs.valueText != rhs.valueText {return false}
+    if lhs.thresholdText != rhs.thresholdText {return false}
+    if lhs.mandatory != rhs.mandatory {return false}
+    if lhs.met != rhs.met {return false}
+    if lhs.missing != rhs.missing {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierCheck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierCheck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tier\0\u{3}tier_name\0\u{1}rank\0\u{1}reached\0\u{1}criteria\0\u{3}optional_met\0\u{3}optional_required\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tierName) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.rank) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.reached) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.criteria) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.optionalMet) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.optionalRequired) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 1)
+    }
+    if !self.tierName.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierName, fieldNumber: 2)
+    }
+    if self.rank != 0 {
+      try visitor.visitSingularInt32Field(value: self.rank, fieldNumber: 3)
+    }
+    if self.reached != false {
+      try visitor.visitSingularBoolField(value: self.reached, fieldNumber: 4)
+    }
+    if !self.criteria.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.criteria, fieldNumber: 5)
+    }
+    if self.optionalMet != 0 {
+      try visitor.visitSingularInt32Field(value: self.optionalMet, fieldNumber: 6)
+    }
+    if self.optionalRequired != 0 {
+      try visitor.visitSingularInt32Field(value: self.optionalRequired, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierCheck, rhs: Forge_Loyalty_V1_TierCheck) -> Bool {
+    if lhs.tier != rhs.tier {return false}
+    if lhs.tierName != rhs.tierName {return false}
+    if lhs.rank != rhs.rank {return false}
+    if lhs.reached != rhs.reached {return false}
+    if lhs.criteria != rhs.criteria {return false}
+    if lhs.optionalMet != rhs.optionalMet {return false}
+    if lhs.optionalRequired != rhs.optionalRequired {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_Evaluation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Evaluation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}qualified_tier\0\u{1}checks\0\u{3}next_tier\0\u{3}missing_for_next\0\u{3}evaluated_at\0\u{3}programme_version\0\u{1}trigger\0\u{3}purchases_12m\0\u{3}first_purchase_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -292,10 +2726,15 @@ nonisolated extension Forge_Loyalty_V1_Membership: SwiftProtobuf.Message, SwiftP
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.tier) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.entitlements) }()
-      case 4: try { try decoder.decodeSingularStringField(value: &self.explanation) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._evaluatedAt) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.qualifiedTier) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.checks) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.nextTier) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.missingForNext) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._evaluatedAt) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.programmeVersion) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.trigger) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._purchases12M) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._firstPurchaseAt) }()
       default: break
       }
     }
@@ -309,27 +2748,463 @@ nonisolated extension Forge_Loyalty_V1_Membership: SwiftProtobuf.Message, SwiftP
     if !self.accountID.isEmpty {
       try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
     }
-    if self.tier != .unspecified {
-      try visitor.visitSingularEnumField(value: self.tier, fieldNumber: 2)
+    if !self.qualifiedTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.qualifiedTier, fieldNumber: 2)
     }
-    if !self.entitlements.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.entitlements, fieldNumber: 3)
+    if !self.checks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.checks, fieldNumber: 3)
     }
-    if !self.explanation.isEmpty {
-      try visitor.visitSingularStringField(value: self.explanation, fieldNumber: 4)
+    if !self.nextTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextTier, fieldNumber: 4)
+    }
+    if !self.missingForNext.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.missingForNext, fieldNumber: 5)
     }
     try { if let v = self._evaluatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if self.programmeVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.programmeVersion, fieldNumber: 7)
+    }
+    if !self.trigger.isEmpty {
+      try visitor.visitSingularStringField(value: self.trigger, fieldNumber: 8)
+    }
+    try { if let v = self._purchases12M {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._firstPurchaseAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_Evaluation, rhs: Forge_Loyalty_V1_Evaluation) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.qualifiedTier != rhs.qualifiedTier {return false}
+    if lhs.checks != rhs.checks {return false}
+    if lhs.nextTier != rhs.nextTier {return false}
+    if lhs.missingForNext != rhs.missingForNext {return false}
+    if lhs._evaluatedAt != rhs._evaluatedAt {return false}
+    if lhs.programmeVersion != rhs.programmeVersion {return false}
+    if lhs.trigger != rhs.trigger {return false}
+    if lhs._purchases12M != rhs._purchases12M {return false}
+    if lhs._firstPurchaseAt != rhs._firstPurchaseAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_PendingDowngrade: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PendingDowngrade"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}to_tier\0\u{3}to_tier_name\0\u{3}warned_at\0\u{3}effective_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.toTier) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.toTierName) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._warnedAt) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._effectiveAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.toTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.toTier, fieldNumber: 1)
+    }
+    if !self.toTierName.isEmpty {
+      try visitor.visitSingularStringField(value: self.toTierName, fieldNumber: 2)
+    }
+    try { if let v = self._warnedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._effectiveAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_PendingDowngrade, rhs: Forge_Loyalty_V1_PendingDowngrade) -> Bool {
+    if lhs.toTier != rhs.toTier {return false}
+    if lhs.toTierName != rhs.toTierName {return false}
+    if lhs._warnedAt != rhs._warnedAt {return false}
+    if lhs._effectiveAt != rhs._effectiveAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierOverride: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierOverride"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tier\0\u{1}reason\0\u{3}set_by\0\u{3}set_at\0\u{3}expires_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.setBy) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._setAt) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if !self.setBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.setBy, fieldNumber: 3)
+    }
+    try { if let v = self._setAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._expiresAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Loyalty_V1_Membership, rhs: Forge_Loyalty_V1_Membership) -> Bool {
-    if lhs.accountID != rhs.accountID {return false}
+  public static func ==(lhs: Forge_Loyalty_V1_TierOverride, rhs: Forge_Loyalty_V1_TierOverride) -> Bool {
     if lhs.tier != rhs.tier {return false}
-    if lhs.entitlements != rhs.entitlements {return false}
-    if lhs.explanation != rhs.explanation {return false}
-    if lhs._evaluatedAt != rhs._evaluatedAt {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.setBy != rhs.setBy {return false}
+    if lhs._setAt != rhs._setAt {return false}
+    if lhs._expiresAt != rhs._expiresAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_EntitlementBalance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EntitlementBalance"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}name\0\u{3}yearly_quota\0\u{1}used\0\u{1}remaining\0\u{1}value\0\u{3}renews_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.yearlyQuota) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.used) }()
+      case 5: try { try decoder.decodeSingularInt32Field(value: &self.remaining) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.value) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._renewsAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    if self.yearlyQuota != 0 {
+      try visitor.visitSingularInt32Field(value: self.yearlyQuota, fieldNumber: 3)
+    }
+    if self.used != 0 {
+      try visitor.visitSingularInt32Field(value: self.used, fieldNumber: 4)
+    }
+    if self.remaining != 0 {
+      try visitor.visitSingularInt32Field(value: self.remaining, fieldNumber: 5)
+    }
+    if !self.value.isEmpty {
+      try visitor.visitSingularStringField(value: self.value, fieldNumber: 6)
+    }
+    try { if let v = self._renewsAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_EntitlementBalance, rhs: Forge_Loyalty_V1_EntitlementBalance) -> Bool {
+    if lhs.code != rhs.code {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.yearlyQuota != rhs.yearlyQuota {return false}
+    if lhs.used != rhs.used {return false}
+    if lhs.remaining != rhs.remaining {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs._renewsAt != rhs._renewsAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebateProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}agreement_id\0\u{1}name\0\u{1}purchases\0\u{3}current_rate_bp\0\u{3}accrued_rebate\0\u{3}next_rate_bp\0\u{3}to_next_rate\0\u{3}end_at\0\u{1}statement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agreementID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._purchases) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.currentRateBp) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._accruedRebate) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.nextRateBp) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._toNextRate) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._endAt) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.statement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.agreementID.isEmpty {
+      try visitor.visitSingularStringField(value: self.agreementID, fieldNumber: 1)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
+    }
+    try { if let v = self._purchases {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.currentRateBp != 0 {
+      try visitor.visitSingularInt32Field(value: self.currentRateBp, fieldNumber: 4)
+    }
+    try { if let v = self._accruedRebate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.nextRateBp != 0 {
+      try visitor.visitSingularInt32Field(value: self.nextRateBp, fieldNumber: 6)
+    }
+    try { if let v = self._toNextRate {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._endAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.statement.isEmpty {
+      try visitor.visitSingularStringField(value: self.statement, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RebateProgress, rhs: Forge_Loyalty_V1_RebateProgress) -> Bool {
+    if lhs.agreementID != rhs.agreementID {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs._purchases != rhs._purchases {return false}
+    if lhs.currentRateBp != rhs.currentRateBp {return false}
+    if lhs._accruedRebate != rhs._accruedRebate {return false}
+    if lhs.nextRateBp != rhs.nextRateBp {return false}
+    if lhs._toNextRate != rhs._toNextRate {return false}
+    if lhs._endAt != rhs._endAt {return false}
+    if lhs.statement != rhs.statement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_Membership: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Membership"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}team\0\u{1}tier\0\u{3}tier_name\0\u{1}rank\0\u{1}evaluation\0\u{3}member_since\0\u{3}tier_since\0\u{3}pending_downgrade\0\u{1}override\0\u{1}entitlements\0\u{1}rebates\0\u{1}version\0\u{3}service_level\0")
+
+  fileprivate class _StorageClass {
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _tier: String = String()
+    var _tierName: String = String()
+    var _rank: Int32 = 0
+    var _evaluation: Forge_Loyalty_V1_Evaluation? = nil
+    var _memberSince: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _tierSince: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _pendingDowngrade: Forge_Loyalty_V1_PendingDowngrade? = nil
+    var _override: Forge_Loyalty_V1_TierOverride? = nil
+    var _entitlements: [Forge_Loyalty_V1_EntitlementBalance] = []
+    var _rebates: [Forge_Loyalty_V1_RebateProgress] = []
+    var _version: Int64 = 0
+    var _serviceLevel: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _ownerID = source._ownerID
+      _team = source._team
+      _tier = source._tier
+      _tierName = source._tierName
+      _rank = source._rank
+      _evaluation = source._evaluation
+      _memberSince = source._memberSince
+      _tierSince = source._tierSince
+      _pendingDowngrade = source._pendingDowngrade
+      _override = source._override
+      _entitlements = source._entitlements
+      _rebates = source._rebates
+      _version = source._version
+      _serviceLevel = source._serviceLevel
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._tier) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._tierName) }()
+        case 7: try { try decoder.decodeSingularInt32Field(value: &_storage._rank) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._memberSince) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._tierSince) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._pendingDowngrade) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._override) }()
+        case 13: try { try decoder.decodeRepeatedMessageField(value: &_storage._entitlements) }()
+        case 14: try { try decoder.decodeRepeatedMessageField(value: &_storage._rebates) }()
+        case 15: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._serviceLevel) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 1)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 2)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 3)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 4)
+      }
+      if !_storage._tier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tier, fieldNumber: 5)
+      }
+      if !_storage._tierName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._tierName, fieldNumber: 6)
+      }
+      if _storage._rank != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._rank, fieldNumber: 7)
+      }
+      try { if let v = _storage._evaluation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._memberSince {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._tierSince {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._pendingDowngrade {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._override {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._entitlements.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._entitlements, fieldNumber: 13)
+      }
+      if !_storage._rebates.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._rebates, fieldNumber: 14)
+      }
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 15)
+      }
+      if !_storage._serviceLevel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serviceLevel, fieldNumber: 16)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_Membership, rhs: Forge_Loyalty_V1_Membership) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._tier != rhs_storage._tier {return false}
+        if _storage._tierName != rhs_storage._tierName {return false}
+        if _storage._rank != rhs_storage._rank {return false}
+        if _storage._evaluation != rhs_storage._evaluation {return false}
+        if _storage._memberSince != rhs_storage._memberSince {return false}
+        if _storage._tierSince != rhs_storage._tierSince {return false}
+        if _storage._pendingDowngrade != rhs_storage._pendingDowngrade {return false}
+        if _storage._override != rhs_storage._override {return false}
+        if _storage._entitlements != rhs_storage._entitlements {return false}
+        if _storage._rebates != rhs_storage._rebates {return false}
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._serviceLevel != rhs_storage._serviceLevel {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -399,6 +3274,89 @@ nonisolated extension Forge_Loyalty_V1_GetMembershipResponse: SwiftProtobuf.Mess
   }
 }
 
+nonisolated extension Forge_Loyalty_V1_ListMembersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMembersRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}page\0\u{1}tier\0\u{3}pending_downgrade\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.pendingDowngrade) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 2)
+    }
+    if self.pendingDowngrade != false {
+      try visitor.visitSingularBoolField(value: self.pendingDowngrade, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListMembersRequest, rhs: Forge_Loyalty_V1_ListMembersRequest) -> Bool {
+    if lhs._page != rhs._page {return false}
+    if lhs.tier != rhs.tier {return false}
+    if lhs.pendingDowngrade != rhs.pendingDowngrade {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListMembersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListMembersResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}members\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.members) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.members.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.members, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListMembersResponse, rhs: Forge_Loyalty_V1_ListMembersResponse) -> Bool {
+    if lhs.members != rhs.members {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Loyalty_V1_EvaluateTierRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluateTierRequest"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0")
@@ -463,9 +3421,628 @@ nonisolated extension Forge_Loyalty_V1_EvaluateTierResponse: SwiftProtobuf.Messa
   }
 }
 
+nonisolated extension Forge_Loyalty_V1_TierHistoryEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierHistoryEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}at\0\u{1}kind\0\u{3}from_tier\0\u{3}to_tier\0\u{1}by\0\u{1}reason\0\u{1}evaluation\0")
+
+  fileprivate class _StorageClass {
+    var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _kind: String = String()
+    var _fromTier: String = String()
+    var _toTier: String = String()
+    var _by: String = String()
+    var _reason: String = String()
+    var _evaluation: Forge_Loyalty_V1_Evaluation? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _at = source._at
+      _kind = source._kind
+      _fromTier = source._fromTier
+      _toTier = source._toTier
+      _by = source._by
+      _reason = source._reason
+      _evaluation = source._evaluation
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._at) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._kind) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._fromTier) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._toTier) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._by) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._at {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      if !_storage._kind.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._kind, fieldNumber: 2)
+      }
+      if !_storage._fromTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fromTier, fieldNumber: 3)
+      }
+      if !_storage._toTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._toTier, fieldNumber: 4)
+      }
+      if !_storage._by.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._by, fieldNumber: 5)
+      }
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 6)
+      }
+      try { if let v = _storage._evaluation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierHistoryEntry, rhs: Forge_Loyalty_V1_TierHistoryEntry) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._at != rhs_storage._at {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._fromTier != rhs_storage._fromTier {return false}
+        if _storage._toTier != rhs_storage._toTier {return false}
+        if _storage._by != rhs_storage._by {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._evaluation != rhs_storage._evaluation {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetTierHistoryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTierHistoryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}limit\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetTierHistoryRequest, rhs: Forge_Loyalty_V1_GetTierHistoryRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetTierHistoryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetTierHistoryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetTierHistoryResponse, rhs: Forge_Loyalty_V1_GetTierHistoryResponse) -> Bool {
+    if lhs.entries != rhs.entries {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_OverrideTierRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OverrideTierRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}tier\0\u{1}reason\0\u{3}expires_at\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try { if let v = self._expiresAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_OverrideTierRequest, rhs: Forge_Loyalty_V1_OverrideTierRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.tier != rhs.tier {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._expiresAt != rhs._expiresAt {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_OverrideTierResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OverrideTierResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}membership\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._membership) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._membership {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_OverrideTierResponse, rhs: Forge_Loyalty_V1_OverrideTierResponse) -> Bool {
+    if lhs._membership != rhs._membership {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ClearOverrideRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearOverrideRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}reason\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ClearOverrideRequest, rhs: Forge_Loyalty_V1_ClearOverrideRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ClearOverrideResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ClearOverrideResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}membership\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._membership) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._membership {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ClearOverrideResponse, rhs: Forge_Loyalty_V1_ClearOverrideResponse) -> Bool {
+    if lhs._membership != rhs._membership {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_Purchase: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Purchase"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{3}account_id\0\u{3}occurred_at\0\u{3}product_line\0\u{1}amount\0\u{1}reference\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 2)
+    }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 4)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_Purchase, rhs: Forge_Loyalty_V1_Purchase) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RecordPurchasesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordPurchasesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}purchases\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.purchases) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.purchases.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.purchases, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RecordPurchasesRequest, rhs: Forge_Loyalty_V1_RecordPurchasesRequest) -> Bool {
+    if lhs.purchases != rhs.purchases {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RecordPurchasesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RecordPurchasesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}results\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.results) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.results.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.results, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RecordPurchasesResponse, rhs: Forge_Loyalty_V1_RecordPurchasesResponse) -> Bool {
+    if lhs.results != rhs.results {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_Consumption: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Consumption"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{1}code\0\u{1}reference\0\u{1}quantity\0\u{1}note\0\u{3}consumed_by\0\u{3}consumed_at\0\u{3}year_start\0\u{1}reversed\0\u{3}reversal_reason\0\u{3}reversed_by\0\u{3}reversed_at\0\u{3}contact_id\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _accountID: String = String()
+    var _code: String = String()
+    var _reference: String = String()
+    var _quantity: Int32 = 0
+    var _note: String = String()
+    var _consumedBy: String = String()
+    var _consumedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _yearStart: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _reversed: Bool = false
+    var _reversalReason: String = String()
+    var _reversedBy: String = String()
+    var _reversedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _contactID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _accountID = source._accountID
+      _code = source._code
+      _reference = source._reference
+      _quantity = source._quantity
+      _note = source._note
+      _consumedBy = source._consumedBy
+      _consumedAt = source._consumedAt
+      _yearStart = source._yearStart
+      _reversed = source._reversed
+      _reversalReason = source._reversalReason
+      _reversedBy = source._reversedBy
+      _reversedAt = source._reversedAt
+      _contactID = source._contactID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._code) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._reference) }()
+        case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._quantity) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._note) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._consumedBy) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._consumedAt) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._yearStart) }()
+        case 10: try { try decoder.decodeSingularBoolField(value: &_storage._reversed) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._reversalReason) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._reversedBy) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._reversedAt) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._contactID) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 2)
+      }
+      if !_storage._code.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._code, fieldNumber: 3)
+      }
+      if !_storage._reference.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reference, fieldNumber: 4)
+      }
+      if _storage._quantity != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._quantity, fieldNumber: 5)
+      }
+      if !_storage._note.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._note, fieldNumber: 6)
+      }
+      if !_storage._consumedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._consumedBy, fieldNumber: 7)
+      }
+      try { if let v = _storage._consumedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._yearStart {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if _storage._reversed != false {
+        try visitor.visitSingularBoolField(value: _storage._reversed, fieldNumber: 10)
+      }
+      if !_storage._reversalReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reversalReason, fieldNumber: 11)
+      }
+      if !_storage._reversedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reversedBy, fieldNumber: 12)
+      }
+      try { if let v = _storage._reversedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._contactID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._contactID, fieldNumber: 14)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_Consumption, rhs: Forge_Loyalty_V1_Consumption) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._code != rhs_storage._code {return false}
+        if _storage._reference != rhs_storage._reference {return false}
+        if _storage._quantity != rhs_storage._quantity {return false}
+        if _storage._note != rhs_storage._note {return false}
+        if _storage._consumedBy != rhs_storage._consumedBy {return false}
+        if _storage._consumedAt != rhs_storage._consumedAt {return false}
+        if _storage._yearStart != rhs_storage._yearStart {return false}
+        if _storage._reversed != rhs_storage._reversed {return false}
+        if _storage._reversalReason != rhs_storage._reversalReason {return false}
+        if _storage._reversedBy != rhs_storage._reversedBy {return false}
+        if _storage._reversedAt != rhs_storage._reversedAt {return false}
+        if _storage._contactID != rhs_storage._contactID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConsumeEntitlementRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}code\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}code\0\u{1}reference\0\u{1}quantity\0\u{1}note\0\u{3}contact_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -475,6 +4052,10 @@ nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementRequest: SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.quantity) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.note) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.contactID) }()
       default: break
       }
     }
@@ -487,12 +4068,28 @@ nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementRequest: SwiftProtobuf.
     if !self.code.isEmpty {
       try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
     }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt32Field(value: self.quantity, fieldNumber: 4)
+    }
+    if !self.note.isEmpty {
+      try visitor.visitSingularStringField(value: self.note, fieldNumber: 5)
+    }
+    if !self.contactID.isEmpty {
+      try visitor.visitSingularStringField(value: self.contactID, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Loyalty_V1_ConsumeEntitlementRequest, rhs: Forge_Loyalty_V1_ConsumeEntitlementRequest) -> Bool {
     if lhs.accountID != rhs.accountID {return false}
     if lhs.code != rhs.code {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.note != rhs.note {return false}
+    if lhs.contactID != rhs.contactID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -500,7 +4097,7 @@ nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementRequest: SwiftProtobuf.
 
 nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ConsumeEntitlementResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entitlement\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entitlement\0\u{1}consumption\0\u{1}replayed\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -509,6 +4106,8 @@ nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementResponse: SwiftProtobuf
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._entitlement) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._consumption) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.replayed) }()
       default: break
       }
     }
@@ -522,19 +4121,27 @@ nonisolated extension Forge_Loyalty_V1_ConsumeEntitlementResponse: SwiftProtobuf
     try { if let v = self._entitlement {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    try { if let v = self._consumption {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.replayed != false {
+      try visitor.visitSingularBoolField(value: self.replayed, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Loyalty_V1_ConsumeEntitlementResponse, rhs: Forge_Loyalty_V1_ConsumeEntitlementResponse) -> Bool {
     if lhs._entitlement != rhs._entitlement {return false}
+    if lhs._consumption != rhs._consumption {return false}
+    if lhs.replayed != rhs.replayed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Loyalty_V1_TierChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TierChanged"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}from\0\u{1}to\0")
+nonisolated extension Forge_Loyalty_V1_ReverseConsumptionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReverseConsumptionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}code\0\u{1}reference\0\u{1}reason\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -543,8 +4150,9 @@ nonisolated extension Forge_Loyalty_V1_TierChanged: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 2: try { try decoder.decodeSingularEnumField(value: &self.from) }()
-      case 3: try { try decoder.decodeSingularEnumField(value: &self.to) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       default: break
       }
     }
@@ -554,19 +4162,1408 @@ nonisolated extension Forge_Loyalty_V1_TierChanged: SwiftProtobuf.Message, Swift
     if !self.accountID.isEmpty {
       try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
     }
-    if self.from != .unspecified {
-      try visitor.visitSingularEnumField(value: self.from, fieldNumber: 2)
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
     }
-    if self.to != .unspecified {
-      try visitor.visitSingularEnumField(value: self.to, fieldNumber: 3)
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 3)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ReverseConsumptionRequest, rhs: Forge_Loyalty_V1_ReverseConsumptionRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ReverseConsumptionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReverseConsumptionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entitlement\0\u{1}consumption\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._entitlement) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._consumption) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._entitlement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._consumption {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ReverseConsumptionResponse, rhs: Forge_Loyalty_V1_ReverseConsumptionResponse) -> Bool {
+    if lhs._entitlement != rhs._entitlement {return false}
+    if lhs._consumption != rhs._consumption {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListConsumptionsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListConsumptionsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}code\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.code) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.code.isEmpty {
+      try visitor.visitSingularStringField(value: self.code, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListConsumptionsRequest, rhs: Forge_Loyalty_V1_ListConsumptionsRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.code != rhs.code {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListConsumptionsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListConsumptionsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}consumptions\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.consumptions) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.consumptions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.consumptions, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListConsumptionsResponse, rhs: Forge_Loyalty_V1_ListConsumptionsResponse) -> Bool {
+    if lhs.consumptions != rhs.consumptions {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateBracket: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebateBracket"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}threshold\0\u{3}rate_bp\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._threshold) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.rateBp) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._threshold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if self.rateBp != 0 {
+      try visitor.visitSingularInt32Field(value: self.rateBp, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RebateBracket, rhs: Forge_Loyalty_V1_RebateBracket) -> Bool {
+    if lhs._threshold != rhs._threshold {return false}
+    if lhs.rateBp != rhs.rateBp {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateAgreement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebateAgreement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}account_id\0\u{3}account_name\0\u{1}name\0\u{3}start_at\0\u{3}end_at\0\u{1}brackets\0\u{1}state\0\u{3}settled_purchases\0\u{3}settled_rate_bp\0\u{3}settled_amount\0\u{3}settled_at\0\u{3}settled_by\0\u{3}credit_note_request_id\0\u{3}cancel_reason\0\u{3}created_by\0\u{3}created_at\0\u{1}version\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _name: String = String()
+    var _startAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _endAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _brackets: [Forge_Loyalty_V1_RebateBracket] = []
+    var _state: Forge_Loyalty_V1_RebateState = .unspecified
+    var _settledPurchases: Forge_Common_V1_Money? = nil
+    var _settledRateBp: Int32 = 0
+    var _settledAmount: Forge_Common_V1_Money? = nil
+    var _settledAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _settledBy: String = String()
+    var _creditNoteRequestID: String = String()
+    var _cancelReason: String = String()
+    var _createdBy: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _version: Int64 = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _name = source._name
+      _startAt = source._startAt
+      _endAt = source._endAt
+      _brackets = source._brackets
+      _state = source._state
+      _settledPurchases = source._settledPurchases
+      _settledRateBp = source._settledRateBp
+      _settledAmount = source._settledAmount
+      _settledAt = source._settledAt
+      _settledBy = source._settledBy
+      _creditNoteRequestID = source._creditNoteRequestID
+      _cancelReason = source._cancelReason
+      _createdBy = source._createdBy
+      _createdAt = source._createdAt
+      _version = source._version
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._startAt) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._endAt) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._brackets) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._state) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._settledPurchases) }()
+        case 10: try { try decoder.decodeSingularInt32Field(value: &_storage._settledRateBp) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._settledAmount) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._settledAt) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._settledBy) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._creditNoteRequestID) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._cancelReason) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._createdBy) }()
+        case 17: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._version) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 2)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 3)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 4)
+      }
+      try { if let v = _storage._startAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+      try { if let v = _storage._endAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._brackets.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._brackets, fieldNumber: 7)
+      }
+      if _storage._state != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._state, fieldNumber: 8)
+      }
+      try { if let v = _storage._settledPurchases {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      if _storage._settledRateBp != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._settledRateBp, fieldNumber: 10)
+      }
+      try { if let v = _storage._settledAmount {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._settledAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._settledBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._settledBy, fieldNumber: 13)
+      }
+      if !_storage._creditNoteRequestID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._creditNoteRequestID, fieldNumber: 14)
+      }
+      if !_storage._cancelReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelReason, fieldNumber: 15)
+      }
+      if !_storage._createdBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._createdBy, fieldNumber: 16)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
+      } }()
+      if _storage._version != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._version, fieldNumber: 18)
+      }
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RebateAgreement, rhs: Forge_Loyalty_V1_RebateAgreement) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._startAt != rhs_storage._startAt {return false}
+        if _storage._endAt != rhs_storage._endAt {return false}
+        if _storage._brackets != rhs_storage._brackets {return false}
+        if _storage._state != rhs_storage._state {return false}
+        if _storage._settledPurchases != rhs_storage._settledPurchases {return false}
+        if _storage._settledRateBp != rhs_storage._settledRateBp {return false}
+        if _storage._settledAmount != rhs_storage._settledAmount {return false}
+        if _storage._settledAt != rhs_storage._settledAt {return false}
+        if _storage._settledBy != rhs_storage._settledBy {return false}
+        if _storage._creditNoteRequestID != rhs_storage._creditNoteRequestID {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._createdBy != rhs_storage._createdBy {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._version != rhs_storage._version {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_CreateRebateAgreementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateRebateAgreementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_CreateRebateAgreementRequest, rhs: Forge_Loyalty_V1_CreateRebateAgreementRequest) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_CreateRebateAgreementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateRebateAgreementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_CreateRebateAgreementResponse, rhs: Forge_Loyalty_V1_CreateRebateAgreementResponse) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetRebateStatementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRebateStatementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetRebateStatementRequest, rhs: Forge_Loyalty_V1_GetRebateStatementRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetRebateStatementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRebateStatementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0\u{1}progress\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._progress) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._progress {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetRebateStatementResponse, rhs: Forge_Loyalty_V1_GetRebateStatementResponse) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs._progress != rhs._progress {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListRebateAgreementsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRebateAgreementsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}state\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.state) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if self.state != .unspecified {
+      try visitor.visitSingularEnumField(value: self.state, fieldNumber: 2)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListRebateAgreementsRequest, rhs: Forge_Loyalty_V1_ListRebateAgreementsRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ListRebateAgreementsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRebateAgreementsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreements\0\u{1}page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.agreements) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._page) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.agreements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agreements, fieldNumber: 1)
+    }
+    try { if let v = self._page {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ListRebateAgreementsResponse, rhs: Forge_Loyalty_V1_ListRebateAgreementsResponse) -> Bool {
+    if lhs.agreements != rhs.agreements {return false}
+    if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_SettleRebateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettleRebateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_SettleRebateRequest, rhs: Forge_Loyalty_V1_SettleRebateRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_SettleRebateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SettleRebateResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_SettleRebateResponse, rhs: Forge_Loyalty_V1_SettleRebateResponse) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_CancelRebateAgreementRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelRebateAgreementRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}version\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.version) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if self.version != 0 {
+      try visitor.visitSingularInt64Field(value: self.version, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_CancelRebateAgreementRequest, rhs: Forge_Loyalty_V1_CancelRebateAgreementRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_CancelRebateAgreementResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CancelRebateAgreementResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_CancelRebateAgreementResponse, rhs: Forge_Loyalty_V1_CancelRebateAgreementResponse) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierCount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierCount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tier\0\u{3}tier_name\0\u{1}members\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tierName) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.members) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 1)
+    }
+    if !self.tierName.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierName, fieldNumber: 2)
+    }
+    if self.members != 0 {
+      try visitor.visitSingularInt32Field(value: self.members, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierCount, rhs: Forge_Loyalty_V1_TierCount) -> Bool {
+    if lhs.tier != rhs.tier {return false}
+    if lhs.tierName != rhs.tierName {return false}
+    if lhs.members != rhs.members {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierMovement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierMovement"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}account_name\0\u{3}from_tier\0\u{3}to_tier\0\u{1}at\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.fromTier) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.toTier) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._at) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 2)
+    }
+    if !self.fromTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromTier, fieldNumber: 3)
+    }
+    if !self.toTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.toTier, fieldNumber: 4)
+    }
+    try { if let v = self._at {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierMovement, rhs: Forge_Loyalty_V1_TierMovement) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.fromTier != rhs.fromTier {return false}
+    if lhs.toTier != rhs.toTier {return false}
+    if lhs._at != rhs._at {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetProgrammeOverviewRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProgrammeOverviewRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetProgrammeOverviewRequest, rhs: Forge_Loyalty_V1_GetProgrammeOverviewRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_GetProgrammeOverviewResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProgrammeOverviewResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0\u{1}tiers\0\u{1}movements\0\u{3}quarter_start\0\u{3}pending_downgrades\0\u{3}near_next_tier\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._programme) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.tiers) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.movements) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._quarterStart) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.pendingDowngrades) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.nearNextTier) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._programme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.tiers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.tiers, fieldNumber: 2)
+    }
+    if !self.movements.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.movements, fieldNumber: 3)
+    }
+    try { if let v = self._quarterStart {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.pendingDowngrades.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.pendingDowngrades, fieldNumber: 5)
+    }
+    if !self.nearNextTier.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.nearNextTier, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_GetProgrammeOverviewResponse, rhs: Forge_Loyalty_V1_GetProgrammeOverviewResponse) -> Bool {
+    if lhs._programme != rhs._programme {return false}
+    if lhs.tiers != rhs.tiers {return false}
+    if lhs.movements != rhs.movements {return false}
+    if lhs._quarterStart != rhs._quarterStart {return false}
+    if lhs.pendingDowngrades != rhs.pendingDowngrades {return false}
+    if lhs.nearNextTier != rhs.nearNextTier {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}from\0\u{1}to\0\u{3}from_tier\0\u{3}to_tier\0\u{3}to_tier_name\0\u{3}service_level\0\u{1}reason\0\u{1}evaluation\0")
+
+  fileprivate class _StorageClass {
+    var _accountID: String = String()
+    var _from: Forge_Loyalty_V1_PartnerTier = .unspecified
+    var _to: Forge_Loyalty_V1_PartnerTier = .unspecified
+    var _fromTier: String = String()
+    var _toTier: String = String()
+    var _toTierName: String = String()
+    var _serviceLevel: String = String()
+    var _reason: String = String()
+    var _evaluation: Forge_Loyalty_V1_Evaluation? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _accountID = source._accountID
+      _from = source._from
+      _to = source._to
+      _fromTier = source._fromTier
+      _toTier = source._toTier
+      _toTierName = source._toTierName
+      _serviceLevel = source._serviceLevel
+      _reason = source._reason
+      _evaluation = source._evaluation
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 2: try { try decoder.decodeSingularEnumField(value: &_storage._from) }()
+        case 3: try { try decoder.decodeSingularEnumField(value: &_storage._to) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._fromTier) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._toTier) }()
+        case 6: try { try decoder.decodeSingularStringField(value: &_storage._toTierName) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._serviceLevel) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._reason) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 1)
+      }
+      if _storage._from != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._from, fieldNumber: 2)
+      }
+      if _storage._to != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._to, fieldNumber: 3)
+      }
+      if !_storage._fromTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._fromTier, fieldNumber: 4)
+      }
+      if !_storage._toTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._toTier, fieldNumber: 5)
+      }
+      if !_storage._toTierName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._toTierName, fieldNumber: 6)
+      }
+      if !_storage._serviceLevel.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._serviceLevel, fieldNumber: 7)
+      }
+      if !_storage._reason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._reason, fieldNumber: 8)
+      }
+      try { if let v = _storage._evaluation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Loyalty_V1_TierChanged, rhs: Forge_Loyalty_V1_TierChanged) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._from != rhs_storage._from {return false}
+        if _storage._to != rhs_storage._to {return false}
+        if _storage._fromTier != rhs_storage._fromTier {return false}
+        if _storage._toTier != rhs_storage._toTier {return false}
+        if _storage._toTierName != rhs_storage._toTierName {return false}
+        if _storage._serviceLevel != rhs_storage._serviceLevel {return false}
+        if _storage._reason != rhs_storage._reason {return false}
+        if _storage._evaluation != rhs_storage._evaluation {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierDowngradePending: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierDowngradePending"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}owner_id\0\u{1}pending\0\u{1}evaluation\0")
+
+  fileprivate class _StorageClass {
+    var _accountID: String = String()
+    var _ownerID: String = String()
+    var _pending: Forge_Loyalty_V1_PendingDowngrade? = nil
+    var _evaluation: Forge_Loyalty_V1_Evaluation? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _accountID = source._accountID
+      _ownerID = source._ownerID
+      _pending = source._pending
+      _evaluation = source._evaluation
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._pending) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 1)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 2)
+      }
+      try { if let v = _storage._pending {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._evaluation {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierDowngradePending, rhs: Forge_Loyalty_V1_TierDowngradePending) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._pending != rhs_storage._pending {return false}
+        if _storage._evaluation != rhs_storage._evaluation {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_TierDowngradeCancelled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierDowngradeCancelled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}tier\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_TierDowngradeCancelled, rhs: Forge_Loyalty_V1_TierDowngradeCancelled) -> Bool {
     if lhs.accountID != rhs.accountID {return false}
-    if lhs.from != rhs.from {return false}
-    if lhs.to != rhs.to {return false}
+    if lhs.tier != rhs.tier {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_ProgrammeChanged: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProgrammeChanged"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}programme\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._programme) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._programme {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_ProgrammeChanged, rhs: Forge_Loyalty_V1_ProgrammeChanged) -> Bool {
+    if lhs._programme != rhs._programme {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_EntitlementConsumed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EntitlementConsumed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}consumption\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._consumption) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._consumption {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_EntitlementConsumed, rhs: Forge_Loyalty_V1_EntitlementConsumed) -> Bool {
+    if lhs._consumption != rhs._consumption {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_EntitlementReversed: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EntitlementReversed"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}consumption\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._consumption) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._consumption {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_EntitlementReversed, rhs: Forge_Loyalty_V1_EntitlementReversed) -> Bool {
+    if lhs._consumption != rhs._consumption {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_PurchaseRecorded: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PurchaseRecorded"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}purchase\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._purchase) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._purchase {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_PurchaseRecorded, rhs: Forge_Loyalty_V1_PurchaseRecorded) -> Bool {
+    if lhs._purchase != rhs._purchase {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateAgreementCreated: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebateAgreementCreated"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RebateAgreementCreated, rhs: Forge_Loyalty_V1_RebateAgreementCreated) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateAgreementCancelled: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebateAgreementCancelled"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RebateAgreementCancelled, rhs: Forge_Loyalty_V1_RebateAgreementCancelled) -> Bool {
+    if lhs._agreement != rhs._agreement {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Loyalty_V1_RebateCreditNoteRequested: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebateCreditNoteRequested"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{1}agreement\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._agreement) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 1)
+    }
+    try { if let v = self._agreement {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Loyalty_V1_RebateCreditNoteRequested, rhs: Forge_Loyalty_V1_RebateCreditNoteRequested) -> Bool {
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs._agreement != rhs._agreement {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

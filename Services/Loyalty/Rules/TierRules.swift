@@ -1,0 +1,224 @@
+import ForgeContracts
+import ForgeKit
+import Foundation
+import SwiftProtobuf
+
+/// What the programme's criteria are measured on, for one account at one moment (read by
+/// LoyaltyStore.facts from the purchases, answers and overdue instalments it keeps).
+struct MemberFacts: Sendable, Equatable {
+    /// Purchases of the trailing 12 months, net of returns, CNY micros.
+    var purchases12m: Int64 = 0
+    var firstPurchaseAt: Date?
+    /// Distinct product lines bought in the trailing 12 months.
+    var productLines = 0
+    var industryShowcase = false
+    var bringsPartners = false
+    /// The latest NPS answer of the trailing 12 months.
+    var latestNps: Int?
+    /// Instalments gone overdue in the trailing 12 months.
+    var overdue12m = 0
+}
+
+/// Tier evaluation with its explanation, and what an evaluation does to a membership: upgrades
+/// at once, downgrades after a warning and a grace period.
+enum TierRules {
+    typealias Programme = Forge_Loyalty_V1_Programme
+    typealias Evaluation = Forge_Loyalty_V1_Evaluation
+    typealias Kind = Forge_Loyalty_V1_CriterionKind
+
+    /// The trailing window of purchases, answers and payment behaviour.
+    static let window: TimeInterval = 365 * 86_400
+
+    static let knownKinds: Set<Kind> = [.purchases12M, .yearsOfCooperation, .productLines, .industryShowcase, .bringsPartners, .nps, .paymentBehaviour]
+
+    static let china = TimeZone(secondsFromGMT: 8 * 3600)!
+    static let calendar: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = china
+        return calendar
+    }()
+
+    static func label(_ kind: Kind) -> String {
+        switch kind {
+        case .purchases12M: "近12个月采购额 Purchases (12 months)"
+        case .yearsOfCooperation: "合作年限 Years of cooperation"
+        case .productLines: "采购产品线 Product lines (12 months)"
+        case .industryShowcase: "行业标杆 Industry showcase"
+        case .bringsPartners: "引荐合作伙伴 Brings partners"
+        case .nps: "最近 NPS Latest NPS"
+        case .paymentBehaviour: "逾期回款次数 Overdue instalments (12 months)"
+        case .unspecified, .UNRECOGNIZED: "未知 Unknown"
+        }
+    }
+
+    /// Whole years from the first purchase to `now` (China calendar); 0 without a purchase.
+    static func years(since first: Date?, now: Date) -> Int {
+        guard let first, first <= now else { return 0 }
+        return calendar.dateComponents([.year], from: first, to: now).year ?? 0
+    }
+
+    static func yuan(_ micros: Int64) -> String { MoneyText.display(micros, "CNY") }
+
+    /// One criterion measured against the facts.
+    static func check(_ criterion: Forge_Loyalty_V1_Criterion, _ facts: MemberFacts, now: Date) -> Forge_Loyalty_V1_CriterionResult {
+        var result = Forge_Loyalty_V1_CriterionResult()
+        result.kind = criterion.kind
+        result.label = label(criterion.kind)
+        result.mandatory = criterion.mandatory
+        result.threshold = criterion.threshold
+        switch criterion.kind {
+        case .purchases12M:
+            result.value = facts.purchases12m
+            result.met = facts.purchases12m >= criterion.threshold
+            result.valueText = yuan(facts.purchases12m)
+            result.thresholdText = "≥ " + yuan(criterion.threshold)
+            result.missing = result.met ? "" : "还差 \(yuan(criterion.threshold - facts.purchases12m)) 采购额"
+        case .yearsOfCooperation:
+            let years = years(since: facts.firstPurchaseAt, now: now)
+            result.value = Int64(years)
+            result.met = Int64(years) >= criterion.threshold
+            result.valueText = "\(years) 年"
+            result.thresholdText = "≥ \(criterion.threshold) 年"
+            result.missing = result.met ? "" : "合作还差 \(criterion.threshold - Int64(years)) 年"
+        case .productLines:
+            result.value = Int64(facts.productLines)
+            result.met = Int64(facts.productLines) >= criterion.threshold
+            result.valueText = "\(facts.productLines) 条"
+            result.thresholdText = "≥ \(criterion.threshold) 条"
+            result.missing = result.met ? "" : "再采购 \(criterion.threshold - Int64(facts.productLines)) 条产品线"
+        case .industryShowcase:
+            result.value = facts.industryShowcase ? 1 : 0
+            result.met = facts.industryShowcase
+            result.valueText = facts.industryShowcase ? "是" : "否"
+            result.thresholdText = "是"
+            result.missing = result.met ? "" : "成为行业标杆客户"
+        case .bringsPartners:
+            result.value = facts.bringsPartners ? 1 : 0
+            result.met = facts.bringsPartners
+            result.valueText = facts.bringsPartners ? "是" : "否"
+            result.thresholdText = "是"
+            result.missing = result.met ? "" : "引荐合作伙伴"
+        case .nps:
+            result.value = Int64(facts.latestNps ?? -1)
+            result.met = facts.latestNps.map { Int64($0) >= criterion.threshold } ?? false
+            result.valueText = facts.latestNps.map(String.init) ?? "无回答"
+            result.thresholdText = "≥ \(criterion.threshold)"
+            result.missing = result.met ? "" : "最近一次 NPS 达到 \(criterion.threshold) 分"
+        case .paymentBehaviour:
+            result.value = Int64(facts.overdue12m)
+            result.met = Int64(facts.overdue12m) <= criterion.threshold
+            result.valueText = "\(facts.overdue12m) 次"
+            result.thresholdText = "≤ \(criterion.threshold) 次"
+            result.missing = result.met ? "" : "近 12 个月逾期回款不超过 \(criterion.threshold) 次"
+        case .unspecified, .UNRECOGNIZED:
+            result.met = false
+            result.missing = "未知条件"
+        }
+        return result
+    }
+
+    /// Every tier checked against the facts; the best tier reached; what the next one needs.
+    static func evaluate(accountID: String, _ facts: MemberFacts, programme: Programme, now: Date, trigger: String) -> Evaluation {
+        var evaluation = Evaluation()
+        evaluation.accountID = accountID
+        evaluation.evaluatedAt = .init(date: now)
+        evaluation.programmeVersion = programme.version
+        evaluation.trigger = trigger
+        evaluation.purchases12M = .with { $0.currencyCode = "CNY"; $0.amountMicros = facts.purchases12m }
+        if let first = facts.firstPurchaseAt { evaluation.firstPurchaseAt = .init(date: first) }
+        var best: Forge_Loyalty_V1_TierCheck?
+        for tier in ProgrammeRules.ordered(programme) {
+            var check = Forge_Loyalty_V1_TierCheck()
+            check.tier = tier.code
+            check.tierName = tier.name
+            check.rank = tier.rank
+            check.criteria = tier.criteria.map { self.check($0, facts, now: now) }
+            check.optionalMet = Int32(check.criteria.filter { !$0.mandatory && $0.met }.count)
+            check.optionalRequired = tier.optionalRequired
+            check.reached = check.criteria.allSatisfy { !$0.mandatory || $0.met } && check.optionalMet >= check.optionalRequired
+            if check.reached { best = check }
+            evaluation.checks.append(check)
+        }
+        evaluation.qualifiedTier = best?.tier ?? ""
+        if let next = evaluation.checks.first(where: { $0.rank > (best?.rank ?? 0) }) {
+            evaluation.nextTier = next.tier
+            evaluation.missingForNext = missing(next)
+        }
+        return evaluation
+    }
+
+    /// What a tier's check still needs: each unmet mandatory criterion, then how many more
+    /// optional ones and which could be.
+    static func missing(_ check: Forge_Loyalty_V1_TierCheck) -> [String] {
+        var missing = check.criteria.filter { $0.mandatory && !$0.met }.map(\.missing)
+        let short = check.optionalRequired - check.optionalMet
+        if short > 0 {
+            let candidates = check.criteria.filter { !$0.mandatory && !$0.met }.map(\.missing).joined(separator: "；")
+            missing.append("再满足 \(short) 项可选条件：\(candidates)")
+        }
+        return missing
+    }
+
+    // MARK: What an evaluation does to the membership
+
+    enum Decision: Equatable {
+        case unchanged
+        case upgrade(to: String)
+        /// Below the tier for the first time: warn the owner, downgrade at `effective`.
+        case warn(to: String, effective: Date)
+        /// Still below while the grace runs (possibly further below): keep waiting.
+        case keepWaiting(to: String)
+        case downgrade(to: String)
+        /// Qualified again during the grace.
+        case cancelPending
+    }
+
+    /// - Parameters:
+    ///   - current: the evaluated tier in force (before any override) and its rank.
+    ///   - pending: the downgrade waiting, with its effective moment.
+    static func decide(current: (code: String, rank: Int32), pending: (to: String, effective: Date)?,
+                       qualified: (code: String, rank: Int32), now: Date, graceDays: Int32, day: TimeInterval = 86_400) -> Decision {
+        if qualified.rank > current.rank { return .upgrade(to: qualified.code) }
+        if qualified.rank == current.rank { return pending == nil ? .unchanged : .cancelPending }
+        if let pending {
+            return now >= pending.effective ? .downgrade(to: qualified.code) : (pending.to == qualified.code ? .unchanged : .keepWaiting(to: qualified.code))
+        }
+        if graceDays <= 0 { return .downgrade(to: qualified.code) }
+        return .warn(to: qualified.code, effective: now.addingTimeInterval(TimeInterval(graceDays) * day))
+    }
+
+    // MARK: The membership year
+
+    /// The membership year `now` falls in: from the latest anniversary of `since` to the next,
+    /// when the quotas renew.
+    static func membershipYear(since: Date, now: Date) -> (start: Date, renews: Date) {
+        guard since <= now else { return (since, calendar.date(byAdding: .year, value: 1, to: since) ?? since) }
+        let years = calendar.dateComponents([.year], from: since, to: now).year ?? 0
+        let start = calendar.date(byAdding: .year, value: years, to: since) ?? since
+        let renews = calendar.date(byAdding: .year, value: years + 1, to: since) ?? since
+        return (start, renews)
+    }
+
+    /// "2026-12-03", China time.
+    static func day(_ date: Date) -> String {
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    /// Within 20 % of the next tier's purchases threshold (the overview's "near the next tier").
+    static func isNearNext(_ evaluation: Evaluation) -> Bool {
+        guard !evaluation.nextTier.isEmpty,
+              let next = evaluation.checks.first(where: { $0.tier == evaluation.nextTier }),
+              let purchases = next.criteria.first(where: { $0.kind == .purchases12M }) else { return false }
+        return !purchases.met && purchases.value * 5 >= purchases.threshold * 4
+    }
+
+    static func level(_ code: String) -> Forge_Loyalty_V1_PartnerTier {
+        switch code {
+        case "bronze": .bronze
+        case "silver": .silver
+        case "gold": .gold
+        default: .unspecified
+        }
+    }
+}
