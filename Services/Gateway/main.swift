@@ -86,7 +86,7 @@ struct GatewaySettings {
     var publicURL = ""
 
     /// The services whose event feeds the gateway follows for webhooks and notifications.
-    static let eventSources = ["accounts", "pipeline", "orders", "feedback"]
+    static let eventSources = ["accounts", "pipeline", "orders", "feedback", "loyalty"]
 
     static func load(configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewaySettings {
         var settings = GatewaySettings(privateKeyPath: environment["FORGE_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }

@@ -213,4 +213,64 @@ struct BrowserTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("survey pages ok"))
     }
+
+    @Test("a manager sees why an account is silver and what it needs for gold; the tier reaches the service desk, whose diagnostic work order uses the free diagnostic once (real processes)")
+    func loyaltyPages() async throws {
+        var stack = try await GatewayProcessTests.start(portBase: 10400)
+        defer { stack.killAll() }
+        try await stack.writeServiceToken()
+        for service in ["loyalty", "servicedesk"] {
+            try stack.start(service)
+            #expect(await stack.waitUntilServing(service))
+        }
+        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
+        func call(_ method: String, _ path: String, _ body: String? = nil, as token: String) async throws -> [String: Any] {
+            let reply = try await GatewayProcessTests.call(stack, method, path, token: token, body: body)
+            #expect(reply.status == 200, "\(method) \(path): \(reply.body)")
+            return reply.json
+        }
+        _ = try await call("POST", "/api/v1/users", #"{"user":{"username":"mgr-east","display_name":"陈经理","roles":["sales_manager"],"team":"east"},"password":"correct horse battery"}"#, as: admin)
+        let account = try await call("POST", "/api/v1/accounts", #"{"account":{"name":"无锡精工机械有限公司","region":"华东","owner_id":"rep-east","team":"east"}}"#, as: admin)
+        let accountID = try #require((account["account"] as? [String: Any])?["id"] as? String)
+        // ERP's history: three years together, ¥2.3 M in two product lines this year.
+        let now = Date()
+        func day(_ ago: Double) -> String { RFC3339.string(from: now.addingTimeInterval(-ago * 86_400)) }
+        let purchases = """
+            {"purchases":[
+             {"key":"inv-2023-1","account_id":"\(accountID)","occurred_at":"\(day(1200))","product_line":"加工中心","amount":{"amount_micros":"500000000000"}},
+             {"key":"inv-2026-1","account_id":"\(accountID)","occurred_at":"\(day(90))","product_line":"加工中心","amount":{"amount_micros":"1500000000000"}},
+             {"key":"inv-2026-2","account_id":"\(accountID)","occurred_at":"\(day(30))","product_line":"注塑机","amount":{"amount_micros":"800000000000"}}]}
+            """
+        // The account reaches loyalty through accounts' feed: until it has, the rows are refused.
+        var recorded = false
+        for _ in 0..<200 where !recorded {
+            let results = try await call("POST", "/api/v1/loyalty/purchases", purchases, as: admin)["results"] as? [[String: Any]] ?? []
+            recorded = results.allSatisfy { ($0["status"] as? String) != "IMPORT_STATUS_REJECTED" }
+            if !recorded { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(recorded)
+        let membership = try await call("GET", "/api/v1/loyalty/members/\(accountID)", as: admin)["membership"] as? [String: Any]
+        #expect(membership?["tier"] as? String == "silver")
+        // The service desk applies the tier's service level to the account's machines.
+        _ = try await call("PUT", "/api/v1/equipment", #"{"equipment":{"serial_number":"WX-VMC-0001","model":"VMC-850","account_id":"\#(accountID)"}}"#, as: admin)
+        var level = ""
+        for _ in 0..<200 where level != "silver" {
+            let machines = try await call("GET", "/api/v1/equipment?account_id=\(accountID)", as: admin)["equipment"] as? [[String: Any]] ?? []
+            level = machines.first?["service_level"] as? String ?? ""
+            if level != "silver" { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(level == "silver", "TierChanged reached forge-servicedesk")
+        // Silver brings one free on-site diagnostic a year: the first work order uses it, the second is refused.
+        _ = try await call("POST", "/api/v1/work-orders", #"{"work_order":{"kind":"WORK_ORDER_KIND_DIAGNOSTIC","serial_number":"WX-VMC-0001","description":"主轴异响诊断"}}"#, as: admin)
+        let second = try await GatewayProcessTests.call(stack, "POST", "/api/v1/work-orders", token: admin,
+                                                        body: #"{"work_order":{"kind":"WORK_ORDER_KIND_DIAGNOSTIC","serial_number":"WX-VMC-0001"}}"#)
+        #expect(second.status == 400 && second.body.contains("used up") && second.body.contains("renews on"), "\(second.body)")
+        let left = try await call("GET", "/api/v1/loyalty/members/\(accountID)", as: admin)["membership"] as? [String: Any]
+        let diagnostic = (left?["entitlements"] as? [[String: Any]])?.first { $0["code"] as? String == "on_site_diagnostic" }
+        #expect(diagnostic?["used"] as? Int == 1)
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/loyalty_pages.py").path
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", accountID, "mgr-east", "correct horse battery"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("loyalty pages ok"))
+    }
 }

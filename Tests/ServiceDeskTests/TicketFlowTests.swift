@@ -299,5 +299,12 @@ struct TicketFlowTests {
             $0.ticket = .with { $0.serialNumber = "VMC850-26-0200"; $0.channel = .phone; $0.category = .fault; $0.priority = .p1; $0.subject = "停机" }
         }, context: ServiceDeskFixture.manager).ticket
         #expect(ticket.sla.serviceLevel == "gold" && ticket.sla.firstResponse.targetMinutes == 60)
+        // A machine registered after the tier changed gets the programme's level too.
+        try await fixture.apply(Forge_Loyalty_V1_TierChanged.with { $0.accountID = "acc_1"; $0.toTier = "silver"; $0.serviceLevel = "silver" }, from: "loyalty")
+        _ = try await fixture.handler.registerEquipment(.with {
+            $0.equipment = .with { $0.serialNumber = "VMC850-26-0201"; $0.model = "VMC-850"; $0.accountID = "acc_1" }
+        }, context: ServiceDeskFixture.manager)
+        #expect(try await fixture.handler.getEquipment(.with { $0.serialNumber = "VMC850-26-0201" }, context: ServiceDeskFixture.manager).equipment.serviceLevel == "silver")
+        #expect(try await fixture.handler.getEquipment(.with { $0.serialNumber = "VMC850-26-0200" }, context: ServiceDeskFixture.manager).equipment.serviceLevel == "silver")
     }
 }

@@ -46,6 +46,7 @@ enum HTTPRoutes {
         let orders = Forge_Orders_V1_OrdersService.Method.self
         let service = Forge_Servicedesk_V1_ServiceDeskService.Method.self
         let feedback = Forge_Feedback_V1_FeedbackService.Method.self
+        let loyalty = Forge_Loyalty_V1_LoyaltyService.Method.self
         var routes: [HTTPRoute] = [
             // Identity
             .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
@@ -295,6 +296,45 @@ enum HTTPRoutes {
             .init(method: .get, path: "/api/v1/nps", rpc: feedback.getNps, service: "feedback", summary: "NPS and CSAT, filtered and grouped (e.g. group_by=region&group_by=month)",
                   query: ["account_id": "account_id", "region": "region", "industry": "industry", "product_line": "product_line", "tier": "tier", "team": "team",
                           "segment_id": "segment_id", "group_by": "group_by[]", "from": "from", "to": "to"], tag: "feedback"),
+            // Loyalty: the partner programme, memberships, entitlements, rebates
+            .init(method: .get, path: "/api/v1/loyalty/programme", rpc: loyalty.getProgramme, service: "loyalty",
+                  summary: "The partner programme in force (and a version waiting for its date)", tag: "loyalty"),
+            .init(method: .put, path: "/api/v1/loyalty/programme", rpc: loyalty.updateProgramme, service: "loyalty",
+                  summary: "A new programme version (send the version read, a change note and when it takes effect)", hasBody: true, tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/programme/versions", rpc: loyalty.listProgrammeVersions, service: "loyalty",
+                  summary: "Every version of the programme, newest first", tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/overview", rpc: loyalty.getProgrammeOverview, service: "loyalty",
+                  summary: "Members per tier, this quarter's movements, downgrades pending, members near the next tier", tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/members", rpc: loyalty.listMembers, service: "loyalty", summary: "Members, by account",
+                  query: page.merging(["tier": "tier", "pending_downgrade": "pending_downgrade"]) { $1 }, tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/members/{account_id}", rpc: loyalty.getMembership, service: "loyalty",
+                  summary: "A membership: tier with its explanation, entitlements left, rebate progress", pathFields: ["account_id": "account_id"], tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/members/{account_id}/evaluate", rpc: loyalty.evaluateTier, service: "loyalty",
+                  summary: "Measure the account against the programme now", pathFields: ["account_id": "account_id"], hasBody: true, tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/members/{account_id}/history", rpc: loyalty.getTierHistory, service: "loyalty",
+                  summary: "Tier changes, warnings and overrides, newest first", query: ["limit": "limit"], pathFields: ["account_id": "account_id"], tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/members/{account_id}/override", rpc: loyalty.overrideTier, service: "loyalty",
+                  summary: "Set the tier by hand (a manager, with a reason and an expiry)", pathFields: ["account_id": "account_id"], hasBody: true, tag: "loyalty"),
+            .init(method: .delete, path: "/api/v1/loyalty/members/{account_id}/override", rpc: loyalty.clearOverride, service: "loyalty",
+                  summary: "End an override now", query: ["version": "version", "reason": "reason"], pathFields: ["account_id": "account_id"], tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/purchases", rpc: loyalty.recordPurchases, service: "loyalty",
+                  summary: "Purchases and returns from ERP (history before Forge, credit notes), once per key", hasBody: true, tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/members/{account_id}/consumptions", rpc: loyalty.consumeEntitlement, service: "loyalty",
+                  summary: "Use an entitlement, once per (code, reference)", pathFields: ["account_id": "account_id"], hasBody: true, tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/members/{account_id}/consumptions", rpc: loyalty.listConsumptions, service: "loyalty",
+                  summary: "Entitlements used, newest first", query: page.merging(["code": "code"]) { $1 }, pathFields: ["account_id": "account_id"], tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/members/{account_id}/consumptions/reverse", rpc: loyalty.reverseConsumption, service: "loyalty",
+                  summary: "Give a consumption back, with a reason", pathFields: ["account_id": "account_id"], hasBody: true, tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/rebates", rpc: loyalty.createRebateAgreement, service: "loyalty",
+                  summary: "A volume-rebate agreement: period, thresholds and rates", hasBody: true, tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/rebates", rpc: loyalty.listRebateAgreements, service: "loyalty", summary: "Rebate agreements",
+                  query: page.merging(["account_id": "account_id", "state": "state"]) { $1 }, tag: "loyalty"),
+            .init(method: .get, path: "/api/v1/loyalty/rebates/{id}", rpc: loyalty.getRebateStatement, service: "loyalty",
+                  summary: "An agreement with its statement of progress", pathFields: ["id": "id"], tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/rebates/{id}/settle", rpc: loyalty.settleRebate, service: "loyalty",
+                  summary: "Settle after the period (requests the credit note)", pathFields: ["id": "id"], hasBody: true, tag: "loyalty"),
+            .init(method: .post, path: "/api/v1/loyalty/rebates/{id}/cancel", rpc: loyalty.cancelRebateAgreement, service: "loyalty",
+                  summary: "End an agreement without settlement, with a reason", pathFields: ["id": "id"], hasBody: true, tag: "loyalty"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")

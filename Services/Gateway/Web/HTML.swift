@@ -47,6 +47,10 @@ enum HTML {
         .sla.at-risk, .sla.missed { color: var(--warn); } .sla.breached { color: var(--bad); font-weight: 600; } .sla.met, .sla.on-track { color: var(--ok); } .sla.paused { color: var(--muted); }
         dl { display: grid; grid-template-columns: 8em 1fr; margin: 0; gap: .2rem .6rem; } dt { color: var(--muted); }
         .muted { color: var(--muted); } .error { color: var(--bad); }
+        .warning { color: var(--warn); font-weight: 600; }
+        .tier { font-size: .85rem; padding: .1rem .6rem; border-radius: 999px; color: #fff; background: #98a2b3; white-space: nowrap; }
+        .tier.bronze { background: #a05a2c; } .tier.silver { background: #7b8794; } .tier.gold { background: #b7791f; } .tier.none { background: #d0d5dd; color: #344054; }
+        tr.criterion.unmet td.value { color: var(--bad); }
         form.stack { display: grid; gap: .6rem; max-width: 420px; }
         input, select, button, textarea { font: inherit; padding: .45rem .6rem; border: 1px solid var(--line); border-radius: 6px; }
         form.stack label { display: grid; gap: .2rem; } form.stack label.check { display: flex; gap: .4rem; align-items: center; }
@@ -69,7 +73,7 @@ enum HTML {
         </style>
         </head>
         <body>
-        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a> · <a href="/tickets">服务工单</a> · <a href="/work-orders">派工单</a> · <a href="/nps">NPS</a> · <a href="/follow-ups">跟进</a> · <a href="/ideas">创意</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
+        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a> · <a href="/tickets">服务工单</a> · <a href="/work-orders">派工单</a> · <a href="/nps">NPS</a> · <a href="/follow-ups">跟进</a> · <a href="/ideas">创意</a> · <a href="/loyalty">会员</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
         <main>
         \(body)
         </main>

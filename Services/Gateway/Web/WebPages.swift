@@ -46,6 +46,7 @@ struct WebPages: Sendable {
         OrderPages(pages: self).register(in: router)
         ServicePages(pages: self).register(in: router)
         FeedbackPages(pages: self).register(in: router)
+        LoyaltyPages(pages: self).register(in: router)
     }
 
     // MARK: Plumbing
@@ -216,7 +217,8 @@ struct WebPages: Sendable {
         cards.append(card("orders", title: "订单与回款", section: section("orders"), content: OrderPages.card(section("orders"))))
         cards.append(card("service", title: "设备与服务", section: section("service"), content: ServicePages.card(section("service"))))
         cards.append(card("feedback", title: "NPS 反馈", section: section("feedback"), content: FeedbackPages.card(section("feedback"))))
-        for (name, title) in [("loyalty", "会员权益"), ("analytics", "健康度")] {
+        cards.append(card("loyalty", title: "会员权益", section: section("loyalty"), content: LoyaltyPages.card(section("loyalty"))))
+        for (name, title) in [("analytics", "健康度")] {
             let current = section(name)
             cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
         }

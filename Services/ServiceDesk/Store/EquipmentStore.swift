@@ -64,6 +64,10 @@ enum EquipmentStore {
         take(requested.region, \.region)
         take(requested.serviceContract, \.serviceContract)
         take(requested.serviceLevel, \.serviceLevel)
+        if existing == nil, requested.serviceLevel.isEmpty,
+           let level = try String.fetchOne(db, sql: "SELECT level FROM account_service_level WHERE account_id = ?", arguments: [equipment.accountID]) {
+            equipment.serviceLevel = level
+        }
         take(requested.orderID, \.orderID)
         take(requested.sku, \.sku)
         if requested.orderLineNo != 0 { equipment.orderLineNo = requested.orderLineNo }

@@ -128,6 +128,14 @@ enum ServiceDeskStore {
             // the open ones (ticket_queue serves one state at a time).
             try db.execute(sql: "CREATE INDEX ticket_open_queue ON ticket (sla_rank, id) WHERE state IN (1, 2, 3)")
         }
+        migrator.registerMigration("servicedesk-v5") { db in
+            // The service level loyalty's partner tier gives each account (TierChanged): a
+            // machine registered after the tier changed gets it too.
+            try db.create(table: "account_service_level") { t in
+                t.primaryKey("account_id", .text)
+                t.column("level", .text).notNull()
+            }
+        }
     }
 
     // MARK: Settings

@@ -51,6 +51,7 @@ enum UpstreamEvents {
         let changed = try Forge_Loyalty_V1_TierChanged(serializedBytes: event.payload)
         // The programme names each tier's level; an event without one falls back to the tier.
         let level = changed.serviceLevel.isEmpty ? TicketRules.serviceLevel(for: changed.to) : changed.serviceLevel
+        try db.execute(sql: "INSERT OR REPLACE INTO account_service_level (account_id, level) VALUES (?, ?)", arguments: [changed.accountID, level])
         for payload in try Data.fetchAll(db, sql: "SELECT payload FROM equipment WHERE account_id = ?", arguments: [changed.accountID]) {
             let equipment = try Forge_Servicedesk_V1_Equipment(serializedBytes: payload)
             guard equipment.serviceLevel != level else { continue }
