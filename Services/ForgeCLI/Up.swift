@@ -99,7 +99,7 @@ extension Up {
         case "loading": say("[forge] finishing the demo data load that was interrupted…")
         default:
             guard try await accounts.listAccounts(.with { $0.page.pageSize = 1 }).accounts.isEmpty else { return }
-            say("[forge] loading demo data (a machinery maker's customers, contacts, a year of activities, leads, opportunities, orders, the installed base and its service history, surveys)…")
+            say("[forge] loading demo data (a machinery maker's customers, contacts, a year of activities, leads, opportunities, orders, the installed base and its service history, surveys, the partner programme)…")
         }
         try layout.setDemoDataState("loading")
         let started = ContinuousClock.now
@@ -115,6 +115,10 @@ extension Up {
         async let service = ServiceDeskDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
+        // Loyalty's purchase history from ERP needs only the accounts too.
+        async let loyalty = LoyaltyDemoData(issuer: issuer).load(accounts: counts.accounts, now: Date()) { progress in
+            say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
+        }
         let pipeline = try await PipelineDemoData(issuer: issuer, adminToken: token).load(accounts: counts.accounts, now: Date()) { progress in
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
@@ -125,9 +129,10 @@ extension Up {
             say("[forge] demo data: \(progress.step) \(progress.done)/\(progress.total)")
         }
         let (machines, tickets) = try await service
+        let partners = try await loyalty
         let users = try await demoUsers
         try layout.setDemoDataState("loaded")
-        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities, \(orders) orders, \(machines) machines, \(tickets) tickets, \(feedback.answers) survey answers in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
+        say("[forge] demo data loaded: \(counts.accounts.count) accounts, \(counts.contacts) contacts, \(counts.activities) activities, \(pipeline.leads) leads, \(pipeline.opportunities) opportunities, \(orders) orders, \(machines) machines, \(tickets) tickets, \(feedback.answers) survey answers, \(partners.members) partners in the programme in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))")
         say("[forge] demo users (password \(DemoData.userPassword)): \(users.joined(separator: ", "))")
     }
 }

@@ -1,0 +1,131 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import SwiftProtobuf
+
+/// The loyalty part of the demo: ERP's invoice history from before Forge (one to six years of
+/// it per customer), so the partner programme starts with the customers spread over its tiers —
+/// a few gold, more silver and bronze, many without a tier, and some within reach of the next
+/// (a silver customer ¥0.4–0.9 M short of gold, bronze ones just under silver's ¥1 M) — plus
+/// frame agreements with volume rebates for the gold customers and a few entitlements used.
+/// Purchases go by key and the rest by idempotency key, so an interrupted load finishes
+/// without doubles.
+struct LoyaltyDemoData {
+    let issuer: TokenIssuer
+
+    static let lines = ["加工中心", "数控车床", "激光切割", "注塑机"]
+    static let yuan: Int64 = 1_000_000
+
+    /// What each customer bought: (days ago, product line, yuan) — deterministic per index.
+    static func history(index: Int, account: DemoData.Account, random: inout SeededRandom) -> [(daysAgo: Int, line: String, yuan: Int64)] {
+        let home = lines.contains(account.productLine) ? account.productLine : lines[index % lines.count]
+        func other(_ offset: Int) -> String { lines[(lines.firstIndex(of: home)! + offset) % lines.count] }
+        let roll = index % 20
+        let firstYears = 1 + random.next(6)
+        var purchases: [(Int, String, Int64)] = [(firstYears * 365 + random.next(200), home, Int64(200_000 + random.next(300_000)))]
+        switch roll {
+        case 0, 1:  // gold: ¥5.5–8 M a year in three lines, long together
+            purchases[0].0 = (3 + random.next(3)) * 365 + 30
+            let total = Int64(5_500_000 + random.next(2_500_000))
+            purchases += [(20 + random.next(60), home, total / 2), (100 + random.next(80), other(1), total * 3 / 10), (200 + random.next(100), other(2), total - total / 2 - total * 3 / 10)]
+        case 2:  // silver, within reach of gold
+            purchases[0].0 = 4 * 365
+            let total = Int64(4_100_000 + random.next(500_000))
+            purchases += [(30 + random.next(90), home, total * 6 / 10), (150 + random.next(150), other(1), total - total * 6 / 10)]
+        case 3, 4, 5, 6:  // silver
+            purchases[0].0 = (2 + random.next(3)) * 365
+            let total = Int64(1_100_000 + random.next(2_400_000))
+            purchases += [(10 + random.next(100), home, total * 7 / 10), (120 + random.next(200), other(1), total - total * 7 / 10)]
+        case 7, 8:  // bronze just under silver's ¥1 M
+            purchases += [(15 + random.next(200), home, Int64(850_000 + random.next(120_000)))]
+        case 9, 10, 11, 12, 13:  // bronze
+            purchases += [(15 + random.next(300), home, Int64(220_000 + random.next(500_000)))]
+        default:  // nothing in the last twelve months
+            break
+        }
+        return purchases
+    }
+
+    func load(accounts: [DemoData.Account], now: Date, progress: (DemoData.Progress) -> Void) async throws -> (members: Int, rebates: Int) {
+        guard !accounts.isEmpty else { return (0, 0) }
+        let erpToken = try await issuer.issue(subject: "erp-bridge", roles: [Role.erpConnector], ttl: 3600)
+        let erp = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: erpToken)])
+        defer { Task { await erp.close() } }
+        let connector = Forge_Loyalty_V1_LoyaltyClient(channel: erp)
+        var random = SeededRandom(seed: 20261204)
+        var purchases: [Forge_Loyalty_V1_Purchase] = []
+        for (index, account) in accounts.enumerated() {
+            for (number, purchase) in Self.history(index: index, account: account, random: &random).enumerated() {
+                purchases.append(.with {
+                    $0.key = "erp-demo|\(account.id)|\(number + 1)"
+                    $0.accountID = account.id
+                    $0.occurredAt = .init(date: now.addingTimeInterval(-Double(purchase.daysAgo) * 86_400))
+                    $0.productLine = purchase.line
+                    $0.amount = .with { $0.currencyCode = "CNY"; $0.amountMicros = purchase.yuan * Self.yuan }
+                    $0.reference = String(format: "INV-%06d", index * 10 + number + 1)
+                })
+            }
+        }
+        // forge-loyalty learns the accounts from their feed: until it has, a row is refused as an
+        // unknown account and sent again (each once, by key).
+        var pending = purchases[...]
+        var done = 0
+        for attempt in 0..<600 where !pending.isEmpty {
+            try Task.checkCancellation()
+            var refused: [Forge_Loyalty_V1_Purchase] = []
+            for batch in stride(from: pending.startIndex, to: pending.endIndex, by: 1000).map({ pending[$0..<min($0 + 1000, pending.endIndex)] }) {
+                let results = try await connector.recordPurchases(.with { $0.purchases = Array(batch) }).results
+                for (purchase, result) in zip(batch, results) where result.status == .rejected { refused.append(purchase) }
+            }
+            done = purchases.count - refused.count
+            pending = refused[...]
+            if pending.isEmpty { break }
+            if attempt == 599 { throw RPCError(.unavailable, "forge-loyalty has not received the demo accounts after 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        progress(.init(step: "purchase history", done: done, total: purchases.count))
+
+        // Frame agreements for the gold customers, this calendar year (finance's).
+        let financeToken = try await issuer.issue(subject: "finance", roles: [Role.finance], ttl: 3600)
+        let financeWire = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: financeToken)])
+        defer { Task { await financeWire.close() } }
+        let finance = Forge_Loyalty_V1_LoyaltyClient(channel: financeWire)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
+        let year = calendar.component(.year, from: now)
+        let start = calendar.date(from: DateComponents(year: year, month: 1, day: 1))!
+        let end = calendar.date(from: DateComponents(year: year + 1, month: 1, day: 1))!
+        var rebates = 0
+        for (index, account) in accounts.enumerated() where index % 20 < 2 {
+            _ = try await finance.createRebateAgreement(.with {
+                $0.agreement = .with {
+                    $0.accountID = account.id
+                    $0.name = "\(year) 年度框架协议 Frame agreement"
+                    $0.startAt = .init(date: start)
+                    $0.endAt = .init(date: end)
+                    $0.brackets = [.with { $0.threshold = .with { $0.amountMicros = 5_000_000 * Self.yuan }; $0.rateBp = 200 },
+                                   .with { $0.threshold = .with { $0.amountMicros = 10_000_000 * Self.yuan }; $0.rateBp = 300 }]
+                }
+            }, options: CallOptions(idempotencyKey: "demo-rebate-\(account.id)"))
+            rebates += 1
+        }
+
+        // A few benefits already used this year: training seats and a free diagnostic.
+        let serviceToken = try await issuer.issue(subject: "svc-mgr", roles: [Role.serviceManager], ttl: 3600)
+        let serviceWire = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: serviceToken)])
+        defer { Task { await serviceWire.close() } }
+        let service = Forge_Loyalty_V1_LoyaltyClient(channel: serviceWire)
+        for (index, account) in accounts.enumerated() where index % 20 < 4 && index < 100 {
+            _ = try await service.consumeEntitlement(.with {
+                $0.accountID = account.id
+                $0.code = "training_seat"
+                $0.reference = "TRAIN-\(year)-05"
+                $0.note = "五轴编程培训 five-axis programming course"
+            })
+        }
+        let members = accounts.indices.filter { $0 % 20 <= 13 }.count
+        progress(.init(step: "partner programme", done: members, total: accounts.count))
+        return (members, rebates)
+    }
+}
