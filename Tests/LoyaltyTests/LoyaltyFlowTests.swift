@@ -398,6 +398,12 @@ struct LoyaltyFlowTests {
         #expect(try await f.membership().tier == "silver")
         #expect(try await f.tierChanges().last?.reason == "programme_change")
         #expect(try await f.handler.listProgrammeVersions(.init(), context: F.manager).versions.map(\.version) == [2, 1])
+        // Marketing changes the programme without seeing the discounts: they are kept as they were.
+        var masked = try await f.handler.getProgramme(.init(), context: F.marketing).programme
+        masked.downgradeGraceDays = 60
+        masked.changeNote = "宽限期 60 天 grace 60 days"
+        let third = try await f.handler.updateProgramme(.with { $0.programme = masked }, context: F.marketing).programme
+        #expect(third.downgradeGraceDays == 60 && third.tiers.first { $0.code == "gold" }?.entitlements.contains { $0.code == "discount" && $0.value == "3%" } == true)
     }
 
     @Test("a rep sees their own and their team's members only; another's is NOT_FOUND; the overview counts what the caller may see")

@@ -72,12 +72,28 @@ struct LoyaltyHandler: Forge_Loyalty_V1_LoyaltyHandler {
         let violations = ProgrammeRules.validate(request.programme, now: now)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
+        let seesMoney = Self.seesMoney(principal)
+        if !seesMoney {
+            let hidden = request.programme.tiers.enumerated().flatMap { tier, definition in
+                definition.entitlements.enumerated().filter(\.element.financeOnly).map { FieldViolation(field: "programme.tiers[\(tier)].entitlements[\($0.offset)].finance_only",
+                                                                                                         description: "discounts are set by finance, managers or admin") }
+            }
+            guard hidden.isEmpty else { throw RPCError.invalidArgument(hidden) }
+        }
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             let latest = try LoyaltyStore.latestVersion(db)
             guard request.programme.version == latest else {
                 throw RPCError(.aborted, "the programme changed since version \(request.programme.version) (now \(latest)): read it again")
             }
             var programme = request.programme
+            if !seesMoney {
+                // The caller never saw the discounts (masked on read): they stay as they were.
+                let current = try LoyaltyStore.programme(db, at: now)
+                for index in programme.tiers.indices {
+                    let kept = current.tiers.first { $0.code == programme.tiers[index].code }?.entitlements.filter(\.financeOnly) ?? []
+                    programme.tiers[index].entitlements += kept
+                }
+            }
             programme.version = latest + 1
             if !programme.hasEffectiveAt || programme.effectiveAt.date < now { programme.effectiveAt = .init(date: now) }
             programme.changedBy = principal.subject
