@@ -92,6 +92,15 @@ struct LoyaltyRulesTests {
         #expect(RebateRules.outcome(purchases: 5_000_000 * Self.yuan - 10_000, brackets: brackets).rateBp == 0, "one cent short is below the threshold")
     }
 
+    @Test("a purchase in another currency counts in CNY by the programme's rate; without a rate it does not count")
+    func exchangeRates() {
+        var programme = Self.programme
+        programme.exchangeRatesMicros["USD"] = 7_100_000
+        #expect(ProgrammeRules.yuanMicros(.with { $0.currencyCode = "USD"; $0.amountMicros = 100_000 * Self.yuan }, programme: programme) == 710_000 * Self.yuan)
+        #expect(ProgrammeRules.yuanMicros(.with { $0.amountMicros = 5 * Self.yuan }, programme: programme) == 5 * Self.yuan)
+        #expect(ProgrammeRules.yuanMicros(.with { $0.currencyCode = "EUR"; $0.amountMicros = Self.yuan }, programme: programme) == nil)
+    }
+
     @Test("a bad programme and a bad agreement name each bad field")
     func validation() {
         var programme = Self.programme

@@ -39,6 +39,9 @@ struct LoyaltyBench: AsyncParsableCommand {
     @Flag(help: "Throw the data away and seed it again.")
     var reseed = false
 
+    @Option(help: "Measurements to run: programme, consume, read (comma-separated).")
+    var only = "programme,consume,read"
+
     static let yuan: Int64 = 1_000_000
     static let lines = ["加工中心", "数控车床", "激光切割"]
 
@@ -68,11 +71,11 @@ struct LoyaltyBench: AsyncParsableCommand {
         let accountsClient = Forge_Accounts_V1_AccountsClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("accounts"),
                                                                                        interceptors: [BearerTokenInterceptor(token: admin)]))
         var started = ContinuousClock.now
-        for batch in stride(from: 0, to: members, by: 10_000) {
+        for batch in stride(from: 0, to: members, by: 2_000) {
             _ = try await accountsClient.importAccounts(.with {
                 $0.importID = "bench-accounts-\(batch)"
                 $0.header = ["name", "region", "owner_id", "team"]
-                $0.rows = (batch..<min(batch + 10_000, members)).map { index in
+                $0.rows = (batch..<min(batch + 2_000, members)).map { index in
                     .with {
                         $0.line = Int32(index + 2)
                         $0.values = ["会员压测客户\(index)号装备有限公司", ["华东", "华南", "华北", "西南"][index % 4], String(format: "rep-%03d", index % 200), String(format: "team-%02d", index % 20)]
@@ -121,6 +124,14 @@ struct LoyaltyBench: AsyncParsableCommand {
         print("durability FULL (synchronous=FULL, WAL) for every measurement")
         let manager = try await loyalty(stack, issuer: issuer, subject: "boss", roles: [Role.salesManager])
 
+        let parts = Set(only.split(separator: ",").map(String.init))
+        if parts.contains("programme") { try await programmeChange(manager, memberCount: memberCount) }
+        let ids = try await DatabaseQueue(path: "\(data)/loyalty.sqlite").read { db in try String.fetchAll(db, sql: "SELECT account_id FROM membership ORDER BY account_id") }
+        if parts.contains("consume") { try await consume(stack, issuer: issuer, ids: ids) }
+        if parts.contains("read") { await read(manager, ids: ids) }
+    }
+
+    func programmeChange(_ manager: Forge_Loyalty_V1_LoyaltyClient, memberCount: Int) async throws {
         // 1. A programme change: gold's threshold moves between ¥6 M and ¥7 M (every member
         //    crosses it: downgrades warned with their grace, or cancelled), all re-evaluated.
         var programme = try await manager.getProgramme(.init()).programme
@@ -139,8 +150,10 @@ struct LoyaltyBench: AsyncParsableCommand {
         print(String(format: "programme v%d (gold from ¥%d M): %d members re-evaluated in %.1f s (%.0f members/s); %d downgrades now pending", version, raise ? 7 : 5,
                      memberCount, seconds, Double(memberCount) / seconds, pending))
 
+    }
+
+    func consume(_ stack: ServiceStack, issuer: TokenIssuer, ids: [String]) async throws {
         // 2. ConsumeEntitlement: a training seat each call, spread over the accounts.
-        let ids = try await DatabaseQueue(path: "\(data)/loyalty.sqlite").read { db in try String.fetchAll(db, sql: "SELECT account_id FROM membership ORDER BY account_id") }
         let engineer = try await loyalty(stack, issuer: issuer, subject: "svc", roles: [Role.serviceManager], connections: 4)
         let run = UUID().uuidString.prefix(8)
         let next = Counter()
@@ -158,6 +171,9 @@ struct LoyaltyBench: AsyncParsableCommand {
         }
         print(consume.line(name: "C=\(concurrency)") + "   ConsumeEntitlement (a training seat; durable, group commit)")
 
+    }
+
+    func read(_ manager: Forge_Loyalty_V1_LoyaltyClient, ids: [String]) async {
         // 3. GetMembership, the 360° view's loyalty section, as a manager (rebates and discounts included).
         let reader = Counter()
         for load in [LoadShape(connections: 1, concurrency: 1, duration: duration, warmup: 2, payloadBytes: 0),

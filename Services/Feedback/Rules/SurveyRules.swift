@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import SwiftProtobuf
 import ForgeWire
 import Foundation
@@ -133,27 +134,9 @@ enum SurveyRules {
         return violations
     }
 
-    /// A date as the customer's calendar day (China time, UTC+8 without daylight saving),
-    /// "2026-12-03". Integer arithmetic (the proleptic Gregorian calendar from days since
-    /// 1970): a date formatter per call was a fifth of an answer's time.
-    static func day(_ date: Date) -> String {
-        let days = Int(((date.timeIntervalSince1970 + 8 * 3600) / 86_400).rounded(.down))
-        let (year, month, dayOfMonth) = civil(days)
-        return String(format: "%04d-%02d-%02d", year, month, dayOfMonth)
-    }
-
-    /// Year, month and day of the day `days` after 1970-01-01 (Howard Hinnant's algorithm).
-    static func civil(_ days: Int) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
+    /// A date as the customer's calendar day (China time), "2026-12-03" (integer arithmetic:
+    /// a date formatter per call was a fifth of an answer's time).
+    static func day(_ date: Date) -> String { ChinaCalendar.day(date) }
 
     /// The calendar month (China time) an answer counts in, "2026-11".
     static func month(_ date: Date) -> String { String(day(date).prefix(7)) }

@@ -53,8 +53,7 @@ enum TierRules {
 
     /// Whole years from the first purchase to `now` (China calendar); 0 without a purchase.
     static func years(since first: Date?, now: Date) -> Int {
-        guard let first, first <= now else { return 0 }
-        return calendar.dateComponents([.year], from: first, to: now).year ?? 0
+        first.map { ChinaCalendar.wholeYears(from: $0, to: now) } ?? 0
     }
 
     static func yuan(_ micros: Int64) -> String { MoneyText.display(micros, "CNY") }
@@ -192,18 +191,12 @@ enum TierRules {
     /// The membership year `now` falls in: from the latest anniversary of `since` to the next,
     /// when the quotas renew.
     static func membershipYear(since: Date, now: Date) -> (start: Date, renews: Date) {
-        guard since <= now else { return (since, calendar.date(byAdding: .year, value: 1, to: since) ?? since) }
-        let years = calendar.dateComponents([.year], from: since, to: now).year ?? 0
-        let start = calendar.date(byAdding: .year, value: years, to: since) ?? since
-        let renews = calendar.date(byAdding: .year, value: years + 1, to: since) ?? since
-        return (start, renews)
+        let years = ChinaCalendar.wholeYears(from: since, to: now)
+        return (ChinaCalendar.addingYears(years, to: since), ChinaCalendar.addingYears(years + 1, to: since))
     }
 
     /// "2026-12-03", China time.
-    static func day(_ date: Date) -> String {
-        let parts = calendar.dateComponents([.year, .month, .day], from: date)
-        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
-    }
+    static func day(_ date: Date) -> String { ChinaCalendar.day(date) }
 
     /// Within 20 % of the next tier's purchases threshold (the overview's "near the next tier").
     static func isNearNext(_ evaluation: Evaluation) -> Bool {

@@ -15,9 +15,9 @@ enum EntitlementStore {
     /// Units used per entitlement since `start`, reversals excluded.
     static func used(_ db: Database, accountID: String, since start: Date) throws -> [String: Int32] {
         var used: [String: Int32] = [:]
-        for row in try Row.fetchAll(db, sql: """
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT code, SUM(quantity) AS used FROM consumption WHERE account_id = ? AND consumed_at >= ? AND NOT reversed GROUP BY code
-            """, arguments: [accountID, start.timeIntervalSince1970]) {
+            """), arguments: [accountID, start.timeIntervalSince1970]) {
             used[row["code"]] = Int32(clamping: row["used"] as Int64)
         }
         return used
@@ -45,7 +45,7 @@ enum EntitlementStore {
     }
 
     static func consumption(_ db: Database, accountID: String, code: String, reference: String) throws -> Consumption? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM consumption WHERE account_id = ? AND code = ? AND reference = ?", arguments: [accountID, code, reference])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM consumption WHERE account_id = ? AND code = ? AND reference = ?"), arguments: [accountID, code, reference])
             .map { try Consumption(serializedBytes: $0) }
     }
 
@@ -102,7 +102,7 @@ enum EntitlementStore {
     }
 
     static func save(_ db: Database, _ consumption: Consumption) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT OR REPLACE INTO consumption (id, account_id, code, reference, year_start, quantity, reversed, contact_id, consumed_at, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [consumption.id, consumption.accountID, consumption.code, consumption.reference, consumption.yearStart.date.timeIntervalSince1970,

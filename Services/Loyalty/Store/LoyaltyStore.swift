@@ -4,6 +4,7 @@ import ForgeWire
 import Foundation
 import GRDB
 import SwiftProtobuf
+import Synchronization
 
 /// Loyalty's database: migrations, the programme's versions, and the facts tiers are measured
 /// on — purchases (orders' deliveries and ERP's history and returns), NPS answers, overdue
@@ -27,7 +28,7 @@ enum LoyaltyStore {
                 t.column("payload", .blob).notNull()
             }
             // The first version is in force from the beginning of time (a test's clock included).
-            try db.execute(sql: "INSERT INTO programme (version, effective_at, payload) VALUES (1, 0, ?)",
+            try db.execute(cached: "INSERT INTO programme (version, effective_at, payload) VALUES (1, 0, ?)",
                            arguments: [try ProgrammeRules.standard(now: Date()).serializedData()])
             // Orders' product master: the product line a delivered line counts in.
             try db.create(table: "product") { t in
@@ -115,30 +116,44 @@ enum LoyaltyStore {
 
     /// The version in force at `now`: the latest whose moment has come.
     static func programme(_ db: Database, at now: Date) throws -> Programme {
-        guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM programme WHERE effective_at <= ? ORDER BY version DESC LIMIT 1",
+        guard let payload = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM programme WHERE effective_at <= ? ORDER BY version DESC LIMIT 1"),
                                               arguments: [now.timeIntervalSince1970])
-            ?? Data.fetchOne(db, sql: "SELECT payload FROM programme ORDER BY version LIMIT 1") else {
+            ?? Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM programme ORDER BY version LIMIT 1")) else {
             throw RPCError(.internal, "the programme is missing")
         }
-        return try Programme(serializedBytes: payload)
+        return try decoded(payload)
+    }
+
+    /// Versions never change once written: each is decoded once (every call and every
+    /// evaluation reads the programme in force).
+    private static let programmes = Mutex<[Data: Programme]>([:])
+
+    static func decoded(_ payload: Data) throws -> Programme {
+        if let known = programmes.withLock({ $0[payload] }) { return known }
+        let programme = try Programme(serializedBytes: payload)
+        programmes.withLock { cache in
+            if cache.count >= 32 { cache.removeAll() }
+            cache[payload] = programme
+        }
+        return programme
     }
 
     /// A version that waits for its effective_at.
     static func scheduledProgramme(_ db: Database, at now: Date) throws -> Programme? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM programme WHERE effective_at > ? ORDER BY version DESC LIMIT 1", arguments: [now.timeIntervalSince1970])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM programme WHERE effective_at > ? ORDER BY version DESC LIMIT 1"), arguments: [now.timeIntervalSince1970])
             .map { try Programme(serializedBytes: $0) }
     }
 
     static func latestVersion(_ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM programme") ?? 0
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM programme")) ?? 0
     }
 
     static func versions(_ db: Database) throws -> [Programme] {
-        try Data.fetchAll(db, sql: "SELECT payload FROM programme ORDER BY version DESC").map { try Programme(serializedBytes: $0) }
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM programme ORDER BY version DESC")).map { try Programme(serializedBytes: $0) }
     }
 
     static func saveProgramme(_ db: Database, _ programme: Programme) throws {
-        try db.execute(sql: "INSERT INTO programme (version, effective_at, payload) VALUES (?, ?, ?)",
+        try db.execute(cached: "INSERT INTO programme (version, effective_at, payload) VALUES (?, ?, ?)",
                        arguments: [programme.version, programme.effectiveAt.date.timeIntervalSince1970, try programme.serializedData()])
     }
 
@@ -149,21 +164,21 @@ enum LoyaltyStore {
         let since = now.addingTimeInterval(-TierRules.window).timeIntervalSince1970
         let until = now.timeIntervalSince1970
         var facts = MemberFacts()
-        if let row = try Row.fetchOne(db, sql: """
+        if let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT COALESCE(SUM(amount_cny), 0) AS total, COUNT(DISTINCT CASE WHEN amount_cny > 0 AND product_line != '' THEN product_line END) AS lines
             FROM purchase WHERE account_id = ? AND occurred_at > ? AND occurred_at <= ?
-            """, arguments: [accountID, since, until]) {
+            """), arguments: [accountID, since, until]) {
             facts.purchases12m = row["total"]
             facts.productLines = row["lines"]
         }
-        facts.firstPurchaseAt = try Double.fetchOne(db, sql: "SELECT MIN(occurred_at) FROM purchase WHERE account_id = ? AND amount_cny > 0 AND occurred_at <= ?",
+        facts.firstPurchaseAt = try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(occurred_at) FROM purchase WHERE account_id = ? AND amount_cny > 0 AND occurred_at <= ?"),
                                                     arguments: [accountID, until]).map(Date.init(timeIntervalSince1970:))
-        facts.latestNps = try Int.fetchOne(db, sql: """
+        facts.latestNps = try Int.fetchOne(db.cachedStatement(sql: """
             SELECT score FROM nps_answer WHERE account_id = ? AND answered_at > ? AND answered_at <= ? ORDER BY answered_at DESC LIMIT 1
-            """, arguments: [accountID, since, until])
-        facts.overdue12m = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM overdue WHERE account_id = ? AND occurred_at > ? AND occurred_at <= ?",
+            """), arguments: [accountID, since, until])
+        facts.overdue12m = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM overdue WHERE account_id = ? AND occurred_at > ? AND occurred_at <= ?"),
                                             arguments: [accountID, since, until]) ?? 0
-        if let flags = try Row.fetchOne(db, sql: "SELECT industry_showcase, brings_partners FROM account_profile WHERE account_id = ?", arguments: [accountID]) {
+        if let flags = try Row.fetchOne(db.cachedStatement(sql: "SELECT industry_showcase, brings_partners FROM account_profile WHERE account_id = ?"), arguments: [accountID]) {
             facts.industryShowcase = flags["industry_showcase"]
             facts.bringsPartners = flags["brings_partners"]
         }
@@ -173,7 +188,7 @@ enum LoyaltyStore {
     /// Records a purchase line once per key; false when the key was recorded before.
     @discardableResult
     static func recordPurchase(_ db: Database, _ purchase: Forge_Loyalty_V1_Purchase, programme: Programme, at now: Date) throws -> Bool {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT INTO purchase (key, account_id, occurred_at, product_line, amount_cny, payload) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO NOTHING
             """, arguments: [purchase.key, purchase.accountID, purchase.occurredAt.date.timeIntervalSince1970, purchase.productLine,

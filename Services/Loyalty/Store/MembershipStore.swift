@@ -23,12 +23,12 @@ enum MembershipStore {
     }
 
     static func stored(_ db: Database, accountID: String) throws -> Stored? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT base_tier, payload FROM membership WHERE account_id = ?", arguments: [accountID]) else { return nil }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT base_tier, payload FROM membership WHERE account_id = ?"), arguments: [accountID]) else { return nil }
         return Stored(membership: try Membership(serializedBytes: row["payload"] as Data), baseTier: row["base_tier"])
     }
 
     static func save(_ db: Database, _ membership: Membership, baseTier: String) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT OR REPLACE INTO membership (account_id, tier, base_tier, qualified_tier, rank, pending_until, near_next, version, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [membership.accountID, membership.tier, baseTier, membership.evaluation.qualifiedTier, membership.rank,
@@ -53,6 +53,8 @@ enum MembershipStore {
         let before = membership.tier
         let previousQualified = existing?.membership.evaluation.qualifiedTier
         var changed = existing == nil
+        /// Whether this evaluation is in the history already (a warning, a cancellation).
+        var recorded = false
         let qualified = evaluation.qualifiedTier
         let pending = membership.hasPendingDowngrade ? (to: membership.pendingDowngrade.toTier, effective: membership.pendingDowngrade.effectiveAt.date) : nil
         let decision = TierRules.decide(current: (base, ProgrammeRules.rank(programme, code: base)), pending: pending,
@@ -84,11 +86,12 @@ enum MembershipStore {
                 $0.reason = "降级宽限至 \(TierRules.day(effective))"
                 $0.evaluation = evaluation
             })
+            recorded = true
             try Outbox.append(db, Forge_Loyalty_V1_TierDowngradePending.with {
                 $0.accountID = accountID
                 $0.ownerID = membership.ownerID
                 $0.pending = membership.pendingDowngrade
-                $0.evaluation = evaluation
+                $0.missing = evaluation.checks.first { $0.tier == base }.map(TierRules.missing) ?? []
             }, accountID: accountID, at: now)
             changed = true
         case .keepWaiting(let to):
@@ -106,6 +109,7 @@ enum MembershipStore {
                 $0.reason = "重新达到等级条件"
                 $0.evaluation = evaluation
             })
+            recorded = true
             try Outbox.append(db, Forge_Loyalty_V1_TierDowngradeCancelled.with { $0.accountID = accountID; $0.tier = base }, accountID: accountID, at: now)
             changed = true
         }
@@ -143,7 +147,7 @@ enum MembershipStore {
             try Outbox.append(db, tierChanged(accountID: accountID, from: before, to: effective, membership: membership, reason: reason, evaluation: evaluation),
                               accountID: accountID, at: now)
             changed = true
-        } else if previousQualified != nil, previousQualified != qualified {
+        } else if !recorded, previousQualified != nil, previousQualified != qualified {
             try history(db, accountID: accountID, at: now, .with {
                 $0.kind = "evaluated"
                 $0.fromTier = previousQualified ?? ""
@@ -193,12 +197,12 @@ enum MembershipStore {
     static func history(_ db: Database, accountID: String, at now: Date, _ entry: Forge_Loyalty_V1_TierHistoryEntry) throws {
         var entry = entry
         entry.at = .init(date: now)
-        try db.execute(sql: "INSERT INTO tier_history (account_id, at, kind, payload) VALUES (?, ?, ?, ?)",
+        try db.execute(cached: "INSERT INTO tier_history (account_id, at, kind, payload) VALUES (?, ?, ?, ?)",
                        arguments: [accountID, now.timeIntervalSince1970, entry.kind, try entry.serializedData()])
     }
 
     static func historyEntries(_ db: Database, accountID: String, limit: Int) throws -> [Forge_Loyalty_V1_TierHistoryEntry] {
-        try Data.fetchAll(db, sql: "SELECT payload FROM tier_history WHERE account_id = ? ORDER BY id DESC LIMIT ?", arguments: [accountID, limit])
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM tier_history WHERE account_id = ? ORDER BY id DESC LIMIT ?"), arguments: [accountID, limit])
             .map { try Forge_Loyalty_V1_TierHistoryEntry(serializedBytes: $0) }
     }
 

@@ -16,11 +16,11 @@ enum RebateStore {
     static let settleDelay: TimeInterval = 86_400
 
     static func agreement(_ db: Database, id: String) throws -> Agreement? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM rebate_agreement WHERE id = ?", arguments: [id]).map { try Agreement(serializedBytes: $0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM rebate_agreement WHERE id = ?"), arguments: [id]).map { try Agreement(serializedBytes: $0) }
     }
 
     static func save(_ db: Database, _ agreement: Agreement) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT OR REPLACE INTO rebate_agreement (id, account_id, state, start_at, end_at, version, payload) VALUES (?, ?, ?, ?, ?, ?, ?)
             """, arguments: [agreement.id, agreement.accountID, agreement.state.rawValue, agreement.startAt.date.timeIntervalSince1970,
                              agreement.endAt.date.timeIntervalSince1970, agreement.version, try agreement.serializedData()])
@@ -51,7 +51,7 @@ enum RebateStore {
 
     /// The period's purchases so far, CNY micros.
     static func purchases(_ db: Database, _ agreement: Agreement) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(amount_cny), 0) FROM purchase WHERE account_id = ? AND occurred_at >= ? AND occurred_at < ?",
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(SUM(amount_cny), 0) FROM purchase WHERE account_id = ? AND occurred_at >= ? AND occurred_at < ?"),
                            arguments: [agreement.accountID, agreement.startAt.date.timeIntervalSince1970, agreement.endAt.date.timeIntervalSince1970]) ?? 0
     }
 
@@ -74,7 +74,7 @@ enum RebateStore {
 
     /// The account's active agreements' progress (the 360° section and the member page).
     static func progress(_ db: Database, accountID: String, now: Date) throws -> [Forge_Loyalty_V1_RebateProgress] {
-        try Data.fetchAll(db, sql: "SELECT payload FROM rebate_agreement WHERE account_id = ? AND state = ? ORDER BY end_at",
+        try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM rebate_agreement WHERE account_id = ? AND state = ? ORDER BY end_at"),
                           arguments: [accountID, Forge_Loyalty_V1_RebateState.active.rawValue])
             .map { try progress(db, try Agreement(serializedBytes: $0)) }
     }

@@ -38,7 +38,7 @@ public enum AccountDirectory {
             try upsert(db, try Forge_Accounts_V1_AccountUpdated(serializedBytes: event.payload).account)
         case "AccountOwnerChanged":
             let change = try Forge_Accounts_V1_AccountOwnerChanged(serializedBytes: event.payload).change
-            try db.execute(sql: "UPDATE account_directory SET owner_id = ? WHERE account_id = ?", arguments: [change.toOwnerID, change.accountID])
+            try db.execute(cached: "UPDATE account_directory SET owner_id = ? WHERE account_id = ?", arguments: [change.toOwnerID, change.accountID])
         case "AccountMerged":
             let merged = try Forge_Accounts_V1_AccountMerged(serializedBytes: event.payload)
             guard !merged.mergedIds.isEmpty else { return }
@@ -50,13 +50,13 @@ public enum AccountDirectory {
     }
 
     public static func upsert(_ db: Database, _ account: Forge_Accounts_V1_Account) throws {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT OR REPLACE INTO account_directory (account_id, name, normalized_name, owner_id, team) VALUES (?, ?, ?, ?, ?)
             """, arguments: [account.id, account.name, NameNormalizer.normalize(account.name), account.ownerID, account.team])
     }
 
     public static func entry(_ db: Database, accountID: String) throws -> Entry? {
-        try Row.fetchOne(db, sql: "SELECT * FROM account_directory WHERE account_id = ?", arguments: [accountID]).map {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account_directory WHERE account_id = ?"), arguments: [accountID]).map {
             Entry(accountID: $0["account_id"], name: $0["name"], ownerID: $0["owner_id"], team: $0["team"])
         }
     }
@@ -65,7 +65,7 @@ public enum AccountDirectory {
 extension AccountDirectory {
     /// The accounts whose name normalises to `name`'s (a spreadsheet naming its customer).
     public static func entries(_ db: Database, named name: String) throws -> [Entry] {
-        try Row.fetchAll(db, sql: "SELECT * FROM account_directory WHERE normalized_name = ? ORDER BY account_id LIMIT 5",
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM account_directory WHERE normalized_name = ? ORDER BY account_id LIMIT 5"),
                          arguments: [NameNormalizer.normalize(name)]).map {
             Entry(accountID: $0["account_id"], name: $0["name"], ownerID: $0["owner_id"], team: $0["team"])
         }

@@ -1933,44 +1933,33 @@ public nonisolated struct Forge_Loyalty_V1_TierChanged: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Forge_Loyalty_V1_TierDowngradePending: @unchecked Sendable {
+/// The owner is warned: below the tier, downgraded at pending.effective_at unless it qualifies
+/// again; `missing` says what keeping the tier needs (the history keeps the whole evaluation).
+public nonisolated struct Forge_Loyalty_V1_TierDowngradePending: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var accountID: String {
-    get {_storage._accountID}
-    set {_uniqueStorage()._accountID = newValue}
-  }
+  public var accountID: String = String()
 
-  public var ownerID: String {
-    get {_storage._ownerID}
-    set {_uniqueStorage()._ownerID = newValue}
-  }
+  public var ownerID: String = String()
 
   public var pending: Forge_Loyalty_V1_PendingDowngrade {
-    get {_storage._pending ?? Forge_Loyalty_V1_PendingDowngrade()}
-    set {_uniqueStorage()._pending = newValue}
+    get {_pending ?? Forge_Loyalty_V1_PendingDowngrade()}
+    set {_pending = newValue}
   }
   /// Returns true if `pending` has been explicitly set.
-  public var hasPending: Bool {_storage._pending != nil}
+  public var hasPending: Bool {self._pending != nil}
   /// Clears the value of `pending`. Subsequent reads from it will return its default value.
-  public mutating func clearPending() {_uniqueStorage()._pending = nil}
+  public mutating func clearPending() {self._pending = nil}
 
-  public var evaluation: Forge_Loyalty_V1_Evaluation {
-    get {_storage._evaluation ?? Forge_Loyalty_V1_Evaluation()}
-    set {_uniqueStorage()._evaluation = newValue}
-  }
-  /// Returns true if `evaluation` has been explicitly set.
-  public var hasEvaluation: Bool {_storage._evaluation != nil}
-  /// Clears the value of `evaluation`. Subsequent reads from it will return its default value.
-  public mutating func clearEvaluation() {_uniqueStorage()._evaluation = nil}
+  public var missing: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _pending: Forge_Loyalty_V1_PendingDowngrade? = nil
 }
 
 public nonisolated struct Forge_Loyalty_V1_TierDowngradeCancelled: Sendable {
@@ -5202,90 +5191,48 @@ nonisolated extension Forge_Loyalty_V1_TierChanged: SwiftProtobuf.Message, Swift
 
 nonisolated extension Forge_Loyalty_V1_TierDowngradePending: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TierDowngradePending"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}owner_id\0\u{1}pending\0\u{1}evaluation\0")
-
-  fileprivate class _StorageClass {
-    var _accountID: String = String()
-    var _ownerID: String = String()
-    var _pending: Forge_Loyalty_V1_PendingDowngrade? = nil
-    var _evaluation: Forge_Loyalty_V1_Evaluation? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _accountID = source._accountID
-      _ownerID = source._ownerID
-      _pending = source._pending
-      _evaluation = source._evaluation
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}owner_id\0\u{1}pending\0\u{1}missing\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
-        case 2: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._pending) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._evaluation) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._pending) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.missing) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._accountID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 1)
-      }
-      if !_storage._ownerID.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 2)
-      }
-      try { if let v = _storage._pending {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
-      try { if let v = _storage._evaluation {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    try { if let v = self._pending {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.missing.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.missing, fieldNumber: 4)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Loyalty_V1_TierDowngradePending, rhs: Forge_Loyalty_V1_TierDowngradePending) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._accountID != rhs_storage._accountID {return false}
-        if _storage._ownerID != rhs_storage._ownerID {return false}
-        if _storage._pending != rhs_storage._pending {return false}
-        if _storage._evaluation != rhs_storage._evaluation {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs._pending != rhs._pending {return false}
+    if lhs.missing != rhs.missing {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
