@@ -58,66 +58,106 @@ enum TierRules {
 
     static func yuan(_ micros: Int64) -> String { MoneyText.display(micros, "CNY") }
 
-    /// One criterion measured against the facts.
+    /// One criterion measured against the facts, in words too.
     static func check(_ criterion: Forge_Loyalty_V1_Criterion, _ facts: MemberFacts, now: Date) -> Forge_Loyalty_V1_CriterionResult {
         var result = Forge_Loyalty_V1_CriterionResult()
         result.kind = criterion.kind
-        result.label = label(criterion.kind)
         result.mandatory = criterion.mandatory
         result.threshold = criterion.threshold
         switch criterion.kind {
         case .purchases12M:
             result.value = facts.purchases12m
             result.met = facts.purchases12m >= criterion.threshold
-            result.valueText = yuan(facts.purchases12m)
-            result.thresholdText = "≥ " + yuan(criterion.threshold)
-            result.missing = result.met ? "" : "还差 \(yuan(criterion.threshold - facts.purchases12m)) 采购额"
         case .yearsOfCooperation:
-            let years = years(since: facts.firstPurchaseAt, now: now)
-            result.value = Int64(years)
-            result.met = Int64(years) >= criterion.threshold
-            result.valueText = "\(years) 年"
-            result.thresholdText = "≥ \(criterion.threshold) 年"
-            result.missing = result.met ? "" : "合作还差 \(criterion.threshold - Int64(years)) 年"
+            result.value = Int64(years(since: facts.firstPurchaseAt, now: now))
+            result.met = result.value >= criterion.threshold
         case .productLines:
             result.value = Int64(facts.productLines)
-            result.met = Int64(facts.productLines) >= criterion.threshold
-            result.valueText = "\(facts.productLines) 条"
-            result.thresholdText = "≥ \(criterion.threshold) 条"
-            result.missing = result.met ? "" : "再采购 \(criterion.threshold - Int64(facts.productLines)) 条产品线"
+            result.met = result.value >= criterion.threshold
         case .industryShowcase:
             result.value = facts.industryShowcase ? 1 : 0
             result.met = facts.industryShowcase
-            result.valueText = facts.industryShowcase ? "是" : "否"
-            result.thresholdText = "是"
-            result.missing = result.met ? "" : "成为行业标杆客户"
         case .bringsPartners:
             result.value = facts.bringsPartners ? 1 : 0
             result.met = facts.bringsPartners
-            result.valueText = facts.bringsPartners ? "是" : "否"
-            result.thresholdText = "是"
-            result.missing = result.met ? "" : "引荐合作伙伴"
         case .nps:
             result.value = Int64(facts.latestNps ?? -1)
             result.met = facts.latestNps.map { Int64($0) >= criterion.threshold } ?? false
-            result.valueText = facts.latestNps.map(String.init) ?? "无回答"
-            result.thresholdText = "≥ \(criterion.threshold)"
-            result.missing = result.met ? "" : "最近一次 NPS 达到 \(criterion.threshold) 分"
         case .paymentBehaviour:
             result.value = Int64(facts.overdue12m)
-            result.met = Int64(facts.overdue12m) <= criterion.threshold
-            result.valueText = "\(facts.overdue12m) 次"
-            result.thresholdText = "≤ \(criterion.threshold) 次"
-            result.missing = result.met ? "" : "近 12 个月逾期回款不超过 \(criterion.threshold) 次"
+            result.met = result.value <= criterion.threshold
         case .unspecified, .UNRECOGNIZED:
             result.met = false
-            result.missing = "未知条件"
         }
         return result
     }
 
+    /// The words of a measured criterion (label, value, threshold, what is missing), from its
+    /// kind and figures: stored results keep the figures only and get their words when read.
+    static func describe(_ result: inout Forge_Loyalty_V1_CriterionResult) {
+        let (value, threshold) = (result.value, result.threshold)
+        result.label = label(result.kind)
+        switch result.kind {
+        case .purchases12M:
+            result.valueText = yuan(value)
+            result.thresholdText = "≥ " + yuan(threshold)
+            result.missing = result.met ? "" : "还差 \(yuan(threshold - value)) 采购额"
+        case .yearsOfCooperation:
+            result.valueText = "\(value) 年"
+            result.thresholdText = "≥ \(threshold) 年"
+            result.missing = result.met ? "" : "合作还差 \(threshold - value) 年"
+        case .productLines:
+            result.valueText = "\(value) 条"
+            result.thresholdText = "≥ \(threshold) 条"
+            result.missing = result.met ? "" : "再采购 \(threshold - value) 条产品线"
+        case .industryShowcase:
+            result.valueText = value == 1 ? "是" : "否"
+            result.thresholdText = "是"
+            result.missing = result.met ? "" : "成为行业标杆客户"
+        case .bringsPartners:
+            result.valueText = value == 1 ? "是" : "否"
+            result.thresholdText = "是"
+            result.missing = result.met ? "" : "引荐合作伙伴"
+        case .nps:
+            result.valueText = value < 0 ? "无回答" : String(value)
+            result.thresholdText = "≥ \(threshold)"
+            result.missing = result.met ? "" : "最近一次 NPS 达到 \(threshold) 分"
+        case .paymentBehaviour:
+            result.valueText = "\(value) 次"
+            result.thresholdText = "≤ \(threshold) 次"
+            result.missing = result.met ? "" : "近 12 个月逾期回款不超过 \(threshold) 次"
+        case .unspecified, .UNRECOGNIZED:
+            result.missing = "未知条件"
+        }
+    }
+
+    /// An evaluation with its criteria's figures only (what is stored: the membership, the
+    /// history, the events); `render` gives the words back.
+    static func compact(_ evaluation: Evaluation) -> Evaluation {
+        var compact = evaluation
+        for tier in compact.checks.indices {
+            for index in compact.checks[tier].criteria.indices {
+                compact.checks[tier].criteria[index].label = ""
+                compact.checks[tier].criteria[index].valueText = ""
+                compact.checks[tier].criteria[index].thresholdText = ""
+                compact.checks[tier].criteria[index].missing = ""
+            }
+        }
+        return compact
+    }
+
+    static func render(_ evaluation: Evaluation) -> Evaluation {
+        var rendered = evaluation
+        for tier in rendered.checks.indices {
+            for index in rendered.checks[tier].criteria.indices { describe(&rendered.checks[tier].criteria[index]) }
+        }
+        return rendered
+    }
+
     /// Every tier checked against the facts; the best tier reached; what the next one needs.
-    static func evaluate(accountID: String, _ facts: MemberFacts, programme: Programme, now: Date, trigger: String) -> Evaluation {
+    /// - Parameter explained: with every criterion's words (a reader's); without, the figures
+    ///   and what the next tier needs (what is stored).
+    static func evaluate(accountID: String, _ facts: MemberFacts, programme: Programme, now: Date, trigger: String, explained: Bool = true) -> Evaluation {
         var evaluation = Evaluation()
         evaluation.accountID = accountID
         evaluation.evaluatedAt = .init(date: now)
@@ -138,6 +178,7 @@ enum TierRules {
             if check.reached { best = check }
             evaluation.checks.append(check)
         }
+        if explained { evaluation = render(evaluation) }
         evaluation.qualifiedTier = best?.tier ?? ""
         if let next = evaluation.checks.first(where: { $0.rank > (best?.rank ?? 0) }) {
             evaluation.nextTier = next.tier
@@ -149,6 +190,8 @@ enum TierRules {
     /// What a tier's check still needs: each unmet mandatory criterion, then how many more
     /// optional ones and which could be.
     static func missing(_ check: Forge_Loyalty_V1_TierCheck) -> [String] {
+        var check = check
+        for index in check.criteria.indices where !check.criteria[index].met { describe(&check.criteria[index]) }
         var missing = check.criteria.filter { $0.mandatory && !$0.met }.map(\.missing)
         let short = check.optionalRequired - check.optionalMet
         if short > 0 {

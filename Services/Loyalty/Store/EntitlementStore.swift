@@ -54,9 +54,9 @@ enum EntitlementStore {
     static func consume(_ db: Database, _ request: Forge_Loyalty_V1_ConsumeEntitlementRequest, by subject: String,
                         programme: Forge_Loyalty_V1_Programme, now: Date) throws -> Forge_Loyalty_V1_ConsumeEntitlementResponse {
         let quantity = max(request.quantity, 1)
-        let membership = try MembershipStore.stored(db, accountID: request.accountID)?.membership
+        let membership = try MembershipStore.tierAndSince(db, accountID: request.accountID)
         let tier = membership.flatMap { ProgrammeRules.tier(programme, code: $0.tier) }
-        let year = membership.flatMap { $0.hasMemberSince ? TierRules.membershipYear(since: $0.memberSince.date, now: now) : nil }
+        let year = membership?.since.map { TierRules.membershipYear(since: $0, now: now) }
         let definition = tier?.entitlements.first { $0.code == request.code }
         let used = try year.map { try self.used(db, accountID: request.accountID, since: $0.start)[request.code] ?? 0 } ?? 0
         if let earlier = try consumption(db, accountID: request.accountID, code: request.code, reference: request.reference) {

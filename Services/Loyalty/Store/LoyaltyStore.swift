@@ -110,6 +110,16 @@ enum LoyaltyStore {
             // Each quarter every member is measured again (the trailing twelve months move on).
             try JobScheduler.schedule(db, kind: LoyaltyJobs.quarterly, dueAt: LoyaltyJobs.nextQuarter(after: Date()), id: LoyaltyJobs.quarterly, now: Date())
         }
+        migrator.registerMigration("loyalty-v2") { db in
+            // A consumption reads the tier and the anniversary without decoding the membership.
+            try db.alter(table: "membership") { t in t.add(column: "member_since", .double) }
+            for row in try Row.fetchAll(db, sql: "SELECT account_id, payload FROM membership") {
+                let membership = try Forge_Loyalty_V1_Membership(serializedBytes: row["payload"] as Data)
+                guard membership.hasMemberSince else { continue }
+                try db.execute(sql: "UPDATE membership SET member_since = ? WHERE account_id = ?",
+                               arguments: [membership.memberSince.date.timeIntervalSince1970, row["account_id"] as String])
+            }
+        }
     }
 
     // MARK: The programme

@@ -27,24 +27,35 @@ enum MembershipStore {
         return Stored(membership: try Membership(serializedBytes: row["payload"] as Data), baseTier: row["base_tier"])
     }
 
+    /// The tier in force and the day the account became a member, without the rest.
+    static func tierAndSince(_ db: Database, accountID: String) throws -> (tier: String, since: Date?)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT tier, member_since FROM membership WHERE account_id = ?"), arguments: [accountID]).map {
+            ($0["tier"], ($0["member_since"] as Double?).map(Date.init(timeIntervalSince1970:)))
+        }
+    }
+
     static func save(_ db: Database, _ membership: Membership, baseTier: String) throws {
         try db.execute(cached: """
-            INSERT OR REPLACE INTO membership (account_id, tier, base_tier, qualified_tier, rank, pending_until, near_next, version, payload)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO membership (account_id, tier, base_tier, qualified_tier, rank, pending_until, near_next, member_since, version, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [membership.accountID, membership.tier, baseTier, membership.evaluation.qualifiedTier, membership.rank,
                              membership.hasPendingDowngrade ? membership.pendingDowngrade.effectiveAt.date.timeIntervalSince1970 : nil,
-                             TierRules.isNearNext(membership.evaluation), membership.version, try membership.serializedData()])
+                             TierRules.isNearNext(membership.evaluation), membership.hasMemberSince ? membership.memberSince.date.timeIntervalSince1970 : nil,
+                             membership.version, try membership.serializedData()])
     }
 
     /// Measures one account now and applies the result.
     @discardableResult
     static func evaluate(_ db: Database, accountID: String, programme: Programme, now: Date, trigger: String, day: TimeInterval) throws -> Membership {
         let facts = try LoyaltyStore.facts(db, accountID: accountID, now: now)
-        let evaluation = TierRules.evaluate(accountID: accountID, facts, programme: programme, now: now, trigger: trigger)
+        let evaluation = TierRules.evaluate(accountID: accountID, facts, programme: programme, now: now, trigger: trigger, explained: false)
         return try apply(db, evaluation, programme: programme, now: now, day: day)
     }
 
     static func apply(_ db: Database, _ evaluation: Forge_Loyalty_V1_Evaluation, programme: Programme, now: Date, day: TimeInterval) throws -> Membership {
+        // Stored everywhere with its figures only; the words come back when it is read.
+        let explained = evaluation
+        let evaluation = TierRules.compact(evaluation)
         let accountID = evaluation.accountID
         let existing = try stored(db, accountID: accountID)
         var membership = existing?.membership ?? .with { $0.accountID = accountID }
@@ -91,7 +102,7 @@ enum MembershipStore {
                 $0.accountID = accountID
                 $0.ownerID = membership.ownerID
                 $0.pending = membership.pendingDowngrade
-                $0.missing = evaluation.checks.first { $0.tier == base }.map(TierRules.missing) ?? []
+                $0.missing = explained.checks.first { $0.tier == base }.map(TierRules.missing) ?? []
             }, accountID: accountID, at: now)
             changed = true
         case .keepWaiting(let to):
@@ -203,7 +214,11 @@ enum MembershipStore {
 
     static func historyEntries(_ db: Database, accountID: String, limit: Int) throws -> [Forge_Loyalty_V1_TierHistoryEntry] {
         try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM tier_history WHERE account_id = ? ORDER BY id DESC LIMIT ?"), arguments: [accountID, limit])
-            .map { try Forge_Loyalty_V1_TierHistoryEntry(serializedBytes: $0) }
+            .map { payload in
+                var entry = try Forge_Loyalty_V1_TierHistoryEntry(serializedBytes: payload)
+                if entry.hasEvaluation { entry.evaluation = TierRules.render(entry.evaluation) }
+                return entry
+            }
     }
 
     // MARK: Overrides
@@ -253,6 +268,7 @@ enum MembershipStore {
             }
         }
         describe(&membership, tier: membership.tier, programme: programme)
+        membership.evaluation = TierRules.render(membership.evaluation)
         membership.entitlements = try EntitlementStore.balances(db, membership: membership, programme: programme, now: now, seesMoney: seesMoney)
         if seesMoney {
             membership.rebates = try RebateStore.progress(db, accountID: accountID, now: now)
@@ -273,6 +289,10 @@ enum MembershipStore {
         return try Data.fetchAll(db, sql: """
             SELECT m.payload FROM membership m JOIN account_directory d ON d.account_id = m.account_id
             WHERE \(clauses.joined(separator: " AND ")) ORDER BY m.account_id LIMIT ?
-            """, arguments: arguments).map { try Membership(serializedBytes: $0) }
+            """, arguments: arguments).map { payload in
+                var membership = try Membership(serializedBytes: payload)
+                membership.evaluation = TierRules.render(membership.evaluation)
+                return membership
+            }
     }
 }
