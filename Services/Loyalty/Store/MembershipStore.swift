@@ -36,8 +36,11 @@ enum MembershipStore {
 
     static func save(_ db: Database, _ membership: Membership, baseTier: String) throws {
         try db.execute(cached: """
-            INSERT OR REPLACE INTO membership (account_id, tier, base_tier, qualified_tier, rank, pending_until, near_next, member_since, version, payload)
+            INSERT INTO membership (account_id, tier, base_tier, qualified_tier, rank, pending_until, near_next, member_since, version, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(account_id) DO UPDATE SET tier = excluded.tier, base_tier = excluded.base_tier, qualified_tier = excluded.qualified_tier,
+                rank = excluded.rank, pending_until = excluded.pending_until, near_next = excluded.near_next, member_since = excluded.member_since,
+                version = excluded.version, payload = excluded.payload
             """, arguments: [membership.accountID, membership.tier, baseTier, membership.evaluation.qualifiedTier, membership.rank,
                              membership.hasPendingDowngrade ? membership.pendingDowngrade.effectiveAt.date.timeIntervalSince1970 : nil,
                              TierRules.isNearNext(membership.evaluation), membership.hasMemberSince ? membership.memberSince.date.timeIntervalSince1970 : nil,
@@ -135,7 +138,10 @@ enum MembershipStore {
             membership.clearOverride()
             changed = true
         }
+        // The membership keeps the evaluation's outcome; its criteria are measured afresh when
+        // the membership is read (and kept in the history when something changed).
         membership.evaluation = evaluation
+        membership.evaluation.checks = []
         if let entry = try AccountDirectory.entry(db, accountID: accountID) {
             membership.accountName = entry.name
             membership.ownerID = entry.ownerID
@@ -250,25 +256,20 @@ enum MembershipStore {
 
     // MARK: Reading
 
-    /// A membership as `principal` sees it: with its entitlements left this membership year and,
-    /// for finance and managers, its rebates' progress. An account without a row yet (no event
-    /// about it has changed anything) is measured on the spot, read-only.
+    /// A membership as `principal` sees it: the tier in force with its criteria measured now
+    /// (why it has this tier, what the next needs), its entitlements left this membership year
+    /// and, for finance and managers, its rebates' progress. An account without a row yet (no
+    /// event about it has changed anything) is measured on the spot, read-only.
     static func view(_ db: Database, accountID: String, programme: Programme, now: Date, seesMoney: Bool) throws -> Membership {
-        var membership: Membership
-        if let stored = try stored(db, accountID: accountID) {
-            membership = stored.membership
-        } else {
-            let facts = try LoyaltyStore.facts(db, accountID: accountID, now: now)
-            membership = .with { $0.accountID = accountID }
-            membership.evaluation = TierRules.evaluate(accountID: accountID, facts, programme: programme, now: now, trigger: "read")
-            if let entry = try AccountDirectory.entry(db, accountID: accountID) {
-                membership.accountName = entry.name
-                membership.ownerID = entry.ownerID
-                membership.team = entry.team
-            }
+        var membership = try stored(db, accountID: accountID)?.membership ?? .with { $0.accountID = accountID }
+        let facts = try LoyaltyStore.facts(db, accountID: accountID, now: now)
+        membership.evaluation = TierRules.evaluate(accountID: accountID, facts, programme: programme, now: now, trigger: "read")
+        if membership.accountName.isEmpty, let entry = try AccountDirectory.entry(db, accountID: accountID) {
+            membership.accountName = entry.name
+            membership.ownerID = entry.ownerID
+            membership.team = entry.team
         }
         describe(&membership, tier: membership.tier, programme: programme)
-        membership.evaluation = TierRules.render(membership.evaluation)
         membership.entitlements = try EntitlementStore.balances(db, membership: membership, programme: programme, now: now, seesMoney: seesMoney)
         if seesMoney {
             membership.rebates = try RebateStore.progress(db, accountID: accountID, now: now)
@@ -289,10 +290,6 @@ enum MembershipStore {
         return try Data.fetchAll(db, sql: """
             SELECT m.payload FROM membership m JOIN account_directory d ON d.account_id = m.account_id
             WHERE \(clauses.joined(separator: " AND ")) ORDER BY m.account_id LIMIT ?
-            """, arguments: arguments).map { payload in
-                var membership = try Membership(serializedBytes: payload)
-                membership.evaluation = TierRules.render(membership.evaluation)
-                return membership
-            }
+            """, arguments: arguments).map { try Membership(serializedBytes: $0) }
     }
 }

@@ -44,11 +44,7 @@ enum OverviewQuery {
             try Data.fetchAll(db, sql: """
                 SELECT m.payload FROM membership m JOIN account_directory d ON d.account_id = m.account_id
                 WHERE \(condition) AND \(scoped) ORDER BY \(order) LIMIT \(listLimit)
-                """, arguments: scopeArguments).map { payload in
-                var membership = try Forge_Loyalty_V1_Membership(serializedBytes: payload)
-                membership.evaluation = TierRules.render(membership.evaluation)
-                return membership
-            }
+                """, arguments: scopeArguments).map { try Forge_Loyalty_V1_Membership(serializedBytes: $0) }
         }
         return .with {
             $0.programme = programme

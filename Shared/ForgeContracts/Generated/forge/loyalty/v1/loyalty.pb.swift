@@ -732,6 +732,8 @@ public nonisolated struct Forge_Loyalty_V1_Membership: @unchecked Sendable {
     set {_uniqueStorage()._rank = newValue}
   }
 
+  /// GetMembership: the criteria measured now; lists: the latest evaluation's outcome (its
+  /// qualified and next tier, what the next needs) without the criteria.
   public var evaluation: Forge_Loyalty_V1_Evaluation {
     get {_storage._evaluation ?? Forge_Loyalty_V1_Evaluation()}
     set {_uniqueStorage()._evaluation = newValue}
