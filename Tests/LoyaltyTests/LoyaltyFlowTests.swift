@@ -419,5 +419,8 @@ struct LoyaltyFlowTests {
         let all = try await f.handler.getProgrammeOverview(.init(), context: F.finance)
         #expect(all.movements.count == 2 && all.tiers.reduce(0) { $0 + $1.members } == 2)
         #expect(all.nearNextTier.map(\.accountID) == [], "¥300 k is far from silver's ¥1 M; acc_2 has silver's ¥1 M but not its optional criteria")
+        try await f.purchase("a|2", yuan: 550_000)
+        let near = try await f.handler.getProgrammeOverview(.init(), context: F.finance).nearNextTier
+        #expect(near.map(\.accountID) == ["acc_1"] && near.first?.evaluation.missingForNext.first == "还差 CNY 150,000.00 采购额", "¥850 k is within 20 % of silver's ¥1 M")
     }
 }

@@ -87,12 +87,16 @@ extension LoyaltyHandler {
     }
 
     /// The agreement, or NOT_FOUND when it or its account is out of the caller's reach.
-    static func visibleAgreement(_ db: Database, id: String, principal: Principal) throws -> Forge_Loyalty_V1_RebateAgreement {
+    /// - Parameter version: the version the caller read, when it changes the agreement (a stale one is ABORTED).
+    static func visibleAgreement(_ db: Database, id: String, principal: Principal, version: Int64? = nil) throws -> Forge_Loyalty_V1_RebateAgreement {
         guard !id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         guard let agreement = try RebateStore.agreement(db, id: id),
               let account = try AccountDirectory.entry(db, accountID: agreement.accountID),
               OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal) else {
             throw RPCError(.notFound, "rebate agreement \(id) not found")
+        }
+        if let version, version != agreement.version {
+            throw RPCError(.aborted, "agreement \(agreement.id) changed since version \(version) (now \(agreement.version)): read it again")
         }
         return agreement
     }
@@ -129,10 +133,7 @@ extension LoyaltyHandler {
         let principal = try context.caller()
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let agreement = try Self.visibleAgreement(db, id: request.id, principal: principal)
-            guard request.version == agreement.version else {
-                throw RPCError(.aborted, "agreement \(agreement.id) changed since version \(request.version) (now \(agreement.version)): read it again")
-            }
+            let agreement = try Self.visibleAgreement(db, id: request.id, principal: principal, version: request.version)
             let settled = try RebateStore.settle(db, agreement, by: principal.subject, now: now)
             try AuditLog.record(db, context: context, recordID: settled.id, changes: ["settled": MoneyText.display(settled.settledAmount.amountMicros, "CNY")], at: now)
             return .with { $0.agreement = settled }
@@ -146,10 +147,7 @@ extension LoyaltyHandler {
         let principal = try context.caller()
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
-            let agreement = try Self.visibleAgreement(db, id: request.id, principal: principal)
-            guard request.version == agreement.version else {
-                throw RPCError(.aborted, "agreement \(agreement.id) changed since version \(request.version) (now \(agreement.version)): read it again")
-            }
+            let agreement = try Self.visibleAgreement(db, id: request.id, principal: principal, version: request.version)
             let cancelled = try RebateStore.cancel(db, agreement, reason: request.reason, now: now)
             try AuditLog.record(db, context: context, recordID: cancelled.id, changes: ["cancelled": request.reason], at: now)
             return .with { $0.agreement = cancelled }

@@ -34,7 +34,10 @@ enum MembershipStore {
         }
     }
 
-    static func save(_ db: Database, _ membership: Membership, baseTier: String) throws {
+    /// - Parameter nearNext: within reach of the next tier (from an evaluation's criteria); nil
+    ///   keeps what the last evaluation said.
+    static func save(_ db: Database, _ membership: Membership, baseTier: String, nearNext: Bool? = nil) throws {
+        let near = try nearNext ?? Bool.fetchOne(db.cachedStatement(sql: "SELECT near_next FROM membership WHERE account_id = ?"), arguments: [membership.accountID]) ?? false
         try db.execute(cached: """
             INSERT INTO membership (account_id, tier, base_tier, qualified_tier, rank, pending_until, near_next, member_since, version, payload)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -43,7 +46,7 @@ enum MembershipStore {
                 version = excluded.version, payload = excluded.payload
             """, arguments: [membership.accountID, membership.tier, baseTier, membership.evaluation.qualifiedTier, membership.rank,
                              membership.hasPendingDowngrade ? membership.pendingDowngrade.effectiveAt.date.timeIntervalSince1970 : nil,
-                             TierRules.isNearNext(membership.evaluation), membership.hasMemberSince ? membership.memberSince.date.timeIntervalSince1970 : nil,
+                             near, membership.hasMemberSince ? membership.memberSince.date.timeIntervalSince1970 : nil,
                              membership.version, try membership.serializedData()])
     }
 
@@ -176,7 +179,7 @@ enum MembershipStore {
         }
         // The version guards what people change (overrides); a plain re-evaluation keeps it.
         if changed { membership.version += 1 }
-        try save(db, membership, baseTier: base)
+        try save(db, membership, baseTier: base, nearNext: TierRules.isNearNext(evaluation))
         return membership
     }
 
