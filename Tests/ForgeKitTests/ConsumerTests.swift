@@ -69,12 +69,16 @@ import Synchronization
 
 @Suite("Event consumers", .timeLimit(.minutes(1)))
 struct ConsumerTests {
+    /// How long a poll may wait where events are waiting for it (it answers at once): its
+    /// deadline is this plus 5 s, which a CI run with every suite starting at once has spent
+    /// before a local call got its turn.
+    static let patience: Int32 = 20_000
     @Test("a consumer applies every event once and advances its cursor with it")
     func appliesOnce() async throws {
         let pair = try await Pair.make()
         for id in 1...5 { try await writeNote(pair.producer, id: "\(id)") }
         let consumer = pair.consumer()
-        #expect(try await consumer.poll(waitMilliseconds: 0) == 5)
+        #expect(try await consumer.poll(waitMilliseconds: Self.patience) == 5)
         #expect(try await consumer.cursor() == 5)
         #expect(try await pair.appliedCounts() == [1, 1, 1, 1, 1])
         #expect(consumer.status.lag == 0)
@@ -85,11 +89,11 @@ struct ConsumerTests {
     func resumesAfterRestart() async throws {
         let pair = try await Pair.make()
         for id in 1...3 { try await writeNote(pair.producer, id: "\(id)") }
-        _ = try await pair.consumer().poll(waitMilliseconds: 0)
+        _ = try await pair.consumer().poll(waitMilliseconds: Self.patience)
         for id in 4...6 { try await writeNote(pair.producer, id: "\(id)") }
 
         let restarted = pair.consumer()
-        #expect(try await restarted.poll(waitMilliseconds: 0) == 3)
+        #expect(try await restarted.poll(waitMilliseconds: Self.patience) == 3)
         #expect(try await pair.appliedCounts().sorted() == [1, 1, 1, 1, 1, 1])
         await pair.stop()
     }
@@ -101,12 +105,12 @@ struct ConsumerTests {
 
         // Two events of the batch are applied, then the process "dies" before the cursor moves.
         await #expect(throws: (any Error).self) {
-            _ = try await pair.consumer(crashAfter: 2).poll(waitMilliseconds: 0)
+            _ = try await pair.consumer(crashAfter: 2).poll(waitMilliseconds: Self.patience)
         }
         #expect(try await pair.appliedCounts().isEmpty, "the half-applied batch rolled back with its cursor")
         #expect(try await pair.consumer().cursor() == 0)
 
-        _ = try await pair.consumer().poll(waitMilliseconds: 0)
+        _ = try await pair.consumer().poll(waitMilliseconds: Self.patience)
         #expect(try await pair.appliedCounts() == [1, 1, 1, 1])
         await pair.stop()
     }
@@ -138,6 +142,7 @@ struct ConsumerTests {
 
 @Suite("Event consumers with a type filter", .timeLimit(.minutes(1)))
 struct FilteredConsumerTests {
+    static let patience = ConsumerTests.patience
     @Test("a consumer filtering by type moves its cursor past events it does not want, so its lag reaches zero")
     func lagWithFilter() async throws {
         let producer = try ForgeDatabase.temporary(migrations: testMigrations)
@@ -152,7 +157,7 @@ struct FilteredConsumerTests {
             try Outbox.append(db, Forge_Common_V1_PageRequest(), at: Date())  // a "PageRequest" event, not wanted
         }
         let consumer = EventConsumer(upstream: "producer", feed: client, database: consumerDatabase, types: ["Money"], logger: Logger(label: "test")) { _, _ in }
-        #expect(try await consumer.poll(waitMilliseconds: 0) == 1)
+        #expect(try await consumer.poll(waitMilliseconds: Self.patience) == 1)
         #expect(try await consumer.cursor() == 2, "the cursor moved past the unwanted event")
         #expect(consumer.status.lag == 0)
         await client.close()
