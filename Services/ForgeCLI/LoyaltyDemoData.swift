@@ -49,10 +49,16 @@ struct LoyaltyDemoData {
 
     func load(accounts: [DemoData.Account], now: Date, progress: (DemoData.Progress) -> Void) async throws -> (members: Int, rebates: Int) {
         guard !accounts.isEmpty else { return (0, 0) }
-        let erpToken = try await issuer.issue(subject: "erp-bridge", roles: [Role.erpConnector], ttl: 3600)
-        let erp = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: erpToken)])
-        defer { Task { await erp.close() } }
-        let connector = Forge_Loyalty_V1_LoyaltyClient(channel: erp)
+        // Each part of the load goes in as the people (and systems) who would do it.
+        var wires: [WireClient] = []
+        defer { Task { [wires] in for wire in wires { await wire.close() } } }
+        func loyalty(as subject: String, _ role: String) async throws -> Forge_Loyalty_V1_LoyaltyClient {
+            let token = try await issuer.issue(subject: subject, roles: [role], ttl: 3600)
+            let wire = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: token)])
+            wires.append(wire)
+            return Forge_Loyalty_V1_LoyaltyClient(channel: wire)
+        }
+        let connector = try await loyalty(as: "erp-bridge", Role.erpConnector)
         var random = SeededRandom(seed: 20261204)
         var purchases: [Forge_Loyalty_V1_Purchase] = []
         for (index, account) in accounts.enumerated() {
@@ -87,10 +93,7 @@ struct LoyaltyDemoData {
         progress(.init(step: "purchase history", done: done, total: purchases.count))
 
         // Frame agreements for the gold customers, this calendar year (finance's).
-        let financeToken = try await issuer.issue(subject: "finance", roles: [Role.finance], ttl: 3600)
-        let financeWire = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: financeToken)])
-        defer { Task { await financeWire.close() } }
-        let finance = Forge_Loyalty_V1_LoyaltyClient(channel: financeWire)
+        let finance = try await loyalty(as: "finance", Role.finance)
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
         let year = calendar.component(.year, from: now)
@@ -112,10 +115,7 @@ struct LoyaltyDemoData {
         }
 
         // A few benefits already used this year: training seats and a free diagnostic.
-        let serviceToken = try await issuer.issue(subject: "svc-mgr", roles: [Role.serviceManager], ttl: 3600)
-        let serviceWire = try WireClient(address: StackLayout.address(of: "loyalty"), interceptors: [BearerTokenInterceptor(token: serviceToken)])
-        defer { Task { await serviceWire.close() } }
-        let service = Forge_Loyalty_V1_LoyaltyClient(channel: serviceWire)
+        let service = try await loyalty(as: "svc-mgr", Role.serviceManager)
         for (index, account) in accounts.enumerated() where index % 20 < 4 && index < 100 {
             _ = try await service.consumeEntitlement(.with {
                 $0.accountID = account.id

@@ -419,6 +419,12 @@ struct LoyaltyFlowTests {
         let all = try await f.handler.getProgrammeOverview(.init(), context: F.finance)
         #expect(all.movements.count == 2 && all.tiers.reduce(0) { $0 + $1.members } == 2)
         #expect(all.nearNextTier.map(\.accountID) == [], "¥300 k is far from silver's ¥1 M; acc_2 has silver's ¥1 M but not its optional criteria")
+        // A renamed account and a new owner reach its membership from accounts' feed.
+        try await f.apply(Forge_Accounts_V1_AccountUpdated.with {
+            $0.account = .with { $0.id = "acc_1"; $0.name = "杭汽轮集团股份有限公司"; $0.ownerID = "rep-b"; $0.team = "east" }
+        }, from: "accounts", seq: 3)
+        let renamed = try await f.handler.listMembers(.init(), context: F.finance).members.first { $0.accountID == "acc_1" }
+        #expect(renamed?.accountName == "杭汽轮集团股份有限公司" && renamed?.ownerID == "rep-b")
         try await f.purchase("a|2", yuan: 550_000)
         let near = try await f.handler.getProgrammeOverview(.init(), context: F.finance).nearNextTier
         #expect(near.map(\.accountID) == ["acc_1"] && near.first?.evaluation.missingForNext.first == "还差 CNY 150,000.00 采购额", "¥850 k is within 20 % of silver's ¥1 M")

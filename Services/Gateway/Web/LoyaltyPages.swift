@@ -62,10 +62,9 @@ struct LoyaltyPages: Sendable {
     /// "2027-03-31" as the end of that day, China time.
     static func day(_ text: String) -> Date? {
         let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(secondsFromGMT: 8 * 3600)!
-        return calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2], hour: 23, minute: 59))
+        guard parts.count == 3, (1...12).contains(parts[1]), (1...31).contains(parts[2]) else { return nil }
+        let day = ChinaCalendar.days(year: parts[0], month: parts[1], day: parts[2])
+        return Date(timeIntervalSince1970: Double(day) * 86_400 + (23 * 60 + 59) * 60 - ChinaCalendar.offset)
     }
 
     static func tierBadge(_ code: String, _ name: String) -> String {

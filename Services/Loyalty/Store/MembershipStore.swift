@@ -145,7 +145,9 @@ enum MembershipStore {
         // the membership is read (and kept in the history when something changed).
         membership.evaluation = evaluation
         membership.evaluation.checks = []
-        if let entry = try AccountDirectory.entry(db, accountID: accountID) {
+        // A new membership takes the account's name and owner from the directory; afterwards
+        // accounts' events keep them current (UpstreamEvents.refreshNames).
+        if membership.accountName.isEmpty, let entry = try AccountDirectory.entry(db, accountID: accountID) {
             membership.accountName = entry.name
             membership.ownerID = entry.ownerID
             membership.team = entry.team

@@ -25,11 +25,8 @@ enum UpstreamEvents {
                            arguments: [account.id, account.industryShowcase, account.bringsPartners])
             let flagsChanged = before.map { ($0["industry_showcase"] as Bool) != account.industryShowcase || ($0["brings_partners"] as Bool) != account.bringsPartners }
                 ?? (account.industryShowcase || account.bringsPartners)
-            if flagsChanged {
-                try reevaluate(db, account.id, now: now, trigger: "account_updated", day: day)
-            } else if try MembershipStore.stored(db, accountID: account.id) != nil {
-                try refreshNames(db, accountID: account.id)
-            }
+            try refreshNames(db, accountID: account.id)
+            if flagsChanged { try reevaluate(db, account.id, now: now, trigger: "account_updated", day: day) }
         case "AccountOwnerChanged":
             let change = try Forge_Accounts_V1_AccountOwnerChanged(serializedBytes: event.payload).change
             try refreshNames(db, accountID: change.accountID)
@@ -108,7 +105,8 @@ enum UpstreamEvents {
     /// The account's name, owner and team on its membership and rebate agreements.
     static func refreshNames(_ db: Database, accountID: String) throws {
         guard let entry = try AccountDirectory.entry(db, accountID: accountID) else { return }
-        if let stored = try MembershipStore.stored(db, accountID: accountID) {
+        if let stored = try MembershipStore.stored(db, accountID: accountID),
+           (stored.membership.accountName, stored.membership.ownerID, stored.membership.team) != (entry.name, entry.ownerID, entry.team) {
             var membership = stored.membership
             membership.accountName = entry.name
             membership.ownerID = entry.ownerID
