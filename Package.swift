@@ -310,6 +310,17 @@ let package = Package(
             path: "Tests/LoyaltyTests",
             swiftSettings: upcomingFeatures
         ),
+        .testTarget(
+            name: "AnalyticsTests",
+            dependencies: [
+                "ForgeAnalytics", "ForgeKit", "ForgeWire", "ForgeContracts", "ForgeTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/AnalyticsTests",
+            swiftSettings: upcomingFeatures
+        ),
         // The C connector library (Connectors/c) against the real executables.
         .testTarget(
             name: "ConnectorTests",

@@ -1,17 +1,26 @@
 import ForgeContracts
 import ForgeKit
 
-// forge-analytics: the read model fed by every event feed (DESIGN §7). Today it follows the
-// accounts feed into its customer table; the metrics over it arrive with the analytics issue.
-ForgeService.main(name: "analytics", migrations: CustomerFacts.migrations) { setup in
-    setup.consumers.append(
-        EventConsumer(
-            upstream: "accounts",
-            feed: try setup.client(of: "accounts"),
-            database: setup.database,
-            types: ["AccountCreated", "AccountMerged"],
-            logger: setup.logger,
-            apply: CustomerFacts.apply
-        )
-    )
+// forge-analytics: the read model fed by every event feed (DESIGN §7) — accounts, pipeline,
+// orders, service desk, feedback and loyalty — and what it measures: the KPIs by the standard
+// formulas, each customer's health, churn risk and purchase cycles, the monthly report. Its
+// own events (ChurnRiskRaised, RepurchaseWindowApproaching) are tasks for the owners.
+ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { setup in
+    let handler = AnalyticsHandler(database: setup.database, clock: setup.clock)
+    handler.register(in: &setup.router)
+    AnalyticsAccess.declare(in: &setup.access)
+    let feeds: [(String, [String], EventConsumer.Apply)] = [
+        ("accounts", UpstreamEvents.accountsTypes, UpstreamEvents.applyAccounts),
+        ("pipeline", UpstreamEvents.pipelineTypes, UpstreamEvents.applyPipeline),
+        ("orders", UpstreamEvents.ordersTypes, UpstreamEvents.applyOrders),
+        ("servicedesk", UpstreamEvents.servicedeskTypes, UpstreamEvents.applyServicedesk),
+        ("feedback", UpstreamEvents.feedbackTypes, UpstreamEvents.applyFeedback),
+        ("loyalty", UpstreamEvents.loyaltyTypes, UpstreamEvents.applyLoyalty),
+    ]
+    for (upstream, types, apply) in feeds {
+        setup.consumers.append(EventConsumer(
+            upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types, logger: setup.logger, apply: apply
+        ))
+    }
+    setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }
 }

@@ -4,12 +4,12 @@ import ForgeWire
 import Foundation
 import SwiftProtobuf
 
-/// The loyalty part of the demo: ERP's invoice history from before Forge (one to six years of
-/// it per customer), so the partner programme starts with the customers spread over its tiers —
+/// The loyalty part of the demo: ERP's order history from before Forge (one to six years of
+/// it per customer, imported into forge-orders), so the partner programme starts with the customers spread over its tiers —
 /// a few gold, more silver and bronze, many without a tier, and some within reach of the next
 /// (a silver customer ¥0.4–0.9 M short of gold, bronze ones just under silver's ¥1 M) — plus
 /// frame agreements with volume rebates for the gold customers and a few entitlements used.
-/// Purchases go by key and the rest by idempotency key, so an interrupted load finishes
+/// Orders go by ERP order number and the rest by idempotency key, so an interrupted load finishes
 /// without doubles.
 struct LoyaltyDemoData {
     let issuer: TokenIssuer
@@ -17,8 +17,8 @@ struct LoyaltyDemoData {
     static let lines = ["加工中心", "数控车床", "激光切割", "注塑机"]
     static let yuan: Int64 = 1_000_000
 
-    /// What each customer bought: (days ago, product line, yuan) — deterministic per index.
-    static func history(index: Int, account: DemoData.Account, random: inout SeededRandom) -> [(daysAgo: Int, line: String, yuan: Int64)] {
+    /// What each customer bought: (days ago, SKU, quantity, unit price in yuan) — deterministic per index.
+    static func history(index: Int, account: DemoData.Account, random: inout SeededRandom) -> [(daysAgo: Int, sku: String, quantity: Int64, yuan: Int64)] {
         let home = lines.contains(account.productLine) ? account.productLine : lines[index % lines.count]
         func other(_ offset: Int) -> String { lines[(lines.firstIndex(of: home)! + offset) % lines.count] }
         let roll = index % 20
@@ -44,7 +44,21 @@ struct LoyaltyDemoData {
         default:  // nothing in the last twelve months
             break
         }
-        return purchases
+        // The machine of each product line, one unit at the amount invoiced.
+        var orders = purchases.map { purchase in
+            (daysAgo: purchase.0, sku: PipelineDemoData.products.first { $0.line == purchase.1 }?.sku ?? "VMC-850", quantity: Int64(1), yuan: purchase.2)
+        }
+        // Spare spindles, bought like clockwork by a third of the customers (about every 330
+        // days, give or take 20): their purchase cycles, and a few gone quiet for a long time.
+        if index % 3 == 0 {
+            let interval = 310 + random.next(40)
+            var ago = index % 9 == 0 ? 560 + random.next(200) : 20 + random.next(300)
+            for _ in 0..<(3 + random.next(3)) {
+                orders.append((daysAgo: ago, sku: "SP-SPINDLE-12K", quantity: Int64(1 + random.next(3)), yuan: 38_000))
+                ago += interval - 20 + random.next(40)
+            }
+        }
+        return orders
     }
 
     func load(accounts: [DemoData.Account], now: Date, progress: (DemoData.Progress) -> Void) async throws -> (members: Int, rebates: Int) {
@@ -58,39 +72,29 @@ struct LoyaltyDemoData {
             wires.append(wire)
             return Forge_Loyalty_V1_LoyaltyClient(channel: wire)
         }
-        let connector = try await loyalty(as: "erp-bridge", Role.erpConnector)
         var random = SeededRandom(seed: 20261204)
-        var purchases: [Forge_Loyalty_V1_Purchase] = []
+        var history: [OrdersDemoData.HistoricOrder] = []
         for (index, account) in accounts.enumerated() {
             for (number, purchase) in Self.history(index: index, account: account, random: &random).enumerated() {
-                purchases.append(.with {
-                    $0.key = "erp-demo|\(account.id)|\(number + 1)"
-                    $0.accountID = account.id
-                    $0.occurredAt = .init(date: now.addingTimeInterval(-Double(purchase.daysAgo) * 86_400))
-                    $0.productLine = purchase.line
-                    $0.amount = .with { $0.currencyCode = "CNY"; $0.amountMicros = purchase.yuan * Self.yuan }
-                    $0.reference = String(format: "INV-%06d", index * 10 + number + 1)
-                })
+                history.append(.init(number: String(format: "ERP-H%05d", index * 10 + number + 1), accountID: account.id,
+                                     daysAgo: purchase.daysAgo, sku: purchase.sku, quantity: purchase.quantity, yuan: purchase.yuan))
             }
         }
-        // forge-loyalty learns the accounts from their feed: until it has, a row is refused as an
-        // unknown account and sent again (each once, by key).
-        var pending = purchases[...]
-        var done = 0
-        for attempt in 0..<600 where !pending.isEmpty {
+        // ERP's order history goes into forge-orders, as the nightly ERP file would: loyalty
+        // counts each delivered order from orders' feed, analytics its order and margin, the
+        // 360° view shows it. Then the load waits for loyalty to have placed the customers.
+        let orders = OrdersDemoData(issuer: issuer)
+        let done = try await orders.importHistory(history, now: now)
+        let expected = accounts.indices.filter { $0 % 20 <= 13 }.count
+        let reader = try await loyalty(as: "svc-mgr", Role.serviceManager)
+        for attempt in 0..<600 {
             try Task.checkCancellation()
-            var refused: [Forge_Loyalty_V1_Purchase] = []
-            for batch in stride(from: pending.startIndex, to: pending.endIndex, by: 1000).map({ pending[$0..<min($0 + 1000, pending.endIndex)] }) {
-                let results = try await connector.recordPurchases(.with { $0.purchases = Array(batch) }).results
-                for (purchase, result) in zip(batch, results) where result.status == .rejected { refused.append(purchase) }
-            }
-            done = purchases.count - refused.count
-            pending = refused[...]
-            if pending.isEmpty { break }
-            if attempt == 599 { throw RPCError(.unavailable, "forge-loyalty has not received the demo accounts after 30 s") }
-            try await Task.sleep(for: .milliseconds(50))
+            let overview = try await reader.getProgrammeOverview(.init())
+            if overview.tiers.filter({ !$0.tier.isEmpty }).reduce(0, { $0 + Int($1.members) }) >= expected { break }
+            if attempt == 599 { throw RPCError(.unavailable, "forge-loyalty has not placed the demo customers after 60 s") }
+            try await Task.sleep(for: .milliseconds(100))
         }
-        progress(.init(step: "purchase history", done: done, total: purchases.count))
+        progress(.init(step: "order history", done: done, total: history.count))
 
         // Frame agreements for the gold customers, this calendar year (finance's).
         let finance = try await loyalty(as: "finance", Role.finance)

@@ -25,21 +25,7 @@ struct OrdersDemoData {
         let erp = try WireClient(address: StackLayout.address(of: "orders"), interceptors: [BearerTokenInterceptor(token: erpToken)])
         defer { Task { await erp.close() } }
         let connector = Forge_Orders_V1_OrdersClient(channel: erp)
-        _ = try await connector.upsertProducts(.with {
-            $0.products = Self.products.map { product in
-                .with {
-                    $0.sku = product.sku
-                    $0.name = product.name
-                    $0.model = product.model
-                    $0.productLine = product.line
-                    $0.unit = product.unit
-                    $0.listPrice = .with { $0.amountMicros = product.price * 1_000_000 }
-                    $0.standardCost = .with { $0.amountMicros = product.cost * 1_000_000 }
-                    $0.leadTimeDays = product.leadDays
-                    $0.active = true
-                }
-            }
-        }, options: CallOptions(idempotencyKey: "demo-products"))
+        try await upsertProducts(connector, key: "demo-products")
 
         // Every fifth customer, one or two orders each, placed over the past year.
         var random = SeededRandom(seed: 20261203)
@@ -86,6 +72,81 @@ struct OrdersDemoData {
         }
         progress(.init(step: "payments", done: payments.count, total: payments.count))
         return plans.count
+    }
+
+    /// An order from ERP's history: delivered `daysAgo` days ago (ordered 10 days before) and
+    /// paid in full.
+    struct HistoricOrder {
+        var number: String
+        var accountID: String
+        var daysAgo: Int
+        var sku: String
+        var quantity: Int64
+        var yuan: Int64
+    }
+
+    /// ERP's history through `ImportOrders`, 500 orders a call, once per ERP order number. The
+    /// product master first (the lines' product lines); orders refuses a row for an account its
+    /// feed has not brought yet, so those are sent again. Returns how many orders are in.
+    func importHistory(_ history: [HistoricOrder], now: Date) async throws -> Int {
+        let erpToken = try await issuer.issue(subject: "erp-bridge", roles: [Role.erpConnector], ttl: 3600)
+        let erp = try WireClient(address: StackLayout.address(of: "orders"), interceptors: [BearerTokenInterceptor(token: erpToken)])
+        defer { Task { await erp.close() } }
+        let connector = Forge_Orders_V1_OrdersClient(channel: erp)
+        // Its own key: the orders part syncs the same master at the same time.
+        try await upsertProducts(connector, key: "demo-products-history")
+        let products = Dictionary(Self.products.map { ($0.sku, $0) }, uniquingKeysWith: { $1 })
+        var pending = history[...]
+        for attempt in 0..<600 where !pending.isEmpty {
+            try Task.checkCancellation()
+            var refused: [HistoricOrder] = []
+            for start in stride(from: pending.startIndex, to: pending.endIndex, by: 500) {
+                let batch = Array(pending[start..<min(start + 500, pending.endIndex)])
+                let results = try await connector.importOrders(.with {
+                    $0.orders = batch.map { item in
+                        .with {
+                            $0.accountID = item.accountID
+                            $0.erpOrderNumber = item.number
+                            $0.status = .completed
+                            $0.createdAt = .init(date: now.addingTimeInterval(-Double(item.daysAgo + 10) * 86_400))
+                            $0.deliveredAt = .init(date: now.addingTimeInterval(-Double(item.daysAgo) * 86_400))
+                            $0.lines = [.with {
+                                $0.sku = item.sku
+                                $0.name = products[item.sku]?.name ?? item.sku
+                                $0.unit = products[item.sku]?.unit ?? "台"
+                                $0.quantity = item.quantity
+                                $0.unitPrice = .with { $0.amountMicros = item.yuan * 1_000_000 }
+                            }]
+                        }
+                    }
+                }, options: CallOptions(timeout: .seconds(60))).results
+                for (item, result) in zip(batch, results) where result.status == .rejected { refused.append(item) }
+            }
+            pending = refused[...]
+            if pending.isEmpty { break }
+            if attempt == 599 { throw RPCError(.unavailable, "forge-orders has not received the demo accounts after 30 s") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return history.count
+    }
+
+    /// ERP's product master sync (once per key however often it is made; the upsert is idempotent anyway).
+    func upsertProducts(_ connector: Forge_Orders_V1_OrdersClient, key: String) async throws {
+        _ = try await connector.upsertProducts(.with {
+            $0.products = Self.products.map { product in
+                .with {
+                    $0.sku = product.sku
+                    $0.name = product.name
+                    $0.model = product.model
+                    $0.productLine = product.line
+                    $0.unit = product.unit
+                    $0.listPrice = .with { $0.amountMicros = product.price * 1_000_000 }
+                    $0.standardCost = .with { $0.amountMicros = product.cost * 1_000_000 }
+                    $0.leadTimeDays = product.leadDays
+                    $0.active = true
+                }
+            }
+        }, options: CallOptions(idempotencyKey: key))
     }
 
     /// One order: drafted by the owner, approved by the manager, released and acknowledged;

@@ -3,7 +3,8 @@ import ForgeKit
 
 // forge-pipeline: leads, opportunities, tasks and the forecast (DESIGN §7). It follows the
 // accounts feed for de-duplication, merges, erasures and the revisit pool, the service desk's
-// for failure predictions (a spare-parts opportunity), and reads quote prices from the product
+// for failure predictions (a spare-parts opportunity), analytics' for churn risks and purchase
+// windows (tasks for the owner), and reads quote prices from the product
 // master in forge-orders.
 ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setup in
     let accounts = try setup.client(of: "accounts")
@@ -20,6 +21,11 @@ ForgeService.main(name: "pipeline", migrations: PipelineStore.migrations) { setu
         upstream: "servicedesk", feed: try setup.client(of: "servicedesk"), database: setup.database, types: ServiceFeed.eventTypes, logger: setup.logger
     ) { db, event in
         try ServiceFeed.apply(db, event, clock: clock)
+    })
+    setup.consumers.append(EventConsumer(
+        upstream: "analytics", feed: try setup.client(of: "analytics"), database: setup.database, types: AnalyticsFeed.eventTypes, logger: setup.logger
+    ) { db, event in
+        try AnalyticsFeed.apply(db, event, clock: clock)
     })
     setup.jobHandlers.merge(handler.jobHandlers) { $1 }
 }

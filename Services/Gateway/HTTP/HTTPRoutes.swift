@@ -47,6 +47,9 @@ enum HTTPRoutes {
         let service = Forge_Servicedesk_V1_ServiceDeskService.Method.self
         let feedback = Forge_Feedback_V1_FeedbackService.Method.self
         let loyalty = Forge_Loyalty_V1_LoyaltyService.Method.self
+        let analytics = Forge_Analytics_V1_AnalyticsService.Method.self
+        let kpiFilter = ["region": "filter.region", "industry": "filter.industry", "tier": "filter.tier", "owner_id": "filter.owner_id",
+                         "team": "filter.team", "partner_tier": "filter.partner_tier"]
         var routes: [HTTPRoute] = [
             // Identity
             .init(method: .post, path: "/api/v1/auth/sign-in", rpc: gateway.signIn, service: "gateway", summary: "Sign in with a username and password", hasBody: true, open: true, tag: "auth"),
@@ -335,6 +338,20 @@ enum HTTPRoutes {
                   summary: "Settle after the period (requests the credit note)", pathFields: ["id": "id"], hasBody: true, tag: "loyalty"),
             .init(method: .post, path: "/api/v1/loyalty/rebates/{id}/cancel", rpc: loyalty.cancelRebateAgreement, service: "loyalty",
                   summary: "End an agreement without settlement, with a reason", pathFields: ["id": "id"], hasBody: true, tag: "loyalty"),
+            // Analytics: KPIs, customer health, churn risk, the monthly report
+            .init(method: .get, path: "/api/v1/analytics/kpis", rpc: analytics.getKpis, service: "analytics",
+                  summary: "KPIs by DESIGN §7's formulas with numerator, denominator and period (from/to RFC 3339; group_by=DIMENSION_REGION …)",
+                  query: kpiFilter.merging(["from": "from", "to": "to", "group_by": "group_by", "keys": "keys[]"]) { $1 }, tag: "analytics"),
+            .init(method: .get, path: "/api/v1/analytics/adoption", rpc: analytics.getAdoption, service: "analytics",
+                  summary: "CRM adoption per rep: accounts, stale accounts, activities per week", query: ["from": "from", "to": "to", "team": "team"], tag: "analytics"),
+            .init(method: .get, path: "/api/v1/analytics/accounts/{account_id}/health", rpc: analytics.getAccountHealth, service: "analytics",
+                  summary: "Health score with its components and reasons, churn risk, repurchase cycles", pathFields: ["account_id": "account_id"], tag: "analytics"),
+            .init(method: .get, path: "/api/v1/analytics/risks", rpc: analytics.listRisks, service: "analytics", summary: "Accounts by churn risk, highest first",
+                  query: kpiFilter.merging(["min_level": "min_level", "limit": "limit"]) { $1 }, tag: "analytics"),
+            .init(method: .get, path: "/api/v1/analytics/report", rpc: analytics.getReport, service: "analytics",
+                  summary: "The monthly management report (month=2026-11; default the last whole month)", query: kpiFilter.merging(["month": "month"]) { $1 }, tag: "analytics"),
+            .init(method: .post, path: "/api/v1/analytics/rebuild", rpc: analytics.rebuild, service: "analytics",
+                  summary: "Admin: drop the read model and replay every feed from the start", hasBody: true, tag: "analytics"),
         ]
         var importAccounts = HTTPRoute(method: .post, path: "/api/v1/import/accounts", rpc: accounts.importAccounts, service: "accounts",
                                        summary: "Import one batch of spreadsheet rows (accounts)", hasBody: true, tag: "import")

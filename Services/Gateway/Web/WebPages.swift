@@ -47,6 +47,7 @@ struct WebPages: Sendable {
         ServicePages(pages: self).register(in: router)
         FeedbackPages(pages: self).register(in: router)
         LoyaltyPages(pages: self).register(in: router)
+        AnalyticsPages(pages: self).register(in: router)
     }
 
     // MARK: Plumbing
@@ -218,10 +219,7 @@ struct WebPages: Sendable {
         cards.append(card("service", title: "设备与服务", section: section("service"), content: ServicePages.card(section("service"))))
         cards.append(card("feedback", title: "NPS 反馈", section: section("feedback"), content: FeedbackPages.card(section("feedback"))))
         cards.append(card("loyalty", title: "会员权益", section: section("loyalty"), content: LoyaltyPages.card(section("loyalty"))))
-        for (name, title) in [("analytics", "健康度")] {
-            let current = section(name)
-            cards.append(card(name, title: title, section: current, content: current?.status == .ok ? "<pre>\(HTML.escape(current?.json ?? ""))</pre>" : "<p class=\"muted\">\(HTML.escape(current?.detail ?? ""))</p>"))
-        }
+        cards.append(card("analytics", title: "客户健康度", section: section("analytics"), content: AnalyticsPages.card(section("analytics"))))
         return HTML.page(title: account?.name ?? id, user: Self.subject(token), body: """
             <h1 id="account-name">\(HTML.escape(account?.name ?? id))</h1>
             <div class="grid">

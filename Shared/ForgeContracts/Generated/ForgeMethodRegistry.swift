@@ -164,14 +164,34 @@ public enum ForgeMethodRegistry {
             response: Forge_Common_V1_ImportResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetKpis"),
+            request: Forge_Analytics_V1_GetKpisRequest.self,
+            response: Forge_Analytics_V1_GetKpisResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAdoption"),
+            request: Forge_Analytics_V1_GetAdoptionRequest.self,
+            response: Forge_Analytics_V1_GetAdoptionResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAccountHealth"),
             request: Forge_Analytics_V1_GetAccountHealthRequest.self,
             response: Forge_Analytics_V1_GetAccountHealthResponse.self
         ),
         RegisteredMethod(
-            MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetDashboard"),
-            request: Forge_Analytics_V1_GetDashboardRequest.self,
-            response: Forge_Analytics_V1_GetDashboardResponse.self
+            MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "ListRisks"),
+            request: Forge_Analytics_V1_ListRisksRequest.self,
+            response: Forge_Analytics_V1_ListRisksResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetReport"),
+            request: Forge_Analytics_V1_GetReportRequest.self,
+            response: Forge_Analytics_V1_GetReportResponse.self
+        ),
+        RegisteredMethod(
+            MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "Rebuild"),
+            request: Forge_Analytics_V1_RebuildRequest.self,
+            response: Forge_Analytics_V1_RebuildResponse.self
         ),
         RegisteredMethod(
             MethodDescriptor(service: "forge.common.v1.EventFeed", method: "Pull"),

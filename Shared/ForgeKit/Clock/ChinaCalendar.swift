@@ -63,3 +63,27 @@ public enum ChinaCalendar {
         return years
     }
 }
+
+extension ChinaCalendar {
+    /// The first moment (China time) of the month `months` after the one `date` falls in.
+    public static func monthStart(_ date: Date, adding months: Int = 0) -> Date {
+        let (year, month, _) = civil(split(date).days)
+        let index = year * 12 + (month - 1) + months
+        let (y, m) = (index >= 0 ? index / 12 : (index - 11) / 12, ((index % 12) + 12) % 12 + 1)
+        return Date(timeIntervalSince1970: Double(days(year: y, month: m, day: 1)) * 86_400 - offset)
+    }
+
+    /// "2026-12": the month `date` falls in, China time.
+    public static func month(_ date: Date) -> String {
+        let (year, month, _) = civil(split(date).days)
+        return "\(year)-\(month < 10 ? "0" : "")\(month)"
+    }
+
+    /// The first moment of a month named "2026-12"; nil when the name is not a month.
+    public static func monthStart(named name: String) -> Date? {
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 4, parts[1].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), (1...12).contains(month) else { return nil }
+        return Date(timeIntervalSince1970: Double(days(year: year, month: month, day: 1)) * 86_400 - offset)
+    }
+}

@@ -10,26 +10,55 @@ public enum Forge_Analytics_V1_AnalyticsService {
     public static let name = "forge.analytics.v1.Analytics"
 
     public enum Method {
+        public static let getKpis = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetKpis")
+        public static let getAdoption = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAdoption")
         public static let getAccountHealth = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetAccountHealth")
-        public static let getDashboard = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetDashboard")
-        public static let all: [MethodDescriptor] = [getAccountHealth, getDashboard]
+        public static let listRisks = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "ListRisks")
+        public static let getReport = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "GetReport")
+        public static let rebuild = MethodDescriptor(service: "forge.analytics.v1.Analytics", method: "Rebuild")
+        public static let all: [MethodDescriptor] = [getKpis, getAdoption, getAccountHealth, listRisks, getReport, rebuild]
     }
 }
 
 /// The server side of `forge.analytics.v1.Analytics`: one method per RPC.
 public protocol Forge_Analytics_V1_AnalyticsHandler: Sendable {
+    /// KPIs over [from, to) (default: this month so far and the eleven before), filtered and optionally
+    /// grouped by one dimension. Sales reps get their own portfolio's figures.
+    func getKpis(_ request: Forge_Analytics_V1_GetKpisRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetKpisResponse
+    /// CRM adoption per rep: accounts, stale accounts, activities per week.
+    func getAdoption(_ request: Forge_Analytics_V1_GetAdoptionRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetAdoptionResponse
+    /// The 360° view's analytics section: health score and its reasons, churn risk, next
+    /// purchase windows.
     func getAccountHealth(_ request: Forge_Analytics_V1_GetAccountHealthRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetAccountHealthResponse
-    func getDashboard(_ request: Forge_Analytics_V1_GetDashboardRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetDashboardResponse
+    /// Accounts by churn risk, highest first.
+    func listRisks(_ request: Forge_Analytics_V1_ListRisksRequest, context: ServerContext) async throws -> Forge_Analytics_V1_ListRisksResponse
+    /// The monthly management report: KPIs against last month and last year, top risks, the
+    /// largest movers, chart series.
+    func getReport(_ request: Forge_Analytics_V1_GetReportRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetReportResponse
+    /// Admin: drops the read model and replays every feed from the start.
+    func rebuild(_ request: Forge_Analytics_V1_RebuildRequest, context: ServerContext) async throws -> Forge_Analytics_V1_RebuildResponse
 }
 
 extension Forge_Analytics_V1_AnalyticsHandler {
     /// Registers every RPC of `forge.analytics.v1.Analytics` in the server's router.
     public func register(in router: inout RPCRouter) {
+        router.register(Forge_Analytics_V1_AnalyticsService.Method.getKpis, request: Forge_Analytics_V1_GetKpisRequest.self) { request, context in
+            try await self.getKpis(request, context: context)
+        }
+        router.register(Forge_Analytics_V1_AnalyticsService.Method.getAdoption, request: Forge_Analytics_V1_GetAdoptionRequest.self) { request, context in
+            try await self.getAdoption(request, context: context)
+        }
         router.register(Forge_Analytics_V1_AnalyticsService.Method.getAccountHealth, request: Forge_Analytics_V1_GetAccountHealthRequest.self) { request, context in
             try await self.getAccountHealth(request, context: context)
         }
-        router.register(Forge_Analytics_V1_AnalyticsService.Method.getDashboard, request: Forge_Analytics_V1_GetDashboardRequest.self) { request, context in
-            try await self.getDashboard(request, context: context)
+        router.register(Forge_Analytics_V1_AnalyticsService.Method.listRisks, request: Forge_Analytics_V1_ListRisksRequest.self) { request, context in
+            try await self.listRisks(request, context: context)
+        }
+        router.register(Forge_Analytics_V1_AnalyticsService.Method.getReport, request: Forge_Analytics_V1_GetReportRequest.self) { request, context in
+            try await self.getReport(request, context: context)
+        }
+        router.register(Forge_Analytics_V1_AnalyticsService.Method.rebuild, request: Forge_Analytics_V1_RebuildRequest.self) { request, context in
+            try await self.rebuild(request, context: context)
         }
     }
 }
@@ -42,11 +71,32 @@ public struct Forge_Analytics_V1_AnalyticsClient: Sendable {
         self.channel = channel
     }
 
+    /// KPIs over [from, to) (default: this month so far and the eleven before), filtered and optionally
+    /// grouped by one dimension. Sales reps get their own portfolio's figures.
+    public func getKpis(_ request: Forge_Analytics_V1_GetKpisRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_GetKpisResponse {
+        try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.getKpis, request: request, response: Forge_Analytics_V1_GetKpisResponse.self, options: options)
+    }
+    /// CRM adoption per rep: accounts, stale accounts, activities per week.
+    public func getAdoption(_ request: Forge_Analytics_V1_GetAdoptionRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_GetAdoptionResponse {
+        try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.getAdoption, request: request, response: Forge_Analytics_V1_GetAdoptionResponse.self, options: options)
+    }
+    /// The 360° view's analytics section: health score and its reasons, churn risk, next
+    /// purchase windows.
     public func getAccountHealth(_ request: Forge_Analytics_V1_GetAccountHealthRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_GetAccountHealthResponse {
         try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.getAccountHealth, request: request, response: Forge_Analytics_V1_GetAccountHealthResponse.self, options: options)
     }
-    public func getDashboard(_ request: Forge_Analytics_V1_GetDashboardRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_GetDashboardResponse {
-        try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.getDashboard, request: request, response: Forge_Analytics_V1_GetDashboardResponse.self, options: options)
+    /// Accounts by churn risk, highest first.
+    public func listRisks(_ request: Forge_Analytics_V1_ListRisksRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_ListRisksResponse {
+        try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.listRisks, request: request, response: Forge_Analytics_V1_ListRisksResponse.self, options: options)
+    }
+    /// The monthly management report: KPIs against last month and last year, top risks, the
+    /// largest movers, chart series.
+    public func getReport(_ request: Forge_Analytics_V1_GetReportRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_GetReportResponse {
+        try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.getReport, request: request, response: Forge_Analytics_V1_GetReportResponse.self, options: options)
+    }
+    /// Admin: drops the read model and replays every feed from the start.
+    public func rebuild(_ request: Forge_Analytics_V1_RebuildRequest, options: CallOptions = CallOptions()) async throws -> Forge_Analytics_V1_RebuildResponse {
+        try await channel.unary(Forge_Analytics_V1_AnalyticsService.Method.rebuild, request: request, response: Forge_Analytics_V1_RebuildResponse.self, options: options)
     }
 }
 

@@ -8,7 +8,9 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// Analytics: the read model fed by every event feed (DESIGN.md §7). First draft.
+/// Analytics: the read model fed by every event feed (DESIGN.md §7) — the KPIs by the standard
+/// formulas, each with its numerator, denominator and period; per customer a health score with
+/// its components, churn risk from silent signals and repurchase cycles; the monthly report.
 
 import SwiftProtobuf
 
@@ -22,14 +24,387 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Forge_Analytics_V1_HealthFactor: Sendable {
+/// The dimensions KPIs are filtered and grouped by. Accounts' figures use the account's current
+/// region, industry, tier, owner and team; survey answers (NPS, CSAT) the account's as they were
+/// when the survey went out, as feedback reports them.
+public nonisolated enum Forge_Analytics_V1_Dimension: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case region // = 1
+  case industry // = 2
+
+  /// Accounts' tier (core, potential, regular, marginal).
+  case tier // = 3
+  case owner // = 4
+  case team // = 5
+
+  /// Loyalty's partner tier (bronze, silver, gold).
+  case partnerTier // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .region
+    case 2: self = .industry
+    case 3: self = .tier
+    case 4: self = .owner
+    case 5: self = .team
+    case 6: self = .partnerTier
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .region: return 1
+    case .industry: return 2
+    case .tier: return 3
+    case .owner: return 4
+    case .team: return 5
+    case .partnerTier: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Analytics_V1_Dimension] = [
+    .unspecified,
+    .region,
+    .industry,
+    .tier,
+    .owner,
+    .team,
+    .partnerTier,
+  ]
+
+}
+
+public nonisolated struct Forge_Analytics_V1_KpiFilter: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  public var region: String = String()
 
-  public var contribution: Double = 0
+  public var industry: String = String()
+
+  /// core, potential, regular, marginal.
+  public var tier: String = String()
+
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  /// A loyalty tier code (bronze, silver, gold) or "none".
+  public var partnerTier: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A named figure that makes up a KPI (NPS's promoters, an ageing bucket, a funnel stage).
+public nonisolated struct Forge_Analytics_V1_KpiPart: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var label: String = String()
+
+  public var value: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_Kpi: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Stable key: retention, churn, repeat_purchase_rate, aov, revenue, orders, ltv, clv, nps,
+  /// csat, funnel_design … funnel_won, win_rate, sales_cycle_days, first_response_compliance,
+  /// sla_compliance, mttr_hours, on_time_delivery, dso, receivables, top10_share, hhi,
+  /// active_users, activities_per_rep_week, stale_share.
+  public var key: String = String()
+
+  public var label: String = String()
+
+  /// value = numerator / denominator × scale (see formula); 0 when not defined.
+  public var value: Double = 0
+
+  public var numerator: Double = 0
+
+  public var denominator: Double = 0
+
+  public var numeratorLabel: String = String()
+
+  public var denominatorLabel: String = String()
+
+  /// "%", "CNY", "days", "hours", "index", "count", "per rep per week".
+  public var unit: String = String()
+
+  public var formula: String = String()
+
+  /// False when the denominator is 0 (no answers, no customers): show "—", not 0.
+  public var defined: Bool = false
+
+  public var parts: [Forge_Analytics_V1_KpiPart] = []
+
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_KpiGroup: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var key: String = String()
+
+  public var kpis: [Forge_Analytics_V1_Kpi] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_GetKpisRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// [from, to); both empty: from the start of the month eleven months ago (China time) to now.
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var filter: Forge_Analytics_V1_KpiFilter {
+    get {_filter ?? Forge_Analytics_V1_KpiFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  public var groupBy: Forge_Analytics_V1_Dimension = .unspecified
+
+  /// Only these KPIs; empty: all.
+  public var keys: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _filter: Forge_Analytics_V1_KpiFilter? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_GetKpisResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var kpis: [Forge_Analytics_V1_Kpi] = []
+
+  public var groups: [Forge_Analytics_V1_KpiGroup] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_RepAdoption: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  public var accounts: Int32 = 0
+
+  /// Accounts with no activity in the 7 days before `to` (accounts' stale-warning rule).
+  public var staleAccounts: Int32 = 0
+
+  public var staleShare: Double = 0
+
+  public var activities: Int32 = 0
+
+  public var activitiesPerWeek: Double = 0
+
+  public var active: Bool = false
+
+  public var lastActivityAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastActivityAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastActivityAt = newValue}
+  }
+  /// Returns true if `lastActivityAt` has been explicitly set.
+  public var hasLastActivityAt: Bool {self._lastActivityAt != nil}
+  /// Clears the value of `lastActivityAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLastActivityAt() {self._lastActivityAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastActivityAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_GetAdoptionRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  public var team: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_GetAdoptionResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var reps: [Forge_Analytics_V1_RepAdoption] = []
+
+  public var kpis: [Forge_Analytics_V1_Kpi] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_HealthComponent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// contact_recency, order_recency, order_trend, nps, service, payment.
+  public var key: String = String()
+
+  public var label: String = String()
+
+  /// Share of the score, in points (the weights add up to 100).
+  public var weight: Double = 0
+
+  /// 0–100.
+  public var score: Double = 0
+
+  /// weight × score / 100.
+  public var points: Double = 0
+
+  public var explanation: String = String()
+
+  /// The same component a month earlier.
+  public var previousPoints: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One of the three components that moved the score most since a month earlier.
+public nonisolated struct Forge_Analytics_V1_HealthReason: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var component: String = String()
+
+  public var label: String = String()
+
+  public var change: Double = 0
 
   public var explanation: String = String()
 
@@ -38,35 +413,205 @@ public nonisolated struct Forge_Analytics_V1_HealthFactor: Sendable {
   public init() {}
 }
 
-public nonisolated struct Forge_Analytics_V1_AccountHealth: Sendable {
+public nonisolated struct Forge_Analytics_V1_ChurnSignal: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var accountID: String = String()
+  /// no_order, fewer_contacts, falling_value, detractor, sla_miss.
+  public var key: String = String()
 
-  /// 0–100.
+  public var label: String = String()
+
+  public var weight: Double = 0
+
+  public var explanation: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_ChurnRisk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 0–100: the weights of the signals present.
   public var score: Double = 0
 
-  public var factors: [Forge_Analytics_V1_HealthFactor] = []
+  /// low, medium, high.
+  public var level: String = String()
 
-  /// 0–1.
-  public var churnRisk: Double = 0
+  public var signals: [Forge_Analytics_V1_ChurnSignal] = []
 
-  public var nextExpectedPurchase: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_nextExpectedPurchase ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_nextExpectedPurchase = newValue}
+  /// An open risk episode: alerted once, when it began.
+  public var alerted: Bool = false
+
+  public var alertedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_alertedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_alertedAt = newValue}
   }
-  /// Returns true if `nextExpectedPurchase` has been explicitly set.
-  public var hasNextExpectedPurchase: Bool {self._nextExpectedPurchase != nil}
-  /// Clears the value of `nextExpectedPurchase`. Subsequent reads from it will return its default value.
-  public mutating func clearNextExpectedPurchase() {self._nextExpectedPurchase = nil}
+  /// Returns true if `alertedAt` has been explicitly set.
+  public var hasAlertedAt: Bool {self._alertedAt != nil}
+  /// Clears the value of `alertedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearAlertedAt() {self._alertedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _nextExpectedPurchase: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _alertedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_RepurchaseCycle: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var productLine: String = String()
+
+  public var purchases: Int32 = 0
+
+  public var meanIntervalDays: Double = 0
+
+  /// Standard deviation of the intervals.
+  public var deviationDays: Double = 0
+
+  public var lastPurchase: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_lastPurchase ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_lastPurchase = newValue}
+  }
+  /// Returns true if `lastPurchase` has been explicitly set.
+  public var hasLastPurchase: Bool {self._lastPurchase != nil}
+  /// Clears the value of `lastPurchase`. Subsequent reads from it will return its default value.
+  public mutating func clearLastPurchase() {self._lastPurchase = nil}
+
+  /// last + mean − deviation … last + mean + deviation.
+  public var windowOpens: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_windowOpens ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_windowOpens = newValue}
+  }
+  /// Returns true if `windowOpens` has been explicitly set.
+  public var hasWindowOpens: Bool {self._windowOpens != nil}
+  /// Clears the value of `windowOpens`. Subsequent reads from it will return its default value.
+  public mutating func clearWindowOpens() {self._windowOpens = nil}
+
+  public var windowCloses: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_windowCloses ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_windowCloses = newValue}
+  }
+  /// Returns true if `windowCloses` has been explicitly set.
+  public var hasWindowCloses: Bool {self._windowCloses != nil}
+  /// Clears the value of `windowCloses`. Subsequent reads from it will return its default value.
+  public mutating func clearWindowCloses() {self._windowCloses = nil}
+
+  /// 30 days before the window opens.
+  public var reminderAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_reminderAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_reminderAt = newValue}
+  }
+  /// Returns true if `reminderAt` has been explicitly set.
+  public var hasReminderAt: Bool {self._reminderAt != nil}
+  /// Clears the value of `reminderAt`. Subsequent reads from it will return its default value.
+  public mutating func clearReminderAt() {self._reminderAt = nil}
+
+  public var reminded: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _lastPurchase: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _windowOpens: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _windowCloses: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _reminderAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_AccountHealth: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  /// 0–100.
+  public var score: Double {
+    get {_storage._score}
+    set {_uniqueStorage()._score = newValue}
+  }
+
+  public var components: [Forge_Analytics_V1_HealthComponent] {
+    get {_storage._components}
+    set {_uniqueStorage()._components = newValue}
+  }
+
+  public var previousScore: Double {
+    get {_storage._previousScore}
+    set {_uniqueStorage()._previousScore = newValue}
+  }
+
+  public var reasons: [Forge_Analytics_V1_HealthReason] {
+    get {_storage._reasons}
+    set {_uniqueStorage()._reasons = newValue}
+  }
+
+  public var churn: Forge_Analytics_V1_ChurnRisk {
+    get {_storage._churn ?? Forge_Analytics_V1_ChurnRisk()}
+    set {_uniqueStorage()._churn = newValue}
+  }
+  /// Returns true if `churn` has been explicitly set.
+  public var hasChurn: Bool {_storage._churn != nil}
+  /// Clears the value of `churn`. Subsequent reads from it will return its default value.
+  public mutating func clearChurn() {_uniqueStorage()._churn = nil}
+
+  public var cycles: [Forge_Analytics_V1_RepurchaseCycle] {
+    get {_storage._cycles}
+    set {_uniqueStorage()._cycles = newValue}
+  }
+
+  public var asOf: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._asOf ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._asOf = newValue}
+  }
+  /// Returns true if `asOf` has been explicitly set.
+  public var hasAsOf: Bool {_storage._asOf != nil}
+  /// Clears the value of `asOf`. Subsequent reads from it will return its default value.
+  public mutating func clearAsOf() {_uniqueStorage()._asOf = nil}
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var region: String {
+    get {_storage._region}
+    set {_uniqueStorage()._region = newValue}
+  }
+
+  /// The earliest predicted purchase window still ahead or open.
+  public var nextExpectedPurchase: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._nextExpectedPurchase ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._nextExpectedPurchase = newValue}
+  }
+  /// Returns true if `nextExpectedPurchase` has been explicitly set.
+  public var hasNextExpectedPurchase: Bool {_storage._nextExpectedPurchase != nil}
+  /// Clears the value of `nextExpectedPurchase`. Subsequent reads from it will return its default value.
+  public mutating func clearNextExpectedPurchase() {_uniqueStorage()._nextExpectedPurchase = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Forge_Analytics_V1_GetAccountHealthRequest: Sendable {
@@ -102,10 +647,206 @@ public nonisolated struct Forge_Analytics_V1_GetAccountHealthResponse: Sendable 
   fileprivate var _health: Forge_Analytics_V1_AccountHealth? = nil
 }
 
-public nonisolated struct Forge_Analytics_V1_GetDashboardRequest: Sendable {
+public nonisolated struct Forge_Analytics_V1_RiskEntry: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  public var region: String = String()
+
+  public var health: Double = 0
+
+  public var churn: Forge_Analytics_V1_ChurnRisk {
+    get {_churn ?? Forge_Analytics_V1_ChurnRisk()}
+    set {_churn = newValue}
+  }
+  /// Returns true if `churn` has been explicitly set.
+  public var hasChurn: Bool {self._churn != nil}
+  /// Clears the value of `churn`. Subsequent reads from it will return its default value.
+  public mutating func clearChurn() {self._churn = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _churn: Forge_Analytics_V1_ChurnRisk? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_ListRisksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var filter: Forge_Analytics_V1_KpiFilter {
+    get {_filter ?? Forge_Analytics_V1_KpiFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  /// low, medium, high: at least this level; empty: medium.
+  public var minLevel: String = String()
+
+  /// Default 50, at most 500.
+  public var limit: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Forge_Analytics_V1_KpiFilter? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_ListRisksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var risks: [Forge_Analytics_V1_RiskEntry] = []
+
+  public var total: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_ReportLine: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var current: Forge_Analytics_V1_Kpi {
+    get {_storage._current ?? Forge_Analytics_V1_Kpi()}
+    set {_uniqueStorage()._current = newValue}
+  }
+  /// Returns true if `current` has been explicitly set.
+  public var hasCurrent: Bool {_storage._current != nil}
+  /// Clears the value of `current`. Subsequent reads from it will return its default value.
+  public mutating func clearCurrent() {_uniqueStorage()._current = nil}
+
+  public var previousMonth: Forge_Analytics_V1_Kpi {
+    get {_storage._previousMonth ?? Forge_Analytics_V1_Kpi()}
+    set {_uniqueStorage()._previousMonth = newValue}
+  }
+  /// Returns true if `previousMonth` has been explicitly set.
+  public var hasPreviousMonth: Bool {_storage._previousMonth != nil}
+  /// Clears the value of `previousMonth`. Subsequent reads from it will return its default value.
+  public mutating func clearPreviousMonth() {_uniqueStorage()._previousMonth = nil}
+
+  public var previousYear: Forge_Analytics_V1_Kpi {
+    get {_storage._previousYear ?? Forge_Analytics_V1_Kpi()}
+    set {_uniqueStorage()._previousYear = newValue}
+  }
+  /// Returns true if `previousYear` has been explicitly set.
+  public var hasPreviousYear: Bool {_storage._previousYear != nil}
+  /// Clears the value of `previousYear`. Subsequent reads from it will return its default value.
+  public mutating func clearPreviousYear() {_uniqueStorage()._previousYear = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Forge_Analytics_V1_Mover: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  public var ownerID: String = String()
+
+  public var score: Double = 0
+
+  public var change: Double = 0
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_SeriesPoint: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var label: String = String()
+
+  public var value: Double = 0
+
+  public var defined: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_Series: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// revenue_trend, nps_trend, nps_by_region, ageing, funnel.
+  public var key: String = String()
+
+  public var label: String = String()
+
+  public var unit: String = String()
+
+  public var points: [Forge_Analytics_V1_SeriesPoint] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Analytics_V1_GetReportRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "2026-11"; empty: the last whole month (China time).
+  public var month: String = String()
+
+  public var filter: Forge_Analytics_V1_KpiFilter {
+    get {_filter ?? Forge_Analytics_V1_KpiFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Forge_Analytics_V1_KpiFilter? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_GetReportResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var month: String = String()
 
   public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
@@ -125,7 +866,24 @@ public nonisolated struct Forge_Analytics_V1_GetDashboardRequest: Sendable {
   /// Clears the value of `to`. Subsequent reads from it will return its default value.
   public mutating func clearTo() {self._to = nil}
 
-  public var region: String = String()
+  /// The month's flows; repeat purchase, concentration and LTV over the twelve months to its end.
+  public var lines: [Forge_Analytics_V1_ReportLine] = []
+
+  public var topRisks: [Forge_Analytics_V1_RiskEntry] = []
+
+  /// The largest health changes over the month, up and down.
+  public var movers: [Forge_Analytics_V1_Mover] = []
+
+  public var charts: [Forge_Analytics_V1_Series] = []
+
+  public var generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_generatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_generatedAt = newValue}
+  }
+  /// Returns true if `generatedAt` has been explicitly set.
+  public var hasGeneratedAt: Bool {self._generatedAt != nil}
+  /// Clears the value of `generatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearGeneratedAt() {self._generatedAt = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -133,38 +891,128 @@ public nonisolated struct Forge_Analytics_V1_GetDashboardRequest: Sendable {
 
   fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _generatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-public nonisolated struct Forge_Analytics_V1_GetDashboardResponse: Sendable {
+public nonisolated struct Forge_Analytics_V1_RebuildRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
-
-  public var retention: Double = 0
-
-  public var churn: Double = 0
-
-  public var repeatPurchaseRate: Double = 0
-
-  public var nps: Double = 0
-
-  public var winRate: Double = 0
-
-  /// Herfindahl–Hirschman index of revenue concentration, 0–10,000.
-  public var hhi: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
+public nonisolated struct Forge_Analytics_V1_RebuildResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var feedsReset: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A risk episode began: a task for the owner (once per episode; ChurnRiskCleared ends it).
+public nonisolated struct Forge_Analytics_V1_ChurnRiskRaised: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var accountName: String = String()
+
+  public var ownerID: String = String()
+
+  public var team: String = String()
+
+  public var risk: Forge_Analytics_V1_ChurnRisk {
+    get {_risk ?? Forge_Analytics_V1_ChurnRisk()}
+    set {_risk = newValue}
+  }
+  /// Returns true if `risk` has been explicitly set.
+  public var hasRisk: Bool {self._risk != nil}
+  /// Clears the value of `risk`. Subsequent reads from it will return its default value.
+  public mutating func clearRisk() {self._risk = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _risk: Forge_Analytics_V1_ChurnRisk? = nil
+}
+
+public nonisolated struct Forge_Analytics_V1_ChurnRiskCleared: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String = String()
+
+  public var score: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// 30 days before a predicted purchase window opens: a reminder for the owner.
+public nonisolated struct Forge_Analytics_V1_RepurchaseWindowApproaching: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var accountID: String {
+    get {_storage._accountID}
+    set {_uniqueStorage()._accountID = newValue}
+  }
+
+  public var accountName: String {
+    get {_storage._accountName}
+    set {_uniqueStorage()._accountName = newValue}
+  }
+
+  public var ownerID: String {
+    get {_storage._ownerID}
+    set {_uniqueStorage()._ownerID = newValue}
+  }
+
+  public var team: String {
+    get {_storage._team}
+    set {_uniqueStorage()._team = newValue}
+  }
+
+  public var cycle: Forge_Analytics_V1_RepurchaseCycle {
+    get {_storage._cycle ?? Forge_Analytics_V1_RepurchaseCycle()}
+    set {_uniqueStorage()._cycle = newValue}
+  }
+  /// Returns true if `cycle` has been explicitly set.
+  public var hasCycle: Bool {_storage._cycle != nil}
+  /// Clears the value of `cycle`. Subsequent reads from it will return its default value.
+  public mutating func clearCycle() {_uniqueStorage()._cycle = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "forge.analytics.v1"
 
-nonisolated extension Forge_Analytics_V1_HealthFactor: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".HealthFactor"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}contribution\0\u{1}explanation\0")
+nonisolated extension Forge_Analytics_V1_Dimension: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0DIMENSION_UNSPECIFIED\0\u{1}DIMENSION_REGION\0\u{1}DIMENSION_INDUSTRY\0\u{1}DIMENSION_TIER\0\u{1}DIMENSION_OWNER\0\u{1}DIMENSION_TEAM\0\u{1}DIMENSION_PARTNER_TIER\0")
+}
+
+nonisolated extension Forge_Analytics_V1_KpiFilter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KpiFilter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}region\0\u{1}industry\0\u{1}tier\0\u{3}owner_id\0\u{1}team\0\u{3}partner_tier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -172,39 +1020,54 @@ nonisolated extension Forge_Analytics_V1_HealthFactor: SwiftProtobuf.Message, Sw
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularDoubleField(value: &self.contribution) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.explanation) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.industry) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.partnerTier) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 1)
     }
-    if self.contribution.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.contribution, fieldNumber: 2)
+    if !self.industry.isEmpty {
+      try visitor.visitSingularStringField(value: self.industry, fieldNumber: 2)
     }
-    if !self.explanation.isEmpty {
-      try visitor.visitSingularStringField(value: self.explanation, fieldNumber: 3)
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 3)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 4)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 5)
+    }
+    if !self.partnerTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.partnerTier, fieldNumber: 6)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Analytics_V1_HealthFactor, rhs: Forge_Analytics_V1_HealthFactor) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.contribution != rhs.contribution {return false}
-    if lhs.explanation != rhs.explanation {return false}
+  public static func ==(lhs: Forge_Analytics_V1_KpiFilter, rhs: Forge_Analytics_V1_KpiFilter) -> Bool {
+    if lhs.region != rhs.region {return false}
+    if lhs.industry != rhs.industry {return false}
+    if lhs.tier != rhs.tier {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.partnerTier != rhs.partnerTier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Analytics_V1_AccountHealth: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".AccountHealth"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}score\0\u{1}factors\0\u{3}churn_risk\0\u{3}next_expected_purchase\0")
+nonisolated extension Forge_Analytics_V1_KpiPart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KpiPart"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}value\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -212,11 +1075,54 @@ nonisolated extension Forge_Analytics_V1_AccountHealth: SwiftProtobuf.Message, S
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
-      case 2: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
-      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.factors) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.churnRisk) }()
-      case 5: try { try decoder.decodeSingularMessageField(value: &self._nextExpectedPurchase) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_KpiPart, rhs: Forge_Analytics_V1_KpiPart) -> Bool {
+    if lhs.label != rhs.label {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_Kpi: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Kpi"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}value\0\u{1}numerator\0\u{1}denominator\0\u{3}numerator_label\0\u{3}denominator_label\0\u{1}unit\0\u{1}formula\0\u{1}defined\0\u{1}parts\0\u{1}from\0\u{1}to\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.numerator) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.denominator) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.numeratorLabel) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.denominatorLabel) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.unit) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.formula) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.defined) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.parts) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 13: try { try decoder.decodeSingularMessageField(value: &self._to) }()
       default: break
       }
     }
@@ -227,30 +1133,778 @@ nonisolated extension Forge_Analytics_V1_AccountHealth: SwiftProtobuf.Message, S
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.accountID.isEmpty {
-      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 3)
+    }
+    if self.numerator.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.numerator, fieldNumber: 4)
+    }
+    if self.denominator.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.denominator, fieldNumber: 5)
+    }
+    if !self.numeratorLabel.isEmpty {
+      try visitor.visitSingularStringField(value: self.numeratorLabel, fieldNumber: 6)
+    }
+    if !self.denominatorLabel.isEmpty {
+      try visitor.visitSingularStringField(value: self.denominatorLabel, fieldNumber: 7)
+    }
+    if !self.unit.isEmpty {
+      try visitor.visitSingularStringField(value: self.unit, fieldNumber: 8)
+    }
+    if !self.formula.isEmpty {
+      try visitor.visitSingularStringField(value: self.formula, fieldNumber: 9)
+    }
+    if self.defined != false {
+      try visitor.visitSingularBoolField(value: self.defined, fieldNumber: 10)
+    }
+    if !self.parts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.parts, fieldNumber: 11)
+    }
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_Kpi, rhs: Forge_Analytics_V1_Kpi) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.numerator != rhs.numerator {return false}
+    if lhs.denominator != rhs.denominator {return false}
+    if lhs.numeratorLabel != rhs.numeratorLabel {return false}
+    if lhs.denominatorLabel != rhs.denominatorLabel {return false}
+    if lhs.unit != rhs.unit {return false}
+    if lhs.formula != rhs.formula {return false}
+    if lhs.defined != rhs.defined {return false}
+    if lhs.parts != rhs.parts {return false}
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_KpiGroup: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KpiGroup"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}kpis\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.kpis) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.kpis.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.kpis, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_KpiGroup, rhs: Forge_Analytics_V1_KpiGroup) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.kpis != rhs.kpis {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_GetKpisRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetKpisRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}filter\0\u{3}group_by\0\u{1}keys\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.groupBy) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.keys) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if self.groupBy != .unspecified {
+      try visitor.visitSingularEnumField(value: self.groupBy, fieldNumber: 4)
+    }
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.keys, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_GetKpisRequest, rhs: Forge_Analytics_V1_GetKpisRequest) -> Bool {
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.groupBy != rhs.groupBy {return false}
+    if lhs.keys != rhs.keys {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_GetKpisResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetKpisResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}kpis\0\u{1}groups\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.kpis) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.groups) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.kpis.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.kpis, fieldNumber: 3)
+    }
+    if !self.groups.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.groups, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_GetKpisResponse, rhs: Forge_Analytics_V1_GetKpisResponse) -> Bool {
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.kpis != rhs.kpis {return false}
+    if lhs.groups != rhs.groups {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_RepAdoption: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepAdoption"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}owner_id\0\u{1}team\0\u{1}accounts\0\u{3}stale_accounts\0\u{3}stale_share\0\u{1}activities\0\u{3}activities_per_week\0\u{1}active\0\u{3}last_activity_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.accounts) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.staleAccounts) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.staleShare) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.activities) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.activitiesPerWeek) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.active) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._lastActivityAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 1)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 2)
+    }
+    if self.accounts != 0 {
+      try visitor.visitSingularInt32Field(value: self.accounts, fieldNumber: 3)
+    }
+    if self.staleAccounts != 0 {
+      try visitor.visitSingularInt32Field(value: self.staleAccounts, fieldNumber: 4)
+    }
+    if self.staleShare.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.staleShare, fieldNumber: 5)
+    }
+    if self.activities != 0 {
+      try visitor.visitSingularInt32Field(value: self.activities, fieldNumber: 6)
+    }
+    if self.activitiesPerWeek.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.activitiesPerWeek, fieldNumber: 7)
+    }
+    if self.active != false {
+      try visitor.visitSingularBoolField(value: self.active, fieldNumber: 8)
+    }
+    try { if let v = self._lastActivityAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_RepAdoption, rhs: Forge_Analytics_V1_RepAdoption) -> Bool {
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.accounts != rhs.accounts {return false}
+    if lhs.staleAccounts != rhs.staleAccounts {return false}
+    if lhs.staleShare != rhs.staleShare {return false}
+    if lhs.activities != rhs.activities {return false}
+    if lhs.activitiesPerWeek != rhs.activitiesPerWeek {return false}
+    if lhs.active != rhs.active {return false}
+    if lhs._lastActivityAt != rhs._lastActivityAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_GetAdoptionRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAdoptionRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}team\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_GetAdoptionRequest, rhs: Forge_Analytics_V1_GetAdoptionRequest) -> Bool {
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_GetAdoptionResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAdoptionResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reps\0\u{1}kpis\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.reps) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.kpis) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.reps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reps, fieldNumber: 1)
+    }
+    if !self.kpis.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.kpis, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_GetAdoptionResponse, rhs: Forge_Analytics_V1_GetAdoptionResponse) -> Bool {
+    if lhs.reps != rhs.reps {return false}
+    if lhs.kpis != rhs.kpis {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_HealthComponent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HealthComponent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}weight\0\u{1}score\0\u{1}points\0\u{1}explanation\0\u{3}previous_points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.weight) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.points) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.explanation) }()
+      case 7: try { try decoder.decodeSingularDoubleField(value: &self.previousPoints) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.weight.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.weight, fieldNumber: 3)
     }
     if self.score.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 2)
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 4)
     }
-    if !self.factors.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.factors, fieldNumber: 3)
+    if self.points.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.points, fieldNumber: 5)
     }
-    if self.churnRisk.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.churnRisk, fieldNumber: 4)
+    if !self.explanation.isEmpty {
+      try visitor.visitSingularStringField(value: self.explanation, fieldNumber: 6)
     }
-    try { if let v = self._nextExpectedPurchase {
+    if self.previousPoints.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.previousPoints, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_HealthComponent, rhs: Forge_Analytics_V1_HealthComponent) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.weight != rhs.weight {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.explanation != rhs.explanation {return false}
+    if lhs.previousPoints != rhs.previousPoints {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_HealthReason: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HealthReason"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}component\0\u{1}label\0\u{1}change\0\u{1}explanation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.component) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.change) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.explanation) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.component.isEmpty {
+      try visitor.visitSingularStringField(value: self.component, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.change.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.change, fieldNumber: 3)
+    }
+    if !self.explanation.isEmpty {
+      try visitor.visitSingularStringField(value: self.explanation, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_HealthReason, rhs: Forge_Analytics_V1_HealthReason) -> Bool {
+    if lhs.component != rhs.component {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.change != rhs.change {return false}
+    if lhs.explanation != rhs.explanation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_ChurnSignal: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChurnSignal"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}weight\0\u{1}explanation\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.weight) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.explanation) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if self.weight.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.weight, fieldNumber: 3)
+    }
+    if !self.explanation.isEmpty {
+      try visitor.visitSingularStringField(value: self.explanation, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_ChurnSignal, rhs: Forge_Analytics_V1_ChurnSignal) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.weight != rhs.weight {return false}
+    if lhs.explanation != rhs.explanation {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_ChurnRisk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChurnRisk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}score\0\u{1}level\0\u{1}signals\0\u{1}alerted\0\u{3}alerted_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.level) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.signals) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.alerted) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._alertedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 1)
+    }
+    if !self.level.isEmpty {
+      try visitor.visitSingularStringField(value: self.level, fieldNumber: 2)
+    }
+    if !self.signals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.signals, fieldNumber: 3)
+    }
+    if self.alerted != false {
+      try visitor.visitSingularBoolField(value: self.alerted, fieldNumber: 4)
+    }
+    try { if let v = self._alertedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Analytics_V1_AccountHealth, rhs: Forge_Analytics_V1_AccountHealth) -> Bool {
-    if lhs.accountID != rhs.accountID {return false}
+  public static func ==(lhs: Forge_Analytics_V1_ChurnRisk, rhs: Forge_Analytics_V1_ChurnRisk) -> Bool {
     if lhs.score != rhs.score {return false}
-    if lhs.factors != rhs.factors {return false}
-    if lhs.churnRisk != rhs.churnRisk {return false}
-    if lhs._nextExpectedPurchase != rhs._nextExpectedPurchase {return false}
+    if lhs.level != rhs.level {return false}
+    if lhs.signals != rhs.signals {return false}
+    if lhs.alerted != rhs.alerted {return false}
+    if lhs._alertedAt != rhs._alertedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_RepurchaseCycle: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepurchaseCycle"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}product_line\0\u{1}purchases\0\u{3}mean_interval_days\0\u{3}deviation_days\0\u{3}last_purchase\0\u{3}window_opens\0\u{3}window_closes\0\u{3}reminder_at\0\u{1}reminded\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.productLine) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.purchases) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.meanIntervalDays) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.deviationDays) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._lastPurchase) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._windowOpens) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._windowCloses) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._reminderAt) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.reminded) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.productLine.isEmpty {
+      try visitor.visitSingularStringField(value: self.productLine, fieldNumber: 1)
+    }
+    if self.purchases != 0 {
+      try visitor.visitSingularInt32Field(value: self.purchases, fieldNumber: 2)
+    }
+    if self.meanIntervalDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.meanIntervalDays, fieldNumber: 3)
+    }
+    if self.deviationDays.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.deviationDays, fieldNumber: 4)
+    }
+    try { if let v = self._lastPurchase {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._windowOpens {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._windowCloses {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._reminderAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if self.reminded != false {
+      try visitor.visitSingularBoolField(value: self.reminded, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_RepurchaseCycle, rhs: Forge_Analytics_V1_RepurchaseCycle) -> Bool {
+    if lhs.productLine != rhs.productLine {return false}
+    if lhs.purchases != rhs.purchases {return false}
+    if lhs.meanIntervalDays != rhs.meanIntervalDays {return false}
+    if lhs.deviationDays != rhs.deviationDays {return false}
+    if lhs._lastPurchase != rhs._lastPurchase {return false}
+    if lhs._windowOpens != rhs._windowOpens {return false}
+    if lhs._windowCloses != rhs._windowCloses {return false}
+    if lhs._reminderAt != rhs._reminderAt {return false}
+    if lhs.reminded != rhs.reminded {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_AccountHealth: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AccountHealth"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}score\0\u{1}components\0\u{3}previous_score\0\u{1}reasons\0\u{1}churn\0\u{1}cycles\0\u{3}as_of\0\u{3}account_name\0\u{3}owner_id\0\u{1}region\0\u{3}next_expected_purchase\0")
+
+  fileprivate class _StorageClass {
+    var _accountID: String = String()
+    var _score: Double = 0
+    var _components: [Forge_Analytics_V1_HealthComponent] = []
+    var _previousScore: Double = 0
+    var _reasons: [Forge_Analytics_V1_HealthReason] = []
+    var _churn: Forge_Analytics_V1_ChurnRisk? = nil
+    var _cycles: [Forge_Analytics_V1_RepurchaseCycle] = []
+    var _asOf: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _accountName: String = String()
+    var _ownerID: String = String()
+    var _region: String = String()
+    var _nextExpectedPurchase: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _accountID = source._accountID
+      _score = source._score
+      _components = source._components
+      _previousScore = source._previousScore
+      _reasons = source._reasons
+      _churn = source._churn
+      _cycles = source._cycles
+      _asOf = source._asOf
+      _accountName = source._accountName
+      _ownerID = source._ownerID
+      _region = source._region
+      _nextExpectedPurchase = source._nextExpectedPurchase
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 2: try { try decoder.decodeSingularDoubleField(value: &_storage._score) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._components) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._previousScore) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._reasons) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._churn) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._cycles) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._asOf) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._region) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._nextExpectedPurchase) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 1)
+      }
+      if _storage._score.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._score, fieldNumber: 2)
+      }
+      if !_storage._components.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._components, fieldNumber: 3)
+      }
+      if _storage._previousScore.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._previousScore, fieldNumber: 4)
+      }
+      if !_storage._reasons.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._reasons, fieldNumber: 5)
+      }
+      try { if let v = _storage._churn {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._cycles.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._cycles, fieldNumber: 7)
+      }
+      try { if let v = _storage._asOf {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 9)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 10)
+      }
+      if !_storage._region.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._region, fieldNumber: 11)
+      }
+      try { if let v = _storage._nextExpectedPurchase {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_AccountHealth, rhs: Forge_Analytics_V1_AccountHealth) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._score != rhs_storage._score {return false}
+        if _storage._components != rhs_storage._components {return false}
+        if _storage._previousScore != rhs_storage._previousScore {return false}
+        if _storage._reasons != rhs_storage._reasons {return false}
+        if _storage._churn != rhs_storage._churn {return false}
+        if _storage._cycles != rhs_storage._cycles {return false}
+        if _storage._asOf != rhs_storage._asOf {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._region != rhs_storage._region {return false}
+        if _storage._nextExpectedPurchase != rhs_storage._nextExpectedPurchase {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -320,9 +1974,9 @@ nonisolated extension Forge_Analytics_V1_GetAccountHealthResponse: SwiftProtobuf
   }
 }
 
-nonisolated extension Forge_Analytics_V1_GetDashboardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetDashboardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}region\0")
+nonisolated extension Forge_Analytics_V1_RiskEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RiskEntry"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}team\0\u{1}region\0\u{1}health\0\u{1}churn\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -330,9 +1984,13 @@ nonisolated extension Forge_Analytics_V1_GetDashboardRequest: SwiftProtobuf.Mess
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.region) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.health) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._churn) }()
       default: break
       }
     }
@@ -343,30 +2001,46 @@ nonisolated extension Forge_Analytics_V1_GetDashboardRequest: SwiftProtobuf.Mess
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._from {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._to {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    if !self.region.isEmpty {
-      try visitor.visitSingularStringField(value: self.region, fieldNumber: 3)
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
     }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 4)
+    }
+    if !self.region.isEmpty {
+      try visitor.visitSingularStringField(value: self.region, fieldNumber: 5)
+    }
+    if self.health.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.health, fieldNumber: 6)
+    }
+    try { if let v = self._churn {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Analytics_V1_GetDashboardRequest, rhs: Forge_Analytics_V1_GetDashboardRequest) -> Bool {
-    if lhs._from != rhs._from {return false}
-    if lhs._to != rhs._to {return false}
+  public static func ==(lhs: Forge_Analytics_V1_RiskEntry, rhs: Forge_Analytics_V1_RiskEntry) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
     if lhs.region != rhs.region {return false}
+    if lhs.health != rhs.health {return false}
+    if lhs._churn != rhs._churn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
-nonisolated extension Forge_Analytics_V1_GetDashboardResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".GetDashboardResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}retention\0\u{1}churn\0\u{3}repeat_purchase_rate\0\u{1}nps\0\u{3}win_rate\0\u{1}hhi\0")
+nonisolated extension Forge_Analytics_V1_ListRisksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRisksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}filter\0\u{3}min_level\0\u{1}limit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -374,46 +2048,638 @@ nonisolated extension Forge_Analytics_V1_GetDashboardResponse: SwiftProtobuf.Mes
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularDoubleField(value: &self.retention) }()
-      case 2: try { try decoder.decodeSingularDoubleField(value: &self.churn) }()
-      case 3: try { try decoder.decodeSingularDoubleField(value: &self.repeatPurchaseRate) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.nps) }()
-      case 5: try { try decoder.decodeSingularDoubleField(value: &self.winRate) }()
-      case 6: try { try decoder.decodeSingularDoubleField(value: &self.hhi) }()
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.minLevel) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.retention.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.retention, fieldNumber: 1)
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.minLevel.isEmpty {
+      try visitor.visitSingularStringField(value: self.minLevel, fieldNumber: 2)
     }
-    if self.churn.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.churn, fieldNumber: 2)
-    }
-    if self.repeatPurchaseRate.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.repeatPurchaseRate, fieldNumber: 3)
-    }
-    if self.nps.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.nps, fieldNumber: 4)
-    }
-    if self.winRate.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.winRate, fieldNumber: 5)
-    }
-    if self.hhi.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.hhi, fieldNumber: 6)
+    if self.limit != 0 {
+      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 3)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Forge_Analytics_V1_GetDashboardResponse, rhs: Forge_Analytics_V1_GetDashboardResponse) -> Bool {
-    if lhs.retention != rhs.retention {return false}
-    if lhs.churn != rhs.churn {return false}
-    if lhs.repeatPurchaseRate != rhs.repeatPurchaseRate {return false}
-    if lhs.nps != rhs.nps {return false}
-    if lhs.winRate != rhs.winRate {return false}
-    if lhs.hhi != rhs.hhi {return false}
+  public static func ==(lhs: Forge_Analytics_V1_ListRisksRequest, rhs: Forge_Analytics_V1_ListRisksRequest) -> Bool {
+    if lhs._filter != rhs._filter {return false}
+    if lhs.minLevel != rhs.minLevel {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_ListRisksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListRisksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}risks\0\u{1}total\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.risks) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.total) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.risks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.risks, fieldNumber: 1)
+    }
+    if self.total != 0 {
+      try visitor.visitSingularInt32Field(value: self.total, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_ListRisksResponse, rhs: Forge_Analytics_V1_ListRisksResponse) -> Bool {
+    if lhs.risks != rhs.risks {return false}
+    if lhs.total != rhs.total {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_ReportLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}current\0\u{3}previous_month\0\u{3}previous_year\0")
+
+  fileprivate class _StorageClass {
+    var _current: Forge_Analytics_V1_Kpi? = nil
+    var _previousMonth: Forge_Analytics_V1_Kpi? = nil
+    var _previousYear: Forge_Analytics_V1_Kpi? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _current = source._current
+      _previousMonth = source._previousMonth
+      _previousYear = source._previousYear
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._current) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._previousMonth) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._previousYear) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._current {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._previousMonth {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._previousYear {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_ReportLine, rhs: Forge_Analytics_V1_ReportLine) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._current != rhs_storage._current {return false}
+        if _storage._previousMonth != rhs_storage._previousMonth {return false}
+        if _storage._previousYear != rhs_storage._previousYear {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_Mover: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Mover"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}score\0\u{1}change\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 4: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self.change) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 4)
+    }
+    if self.change.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.change, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_Mover, rhs: Forge_Analytics_V1_Mover) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.change != rhs.change {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_SeriesPoint: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SeriesPoint"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}label\0\u{1}value\0\u{1}defined\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.value) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.defined) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 1)
+    }
+    if self.value.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.value, fieldNumber: 2)
+    }
+    if self.defined != false {
+      try visitor.visitSingularBoolField(value: self.defined, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_SeriesPoint, rhs: Forge_Analytics_V1_SeriesPoint) -> Bool {
+    if lhs.label != rhs.label {return false}
+    if lhs.value != rhs.value {return false}
+    if lhs.defined != rhs.defined {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_Series: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Series"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}key\0\u{1}label\0\u{1}unit\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.key) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.label) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.unit) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.key.isEmpty {
+      try visitor.visitSingularStringField(value: self.key, fieldNumber: 1)
+    }
+    if !self.label.isEmpty {
+      try visitor.visitSingularStringField(value: self.label, fieldNumber: 2)
+    }
+    if !self.unit.isEmpty {
+      try visitor.visitSingularStringField(value: self.unit, fieldNumber: 3)
+    }
+    if !self.points.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.points, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_Series, rhs: Forge_Analytics_V1_Series) -> Bool {
+    if lhs.key != rhs.key {return false}
+    if lhs.label != rhs.label {return false}
+    if lhs.unit != rhs.unit {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_GetReportRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReportRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}filter\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_GetReportRequest, rhs: Forge_Analytics_V1_GetReportRequest) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_GetReportResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetReportResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}month\0\u{1}from\0\u{1}to\0\u{1}lines\0\u{3}top_risks\0\u{1}movers\0\u{1}charts\0\u{3}generated_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.month) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.topRisks) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.movers) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.charts) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._generatedAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.month.isEmpty {
+      try visitor.visitSingularStringField(value: self.month, fieldNumber: 1)
+    }
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 4)
+    }
+    if !self.topRisks.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.topRisks, fieldNumber: 5)
+    }
+    if !self.movers.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.movers, fieldNumber: 6)
+    }
+    if !self.charts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.charts, fieldNumber: 7)
+    }
+    try { if let v = self._generatedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_GetReportResponse, rhs: Forge_Analytics_V1_GetReportResponse) -> Bool {
+    if lhs.month != rhs.month {return false}
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.topRisks != rhs.topRisks {return false}
+    if lhs.movers != rhs.movers {return false}
+    if lhs.charts != rhs.charts {return false}
+    if lhs._generatedAt != rhs._generatedAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_RebuildRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebuildRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_RebuildRequest, rhs: Forge_Analytics_V1_RebuildRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_RebuildResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RebuildResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}feeds_reset\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.feedsReset) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.feedsReset != 0 {
+      try visitor.visitSingularInt32Field(value: self.feedsReset, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_RebuildResponse, rhs: Forge_Analytics_V1_RebuildResponse) -> Bool {
+    if lhs.feedsReset != rhs.feedsReset {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_ChurnRiskRaised: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChurnRiskRaised"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}team\0\u{1}risk\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.accountName) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.team) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._risk) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if !self.accountName.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountName, fieldNumber: 2)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 3)
+    }
+    if !self.team.isEmpty {
+      try visitor.visitSingularStringField(value: self.team, fieldNumber: 4)
+    }
+    try { if let v = self._risk {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_ChurnRiskRaised, rhs: Forge_Analytics_V1_ChurnRiskRaised) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.accountName != rhs.accountName {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.team != rhs.team {return false}
+    if lhs._risk != rhs._risk {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_ChurnRiskCleared: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChurnRiskCleared"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{1}score\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.score) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    if self.score.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.score, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_ChurnRiskCleared, rhs: Forge_Analytics_V1_ChurnRiskCleared) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs.score != rhs.score {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Analytics_V1_RepurchaseWindowApproaching: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RepurchaseWindowApproaching"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}account_name\0\u{3}owner_id\0\u{1}team\0\u{1}cycle\0")
+
+  fileprivate class _StorageClass {
+    var _accountID: String = String()
+    var _accountName: String = String()
+    var _ownerID: String = String()
+    var _team: String = String()
+    var _cycle: Forge_Analytics_V1_RepurchaseCycle? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _accountID = source._accountID
+      _accountName = source._accountName
+      _ownerID = source._ownerID
+      _team = source._team
+      _cycle = source._cycle
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._accountID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._accountName) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._ownerID) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._team) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._cycle) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._accountID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountID, fieldNumber: 1)
+      }
+      if !_storage._accountName.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._accountName, fieldNumber: 2)
+      }
+      if !_storage._ownerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._ownerID, fieldNumber: 3)
+      }
+      if !_storage._team.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._team, fieldNumber: 4)
+      }
+      try { if let v = _storage._cycle {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Analytics_V1_RepurchaseWindowApproaching, rhs: Forge_Analytics_V1_RepurchaseWindowApproaching) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._accountID != rhs_storage._accountID {return false}
+        if _storage._accountName != rhs_storage._accountName {return false}
+        if _storage._ownerID != rhs_storage._ownerID {return false}
+        if _storage._team != rhs_storage._team {return false}
+        if _storage._cycle != rhs_storage._cycle {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,316 @@
+import ForgeContracts
+import ForgeKit
+import Foundation
+import SwiftProtobuf
+
+/// The KPIs by DESIGN §7's standard definitions, each with its numerator, denominator and
+/// period so that a manager can check it by hand. Pure functions of the facts.
+///
+/// Definitions where §7 leaves a choice (written down once, here):
+/// - A *customer at a moment* is an account with a booked order in the 365 days before it; a
+///   *new customer* of [from, to) a customer at `to` who was not one at `from` (a first order
+///   or one won back after a silent year: either way not retained), so retention + churn is
+///   100 %; a customer *lost* one that was a customer at `from` and is not at `to`.
+/// - Revenue and orders: booked orders (approved, released, delivered, completed) by order date.
+/// - LTV: historical gross margin of every booked order before `to`, per customer who ever
+///   bought. CLV projects it: the last 365 days' margin per current customer × the expected
+///   remaining years, 1 / the last 365 days' churn (at most 10 years).
+/// - Funnel: opportunities created in the period, by the furthest stage each reached (bidding
+///   is optional, so quotation → contract skips it); conversion = reached next / reached this.
+/// - Win rate and sales cycle: opportunities closed in the period.
+/// - SLA: tickets opened in the period whose target was met in time, of those with a result;
+///   MTTR: hours from opening to resolution of tickets resolved in the period.
+/// - On-time delivery: order lines delivered in the period (orders' own rule per line).
+/// - Receivables and ageing: invoiced and unpaid at `to`; DSO = receivables at `to` / invoiced
+///   in the period × the period's days.
+/// - CRM adoption: active users wrote an activity in the period; reps are the owners of the
+///   accounts in scope; an account is stale with no activity in the 7 days before `to`.
+enum KpiRules {
+    typealias Kpi = Forge_Analytics_V1_Kpi
+
+    static let activeWindow: Double = 365 * Facts.day
+    static let staleAfter: Double = 7 * Facts.day
+
+    /// Every KPI key in the order the dashboard shows them.
+    static let keys = [
+        "revenue", "orders", "aov", "retention", "churn", "repeat_purchase_rate", "ltv", "clv",
+        "nps", "csat",
+        "funnel_design", "funnel_sampling", "funnel_quotation", "funnel_contract", "funnel_won", "win_rate", "sales_cycle_days",
+        "first_response_compliance", "sla_compliance", "mttr_hours", "on_time_delivery",
+        "receivables", "dso", "top10_share", "hhi",
+        "active_users", "activities_per_rep_week", "stale_share",
+    ]
+
+    /// The facts of the accounts in scope (and, unfiltered, of accounts not yet known).
+    struct Slice {
+        var accounts: [Facts.Account]
+        var orders: [Facts.Order]
+        var lines: [Facts.Line]
+        var installments: [Facts.Installment]
+        var opportunities: [Facts.Opportunity]
+        var tickets: [Facts.Ticket]
+        var answers: [Facts.Answer]
+        var activities: [Facts.Activity]
+
+        init(_ facts: Facts, _ scope: Scope) {
+            accounts = facts.accounts.filter(scope.admits)
+            let ids = Set(accounts.map(\.id))
+            let known = scope.isUnfiltered ? Set(facts.accounts.map(\.id)) : []
+            let admits = { (id: String) in ids.contains(id) || (scope.isUnfiltered && !known.contains(id)) }
+            orders = facts.orders.filter { admits($0.accountID) }
+            lines = facts.lines.filter { admits($0.accountID) }
+            installments = facts.installments.filter { admits($0.accountID) }
+            opportunities = facts.opportunities.filter { admits($0.accountID) }
+            tickets = facts.tickets.filter { admits($0.accountID) }
+            let partnerTiers = Dictionary(facts.accounts.map { ($0.id, $0.partnerTier) }, uniquingKeysWith: { $1 })
+            answers = facts.answers.filter { scope.admits($0, partnerTier: partnerTiers[$0.accountID]) }
+            activities = facts.activities.filter { admits($0.accountID) }
+        }
+    }
+
+    static func compute(_ facts: Facts, scope: Scope, from: Double, to: Double, keys wanted: [String] = []) -> [Kpi] {
+        let slice = Slice(facts, scope)
+        let keys = wanted.isEmpty ? Self.keys : Self.keys.filter(wanted.contains)
+        let stamp = { (kpi: inout Kpi) in
+            kpi.from = Facts.stamp(from)
+            kpi.to = Facts.stamp(to)
+        }
+        return keys.compactMap { key in
+            guard var kpi = Self.kpi(key, slice, from: from, to: to) else { return nil }
+            stamp(&kpi)
+            return kpi
+        }
+    }
+
+    // MARK: The figures
+
+    static func kpi(_ key: String, _ s: Slice, from: Double, to: Double) -> Kpi? {
+        let inPeriod = { (t: Double) in t >= from && t < to }
+        switch key {
+        case "revenue":
+            let revenue = s.orders.filter { $0.booked && inPeriod($0.orderedAt) }.reduce(0) { $0 + $1.revenue }
+            return total(key, "营业收入", revenue, "booked orders' totals (CNY)", unit: "CNY", formula: "Σ 已确认订单金额")
+        case "orders":
+            let count = s.orders.filter { $0.booked && inPeriod($0.orderedAt) }.count
+            return total(key, "订单数", Double(count), "booked orders", unit: "count", formula: "已确认订单数")
+        case "aov":
+            let booked = s.orders.filter { $0.booked && inPeriod($0.orderedAt) }
+            return ratio(key, "客单价 (AOV)", booked.reduce(0) { $0 + $1.revenue }, "revenue", Double(booked.count), "orders",
+                         unit: "CNY", formula: "AOV = revenue / orders")
+        case "retention", "churn":
+            let customers = Customers(s.orders)
+            let start = customers.active(at: from), end = customers.active(at: to)
+            let new = end.subtracting(start)
+            let firstTime = customers.new(from: from, to: to).intersection(new).count
+            if key == "retention" {
+                return ratio(key, "客户保留率", Double(end.count - new.count), "customers at end − new customers", Double(start.count), "customers at start",
+                             scale: 100, unit: "%", formula: "retention = (customers at end − new customers) / customers at start",
+                             parts: [("customers at start", Double(start.count)), ("customers at end", Double(end.count)),
+                                     ("new: first order", Double(firstTime)), ("new: won back", Double(new.count - firstTime))])
+            }
+            let lost = start.subtracting(end).count
+            return ratio(key, "客户流失率", Double(lost), "customers lost", Double(start.count), "customers at start",
+                         scale: 100, unit: "%", formula: "churn = customers lost / customers at start")
+        case "repeat_purchase_rate":
+            var counts: [String: Int] = [:]
+            for order in s.orders where order.booked && inPeriod(order.orderedAt) { counts[order.accountID, default: 0] += 1 }
+            return ratio(key, "复购率", Double(counts.values.filter { $0 >= 2 }.count), "customers with ≥ 2 orders",
+                         Double(counts.count), "customers with ≥ 1 order", scale: 100, unit: "%",
+                         formula: "repeat-purchase rate = customers with ≥ 2 orders / customers with ≥ 1 order")
+        case "ltv":
+            let before = s.orders.filter { $0.booked && $0.orderedAt < to }
+            return ratio(key, "客户终身价值 (历史毛利)", before.reduce(0) { $0 + $1.margin }, "gross margin of all orders",
+                         Double(Set(before.map(\.accountID)).count), "customers who ever bought", unit: "CNY",
+                         formula: "LTV = Σ gross margin / customers who bought")
+        case "clv":
+            let customers = Customers(s.orders)
+            let yearAgo = to - activeWindow
+            let current = customers.active(at: to), previous = customers.active(at: yearAgo)
+            let margin = s.orders.filter { $0.booked && $0.orderedAt >= yearAgo && $0.orderedAt < to }.reduce(0) { $0 + $1.margin }
+            let churn = previous.isEmpty ? 0 : Double(previous.subtracting(current).count) / Double(previous.count)
+            let years = churn > 0 ? min(10, 1 / churn) : 10
+            let perCustomer = current.isEmpty ? 0 : margin / Double(current.count)
+            var kpi = ratio(key, "客户生命周期价值 (预测)", perCustomer * years, "last 365 days' margin per customer × expected years",
+                            current.isEmpty ? 0 : 1, "", unit: "CNY",
+                            formula: "CLV = 近365天每客户毛利 × 预期年限 (1 / 年流失率, 至多10年)",
+                            parts: [("margin per customer", perCustomer), ("annual churn %", churn * 100), ("expected years", years)])
+            kpi.denominator = Double(current.count)
+            kpi.denominatorLabel = "current customers"
+            return kpi
+        case "nps":
+            let scores = s.answers.filter { $0.kind == 1 && inPeriod($0.answeredAt) }.map(\.score)
+            let promoters = scores.filter { $0 >= 9 }.count, detractors = scores.filter { $0 <= 6 }.count
+            return ratio(key, "净推荐值 (NPS)", Double(promoters - detractors), "promoters − detractors", Double(scores.count), "answers",
+                         scale: 100, unit: "index", formula: "NPS = %promoters (9–10) − %detractors (0–6)",
+                         parts: [("promoters", Double(promoters)), ("passives", Double(scores.count - promoters - detractors)), ("detractors", Double(detractors))])
+        case "csat":
+            let scores = s.answers.filter { $0.kind == 2 && inPeriod($0.answeredAt) }.map(\.score)
+            return ratio(key, "满意度 (CSAT)", Double(scores.filter { $0 >= 4 }.count), "satisfied answers (4–5)", Double(scores.count), "answers",
+                         scale: 100, unit: "%", formula: "CSAT = satisfied (4–5) / answers",
+                         parts: [("average score", scores.isEmpty ? 0 : Double(scores.reduce(0, +)) / Double(scores.count))])
+        case let funnel where funnel.hasPrefix("funnel_"):
+            guard let step = funnelSteps.first(where: { $0.key == funnel }) else { return nil }
+            let cohort = s.opportunities.filter { inPeriod($0.createdAt) }
+            let reached = { (rank: Int) in Double(cohort.filter { $0.maxRank >= rank }.count) }
+            return ratio(funnel, step.label, reached(step.to), "reached \(step.toName)", reached(step.from), "reached \(step.fromName)",
+                         scale: 100, unit: "%", formula: "opportunities created in the period reaching \(step.toName) / reaching \(step.fromName)")
+        case "win_rate":
+            let closed = s.opportunities.filter { $0.outcome != .open && $0.closedAt.map(inPeriod) == true }
+            let won = closed.filter { $0.outcome == .won }.count
+            return ratio(key, "赢单率", Double(won), "won", Double(closed.count), "won + lost", scale: 100, unit: "%",
+                         formula: "win rate = won / (won + lost)")
+        case "sales_cycle_days":
+            let won = s.opportunities.filter { $0.outcome == .won && $0.closedAt.map(inPeriod) == true }
+            let days = won.reduce(0) { $0 + (($1.closedAt ?? $1.createdAt) - $1.createdAt) / Facts.day }
+            return ratio(key, "销售周期", days, "days from creation to win, summed", Double(won.count), "opportunities won",
+                         unit: "days", formula: "sales cycle = Σ days created → won / opportunities won")
+        case "first_response_compliance", "sla_compliance":
+            let first = key == "first_response_compliance"
+            let results = s.tickets.filter { inPeriod($0.createdAt) }.map { first ? $0.firstResponse : $0.resolution }
+                .filter { [Facts.slaMet, Facts.slaMissed, Facts.slaBreached].contains($0) }
+            return ratio(key, first ? "首次响应达标率" : "SLA 解决达标率", Double(results.filter { $0 == Facts.slaMet }.count), "met in time",
+                         Double(results.count), "tickets with a result", scale: 100, unit: "%",
+                         formula: first ? "first-response compliance = met / (met + missed + breached)" : "SLA compliance = resolved in time / (met + missed + breached)")
+        case "mttr_hours":
+            let resolved = s.tickets.filter { $0.resolvedAt.map(inPeriod) == true }
+            let hours = resolved.reduce(0) { $0 + (($1.resolvedAt ?? $1.createdAt) - $1.createdAt) / 3600 }
+            return ratio(key, "平均修复时间 (MTTR)", hours, "hours open → resolved, summed", Double(resolved.count), "tickets resolved",
+                         unit: "hours", formula: "MTTR = Σ hours to resolve / tickets resolved")
+        case "on_time_delivery":
+            let delivered = s.lines.filter { $0.deliveredAt.map(inPeriod) == true }
+            return ratio(key, "准时交付率", Double(delivered.filter(\.onTime).count), "lines delivered on time", Double(delivered.count),
+                         "lines delivered", scale: 100, unit: "%", formula: "on-time delivery = lines on time / lines delivered")
+        case "receivables":
+            let buckets = ageing(s.installments, at: to)
+            return total(key, "应收账款", buckets.reduce(0) { $0 + $1.amount }, "invoiced, unpaid at the end (CNY)", unit: "CNY",
+                         formula: "Σ 已开票未付金额", parts: buckets.map { ($0.label, $0.amount) })
+        case "dso":
+            let receivables = ageing(s.installments, at: to).reduce(0) { $0 + $1.amount }
+            let credit = s.installments.filter { $0.invoicedAt.map(inPeriod) == true }.reduce(0) { $0 + $1.amount }
+            let days = ((to - from) / Facts.day).rounded()
+            return ratio(key, "应收账款周转天数 (DSO)", receivables, "receivables at the end", credit, "credit sales (invoiced in the period)",
+                         scale: days, unit: "days", formula: "DSO = receivables / credit sales × days", parts: [("days", days)])
+        case "top10_share", "hhi":
+            var revenue: [String: Double] = [:]
+            for order in s.orders where order.booked && inPeriod(order.orderedAt) { revenue[order.accountID, default: 0] += order.revenue }
+            let total = revenue.values.reduce(0, +)
+            let shares = revenue.values.sorted(by: >).map { total > 0 ? $0 / total * 100 : 0 }
+            if key == "top10_share" {
+                let top = revenue.values.sorted(by: >).prefix(10).reduce(0, +)
+                return ratio(key, "前十大客户集中度", top, "revenue of the top 10 customers", total, "revenue", scale: 100, unit: "%",
+                             formula: "top-10 share = revenue of the 10 largest customers / revenue")
+            }
+            var kpi = total > 0
+                ? ratio(key, "赫芬达尔指数 (HHI)", shares.reduce(0) { $0 + $1 * $1 }, "Σ (share in %)²", 1, "", unit: "index",
+                        formula: "HHI = Σ (share in %)², 0–10,000", parts: shares.prefix(10).enumerated().map { ("share of #\($0.offset + 1) (%)", $0.element) })
+                : ratio(key, "赫芬达尔指数 (HHI)", 0, "Σ (share in %)²", 0, "", unit: "index", formula: "HHI = Σ (share in %)², 0–10,000")
+            kpi.denominator = Double(revenue.count)
+            kpi.denominatorLabel = "customers with revenue"
+            return kpi
+        case "active_users":
+            let authors = Set(s.activities.filter { inPeriod($0.at) }.map(\.authorID))
+            let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty })
+            return ratio(key, "活跃用户", Double(authors.count), "users who logged an activity", Double(reps.union(authors).count), "reps and authors",
+                         unit: "count", formula: "active users = users with an activity in the period", valueIsNumerator: true)
+        case "activities_per_rep_week":
+            let count = s.activities.filter { inPeriod($0.at) }.count
+            let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty }).count
+            let weeks = (to - from) / (7 * Facts.day)
+            return ratio(key, "人均周活动数", Double(count), "activities logged", Double(reps) * weeks, "reps × weeks",
+                         unit: "per rep per week", formula: "activities / (reps × weeks)", parts: [("reps", Double(reps)), ("weeks", weeks)])
+        case "stale_share":
+            let owned = s.accounts.filter { !$0.ownerID.isEmpty }
+            let recent = Set(s.activities.filter { $0.at >= to - staleAfter && $0.at < to }.map(\.accountID))
+            return ratio(key, "沉睡客户占比", Double(owned.filter { !recent.contains($0.id) }.count), "accounts without an activity in 7 days",
+                         Double(owned.count), "owned accounts", scale: 100, unit: "%", formula: "stale share = stale accounts / owned accounts")
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Customers
+
+    /// Each account's booked order dates, to say who was a customer when.
+    struct Customers {
+        var dates: [String: [Double]] = [:]
+
+        init(_ orders: [Facts.Order]) {
+            for order in orders where order.booked { dates[order.accountID, default: []].append(order.orderedAt) }
+            for key in dates.keys { dates[key]?.sort() }
+        }
+
+        /// Accounts with a booked order in the 365 days before `moment`.
+        func active(at moment: Double) -> Set<String> {
+            Set(dates.compactMap { id, times in times.contains { $0 >= moment - KpiRules.activeWindow && $0 < moment } ? id : nil })
+        }
+
+        /// Accounts whose first booked order falls in [from, to).
+        func new(from: Double, to: Double) -> Set<String> {
+            Set(dates.compactMap { id, times in times.first.map { $0 >= from && $0 < to } == true ? id : nil })
+        }
+    }
+
+    // MARK: Funnel
+
+    /// Pipeline's stages ranked (Stage's raw values up to contract; won above them).
+    enum StageRank {
+        static let consultation = 1, design = 2, sampling = 3, quotation = 4, bidding = 5, contract = 6, won = 7
+    }
+
+    struct FunnelStep { var key: String; var label: String; var from: Int; var fromName: String; var to: Int; var toName: String }
+
+    static let funnelSteps = [
+        FunnelStep(key: "funnel_design", label: "漏斗: 技术咨询 → 方案设计", from: StageRank.consultation, fromName: "technical consultation", to: StageRank.design, toName: "solution design"),
+        FunnelStep(key: "funnel_sampling", label: "漏斗: 方案设计 → 打样试用", from: StageRank.design, fromName: "solution design", to: StageRank.sampling, toName: "sampling/trial"),
+        FunnelStep(key: "funnel_quotation", label: "漏斗: 打样试用 → 报价谈判", from: StageRank.sampling, fromName: "sampling/trial", to: StageRank.quotation, toName: "quotation"),
+        FunnelStep(key: "funnel_contract", label: "漏斗: 报价谈判 → 合同", from: StageRank.quotation, fromName: "quotation", to: StageRank.contract, toName: "contract"),
+        FunnelStep(key: "funnel_won", label: "漏斗: 合同 → 赢单", from: StageRank.contract, fromName: "contract", to: StageRank.won, toName: "won"),
+    ]
+
+    // MARK: Ageing
+
+    struct Bucket { var label: String; var amount: Double }
+
+    /// Invoiced, unpaid money at `moment` by days overdue (orders' buckets). A payment counts
+    /// from its day on.
+    static func ageing(_ installments: [Facts.Installment], at moment: Double) -> [Bucket] {
+        var amounts = [0.0, 0, 0, 0, 0]
+        for item in installments {
+            guard let invoiced = item.invoicedAt, invoiced < moment else { continue }
+            let paid = (item.paidAt.map { $0 < moment } ?? false) ? item.paid : 0
+            let open = item.amount - paid
+            guard open > 0.000_5 else { continue }
+            let days = item.dueAt.map { moment > $0 ? Int((moment - $0) / Facts.day) : 0 } ?? 0
+            amounts[days <= 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4] += open
+        }
+        return zip(["current", "1–30 days", "31–60 days", "61–90 days", "> 90 days"], amounts).map { Bucket(label: $0, amount: $1) }
+    }
+
+    // MARK: Building a KPI
+
+    static func ratio(_ key: String, _ label: String, _ numerator: Double, _ numeratorLabel: String, _ denominator: Double,
+                      _ denominatorLabel: String, scale: Double = 1, unit: String, formula: String,
+                      parts: [(String, Double)] = [], valueIsNumerator: Bool = false) -> Kpi {
+        .with {
+            $0.key = key
+            $0.label = label
+            $0.numerator = numerator
+            $0.denominator = denominator
+            $0.numeratorLabel = numeratorLabel
+            $0.denominatorLabel = denominatorLabel
+            $0.unit = unit
+            $0.formula = formula
+            $0.defined = denominator != 0
+            $0.value = valueIsNumerator ? numerator : denominator != 0 ? numerator / denominator * scale : 0
+            $0.parts = parts.map { part in .with { $0.label = part.0; $0.value = part.1 } }
+        }
+    }
+
+    /// A sum: the value is the numerator; there is no denominator.
+    static func total(_ key: String, _ label: String, _ value: Double, _ what: String, unit: String, formula: String,
+                      parts: [(String, Double)] = []) -> Kpi {
+        var kpi = ratio(key, label, value, what, 0, "", unit: unit, formula: formula, parts: parts, valueIsNumerator: true)
+        kpi.defined = true
+        return kpi
+    }
+}
