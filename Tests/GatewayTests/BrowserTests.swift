@@ -273,4 +273,50 @@ struct BrowserTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("loyalty pages ok"))
     }
+
+    @Test("the analytics dashboard filtered to 华东 shows the NPS feedback reports for 华东; risks, report and the 360° health card open (real processes)")
+    func analyticsPages() async throws {
+        var stack = try await GatewayProcessTests.start(portBase: 10500)
+        defer { stack.killAll() }
+        try await stack.writeServiceToken()
+        for service in ["feedback", "analytics"] {
+            try stack.start(service)
+            #expect(await stack.waitUntilServing(service))
+        }
+        let admin = try await GatewayProcessTests.signIn(stack, "admin", GatewayProcessTests.adminPassword)
+        func call(_ method: String, _ path: String, _ body: String? = nil) async throws -> [String: Any] {
+            let reply = try await GatewayProcessTests.call(stack, method, path, token: admin, body: body)
+            #expect(reply.status == 200, "\(method) \(path): \(reply.body)")
+            return reply.json
+        }
+        _ = try await call("POST", "/api/v1/users", #"{"user":{"username":"ana","display_name":"分析师","roles":["analyst"]},"password":"correct horse battery"}"#)
+        var ids: [String] = []
+        for (name, region) in [("无锡精工机械有限公司", "华东"), ("常州恒力液压有限公司", "华东"), ("佛山顺德模具有限公司", "华南")] {
+            let account = try await call("POST", "/api/v1/accounts", #"{"account":{"name":"\#(name)","region":"\#(region)","owner_id":"rep-east","team":"east"}}"#)
+            ids.append(try #require((account["account"] as? [String: Any])?["id"] as? String))
+        }
+        // 华东: 10, 9, 4 → (2 − 1) / 3 = +33; 华南: 2 → −100; everything: (2 − 2) / 4 = 0.
+        let answered = RFC3339.string(from: Date().addingTimeInterval(-3600))
+        let answers = [(0, 10), (1, 9), (1, 4), (2, 2)].enumerated().map { index, pair in
+            #"{"key":"call-\#(index)","account_id":"\#(ids[pair.0])","kind":"SURVEY_KIND_NPS","score":\#(pair.1),"answered_at":"\#(answered)"}"#
+        }.joined(separator: ",")
+        var recorded = 0
+        for _ in 0..<200 where recorded < 4 {
+            let reply = try await call("POST", "/api/v1/survey-answers", #"{"answers":[\#(answers)]}"#)
+            recorded = (reply["recorded"] as? Int ?? 0) + (reply["already_recorded"] as? Int ?? 0)
+            if recorded < 4 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(recorded == 4)
+        var responses = 0
+        for _ in 0..<200 where responses < 4 {
+            let kpis = try await call("GET", "/api/v1/analytics/kpis?keys=nps")["kpis"] as? [[String: Any]] ?? []
+            responses = kpis.first?["denominator"] as? Int ?? 0
+            if responses < 4 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(responses == 4, "analytics has the answers")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Browser/analytics_pages.py").path
+        let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", ids[0], "ana", "correct horse battery"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("analytics pages ok"))
+    }
 }
