@@ -17,10 +17,14 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
         ("feedback", UpstreamEvents.feedbackTypes, UpstreamEvents.applyFeedback),
         ("loyalty", UpstreamEvents.loyaltyTypes, UpstreamEvents.applyLoyalty),
     ]
+    let cache = handler.cache
     for (upstream, types, apply) in feeds {
         setup.consumers.append(EventConsumer(
-            upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types, logger: setup.logger, apply: apply
-        ))
+            upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types, logger: setup.logger
+        ) { db, event in
+            try apply(db, event)
+            cache.changed(db)
+        })
     }
     setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }
 }

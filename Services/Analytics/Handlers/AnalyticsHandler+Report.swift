@@ -26,11 +26,11 @@ extension AnalyticsHandler {
         }
         let scope = Self.scope(request.filter, principal: principal)
         let keys = Self.visibleKeys(principal, asked: [])
-        let facts = try await database.read { db in try AnalyticsStore.facts(db) }
-        return Self.report(facts, scope: scope, keys: keys, month: start, now: now)
+        let (facts, split) = try await cache.facts()
+        return Self.report(facts, split: split, scope: scope, keys: keys, month: start, now: now)
     }
 
-    static func report(_ facts: Facts, scope: Scope, keys: [String], month start: Date, now: Date) -> Forge_Analytics_V1_GetReportResponse {
+    static func report(_ facts: Facts, split: [String: Facts], scope: Scope, keys: [String], month start: Date, now: Date) -> Forge_Analytics_V1_GetReportResponse {
         func bounds(_ monthsBack: Int) -> (Double, Double) {
             (ChinaCalendar.monthStart(start, adding: -monthsBack).timeIntervalSince1970,
              ChinaCalendar.monthStart(start, adding: 1 - monthsBack).timeIntervalSince1970)
@@ -45,7 +45,6 @@ extension AnalyticsHandler {
         let (current, previous, lastYear) = (kpis(0), kpis(1), kpis(12))
         let (from, to) = bounds(0)
         let moment = min(now.timeIntervalSince1970, to)
-        let split = facts.byAccount()
         var movers: [Forge_Analytics_V1_Mover] = []
         for account in facts.accounts where scope.admits(account) {
             let health = HealthRules.health(HealthRules.Customer(split[account.id] ?? Facts(), accountID: account.id), at: moment)
@@ -74,7 +73,7 @@ extension AnalyticsHandler {
                     if let before = lastYear[key] { $0.previousYear = before }
                 }
             }
-            $0.topRisks = Array(risks(facts, scope: scope, at: Date(timeIntervalSince1970: moment), minLevel: "medium").prefix(10))
+            $0.topRisks = Array(risks(facts, split: split, scope: scope, at: Date(timeIntervalSince1970: moment), minLevel: "medium").prefix(10))
             $0.movers = Array(movers.prefix(10))
             $0.charts = charts(facts, scope: scope, keys: Set(keys), from: from, to: to)
         }

@@ -10,6 +10,13 @@ import SwiftProtobuf
 struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
     let database: DatabasePool
     let clock: any WallClock
+    let cache: FactsCache
+
+    init(database: DatabasePool, clock: any WallClock) {
+        self.database = database
+        self.clock = clock
+        cache = FactsCache(database: database)
+    }
 
     /// Margins and receivables (LTV, CLV, receivables, DSO): finance, managers and admin (DESIGN §9).
     static let marginKeys: Set<String> = ["ltv", "clv", "receivables", "dso"]
@@ -65,7 +72,7 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
         let (from, to) = try Self.period(from: request.hasFrom ? request.from : nil, to: request.hasTo ? request.to : nil, now: clock.now())
         let keys = Self.visibleKeys(principal, asked: request.keys)
         let scope = Self.scope(request.filter, principal: principal)
-        let facts = try await database.read { db in try AnalyticsStore.facts(db) }
+        let facts = try await cache.facts().facts
         return .with {
             $0.from = Facts.stamp(from)
             $0.to = Facts.stamp(to)
@@ -109,7 +116,7 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
         let (from, to) = try Self.period(from: request.hasFrom ? request.from : nil, to: request.hasTo ? request.to : nil, now: clock.now())
         var scope = Scope(team: request.team)
         if OwnerScope.isScoped(principal) { scope.portfolio = (principal.subject, principal.team) }
-        let facts = try await database.read { db in try AnalyticsStore.facts(db) }
+        let facts = try await cache.facts().facts
         return .with {
             $0.reps = AdoptionRules.reps(facts, scope: scope, from: from, to: to)
             $0.kpis = KpiRules.compute(facts, scope: scope, from: from, to: to, keys: ["active_users", "activities_per_rep_week", "stale_share"])
@@ -175,8 +182,8 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let scope = Self.scope(request.filter, principal: principal)
         let now = clock.now()
-        let facts = try await database.read { db in try AnalyticsStore.facts(db) }
-        let risks = Self.risks(facts, scope: scope, at: now, minLevel: request.minLevel.isEmpty ? "medium" : request.minLevel)
+        let (facts, split) = try await cache.facts()
+        let risks = Self.risks(facts, split: split, scope: scope, at: now, minLevel: request.minLevel.isEmpty ? "medium" : request.minLevel)
         return .with {
             $0.total = Int32(risks.count)
             $0.risks = Array(risks.prefix(request.limit == 0 ? 50 : Int(request.limit)))
@@ -184,9 +191,8 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
     }
 
     /// The accounts in scope at or above `minLevel`, highest risk first (then lowest health).
-    static func risks(_ facts: Facts, scope: Scope, at now: Date, minLevel: String) -> [Forge_Analytics_V1_RiskEntry] {
+    static func risks(_ facts: Facts, split: [String: Facts], scope: Scope, at now: Date, minLevel: String) -> [Forge_Analytics_V1_RiskEntry] {
         let moment = now.timeIntervalSince1970
-        let split = facts.byAccount()
         return facts.accounts.filter(scope.admits).compactMap { account -> Forge_Analytics_V1_RiskEntry? in
             let customer = HealthRules.Customer(split[account.id] ?? Facts(), accountID: account.id)
             let churn = HealthRules.churn(customer, at: moment)
@@ -206,8 +212,10 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
     func rebuild(_ request: Forge_Analytics_V1_RebuildRequest, context: ServerContext) async throws -> Forge_Analytics_V1_RebuildResponse {
         _ = try context.caller()
         let now = clock.now()
+        let cache = self.cache
         let feeds = try await database.write { db in
             let feeds = try AnalyticsStore.rebuild(db)
+            cache.changed(db)
             try AuditLog.record(db, context: context, recordID: "read-model", changes: ["feeds_reset": "\(feeds)"], at: now)
             return feeds
         }
