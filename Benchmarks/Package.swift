@@ -136,6 +136,21 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "AnalyticsBench",
+            dependencies: [
+                "BenchCore",
+                .product(name: "ForgeKit", package: "Forge"),
+                .product(name: "ForgeWire", package: "Forge"),
+                .product(name: "ForgeContracts", package: "Forge"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
             name: "LoyaltyBench",
             dependencies: [
                 "BenchCore",

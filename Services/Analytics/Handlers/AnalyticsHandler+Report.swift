@@ -79,7 +79,8 @@ extension AnalyticsHandler {
         }
     }
 
-    static func charts(_ facts: Facts, scope: Scope, keys: Set<String>, from: Double, to: Double) -> [Forge_Analytics_V1_Series] {
+    /// - Parameter ageingAt: the moment of the receivables' ageing (the end, when not given).
+    static func charts(_ facts: Facts, scope: Scope, keys: Set<String>, from: Double, to: Double, ageingAt: Double? = nil) -> [Forge_Analytics_V1_Series] {
         let end = Date(timeIntervalSince1970: to)
         let months = (1...12).reversed().map { back in
             (ChinaCalendar.month(ChinaCalendar.monthStart(end, adding: -back)),
@@ -108,10 +109,10 @@ extension AnalyticsHandler {
                 point(region, KpiRules.compute(facts, scope: narrowed, from: yearStart, to: to, keys: ["nps"]).first)
             }
         })
-        if keys.contains("receivables"), let receivables = KpiRules.compute(facts, scope: scope, from: from, to: to, keys: ["receivables"]).first {
+        if keys.contains("receivables"), let receivables = KpiRules.compute(facts, scope: scope, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
             charts.append(.with {
                 $0.key = "ageing"
-                $0.label = "应收账龄 (月末)"
+                $0.label = "应收账龄"
                 $0.unit = "CNY"
                 $0.points = receivables.parts.map { part in .with { $0.label = part.label; $0.value = part.value; $0.defined = true } }
             })

@@ -77,6 +77,11 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
             $0.from = Facts.stamp(from)
             $0.to = Facts.stamp(to)
             $0.kpis = KpiRules.compute(facts, scope: scope, from: from, to: to, keys: keys)
+            if request.withCharts {
+                // Charts to the end of the month `to` falls in (this month so far included).
+                let end = ChinaCalendar.monthStart(Date(timeIntervalSince1970: to - 1), adding: 1).timeIntervalSince1970
+                $0.charts = Self.charts(facts, scope: scope, keys: Set(keys), from: from, to: end, ageingAt: to)
+            }
             $0.groups = Self.groups(facts, scope: scope, by: request.groupBy).map { key, groupScope in
                 .with {
                     $0.key = key

@@ -41,7 +41,7 @@ enum KpiRules {
         "active_users", "activities_per_rep_week", "stale_share",
     ]
 
-    /// The facts of the accounts in scope (and, unfiltered, of accounts not yet known).
+    /// The facts of the accounts in scope (unfiltered: all, those of accounts not yet known too).
     struct Slice {
         var accounts: [Facts.Account]
         var orders: [Facts.Order]
@@ -53,18 +53,22 @@ enum KpiRules {
         var activities: [Facts.Activity]
 
         init(_ facts: Facts, _ scope: Scope) {
+            // Unfiltered: the arrays as they are (no copy).
+            guard !scope.isUnfiltered else {
+                (accounts, orders, lines, installments) = (facts.accounts, facts.orders, facts.lines, facts.installments)
+                (opportunities, tickets, answers, activities) = (facts.opportunities, facts.tickets, facts.answers, facts.activities)
+                return
+            }
             accounts = facts.accounts.filter(scope.admits)
             let ids = Set(accounts.map(\.id))
-            let known = scope.isUnfiltered ? Set(facts.accounts.map(\.id)) : []
-            let admits = { (id: String) in ids.contains(id) || (scope.isUnfiltered && !known.contains(id)) }
-            orders = facts.orders.filter { admits($0.accountID) }
-            lines = facts.lines.filter { admits($0.accountID) }
-            installments = facts.installments.filter { admits($0.accountID) }
-            opportunities = facts.opportunities.filter { admits($0.accountID) }
-            tickets = facts.tickets.filter { admits($0.accountID) }
-            let partnerTiers = Dictionary(facts.accounts.map { ($0.id, $0.partnerTier) }, uniquingKeysWith: { $1 })
+            orders = facts.orders.filter { ids.contains($0.accountID) }
+            lines = facts.lines.filter { ids.contains($0.accountID) }
+            installments = facts.installments.filter { ids.contains($0.accountID) }
+            opportunities = facts.opportunities.filter { ids.contains($0.accountID) }
+            tickets = facts.tickets.filter { ids.contains($0.accountID) }
+            let partnerTiers = scope.partnerTier.isEmpty ? [:] : Dictionary(facts.accounts.map { ($0.id, $0.partnerTier) }, uniquingKeysWith: { $1 })
             answers = facts.answers.filter { scope.admits($0, partnerTier: partnerTiers[$0.accountID]) }
-            activities = facts.activities.filter { admits($0.accountID) }
+            activities = facts.activities.filter { ids.contains($0.accountID) }
         }
     }
 

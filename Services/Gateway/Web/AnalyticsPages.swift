@@ -179,20 +179,18 @@ struct AnalyticsPages: Sendable {
     // MARK: The dashboard
 
     private func dashboard(query: [String: String], token: String) async throws -> String {
-        var request = Forge_Analytics_V1_GetKpisRequest.with { $0.filter = Self.filter(query) }
-        var reportMonth = ""
+        var request = Forge_Analytics_V1_GetKpisRequest.with {
+            $0.filter = Self.filter(query)
+            $0.withCharts = true
+        }
         if let fromText = query["from"], !fromText.isEmpty || !(query["to"] ?? "").isEmpty {
             guard let from = ChinaCalendar.monthStart(named: fromText), let to = ChinaCalendar.monthStart(named: query["to"] ?? "") else {
                 throw RPCError.invalidArgument([FieldViolation(field: "from", description: "from and to must be months like 2026-01")])
             }
             request.from = .init(date: from)
             request.to = .init(date: ChinaCalendar.monthStart(to, adding: 1))
-            reportMonth = ChinaCalendar.month(to)
         }
         let kpis = try await call(Method.getKpis, request, token: token, as: Forge_Analytics_V1_GetKpisResponse.self)
-        var reportQuery = query
-        reportQuery["month"] = reportMonth
-        let report = try await call(Method.getReport, Self.reportRequest(reportQuery), token: token, as: Forge_Analytics_V1_GetReportResponse.self)
         let byKey = Dictionary(kpis.kpis.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
         let sections = Self.groups.compactMap { title, keys -> String? in
             let cards = keys.compactMap { byKey[$0] }.map(Self.card).joined()
@@ -205,8 +203,8 @@ struct AnalyticsPages: Sendable {
             <a href="/analytics/risks\(link.isEmpty ? "" : "?" + link)">风险客户</a> · <a href="/analytics/report\(link.isEmpty ? "" : "?" + link)">月度报告</a></p>
             \(Self.filterForm(query, action: "/analytics", months: true))
             \(sections)
-            <h2>趋势与结构（截至 \(HTML.escape(report.month))）</h2>
-            <div class="grid charts">\(report.charts.map(Self.chart).joined())</div>
+            <h2>趋势与结构（截至 \(HTML.escape(ChinaCalendar.month(kpis.to.date.addingTimeInterval(-1))))）</h2>
+            <div class="grid charts">\(kpis.charts.map(Self.chart).joined())</div>
             """)
     }
 

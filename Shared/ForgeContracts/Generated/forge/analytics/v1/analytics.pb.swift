@@ -236,6 +236,10 @@ public nonisolated struct Forge_Analytics_V1_GetKpisRequest: Sendable {
   /// Only these KPIs; empty: all.
   public var keys: [String] = []
 
+  /// The dashboard's charts too: twelve months to the end of `to`'s month (revenue, NPS),
+  /// NPS by region over them, ageing at `to`, the funnel of their opportunities.
+  public var withCharts: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -271,6 +275,8 @@ public nonisolated struct Forge_Analytics_V1_GetKpisResponse: Sendable {
   public var kpis: [Forge_Analytics_V1_Kpi] = []
 
   public var groups: [Forge_Analytics_V1_KpiGroup] = []
+
+  public var charts: [Forge_Analytics_V1_Series] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1231,7 +1237,7 @@ nonisolated extension Forge_Analytics_V1_KpiGroup: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Forge_Analytics_V1_GetKpisRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetKpisRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}filter\0\u{3}group_by\0\u{1}keys\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}filter\0\u{3}group_by\0\u{1}keys\0\u{3}with_charts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1244,6 +1250,7 @@ nonisolated extension Forge_Analytics_V1_GetKpisRequest: SwiftProtobuf.Message, 
       case 3: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
       case 4: try { try decoder.decodeSingularEnumField(value: &self.groupBy) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.keys) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.withCharts) }()
       default: break
       }
     }
@@ -1269,6 +1276,9 @@ nonisolated extension Forge_Analytics_V1_GetKpisRequest: SwiftProtobuf.Message, 
     if !self.keys.isEmpty {
       try visitor.visitRepeatedStringField(value: self.keys, fieldNumber: 5)
     }
+    if self.withCharts != false {
+      try visitor.visitSingularBoolField(value: self.withCharts, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1278,6 +1288,7 @@ nonisolated extension Forge_Analytics_V1_GetKpisRequest: SwiftProtobuf.Message, 
     if lhs._filter != rhs._filter {return false}
     if lhs.groupBy != rhs.groupBy {return false}
     if lhs.keys != rhs.keys {return false}
+    if lhs.withCharts != rhs.withCharts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1285,7 +1296,7 @@ nonisolated extension Forge_Analytics_V1_GetKpisRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Forge_Analytics_V1_GetKpisResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetKpisResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}kpis\0\u{1}groups\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}kpis\0\u{1}groups\0\u{1}charts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1297,6 +1308,7 @@ nonisolated extension Forge_Analytics_V1_GetKpisResponse: SwiftProtobuf.Message,
       case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.kpis) }()
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.groups) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.charts) }()
       default: break
       }
     }
@@ -1319,6 +1331,9 @@ nonisolated extension Forge_Analytics_V1_GetKpisResponse: SwiftProtobuf.Message,
     if !self.groups.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.groups, fieldNumber: 4)
     }
+    if !self.charts.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.charts, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1327,6 +1342,7 @@ nonisolated extension Forge_Analytics_V1_GetKpisResponse: SwiftProtobuf.Message,
     if lhs._to != rhs._to {return false}
     if lhs.kpis != rhs.kpis {return false}
     if lhs.groups != rhs.groups {return false}
+    if lhs.charts != rhs.charts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
