@@ -20,7 +20,9 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
     let cache = handler.cache
     for (upstream, types, apply) in feeds {
         setup.consumers.append(EventConsumer(
-            upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types, logger: setup.logger
+            upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types,
+            // Analytics writes nothing else: the feed's largest batch per transaction.
+            batch: 1_000, logger: setup.logger
         ) { db, event in
             try apply(db, event)
             cache.changed(db)

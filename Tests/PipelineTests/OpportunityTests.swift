@@ -178,4 +178,42 @@ struct OpportunityTests {
         #expect(found.first?.name == "备件：VMC850-26-0117 主轴轴承磨损（SP-BRG-7014）" && found.first?.ownerID == "rep-b" && found.first?.productLines == ["备件"])
         #expect(found.first?.expectedClose == predicted.prediction.projectedFailureAt && found.first?.stage == .technicalConsultation)
     }
+
+    @Test("analytics' alerts are tasks for the account's owner: a churn risk due in three days, a repurchase window on the day it opens; once each however often the event arrives")
+    func tasksFromAnalytics() async throws {
+        let fixture = try PipelineFixture()
+        try await fixture.account("acc_9", "常州恒力传动设备有限公司", owner: "rep-b", team: "east")
+        let now = fixture.clock.now()
+        let raised = Forge_Common_V1_Event.with {
+            $0.eventID = "evt_risk_1"
+            $0.type = "ChurnRiskRaised"
+            $0.payload = try! Forge_Analytics_V1_ChurnRiskRaised.with {
+                $0.accountID = "acc_9"; $0.accountName = "常州恒力传动设备有限公司"; $0.ownerID = "rep-old"
+                $0.risk = .with { $0.score = 55; $0.signals = [.with { $0.label = "订单金额下滑" }, .with { $0.label = "贬损者" }] }
+            }.serializedData()
+        }
+        let opens = now.addingTimeInterval(30 * 86_400)
+        let approaching = Forge_Common_V1_Event.with {
+            $0.eventID = "evt_cycle_1"
+            $0.type = "RepurchaseWindowApproaching"
+            $0.payload = try! Forge_Analytics_V1_RepurchaseWindowApproaching.with {
+                $0.accountID = "acc_9"; $0.accountName = "常州恒力传动设备有限公司"
+                $0.cycle = .with { $0.productLine = "备件"; $0.meanIntervalDays = 335; $0.windowOpens = .init(date: opens) }
+            }.serializedData()
+        }
+        let clock = fixture.clock
+        for _ in 0..<2 {
+            try await fixture.database.write { db in
+                try AnalyticsFeed.apply(db, raised, clock: clock)
+                try AnalyticsFeed.apply(db, approaching, clock: clock)
+            }
+        }
+        let tasks = try await fixture.handler.listMyTasks(.init(), context: PipelineFixture.context("rep-b", team: "east")).tasks
+        #expect(tasks.count == 2, "\(tasks)")
+        let risk = try #require(tasks.first { $0.kind == "churn_risk" })
+        // The directory's owner (rep-b), not the one the event named.
+        #expect(risk.title.contains("订单金额下滑、贬损者") && risk.dueAt.date == now.addingTimeInterval(3 * 86_400) && risk.accountID == "acc_9")
+        let cycle = try #require(tasks.first { $0.kind == "repurchase" })
+        #expect(cycle.title.contains("备件") && cycle.title.contains("335") && cycle.dueAt.date == opens)
+    }
 }

@@ -92,45 +92,50 @@ enum KpiRules {
         let inPeriod = { (t: Double) in t >= from && t < to }
         switch key {
         case "revenue":
-            let revenue = s.orders.filter { $0.booked && inPeriod($0.orderedAt) }.reduce(0) { $0 + $1.revenue }
+            let revenue = booked(s.orders, from: from, to: to).revenue
             return total(key, "营业收入", revenue, "booked orders' totals (CNY)", unit: "CNY", formula: "Σ 已确认订单金额")
         case "orders":
-            let count = s.orders.filter { $0.booked && inPeriod($0.orderedAt) }.count
+            let count = booked(s.orders, from: from, to: to).count
             return total(key, "订单数", Double(count), "booked orders", unit: "count", formula: "已确认订单数")
         case "aov":
-            let booked = s.orders.filter { $0.booked && inPeriod($0.orderedAt) }
-            return ratio(key, "客单价 (AOV)", booked.reduce(0) { $0 + $1.revenue }, "revenue", Double(booked.count), "orders",
+            let booked = booked(s.orders, from: from, to: to)
+            return ratio(key, "客单价 (AOV)", booked.revenue, "revenue", Double(booked.count), "orders",
                          unit: "CNY", formula: "AOV = revenue / orders")
         case "retention", "churn":
-            let customers = Customers(s.orders)
-            let start = customers.active(at: from), end = customers.active(at: to)
+            let start = active(s.orders, at: from), end = active(s.orders, at: to)
             let new = end.subtracting(start)
-            let firstTime = customers.new(from: from, to: to).intersection(new).count
             if key == "retention" {
+                // New customers who had bought before (won back) have an order older than a year before `from`.
+                var wonBack = Set<String>()
+                for order in s.orders where order.booked && order.orderedAt < from - activeWindow && new.contains(order.accountID) { wonBack.insert(order.accountID) }
                 return ratio(key, "客户保留率", Double(end.count - new.count), "customers at end − new customers", Double(start.count), "customers at start",
                              scale: 100, unit: "%", formula: "retention = (customers at end − new customers) / customers at start",
                              parts: [("customers at start", Double(start.count)), ("customers at end", Double(end.count)),
-                                     ("new: first order", Double(firstTime)), ("new: won back", Double(new.count - firstTime))])
+                                     ("new: first order", Double(new.count - wonBack.count)), ("new: won back", Double(wonBack.count))])
             }
             let lost = start.subtracting(end).count
             return ratio(key, "客户流失率", Double(lost), "customers lost", Double(start.count), "customers at start",
                          scale: 100, unit: "%", formula: "churn = customers lost / customers at start")
         case "repeat_purchase_rate":
             var counts: [String: Int] = [:]
-            for order in s.orders where order.booked && inPeriod(order.orderedAt) { counts[order.accountID, default: 0] += 1 }
+            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { counts[order.accountID, default: 0] += 1 }
             return ratio(key, "复购率", Double(counts.values.filter { $0 >= 2 }.count), "customers with ≥ 2 orders",
                          Double(counts.count), "customers with ≥ 1 order", scale: 100, unit: "%",
                          formula: "repeat-purchase rate = customers with ≥ 2 orders / customers with ≥ 1 order")
         case "ltv":
-            let before = s.orders.filter { $0.booked && $0.orderedAt < to }
-            return ratio(key, "客户终身价值 (历史毛利)", before.reduce(0) { $0 + $1.margin }, "gross margin of all orders",
-                         Double(Set(before.map(\.accountID)).count), "customers who ever bought", unit: "CNY",
+            var margin = 0.0
+            var buyers = Set<String>()
+            for order in s.orders where order.booked && order.orderedAt < to {
+                margin += order.margin
+                buyers.insert(order.accountID)
+            }
+            return ratio(key, "客户终身价值 (历史毛利)", margin, "gross margin of all orders",
+                         Double(buyers.count), "customers who ever bought", unit: "CNY",
                          formula: "LTV = Σ gross margin / customers who bought")
         case "clv":
-            let customers = Customers(s.orders)
             let yearAgo = to - activeWindow
-            let current = customers.active(at: to), previous = customers.active(at: yearAgo)
-            let margin = s.orders.filter { $0.booked && $0.orderedAt >= yearAgo && $0.orderedAt < to }.reduce(0) { $0 + $1.margin }
+            let current = active(s.orders, at: to), previous = active(s.orders, at: yearAgo)
+            let margin = booked(s.orders, from: yearAgo, to: to).margin
             let churn = previous.isEmpty ? 0 : Double(previous.subtracting(current).count) / Double(previous.count)
             let years = churn > 0 ? min(10, 1 / churn) : 10
             let perCustomer = current.isEmpty ? 0 : margin / Double(current.count)
@@ -181,8 +186,13 @@ enum KpiRules {
             return ratio(key, "平均修复时间 (MTTR)", hours, "hours open → resolved, summed", Double(resolved.count), "tickets resolved",
                          unit: "hours", formula: "MTTR = Σ hours to resolve / tickets resolved")
         case "on_time_delivery":
-            let delivered = s.lines.filter { $0.deliveredAt.map(inPeriod) == true }
-            return ratio(key, "准时交付率", Double(delivered.filter(\.onTime).count), "lines delivered on time", Double(delivered.count),
+            var (delivered, onTime) = (0, 0)
+            for line in s.lines {
+                guard let at = line.deliveredAt, inPeriod(at) else { continue }
+                delivered += 1
+                if line.onTime { onTime += 1 }
+            }
+            return ratio(key, "准时交付率", Double(onTime), "lines delivered on time", Double(delivered),
                          "lines delivered", scale: 100, unit: "%", formula: "on-time delivery = lines on time / lines delivered")
         case "receivables":
             let buckets = ageing(s.installments, at: to)
@@ -190,13 +200,16 @@ enum KpiRules {
                          formula: "Σ 已开票未付金额", parts: buckets.map { ($0.label, $0.amount) })
         case "dso":
             let receivables = ageing(s.installments, at: to).reduce(0) { $0 + $1.amount }
-            let credit = s.installments.filter { $0.invoicedAt.map(inPeriod) == true }.reduce(0) { $0 + $1.amount }
+            var credit = 0.0
+            for item in s.installments {
+                if let at = item.invoicedAt, inPeriod(at) { credit += item.amount }
+            }
             let days = ((to - from) / Facts.day).rounded()
             return ratio(key, "应收账款周转天数 (DSO)", receivables, "receivables at the end", credit, "credit sales (invoiced in the period)",
                          scale: days, unit: "days", formula: "DSO = receivables / credit sales × days", parts: [("days", days)])
         case "top10_share", "hhi":
             var revenue: [String: Double] = [:]
-            for order in s.orders where order.booked && inPeriod(order.orderedAt) { revenue[order.accountID, default: 0] += order.revenue }
+            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { revenue[order.accountID, default: 0] += order.revenue }
             let total = revenue.values.reduce(0, +)
             let shares = revenue.values.sorted(by: >).map { total > 0 ? $0 / total * 100 : 0 }
             if key == "top10_share" {
@@ -232,26 +245,26 @@ enum KpiRules {
         }
     }
 
-    // MARK: Customers
+    // MARK: Customers and sales
 
-    /// Each account's booked order dates, to say who was a customer when.
-    struct Customers {
-        var dates: [String: [Double]] = [:]
-
-        init(_ orders: [Facts.Order]) {
-            for order in orders where order.booked { dates[order.accountID, default: []].append(order.orderedAt) }
-            for key in dates.keys { dates[key]?.sort() }
+    /// Accounts with a booked order in the 365 days before `moment`.
+    static func active(_ orders: [Facts.Order], at moment: Double) -> Set<String> {
+        var accounts = Set<String>()
+        for order in orders where order.booked && order.orderedAt >= moment - activeWindow && order.orderedAt < moment {
+            accounts.insert(order.accountID)
         }
+        return accounts
+    }
 
-        /// Accounts with a booked order in the 365 days before `moment`.
-        func active(at moment: Double) -> Set<String> {
-            Set(dates.compactMap { id, times in times.contains { $0 >= moment - KpiRules.activeWindow && $0 < moment } ? id : nil })
+    /// Booked orders ordered in [from, to): revenue, margin, how many.
+    static func booked(_ orders: [Facts.Order], from: Double, to: Double) -> (revenue: Double, margin: Double, count: Int) {
+        var result = (revenue: 0.0, margin: 0.0, count: 0)
+        for order in orders where order.booked && order.orderedAt >= from && order.orderedAt < to {
+            result.revenue += order.revenue
+            result.margin += order.margin
+            result.count += 1
         }
-
-        /// Accounts whose first booked order falls in [from, to).
-        func new(from: Double, to: Double) -> Set<String> {
-            Set(dates.compactMap { id, times in times.first.map { $0 >= from && $0 < to } == true ? id : nil })
-        }
+        return result
     }
 
     // MARK: Funnel

@@ -88,36 +88,43 @@ enum AnalyticsStore {
     /// The facts of every account, or of one (its health, its risk).
     static func facts(_ db: Database, accountID: String? = nil) throws -> Facts {
         let (only, arguments): (String, StatementArguments) = accountID.map { (" WHERE account_id = ?", [$0]) } ?? ("", [])
+        /// Rows straight into values through a cursor (a million rows are never a million Row objects).
+        func load<T>(_ sql: String, _ make: (Row) -> T) throws -> [T] {
+            var values: [T] = []
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() { values.append(make(row)) }
+            return values
+        }
         var facts = Facts()
-        facts.accounts = try Row.fetchAll(db, sql: "SELECT account_id, name, region, industry, tier, partner_tier, owner_id, team FROM customer\(only)", arguments: arguments).map {
+        facts.accounts = try load("SELECT account_id, name, region, industry, tier, partner_tier, owner_id, team FROM customer\(only)") {
             Facts.Account(id: $0[0], name: $0[1], region: $0[2], industry: $0[3], tier: $0[4], partnerTier: $0[5], ownerID: $0[6], team: $0[7])
         }
-        facts.orders = try Row.fetchAll(db, sql: "SELECT order_id, account_id, ordered_at, status, revenue_micros, margin_micros FROM order_fact\(only)", arguments: arguments).map {
+        facts.orders = try load("SELECT order_id, account_id, ordered_at, status, revenue_micros, margin_micros FROM order_fact\(only)") {
             Facts.Order(id: $0[0], accountID: $0[1], orderedAt: $0[2], booked: booked($0[3]), revenue: yuan($0[4]), margin: yuan($0[5]))
         }
-        facts.lines = try Row.fetchAll(db, sql: """
+        facts.lines = try load("""
             SELECT l.order_id, l.account_id, COALESCE(p.product_line, ''), o.ordered_at, o.status, l.delivered_at, l.on_time
             FROM order_line l JOIN order_fact o ON o.order_id = l.order_id LEFT JOIN product p ON p.sku = l.sku\(accountID == nil ? "" : " WHERE l.account_id = ?")
-            """, arguments: arguments).map {
+            """) {
             Facts.Line(orderID: $0[0], accountID: $0[1], productLine: $0[2], orderedAt: $0[3], booked: booked($0[4]), deliveredAt: $0[5], onTime: $0[6])
         }
-        facts.installments = try Row.fetchAll(db, sql: """
+        facts.installments = try load("""
             SELECT account_id, amount_micros, invoiced_at, due_at, paid_micros, paid_at FROM installment\(only)
-            """, arguments: arguments).map {
+            """) {
             Facts.Installment(accountID: $0[0], amount: yuan($0[1]), invoicedAt: $0[2], dueAt: $0[3], paid: yuan($0[4]), paidAt: $0[5])
         }
-        facts.opportunities = try Row.fetchAll(db, sql: "SELECT id, account_id, created_at, closed_at, outcome, max_rank FROM opportunity\(only)", arguments: arguments).map {
+        facts.opportunities = try load("SELECT id, account_id, created_at, closed_at, outcome, max_rank FROM opportunity\(only)") {
             Facts.Opportunity(id: $0[0], accountID: $0[1], createdAt: $0[2], closedAt: $0[3], outcome: Facts.Outcome(rawValue: $0[4]) ?? .open, maxRank: $0[5])
         }
-        facts.tickets = try Row.fetchAll(db, sql: "SELECT account_id, created_at, resolved_at, first_response, resolution FROM ticket\(only)", arguments: arguments).map {
+        facts.tickets = try load("SELECT account_id, created_at, resolved_at, first_response, resolution FROM ticket\(only)") {
             Facts.Ticket(accountID: $0[0], createdAt: $0[1], resolvedAt: $0[2], firstResponse: $0[3], resolution: $0[4])
         }
-        facts.answers = try Row.fetchAll(db, sql: """
+        facts.answers = try load("""
             SELECT account_id, kind, score, answered_at, region, industry, tier, owner_id, team FROM answer\(only)
-            """, arguments: arguments).map {
+            """) {
             Facts.Answer(accountID: $0[0], kind: $0[1], score: $0[2], answeredAt: $0[3], region: $0[4], industry: $0[5], tier: $0[6], ownerID: $0[7], team: $0[8])
         }
-        facts.activities = try Row.fetchAll(db, sql: "SELECT account_id, author_id, occurred_at FROM activity\(only)", arguments: arguments).map {
+        facts.activities = try load("SELECT account_id, author_id, occurred_at FROM activity\(only)") {
             Facts.Activity(accountID: $0[0], authorID: $0[1], at: $0[2])
         }
         return facts

@@ -13,6 +13,9 @@ final class FactsCache: Sendable {
         var loaded: (generation: UInt64, facts: Facts, byAccount: [String: Facts])?
         var loading: Task<(Facts, [String: Facts]), any Error>?
         var loadingGeneration: UInt64 = 0
+        /// A commit hook is registered for the transaction under way (one per transaction:
+        /// GRDB tells every registered observer about every statement).
+        var bumpPending = false
     }
 
     private let state = Mutex(State())
@@ -24,7 +27,16 @@ final class FactsCache: Sendable {
 
     /// Marks the read model changed once `db`'s transaction commits.
     func changed(_ db: Database) {
-        db.afterNextTransaction { _ in self.state.withLock { $0.generation &+= 1 } }
+        // One writer connection: transactions do not overlap.
+        guard state.withLock({ state in
+            defer { state.bumpPending = true }
+            return !state.bumpPending
+        }) else { return }
+        db.afterNextTransaction { _ in
+            self.state.withLock { $0.generation &+= 1; $0.bumpPending = false }
+        } onRollback: { _ in
+            self.state.withLock { $0.bumpPending = false }
+        }
     }
 
     /// The facts as of the last committed change, and each account's own.
