@@ -20,6 +20,8 @@ struct Facts: Sendable {
     }
 
     struct Order: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var id: String
         var accountID: String
         var orderedAt: Double
@@ -31,6 +33,8 @@ struct Facts: Sendable {
     }
 
     struct Line: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var orderID: String
         var accountID: String
         var productLine: String
@@ -41,6 +45,8 @@ struct Facts: Sendable {
     }
 
     struct Installment: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var accountID: String
         var amount: Double
         var invoicedAt: Double?
@@ -52,6 +58,8 @@ struct Facts: Sendable {
     enum Outcome: Int, Sendable { case open = 0, won = 1, lost = 2 }
 
     struct Opportunity: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var id: String
         var accountID: String
         var createdAt: Double
@@ -62,6 +70,8 @@ struct Facts: Sendable {
     }
 
     struct Ticket: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var accountID: String
         var createdAt: Double
         var resolvedAt: Double?
@@ -71,6 +81,8 @@ struct Facts: Sendable {
     }
 
     struct Answer: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var accountID: String
         /// 1 NPS, 2 CSAT (feedback's SurveyKind).
         var kind: Int
@@ -84,12 +96,17 @@ struct Facts: Sendable {
     }
 
     struct Activity: Sendable {
+        /// The account's position in `accounts` (or after them, for an account not yet known); set by `indexed()`.
+        var account: Int32 = -1
         var accountID: String
         var authorID: String
         var at: Double
     }
 
     var accounts: [Account] = []
+    /// How many account positions `indexed()` handed out (known accounts first).
+    var accountSlots = 0
+    var isIndexed = false
     var orders: [Order] = []
     var lines: [Line] = []
     var installments: [Installment] = []
@@ -152,6 +169,32 @@ struct Scope: Sendable {
 }
 
 extension Facts {
+    /// The facts with every fact's account as a position (known accounts in `accounts`' order,
+    /// then any other ids the facts name): the KPIs count per account in arrays, not in
+    /// dictionaries of ids.
+    func indexed() -> Facts {
+        guard !isIndexed else { return self }
+        var copy = self
+        var positions = [String: Int32](minimumCapacity: accounts.count)
+        for (position, account) in accounts.enumerated() { positions[account.id] = Int32(position) }
+        func position(_ id: String) -> Int32 {
+            if let known = positions[id] { return known }
+            let next = Int32(positions.count)
+            positions[id] = next
+            return next
+        }
+        for i in copy.orders.indices { copy.orders[i].account = position(copy.orders[i].accountID) }
+        for i in copy.lines.indices { copy.lines[i].account = position(copy.lines[i].accountID) }
+        for i in copy.installments.indices { copy.installments[i].account = position(copy.installments[i].accountID) }
+        for i in copy.opportunities.indices { copy.opportunities[i].account = position(copy.opportunities[i].accountID) }
+        for i in copy.tickets.indices { copy.tickets[i].account = position(copy.tickets[i].accountID) }
+        for i in copy.answers.indices { copy.answers[i].account = position(copy.answers[i].accountID) }
+        for i in copy.activities.indices { copy.activities[i].account = position(copy.activities[i].accountID) }
+        copy.accountSlots = positions.count
+        copy.isIndexed = true
+        return copy
+    }
+
     /// Each account's own facts, in one pass (a risk list or the daily scan measures every
     /// customer; filtering the whole set per customer would be quadratic).
     func byAccount() -> [String: Facts] {

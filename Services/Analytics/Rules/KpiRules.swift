@@ -41,9 +41,11 @@ enum KpiRules {
         "active_users", "activities_per_rep_week", "stale_share",
     ]
 
-    /// The facts of the accounts in scope (unfiltered: all, those of accounts not yet known too).
+    /// The facts of the accounts in scope (unfiltered: all, those of accounts not yet known too),
+    /// indexed (see `Facts.indexed()`).
     struct Slice {
         var accounts: [Facts.Account]
+        var slots: Int
         var orders: [Facts.Order]
         var lines: [Facts.Line]
         var installments: [Facts.Installment]
@@ -52,23 +54,27 @@ enum KpiRules {
         var answers: [Facts.Answer]
         var activities: [Facts.Activity]
 
-        init(_ facts: Facts, _ scope: Scope) {
+        init(_ unindexed: Facts, _ scope: Scope) {
+            let facts = unindexed.indexed()
+            slots = facts.accountSlots
             // Unfiltered: the arrays as they are (no copy).
             guard !scope.isUnfiltered else {
                 (accounts, orders, lines, installments) = (facts.accounts, facts.orders, facts.lines, facts.installments)
                 (opportunities, tickets, answers, activities) = (facts.opportunities, facts.tickets, facts.answers, facts.activities)
                 return
             }
+            var admitted = [Bool](repeating: false, count: facts.accountSlots)
+            for (position, account) in facts.accounts.enumerated() where scope.admits(account) { admitted[position] = true }
             accounts = facts.accounts.filter(scope.admits)
-            let ids = Set(accounts.map(\.id))
-            orders = facts.orders.filter { ids.contains($0.accountID) }
-            lines = facts.lines.filter { ids.contains($0.accountID) }
-            installments = facts.installments.filter { ids.contains($0.accountID) }
-            opportunities = facts.opportunities.filter { ids.contains($0.accountID) }
-            tickets = facts.tickets.filter { ids.contains($0.accountID) }
-            let partnerTiers = scope.partnerTier.isEmpty ? [:] : Dictionary(facts.accounts.map { ($0.id, $0.partnerTier) }, uniquingKeysWith: { $1 })
-            answers = facts.answers.filter { scope.admits($0, partnerTier: partnerTiers[$0.accountID]) }
-            activities = facts.activities.filter { ids.contains($0.accountID) }
+            orders = facts.orders.filter { admitted[Int($0.account)] }
+            lines = facts.lines.filter { admitted[Int($0.account)] }
+            installments = facts.installments.filter { admitted[Int($0.account)] }
+            opportunities = facts.opportunities.filter { admitted[Int($0.account)] }
+            tickets = facts.tickets.filter { admitted[Int($0.account)] }
+            answers = facts.answers.filter { answer in
+                scope.admits(answer, partnerTier: answer.account < facts.accounts.count ? facts.accounts[Int(answer.account)].partnerTier : nil)
+            }
+            activities = facts.activities.filter { admitted[Int($0.account)] }
         }
     }
 
@@ -102,48 +108,61 @@ enum KpiRules {
             return ratio(key, "客单价 (AOV)", booked.revenue, "revenue", Double(booked.count), "orders",
                          unit: "CNY", formula: "AOV = revenue / orders")
         case "retention", "churn":
-            let start = active(s.orders, at: from), end = active(s.orders, at: to)
-            let new = end.subtracting(start)
+            let start = active(s, at: from), end = active(s, at: to)
+            var (startCount, endCount, new, lost) = (0, 0, 0, 0)
+            var isNew = [Bool](repeating: false, count: s.slots)
+            for slot in 0..<s.slots {
+                if start[slot] { startCount += 1 }
+                if end[slot] { endCount += 1 }
+                if end[slot] && !start[slot] { new += 1; isNew[slot] = true }
+                if start[slot] && !end[slot] { lost += 1 }
+            }
             if key == "retention" {
                 // New customers who had bought before (won back) have an order older than a year before `from`.
-                var wonBack = Set<String>()
-                for order in s.orders where order.booked && order.orderedAt < from - activeWindow && new.contains(order.accountID) { wonBack.insert(order.accountID) }
-                return ratio(key, "客户保留率", Double(end.count - new.count), "customers at end − new customers", Double(start.count), "customers at start",
+                var wonBack = [Bool](repeating: false, count: s.slots)
+                for order in s.orders where order.booked && order.orderedAt < from - activeWindow && isNew[Int(order.account)] { wonBack[Int(order.account)] = true }
+                let back = wonBack.lazy.filter { $0 }.count
+                return ratio(key, "客户保留率", Double(endCount - new), "customers at end − new customers", Double(startCount), "customers at start",
                              scale: 100, unit: "%", formula: "retention = (customers at end − new customers) / customers at start",
-                             parts: [("customers at start", Double(start.count)), ("customers at end", Double(end.count)),
-                                     ("new: first order", Double(new.count - wonBack.count)), ("new: won back", Double(wonBack.count))])
+                             parts: [("customers at start", Double(startCount)), ("customers at end", Double(endCount)),
+                                     ("new: first order", Double(new - back)), ("new: won back", Double(back))])
             }
-            let lost = start.subtracting(end).count
-            return ratio(key, "客户流失率", Double(lost), "customers lost", Double(start.count), "customers at start",
+            return ratio(key, "客户流失率", Double(lost), "customers lost", Double(startCount), "customers at start",
                          scale: 100, unit: "%", formula: "churn = customers lost / customers at start")
         case "repeat_purchase_rate":
-            var counts: [String: Int] = [:]
-            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { counts[order.accountID, default: 0] += 1 }
-            return ratio(key, "复购率", Double(counts.values.filter { $0 >= 2 }.count), "customers with ≥ 2 orders",
-                         Double(counts.count), "customers with ≥ 1 order", scale: 100, unit: "%",
+            var counts = [Int32](repeating: 0, count: s.slots)
+            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { counts[Int(order.account)] += 1 }
+            return ratio(key, "复购率", Double(counts.lazy.filter { $0 >= 2 }.count), "customers with ≥ 2 orders",
+                         Double(counts.lazy.filter { $0 >= 1 }.count), "customers with ≥ 1 order", scale: 100, unit: "%",
                          formula: "repeat-purchase rate = customers with ≥ 2 orders / customers with ≥ 1 order")
         case "ltv":
             var margin = 0.0
-            var buyers = Set<String>()
+            var bought = [Bool](repeating: false, count: s.slots)
             for order in s.orders where order.booked && order.orderedAt < to {
                 margin += order.margin
-                buyers.insert(order.accountID)
+                bought[Int(order.account)] = true
             }
             return ratio(key, "客户终身价值 (历史毛利)", margin, "gross margin of all orders",
-                         Double(buyers.count), "customers who ever bought", unit: "CNY",
+                         Double(bought.lazy.filter { $0 }.count), "customers who ever bought", unit: "CNY",
                          formula: "LTV = Σ gross margin / customers who bought")
         case "clv":
             let yearAgo = to - activeWindow
-            let current = active(s.orders, at: to), previous = active(s.orders, at: yearAgo)
+            let now = active(s, at: to), before = active(s, at: yearAgo)
+            var (current, previous, gone) = (0, 0, 0)
+            for slot in 0..<s.slots {
+                if now[slot] { current += 1 }
+                if before[slot] { previous += 1 }
+                if before[slot] && !now[slot] { gone += 1 }
+            }
             let margin = booked(s.orders, from: yearAgo, to: to).margin
-            let churn = previous.isEmpty ? 0 : Double(previous.subtracting(current).count) / Double(previous.count)
+            let churn = previous == 0 ? 0 : Double(gone) / Double(previous)
             let years = churn > 0 ? min(10, 1 / churn) : 10
-            let perCustomer = current.isEmpty ? 0 : margin / Double(current.count)
+            let perCustomer = current == 0 ? 0 : margin / Double(current)
             var kpi = ratio(key, "客户生命周期价值 (预测)", perCustomer * years, "last 365 days' margin per customer × expected years",
-                            current.isEmpty ? 0 : 1, "", unit: "CNY",
+                            current == 0 ? 0 : 1, "", unit: "CNY",
                             formula: "CLV = 近365天每客户毛利 × 预期年限 (1 / 年流失率, 至多10年)",
                             parts: [("margin per customer", perCustomer), ("annual churn %", churn * 100), ("expected years", years)])
-            kpi.denominator = Double(current.count)
+            kpi.denominator = Double(current)
             kpi.denominatorLabel = "current customers"
             return kpi
         case "nps":
@@ -208,12 +227,17 @@ enum KpiRules {
             return ratio(key, "应收账款周转天数 (DSO)", receivables, "receivables at the end", credit, "credit sales (invoiced in the period)",
                          scale: days, unit: "days", formula: "DSO = receivables / credit sales × days", parts: [("days", days)])
         case "top10_share", "hhi":
-            var revenue: [String: Double] = [:]
-            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { revenue[order.accountID, default: 0] += order.revenue }
-            let total = revenue.values.reduce(0, +)
-            let shares = revenue.values.sorted(by: >).map { total > 0 ? $0 / total * 100 : 0 }
+            var perAccount = [Double](repeating: 0, count: s.slots)
+            var bought = [Bool](repeating: false, count: s.slots)
+            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to {
+                perAccount[Int(order.account)] += order.revenue
+                bought[Int(order.account)] = true
+            }
+            let revenue = zip(perAccount, bought).compactMap { $1 ? $0 : nil }.sorted(by: >)
+            let total = revenue.reduce(0, +)
+            let shares = revenue.map { total > 0 ? $0 / total * 100 : 0 }
             if key == "top10_share" {
-                let top = revenue.values.sorted(by: >).prefix(10).reduce(0, +)
+                let top = revenue.prefix(10).reduce(0, +)
                 return ratio(key, "前十大客户集中度", top, "revenue of the top 10 customers", total, "revenue", scale: 100, unit: "%",
                              formula: "top-10 share = revenue of the 10 largest customers / revenue")
             }
@@ -237,7 +261,8 @@ enum KpiRules {
                          unit: "per rep per week", formula: "activities / (reps × weeks)", parts: [("reps", Double(reps)), ("weeks", weeks)])
         case "stale_share":
             let owned = s.accounts.filter { !$0.ownerID.isEmpty }
-            let recent = Set(s.activities.filter { $0.at >= to - staleAfter && $0.at < to }.map(\.accountID))
+            var recent = Set<String>()
+            for activity in s.activities where activity.at >= to - staleAfter && activity.at < to { recent.insert(activity.accountID) }
             return ratio(key, "沉睡客户占比", Double(owned.filter { !recent.contains($0.id) }.count), "accounts without an activity in 7 days",
                          Double(owned.count), "owned accounts", scale: 100, unit: "%", formula: "stale share = stale accounts / owned accounts")
         default:
@@ -247,11 +272,11 @@ enum KpiRules {
 
     // MARK: Customers and sales
 
-    /// Accounts with a booked order in the 365 days before `moment`.
-    static func active(_ orders: [Facts.Order], at moment: Double) -> Set<String> {
-        var accounts = Set<String>()
-        for order in orders where order.booked && order.orderedAt >= moment - activeWindow && order.orderedAt < moment {
-            accounts.insert(order.accountID)
+    /// Which account positions have a booked order in the 365 days before `moment`.
+    static func active(_ s: Slice, at moment: Double) -> [Bool] {
+        var accounts = [Bool](repeating: false, count: s.slots)
+        for order in s.orders where order.booked && order.orderedAt >= moment - activeWindow && order.orderedAt < moment {
+            accounts[Int(order.account)] = true
         }
         return accounts
     }

@@ -52,7 +52,7 @@ final class FactsCache: Sendable {
             }
             let database = self.database
             let loading = Task {
-                let facts = try await database.read { db in try AnalyticsStore.facts(db) }
+                let facts = try await database.read { db in try AnalyticsStore.facts(db) }.indexed()
                 return (facts, facts.byAccount())
             }
             state.loading = loading
