@@ -86,28 +86,25 @@ extension AnalyticsHandler {
             (ChinaCalendar.month(ChinaCalendar.monthStart(end, adding: -back)),
              ChinaCalendar.monthStart(end, adding: -back).timeIntervalSince1970, ChinaCalendar.monthStart(end, adding: 1 - back).timeIntervalSince1970)
         }
-        func point(_ label: String, _ kpi: Forge_Analytics_V1_Kpi?) -> Forge_Analytics_V1_SeriesPoint {
-            .with { $0.label = label; $0.value = kpi?.value ?? 0; $0.defined = kpi?.defined ?? false }
-        }
-        func trend(_ key: String, _ label: String, _ unit: String) -> Forge_Analytics_V1_Series {
+        let slice = KpiRules.Slice(facts, scope)
+        let bounds = months.map(\.1) + [months.last?.2 ?? to]
+        func series(_ key: String, _ label: String, _ unit: String, _ values: [Double?]) -> Forge_Analytics_V1_Series {
             .with {
-                $0.key = "\(key)_trend"
+                $0.key = key
                 $0.label = label
                 $0.unit = unit
-                $0.points = months.map { name, from, to in point(name, KpiRules.compute(facts, scope: scope, from: from, to: to, keys: [key]).first) }
+                $0.points = zip(months, values).map { month, value in .with { $0.label = month.0; $0.value = value ?? 0; $0.defined = value != nil } }
             }
         }
         var charts: [Forge_Analytics_V1_Series] = []
-        if keys.contains("revenue") { charts.append(trend("revenue", "营业收入 (近12个月)", "CNY")) }
-        charts.append(trend("nps", "NPS (近12个月)", "index"))
+        if keys.contains("revenue") { charts.append(series("revenue_trend", "营业收入 (近12个月)", "CNY", KpiRules.revenue(slice, bounds: bounds))) }
+        charts.append(series("nps_trend", "NPS (近12个月)", "index", KpiRules.nps(slice, bounds: bounds)))
         let yearStart = ChinaCalendar.monthStart(end, adding: -12).timeIntervalSince1970
         charts.append(.with {
             $0.key = "nps_by_region"
             $0.label = "各区域 NPS (近12个月)"
             $0.unit = "index"
-            $0.points = groups(facts, scope: scope, by: .region).map { region, narrowed in
-                point(region, KpiRules.compute(facts, scope: narrowed, from: yearStart, to: to, keys: ["nps"]).first)
-            }
+            $0.points = KpiRules.npsByRegion(slice, from: yearStart, to: to).map { region, nps in .with { $0.label = region; $0.value = nps; $0.defined = true } }
         })
         if keys.contains("receivables"), let receivables = KpiRules.compute(facts, scope: scope, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
             charts.append(.with {
@@ -117,7 +114,7 @@ extension AnalyticsHandler {
                 $0.points = receivables.parts.map { part in .with { $0.label = part.label; $0.value = part.value; $0.defined = true } }
             })
         }
-        let cohort = KpiRules.Slice(facts, scope).opportunities.filter { $0.createdAt >= yearStart && $0.createdAt < to }
+        let cohort = slice.opportunities.filter { $0.createdAt >= yearStart && $0.createdAt < to }
         charts.append(.with {
             $0.key = "funnel"
             $0.label = "销售漏斗 (近12个月新建商机)"

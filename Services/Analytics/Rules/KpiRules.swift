@@ -260,14 +260,59 @@ enum KpiRules {
             return ratio(key, "人均周活动数", Double(count), "activities logged", Double(reps) * weeks, "reps × weeks",
                          unit: "per rep per week", formula: "activities / (reps × weeks)", parts: [("reps", Double(reps)), ("weeks", weeks)])
         case "stale_share":
-            let owned = s.accounts.filter { !$0.ownerID.isEmpty }
             var recent = Set<String>()
             for activity in s.activities where activity.at >= to - staleAfter && activity.at < to { recent.insert(activity.accountID) }
-            return ratio(key, "沉睡客户占比", Double(owned.filter { !recent.contains($0.id) }.count), "accounts without an activity in 7 days",
-                         Double(owned.count), "owned accounts", scale: 100, unit: "%", formula: "stale share = stale accounts / owned accounts")
+            var (owned, stale) = (0, 0)
+            for index in s.accounts.indices where !s.accounts[index].ownerID.isEmpty {
+                owned += 1
+                if !recent.contains(s.accounts[index].id) { stale += 1 }
+            }
+            return ratio(key, "沉睡客户占比", Double(stale), "accounts without an activity in 7 days",
+                         Double(owned), "owned accounts", scale: 100, unit: "%", formula: "stale share = stale accounts / owned accounts")
         default:
             return nil
         }
+    }
+
+    // MARK: Series (the charts: one pass each, not a KPI per month)
+
+    /// Booked revenue per period of `bounds` (consecutive [bounds[i], bounds[i+1])).
+    static func revenue(_ s: Slice, bounds: [Double]) -> [Double] {
+        var sums = [Double](repeating: 0, count: max(bounds.count - 1, 0))
+        guard let first = bounds.first, let last = bounds.last else { return sums }
+        for order in s.orders where order.booked && order.orderedAt >= first && order.orderedAt < last {
+            let bucket = bounds.lastIndex { $0 <= order.orderedAt } ?? 0
+            if bucket < sums.count { sums[bucket] += order.revenue }
+        }
+        return sums
+    }
+
+    /// NPS per period of `bounds`; nil where nobody answered.
+    static func nps(_ s: Slice, bounds: [Double]) -> [Double?] {
+        var counts = [NpsCount](repeating: NpsCount(), count: max(bounds.count - 1, 0))
+        guard let first = bounds.first, let last = bounds.last else { return [] }
+        for answer in s.answers where answer.kind == 1 && answer.answeredAt >= first && answer.answeredAt < last {
+            let bucket = bounds.lastIndex { $0 <= answer.answeredAt } ?? 0
+            guard bucket < counts.count else { continue }
+            counts[bucket].answers += 1
+            if answer.score >= 9 { counts[bucket].promoters += 1 } else if answer.score <= 6 { counts[bucket].detractors += 1 }
+        }
+        return counts.map(\.nps)
+    }
+
+    struct NpsCount {
+        var promoters = 0, detractors = 0, answers = 0
+        var nps: Double? { answers == 0 ? nil : Double(promoters - detractors) / Double(answers) * 100 }
+    }
+
+    /// NPS by the region each answer was given in (as feedback counts it), over [from, to).
+    static func npsByRegion(_ s: Slice, from: Double, to: Double) -> [(region: String, nps: Double)] {
+        var counts: [String: NpsCount] = [:]
+        for answer in s.answers where answer.kind == 1 && answer.answeredAt >= from && answer.answeredAt < to && !answer.region.isEmpty {
+            counts[answer.region, default: NpsCount()].answers += 1
+            if answer.score >= 9 { counts[answer.region, default: NpsCount()].promoters += 1 } else if answer.score <= 6 { counts[answer.region, default: NpsCount()].detractors += 1 }
+        }
+        return counts.keys.sorted().map { region in (region, counts[region]?.nps ?? 0) }
     }
 
     // MARK: Customers and sales
