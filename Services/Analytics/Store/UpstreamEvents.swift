@@ -41,7 +41,7 @@ enum UpstreamEvents {
                     tier = excluded.tier, owner_id = excluded.owner_id, team = excluded.team,
                     events_applied = events_applied + excluded.events_applied
                 """, arguments: [account.id, account.region, account.industry, account.createdAt.timeIntervalSince1970,
-                                 event.type == "AccountCreated" ? 1 : 0, account.name, tierName(account.tier), account.ownerID, account.team])
+                                 event.type == "AccountCreated" ? 1 : 0, account.name, account.tier.reportName, account.ownerID, account.team])
         case "AccountOwnerChanged":
             let change = try Forge_Accounts_V1_AccountOwnerChanged(serializedBytes: event.payload).change
             // The new owner's team comes with the AccountUpdated that follows.
@@ -56,14 +56,6 @@ enum UpstreamEvents {
         default:
             // ContactErased: analytics keeps nothing of a person (see AnalyticsStore).
             break
-        }
-    }
-
-    /// Accounts' tier as the reports name it (feedback's names): "core", "potential", ….
-    static func tierName(_ tier: Forge_Accounts_V1_Tier) -> String {
-        switch tier {
-        case .unspecified, .UNRECOGNIZED: ""
-        default: String(describing: tier).lowercased()
         }
     }
 

@@ -159,15 +159,7 @@ enum FeedbackStore {
         try db.execute(sql: """
             INSERT INTO account_profile (account_id, region, industry, tier) VALUES (?, ?, ?, ?)
             ON CONFLICT(account_id) DO UPDATE SET region = excluded.region, industry = excluded.industry, tier = excluded.tier
-            """, arguments: [account.id, account.region, account.industry, tierName(account.tier)])
-    }
-
-    /// The accounts tier as the reports name it ("core", "potential", …).
-    static func tierName(_ tier: Forge_Accounts_V1_Tier) -> String {
-        switch tier {
-        case .unspecified, .UNRECOGNIZED: ""
-        default: String(describing: tier).lowercased()
-        }
+            """, arguments: [account.id, account.region, account.industry, account.tier.reportName])
     }
 
     static func upsertContact(_ db: Database, _ contact: Forge_Accounts_V1_Contact, seq: Int64) throws {
