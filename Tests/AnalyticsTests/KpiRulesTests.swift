@@ -194,4 +194,18 @@ struct KpiRulesTests {
         #expect(Self.kpis(Scope(partnerTier: "gold"))["revenue"]?.value == 600)
         #expect(Self.kpis(Scope(partnerTier: "none"))["revenue"]?.value == 900)
     }
+
+    @Test("a repurchase cycle is predicted only when it is regular: 11 months ± 25 days yes, 50 then 550 days no")
+    func regularCyclesOnly() {
+        func lines(_ days: [Double]) -> [Facts.Line] {
+            days.enumerated().map { .init(orderID: "o\($0.offset)", accountID: "A", productLine: "备件", orderedAt: Self.at($0.element), booked: true, deliveredAt: nil, onTime: false) }
+        }
+        // Intervals 310 and 360: mean 335, deviation 25 (≤ half the mean).
+        let regular = RepurchaseRules.cycles(lines([0, 310, 670]), accountID: "A", before: Self.at(700))
+        #expect(regular.map(\.meanIntervalDays) == [335] && regular.first?.deviationDays == 25)
+        // Intervals 50 and 550: mean 300, deviation 250 — no window worth predicting.
+        #expect(RepurchaseRules.cycles(lines([0, 50, 600]), accountID: "A", before: Self.at(700)).isEmpty)
+        // Two purchases are not a cycle yet.
+        #expect(RepurchaseRules.cycles(lines([0, 330]), accountID: "A", before: Self.at(700)).isEmpty)
+    }
 }

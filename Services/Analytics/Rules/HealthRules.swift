@@ -84,39 +84,39 @@ enum HealthRules {
         if let last = c.activities.filter({ $0.at < moment }).map(\.at).max() {
             let ago = (moment - last) / day
             result.append(.init(key: "contact_recency", label: "联系频度", weight: 20, score: linear(ago, best: 14, worst: 90),
-                                explanation: "last activity \(days(moment - last)) days ago"))
+                                explanation: "最近一次联系在 \(days(moment - last)) 天前"))
         } else {
-            result.append(.init(key: "contact_recency", label: "联系频度", weight: 20, score: 0, explanation: "no activity logged"))
+            result.append(.init(key: "contact_recency", label: "联系频度", weight: 20, score: 0, explanation: "没有联系记录"))
         }
         if let last = c.orders.last(where: { $0.orderedAt < moment })?.orderedAt {
             let usual = c.usualInterval(before: moment) ?? 365 * day
             let gap = moment - last
             result.append(.init(key: "order_recency", label: "下单间隔", weight: 20, score: linear(gap, best: usual, worst: 2 * usual),
-                                explanation: "last order \(days(gap)) days ago; usual interval \(days(usual)) days"))
+                                explanation: "最近一次下单在 \(days(gap)) 天前，通常每 \(days(usual)) 天一单"))
         } else {
-            result.append(.init(key: "order_recency", label: "下单间隔", weight: 20, score: 0, explanation: "no order yet"))
+            result.append(.init(key: "order_recency", label: "下单间隔", weight: 20, score: 0, explanation: "还没有订单"))
         }
         let recent = c.revenue(from: moment - 365 * day, to: moment), prior = c.revenue(from: moment - 730 * day, to: moment - 365 * day)
         switch (recent > 0, prior > 0) {
         case (_, true):
             let share = recent / prior
             result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: linear(share, best: 1, worst: 0.5),
-                                explanation: "last 12 months \(percent(share)) of the 12 before"))
+                                explanation: "近 12 个月采购额为前 12 个月的 \(percent(share))"))
         case (true, false):
-            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: 100, explanation: "first year of buying"))
+            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: 100, explanation: "合作第一年"))
         case (false, false):
-            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: 0, explanation: "no orders in two years"))
+            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: 0, explanation: "两年内没有订单"))
         }
         if let answer = c.lastAnswer(before: moment) {
             result.append(.init(key: "nps", label: "NPS", weight: 15, score: Double(answer.score * 10),
-                                explanation: "latest NPS answer \(answer.score)"))
+                                explanation: "最近一次 NPS 评分 \(answer.score)"))
         } else {
-            result.append(.init(key: "nps", label: "NPS", weight: 15, score: 50, explanation: "no NPS answer yet"))
+            result.append(.init(key: "nps", label: "NPS", weight: 15, score: 50, explanation: "还没有 NPS 评分"))
         }
         let open = c.tickets.filter { $0.createdAt < moment && ($0.resolvedAt.map { $0 >= moment } ?? true) }.count
         let misses = c.slaMisses(from: moment - 90 * day, to: moment)
         result.append(.init(key: "service", label: "服务", weight: 15, score: max(0, 100 - 25 * Double(open + misses)),
-                            explanation: "\(open) open tickets, \(misses) SLA misses in 90 days"))
+                            explanation: "\(open) 张未解决工单，90 天内 \(misses) 次 SLA 未达标"))
         let overdue = c.installments.compactMap { item -> Int? in
             guard let invoiced = item.invoicedAt, invoiced < moment, let due = item.dueAt, due < moment else { return nil }
             let paid = (item.paidAt.map { $0 < moment } ?? false) ? item.paid : 0
@@ -130,7 +130,7 @@ enum HealthRules {
         default: 0
         }
         result.append(.init(key: "payment", label: "回款", weight: 15, score: paymentScore,
-                            explanation: overdue.map { $0 > 0 ? "an invoice \($0) days overdue" : "nothing overdue" } ?? "nothing overdue"))
+                            explanation: overdue.map { $0 > 0 ? "有发票逾期 \($0) 天" : "没有逾期" } ?? "没有逾期"))
         return result
     }
 
@@ -183,22 +183,22 @@ enum HealthRules {
         }
         if let usual = c.usualInterval(before: moment), let last = c.orders.last(where: { $0.orderedAt < moment })?.orderedAt,
            moment - last > 1.5 * usual {
-            signal("no_order", "久未下单", 30, "no order for \(days(moment - last)) days; usually every \(days(usual))")
+            signal("no_order", "久未下单", 30, "已 \(days(moment - last)) 天未下单，通常每 \(days(usual)) 天一单")
         }
         let recentContacts = c.activities.filter { $0.at >= moment - 90 * day && $0.at < moment }.count
         let usualContacts = Double(c.activities.filter { $0.at >= moment - 450 * day && $0.at < moment - 90 * day }.count) / 4
         if usualContacts >= 1, Double(recentContacts) < usualContacts / 2 {
-            signal("fewer_contacts", "联系减少", 15, "\(recentContacts) activities in 90 days; usually \(Int(usualContacts.rounded()))")
+            signal("fewer_contacts", "联系减少", 15, "90 天内联系 \(recentContacts) 次，通常 \(Int(usualContacts.rounded())) 次")
         }
         let recent = c.revenue(from: moment - 365 * day, to: moment), prior = c.revenue(from: moment - 730 * day, to: moment - 365 * day)
         if prior > 0, recent < 0.7 * prior {
-            signal("falling_value", "订单金额下滑", 20, "last 12 months \(percent(recent / prior)) of the 12 before")
+            signal("falling_value", "订单金额下滑", 20, "近 12 个月采购额为前 12 个月的 \(percent(recent / prior))")
         }
         if let answer = c.lastAnswer(before: moment), answer.score <= 6, answer.answeredAt >= moment - 365 * day {
-            signal("detractor", "贬损者", 20, "latest NPS answer \(answer.score)")
+            signal("detractor", "贬损者", 20, "最近一次 NPS 评分 \(answer.score)")
         }
         let misses = c.slaMisses(from: moment - 90 * day, to: moment)
-        if misses > 0 { signal("sla_miss", "SLA 未达标", 15, "\(misses) SLA misses in 90 days") }
+        if misses > 0 { signal("sla_miss", "SLA 未达标", 15, "90 天内 \(misses) 次 SLA 未达标") }
         let score = signals.reduce(0) { $0 + $1.weight }
         return .with {
             $0.score = score

@@ -7,7 +7,8 @@ import SwiftProtobuf
 /// their standard deviation (seed 003: 11 months ± 25 days), the predicted window
 /// [last + mean − deviation, last + mean + deviation], and the owner's reminder 30 days before
 /// it opens. A purchase is a booked order with a line in the product line, once per order
-/// day; three purchases (two intervals) make a cycle.
+/// day; three purchases (two intervals) make a cycle, and only a regular one — the deviation
+/// at most half the mean interval — predicts a window (575 ± 522 days predicts nothing).
 enum RepurchaseRules {
     static let minimumPurchases = 3
     static let reminderLead: Double = 30 * Facts.day
@@ -26,6 +27,7 @@ enum RepurchaseRules {
             let intervals = zip(purchases.dropFirst(), purchases).map { Double($0 - $1) }
             let mean = intervals.reduce(0, +) / Double(intervals.count)
             let deviation = (intervals.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(intervals.count)).squareRoot()
+            guard deviation <= mean / 2 else { return nil }
             let opens = lastAt + (mean - deviation) * Facts.day
             return .with {
                 $0.productLine = productLine
