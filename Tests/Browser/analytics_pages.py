@@ -3,12 +3,13 @@
 An analyst signs in, reads 华东's NPS on feedback's NPS page, then filters the analytics
 dashboard to 华东 with its form: the dashboard's NPS is the same figure, worked out from the
 same answers (numerator and denominator shown). The charts are there; the risk list, the
-monthly report and its CSV open; the 360° page shows the customer's health card. Run by
+monthly report, its CSV and its PDF open; the 360° page shows the customer's health card. Run by
 GatewayTests (BrowserTests):
     python3 analytics_pages.py BASE_URL ACCOUNT_ID USER PASSWORD
 Exits non-zero, saying why, when anything is not as expected.
 """
 import sys
+import urllib.request
 
 from selenium.webdriver.common.by import By
 
@@ -49,6 +50,12 @@ def main(base, account_id, user, password):
         wait_until(driver, lambda d: d.find_elements(By.ID, "report-lines"), lambda d: "no report: " + d.page_source[:300])
         assert driver.find_elements(By.ID, "line-nps"), "the report has no NPS line"
         assert "report.csv" in driver.find_element(By.ID, "csv").get_attribute("href")
+        # The PDF: the same report printed by headless Chromium on the server.
+        cookie = driver.get_cookie("forge_session")["value"]
+        request = urllib.request.Request(driver.find_element(By.ID, "pdf").get_attribute("href"), headers={"Cookie": "forge_session=" + cookie})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = response.read()
+            assert response.headers["Content-Type"] == "application/pdf" and body.startswith(b"%PDF"), response.headers["Content-Type"]
         shot(driver, "analytics-report", (1280, 2000))
 
         driver.get(base + "/accounts/" + account_id)

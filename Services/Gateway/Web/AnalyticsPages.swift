@@ -25,6 +25,20 @@ struct AnalyticsPages: Sendable {
         router.get("/analytics/report") { request, _ in
             await pages.page(request) { token in try await reportPage(query: Self.query(request), token: token) }
         }
+        router.get("/analytics/report.pdf") { request, _ in
+            guard let token = WebPages.sessionToken(request) else { return Response.redirect(to: "/login", type: .found) }
+            let query = Self.query(request)
+            do {
+                let html = try await reportPage(query: query, token: token)
+                let pdf = try await PDFPrinter.print(html: html)
+                let month = query["month"].flatMap { ChinaCalendar.monthStart(named: $0) != nil ? $0 : nil } ?? "latest"
+                return Response(status: .ok, headers: [.contentType: "application/pdf",
+                                                       .contentDisposition: "attachment; filename=\"forge-report-\(month).pdf\""],
+                                body: .init(byteBuffer: ByteBuffer(bytes: pdf)))
+            } catch {
+                return await pages.page(request) { _ in throw error }
+            }
+        }
         router.get("/analytics/report.csv") { request, _ in
             guard let token = WebPages.sessionToken(request) else { return Response.redirect(to: "/login", type: .found) }
             let query = Self.query(request)
@@ -248,7 +262,7 @@ struct AnalyticsPages: Sendable {
 
     // MARK: The report
 
-    private func reportPage(query: [String: String], token: String) async throws -> String {
+    func reportPage(query: [String: String], token: String) async throws -> String {
         let report = try await call(Method.getReport, Self.reportRequest(query), token: token, as: Forge_Analytics_V1_GetReportResponse.self)
         let rows = report.lines.map { line in
             let change = line.current.defined && line.previousMonth.defined ? line.current.value - line.previousMonth.value : nil
@@ -268,7 +282,8 @@ struct AnalyticsPages: Sendable {
         return HTML.page(title: "月度报告 \(report.month)", user: WebPages.subject(token), body: """
             <h1>月度经营报告 <span id="report-month">\(HTML.escape(report.month))</span></h1>
             <p class="muted">\(WebPages.date(report.from)) – \(WebPages.date(.init(date: report.to.date.addingTimeInterval(-1))))；复购率与集中度按截至月末的12个月计 · \
-            <a href="/analytics/report.csv\(link.isEmpty ? "" : "?" + link)" id="csv">下载 CSV</a> · <a href="/analytics">返回看板</a></p>
+            <a href="/analytics/report.csv\(link.isEmpty ? "" : "?" + link)" id="csv">下载 CSV</a> · \
+            <a href="/analytics/report.pdf\(link.isEmpty ? "" : "?" + link)" id="pdf">下载 PDF</a> · <a href="/analytics">返回看板</a></p>
             <form method="get" action="/analytics/report"><label>月份 <input name="month" value="\(HTML.escape(report.month))" size="8"></label> <button>查看</button></form>
             <table id="report-lines"><thead><tr><th>指标</th><th>本月</th><th>上月</th><th>去年同月</th><th>计算</th></tr></thead><tbody>\(rows)</tbody></table>
             <h2>重点风险客户</h2>
@@ -312,5 +327,40 @@ struct AnalyticsPages: Sendable {
             <p class="churn" data-level="\(HTML.escape(health.churn.level))">流失风险 \(levelBadge(health.churn.level)) \(Int(health.churn.score))\(signals.isEmpty ? "" : " · " + signals)</p>
             \(cycles.isEmpty ? "<p class=\"muted\">采购记录不足以推算复购周期</p>" : "<h3>复购周期</h3><ul class=\"timeline cycles\">\(cycles)</ul>")
             """
+    }
+}
+
+/// The report as a PDF: the report page printed by headless Chromium (Debian's `chromium`, the
+/// browser the page tests already drive; `FORGE_CHROMIUM` names another). Without it, the page
+/// and its CSV remain and the PDF answers UNAVAILABLE saying why.
+enum PDFPrinter {
+    static func browser() -> String? {
+        let candidates = [ProcessInfo.processInfo.environment["FORGE_CHROMIUM"] ?? "", "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        return candidates.first { !$0.isEmpty && FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static func print(html: String) async throws -> [UInt8] {
+        guard let browser = browser() else {
+            throw RPCError(.unavailable, "PDF 需要服务器安装 Chromium（或设置 FORGE_CHROMIUM）；请使用页面打印或下载 CSV")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("forge-pdf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let page = folder.appendingPathComponent("report.html"), pdf = folder.appendingPathComponent("report.pdf")
+        try html.write(to: page, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: browser)
+        process.arguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer", "--user-data-dir=\(folder.path)/profile",
+                             "--print-to-pdf=\(pdf.path)", page.absoluteString]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { process.terminationHandler = nil; continuation.resume(throwing: error) }
+        }
+        guard status == 0, let bytes = FileManager.default.contents(atPath: pdf.path), bytes.starts(with: Array("%PDF".utf8)) else {
+            throw RPCError(.internal, "Chromium could not print the report (exit status \(status))")
+        }
+        return [UInt8](bytes)
     }
 }
