@@ -59,7 +59,16 @@ final class FactsCache: Sendable {
             state.loadingGeneration = state.generation
             return (loading, state.generation)
         }
-        let (facts, byAccount) = try await task.value
+        let facts: Facts, byAccount: [String: Facts]
+        do {
+            (facts, byAccount) = try await task.value
+        } catch {
+            // A failed load is not kept: the next question tries again.
+            state.withLock { state in
+                if state.loadingGeneration == generation { state.loading = nil }
+            }
+            throw error
+        }
         state.withLock { state in
             if state.loaded.map({ $0.generation < generation }) ?? true { state.loaded = (generation, facts, byAccount) }
             if state.loadingGeneration == generation { state.loading = nil }
