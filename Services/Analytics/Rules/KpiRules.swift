@@ -218,11 +218,8 @@ enum KpiRules {
             return total(key, "应收账款", buckets.reduce(0) { $0 + $1.amount }, "invoiced, unpaid at the end (CNY)", unit: "CNY",
                          formula: "Σ 已开票未付金额", parts: buckets.map { ($0.label, $0.amount) })
         case "dso":
-            let receivables = ageing(s.installments, at: to).reduce(0) { $0 + $1.amount }
-            var credit = 0.0
-            for item in s.installments {
-                if let at = item.invoicedAt, inPeriod(at) { credit += item.amount }
-            }
+            let aged = ageing(s.installments, at: to, invoicedFrom: from, to: to)
+            let receivables = aged.buckets.reduce(0) { $0 + $1.amount }, credit = aged.invoiced
             let days = ((to - from) / Facts.day).rounded()
             return ratio(key, "应收账款周转天数 (DSO)", receivables, "receivables at the end", credit, "credit sales (invoiced in the period)",
                          scale: days, unit: "days", formula: "DSO = receivables / credit sales × days", parts: [("days", days)])
@@ -361,16 +358,28 @@ enum KpiRules {
     /// Invoiced, unpaid money at `moment` by days overdue (orders' buckets). A payment counts
     /// from its day on.
     static func ageing(_ installments: [Facts.Installment], at moment: Double) -> [Bucket] {
+        ageing(installments, at: moment, invoicedFrom: moment, to: moment).buckets
+    }
+
+    /// The ageing at `moment`, and what was invoiced in [from, to) — one pass over the
+    /// instalments, reading fields in place (copying each instalment, id included, costs more
+    /// than the arithmetic at millions of them).
+    static func ageing(_ installments: [Facts.Installment], at moment: Double, invoicedFrom from: Double, to: Double) -> (buckets: [Bucket], invoiced: Double) {
         var amounts = [0.0, 0, 0, 0, 0]
-        for item in installments {
-            guard let invoiced = item.invoicedAt, invoiced < moment else { continue }
-            let paid = (item.paidAt.map { $0 < moment } ?? false) ? item.paid : 0
-            let open = item.amount - paid
+        var invoicedInPeriod = 0.0
+        for index in installments.indices {
+            guard let invoiced = installments[index].invoicedAt else { continue }
+            let amount = installments[index].amount
+            if invoiced >= from && invoiced < to { invoicedInPeriod += amount }
+            guard invoiced < moment else { continue }
+            let paid = (installments[index].paidAt.map { $0 < moment } ?? false) ? installments[index].paid : 0
+            let open = amount - paid
             guard open > 0.000_5 else { continue }
-            let days = item.dueAt.map { moment > $0 ? Int((moment - $0) / Facts.day) : 0 } ?? 0
+            let days = installments[index].dueAt.map { moment > $0 ? Int((moment - $0) / Facts.day) : 0 } ?? 0
             amounts[days <= 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4] += open
         }
-        return zip(["current", "1–30 days", "31–60 days", "61–90 days", "> 90 days"], amounts).map { Bucket(label: $0, amount: $1) }
+        let buckets = zip(["current", "1–30 days", "31–60 days", "61–90 days", "> 90 days"], amounts).map { Bucket(label: $0, amount: $1) }
+        return (buckets, invoicedInPeriod)
     }
 
     // MARK: Building a KPI
