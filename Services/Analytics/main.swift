@@ -28,5 +28,5 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
             cache.changed(db)
         })
     }
-    setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }
+    setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, cache: handler.cache, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }
 }

@@ -232,17 +232,17 @@ struct AnalyticsFlowTests {
         // The NPS of 3 moved the score since a month ago (no answer then: 50 → 30 of 100).
         #expect(health.reasons.contains { $0.component == "nps" && $0.change == -3 })
 
-        let first = try await AnalyticsJobs.scan(database: fixture.database, now: fixture.clock.now())
+        let first = try await AnalyticsJobs.scan(database: fixture.database, cache: fixture.handler.cache, now: fixture.clock.now())
         #expect(first == .init(raised: 1, reminded: 1))
         fixture.clock.advance(by: F.day)
-        #expect(try await AnalyticsJobs.scan(database: fixture.database, now: fixture.clock.now()) == .init(raised: 0, reminded: 0))
+        #expect(try await AnalyticsJobs.scan(database: fixture.database, cache: fixture.handler.cache, now: fixture.clock.now()) == .init(raised: 0, reminded: 0))
         let alerted = try await fixture.handler.getAccountHealth(.with { $0.accountID = "acc_1" }, context: F.admin).health
         #expect(alerted.churn.alerted && alerted.cycles.first?.reminded == true)
 
         // A new order, a promoter's answer: the risk falls under medium and the episode ends.
         try await fixture.apply([F.order("o4", account: "acc_1", daysAgo: 0, yuan: 38_000), F.answer("s2", account: "acc_1", score: 10, daysAgo: 0, region: "华东")])
         fixture.clock.advance(by: F.day)
-        _ = try await AnalyticsJobs.scan(database: fixture.database, now: fixture.clock.now())
+        _ = try await AnalyticsJobs.scan(database: fixture.database, cache: fixture.handler.cache, now: fixture.clock.now())
         let events = try await fixture.database.read { db in try String.fetchAll(db, sql: "SELECT type FROM outbox ORDER BY seq") }
         #expect(events == ["ChurnRiskRaised", "RepurchaseWindowApproaching", "ChurnRiskCleared"])
         let raised = try await fixture.database.read { db in

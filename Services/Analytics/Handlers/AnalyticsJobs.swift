@@ -11,31 +11,32 @@ enum AnalyticsJobs {
 
     struct Outcome: Equatable { var raised = 0; var reminded = 0 }
 
+    /// Measures every customer from the facts in memory (read outside the write), then records
+    /// in one short transaction the episodes and reminders that change.
     @discardableResult
-    static func scan(database: DatabasePool, now: Date) async throws -> Outcome {
+    static func scan(database: DatabasePool, cache: FactsCache, now: Date) async throws -> Outcome {
         let moment = now.timeIntervalSince1970
+        let (facts, split) = try await cache.facts()
+        let measured = facts.accounts.map { account in
+            let own = split[account.id] ?? Facts()
+            return (account, HealthRules.churn(HealthRules.Customer(own, accountID: account.id), at: moment),
+                    RepurchaseRules.cycles(own.lines, accountID: account.id, before: moment).filter { RepurchaseRules.reminderDue($0, at: moment) })
+        }
         return try await database.write { db in
-            let facts = try AnalyticsStore.facts(db)
-            let split = facts.byAccount()
             var outcome = Outcome()
-            for account in facts.accounts {
-                let own = split[account.id] ?? Facts()
-                if try AlertStore.track(db, account: account, risk: HealthRules.churn(HealthRules.Customer(own, accountID: account.id), at: moment), now: now) {
-                    outcome.raised += 1
-                }
-                for cycle in RepurchaseRules.cycles(own.lines, accountID: account.id, before: moment) where RepurchaseRules.reminderDue(cycle, at: moment) {
-                    if try AlertStore.remind(db, account: account, cycle: cycle, now: now) { outcome.reminded += 1 }
-                }
+            for (account, risk, due) in measured {
+                if try AlertStore.track(db, account: account, risk: risk, now: now) { outcome.raised += 1 }
+                for cycle in due where try AlertStore.remind(db, account: account, cycle: cycle, now: now) { outcome.reminded += 1 }
             }
             return outcome
         }
     }
 
-    static func handlers(database: DatabasePool, clock: any WallClock, day: TimeInterval) -> [String: JobScheduler.Handler] {
+    static func handlers(database: DatabasePool, cache: FactsCache, clock: any WallClock, day: TimeInterval) -> [String: JobScheduler.Handler] {
         [
             daily: { _, _ in
                 let now = clock.now()
-                try await scan(database: database, now: now)
+                try await scan(database: database, cache: cache, now: now)
                 try await database.write { db in
                     _ = try JobScheduler.schedule(db, kind: daily, dueAt: now.addingTimeInterval(day), id: daily, now: now)
                 }

@@ -76,6 +76,14 @@ struct AnalyticsPages: Sendable {
         }
     }
 
+    /// The filters to carry into a link ("?region=…&team=…", or "" without any).
+    static func carried(_ query: [String: String], _ fields: [String]) -> String {
+        let pairs = fields.compactMap { name in
+            query[name].flatMap { $0.isEmpty ? nil : "\(name)=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")" }
+        }
+        return pairs.isEmpty ? "" : "?" + pairs.joined(separator: "&")
+    }
+
     static func reportRequest(_ query: [String: String]) -> Forge_Analytics_V1_GetReportRequest {
         .with {
             $0.month = query["month"] ?? ""
@@ -210,11 +218,11 @@ struct AnalyticsPages: Sendable {
             let cards = keys.compactMap { byKey[$0] }.map(Self.card).joined()
             return cards.isEmpty ? nil : "<h2>\(title)</h2><div class=\"grid kpis\">\(cards)</div>"
         }.joined()
-        let link = Self.filterFields.compactMap { name in query[name].flatMap { $0.isEmpty ? nil : "\(name)=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")" } }.joined(separator: "&")
+        let link = Self.carried(query, Self.filterFields)
         return HTML.page(title: "经营分析", user: WebPages.subject(token), body: """
             <h1>经营分析 Dashboard</h1>
             <p class="muted" id="period">\(WebPages.date(kpis.from)) – \(WebPages.date(.init(date: kpis.to.date.addingTimeInterval(-1)))) · \
-            <a href="/analytics/risks\(link.isEmpty ? "" : "?" + link)">风险客户</a> · <a href="/analytics/report\(link.isEmpty ? "" : "?" + link)">月度报告</a></p>
+            <a href="/analytics/risks\(link)">风险客户</a> · <a href="/analytics/report\(link)">月度报告</a></p>
             \(Self.filterForm(query, action: "/analytics", months: true))
             \(sections)
             <h2>趋势与结构（截至 \(HTML.escape(ChinaCalendar.month(kpis.to.date.addingTimeInterval(-1))))）</h2>
@@ -278,12 +286,12 @@ struct AnalyticsPages: Sendable {
             健康度 \(Int(mover.score)) <span class="sla \(mover.change > 0 ? "met" : "breached")">\(mover.change > 0 ? "+" : "")\(Int(mover.change))</span> · \(HTML.escape(mover.reason))</li>
             """
         }.joined()
-        let link = (Self.filterFields + ["month"]).compactMap { name in query[name].flatMap { $0.isEmpty ? nil : "\(name)=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? "")" } }.joined(separator: "&")
+        let link = Self.carried(query, Self.filterFields + ["month"])
         return HTML.page(title: "月度报告 \(report.month)", user: WebPages.subject(token), body: """
             <h1>月度经营报告 <span id="report-month">\(HTML.escape(report.month))</span></h1>
             <p class="muted">\(WebPages.date(report.from)) – \(WebPages.date(.init(date: report.to.date.addingTimeInterval(-1))))；复购率与集中度按截至月末的12个月计 · \
-            <a href="/analytics/report.csv\(link.isEmpty ? "" : "?" + link)" id="csv">下载 CSV</a> · \
-            <a href="/analytics/report.pdf\(link.isEmpty ? "" : "?" + link)" id="pdf">下载 PDF</a> · <a href="/analytics">返回看板</a></p>
+            <a href="/analytics/report.csv\(link)" id="csv">下载 CSV</a> · \
+            <a href="/analytics/report.pdf\(link)" id="pdf">下载 PDF</a> · <a href="/analytics">返回看板</a></p>
             <form method="get" action="/analytics/report"><label>月份 <input name="month" value="\(HTML.escape(report.month))" size="8"></label> <button>查看</button></form>
             <table id="report-lines"><thead><tr><th>指标</th><th>本月</th><th>上月</th><th>去年同月</th><th>计算</th></tr></thead><tbody>\(rows)</tbody></table>
             <h2>重点风险客户</h2>
