@@ -226,7 +226,7 @@ struct AnalyticsPages: Sendable {
             \(Self.filterForm(query, action: "/analytics", months: true))
             \(sections)
             <h2>趋势与结构（截至 \(HTML.escape(ChinaCalendar.month(kpis.to.date.addingTimeInterval(-1))))）</h2>
-            <div class="grid charts">\(kpis.charts.map(Self.chart).joined())</div>
+            <div class="grid charts" style="grid-template-columns:repeat(auto-fill,minmax(560px,1fr))">\(kpis.charts.map(Self.chart).joined())</div>
             """)
     }
 
@@ -299,7 +299,7 @@ struct AnalyticsPages: Sendable {
             <h2>健康度变化最大的客户</h2>
             \(movers.isEmpty ? "<p class=\"muted\">本月没有变化</p>" : "<ul class=\"timeline\" id=\"movers\">\(movers)</ul>")
             <h2>图表</h2>
-            <div class="grid charts">\(report.charts.map(Self.chart).joined())</div>
+            <div class="grid charts" style="grid-template-columns:repeat(auto-fill,minmax(560px,1fr))">\(report.charts.map(Self.chart).joined())</div>
             """)
     }
 
