@@ -345,6 +345,16 @@ let package = Package(
             swiftSettings: upcomingFeatures
         ),
         .testTarget(
+            name: "JourneyTests",
+            dependencies: [
+                "ForgeTestSupport", "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "Tests/JourneyTests",
+            swiftSettings: upcomingFeatures
+        ),
+        .testTarget(
             name: "GatewayTests",
             dependencies: [
                 "ForgeGateway",

@@ -41,6 +41,7 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
         setup.consumers.append(EventConsumer(upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, logger: setup.logger) { db, event in
             try WebhookStore.enqueue(db, event, at: clock.now())
             try NotificationStore.enqueue(db, event, upstream: upstream, at: clock.now())
+            try NotificationStore.forget(db, event)
         })
     }
     let sender = WebhookSender(database: setup.database, http: HTTPClient.shared, clock: setup.clock)
@@ -86,7 +87,7 @@ struct GatewaySettings {
     var publicURL = ""
 
     /// The services whose event feeds the gateway follows for webhooks and notifications.
-    static let eventSources = ["accounts", "pipeline", "orders", "feedback", "loyalty"]
+    static let eventSources = ["accounts", "pipeline", "orders", "servicedesk", "feedback", "loyalty", "analytics"]
 
     static func load(configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewaySettings {
         var settings = GatewaySettings(privateKeyPath: environment["FORGE_JWT_PRIVATE_KEY"].flatMap { $0.isEmpty ? nil : $0 }

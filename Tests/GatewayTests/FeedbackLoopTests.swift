@@ -15,7 +15,7 @@ import Testing
 struct FeedbackLoopTests {
     @Test("delivery → invitation e-mail at a real SMTP server → a 4 through the public page (once; a second answer is refused politely) → a follow-up case for the owner, escalated when late → the service desk's follow-up ticket")
     func deliveryToFollowUp() async throws {
-        let smtp = try await NotificationTests.SMTPSink(port: 18502)
+        let smtp = try await SMTPSink(port: 18502)
         defer { smtp.stop() }
         var stack = try LocalStack(portBase: 32100)
         defer { stack.killAll() }
@@ -66,8 +66,8 @@ struct FeedbackLoopTests {
         })
 
         // The invitation: one "day" (2 s) after the delivery.
-        #expect(await NotificationTests.SMTPSink.waitFor(seconds: 30) { smtp.messages.map { NotificationTests.decode($0) }.contains { $0.subject.contains("评价") } })
-        let invitation = try #require(smtp.messages.map { NotificationTests.decode($0) }.first { $0.subject.contains("评价") })
+        #expect(await SMTPSink.waitFor(seconds: 30) { smtp.mails.contains { $0.subject.contains("评价") } })
+        let invitation = try #require(smtp.mails.first { $0.subject.contains("评价") })
         #expect(invitation.to.contains("qian@czgear.example.cn") && invitation.body.contains("钱主任 您好"))
         let url = try #require(invitation.body.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { $0.contains("/s/") })
         #expect(url.hasPrefix("http://localhost:\(stack.httpPort)/s/"))
@@ -108,7 +108,7 @@ struct FeedbackLoopTests {
             $0.whatChanged = "订单发货前 3 天起每天同步生产进度"
         }).followUp
         #expect(closed.customerTold)
-        #expect(await NotificationTests.SMTPSink.waitFor(seconds: 30) { smtp.messages.map { NotificationTests.decode($0) }.contains { $0.body.contains("订单发货前 3 天起每天同步生产进度") } })
+        #expect(await SMTPSink.waitFor(seconds: 30) { smtp.mails.contains { $0.body.contains("订单发货前 3 天起每天同步生产进度") } })
 
         // Marketing surveys a segment (read from forge-accounts as marketing) and reports on it.
         let segment = try await accounts.createSegment(.with { $0.segment = .with { $0.name = "华东客户"; $0.filter = .with { $0.regions = ["华东"] } } }).segment

@@ -13,56 +13,6 @@ import Testing
 /// through a real SMTP server (aiosmtpd, started by the test).
 @Suite("Customer notifications", .serialized)
 struct NotificationTests {
-    /// The SMTP server as a process: its messages land in `directory`.
-    struct SMTPSink {
-        let process: Process
-        let directory: String
-
-        init(port: Int, arguments: [String] = []) async throws {
-            directory = NSTemporaryDirectory() + "forge-smtp-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Support/smtp_sink.py").path
-            process.arguments = ["python3", script, "\(port)", directory] + arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            #expect(await Self.waitFor { FileManager.default.fileExists(atPath: "\(directory)/ready") })
-        }
-
-        var messages: [String] {
-            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
-                .compactMap { try? String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8) }
-        }
-
-        func stop() { kill(process.processIdentifier, SIGKILL) }
-
-        static func waitFor(seconds: Double = 20, _ condition: () -> Bool) async -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if condition() { return true }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            return condition()
-        }
-    }
-
-    /// A received message's subject and body, decoded (RFC 2047 subject, base64 body).
-    static func decode(_ raw: String) -> (subject: String, body: String, to: String) {
-        let parts = raw.components(separatedBy: "\r\n\r\n")
-        let headers = parts[0].components(separatedBy: "\r\n")
-        func header(_ name: String) -> String {
-            headers.first { $0.lowercased().hasPrefix(name.lowercased() + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? ""
-        }
-        var subject = header("Subject")
-        if subject.hasPrefix("=?UTF-8?B?"), subject.hasSuffix("?=") {
-            subject = String(decoding: Data(base64Encoded: String(subject.dropFirst(10).dropLast(2))) ?? Data(), as: UTF8.self)
-        }
-        let body = String(decoding: Data(base64Encoded: parts.dropFirst().joined().replacingOccurrences(of: "\r\n", with: "")) ?? Data(), as: UTF8.self)
-        return (subject, body, header("To"))
-    }
-
     @Test("templates render in Chinese and English with the tracking number; empty values drop their sentence; the mail is UTF-8 in base64 with an encoded subject")
     func rendering() throws {
         let text = try #require(NotificationTemplates.render("order_shipped", locale: "zh", parameters: [
@@ -74,7 +24,7 @@ struct NotificationTests {
         #expect(untracked.subject == "Your order SO-1 has shipped" && !untracked.body.contains("Tracking"))
         #expect(NotificationTemplates.render("no_such_template", locale: "zh", parameters: [:]) == nil)
         let mail = SMTPClient.content(.init(to: "zhang@example.cn", toName: "张经理", subject: text.subject, body: text.body, messageID: "abc@forge"), from: "orders@forge.example")
-        let decoded = Self.decode(mail)
+        let decoded = SMTPSink.decode(mail)
         #expect(decoded.subject == text.subject && decoded.body == text.body)
         #expect(mail.contains("Content-Type: text/plain; charset=UTF-8") && mail.contains("Message-ID: <abc@forge>"))
         #expect(try SMTPClient.Relay(url: "smtps://u%40x:p@mail.example.cn?from=crm@example.cn") == {
@@ -126,7 +76,7 @@ struct NotificationTests {
         client.trustRoots = .file("\(fixtures)/ca.pem")
         try await client.send(.init(to: "li@example.cn", toName: "李工", subject: "测试 STARTTLS", body: "正文：中文与 .点开头的行\r\n.第二行", messageID: "tls@forge"))
         #expect(await SMTPSink.waitFor { smtp.messages.count == 1 })
-        let mail = try #require(smtp.messages.first.map(Self.decode))
+        let mail = try #require(smtp.mails.first)
         #expect(mail.subject == "测试 STARTTLS" && mail.body == "正文：中文与 .点开头的行\r\n.第二行")
         // Without the CA the relay's certificate is refused and nothing is sent.
         let untrusted = SMTPClient(relay: try SMTPClient.Relay(url: "smtp://localhost:18501?starttls=required"))
@@ -202,7 +152,7 @@ struct NotificationTests {
 
         #expect(await SMTPSink.waitFor { smtp.messages.count >= 2 })
         try await Task.sleep(for: .milliseconds(1500))
-        let mails = smtp.messages.map(Self.decode)
+        let mails = smtp.mails
         #expect(mails.count == 2)
         let subjects = mails.map(\.subject).sorted()
         #expect(subjects.contains("您的订单 \(draft.orderNumber) 已包装完毕，等待发货"))

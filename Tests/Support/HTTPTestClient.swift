@@ -55,13 +55,14 @@ public func runPython(_ arguments: [String]) async throws -> (status: Int32, out
 /// Runs an executable to its end; its exit status and its standard output and error together.
 /// The waiting happens on a Dispatch thread: a test blocking one of Swift's cooperative threads
 /// (two on a 2-core machine) for a browser run would stall every suite running beside it.
-public func runProcess(_ path: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+public func runProcess(_ path: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
             continuation.resume(with: Result {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: path)
                 process.arguments = arguments
+                if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
                 let pipe = Pipe()
                 process.standardOutput = pipe
                 process.standardError = pipe

@@ -55,6 +55,7 @@ struct PrivacyStore: Sendable {
                 sql: "UPDATE contact SET payload = ?, phone = '', email_domain = '', version = ? WHERE id = ?",
                 arguments: [try contact.serializedData(), contact.version, contact.id]
             )
+            try IdempotencyInterceptor.forgetResponses(db, containing: contact.id)
             try Outbox.append(db, Forge_Accounts_V1_ContactErased.with {
                 $0.contactID = contact.id
                 $0.accountID = contact.accountID

@@ -36,7 +36,9 @@ enum UpstreamEvents {
         case "ContactDeleted":
             try db.execute(sql: "DELETE FROM contact WHERE id = ?", arguments: [try Forge_Accounts_V1_ContactDeleted(serializedBytes: event.payload).contactID])
         case "ContactErased":
-            try anonymise(db, contactID: try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload).contactID)
+            let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+            try anonymise(db, contactID: erased.contactID)
+            try IdempotencyInterceptor.forgetResponses(db, containing: erased.contactID)
         case "AccountEnteredRevisitPool":
             let pooled = try Forge_Accounts_V1_AccountEnteredRevisitPool(serializedBytes: event.payload)
             guard try FeedbackStore.settings(db).surveyRevisitPool else { return }

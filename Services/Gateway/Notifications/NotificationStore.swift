@@ -37,6 +37,19 @@ enum NotificationStore {
                 t.column("sent_at", .double)
             }
         }
+        // An erasure finds the person's messages by contact.
+        migrator.registerMigration("gateway-v4-notification-contact") { db in
+            try db.create(index: "notification_contact", on: "notification", columns: ["contact_id"])
+        }
+    }
+
+    /// An erased person (ContactErased from accounts): the log keeps that a message went and
+    /// what it was, not the address it went to. Messages still queued for them find no contact
+    /// at sending time and are skipped with that reason.
+    static func forget(_ db: Database, _ event: Forge_Common_V1_Event) throws {
+        guard event.type == "ContactErased" else { return }
+        let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+        try db.execute(sql: "UPDATE notification SET recipient = '' WHERE contact_id = ? AND contact_id != ''", arguments: [erased.contactID])
     }
 
     /// The consumer's apply: a NotificationRequested event queued once per dedupe key.

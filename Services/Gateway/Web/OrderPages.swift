@@ -204,8 +204,8 @@ struct OrderPages: Sendable {
 
     // MARK: The 360° card
 
-    /// Open orders with their production status, the receivables' ageing (for who may see
-    /// it), the on-time rate and the last twelve months.
+    /// Open orders with their production status, the latest deliveries, the receivables'
+    /// ageing (for who may see it), the on-time rate and the last twelve months.
     static func card(_ section: Forge_Gateway_V1_Section?) -> String {
         guard let section, section.status == .ok, let orders = try? Forge_Orders_V1_GetAccountOrdersResponse(jsonString: section.json) else {
             return "<p class=\"muted\">\(HTML.escape(section?.detail ?? ""))</p>"
@@ -213,8 +213,12 @@ struct OrderPages: Sendable {
         let open = orders.openOrders.map {
             "<li><a href=\"/orders/\(HTML.escape($0.id))\">\(HTML.escape($0.orderNumber))</a> · \(OrdersLabels.status($0.status)) · \(OrdersLabels.production($0.productionStatus))\($0.hasTotal ? " · " + WebPages.money($0.total) : "")</li>"
         }.joined()
+        let delivered = orders.recentDeliveries.map {
+            "<li><a href=\"/orders/\(HTML.escape($0.id))\">\(HTML.escape($0.orderNumber.isEmpty ? $0.erpOrderNumber : $0.orderNumber))</a> · \(OrdersLabels.status($0.status)) \($0.hasDeliveredAt ? ChinaCalendar.day($0.deliveredAt.date) : "")\($0.hasTotal ? " · " + WebPages.money($0.total) : "")</li>"
+        }.joined()
         let onTime = orders.deliveredLines == 0 ? "—" : "\(Int((Double(orders.onTimeLines) / Double(orders.deliveredLines) * 100).rounded()))%（\(orders.onTimeLines)/\(orders.deliveredLines)）"
         var text = (open.isEmpty ? "<p class=\"muted\">没有进行中的订单</p>" : "<ul class=\"timeline\">\(open)</ul>")
+            + (delivered.isEmpty ? "" : "<h3>最近交付</h3><ul class=\"timeline recent-deliveries\">\(delivered)</ul>")
             + "<dl><dt>近 12 个月</dt><dd>\(orders.ordersLast12Months) 单\(orders.hasRevenueLast12Months ? " · " + WebPages.money(orders.revenueLast12Months) : "")</dd><dt>准时交付</dt><dd class=\"on-time\">\(onTime)</dd>"
         if orders.hasReceivables {
             let ageing = orders.receivables

@@ -35,6 +35,7 @@ enum UpstreamEvents {
             try merge(db, merged.mergedIds, into: merged.survivorID, now: now, day: day)
         case "ContactErased":
             let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+            try IdempotencyInterceptor.forgetResponses(db, containing: erased.contactID)
             for payload in try Data.fetchAll(db, sql: "SELECT payload FROM consumption WHERE contact_id = ?", arguments: [erased.contactID]) {
                 var consumption = try Forge_Loyalty_V1_Consumption(serializedBytes: payload)
                 consumption.contactID = ""

@@ -227,8 +227,15 @@ struct Receivables: Sendable {
                     if line.deliveredOnTime { onTime += 1 }
                 }
             }
+            let recent = try Data.fetchAll(db, sql: """
+                SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) AND created_at >= ? ORDER BY created_at DESC LIMIT 50
+                """, arguments: arguments + [yearAgo])
+                .map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
+                .sorted { $0.deliveredAt.date > $1.deliveredAt.date }
+                .prefix(5)
             var response = Forge_Orders_V1_GetAccountOrdersResponse.with {
                 $0.openOrders = open
+                $0.recentDeliveries = Array(recent)
                 $0.deliveredLines = delivered
                 $0.onTimeLines = onTime
                 $0.ordersLast12Months = count

@@ -84,7 +84,11 @@ enum AccountsFeed {
             lead.updatedAt = .init(date: now)
             lead.version += 1
             try LeadStore.write(db, lead)
+            // What an import's rows and retried calls would answer carried the lead as it was.
+            try LeadImports.replace(db, lead: lead)
+            try IdempotencyInterceptor.forgetResponses(db, containing: lead.id)
         }
+        try IdempotencyInterceptor.forgetResponses(db, containing: contactID)
         try OpportunityStore.clearContact(db, contactID: contactID, now: now)
     }
 

@@ -35,6 +35,18 @@ enum LeadImports {
             .map { try Forge_Pipeline_V1_CaptureLeadResponse(serializedBytes: $0) }
     }
 
+    /// The rows whose answer carried `lead` answer with it as it is now (anonymised after an
+    /// erasure), so a retried import reports the lead without the person's details.
+    static func replace(_ db: Database, lead: Forge_Pipeline_V1_Lead) throws {
+        for row in try GRDB.Row.fetchAll(db, sql: "SELECT import_id, line, response FROM lead_import_row WHERE instr(response, CAST(? AS BLOB)) > 0", arguments: [lead.id]) {
+            var response = try Forge_Pipeline_V1_CaptureLeadResponse(serializedBytes: row["response"] as Data)
+            guard response.lead.id == lead.id else { continue }
+            response.lead = lead
+            try db.execute(sql: "UPDATE lead_import_row SET response = ? WHERE import_id = ? AND line = ?",
+                           arguments: [try response.serializedData(), row["import_id"] as String, row["line"] as Int64])
+        }
+    }
+
     /// A capture as one row of the import's report.
     static func result(_ response: Forge_Pipeline_V1_CaptureLeadResponse, line: Int32) -> Forge_Common_V1_ImportRowResult {
         .with {

@@ -6,7 +6,8 @@ import SwiftProtobuf
 
 /// What the pipeline takes from the service desk's feed, inside the consumer's transaction: a
 /// machine predicted to fail is a spare-parts sale in the making — an opportunity for the
-/// account's owner, once per prediction.
+/// account's owner, once per prediction, with a task to call the customer before the machine
+/// stops (due two days on, or by the projected failure when that is sooner).
 enum ServiceFeed {
     static let eventTypes = ["EquipmentFailurePredicted"]
 
@@ -31,5 +32,17 @@ enum ServiceFeed {
             if prediction.hasProjectedFailureAt { $0.expectedClose = prediction.projectedFailureAt }
         }
         try OpportunityStore.insert(db, &opportunity, now: now)
+        let twoDays = now.addingTimeInterval(2 * 86_400)
+        try PipelineStore.createTask(db, .with {
+            $0.id = "tsk_" + id
+            $0.ownerID = account.ownerID
+            $0.kind = "spare_parts"
+            $0.accountID = account.accountID
+            $0.opportunityID = id
+            $0.title = "预测性维护：\(account.name) 的 \(serial) \(prediction.ruleName)，联系客户安排检修并报价备件"
+                + (prediction.parts.isEmpty ? "" : "（\(prediction.parts.joined(separator: "，"))）")
+            $0.dueAt = .init(date: prediction.hasProjectedFailureAt ? min(twoDays, prediction.projectedFailureAt.date) : twoDays)
+            $0.createdAt = .init(date: now)
+        }, at: now)
     }
 }

@@ -23,6 +23,7 @@ enum UpstreamEvents {
             try repoint(db, from: merged.mergedIds, to: merged.survivorID)
         case "ContactErased":
             let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+            try IdempotencyInterceptor.forgetResponses(db, containing: erased.contactID)
             try rewriteTickets(db, where: "account_id = ?", [erased.accountID]) { ticket in
                 guard ticket.contactID == erased.contactID else { return false }
                 ticket.contactID = ""

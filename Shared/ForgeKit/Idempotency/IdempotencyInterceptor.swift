@@ -96,4 +96,12 @@ public struct IdempotencyInterceptor: ServerInterceptor {
     /// The response message of each method, to tell an answer from a record.
     static let responseNames: [String: String] = Dictionary(
         ForgeMethodRegistry.methods.map { ($0.descriptor.path, $0.responseType.protoMessageName) }, uniquingKeysWith: { first, _ in first })
+
+    /// Forgets the stored responses that carry `id` (an erased person's record): what a
+    /// retried call would have been answered with must not keep what the erasure removed. A
+    /// repeat of such a key after the erasure runs as a new call.
+    public static func forgetResponses(_ db: Database, containing id: String) throws {
+        guard !id.isEmpty else { return }
+        try db.execute(sql: "DELETE FROM idempotency_keys WHERE instr(response, CAST(? AS BLOB)) > 0", arguments: [id])
+    }
 }

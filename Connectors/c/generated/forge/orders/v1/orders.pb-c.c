@@ -7431,7 +7431,7 @@ const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_request__
   (ProtobufCMessageInit) forge__orders__v1__get_account_orders_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor forge__orders__v1__get_account_orders_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor forge__orders__v1__get_account_orders_response__field_descriptors[7] =
 {
   {
     "open_orders",
@@ -7505,6 +7505,18 @@ static const ProtobufCFieldDescriptor forge__orders__v1__get_account_orders_resp
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "recent_deliveries",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Forge__Orders__V1__GetAccountOrdersResponse, n_recent_deliveries),
+    offsetof(Forge__Orders__V1__GetAccountOrdersResponse, recent_deliveries),
+    &forge__orders__v1__order__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned forge__orders__v1__get_account_orders_response__field_indices_by_name[] = {
   2,   /* field[2] = delivered_lines */
@@ -7512,12 +7524,13 @@ static const unsigned forge__orders__v1__get_account_orders_response__field_indi
   0,   /* field[0] = open_orders */
   4,   /* field[4] = orders_last_12_months */
   1,   /* field[1] = receivables */
+  6,   /* field[6] = recent_deliveries */
   5,   /* field[5] = revenue_last_12_months */
 };
 static const ProtobufCIntRange forge__orders__v1__get_account_orders_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_response__descriptor =
 {
@@ -7527,7 +7540,7 @@ const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_response_
   "Forge__Orders__V1__GetAccountOrdersResponse",
   "forge.orders.v1",
   sizeof(Forge__Orders__V1__GetAccountOrdersResponse),
-  6,
+  7,
   forge__orders__v1__get_account_orders_response__field_descriptors,
   forge__orders__v1__get_account_orders_response__field_indices_by_name,
   1,  forge__orders__v1__get_account_orders_response__number_ranges,

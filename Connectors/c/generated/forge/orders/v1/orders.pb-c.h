@@ -1104,10 +1104,16 @@ struct  Forge__Orders__V1__GetAccountOrdersResponse
   int32_t on_time_lines;
   int32_t orders_last_12_months;
   Forge__Common__V1__Money *revenue_last_12_months;
+  /*
+   * Delivered (or completed) in the last twelve months, newest delivery first (at most 5):
+   * what a visit should know arrived, and when.
+   */
+  size_t n_recent_deliveries;
+  Forge__Orders__V1__Order **recent_deliveries;
 };
 #define FORGE__ORDERS__V1__GET_ACCOUNT_ORDERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&forge__orders__v1__get_account_orders_response__descriptor) \
-    , 0,NULL, NULL, 0, 0, 0, NULL }
+    , 0,NULL, NULL, 0, 0, 0, NULL, 0,NULL }
 
 
 struct  Forge__Orders__V1__ProductUpserted

@@ -2069,6 +2069,13 @@ public nonisolated struct Forge_Orders_V1_GetAccountOrdersResponse: @unchecked S
   /// Clears the value of `revenueLast12Months`. Subsequent reads from it will return its default value.
   public mutating func clearRevenueLast12Months() {_uniqueStorage()._revenueLast12Months = nil}
 
+  /// Delivered (or completed) in the last twelve months, newest delivery first (at most 5):
+  /// what a visit should know arrived, and when.
+  public var recentDeliveries: [Forge_Orders_V1_Order] {
+    get {_storage._recentDeliveries}
+    set {_uniqueStorage()._recentDeliveries = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -5326,7 +5333,7 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersRequest: SwiftProtobuf.Mes
 
 nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetAccountOrdersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}open_orders\0\u{1}receivables\0\u{3}delivered_lines\0\u{3}on_time_lines\0\u{3}orders_last_12_months\0\u{3}revenue_last_12_months\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}open_orders\0\u{1}receivables\0\u{3}delivered_lines\0\u{3}on_time_lines\0\u{3}orders_last_12_months\0\u{3}revenue_last_12_months\0\u{3}recent_deliveries\0")
 
   fileprivate class _StorageClass {
     var _openOrders: [Forge_Orders_V1_Order] = []
@@ -5335,6 +5342,7 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
     var _onTimeLines: Int32 = 0
     var _ordersLast12Months: Int32 = 0
     var _revenueLast12Months: Forge_Common_V1_Money? = nil
+    var _recentDeliveries: [Forge_Orders_V1_Order] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5351,6 +5359,7 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
       _onTimeLines = source._onTimeLines
       _ordersLast12Months = source._ordersLast12Months
       _revenueLast12Months = source._revenueLast12Months
+      _recentDeliveries = source._recentDeliveries
     }
   }
 
@@ -5375,6 +5384,7 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
         case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._onTimeLines) }()
         case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._ordersLast12Months) }()
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._revenueLast12Months) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentDeliveries) }()
         default: break
         }
       }
@@ -5405,6 +5415,9 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
       try { if let v = _storage._revenueLast12Months {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
       } }()
+      if !_storage._recentDeliveries.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._recentDeliveries, fieldNumber: 7)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -5420,6 +5433,7 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
         if _storage._onTimeLines != rhs_storage._onTimeLines {return false}
         if _storage._ordersLast12Months != rhs_storage._ordersLast12Months {return false}
         if _storage._revenueLast12Months != rhs_storage._revenueLast12Months {return false}
+        if _storage._recentDeliveries != rhs_storage._recentDeliveries {return false}
         return true
       }
       if !storagesAreEqual {return false}

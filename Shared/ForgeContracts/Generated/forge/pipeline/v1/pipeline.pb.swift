@@ -2406,7 +2406,8 @@ public nonisolated struct Forge_Pipeline_V1_Task: Sendable {
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
 
-  /// lead_first_touch, lead_escalation, stage_timer, stage_escalation, quote_follow_up, manual.
+  /// lead_first_touch, lead_escalation, stage_timer, stage_escalation, quote_follow_up,
+  /// existing_account_inquiry, spare_parts (a failure predicted), churn_risk, repurchase, manual.
   public var kind: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
