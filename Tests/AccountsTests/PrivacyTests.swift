@@ -9,7 +9,7 @@ import Testing
 
 @Suite("Accounts: privacy requests")
 struct PrivacyTests {
-    @Test("export returns the contact and the activities about them; erase anonymises them, redacts the notes and the search index, and emits ContactErased")
+    @Test("export returns the contact and the activities about them; erase anonymises them, redacts the notes, the search index and the feed's past events, and emits ContactErased")
     func exportAndErase() async throws {
         let fixture = try AccountsFixture()
         let account = try await fixture.create("烟台港机")
@@ -51,6 +51,12 @@ struct PrivacyTests {
         #expect(try await fixture.handler.searchActivities(.with { $0.query = "讨论备件" }, context: manager).activities.first?.body == "与\(PrivacyStore.erasedName)讨论备件价格")
         let events = try await fixture.database.read { db in try Outbox.events(db, after: 0, limit: 100, types: ["ContactErased"]) }
         #expect(events.count == 1)
+        // The feed replayed from the start brings the person back nowhere.
+        let history = try await fixture.database.read { db in try Outbox.events(db, after: 0, limit: 1000) }
+        #expect(!history.contains { $0.payload.range(of: Data("13900001111".utf8)) != nil || $0.payload.range(of: Data("liu@yantai.example.cn".utf8)) != nil
+            || $0.payload.range(of: Data("刘海涛".utf8)) != nil }, "past contact and activity events are redacted")
+        let created = try #require(history.first { $0.type == "ContactCreated" })
+        #expect(try Forge_Accounts_V1_ContactCreated(serializedBytes: created.payload).contact.name == PrivacyStore.erasedName)
 
         let missingReason = await #expect(throws: RPCError.self) {
             _ = try await fixture.handler.eraseContact(.with { $0.contactID = contact.id }, context: manager)

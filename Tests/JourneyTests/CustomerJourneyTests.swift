@@ -90,6 +90,10 @@ struct CustomerJourneyTests {
                           .with { $0.name = "south"; $0.managerID = "boss-south"; $0.members = [.with { $0.userID = "rep-s" }] }]
         settings.defaultTeam = "east"
         _ = try await admin.pipeline.updatePipelineSettings(.with { $0.settings = settings })
+        // A contact is surveyed at most once a year here (365 one-second days: the whole run).
+        var feedbackSettings = try await admin.feedback.getFeedbackSettings(.init()).settings
+        feedbackSettings.contactQuietDays = 365
+        _ = try await admin.feedback.updateFeedbackSettings(.with { $0.settings = feedbackSettings })
         #expect(try await Self.eventually {
             try await admin.pipeline.captureLead(.with { $0.lead = .with { $0.companyName = "宁波港机集团"; $0.contactName = "探针" } }).outcome == .existingAccount ? true : nil
         } == true, "pipeline knows the existing customer through the accounts feed")
@@ -268,6 +272,15 @@ struct CustomerJourneyTests {
         }).followUp
         #expect(closed.customerTold)
         #expect(await SMTPSink.waitFor(seconds: 30) { smtp.mails.contains { $0.body.contains("安装排期提前两周与客户确认") } })
+        // The service desk closes its ticket (the customer confirmed by phone; the manager closes
+        // with that reason) → TicketClosed → feedback's CSAT survey, skipped by the fatigue rule.
+        let ticketID = try #require(ticket).id
+        _ = try await serviceManager.desk.resolveTicket(.with { $0.id = ticketID; $0.resolution = "上门致歉并补做操作培训" })
+        _ = try await serviceManager.desk.closeTicket(.with { $0.id = ticketID; $0.overrideReason = "客户电话确认满意，同意关闭" })
+        let csat = try await Self.eventually {
+            try await admin.feedback.listSurveys(.with { $0.accountID = accountID; $0.kind = .csat }).surveys.first { $0.state != .scheduled }
+        }
+        #expect(csat?.state == .skipped && csat?.skipReason.contains("at most one survey per 365 days") == true, "\(String(describing: csat))")
 
         // 6. Loyalty re-evaluated the tier from the delivery, with its explanation; TierChanged
         //    set the machines' service level; analytics counts the repeat purchase and the answer.
@@ -331,7 +344,7 @@ struct CustomerJourneyTests {
             let orders = try await rep.orders.listOrders(.with { $0.accountID = survivor.id }).orders.count
             let machines = try await serviceManager.desk.listEquipment(.with { $0.accountID = survivor.id }).equipment.count
             let opportunities = try await rep.pipeline.listOpportunities(.with { $0.accountID = survivor.id }).opportunities.count
-            let tickets = try await serviceManager.desk.listTickets(.with { $0.accountID = survivor.id }).tickets.count
+            let tickets = try await serviceManager.desk.listTickets(.with { $0.accountID = survivor.id; $0.states = [.closed] }).tickets.count
             let answers = try await admin.feedback.listFollowUps(.with { $0.accountID = survivor.id; $0.states = [.open, .escalated, .closed] }).followUps.count
             let loyaltyTier = try await admin.loyalty.getMembership(.with { $0.accountID = survivor.id }).membership.tier
             let health = try await analyst.analytics.getAccountHealth(.with { $0.accountID = survivor.id }).health
@@ -348,8 +361,8 @@ struct CustomerJourneyTests {
         _ = try await admin.accounts.eraseContact(.with { $0.contactID = converted.contactID; $0.reason = "本人依《个人信息保护法》要求删除" })
         let after = try await admin.accounts.exportContactData(.with { $0.contactID = converted.contactID })
         #expect(after.contact.name != "王工" && after.contact.email.isEmpty && after.contact.phone.isEmpty)
-        // Nothing personal left in any service's records: each database's tables (the event
-        // log aside, which consumers replay) are searched for the e-mail address and the phone.
+        // Nothing personal left in any service's records: each database's tables, the event
+        // logs consumers replay included, are searched for the e-mail address and the phone.
         let personal = ["wang.gong@xinrui-jx.example.cn", "13800002222"]
         let clean = try await Self.eventually(30) { () -> Bool? in
             try Self.personalDataFound(stack, personal).isEmpty ? true : nil
@@ -359,7 +372,6 @@ struct CustomerJourneyTests {
     }
 
     /// Where `needles` still occur in the services' databases: "service.table" for each hit.
-    /// The event log (`outbox`) is left out: it is the history consumers replay.
     static func personalDataFound(_ stack: LocalStack, _ needles: [String]) throws -> [String] {
         var found: [String] = []
         for service in ServiceConfiguration.defaultPorts.map(\.name) {
@@ -367,7 +379,7 @@ struct CustomerJourneyTests {
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let database = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
             try database.read { db in
-                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('outbox')")
+                let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
                 for table in tables {
                     let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\"\(table)\")").map { $0["name"] as String }
                     for needle in needles {

@@ -56,6 +56,7 @@ struct PrivacyStore: Sendable {
                 arguments: [try contact.serializedData(), contact.version, contact.id]
             )
             try IdempotencyInterceptor.forgetResponses(db, containing: contact.id)
+            try Self.redactHistory(db, contact: contact, formerName: name)
             try Outbox.append(db, Forge_Accounts_V1_ContactErased.with {
                 $0.contactID = contact.id
                 $0.accountID = contact.accountID
@@ -66,6 +67,31 @@ struct PrivacyStore: Sendable {
                 $0.contact = contact
                 $0.activitiesRedacted = redacted
             }
+        }
+    }
+
+    /// The feed's past events carry the person as they were: the contact's own events get the
+    /// anonymised contact, activities about them the redacted text, so a consumer replaying
+    /// the feed from the start (a rebuild) never sees the person.
+    static func redactHistory(_ db: Database, contact: Forge_Accounts_V1_Contact, formerName: String) throws {
+        try Outbox.redact(db, types: ["ContactCreated", "ContactUpdated"], mentioning: contact.id) { type, payload in
+            if type == "ContactCreated" {
+                var event = try Forge_Accounts_V1_ContactCreated(serializedBytes: payload)
+                guard event.contact.id == contact.id else { return nil }
+                event.contact = contact
+                return try event.serializedData()
+            }
+            var event = try Forge_Accounts_V1_ContactUpdated(serializedBytes: payload)
+            guard event.contact.id == contact.id else { return nil }
+            event.contact = contact
+            return try event.serializedData()
+        }
+        guard !formerName.isEmpty, formerName != erasedName else { return }
+        try Outbox.redact(db, types: ["ActivityLogged"], mentioning: formerName) { _, payload in
+            var event = try Forge_Accounts_V1_ActivityLogged(serializedBytes: payload)
+            event.activity.subject = event.activity.subject.replacingOccurrences(of: formerName, with: erasedName)
+            event.activity.body = event.activity.body.replacingOccurrences(of: formerName, with: erasedName)
+            return try event.serializedData()
         }
     }
 

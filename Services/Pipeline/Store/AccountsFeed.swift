@@ -87,9 +87,32 @@ enum AccountsFeed {
             // What an import's rows and retried calls would answer carried the lead as it was.
             try LeadImports.replace(db, lead: lead)
             try IdempotencyInterceptor.forgetResponses(db, containing: lead.id)
+            try redactHistory(db, lead: lead)
         }
         try IdempotencyInterceptor.forgetResponses(db, containing: contactID)
         try OpportunityStore.clearContact(db, contactID: contactID, now: now)
+    }
+
+    /// Pipeline's own feed carried the lead with the person's details: its past lead events get
+    /// the anonymised lead (a consumer replaying from the start never sees them).
+    static func redactHistory(_ db: Database, lead: Forge_Pipeline_V1_Lead) throws {
+        let types = ["LeadCaptured", "LeadRepeatInquiry", "LeadTouched", "LeadEscalated", "LeadDisqualified", "LeadConverted"]
+        try Outbox.redact(db, types: types, mentioning: lead.id) { type, payload in
+            func replaced<Event: SwiftProtobuf.Message>(_ kind: Event.Type, _ path: WritableKeyPath<Event, Forge_Pipeline_V1_Lead>) throws -> Data? {
+                var event = try Event(serializedBytes: payload)
+                guard event[keyPath: path].id == lead.id else { return nil }
+                event[keyPath: path] = lead
+                return try event.serializedData()
+            }
+            switch type {
+            case "LeadCaptured": return try replaced(Forge_Pipeline_V1_LeadCaptured.self, \.lead)
+            case "LeadRepeatInquiry": return try replaced(Forge_Pipeline_V1_LeadRepeatInquiry.self, \.lead)
+            case "LeadTouched": return try replaced(Forge_Pipeline_V1_LeadTouched.self, \.lead)
+            case "LeadEscalated": return try replaced(Forge_Pipeline_V1_LeadEscalated.self, \.lead)
+            case "LeadDisqualified": return try replaced(Forge_Pipeline_V1_LeadDisqualified.self, \.lead)
+            default: return try replaced(Forge_Pipeline_V1_LeadConverted.self, \.lead)
+            }
+        }
     }
 
     /// A merge folds accounts into a survivor: every lead, opportunity and task follows it.

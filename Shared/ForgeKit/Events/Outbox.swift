@@ -22,6 +22,25 @@ public enum Outbox {
         return db.lastInsertedRowID
     }
 
+    /// Rewrites past events of `types` whose payload mentions `key` (an erasure: the history
+    /// consumers replay from the start must not bring the person back). `change` decodes the
+    /// payload, removes what must go and answers the new one, or nil to keep the event as it
+    /// is. The events keep their seq, id and time; consumers that read them already anonymise
+    /// on the erasure's own event.
+    @discardableResult
+    public static func redact(_ db: Database, types: [String], mentioning key: String, _ change: (String, Data) throws -> Data?) throws -> Int {
+        guard !key.isEmpty, !types.isEmpty else { return 0 }
+        var rewritten = 0
+        for row in try Row.fetchAll(db, sql: """
+            SELECT seq, type, payload FROM outbox WHERE type IN (\(databaseQuestionMarks(count: types.count))) AND instr(payload, CAST(? AS BLOB)) > 0
+            """, arguments: StatementArguments(types) + [key]) {
+            guard let payload = try change(row["type"], row["payload"]) else { continue }
+            try db.execute(sql: "UPDATE outbox SET payload = ? WHERE seq = ?", arguments: [payload, row["seq"] as Int64])
+            rewritten += 1
+        }
+        return rewritten
+    }
+
     /// Events after `seq`, oldest first.
     public static func events(
         _ db: Database,
