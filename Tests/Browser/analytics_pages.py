@@ -39,7 +39,7 @@ def main(base, account_id, user, password):
         east = float(card.get_attribute("data-value"))
         assert round(east) == round(feedback_nps), f"dashboard 华东 NPS {east} vs feedback's {feedback_nps}"
         assert east != overall, f"the filter changed nothing: {east} = {overall}"
-        assert f"answers {responses}" in card.text, card.text
+        assert f"答卷数 {responses}" in card.text, card.text
         for chart in ("chart-nps_trend", "chart-nps_by_region", "chart-funnel"):
             assert driver.find_elements(By.ID, chart), chart + " missing"
         shot(driver, "analytics-dashboard", (1280, 2200))

@@ -99,14 +99,14 @@ enum KpiRules {
         switch key {
         case "revenue":
             let revenue = booked(s.orders, from: from, to: to).revenue
-            return total(key, "营业收入", revenue, "booked orders' totals (CNY)", unit: "CNY", formula: "Σ 已确认订单金额")
+            return total(key, "营业收入", revenue, "已下订单金额（元）", unit: "CNY", formula: "Σ 已确认订单金额")
         case "orders":
             let count = booked(s.orders, from: from, to: to).count
-            return total(key, "订单数", Double(count), "booked orders", unit: "count", formula: "已确认订单数")
+            return total(key, "订单数", Double(count), "已下订单数", unit: "count", formula: "已确认订单数")
         case "aov":
             let booked = booked(s.orders, from: from, to: to)
-            return ratio(key, "客单价 (AOV)", booked.revenue, "revenue", Double(booked.count), "orders",
-                         unit: "CNY", formula: "AOV = revenue / orders")
+            return ratio(key, "客单价 (AOV)", booked.revenue, "收入", Double(booked.count), "订单数",
+                         unit: "CNY", formula: "客单价 = 收入 / 订单数")
         case "retention", "churn":
             let start = active(s, at: from), end = active(s, at: to)
             var (startCount, endCount, new, lost) = (0, 0, 0, 0)
@@ -122,19 +122,19 @@ enum KpiRules {
                 var wonBack = [Bool](repeating: false, count: s.slots)
                 for order in s.orders where order.booked && order.orderedAt < from - activeWindow && isNew[Int(order.account)] { wonBack[Int(order.account)] = true }
                 let back = wonBack.lazy.filter { $0 }.count
-                return ratio(key, "客户保留率", Double(endCount - new), "customers at end − new customers", Double(startCount), "customers at start",
-                             scale: 100, unit: "%", formula: "retention = (customers at end − new customers) / customers at start",
-                             parts: [("customers at start", Double(startCount)), ("customers at end", Double(endCount)),
-                                     ("new: first order", Double(new - back)), ("new: won back", Double(back))])
+                return ratio(key, "客户保留率", Double(endCount - new), "期末客户数 − 新客户数", Double(startCount), "期初客户数",
+                             scale: 100, unit: "%", formula: "保留率 =（期末客户数 − 新客户数）/ 期初客户数",
+                             parts: [("期初客户数", Double(startCount)), ("期末客户数", Double(endCount)),
+                                     ("新客户：首单", Double(new - back)), ("新客户：赢回", Double(back))])
             }
-            return ratio(key, "客户流失率", Double(lost), "customers lost", Double(startCount), "customers at start",
-                         scale: 100, unit: "%", formula: "churn = customers lost / customers at start")
+            return ratio(key, "客户流失率", Double(lost), "流失客户数", Double(startCount), "期初客户数",
+                         scale: 100, unit: "%", formula: "流失率 = 流失客户数 / 期初客户数")
         case "repeat_purchase_rate":
             var counts = [Int32](repeating: 0, count: s.slots)
             for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { counts[Int(order.account)] += 1 }
-            return ratio(key, "复购率", Double(counts.lazy.filter { $0 >= 2 }.count), "customers with ≥ 2 orders",
-                         Double(counts.lazy.filter { $0 >= 1 }.count), "customers with ≥ 1 order", scale: 100, unit: "%",
-                         formula: "repeat-purchase rate = customers with ≥ 2 orders / customers with ≥ 1 order")
+            return ratio(key, "复购率", Double(counts.lazy.filter { $0 >= 2 }.count), "下过 2 单及以上的客户数",
+                         Double(counts.lazy.filter { $0 >= 1 }.count), "下过 1 单及以上的客户数", scale: 100, unit: "%",
+                         formula: "复购率 = 下过 2 单及以上的客户数 / 下过 1 单及以上的客户数")
         case "ltv":
             var margin = 0.0
             var bought = [Bool](repeating: false, count: s.slots)
@@ -142,9 +142,9 @@ enum KpiRules {
                 margin += order.margin
                 bought[Int(order.account)] = true
             }
-            return ratio(key, "客户终身价值 (历史毛利)", margin, "gross margin of all orders",
-                         Double(bought.lazy.filter { $0 }.count), "customers who ever bought", unit: "CNY",
-                         formula: "LTV = Σ gross margin / customers who bought")
+            return ratio(key, "客户终身价值 (历史毛利)", margin, "全部订单毛利",
+                         Double(bought.lazy.filter { $0 }.count), "有过购买的客户数", unit: "CNY",
+                         formula: "LTV = Σ 毛利 / 有过购买的客户数")
         case "clv":
             let yearAgo = to - activeWindow
             let now = active(s, at: to), before = active(s, at: yearAgo)
@@ -158,52 +158,52 @@ enum KpiRules {
             let churn = previous == 0 ? 0 : Double(gone) / Double(previous)
             let years = churn > 0 ? min(10, 1 / churn) : 10
             let perCustomer = current == 0 ? 0 : margin / Double(current)
-            var kpi = ratio(key, "客户生命周期价值 (预测)", perCustomer * years, "last 365 days' margin per customer × expected years",
+            var kpi = ratio(key, "客户生命周期价值 (预测)", perCustomer * years, "近 365 天每客户毛利 × 预期年限",
                             current == 0 ? 0 : 1, "", unit: "CNY",
-                            formula: "CLV = 近365天每客户毛利 × 预期年限 (1 / 年流失率, 至多10年)",
-                            parts: [("margin per customer", perCustomer), ("annual churn %", churn * 100), ("expected years", years)])
+                            formula: "CLV = 近 365 天每客户毛利 × 预期年限（1 / 年流失率，至多 10 年）",
+                            parts: [("每客户毛利", perCustomer), ("年流失率 %", churn * 100), ("预期年限", years)])
             kpi.denominator = Double(current)
-            kpi.denominatorLabel = "current customers"
+            kpi.denominatorLabel = "当前客户数"
             return kpi
         case "nps":
             let scores = s.answers.filter { $0.kind == 1 && inPeriod($0.answeredAt) }.map(\.score)
             let promoters = scores.filter { $0 >= 9 }.count, detractors = scores.filter { $0 <= 6 }.count
-            return ratio(key, "净推荐值 (NPS)", Double(promoters - detractors), "promoters − detractors", Double(scores.count), "answers",
-                         scale: 100, unit: "index", formula: "NPS = %promoters (9–10) − %detractors (0–6)",
-                         parts: [("promoters", Double(promoters)), ("passives", Double(scores.count - promoters - detractors)), ("detractors", Double(detractors))])
+            return ratio(key, "净推荐值 (NPS)", Double(promoters - detractors), "推荐者 − 贬损者", Double(scores.count), "答卷数",
+                         scale: 100, unit: "index", formula: "NPS = 推荐者占比（9–10 分）− 贬损者占比（0–6 分）",
+                         parts: [("推荐者", Double(promoters)), ("被动者", Double(scores.count - promoters - detractors)), ("贬损者", Double(detractors))])
         case "csat":
             let scores = s.answers.filter { $0.kind == 2 && inPeriod($0.answeredAt) }.map(\.score)
-            return ratio(key, "满意度 (CSAT)", Double(scores.filter { $0 >= 4 }.count), "satisfied answers (4–5)", Double(scores.count), "answers",
-                         scale: 100, unit: "%", formula: "CSAT = satisfied (4–5) / answers",
-                         parts: [("average score", scores.isEmpty ? 0 : Double(scores.reduce(0, +)) / Double(scores.count))])
+            return ratio(key, "满意度 (CSAT)", Double(scores.filter { $0 >= 4 }.count), "满意答卷（4–5 分）", Double(scores.count), "答卷数",
+                         scale: 100, unit: "%", formula: "CSAT = 满意答卷（4–5 分）/ 答卷数",
+                         parts: [("平均分", scores.isEmpty ? 0 : Double(scores.reduce(0, +)) / Double(scores.count))])
         case let funnel where funnel.hasPrefix("funnel_"):
             guard let step = funnelSteps.first(where: { $0.key == funnel }) else { return nil }
             let cohort = s.opportunities.filter { inPeriod($0.createdAt) }
             let reached = { (rank: Int) in Double(cohort.filter { $0.maxRank >= rank }.count) }
-            return ratio(funnel, step.label, reached(step.to), "reached \(step.toName)", reached(step.from), "reached \(step.fromName)",
-                         scale: 100, unit: "%", formula: "opportunities created in the period reaching \(step.toName) / reaching \(step.fromName)")
+            return ratio(funnel, step.label, reached(step.to), "到达\(step.toName)", reached(step.from), "到达\(step.fromName)",
+                         scale: 100, unit: "%", formula: "期间创建的商机中到达\(step.toName)的 / 到达\(step.fromName)的")
         case "win_rate":
             let closed = s.opportunities.filter { $0.outcome != .open && $0.closedAt.map(inPeriod) == true }
             let won = closed.filter { $0.outcome == .won }.count
-            return ratio(key, "赢单率", Double(won), "won", Double(closed.count), "won + lost", scale: 100, unit: "%",
-                         formula: "win rate = won / (won + lost)")
+            return ratio(key, "赢单率", Double(won), "赢单", Double(closed.count), "赢单 + 输单", scale: 100, unit: "%",
+                         formula: "赢单率 = 赢单 /（赢单 + 输单）")
         case "sales_cycle_days":
             let won = s.opportunities.filter { $0.outcome == .won && $0.closedAt.map(inPeriod) == true }
             let days = won.reduce(0) { $0 + (($1.closedAt ?? $1.createdAt) - $1.createdAt) / Facts.day }
-            return ratio(key, "销售周期", days, "days from creation to win, summed", Double(won.count), "opportunities won",
-                         unit: "days", formula: "sales cycle = Σ days created → won / opportunities won")
+            return ratio(key, "销售周期", days, "从创建到赢单的天数合计", Double(won.count), "赢单商机数",
+                         unit: "days", formula: "销售周期 = Σ 创建到赢单天数 / 赢单商机数")
         case "first_response_compliance", "sla_compliance":
             let first = key == "first_response_compliance"
             let results = s.tickets.filter { inPeriod($0.createdAt) }.map { first ? $0.firstResponse : $0.resolution }
                 .filter { [Facts.slaMet, Facts.slaMissed, Facts.slaBreached].contains($0) }
-            return ratio(key, first ? "首次响应达标率" : "SLA 解决达标率", Double(results.filter { $0 == Facts.slaMet }.count), "met in time",
-                         Double(results.count), "tickets with a result", scale: 100, unit: "%",
-                         formula: first ? "first-response compliance = met / (met + missed + breached)" : "SLA compliance = resolved in time / (met + missed + breached)")
+            return ratio(key, first ? "首次响应达标率" : "SLA 解决达标率", Double(results.filter { $0 == Facts.slaMet }.count), "按时达标",
+                         Double(results.count), "有 SLA 结果的工单数", scale: 100, unit: "%",
+                         formula: first ? "首次响应达标率 = 达标 /（达标 + 未达标 + 严重超时）" : "SLA 解决达标率 = 按时解决 /（达标 + 未达标 + 严重超时）")
         case "mttr_hours":
             let resolved = s.tickets.filter { $0.resolvedAt.map(inPeriod) == true }
             let hours = resolved.reduce(0) { $0 + (($1.resolvedAt ?? $1.createdAt) - $1.createdAt) / 3600 }
-            return ratio(key, "平均修复时间 (MTTR)", hours, "hours open → resolved, summed", Double(resolved.count), "tickets resolved",
-                         unit: "hours", formula: "MTTR = Σ hours to resolve / tickets resolved")
+            return ratio(key, "平均修复时间 (MTTR)", hours, "从开单到解决的小时数合计", Double(resolved.count), "已解决工单数",
+                         unit: "hours", formula: "MTTR = Σ 解决用时（小时）/ 已解决工单数")
         case "on_time_delivery":
             var (delivered, onTime) = (0, 0)
             for line in s.lines {
@@ -211,18 +211,18 @@ enum KpiRules {
                 delivered += 1
                 if line.onTime { onTime += 1 }
             }
-            return ratio(key, "准时交付率", Double(onTime), "lines delivered on time", Double(delivered),
-                         "lines delivered", scale: 100, unit: "%", formula: "on-time delivery = lines on time / lines delivered")
+            return ratio(key, "准时交付率", Double(onTime), "按时交付行数", Double(delivered),
+                         "已交付行数", scale: 100, unit: "%", formula: "准时交付率 = 按时交付行数 / 已交付行数")
         case "receivables":
             let buckets = ageing(s.installments, at: to)
-            return total(key, "应收账款", buckets.reduce(0) { $0 + $1.amount }, "invoiced, unpaid at the end (CNY)", unit: "CNY",
+            return total(key, "应收账款", buckets.reduce(0) { $0 + $1.amount }, "期末已开票未付（元）", unit: "CNY",
                          formula: "Σ 已开票未付金额", parts: buckets.map { ($0.label, $0.amount) })
         case "dso":
             let aged = ageing(s.installments, at: to, invoicedFrom: from, to: to)
             let receivables = aged.buckets.reduce(0) { $0 + $1.amount }, credit = aged.invoiced
             let days = ((to - from) / Facts.day).rounded()
-            return ratio(key, "应收账款周转天数 (DSO)", receivables, "receivables at the end", credit, "credit sales (invoiced in the period)",
-                         scale: days, unit: "days", formula: "DSO = receivables / credit sales × days", parts: [("days", days)])
+            return ratio(key, "应收账款周转天数 (DSO)", receivables, "期末应收账款", credit, "期间赊销额（已开票）",
+                         scale: days, unit: "days", formula: "DSO = 应收账款 / 期间赊销额 × 天数", parts: [("天数", days)])
         case "top10_share", "hhi":
             var perAccount = [Double](repeating: 0, count: s.slots)
             var bought = [Bool](repeating: false, count: s.slots)
@@ -235,27 +235,27 @@ enum KpiRules {
             let shares = revenue.map { total > 0 ? $0 / total * 100 : 0 }
             if key == "top10_share" {
                 let top = revenue.prefix(10).reduce(0, +)
-                return ratio(key, "前十大客户集中度", top, "revenue of the top 10 customers", total, "revenue", scale: 100, unit: "%",
-                             formula: "top-10 share = revenue of the 10 largest customers / revenue")
+                return ratio(key, "前十大客户集中度", top, "前十大客户收入", total, "总收入", scale: 100, unit: "%",
+                             formula: "前十大客户集中度 = 前十大客户收入 / 总收入")
             }
             var kpi = total > 0
-                ? ratio(key, "赫芬达尔指数 (HHI)", shares.reduce(0) { $0 + $1 * $1 }, "Σ (share in %)²", 1, "", unit: "index",
-                        formula: "HHI = Σ (share in %)², 0–10,000", parts: shares.prefix(10).enumerated().map { ("share of #\($0.offset + 1) (%)", $0.element) })
-                : ratio(key, "赫芬达尔指数 (HHI)", 0, "Σ (share in %)²", 0, "", unit: "index", formula: "HHI = Σ (share in %)², 0–10,000")
+                ? ratio(key, "赫芬达尔指数 (HHI)", shares.reduce(0) { $0 + $1 * $1 }, "Σ（占比 %）²", 1, "", unit: "index",
+                        formula: "HHI = Σ（各客户收入占比 %）²，0–10,000", parts: shares.prefix(10).enumerated().map { ("第 \($0.offset + 1) 大客户占比 (%)", $0.element) })
+                : ratio(key, "赫芬达尔指数 (HHI)", 0, "Σ（占比 %）²", 0, "", unit: "index", formula: "HHI = Σ（各客户收入占比 %）²，0–10,000")
             kpi.denominator = Double(revenue.count)
-            kpi.denominatorLabel = "customers with revenue"
+            kpi.denominatorLabel = "有收入的客户数"
             return kpi
         case "active_users":
             let authors = Set(s.activities.filter { inPeriod($0.at) }.map(\.authorID))
             let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty })
-            return ratio(key, "活跃用户", Double(authors.count), "users who logged an activity", Double(reps.union(authors).count), "reps and authors",
-                         unit: "count", formula: "active users = users with an activity in the period", valueIsNumerator: true)
+            return ratio(key, "活跃用户", Double(authors.count), "记录过跟进的用户数", Double(reps.union(authors).count), "销售及记录人",
+                         unit: "count", formula: "活跃用户 = 期间记录过跟进的用户", valueIsNumerator: true)
         case "activities_per_rep_week":
             let count = s.activities.filter { inPeriod($0.at) }.count
             let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty }).count
             let weeks = (to - from) / (7 * Facts.day)
-            return ratio(key, "人均周活动数", Double(count), "activities logged", Double(reps) * weeks, "reps × weeks",
-                         unit: "per rep per week", formula: "activities / (reps × weeks)", parts: [("reps", Double(reps)), ("weeks", weeks)])
+            return ratio(key, "人均周活动数", Double(count), "跟进记录数", Double(reps) * weeks, "销售人数 × 周数",
+                         unit: "per rep per week", formula: "跟进记录数 /（销售人数 × 周数）", parts: [("销售人数", Double(reps)), ("周数", weeks)])
         case "stale_share":
             var recent = Set<String>()
             for activity in s.activities where activity.at >= to - staleAfter && activity.at < to { recent.insert(activity.accountID) }
@@ -264,8 +264,8 @@ enum KpiRules {
                 owned += 1
                 if !recent.contains(s.accounts[index].id) { stale += 1 }
             }
-            return ratio(key, "沉睡客户占比", Double(stale), "accounts without an activity in 7 days",
-                         Double(owned), "owned accounts", scale: 100, unit: "%", formula: "stale share = stale accounts / owned accounts")
+            return ratio(key, "沉睡客户占比", Double(stale), "7 天内无跟进的客户",
+                         Double(owned), "名下客户数", scale: 100, unit: "%", formula: "停滞客户占比 = 停滞客户数 / 名下客户数")
         default:
             return nil
         }
@@ -344,11 +344,11 @@ enum KpiRules {
     struct FunnelStep { var key: String; var label: String; var from: Int; var fromName: String; var to: Int; var toName: String }
 
     static let funnelSteps = [
-        FunnelStep(key: "funnel_design", label: "漏斗: 技术咨询 → 方案设计", from: StageRank.consultation, fromName: "technical consultation", to: StageRank.design, toName: "solution design"),
-        FunnelStep(key: "funnel_sampling", label: "漏斗: 方案设计 → 打样试用", from: StageRank.design, fromName: "solution design", to: StageRank.sampling, toName: "sampling/trial"),
-        FunnelStep(key: "funnel_quotation", label: "漏斗: 打样试用 → 报价谈判", from: StageRank.sampling, fromName: "sampling/trial", to: StageRank.quotation, toName: "quotation"),
-        FunnelStep(key: "funnel_contract", label: "漏斗: 报价谈判 → 合同", from: StageRank.quotation, fromName: "quotation", to: StageRank.contract, toName: "contract"),
-        FunnelStep(key: "funnel_won", label: "漏斗: 合同 → 赢单", from: StageRank.contract, fromName: "contract", to: StageRank.won, toName: "won"),
+        FunnelStep(key: "funnel_design", label: "漏斗: 技术咨询 → 方案设计", from: StageRank.consultation, fromName: "技术咨询", to: StageRank.design, toName: "方案设计"),
+        FunnelStep(key: "funnel_sampling", label: "漏斗: 方案设计 → 打样试用", from: StageRank.design, fromName: "方案设计", to: StageRank.sampling, toName: "打样试用"),
+        FunnelStep(key: "funnel_quotation", label: "漏斗: 打样试用 → 报价谈判", from: StageRank.sampling, fromName: "打样试用", to: StageRank.quotation, toName: "报价谈判"),
+        FunnelStep(key: "funnel_contract", label: "漏斗: 报价谈判 → 合同", from: StageRank.quotation, fromName: "报价谈判", to: StageRank.contract, toName: "合同"),
+        FunnelStep(key: "funnel_won", label: "漏斗: 合同 → 赢单", from: StageRank.contract, fromName: "合同", to: StageRank.won, toName: "赢单"),
     ]
 
     // MARK: Ageing
@@ -378,7 +378,7 @@ enum KpiRules {
             let days = installments[index].dueAt.map { moment > $0 ? Int((moment - $0) / Facts.day) : 0 } ?? 0
             amounts[days <= 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4] += open
         }
-        let buckets = zip(["current", "1–30 days", "31–60 days", "61–90 days", "> 90 days"], amounts).map { Bucket(label: $0, amount: $1) }
+        let buckets = zip(["未到期", "逾期 1–30 天", "逾期 31–60 天", "逾期 61–90 天", "逾期 90 天以上"], amounts).map { Bucket(label: $0, amount: $1) }
         return (buckets, invoicedInPeriod)
     }
 

@@ -57,7 +57,7 @@ struct IdentityStore: Sendable {
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user") == 0 else { return false }
             try Self.insert(db, .with {
                 $0.username = "admin"
-                $0.displayName = "管理员 Administrator"
+                $0.displayName = "管理员"
                 $0.roles = [Role.admin]
             }, passwordHash: hash, at: now)
             return true

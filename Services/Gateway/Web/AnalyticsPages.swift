@@ -220,7 +220,7 @@ struct AnalyticsPages: Sendable {
         }.joined()
         let link = Self.carried(query, Self.filterFields)
         return HTML.page(title: "经营分析", user: WebPages.subject(token), body: """
-            <h1>经营分析 Dashboard</h1>
+            <h1>经营分析</h1>
             <p class="muted" id="period">\(WebPages.date(kpis.from)) – \(WebPages.date(.init(date: kpis.to.date.addingTimeInterval(-1)))) · \
             <a href="/analytics/risks\(link)">风险客户</a> · <a href="/analytics/report\(link)">月度报告</a></p>
             \(Self.filterForm(query, action: "/analytics", months: true))
@@ -261,7 +261,7 @@ struct AnalyticsPages: Sendable {
             $0.limit = 200
         }, token: token, as: Forge_Analytics_V1_ListRisksResponse.self)
         return HTML.page(title: "风险客户", user: WebPages.subject(token), body: """
-            <h1>流失风险客户 Churn risks</h1>
+            <h1>流失风险客户</h1>
             <p class="muted" id="risk-total">共 \(risks.total) 家（中高风险）· 信号：久未下单、联系减少、订单金额下滑、贬损者、SLA 未达标 · <a href="/analytics">返回看板</a></p>
             \(Self.filterForm(query, action: "/analytics/risks", months: false))
             \(risks.risks.isEmpty ? "<p class=\"muted\" id=\"no-risks\">没有中高风险客户</p>" : "<table id=\"risks\">\(Self.riskHeader)<tbody>\(Self.riskRows(risks.risks))</tbody></table>")

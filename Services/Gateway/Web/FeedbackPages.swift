@@ -196,7 +196,7 @@ struct FeedbackPages: Sendable {
                 """
         }.joined()
         return HTML.page(title: "跟进任务", user: WebPages.subject(token), body: """
-            <h1>贬损者跟进 Follow-ups</h1>
+            <h1>贬损者跟进</h1>
             <p class="filters"><a href="/follow-ups"\(closed ? "" : " class=\"current\"")>待处理</a> · <a href="/follow-ups?closed=1"\(closed ? " class=\"current\"" : "")>已关闭</a>\(closed && list.meanHoursToClose > 0 ? " · 平均用时 \(String(format: "%.1f", list.meanHoursToClose)) 小时" : "")</p>
             \(rows.isEmpty ? "<p class=\"muted\" id=\"no-follow-ups\">没有\(closed ? "已关闭的" : "待处理的")跟进任务</p>" : "<table id=\"follow-ups\"><thead><tr><th>客户</th><th>评分</th><th>留言</th><th>负责人</th><th>状态</th></tr></thead><tbody>\(rows)</tbody></table>")
             """)
@@ -220,8 +220,8 @@ struct FeedbackPages: Sendable {
             """ : """
             <form class="stack" method="post" action="/follow-ups/\(HTML.escape(followUp.id))/close" id="close-form">
             <input type="hidden" name="version" value="\(followUp.version)">
-            <label>做了什么 What was done <textarea name="actions_taken" id="actions_taken" rows="3" required></textarea></label>
-            <label>因此改变了什么 What changed <textarea name="what_changed" id="what_changed" rows="3" required></textarea></label>
+            <label>做了什么 <textarea name="actions_taken" id="actions_taken" rows="3" required></textarea></label>
+            <label>因此改变了什么 <textarea name="what_changed" id="what_changed" rows="3" required></textarea></label>
             <label class="check"><input type="checkbox" name="notify_customer" checked> 告知客户（邮件）</label>
             <button type="submit" id="close-follow-up">关闭跟进</button>
             </form>
@@ -270,7 +270,7 @@ struct FeedbackPages: Sendable {
             return "<div class=\"column\" data-status=\"\(status.rawValue)\"><h2>\(Self.ideaStatus(status))</h2>\(ideas)</div>"
         }.joined()
         return HTML.page(title: "客户创意", user: WebPages.subject(token), body: """
-            <h1>客户创意与需求 Ideas</h1>
+            <h1>客户创意与需求</h1>
             <div class="board" style="grid-template-columns: repeat(5, minmax(170px, 1fr))">\(board)</div>
             """)
     }

@@ -73,7 +73,7 @@ enum HTML {
         </style>
         </head>
         <body>
-        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a> · <a href="/tickets">服务工单</a> · <a href="/work-orders">派工单</a> · <a href="/nps">NPS</a> · <a href="/follow-ups">跟进</a> · <a href="/ideas">创意</a> · <a href="/loyalty">会员</a> · <a href="/analytics">分析</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出 Sign out</button></form>" } ?? "")</header>
+        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a> · <a href="/tickets">服务工单</a> · <a href="/work-orders">派工单</a> · <a href="/nps">NPS</a> · <a href="/follow-ups">跟进</a> · <a href="/ideas">创意</a> · <a href="/loyalty">会员</a> · <a href="/analytics">分析</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出</button></form>" } ?? "")</header>
         <main>
         \(body)
         </main>

@@ -111,7 +111,7 @@ struct LoyaltyPages: Sendable {
         }.joined()
         let tiers = ProgrammeTable.rows(programme)
         return HTML.page(title: "会员计划", user: WebPages.subject(token), body: """
-            <h1>合作伙伴计划 Partner programme</h1>
+            <h1>合作伙伴计划</h1>
             <p class="muted">方案第 \(programme.version) 版，\(WebPages.date(programme.effectiveAt)) 起生效 · 降级宽限 \(programme.downgradeGraceDays) 天 · \(HTML.escape(programme.changeNote))</p>
             <div class="grid" id="tier-counts">\(counts)</div>
             <h2>本季度等级变动（\(WebPages.date(overview.quarterStart)) 起）</h2>
@@ -187,13 +187,13 @@ struct LoyaltyPages: Sendable {
         let overrideForm = membership.hasOverride ? """
             <form method="post" action="/loyalty/members/\(HTML.escape(accountID))/override" class="stack" id="clear-override-form">
             <input type="hidden" name="version" value="\(membership.version)"><input type="hidden" name="clear" value="1">
-            <label>原因 Reason <input name="reason" required></label><button type="submit">取消调整</button></form>
+            <label>原因 <input name="reason" required></label><button type="submit">取消调整</button></form>
             """ : """
             <form method="post" action="/loyalty/members/\(HTML.escape(accountID))/override" class="stack" id="override-form">
             <input type="hidden" name="version" value="\(membership.version)">
-            <label>等级 Tier <select name="tier">\(options)</select></label>
-            <label>原因 Reason <input name="reason" required></label>
-            <label>到期日 Until <input type="date" name="expires_on" required></label>
+            <label>等级 <select name="tier">\(options)</select></label>
+            <label>原因 <input name="reason" required></label>
+            <label>到期日 <input type="date" name="expires_on" required></label>
             <button type="submit">经理调整等级</button></form>
             """
         return HTML.page(title: "会员 \(membership.accountName)", user: WebPages.subject(token), body: """

@@ -127,11 +127,11 @@ struct WebPages: Sendable {
 
     static func loginPage(error: String?) -> String {
         HTML.page(title: "登录", user: nil, body: """
-            <h1>登录 Sign in</h1>
+            <h1>登录</h1>
             \(error.map { "<p class=\"error\" id=\"error\">\(HTML.escape($0))</p>" } ?? "")
             <form class="stack" method="post" action="/login">
-            <label>用户名 Username <input name="username" id="username" autocomplete="username" required></label>
-            <label>密码 Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+            <label>用户名 <input name="username" id="username" autocomplete="username" required></label>
+            <label>密码 <input name="password" id="password" type="password" autocomplete="current-password" required></label>
             <button type="submit" id="sign-in">登录</button>
             </form>
             """)
@@ -148,7 +148,7 @@ struct WebPages: Sendable {
             response.headers[.setCookie] = "\(Self.cookie)=\(session.token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(IdentityRules.tokenLifetime))"
             return response
         } catch let error as RPCError {
-            let message = error.code == .unauthenticated ? "用户名或密码错误 Wrong username or password" : error.message
+            let message = error.code == .unauthenticated ? "用户名或密码错误" : error.message
             return Self.html(Self.loginPage(error: message), status: HTTPStatusMapping.status(for: error.code))
         } catch {
             return Self.html(Self.loginPage(error: "\(error)"), status: .internalServerError)
@@ -171,7 +171,7 @@ struct WebPages: Sendable {
             "<tr><td><a href=\"/accounts/\(HTML.escape(account.id))\">\(HTML.escape(account.name))</a></td><td>\(HTML.escape(account.region))</td><td>\(HTML.escape(account.industry))</td><td>\(Labels.grade(account.grade))</td><td>\(Labels.tier(account.tier))</td><td>\(HTML.escape(account.ownerID))</td></tr>"
         }.joined(separator: "\n")
         return HTML.page(title: "客户", user: Self.subject(token), body: """
-            <h1>客户 Accounts</h1>
+            <h1>客户</h1>
             <form method="get" action="/accounts"><input name="q" id="q" value="\(HTML.escape(query))" placeholder="客户名称开头，如 上海精密"> <button id="search">搜索</button></form>
             <p class="muted" id="count">\(accounts.count) 个客户</p>
             <table id="accounts"><thead><tr><th>名称</th><th>区域</th><th>行业</th><th>等级</th><th>层级</th><th>负责人</th></tr></thead>
@@ -210,8 +210,8 @@ struct WebPages: Sendable {
                 <p><a href="/accounts/\(HTML.escape(account.id))/edit" id="edit">编辑</a> · <a href="/accounts/\(HTML.escape(account.id))/contacts">联系人</a></p>
                 """))
         }
-        cards.append(card("contacts", title: "关系图 Contacts", section: section("contacts"), content: Self.relationshipTree(contacts)))
-        cards.append(card("activities", title: "最近动态 Timeline", section: section("activities"), content: Self.activityChart(activities) + "<ul class=\"timeline\">" + activities.map { activity in
+        cards.append(card("contacts", title: "关系图", section: section("contacts"), content: Self.relationshipTree(contacts)))
+        cards.append(card("activities", title: "最近动态", section: section("activities"), content: Self.activityChart(activities) + "<ul class=\"timeline\">" + activities.map { activity in
             "<li><span class=\"muted\">\(Self.date(activity.occurredAt))</span> \(Labels.kind(activity.kind)) <strong>\(HTML.escape(activity.subject))</strong><br>\(HTML.escape(activity.body))</li>"
         }.joined() + "</ul>"))
         cards.append(card("pipeline", title: "商机与报价", section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))

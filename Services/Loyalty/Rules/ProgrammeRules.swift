@@ -28,20 +28,20 @@ enum ProgrammeRules {
             $0.version = 1
             $0.effectiveAt = .init(date: now)
             $0.downgradeGraceDays = 90
-            $0.changeNote = "初始方案 Initial programme"
+            $0.changeNote = "初始方案"
             $0.changedBy = "system"
             $0.changedAt = .init(date: now)
             $0.tiers = [
                 .with {
-                    $0.code = "bronze"; $0.name = "铜牌 Bronze"; $0.rank = 1; $0.serviceLevel = "standard"
+                    $0.code = "bronze"; $0.name = "铜牌"; $0.rank = 1; $0.serviceLevel = "standard"
                     $0.criteria = [criterion(.purchases12M, 200_000 * yuan, mandatory: true)]
                     $0.entitlements = [
-                        benefit("priority_response", "优先响应 Priority response", value: "8h"),
-                        benefit("training_seat", "培训名额 Training seats", quota: 1),
+                        benefit("priority_response", "优先响应", value: "8h"),
+                        benefit("training_seat", "培训名额", quota: 1),
                     ]
                 },
                 .with {
-                    $0.code = "silver"; $0.name = "银牌 Silver"; $0.rank = 2; $0.serviceLevel = "silver"
+                    $0.code = "silver"; $0.name = "银牌"; $0.rank = 2; $0.serviceLevel = "silver"
                     $0.criteria = [
                         criterion(.purchases12M, 1_000_000 * yuan, mandatory: true),
                         criterion(.yearsOfCooperation, 2),
@@ -51,14 +51,14 @@ enum ProgrammeRules {
                     ]
                     $0.optionalRequired = 2
                     $0.entitlements = [
-                        benefit("on_site_diagnostic", "免费上门诊断 Free on-site diagnostics", quota: 1),
-                        benefit("priority_response", "优先响应 Priority response", value: "4h"),
-                        benefit("training_seat", "培训名额 Training seats", quota: 3),
-                        benefit("discount", "采购折扣 Discount", value: "2%", financeOnly: true),
+                        benefit("on_site_diagnostic", "免费上门诊断", quota: 1),
+                        benefit("priority_response", "优先响应", value: "4h"),
+                        benefit("training_seat", "培训名额", quota: 3),
+                        benefit("discount", "采购折扣", value: "2%", financeOnly: true),
                     ]
                 },
                 .with {
-                    $0.code = "gold"; $0.name = "金牌 Gold"; $0.rank = 3; $0.serviceLevel = "gold"
+                    $0.code = "gold"; $0.name = "金牌"; $0.rank = 3; $0.serviceLevel = "gold"
                     $0.criteria = [
                         criterion(.purchases12M, 5_000_000 * yuan, mandatory: true),
                         criterion(.yearsOfCooperation, 3, mandatory: true),
@@ -70,11 +70,11 @@ enum ProgrammeRules {
                     ]
                     $0.optionalRequired = 2
                     $0.entitlements = [
-                        benefit("on_site_diagnostic", "免费上门诊断 Free on-site diagnostics", quota: 2),
-                        benefit("priority_response", "优先响应 Priority response", value: "2h"),
-                        benefit("training_seat", "培训名额 Training seats", quota: 5),
-                        benefit("discount", "采购折扣 Discount", value: "3%", financeOnly: true),
-                        benefit("early_access", "新品抢先体验 Early access to new products"),
+                        benefit("on_site_diagnostic", "免费上门诊断", quota: 2),
+                        benefit("priority_response", "优先响应", value: "2h"),
+                        benefit("training_seat", "培训名额", quota: 5),
+                        benefit("discount", "采购折扣", value: "3%", financeOnly: true),
+                        benefit("early_access", "新品抢先体验"),
                     ]
                 },
             ]

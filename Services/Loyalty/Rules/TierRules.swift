@@ -40,14 +40,14 @@ enum TierRules {
 
     static func label(_ kind: Kind) -> String {
         switch kind {
-        case .purchases12M: "近12个月采购额 Purchases (12 months)"
-        case .yearsOfCooperation: "合作年限 Years of cooperation"
-        case .productLines: "采购产品线 Product lines (12 months)"
-        case .industryShowcase: "行业标杆 Industry showcase"
-        case .bringsPartners: "引荐合作伙伴 Brings partners"
-        case .nps: "最近 NPS Latest NPS"
-        case .paymentBehaviour: "逾期回款次数 Overdue instalments (12 months)"
-        case .unspecified, .UNRECOGNIZED: "未知 Unknown"
+        case .purchases12M: "近12个月采购额"
+        case .yearsOfCooperation: "合作年限"
+        case .productLines: "采购产品线"
+        case .industryShowcase: "行业标杆"
+        case .bringsPartners: "引荐合作伙伴"
+        case .nps: "最近一次 NPS"
+        case .paymentBehaviour: "逾期回款次数"
+        case .unspecified, .UNRECOGNIZED: "未知"
         }
     }
 

@@ -412,7 +412,7 @@ public nonisolated struct Forge_Loyalty_V1_CriterionResult: Sendable {
 
   public var kind: Forge_Loyalty_V1_CriterionKind = .unspecified
 
-  /// e.g. "近 12 个月采购额 Purchases (12 months)".
+  /// e.g. "近12个月采购额".
   public var label: String = String()
 
   public var value: Int64 = 0
