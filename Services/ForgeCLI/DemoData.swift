@@ -144,8 +144,10 @@ struct DemoData {
             var tags = "产品线:" + ["加工中心", "数控车床", "激光切割", "注塑机"][random.next(4)]
             let values = [
                 name, sector.industry, place.region, "\(place.city)市经济技术开发区\(random.next(200) + 1)号",
-                ["customer", "customer", "customer", "intent", "prospect", "churned"][random.next(6)],
-                ["A", "B", "B", "C", "C"][random.next(5)],
+                // Every demo account bought from ERP's history; one that has bought nothing for a
+                // year or more (the last six of every twenty) may have gone elsewhere.
+                random.next(6) < 3 && index % 20 >= 14 ? "churned" : "customer",
+                Self.grade(index: index, &random),
                 ["core", "potential", "regular", "regular", "marginal"][random.next(5)],
                 String(format: "rep-%02d", random.next(12) + 1),
                 Self.teams[random.next(Self.teams.count)],
@@ -187,15 +189,34 @@ struct DemoData {
         return rows
     }
 
+    static let activityKinds: [(Forge_Accounts_V1_ActivityKind, String)] = [
+        (.visit, "拜访"), (.call, "电话沟通"), (.email, "邮件跟进"), (.wechat, "微信沟通"), (.meeting, "会议"), (.qbr, "季度业务回顾"),
+        (.siteVisit, "现场支持"), (.note, "备注"),
+    ]
+
+    /// The customer's grade as its purchases earn it (the same index decides loyalty's tier
+    /// from ERP's history: gold A, silver mostly A, bronze B, no purchases this year C).
+    static func grade(index: Int, _ random: inout SeededRandom) -> String {
+        let roll = random.next(5)
+        switch index % 20 {
+        case 0, 1, 2: return "A"
+        case 3...6: return roll < 3 ? "A" : "B"
+        case 7...13: return "B"
+        default: return "C"
+        }
+    }
+
     /// Four to thirteen activities per account over the past year.
     private func activities(accounts: [String], now: Date, _ random: inout SeededRandom) -> [Forge_Accounts_V1_Activity] {
         accounts.flatMap { accountID in
             (0..<(4 + random.next(10))).map { _ in
                 let daysAgo = Double(random.next(365))
+                // The subject says what kind of contact it was.
+                let (kind, subject) = Self.activityKinds[random.next(Self.activityKinds.count)]
                 return Forge_Accounts_V1_Activity.with {
                     $0.accountID = accountID
-                    $0.kind = [.visit, .call, .email, .wechat, .meeting, .qbr, .siteVisit, .note][random.next(8)]
-                    $0.subject = ["拜访", "电话沟通", "邮件跟进", "微信沟通", "会议", "季度业务回顾", "现场支持", "备注"][random.next(8)]
+                    $0.kind = kind
+                    $0.subject = subject
                     $0.body = Self.notes[random.next(Self.notes.count)]
                     $0.occurredAt = Google_Protobuf_Timestamp(date: now.addingTimeInterval(-daysAgo * 86400 - Double(random.next(36000))))
                 }

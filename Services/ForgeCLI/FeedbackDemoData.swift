@@ -6,6 +6,7 @@ import SwiftProtobuf
 
 /// The feedback part of the demo: seed 003's NPS survey as the previous tool recorded it (137
 /// answers two to three months ago: 66 promoters, 49 passives, 22 detractors, an NPS of 32),
+/// a CSAT answer after a service visit from every customer that survey missed,
 /// customers' ideas on the board, and three surveys sent this week to rep-01's customers — one
 /// answered by a detractor (an open follow-up case for rep-01), one by a promoter (thanked and
 /// invited), one still open. Imports go by key and surveys by idempotency key, so an
@@ -40,7 +41,7 @@ struct FeedbackDemoData {
             + Array(repeating: .passive, count: Self.seedCounts.passives) + Array(repeating: .detractor, count: Self.seedCounts.detractors)
         for index in stride(from: classes.count - 1, to: 0, by: -1) { classes.swapAt(index, random.next(index + 1)) }
         let window = Self.seedWindow(now: now)
-        let answers: [Forge_Feedback_V1_ImportedAnswer] = classes.enumerated().map { index, scoreClass in
+        let seed003: [Forge_Feedback_V1_ImportedAnswer] = classes.enumerated().map { index, scoreClass in
             let account = accounts[(index * 7) % accounts.count]
             let score: Int32 = switch scoreClass {
             case .promoter: Int32(9 + random.next(2))
@@ -59,6 +60,23 @@ struct FeedbackDemoData {
                 $0.productLine = account.productLine
             }
         }
+        // Every other customer answered the CSAT question after its last service visit this
+        // year (mostly satisfied): no customer without a word on record.
+        let surveyed = Set(seed003.map(\.accountID))
+        let csatComments = ["工程师很专业，一次修好", "响应及时", "备件等了三天", "", "希望提前电话告知上门时间"]
+        let csat: [Forge_Feedback_V1_ImportedAnswer] = accounts.enumerated().filter { !surveyed.contains($0.element.id) }.map { index, account in
+            .with {
+                $0.key = "csat-\(index + 1)"
+                $0.accountID = account.id
+                $0.kind = .csat
+                $0.score = Int32([5, 5, 4, 4, 4, 3, 5, 2][random.next(8)])
+                $0.comment = csatComments[random.next(csatComments.count)]
+                $0.answeredAt = .init(date: now.addingTimeInterval(-Double(10 + random.next(200)) * 86_400))
+                $0.channel = .wechat
+                $0.productLine = account.productLine
+            }
+        }
+        let answers = seed003 + csat
         // forge-feedback learns the accounts from their feed: until it has, the answers are
         // refused as unknown accounts and sent again (each once, by key).
         var recorded = 0

@@ -61,6 +61,21 @@ struct LoyaltyDemoData {
         return orders
     }
 
+    /// ERP's order history of every demo customer, the same on every call: loyalty's purchases,
+    /// analytics' orders and the service desk's installed base (one machine per machine bought)
+    /// all come from it, so they agree.
+    static func erpHistory(_ accounts: [DemoData.Account]) -> [OrdersDemoData.HistoricOrder] {
+        var random = SeededRandom(seed: 20261204)
+        var history: [OrdersDemoData.HistoricOrder] = []
+        for (index, account) in accounts.enumerated() {
+            for (number, purchase) in Self.history(index: index, account: account, random: &random).enumerated() {
+                history.append(.init(number: String(format: "ERP-H%05d", index * 10 + number + 1), accountID: account.id,
+                                     daysAgo: purchase.daysAgo, sku: purchase.sku, quantity: purchase.quantity, yuan: purchase.yuan))
+            }
+        }
+        return history
+    }
+
     func load(accounts: [DemoData.Account], now: Date, progress: (DemoData.Progress) -> Void) async throws -> (members: Int, rebates: Int) {
         guard !accounts.isEmpty else { return (0, 0) }
         // Each part of the load goes in as the people (and systems) who would do it.
@@ -72,14 +87,7 @@ struct LoyaltyDemoData {
             wires.append(wire)
             return Forge_Loyalty_V1_LoyaltyClient(channel: wire)
         }
-        var random = SeededRandom(seed: 20261204)
-        var history: [OrdersDemoData.HistoricOrder] = []
-        for (index, account) in accounts.enumerated() {
-            for (number, purchase) in Self.history(index: index, account: account, random: &random).enumerated() {
-                history.append(.init(number: String(format: "ERP-H%05d", index * 10 + number + 1), accountID: account.id,
-                                     daysAgo: purchase.daysAgo, sku: purchase.sku, quantity: purchase.quantity, yuan: purchase.yuan))
-            }
-        }
+        let history = Self.erpHistory(accounts)
         // ERP's order history goes into forge-orders, as the nightly ERP file would: loyalty
         // counts each delivered order from orders' feed, analytics its order and margin, the
         // 360° view shows it. Then the load waits for loyalty to have placed the customers.

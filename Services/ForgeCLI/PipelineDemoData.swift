@@ -45,14 +45,22 @@ struct PipelineDemoData {
         }
         let leads = results.filter { $0.status == .created }.count
 
-        // Opportunities on every third account, as its owner, a few at a time.
-        let chosen = accounts.enumerated().filter { $0.offset % 3 == 0 }.map { ($0.offset, $0.element, random.next(100)) }
+        // A new-machine opportunity on every third account, through its stages, as its owner;
+        // on every other account the owner is talking about spares and service for the machines
+        // it runs (the account manager's everyday business). A few at a time.
+        let chosen = accounts.enumerated().map { ($0.offset, $0.element, $0.offset % 3 == 0 ? random.next(100) : -1) }
         var done = 0
         try await withThrowingTaskGroup(of: Void.self) { group in
             var pending = chosen[...]
             func next() {
                 guard let (index, account, roll) = pending.popFirst() else { return }
-                group.addTask { try await opportunity(index: index, account: account, roll: roll, now: now) }
+                group.addTask {
+                    if roll >= 0 {
+                        try await opportunity(index: index, account: account, roll: roll, now: now)
+                    } else {
+                        try await aftersalesOpportunity(index: index, account: account, now: now)
+                    }
+                }
             }
             for _ in 0..<8 { next() }
             while try await group.next() != nil {
@@ -117,6 +125,23 @@ struct PipelineDemoData {
     }
 
     /// One opportunity taken as far as its roll says: the stages' gates decide where it stops
+    /// Spares and a service contract for the machines an account runs, in technical consultation.
+    private func aftersalesOpportunity(index: Int, account: DemoData.Account, now: Date) async throws {
+        let token = try await issuer.issue(subject: account.owner, roles: [Role.salesRep], team: account.team, ttl: 3600)
+        let wire = try WireClient(address: StackLayout.address(of: "pipeline"), interceptors: [BearerTokenInterceptor(token: token)])
+        defer { Task { await wire.close() } }
+        let product = Self.products.first { $0.line == account.productLine } ?? Self.products[index % Self.products.count]
+        _ = try await Forge_Pipeline_V1_PipelineClient(channel: wire).createOpportunity(.with {
+            $0.opportunity = .with {
+                $0.accountID = account.id
+                $0.name = "\(account.name.prefix(8)) · \(product.name) 备件与年度保养"
+                $0.amount = .with { $0.amountMicros = (30_000 + Int64(index % 7) * 10_000) * 1_000_000 }
+                $0.expectedClose = .init(date: now.addingTimeInterval(Double(20 + index % 60) * 86_400))
+                $0.productLines = ["备件"]
+            }
+        }, options: CallOptions(timeout: .seconds(30), idempotencyKey: "demo-aftersales-\(index)"))
+    }
+
     /// (solution design needs a decision maker among the account's contacts, which not every
     /// demo account has).
     private func opportunity(index: Int, account: DemoData.Account, roll: Int, now: Date) async throws {

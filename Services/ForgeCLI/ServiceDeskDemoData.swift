@@ -5,7 +5,7 @@ import Foundation
 import SwiftProtobuf
 
 /// The service desk part of the demo: engineers per region, maintenance plans and telemetry
-/// rules per model, an installed base for every third customer (imported as a spreadsheet
+/// rules per model, the installed base — every machine ERP's history says a customer bought (imported as a spreadsheet
 /// would be), a year of ticket history from "the previous helpdesk" with SLA hits and misses,
 /// a dozen tickets open now, and three days of telemetry from four machines — one of them a
 /// spindle bearing wearing out, which the trend rule catches (a prediction and its work order).
@@ -37,24 +37,24 @@ struct ServiceDeskDemoData {
                 }
             }, options: CallOptions(idempotencyKey: "demo-engineer-\(engineer.id)"))
         }
-        // The installed base: every third customer runs one to three machines.
+        // The installed base: each machine ERP's history says a customer bought, installed the
+        // day it was delivered (the same history loyalty and analytics count). The service
+        // level is left to the customer's partner tier (TierChanged from loyalty).
         var random = SeededRandom(seed: 20261204)
-        var base: [(serial: String, sku: String, account: DemoData.Account)] = []
+        var base: [(serial: String, sku: String, account: DemoData.Account, installed: Date)] = []
         var rows: [Forge_Common_V1_ImportRow] = []
-        for (index, account) in accounts.enumerated() where index % 3 == 0 {
-            for n in 0..<(1 + random.next(3)) {
-                let machine = Self.machines[random.next(Self.machines.count)]
-                let installed = now.addingTimeInterval(-Double(60 + random.next(1500)) * 86_400)
-                let serial = "\(machine.sku)-\(String(format: "%04d", index))\(n)"
-                let level = [0: "gold", 1: "silver", 2: "silver"][random.next(10)] ?? "standard"
-                base.append((serial, machine.sku, account))
-                rows.append(.with {
-                    $0.line = Int32(rows.count + 2)
-                    $0.values = [serial, machine.sku, machine.line, account.id, account.region, ["一号车间", "二号车间", "总装车间", "精加工车间"][random.next(4)],
-                                 Self.day(installed), Self.day(installed.addingTimeInterval(730 * 86_400)), level,
-                                 String(Int(now.timeIntervalSince(installed) / 86_400 * Double(8 + random.next(10))))]
-                })
-            }
+        let byID = Dictionary(accounts.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for order in LoyaltyDemoData.erpHistory(accounts) {
+            guard let machine = Self.machines.first(where: { $0.sku == order.sku }), let account = byID[order.accountID] else { continue }
+            let installed = now.addingTimeInterval(-Double(order.daysAgo) * 86_400)
+            let serial = "\(machine.sku)-\(order.number.dropFirst(5))"
+            base.append((serial, machine.sku, account, installed))
+            rows.append(.with {
+                $0.line = Int32(rows.count + 2)
+                $0.values = [serial, machine.sku, machine.line, account.id, account.region, ["一号车间", "二号车间", "总装车间", "精加工车间"][random.next(4)],
+                             Self.day(installed), Self.day(installed.addingTimeInterval(730 * 86_400)), "",
+                             String(Int(now.timeIntervalSince(installed) / 86_400 * Double(8 + random.next(10))))]
+            })
         }
         let imported = try await desk.importEquipment(.with {
             $0.importID = "demo-installed-base"
@@ -78,16 +78,17 @@ struct ServiceDeskDemoData {
             }
         }
 
-        // A year of history: about one ticket per machine and quarter, most within their SLA.
+        // A year of history: a ticket on about half the machines, most within their SLA.
         let subjects: [(Forge_Servicedesk_V1_Category, String)] = [
             (.fault, "主轴报警停机"), (.fault, "伺服过载报警"), (.fault, "液压站压力不足"), (.fault, "冷却液泄漏"), (.question, "操作面板参数咨询"),
             (.maintenance, "年度保养预约"), (.installation, "新增夹具安装调试"), (.complaint, "备件到货延误"),
         ]
         var history: [Forge_Servicedesk_V1_Ticket] = []
         for (index, machine) in base.enumerated() {
-            for n in 0..<random.next(5) {
+            for n in 0..<random.next(3) {
                 let (category, subject) = subjects[random.next(subjects.count)]
                 let opened = Self.workingHour(now.addingTimeInterval(-Double(20 + random.next(340)) * 86_400), hour: 8 + random.next(9))
+                guard opened > machine.installed.addingTimeInterval(7 * 86_400) else { continue }
                 let slow = random.next(10) < 2
                 let responded = opened.addingTimeInterval(Double(10 + random.next(slow ? 600 : 90)) * 60)
                 let resolved = responded.addingTimeInterval(Double(1 + random.next(slow ? 120 : 20)) * 3600)

@@ -4,6 +4,7 @@ import ForgeWire
 import ForgeTestSupport
 import Foundation
 import GRDB
+import SwiftProtobuf
 import Synchronization
 import Testing
 
@@ -51,6 +52,30 @@ struct ForgeUpTests {
         let rep = try await HTTPTestClient.request(port: stack.httpPort, "POST", "/api/v1/auth/sign-in",
                                                    headers: ["Content-Type": "application/json"], body: #"{"username":"rep-01","password":"forge-demo-2026"}"#)
         #expect(rep.status == 200, "\(rep.body)")
+
+        // The demo tells one story: every demo account's 360° view has something in each of
+        // its nine sections.
+        let tokenLine = output.value.split(separator: "\n").drop { !$0.contains("admin token") }.dropFirst().first
+        let admin = try #require(tokenLine.map { String($0).trimmingCharacters(in: .whitespaces) })
+        let wire = try WireClient(host: "127.0.0.1", port: stack.wirePort("gateway"), interceptors: [BearerTokenInterceptor(token: admin)])
+        let directory = Forge_Accounts_V1_AccountsClient(channel: try WireClient(host: "127.0.0.1", port: stack.wirePort("accounts"), interceptors: [BearerTokenInterceptor(token: admin)]))
+        var ids: [String] = []
+        var page = ""
+        repeat {
+            let listed = try await directory.listAccounts(.with { $0.page.pageSize = 200; $0.page.pageToken = page })
+            ids += listed.accounts.map(\.id)
+            page = listed.page.nextPageToken
+        } while !page.isEmpty
+        #expect(ids.count == 300)
+        let gateway = Forge_Gateway_V1_GatewayClient(channel: wire)
+        var thin: [String] = []
+        for id in ids {
+            let view = try await gateway.getCustomer360(.with { $0.accountID = id; $0.deadlineMs = 5_000 })
+            let empty = Self.emptySections(view)
+            if !empty.isEmpty { thin.append("\(id): \(empty)") }
+        }
+        #expect(thin.isEmpty, "\(thin.count) demo accounts with empty sections: \(thin.prefix(5))")
+        await wire.close()
 
         // Crash one service: forge up notices, says so, and brings it back.
         let line = output.value.split(separator: "\n").first { $0.contains("started forge-orders (pid ") }
@@ -104,14 +129,15 @@ struct ForgeUpTests {
         let line = again.value.split(separator: "\n").first { $0.contains("demo data loaded: ") }.map(String.init) ?? ""
         #expect(line.contains("demo data loaded: \(counts[0]) accounts, \(counts[1]) contacts, \(counts[2]) activities"), "\(line) vs \(counts)")
         #expect(counts[0] == 300 && counts[3] == 2)
-        // The pipeline's part too: one opportunity per third account, once (besides the spare-parts
-        // opportunity the service desk's demo prediction opens, at most one however often it loads).
+        // The pipeline's part too: one opportunity per account (a new machine on every third,
+        // spares and service on the rest), once (besides the spare-parts opportunity the service
+        // desk's demo prediction opens, at most one however often it loads).
         let pipeline = try DatabaseQueue(path: "\(stack.dataDirectory)/pipeline.sqlite")
         let (demo, spareParts) = try await pipeline.read { db in
             (try Int.fetchOne(db, sql: "SELECT count(*) FROM opportunity WHERE id NOT LIKE 'opp_prd%'")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM opportunity WHERE id LIKE 'opp_prd%'")!)
         }
-        #expect(demo == 100 && spareParts <= 1)
-        #expect(line.contains("100 opportunities"), "\(line)")
+        #expect(demo == 300 && spareParts <= 1)
+        #expect(line.contains("300 opportunities"), "\(line)")
         // The service desk's: the installed base and its history, once.
         let desk = try DatabaseQueue(path: "\(stack.dataDirectory)/servicedesk.sqlite")
         let (machines, tickets, predictions) = try await desk.read { db in
@@ -130,8 +156,9 @@ struct ForgeUpTests {
             (try [Int](1...3).map { try Int.fetchOne(db, sql: "SELECT count(*) FROM survey WHERE import_key LIKE 'seed003-%' AND score_class = ?", arguments: [$0])! },
              try Int.fetchOne(db, sql: "SELECT count(*) FROM idea")!, try Int.fetchOne(db, sql: "SELECT count(*) FROM follow_up")!)
         }
+        let csat = try await feedback.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM survey WHERE import_key LIKE 'csat-%'")! }
         #expect(classes == [66, 49, 22] && ideas == 5 && followUps == 1, "\(classes) \(ideas) \(followUps)")
-        #expect(line.contains("137 survey answers"), "\(line)")
+        #expect(csat == 163 && line.contains("300 survey answers"), "every customer seed 003 missed answered a CSAT once: \(csat); \(line)")
         // Loyalty's: ERP's order history once (through orders, whose feed loyalty counts), the
         // customers spread over the tiers, some near the next one; the gold customers' frame
         // agreements once.
@@ -150,6 +177,37 @@ struct ForgeUpTests {
     }
 
     /// `forge up` on the stack's ports and data directory, its output collected.
+    /// The sections of a 360° view with nothing in them (or not OK): the account, its
+    /// contacts and activities, open or quoted opportunities or tasks, open or delivered
+    /// orders, machines or tickets, feedback answers, the partner tier's evaluation, health.
+    static func emptySections(_ view: Forge_Gateway_V1_GetCustomer360Response) -> [String] {
+        view.sections.compactMap { section in
+            guard section.status == .ok, let json = try? JSONSerialization.jsonObject(with: Data(section.json.utf8)) as? [String: Any] else { return section.name }
+            func some(_ key: String) -> Bool {
+                switch json[key] {
+                case let list as [Any]: !list.isEmpty
+                case let object as [String: Any]: !object.isEmpty
+                case let number as NSNumber: number.doubleValue != 0
+                case let text as String: !text.isEmpty
+                default: false
+                }
+            }
+            let filled = switch section.name {
+            case "account": some("account")
+            case "contacts": some("contacts")
+            case "activities": some("activities")
+            case "pipeline": some("openOpportunities") || some("latestQuotes") || some("openTasks")
+            case "orders": some("openOrders") || some("recentDeliveries")
+            case "service": some("equipment") || some("openTickets")
+            case "feedback": some("latest")
+            case "loyalty": ((json["membership"] as? [String: Any])?["evaluation"] as? [String: Any])?.isEmpty == false
+            case "analytics": some("health")
+            default: true
+            }
+            return filled ? nil : section.name
+        }
+    }
+
     static func forgeUp(_ stack: LocalStack) throws -> (Process, Output) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "\(LocalStack.binaries)/forge")

@@ -228,8 +228,8 @@ struct Receivables: Sendable {
                 }
             }
             let recent = try Data.fetchAll(db, sql: """
-                SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) AND created_at >= ? ORDER BY created_at DESC LIMIT 50
-                """, arguments: arguments + [yearAgo])
+                SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) ORDER BY created_at DESC LIMIT 20
+                """, arguments: arguments)
                 .map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
                 .sorted { $0.deliveredAt.date > $1.deliveredAt.date }
                 .prefix(5)

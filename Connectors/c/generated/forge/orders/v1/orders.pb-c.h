@@ -1105,8 +1105,9 @@ struct  Forge__Orders__V1__GetAccountOrdersResponse
   int32_t orders_last_12_months;
   Forge__Common__V1__Money *revenue_last_12_months;
   /*
-   * Delivered (or completed) in the last twelve months, newest delivery first (at most 5):
-   * what a visit should know arrived, and when.
+   * The latest deliveries (delivered or completed orders, ERP's history included), newest
+   * first, at most 5: what a visit should know arrived, and when — also for a customer whose
+   * last purchase was years ago.
    */
   size_t n_recent_deliveries;
   Forge__Orders__V1__Order **recent_deliveries;

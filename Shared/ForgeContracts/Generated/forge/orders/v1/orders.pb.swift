@@ -2069,8 +2069,9 @@ public nonisolated struct Forge_Orders_V1_GetAccountOrdersResponse: @unchecked S
   /// Clears the value of `revenueLast12Months`. Subsequent reads from it will return its default value.
   public mutating func clearRevenueLast12Months() {_uniqueStorage()._revenueLast12Months = nil}
 
-  /// Delivered (or completed) in the last twelve months, newest delivery first (at most 5):
-  /// what a visit should know arrived, and when.
+  /// The latest deliveries (delivered or completed orders, ERP's history included), newest
+  /// first, at most 5: what a visit should know arrived, and when — also for a customer whose
+  /// last purchase was years ago.
   public var recentDeliveries: [Forge_Orders_V1_Order] {
     get {_storage._recentDeliveries}
     set {_uniqueStorage()._recentDeliveries = newValue}
