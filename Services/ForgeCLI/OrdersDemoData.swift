@@ -32,6 +32,19 @@ struct OrdersDemoData {
         let plans = accounts.enumerated().filter { $0.offset % 5 == 1 }.flatMap { index, account in
             (0..<(1 + random.next(2))).map { n in (key: "\(index)-\(n)", account: account, roll: random.next(1000), ageDays: 5 + random.next(355)) }
         }
+        // One connection and token per owner and per manager, shared by their orders.
+        var people: [String: Forge_Orders_V1_OrdersClient] = [:]
+        var wires: [WireClient] = []
+        defer { Task { [wires] in for wire in wires { await wire.close() } } }
+        for plan in plans {
+            let manager = PipelineDemoData.teams.first { $0.name == plan.account.team }?.manager ?? "mgr-east"
+            for (subject, role) in [(plan.account.owner, Role.salesRep), (manager, Role.salesManager)] where people["\(subject)|\(plan.account.team)"] == nil {
+                let token = try await issuer.issue(subject: subject, roles: [role], team: plan.account.team, ttl: 3600)
+                let wire = try WireClient(address: StackLayout.address(of: "orders"), interceptors: [BearerTokenInterceptor(token: token)])
+                wires.append(wire)
+                people["\(subject)|\(plan.account.team)"] = Forge_Orders_V1_OrdersClient(channel: wire)
+            }
+        }
         var reports: [Forge_Orders_V1_StatusReport] = []
         var payments: [(String, Forge_Orders_V1_RecordPaymentRequest)] = []
         var done = 0
@@ -39,7 +52,11 @@ struct OrdersDemoData {
             var pending = plans[...]
             func next() {
                 guard let plan = pending.popFirst() else { return }
-                group.addTask { try await order(plan.key, account: plan.account, roll: plan.roll, ageDays: plan.ageDays, now: now, connector: connector) }
+                let manager = PipelineDemoData.teams.first { $0.name == plan.account.team }?.manager ?? "mgr-east"
+                guard let owner = people["\(plan.account.owner)|\(plan.account.team)"], let approver = people["\(manager)|\(plan.account.team)"] else { return }
+                group.addTask {
+                    try await order(plan.key, account: plan.account, roll: plan.roll, ageDays: plan.ageDays, now: now, connector: connector, owner: owner, manager: approver)
+                }
             }
             for _ in 0..<8 { next() }
             while let made = try await group.next() {
@@ -152,13 +169,8 @@ struct OrdersDemoData {
     /// One order: drafted by the owner, approved by the manager, released and acknowledged;
     /// returns the status reports of what has happened to it since, and the payments made.
     private func order(_ key: String, account: DemoData.Account, roll: Int, ageDays: Int, now: Date,
-                       connector: Forge_Orders_V1_OrdersClient) async throws -> (reports: [Forge_Orders_V1_StatusReport], payments: [(String, Forge_Orders_V1_RecordPaymentRequest)]) {
-        let ownerToken = try await issuer.issue(subject: account.owner, roles: [Role.salesRep], team: account.team, ttl: 3600)
-        let manager = PipelineDemoData.teams.first { $0.name == account.team }?.manager ?? "mgr-east"
-        let managerToken = try await issuer.issue(subject: manager, roles: [Role.salesManager], team: account.team, ttl: 3600)
-        let ownerWire = try WireClient(address: StackLayout.address(of: "orders"), interceptors: [BearerTokenInterceptor(token: ownerToken)])
-        let managerWire = try WireClient(address: StackLayout.address(of: "orders"), interceptors: [BearerTokenInterceptor(token: managerToken)])
-        defer { Task { await ownerWire.close(); await managerWire.close() } }
+                       connector: Forge_Orders_V1_OrdersClient, owner: Forge_Orders_V1_OrdersClient, manager: Forge_Orders_V1_OrdersClient)
+        async throws -> (reports: [Forge_Orders_V1_StatusReport], payments: [(String, Forge_Orders_V1_RecordPaymentRequest)]) {
         func options(_ step: String) -> CallOptions { CallOptions(timeout: .seconds(30), idempotencyKey: "demo-order-\(key)-\(step)") }
         let placed = now.addingTimeInterval(-Double(ageDays) * 86_400)
         let machine = Self.products.first { $0.line == account.productLine } ?? Self.products[roll % 5]
@@ -182,7 +194,7 @@ struct OrdersDemoData {
                 $0.promisedDelivery = .init(date: placed.addingTimeInterval(Double(machine.leadDays) * 86_400))
             })
         }
-        let orders = Forge_Orders_V1_OrdersClient(channel: ownerWire)
+        let orders = owner
         var order = try await orders.createOrder(.with {
             $0.order = .with {
                 $0.accountID = account.id
@@ -199,7 +211,7 @@ struct OrdersDemoData {
         }, options: options("create")).order
         // One in ten stays a draft; over the credit limit, the approval waits for finance.
         guard roll % 10 != 0 else { return ([], []) }
-        let managerOrders = Forge_Orders_V1_OrdersClient(channel: managerWire)
+        let managerOrders = manager
         do {
             order = try await managerOrders.approveOrder(.with { $0.id = order.id }, options: options("approve")).order
         } catch let error as RPCError where error.code == .failedPrecondition {
