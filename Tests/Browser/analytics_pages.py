@@ -42,6 +42,12 @@ def main(base, account_id, user, password):
         assert f"答卷数 {responses}" in card.text, card.text
         for chart in ("chart-nps_trend", "chart-nps_by_region", "chart-funnel"):
             assert driver.find_elements(By.ID, chart), chart + " missing"
+        # Both axes of every chart say what they measure.
+        for figure in driver.find_elements(By.CSS_SELECTOR, "figure.chart"):
+            x = figure.find_elements(By.CSS_SELECTOR, "text.axis-x")
+            y = figure.find_elements(By.CSS_SELECTOR, "text.axis-y")
+            assert x and y and x[0].text and y[0].text, figure.get_attribute("id") + ": an axis without its title"
+        assert driver.find_element(By.CSS_SELECTOR, "#chart-nps_by_region text.axis-x").text == "区域"
         shot(driver, "analytics-dashboard", (1280, 2200))
 
         driver.find_element(By.LINK_TEXT, "风险客户").click()

@@ -29,7 +29,7 @@ final class Output: Sendable {
     }
 }
 
-@Suite("forge up, the README's command", .serialized, .timeLimit(.minutes(2)))
+@Suite("forge up, the README's command", .serialized, .timeLimit(.minutes(3)))
 struct ForgeUpTests {
     @Test("forge up starts all eight healthy, loads the demo data, restarts a crashed process and says so, and stops everything on SIGTERM")
     func upRestartStop() async throws {
@@ -69,10 +69,20 @@ struct ForgeUpTests {
         #expect(ids.count == 300)
         let gateway = Forge_Gateway_V1_GatewayClient(channel: wire)
         var thin: [String] = []
-        for id in ids {
-            let view = try await gateway.getCustomer360(.with { $0.accountID = id; $0.deadlineMs = 5_000 })
-            let empty = Self.emptySections(view)
-            if !empty.isEmpty { thin.append("\(id): \(empty)") }
+        try await withThrowingTaskGroup(of: String?.self) { group in
+            var pending = ids[...]
+            func next() {
+                guard let id = pending.popFirst() else { return }
+                group.addTask {
+                    let empty = Self.emptySections(try await gateway.getCustomer360(.with { $0.accountID = id; $0.deadlineMs = 5_000 }))
+                    return empty.isEmpty ? nil : "\(id): \(empty)"
+                }
+            }
+            for _ in 0..<4 { next() }
+            while let result = try await group.next() {
+                if let result { thin.append(result) }
+                next()
+            }
         }
         #expect(thin.isEmpty, "\(thin.count) demo accounts with empty sections: \(thin.prefix(5))")
         await wire.close()

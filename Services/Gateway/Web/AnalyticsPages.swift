@@ -163,22 +163,43 @@ struct AnalyticsPages: Sendable {
 
     // MARK: Charts
 
-    /// A bar chart of a series; negative values (NPS) hang below the axis.
+    /// What a chart's axes measure: the categories along the bottom, the unit up the side.
+    static func axisTitles(_ series: Forge_Analytics_V1_Series) -> (x: String, y: String) {
+        let x = switch series.key {
+        case "nps_by_region": "区域"
+        case "ageing": "逾期天数"
+        case "funnel": "商机阶段"
+        default: "月份"
+        }
+        let y = switch series.unit {
+        case "CNY": "金额（元）"
+        case "%": "百分比 (%)"
+        case "days": "天"
+        case "hours": "小时"
+        case "count": "数量"
+        default: series.key.hasPrefix("nps") ? "NPS（−100 至 100）" : "指数"
+        }
+        return (x, y)
+    }
+
+    /// A bar chart of a series; negative values (NPS) hang below the axis. Both axes say what
+    /// they measure.
     static func chart(_ series: Forge_Analytics_V1_Series) -> String {
         let points = series.points
         guard !points.isEmpty else { return "" }
-        let width = 640.0, height = 200.0, top = 16.0, bottom = 36.0
+        let width = 640.0, height = 214.0, top = 16.0, bottom = 50.0, left = 18.0
+        let axes = axisTitles(series)
         let values = points.map { $0.defined ? $0.value : 0 }
         let high = max(values.max() ?? 0, 0), low = min(values.min() ?? 0, 0)
         let span = high - low == 0 ? 1 : high - low
         let plot = height - top - bottom
         let zero = top + plot * high / span
-        let slot = width / Double(points.count)
+        let slot = (width - left) / Double(points.count)
         let bars = points.enumerated().map { index, point -> String in
             let value = point.defined ? point.value : 0
             let barHeight = abs(value) / span * plot
             let y = value >= 0 ? zero - barHeight : zero
-            let x = Double(index) * slot + slot * 0.15
+            let x = left + Double(index) * slot + slot * 0.15
             let color = value < 0 ? "#d92d20" : "#2e90fa"
             return """
                 <rect x="\(Int(x))" y="\(Int(y))" width="\(Int(slot * 0.7))" height="\(max(Int(barHeight), point.defined ? 1 : 0))" fill="\(color)"><title>\(HTML.escape(point.label)): \(point.defined ? number(point.value, unit: series.unit) : "—")</title></rect>\
@@ -189,7 +210,11 @@ struct AnalyticsPages: Sendable {
         return """
             <figure class="card chart" id="chart-\(series.key)"><figcaption><strong>\(HTML.escape(series.label))</strong></figcaption>
             <svg viewBox="0 0 \(Int(width)) \(Int(height))" width="100%" role="img" aria-label="\(HTML.escape(series.label))">\
-            <line x1="0" x2="\(Int(width))" y1="\(Int(zero))" y2="\(Int(zero))" stroke="#98a2b3"/>\(bars)</svg></figure>
+            <line x1="\(Int(left))" x2="\(Int(width))" y1="\(Int(zero))" y2="\(Int(zero))" stroke="#98a2b3"/>\
+            <line x1="\(Int(left))" x2="\(Int(left))" y1="\(Int(top))" y2="\(Int(height - bottom))" stroke="#98a2b3"/>\
+            <text class="axis-y" x="-\(Int(top + plot / 2))" y="11" font-size="10" text-anchor="middle" transform="rotate(-90)">\(HTML.escape(axes.y))</text>\
+            <text class="axis-x" x="\(Int(left + (width - left) / 2))" y="\(Int(height - 6))" font-size="10" text-anchor="middle">\(HTML.escape(axes.x))</text>\
+            \(bars)</svg></figure>
             """
     }
 
