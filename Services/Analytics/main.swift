@@ -29,4 +29,7 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
         })
     }
     setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, cache: handler.cache, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }
+    // The daily scan reschedules itself each run; a database whose run was lost (an install
+    // from before runs had their own ids, where the first run never came back) gets one.
+    try await AnalyticsJobs.ensureDaily(database: setup.database, now: setup.clock.now(), day: setup.configuration.daySeconds)
 }

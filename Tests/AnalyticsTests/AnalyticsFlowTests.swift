@@ -264,4 +264,28 @@ struct AnalyticsFlowTests {
         #expect(report.charts.first { $0.key == "revenue_trend" }?.points.count == 12)
         #expect(report.charts.first { $0.key == "nps_by_region" }?.points.map(\.label) == ["华东", "西南"])
     }
+
+    @Test("the daily scan comes back every day through the scheduler (each run schedules the next under its own id), and start-up gives a database without a pending run one")
+    func dailyScanRecurs() async throws {
+        let fixture = try F()
+        // The migration's first run is due at once (wall time, before the fixture's clock).
+        let scheduler = JobScheduler(database: fixture.database, clock: fixture.clock,
+                                     handlers: AnalyticsJobs.handlers(database: fixture.database, cache: fixture.handler.cache, clock: fixture.clock, day: F.day))
+        func pending() async throws -> Int {
+            try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE kind = ? AND state = 'pending'", arguments: [AnalyticsJobs.daily]) ?? 0 }
+        }
+        fixture.clock.advance(by: 400 * F.day)
+        #expect(try await scheduler.runDue() == 1)
+        for _ in 0..<3 {
+            #expect(try await pending() == 1, "the next day's run is waiting")
+            #expect(try await scheduler.runDue() == 0)
+            fixture.clock.advance(by: F.day)
+            #expect(try await scheduler.runDue() == 1)
+        }
+        try await AnalyticsJobs.ensureDaily(database: fixture.database, now: fixture.clock.now(), day: F.day)
+        #expect(try await pending() == 1, "start-up adds nothing while a run is pending")
+        try await fixture.database.write { db in try db.execute(sql: "DELETE FROM jobs") }
+        try await AnalyticsJobs.ensureDaily(database: fixture.database, now: fixture.clock.now(), day: F.day)
+        #expect(try await pending() == 1, "a database whose run was lost gets one at start-up")
+    }
 }

@@ -102,4 +102,34 @@ struct IdempotencyAuditTests {
         let entries = try await database.read { db in try AuditLog.entries(db, recordID: "n1") }
         #expect(entries == [AuditEntry(at: clock.now(), actor: "rep-7", method: "/forge.test.v1.Test/RenameNote", recordID: "n1", changes: ["text": "上海精密机械"])])
     }
+
+    @Test("stored answers are kept a week, then the sweep job forgets them and schedules its next run; a repeat after that runs anew")
+    func sweepAfterAWeek() async throws {
+        let database = try ForgeDatabase.temporary()
+        let clock = ManualClock()
+        let interceptor = IdempotencyInterceptor(database: database, clock: clock)
+        let runs = Mutex(0)
+        let handler: @Sendable (ServerContext) async throws -> Data = { _ in Data("response \(runs.withLock { $0 += 1; return $0 })".utf8) }
+        _ = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: "old"), next: handler)
+        clock.advance(by: 6 * 86_400)
+        _ = try await interceptor.intercept(request: Data("create B".utf8), context: context(key: "recent"), next: handler)
+        try await IdempotencySweep.scheduleIfAbsent(database, now: clock.now())
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: [IdempotencySweep.kind: IdempotencySweep.handler(database: database, clock: clock)])
+
+        clock.advance(by: IdempotencySweep.interval - 1)
+        #expect(try await scheduler.runDue() == 0)
+        #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM idempotency_keys") } == 2)
+        clock.advance(by: 86_400)  // "old" is now 7 days and 6 hours old, "recent" a day and 6 hours.
+        #expect(try await scheduler.runDue() == 1)
+        #expect(try await database.read { db in try String.fetchAll(db, sql: "SELECT key FROM idempotency_keys") } == ["recent"])
+        let next = try await database.read { db in try Double.fetchOne(db, sql: "SELECT due_at FROM jobs WHERE kind = ? AND state = 'pending'", arguments: [IdempotencySweep.kind]) }
+        #expect(next == clock.now().addingTimeInterval(IdempotencySweep.interval).timeIntervalSince1970, "the next sweep is scheduled")
+        try await IdempotencySweep.scheduleIfAbsent(database, now: clock.now())
+        #expect(try await database.read { db in try Double.fetchAll(db, sql: "SELECT due_at FROM jobs WHERE kind = ? AND state = 'pending'", arguments: [IdempotencySweep.kind]) } == [next ?? 0],
+                "a restart keeps the pending run")
+        // The old key's repeat runs again (a new call); the recent one's is still answered from the store.
+        _ = try await interceptor.intercept(request: Data("create A".utf8), context: context(key: "old"), next: handler)
+        _ = try await interceptor.intercept(request: Data("create B".utf8), context: context(key: "recent"), next: handler)
+        #expect(runs.withLock { $0 } == 3)
+    }
 }

@@ -54,7 +54,7 @@ struct CustomerJourneyTests {
     func journey() async throws {
         let smtp = try await SMTPSink(port: 18503)
         defer { smtp.stop() }
-        var stack = try LocalStack(portBase: 19100)
+        var stack = try LocalStack(portBase: 25600)
         defer { stack.killAll() }
         stack.extraEnvironment = ["FORGE_SMTP_URL": "smtp://127.0.0.1:18503?from=crm@forge.example", "FORGE_DAY_SECONDS": "1"]
         try await stack.writeServiceToken()

@@ -32,13 +32,19 @@ enum AnalyticsJobs {
         }
     }
 
+    static func ensureDaily(database: DatabasePool, now: Date, day: TimeInterval) async throws {
+        try await database.write { db in
+            try JobScheduler.ensureRecurring(db, kind: daily, firstDue: now.addingTimeInterval(day), now: now)
+        }
+    }
+
     static func handlers(database: DatabasePool, cache: FactsCache, clock: any WallClock, day: TimeInterval) -> [String: JobScheduler.Handler] {
         [
             daily: { _, _ in
                 let now = clock.now()
                 try await scan(database: database, cache: cache, now: now)
                 try await database.write { db in
-                    _ = try JobScheduler.schedule(db, kind: daily, dueAt: now.addingTimeInterval(day), id: daily, now: now)
+                    try JobScheduler.scheduleNextRun(db, kind: daily, dueAt: now.addingTimeInterval(day), now: now)
                 }
             },
         ]

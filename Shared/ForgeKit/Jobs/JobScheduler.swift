@@ -73,6 +73,20 @@ public final class JobScheduler: Service, Sendable {
         return id
     }
 
+    /// Schedules the next run of a job that runs again and again (a daily scan, a sweep), from
+    /// inside its current run: each run gets its own id, because `schedule` leaves a running
+    /// job alone — a run rescheduling itself under its own id would be dropped and never run again.
+    public static func scheduleNextRun(_ db: Database, kind: String, dueAt: Date, now: Date) throws {
+        try schedule(db, kind: kind, dueAt: dueAt, id: "\(kind)@\(Int64(dueAt.timeIntervalSince1970))", now: now)
+    }
+
+    /// Schedules the first run of a recurring job at start-up, unless a run is pending or
+    /// running (a restart keeps the run it has).
+    public static func ensureRecurring(_ db: Database, kind: String, firstDue: Date, now: Date) throws {
+        guard try Bool.fetchOne(db, sql: "SELECT 1 FROM jobs WHERE kind = ? AND state IN ('pending', 'running') LIMIT 1", arguments: [kind]) == nil else { return }
+        try scheduleNextRun(db, kind: kind, dueAt: firstDue, now: now)
+    }
+
     /// Deletes pending jobs of `kind` whose id starts with `idPrefix` (a rule superseded by a
     /// newer schedule), inside the caller's transaction.
     public static func cancelPending(_ db: Database, kind: String, idPrefix: String) throws {

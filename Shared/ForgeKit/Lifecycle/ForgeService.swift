@@ -94,6 +94,8 @@ public enum ForgeService {
         )
         try await setup(&serviceSetup)
 
+        serviceSetup.jobHandlers[IdempotencySweep.kind] = IdempotencySweep.handler(database: database, clock: serviceSetup.clock)
+        try await IdempotencySweep.scheduleIfAbsent(database, now: serviceSetup.clock.now())
         let scheduler = JobScheduler(database: database, clock: serviceSetup.clock, handlers: serviceSetup.jobHandlers, logger: logger)
         let readiness = Readiness(database: database, consumers: serviceSetup.consumers)
         var router = serviceSetup.router
