@@ -157,7 +157,7 @@ struct OpportunityTests {
         #expect(other?.code == .notFound)
     }
 
-    @Test("a machine predicted to fail (the service desk's EquipmentFailurePredicted) opens a spare-parts opportunity for the account's owner, once however often the event arrives")
+    @Test("a machine predicted to fail (the service desk's EquipmentFailurePredicted) opens a spare-parts opportunity and a task for the account's owner, once however often the event arrives")
     func sparePartsFromPrediction() async throws {
         let fixture = try PipelineFixture()
         try await fixture.account("acc_9", "常州恒力传动设备有限公司", owner: "rep-b", team: "east")
@@ -177,6 +177,10 @@ struct OpportunityTests {
         #expect(found.count == 1)
         #expect(found.first?.name == "备件：VMC850-26-0117 主轴轴承磨损（SP-BRG-7014）" && found.first?.ownerID == "rep-b" && found.first?.productLines == ["备件"])
         #expect(found.first?.expectedClose == predicted.prediction.projectedFailureAt && found.first?.stage == .technicalConsultation)
+        // And a task for the owner, once, due in two days (the failure is eight days off).
+        let tasks = try await fixture.handler.listMyTasks(.init(), context: PipelineFixture.context("rep-b", team: "east")).tasks.filter { $0.kind == "spare_parts" }
+        #expect(tasks.count == 1 && tasks.first?.opportunityID == found.first?.id && tasks.first?.title.contains("SP-BRG-7014") == true)
+        #expect(tasks.first?.dueAt == .init(date: fixture.clock.now().addingTimeInterval(2 * 86_400)))
     }
 
     @Test("analytics' alerts are tasks for the account's owner: a churn risk due in three days, a repurchase window on the day it opens; once each however often the event arrives")
