@@ -42,6 +42,7 @@ ForgeService.main(name: "gateway", migrations: { IdentityStore.migrations(&$0); 
             try WebhookStore.enqueue(db, event, at: clock.now())
             try NotificationStore.enqueue(db, event, upstream: upstream, at: clock.now())
             try NotificationStore.forget(db, event)
+            try WebhookStore.forget(db, event)
         })
     }
     let sender = WebhookSender(database: setup.database, http: HTTPClient.shared, clock: setup.clock)

@@ -13,7 +13,7 @@ import Testing
 struct AnalyticsProcessTests {
     @Test("NPS by region equals feedback's; Rebuild replays every feed to the same KPIs")
     func crossCheckAndRebuild() async throws {
-        var stack = try LocalStack(portBase: 33100)
+        var stack = try LocalStack(portBase: 27600)
         defer { stack.killAll() }
         try await stack.writeServiceToken()
         for service in ["accounts", "orders", "feedback", "analytics"] {

@@ -124,6 +124,67 @@ struct WebhookTests {
         #expect(try await store.deliveries(webhookID: "", state: "delivered", limit: 10).count == 2)
     }
 
+    @Test("an endpoint that is down costs one attempt per backoff: its other deliveries wait without an attempt, and the jobs queued behind them run now")
+    func downEndpointIsHeld() async throws {
+        let database = try ForgeDatabase.temporary { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }
+        let clock = ManualClock()
+        _ = try await WebhookStore(database: database).create(.with { $0.id = "whk_down"; $0.url = "http://127.0.0.1:9/hook"; $0.eventTypes = ["*"] },
+                                                              secret: "whsec_test_secret_0123456789", context: IdentityFixture.context("admin", [Role.admin]), at: clock.now())
+        let sender = WebhookSender(database: database, http: HTTPClient.shared, clock: clock)
+        let others = Mutex(0)
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: [
+            WebhookStore.jobKind: { payload, job in try await sender.send(deliveryID: String(decoding: payload, as: UTF8.self), job: job) },
+            "notification": { _, _ in others.withLock { $0 += 1 } },
+        ])
+        try await database.write { db in
+            for n in 1...5 { try WebhookStore.enqueue(db, .with { $0.eventID = "evt_\(n)"; $0.type = "AccountCreated"; $0.accountID = "acc_\(n)" }, at: clock.now()) }
+            try JobScheduler.schedule(db, kind: "notification", dueAt: clock.now(), id: "mail-1", now: clock.now())
+        }
+        #expect(try await scheduler.runDue() == 6)
+        #expect(others.withLock { $0 } == 1, "the job behind the deliveries ran")
+        let attempts = try await database.read { db in try Int.fetchAll(db, sql: "SELECT attempts FROM jobs WHERE kind = ? ORDER BY attempts DESC", arguments: [WebhookStore.jobKind]) }
+        #expect(attempts == [1, 0, 0, 0, 0], "one delivery tried; the other four waited without an attempt")
+        let due = try await database.read { db in try Set(Double.fetchAll(db, sql: "SELECT due_at FROM jobs WHERE kind = ? AND state = 'pending'", arguments: [WebhookStore.jobKind])) }
+        #expect(due == [clock.now().addingTimeInterval(30).timeIntervalSince1970], "all five wait for the failed one's next try")
+        clock.advance(by: 30)
+        #expect(try await scheduler.runDue() == 5)
+        let after = try await database.read { db in try Int.fetchAll(db, sql: "SELECT attempts FROM jobs WHERE kind = ? ORDER BY attempts DESC", arguments: [WebhookStore.jobKind]) }
+        #expect(after.reduce(0, +) == 2, "one more attempt in the next round, not five: \(after)")
+    }
+
+    @Test("an erased contact leaves no trace in the webhook deliveries that carried them, waiting or sent; others' stay as they were")
+    func erasureStripsDeliveries() async throws {
+        let database = try ForgeDatabase.temporary { IdentityStore.migrations(&$0); WebhookStore.migrations(&$0) }
+        let clock = ManualClock()
+        _ = try await WebhookStore(database: database).create(.with { $0.id = "whk_1"; $0.url = "https://hooks.example.cn/crm"; $0.eventTypes = ["*"] },
+                                                              secret: "whsec_test_secret_0123456789", context: IdentityFixture.context("admin", [Role.admin]), at: clock.now())
+        @Sendable func contactEvent(_ id: String, _ contact: Forge_Accounts_V1_Contact, updated: Bool = false) -> Forge_Common_V1_Event {
+            .with {
+                $0.eventID = id
+                $0.type = updated ? "ContactUpdated" : "ContactCreated"
+                $0.accountID = "acc_1"
+                $0.payload = updated ? try! Forge_Accounts_V1_ContactUpdated.with { $0.contact = contact }.serializedData()
+                    : try! Forge_Accounts_V1_ContactCreated.with { $0.contact = contact }.serializedData()
+            }
+        }
+        let liu = Forge_Accounts_V1_Contact.with { $0.id = "con_1"; $0.accountID = "acc_1"; $0.name = "刘海涛"; $0.phone = "13900001111"; $0.email = "liu@yantai.example.cn" }
+        let zhao = Forge_Accounts_V1_Contact.with { $0.id = "con_2"; $0.accountID = "acc_1"; $0.name = "赵敏"; $0.phone = "13900002222" }
+        try await database.write { db in
+            try WebhookStore.enqueue(db, contactEvent("evt_1", liu), at: clock.now())
+            try WebhookStore.enqueue(db, contactEvent("evt_2", liu, updated: true), at: clock.now())
+            try WebhookStore.enqueue(db, contactEvent("evt_3", zhao), at: clock.now())
+            try db.execute(sql: "UPDATE delivery SET state = 'delivered' WHERE event_id = 'evt_1'")
+            try WebhookStore.forget(db, .with { $0.type = "ContactErased"; $0.payload = try! Forge_Accounts_V1_ContactErased.with { $0.contactID = "con_1"; $0.accountID = "acc_1" }.serializedData() })
+        }
+        let payloads = try await database.read { db in try Data.fetchAll(db, sql: "SELECT payload FROM delivery ORDER BY event_id") }
+        #expect(payloads.count == 3)
+        for payload in payloads.prefix(2) {
+            #expect(payload.range(of: Data("13900001111".utf8)) == nil && payload.range(of: Data("liu@yantai".utf8)) == nil && payload.range(of: Data("刘海涛".utf8)) == nil)
+        }
+        #expect(try Forge_Accounts_V1_ContactCreated(serializedBytes: payloads[0]).contact.id == "con_1")
+        #expect(try Forge_Accounts_V1_ContactCreated(serializedBytes: payloads[2]).contact == zhao, "another person's delivery is untouched")
+    }
+
     @Test("the body is one JSON object: the envelope's fields, data in the event's JSON mapping, or base64 protobuf for an unknown type")
     func body() throws {
         let created = Forge_Accounts_V1_AccountCreated.with { $0.account = .with { $0.id = "acc_1"; $0.name = "宁波\"模具\"城/东" } }

@@ -90,6 +90,9 @@ struct CustomerJourneyTests {
                           .with { $0.name = "south"; $0.managerID = "boss-south"; $0.members = [.with { $0.userID = "rep-s" }] }]
         settings.defaultTeam = "east"
         _ = try await admin.pipeline.updatePipelineSettings(.with { $0.settings = settings })
+        // IT's integration subscribes to every event (a host that does not answer: deliveries
+        // wait and retry, and are what an erasure must reach too).
+        _ = try await admin.gateway.createWebhook(.with { $0.webhook = .with { $0.url = "https://hooks.example.invalid/crm"; $0.eventTypes = ["*"] } })
         // A contact is surveyed at most once a year here (365 one-second days: the whole run).
         var feedbackSettings = try await admin.feedback.getFeedbackSettings(.init()).settings
         feedbackSettings.contactQuietDays = 365

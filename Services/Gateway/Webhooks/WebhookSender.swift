@@ -8,20 +8,39 @@ import GRDB
 import NIOCore
 import NIOHTTP1
 import SwiftProtobuf
+import Synchronization
 
 /// Sends one delivery (the job of `WebhookStore.jobKind`): the event as JSON, POSTed with a
 /// signature the receiver checks, GitHub/Stripe style:
 ///   X-Forge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
 /// plus X-Forge-Event, X-Forge-Delivery and X-Forge-Timestamp. A 2xx answer delivers it; anything
 /// else throws, and the scheduler retries with backoff until the attempts run out (then: dead).
+///
+/// An endpoint that fails is held: its other deliveries wait (no attempt counted) until the
+/// failed one's next try — 30 s, then doubling to an hour — so a receiver that is down costs one
+/// attempt per backoff, not one timeout per waiting delivery, and the jobs queued behind them
+/// (customers' e-mails among them) are not held up.
 struct WebhookSender: Sendable {
     let database: DatabasePool
     let http: HTTPClient
     let clock: any WallClock
     var timeout: TimeAmount = .seconds(10)
+    /// Webhook id → until when its deliveries wait.
+    let holds = HoldList()
+
+    final class HoldList: Sendable {
+        private let until = Mutex<[String: Date]>([:])
+        func hold(_ id: String, until date: Date) { until.withLock { $0[id] = date } }
+        func release(_ id: String) { _ = until.withLock { $0.removeValue(forKey: id) } }
+        func heldUntil(_ id: String, now: Date) -> Date? { until.withLock { $0[id].flatMap { $0 > now ? $0 : nil } } }
+    }
+
+    static func holdSeconds(afterAttempts attempts: Int) -> TimeInterval {
+        min(3600, 30 * pow(2, Double(max(attempts, 1) - 1)))
+    }
 
     func send(deliveryID: String, job: JobRecord) async throws {
-        let loaded = try await database.read { db -> (url: String, secret: String, event: Forge_Common_V1_Event)? in
+        let loaded = try await database.read { db -> (webhookID: String, url: String, secret: String, event: Forge_Common_V1_Event)? in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT d.*, w.url AS url, w.secret AS secret FROM delivery d JOIN webhook w ON w.id = d.webhook_id WHERE d.id = ?
                 """, arguments: [deliveryID]) else { return nil }
@@ -32,11 +51,12 @@ struct WebhookSender: Sendable {
                 $0.occurredAt = .init(date: Date(timeIntervalSince1970: row["occurred_at"]))
                 $0.payload = row["payload"]
             }
-            return (row["url"], row["secret"], event)
+            return (row["webhook_id"], row["url"], row["secret"], event)
         }
         // The webhook was deleted: nothing to send.
         guard let loaded else { return }
         let now = clock.now()
+        if let until = holds.heldUntil(loaded.webhookID, now: now) { throw JobDeferred(until: until) }
         let body = Self.body(loaded.event)
         let timestamp = Int64(now.timeIntervalSince1970)
         var request = HTTPClientRequest(url: loaded.url)
@@ -68,7 +88,12 @@ struct WebhookSender: Sendable {
                             finalFailure == nil ? now.timeIntervalSince1970 : nil, deliveryID]
             )
         }
-        if let failure { throw RPCError(.unavailable, "webhook delivery \(deliveryID) failed: \(failure)") }
+        guard let failure else {
+            holds.release(loaded.webhookID)
+            return
+        }
+        if !dead { holds.hold(loaded.webhookID, until: now.addingTimeInterval(Self.holdSeconds(afterAttempts: attempts))) }
+        throw RPCError(.unavailable, "webhook delivery \(deliveryID) failed: \(failure)")
     }
 
     /// {"account_id", "id", "occurred_at", "type", "data"}: data is the event in its JSON

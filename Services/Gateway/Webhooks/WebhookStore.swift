@@ -91,6 +91,38 @@ struct WebhookStore: Sendable {
         }
     }
 
+    /// An erased person (ContactErased from accounts): the deliveries that carry them — waiting
+    /// or kept in the log — keep only the contact's id and account, so nothing sends or shows
+    /// the person after the erasure. The ContactErased event itself goes to its subscribers.
+    static func forget(_ db: Database, _ event: Forge_Common_V1_Event) throws {
+        guard event.type == "ContactErased" else { return }
+        let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
+        guard !erased.contactID.isEmpty else { return }
+        func stripped(_ contact: Forge_Accounts_V1_Contact) -> Forge_Accounts_V1_Contact {
+            .with { $0.id = contact.id; $0.accountID = contact.accountID; $0.name = erasedName; $0.version = contact.version }
+        }
+        for row in try Row.fetchAll(db, sql: """
+            SELECT id, event_type, payload FROM delivery WHERE event_type IN ('ContactCreated', 'ContactUpdated') AND instr(payload, CAST(? AS BLOB)) > 0
+            """, arguments: [erased.contactID]) {
+            let payload: Data
+            if row["event_type"] as String == "ContactCreated" {
+                var created = try Forge_Accounts_V1_ContactCreated(serializedBytes: row["payload"] as Data)
+                guard created.contact.id == erased.contactID else { continue }
+                created.contact = stripped(created.contact)
+                payload = try created.serializedData()
+            } else {
+                var updated = try Forge_Accounts_V1_ContactUpdated(serializedBytes: row["payload"] as Data)
+                guard updated.contact.id == erased.contactID else { continue }
+                updated.contact = stripped(updated.contact)
+                payload = try updated.serializedData()
+            }
+            try db.execute(sql: "UPDATE delivery SET payload = ? WHERE id = ?", arguments: [payload, row["id"] as String])
+        }
+    }
+
+    /// The name an erased contact goes by (accounts' word for it).
+    static let erasedName = "[已删除联系人]"
+
     func deliveries(webhookID: String, state: String, limit: Int) async throws -> [Forge_Gateway_V1_Delivery] {
         var clauses: [String] = []
         var arguments: StatementArguments = []

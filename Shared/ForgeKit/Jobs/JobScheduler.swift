@@ -184,6 +184,13 @@ public final class JobScheduler: Service, Sendable {
         } catch where Task.isCancelled {
             // Shutdown interrupted the job, not a fault of it: no attempt is counted; its lease
             // expires and the next runner takes it.
+        } catch let deferred as JobDeferred {
+            try? await database.write { db in
+                try db.execute(
+                    cached: "UPDATE jobs SET state = 'pending', due_at = ?, lease_owner = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?",
+                    arguments: [deferred.until.timeIntervalSince1970, now.timeIntervalSince1970, job.id, self.owner]
+                )
+            }
         } catch {
             let attempts = job.attempts + 1
             let dead = attempts >= job.maxAttempts
@@ -228,6 +235,13 @@ public final class JobScheduler: Service, Sendable {
             return try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs ORDER BY due_at DESC LIMIT ?", arguments: [limit])
         }
     }
+}
+
+/// Thrown by a handler that cannot run its job yet for a reason outside the job (its endpoint is
+/// known to be down): the job waits until `until`, no attempt counted, nothing logged as a failure.
+public struct JobDeferred: Error {
+    public let until: Date
+    public init(until: Date) { self.until = until }
 }
 
 enum JobError: Error, CustomStringConvertible {
