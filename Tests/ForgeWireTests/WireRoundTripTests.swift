@@ -208,9 +208,10 @@ struct WireRoundTripTests {
     func deadline() async throws {
         let server = try await TestServer.start()
         let frames = try await RawConnection.with(port: server.port) { connection in
-            // Long enough for the handler to start even on a loaded machine: the test is about
-            // what happens to a running handler.
-            try await connection.call(1, Forge_Testing_V1_EchoService.Method.slow, Forge_Testing_V1_SlowRequest.with { $0.tag = "forever" }, timeoutMs: 1000)
+            // Long enough for the handler to start even on a loaded machine (1 s was not, in a
+            // fresh-clone CI run beside the journey's eight processes: the deadline fired before
+            // the handler began): the test is about what happens to a running handler.
+            try await connection.call(1, Forge_Testing_V1_EchoService.Method.slow, Forge_Testing_V1_SlowRequest.with { $0.tag = "forever" }, timeoutMs: 5000)
             #expect(await server.probe.waitUntilStarted("forever"), "forever")
             return try await connection.read(1)
         }

@@ -101,6 +101,31 @@ struct WebhookStore: Sendable {
         func stripped(_ contact: Forge_Accounts_V1_Contact) -> Forge_Accounts_V1_Contact {
             .with { $0.id = contact.id; $0.accountID = contact.accountID; $0.name = erasedName; $0.version = contact.version }
         }
+        // What the deliveries knew of the person (their contact events): other events that
+        // carried the same details — a lead's phone and e-mail — lose them too.
+        var details: Set<String> = []
+        for row in try Row.fetchAll(db, sql: """
+            SELECT event_type, payload FROM delivery WHERE event_type IN ('ContactCreated', 'ContactUpdated') AND instr(payload, CAST(? AS BLOB)) > 0
+            """, arguments: [erased.contactID]) {
+            let payload = row["payload"] as Data
+            let contact = row["event_type"] as String == "ContactCreated"
+                ? try Forge_Accounts_V1_ContactCreated(serializedBytes: payload).contact : try Forge_Accounts_V1_ContactUpdated(serializedBytes: payload).contact
+            guard contact.id == erased.contactID else { continue }
+            details.formUnion([contact.phone, contact.email, contact.wechatID].filter { $0.count >= 5 })
+        }
+        for detail in details {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, event_type, payload FROM delivery WHERE event_type NOT IN ('ContactCreated', 'ContactUpdated') AND instr(payload, CAST(? AS BLOB)) > 0
+                """, arguments: [detail]) {
+                // Through the event's JSON mapping: every field holding the detail is emptied.
+                guard let type = WebhookSender.eventTypes[row["event_type"]],
+                      let message = try? type.init(serializedBytes: row["payload"] as Data),
+                      let json = try? message.jsonString() else { continue }
+                let quoted = "\"" + detail.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                guard let scrubbed = try? type.init(jsonString: json.replacingOccurrences(of: quoted, with: "\"\"")) else { continue }
+                try db.execute(sql: "UPDATE delivery SET payload = ? WHERE id = ?", arguments: [try scrubbed.serializedData(), row["id"] as String])
+            }
+        }
         for row in try Row.fetchAll(db, sql: """
             SELECT id, event_type, payload FROM delivery WHERE event_type IN ('ContactCreated', 'ContactUpdated') AND instr(payload, CAST(? AS BLOB)) > 0
             """, arguments: [erased.contactID]) {
