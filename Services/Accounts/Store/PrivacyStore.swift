@@ -7,7 +7,7 @@ import SwiftProtobuf
 
 /// Privacy requests about one person: export everything held, or erase them.
 struct PrivacyStore: Sendable {
-    static let erasedName = "[已删除联系人]"
+    static let erasedName = ErasedContact.name
 
     let database: DatabasePool
 

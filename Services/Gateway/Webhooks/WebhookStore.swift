@@ -99,7 +99,7 @@ struct WebhookStore: Sendable {
         let erased = try Forge_Accounts_V1_ContactErased(serializedBytes: event.payload)
         guard !erased.contactID.isEmpty else { return }
         func stripped(_ contact: Forge_Accounts_V1_Contact) -> Forge_Accounts_V1_Contact {
-            .with { $0.id = contact.id; $0.accountID = contact.accountID; $0.name = erasedName; $0.version = contact.version }
+            .with { $0.id = contact.id; $0.accountID = contact.accountID; $0.name = ErasedContact.name; $0.version = contact.version }
         }
         // What the deliveries knew of the person (their contact events): other events that
         // carried the same details — a lead's phone and e-mail — lose them too.
@@ -107,9 +107,7 @@ struct WebhookStore: Sendable {
         for row in try Row.fetchAll(db, sql: """
             SELECT event_type, payload FROM delivery WHERE event_type IN ('ContactCreated', 'ContactUpdated') AND instr(payload, CAST(? AS BLOB)) > 0
             """, arguments: [erased.contactID]) {
-            let payload = row["payload"] as Data
-            let contact = row["event_type"] as String == "ContactCreated"
-                ? try Forge_Accounts_V1_ContactCreated(serializedBytes: payload).contact : try Forge_Accounts_V1_ContactUpdated(serializedBytes: payload).contact
+            let contact = try contactEvent(row["event_type"], row["payload"]).contact
             guard contact.id == erased.contactID else { continue }
             details.formUnion([contact.phone, contact.email, contact.wechatID].filter { $0.count >= 5 })
         }
@@ -129,24 +127,21 @@ struct WebhookStore: Sendable {
         for row in try Row.fetchAll(db, sql: """
             SELECT id, event_type, payload FROM delivery WHERE event_type IN ('ContactCreated', 'ContactUpdated') AND instr(payload, CAST(? AS BLOB)) > 0
             """, arguments: [erased.contactID]) {
-            let payload: Data
-            if row["event_type"] as String == "ContactCreated" {
-                var created = try Forge_Accounts_V1_ContactCreated(serializedBytes: row["payload"] as Data)
-                guard created.contact.id == erased.contactID else { continue }
-                created.contact = stripped(created.contact)
-                payload = try created.serializedData()
-            } else {
-                var updated = try Forge_Accounts_V1_ContactUpdated(serializedBytes: row["payload"] as Data)
-                guard updated.contact.id == erased.contactID else { continue }
-                updated.contact = stripped(updated.contact)
-                payload = try updated.serializedData()
-            }
-            try db.execute(sql: "UPDATE delivery SET payload = ? WHERE id = ?", arguments: [payload, row["id"] as String])
+            let event = try contactEvent(row["event_type"], row["payload"])
+            guard event.contact.id == erased.contactID else { continue }
+            try db.execute(sql: "UPDATE delivery SET payload = ? WHERE id = ?", arguments: [try event.replacing(stripped(event.contact)), row["id"] as String])
         }
     }
 
-    /// The name an erased contact goes by (accounts' word for it).
-    static let erasedName = "[已删除联系人]"
+    /// A ContactCreated or ContactUpdated payload: its contact, and the payload with another.
+    static func contactEvent(_ type: String, _ payload: Data) throws -> (contact: Forge_Accounts_V1_Contact, replacing: (Forge_Accounts_V1_Contact) throws -> Data) {
+        if type == "ContactCreated" {
+            let created = try Forge_Accounts_V1_ContactCreated(serializedBytes: payload)
+            return (created.contact, { contact in var event = created; event.contact = contact; return try event.serializedData() })
+        }
+        let updated = try Forge_Accounts_V1_ContactUpdated(serializedBytes: payload)
+        return (updated.contact, { contact in var event = updated; event.contact = contact; return try event.serializedData() })
+    }
 
     func deliveries(webhookID: String, state: String, limit: Int) async throws -> [Forge_Gateway_V1_Delivery] {
         var clauses: [String] = []
