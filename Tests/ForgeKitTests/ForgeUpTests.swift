@@ -20,12 +20,7 @@ final class Output: Sendable {
 
     /// Waits (bounded) until the output contains `needle`.
     func waitFor(_ needle: String, seconds: Double = 60) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if value.contains(needle) { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return value.contains(needle)
+        await Poll.until(seconds: seconds) { value.contains(needle) }
     }
 }
 

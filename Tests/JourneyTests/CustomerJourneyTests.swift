@@ -15,12 +15,7 @@ import Testing
 struct CustomerJourneyTests {
     /// Polls `probe` (bounded) until it answers something; nil when it never did.
     static func eventually<T>(_ seconds: Double = 30, _ probe: () async throws -> T?) async throws -> T? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if let value = try await probe() { return value }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try await probe()
+        try await Poll.value(seconds: seconds, every: .milliseconds(100), probe)
     }
 
     static let connectorBuild = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -80,11 +80,7 @@ public struct LocalStack {
 
     /// Waits (bounded) for a process to exit.
     public static func waitForExit(_ process: Process, within seconds: Double) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return !process.isRunning
+        await Poll.until(seconds: seconds, every: .milliseconds(20)) { !process.isRunning }
     }
 
     public func killAll() {

@@ -37,12 +37,7 @@ public struct SMTPSink: Sendable {
 
     /// Polls `condition` (bounded) until it holds; returns whether it did.
     public static func waitFor(seconds: Double = 20, _ condition: () -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        return condition()
+        await Poll.until(seconds: seconds) { condition() }
     }
 
     public struct Mail: Sendable {
