@@ -10,11 +10,9 @@ import json
 import sys
 import urllib.request
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from web_pages import wait_until
+from web_pages import browser, wait_until
 
 
 def api(base, token, method, path, body=None):
@@ -28,12 +26,7 @@ def main(base, username, password):
     token = json.loads(urllib.request.urlopen(urllib.request.Request(
         base + "/api/v1/auth/sign-in", data=json.dumps({"username": username, "password": password}).encode(),
         headers={"Content-Type": "application/json"})).read())["token"]
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", "--lang=zh-CN"):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.implicitly_wait(5)
+    driver = browser(wait=5)
     try:
         driver.get(base + "/login")
         driver.find_element(By.ID, "username").send_keys(username)

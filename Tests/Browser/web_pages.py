@@ -23,13 +23,21 @@ def wait_until(driver, condition, failure):
         raise AssertionError(failure(driver))
 
 
-def main(base, username, password, search, expected):
+def browser(size="1280,900", wait=2, language="zh-CN,zh"):
+    """Headless Chromium asking for `language` (its Accept-Language): the pages follow the
+    browser's language, and these tests read the Chinese ones unless they say otherwise."""
     options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1024,768", "--lang=zh-CN"):
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", f"--window-size={size}", f"--lang={language.split(',')[0]}"):
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": language})
     options.binary_location = "/usr/bin/chromium"
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.implicitly_wait(5)
+    driver.implicitly_wait(wait)
+    return driver
+
+
+def main(base, username, password, search, expected):
+    driver = browser(size="1024,768", wait=5)
     try:
         # Signed out: any page leads to the sign-in form; a wrong password says so.
         driver.get(base + "/accounts")
@@ -82,6 +90,20 @@ def main(base, username, password, search, expected):
         address_shown = "苏州工业园区星湖街 328 号"
         wait_until(driver, lambda d: address_shown in d.find_element(By.ID, "section-account").text,
                    lambda d: d.page_source[:800])
+
+        # The switch in the header: the same page in English, the choice remembered on the
+        # next page, and back to Chinese; never both languages side by side.
+        driver.get(account_url)
+        driver.find_element(By.ID, "lang").click()
+        wait_until(driver, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", lambda d: d.page_source[:300])
+        card = driver.find_element(By.ID, "section-account").text
+        assert "Account profile" in card and "Address" in card and address_shown in card, card
+        assert "客户档案" not in driver.page_source and "退出" not in driver.page_source
+        driver.get(account_url + "/contacts")
+        assert "Department" in driver.find_element(By.ID, "contacts").text, "remembered on the next page"
+        driver.find_element(By.ID, "lang").click()
+        wait_until(driver, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN", lambda d: d.page_source[:300])
+        assert "部门" in driver.find_element(By.ID, "contacts").text
         print("web pages ok")
     finally:
         driver.quit()

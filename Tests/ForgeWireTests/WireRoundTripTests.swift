@@ -43,6 +43,23 @@ struct WireRoundTripTests {
         await server.server.shutdown()
     }
 
+    @Test("the caller's language travels with its calls: the handler runs in it, and calls it makes carry it on; none means Chinese")
+    func languageTravels() async throws {
+        let server = try await TestServer.start()
+        let client = try server.client()
+        let echo = Forge_Testing_V1_EchoClient(channel: client)
+        #expect(try await echo.echo(.init()).language == "zh")
+        let english = try await TextLanguage.$current.withValue(.en) { try await echo.echo(.init()) }
+        #expect(english.language == "en", "set while calling: sent as accept-language")
+        let asked = try await echo.echo(.init(), options: CallOptions(metadata: ["accept-language": "en-GB"]))
+        #expect(asked.language == "en", "a caller in another runtime names it in the metadata")
+        let unknown = try await echo.echo(.init(), options: CallOptions(metadata: ["accept-language": "fr"]))
+        #expect(unknown.language == "zh", "a language Forge does not write falls back to Chinese")
+        #expect(try await echo.echo(.init()).language == "zh", "nothing lingers on the connection")
+        await client.close()
+        await server.server.shutdown()
+    }
+
     @Test("a call without an x-request-id is given one by the server")
     func requestIDGenerated() async throws {
         let server = try await TestServer.start()

@@ -318,5 +318,25 @@ struct BrowserTests {
         let (status, output) = try await runPython([script, "http://127.0.0.1:\(stack.httpPort)", ids[0], "ana", "correct horse battery"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("analytics pages ok"))
+
+        // The same pages in English: the browser's Accept-Language, the switch (?lang=,
+        // remembered in a cookie that wins over the header), and the language travels with the
+        // gateway's calls, so the analytics process names its KPIs and health reasons in it.
+        let session = "forge_session=\(try await GatewayProcessTests.signIn(stack, "ana", "correct horse battery"))"
+        let chinese = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/analytics", headers: ["Cookie": session])
+        #expect(chinese.body.contains(#"<html lang="zh-CN">"#) && chinese.body.contains("经营分析") && chinese.body.contains("净推荐值 (NPS)"))
+        #expect(chinese.body.contains(#"href="?lang=en""#) && !chinese.body.contains("Business analytics"), "Chinese by default, one language on the page")
+        let english = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/analytics", headers: ["Cookie": session, "Accept-Language": "fr;q=1, en-GB;q=0.9, zh-CN;q=0.5"])
+        #expect(english.body.contains(#"<html lang="en">"#) && english.body.contains("Business analytics") && english.body.contains("Sign out"))
+        #expect(english.body.contains("Net Promoter Score (NPS)") && english.body.contains("NPS = share of promoters (9–10) − share of detractors (0–6)"),
+                "the analytics process wrote its KPI in the caller's language")
+        #expect(!english.body.contains("净推荐值") && !english.body.contains("退出") && !english.body.contains("筛选"), "not both side by side")
+        #expect(english.headers["vary"]?.contains("Accept-Language") == true)
+        let switched = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(ids[0])?lang=en", headers: ["Cookie": session, "Accept-Language": "zh-CN"])
+        #expect(switched.headers["set-cookie"]?.hasPrefix("forge_lang=en;") == true)
+        #expect(switched.body.contains("Account health") && switched.body.contains("Churn risk") && switched.body.contains(#"href="?lang=zh""#))
+        #expect(!switched.body.contains("客户健康度") && !switched.body.contains("流失风险"))
+        let remembered = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/analytics/risks", headers: ["Cookie": "\(session); forge_lang=en", "Accept-Language": "zh-CN"])
+        #expect(remembered.body.contains("Accounts at risk of churn") && !remembered.body.contains("流失风险客户"), "the remembered choice wins over the browser's header")
     }
 }

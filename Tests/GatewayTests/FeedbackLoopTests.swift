@@ -75,6 +75,10 @@ struct FeedbackLoopTests {
 
         let page = try await HTTPTestClient.request(port: stack.httpPort, "GET", path)
         #expect(page.status == 200 && page.body.contains("推荐") && page.body.contains("钱主任"))
+        // The survey's own language wins over the browser's: its question is written in it.
+        let asEnglish = try await HTTPTestClient.request(port: stack.httpPort, "GET", path, headers: ["Accept-Language": "en-US,en;q=0.9"])
+        #expect(asEnglish.body.contains(#"<html lang="zh-CN">"#) && asEnglish.body.contains("提交") && !asEnglish.body.contains("Submit"))
+        #expect(asEnglish.body.contains("?lang=zh\" id=\"survey-form\""), "the answer's page speaks it too")
         let form = ["Content-Type": "application/x-www-form-urlencoded"]
         let body = "score=4&comment=" + "交货晚了一周，也没人提前通知".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let thanks = try await HTTPTestClient.request(port: stack.httpPort, "POST", path, headers: form, body: body)

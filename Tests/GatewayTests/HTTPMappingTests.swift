@@ -12,6 +12,20 @@ struct HTTPMappingTests {
         try #require(HTTPRoutes.all.first { $0.path == path && $0.method.rawValue == method })
     }
 
+    @Test("a page's language: Accept-Language's best of zh and en by quality, first listed on a tie; a language Forge does not write is skipped", arguments: [
+        ("fr;q=1, en-GB;q=0.9, zh-CN;q=0.5", TextLanguage.en),
+        ("zh-CN,zh;q=0.9,en;q=0.8", .zh),
+        ("en-US,en;q=0.9", .en),
+        ("zh-Hans-CN", .zh),
+        ("en;q=0.5, zh;q=0.5", .en),
+        ("en;q=0, zh;q=0.1", .zh),
+        ("de-DE, fr", nil),
+        ("", nil),
+    ] as [(String, TextLanguage?)])
+    func acceptLanguage(header: String, expected: TextLanguage?) {
+        #expect(TextLanguage.fromAcceptLanguage(header) == expected)
+    }
+
     @Test("path and query parameters lay over the JSON body; page parameters fill the page")
     func requestMapping() throws {
         let list = try HTTPGateway.requestMessage(try route("/api/v1/accounts", "GET"), body: Data(),

@@ -97,19 +97,19 @@ extension AnalyticsHandler {
             }
         }
         var charts: [Forge_Analytics_V1_Series] = []
-        if keys.contains("revenue") { charts.append(series("revenue_trend", "营业收入 (近12个月)", "CNY", KpiRules.revenue(slice, bounds: bounds))) }
-        charts.append(series("nps_trend", "NPS (近12个月)", "index", KpiRules.nps(slice, bounds: bounds)))
+        if keys.contains("revenue") { charts.append(series("revenue_trend", L("营业收入 (近12个月)", "Revenue (last 12 months)"), "CNY", KpiRules.revenue(slice, bounds: bounds))) }
+        charts.append(series("nps_trend", L("NPS (近12个月)", "NPS (last 12 months)"), "index", KpiRules.nps(slice, bounds: bounds)))
         let yearStart = ChinaCalendar.monthStart(end, adding: -12).timeIntervalSince1970
         charts.append(.with {
             $0.key = "nps_by_region"
-            $0.label = "各区域 NPS (近12个月)"
+            $0.label = L("各区域 NPS (近12个月)", "NPS by region (last 12 months)")
             $0.unit = "index"
             $0.points = KpiRules.npsByRegion(slice, from: yearStart, to: to).map { region, nps in .with { $0.label = region; $0.value = nps; $0.defined = true } }
         })
         if keys.contains("receivables"), let receivables = KpiRules.compute(facts, scope: scope, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
             charts.append(.with {
                 $0.key = "ageing"
-                $0.label = "应收账龄"
+                $0.label = L("应收账龄", "Receivables ageing")
                 $0.unit = "CNY"
                 $0.points = receivables.parts.map { part in .with { $0.label = part.label; $0.value = part.value; $0.defined = true } }
             })
@@ -117,11 +117,11 @@ extension AnalyticsHandler {
         let cohort = slice.opportunities.filter { $0.createdAt >= yearStart && $0.createdAt < to }
         charts.append(.with {
             $0.key = "funnel"
-            $0.label = "销售漏斗 (近12个月新建商机)"
+            $0.label = L("销售漏斗 (近12个月新建商机)", "Sales funnel (opportunities created in the last 12 months)")
             $0.unit = "count"
-            let stages: [(String, Int)] = [("技术咨询", KpiRules.StageRank.consultation), ("方案设计", KpiRules.StageRank.design),
-                                           ("打样试用", KpiRules.StageRank.sampling), ("报价谈判", KpiRules.StageRank.quotation),
-                                           ("合同", KpiRules.StageRank.contract), ("赢单", KpiRules.StageRank.won)]
+            let stages: [(String, Int)] = [(L("技术咨询", "Consultation"), KpiRules.StageRank.consultation), (L("方案设计", "Solution design"), KpiRules.StageRank.design),
+                                           (L("打样试用", "Sampling"), KpiRules.StageRank.sampling), (L("报价谈判", "Quotation"), KpiRules.StageRank.quotation),
+                                           (L("合同", "Contract"), KpiRules.StageRank.contract), (L("赢单", "Won"), KpiRules.StageRank.won)]
             $0.points = stages.map { name, rank in .with { $0.label = name; $0.value = Double(cohort.filter { $0.maxRank >= rank }.count); $0.defined = true } }
         })
         return charts

@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import Foundation
 import SwiftProtobuf
 
@@ -83,40 +84,40 @@ enum HealthRules {
         var result: [Component] = []
         if let last = c.activities.filter({ $0.at < moment }).map(\.at).max() {
             let ago = (moment - last) / day
-            result.append(.init(key: "contact_recency", label: "联系频度", weight: 20, score: linear(ago, best: 14, worst: 90),
-                                explanation: "最近一次联系在 \(days(moment - last)) 天前"))
+            result.append(.init(key: "contact_recency", label: L("联系频度", "Contact recency"), weight: 20, score: linear(ago, best: 14, worst: 90),
+                                explanation: L("最近一次联系在 \(days(moment - last)) 天前", "Last contact \(days(moment - last)) days ago")))
         } else {
-            result.append(.init(key: "contact_recency", label: "联系频度", weight: 20, score: 0, explanation: "没有联系记录"))
+            result.append(.init(key: "contact_recency", label: L("联系频度", "Contact recency"), weight: 20, score: 0, explanation: L("没有联系记录", "No contact logged")))
         }
         if let last = c.orders.last(where: { $0.orderedAt < moment })?.orderedAt {
             let usual = c.usualInterval(before: moment) ?? 365 * day
             let gap = moment - last
-            result.append(.init(key: "order_recency", label: "下单间隔", weight: 20, score: linear(gap, best: usual, worst: 2 * usual),
-                                explanation: "最近一次下单在 \(days(gap)) 天前，通常每 \(days(usual)) 天一单"))
+            result.append(.init(key: "order_recency", label: L("下单间隔", "Order recency"), weight: 20, score: linear(gap, best: usual, worst: 2 * usual),
+                                explanation: L("最近一次下单在 \(days(gap)) 天前，通常每 \(days(usual)) 天一单", "Last order \(days(gap)) days ago, usually one every \(days(usual)) days")))
         } else {
-            result.append(.init(key: "order_recency", label: "下单间隔", weight: 20, score: 0, explanation: "还没有订单"))
+            result.append(.init(key: "order_recency", label: L("下单间隔", "Order recency"), weight: 20, score: 0, explanation: L("还没有订单", "No orders yet")))
         }
         let recent = c.revenue(from: moment - 365 * day, to: moment), prior = c.revenue(from: moment - 730 * day, to: moment - 365 * day)
         switch (recent > 0, prior > 0) {
         case (_, true):
             let share = recent / prior
-            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: linear(share, best: 1, worst: 0.5),
-                                explanation: "近 12 个月采购额为前 12 个月的 \(percent(share))"))
+            result.append(.init(key: "order_trend", label: L("订单趋势", "Order trend"), weight: 15, score: linear(share, best: 1, worst: 0.5),
+                                explanation: L("近 12 个月采购额为前 12 个月的 \(percent(share))", "Purchases in the last 12 months are \(percent(share)) of the 12 months before")))
         case (true, false):
-            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: 100, explanation: "合作第一年"))
+            result.append(.init(key: "order_trend", label: L("订单趋势", "Order trend"), weight: 15, score: 100, explanation: L("合作第一年", "First year of cooperation")))
         case (false, false):
-            result.append(.init(key: "order_trend", label: "订单趋势", weight: 15, score: 0, explanation: "两年内没有订单"))
+            result.append(.init(key: "order_trend", label: L("订单趋势", "Order trend"), weight: 15, score: 0, explanation: L("两年内没有订单", "No orders in two years")))
         }
         if let answer = c.lastAnswer(before: moment) {
             result.append(.init(key: "nps", label: "NPS", weight: 15, score: Double(answer.score * 10),
-                                explanation: "最近一次 NPS 评分 \(answer.score)"))
+                                explanation: L("最近一次 NPS 评分 \(answer.score)", "Latest NPS score \(answer.score)")))
         } else {
-            result.append(.init(key: "nps", label: "NPS", weight: 15, score: 50, explanation: "还没有 NPS 评分"))
+            result.append(.init(key: "nps", label: "NPS", weight: 15, score: 50, explanation: L("还没有 NPS 评分", "No NPS score yet")))
         }
         let open = c.tickets.filter { $0.createdAt < moment && ($0.resolvedAt.map { $0 >= moment } ?? true) }.count
         let misses = c.slaMisses(from: moment - 90 * day, to: moment)
-        result.append(.init(key: "service", label: "服务", weight: 15, score: max(0, 100 - 25 * Double(open + misses)),
-                            explanation: "\(open) 张未解决工单，90 天内 \(misses) 次 SLA 未达标"))
+        result.append(.init(key: "service", label: L("服务", "Service"), weight: 15, score: max(0, 100 - 25 * Double(open + misses)),
+                            explanation: L("\(open) 张未解决工单，90 天内 \(misses) 次 SLA 未达标", "\(open) open tickets, \(misses) SLA misses in 90 days")))
         let overdue = c.installments.compactMap { item -> Int? in
             guard let invoiced = item.invoicedAt, invoiced < moment, let due = item.dueAt, due < moment else { return nil }
             let paid = (item.paidAt.map { $0 < moment } ?? false) ? item.paid : 0
@@ -129,8 +130,8 @@ enum HealthRules {
         case 61...90: 10
         default: 0
         }
-        result.append(.init(key: "payment", label: "回款", weight: 15, score: paymentScore,
-                            explanation: overdue.map { $0 > 0 ? "有发票逾期 \($0) 天" : "没有逾期" } ?? "没有逾期"))
+        result.append(.init(key: "payment", label: L("回款", "Payments"), weight: 15, score: paymentScore,
+                            explanation: overdue.map { $0 > 0 ? L("有发票逾期 \($0) 天", "An invoice \($0) days overdue") : L("没有逾期", "Nothing overdue") } ?? L("没有逾期", "Nothing overdue")))
         return result
     }
 
@@ -183,22 +184,22 @@ enum HealthRules {
         }
         if let usual = c.usualInterval(before: moment), let last = c.orders.last(where: { $0.orderedAt < moment })?.orderedAt,
            moment - last > 1.5 * usual {
-            signal("no_order", "久未下单", 30, "已 \(days(moment - last)) 天未下单，通常每 \(days(usual)) 天一单")
+            signal("no_order", L("久未下单", "No recent order"), 30, L("已 \(days(moment - last)) 天未下单，通常每 \(days(usual)) 天一单", "No order for \(days(moment - last)) days, usually one every \(days(usual)) days"))
         }
         let recentContacts = c.activities.filter { $0.at >= moment - 90 * day && $0.at < moment }.count
         let usualContacts = Double(c.activities.filter { $0.at >= moment - 450 * day && $0.at < moment - 90 * day }.count) / 4
         if usualContacts >= 1, Double(recentContacts) < usualContacts / 2 {
-            signal("fewer_contacts", "联系减少", 15, "90 天内联系 \(recentContacts) 次，通常 \(Int(usualContacts.rounded())) 次")
+            signal("fewer_contacts", L("联系减少", "Fewer contacts"), 15, L("90 天内联系 \(recentContacts) 次，通常 \(Int(usualContacts.rounded())) 次", "\(recentContacts) contacts in 90 days, usually \(Int(usualContacts.rounded()))"))
         }
         let recent = c.revenue(from: moment - 365 * day, to: moment), prior = c.revenue(from: moment - 730 * day, to: moment - 365 * day)
         if prior > 0, recent < 0.7 * prior {
-            signal("falling_value", "订单金额下滑", 20, "近 12 个月采购额为前 12 个月的 \(percent(recent / prior))")
+            signal("falling_value", L("订单金额下滑", "Falling order value"), 20, L("近 12 个月采购额为前 12 个月的 \(percent(recent / prior))", "Purchases in the last 12 months are \(percent(recent / prior)) of the 12 months before"))
         }
         if let answer = c.lastAnswer(before: moment), answer.score <= 6, answer.answeredAt >= moment - 365 * day {
-            signal("detractor", "贬损者", 20, "最近一次 NPS 评分 \(answer.score)")
+            signal("detractor", L("贬损者", "Detractors"), 20, L("最近一次 NPS 评分 \(answer.score)", "Latest NPS score \(answer.score)"))
         }
         let misses = c.slaMisses(from: moment - 90 * day, to: moment)
-        if misses > 0 { signal("sla_miss", "SLA 未达标", 15, "90 天内 \(misses) 次 SLA 未达标") }
+        if misses > 0 { signal("sla_miss", L("SLA 未达标", "SLA missed"), 15, L("90 天内 \(misses) 次 SLA 未达标", "\(misses) SLA misses in 90 days")) }
         let score = signals.reduce(0) { $0 + $1.weight }
         return .with {
             $0.score = score

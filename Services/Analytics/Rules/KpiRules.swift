@@ -99,14 +99,14 @@ enum KpiRules {
         switch key {
         case "revenue":
             let revenue = booked(s.orders, from: from, to: to).revenue
-            return total(key, "营业收入", revenue, "已下订单金额（元）", unit: "CNY", formula: "Σ 已确认订单金额")
+            return total(key, L("营业收入", "Revenue"), revenue, L("已下订单金额（元）", "Booked order value (CNY)"), unit: "CNY", formula: L("Σ 已确认订单金额", "Σ booked order value"))
         case "orders":
             let count = booked(s.orders, from: from, to: to).count
-            return total(key, "订单数", Double(count), "已下订单数", unit: "count", formula: "已确认订单数")
+            return total(key, L("订单数", "Orders"), Double(count), L("已下订单数", "Booked orders"), unit: "count", formula: L("已确认订单数", "Booked orders"))
         case "aov":
             let booked = booked(s.orders, from: from, to: to)
-            return ratio(key, "客单价 (AOV)", booked.revenue, "收入", Double(booked.count), "订单数",
-                         unit: "CNY", formula: "客单价 = 收入 / 订单数")
+            return ratio(key, L("客单价 (AOV)", "Average order value (AOV)"), booked.revenue, L("收入", "Revenue"), Double(booked.count), L("订单数", "Orders"),
+                         unit: "CNY", formula: L("客单价 = 收入 / 订单数", "AOV = revenue / orders"))
         case "retention", "churn":
             let start = active(s, at: from), end = active(s, at: to)
             var (startCount, endCount, new, lost) = (0, 0, 0, 0)
@@ -122,19 +122,19 @@ enum KpiRules {
                 var wonBack = [Bool](repeating: false, count: s.slots)
                 for order in s.orders where order.booked && order.orderedAt < from - activeWindow && isNew[Int(order.account)] { wonBack[Int(order.account)] = true }
                 let back = wonBack.lazy.filter { $0 }.count
-                return ratio(key, "客户保留率", Double(endCount - new), "期末客户数 − 新客户数", Double(startCount), "期初客户数",
-                             scale: 100, unit: "%", formula: "保留率 =（期末客户数 − 新客户数）/ 期初客户数",
-                             parts: [("期初客户数", Double(startCount)), ("期末客户数", Double(endCount)),
-                                     ("新客户：首单", Double(new - back)), ("新客户：赢回", Double(back))])
+                return ratio(key, L("客户保留率", "Retention"), Double(endCount - new), L("期末客户数 − 新客户数", "Customers at the end − new customers"), Double(startCount), L("期初客户数", "Customers at the start"),
+                             scale: 100, unit: "%", formula: L("保留率 =（期末客户数 − 新客户数）/ 期初客户数", "Retention = (customers at the end − new customers) / customers at the start"),
+                             parts: [(L("期初客户数", "Customers at the start"), Double(startCount)), (L("期末客户数", "Customers at the end"), Double(endCount)),
+                                     (L("新客户：首单", "New customers: first order"), Double(new - back)), (L("新客户：赢回", "New customers: won back"), Double(back))])
             }
-            return ratio(key, "客户流失率", Double(lost), "流失客户数", Double(startCount), "期初客户数",
-                         scale: 100, unit: "%", formula: "流失率 = 流失客户数 / 期初客户数")
+            return ratio(key, L("客户流失率", "Churn"), Double(lost), L("流失客户数", "Customers lost"), Double(startCount), L("期初客户数", "Customers at the start"),
+                         scale: 100, unit: "%", formula: L("流失率 = 流失客户数 / 期初客户数", "Churn = customers lost / customers at the start"))
         case "repeat_purchase_rate":
             var counts = [Int32](repeating: 0, count: s.slots)
             for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to { counts[Int(order.account)] += 1 }
-            return ratio(key, "复购率", Double(counts.lazy.filter { $0 >= 2 }.count), "下过 2 单及以上的客户数",
-                         Double(counts.lazy.filter { $0 >= 1 }.count), "下过 1 单及以上的客户数", scale: 100, unit: "%",
-                         formula: "复购率 = 下过 2 单及以上的客户数 / 下过 1 单及以上的客户数")
+            return ratio(key, L("复购率", "Repeat-purchase rate"), Double(counts.lazy.filter { $0 >= 2 }.count), L("下过 2 单及以上的客户数", "Customers with 2 or more orders"),
+                         Double(counts.lazy.filter { $0 >= 1 }.count), L("下过 1 单及以上的客户数", "Customers with 1 or more orders"), scale: 100, unit: "%",
+                         formula: L("复购率 = 下过 2 单及以上的客户数 / 下过 1 单及以上的客户数", "Repeat-purchase rate = customers with 2+ orders / customers with 1+ orders"))
         case "ltv":
             var margin = 0.0
             var bought = [Bool](repeating: false, count: s.slots)
@@ -142,9 +142,9 @@ enum KpiRules {
                 margin += order.margin
                 bought[Int(order.account)] = true
             }
-            return ratio(key, "客户终身价值 (历史毛利)", margin, "全部订单毛利",
-                         Double(bought.lazy.filter { $0 }.count), "有过购买的客户数", unit: "CNY",
-                         formula: "LTV = Σ 毛利 / 有过购买的客户数")
+            return ratio(key, L("客户终身价值 (历史毛利)", "Customer lifetime value (historical margin)"), margin, L("全部订单毛利", "Gross margin of all orders"),
+                         Double(bought.lazy.filter { $0 }.count), L("有过购买的客户数", "Customers who ever bought"), unit: "CNY",
+                         formula: L("LTV = Σ 毛利 / 有过购买的客户数", "LTV = Σ gross margin / customers who ever bought"))
         case "clv":
             let yearAgo = to - activeWindow
             let now = active(s, at: to), before = active(s, at: yearAgo)
@@ -158,52 +158,52 @@ enum KpiRules {
             let churn = previous == 0 ? 0 : Double(gone) / Double(previous)
             let years = churn > 0 ? min(10, 1 / churn) : 10
             let perCustomer = current == 0 ? 0 : margin / Double(current)
-            var kpi = ratio(key, "客户生命周期价值 (预测)", perCustomer * years, "近 365 天每客户毛利 × 预期年限",
+            var kpi = ratio(key, L("客户生命周期价值 (预测)", "Customer lifetime value (projected)"), perCustomer * years, L("近 365 天每客户毛利 × 预期年限", "Margin per customer in the last 365 days × expected years"),
                             current == 0 ? 0 : 1, "", unit: "CNY",
-                            formula: "CLV = 近 365 天每客户毛利 × 预期年限（1 / 年流失率，至多 10 年）",
-                            parts: [("每客户毛利", perCustomer), ("年流失率 %", churn * 100), ("预期年限", years)])
+                            formula: L("CLV = 近 365 天每客户毛利 × 预期年限（1 / 年流失率，至多 10 年）", "CLV = margin per customer in the last 365 days × expected years (1 / yearly churn, at most 10 years)"),
+                            parts: [(L("每客户毛利", "Margin per customer"), perCustomer), (L("年流失率 %", "Yearly churn %"), churn * 100), (L("预期年限", "Expected years"), years)])
             kpi.denominator = Double(current)
-            kpi.denominatorLabel = "当前客户数"
+            kpi.denominatorLabel = L("当前客户数", "Current customers")
             return kpi
         case "nps":
             let scores = s.answers.filter { $0.kind == 1 && inPeriod($0.answeredAt) }.map(\.score)
             let promoters = scores.filter { $0 >= 9 }.count, detractors = scores.filter { $0 <= 6 }.count
-            return ratio(key, "净推荐值 (NPS)", Double(promoters - detractors), "推荐者 − 贬损者", Double(scores.count), "答卷数",
-                         scale: 100, unit: "index", formula: "NPS = 推荐者占比（9–10 分）− 贬损者占比（0–6 分）",
-                         parts: [("推荐者", Double(promoters)), ("被动者", Double(scores.count - promoters - detractors)), ("贬损者", Double(detractors))])
+            return ratio(key, L("净推荐值 (NPS)", "Net Promoter Score (NPS)"), Double(promoters - detractors), L("推荐者 − 贬损者", "Promoters − detractors"), Double(scores.count), L("答卷数", "Answers"),
+                         scale: 100, unit: "index", formula: L("NPS = 推荐者占比（9–10 分）− 贬损者占比（0–6 分）", "NPS = share of promoters (9–10) − share of detractors (0–6)"),
+                         parts: [(L("推荐者", "Promoters"), Double(promoters)), (L("被动者", "Passives"), Double(scores.count - promoters - detractors)), (L("贬损者", "Detractors"), Double(detractors))])
         case "csat":
             let scores = s.answers.filter { $0.kind == 2 && inPeriod($0.answeredAt) }.map(\.score)
-            return ratio(key, "满意度 (CSAT)", Double(scores.filter { $0 >= 4 }.count), "满意答卷（4–5 分）", Double(scores.count), "答卷数",
-                         scale: 100, unit: "%", formula: "CSAT = 满意答卷（4–5 分）/ 答卷数",
-                         parts: [("平均分", scores.isEmpty ? 0 : Double(scores.reduce(0, +)) / Double(scores.count))])
+            return ratio(key, L("满意度 (CSAT)", "Satisfaction (CSAT)"), Double(scores.filter { $0 >= 4 }.count), L("满意答卷（4–5 分）", "Satisfied answers (4–5)"), Double(scores.count), L("答卷数", "Answers"),
+                         scale: 100, unit: "%", formula: L("CSAT = 满意答卷（4–5 分）/ 答卷数", "CSAT = satisfied answers (4–5) / answers"),
+                         parts: [(L("平均分", "Mean score"), scores.isEmpty ? 0 : Double(scores.reduce(0, +)) / Double(scores.count))])
         case let funnel where funnel.hasPrefix("funnel_"):
             guard let step = funnelSteps.first(where: { $0.key == funnel }) else { return nil }
             let cohort = s.opportunities.filter { inPeriod($0.createdAt) }
             let reached = { (rank: Int) in Double(cohort.filter { $0.maxRank >= rank }.count) }
-            return ratio(funnel, step.label, reached(step.to), "到达\(step.toName)", reached(step.from), "到达\(step.fromName)",
-                         scale: 100, unit: "%", formula: "期间创建的商机中到达\(step.toName)的 / 到达\(step.fromName)的")
+            return ratio(funnel, step.label, reached(step.to), L("到达\(step.toName)", "reached \(step.toName)"), reached(step.from), L("到达\(step.fromName)", "reached \(step.fromName)"),
+                         scale: 100, unit: "%", formula: L("期间创建的商机中到达\(step.toName)的 / 到达\(step.fromName)的", "opportunities created in the period that reached \(step.toName) / that reached \(step.fromName)"))
         case "win_rate":
             let closed = s.opportunities.filter { $0.outcome != .open && $0.closedAt.map(inPeriod) == true }
             let won = closed.filter { $0.outcome == .won }.count
-            return ratio(key, "赢单率", Double(won), "赢单", Double(closed.count), "赢单 + 输单", scale: 100, unit: "%",
-                         formula: "赢单率 = 赢单 /（赢单 + 输单）")
+            return ratio(key, L("赢单率", "Win rate"), Double(won), L("赢单", "Won"), Double(closed.count), L("赢单 + 输单", "Won + lost"), scale: 100, unit: "%",
+                         formula: L("赢单率 = 赢单 /（赢单 + 输单）", "Win rate = won / (won + lost)"))
         case "sales_cycle_days":
             let won = s.opportunities.filter { $0.outcome == .won && $0.closedAt.map(inPeriod) == true }
             let days = won.reduce(0) { $0 + (($1.closedAt ?? $1.createdAt) - $1.createdAt) / Facts.day }
-            return ratio(key, "销售周期", days, "从创建到赢单的天数合计", Double(won.count), "赢单商机数",
-                         unit: "days", formula: "销售周期 = Σ 创建到赢单天数 / 赢单商机数")
+            return ratio(key, L("销售周期", "Sales cycle"), days, L("从创建到赢单的天数合计", "Days from creation to win, summed"), Double(won.count), L("赢单商机数", "Opportunities won"),
+                         unit: "days", formula: L("销售周期 = Σ 创建到赢单天数 / 赢单商机数", "Sales cycle = Σ days from creation to win / opportunities won"))
         case "first_response_compliance", "sla_compliance":
             let first = key == "first_response_compliance"
             let results = s.tickets.filter { inPeriod($0.createdAt) }.map { first ? $0.firstResponse : $0.resolution }
                 .filter { [Facts.slaMet, Facts.slaMissed, Facts.slaBreached].contains($0) }
-            return ratio(key, first ? "首次响应达标率" : "SLA 解决达标率", Double(results.filter { $0 == Facts.slaMet }.count), "按时达标",
-                         Double(results.count), "有 SLA 结果的工单数", scale: 100, unit: "%",
-                         formula: first ? "首次响应达标率 = 达标 /（达标 + 未达标 + 严重超时）" : "SLA 解决达标率 = 按时解决 /（达标 + 未达标 + 严重超时）")
+            return ratio(key, first ? L("首次响应达标率", "First-response compliance") : L("SLA 解决达标率", "SLA resolution compliance"), Double(results.filter { $0 == Facts.slaMet }.count), L("按时达标", "Met in time"),
+                         Double(results.count), L("有 SLA 结果的工单数", "Tickets with an SLA result"), scale: 100, unit: "%",
+                         formula: first ? L("首次响应达标率 = 达标 /（达标 + 未达标 + 严重超时）", "First-response compliance = met / (met + missed + breached)") : L("SLA 解决达标率 = 按时解决 /（达标 + 未达标 + 严重超时）", "SLA resolution compliance = resolved in time / (met + missed + breached)"))
         case "mttr_hours":
             let resolved = s.tickets.filter { $0.resolvedAt.map(inPeriod) == true }
             let hours = resolved.reduce(0) { $0 + (($1.resolvedAt ?? $1.createdAt) - $1.createdAt) / 3600 }
-            return ratio(key, "平均修复时间 (MTTR)", hours, "从开单到解决的小时数合计", Double(resolved.count), "已解决工单数",
-                         unit: "hours", formula: "MTTR = Σ 解决用时（小时）/ 已解决工单数")
+            return ratio(key, L("平均修复时间 (MTTR)", "Mean time to repair (MTTR)"), hours, L("从开单到解决的小时数合计", "Hours from opening to resolution, summed"), Double(resolved.count), L("已解决工单数", "Tickets resolved"),
+                         unit: "hours", formula: L("MTTR = Σ 解决用时（小时）/ 已解决工单数", "MTTR = Σ hours to resolve / tickets resolved"))
         case "on_time_delivery":
             var (delivered, onTime) = (0, 0)
             for line in s.lines {
@@ -211,18 +211,18 @@ enum KpiRules {
                 delivered += 1
                 if line.onTime { onTime += 1 }
             }
-            return ratio(key, "准时交付率", Double(onTime), "按时交付行数", Double(delivered),
-                         "已交付行数", scale: 100, unit: "%", formula: "准时交付率 = 按时交付行数 / 已交付行数")
+            return ratio(key, L("准时交付率", "On-time delivery"), Double(onTime), L("按时交付行数", "Lines delivered on time"), Double(delivered),
+                         L("已交付行数", "Lines delivered"), scale: 100, unit: "%", formula: L("准时交付率 = 按时交付行数 / 已交付行数", "On-time delivery = lines delivered on time / lines delivered"))
         case "receivables":
             let buckets = ageing(s.installments, at: to)
-            return total(key, "应收账款", buckets.reduce(0) { $0 + $1.amount }, "期末已开票未付（元）", unit: "CNY",
-                         formula: "Σ 已开票未付金额", parts: buckets.map { ($0.label, $0.amount) })
+            return total(key, L("应收账款", "Receivables"), buckets.reduce(0) { $0 + $1.amount }, L("期末已开票未付（元）", "Invoiced and unpaid at the end (CNY)"), unit: "CNY",
+                         formula: L("Σ 已开票未付金额", "Σ invoiced and unpaid"), parts: buckets.map { ($0.label, $0.amount) })
         case "dso":
             let aged = ageing(s.installments, at: to, invoicedFrom: from, to: to)
             let receivables = aged.buckets.reduce(0) { $0 + $1.amount }, credit = aged.invoiced
             let days = ((to - from) / Facts.day).rounded()
-            return ratio(key, "应收账款周转天数 (DSO)", receivables, "期末应收账款", credit, "期间赊销额（已开票）",
-                         scale: days, unit: "days", formula: "DSO = 应收账款 / 期间赊销额 × 天数", parts: [("天数", days)])
+            return ratio(key, L("应收账款周转天数 (DSO)", "Days sales outstanding (DSO)"), receivables, L("期末应收账款", "Receivables at the end"), credit, L("期间赊销额（已开票）", "Credit sales in the period (invoiced)"),
+                         scale: days, unit: "days", formula: L("DSO = 应收账款 / 期间赊销额 × 天数", "DSO = receivables / credit sales in the period × days"), parts: [(L("天数", "Days"), days)])
         case "top10_share", "hhi":
             var perAccount = [Double](repeating: 0, count: s.slots)
             var bought = [Bool](repeating: false, count: s.slots)
@@ -235,27 +235,27 @@ enum KpiRules {
             let shares = revenue.map { total > 0 ? $0 / total * 100 : 0 }
             if key == "top10_share" {
                 let top = revenue.prefix(10).reduce(0, +)
-                return ratio(key, "前十大客户集中度", top, "前十大客户收入", total, "总收入", scale: 100, unit: "%",
-                             formula: "前十大客户集中度 = 前十大客户收入 / 总收入")
+                return ratio(key, L("前十大客户集中度", "Top-10 customer share"), top, L("前十大客户收入", "Revenue of the top 10 customers"), total, L("总收入", "Total revenue"), scale: 100, unit: "%",
+                             formula: L("前十大客户集中度 = 前十大客户收入 / 总收入", "Top-10 share = revenue of the top 10 customers / total revenue"))
             }
             var kpi = total > 0
-                ? ratio(key, "赫芬达尔指数 (HHI)", shares.reduce(0) { $0 + $1 * $1 }, "Σ（占比 %）²", 1, "", unit: "index",
-                        formula: "HHI = Σ（各客户收入占比 %）²，0–10,000", parts: shares.prefix(10).enumerated().map { ("第 \($0.offset + 1) 大客户占比 (%)", $0.element) })
-                : ratio(key, "赫芬达尔指数 (HHI)", 0, "Σ（占比 %）²", 0, "", unit: "index", formula: "HHI = Σ（各客户收入占比 %）²，0–10,000")
+                ? ratio(key, L("赫芬达尔指数 (HHI)", "Herfindahl index (HHI)"), shares.reduce(0) { $0 + $1 * $1 }, L("Σ（占比 %）²", "Σ (share %)²"), 1, "", unit: "index",
+                        formula: L("HHI = Σ（各客户收入占比 %）²，0–10,000", "HHI = Σ (each customer's revenue share %)², 0–10,000"), parts: shares.prefix(10).enumerated().map { (L("第 \($0.offset + 1) 大客户占比 (%)", "Share of customer no. \($0.offset + 1) (%)"), $0.element) })
+                : ratio(key, L("赫芬达尔指数 (HHI)", "Herfindahl index (HHI)"), 0, L("Σ（占比 %）²", "Σ (share %)²"), 0, "", unit: "index", formula: L("HHI = Σ（各客户收入占比 %）²，0–10,000", "HHI = Σ (each customer's revenue share %)², 0–10,000"))
             kpi.denominator = Double(revenue.count)
-            kpi.denominatorLabel = "有收入的客户数"
+            kpi.denominatorLabel = L("有收入的客户数", "Customers with revenue")
             return kpi
         case "active_users":
             let authors = Set(s.activities.filter { inPeriod($0.at) }.map(\.authorID))
             let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty })
-            return ratio(key, "活跃用户", Double(authors.count), "记录过跟进的用户数", Double(reps.union(authors).count), "销售及记录人",
-                         unit: "count", formula: "活跃用户 = 期间记录过跟进的用户", valueIsNumerator: true)
+            return ratio(key, L("活跃用户", "Active users"), Double(authors.count), L("记录过跟进的用户数", "Users who logged an activity"), Double(reps.union(authors).count), L("销售及记录人", "Reps and authors"),
+                         unit: "count", formula: L("活跃用户 = 期间记录过跟进的用户", "Active users = users who logged an activity in the period"), valueIsNumerator: true)
         case "activities_per_rep_week":
             let count = s.activities.filter { inPeriod($0.at) }.count
             let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty }).count
             let weeks = (to - from) / (7 * Facts.day)
-            return ratio(key, "人均周活动数", Double(count), "跟进记录数", Double(reps) * weeks, "销售人数 × 周数",
-                         unit: "per rep per week", formula: "跟进记录数 /（销售人数 × 周数）", parts: [("销售人数", Double(reps)), ("周数", weeks)])
+            return ratio(key, L("人均周活动数", "Activities per rep per week"), Double(count), L("跟进记录数", "Activities logged"), Double(reps) * weeks, L("销售人数 × 周数", "Reps × weeks"),
+                         unit: "per rep per week", formula: L("跟进记录数 /（销售人数 × 周数）", "Activities logged / (reps × weeks)"), parts: [(L("销售人数", "Reps"), Double(reps)), (L("周数", "Weeks"), weeks)])
         case "stale_share":
             var recent = Set<String>()
             for activity in s.activities where activity.at >= to - staleAfter && activity.at < to { recent.insert(activity.accountID) }
@@ -264,8 +264,8 @@ enum KpiRules {
                 owned += 1
                 if !recent.contains(s.accounts[index].id) { stale += 1 }
             }
-            return ratio(key, "沉睡客户占比", Double(stale), "7 天内无跟进的客户",
-                         Double(owned), "名下客户数", scale: 100, unit: "%", formula: "停滞客户占比 = 停滞客户数 / 名下客户数")
+            return ratio(key, L("沉睡客户占比", "Share of stale accounts"), Double(stale), L("7 天内无跟进的客户", "Accounts without an activity in 7 days"),
+                         Double(owned), L("名下客户数", "Accounts owned"), scale: 100, unit: "%", formula: L("停滞客户占比 = 停滞客户数 / 名下客户数", "Stale share = stale accounts / accounts owned"))
         default:
             return nil
         }
@@ -343,13 +343,14 @@ enum KpiRules {
 
     struct FunnelStep { var key: String; var label: String; var from: Int; var fromName: String; var to: Int; var toName: String }
 
-    static let funnelSteps = [
-        FunnelStep(key: "funnel_design", label: "漏斗: 技术咨询 → 方案设计", from: StageRank.consultation, fromName: "技术咨询", to: StageRank.design, toName: "方案设计"),
-        FunnelStep(key: "funnel_sampling", label: "漏斗: 方案设计 → 打样试用", from: StageRank.design, fromName: "方案设计", to: StageRank.sampling, toName: "打样试用"),
-        FunnelStep(key: "funnel_quotation", label: "漏斗: 打样试用 → 报价谈判", from: StageRank.sampling, fromName: "打样试用", to: StageRank.quotation, toName: "报价谈判"),
-        FunnelStep(key: "funnel_contract", label: "漏斗: 报价谈判 → 合同", from: StageRank.quotation, fromName: "报价谈判", to: StageRank.contract, toName: "合同"),
-        FunnelStep(key: "funnel_won", label: "漏斗: 合同 → 赢单", from: StageRank.contract, fromName: "合同", to: StageRank.won, toName: "赢单"),
-    ]
+    /// In the language of the request (`L`), so computed per call.
+    static var funnelSteps: [FunnelStep] { [
+        FunnelStep(key: "funnel_design", label: L("漏斗: 技术咨询 → 方案设计", "Funnel: consultation → solution design"), from: StageRank.consultation, fromName: L("技术咨询", "Consultation"), to: StageRank.design, toName: L("方案设计", "Solution design")),
+        FunnelStep(key: "funnel_sampling", label: L("漏斗: 方案设计 → 打样试用", "Funnel: solution design → sampling"), from: StageRank.design, fromName: L("方案设计", "Solution design"), to: StageRank.sampling, toName: L("打样试用", "Sampling")),
+        FunnelStep(key: "funnel_quotation", label: L("漏斗: 打样试用 → 报价谈判", "Funnel: sampling → quotation"), from: StageRank.sampling, fromName: L("打样试用", "Sampling"), to: StageRank.quotation, toName: L("报价谈判", "Quotation")),
+        FunnelStep(key: "funnel_contract", label: L("漏斗: 报价谈判 → 合同", "Funnel: quotation → contract"), from: StageRank.quotation, fromName: L("报价谈判", "Quotation"), to: StageRank.contract, toName: L("合同", "Contract")),
+        FunnelStep(key: "funnel_won", label: L("漏斗: 合同 → 赢单", "Funnel: contract → won"), from: StageRank.contract, fromName: L("合同", "Contract"), to: StageRank.won, toName: L("赢单", "Won")),
+    ] }
 
     // MARK: Ageing
 
@@ -378,7 +379,7 @@ enum KpiRules {
             let days = installments[index].dueAt.map { moment > $0 ? Int((moment - $0) / Facts.day) : 0 } ?? 0
             amounts[days <= 0 ? 0 : days <= 30 ? 1 : days <= 60 ? 2 : days <= 90 ? 3 : 4] += open
         }
-        let buckets = zip(["未到期", "逾期 1–30 天", "逾期 31–60 天", "逾期 61–90 天", "逾期 90 天以上"], amounts).map { Bucket(label: $0, amount: $1) }
+        let buckets = zip([L("未到期", "Not yet due"), L("逾期 1–30 天", "1–30 days overdue"), L("逾期 31–60 天", "31–60 days overdue"), L("逾期 61–90 天", "61–90 days overdue"), L("逾期 90 天以上", "Over 90 days overdue")], amounts).map { Bucket(label: $0, amount: $1) }
         return (buckets, invoicedInPeriod)
     }
 

@@ -97,11 +97,11 @@ struct AnalyticsPages: Sendable {
         let field = { (name: String, label: String, placeholder: String) in
             "<label>\(label) <input name=\"\(name)\" value=\"\(HTML.escape(query[name] ?? ""))\" placeholder=\"\(placeholder)\" size=\"9\"></label>"
         }
-        let period = months ? field("from", "起始月", "2026-01") + " " + field("to", "截止月", "2026-12") + " " : ""
+        let period = months ? field("from", L("起始月", "From month"), "2026-01") + " " + field("to", L("截止月", "To month"), "2026-12") + " " : ""
         return """
-            <form method="get" action="\(action)" id="filters" class="filters">\(period)\(field("region", "区域", "华东")) \(field("industry", "行业", "")) \
-            \(field("tier", "客户层级", "core")) \(field("owner_id", "负责人", "")) \(field("team", "团队", "")) \(field("partner_tier", "会员等级", "gold")) \
-            <button>筛选</button></form>
+            <form method="get" action="\(action)" id="filters" class="filters">\(period)\(field("region", L("区域", "Region"), "华东")) \(field("industry", L("行业", "Industry"), "")) \
+            \(field("tier", L("客户层级", "Account tier"), "core")) \(field("owner_id", L("负责人", "Owner"), "")) \(field("team", L("团队", "Team"), "")) \(field("partner_tier", L("会员等级", "Partner tier"), "gold")) \
+            <button>\(L("筛选", "Filter"))</button></form>
             """
     }
 
@@ -116,8 +116,8 @@ struct AnalyticsPages: Sendable {
         switch unit {
         case "%": return String(format: "%.1f%%", value)
         case "CNY": return yuan(value)
-        case "days": return String(format: "%.1f 天", value)
-        case "hours": return String(format: "%.1f 小时", value)
+        case "days": return String(format: "%.1f \(L("天", "days"))", value)
+        case "hours": return String(format: "%.1f \(L("小时", "hours"))", value)
         case "count": return String(format: "%.0f", value)
         default: return String(format: "%.1f", value)
         }
@@ -153,12 +153,12 @@ struct AnalyticsPages: Sendable {
     }
 
     static let groups: [(String, [String])] = [
-        ("销售与客户", ["revenue", "orders", "aov", "retention", "churn", "repeat_purchase_rate", "ltv", "clv", "top10_share", "hhi"]),
-        ("客户之声", ["nps", "csat"]),
-        ("销售漏斗", ["funnel_design", "funnel_sampling", "funnel_quotation", "funnel_contract", "funnel_won", "win_rate", "sales_cycle_days"]),
-        ("服务与交付", ["first_response_compliance", "sla_compliance", "mttr_hours", "on_time_delivery"]),
-        ("回款", ["receivables", "dso"]),
-        ("CRM 使用", ["active_users", "activities_per_rep_week", "stale_share"]),
+        (L("销售与客户", "Sales and customers"), ["revenue", "orders", "aov", "retention", "churn", "repeat_purchase_rate", "ltv", "clv", "top10_share", "hhi"]),
+        (L("客户之声", "Voice of the customer"), ["nps", "csat"]),
+        (L("销售漏斗", "Sales funnel"), ["funnel_design", "funnel_sampling", "funnel_quotation", "funnel_contract", "funnel_won", "win_rate", "sales_cycle_days"]),
+        (L("服务与交付", "Service and delivery"), ["first_response_compliance", "sla_compliance", "mttr_hours", "on_time_delivery"]),
+        (L("回款", "Collections"), ["receivables", "dso"]),
+        (L("CRM 使用", "CRM adoption"), ["active_users", "activities_per_rep_week", "stale_share"]),
     ]
 
     // MARK: Charts
@@ -166,18 +166,18 @@ struct AnalyticsPages: Sendable {
     /// What a chart's axes measure: the categories along the bottom, the unit up the side.
     static func axisTitles(_ series: Forge_Analytics_V1_Series) -> (x: String, y: String) {
         let x = switch series.key {
-        case "nps_by_region": "区域"
-        case "ageing": "逾期天数"
-        case "funnel": "商机阶段"
-        default: "月份"
+        case "nps_by_region": L("区域", "Region")
+        case "ageing": L("逾期天数", "Days overdue")
+        case "funnel": L("商机阶段", "Opportunity stage")
+        default: L("月份", "Month")
         }
         let y = switch series.unit {
-        case "CNY": "金额（元）"
-        case "%": "百分比 (%)"
-        case "days": "天"
-        case "hours": "小时"
-        case "count": "数量"
-        default: series.key.hasPrefix("nps") ? "NPS（−100 至 100）" : "指数"
+        case "CNY": L("金额（元）", "Amount (CNY)")
+        case "%": "\(L("百分比", "Percent")) (%)"
+        case "days": L("天", "days")
+        case "hours": L("小时", "hours")
+        case "count": L("数量", "Count")
+        default: series.key.hasPrefix("nps") ? L("NPS（−100 至 100）", "NPS (−100 to 100)") : L("指数", "Index")
         }
         return (x, y)
     }
@@ -220,7 +220,7 @@ struct AnalyticsPages: Sendable {
 
     /// A bar's label: money in 万, the rest as the unit says.
     static func short(_ value: Double, unit: String) -> String {
-        unit == "CNY" ? (abs(value) >= 10_000 ? String(format: "%.0f万", value / 10_000) : String(format: "%.0f", value)) : number(value, unit: unit)
+        unit == "CNY" ? (abs(value) >= 10_000 ? L(String(format: "%.0f万", value / 10_000), String(format: "%.0fk", value / 1_000)) : String(format: "%.0f", value)) : number(value, unit: unit)
     }
 
     // MARK: The dashboard
@@ -244,13 +244,13 @@ struct AnalyticsPages: Sendable {
             return cards.isEmpty ? nil : "<h2>\(title)</h2><div class=\"grid kpis\">\(cards)</div>"
         }.joined()
         let link = Self.carried(query, Self.filterFields)
-        return HTML.page(title: "经营分析", user: WebPages.subject(token), body: """
-            <h1>经营分析</h1>
+        return HTML.page(title: L("经营分析", "Business analytics"), user: WebPages.subject(token), body: """
+            <h1>\(L("经营分析", "Business analytics"))</h1>
             <p class="muted" id="period">\(WebPages.date(kpis.from)) – \(WebPages.date(.init(date: kpis.to.date.addingTimeInterval(-1)))) · \
-            <a href="/analytics/risks\(link)">风险客户</a> · <a href="/analytics/report\(link)">月度报告</a></p>
+            <a href="/analytics/risks\(link)">\(L("风险客户", "At-risk accounts"))</a> · <a href="/analytics/report\(link)">\(L("月度报告", "Monthly report"))</a></p>
             \(Self.filterForm(query, action: "/analytics", months: true))
             \(sections)
-            <h2>趋势与结构（截至 \(HTML.escape(ChinaCalendar.month(kpis.to.date.addingTimeInterval(-1))))）</h2>
+            <h2>\(L("趋势与结构（截至", "Trends and structure (to")) \(HTML.escape(ChinaCalendar.month(kpis.to.date.addingTimeInterval(-1))))\(L("）", ")"))</h2>
             <div class="grid charts" style="grid-template-columns:repeat(auto-fill,minmax(560px,1fr))">\(kpis.charts.map(Self.chart).joined())</div>
             """)
     }
@@ -259,9 +259,9 @@ struct AnalyticsPages: Sendable {
 
     static func levelBadge(_ level: String) -> String {
         let (css, text) = switch level {
-        case "high": ("breached", "高")
-        case "medium": ("at-risk", "中")
-        default: ("met", "低")
+        case "high": ("breached", L("高", "High"))
+        case "medium": ("at-risk", L("中", "Medium"))
+        default: ("met", L("低", "Low"))
         }
         return "<span class=\"sla \(css)\">\(text)</span>"
     }
@@ -270,14 +270,14 @@ struct AnalyticsPages: Sendable {
         risks.map { risk in
             """
             <tr data-account="\(HTML.escape(risk.accountID))" data-level="\(HTML.escape(risk.churn.level))"><td><a href="/accounts/\(HTML.escape(risk.accountID))">\(HTML.escape(risk.accountName.isEmpty ? risk.accountID : risk.accountName))</a></td>
-            <td>\(levelBadge(risk.churn.level)) \(Int(risk.churn.score))\(risk.churn.alerted ? " · 已提醒" : "")</td><td>\(Int(risk.health))</td>
-            <td>\(risk.churn.signals.map { "\(HTML.escape($0.label))（\(HTML.escape($0.explanation))）" }.joined(separator: "；"))</td>
+            <td>\(levelBadge(risk.churn.level)) \(Int(risk.churn.score))\(risk.churn.alerted ? " \(L("· 已提醒", "· owner alerted"))" : "")</td><td>\(Int(risk.health))</td>
+            <td>\(risk.churn.signals.map { "\(HTML.escape($0.label))\(L("（", " ("))\(HTML.escape($0.explanation))\(L("）", ")"))" }.joined(separator: L("；", "; ")))</td>
             <td>\(HTML.escape(risk.ownerID))</td><td>\(HTML.escape(risk.region))</td></tr>
             """
         }.joined()
     }
 
-    static let riskHeader = "<thead><tr><th>客户</th><th>流失风险</th><th>健康度</th><th>信号</th><th>负责人</th><th>区域</th></tr></thead>"
+    static var riskHeader: String { "<thead><tr><th>\(L("客户", "Account"))</th><th>\(L("流失风险", "Churn risk"))</th><th>\(L("健康度", "Health"))</th><th>\(L("信号", "Signals"))</th><th>\(L("负责人", "Owner"))</th><th>\(L("区域", "Region"))</th></tr></thead>" }
 
     private func risksPage(query: [String: String], token: String) async throws -> String {
         let risks = try await call(Method.listRisks, Forge_Analytics_V1_ListRisksRequest.with {
@@ -285,11 +285,11 @@ struct AnalyticsPages: Sendable {
             $0.minLevel = query["min_level"] ?? ""
             $0.limit = 200
         }, token: token, as: Forge_Analytics_V1_ListRisksResponse.self)
-        return HTML.page(title: "风险客户", user: WebPages.subject(token), body: """
-            <h1>流失风险客户</h1>
-            <p class="muted" id="risk-total">共 \(risks.total) 家（中高风险）· 信号：久未下单、联系减少、订单金额下滑、贬损者、SLA 未达标 · <a href="/analytics">返回看板</a></p>
+        return HTML.page(title: L("风险客户", "At-risk accounts"), user: WebPages.subject(token), body: """
+            <h1>\(L("流失风险客户", "Accounts at risk of churn"))</h1>
+            <p class="muted" id="risk-total">\(L("共", "")) \(risks.total) \(L("家（中高风险）· 信号：久未下单、联系减少、订单金额下滑、贬损者、SLA 未达标 ·", "accounts (medium or high risk) · signals: no order for long, fewer contacts, falling order value, detractor, SLA missed ·")) <a href="/analytics">\(L("返回看板", "Back to the dashboard"))</a></p>
             \(Self.filterForm(query, action: "/analytics/risks", months: false))
-            \(risks.risks.isEmpty ? "<p class=\"muted\" id=\"no-risks\">没有中高风险客户</p>" : "<table id=\"risks\">\(Self.riskHeader)<tbody>\(Self.riskRows(risks.risks))</tbody></table>")
+            \(risks.risks.isEmpty ? "<p class=\"muted\" id=\"no-risks\">\(L("没有中高风险客户", "No accounts at medium or high risk"))</p>" : "<table id=\"risks\">\(Self.riskHeader)<tbody>\(Self.riskRows(risks.risks))</tbody></table>")
             """)
     }
 
@@ -308,22 +308,22 @@ struct AnalyticsPages: Sendable {
         let movers = report.movers.map { mover in
             """
             <li data-account="\(HTML.escape(mover.accountID))"><a href="/accounts/\(HTML.escape(mover.accountID))">\(HTML.escape(mover.accountName))</a> \
-            健康度 \(Int(mover.score)) <span class="sla \(mover.change > 0 ? "met" : "breached")">\(mover.change > 0 ? "+" : "")\(Int(mover.change))</span> · \(HTML.escape(mover.reason))</li>
+            \(L("健康度", "Health")) \(Int(mover.score)) <span class="sla \(mover.change > 0 ? "met" : "breached")">\(mover.change > 0 ? "+" : "")\(Int(mover.change))</span> · \(HTML.escape(mover.reason))</li>
             """
         }.joined()
         let link = Self.carried(query, Self.filterFields + ["month"])
-        return HTML.page(title: "月度报告 \(report.month)", user: WebPages.subject(token), body: """
-            <h1>月度经营报告 <span id="report-month">\(HTML.escape(report.month))</span></h1>
-            <p class="muted">\(WebPages.date(report.from)) – \(WebPages.date(.init(date: report.to.date.addingTimeInterval(-1))))；复购率与集中度按截至月末的12个月计 · \
-            <a href="/analytics/report.csv\(link)" id="csv">下载 CSV</a> · \
-            <a href="/analytics/report.pdf\(link)" id="pdf">下载 PDF</a> · <a href="/analytics">返回看板</a></p>
-            <form method="get" action="/analytics/report"><label>月份 <input name="month" value="\(HTML.escape(report.month))" size="8"></label> <button>查看</button></form>
-            <table id="report-lines"><thead><tr><th>指标</th><th>本月</th><th>上月</th><th>去年同月</th><th>计算</th></tr></thead><tbody>\(rows)</tbody></table>
-            <h2>重点风险客户</h2>
-            \(report.topRisks.isEmpty ? "<p class=\"muted\">没有中高风险客户</p>" : "<table id=\"top-risks\">\(Self.riskHeader)<tbody>\(Self.riskRows(report.topRisks))</tbody></table>")
-            <h2>健康度变化最大的客户</h2>
-            \(movers.isEmpty ? "<p class=\"muted\">本月没有变化</p>" : "<ul class=\"timeline\" id=\"movers\">\(movers)</ul>")
-            <h2>图表</h2>
+        return HTML.page(title: "\(L("月度报告", "Monthly report")) \(report.month)", user: WebPages.subject(token), body: """
+            <h1>\(L("月度经营报告", "Monthly business report")) <span id="report-month">\(HTML.escape(report.month))</span></h1>
+            <p class="muted">\(WebPages.date(report.from)) – \(WebPages.date(.init(date: report.to.date.addingTimeInterval(-1))))\(L("；复购率与集中度按截至月末的12个月计 ·", "; repeat purchase and concentration over the 12 months to the month end ·")) \
+            <a href="/analytics/report.csv\(link)" id="csv">\(L("下载 CSV", "Download CSV"))</a> · \
+            <a href="/analytics/report.pdf\(link)" id="pdf">\(L("下载 PDF", "Download PDF"))</a> · <a href="/analytics">\(L("返回看板", "Back to the dashboard"))</a></p>
+            <form method="get" action="/analytics/report"><label>\(L("月份", "Month")) <input name="month" value="\(HTML.escape(report.month))" size="8"></label> <button>\(L("查看", "Show"))</button></form>
+            <table id="report-lines"><thead><tr><th>\(L("指标", "KPI"))</th><th>\(L("本月", "This month"))</th><th>\(L("上月", "Last month"))</th><th>\(L("去年同月", "Same month last year"))</th><th>\(L("计算", "Working"))</th></tr></thead><tbody>\(rows)</tbody></table>
+            <h2>\(L("重点风险客户", "Top accounts at risk"))</h2>
+            \(report.topRisks.isEmpty ? "<p class=\"muted\">\(L("没有中高风险客户", "No accounts at medium or high risk"))</p>" : "<table id=\"top-risks\">\(Self.riskHeader)<tbody>\(Self.riskRows(report.topRisks))</tbody></table>")
+            <h2>\(L("健康度变化最大的客户", "Accounts whose health moved most"))</h2>
+            \(movers.isEmpty ? "<p class=\"muted\">\(L("本月没有变化", "No change this month"))</p>" : "<ul class=\"timeline\" id=\"movers\">\(movers)</ul>")
+            <h2>\(L("图表", "Charts"))</h2>
             <div class="grid charts" style="grid-template-columns:repeat(auto-fill,minmax(560px,1fr))">\(report.charts.map(Self.chart).joined())</div>
             """)
     }
@@ -349,16 +349,16 @@ struct AnalyticsPages: Sendable {
             return "<p class=\"muted\">\(HTML.escape(section?.detail ?? ""))</p>"
         }
         let health = found.health
-        let reasons = health.reasons.map { "<li>\(HTML.escape($0.label)) \($0.change > 0 ? "+" : "")\(Int($0.change.rounded()))：\(HTML.escape($0.explanation))</li>" }.joined()
-        let signals = health.churn.signals.map { "\(HTML.escape($0.label))（\(HTML.escape($0.explanation))）" }.joined(separator: "；")
+        let reasons = health.reasons.map { "<li>\(HTML.escape($0.label)) \($0.change > 0 ? "+" : "")\(Int($0.change.rounded()))\(L("：", ": "))\(HTML.escape($0.explanation))</li>" }.joined()
+        let signals = health.churn.signals.map { "\(HTML.escape($0.label))\(L("（", " ("))\(HTML.escape($0.explanation))\(L("）", ")"))" }.joined(separator: L("；", "; "))
         let cycles = health.cycles.map {
-            "<li>\(HTML.escape($0.productLine))：约每 \(Int($0.meanIntervalDays)) ± \(Int($0.deviationDays)) 天，预计 \(WebPages.date($0.windowOpens)) – \(WebPages.date($0.windowCloses))</li>"
+            "<li>\(HTML.escape($0.productLine))\(L("：约每", ": about every")) \(Int($0.meanIntervalDays)) ± \(Int($0.deviationDays)) \(L("天，预计", "days, next expected")) \(WebPages.date($0.windowOpens)) – \(WebPages.date($0.windowCloses))</li>"
         }.joined()
         return """
-            <p><span class="health-score" style="font-size:2rem">\(Int(health.score))</span> <span class="muted">/ 100（上月 \(Int(health.previousScore))）</span></p>
-            \(reasons.isEmpty ? "" : "<h3>变化原因</h3><ul class=\"timeline reasons\">\(reasons)</ul>")
-            <p class="churn" data-level="\(HTML.escape(health.churn.level))">流失风险 \(levelBadge(health.churn.level)) \(Int(health.churn.score))\(signals.isEmpty ? "" : " · " + signals)</p>
-            \(cycles.isEmpty ? "<p class=\"muted\">采购记录不足以推算复购周期</p>" : "<h3>复购周期</h3><ul class=\"timeline cycles\">\(cycles)</ul>")
+            <p><span class="health-score" style="font-size:2rem">\(Int(health.score))</span> <span class="muted">/ 100\(L("（上月", " (last month")) \(Int(health.previousScore))\(L("）", ")"))</span></p>
+            \(reasons.isEmpty ? "" : "<h3>\(L("变化原因", "What moved it"))</h3><ul class=\"timeline reasons\">\(reasons)</ul>")
+            <p class="churn" data-level="\(HTML.escape(health.churn.level))">\(L("流失风险", "Churn risk")) \(levelBadge(health.churn.level)) \(Int(health.churn.score))\(signals.isEmpty ? "" : " · " + signals)</p>
+            \(cycles.isEmpty ? "<p class=\"muted\">\(L("采购记录不足以推算复购周期", "Too few purchases to estimate a repurchase cycle"))</p>" : "<h3>\(L("复购周期", "Repurchase cycle"))</h3><ul class=\"timeline cycles\">\(cycles)</ul>")
             """
     }
 }
@@ -374,7 +374,7 @@ enum PDFPrinter {
 
     static func print(html: String) async throws -> [UInt8] {
         guard let browser = browser() else {
-            throw RPCError(.unavailable, "PDF 需要服务器安装 Chromium（或设置 FORGE_CHROMIUM）；请使用页面打印或下载 CSV")
+            throw RPCError(.unavailable, "PDF \(L("需要服务器安装 Chromium（或设置 FORGE", "needs Chromium on the server (or FORGE"))_CHROMIUM\(L("）；请使用页面打印或下载 CSV", "); print the page or download the CSV instead"))")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("forge-pdf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -1,3 +1,5 @@
+import ForgeKit
+import ForgeWire
 import Foundation
 
 /// Server-rendered HTML: every value goes through `escape`, so text such as
@@ -19,10 +21,17 @@ enum HTML {
         return out
     }
 
+    /// The other language, on the page being shown (`?lang=` is remembered in a cookie).
+    static var languageSwitch: String {
+        TextLanguage.current == .en
+            ? "<a class=\"lang\" id=\"lang\" href=\"?lang=zh\" hreflang=\"zh-CN\" lang=\"zh-CN\">中文</a>"
+            : "<a class=\"lang\" id=\"lang\" href=\"?lang=en\" hreflang=\"en\" lang=\"en\">English</a>"
+    }
+
     static func page(title: String, user: String?, body: String) -> String {
         """
         <!doctype html>
-        <html lang="zh-CN">
+        <html lang="\(TextLanguage.current.tag)">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -33,7 +42,7 @@ enum HTML {
         body { margin: 0; font: 15px/1.55 system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: var(--ink); background: #f7f8fa; }
         header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1.2rem; background: #fff; border-bottom: 1px solid var(--line); }
         header a.brand { font-weight: 700; color: var(--ink); text-decoration: none; }
-        header form { margin-left: auto; }
+        header a.lang { margin-left: auto; white-space: nowrap; } header form { margin-left: .6rem; } header .muted { white-space: nowrap; }
         main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.2rem 3rem; }
         a { color: var(--accent); }
         h1 { font-size: 1.4rem; margin: .6rem 0 1rem; }
@@ -42,7 +51,7 @@ enum HTML {
         .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 1rem; }
         section.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; }
         section.card h2 { font-size: 1.05rem; margin: 0 0 .5rem; display: flex; justify-content: space-between; }
-        .status { font-size: .78rem; padding: .1rem .5rem; border-radius: 999px; border: 1px solid currentColor; }
+        .status { white-space: nowrap; align-self: start; font-size: .78rem; padding: .1rem .5rem; border-radius: 999px; border: 1px solid currentColor; }
         .status.ok { color: var(--ok); } .status.unavailable { color: var(--muted); } .status.timed_out { color: var(--warn); } .status.forbidden { color: var(--bad); }
         .sla.at-risk, .sla.missed { color: var(--warn); } .sla.breached { color: var(--bad); font-weight: 600; } .sla.met, .sla.on-track { color: var(--ok); } .sla.paused { color: var(--muted); }
         dl { display: grid; grid-template-columns: 8em 1fr; margin: 0; gap: .2rem .6rem; } dt { color: var(--muted); }
@@ -73,7 +82,7 @@ enum HTML {
         </style>
         </head>
         <body>
-        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">客户</a> · <a href="/leads">线索与任务</a> · <a href="/pipeline">商机看板</a> · <a href="/orders">订单</a> · <a href="/receivables">应收</a> · <a href="/tickets">服务工单</a> · <a href="/work-orders">派工单</a> · <a href="/nps">NPS</a> · <a href="/follow-ups">跟进</a> · <a href="/ideas">创意</a> · <a href="/loyalty">会员</a> · <a href="/analytics">分析</a></nav>\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>退出</button></form>" } ?? "")</header>
+        <header><a class="brand" href="/accounts">Forge</a><nav><a href="/accounts">\(L("客户", "Accounts"))</a> · <a href="/leads">\(L("线索与任务", "Leads and tasks"))</a> · <a href="/pipeline">\(L("商机看板", "Pipeline"))</a> · <a href="/orders">\(L("订单", "Orders"))</a> · <a href="/receivables">\(L("应收", "Receivables"))</a> · <a href="/tickets">\(L("服务工单", "Tickets"))</a> · <a href="/work-orders">\(L("派工单", "Work orders"))</a> · <a href="/nps">NPS</a> · <a href="/follow-ups">\(L("跟进", "Follow-ups"))</a> · <a href="/ideas">\(L("创意", "Ideas"))</a> · <a href="/loyalty">\(L("会员", "Partners"))</a> · <a href="/analytics">\(L("分析", "Analytics"))</a></nav>\(languageSwitch)\(user.map { "<span class=\"muted\">\(escape($0))</span><form method=\"post\" action=\"/logout\"><button>\(L("退出", "Sign out"))</button></form>" } ?? "")</header>
         <main>
         \(body)
         </main>

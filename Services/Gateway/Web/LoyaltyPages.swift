@@ -68,11 +68,11 @@ struct LoyaltyPages: Sendable {
     }
 
     static func tierBadge(_ code: String, _ name: String) -> String {
-        code.isEmpty ? "<span class=\"tier none\">未入级</span>" : "<span class=\"tier \(HTML.escape(code))\">\(HTML.escape(name))</span>"
+        code.isEmpty ? "<span class=\"tier none\">\(L("未入级", "No tier"))</span>" : "<span class=\"tier \(HTML.escape(code))\">\(HTML.escape(name))</span>"
     }
 
     static func tierName(_ code: String, in programme: Forge_Loyalty_V1_Programme) -> String {
-        code.isEmpty ? "未入级" : programme.tiers.first { $0.code == code }?.name ?? code
+        code.isEmpty ? L("未入级", "No tier") : programme.tiers.first { $0.code == code }?.name ?? code
     }
 
     // MARK: The overview
@@ -85,22 +85,22 @@ struct LoyaltyPages: Sendable {
         let counts = overview.tiers.map { tier in
             """
             <section class="card tier-count" data-tier="\(HTML.escape(tier.tier))"><h2>\(Self.tierBadge(tier.tier, tier.tierName))</h2>
-            <p style="font-size:2rem;margin:.2rem 0" class="members">\(tier.members)</p><p class="muted">\(Int((Double(tier.members) / Double(total) * 100).rounded()))% 的客户</p>
-            <p><a href="/api/v1/loyalty/members?tier=\(tier.tier.isEmpty ? "none" : HTML.escape(tier.tier))">名单（JSON）</a></p></section>
+            <p style="font-size:2rem;margin:.2rem 0" class="members">\(tier.members)</p><p class="muted">\(Int((Double(tier.members) / Double(total) * 100).rounded()))% \(L("的客户", "accounts"))</p>
+            <p><a href="/api/v1/loyalty/members?tier=\(tier.tier.isEmpty ? "none" : HTML.escape(tier.tier))">\(L("名单（JSON）", "List (JSON)"))</a></p></section>
             """
         }.joined()
         let movements = overview.movements.map { move in
             let up = (programme.tiers.first { $0.code == move.toTier }?.rank ?? 0) > (programme.tiers.first { $0.code == move.fromTier }?.rank ?? 0)
             return """
                 <tr data-account="\(HTML.escape(move.accountID))"><td><a href="/loyalty/members/\(HTML.escape(move.accountID))">\(HTML.escape(move.accountName))</a></td>
-                <td>\(HTML.escape(Self.tierName(move.fromTier, in: programme))) → <strong>\(HTML.escape(Self.tierName(move.toTier, in: programme)))</strong> <span class="\(up ? "sla met" : "sla breached")">\(up ? "升级" : "降级")</span></td>
+                <td>\(HTML.escape(Self.tierName(move.fromTier, in: programme))) → <strong>\(HTML.escape(Self.tierName(move.toTier, in: programme)))</strong> <span class="\(up ? "sla met" : "sla breached")">\(up ? L("升级", "Upgrade") : L("降级", "Downgrade"))</span></td>
                 <td>\(HTML.escape(Self.reason(move.reason)))</td><td>\(WebPages.date(move.at))</td></tr>
                 """
         }.joined()
         let pending = overview.pendingDowngrades.map { member in
             """
             <li class="pending" data-account="\(HTML.escape(member.accountID))"><a href="/loyalty/members/\(HTML.escape(member.accountID))">\(HTML.escape(member.accountName))</a>
-            \(HTML.escape(member.tierName)) → \(HTML.escape(member.pendingDowngrade.toTierName))，\(WebPages.date(member.pendingDowngrade.effectiveAt)) 生效 · 负责人 \(HTML.escape(member.ownerID))</li>
+            \(HTML.escape(member.tierName)) → \(HTML.escape(member.pendingDowngrade.toTierName))\(L("，", ", effective "))\(WebPages.date(member.pendingDowngrade.effectiveAt)) \(L("生效 · 负责人", "· owner")) \(HTML.escape(member.ownerID))</li>
             """
         }.joined()
         let near = overview.nearNextTier.map { member in
@@ -110,29 +110,29 @@ struct LoyaltyPages: Sendable {
             """
         }.joined()
         let tiers = ProgrammeTable.rows(programme)
-        return HTML.page(title: "会员计划", user: WebPages.subject(token), body: """
-            <h1>合作伙伴计划</h1>
-            <p class="muted">方案第 \(programme.version) 版，\(WebPages.date(programme.effectiveAt)) 起生效 · 降级宽限 \(programme.downgradeGraceDays) 天 · \(HTML.escape(programme.changeNote))</p>
+        return HTML.page(title: L("会员计划", "Partner programme"), user: WebPages.subject(token), body: """
+            <h1>\(L("合作伙伴计划", "Partner programme"))</h1>
+            <p class="muted">\(L("方案第 \(programme.version) 版，\(WebPages.date(programme.effectiveAt)) 起生效 · 降级宽限 \(programme.downgradeGraceDays) 天 ·", "Programme version \(programme.version), effective from \(WebPages.date(programme.effectiveAt)) · downgrade grace \(programme.downgradeGraceDays) days ·")) \(HTML.escape(programme.changeNote))</p>
             <div class="grid" id="tier-counts">\(counts)</div>
-            <h2>本季度等级变动（\(WebPages.date(overview.quarterStart)) 起）</h2>
-            \(movements.isEmpty ? "<p class=\"muted\" id=\"no-movements\">本季度没有变动</p>" : "<table id=\"movements\"><thead><tr><th>客户</th><th>变动</th><th>原因</th><th>日期</th></tr></thead><tbody>\(movements)</tbody></table>")
+            <h2>\(L("本季度等级变动（\(WebPages.date(overview.quarterStart)) 起）", "Tier changes this quarter (from \(WebPages.date(overview.quarterStart)))"))</h2>
+            \(movements.isEmpty ? "<p class=\"muted\" id=\"no-movements\">\(L("本季度没有变动", "No changes this quarter"))</p>" : "<table id=\"movements\"><thead><tr><th>\(L("客户", "Account"))</th><th>\(L("变动", "Change"))</th><th>\(L("原因", "Reason"))</th><th>\(L("日期", "Date"))</th></tr></thead><tbody>\(movements)</tbody></table>")
             <div class="grid">
-            <section class="card" id="pending-downgrades"><h2>待降级（宽限期内）</h2>\(pending.isEmpty ? "<p class=\"muted\">没有</p>" : "<ul class=\"timeline\">\(pending)</ul>")</section>
-            <section class="card" id="near-next"><h2>接近升级</h2>\(near.isEmpty ? "<p class=\"muted\">没有</p>" : "<ul class=\"timeline\">\(near)</ul>")</section>
+            <section class="card" id="pending-downgrades"><h2>\(L("待降级（宽限期内）", "Pending downgrades (in the grace period)"))</h2>\(pending.isEmpty ? "<p class=\"muted\">\(L("没有", "No"))</p>" : "<ul class=\"timeline\">\(pending)</ul>")</section>
+            <section class="card" id="near-next"><h2>\(L("接近升级", "Close to an upgrade"))</h2>\(near.isEmpty ? "<p class=\"muted\">\(L("没有", "No"))</p>" : "<ul class=\"timeline\">\(near)</ul>")</section>
             </div>
-            <h2>等级与权益</h2>
-            <table id="programme-tiers"><thead><tr><th>等级</th><th>条件</th><th>权益</th><th>服务等级</th></tr></thead><tbody>\(tiers)</tbody></table>
+            <h2>\(L("等级与权益", "Tiers and benefits"))</h2>
+            <table id="programme-tiers"><thead><tr><th>\(L("等级", "Tier"))</th><th>\(L("条件", "Criteria"))</th><th>\(L("权益", "Benefits"))</th><th>\(L("服务等级", "Service level"))</th></tr></thead><tbody>\(tiers)</tbody></table>
             """)
     }
 
     static func reason(_ reason: String) -> String {
         switch reason {
-        case "upgrade": "达标升级"
-        case "downgrade": "宽限期满降级"
-        case "override": "经理调整"
-        case "override_expired": "调整到期"
-        case "override_cleared": "取消调整"
-        case "programme_change": "方案变更"
+        case "upgrade": L("达标升级", "Upgraded on criteria")
+        case "downgrade": L("宽限期满降级", "Downgraded after the grace period")
+        case "override": L("经理调整", "Manager override")
+        case "override_expired": L("调整到期", "Override expired")
+        case "override_cleared": L("取消调整", "Override cancelled")
+        case "programme_change": L("方案变更", "Programme changed")
         default: reason
         }
     }
@@ -151,78 +151,78 @@ struct LoyaltyPages: Sendable {
         let checks = evaluation.checks.sorted { $0.rank > $1.rank }.map { check in
             let rows = check.criteria.map { criterion in
                 """
-                <tr class="criterion \(criterion.met ? "met" : "unmet")" data-kind="\(criterion.kind.rawValue)"><td>\(HTML.escape(criterion.label))\(criterion.mandatory ? " <span class=\"muted\">必需</span>" : "")</td>
+                <tr class="criterion \(criterion.met ? "met" : "unmet")" data-kind="\(criterion.kind.rawValue)"><td>\(HTML.escape(criterion.label))\(criterion.mandatory ? " <span class=\"muted\">\(L("必需", "mandatory"))</span>" : "")</td>
                 <td class="value">\(HTML.escape(criterion.valueText))</td><td>\(HTML.escape(criterion.thresholdText))</td>
-                <td class="\(criterion.met ? "sla met" : "sla breached")">\(criterion.met ? "✓ 达标" : "✗ " + HTML.escape(criterion.missing))</td></tr>
+                <td class="\(criterion.met ? "sla met" : "sla breached")">\(criterion.met ? "✓ \(L("达标", "Met"))" : "✗ " + HTML.escape(criterion.missing))</td></tr>
                 """
             }.joined()
             return """
-                <section class="card tier-check" style="margin-bottom:1rem" id="check-\(HTML.escape(check.tier))" data-reached="\(check.reached)"><h2>\(Self.tierBadge(check.tier, check.tierName)) <span class="\(check.reached ? "sla met" : "muted")">\(check.reached ? "已达到" : "未达到")</span></h2>
-                <p class="muted">必需条件全部满足，可选条件满足 \(check.optionalRequired) 项（已满足 \(check.optionalMet) 项）</p>
-                <table><thead><tr><th>条件</th><th>当前</th><th>要求</th><th>结果</th></tr></thead><tbody>\(rows)</tbody></table></section>
+                <section class="card tier-check" style="margin-bottom:1rem" id="check-\(HTML.escape(check.tier))" data-reached="\(check.reached)"><h2>\(Self.tierBadge(check.tier, check.tierName)) <span class="\(check.reached ? "sla met" : "muted")">\(check.reached ? L("已达到", "reached") : L("未达到", "not reached"))</span></h2>
+                <p class="muted">\(L("必需条件全部满足，可选条件满足 \(check.optionalRequired) 项（已满足 \(check.optionalMet) 项）", "all mandatory criteria and \(check.optionalRequired) optional ones (\(check.optionalMet) met)"))</p>
+                <table><thead><tr><th>\(L("条件", "Criteria"))</th><th>\(L("当前", "Value"))</th><th>\(L("要求", "Required"))</th><th>\(L("结果", "Result"))</th></tr></thead><tbody>\(rows)</tbody></table></section>
                 """
         }.joined()
-        let next = evaluation.nextTier.isEmpty ? "<p id=\"next-tier\">已是最高等级。</p>" : """
-            <section class="card" id="next-tier"><h2>升至 \(HTML.escape(Self.tierName(evaluation.nextTier, in: programme))) 还需要</h2>
+        let next = evaluation.nextTier.isEmpty ? "<p id=\"next-tier\">\(L("已是最高等级。", "Already the highest tier."))</p>" : """
+            <section class="card" id="next-tier"><h2>\(L("升至", "To reach")) \(HTML.escape(Self.tierName(evaluation.nextTier, in: programme))) \(L("还需要", "still needed:"))</h2>
             <ul>\(evaluation.missingForNext.map { "<li>\(HTML.escape($0))</li>" }.joined())</ul></section>
             """
         let entitlements = membership.entitlements.map { balance in
             """
             <tr data-code="\(HTML.escape(balance.code))"><td>\(HTML.escape(balance.name))</td>
-            <td>\(balance.yearlyQuota == 0 ? HTML.escape(balance.value.isEmpty ? "享有" : balance.value) : "\(balance.remaining) / \(balance.yearlyQuota)")</td>
+            <td>\(balance.yearlyQuota == 0 ? HTML.escape(balance.value.isEmpty ? L("享有", "Included") : balance.value) : "\(balance.remaining) / \(balance.yearlyQuota)")</td>
             <td>\(balance.yearlyQuota == 0 ? "—" : WebPages.date(balance.renewsAt))</td></tr>
             """
         }.joined()
         let rebates = membership.rebates.map { progress in
-            "<li class=\"rebate\"><strong>\(HTML.escape(progress.name))</strong>：期内采购 \(WebPages.money(progress.purchases)) · \(HTML.escape(progress.statement))（至 \(WebPages.date(progress.endAt))）</li>"
+            "<li class=\"rebate\"><strong>\(HTML.escape(progress.name))</strong>\(L("：期内采购", ": purchases in the period")) \(WebPages.money(progress.purchases)) · \(HTML.escape(progress.statement))\(L("（至", " (until")) \(WebPages.date(progress.endAt))\(L("）", ")"))</li>"
         }.joined()
         let log = entries.filter { $0.kind != "evaluated" }.map { entry in
             "<li><span class=\"muted\">\(WebPages.date(entry.at))</span> \(HTML.escape(Self.historyKind(entry.kind))) \(HTML.escape(Self.tierName(entry.fromTier, in: programme))) → \(HTML.escape(Self.tierName(entry.toTier, in: programme)))\(entry.reason.isEmpty ? "" : " · " + HTML.escape(Self.reason(entry.reason)))\(entry.by == "system" ? "" : "（\(HTML.escape(entry.by))）")</li>"
         }.joined()
         let status = [
-            membership.hasOverride ? "<p class=\"warning\" id=\"override\">经理调整为 \(HTML.escape(Self.tierName(membership.override.tier, in: programme)))（\(HTML.escape(membership.override.setBy))：\(HTML.escape(membership.override.reason))），\(WebPages.date(membership.override.expiresAt)) 到期</p>" : "",
-            membership.hasPendingDowngrade ? "<p class=\"warning\" id=\"pending-downgrade\">未达到当前等级条件：宽限期至 \(WebPages.date(membership.pendingDowngrade.effectiveAt))，届时降为 \(HTML.escape(membership.pendingDowngrade.toTierName))</p>" : "",
+            membership.hasOverride ? "<p class=\"warning\" id=\"override\">\(L("经理调整为", "Set by a manager to")) \(HTML.escape(Self.tierName(membership.override.tier, in: programme)))\(L("（", " ("))\(HTML.escape(membership.override.setBy))\(L("：", ": "))\(HTML.escape(membership.override.reason))\(L("），", "), until "))\(WebPages.date(membership.override.expiresAt))\(L(" 到期", ""))</p>" : "",
+            membership.hasPendingDowngrade ? "<p class=\"warning\" id=\"pending-downgrade\">\(L("未达到当前等级条件：宽限期至", "Below this tier's criteria: grace period until")) \(WebPages.date(membership.pendingDowngrade.effectiveAt))\(L("，届时降为", ", then down to")) \(HTML.escape(membership.pendingDowngrade.toTierName))</p>" : "",
         ].joined()
         let options = programme.tiers.sorted { $0.rank < $1.rank }.map { "<option value=\"\(HTML.escape($0.code))\">\(HTML.escape($0.name))</option>" }.joined()
         let overrideForm = membership.hasOverride ? """
             <form method="post" action="/loyalty/members/\(HTML.escape(accountID))/override" class="stack" id="clear-override-form">
             <input type="hidden" name="version" value="\(membership.version)"><input type="hidden" name="clear" value="1">
-            <label>原因 <input name="reason" required></label><button type="submit">取消调整</button></form>
+            <label>\(L("原因", "Reason")) <input name="reason" required></label><button type="submit">\(L("取消调整", "Override cancelled"))</button></form>
             """ : """
             <form method="post" action="/loyalty/members/\(HTML.escape(accountID))/override" class="stack" id="override-form">
             <input type="hidden" name="version" value="\(membership.version)">
-            <label>等级 <select name="tier">\(options)</select></label>
-            <label>原因 <input name="reason" required></label>
-            <label>到期日 <input type="date" name="expires_on" required></label>
-            <button type="submit">经理调整等级</button></form>
+            <label>\(L("等级", "Tier")) <select name="tier">\(options)</select></label>
+            <label>\(L("原因", "Reason")) <input name="reason" required></label>
+            <label>\(L("到期日", "Expires on")) <input type="date" name="expires_on" required></label>
+            <button type="submit">\(L("经理调整等级", "Override the tier"))</button></form>
             """
-        return HTML.page(title: "会员 \(membership.accountName)", user: WebPages.subject(token), body: """
+        return HTML.page(title: "\(L("会员", "Partners")) \(membership.accountName)", user: WebPages.subject(token), body: """
             <h1><a href="/accounts/\(HTML.escape(accountID))">\(HTML.escape(membership.accountName.isEmpty ? accountID : membership.accountName))</a> \(Self.tierBadge(membership.tier, membership.tierName))</h1>
-            <p class="muted" id="member-summary">近 12 个月采购 \(WebPages.money(evaluation.purchases12M))\(membership.hasMemberSince ? " · 入会 \(WebPages.date(membership.memberSince))" : "") · 服务等级 \(HTML.escape(membership.serviceLevel.isEmpty ? "standard" : membership.serviceLevel)) · 评估于 \(WebPages.dateTime(evaluation.evaluatedAt))（方案第 \(evaluation.programmeVersion) 版）</p>
+            <p class="muted" id="member-summary">\(L("近 12 个月采购", "Purchases in the last 12 months")) \(WebPages.money(evaluation.purchases12M))\(membership.hasMemberSince ? " \(L("· 入会", "· member since")) \(WebPages.date(membership.memberSince))" : "") \(L("· 服务等级", "· service level")) \(HTML.escape(membership.serviceLevel.isEmpty ? "standard" : membership.serviceLevel)) \(L("· 评估于", "· evaluated")) \(WebPages.dateTime(evaluation.evaluatedAt))\(L("（方案第", "(programme version")) \(evaluation.programmeVersion) \(L("版）", ")"))</p>
             \(status)
             \(next)
-            <h2>为什么是这个等级</h2>
+            <h2>\(L("为什么是这个等级", "Why this tier"))</h2>
             <div class="checks">\(checks)</div>
             <div class="grid">
-            <section class="card" id="entitlements"><h2>本会员年度权益</h2>\(entitlements.isEmpty ? "<p class=\"muted\">未入级，暂无权益</p>" : "<table><thead><tr><th>权益</th><th>剩余</th><th>续期</th></tr></thead><tbody>\(entitlements)</tbody></table>")</section>
-            \(membership.rebates.isEmpty ? "" : "<section class=\"card\" id=\"rebates\"><h2>返利进度</h2><ul class=\"timeline\">\(rebates)</ul></section>")
-            <section class="card" id="history"><h2>等级记录</h2>\(log.isEmpty ? "<p class=\"muted\">暂无</p>" : "<ul class=\"timeline\">\(log)</ul>")</section>
-            <section class="card"><h2>操作</h2>
-            <form method="post" action="/loyalty/members/\(HTML.escape(accountID))/evaluate"><button type="submit" id="evaluate">立即重新评估</button></form>
+            <section class="card" id="entitlements"><h2>\(L("本会员年度权益", "This membership year's benefits"))</h2>\(entitlements.isEmpty ? "<p class=\"muted\">\(L("未入级，暂无权益", "No tier, no benefits yet"))</p>" : "<table><thead><tr><th>\(L("权益", "Benefits"))</th><th>\(L("剩余", "left"))</th><th>\(L("续期", "renews"))</th></tr></thead><tbody>\(entitlements)</tbody></table>")</section>
+            \(membership.rebates.isEmpty ? "" : "<section class=\"card\" id=\"rebates\"><h2>\(L("返利进度", "Rebate progress"))</h2><ul class=\"timeline\">\(rebates)</ul></section>")
+            <section class="card" id="history"><h2>\(L("等级记录", "Tier history"))</h2>\(log.isEmpty ? "<p class=\"muted\">\(L("暂无", "None yet"))</p>" : "<ul class=\"timeline\">\(log)</ul>")</section>
+            <section class="card"><h2>\(L("操作", "Actions"))</h2>
+            <form method="post" action="/loyalty/members/\(HTML.escape(accountID))/evaluate"><button type="submit" id="evaluate">\(L("立即重新评估", "Re-evaluate now"))</button></form>
             \(overrideForm)</section>
             </div>
-            <p><a href="/loyalty">返回会员计划</a></p>
+            <p><a href="/loyalty">\(L("返回会员计划", "Back to the partner programme"))</a></p>
             """)
     }
 
     static func historyKind(_ kind: String) -> String {
         switch kind {
-        case "tier_changed": "等级变动"
-        case "downgrade_warned": "降级预警"
-        case "downgrade_cancelled": "取消降级"
-        case "override_set": "经理调整"
-        case "override_cleared": "取消调整"
-        case "override_expired": "调整到期"
+        case "tier_changed": L("等级变动", "Tier change")
+        case "downgrade_warned": L("降级预警", "Downgrade warning")
+        case "downgrade_cancelled": L("取消降级", "Downgrade cancelled")
+        case "override_set": L("经理调整", "Manager override")
+        case "override_cleared": L("取消调整", "Override cancelled")
+        case "override_expired": L("调整到期", "Override expired")
         default: kind
         }
     }
@@ -234,16 +234,16 @@ struct LoyaltyPages: Sendable {
             return "<p class=\"muted\">\(HTML.escape(section?.detail ?? ""))</p>"
         }
         let membership = found.membership
-        let left = membership.entitlements.filter { $0.yearlyQuota > 0 }.map { "\(HTML.escape($0.name)) 剩 \($0.remaining)/\($0.yearlyQuota)" }.joined(separator: "；")
-        let standing = membership.entitlements.filter { $0.yearlyQuota == 0 && !$0.value.isEmpty }.map { "\(HTML.escape($0.name)) \(HTML.escape($0.value))" }.joined(separator: "；")
+        let left = membership.entitlements.filter { $0.yearlyQuota > 0 }.map { "\(HTML.escape($0.name)) \(L("剩", "left")) \($0.remaining)/\($0.yearlyQuota)" }.joined(separator: L("；", "; "))
+        let standing = membership.entitlements.filter { $0.yearlyQuota == 0 && !$0.value.isEmpty }.map { "\(HTML.escape($0.name)) \(HTML.escape($0.value))" }.joined(separator: L("；", "; "))
         return """
-            <p class="member-tier">\(tierBadge(membership.tier, membership.tierName))\(membership.hasOverride ? " <span class=\"muted\">（经理调整）</span>" : "")\(membership.hasPendingDowngrade ? " <span class=\"sla at-risk\">宽限期至 \(WebPages.date(membership.pendingDowngrade.effectiveAt))</span>" : "")</p>
-            <dl><dt>近 12 个月采购</dt><dd>\(WebPages.money(membership.evaluation.purchases12M))</dd>
-            \(membership.evaluation.nextTier.isEmpty ? "" : "<dt>升级还需</dt><dd class=\"missing\">\(membership.evaluation.missingForNext.map(HTML.escape).joined(separator: "；"))</dd>")
-            \(left.isEmpty ? "" : "<dt>权益剩余</dt><dd class=\"entitlements\">\(left)</dd>")
-            \(standing.isEmpty ? "" : "<dt>服务权益</dt><dd>\(standing)</dd>")
-            \(membership.rebates.map { "<dt>返利</dt><dd class=\"rebate\">\(HTML.escape($0.statement))</dd>" }.joined())</dl>
-            <p><a href="/loyalty/members/\(HTML.escape(membership.accountID))">为什么是这个等级 →</a></p>
+            <p class="member-tier">\(tierBadge(membership.tier, membership.tierName))\(membership.hasOverride ? " <span class=\"muted\">\(L("（经理调整）", " (manager override)"))</span>" : "")\(membership.hasPendingDowngrade ? " <span class=\"sla at-risk\">\(L("宽限期至", "grace period until")) \(WebPages.date(membership.pendingDowngrade.effectiveAt))</span>" : "")</p>
+            <dl><dt>\(L("近 12 个月采购", "Purchases in the last 12 months"))</dt><dd>\(WebPages.money(membership.evaluation.purchases12M))</dd>
+            \(membership.evaluation.nextTier.isEmpty ? "" : "<dt>\(L("升级还需", "For the next tier:"))</dt><dd class=\"missing\">\(membership.evaluation.missingForNext.map(HTML.escape).joined(separator: L("；", "; ")))</dd>")
+            \(left.isEmpty ? "" : "<dt>\(L("权益剩余", "Benefits left"))</dt><dd class=\"entitlements\">\(left)</dd>")
+            \(standing.isEmpty ? "" : "<dt>\(L("服务权益", "Service benefits"))</dt><dd>\(standing)</dd>")
+            \(membership.rebates.map { "<dt>\(L("返利", "Rebates"))</dt><dd class=\"rebate\">\(HTML.escape($0.statement))</dd>" }.joined())</dl>
+            <p><a href="/loyalty/members/\(HTML.escape(membership.accountID))">\(L("为什么是这个等级 →", "Why this tier →"))</a></p>
             """
     }
 }
@@ -255,22 +255,22 @@ enum ProgrammeTable {
             let criteria = tier.criteria.map { criterion in
                 "\(criterion.mandatory ? "<strong>" : "")\(HTML.escape(Self.criterion(criterion)))\(criterion.mandatory ? "</strong>" : "")"
             }.joined(separator: "<br>")
-            let benefits = tier.entitlements.map { "\(HTML.escape($0.name))\($0.yearlyQuota > 0 ? " ×\($0.yearlyQuota)/年" : $0.value.isEmpty ? "" : " " + HTML.escape($0.value))" }.joined(separator: "<br>")
+            let benefits = tier.entitlements.map { "\(HTML.escape($0.name))\($0.yearlyQuota > 0 ? " ×\($0.yearlyQuota)/\(L("年", "year"))" : $0.value.isEmpty ? "" : " " + HTML.escape($0.value))" }.joined(separator: "<br>")
             return """
-                <tr data-tier="\(HTML.escape(tier.code))"><td>\(LoyaltyPages.tierBadge(tier.code, tier.name))</td><td>\(criteria)\(tier.optionalRequired > 0 ? "<br><span class=\"muted\">可选条件至少 \(tier.optionalRequired) 项（加粗为必需）</span>" : "")</td><td>\(benefits)</td><td>\(HTML.escape(tier.serviceLevel))</td></tr>
+                <tr data-tier="\(HTML.escape(tier.code))"><td>\(LoyaltyPages.tierBadge(tier.code, tier.name))</td><td>\(criteria)\(tier.optionalRequired > 0 ? "<br><span class=\"muted\">\(L("可选条件至少", "at least")) \(tier.optionalRequired) \(L("项（加粗为必需）", "optional criteria (mandatory in bold)"))</span>" : "")</td><td>\(benefits)</td><td>\(HTML.escape(tier.serviceLevel))</td></tr>
                 """
         }.joined()
     }
 
     static func criterion(_ criterion: Forge_Loyalty_V1_Criterion) -> String {
         switch criterion.kind {
-        case .purchases12M: "近 12 个月采购 ≥ \(WebPages.money(.with { $0.amountMicros = criterion.threshold }))"
-        case .yearsOfCooperation: "合作 ≥ \(criterion.threshold) 年"
-        case .productLines: "采购产品线 ≥ \(criterion.threshold) 条"
-        case .industryShowcase: "行业标杆客户"
-        case .bringsPartners: "引荐合作伙伴"
-        case .nps: "最近 NPS ≥ \(criterion.threshold)"
-        case .paymentBehaviour: "近 12 个月逾期回款 ≤ \(criterion.threshold) 次"
+        case .purchases12M: "\(L("近 12 个月采购 ≥", "Purchases in the last 12 months ≥")) \(WebPages.money(.with { $0.amountMicros = criterion.threshold }))"
+        case .yearsOfCooperation: "\(L("合作 ≥", "Cooperation ≥")) \(criterion.threshold) \(L("年", "years"))"
+        case .productLines: "\(L("采购产品线 ≥", "Product lines bought ≥")) \(criterion.threshold)\(L(" 条", ""))"
+        case .industryShowcase: L("行业标杆客户", "Industry showcase")
+        case .bringsPartners: L("引荐合作伙伴", "Brings partners")
+        case .nps: "\(L("最近 NPS ≥", "Latest NPS ≥")) \(criterion.threshold)"
+        case .paymentBehaviour: "\(L("近 12 个月逾期回款 ≤", "Late payments in the last 12 months ≤")) \(criterion.threshold)\(L(" 次", " times"))"
         default: "—"
         }
     }

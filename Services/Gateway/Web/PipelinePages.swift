@@ -90,14 +90,14 @@ struct PipelinePages: Sendable {
                         $0.lines = [.with {
                             $0.sku = fields["sku"] ?? ""
                             $0.name = fields["name"] ?? ""
-                            $0.unit = fields["unit"] ?? "台"
+                            $0.unit = fields["unit"] ?? L("台", "units")
                             $0.quantity = Int64(fields["quantity"] ?? "") ?? 0
                             if let micros { $0.listUnitPrice = .with { $0.amountMicros = micros } }
                             $0.discountBps = Int32((Double(fields["discount_percent"] ?? "") ?? 0) * 100)
                         }]
-                        $0.paymentTerms = [.with { $0.label = "预付款"; $0.percent = 30; $0.dueRule = "on_order" },
-                                           .with { $0.label = "发货前"; $0.percent = 60; $0.dueRule = "before_shipment" },
-                                           .with { $0.label = "验收后"; $0.percent = 10; $0.dueRule = "after_acceptance" }]
+                        $0.paymentTerms = [.with { $0.label = L("预付款", "Deposit"); $0.percent = 30; $0.dueRule = "on_order" },
+                                           .with { $0.label = L("发货前", "Before shipment"); $0.percent = 60; $0.dueRule = "before_shipment" },
+                                           .with { $0.label = L("验收后", "After acceptance"); $0.percent = 10; $0.dueRule = "after_acceptance" }]
                         $0.validUntil = .init(date: Date().addingTimeInterval(days * 86400))
                     }
                 }, token: token, as: Forge_Pipeline_V1_CreateQuoteResponse.self)
@@ -150,41 +150,41 @@ struct PipelinePages: Sendable {
         let taskRows = tasks.map { task in
             let overdue = task.dueAt.date < now
             return """
-                <tr><td class="\(overdue ? "overdue" : "")">\(WebPages.date(task.dueAt))\(overdue ? " 逾期" : "")</td>
+                <tr><td class="\(overdue ? "overdue" : "")">\(WebPages.date(task.dueAt))\(overdue ? " \(L("逾期", "Overdue"))" : "")</td>
                 <td>\(task.opportunityID.isEmpty ? HTML.escape(task.title) : "<a href=\"/opportunities/\(HTML.escape(task.opportunityID))\">\(HTML.escape(task.title))</a>")</td>
-                <td><form method="post" action="/tasks/\(HTML.escape(task.id))/complete"><button>完成</button></form></td></tr>
+                <td><form method="post" action="/tasks/\(HTML.escape(task.id))/complete"><button>\(L("完成", "Done"))</button></form></td></tr>
                 """
         }.joined()
         let leadRows = leads.map { lead in
-            let reasons = lead.scoreReasons.map { "\($0.factor) \($0.detail) +\($0.points)" }.joined(separator: "；")
+            let reasons = lead.scoreReasons.map { "\($0.factor) \($0.detail) +\($0.points)" }.joined(separator: L("；", "; "))
             return """
                 <tr data-lead="\(HTML.escape(lead.id))"><td><strong>\(HTML.escape(lead.companyName))</strong><br><span class="muted">\(HTML.escape(lead.contactName)) \(HTML.escape(lead.phone))</span></td>
                 <td>\(HTML.escape(lead.region)) · \(HTML.escape(lead.productLine))</td>
                 <td title="\(HTML.escape(reasons))"><strong>\(lead.score)</strong></td>
-                <td>\(lead.status == .new ? "新" : "跟进中")\(lead.inquiryCount > 1 ? " · 询盘 \(lead.inquiryCount) 次" : "")<br><span class="muted">首次联系截止 \(WebPages.date(lead.firstTouchDueAt))</span></td>
+                <td>\(lead.status == .new ? L("新", "New") : L("跟进中", "Working"))\(lead.inquiryCount > 1 ? " \(L("· 询盘", "· inquiries")) \(lead.inquiryCount)\(L(" 次", ""))" : "")<br><span class="muted">\(L("首次联系截止", "first touch due")) \(WebPages.date(lead.firstTouchDueAt))</span></td>
                 <td>\(HTML.escape(lead.ownerID))</td>
-                <td><form method="post" action="/leads/\(HTML.escape(lead.id))/touch"><input type="hidden" name="note" value="已联系"><button class="touch">已联系</button></form>
-                <form method="post" action="/leads/\(HTML.escape(lead.id))/convert"><button class="convert">转为商机</button></form></td></tr>
+                <td><form method="post" action="/leads/\(HTML.escape(lead.id))/touch"><input type="hidden" name="note" value="\(L("已联系", "Touched"))"><button class="touch">\(L("已联系", "Touched"))</button></form>
+                <form method="post" action="/leads/\(HTML.escape(lead.id))/convert"><button class="convert">\(L("转为商机", "Convert"))</button></form></td></tr>
                 """
         }.joined()
-        let sources: [(Forge_Pipeline_V1_LeadSource, String)] = [(.manual, "手工录入"), (.tradeShow, "展会"), (.webInquiry, "网站询盘"), (.channelPartner, "渠道伙伴"), (.referral, "客户转介绍")]
-        return HTML.page(title: "线索与任务", user: WebPages.subject(token), body: """
-            <h1>我的任务</h1>
-            \(tasks.isEmpty ? "<p class=\"muted\">没有待办任务</p>" : "<table id=\"tasks\"><thead><tr><th>截止</th><th>任务</th><th></th></tr></thead><tbody>\(taskRows)</tbody></table>")
-            <h1>线索（按评分）</h1>
+        let sources: [(Forge_Pipeline_V1_LeadSource, String)] = [(.manual, L("手工录入", "Manual")), (.tradeShow, L("展会", "Trade show")), (.webInquiry, L("网站询盘", "Web inquiry")), (.channelPartner, L("渠道伙伴", "Channel partner")), (.referral, L("客户转介绍", "Referral"))]
+        return HTML.page(title: L("线索与任务", "Leads and tasks"), user: WebPages.subject(token), body: """
+            <h1>\(L("我的任务", "My tasks"))</h1>
+            \(tasks.isEmpty ? "<p class=\"muted\">\(L("没有待办任务", "No open tasks"))</p>" : "<table id=\"tasks\"><thead><tr><th>\(L("截止", "Due"))</th><th>\(L("任务", "Task"))</th><th></th></tr></thead><tbody>\(taskRows)</tbody></table>")
+            <h1>\(L("线索（按评分）", "Leads (by score)"))</h1>
             \(notice.map { "<p>\(HTML.escape($0))</p>" } ?? "")
-            <table id="leads"><thead><tr><th>公司 / 联系人</th><th>区域 · 产品线</th><th>评分</th><th>状态</th><th>负责人</th><th></th></tr></thead><tbody>\(leadRows)</tbody></table>
-            <h2>新线索</h2>
+            <table id="leads"><thead><tr><th>\(L("公司 / 联系人", "Company / contact"))</th><th>\(L("区域 · 产品线", "Region · product line"))</th><th>\(L("评分", "Score"))</th><th>\(L("状态", "State"))</th><th>\(L("负责人", "Owner"))</th><th></th></tr></thead><tbody>\(leadRows)</tbody></table>
+            <h2>\(L("新线索", "New lead"))</h2>
             <form class="stack" method="post" action="/leads" id="new-lead">
-            <label>公司 <input name="company_name" id="company_name"></label>
-            <label>联系人 <input name="contact_name" id="contact_name"></label>
-            <label>电话 <input name="phone" id="phone"></label>
-            <label>邮箱 <input name="email" id="email"></label>
-            <label>区域 <input name="region" id="region" placeholder="华东"></label>
-            <label>产品线 <input name="product_line" id="product_line"></label>
-            <label>需求 <input name="need" id="need"></label>
-            <label>来源 <select name="source">\(sources.map { "<option value=\"\($0.0.rawValue)\">\($0.1)</option>" }.joined())</select></label>
-            <button type="submit" id="capture">保存线索</button>
+            <label>\(L("公司", "Company")) <input name="company_name" id="company_name"></label>
+            <label>\(L("联系人", "Contact")) <input name="contact_name" id="contact_name"></label>
+            <label>\(L("电话", "Phone")) <input name="phone" id="phone"></label>
+            <label>\(L("邮箱", "E-mail")) <input name="email" id="email"></label>
+            <label>\(L("区域", "Region")) <input name="region" id="region" placeholder="华东"></label>
+            <label>\(L("产品线", "Product line")) <input name="product_line" id="product_line"></label>
+            <label>\(L("需求", "Need")) <input name="need" id="need"></label>
+            <label>\(L("来源", "Source")) <select name="source">\(sources.map { "<option value=\"\($0.0.rawValue)\">\($0.1)</option>" }.joined())</select></label>
+            <button type="submit" id="capture">\(L("保存线索", "Save the lead"))</button>
             </form>
             """)
     }
@@ -202,7 +202,7 @@ struct PipelinePages: Sendable {
             let total = deals.reduce(Int64(0)) { $0 + $1.amount.amountMicros }
             return """
                 <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted">\(deals.count) · \(WebPages.money(.with { $0.amountMicros = total }))</span></h2>
-                \(deals.isEmpty ? "<p class=\"muted\">暂无商机</p>" : "")
+                \(deals.isEmpty ? "<p class=\"muted\">\(L("暂无商机", "No opportunities"))</p>" : "")
                 \(deals.map { deal in
                     """
                     <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
@@ -216,8 +216,8 @@ struct PipelinePages: Sendable {
                 </div>
                 """
         }.joined()
-        return HTML.page(title: "商机看板", user: WebPages.subject(token), body: """
-            <h1>商机看板</h1>
+        return HTML.page(title: L("商机看板", "Pipeline"), user: WebPages.subject(token), body: """
+            <h1>\(L("商机看板", "Pipeline"))</h1>
             <div class="board" id="board">\(columns)</div>
             """)
     }
@@ -233,59 +233,59 @@ struct PipelinePages: Sendable {
                                             token: token, as: Forge_Accounts_V1_GetAccountResponse.self).account
         let open = opportunity.stage != .won && opportunity.stage != .lost
         let history = opportunity.history.map { change in
-            "<li>\(WebPages.date(change.at)) \(PipelineLabels.stage(change.from)) → \(PipelineLabels.stage(change.to))（\(HTML.escape(change.by))，\(String(format: "%.1f", change.daysInFrom)) 天）</li>"
+            "<li>\(WebPages.date(change.at)) \(PipelineLabels.stage(change.from)) → \(PipelineLabels.stage(change.to))\(L("（", " ("))\(HTML.escape(change.by))\(L("，", ", "))\(String(format: "%.1f", change.daysInFrom)) \(L("天）", "days)"))</li>"
         }.joined()
         let quoteRows = quotes.map { quote in
-            var actions = "<a href=\"/quotes/\(HTML.escape(quote.id))/print\">打印</a>"
+            var actions = "<a href=\"/quotes/\(HTML.escape(quote.id))/print\">\(L("打印", "Print"))</a>"
             switch quote.status {
             case .approved:
-                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/send\"><button class=\"send\">发送给客户</button></form>"
+                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/send\"><button class=\"send\">\(L("发送给客户", "Send to the customer"))</button></form>"
             case .pendingApproval:
-                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/decide\"><input type=\"hidden\" name=\"approve\" value=\"true\"><button class=\"approve\">批准</button></form>"
+                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/decide\"><input type=\"hidden\" name=\"approve\" value=\"true\"><button class=\"approve\">\(L("批准", "Approve"))</button></form>"
             case .sent:
-                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/answer\"><input type=\"hidden\" name=\"accepted\" value=\"true\"><button class=\"accept\">客户接受</button></form>"
+                actions += " <form method=\"post\" action=\"/quotes/\(HTML.escape(quote.id))/answer\"><input type=\"hidden\" name=\"accepted\" value=\"true\"><button class=\"accept\">\(L("客户接受", "Customer accepted"))</button></form>"
             default:
                 break
             }
             return """
-                <tr data-quote="\(HTML.escape(quote.id))"><td>第 \(quote.revision) 版</td><td class="quote-status">\(PipelineLabels.quoteStatus(quote.status))</td>
+                <tr data-quote="\(HTML.escape(quote.id))"><td>\(L("第 \(quote.revision) 版", "Version \(quote.revision)"))</td><td class="quote-status">\(PipelineLabels.quoteStatus(quote.status))</td>
                 <td>\(WebPages.money(quote.hasTotal ? quote.total : nil))</td><td>\(Double(quote.maxDiscountBps) / 100)%</td><td>\(WebPages.date(quote.validUntil))</td><td>\(actions)</td></tr>
                 """
         }.joined()
-        let lostReasons: [(Forge_Pipeline_V1_LostReason, String)] = [(.price, "价格"), (.leadTime, "交期"), (.technology, "技术"), (.relationship, "关系"), (.competitor, "竞争对手"), (.projectCancelled, "项目取消")]
+        let lostReasons: [(Forge_Pipeline_V1_LostReason, String)] = [(.price, L("价格", "Price")), (.leadTime, L("交期", "Lead time")), (.technology, L("技术", "Technical")), (.relationship, L("关系", "Relationship")), (.competitor, L("竞争对手", "Competitor")), (.projectCancelled, L("项目取消", "Project cancelled"))]
         return HTML.page(title: opportunity.name, user: WebPages.subject(token), body: """
             <h1 id="opportunity-name">\(HTML.escape(opportunity.name))</h1>
             <dl>
-            <dt>阶段</dt><dd id="stage">\(PipelineLabels.stage(opportunity.stage))</dd>
-            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(opportunity.accountID))" id="account" data-account="\(HTML.escape(opportunity.accountID))">\(HTML.escape(account?.name ?? opportunity.accountID))</a></dd>
-            <dt>金额</dt><dd>\(opportunity.hasAmount ? WebPages.money(opportunity.amount) : "—")</dd>
-            <dt>赢单概率</dt><dd>\(opportunity.probabilityPercent)%</dd>
-            <dt>预计成交</dt><dd>\(opportunity.hasExpectedClose ? WebPages.date(opportunity.expectedClose) : "—")</dd>
-            <dt>负责人</dt><dd>\(HTML.escape(opportunity.ownerID)) · \(HTML.escape(opportunity.team))</dd>
-            \(opportunity.stage == .lost ? "<dt>丢单原因</dt><dd>\(lostReasons.first { $0.0 == opportunity.lostReason }?.1 ?? "") \(HTML.escape(opportunity.lostTo))</dd>" : "")
+            <dt>\(L("阶段", "Stage"))</dt><dd id="stage">\(PipelineLabels.stage(opportunity.stage))</dd>
+            <dt>\(L("客户", "Account"))</dt><dd><a href="/accounts/\(HTML.escape(opportunity.accountID))" id="account" data-account="\(HTML.escape(opportunity.accountID))">\(HTML.escape(account?.name ?? opportunity.accountID))</a></dd>
+            <dt>\(L("金额", "Amount"))</dt><dd>\(opportunity.hasAmount ? WebPages.money(opportunity.amount) : "—")</dd>
+            <dt>\(L("赢单概率", "Win probability"))</dt><dd>\(opportunity.probabilityPercent)%</dd>
+            <dt>\(L("预计成交", "Expected close"))</dt><dd>\(opportunity.hasExpectedClose ? WebPages.date(opportunity.expectedClose) : "—")</dd>
+            <dt>\(L("负责人", "Owner"))</dt><dd>\(HTML.escape(opportunity.ownerID)) · \(HTML.escape(opportunity.team))</dd>
+            \(opportunity.stage == .lost ? "<dt>\(L("丢单原因", "Loss reason"))</dt><dd>\(lostReasons.first { $0.0 == opportunity.lostReason }?.1 ?? "") \(HTML.escape(opportunity.lostTo))</dd>" : "")
             </dl>
             \(open ? "<p id=\"moves\">" + PipelineStages.forwardMoves(from: opportunity.stage).map { next in
-                "<form method=\"post\" action=\"/opportunities/\(HTML.escape(opportunity.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><button class=\"move\" data-stage=\"\(next.rawValue)\">推进到 \(PipelineLabels.stage(next))</button></form>"
+                "<form method=\"post\" action=\"/opportunities/\(HTML.escape(opportunity.id))/stage\"><input type=\"hidden\" name=\"stage\" value=\"\(next.rawValue)\"><button class=\"move\" data-stage=\"\(next.rawValue)\">\(L("推进到", "Advance to")) \(PipelineLabels.stage(next))</button></form>"
             }.joined(separator: " ") + "</p>" : "")
-            <h2>阶段历史</h2>\(history.isEmpty ? "<p class=\"muted\">还没有阶段变化</p>" : "<ul class=\"timeline\">\(history)</ul>")
-            <h2>报价</h2>
-            \(quotes.isEmpty ? "<p class=\"muted\">还没有报价：在下面生成第一版。</p>" : "")
-            <table id="quotes"><thead><tr><th>版本</th><th>状态</th><th>总价</th><th>最大折扣</th><th>有效期至</th><th></th></tr></thead><tbody>\(quoteRows)</tbody></table>
+            <h2>\(L("阶段历史", "Stage history"))</h2>\(history.isEmpty ? "<p class=\"muted\">\(L("还没有阶段变化", "No stage changes yet"))</p>" : "<ul class=\"timeline\">\(history)</ul>")
+            <h2>\(L("报价", "Quotes"))</h2>
+            \(quotes.isEmpty ? "<p class=\"muted\">\(L("还没有报价：在下面生成第一版。", "No quote yet: create the first version below."))</p>" : "")
+            <table id="quotes"><thead><tr><th>\(L("版本", "Version"))</th><th>\(L("状态", "State"))</th><th>\(L("总价", "Total"))</th><th>\(L("最大折扣", "Largest discount"))</th><th>\(L("有效期至", "Valid until"))</th><th></th></tr></thead><tbody>\(quoteRows)</tbody></table>
             \(open ? """
-                <h2>新报价</h2>
+                <h2>\(L("新报价", "New quote"))</h2>
                 <form class="stack" method="post" action="/opportunities/\(HTML.escape(opportunity.id))/quotes" id="new-quote">
-                <label>物料号 SKU <input name="sku" id="sku"></label>
-                <label>名称 <input name="name" id="quote-name"></label>
-                <label>数量 <input name="quantity" id="quantity" value="1"></label>
-                <label>单价（元，留空按产品主数据）<input name="unit_price" id="unit_price"></label>
-                <label>折扣 % <input name="discount_percent" id="discount_percent" value="0"></label>
-                <label>有效天数 <input name="valid_days" id="valid_days" value="30"></label>
-                <button type="submit" id="create-quote">生成报价</button>
+                <label>\(L("物料号 SKU", "Part no. (SKU)")) <input name="sku" id="sku"></label>
+                <label>\(L("名称", "Name")) <input name="name" id="quote-name"></label>
+                <label>\(L("数量", "Quantity")) <input name="quantity" id="quantity" value="1"></label>
+                <label>\(L("单价（元，留空按产品主数据）", "Unit price (CNY; blank for the product master's)"))<input name="unit_price" id="unit_price"></label>
+                <label>\(L("折扣", "Discount")) % <input name="discount_percent" id="discount_percent" value="0"></label>
+                <label>\(L("有效天数", "Days valid")) <input name="valid_days" id="valid_days" value="30"></label>
+                <button type="submit" id="create-quote">\(L("生成报价", "Create the quote"))</button>
                 </form>
-                <h2>丢单</h2>
+                <h2>\(L("丢单", "Lost"))</h2>
                 <form method="post" action="/opportunities/\(HTML.escape(opportunity.id))/stage"><input type="hidden" name="stage" value="\(Forge_Pipeline_V1_Stage.lost.rawValue)">
                 <select name="lost_reason">\(lostReasons.map { "<option value=\"\($0.0.rawValue)\">\($0.1)</option>" }.joined())</select>
-                <input name="lost_to" placeholder="竞争对手"> <button>标记为丢单</button></form>
+                <input name="lost_to" placeholder="\(L("竞争对手", "Competitor"))"> <button>\(L("标记为丢单", "Mark as lost"))</button></form>
                 """ : "")
             """)
     }
@@ -304,23 +304,23 @@ struct PipelinePages: Sendable {
             """
         }.joined()
         let terms = quote.paymentTerms.map { "<li>\(HTML.escape($0.label)) \($0.percent)%</li>" }.joined()
-        return HTML.page(title: "报价单 \(quote.id)", user: WebPages.subject(token), body: """
+        return HTML.page(title: "\(L("报价单", "Quotation")) \(quote.id)", user: WebPages.subject(token), body: """
             <article id="quote-sheet">
-            <h1>报 价 单</h1>
+            <h1>\(L("报 价 单", "QUOTATION"))</h1>
             <dl>
-            <dt>报价编号</dt><dd>\(HTML.escape(quote.id))（第 \(quote.revision) 版）</dd>
-            <dt>客户</dt><dd id="customer">\(HTML.escape(account?.name ?? quote.accountID))</dd>
-            <dt>报价日期</dt><dd>\(WebPages.date(quote.createdAt))</dd>
-            <dt>有效期至</dt><dd>\(WebPages.date(quote.validUntil))</dd>
-            <dt>状态</dt><dd>\(PipelineLabels.quoteStatus(quote.status))</dd>
+            <dt>\(L("报价编号", "Quote no."))</dt><dd>\(HTML.escape(quote.id))\(L("（第 \(quote.revision) 版）", " (version \(quote.revision))"))</dd>
+            <dt>\(L("客户", "Account"))</dt><dd id="customer">\(HTML.escape(account?.name ?? quote.accountID))</dd>
+            <dt>\(L("报价日期", "Quote date"))</dt><dd>\(WebPages.date(quote.createdAt))</dd>
+            <dt>\(L("有效期至", "Valid until"))</dt><dd>\(WebPages.date(quote.validUntil))</dd>
+            <dt>\(L("状态", "State"))</dt><dd>\(PipelineLabels.quoteStatus(quote.status))</dd>
             </dl>
-            <table id="quote-lines"><thead><tr><th>序号</th><th>物料号</th><th>名称</th><th>数量</th><th>标准单价</th><th>折扣</th><th>成交单价</th><th>金额</th></tr></thead>
+            <table id="quote-lines"><thead><tr><th>\(L("序号", "No."))</th><th>\(L("物料号", "Part no."))</th><th>\(L("名称", "Name"))</th><th>\(L("数量", "Quantity"))</th><th>\(L("标准单价", "List price"))</th><th>\(L("折扣", "Discount"))</th><th>\(L("成交单价", "Net price"))</th><th>\(L("金额", "Amount"))</th></tr></thead>
             <tbody>\(lines)</tbody>
-            <tfoot><tr><td colspan="7">合计（含税，\(HTML.escape(quote.currencyCode))）</td><td id="quote-total"><strong>\(WebPages.money(quote.hasTotal ? quote.total : nil))</strong></td></tr></tfoot></table>
-            <h2>付款条件</h2><ul>\(terms)</ul>
+            <tfoot><tr><td colspan="7">\(L("合计（含税，", "Total (incl. tax,"))\(HTML.escape(quote.currencyCode))\(L("）", ")"))</td><td id="quote-total"><strong>\(WebPages.money(quote.hasTotal ? quote.total : nil))</strong></td></tr></tfoot></table>
+            <h2>\(L("付款条件", "Payment terms"))</h2><ul>\(terms)</ul>
             \(quote.notes.isEmpty ? "" : "<p>\(HTML.escape(quote.notes))</p>")
-            <p class="muted">本报价单经双方签字盖章后生效。</p>
-            <p class="no-print"><button onclick="window.print()" type="button">打印</button></p>
+            <p class="muted">\(L("本报价单经双方签字盖章后生效。", "This quotation takes effect when signed and sealed by both parties."))</p>
+            <p class="no-print"><button onclick="window.print()" type="button">\(L("打印", "Print"))</button></p>
             </article>
             """)
     }

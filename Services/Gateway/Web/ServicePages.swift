@@ -79,22 +79,22 @@ struct ServicePages: Sendable {
 
     static func state(_ state: Forge_Servicedesk_V1_TicketState) -> String {
         switch state {
-        case .open: "待响应"
-        case .inProgress: "处理中"
-        case .waitingCustomer: "等待客户"
-        case .resolved: "已解决"
-        case .closed: "已关闭"
+        case .open: L("待响应", "Awaiting response")
+        case .inProgress: L("处理中", "In progress")
+        case .waitingCustomer: L("等待客户", "Waiting on customer")
+        case .resolved: L("已解决", "Resolved")
+        case .closed: L("已关闭", "Closed")
         default: "—"
         }
     }
 
     static func category(_ category: Forge_Servicedesk_V1_Category) -> String {
         switch category {
-        case .fault: "故障"
-        case .complaint: "投诉"
-        case .question: "咨询"
-        case .installation: "安装"
-        case .maintenance: "保养"
+        case .fault: L("故障", "Fault")
+        case .complaint: L("投诉", "Complaint")
+        case .question: L("咨询", "Question")
+        case .installation: L("安装", "Installation")
+        case .maintenance: L("保养", "Maintenance")
         default: "—"
         }
     }
@@ -106,26 +106,26 @@ struct ServicePages: Sendable {
     /// A clock's state as the pages show it: a class for its colour and a text.
     static func sla(_ clock: Forge_Servicedesk_V1_SlaClock) -> (key: String, text: String) {
         let left = clock.targetMinutes - clock.elapsedMinutes
-        let span = "\(abs(left) / 60) 小时 \(abs(left) % 60) 分"
+        let span = "\(abs(left) / 60) \(L("小时", "hours")) \(abs(left) % 60) \(L("分", "min"))"
         switch clock.status {
-        case .onTrack: return ("on-track", "剩余 \(span)")
-        case .atRisk: return ("at-risk", "即将超时 · 剩余 \(span)")
-        case .breached: return ("breached", "已超时 \(span)")
-        case .met: return ("met", "已达成")
-        case .missed: return ("missed", "超时达成")
-        case .paused: return ("paused", "暂停（等待客户）")
+        case .onTrack: return ("on-track", L("剩余 \(span)", "\(span) left"))
+        case .atRisk: return ("at-risk", L("即将超时 · 剩余 \(span)", "At risk · \(span) left"))
+        case .breached: return ("breached", "\(L("已超时", "Breached")) \(span)")
+        case .met: return ("met", L("已达成", "Met"))
+        case .missed: return ("missed", L("超时达成", "Met late"))
+        case .paused: return ("paused", L("暂停（等待客户）", "Paused (waiting on customer)"))
         default: return ("", "—")
         }
     }
 
     static func step(_ step: Forge_Servicedesk_V1_ComplaintStep) -> String {
         switch step {
-        case .received: "已受理"
-        case .acknowledged: "已确认（24 小时内）"
-        case .rootCause: "根因分析"
-        case .correctiveAction: "纠正措施"
-        case .verified: "效果验证"
-        case .customerConfirmed: "客户确认"
+        case .received: L("已受理", "Received")
+        case .acknowledged: L("已确认（24 小时内）", "Acknowledged (within 24 h)")
+        case .rootCause: L("根因分析", "Root cause")
+        case .correctiveAction: L("纠正措施", "Corrective action")
+        case .verified: L("效果验证", "Verified")
+        case .customerConfirmed: L("客户确认", "Customer confirmed")
         default: "—"
         }
     }
@@ -147,15 +147,15 @@ struct ServicePages: Sendable {
             return """
                 <tr data-ticket="\(HTML.escape(ticket.id))"><td><a href="/tickets/\(HTML.escape(ticket.id))">\(HTML.escape(ticket.number))</a></td><td>\(Self.priority(ticket.priority))</td>
                 <td>\(Self.category(ticket.category))</td><td>\(HTML.escape(ticket.subject))</td><td><a href="/accounts/\(HTML.escape(ticket.accountID))">\(HTML.escape(ticket.accountName))</a></td>
-                <td>\(HTML.escape(ticket.assigneeID.isEmpty ? "未分派" : ticket.assigneeID))</td><td>\(Self.state(ticket.state))</td>
+                <td>\(HTML.escape(ticket.assigneeID.isEmpty ? L("未分派", "Unassigned") : ticket.assigneeID))</td><td>\(Self.state(ticket.state))</td>
                 <td class="sla \(clock.key)">\(clock.text)</td></tr>
                 """
         }.joined()
-        return HTML.page(title: "服务工单", user: WebPages.subject(token), body: """
-            <h1>服务工单 <span class="muted">按 SLA 剩余时间排序</span></h1>
-            <p><a href="/tickets">全部</a> · <a href="/tickets?mine=1">我的</a></p>
-            <table id="queue"><tr><th>工单</th><th>优先级</th><th>类别</th><th>主题</th><th>客户</th><th>处理人</th><th>状态</th><th>SLA</th></tr>\(rows)</table>
-            \(reply.tickets.isEmpty ? "<p class=\"muted\">没有进行中的工单</p>" : "")
+        return HTML.page(title: L("服务工单", "Tickets"), user: WebPages.subject(token), body: """
+            <h1>\(L("服务工单", "Tickets")) <span class="muted">\(L("按 SLA 剩余时间排序", "by SLA time left"))</span></h1>
+            <p><a href="/tickets">\(L("全部", "All"))</a> · <a href="/tickets?mine=1">\(L("我的", "Mine"))</a></p>
+            <table id="queue"><tr><th>\(L("工单", "Ticket"))</th><th>\(L("优先级", "Priority"))</th><th>\(L("类别", "Category"))</th><th>\(L("主题", "Subject"))</th><th>\(L("客户", "Account"))</th><th>\(L("处理人", "Assignee"))</th><th>\(L("状态", "State"))</th><th>SLA</th></tr>\(rows)</table>
+            \(reply.tickets.isEmpty ? "<p class=\"muted\">\(L("没有进行中的工单", "No open tickets"))</p>" : "")
             """)
     }
 
@@ -171,59 +171,59 @@ struct ServicePages: Sendable {
         var actions: [String] = []
         let open = [.open, .inProgress, .waitingCustomer].contains(ticket.state)
         if open, !ticket.sla.firstResponse.hasMetAt, ticket.category != .complaint {
-            actions.append("<form method=\"post\" action=\"\(base)/respond\"><input name=\"note\" placeholder=\"首次响应内容\"> <button id=\"respond\">首次响应</button></form>")
+            actions.append("<form method=\"post\" action=\"\(base)/respond\"><input name=\"note\" placeholder=\"\(L("首次响应内容", "First response"))\"> <button id=\"respond\">\(L("首次响应", "First response"))</button></form>")
         }
         // The loop's next step, until the customer has confirmed.
         if ticket.category == .complaint, ticket.state != .closed, ticket.complaintStep != .customerConfirmed,
            let next = Forge_Servicedesk_V1_ComplaintStep(rawValue: ticket.complaintStep.rawValue + 1) {
             actions.append("""
                 <form method="post" action="\(base)/complaint" id="complaint-form"><input type="hidden" name="step" value="\(next.rawValue)">
-                <input name="note" id="complaint-note" placeholder="\(Self.step(next))：说明"> <button id="complaint-next">\(Self.step(next))</button></form>
+                <input name="note" id="complaint-note" placeholder="\(Self.step(next))\(L("：说明", ": details"))"> <button id="complaint-next">\(Self.step(next))</button></form>
                 """)
         }
         if open {
             actions.append(ticket.state == .waitingCustomer
-                ? "<form method=\"post\" action=\"\(base)/resume\"><button id=\"resume\">客户已回复，继续处理</button></form>"
-                : "<form method=\"post\" action=\"\(base)/wait\"><input name=\"note\" placeholder=\"等待客户什么\"> <button id=\"wait\">等待客户</button></form>")
-            actions.append("<form method=\"post\" action=\"\(base)/resolve\"><input name=\"resolution\" id=\"resolution\" placeholder=\"处理结果\"> <button id=\"resolve\">解决</button></form>")
+                ? "<form method=\"post\" action=\"\(base)/resume\"><button id=\"resume\">\(L("客户已回复，继续处理", "Customer replied, resume"))</button></form>"
+                : "<form method=\"post\" action=\"\(base)/wait\"><input name=\"note\" placeholder=\"\(L("等待客户什么", "Waiting on the customer for"))\"> <button id=\"wait\">\(L("等待客户", "Waiting on customer"))</button></form>")
+            actions.append("<form method=\"post\" action=\"\(base)/resolve\"><input name=\"resolution\" id=\"resolution\" placeholder=\"\(L("处理结果", "Result"))\"> <button id=\"resolve\">\(L("解决", "Resolve"))</button></form>")
         }
         if ticket.state == .resolved {
             let needsReason = ticket.category == .complaint && ticket.complaintStep != .customerConfirmed
-            actions.append("<form method=\"post\" action=\"\(base)/close\">\(needsReason ? "<input name=\"override_reason\" id=\"override_reason\" placeholder=\"客户未确认：服务经理关闭理由\"> " : "")<button id=\"close\">关闭</button></form>")
+            actions.append("<form method=\"post\" action=\"\(base)/close\">\(needsReason ? "<input name=\"override_reason\" id=\"override_reason\" placeholder=\"\(L("客户未确认：服务经理关闭理由", "Without the customer's confirmation: the service manager's reason"))\"> " : "")<button id=\"close\">\(L("关闭", "Close"))</button></form>")
         }
         return HTML.page(title: ticket.number, user: WebPages.subject(token), body: """
             <h1 id="ticket-number">\(HTML.escape(ticket.number)) <span class="muted" id="ticket-state">\(Self.state(ticket.state))</span></h1>
             <p><strong>\(HTML.escape(ticket.subject))</strong></p>
             <dl>
-            <dt>客户</dt><dd><a href="/accounts/\(HTML.escape(ticket.accountID))">\(HTML.escape(ticket.accountName))</a></dd>
-            \(ticket.equipmentID.isEmpty ? "" : "<dt>设备</dt><dd><a href=\"/equipment/\(HTML.escape(ticket.equipmentID))\">\(HTML.escape(ticket.serialNumber))</a></dd>")
-            <dt>类别 · 优先级</dt><dd>\(Self.category(ticket.category)) · \(Self.priority(ticket.priority)) · 服务等级 \(HTML.escape(Self.level(ticket.sla.serviceLevel)))</dd>
-            <dt>区域</dt><dd>\(HTML.escape(ticket.region.isEmpty ? "—" : ticket.region))</dd>
-            <dt>处理人</dt><dd id="assignee">\(HTML.escape(ticket.assigneeID.isEmpty ? "未分派" : ticket.assigneeID))</dd>
-            <dt>首次响应</dt><dd class="sla \(response.key)" id="sla-response">\(response.text) · 时限 \(WebPages.dateTime(ticket.sla.firstResponse.dueAt))</dd>
-            <dt>解决</dt><dd class="sla \(resolution.key)" id="sla-resolution">\(resolution.text) · 时限 \(WebPages.dateTime(ticket.sla.resolution.dueAt))</dd>
-            \(ticket.category == .complaint ? "<dt>投诉进度</dt><dd id=\"complaint-step\">\(Self.step(ticket.complaintStep))</dd>" : "")
-            \(ticket.resolution.isEmpty ? "" : "<dt>处理结果</dt><dd>\(HTML.escape(ticket.resolution))</dd>")
-            \(ticket.overrideReason.isEmpty ? "" : "<dt>未经客户确认关闭</dt><dd>\(HTML.escape(ticket.overrideReason))</dd>")
+            <dt>\(L("客户", "Account"))</dt><dd><a href="/accounts/\(HTML.escape(ticket.accountID))">\(HTML.escape(ticket.accountName))</a></dd>
+            \(ticket.equipmentID.isEmpty ? "" : "<dt>\(L("设备", "Equipment"))</dt><dd><a href=\"/equipment/\(HTML.escape(ticket.equipmentID))\">\(HTML.escape(ticket.serialNumber))</a></dd>")
+            <dt>\(L("类别 · 优先级", "Category · priority"))</dt><dd>\(Self.category(ticket.category)) · \(Self.priority(ticket.priority)) \(L("· 服务等级", "· service level")) \(HTML.escape(Self.level(ticket.sla.serviceLevel)))</dd>
+            <dt>\(L("区域", "Region"))</dt><dd>\(HTML.escape(ticket.region.isEmpty ? "—" : ticket.region))</dd>
+            <dt>\(L("处理人", "Assignee"))</dt><dd id="assignee">\(HTML.escape(ticket.assigneeID.isEmpty ? L("未分派", "Unassigned") : ticket.assigneeID))</dd>
+            <dt>\(L("首次响应", "First response"))</dt><dd class="sla \(response.key)" id="sla-response">\(response.text) \(L("· 时限", "· target")) \(WebPages.dateTime(ticket.sla.firstResponse.dueAt))</dd>
+            <dt>\(L("解决", "Resolution"))</dt><dd class="sla \(resolution.key)" id="sla-resolution">\(resolution.text) \(L("· 时限", "· target")) \(WebPages.dateTime(ticket.sla.resolution.dueAt))</dd>
+            \(ticket.category == .complaint ? "<dt>\(L("投诉进度", "Complaint progress"))</dt><dd id=\"complaint-step\">\(Self.step(ticket.complaintStep))</dd>" : "")
+            \(ticket.resolution.isEmpty ? "" : "<dt>\(L("处理结果", "Result"))</dt><dd>\(HTML.escape(ticket.resolution))</dd>")
+            \(ticket.overrideReason.isEmpty ? "" : "<dt>\(L("未经客户确认关闭", "Closed without the customer's confirmation"))</dt><dd>\(HTML.escape(ticket.overrideReason))</dd>")
             </dl>
             <p>\(HTML.escape(ticket.description_p))</p>
             <div class="actions">\(actions.joined(separator: "\n"))</div>
-            <h2>处理记录</h2><ul class="timeline" id="history">\(history)</ul>
+            <h2>\(L("处理记录", "History"))</h2><ul class="timeline" id="history">\(history)</ul>
             """)
     }
 
     static func historyLabel(_ kind: String) -> String {
         switch kind {
-        case "opened": "创建"
-        case "assigned": "分派"
-        case "responded": "首次响应"
-        case "waiting": "等待客户"
-        case "resumed": "继续处理"
-        case "resolved": "解决"
-        case "closed": "关闭"
-        case "sla_warning": "SLA 预警（80%）"
-        case "sla_escalated": "SLA 超时，升级至服务经理"
-        case "imported": "自原服务系统导入"
+        case "opened": L("创建", "Created")
+        case "assigned": L("分派", "Assigned")
+        case "responded": L("首次响应", "First response")
+        case "waiting": L("等待客户", "Waiting on customer")
+        case "resumed": L("继续处理", "Resumed")
+        case "resolved": L("解决", "Resolved")
+        case "closed": L("关闭", "Closed")
+        case "sla_warning": "SLA \(L("预警（80%）", "Warning (80 %)"))"
+        case "sla_escalated": "SLA \(L("超时，升级至服务经理", "Breached, escalated to the service manager"))"
+        case "imported": L("自原服务系统导入", "Imported from the previous service system")
         default: HTML.escape(kind)
         }
     }
@@ -231,9 +231,9 @@ struct ServicePages: Sendable {
     /// A history entry's note: people's words as written; the service's own codes in words.
     static func historyNote(_ step: Forge_Servicedesk_V1_TicketStep) -> String {
         switch (step.kind, step.note) {
-        case ("assigned", "auto"): "按区域、技能和负载自动分派"
-        case ("sla_warning", "first_response"), ("sla_escalated", "first_response"): "首次响应时限"
-        case ("sla_warning", "resolution"), ("sla_escalated", "resolution"): "解决时限"
+        case ("assigned", "auto"): L("按区域、技能和负载自动分派", "Assigned by region, skill and load")
+        case ("sla_warning", "first_response"), ("sla_escalated", "first_response"): L("首次响应时限", "First response target")
+        case ("sla_warning", "resolution"), ("sla_escalated", "resolution"): L("解决时限", "Resolution target")
         default: step.note
         }
     }
@@ -241,9 +241,9 @@ struct ServicePages: Sendable {
     /// A service level as people call it.
     static func level(_ level: String) -> String {
         switch level {
-        case "", "standard": "标准"
-        case "silver": "银牌"
-        case "gold": "金牌"
+        case "", "standard": L("标准", "Standard")
+        case "silver": L("银牌", "Silver")
+        case "gold": L("金牌", "Gold")
         default: level
         }
     }
@@ -260,13 +260,13 @@ struct ServicePages: Sendable {
         }.joined()
         let machines = service.equipment.prefix(5).map {
             "<a href=\"/equipment/\(HTML.escape($0.id))\">\(HTML.escape($0.serialNumber))</a>"
-        }.joined(separator: "，")
-        return (tickets.isEmpty ? "<p class=\"muted\">没有进行中的工单</p>" : "<ul class=\"timeline\">\(tickets)</ul>") + """
-            <dl><dt>设备</dt><dd class="equipment-count">\(service.equipmentCount) 台\(machines.isEmpty ? "" : "：" + machines)</dd>
-            <dt>近 12 个月</dt><dd>\(service.ticketsLast12Months) 张工单 · SLA 超时 \(service.slaMissedLast12Months)</dd>
-            \(service.complaintsOpen > 0 ? "<dt>未结投诉</dt><dd class=\"error\">\(service.complaintsOpen)</dd>" : "")
-            \(service.workOrdersOpen > 0 ? "<dt>待上门</dt><dd>\(service.workOrdersOpen) 张派工单</dd>" : "")
-            \(service.hasLastPrediction ? "<dt>故障预测</dt><dd class=\"prediction\(service.lastPrediction.state == .open ? " error" : "")\">\(prediction(service.lastPrediction))</dd>" : "")</dl>
+        }.joined(separator: L("，", ", "))
+        return (tickets.isEmpty ? "<p class=\"muted\">\(L("没有进行中的工单", "No open tickets"))</p>" : "<ul class=\"timeline\">\(tickets)</ul>") + """
+            <dl><dt>\(L("设备", "Equipment"))</dt><dd class="equipment-count">\(service.equipmentCount) \(L("台", "units"))\(machines.isEmpty ? "" : L("：", ": ") + machines)</dd>
+            <dt>\(L("近 12 个月", "Last 12 months"))</dt><dd>\(service.ticketsLast12Months) \(L("张工单 · SLA 超时", "tickets · SLA breached")) \(service.slaMissedLast12Months)</dd>
+            \(service.complaintsOpen > 0 ? "<dt>\(L("未结投诉", "Open complaints"))</dt><dd class=\"error\">\(service.complaintsOpen)</dd>" : "")
+            \(service.workOrdersOpen > 0 ? "<dt>\(L("待上门", "Visits due"))</dt><dd>\(service.workOrdersOpen) \(L("张派工单", "work orders"))</dd>" : "")
+            \(service.hasLastPrediction ? "<dt>\(L("故障预测", "Failure predictions"))</dt><dd class=\"prediction\(service.lastPrediction.state == .open ? " error" : "")\">\(prediction(service.lastPrediction))</dd>" : "")</dl>
             """
     }
 }

@@ -75,10 +75,10 @@ struct WebPages: Sendable {
         } catch let error as RPCError where error.code == .unauthenticated {
             return .redirect(to: "/login", type: .found)
         } catch let error as RPCError {
-            return Self.html(HTML.page(title: "出错了", user: nil, body: "<h1>\(HTTPStatusMapping.status(for: error.code).code)</h1><p class=\"error\">\(HTML.escape(error.message))</p><p><a href=\"/accounts\">返回客户列表</a></p>"),
+            return Self.html(HTML.page(title: L("出错了", "Something went wrong"), user: nil, body: "<h1>\(HTTPStatusMapping.status(for: error.code).code)</h1><p class=\"error\">\(HTML.escape(error.message))</p><p><a href=\"/accounts\">\(L("返回客户列表", "Back to the accounts"))</a></p>"),
                              status: HTTPStatusMapping.status(for: error.code))
         } catch {
-            return Self.html(HTML.page(title: "出错了", user: nil, body: "<p class=\"error\">\(HTML.escape("\(error)"))</p>"), status: .internalServerError)
+            return Self.html(HTML.page(title: L("出错了", "Something went wrong"), user: nil, body: "<p class=\"error\">\(HTML.escape("\(error)"))</p>"), status: .internalServerError)
         }
     }
 
@@ -126,13 +126,13 @@ struct WebPages: Sendable {
     // MARK: Sign-in
 
     static func loginPage(error: String?) -> String {
-        HTML.page(title: "登录", user: nil, body: """
-            <h1>登录</h1>
+        HTML.page(title: L("登录", "Sign in"), user: nil, body: """
+            <h1>\(L("登录", "Sign in"))</h1>
             \(error.map { "<p class=\"error\" id=\"error\">\(HTML.escape($0))</p>" } ?? "")
             <form class="stack" method="post" action="/login">
-            <label>用户名 <input name="username" id="username" autocomplete="username" required></label>
-            <label>密码 <input name="password" id="password" type="password" autocomplete="current-password" required></label>
-            <button type="submit" id="sign-in">登录</button>
+            <label>\(L("用户名", "User name")) <input name="username" id="username" autocomplete="username" required></label>
+            <label>\(L("密码", "Password")) <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+            <button type="submit" id="sign-in">\(L("登录", "Sign in"))</button>
             </form>
             """)
     }
@@ -148,7 +148,7 @@ struct WebPages: Sendable {
             response.headers[.setCookie] = "\(Self.cookie)=\(session.token); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(IdentityRules.tokenLifetime))"
             return response
         } catch let error as RPCError {
-            let message = error.code == .unauthenticated ? "用户名或密码错误" : error.message
+            let message = error.code == .unauthenticated ? L("用户名或密码错误", "Wrong user name or password") : error.message
             return Self.html(Self.loginPage(error: message), status: HTTPStatusMapping.status(for: error.code))
         } catch {
             return Self.html(Self.loginPage(error: "\(error)"), status: .internalServerError)
@@ -170,11 +170,11 @@ struct WebPages: Sendable {
         let rows = accounts.map { account in
             "<tr><td><a href=\"/accounts/\(HTML.escape(account.id))\">\(HTML.escape(account.name))</a></td><td>\(HTML.escape(account.region))</td><td>\(HTML.escape(account.industry))</td><td>\(Labels.grade(account.grade))</td><td>\(Labels.tier(account.tier))</td><td>\(HTML.escape(account.ownerID))</td></tr>"
         }.joined(separator: "\n")
-        return HTML.page(title: "客户", user: Self.subject(token), body: """
-            <h1>客户</h1>
-            <form method="get" action="/accounts"><input name="q" id="q" value="\(HTML.escape(query))" placeholder="客户名称开头，如 上海精密"> <button id="search">搜索</button></form>
-            <p class="muted" id="count">\(accounts.count) 个客户</p>
-            <table id="accounts"><thead><tr><th>名称</th><th>区域</th><th>行业</th><th>等级</th><th>层级</th><th>负责人</th></tr></thead>
+        return HTML.page(title: L("客户", "Accounts"), user: Self.subject(token), body: """
+            <h1>\(L("客户", "Accounts"))</h1>
+            <form method="get" action="/accounts"><input name="q" id="q" value="\(HTML.escape(query))" placeholder="\(L("客户名称开头，如 上海精密", "Start of the account name, e.g. 上海精密"))"> <button id="search">\(L("搜索", "Search"))</button></form>
+            <p class="muted" id="count">\(accounts.count) \(L("个客户", "accounts"))</p>
+            <table id="accounts"><thead><tr><th>\(L("名称", "Name"))</th><th>\(L("区域", "Region"))</th><th>\(L("行业", "Industry"))</th><th>\(L("等级", "Grade"))</th><th>\(L("层级", "Tier"))</th><th>\(L("负责人", "Owner"))</th></tr></thead>
             <tbody>
             \(rows)
             </tbody></table>
@@ -194,32 +194,32 @@ struct WebPages: Sendable {
         let activities = section("activities").flatMap { try? Forge_Accounts_V1_ListActivitiesResponse(jsonString: $0.json) }?.activities ?? []
         var cards: [String] = []
         if let account {
-            cards.append(card("account", title: "客户档案", section: section("account"), content: """
+            cards.append(card("account", title: L("客户档案", "Account profile"), section: section("account"), content: """
                 <dl>
-                <dt>区域</dt><dd>\(HTML.escape(account.region))</dd>
-                <dt>行业</dt><dd>\(HTML.escape(account.industry))</dd>
-                <dt>地址</dt><dd>\(HTML.escape(account.address))</dd>
-                <dt>阶段</dt><dd>\(Labels.stage(account.stage))</dd>
-                <dt>价值等级</dt><dd>\(Labels.grade(account.grade))</dd>
-                <dt>层级</dt><dd>\(Labels.tier(account.tier))</dd>
-                <dt>负责人</dt><dd>\(HTML.escape(account.ownerID)) · \(HTML.escape(account.team))</dd>
-                <dt>标签</dt><dd>\(account.tags.sorted { $0.key < $1.key }.map { HTML.escape("\($0.key):\($0.value)") }.joined(separator: "，"))</dd>
-                \(account.creditRating.isEmpty ? "" : "<dt>信用评级</dt><dd>\(HTML.escape(account.creditRating))</dd>")
-                <dt>状态</dt><dd>\(Labels.staleness(account.staleness))</dd>
+                <dt>\(L("区域", "Region"))</dt><dd>\(HTML.escape(account.region))</dd>
+                <dt>\(L("行业", "Industry"))</dt><dd>\(HTML.escape(account.industry))</dd>
+                <dt>\(L("地址", "Address"))</dt><dd>\(HTML.escape(account.address))</dd>
+                <dt>\(L("阶段", "Stage"))</dt><dd>\(Labels.stage(account.stage))</dd>
+                <dt>\(L("价值等级", "Value grade"))</dt><dd>\(Labels.grade(account.grade))</dd>
+                <dt>\(L("层级", "Tier"))</dt><dd>\(Labels.tier(account.tier))</dd>
+                <dt>\(L("负责人", "Owner"))</dt><dd>\(HTML.escape(account.ownerID)) · \(HTML.escape(account.team))</dd>
+                <dt>\(L("标签", "Tags"))</dt><dd>\(account.tags.sorted { $0.key < $1.key }.map { HTML.escape("\($0.key):\($0.value)") }.joined(separator: L("，", ", ")))</dd>
+                \(account.creditRating.isEmpty ? "" : "<dt>\(L("信用评级", "Credit rating"))</dt><dd>\(HTML.escape(account.creditRating))</dd>")
+                <dt>\(L("状态", "State"))</dt><dd>\(Labels.staleness(account.staleness))</dd>
                 </dl>
-                <p><a href="/accounts/\(HTML.escape(account.id))/edit" id="edit">编辑</a> · <a href="/accounts/\(HTML.escape(account.id))/contacts">联系人</a></p>
+                <p><a href="/accounts/\(HTML.escape(account.id))/edit" id="edit">\(L("编辑", "Edit"))</a> · <a href="/accounts/\(HTML.escape(account.id))/contacts">\(L("联系人", "Contacts"))</a></p>
                 """))
         }
-        cards.append(card("contacts", title: "关系图", section: section("contacts"), content: Self.relationshipTree(contacts)))
-        cards.append(card("activities", title: "最近动态", section: section("activities"), content: Self.activityChart(activities) + "<ul class=\"timeline\">" + activities.map { activity in
+        cards.append(card("contacts", title: L("关系图", "Relationship map"), section: section("contacts"), content: Self.relationshipTree(contacts)))
+        cards.append(card("activities", title: L("最近动态", "Recent activity"), section: section("activities"), content: Self.activityChart(activities) + "<ul class=\"timeline\">" + activities.map { activity in
             "<li><span class=\"muted\">\(Self.date(activity.occurredAt))</span> \(Labels.kind(activity.kind)) <strong>\(HTML.escape(activity.subject))</strong><br>\(HTML.escape(activity.body))</li>"
         }.joined() + "</ul>"))
-        cards.append(card("pipeline", title: "商机与报价", section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))
-        cards.append(card("orders", title: "订单与回款", section: section("orders"), content: OrderPages.card(section("orders"))))
-        cards.append(card("service", title: "设备与服务", section: section("service"), content: ServicePages.card(section("service"))))
-        cards.append(card("feedback", title: "NPS 反馈", section: section("feedback"), content: FeedbackPages.card(section("feedback"))))
-        cards.append(card("loyalty", title: "会员权益", section: section("loyalty"), content: LoyaltyPages.card(section("loyalty"))))
-        cards.append(card("analytics", title: "客户健康度", section: section("analytics"), content: AnalyticsPages.card(section("analytics"))))
+        cards.append(card("pipeline", title: L("商机与报价", "Opportunities and quotes"), section: section("pipeline"), content: Self.pipelineCard(section("pipeline"))))
+        cards.append(card("orders", title: L("订单与回款", "Orders and payments"), section: section("orders"), content: OrderPages.card(section("orders"))))
+        cards.append(card("service", title: L("设备与服务", "Equipment and service"), section: section("service"), content: ServicePages.card(section("service"))))
+        cards.append(card("feedback", title: "NPS \(L("反馈", "Feedback"))", section: section("feedback"), content: FeedbackPages.card(section("feedback"))))
+        cards.append(card("loyalty", title: L("会员权益", "Partner benefits"), section: section("loyalty"), content: LoyaltyPages.card(section("loyalty"))))
+        cards.append(card("analytics", title: L("客户健康度", "Account health"), section: section("analytics"), content: AnalyticsPages.card(section("analytics"))))
         return HTML.page(title: account?.name ?? id, user: Self.subject(token), body: """
             <h1 id="account-name">\(HTML.escape(account?.name ?? id))</h1>
             <div class="grid">
@@ -246,23 +246,23 @@ struct WebPages: Sendable {
             "<li><a href=\"/opportunities/\(HTML.escape($0.id))\">\(HTML.escape($0.name))</a> · \(PipelineLabels.stage($0.stage))\($0.hasAmount ? " · " + WebPages.money($0.amount) : "")</li>"
         }.joined()
         let quotes = pipeline.latestQuotes.map {
-            "<li><a href=\"/quotes/\(HTML.escape($0.id))/print\">报价第 \($0.revision) 版</a> · \(PipelineLabels.quoteStatus($0.status))\($0.hasTotal ? " · " + WebPages.money($0.total) : "")</li>"
+            "<li><a href=\"/quotes/\(HTML.escape($0.id))/print\">\(L("报价第", "quote version")) \($0.revision) \(L("版", ""))</a> · \(PipelineLabels.quoteStatus($0.status))\($0.hasTotal ? " · " + WebPages.money($0.total) : "")</li>"
         }.joined()
-        let tasks = pipeline.openTasks.map { "<li>\(date($0.dueAt)) \(HTML.escape($0.title))（\(HTML.escape($0.ownerID))）</li>" }.joined()
-        return (opportunities.isEmpty ? "<p class=\"muted\">没有进行中的商机</p>" : "<ul class=\"timeline\">\(opportunities)</ul>")
-            + (quotes.isEmpty ? "" : "<h3>最新报价</h3><ul class=\"timeline\">\(quotes)</ul>")
-            + (tasks.isEmpty ? "" : "<h3>待办</h3><ul class=\"timeline\">\(tasks)</ul>")
+        let tasks = pipeline.openTasks.map { "<li>\(date($0.dueAt)) \(HTML.escape($0.title))\(L("（", " ("))\(HTML.escape($0.ownerID))\(L("）", ")"))</li>" }.joined()
+        return (opportunities.isEmpty ? "<p class=\"muted\">\(L("没有进行中的商机", "No open opportunities"))</p>" : "<ul class=\"timeline\">\(opportunities)</ul>")
+            + (quotes.isEmpty ? "" : "<h3>\(L("最新报价", "Latest quote"))</h3><ul class=\"timeline\">\(quotes)</ul>")
+            + (tasks.isEmpty ? "" : "<h3>\(L("待办", "To do"))</h3><ul class=\"timeline\">\(tasks)</ul>")
     }
 
     /// Contacts as the customer's org chart: each under the person they report to.
     static func relationshipTree(_ contacts: [Forge_Accounts_V1_Contact]) -> String {
-        guard !contacts.isEmpty else { return "<p class=\"muted\">还没有联系人</p>" }
+        guard !contacts.isEmpty else { return "<p class=\"muted\">\(L("还没有联系人", "No contacts yet"))</p>" }
         let ids = Set(contacts.map(\.id))
         func branch(_ parent: String) -> String {
             let children = contacts.filter { parent.isEmpty ? !ids.contains($0.reportsToContactID) : $0.reportsToContactID == parent }
             guard !children.isEmpty else { return "" }
             return "<ul class=\"tree\">" + children.map { contact in
-                "<li>\(HTML.escape(contact.name)) <span class=\"muted\">\(HTML.escape(contact.title)) · \(Labels.role(contact.buyingRole)) · 关系 \(String(repeating: "●", count: Int(contact.relationshipStrength)))</span>\(branch(contact.id))</li>"
+                "<li>\(HTML.escape(contact.name)) <span class=\"muted\">\(HTML.escape(contact.title)) · \(Labels.role(contact.buyingRole)) \(L("· 关系", "· relationship")) \(String(repeating: "●", count: Int(contact.relationshipStrength)))</span>\(branch(contact.id))</li>"
             }.joined() + "</ul>"
         }
         return branch("")
@@ -284,7 +284,7 @@ struct WebPages: Sendable {
             let height = 40 * count / top
             return "<rect x=\"\(index * 20 + 2)\" y=\"\(44 - height)\" width=\"16\" height=\"\(height)\" fill=\"#1f5eff\"><title>\(count)</title></rect>"
         }.joined()
-        return "<svg id=\"activity-chart\" viewBox=\"0 0 240 46\" width=\"240\" height=\"46\" role=\"img\" aria-label=\"近 12 个月动态数\">\(bars)</svg>"
+        return "<svg id=\"activity-chart\" viewBox=\"0 0 240 46\" width=\"240\" height=\"46\" role=\"img\" aria-label=\"\(L("近 12 个月动态数", "Activities in the last 12 months"))\">\(bars)</svg>"
     }
 
     // MARK: Contacts and edit
@@ -299,9 +299,9 @@ struct WebPages: Sendable {
         let rows = contacts.map { contact in
             "<tr><td>\(HTML.escape(contact.name))</td><td>\(HTML.escape(contact.title))</td><td>\(Labels.department(contact.department))</td><td>\(Labels.role(contact.buyingRole))</td><td>\(HTML.escape(contact.phone))</td><td>\(HTML.escape(contact.email))</td></tr>"
         }.joined(separator: "\n")
-        return HTML.page(title: "\(account.name) 联系人", user: Self.subject(token), body: """
-            <h1><a href="/accounts/\(HTML.escape(account.id))">\(HTML.escape(account.name))</a> · 联系人</h1>
-            <table id="contacts"><thead><tr><th>姓名</th><th>职务</th><th>部门</th><th>角色</th><th>电话</th><th>邮箱</th></tr></thead><tbody>
+        return HTML.page(title: "\(account.name) \(L("联系人", "contacts"))", user: Self.subject(token), body: """
+            <h1><a href="/accounts/\(HTML.escape(account.id))">\(HTML.escape(account.name))</a> \(L("· 联系人", "· contacts"))</h1>
+            <table id="contacts"><thead><tr><th>\(L("姓名", "Name"))</th><th>\(L("职务", "Title"))</th><th>\(L("部门", "Department"))</th><th>\(L("角色", "Role"))</th><th>\(L("电话", "Call"))</th><th>\(L("邮箱", "E-mail"))</th></tr></thead><tbody>
             \(rows)
             </tbody></table>
             """)
@@ -324,19 +324,19 @@ struct WebPages: Sendable {
             }.joined()
             return "<label>\(label) <select name=\"\(name)\" id=\"\(name)\">\(options)</select></label>"
         }
-        return HTML.page(title: "编辑 \(account.name)", user: Self.subject(token), body: """
-            <h1>编辑 <a href="/accounts/\(HTML.escape(account.id))">\(HTML.escape(account.name))</a></h1>
+        return HTML.page(title: "\(L("编辑", "Edit")) \(account.name)", user: Self.subject(token), body: """
+            <h1>\(L("编辑", "Edit")) <a href="/accounts/\(HTML.escape(account.id))">\(HTML.escape(account.name))</a></h1>
             \(error.map { "<p class=\"error\" id=\"error\">\(HTML.escape($0))</p>" } ?? "")
             <form class="stack" method="post" action="/accounts/\(HTML.escape(account.id))/edit">
             <input type="hidden" name="version" value="\(account.version)">
-            \(text("name", "名称", account.name))
-            \(text("industry", "行业", account.industry))
-            \(text("region", "区域", account.region))
-            \(text("address", "地址", account.address))
-            \(choice("stage", "阶段", account.stage, Labels.stage))
-            \(choice("grade", "价值等级", account.grade, Labels.grade))
-            \(choice("tier", "层级", account.tier, Labels.tier))
-            <button type="submit" id="save">保存</button>
+            \(text("name", L("名称", "Name"), account.name))
+            \(text("industry", L("行业", "Industry"), account.industry))
+            \(text("region", L("区域", "Region"), account.region))
+            \(text("address", L("地址", "Address"), account.address))
+            \(choice("stage", L("阶段", "Stage"), account.stage, Labels.stage))
+            \(choice("grade", L("价值等级", "Value grade"), account.grade, Labels.grade))
+            \(choice("tier", L("层级", "Tier"), account.tier, Labels.tier))
+            <button type="submit" id="save">\(L("保存", "Save"))</button>
             </form>
             """)
     }
@@ -359,7 +359,7 @@ struct WebPages: Sendable {
             return try await customerPage(id: id, token: token)
         } catch let error as RPCError where [.invalidArgument, .aborted, .alreadyExists].contains(error.code) {
             let detail = error.violations.isEmpty ? error.message : error.violations.map { "\($0.field): \($0.description)" }.joined(separator: "; ")
-            return try await editPage(id: id, token: token, error: error.code == .aborted ? "别人刚改过这个客户，请刷新后再编辑。" + detail : detail, draft: account)
+            return try await editPage(id: id, token: token, error: error.code == .aborted ? L("别人刚改过这个客户，请刷新后再编辑。", "Someone else just changed this account; reload it and edit again.") + detail : detail, draft: account)
         }
     }
 

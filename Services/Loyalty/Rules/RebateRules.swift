@@ -37,9 +37,9 @@ enum RebateRules {
 
     /// "再采购 CNY 1,200,000.00 可达 3.00%（当前 2.00%，预计返利 CNY 100,000.00）".
     static func statement(_ outcome: Outcome) -> String {
-        let now = outcome.rateBp > 0 ? "当前 \(percent(outcome.rateBp))，预计返利 \(MoneyText.display(outcome.amount, "CNY"))" : "尚未达到返利门槛"
-        guard let next = outcome.next else { return "已达最高返利 \(percent(outcome.rateBp))，预计返利 \(MoneyText.display(outcome.amount, "CNY"))" }
-        return "再采购 \(MoneyText.display(outcome.toNext, "CNY")) 可达 \(percent(next.rateBp))（\(now)）"
+        let now = outcome.rateBp > 0 ? L("当前 \(percent(outcome.rateBp))，预计返利 \(MoneyText.display(outcome.amount, "CNY"))", "now \(percent(outcome.rateBp)), expected rebate \(MoneyText.display(outcome.amount, "CNY"))") : L("尚未达到返利门槛", "below the rebate threshold")
+        guard let next = outcome.next else { return L("已达最高返利 \(percent(outcome.rateBp))，预计返利 \(MoneyText.display(outcome.amount, "CNY"))", "top rebate reached, \(percent(outcome.rateBp)), expected rebate \(MoneyText.display(outcome.amount, "CNY"))") }
+        return L("再采购 \(MoneyText.display(outcome.toNext, "CNY")) 可达 \(percent(next.rateBp))（\(now)）", "\(MoneyText.display(outcome.toNext, "CNY")) more for \(percent(next.rateBp)) (\(now))")
     }
 
     static func validate(_ agreement: Agreement) -> [FieldViolation] {

@@ -40,14 +40,14 @@ enum TierRules {
 
     static func label(_ kind: Kind) -> String {
         switch kind {
-        case .purchases12M: "近12个月采购额"
-        case .yearsOfCooperation: "合作年限"
-        case .productLines: "采购产品线"
-        case .industryShowcase: "行业标杆"
-        case .bringsPartners: "引荐合作伙伴"
-        case .nps: "最近一次 NPS"
-        case .paymentBehaviour: "逾期回款次数"
-        case .unspecified, .UNRECOGNIZED: "未知"
+        case .purchases12M: L("近12个月采购额", "Purchases in the last 12 months")
+        case .yearsOfCooperation: L("合作年限", "Years of cooperation")
+        case .productLines: L("采购产品线", "Product lines bought")
+        case .industryShowcase: L("行业标杆", "Industry showcase")
+        case .bringsPartners: L("引荐合作伙伴", "Brings partners")
+        case .nps: L("最近一次 NPS", "Latest NPS")
+        case .paymentBehaviour: L("逾期回款次数", "Late payments")
+        case .unspecified, .UNRECOGNIZED: L("未知", "Unknown")
         }
     }
 
@@ -101,33 +101,33 @@ enum TierRules {
         case .purchases12M:
             result.valueText = yuan(value)
             result.thresholdText = "≥ " + yuan(threshold)
-            result.missing = result.met ? "" : "还差 \(yuan(threshold - value)) 采购额"
+            result.missing = result.met ? "" : L("还差 \(yuan(threshold - value)) 采购额", "\(yuan(threshold - value)) more purchases")
         case .yearsOfCooperation:
-            result.valueText = "\(value) 年"
-            result.thresholdText = "≥ \(threshold) 年"
-            result.missing = result.met ? "" : "合作还差 \(threshold - value) 年"
+            result.valueText = L("\(value) 年", "\(value) years")
+            result.thresholdText = L("≥ \(threshold) 年", "≥ \(threshold) years")
+            result.missing = result.met ? "" : L("合作还差 \(threshold - value) 年", "\(threshold - value) more years of cooperation")
         case .productLines:
-            result.valueText = "\(value) 条"
-            result.thresholdText = "≥ \(threshold) 条"
-            result.missing = result.met ? "" : "再采购 \(threshold - value) 条产品线"
+            result.valueText = L("\(value) 条", "\(value)")
+            result.thresholdText = L("≥ \(threshold) 条", "≥ \(threshold)")
+            result.missing = result.met ? "" : L("再采购 \(threshold - value) 条产品线", "\(threshold - value) more product lines")
         case .industryShowcase:
-            result.valueText = value == 1 ? "是" : "否"
-            result.thresholdText = "是"
-            result.missing = result.met ? "" : "成为行业标杆客户"
+            result.valueText = value == 1 ? L("是", "yes") : L("否", "no")
+            result.thresholdText = L("是", "yes")
+            result.missing = result.met ? "" : L("成为行业标杆客户", "become an industry showcase")
         case .bringsPartners:
-            result.valueText = value == 1 ? "是" : "否"
-            result.thresholdText = "是"
-            result.missing = result.met ? "" : "引荐合作伙伴"
+            result.valueText = value == 1 ? L("是", "yes") : L("否", "no")
+            result.thresholdText = L("是", "yes")
+            result.missing = result.met ? "" : L("引荐合作伙伴", "Brings partners")
         case .nps:
-            result.valueText = value < 0 ? "无回答" : String(value)
+            result.valueText = value < 0 ? L("无回答", "no answer") : String(value)
             result.thresholdText = "≥ \(threshold)"
-            result.missing = result.met ? "" : "最近一次 NPS 达到 \(threshold) 分"
+            result.missing = result.met ? "" : L("最近一次 NPS 达到 \(threshold) 分", "a latest NPS of \(threshold) or more")
         case .paymentBehaviour:
-            result.valueText = "\(value) 次"
-            result.thresholdText = "≤ \(threshold) 次"
-            result.missing = result.met ? "" : "近 12 个月逾期回款不超过 \(threshold) 次"
+            result.valueText = L("\(value) 次", "\(value) times")
+            result.thresholdText = L("≤ \(threshold) 次", "≤ \(threshold) times")
+            result.missing = result.met ? "" : L("近 12 个月逾期回款不超过 \(threshold) 次", "at most \(threshold) late payments in 12 months")
         case .unspecified, .UNRECOGNIZED:
-            result.missing = "未知条件"
+            result.missing = L("未知条件", "unknown criterion")
         }
     }
 
@@ -195,8 +195,8 @@ enum TierRules {
         var missing = check.criteria.filter { $0.mandatory && !$0.met }.map(\.missing)
         let short = check.optionalRequired - check.optionalMet
         if short > 0 {
-            let candidates = check.criteria.filter { !$0.mandatory && !$0.met }.map(\.missing).joined(separator: "；")
-            missing.append("再满足 \(short) 项可选条件：\(candidates)")
+            let candidates = check.criteria.filter { !$0.mandatory && !$0.met }.map(\.missing).joined(separator: L("；", "; "))
+            missing.append(L("再满足 \(short) 项可选条件：\(candidates)", "\(short) more optional criteria: \(candidates)"))
         }
         return missing
     }

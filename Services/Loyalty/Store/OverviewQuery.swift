@@ -48,7 +48,7 @@ enum OverviewQuery {
         }
         return .with {
             $0.programme = programme
-            $0.tiers = [.with { $0.tier = ""; $0.tierName = "未入级"; $0.members = counts[""] ?? 0 }] + ProgrammeRules.ordered(programme).map { tier in
+            $0.tiers = [.with { $0.tier = ""; $0.tierName = L("未入级", "No tier"); $0.members = counts[""] ?? 0 }] + ProgrammeRules.ordered(programme).map { tier in
                 .with { $0.tier = tier.code; $0.tierName = tier.name; $0.members = counts[tier.code] ?? 0 }
             }
             $0.movements = movements

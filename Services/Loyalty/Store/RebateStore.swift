@@ -68,7 +68,7 @@ enum RebateStore {
             $0.nextRateBp = outcome.next?.rateBp ?? 0
             $0.toNextRate = .with { $0.currencyCode = "CNY"; $0.amountMicros = outcome.toNext }
             $0.endAt = agreement.endAt
-            $0.statement = settled ? "已结算：返利 \(MoneyText.display(outcome.amount, "CNY"))（\(RebateRules.percent(outcome.rateBp))）" : RebateRules.statement(outcome)
+            $0.statement = settled ? L("已结算：返利 \(MoneyText.display(outcome.amount, "CNY"))（\(RebateRules.percent(outcome.rateBp))）", "Settled: rebate \(MoneyText.display(outcome.amount, "CNY")) (\(RebateRules.percent(outcome.rateBp)))") : RebateRules.statement(outcome)
         }
     }
 

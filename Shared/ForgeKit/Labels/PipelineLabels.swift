@@ -5,37 +5,37 @@ import ForgeContracts
 public enum PipelineLabels {
     public static func source(_ source: Forge_Pipeline_V1_LeadSource) -> String {
         switch source {
-        case .tradeShow: "展会"
-        case .webInquiry: "网站询盘"
-        case .channelPartner: "渠道伙伴"
-        case .referral: "客户转介绍"
-        case .revisitPool: "回访池"
-        case .manual: "手工录入"
-        case .unspecified, .UNRECOGNIZED: "其他"
+        case .tradeShow: L("展会", "Trade show")
+        case .webInquiry: L("网站询盘", "Web inquiry")
+        case .channelPartner: L("渠道伙伴", "Channel partner")
+        case .referral: L("客户转介绍", "Referral")
+        case .revisitPool: L("回访池", "Revisit pool")
+        case .manual: L("手工录入", "Manual")
+        case .unspecified, .UNRECOGNIZED: L("其他", "Other")
         }
     }
 
     public static func size(_ size: Forge_Accounts_V1_CompanySize) -> String {
         switch size {
-        case .micro: "20 人以下"
-        case .small: "20–99 人"
-        case .medium: "100–999 人"
-        case .large: "1000 人以上"
-        case .unspecified, .UNRECOGNIZED: "未知规模"
+        case .micro: L("20 人以下", "Under 20 staff")
+        case .small: L("20–99 人", "20–99 staff")
+        case .medium: L("100–999 人", "100–999 staff")
+        case .large: L("1000 人以上", "1,000+ staff")
+        case .unspecified, .UNRECOGNIZED: L("未知规模", "Size unknown")
         }
     }
 
     public static func stage(_ stage: Forge_Pipeline_V1_Stage) -> String {
         switch stage {
-        case .technicalConsultation: "技术咨询"
-        case .solutionDesign: "方案设计"
-        case .samplingTrial: "打样/试用"
-        case .quotationNegotiation: "报价与谈判"
-        case .bidding: "投标"
-        case .contract: "合同"
-        case .won: "赢单"
-        case .lost: "丢单"
-        case .unspecified, .UNRECOGNIZED: "未知阶段"
+        case .technicalConsultation: L("技术咨询", "Technical consultation")
+        case .solutionDesign: L("方案设计", "Solution design")
+        case .samplingTrial: L("打样/试用", "Sampling / trial")
+        case .quotationNegotiation: L("报价与谈判", "Quotation and negotiation")
+        case .bidding: L("投标", "Bidding")
+        case .contract: L("合同", "Contract")
+        case .won: L("赢单", "Won")
+        case .lost: L("丢单", "Lost")
+        case .unspecified, .UNRECOGNIZED: L("未知阶段", "Unknown stage")
         }
     }
 }
@@ -43,15 +43,15 @@ public enum PipelineLabels {
 extension PipelineLabels {
     public static func quoteStatus(_ status: Forge_Pipeline_V1_QuoteStatus) -> String {
         switch status {
-        case .pendingApproval: "待审批"
-        case .approved: "已批准"
-        case .approvalRejected: "审批未通过"
-        case .sent: "已发送"
-        case .accepted: "客户已接受"
-        case .declined: "客户已拒绝"
-        case .expired: "已过期"
-        case .superseded: "已被新版本取代"
-        case .unspecified, .UNRECOGNIZED: "未知"
+        case .pendingApproval: L("待审批", "Pending approval")
+        case .approved: L("已批准", "Approved")
+        case .approvalRejected: L("审批未通过", "Approval rejected")
+        case .sent: L("已发送", "Sent")
+        case .accepted: L("客户已接受", "Accepted by the customer")
+        case .declined: L("客户已拒绝", "Declined by the customer")
+        case .expired: L("已过期", "Expired")
+        case .superseded: L("已被新版本取代", "Superseded by a newer version")
+        case .unspecified, .UNRECOGNIZED: L("未知", "Unknown")
         }
     }
 }

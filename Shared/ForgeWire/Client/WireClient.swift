@@ -80,7 +80,10 @@ public final class WireClient: RPCChannel, Sendable {
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         // x-request-id travels when the caller has one (CallOptions(propagating:) carries it
         // downstream); otherwise the server assigns one, so a plain call sends no metadata map.
-        let metadata = options.metadata
+        var metadata = options.metadata
+        if TextLanguage.current != .zh, metadata[MetadataKey.acceptLanguage] == nil {
+            metadata[MetadataKey.acceptLanguage] = TextLanguage.current.rawValue
+        }
         let idempotent = metadata[MetadataKey.idempotencyKey] != nil
         var index = next.add(1, ordering: .relaxed).oldValue
         var attempt = 1

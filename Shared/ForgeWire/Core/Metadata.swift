@@ -8,4 +8,7 @@ public enum MetadataKey {
     public static let idempotencyKey = "idempotency-key"
     /// W3C trace context.
     public static let traceparent = "traceparent"
+    /// The language text for people is written in (`en`; absent: Chinese). Set on every call
+    /// made while `TextLanguage.current` is not Chinese; see `TextLanguage`.
+    public static let acceptLanguage = "accept-language"
 }

@@ -26,7 +26,9 @@ struct CallDispatcher: Sendable {
     /// The outcome of a call: the serialized response, or the error to answer with.
     func dispatch(route: @escaping RPCRouter.Route, payload: Data, context: ServerContext, observersOnly: Bool = false) async -> Result<Data, RPCError> {
         do {
-            let response = try await chain(observersOnly ? observers : interceptors, index: 0, route: route, payload: payload, context: context)
+            let response = try await TextLanguage.serving(context.metadata) {
+                try await chain(observersOnly ? observers : interceptors, index: 0, route: route, payload: payload, context: context)
+            }
             return .success(response)
         } catch {
             return .failure(RPCError(mapping: error, deadlineExpired: ContinuousClock.now >= context.deadline))

@@ -77,6 +77,7 @@ struct EchoService: Forge_Testing_V1_EchoHandler {
         response.text = request.text
         response.requestID = context.requestID
         response.subject = context.principal?.subject ?? ""
+        response.language = TextLanguage.current.rawValue
         return response
     }
 

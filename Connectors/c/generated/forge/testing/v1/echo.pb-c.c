@@ -328,7 +328,7 @@ const ProtobufCMessageDescriptor forge__testing__v1__echo_request__descriptor =
   (ProtobufCMessageInit) forge__testing__v1__echo_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor forge__testing__v1__echo_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor forge__testing__v1__echo_response__field_descriptors[5] =
 {
   {
     "payload",
@@ -378,8 +378,21 @@ static const ProtobufCFieldDescriptor forge__testing__v1__echo_response__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "language",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Testing__V1__EchoResponse, language),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned forge__testing__v1__echo_response__field_indices_by_name[] = {
+  4,   /* field[4] = language */
   0,   /* field[0] = payload */
   2,   /* field[2] = request_id */
   3,   /* field[3] = subject */
@@ -388,7 +401,7 @@ static const unsigned forge__testing__v1__echo_response__field_indices_by_name[]
 static const ProtobufCIntRange forge__testing__v1__echo_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor forge__testing__v1__echo_response__descriptor =
 {
@@ -398,7 +411,7 @@ const ProtobufCMessageDescriptor forge__testing__v1__echo_response__descriptor =
   "Forge__Testing__V1__EchoResponse",
   "forge.testing.v1",
   sizeof(Forge__Testing__V1__EchoResponse),
-  4,
+  5,
   forge__testing__v1__echo_response__field_descriptors,
   forge__testing__v1__echo_response__field_indices_by_name,
   1,  forge__testing__v1__echo_response__number_ranges,

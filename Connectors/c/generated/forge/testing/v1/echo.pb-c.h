@@ -52,10 +52,14 @@ struct  Forge__Testing__V1__EchoResponse
    * The caller's principal subject, when authenticated.
    */
   char *subject;
+  /*
+   * The language the handler ran in (TextLanguage.current: "zh" or "en").
+   */
+  char *language;
 };
 #define FORGE__TESTING__V1__ECHO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&forge__testing__v1__echo_response__descriptor) \
-    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Forge__Testing__V1__SlowRequest

@@ -56,6 +56,9 @@ public nonisolated struct Forge_Testing_V1_EchoResponse: Sendable {
   /// The caller's principal subject, when authenticated.
   public var subject: String = String()
 
+  /// The language the handler ran in (TextLanguage.current: "zh" or "en").
+  public var language: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -152,7 +155,7 @@ nonisolated extension Forge_Testing_V1_EchoRequest: SwiftProtobuf.Message, Swift
 
 nonisolated extension Forge_Testing_V1_EchoResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EchoResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payload\0\u{1}text\0\u{3}request_id\0\u{1}subject\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}payload\0\u{1}text\0\u{3}request_id\0\u{1}subject\0\u{1}language\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -164,6 +167,7 @@ nonisolated extension Forge_Testing_V1_EchoResponse: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularStringField(value: &self.text) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.language) }()
       default: break
       }
     }
@@ -182,6 +186,9 @@ nonisolated extension Forge_Testing_V1_EchoResponse: SwiftProtobuf.Message, Swif
     if !self.subject.isEmpty {
       try visitor.visitSingularStringField(value: self.subject, fieldNumber: 4)
     }
+    if !self.language.isEmpty {
+      try visitor.visitSingularStringField(value: self.language, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -190,6 +197,7 @@ nonisolated extension Forge_Testing_V1_EchoResponse: SwiftProtobuf.Message, Swif
     if lhs.text != rhs.text {return false}
     if lhs.requestID != rhs.requestID {return false}
     if lhs.subject != rhs.subject {return false}
+    if lhs.language != rhs.language {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
