@@ -38,16 +38,16 @@ struct IdentityFixture {
 @Suite("Gateway identity: passwords, sign-in slow-down, refresh tokens, API keys")
 struct IdentityTests {
     @Test("passwords are salted scrypt with the cost in the stored string; only the right password verifies")
-    func passwords() throws {
+    func passwords() async throws {
         let hasher = PasswordHasher(logN: 10)
-        let first = try hasher.hash("耐高温材料-2026")
-        let second = try hasher.hash("耐高温材料-2026")
+        let first = try await hasher.hash("耐高温材料-2026")
+        let second = try await hasher.hash("耐高温材料-2026")
         #expect(first != second, "salted")
         #expect(first.hasPrefix("scrypt$10$8$1$"))
         #expect(!first.contains("耐高温材料"))
-        #expect(hasher.verify("耐高温材料-2026", against: first))
-        #expect(!hasher.verify("耐高温材料-2025", against: first))
-        #expect(!hasher.verify("x", against: "md5$abc"))
+        #expect(await hasher.verify("耐高温材料-2026", against: first))
+        #expect(await !hasher.verify("耐高温材料-2025", against: first))
+        #expect(await !hasher.verify("x", against: "md5$abc"))
     }
 
     @Test("five failed sign-ins are free; then each locks the username for longer, even for the right password; success clears it")

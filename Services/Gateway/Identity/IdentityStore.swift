@@ -52,7 +52,7 @@ struct IdentityStore: Sendable {
 
     /// Creates the first admin when there are no users; returns whether it did.
     func bootstrapAdmin(password: String, at now: Date) async throws -> Bool {
-        let hash = try hasher.hash(password)
+        let hash = try await hasher.hash(password)
         return try await database.write { db in
             guard try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM user") == 0 else { return false }
             try Self.insert(db, .with {
@@ -65,7 +65,7 @@ struct IdentityStore: Sendable {
     }
 
     func create(_ user: Forge_Gateway_V1_User, password: String, context: ServerContext, at now: Date) async throws -> Forge_Gateway_V1_User {
-        let hash = try hasher.hash(password)
+        let hash = try await hasher.hash(password)
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM user WHERE username = ?", arguments: [user.username]) == true {
                 throw RPCError(.alreadyExists, "user \(user.username) exists", violations: [FieldViolation(field: "user.username", description: "is taken")])
@@ -141,10 +141,10 @@ struct IdentityStore: Sendable {
             try String.fetchOne(db, sql: "SELECT password_hash FROM user WHERE username = ?", arguments: [username])
         }
         guard let stored else { throw RPCError(.notFound, "user \(username) not found") }
-        if let oldPassword, !hasher.verify(oldPassword, against: stored) {
+        if let oldPassword, await !hasher.verify(oldPassword, against: stored) {
             throw RPCError(.permissionDenied, "the old password is wrong")
         }
-        let hash = try hasher.hash(newPassword)
+        let hash = try await hasher.hash(newPassword)
         _ = try await database.write(recordingIdempotencyOf: context, at: now) { db in
             try db.execute(sql: "UPDATE user SET password_hash = ? WHERE username = ?", arguments: [hash, username])
             // Every session of the old password ends.
@@ -170,7 +170,7 @@ struct IdentityStore: Sendable {
             throw RPCError(.resourceExhausted, "too many failed sign-ins for \(username); try again in \(wait) s")
         }
         let stored = storedHash ?? hasher.decoy()
-        guard hasher.verify(password, against: stored), let user = found, !user.disabled else {
+        guard await hasher.verify(password, against: stored), let user = found, !user.disabled else {
             try await database.write { db in
                 let failures = (try Int.fetchOne(db, sql: "SELECT failures FROM sign_in_failure WHERE username = ?", arguments: [username]) ?? 0) + 1
                 try db.execute(

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import NIOPosix
 import Synchronization
 
 /// Passwords stored as scrypt (swift-crypto's CryptoExtras), salted per user:
@@ -12,13 +13,25 @@ struct PasswordHasher: Sendable {
     var blockSize = 8
     var parallelism = 1
 
-    func hash(_ password: String) throws -> String {
+    /// Hashes on NIO's blocking-work pool: a scrypt run is ~100 ms of CPU (several times that
+    /// in a debug build) and the wire server runs handlers on its event loops, where it would
+    /// hold up every other call on that loop — the demo load's user creation did, in profiles.
+    func hash(_ password: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { try hashNow(password) }
+    }
+
+    /// Verifies on the same pool, for the same reason.
+    func verify(_ password: String, against stored: String) async -> Bool {
+        (try? await NIOThreadPool.singleton.runIfActive { verifyNow(password, against: stored) }) ?? false
+    }
+
+    func hashNow(_ password: String) throws -> String {
         let salt = SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
         let derived = try derive(password, salt: salt, logN: logN, blockSize: blockSize, parallelism: parallelism)
         return "scrypt$\(logN)$\(blockSize)$\(parallelism)$\(salt.base64EncodedString())$\(derived.base64EncodedString())"
     }
 
-    func verify(_ password: String, against stored: String) -> Bool {
+    func verifyNow(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$").map(String.init)
         guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]), let p = Int(parts[3]),
               (10...20).contains(logN), let salt = Data(base64Encoded: parts[4]), let expected = Data(base64Encoded: parts[5]),
@@ -34,7 +47,7 @@ struct PasswordHasher: Sendable {
     func decoy() -> String {
         decoyHash.value.withLock { cached in
             if let cached { return cached }
-            let made = (try? hash("decoy")) ?? ""
+            let made = (try? hashNow("decoy")) ?? ""
             cached = made
             return made
         }
