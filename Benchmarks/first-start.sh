@@ -4,20 +4,27 @@
 # healthy, the demo load, and "ready" (the wall time from starting the processes to the end of
 # the demo load) — then stops it with SIGINT and prints how long that took.
 #
-#   Benchmarks/first-start.sh [--release] [--interrupt] [RUNS]
+#   Benchmarks/first-start.sh [--debug | --production] [--interrupt] [RUNS]
 #
-# Without --release it measures the README's build (`swift build`, debug), as a new user runs it.
-# --interrupt sends SIGINT as soon as the demo load has begun (Ctrl-C during start-up).
+# By default it measures the README's build (`Scripts/up.sh`: `swift build -c release`), as a new
+# user runs it; --debug the debug build the tests use; --production the container's build
+# (Scripts/build-release.sh). --interrupt sends SIGINT as soon as the demo load has begun
+# (Ctrl-C during start-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [[ "${1:-}" == "--release" ]]; then
-    shift
-    Scripts/build-release.sh >/dev/null
-    bin=$(Scripts/build-release.sh --show-bin-path)
-else
-    swift build >/dev/null 2>&1
-    bin=$(swift build --show-bin-path)
-fi
+case "${1:-}" in
+    --debug)
+        shift
+        swift build >/dev/null 2>&1
+        bin=$(swift build --show-bin-path) ;;
+    --production)
+        shift
+        Scripts/build-release.sh >/dev/null
+        bin=$(Scripts/build-release.sh --show-bin-path) ;;
+    *)
+        swift build -c release >/dev/null 2>&1
+        bin=$(swift build -c release --show-bin-path) ;;
+esac
 interrupt=0
 if [[ "${1:-}" == "--interrupt" ]]; then interrupt=1; shift; fi
 runs=${1:-3}

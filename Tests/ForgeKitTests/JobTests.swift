@@ -1,5 +1,6 @@
 import ForgeContracts
 @testable import ForgeKit
+import ForgeTestSupport
 import ForgeWire
 import Foundation
 import GRDB
@@ -45,6 +46,25 @@ struct JobTests {
         #expect(try await scheduler.runDue() == 1)
         #expect(try await scheduler.runDue() == 0, "a done job does not run again")
         #expect(try await scheduler.jobs(state: "done", limit: 10).map(\.id) == ["job-1"])
+    }
+
+    @Test("a job due now wakes the runner when its transaction commits instead of waiting for the next poll (an hour here); one due later waits")
+    func dueNowWakesTheRunner() async throws {
+        let database = try ForgeDatabase.temporary()
+        let clock = ManualClock()
+        let probe = Probe()
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: ["remind": probe.handler], pollInterval: .seconds(3600))
+        let runner = Task { try await scheduler.run() }
+        defer { runner.cancel() }
+        try await schedule(database, clock: clock, in: 0, id: "first")
+        #expect(await Poll.until(seconds: 20) { probe.count == 1 }, "the first runs on the runner's first round or by its wake")
+        // The runner now waits for an hour: only the wake-up brings the next one in time.
+        try await schedule(database, clock: clock, in: 60, id: "later")
+        try await schedule(database, clock: clock, in: 0, id: "second")
+        #expect(await Poll.until(seconds: 20) { probe.count == 2 })
+        #expect(probe.runs.withLock { $0 } == ["first", "second"])
+        runner.cancel()
+        _ = try? await runner.value
     }
 
     @Test("a job interrupted by shutdown counts no attempt and keeps its lease for the next runner")

@@ -72,7 +72,9 @@ struct PipelineProcessTests {
                 $0.source = .tradeShow
             }
         }
-        let existing = try await marketing.pipeline.captureLead(inquiry)
+        // Captured from an English page: the answer may be English, the timeline entry stays in
+        // the organisation's language (storedText).
+        let existing = try await TextLanguage.$current.withValue(.en) { try await marketing.pipeline.captureLead(inquiry) }
         #expect(existing.outcome == .existingAccount)
         #expect(existing.accountID == customer.id)
         #expect(existing.accountOwnerID == "rep-a")
@@ -80,6 +82,7 @@ struct PipelineProcessTests {
         #expect(again.activityID == existing.activityID)
         let timeline = try await rep.accounts.listActivities(.with { $0.accountID = customer.id }).activities
         #expect(timeline.filter { $0.subject.hasPrefix("新询盘") }.map(\.id) == [existing.activityID])
+        #expect(timeline.first { $0.id == existing.activityID }?.subject == "新询盘（展会）", "not 新询盘（Trade show）")
         #expect(try await rep.pipeline.listMyTasks(.init()).tasks.contains { $0.kind == "existing_account_inquiry" && $0.accountID == customer.id })
 
         // A new lead, converted twice: one account, one contact, one opportunity.

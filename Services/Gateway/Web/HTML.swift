@@ -42,7 +42,7 @@ enum HTML {
         body { margin: 0; font: 15px/1.55 system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif; color: var(--ink); background: #f7f8fa; }
         header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1.2rem; background: #fff; border-bottom: 1px solid var(--line); }
         header a.brand { font-weight: 700; color: var(--ink); text-decoration: none; }
-        header a.lang { margin-left: auto; white-space: nowrap; } header form { margin-left: .6rem; } header .muted { white-space: nowrap; }
+        header a.lang { margin-left: auto; white-space: nowrap; } header form { margin-left: .6rem; } header button { white-space: nowrap; } header .muted { white-space: nowrap; }
         main { max-width: 1100px; margin: 0 auto; padding: 1rem 1.2rem 3rem; }
         a { color: var(--accent); }
         h1 { font-size: 1.4rem; margin: .6rem 0 1rem; }

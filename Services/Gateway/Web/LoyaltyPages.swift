@@ -163,7 +163,7 @@ struct LoyaltyPages: Sendable {
                 """
         }.joined()
         let next = evaluation.nextTier.isEmpty ? "<p id=\"next-tier\">\(L("已是最高等级。", "Already the highest tier."))</p>" : """
-            <section class="card" id="next-tier"><h2>\(L("升至", "To reach")) \(HTML.escape(Self.tierName(evaluation.nextTier, in: programme))) \(L("还需要", "still needed:"))</h2>
+            <section class="card" id="next-tier"><h2>\(L("升至", "To reach")) \(HTML.escape(Self.tierName(evaluation.nextTier, in: programme))) \(L("还需要", "— still needed:"))</h2>
             <ul>\(evaluation.missingForNext.map { "<li>\(HTML.escape($0))</li>" }.joined())</ul></section>
             """
         let entitlements = membership.entitlements.map { balance in
@@ -198,7 +198,7 @@ struct LoyaltyPages: Sendable {
             """
         return HTML.page(title: "\(L("会员", "Partners")) \(membership.accountName)", user: WebPages.subject(token), body: """
             <h1><a href="/accounts/\(HTML.escape(accountID))">\(HTML.escape(membership.accountName.isEmpty ? accountID : membership.accountName))</a> \(Self.tierBadge(membership.tier, membership.tierName))</h1>
-            <p class="muted" id="member-summary">\(L("近 12 个月采购", "Purchases in the last 12 months")) \(WebPages.money(evaluation.purchases12M))\(membership.hasMemberSince ? " \(L("· 入会", "· member since")) \(WebPages.date(membership.memberSince))" : "") \(L("· 服务等级", "· service level")) \(HTML.escape(membership.serviceLevel.isEmpty ? "standard" : membership.serviceLevel)) \(L("· 评估于", "· evaluated")) \(WebPages.dateTime(evaluation.evaluatedAt))\(L("（方案第", "(programme version")) \(evaluation.programmeVersion) \(L("版）", ")"))</p>
+            <p class="muted" id="member-summary">\(L("近 12 个月采购", "Purchases in the last 12 months")) \(WebPages.money(evaluation.purchases12M))\(membership.hasMemberSince ? " \(L("· 入会", "· member since")) \(WebPages.date(membership.memberSince))" : "") \(L("· 服务等级", "· service level")) \(HTML.escape(membership.serviceLevel.isEmpty ? "standard" : membership.serviceLevel)) \(L("· 评估于", "· evaluated")) \(WebPages.dateTime(evaluation.evaluatedAt))\(L("（方案第 \(evaluation.programmeVersion) 版）", " (programme version \(evaluation.programmeVersion))"))</p>
             \(status)
             \(next)
             <h2>\(L("为什么是这个等级", "Why this tier"))</h2>

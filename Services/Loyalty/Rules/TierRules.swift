@@ -117,7 +117,7 @@ enum TierRules {
         case .bringsPartners:
             result.valueText = value == 1 ? L("是", "yes") : L("否", "no")
             result.thresholdText = L("是", "yes")
-            result.missing = result.met ? "" : L("引荐合作伙伴", "Brings partners")
+            result.missing = result.met ? "" : L("引荐合作伙伴", "bring in partners")
         case .nps:
             result.valueText = value < 0 ? L("无回答", "no answer") : String(value)
             result.thresholdText = "≥ \(threshold)"

@@ -54,7 +54,9 @@ enum MembershipStore {
     @discardableResult
     static func evaluate(_ db: Database, accountID: String, programme: Programme, now: Date, trigger: String, day: TimeInterval) throws -> Membership {
         let facts = try LoyaltyStore.facts(db, accountID: accountID, now: now)
-        let evaluation = TierRules.evaluate(accountID: accountID, facts, programme: programme, now: now, trigger: trigger, explained: false)
+        // Applied and kept in the history: in the stored language (the member page measures
+        // the criteria afresh in its reader's).
+        let evaluation = storedText { TierRules.evaluate(accountID: accountID, facts, programme: programme, now: now, trigger: trigger, explained: false) }
         return try apply(db, evaluation, programme: programme, now: now, day: day)
     }
 
@@ -108,7 +110,7 @@ enum MembershipStore {
                 $0.accountID = accountID
                 $0.ownerID = membership.ownerID
                 $0.pending = membership.pendingDowngrade
-                $0.missing = explained.checks.first { $0.tier == base }.map(TierRules.missing) ?? []
+                $0.missing = storedText { explained.checks.first { $0.tier == base }.map(TierRules.missing) ?? [] }
             }, accountID: accountID, at: now)
             changed = true
         case .keepWaiting(let to):

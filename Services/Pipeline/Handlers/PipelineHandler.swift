@@ -64,7 +64,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
                 $0.activity = .with {
                     $0.accountID = match.accountID
                     $0.kind = .note
-                    $0.subject = "新询盘（\(PipelineLabels.source(lead.source))）" + (lead.productLine.isEmpty ? "" : "：\(lead.productLine)")
+                    $0.subject = "新询盘（\(storedText { PipelineLabels.source(lead.source) })）" + (lead.productLine.isEmpty ? "" : "：\(lead.productLine)")
                     $0.body = [lead.need, contactLine, lead.campaign.isEmpty ? "" : "活动：\(lead.campaign)", "由 \(principal.subject) 录入线索，匹配依据：\(match.reason)"]
                         .filter { !$0.isEmpty }.joined(separator: "\n")
                     if receivedAtGiven { $0.occurredAt = lead.receivedAt }

@@ -42,10 +42,10 @@ enum LeadScoring {
         if !lead.industry.isEmpty, let points = prepared.industry[NameNormalizer.fold(lead.industry)] { add("fit", "industry", points, lead.industry) }
         if !lead.region.isEmpty, let points = prepared.region[NameNormalizer.fold(lead.region)] { add("fit", "region", points, lead.region) }
         if let points = rules.sizePoints.first(where: { $0.size == lead.companySize })?.points {
-            add("fit", "size", points, PipelineLabels.size(lead.companySize))
+            add("fit", "size", points, storedText { PipelineLabels.size(lead.companySize) })
         }
         if let points = rules.sourcePoints.first(where: { $0.source == lead.source })?.points {
-            add("intent", "source", points, PipelineLabels.source(lead.source))
+            add("intent", "source", points, storedText { PipelineLabels.source(lead.source) })
         }
         let need = NameNormalizer.fold(lead.need)
         for keyword in prepared.keywords where need.contains(keyword.folded) {

@@ -70,7 +70,13 @@ public final class JobScheduler: Service, Sendable {
                 """,
             arguments: [id, kind, payload, dueAt.timeIntervalSince1970, maxAttempts, now.timeIntervalSince1970, now.timeIntervalSince1970]
         )
+        if dueAt <= now { wakeRunnerOnCommit(db) }
         return id
+    }
+
+    /// A job due now wakes this process's runner once the transaction that made it commits.
+    private static func wakeRunnerOnCommit(_ db: Database) {
+        db.afterNextTransaction { _ in JobWakeup.shared.signal() }
     }
 
     /// Schedules the next run of a job that runs again and again (a daily scan, a sweep), from
@@ -121,7 +127,8 @@ public final class JobScheduler: Service, Sendable {
                 }
                 // A full batch means more may be due (a campaign's 5,000 invitations): go on
                 // at once rather than 100 jobs a poll.
-                if ran < Self.batchSize { try? await Task.sleep(for: self.pollInterval) }
+                // Otherwise wait for the next poll, or for a job due now (JobWakeup).
+                if ran < Self.batchSize { await JobWakeup.shared.wait(upTo: self.pollInterval) }
             }
         }
     }
@@ -217,7 +224,8 @@ public final class JobScheduler: Service, Sendable {
 
     /// `retry(id:)` inside the caller's transaction; nil when there is no such job or it is running.
     public static func retry(_ db: Database, id: String, now: Date) throws -> JobRecord? {
-        try JobRecord.fetchOne(
+        wakeRunnerOnCommit(db)
+        return try JobRecord.fetchOne(
             db,
             sql: """
                 UPDATE jobs SET state = 'pending', attempts = 0, due_at = ?, lease_owner = NULL, lease_until = NULL,
