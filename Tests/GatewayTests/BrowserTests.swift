@@ -338,5 +338,10 @@ struct BrowserTests {
         #expect(!switched.body.contains("客户健康度") && !switched.body.contains("流失风险"))
         let remembered = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/analytics/risks", headers: ["Cookie": "\(session); forge_lang=en", "Accept-Language": "zh-CN"])
         #expect(remembered.body.contains("Accounts at risk of churn") && !remembered.body.contains("流失风险客户"), "the remembered choice wins over the browser's header")
+        // A page address that does not exist: a page with the way back, in the reader's language.
+        let missing = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/x/no-such-page", headers: ["Cookie": "\(session); forge_lang=en"])
+        #expect(missing.status == 404 && missing.body.contains("Page not found") && missing.body.contains(#"<a href="/accounts">"#), "\(missing.status) \(missing.body)")
+        #expect(try await HTTPTestClient.request(port: stack.httpPort, "GET", "/no-such-page").body.contains("页面不存在"))
+        #expect(try await HTTPTestClient.request(port: stack.httpPort, "GET", "/api/v1/no-such-thing").body.contains("<html") == false, "the API keeps its errors")
     }
 }

@@ -35,6 +35,7 @@ struct HTTPGateway: Sendable {
         // A path asked with a method it lacks: 405 naming the methods it has (not 404).
         router.add(middleware: MethodNotAllowed(routes: HTTPRoutes.all))
         router.add(middleware: PageLanguageMiddleware())
+        router.add(middleware: PageNotFound())
         router.get("/api/v1/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
         }
