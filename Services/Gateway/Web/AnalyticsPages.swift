@@ -338,7 +338,7 @@ struct AnalyticsPages: Sendable {
             lines.append([report.month, kpi.key, kpi.label, kpi.unit, figure(kpi), plain(kpi.numerator), kpi.numeratorLabel, plain(kpi.denominator),
                           kpi.denominatorLabel, figure(line.previousMonth), figure(line.previousYear), kpi.formula].map(cell).joined(separator: ","))
         }
-        // A BOM so that Excel opens the Chinese labels as UTF-8.
+        // A BOM so that Excel opens the labels (Chinese by default) as UTF-8.
         return "\u{FEFF}" + lines.joined(separator: "\r\n") + "\r\n"
     }
 

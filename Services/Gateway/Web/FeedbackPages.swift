@@ -176,7 +176,7 @@ struct FeedbackPages: Sendable {
             """
     }
 
-    /// The default keyword rules' tags in Chinese; a company's own tags show as they are named.
+    /// The default keyword rules' tags in the page's language; a company's own tags show as they are named.
     static var tagLabels: [String: String] { ["delivery": L("交期", "delivery"), "quality": L("质量", "quality"), "price": L("价格", "price"), "service": L("服务", "service"), "documentation": L("资料", "documentation")] }
 
     // MARK: Follow-ups

@@ -1,7 +1,7 @@
 import ForgeKit
 import ForgeContracts
 
-/// How enum values read on the pages (Chinese first, as the sales floor speaks).
+/// How enum values read on the pages, in the page's language (`L`).
 enum Labels {
     static func stage(_ value: Forge_Accounts_V1_LifecycleStage) -> String {
         switch value {
