@@ -215,15 +215,14 @@ struct LoyaltyPages: Sendable {
             """)
     }
 
+    /// A history entry's kind; the override's end shares its words with the tier-change reasons.
     static func historyKind(_ kind: String) -> String {
         switch kind {
         case "tier_changed": L("等级变动", "Tier change")
         case "downgrade_warned": L("降级预警", "Downgrade warning")
         case "downgrade_cancelled": L("取消降级", "Downgrade cancelled")
-        case "override_set": L("经理调整", "Manager override")
-        case "override_cleared": L("取消调整", "Override cancelled")
-        case "override_expired": L("调整到期", "Override expired")
-        default: kind
+        case "override_set": reason("override")
+        default: reason(kind)
         }
     }
 

@@ -21,11 +21,8 @@ extension TextLanguage {
         if let asked = request.uri.queryParameters["lang"], let language = parse(asked) {
             return (language, true)
         }
-        if let header = request.headers[.cookie] {
-            for part in header.split(separator: ";") {
-                let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if pair.count == 2, pair[0] == cookie, let language = parse(pair[1]) { return (language, false) }
-            }
+        if let remembered = request.cookies[cookie]?.value, let language = parse(remembered) {
+            return (language, false)
         }
         return (request.headers[.acceptLanguage].flatMap(fromAcceptLanguage) ?? .zh, false)
     }

@@ -53,12 +53,8 @@ struct WebPages: Sendable {
     // MARK: Plumbing
 
     static func sessionToken(_ request: Request) -> String? {
-        guard let header = request.headers[.cookie] else { return nil }
-        for part in header.split(separator: ";") {
-            let pair = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-            if pair.count == 2, pair[0] == cookie, !pair[1].isEmpty { return String(pair[1]) }
-        }
-        return nil
+        guard let value = request.cookies[cookie]?.value, !value.isEmpty else { return nil }
+        return value
     }
 
     static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
