@@ -177,7 +177,7 @@ struct LoyaltyPages: Sendable {
             "<li class=\"rebate\"><strong>\(HTML.escape(progress.name))</strong>\(L("：期内采购", ": purchases in the period")) \(WebPages.money(progress.purchases)) · \(HTML.escape(progress.statement))\(L("（至", " (until")) \(WebPages.date(progress.endAt))\(L("）", ")"))</li>"
         }.joined()
         let log = entries.filter { $0.kind != "evaluated" }.map { entry in
-            "<li><span class=\"muted\">\(WebPages.date(entry.at))</span> \(HTML.escape(Self.historyKind(entry.kind))) \(HTML.escape(Self.tierName(entry.fromTier, in: programme))) → \(HTML.escape(Self.tierName(entry.toTier, in: programme)))\(entry.reason.isEmpty ? "" : " · " + HTML.escape(Self.reason(entry.reason)))\(entry.by == "system" ? "" : "（\(HTML.escape(entry.by))）")</li>"
+            "<li><span class=\"muted\">\(WebPages.date(entry.at))</span> \(HTML.escape(Self.historyKind(entry.kind))) \(HTML.escape(Self.tierName(entry.fromTier, in: programme))) → \(HTML.escape(Self.tierName(entry.toTier, in: programme)))\(entry.reason.isEmpty ? "" : " · " + HTML.escape(Self.reason(entry.reason)))\(entry.by == "system" ? "" : L("（\(HTML.escape(entry.by))）", " (\(HTML.escape(entry.by)))"))</li>"
         }.joined()
         let status = [
             membership.hasOverride ? "<p class=\"warning\" id=\"override\">\(L("经理调整为", "Set by a manager to")) \(HTML.escape(Self.tierName(membership.override.tier, in: programme)))\(L("（", " ("))\(HTML.escape(membership.override.setBy))\(L("：", ": "))\(HTML.escape(membership.override.reason))\(L("），", "), until "))\(WebPages.date(membership.override.expiresAt))\(L(" 到期", ""))</p>" : "",
