@@ -34,7 +34,8 @@ if (( ${#packages[@]} )); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
-if [[ "${1:-}" == "--test" ]] && ! python3 -c "import selenium, openapi_spec_validator, aiosmtpd" 2>/dev/null; then
-    python3 -m pip install -q --break-system-packages selenium openapi-spec-validator aiosmtpd 2>/dev/null \
-        || python3 -m pip install -q selenium openapi-spec-validator aiosmtpd
+# schemathesis is pinned: Scripts/api-fuzz.sh runs it with a fixed seed, so a run is repeatable.
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import selenium, openapi_spec_validator, aiosmtpd; from importlib.metadata import version; assert version('schemathesis') == '4.32.5'" 2>/dev/null; then
+    python3 -m pip install -q --break-system-packages selenium openapi-spec-validator aiosmtpd schemathesis==4.32.5 2>/dev/null \
+        || python3 -m pip install -q selenium openapi-spec-validator aiosmtpd schemathesis==4.32.5
 fi

@@ -15,7 +15,7 @@ struct SchemaEmitter {
         var schemas: [(String, String)] = []
         for file in files {
             for message in Self.allMessages(file.messages) where !message.options.mapEntry {
-                schemas.append((message.fullName, try Self.json(Self.schema(of: message))))
+                schemas.append((message.fullName, try Self.json(try Self.schema(of: message))))
             }
         }
         var p = CodePrinter(indent: "    ".unicodeScalars, addNewlines: true)
@@ -48,12 +48,47 @@ struct SchemaEmitter {
         messages.flatMap { [$0] + allMessages($0.messages) }
     }
 
-    static func schema(of message: Descriptor) -> [String: Any] {
+    static func schema(of message: Descriptor) throws -> [String: Any] {
         var properties: [String: Any] = [:]
+        var required: [String] = []
         for field in message.fields {
-            properties[field.name] = schema(of: field)
+            let annotations = try Annotations(of: field)
+            var property = Self.schema(of: field)
+            if annotations.required {
+                required.append(field.name)
+                property = Self.merge(property, Self.setRule(of: field))
+            } else {
+                // The protobuf JSON mapping reads null as the field's default (not set).
+                property = Self.nullable(property)
+            }
+            if annotations.eachSet {
+                property = Self.merge(property, ["items": Self.elementSetRule(of: field)])
+            }
+            if !annotations.requires.isEmpty, let nested = field.messageType {
+                var rules: [String: Any] = [:]
+                for name in annotations.requires {
+                    guard let inner = nested.fields.first(where: { $0.name == name }) else {
+                        throw AnnotationError(field: field.fullName, text: "@requires \(name): \(nested.fullName) has no such field")
+                    }
+                    rules[name] = Self.setRule(of: inner)
+                }
+                property = Self.merge(property, ["required": annotations.requires, "properties": rules])
+            }
+            properties[field.name] = Self.merge(property, annotations.schema)
         }
-        return ["type": "object", "title": message.fullName, "properties": properties, "additionalProperties": false]
+        var schema: [String: Any] = ["type": "object", "title": message.fullName, "properties": properties, "additionalProperties": false]
+        if !required.isEmpty { schema["required"] = required }
+        // On the message: which of its fields must be set together.
+        let annotations = try Annotations(comments: message.sourceCodeInfoLocation?.leadingComments ?? "", of: message.fullName)
+        for (names, keyword) in [(annotations.requiresAny, "anyOf"), (annotations.requiresOne, "oneOf")] where !names.isEmpty {
+            schema[keyword] = try names.map { name -> [String: Any] in
+                guard let field = message.fields.first(where: { $0.name == name }) else {
+                    throw AnnotationError(field: message.fullName, text: "\(name): no such field")
+                }
+                return ["required": [name], "properties": [name: Self.setRule(of: field)]]
+            }
+        }
+        return Self.merge(schema, annotations.schema)
     }
 
     static func schema(of field: FieldDescriptor) -> [String: Any] {
@@ -66,6 +101,164 @@ struct SchemaEmitter {
         return value(of: field)
     }
 
+    /// What `@required` adds to a field's schema: present and not its default.
+    static func setRule(of field: FieldDescriptor) -> [String: Any] {
+        if field.isRepeated { return field.isMap ? ["type": "object", "minProperties": 1] : ["type": "array", "minItems": 1] }
+        return elementSetRule(of: field)
+    }
+
+    /// What makes one value of `field` set: not null, and not its type's default.
+    static func elementSetRule(of field: FieldDescriptor) -> [String: Any] {
+        switch field.type {
+        // The services trim what they read: a name of spaces is no name. The class lists what
+        // Foundation's whitespacesAndNewlines holds, so the schema and the trimming agree.
+        case .string: return ["type": "string", "minLength": 1, "pattern": Self.notBlank]
+        case .float, .double: return ["type": "number", "not": ["const": 0]]
+        case .message, .group:
+            switch field.messageType!.fullName {
+            case "google.protobuf.Timestamp", "google.protobuf.Duration": return ["type": "string"]
+            default: return ["type": "object"]
+            }
+        // A count, a version, a quantity: above zero.
+        case .int32, .sint32, .sfixed32, .uint32, .fixed32:
+            return ["type": "integer", "minimum": 1]
+        case .int64, .sint64, .sfixed64, .uint64, .fixed64:
+            return ["type": ["string", "integer"], "minimum": 1, "pattern": "^[1-9][0-9]{0,17}$"]
+        case .enum:
+            let values = field.enumType!.values.dropFirst()
+            return ["enum": values.map { $0.name as Any } + values.map { Int($0.number) as Any }]
+        default: return [:]
+        }
+    }
+
+    static let int64 = "^(0|-?(\(notAbove("9223372036854775807")))|-9223372036854775808)$"
+    static let uint64 = "^(0|\(notAbove("18446744073709551615")))$"
+
+    /// A pattern of the decimal numbers from 1 to `limit`, without leading zeros: the shorter
+    /// ones, then those of the same length that are smaller digit by digit.
+    static func notAbove(_ limit: String) -> String {
+        let digits = limit.map { Int(String($0))! }
+        var choices = ["[1-9][0-9]{0,\(digits.count - 2)}"]
+        for (index, digit) in digits.enumerated() {
+            let low = index == 0 ? 1 : 0
+            guard digit > low else { continue }
+            let prefix = digits[..<index].map(String.init).joined()
+            let range = digit - 1 == low ? "\(low)" : "[\(low)-\(digit - 1)]"
+            let rest = digits.count - index - 1
+            choices.append(prefix + range + (rest > 0 ? "[0-9]{\(rest)}" : ""))
+        }
+        choices.append(limit)
+        return choices.joined(separator: "|")
+    }
+
+    static let timestamp = #"^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])$"#
+
+    static let notBlank = #"[^\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"#
+
+    /// `schema`, or null.
+    static func nullable(_ schema: [String: Any]) -> [String: Any] {
+        var schema = schema
+        if var values = schema["enum"] as? [Any] {
+            values.append(NSNull())
+            schema["enum"] = values
+        }
+        if let type = schema["type"] as? String {
+            schema["type"] = [type, "null"]
+            return schema
+        }
+        if let types = schema["type"] as? [String] {
+            schema["type"] = types + ["null"]
+            return schema
+        }
+        return ["anyOf": [schema, ["type": "null"]]]
+    }
+
+    /// `extra` laid over `base`; objects (such as `items`) merged key by key.
+    static func merge(_ base: [String: Any], _ extra: [String: Any]) -> [String: Any] {
+        base.merging(extra) { old, new in
+            if let old = old as? [String: Any], let new = new as? [String: Any] { return merge(old, new) }
+            return new
+        }
+    }
+
+    /// The constraints a field's leading comment states, one annotation a line, so the .proto
+    /// file says once what the service checks and the OpenAPI document shows it:
+    ///
+    ///     // @required                       set, and not to its default: a string with a
+    ///     //                                 character other than a space, a message, at least
+    ///     //                                 one element, an enum value other than the first,
+    ///     //                                 a number above zero
+    ///     // @each_set                       on a repeated field: no element is its
+    ///     //                                 default (an enum's first value, "")
+    ///     // @min_text 3                     at least 3 characters once the spaces around
+    ///     //                                 are trimmed
+    ///     // @requires version name          on a message field: those of its fields are
+    ///     //                                 @required here (a version on update, not on create)
+    ///
+    /// and on a message:
+    ///
+    ///     // @requires_any company_name contact_name    at least one of them set
+    ///     // @requires_one segment_id account_ids       exactly one of them set
+    ///     // @schema {…}                                 laid over the message's schema
+    ///     // @schema {"maxLength": 200}      JSON Schema keywords laid over the field's schema
+    ///     //                                 ("{notBlank}" in a pattern: a character @required
+    ///     //                                 does not call blank)
+    ///     //                                 (of the array, for a repeated field; "items" for
+    ///     //                                 its elements)
+    struct Annotations {
+        var required = false
+        /// On a repeated field: no element is its default (an enum's …_UNSPECIFIED, "").
+        var eachSet = false
+        var requires: [String] = []
+        var schema: [String: Any] = [:]
+
+        /// On a message: at least one of these fields is set.
+        var requiresAny: [String] = []
+        /// On a message: exactly one of these fields is set.
+        var requiresOne: [String] = []
+
+        init(of field: FieldDescriptor) throws {
+            try self.init(comments: field.sourceCodeInfoLocation?.leadingComments ?? "", of: field.fullName)
+        }
+
+        init(comments: String, of name: String) throws {
+            for line in comments.split(separator: "\n") {
+                let text = line.trimmingCharacters(in: .whitespaces)
+                if text == "@required" {
+                    required = true
+                } else if text == "@each_set" {
+                    eachSet = true
+                } else if text.hasPrefix("@requires_any ") {
+                    requiresAny += text.dropFirst("@requires_any ".count).split(separator: " ").map(String.init)
+                } else if text.hasPrefix("@requires_one ") {
+                    requiresOne += text.dropFirst("@requires_one ".count).split(separator: " ").map(String.init)
+                } else if text.hasPrefix("@min_text "), let count = Int(text.dropFirst("@min_text ".count)), count > 0 {
+                    // The first and last of `count` characters that are not spaces: its length once trimmed.
+                    let pattern = SchemaEmitter.notBlank + String(repeating: #"[\s\S]*"# + SchemaEmitter.notBlank, count: count - 1)
+                    schema = SchemaEmitter.merge(schema, ["minLength": count, "pattern": pattern])
+                } else if text.hasPrefix("@requires ") {
+                    requires += text.dropFirst("@requires ".count).split(separator: " ").map(String.init)
+                } else if text.hasPrefix("@schema ") {
+                    // `{notBlank}` in a pattern: the characters @required calls blank.
+                    let json = text.dropFirst("@schema ".count)
+                        .replacingOccurrences(of: "{notBlank}", with: SchemaEmitter.notBlank.replacingOccurrences(of: "\\", with: "\\\\"))
+                    guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+                        throw AnnotationError(field: name, text: text)
+                    }
+                    schema = SchemaEmitter.merge(schema, object)
+                } else if text.hasPrefix("@") {
+                    throw AnnotationError(field: name, text: text)
+                }
+            }
+        }
+    }
+
+    struct AnnotationError: Error, CustomStringConvertible {
+        let field: String
+        let text: String
+        var description: String { "\(field): cannot read the annotation \"\(text)\" (@required, @requires, @requires_any, @requires_one, or @schema with a JSON object)" }
+    }
+
     /// The schema of one value of `field` (an element, for a repeated field).
     static func value(of field: FieldDescriptor) -> [String: Any] {
         switch field.type {
@@ -74,15 +267,23 @@ struct SchemaEmitter {
         case .bool: return ["type": "boolean"]
         case .int32, .sint32, .sfixed32: return ["type": "integer", "minimum": Int(Int32.min), "maximum": Int(Int32.max)]
         case .uint32, .fixed32: return ["type": "integer", "minimum": 0, "maximum": Int(UInt32.max)]
-        case .int64, .sint64, .sfixed64: return ["type": "string", "pattern": "^-?[0-9]{1,19}$", "format": "int64"]
-        case .uint64, .fixed64: return ["type": "string", "pattern": "^[0-9]{1,20}$", "format": "uint64"]
+        // The mapping writes 64-bit integers as strings and reads numbers too.
+        case .int64, .sint64, .sfixed64:
+        // Within 64 bits and without a leading zero (swift-protobuf refuses "007").
+            return ["type": ["string", "integer"], "pattern": Self.int64, "format": "int64", "minimum": Int64.min, "maximum": Int64.max]
+        case .uint64, .fixed64:
+            return ["type": ["string", "integer"], "pattern": Self.uint64, "format": "uint64", "minimum": 0, "maximum": UInt64.max]
         case .float, .double: return ["type": "number"]
+        // By name as the mapping writes them; it reads their numbers too.
         case .enum:
-            return ["type": "string", "enum": field.enumType!.values.map(\.name)]
+            let values = field.enumType!.values
+            return ["type": ["string", "integer"], "enum": values.map { $0.name as Any } + values.map { Int($0.number) as Any }]
         case .message, .group:
             let message = field.messageType!
             switch message.fullName {
-            case "google.protobuf.Timestamp": return ["type": "string", "format": "date-time"]
+            // What swift-protobuf reads: no leap second, a capital T, at most nine digits of a
+            // second and an offset below 14 hours, years 0001-9999.
+            case "google.protobuf.Timestamp": return ["type": "string", "format": "date-time", "pattern": Self.timestamp]
             case "google.protobuf.Duration": return ["type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$"]
             default: return ["$ref": "#/components/schemas/\(message.fullName)"]
             }

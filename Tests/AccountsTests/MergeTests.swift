@@ -52,6 +52,9 @@ struct MergeTests {
         #expect(timeline.map(\.accountID) == [survivor.id])
         let found = try await fixture.handler.searchActivities(.with { $0.query = "耐高温材料" }, context: rep).activities
         #expect(found.map(\.accountID) == [survivor.id])
+        // A NUL ends FTS5's quoted string early ("unterminated string", an internal error once).
+        let withNul = try await fixture.handler.searchActivities(.with { $0.query = "耐高温\u{0}材料" }, context: rep).activities
+        #expect(withNul.map(\.accountID) == [survivor.id])
         let listed = try await fixture.handler.listAccounts(.init(), context: rep).accounts.map(\.id)
         #expect(listed == [survivor.id])
 

@@ -134,6 +134,20 @@ struct AnalyticsFlowTests {
         try await fixture.handler.getKpis(.with { $0.groupBy = .region }, context: context)
     }
 
+    @Test("a KPI period: neither end is the last twelve months to now; only from runs to now; only to is the twelve months before it; an end not after its start is refused")
+    func period() throws {
+        let now = ISO8601DateFormatter().date(from: "2026-12-04T08:00:00Z")!
+        let both = try AnalyticsHandler.period(from: nil, to: nil, now: now)
+        #expect(both.1 == now.timeIntervalSince1970 && both.0 == ChinaCalendar.monthStart(now, adding: -11).timeIntervalSince1970)
+        let from = ISO8601DateFormatter().date(from: "2026-06-01T00:00:00Z")!
+        #expect(try AnalyticsHandler.period(from: .init(date: from), to: nil, now: now) == (from.timeIntervalSince1970, now.timeIntervalSince1970))
+        let to = ISO8601DateFormatter().date(from: "2026-03-01T00:00:00Z")!
+        let before = try AnalyticsHandler.period(from: nil, to: .init(date: to), now: now)
+        #expect(before == (ChinaCalendar.monthStart(to, adding: -11).timeIntervalSince1970, to.timeIntervalSince1970))
+        let refused = #expect(throws: RPCError.self) { _ = try AnalyticsHandler.period(from: .init(date: now), to: .init(date: to), now: now) }
+        #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["to"])
+    }
+
     @Test("replaying every feed from the start — in another interleaving, twice, after a rebuild — gives exactly the same figures")
     func replayEquality() async throws {
         let fixture = try F()

@@ -10,15 +10,28 @@ import sys
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
 from selenium.webdriver.support.ui import WebDriverWait
+
+
+class _PageChanging(Exception):
+    """An element read while the browser swaps the page."""
 
 
 def wait_until(driver, condition, failure):
     """Waits for `condition`: a click returns before the browser has followed a form post and
-    its redirect, so the page may still be the one before (its elements going stale)."""
+    its redirect, so the page may still be the one before (its elements going stale). Chromium
+    may also say a node "does not belong to the document" when it is read mid-swap: that is
+    the same race, and the wait goes on."""
+    def attempt(d):
+        try:
+            return condition(d)
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                raise _PageChanging() from error
+            raise
     try:
-        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException, _PageChanging)).until(attempt)
     except TimeoutException:
         raise AssertionError(failure(driver))
 

@@ -264,7 +264,7 @@ struct BrowserTests {
         _ = try await call("POST", "/api/v1/work-orders", #"{"work_order":{"kind":"WORK_ORDER_KIND_DIAGNOSTIC","serial_number":"WX-VMC-0001","description":"主轴异响诊断"}}"#, as: admin)
         let second = try await GatewayProcessTests.call(stack, "POST", "/api/v1/work-orders", token: admin,
                                                         body: #"{"work_order":{"kind":"WORK_ORDER_KIND_DIAGNOSTIC","serial_number":"WX-VMC-0001"}}"#)
-        #expect(second.status == 400 && second.body.contains("used up") && second.body.contains("renews on"), "\(second.body)")
+        #expect(second.status == 409 && second.body.contains("used up") && second.body.contains("renews on"), "\(second.body)")
         let left = try await call("GET", "/api/v1/loyalty/members/\(accountID)", as: admin)["membership"] as? [String: Any]
         let diagnostic = (left?["entitlements"] as? [[String: Any]])?.first { $0["code"] as? String == "on_site_diagnostic" }
         #expect(diagnostic?["used"] as? Int == 1)

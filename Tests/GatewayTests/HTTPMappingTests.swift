@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 @testable import ForgeGateway
 import ForgeWire
 import Foundation
@@ -84,7 +85,7 @@ struct HTTPMappingTests {
     }
 
     @Test("wire status codes map to HTTP as Google's API guide maps gRPC codes", arguments: [
-        (StatusCode.invalidArgument, 400), (.failedPrecondition, 400), (.unauthenticated, 401), (.permissionDenied, 403), (.notFound, 404),
+        (StatusCode.invalidArgument, 400), (.failedPrecondition, 409), (.unauthenticated, 401), (.permissionDenied, 403), (.notFound, 404),
         (.alreadyExists, 409), (.aborted, 409), (.resourceExhausted, 429), (.unimplemented, 501), (.unavailable, 503), (.deadlineExceeded, 504), (.internal, 500),
     ])
     func statusMapping(code: StatusCode, http: Int) {
@@ -110,6 +111,7 @@ struct HTTPMappingTests {
         #expect(schema("/api/v1/accounts", "page_size")?["type"] as? String == "integer")
         #expect(schema("/api/v1/accounts/{id}/360", "deadline_ms")?["maximum"] as? Int == 5000)
         #expect(schema("/api/v1/accounts", "updated_since")?["format"] as? String == "date-time")
+        #expect(schema("/api/v1/accounts", "updated_since")?["pattern"] as? String != nil, "the times swift-protobuf reads")
         // Bodies and replies refer to the messages' generated schemas.
         let create = try #require(paths["/api/v1/accounts"]?["post"] as? [String: Any])
         let body = ((create["requestBody"] as? [String: Any])?["content"] as? [String: Any])?["application/json"] as? [String: Any]
@@ -118,13 +120,87 @@ struct HTTPMappingTests {
         let account = try #require(schemas["forge.accounts.v1.Account"] as? [String: Any])
         let properties = try #require(account["properties"] as? [String: Any])
         #expect((properties["name"] as? [String: Any])?["type"] as? String == "string")
-        #expect((properties["grade"] as? [String: Any])?["enum"] as? [String] == ["VALUE_GRADE_UNSPECIFIED", "VALUE_GRADE_A", "VALUE_GRADE_B", "VALUE_GRADE_C"])
+        // By name as replies write them, by number as the JSON mapping also reads them, or null.
+        let grades = (properties["grade"] as? [String: Any])?["enum"] as? [Any]
+        #expect(grades?.compactMap { $0 as? String } == ["VALUE_GRADE_UNSPECIFIED", "VALUE_GRADE_A", "VALUE_GRADE_B", "VALUE_GRADE_C"])
+        #expect(grades?.compactMap { $0 as? Int } == [0, 1, 2, 3])
         #expect((properties["created_at"] as? [String: Any])?["format"] as? String == "date-time")
         #expect(account["additionalProperties"] as? Bool == false, "unknown fields are refused")
         #expect(schemas["Error"] != nil)
         let ids = HTTPRoutes.all.map(\.rpc.method)
         #expect(Set(ids).count == ids.count)
         #expect(document["openapi"] as? String == "3.1.0")
+    }
+
+    @Test("the document states what the handlers check: required fields, lengths, ranges, enum values, rules across fields")
+    func documentStatesTheRules() throws {
+        let document = OpenAPIDocument.document()
+        let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]])
+        func property(_ message: String, _ field: String) -> [String: Any]? { (schemas[message]?["properties"] as? [String: Any])?[field] as? [String: Any] }
+        func matches(_ pattern: Any?, _ text: String) throws -> Bool {
+            let regex = try NSRegularExpression(pattern: try #require(pattern as? String))
+            return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        }
+        // `@required` and `@schema` in accounts.proto: AccountRules refuses a blank name and one over 200.
+        #expect(schemas["forge.accounts.v1.Account"]?["required"] as? [String] == ["name"])
+        #expect(property("forge.accounts.v1.Account", "name")?["maxLength"] as? Int == 200)
+        #expect(try matches(property("forge.accounts.v1.Account", "name")?["pattern"], "上海精密"))
+        #expect(try !matches(property("forge.accounts.v1.Account", "name")?["pattern"], " \t\n\u{3000}"), "blank as the services trim it")
+        #expect(property("forge.accounts.v1.Contact", "relationship_strength")?["maximum"] as? Int == 5)
+        // A version on update, not on create (`@requires version`).
+        let update = try #require(property("forge.accounts.v1.UpdateAccountRequest", "account"))
+        #expect(update["required"] as? [String] == ["version"])
+        #expect(schemas["forge.accounts.v1.CreateAccountRequest"]?["required"] as? [String] == ["account"])
+        // One source for the roles: the document's are the ones the gateway knows.
+        let roles = try #require((property("forge.gateway.v1.User", "roles")?["items"] as? [String: Any])?["enum"] as? [String])
+        #expect(Set(roles) == Role.all)
+        // A lead names a company or a person (`@requires_any`); a campaign a segment or accounts (`@requires_one`).
+        #expect((schemas["forge.pipeline.v1.Lead"]?["anyOf"] as? [[String: Any]])?.compactMap { ($0["required"] as? [String])?.first } == ["company_name", "contact_name"])
+        #expect((schemas["forge.feedback.v1.Campaign"]?["oneOf"] as? [[String: Any]])?.count == 2)
+        // 64-bit integers: every value that fits, nothing beyond, no leading zero (swift-protobuf refuses "007").
+        let int64 = property("forge.accounts.v1.Account", "version")?["pattern"]
+        #expect(try matches(int64, "9223372036854775807") && matches(int64, "-9223372036854775808") && matches(int64, "0"))
+        #expect(try !matches(int64, "9223372036854775808") && !matches(int64, "007") && !matches(int64, "1e3"))
+        // Times as swift-protobuf reads them: no leap second, offsets below 14 hours.
+        let time = property("forge.accounts.v1.Account", "created_at")?["pattern"]
+        #expect(try matches(time, "2026-12-04T08:00:00.123+08:00"))
+        #expect(try !matches(time, "2026-12-31T23:59:60Z") && !matches(time, "2026-12-04T08:00:00+14:00") && !matches(time, "2026-12-04t08:00:00Z"))
+
+        let paths = try #require(document["paths"] as? [String: [String: Any]])
+        func body(_ path: String, _ method: String) -> [String: Any]? { (paths[path]?[method] as? [String: Any])?["requestBody"] as? [String: Any] }
+        // A field the path sets is not required in the body.
+        let password = (body("/api/v1/users/{username}/password", "put")?["content"] as? [String: Any]).flatMap { ($0["application/json"] as? [String: Any])?["schema"] as? [String: Any] }
+        #expect(password?["required"] as? [String] == ["new_password"])
+        // A body is required when an empty request breaks a rule: a declined quote's decision says why.
+        #expect(body("/api/v1/quotes/{id}/decision", "post")?["required"] as? Bool == true)
+        #expect(body("/api/v1/loyalty/members/{account_id}/evaluate", "post")?["required"] as? Bool == false)
+        // A query parameter of a repeated field is named with [] in the route table, else the
+        // gateway would set a single value where the request holds a list (GET /orders?status=…).
+        for route in HTTPRoutes.all {
+            guard let registered = route.registered else { continue }
+            for (name, field) in route.query {
+                let typed = OpenAPIDocument.schema(ofField: field.replacingOccurrences(of: "[]", with: ""), in: registered.requestType.protoMessageName,
+                                                   schemas: schemas)
+                let isList = OpenAPIDocument.parameterForm(typed ?? [:])["type"] as? String == "array"
+                #expect(isList == field.hasSuffix("[]"), "\(route.method) \(route.path) ?\(name)")
+            }
+        }
+    }
+
+    @Test("a body is checked before the path lays its fields over it, and an enum number no enum declares is refused")
+    func bodyChecks() throws {
+        let touch = try route("/api/v1/leads/{id}/touch", "POST")
+        let wrongType = #expect(throws: RPCError.self) { _ = try HTTPGateway.requestMessage(touch, body: Data(#"{"id": {}}"#.utf8), parameters: [("id", "lead_1")]) }
+        #expect(wrongType?.violations.map(\.field) == ["id"])
+        let capture = try route("/api/v1/leads", "POST")
+        let unknown = #expect(throws: RPCError.self) {
+            _ = try HTTPGateway.requestMessage(capture, body: Data(#"{"lead": {"contact_name": "王工", "company_size": 14688}}"#.utf8), parameters: [])
+        }
+        #expect(unknown?.code == .invalidArgument && unknown?.violations.map(\.field) == ["lead.company_size"])
+        let known = try HTTPGateway.requestMessage(capture, body: Data(#"{"lead": {"contact_name": "王工", "company_size": 2}}"#.utf8), parameters: [])
+        #expect((known as? Forge_Pipeline_V1_CaptureLeadRequest)?.lead.companySize.rawValue == 2)
+        let orders = try HTTPGateway.requestMessage(try route("/api/v1/orders", "GET"), body: Data(), parameters: [("statuses[]", "ORDER_STATUS_DRAFT")])
+        #expect((orders as? Forge_Orders_V1_ListOrdersRequest)?.statuses == [.draft])
     }
 
     @Test("a failed section call shows as timed out, forbidden or unavailable", arguments: [

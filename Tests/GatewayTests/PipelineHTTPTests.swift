@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The pipeline's HTTP routes through the real gateway, accounts and pipeline processes: path
-/// and query parameters reach the right fields, gates answer 400 with their reasons.
+/// and query parameters reach the right fields, gates answer 409 with their reasons.
 @Suite("Pipeline over HTTP/JSON", .serialized)
 struct PipelineHTTPTests {
     /// Accounts, gateway and pipeline, and rep-a (team east, password "correct horse
@@ -23,7 +23,7 @@ struct PipelineHTTPTests {
         return (stack, try await GatewayProcessTests.signIn(stack, "rep-a", "correct horse battery"))
     }
 
-    @Test("capture, read and convert a lead; a gate refused with 400 FAILED_PRECONDITION naming what is missing; a quote created, sent and accepted wins; forecast and tasks")
+    @Test("capture, read and convert a lead; a gate refused with 409 FAILED_PRECONDITION naming what is missing; a quote created, sent and accepted wins; forecast and tasks")
     func leadToWon() async throws {
         let (stack, rep) = try await Self.start(portBase: 16100)
         defer { stack.killAll() }
@@ -46,7 +46,7 @@ struct PipelineHTTPTests {
         let opportunityID = try #require(opportunity["id"] as? String)
 
         let gate = try await call("POST", "/api/v1/opportunities/\(opportunityID)/stage", #"{"stage":"STAGE_SOLUTION_DESIGN"}"#)
-        #expect(gate.status == 400)
+        #expect(gate.status == 409)
         let error = try #require(gate.json["error"] as? [String: Any])
         #expect(error["status"] as? String == "FAILED_PRECONDITION")
         #expect((error["message"] as? String)?.contains("decision maker") == true, "\(gate.body)")

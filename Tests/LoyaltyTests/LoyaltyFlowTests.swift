@@ -347,6 +347,17 @@ struct LoyaltyFlowTests {
         #expect(await #expect(throws: RPCError.self) { _ = try await f.handler.recordPurchases(.init(), context: F.erp) }?.code == .invalidArgument)
     }
 
+    @Test("a purchase of the smallest 64-bit amount is a rejected row, not a crash (its size was checked with abs, which traps on Int64.min)")
+    func smallestAmount() async throws {
+        let f = try F()
+        try await f.setUp()
+        let response = try await f.handler.recordPurchases(.with {
+            $0.purchases = [.with { $0.key = "min|1"; $0.accountID = "acc_1"; $0.occurredAt = .init(date: f.clock.now()); $0.amount = .with { $0.amountMicros = .min } }]
+        }, context: F.erp)
+        #expect(response.results.map(\.status) == [.rejected])
+        #expect(Set(response.results.first?.violations.map(\.field) ?? []) == ["amount"])
+    }
+
     @Test("a merge moves purchases, consumptions and agreements to the survivor and measures it on the combined facts")
     func merge() async throws {
         let f = try F()

@@ -10,7 +10,7 @@ extension AccountsHandler {
 
     func assignOwner(_ request: Forge_Accounts_V1_AssignOwnerRequest, context: ServerContext) async throws -> Forge_Accounts_V1_AssignOwnerResponse {
         var violations = OwnershipRules.validate(owner: request.ownerID, reason: request.reason, ownerField: "owner_id")
-        if request.accountID.isEmpty { violations.insert(FieldViolation(field: "account_id", description: "is required"), at: 0) }
+        if request.accountID.isBlank { violations.insert(FieldViolation(field: "account_id", description: "is required"), at: 0) }
         if request.version <= 0 { violations.append(FieldViolation(field: "version", description: "is required: the version you read")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         return try await ownership.assign(request, context: context, at: clock.now())
@@ -18,7 +18,7 @@ extension AccountsHandler {
 
     func reassignPortfolio(_ request: Forge_Accounts_V1_ReassignPortfolioRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ReassignPortfolioResponse {
         var violations = OwnershipRules.validate(owner: request.toOwnerID, reason: request.reason, ownerField: "to_owner_id")
-        if request.fromOwnerID.isEmpty { violations.insert(FieldViolation(field: "from_owner_id", description: "is required"), at: 0) }
+        if request.fromOwnerID.isBlank { violations.insert(FieldViolation(field: "from_owner_id", description: "is required"), at: 0) }
         if !request.fromOwnerID.isEmpty, request.fromOwnerID == request.toOwnerID {
             violations.append(FieldViolation(field: "to_owner_id", description: "must differ from from_owner_id"))
         }
@@ -27,7 +27,7 @@ extension AccountsHandler {
     }
 
     func listOwnerHistory(_ request: Forge_Accounts_V1_ListOwnerHistoryRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListOwnerHistoryResponse {
-        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let changes = try await ownership.history(accountID: request.accountID, principal: try context.caller())
         return .with { $0.changes = changes }
     }
@@ -59,7 +59,7 @@ extension AccountsHandler {
 
     func completeHandoverTask(_ request: Forge_Accounts_V1_CompleteHandoverTaskRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CompleteHandoverTaskResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
         let resolution = request.resolution.trimmingCharacters(in: .whitespacesAndNewlines)
         if resolution.isEmpty || resolution.count > 500 { violations.append(FieldViolation(field: "resolution", description: "is required, at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
@@ -72,7 +72,7 @@ extension AccountsHandler {
 extension AccountsHandler {
     func mergeAccounts(_ request: Forge_Accounts_V1_MergeAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_MergeAccountsResponse {
         var violations: [FieldViolation] = []
-        if request.survivorID.isEmpty { violations.append(FieldViolation(field: "survivor_id", description: "is required")) }
+        if request.survivorID.isBlank { violations.append(FieldViolation(field: "survivor_id", description: "is required")) }
         if request.mergedIds.isEmpty || request.mergedIds.count > 20 {
             violations.append(FieldViolation(field: "merged_ids", description: "1 to 20 accounts to fold into the survivor"))
         }
@@ -81,7 +81,7 @@ extension AccountsHandler {
             if id == request.survivorID { violations.append(FieldViolation(field: "merged_ids[\(index)]", description: "is the survivor")) }
             if request.mergedIds[..<index].contains(id) { violations.append(FieldViolation(field: "merged_ids[\(index)]", description: "is listed twice")) }
         }
-        if request.reason.trimmingCharacters(in: .whitespaces).isEmpty || request.reason.count > 500 {
+        if request.reason.isBlank || request.reason.count > 500 {
             violations.append(FieldViolation(field: "reason", description: "is required, at most 500 characters"))
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }

@@ -38,7 +38,7 @@ extension AccountsHandler {
     }
 
     func deleteSegment(_ request: Forge_Accounts_V1_DeleteSegmentRequest, context: ServerContext) async throws -> Forge_Accounts_V1_DeleteSegmentResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         try await segments.delete(id: request.id, context: context, at: clock.now())
         return .init()
     }
@@ -55,7 +55,7 @@ extension AccountsHandler {
     /// The segment's accounts as of now, among those the caller may see (a rep gets their part
     /// of a company-wide segment; others answer as for any account they may not see).
     func listSegmentAccounts(_ request: Forge_Accounts_V1_ListSegmentAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListSegmentAccountsResponse {
-        guard !request.segmentID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "segment_id", description: "is required")]) }
+        guard !request.segmentID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "segment_id", description: "is required")]) }
         let page = try Page(request.page)
         guard let segment = try await segments.segment(id: request.segmentID) else {
             throw RPCError(.notFound, "segment \(request.segmentID) not found")

@@ -35,7 +35,7 @@ extension AccountsHandler {
     }
 
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
-        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let page = try Page(request.page) { $0.hasPrefix("con_") }
         let principal = try context.caller()
         let contacts = try await timeline.contacts(accountID: request.accountID, page: page, principal: principal)
@@ -47,7 +47,7 @@ extension AccountsHandler {
 
     func deleteContact(_ request: Forge_Accounts_V1_DeleteContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_DeleteContactResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
         if request.version <= 0 { violations.append(FieldViolation(field: "version", description: "is required: the version you read")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         try await timeline.deleteContact(id: request.id, version: request.version, context: context, at: clock.now())
@@ -88,7 +88,7 @@ extension AccountsHandler {
     }
 
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
-        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let page = try Page.timeline(request.page)
         let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforePosition, principal: try context.caller())
         return .with {
@@ -116,14 +116,14 @@ extension AccountsHandler {
     var privacy: PrivacyStore { PrivacyStore(database: store.database) }
 
     func exportContactData(_ request: Forge_Accounts_V1_ExportContactDataRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ExportContactDataResponse {
-        guard !request.contactID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "contact_id", description: "is required")]) }
+        guard !request.contactID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "contact_id", description: "is required")]) }
         return try await privacy.export(contactID: request.contactID, principal: try context.caller())
     }
 
     func eraseContact(_ request: Forge_Accounts_V1_EraseContactRequest, context: ServerContext) async throws -> Forge_Accounts_V1_EraseContactResponse {
         var violations: [FieldViolation] = []
-        if request.contactID.isEmpty { violations.append(FieldViolation(field: "contact_id", description: "is required")) }
-        if request.reason.trimmingCharacters(in: .whitespaces).isEmpty { violations.append(FieldViolation(field: "reason", description: "is required")) }
+        if request.contactID.isBlank { violations.append(FieldViolation(field: "contact_id", description: "is required")) }
+        if request.reason.isBlank { violations.append(FieldViolation(field: "reason", description: "is required")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         return try await privacy.erase(contactID: request.contactID, reason: request.reason, context: context, at: clock.now())
     }

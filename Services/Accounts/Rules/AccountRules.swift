@@ -48,7 +48,7 @@ enum AccountRules {
         var violations: [FieldViolation] = []
         if tags.count > 50 { violations.append(FieldViolation(field: field, description: "at most 50 tags")) }
         for (key, value) in tags.sorted(by: { $0.key < $1.key }) {
-            if key.trimmingCharacters(in: .whitespaces).isEmpty || key.count > 50 || key.contains(":") {
+            if key.isBlank || key.count > 50 || key.contains(":") {
                 violations.append(FieldViolation(field: "\(field)[\(key)]", description: "a tag key has 1–50 characters and no ':'"))
             }
             if value.count > 200 {

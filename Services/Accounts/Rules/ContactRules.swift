@@ -77,9 +77,9 @@ enum ActivityRules {
     /// `activities[3]`); empty when it may be logged.
     static func validate(_ activity: Forge_Accounts_V1_Activity, field: String = "activity") -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if activity.accountID.isEmpty { violations.append(FieldViolation(field: "\(field).account_id", description: "is required")) }
+        if activity.accountID.isBlank { violations.append(FieldViolation(field: "\(field).account_id", description: "is required")) }
         if activity.kind == .unspecified { violations.append(FieldViolation(field: "\(field).kind", description: "is required")) }
-        if activity.subject.trimmingCharacters(in: .whitespaces).isEmpty || activity.subject.count > 200 {
+        if activity.subject.isBlank || activity.subject.count > 200 {
             violations.append(FieldViolation(field: "\(field).subject", description: "is required, at most 200 characters"))
         }
         // A note is text, not a file: 64 KiB is pages of writing.

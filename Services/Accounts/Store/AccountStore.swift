@@ -215,7 +215,7 @@ struct AccountStore: Sendable {
                 throw RPCError.invalidArgument([FieldViolation(field: "account.parent_account_id", description: "would make the group hierarchy a cycle")])
             }
             guard let row = try Row.fetchOne(db, sql: "SELECT parent_account_id FROM account WHERE id = ?", arguments: [id]) else {
-                throw RPCError.invalidArgument([FieldViolation(field: "account.parent_account_id", description: "no account \(id)")])
+                throw RPCError(.notFound, "no account \(id)", violations: [FieldViolation(field: "account.parent_account_id", description: "no account \(id)")])
             }
             next = row["parent_account_id"]
         }

@@ -104,10 +104,10 @@ enum OwnershipRules {
 
     static func validate(owner: String, reason: String, ownerField: String) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if owner.trimmingCharacters(in: .whitespaces).isEmpty {
+        if owner.isBlank {
             violations.append(FieldViolation(field: ownerField, description: "is required"))
         }
-        if reason.trimmingCharacters(in: .whitespaces).isEmpty || reason.count > 500 {
+        if reason.isBlank || reason.count > 500 {
             violations.append(FieldViolation(field: "reason", description: "is required, at most 500 characters"))
         }
         return violations

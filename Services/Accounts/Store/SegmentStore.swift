@@ -89,7 +89,7 @@ enum SegmentRules {
     static func validate(_ segment: Forge_Accounts_V1_Segment, isNew: Bool) -> [FieldViolation] {
         var violations: [FieldViolation] = []
         if isNew, !segment.id.isEmpty { violations.append(FieldViolation(field: "segment.id", description: "is assigned by the server")) }
-        if !isNew, segment.id.isEmpty { violations.append(FieldViolation(field: "segment.id", description: "is required")) }
+        if !isNew, segment.id.isBlank { violations.append(FieldViolation(field: "segment.id", description: "is required")) }
         if !isNew, segment.version <= 0 { violations.append(FieldViolation(field: "segment.version", description: "is required: the version you read")) }
         let name = segment.name.trimmingCharacters(in: .whitespacesAndNewlines)
         if name.isEmpty || name.count > 100 { violations.append(FieldViolation(field: "segment.name", description: "is required, at most 100 characters")) }
@@ -98,7 +98,7 @@ enum SegmentRules {
         for (field, values) in [("industries", filter.industries), ("regions", filter.regions), ("tags", filter.tags)] where values.count > 50 {
             violations.append(FieldViolation(field: "segment.filter.\(field)", description: "at most 50 values"))
         }
-        for (index, tag) in filter.tags.enumerated() where tag.isEmpty || tag.hasPrefix(":") || tag.count > 251 {
+        for (index, tag) in filter.tags.enumerated() where tag.isBlank || tag.hasPrefix(":") || tag.count > 251 {
             violations.append(FieldViolation(field: "segment.filter.tags[\(index)]", description: "must be key:value or key"))
         }
         if filter.grades.contains(.unspecified) || filter.tiers.contains(.unspecified) || filter.stages.contains(.unspecified) {

@@ -200,8 +200,11 @@ struct TimelineStore: Sendable {
     /// Activities whose subject or body contains `query`, among accounts `principal` may see.
     func search(query: String, size: Int, before: Int64, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
         var clauses = ["activity_fts MATCH ?", "activity_fts.rowid < ?"]
-        // A quoted FTS5 string: the query is matched as a phrase, never parsed as syntax.
-        var arguments: StatementArguments = ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\"", before]
+        // A quoted FTS5 string: the query is matched as a phrase, never parsed as syntax. FTS5's
+        // parser ends a string at a NUL (an "unterminated string" error): no text holds one, so
+        // it is dropped.
+        let phrase = query.replacingOccurrences(of: "\u{0}", with: "").replacingOccurrences(of: "\"", with: "\"\"")
+        var arguments: StatementArguments = ["\"" + phrase + "\"", before]
         AccountRules.visibility(for: principal, table: "acc", clauses: &clauses, arguments: &arguments)
         arguments += [size]
         let sql = """

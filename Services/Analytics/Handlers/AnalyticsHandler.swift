@@ -45,22 +45,16 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
         return scope
     }
 
-    /// [from, to): both given, or neither (this month so far and the eleven before it, China
-    /// time — a dashboard's "last twelve months" includes what happened today).
+    /// [from, to). Neither given: this month so far and the eleven before it, China time (a
+    /// dashboard's "last twelve months" includes what happened today); only `from`: up to now;
+    /// only `to`: the twelve months up to it.
     static func period(from: Google_Protobuf_Timestamp?, to: Google_Protobuf_Timestamp?, now: Date) throws -> (Double, Double) {
-        switch (from, to) {
-        case (nil, nil):
-            return (ChinaCalendar.monthStart(now, adding: -11).timeIntervalSince1970, now.timeIntervalSince1970)
-        case let (from?, to?):
-            guard from.timeIntervalSince1970 < to.timeIntervalSince1970 else {
-                throw RPCError.invalidArgument([FieldViolation(field: "to", description: "must be after from")])
-            }
-            return (from.timeIntervalSince1970, to.timeIntervalSince1970)
-        case (nil, _):
-            throw RPCError.invalidArgument([FieldViolation(field: "from", description: "is required with to")])
-        case (_, nil):
-            throw RPCError.invalidArgument([FieldViolation(field: "to", description: "is required with from")])
+        let end = to?.date ?? now
+        let start = from?.date ?? (to == nil ? ChinaCalendar.monthStart(now, adding: -11) : ChinaCalendar.monthStart(end, adding: -11))
+        guard start < end else {
+            throw RPCError.invalidArgument([FieldViolation(field: to == nil ? "from" : "to", description: to == nil ? "must be before now" : "must be after from")])
         }
+        return (start.timeIntervalSince1970, end.timeIntervalSince1970)
     }
 
     func getKpis(_ request: Forge_Analytics_V1_GetKpisRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetKpisResponse {
@@ -141,7 +135,7 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
 
     func getAccountHealth(_ request: Forge_Analytics_V1_GetAccountHealthRequest, context: ServerContext) async throws -> Forge_Analytics_V1_GetAccountHealthResponse {
         let principal = try context.caller()
-        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let now = clock.now()
         let (facts, alerts) = try await database.read { db in
             let id = try UpstreamEvents.survivor(db, request.accountID)

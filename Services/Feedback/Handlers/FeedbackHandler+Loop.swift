@@ -25,7 +25,7 @@ extension FeedbackHandler {
     }
 
     func getFollowUp(_ request: Forge_Feedback_V1_GetFollowUpRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetFollowUpResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         return try await database.read { db in
             guard let followUp = try LoopStore.followUp(db, request.id), OwnerScope.canSee(owner: followUp.ownerID, team: followUp.team, principal: principal) else {
@@ -64,7 +64,7 @@ extension FeedbackHandler {
 
     func recordAdvocacy(_ request: Forge_Feedback_V1_RecordAdvocacyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_RecordAdvocacyResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
         if request.accepted, request.kinds.isEmpty || request.kinds.contains(where: { $0 == .unspecified || $0.rawValue > 3 }) {
             violations.append(FieldViolation(field: "kinds", description: "name what the customer agreed to: case_study, reference_visit or referral"))
         }
@@ -86,7 +86,7 @@ extension FeedbackHandler {
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             if !request.idea.contactID.isEmpty, try Self.contactAccount(db, request.idea.contactID) != request.idea.accountID {
-                throw RPCError.invalidArgument([FieldViolation(field: "idea.contact_id", description: "is not a contact of account \(request.idea.accountID)")])
+                throw RPCError(.notFound, "no contact \(request.idea.contactID) at account \(request.idea.accountID)", violations: [FieldViolation(field: "idea.contact_id", description: "is not a contact of account \(request.idea.accountID)")])
             }
             return try .with { $0.idea = try IdeaStore.submit(db, request.idea, principal: principal, now: now) }
         }
@@ -94,8 +94,8 @@ extension FeedbackHandler {
 
     func voteIdea(_ request: Forge_Feedback_V1_VoteIdeaRequest, context: ServerContext) async throws -> Forge_Feedback_V1_VoteIdeaResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
-        if request.accountID.isEmpty { violations.append(FieldViolation(field: "account_id", description: "is required (the customer who votes)")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.accountID.isBlank { violations.append(FieldViolation(field: "account_id", description: "is required (the customer who votes)")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
@@ -104,7 +104,7 @@ extension FeedbackHandler {
     }
 
     func updateIdeaStatus(_ request: Forge_Feedback_V1_UpdateIdeaStatusRequest, context: ServerContext) async throws -> Forge_Feedback_V1_UpdateIdeaStatusResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in

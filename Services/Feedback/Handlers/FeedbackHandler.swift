@@ -65,7 +65,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
                 throw RPCError.invalidArgument([FieldViolation(field: "survey.account_id", description: "is not a known account")])
             }
             guard try Self.contactAccount(db, request.survey.contactID) == request.survey.accountID else {
-                throw RPCError.invalidArgument([FieldViolation(field: "survey.contact_id", description: "is not a contact of account \(request.survey.accountID)")])
+                throw RPCError(.notFound, "no contact \(request.survey.contactID) at account \(request.survey.accountID)", violations: [FieldViolation(field: "survey.contact_id", description: "is not a contact of account \(request.survey.accountID)")])
             }
             var requested = request.survey
             requested.campaignID = ""
@@ -86,7 +86,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
         let now = clock.now()
         var requested = request.campaign
         var violations: [FieldViolation] = []
-        if requested.name.trimmingCharacters(in: .whitespaces).isEmpty { violations.append(FieldViolation(field: "campaign.name", description: "is required")) }
+        if requested.name.isBlank { violations.append(FieldViolation(field: "campaign.name", description: "is required")) }
         if requested.kind != .nps && requested.kind != .csat { violations.append(FieldViolation(field: "campaign.kind", description: "is required: NPS or CSAT")) }
         if requested.segmentID.isEmpty == requested.accountIds.isEmpty {
             violations.append(FieldViolation(field: "campaign.segment_id", description: "give a segment or a list of account_ids (one of the two)"))
@@ -187,7 +187,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     }
 
     func getSurvey(_ request: Forge_Feedback_V1_GetSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetSurveyResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
         return try await database.read { db in
@@ -216,7 +216,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     }
 
     func getSurveyLink(_ request: Forge_Feedback_V1_GetSurveyLinkRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetSurveyLinkResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
         return try await database.read { db in
@@ -232,7 +232,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     }
 
     func cancelSurvey(_ request: Forge_Feedback_V1_CancelSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_CancelSurveyResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
@@ -246,13 +246,13 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     // MARK: The public page
 
     func openSurvey(_ request: Forge_Feedback_V1_OpenSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_OpenSurveyResponse {
-        guard !request.token.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "token", description: "is required")]) }
+        guard !request.token.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "token", description: "is required")]) }
         let now = clock.now()
         return try await database.read { db in try SurveyStore.open(db, token: request.token, now: now) }
     }
 
     func answerSurvey(_ request: Forge_Feedback_V1_AnswerSurveyRequest, context: ServerContext) async throws -> Forge_Feedback_V1_AnswerSurveyResponse {
-        guard !request.surveyToken.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "survey_token", description: "is required")]) }
+        guard !request.surveyToken.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "survey_token", description: "is required")]) }
         let now = clock.now()
         let day = self.day
         return try await answers.write { db in
@@ -272,7 +272,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
             for (index, answer) in request.answers.enumerated() {
                 let field = "answers[\(index)]"
                 var violations: [FieldViolation] = []
-                if answer.key.isEmpty { violations.append(FieldViolation(field: "\(field).key", description: "is required")) }
+                if answer.key.isBlank { violations.append(FieldViolation(field: "\(field).key", description: "is required")) }
                 if answer.kind != .nps && answer.kind != .csat { violations.append(FieldViolation(field: "\(field).kind", description: "is required: NPS or CSAT")) }
                 else { violations += SurveyRules.validateScore(answer.kind, answer.score, field: "\(field).score") }
                 if !answer.hasAnsweredAt || answer.answeredAt.date > now { violations.append(FieldViolation(field: "\(field).answered_at", description: "is required and not in the future")) }
@@ -314,7 +314,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
     }
 
     func getAccountFeedback(_ request: Forge_Feedback_V1_GetAccountFeedbackRequest, context: ServerContext) async throws -> Forge_Feedback_V1_GetAccountFeedbackResponse {
-        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
         return try await database.read { db in

@@ -1,4 +1,5 @@
 import ForgeContracts
+import ForgeKit
 import SwiftProtobuf
 import ForgeWire
 import Foundation
@@ -10,7 +11,7 @@ enum IdeaRules {
 
     static func validate(_ idea: Idea) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if idea.accountID.isEmpty { violations.append(FieldViolation(field: "idea.account_id", description: "is required (the customer it comes from)")) }
+        if idea.accountID.isBlank { violations.append(FieldViolation(field: "idea.account_id", description: "is required (the customer it comes from)")) }
         let title = idea.title.trimmingCharacters(in: .whitespacesAndNewlines)
         if title.isEmpty { violations.append(FieldViolation(field: "idea.title", description: "is required")) }
         if title.count > 200 { violations.append(FieldViolation(field: "idea.title", description: "is longer than 200 characters")) }
@@ -33,10 +34,10 @@ enum IdeaRules {
             let allowed = (next[from] ?? []).map(name).sorted().joined(separator: ", ")
             return FieldViolation(field: "status", description: "cannot move from \(name(from)) to \(name(to))" + (allowed.isEmpty ? " (it is final)" : "; allowed: \(allowed)"))
         }
-        if to == .declined, note.trimmingCharacters(in: .whitespaces).isEmpty {
+        if to == .declined, note.isBlank {
             return FieldViolation(field: "note", description: "is required when declining: the customers are told why")
         }
-        if to == .shipped, note.trimmingCharacters(in: .whitespaces).isEmpty {
+        if to == .shipped, note.isBlank {
             return FieldViolation(field: "note", description: "is required when shipping: in which release or model")
         }
         return nil

@@ -82,8 +82,8 @@ enum SurveyRules {
     /// What a scheduled survey needs: an account, a contact, a kind; a send time within a year.
     static func validateSchedule(_ survey: Survey, now: Date, field: String = "survey") -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if survey.accountID.isEmpty { violations.append(FieldViolation(field: "\(field).account_id", description: "is required")) }
-        if survey.contactID.isEmpty { violations.append(FieldViolation(field: "\(field).contact_id", description: "is required (the person who answers)")) }
+        if survey.accountID.isBlank { violations.append(FieldViolation(field: "\(field).account_id", description: "is required")) }
+        if survey.contactID.isBlank { violations.append(FieldViolation(field: "\(field).contact_id", description: "is required (the person who answers)")) }
         if survey.kind != .nps && survey.kind != .csat {
             violations.append(FieldViolation(field: "\(field).kind", description: "is required: NPS or CSAT"))
         }
@@ -124,10 +124,10 @@ enum SurveyRules {
             violations.append(FieldViolation(field: "settings.reminder_after_days", description: "must be before the link expires (link_valid_days \(settings.linkValidDays))"))
         }
         for (index, rule) in settings.keywordRules.enumerated() {
-            if rule.tag.trimmingCharacters(in: .whitespaces).isEmpty {
+            if rule.tag.isBlank {
                 violations.append(FieldViolation(field: "settings.keyword_rules[\(index)].tag", description: "is required"))
             }
-            if rule.keywords.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            if rule.keywords.allSatisfy({ $0.isBlank }) {
                 violations.append(FieldViolation(field: "settings.keyword_rules[\(index)].keywords", description: "needs at least one keyword"))
             }
         }

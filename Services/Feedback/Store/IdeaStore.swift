@@ -13,7 +13,7 @@ enum IdeaStore {
 
     static func submit(_ db: Database, _ requested: Idea, principal: Principal, now: Date) throws -> Idea {
         guard let account = try FeedbackStore.account(db, requested.accountID) else {
-            throw RPCError.invalidArgument([FieldViolation(field: "idea.account_id", description: "is not a known account")])
+            throw RPCError(.notFound, "account \(requested.accountID) not found", violations: [FieldViolation(field: "idea.account_id", description: "is not a known account")])
         }
         var idea = Idea.with {
             $0.id = EventID.make(prefix: "idea", at: now)
@@ -43,7 +43,7 @@ enum IdeaStore {
     static func vote(_ db: Database, id: String, accountID: String, now: Date) throws -> Idea {
         guard var idea = try byID(db, id) else { throw RPCError(.notFound, "idea \(id) not found") }
         guard try FeedbackStore.account(db, accountID) != nil else {
-            throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is not a known account")])
+            throw RPCError(.notFound, "account_id names no known account", violations: [FieldViolation(field: "account_id", description: "is not a known account")])
         }
         guard !idea.voterAccountIds.contains(accountID) else { return idea }
         idea.voterAccountIds.append(accountID)
@@ -60,6 +60,9 @@ enum IdeaStore {
             throw RPCError(.aborted, "idea \(request.id) changed (version \(idea.version), you read \(request.version)): read it again")
         }
         if let problem = IdeaRules.transitionProblem(from: idea.status, to: request.status, note: request.note) {
+            // A move the idea's status does not allow is the idea's state (409 over HTTP); a
+            // missing note is the request's (400).
+            if problem.field == "status" { throw RPCError(.failedPrecondition, "idea \(request.id): \(problem.description)", violations: [problem]) }
             throw RPCError.invalidArgument([problem])
         }
         let change = Forge_Feedback_V1_IdeaStatusChange.with {

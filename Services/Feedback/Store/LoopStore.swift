@@ -61,11 +61,11 @@ enum LoopStore {
 
     static func validateClose(_ request: Forge_Feedback_V1_CloseFollowUpRequest) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
-        if request.actionsTaken.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.actionsTaken.isBlank {
             violations.append(FieldViolation(field: "actions_taken", description: "is required: what was done for the customer"))
         }
-        if request.whatChanged.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if request.whatChanged.isBlank {
             violations.append(FieldViolation(field: "what_changed", description: "is required: what changed because of this feedback (the customer is told)"))
         }
         for (field, text) in [("actions_taken", request.actionsTaken), ("what_changed", request.whatChanged)] where text.count > 4000 {

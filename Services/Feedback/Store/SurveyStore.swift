@@ -26,7 +26,7 @@ enum SurveyStore {
                          createdBy: String, now: Date) throws -> Survey? {
         if let sourceKey, try Bool.fetchOne(db, sql: "SELECT 1 FROM survey WHERE source_key = ?", arguments: [sourceKey]) == true { return nil }
         guard let account = try FeedbackStore.account(db, requested.accountID) else {
-            throw RPCError.invalidArgument([FieldViolation(field: "survey.account_id", description: "is not a known account")])
+            throw RPCError(.notFound, "account \(requested.accountID) not found", violations: [FieldViolation(field: "survey.account_id", description: "is not a known account")])
         }
         var survey = requested
         survey.id = EventID.make(prefix: "srv", at: now)
@@ -379,7 +379,8 @@ enum SurveyStore {
         if query.count >= 3 {
             join = "JOIN survey_fts ON survey_fts.rowid = s.rowid"
             clauses.append("survey_fts MATCH ?")
-            arguments += ["\"" + query.replacingOccurrences(of: "\"", with: "\"\"") + "\""]
+            // A phrase, never FTS5 syntax; a NUL would end FTS5's string early (no text holds one).
+            arguments += ["\"" + query.replacingOccurrences(of: "\u{0}", with: "").replacingOccurrences(of: "\"", with: "\"\"") + "\""]
         }
         let sql = "SELECT s.rowid AS rowid, s.payload AS payload FROM survey s \(join) \(clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")) ORDER BY s.rowid DESC"
         var found: [(Int64, Survey)] = []

@@ -118,6 +118,15 @@ struct HTTPGateway: Sendable {
                 throw RPCError.invalidArgument([FieldViolation(field: "body", description: "must be a JSON object ({…}), not \(JSONRequestErrors.kind(of: parsed))")])
             }
             object = parsedObject
+            // The body must be a valid request on its own: a parameter laid over a field of
+            // the wrong type (`{"id": {}}` on `/leads/{id}/touch`) must not hide it.
+            if !parameters.isEmpty {
+                do {
+                    _ = try JSONRequestErrors.decode(registered.requestType, from: object)
+                } catch {
+                    throw RPCError.invalidArgument(JSONRequestErrors.violations(registered.requestType, object: object, error: error))
+                }
+            }
         }
         for (field, value) in parameters {
             // A repeated field ("group_by[]"): each occurrence and each comma-separated value
@@ -136,6 +145,8 @@ struct HTTPGateway: Sendable {
             }
             set(&object, path: field.split(separator: ".").map(String.init), value: typed)
         }
+        let unknownNumbers = EnumNumbers.violations(in: object, message: registered.requestType.protoMessageName)
+        guard unknownNumbers.isEmpty else { throw RPCError.invalidArgument(unknownNumbers) }
         do {
             return try JSONRequestErrors.decode(registered.requestType, from: object)
         } catch {

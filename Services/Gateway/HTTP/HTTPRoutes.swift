@@ -164,7 +164,7 @@ enum HTTPRoutes {
                   summary: "Upsert up to 500 products by SKU (ERP connectors; idempotent)", hasBody: true, tag: "products"),
             .init(method: .post, path: "/api/v1/orders", rpc: orders.createOrder, service: "orders", summary: "Draft an order", hasBody: true, tag: "orders"),
             .init(method: .get, path: "/api/v1/orders", rpc: orders.listOrders, service: "orders", summary: "List orders, newest first",
-                  query: page.merging(["account_id": "account_id", "owner_id": "owner_id", "status": "statuses"]) { $1 }, tag: "orders"),
+                  query: page.merging(["account_id": "account_id", "owner_id": "owner_id", "status": "statuses[]"]) { $1 }, tag: "orders"),
             .init(method: .get, path: "/api/v1/orders/{id}", rpc: orders.getOrder, service: "orders", summary: "An order with its status history and payments",
                   pathFields: ["id": "id"], tag: "orders"),
             .init(method: .put, path: "/api/v1/orders/{id}", rpc: orders.updateOrder, service: "orders", summary: "Edit a draft (send the version read)",
@@ -207,7 +207,7 @@ enum HTTPRoutes {
             .init(method: .post, path: "/api/v1/tickets", rpc: service.openTicket, service: "servicedesk",
                   summary: "Open a ticket (SLA targets and an engineer are set)", hasBody: true, tag: "service"),
             .init(method: .get, path: "/api/v1/tickets", rpc: service.listTickets, service: "servicedesk", summary: "The ticket queue, least SLA time left first",
-                  query: page.merging(["state": "states", "assignee_id": "assignee_id", "account_id": "account_id", "region": "region", "category": "category"]) { $1 }, tag: "service"),
+                  query: page.merging(["state": "states[]", "assignee_id": "assignee_id", "account_id": "account_id", "region": "region", "category": "category"]) { $1 }, tag: "service"),
             .init(method: .get, path: "/api/v1/tickets/{id}", rpc: service.getTicket, service: "servicedesk", summary: "A ticket with its SLA and history",
                   pathFields: ["id": "id"], tag: "service"),
             .init(method: .post, path: "/api/v1/tickets/{id}/assign", rpc: service.assignTicket, service: "servicedesk", summary: "Reassign a ticket",
@@ -233,7 +233,7 @@ enum HTTPRoutes {
             .init(method: .post, path: "/api/v1/work-orders", rpc: service.createWorkOrder, service: "servicedesk",
                   summary: "Create a work order (from a ticket, or for a machine)", hasBody: true, tag: "service"),
             .init(method: .get, path: "/api/v1/work-orders", rpc: service.listWorkOrders, service: "servicedesk", summary: "Work orders, newest first (default: open and scheduled)",
-                  query: page.merging(["state": "states", "equipment_id": "equipment_id", "account_id": "account_id", "engineer_id": "engineer_id"]) { $1 }, tag: "service"),
+                  query: page.merging(["state": "states[]", "equipment_id": "equipment_id", "account_id": "account_id", "engineer_id": "engineer_id"]) { $1 }, tag: "service"),
             .init(method: .get, path: "/api/v1/work-orders/{id}", rpc: service.getWorkOrder, service: "servicedesk", summary: "A work order",
                   pathFields: ["id": "id"], tag: "service"),
             .init(method: .post, path: "/api/v1/work-orders/{id}/schedule", rpc: service.scheduleWorkOrder, service: "servicedesk",
@@ -377,12 +377,18 @@ enum HTTPRoutes {
     }()
 }
 
-/// gRPC status → HTTP status, as Google's API design guide maps them.
+/// gRPC status → HTTP status, as Google's API design guide maps them, but for one:
+/// FAILED_PRECONDITION is 409 Conflict, not 400. Forge answers it to a well-formed request that
+/// the resource's state refuses (an order already released, a quota used up, a gate's missing
+/// amount); 400 is kept for a request that is wrong in itself (INVALID_ARGUMENT), so a client,
+/// or a fuzzer holding the OpenAPI document, can tell "fix the request" from "look at the
+/// resource". The body's `status` still names the gRPC code.
 enum HTTPStatusMapping {
     static func status(for code: StatusCode) -> HTTPResponse.Status {
         switch code {
         case .ok: .ok
-        case .invalidArgument, .failedPrecondition, .outOfRange: .badRequest
+        case .invalidArgument, .outOfRange: .badRequest
+        case .failedPrecondition: .conflict
         case .unauthenticated: .unauthorized
         case .permissionDenied: .forbidden
         case .notFound: .notFound

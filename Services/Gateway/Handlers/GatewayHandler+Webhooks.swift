@@ -39,7 +39,7 @@ extension GatewayHandler {
     }
 
     func deleteWebhook(_ request: Forge_Gateway_V1_DeleteWebhookRequest, context: ServerContext) async throws -> Forge_Gateway_V1_DeleteWebhookResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         try await webhooks.delete(id: request.id, context: context, at: clock.now())
         return .init()
     }
@@ -56,7 +56,7 @@ extension GatewayHandler {
     }
 
     func replayDelivery(_ request: Forge_Gateway_V1_ReplayDeliveryRequest, context: ServerContext) async throws -> Forge_Gateway_V1_ReplayDeliveryResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let delivery = try await webhooks.replay(id: request.id, context: context, at: clock.now())
         return .with { $0.delivery = delivery }
     }
@@ -75,7 +75,7 @@ extension GatewayHandler {
     }
 
     func retryNotification(_ request: Forge_Gateway_V1_RetryNotificationRequest, context: ServerContext) async throws -> Forge_Gateway_V1_RetryNotificationResponse {
-        guard !request.dedupeKey.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "dedupe_key", description: "is required")]) }
+        guard !request.dedupeKey.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "dedupe_key", description: "is required")]) }
         let now = clock.now()
         return try await webhooks.database.write(recordingIdempotencyOf: context, at: now) { db in
             let notification = try NotificationStore.retry(db, key: request.dedupeKey, context: context, at: now)

@@ -18,15 +18,15 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
 
     func signIn(_ request: Forge_Gateway_V1_SignInRequest, context: ServerContext) async throws -> Forge_Gateway_V1_SignInResponse {
         var violations: [FieldViolation] = []
-        if request.username.isEmpty || request.username.count > 64 { violations.append(FieldViolation(field: "username", description: "is required")) }
-        if request.password.isEmpty || request.password.utf8.count > 1024 { violations.append(FieldViolation(field: "password", description: "is required")) }
+        if request.username.isBlank || request.username.unicodeScalars.count > 64 { violations.append(FieldViolation(field: "username", description: "is required")) }
+        if request.password.isEmpty || request.password.unicodeScalars.count > 256 { violations.append(FieldViolation(field: "password", description: "is required")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let user = try await identity.signIn(username: request.username, password: request.password, at: clock.now())
         return try await session(for: user)
     }
 
     func refreshToken(_ request: Forge_Gateway_V1_RefreshTokenRequest, context: ServerContext) async throws -> Forge_Gateway_V1_SignInResponse {
-        guard !request.refreshToken.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "refresh_token", description: "is required")]) }
+        guard !request.refreshToken.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "refresh_token", description: "is required")]) }
         let user = try await identity.redeemRefreshToken(request.refreshToken, at: clock.now())
         return try await session(for: user)
     }
@@ -75,8 +75,8 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
         guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
         let isAdmin = principal.hasRole(Role.admin)
         var violations = IdentityRules.validate(password: request.newPassword, field: "new_password")
-        if request.username.isEmpty { violations.append(FieldViolation(field: "username", description: "is required")) }
-        if !isAdmin, request.oldPassword.isEmpty { violations.append(FieldViolation(field: "old_password", description: "is required")) }
+        if request.username.isBlank { violations.append(FieldViolation(field: "username", description: "is required")) }
+        if !isAdmin, request.oldPassword.isBlank { violations.append(FieldViolation(field: "old_password", description: "is required")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         // Only admins change someone else's password; to others that user does not exist.
         guard isAdmin || principal.subject == request.username else { throw RPCError(.notFound, "user \(request.username) not found") }
@@ -89,7 +89,7 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
 
     func createApiKey(_ request: Forge_Gateway_V1_CreateApiKeyRequest, context: ServerContext) async throws -> Forge_Gateway_V1_CreateApiKeyResponse {
         var violations: [FieldViolation] = []
-        if request.name.trimmingCharacters(in: .whitespaces).isEmpty || request.name.count > 100 {
+        if request.name.isBlank || request.name.count > 100 {
             violations.append(FieldViolation(field: "name", description: "is required, at most 100 characters"))
         }
         if request.roles.isEmpty { violations.append(FieldViolation(field: "roles", description: "at least one role")) }
@@ -110,7 +110,7 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
     }
 
     func revokeApiKey(_ request: Forge_Gateway_V1_RevokeApiKeyRequest, context: ServerContext) async throws -> Forge_Gateway_V1_RevokeApiKeyResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let key = try await identity.revokeKey(id: request.id, context: context, at: clock.now())
         return .with { $0.key = key }
     }
@@ -119,7 +119,7 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
 
     func getCustomer360(_ request: Forge_Gateway_V1_GetCustomer360Request, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response {
         var violations: [FieldViolation] = []
-        if request.accountID.isEmpty || request.accountID.count > 64 { violations.append(FieldViolation(field: "account_id", description: "is required")) }
+        if request.accountID.isBlank || request.accountID.count > 64 { violations.append(FieldViolation(field: "account_id", description: "is required")) }
         if !(0...Customer360.maxDeadlineMilliseconds).contains(request.deadlineMs) {
             violations.append(FieldViolation(field: "deadline_ms", description: "must be 0 to \(Customer360.maxDeadlineMilliseconds)"))
         }

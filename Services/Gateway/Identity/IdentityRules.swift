@@ -16,7 +16,7 @@ enum IdentityRules {
             || name.hasPrefix("key:") {
             violations.append(FieldViolation(field: "user.username", description: "1–64 letters, digits, '.', '_' or '-'"))
         }
-        if user.displayName.trimmingCharacters(in: .whitespaces).isEmpty || user.displayName.count > 100 {
+        if user.displayName.isBlank || user.displayName.count > 100 {
             violations.append(FieldViolation(field: "user.display_name", description: "is required, at most 100 characters"))
         }
         if user.roles.isEmpty {
@@ -31,8 +31,10 @@ enum IdentityRules {
     }
 
     static func validate(password: String, field: String) -> [FieldViolation] {
-        guard password.count >= 10, password.utf8.count <= 1024 else {
-            return [FieldViolation(field: field, description: "at least 10 characters")]
+        // Counted in Unicode scalars, as the OpenAPI document's lengths are; 256 of them are at
+        // most 1 KiB of UTF-8 for scrypt.
+        guard password.unicodeScalars.count >= 10, password.unicodeScalars.count <= 256 else {
+            return [FieldViolation(field: field, description: "10 to 256 characters")]
         }
         return []
     }

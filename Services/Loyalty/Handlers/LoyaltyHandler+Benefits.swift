@@ -11,8 +11,8 @@ extension LoyaltyHandler {
 
     func consumeEntitlement(_ request: Forge_Loyalty_V1_ConsumeEntitlementRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ConsumeEntitlementResponse {
         var violations: [FieldViolation] = []
-        if request.accountID.isEmpty { violations.append(FieldViolation(field: "account_id", description: "is required")) }
-        if request.code.isEmpty { violations.append(FieldViolation(field: "code", description: "is required: the entitlement, e.g. on_site_diagnostic")) }
+        if request.accountID.isBlank { violations.append(FieldViolation(field: "account_id", description: "is required")) }
+        if request.code.isBlank { violations.append(FieldViolation(field: "code", description: "is required: the entitlement, e.g. on_site_diagnostic")) }
         if request.reference.isEmpty || request.reference.count > 200 {
             violations.append(FieldViolation(field: "reference", description: "is required (at most 200 characters): what uses it, e.g. the work order; one consumption per reference"))
         }
@@ -36,9 +36,9 @@ extension LoyaltyHandler {
 
     func reverseConsumption(_ request: Forge_Loyalty_V1_ReverseConsumptionRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_ReverseConsumptionResponse {
         var violations: [FieldViolation] = []
-        if request.accountID.isEmpty { violations.append(FieldViolation(field: "account_id", description: "is required")) }
-        if request.code.isEmpty { violations.append(FieldViolation(field: "code", description: "is required")) }
-        if request.reference.isEmpty { violations.append(FieldViolation(field: "reference", description: "is required")) }
+        if request.accountID.isBlank { violations.append(FieldViolation(field: "account_id", description: "is required")) }
+        if request.code.isBlank { violations.append(FieldViolation(field: "code", description: "is required")) }
+        if request.reference.isBlank { violations.append(FieldViolation(field: "reference", description: "is required")) }
         if request.reason.trimmingCharacters(in: .whitespacesAndNewlines).count < 3 { violations.append(FieldViolation(field: "reason", description: "is required: why it is given back")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()

@@ -169,7 +169,7 @@ struct LoyaltyHandler: Forge_Loyalty_V1_LoyaltyHandler {
         let principal = try context.caller()
         let day = self.day
         var violations: [FieldViolation] = []
-        if request.accountID.isEmpty { violations.append(FieldViolation(field: "account_id", description: "is required")) }
+        if request.accountID.isBlank { violations.append(FieldViolation(field: "account_id", description: "is required")) }
         if request.reason.trimmingCharacters(in: .whitespacesAndNewlines).count < 3 { violations.append(FieldViolation(field: "reason", description: "is required: why the tier is set by hand")) }
         if !request.hasExpiresAt {
             violations.append(FieldViolation(field: "expires_at", description: "is required: an override ends (at most a year ahead)"))

@@ -105,7 +105,7 @@ enum ProgrammeRules {
                   "\(field).code", "is required: lower-case letters, digits and _ (at most 32)")
             check(tier.code != "none", "\(field).code", "none is reserved for accounts without a tier")
             check(codes.insert(tier.code).inserted || tier.code.isEmpty, "\(field).code", "\(tier.code) is used by another tier")
-            check(!tier.name.trimmingCharacters(in: .whitespaces).isEmpty, "\(field).name", "is required")
+            check(!tier.name.isBlank, "\(field).name", "is required")
             check(tier.rank >= 1, "\(field).rank", "must be 1 or more")
             check(ranks.insert(tier.rank).inserted || tier.rank < 1, "\(field).rank", "\(tier.rank) is used by another tier")
             check(tier.serviceLevel.isEmpty || serviceLevels.contains(tier.serviceLevel), "\(field).service_level", "must be one of \(serviceLevels.joined(separator: ", "))")
@@ -125,7 +125,7 @@ enum ProgrammeRules {
                 let name = "\(field).entitlements[\(number)]"
                 check(!entitlement.code.isEmpty && entitlement.code.count <= 64, "\(name).code", "is required (at most 64 characters)")
                 check(benefits.insert(entitlement.code).inserted || entitlement.code.isEmpty, "\(name).code", "\(entitlement.code) appears twice in the tier")
-                check(!entitlement.name.trimmingCharacters(in: .whitespaces).isEmpty, "\(name).name", "is required")
+                check(!entitlement.name.isBlank, "\(name).name", "is required")
                 check((0...1000).contains(entitlement.yearlyQuota), "\(name).yearly_quota", "must be between 0 (a standing benefit) and 1000")
             }
         }

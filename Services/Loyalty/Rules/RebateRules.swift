@@ -47,8 +47,8 @@ enum RebateRules {
         func check(_ ok: Bool, _ field: String, _ description: String) {
             if !ok { violations.append(FieldViolation(field: "agreement.\(field)", description: description)) }
         }
-        check(!agreement.accountID.isEmpty, "account_id", "is required")
-        check(!agreement.name.trimmingCharacters(in: .whitespaces).isEmpty, "name", "is required")
+        check(!agreement.accountID.isBlank, "account_id", "is required")
+        check(!agreement.name.isBlank, "name", "is required")
         check(agreement.name.count <= 200, "name", "is longer than 200 characters")
         check(agreement.hasStartAt, "start_at", "is required")
         check(agreement.hasEndAt, "end_at", "is required")

@@ -213,12 +213,12 @@ enum LoyaltyStore {
         func check(_ ok: Bool, _ field: String, _ description: String) {
             if !ok { violations.append(FieldViolation(field: field, description: description)) }
         }
-        check(!purchase.key.isEmpty && purchase.key.count <= 200, "key", "is required (at most 200 characters): the document and line it comes from")
-        check(!purchase.accountID.isEmpty, "account_id", "is required")
+        check(!purchase.key.isBlank && purchase.key.count <= 200, "key", "is required (at most 200 characters): the document and line it comes from")
+        check(!purchase.accountID.isBlank, "account_id", "is required")
         check(purchase.hasOccurredAt, "occurred_at", "is required")
         if purchase.hasOccurredAt { check(purchase.occurredAt.date <= now.addingTimeInterval(86_400), "occurred_at", "is in the future") }
         check(purchase.amount.amountMicros != 0, "amount", "is required (negative for a return)")
-        check(abs(purchase.amount.amountMicros) <= 10_000_000_000 * 1_000_000, "amount", "is beyond 10 billion")
+        check(purchase.amount.amountMicros.magnitude <= 10_000_000_000 * 1_000_000, "amount", "is beyond 10 billion")
         check(purchase.amount.amountMicros % MoneyText.microsPerCent == 0, "amount", "must be whole cents")
         let currency = purchase.amount.currencyCode
         check(currency.isEmpty || (currency.count == 3 && currency.allSatisfy { $0.isUppercase && $0.isASCII }), "amount.currency_code", "is not an ISO 4217 code")

@@ -21,7 +21,7 @@ struct OrdersHandler: Forge_Orders_V1_OrdersHandler {
     static let accountsTimeout: Duration = .seconds(5)
 
     static func required(_ value: String, _ field: String) -> [FieldViolation] {
-        value.isEmpty ? [FieldViolation(field: field, description: "is required")] : []
+        value.isBlank ? [FieldViolation(field: field, description: "is required")] : []
     }
 
     // MARK: Orders

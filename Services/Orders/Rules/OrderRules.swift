@@ -23,7 +23,7 @@ enum OrderRules {
         func check(_ condition: Bool, _ field: String, _ description: String) {
             if !condition { violations.append(FieldViolation(field: "order.\(field)", description: description)) }
         }
-        check(!order.accountID.isEmpty, "account_id", "is required")
+        check(!order.accountID.isBlank, "account_id", "is required")
         check(order.lines.count <= maxLines, "lines", "must be at most \(maxLines) lines")
         check(!order.lines.isEmpty, "lines", "needs at least one line")
         let currency = currencyCode(order)
@@ -31,7 +31,7 @@ enum OrderRules {
         var lineNumbers = Set<Int32>()
         for (index, line) in order.lines.enumerated() {
             let field = "lines[\(index)]"
-            check(!line.sku.trimmingCharacters(in: .whitespaces).isEmpty, "\(field).sku", "is required")
+            check(!line.sku.isBlank, "\(field).sku", "is required")
             check(line.sku.count <= 64, "\(field).sku", "must be at most 64 characters")
             check(line.name.count <= 200, "\(field).name", "must be at most 200 characters")
             check(line.quantity > 0, "\(field).quantity", "must be at least 1")

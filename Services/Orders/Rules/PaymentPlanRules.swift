@@ -33,7 +33,7 @@ enum PaymentPlanRules {
         for (index, installment) in plan.enumerated() {
             let field = "[\(index)]"
             let hasFixed = installment.hasFixedAmount && installment.fixedAmount.amountMicros != 0
-            check(!installment.label.trimmingCharacters(in: .whitespaces).isEmpty && installment.label.count <= 50, "\(field).label", "is required, at most 50 characters")
+            check(!installment.label.isBlank && installment.label.count <= 50, "\(field).label", "is required, at most 50 characters")
             check(installment.percentBps >= 0 && installment.percentBps <= fullBps, "\(field).percent_bps", "must be between 0 and 10000 (100 %)")
             check(!(hasFixed && installment.percentBps != 0), "\(field)", "takes a share (percent_bps) or a fixed_amount, not both")
             check(hasFixed || installment.percentBps != 0 || index == plan.count - 1, "\(field)", "needs a share (percent_bps) or a fixed_amount")

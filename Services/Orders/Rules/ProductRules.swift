@@ -15,7 +15,7 @@ enum ProductRules {
         }
         let sku = product.sku.trimmingCharacters(in: .whitespaces)
         check(!sku.isEmpty && sku.count <= 64, "sku", "is required, at most 64 characters")
-        check(!product.name.trimmingCharacters(in: .whitespaces).isEmpty && product.name.count <= 200, "name", "is required, at most 200 characters")
+        check(!product.name.isBlank && product.name.count <= 200, "name", "is required, at most 200 characters")
         check(product.model.count <= 100, "model", "must be at most 100 characters")
         check(product.productLine.count <= 100, "product_line", "must be at most 100 characters")
         check(product.unit.count <= 20, "unit", "must be at most 20 characters")

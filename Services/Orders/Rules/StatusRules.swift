@@ -19,8 +19,8 @@ enum StatusRules {
         func check(_ condition: Bool, _ name: String, _ description: String) {
             if !condition { violations.append(FieldViolation(field: "\(field).\(name)", description: description)) }
         }
-        check(!report.eventID.isEmpty && report.eventID.count <= 128, "event_id", "is required, at most 128 characters")
-        check(!report.orderID.isEmpty || !report.erpOrderNumber.isEmpty, "order_id", "is required (or erp_order_number)")
+        check(!report.eventID.isBlank && report.eventID.count <= 128, "event_id", "is required, at most 128 characters")
+        check(!report.orderID.isBlank || !report.erpOrderNumber.isBlank, "order_id", "is required (or erp_order_number)")
         check(report.lineNo >= 0, "line_no", "must not be negative")
         check((1...7).contains(report.status.rawValue), "status", "is required: SCHEDULED … DELIVERED")
         check(report.hasSourceTime, "source_time", "is required (when ERP or MES observed it)")

@@ -22,7 +22,7 @@ struct Receivables: Sendable {
                 throw RPCError(.failedPrecondition, "order \(order.orderNumber) is \(OrdersLabels.status(order.status)); invoices need an approved order")
             }
             guard let index = order.paymentPlan.firstIndex(where: { $0.number == request.installment }) else {
-                throw RPCError.invalidArgument([FieldViolation(field: "installment", description: "order \(order.orderNumber) has no instalment \(request.installment)")])
+                throw RPCError(.failedPrecondition, "order \(order.orderNumber) has no instalment \(request.installment)", violations: [FieldViolation(field: "installment", description: "order \(order.orderNumber) has no instalment \(request.installment)")])
             }
             if order.paymentPlan[index].hasInvoicedAt {
                 order.paymentPlan[index].invoiceNumber = request.invoiceNumber

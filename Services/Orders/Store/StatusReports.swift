@@ -31,7 +31,7 @@ enum StatusReports {
         }
         let targets = report.lineNo == 0 ? Array(order.lines.indices) : order.lines.indices.filter { order.lines[$0].lineNo == report.lineNo }
         guard !targets.isEmpty else {
-            throw RPCError.invalidArgument([FieldViolation(field: "report.line_no", description: "order \(order.orderNumber) has no line \(report.lineNo)")])
+            throw RPCError(.notFound, "order \(order.orderNumber) has no line \(report.lineNo)", violations: [FieldViolation(field: "report.line_no", description: "order \(order.orderNumber) has no line \(report.lineNo)")])
         }
         var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
         var serialsAdded = false

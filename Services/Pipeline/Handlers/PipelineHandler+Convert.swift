@@ -14,7 +14,7 @@ extension PipelineHandler {
     /// creates nothing twice; until the last step the lead stays open and convertible.
     func convertLead(_ request: Forge_Pipeline_V1_ConvertLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ConvertLeadResponse {
         var violations: [FieldViolation] = []
-        if request.leadID.isEmpty { violations.append(FieldViolation(field: "lead_id", description: "is required")) }
+        if request.leadID.isBlank { violations.append(FieldViolation(field: "lead_id", description: "is required")) }
         if request.opportunityName.count > 200 { violations.append(FieldViolation(field: "opportunity_name", description: "must be at most 200 characters")) }
         if request.hasAmount, request.amount.amountMicros < 0 { violations.append(FieldViolation(field: "amount.amount_micros", description: "must not be negative")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }

@@ -29,7 +29,7 @@ extension PipelineHandler {
     }
 
     func getOpportunity(_ request: Forge_Pipeline_V1_GetOpportunityRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetOpportunityResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let opportunity = try await opportunities.visible(id: request.id, principal: principal)
         return .with { $0.opportunity = OpportunityRules.view(opportunity, for: principal) }
@@ -49,7 +49,7 @@ extension PipelineHandler {
     }
 
     func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_AdvanceStageResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let current = try await opportunities.visible(id: request.id, principal: principal)
         var facts = StageRules.Facts()
@@ -109,7 +109,7 @@ extension PipelineHandler {
     }
 
     func completeTask(_ request: Forge_Pipeline_V1_CompleteTaskRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_CompleteTaskResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
         let task = try await database.write(recordingIdempotencyOf: context, at: now) { db in

@@ -55,7 +55,7 @@ extension PipelineHandler {
     }
 
     func getQuote(_ request: Forge_Pipeline_V1_GetQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetQuoteResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let quote = try await database.read { db in try QuoteStore.visible(db, id: request.id, principal: principal) }
         return .with { $0.quote = QuoteViews.view(quote, for: principal) }
@@ -86,8 +86,8 @@ extension PipelineHandler {
 
     func decideQuote(_ request: Forge_Pipeline_V1_DecideQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_DecideQuoteResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
-        if !request.approve, request.comment.trimmingCharacters(in: .whitespaces).isEmpty {
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if !request.approve, request.comment.isBlank {
             violations.append(FieldViolation(field: "comment", description: "says why, when the quote is not approved"))
         }
         if request.comment.count > 1_000 { violations.append(FieldViolation(field: "comment", description: "must be at most 1,000 characters")) }
@@ -101,7 +101,7 @@ extension PipelineHandler {
     }
 
     func sendQuote(_ request: Forge_Pipeline_V1_SendQuoteRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_SendQuoteResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let principal = try context.caller()
         let quote = try await quotes.change(id: request.id, context: context, principal: principal) { db, quote, now in
             try QuoteStore.send(db, &quote, now: now)
@@ -112,8 +112,8 @@ extension PipelineHandler {
 
     func recordQuoteAnswer(_ request: Forge_Pipeline_V1_RecordQuoteAnswerRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_RecordQuoteAnswerResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
-        if !request.accepted, request.note.trimmingCharacters(in: .whitespaces).isEmpty {
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if !request.accepted, request.note.isBlank {
             violations.append(FieldViolation(field: "note", description: "says why the customer declined"))
         }
         if request.note.count > 1_000 { violations.append(FieldViolation(field: "note", description: "must be at most 1,000 characters")) }
@@ -134,7 +134,7 @@ extension PipelineHandler {
     }
 
     func getAccountPipeline(_ request: Forge_Pipeline_V1_GetAccountPipelineRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetAccountPipelineResponse {
-        guard !request.accountID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
+        guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let principal = try context.caller()
         return try await database.read { db in
             var scope: [String] = []

@@ -96,7 +96,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     }
 
     func getLead(_ request: Forge_Pipeline_V1_GetLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetLeadResponse {
-        guard !request.id.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
+        guard !request.id.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "id", description: "is required")]) }
         let lead = try await leads.visibleLead(id: request.id, principal: try context.caller())
         return .with { $0.lead = lead }
     }
@@ -122,7 +122,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
 
     func touchLead(_ request: Forge_Pipeline_V1_TouchLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_TouchLeadResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
         if request.note.count > 2000 { violations.append(FieldViolation(field: "note", description: "must be at most 2,000 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
@@ -149,8 +149,8 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
 
     func reassignLead(_ request: Forge_Pipeline_V1_ReassignLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ReassignLeadResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
-        if request.ownerID.isEmpty { violations.append(FieldViolation(field: "owner_id", description: "is required")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.ownerID.isBlank { violations.append(FieldViolation(field: "owner_id", description: "is required")) }
         if request.reason.count > 500 { violations.append(FieldViolation(field: "reason", description: "must be at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
@@ -172,14 +172,14 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     }
 
     func listLeadAssignments(_ request: Forge_Pipeline_V1_ListLeadAssignmentsRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListLeadAssignmentsResponse {
-        guard !request.leadID.isEmpty else { throw RPCError.invalidArgument([FieldViolation(field: "lead_id", description: "is required")]) }
+        guard !request.leadID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "lead_id", description: "is required")]) }
         let assignments = try await leads.assignments(leadID: request.leadID, principal: try context.caller())
         return .with { $0.assignments = assignments }
     }
 
     func disqualifyLead(_ request: Forge_Pipeline_V1_DisqualifyLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_DisqualifyLeadResponse {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
         let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
         if reason.isEmpty { violations.append(FieldViolation(field: "reason", description: "is required")) }
         if reason.count > 500 { violations.append(FieldViolation(field: "reason", description: "must be at most 500 characters")) }

@@ -17,7 +17,7 @@ enum QuotePricing {
 
     static func validate(_ quote: Forge_Pipeline_V1_Quote, now: Date) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if quote.opportunityID.isEmpty { violations.append(FieldViolation(field: "quote.opportunity_id", description: "is required")) }
+        if quote.opportunityID.isBlank { violations.append(FieldViolation(field: "quote.opportunity_id", description: "is required")) }
         if quote.lines.isEmpty || quote.lines.count > 200 {
             violations.append(FieldViolation(field: "quote.lines", description: "must hold 1 to 200 lines"))
         }
@@ -27,7 +27,7 @@ enum QuotePricing {
         }
         for (index, line) in quote.lines.prefix(200).enumerated() {
             let field = "quote.lines[\(index)]"
-            if line.sku.trimmingCharacters(in: .whitespaces).isEmpty && line.name.trimmingCharacters(in: .whitespaces).isEmpty {
+            if line.sku.isBlank && line.name.isBlank {
                 violations.append(FieldViolation(field: "\(field).sku", description: "a SKU or a name is required"))
             }
             if line.sku.count > 64 { violations.append(FieldViolation(field: "\(field).sku", description: "must be at most 64 characters")) }

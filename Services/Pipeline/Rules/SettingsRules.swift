@@ -1,5 +1,6 @@
 import SwiftProtobuf
 import ForgeContracts
+import ForgeKit
 import ForgeWire
 import Foundation
 
@@ -11,7 +12,7 @@ enum SettingsRules {
         let names = settings.teams.map(\.name)
         for (index, team) in settings.teams.enumerated() {
             let field = "settings.teams[\(index)]"
-            if team.name.trimmingCharacters(in: .whitespaces).isEmpty {
+            if team.name.isBlank {
                 violations.append(FieldViolation(field: "\(field).name", description: "is required"))
             } else if names.firstIndex(of: team.name) != index {
                 violations.append(FieldViolation(field: "\(field).name", description: "names another team too"))

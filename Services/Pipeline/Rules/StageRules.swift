@@ -77,7 +77,7 @@ enum StageRules {
             if Forge_Pipeline_V1_LostReason.allCases.filter({ $0 != .unspecified }).contains(lostReason) == false {
                 violations.append(FieldViolation(field: "lost_reason", description: "is required to close an opportunity as lost"))
             }
-            if lostReason == .competitor, lostTo.trimmingCharacters(in: .whitespaces).isEmpty {
+            if lostReason == .competitor, lostTo.isBlank {
                 violations.append(FieldViolation(field: "lost_to", description: "names the competitor that won"))
             }
         }

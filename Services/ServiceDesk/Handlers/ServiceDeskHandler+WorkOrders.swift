@@ -131,7 +131,7 @@ extension ServiceDeskHandler {
         let order = try await changeWorkOrder(request.id, context: context, audit: ["engineer_id": request.engineerID, "scheduled_at": "\(request.scheduledAt.seconds)"]) { db, order, _, now in
             try WorkOrderRules.requireOpen(order, to: "scheduled")
             guard try ServiceDeskStore.engineer(db, id: request.engineerID) != nil else {
-                throw RPCError.invalidArgument([FieldViolation(field: "engineer_id", description: "is not an engineer")])
+                throw RPCError(.notFound, "engineer_id names no engineer", violations: [FieldViolation(field: "engineer_id", description: "is not an engineer")])
             }
             order.engineerID = request.engineerID
             order.scheduledAt = request.scheduledAt
@@ -172,7 +172,7 @@ extension ServiceDeskHandler {
     }
 
     func cancelWorkOrder(_ request: Forge_Servicedesk_V1_CancelWorkOrderRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_CancelWorkOrderResponse {
-        guard !request.reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !request.reason.isBlank else {
             throw RPCError.invalidArgument(Self.required(request.id, "id") + [FieldViolation(field: "reason", description: "is required: why the visit is not needed")])
         }
         let order = try await changeWorkOrder(request.id, context: context, audit: ["state": "CANCELLED", "reason": request.reason]) { db, order, principal, now in

@@ -15,7 +15,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
     var loyalty: (any RPCChannel)? = nil
 
     static func required(_ value: String, _ field: String) -> [FieldViolation] {
-        value.trimmingCharacters(in: .whitespaces).isEmpty ? [FieldViolation(field: field, description: "is required")] : []
+        value.isBlank ? [FieldViolation(field: field, description: "is required")] : []
     }
 
     static func calendar(_ db: Database) throws -> BusinessCalendar {
@@ -30,7 +30,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in
             guard try AccountDirectory.entry(db, accountID: request.equipment.accountID) != nil else {
-                throw RPCError.invalidArgument([FieldViolation(field: "equipment.account_id", description: "is not a known account")])
+                throw RPCError(.notFound, "account \(request.equipment.accountID) not found", violations: [FieldViolation(field: "equipment.account_id", description: "is not a known account")])
             }
             let (equipment, created) = try EquipmentStore.register(db, request.equipment, now: now)
             try AuditLog.record(db, context: context, recordID: equipment.id, changes: ["serial_number": equipment.serialNumber, "created": "\(created)"], at: now)
@@ -231,7 +231,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         let ticket = try await change(request.id, context: context, audit: ["assignee_id": request.assigneeID]) { db, ticket, principal, now, _ in
             try TicketRules.requireOpen(ticket, to: "reassigned")
             guard try ServiceDeskStore.engineer(db, id: request.assigneeID) != nil else {
-                throw RPCError.invalidArgument([FieldViolation(field: "assignee_id", description: "is not an engineer")])
+                throw RPCError(.notFound, "assignee_id names no engineer", violations: [FieldViolation(field: "assignee_id", description: "is not an engineer")])
             }
             let previous = ticket.assigneeID
             guard previous != request.assigneeID else { return }
@@ -278,7 +278,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
     }
 
     func resolveTicket(_ request: Forge_Servicedesk_V1_ResolveTicketRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_ResolveTicketResponse {
-        guard !request.resolution.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !request.resolution.isBlank else {
             throw RPCError.invalidArgument(Self.required(request.id, "id") + [FieldViolation(field: "resolution", description: "is required: what was done")])
         }
         let ticket = try await change(request.id, context: context, audit: ["state": "RESOLVED"]) { db, ticket, principal, now, calendar in
@@ -338,7 +338,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
 
     func upsertEngineer(_ request: Forge_Servicedesk_V1_UpsertEngineerRequest, context: ServerContext) async throws -> Forge_Servicedesk_V1_UpsertEngineerResponse {
         var violations = Self.required(request.engineer.id, "engineer.id")
-        if request.engineer.name.trimmingCharacters(in: .whitespaces).isEmpty { violations.append(FieldViolation(field: "engineer.name", description: "is required")) }
+        if request.engineer.name.isBlank { violations.append(FieldViolation(field: "engineer.name", description: "is required")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let now = clock.now()
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in

@@ -33,7 +33,7 @@ enum TelemetryRules {
         var reason: String
     }
 
-    static func metric(_ text: String) -> String { text.trimmingCharacters(in: .whitespaces).lowercased() }
+    static func metric(_ text: String) -> String { text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
 
     static func validate(_ point: Forge_Servicedesk_V1_TelemetryPoint, now: Date) -> [Forge_Common_V1_RowViolation] {
         validateNames(serial: point.serialNumber, metric: point.metric) + validateReading(point, now: now)
@@ -76,9 +76,9 @@ enum TelemetryRules {
         func check(_ condition: Bool, _ field: String, _ description: String) {
             if !condition { violations.append(FieldViolation(field: "rule.\(field)", description: description)) }
         }
-        check(!rule.model.trimmingCharacters(in: .whitespaces).isEmpty, "model", "is required")
+        check(!rule.model.isBlank, "model", "is required")
         check(!metric(rule.metric).isEmpty, "metric", "is required")
-        check(!rule.name.trimmingCharacters(in: .whitespaces).isEmpty, "name", "is required")
+        check(!rule.name.isBlank, "name", "is required")
         check(rule.limit.isFinite, "limit", "must be a finite number")
         switch rule.kind {
         case .threshold:

@@ -19,7 +19,7 @@ enum TicketRules {
         if ticket.accountID.isEmpty && ticket.equipmentID.isEmpty && ticket.serialNumber.isEmpty {
             bad("account_id", "is required (or the equipment's id or serial number)")
         }
-        if ticket.subject.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { bad("subject", "is required") }
+        if ticket.subject.isBlank { bad("subject", "is required") }
         if ticket.subject.count > 200 { bad("subject", "must be at most 200 characters") }
         if ticket.description_p.count > 20_000 { bad("description", "must be at most 20,000 characters") }
         if !(1...5).contains(ticket.channel.rawValue) { bad("channel", "is required: phone, wechat, email, portal or iot") }
@@ -143,7 +143,7 @@ enum ComplaintRules {
         guard let position = order.firstIndex(of: next), next != .received else {
             throw RPCError.invalidArgument([FieldViolation(field: "step", description: "must be acknowledged, root_cause, corrective_action, verified or customer_confirmed")])
         }
-        if needsNote.contains(next), note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if needsNote.contains(next), note.isBlank {
             throw RPCError.invalidArgument([FieldViolation(field: "note", description: "is required for \(label(next)): say what was found or done")])
         }
         let expected = order[order.index(before: position)]

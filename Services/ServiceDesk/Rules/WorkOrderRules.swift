@@ -25,8 +25,8 @@ enum WorkOrderRules {
 
     static func validateCompletion(_ request: Forge_Servicedesk_V1_CompleteWorkOrderRequest) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        if request.id.isEmpty { violations.append(FieldViolation(field: "id", description: "is required")) }
-        if request.result.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
+        if request.result.isBlank {
             violations.append(FieldViolation(field: "result", description: "is required: what was found and done"))
         }
         if !(0...1_000).contains(request.labourHours) || !request.labourHours.isFinite {
@@ -37,7 +37,7 @@ enum WorkOrderRules {
         }
         if request.parts.count > maxParts { violations.append(FieldViolation(field: "parts", description: "must be at most \(maxParts)")) }
         for (index, part) in request.parts.enumerated() {
-            if part.partNumber.trimmingCharacters(in: .whitespaces).isEmpty {
+            if part.partNumber.isBlank {
                 violations.append(FieldViolation(field: "parts[\(index)].part_number", description: "is required"))
             }
             if !(part.quantity > 0) || !part.quantity.isFinite {
@@ -88,8 +88,8 @@ enum MaintenanceRules {
     static func validate(_ plan: Plan) -> [FieldViolation] {
         var violations: [FieldViolation] = []
         func bad(_ field: String, _ description: String) { violations.append(FieldViolation(field: "plan.\(field)", description: description)) }
-        if plan.model.trimmingCharacters(in: .whitespaces).isEmpty { bad("model", "is required") }
-        if plan.name.trimmingCharacters(in: .whitespaces).isEmpty { bad("name", "is required") }
+        if plan.model.isBlank { bad("model", "is required") }
+        if plan.name.isBlank { bad("name", "is required") }
         if plan.everyRunningHours < 0 || !plan.everyRunningHours.isFinite { bad("every_running_hours", "must be zero or more") }
         if !(0...120).contains(plan.everyMonths) { bad("every_months", "must be 0 to 120") }
         if plan.everyRunningHours == 0 && plan.everyMonths == 0 { bad("every_months", "or every_running_hours must be set") }

@@ -20,10 +20,10 @@ enum EquipmentStore {
         } else if equipment.serialNumber.count > 64 {
             violations.append(FieldViolation(field: "equipment.serial_number", description: "must be at most 64 characters"))
         }
-        if equipment.model.trimmingCharacters(in: .whitespaces).isEmpty {
+        if equipment.model.isBlank {
             violations.append(FieldViolation(field: "equipment.model", description: "is required"))
         }
-        if equipment.accountID.isEmpty { violations.append(FieldViolation(field: "equipment.account_id", description: "is required")) }
+        if equipment.accountID.isBlank { violations.append(FieldViolation(field: "equipment.account_id", description: "is required")) }
         if equipment.runningHours < 0 || !equipment.runningHours.isFinite {
             violations.append(FieldViolation(field: "equipment.running_hours", description: "must be zero or more"))
         }

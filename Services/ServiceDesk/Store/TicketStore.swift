@@ -44,7 +44,7 @@ enum TicketStore {
             let equipment = requested.equipmentID.isEmpty ? try EquipmentStore.bySerial(db, requested.serialNumber) : try EquipmentStore.byID(db, requested.equipmentID)
             guard let equipment else {
                 let field = requested.equipmentID.isEmpty ? "ticket.serial_number" : "ticket.equipment_id"
-                throw RPCError.invalidArgument([FieldViolation(field: field, description: "is not in the installed base")])
+                throw RPCError(.notFound, "no machine \(requested.equipmentID.isEmpty ? requested.serialNumber : requested.equipmentID) in the installed base", violations: [FieldViolation(field: field, description: "is not in the installed base")])
             }
             if !requested.accountID.isEmpty, requested.accountID != equipment.accountID {
                 throw RPCError.invalidArgument([FieldViolation(field: "ticket.account_id", description: "is not the account of equipment \(equipment.serialNumber)")])
@@ -59,7 +59,7 @@ enum TicketStore {
             ticket.accountID = requested.accountID
         }
         guard let account = try AccountDirectory.entry(db, accountID: ticket.accountID) else {
-            throw RPCError.invalidArgument([FieldViolation(field: "ticket.account_id", description: "is not a known account")])
+            throw RPCError(.notFound, "account \(ticket.accountID) not found", violations: [FieldViolation(field: "ticket.account_id", description: "is not a known account")])
         }
         if !requested.region.isEmpty { ticket.region = requested.region }
         if !requested.productLine.isEmpty { ticket.productLine = requested.productLine }
@@ -158,7 +158,7 @@ enum TicketStore {
         let requestedAssignee = requested.assigneeID
         if !requestedAssignee.isEmpty {
             guard try ServiceDeskStore.engineer(db, id: requestedAssignee) != nil else {
-                throw RPCError.invalidArgument([FieldViolation(field: "ticket.assignee_id", description: "is not an engineer")])
+                throw RPCError(.notFound, "ticket.assignee_id names no engineer", violations: [FieldViolation(field: "ticket.assignee_id", description: "is not an engineer")])
             }
             ticket.assigneeID = requestedAssignee
         } else if let engineer = AssignmentRules.pick(try ServiceDeskStore.counted(db, AssignmentRules.candidates(

@@ -52,7 +52,7 @@ enum WorkOrderStore {
         var serial = requested.serialNumber
         if !requested.ticketID.isEmpty {
             guard let ticket = try TicketStore.load(db, id: requested.ticketID) else {
-                throw RPCError.invalidArgument([FieldViolation(field: "work_order.ticket_id", description: "is not a ticket")])
+                throw RPCError(.notFound, "ticket \(requested.ticketID) not found", violations: [FieldViolation(field: "work_order.ticket_id", description: "is not a ticket")])
             }
             order.ticketID = ticket.id
             if equipmentID.isEmpty && serial.isEmpty { equipmentID = ticket.equipmentID }
@@ -63,11 +63,14 @@ enum WorkOrderStore {
         guard let equipment = found else {
             let field = !requested.ticketID.isEmpty && requested.equipmentID.isEmpty && requested.serialNumber.isEmpty ? "work_order.ticket_id"
                 : requested.equipmentID.isEmpty ? "work_order.serial_number" : "work_order.equipment_id"
-            throw RPCError.invalidArgument([FieldViolation(field: field, description: field.hasSuffix("ticket_id") ? "names no equipment: give the machine" : "is not in the installed base")])
+            let violation = FieldViolation(field: field, description: field.hasSuffix("ticket_id") ? "names no equipment: give the machine" : "is not in the installed base")
+            // A ticket without a machine is the request's gap (400); a machine not in the base is not found (404).
+            if field.hasSuffix("ticket_id") { throw RPCError.invalidArgument([violation]) }
+            throw RPCError(.notFound, "no such machine in the installed base", violations: [violation])
         }
         serial = equipment.serialNumber
         if !requested.engineerID.isEmpty, try ServiceDeskStore.engineer(db, id: requested.engineerID) == nil {
-            throw RPCError.invalidArgument([FieldViolation(field: "work_order.engineer_id", description: "is not an engineer")])
+            throw RPCError(.notFound, "work_order.engineer_id names no engineer", violations: [FieldViolation(field: "work_order.engineer_id", description: "is not an engineer")])
         }
         order.id = id ?? EventID.make(prefix: "wko", at: now)
         let year = Calendar(identifier: .gregorian).component(.year, from: now)

@@ -228,17 +228,31 @@ struct  Forge__Accounts__V1__Account
 {
   ProtobufCMessage base;
   char *id;
+  /*
+   * @required
+   * @schema {"maxLength": 200}
+   */
   char *name;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *legal_name;
   /*
    * Unified social credit code or tax id; unique when present.
    */
   char *tax_id;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *industry;
   /*
    * 华东, 华南, 华北, 华中, 西南, 西北, 东北, or a country.
+   * @schema {"maxLength": 100}
    */
   char *region;
+  /*
+   * @schema {"maxLength": 500}
+   */
   char *address;
   Forge__Accounts__V1__LifecycleStage stage;
   Forge__Accounts__V1__ValueGrade grade;
@@ -246,12 +260,20 @@ struct  Forge__Accounts__V1__Account
   char *owner_id;
   char *team;
   char *parent_account_id;
+  /*
+   * At most 50; a key of 1-50 characters without ":", a value of at most 200:
+   * @schema {"maxProperties": 50, "propertyNames": {"maxLength": 50, "pattern": "^[^:]*[^:\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^:]*$"}, "additionalProperties": {"maxLength": 200}}
+   */
   size_t n_tags;
   Forge__Accounts__V1__Account__TagsEntry **tags;
   /*
    * Finance fields: present only for finance, managers and admin.
+   * @schema {"maxLength": 100}
    */
   char *credit_rating;
+  /*
+   * @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,17})$"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
+   */
   Forge__Common__V1__Money *credit_limit;
   Google__Protobuf__Timestamp *created_at;
   Google__Protobuf__Timestamp *updated_at;
@@ -291,6 +313,11 @@ struct  Forge__Accounts__V1__Consent
 struct  Forge__Accounts__V1__CreateAccountRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   * The server assigns the id:
+   * @schema {"properties": {"id": {"enum": ["", null]}}}
+   */
   Forge__Accounts__V1__Account *account;
   /*
    * Create even when duplicates are detected.
@@ -299,6 +326,7 @@ struct  Forge__Accounts__V1__CreateAccountRequest
   /*
    * First contacts, created with the account; their phones and company email domains take
    * part in duplicate detection.
+   * @schema {"maxItems": 50}
    */
   size_t n_contacts;
   Forge__Accounts__V1__Contact **contacts;
@@ -345,6 +373,8 @@ struct  Forge__Accounts__V1__UpdateAccountRequest
   ProtobufCMessage base;
   /*
    * Carries the version read; a stale version fails with ABORTED.
+   * @required
+   * @requires version
    */
   Forge__Accounts__V1__Account *account;
 };
@@ -532,6 +562,10 @@ struct  Forge__Accounts__V1__ListOwnerHistoryResponse
 struct  Forge__Accounts__V1__SearchAccountsRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   * @schema {"maxLength": 200}
+   */
   char *name_prefix;
   Forge__Common__V1__PageRequest *page;
 };
@@ -557,16 +591,28 @@ struct  Forge__Accounts__V1__Contact
   ProtobufCMessage base;
   char *id;
   char *account_id;
+  /*
+   * @required
+   * @schema {"maxLength": 100}
+   */
   char *name;
   char *title;
   Forge__Accounts__V1__Department department;
   Forge__Accounts__V1__BuyingRole buying_role;
   /*
-   * 1 (weak) to 5 (strong).
+   * 1 (weak) to 5 (strong); 0: not rated.
+   * @schema {"minimum": 0, "maximum": 5}
    */
   int32_t relationship_strength;
   char *reports_to_contact_id;
+  /*
+   * 5 to 20 digits, with any separators:
+   * @schema {"pattern": "^$|^[^0-9０-９]*([0-9０-９][^0-9０-９]*){5,20}$"}
+   */
   char *phone;
+  /*
+   * @schema {"pattern": "^$|^[^@]+@[^@]*\\.[^@]*$"}
+   */
   char *email;
   char *wechat_id;
   protobuf_c_boolean marketing_consent;
@@ -581,6 +627,11 @@ struct  Forge__Accounts__V1__Contact
 struct  Forge__Accounts__V1__CreateContactRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   * The server assigns the id:
+   * @schema {"properties": {"id": {"enum": ["", null]}}}
+   */
   Forge__Accounts__V1__Contact *contact;
 };
 #define FORGE__ACCOUNTS__V1__CREATE_CONTACT_REQUEST__INIT \
@@ -623,6 +674,8 @@ struct  Forge__Accounts__V1__UpdateContactRequest
   ProtobufCMessage base;
   /*
    * Carries the version read; a stale version fails with ABORTED.
+   * @required
+   * @requires version
    */
   Forge__Accounts__V1__Contact *contact;
 };
@@ -647,6 +700,7 @@ struct  Forge__Accounts__V1__DeleteContactRequest
   char *id;
   /*
    * The version read; a stale version fails with ABORTED.
+   * @required
    */
   int64_t version;
 };
@@ -742,7 +796,14 @@ struct  Forge__Accounts__V1__Activity
   ProtobufCMessage base;
   char *id;
   char *account_id;
+  /*
+   * @required
+   */
   Forge__Accounts__V1__ActivityKind kind;
+  /*
+   * @required
+   * @schema {"maxLength": 200}
+   */
   char *subject;
   char *body;
   Google__Protobuf__Timestamp *occurred_at;
@@ -758,6 +819,9 @@ struct  Forge__Accounts__V1__Activity
 struct  Forge__Accounts__V1__LogActivityRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   */
   Forge__Accounts__V1__Activity *activity;
 };
 #define FORGE__ACCOUNTS__V1__LOG_ACTIVITY_REQUEST__INIT \
@@ -828,6 +892,10 @@ struct  Forge__Accounts__V1__SearchActivitiesRequest
   ProtobufCMessage base;
   /*
    * At least three characters (the index is made of trigrams).
+   * @min_text 3
+   * @schema {"maxLength": 200}
+   * @schema {"pattern": "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][\\s\\S]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][\\s\\S]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", "maxLength": 200}
+   * @required
    */
   char *query;
   Forge__Common__V1__PageRequest *page;
@@ -880,18 +948,34 @@ struct  Forge__Accounts__V1__MergeAccountsResponse
 struct  Forge__Accounts__V1__SegmentFilter
 {
   ProtobufCMessage base;
+  /*
+   * @schema {"maxItems": 50}
+   */
   size_t n_industries;
   char **industries;
+  /*
+   * @schema {"maxItems": 50}
+   */
   size_t n_regions;
   char **regions;
+  /*
+   * @each_set
+   */
   size_t n_grades;
   Forge__Accounts__V1__ValueGrade *grades;
+  /*
+   * @each_set
+   */
   size_t n_tiers;
   Forge__Accounts__V1__Tier *tiers;
+  /*
+   * @each_set
+   */
   size_t n_stages;
   Forge__Accounts__V1__LifecycleStage *stages;
   /*
    * Every tag must match: "key:value", or "key" for any value.
+   * @schema {"maxItems": 50, "items": {"maxLength": 251, "pattern": "^(?!:)[\\s\\S]*{notBlank}"}}
    */
   size_t n_tags;
   char **tags;
@@ -909,7 +993,14 @@ struct  Forge__Accounts__V1__Segment
 {
   ProtobufCMessage base;
   char *id;
+  /*
+   * @required
+   * @schema {"maxLength": 100}
+   */
   char *name;
+  /*
+   * @schema {"maxLength": 1000}
+   */
   char *description;
   Forge__Accounts__V1__SegmentFilter *filter;
   char *created_by;
@@ -925,6 +1016,11 @@ struct  Forge__Accounts__V1__Segment
 struct  Forge__Accounts__V1__CreateSegmentRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   * The server assigns the id:
+   * @schema {"properties": {"id": {"enum": ["", null]}}}
+   */
   Forge__Accounts__V1__Segment *segment;
 };
 #define FORGE__ACCOUNTS__V1__CREATE_SEGMENT_REQUEST__INIT \
@@ -967,6 +1063,7 @@ struct  Forge__Accounts__V1__UpdateSegmentRequest
   ProtobufCMessage base;
   /*
    * Carries the version read; a stale version fails with ABORTED.
+   * @required
    */
   Forge__Accounts__V1__Segment *segment;
 };

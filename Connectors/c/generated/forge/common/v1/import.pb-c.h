@@ -51,6 +51,9 @@ typedef enum _Forge__Common__V1__ImportStatus {
 struct  Forge__Common__V1__ImportRow
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   */
   int32_t line;
   size_t n_values;
   char **values;
@@ -66,10 +69,13 @@ struct  Forge__Common__V1__ImportRequest
   /*
    * Chosen by the client, the same for every batch of one file; the key for within-file
    * dedupe and for retried batches.
+   * @required
+   * @schema {"maxLength": 100}
    */
   char *import_id;
   /*
    * Column headers, Chinese or English (e.g. 客户名称 or name); unknown columns are ignored.
+   * @schema {"minItems": 1, "maxItems": 100}
    */
   size_t n_header;
   char **header;

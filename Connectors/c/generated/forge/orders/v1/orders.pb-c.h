@@ -313,10 +313,26 @@ struct  Forge__Orders__V1__OrderLine
    * 1, 2, … within the order; set by the service when zero.
    */
   int32_t line_no;
+  /*
+   * @required
+   * @schema {"maxLength": 64}
+   */
   char *sku;
+  /*
+   * @schema {"maxLength": 200}
+   */
   char *name;
   char *unit;
+  /*
+   * @required
+   * @schema {"maximum": 1000000, "pattern": "^[1-9][0-9]{0,6}$"}
+   */
   int64_t quantity;
+  /*
+   * @required
+   * Whole cents, at most 1,000,000,000:
+   * @schema {"properties": {"amount_micros": {"minimum": 0, "maximum": 1000000000000000, "multipleOf": 10000, "pattern": "^(0|[1-9][0-9]{0,11}0000)$"}}}
+   */
   Forge__Common__V1__Money *unit_price;
   /*
    * Set by the service: quantity × unit price.
@@ -423,6 +439,9 @@ struct  Forge__Orders__V1__Order
    * SO-2026-000123; set by the service.
    */
   char *order_number;
+  /*
+   * @required
+   */
   char *account_id;
   char *account_name;
   /*
@@ -434,6 +453,10 @@ struct  Forge__Orders__V1__Order
   char *owner_id;
   char *team;
   Forge__Orders__V1__OrderStatus status;
+  /*
+   * @required
+   * @schema {"maxItems": 200}
+   */
   size_t n_lines;
   Forge__Orders__V1__OrderLine **lines;
   /*
@@ -443,13 +466,25 @@ struct  Forge__Orders__V1__Order
   Forge__Common__V1__Money *total;
   size_t n_payment_plan;
   Forge__Orders__V1__Installment **payment_plan;
+  /*
+   * @schema {"maxLength": 64}
+   */
   char *contract_number;
   /*
    * e.g. EXW, FCA, CIF, DAP (Incoterms 2020).
    */
   char *incoterms;
+  /*
+   * @schema {"maxLength": 500}
+   */
   char *delivery_address;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *delivery_contact_name;
+  /*
+   * @schema {"maxLength": 40}
+   */
   char *delivery_phone;
   Forge__Orders__V1__CreditCheck *credit_check;
   char *approved_by;
@@ -461,6 +496,9 @@ struct  Forge__Orders__V1__Order
    */
   Forge__Orders__V1__ProductionStatus production_status;
   Google__Protobuf__Timestamp *delivered_at;
+  /*
+   * @schema {"maxLength": 2000}
+   */
   char *notes;
   char *cancel_reason;
   Google__Protobuf__Timestamp *created_at;
@@ -484,6 +522,9 @@ struct  Forge__Orders__V1__Order
 struct  Forge__Orders__V1__CreateOrderRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   */
   Forge__Orders__V1__Order *order;
 };
 #define FORGE__ORDERS__V1__CREATE_ORDER_REQUEST__INIT \
@@ -533,6 +574,9 @@ struct  Forge__Orders__V1__ListOrdersRequest
   ProtobufCMessage base;
   Forge__Common__V1__PageRequest *page;
   char *account_id;
+  /*
+   * @each_set
+   */
   size_t n_statuses;
   Forge__Orders__V1__OrderStatus *statuses;
   char *owner_id;
@@ -560,6 +604,10 @@ struct  Forge__Orders__V1__ListOrdersResponse
 struct  Forge__Orders__V1__UpdateOrderRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   * @requires version
+   */
   Forge__Orders__V1__Order *order;
 };
 #define FORGE__ORDERS__V1__UPDATE_ORDER_REQUEST__INIT \
@@ -584,6 +632,7 @@ struct  Forge__Orders__V1__ApproveOrderRequest
   int64_t version;
   /*
    * Finance or admin approving an order over the credit limit: why (required then).
+   * @schema {"maxLength": 500}
    */
   char *credit_override_reason;
 };
@@ -628,6 +677,9 @@ struct  Forge__Orders__V1__CancelOrderRequest
   ProtobufCMessage base;
   char *id;
   int64_t version;
+  /*
+   * @required
+   */
   char *reason;
 };
 #define FORGE__ORDERS__V1__CANCEL_ORDER_REQUEST__INIT \
@@ -675,10 +727,13 @@ struct  Forge__Orders__V1__ListReleasedOrdersRequest
   ProtobufCMessage base;
   /*
    * The cursor of the previous answer; empty from the start.
+   * The cursor of the previous answer, as it came:
+   * @schema {"format": "forge-page-token"}
    */
   char *after;
   /*
    * At most 500; 0 means 100.
+   * @schema {"minimum": 0, "maximum": 500}
    */
   int32_t max_orders;
 };
@@ -703,6 +758,10 @@ struct  Forge__Orders__V1__AcknowledgeReleaseRequest
 {
   ProtobufCMessage base;
   char *order_id;
+  /*
+   * @required
+   * @schema {"maxLength": 64}
+   */
   char *erp_order_number;
 };
 #define FORGE__ORDERS__V1__ACKNOWLEDGE_RELEASE_REQUEST__INIT \
@@ -720,15 +779,21 @@ struct  Forge__Orders__V1__AcknowledgeReleaseResponse
     , NULL }
 
 
+/*
+ * @requires_any order_id erp_order_number
+ */
 struct  Forge__Orders__V1__StatusReport
 {
   ProtobufCMessage base;
   /*
    * The connector's id for this report: a repeated id changes nothing and answers the same.
+   * @schema {"maxLength": 128}
+   * @required
    */
   char *event_id;
   /*
    * Which connector sent it, e.g. "erp", "mes-plant-2".
+   * @schema {"maxLength": 64}
    */
   char *source;
   /*
@@ -738,20 +803,46 @@ struct  Forge__Orders__V1__StatusReport
   char *erp_order_number;
   /*
    * The line; 0 for every line of the order.
+   * @schema {"minimum": 0}
    */
   int32_t line_no;
+  /*
+   * @required
+   */
   Forge__Orders__V1__ProductionStatus status;
   /*
    * When ERP or MES observed it; an older report never moves a line backwards.
+   * @required
    */
   Google__Protobuf__Timestamp *source_time;
+  /*
+   * @schema {"minimum": 0, "maximum": 100}
+   */
   int32_t percent;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *work_centre;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *carrier;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *tracking_number;
+  /*
+   * @schema {"maxLength": 100}
+   */
   char *signed_by;
+  /*
+   * @schema {"maxItems": 1000, "items": {"minLength": 1, "maxLength": 64}}
+   */
   size_t n_serial_numbers;
   char **serial_numbers;
+  /*
+   * @schema {"maxLength": 1000}
+   */
   char *note;
 };
 #define FORGE__ORDERS__V1__STATUS_REPORT__INIT \
@@ -785,6 +876,9 @@ struct  Forge__Orders__V1__StatusEvent
 struct  Forge__Orders__V1__ReportProductionStatusRequest
 {
   ProtobufCMessage base;
+  /*
+   * @required
+   */
   Forge__Orders__V1__StatusReport *report;
 };
 #define FORGE__ORDERS__V1__REPORT_PRODUCTION_STATUS_REQUEST__INIT \
@@ -850,7 +944,14 @@ struct  Forge__Orders__V1__RecordInvoiceRequest
 {
   ProtobufCMessage base;
   char *order_id;
+  /*
+   * @required
+   */
   int32_t installment;
+  /*
+   * @required
+   * @schema {"maxLength": 64}
+   */
   char *invoice_number;
   /*
    * Defaults to now.
@@ -895,8 +996,17 @@ struct  Forge__Orders__V1__RecordPaymentRequest
 {
   ProtobufCMessage base;
   char *order_id;
+  /*
+   * @required
+   * Positive whole cents:
+   * @schema {"properties": {"amount_micros": {"minimum": 10000, "multipleOf": 10000, "pattern": "^[1-9][0-9]{0,14}0000$"}}}
+   */
   Forge__Common__V1__Money *amount;
   Google__Protobuf__Timestamp *paid_at;
+  /*
+   * @required
+   * @schema {"maxLength": 64}
+   */
   char *reference;
 };
 #define FORGE__ORDERS__V1__RECORD_PAYMENT_REQUEST__INIT \
@@ -984,10 +1094,12 @@ struct  Forge__Orders__V1__GetReceivablesRequest
   char *account_id;
   /*
    * The DSO window; 0 means 90.
+   * @schema {"minimum": 0, "maximum": 730}
    */
   int32_t dso_days;
   /*
    * Open items listed, most overdue first; 0 means 100, at most 500.
+   * @schema {"minimum": 0, "maximum": 500}
    */
   int32_t max_items;
 };

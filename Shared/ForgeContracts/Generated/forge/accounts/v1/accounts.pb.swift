@@ -487,11 +487,14 @@ public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
+  /// @required
+  /// @schema {"maxLength": 200}
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
   }
 
+  /// @schema {"maxLength": 100}
   public var legalName: String {
     get {_storage._legalName}
     set {_uniqueStorage()._legalName = newValue}
@@ -503,17 +506,20 @@ public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
     set {_uniqueStorage()._taxID = newValue}
   }
 
+  /// @schema {"maxLength": 100}
   public var industry: String {
     get {_storage._industry}
     set {_uniqueStorage()._industry = newValue}
   }
 
   /// 华东, 华南, 华北, 华中, 西南, 西北, 东北, or a country.
+  /// @schema {"maxLength": 100}
   public var region: String {
     get {_storage._region}
     set {_uniqueStorage()._region = newValue}
   }
 
+  /// @schema {"maxLength": 500}
   public var address: String {
     get {_storage._address}
     set {_uniqueStorage()._address = newValue}
@@ -549,17 +555,21 @@ public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
     set {_uniqueStorage()._parentAccountID = newValue}
   }
 
+  /// At most 50; a key of 1-50 characters without ":", a value of at most 200:
+  /// @schema {"maxProperties": 50, "propertyNames": {"maxLength": 50, "pattern": "^[^:]*[^:\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^:]*$"}, "additionalProperties": {"maxLength": 200}}
   public var tags: Dictionary<String,String> {
     get {_storage._tags}
     set {_uniqueStorage()._tags = newValue}
   }
 
   /// Finance fields: present only for finance, managers and admin.
+  /// @schema {"maxLength": 100}
   public var creditRating: String {
     get {_storage._creditRating}
     set {_uniqueStorage()._creditRating = newValue}
   }
 
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,17})$"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
   public var creditLimit: Forge_Common_V1_Money {
     get {_storage._creditLimit ?? Forge_Common_V1_Money()}
     set {_uniqueStorage()._creditLimit = newValue}
@@ -659,6 +669,9 @@ public nonisolated struct Forge_Accounts_V1_CreateAccountRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// The server assigns the id:
+  /// @schema {"properties": {"id": {"enum": ["", null]}}}
   public var account: Forge_Accounts_V1_Account {
     get {_account ?? Forge_Accounts_V1_Account()}
     set {_account = newValue}
@@ -673,6 +686,7 @@ public nonisolated struct Forge_Accounts_V1_CreateAccountRequest: Sendable {
 
   /// First contacts, created with the account; their phones and company email domains take
   /// part in duplicate detection.
+  /// @schema {"maxItems": 50}
   public var contacts: [Forge_Accounts_V1_Contact] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -744,6 +758,8 @@ public nonisolated struct Forge_Accounts_V1_UpdateAccountRequest: Sendable {
   // methods supported on all messages.
 
   /// Carries the version read; a stale version fails with ABORTED.
+  /// @required
+  /// @requires version
   public var account: Forge_Accounts_V1_Account {
     get {_account ?? Forge_Accounts_V1_Account()}
     set {_account = newValue}
@@ -1028,6 +1044,8 @@ public nonisolated struct Forge_Accounts_V1_SearchAccountsRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @schema {"maxLength": 200}
   public var namePrefix: String = String()
 
   public var page: Forge_Common_V1_PageRequest {
@@ -1078,6 +1096,8 @@ public nonisolated struct Forge_Accounts_V1_Contact: Sendable {
 
   public var accountID: String = String()
 
+  /// @required
+  /// @schema {"maxLength": 100}
   public var name: String = String()
 
   public var title: String = String()
@@ -1086,13 +1106,17 @@ public nonisolated struct Forge_Accounts_V1_Contact: Sendable {
 
   public var buyingRole: Forge_Accounts_V1_BuyingRole = .unspecified
 
-  /// 1 (weak) to 5 (strong).
+  /// 1 (weak) to 5 (strong); 0: not rated.
+  /// @schema {"minimum": 0, "maximum": 5}
   public var relationshipStrength: Int32 = 0
 
   public var reportsToContactID: String = String()
 
+  /// 5 to 20 digits, with any separators:
+  /// @schema {"pattern": "^$|^[^0-9０-９]*([0-9０-９][^0-9０-９]*){5,20}$"}
   public var phone: String = String()
 
+  /// @schema {"pattern": "^$|^[^@]+@[^@]*\\.[^@]*$"}
   public var email: String = String()
 
   public var wechatID: String = String()
@@ -1122,6 +1146,9 @@ public nonisolated struct Forge_Accounts_V1_CreateContactRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// The server assigns the id:
+  /// @schema {"properties": {"id": {"enum": ["", null]}}}
   public var contact: Forge_Accounts_V1_Contact {
     get {_contact ?? Forge_Accounts_V1_Contact()}
     set {_contact = newValue}
@@ -1198,6 +1225,8 @@ public nonisolated struct Forge_Accounts_V1_UpdateContactRequest: Sendable {
   // methods supported on all messages.
 
   /// Carries the version read; a stale version fails with ABORTED.
+  /// @required
+  /// @requires version
   public var contact: Forge_Accounts_V1_Contact {
     get {_contact ?? Forge_Accounts_V1_Contact()}
     set {_contact = newValue}
@@ -1243,6 +1272,7 @@ public nonisolated struct Forge_Accounts_V1_DeleteContactRequest: Sendable {
   public var id: String = String()
 
   /// The version read; a stale version fails with ABORTED.
+  /// @required
   public var version: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1389,8 +1419,11 @@ public nonisolated struct Forge_Accounts_V1_Activity: Sendable {
 
   public var accountID: String = String()
 
+  /// @required
   public var kind: Forge_Accounts_V1_ActivityKind = .unspecified
 
+  /// @required
+  /// @schema {"maxLength": 200}
   public var subject: String = String()
 
   public var body: String = String()
@@ -1420,6 +1453,7 @@ public nonisolated struct Forge_Accounts_V1_LogActivityRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var activity: Forge_Accounts_V1_Activity {
     get {_activity ?? Forge_Accounts_V1_Activity()}
     set {_activity = newValue}
@@ -1534,6 +1568,10 @@ public nonisolated struct Forge_Accounts_V1_SearchActivitiesRequest: Sendable {
   // methods supported on all messages.
 
   /// At least three characters (the index is made of trigrams).
+  /// @min_text 3
+  /// @schema {"maxLength": 200}
+  /// @schema {"pattern": "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][\\s\\S]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][\\s\\S]*[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]", "maxLength": 200}
+  /// @required
   public var query: String = String()
 
   public var page: Forge_Common_V1_PageRequest {
@@ -1622,17 +1660,23 @@ public nonisolated struct Forge_Accounts_V1_SegmentFilter: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @schema {"maxItems": 50}
   public var industries: [String] = []
 
+  /// @schema {"maxItems": 50}
   public var regions: [String] = []
 
+  /// @each_set
   public var grades: [Forge_Accounts_V1_ValueGrade] = []
 
+  /// @each_set
   public var tiers: [Forge_Accounts_V1_Tier] = []
 
+  /// @each_set
   public var stages: [Forge_Accounts_V1_LifecycleStage] = []
 
   /// Every tag must match: "key:value", or "key" for any value.
+  /// @schema {"maxItems": 50, "items": {"maxLength": 251, "pattern": "^(?!:)[\\s\\S]*{notBlank}"}}
   public var tags: [String] = []
 
   /// Only accounts that agreed to marketing communication.
@@ -1650,8 +1694,11 @@ public nonisolated struct Forge_Accounts_V1_Segment: Sendable {
 
   public var id: String = String()
 
+  /// @required
+  /// @schema {"maxLength": 100}
   public var name: String = String()
 
+  /// @schema {"maxLength": 1000}
   public var description_p: String = String()
 
   public var filter: Forge_Accounts_V1_SegmentFilter {
@@ -1699,6 +1746,9 @@ public nonisolated struct Forge_Accounts_V1_CreateSegmentRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// The server assigns the id:
+  /// @schema {"properties": {"id": {"enum": ["", null]}}}
   public var segment: Forge_Accounts_V1_Segment {
     get {_segment ?? Forge_Accounts_V1_Segment()}
     set {_segment = newValue}
@@ -1775,6 +1825,7 @@ public nonisolated struct Forge_Accounts_V1_UpdateSegmentRequest: Sendable {
   // methods supported on all messages.
 
   /// Carries the version read; a stale version fails with ABORTED.
+  /// @required
   public var segment: Forge_Accounts_V1_Segment {
     get {_segment ?? Forge_Accounts_V1_Segment()}
     set {_segment = newValue}

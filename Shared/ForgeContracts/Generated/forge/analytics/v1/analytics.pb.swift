@@ -203,7 +203,9 @@ public nonisolated struct Forge_Analytics_V1_GetKpisRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// [from, to); both empty: from the start of the month eleven months ago (China time) to now.
+  /// [from, to); both empty: from the start of the month eleven months ago (China time) to now;
+  /// only from: up to now; only to: the twelve months up to it (from the start of the month eleven
+  /// months before).
   public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_from = newValue}
@@ -701,9 +703,11 @@ public nonisolated struct Forge_Analytics_V1_ListRisksRequest: Sendable {
   public mutating func clearFilter() {self._filter = nil}
 
   /// low, medium, high: at least this level; empty: medium.
+  /// @schema {"enum": ["", "low", "medium", "high", null]}
   public var minLevel: String = String()
 
   /// Default 50, at most 500.
+  /// @schema {"minimum": 0, "maximum": 500}
   public var limit: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -829,6 +833,7 @@ public nonisolated struct Forge_Analytics_V1_GetReportRequest: Sendable {
   // methods supported on all messages.
 
   /// "2026-11"; empty: the last whole month (China time).
+  /// @schema {"pattern": "^$|^[0-9]{4}-(0[1-9]|1[0-2])$"}
   public var month: String = String()
 
   public var filter: Forge_Analytics_V1_KpiFilter {

@@ -86,6 +86,7 @@ public nonisolated struct Forge_Common_V1_ImportRow: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var line: Int32 = 0
 
   public var values: [String] = []
@@ -102,9 +103,12 @@ public nonisolated struct Forge_Common_V1_ImportRequest: Sendable {
 
   /// Chosen by the client, the same for every batch of one file; the key for within-file
   /// dedupe and for retried batches.
+  /// @required
+  /// @schema {"maxLength": 100}
   public var importID: String = String()
 
   /// Column headers, Chinese or English (e.g. 客户名称 or name); unknown columns are ignored.
+  /// @schema {"minItems": 1, "maxItems": 100}
   public var header: [String] = []
 
   public var rows: [Forge_Common_V1_ImportRow] = []

@@ -737,6 +737,7 @@ public nonisolated struct Forge_Feedback_V1_Survey: @unchecked Sendable {
   }
 
   /// "zh" (default) or "en": the questions' and the e-mails' language.
+  /// @schema {"enum": ["", "zh", "en", null]}
   public var locale: String {
     get {_storage._locale}
     set {_uniqueStorage()._locale = newValue}
@@ -775,6 +776,7 @@ public nonisolated struct Forge_Feedback_V1_FeedbackSettings: Sendable {
   // methods supported on all messages.
 
   /// NPS survey after an order's delivery [7 days]; 0 turns the trigger off.
+  /// @schema {"minimum": 0, "maximum": 90}
   public var deliveryDelayDays: Int32 = 0
 
   /// CSAT survey when a ticket closes [on].
@@ -784,17 +786,24 @@ public nonisolated struct Forge_Feedback_V1_FeedbackSettings: Sendable {
   public var surveyRevisitPool: Bool = false
 
   /// One reminder this many days after the invitation when unanswered [3].
+  /// @schema {"minimum": 0, "maximum": 30}
   public var reminderAfterDays: Int32 = 0
 
   /// The link expires this many days after the invitation [14].
+  /// @schema {"minimum": 1, "maximum": 90}
+  /// @required
   public var linkValidDays: Int32 = 0
 
   /// At most one survey per contact per N days [30] and per account per M days [7].
+  /// @schema {"minimum": 0, "maximum": 365}
   public var contactQuietDays: Int32 = 0
 
+  /// @schema {"minimum": 0, "maximum": 365}
   public var accountQuietDays: Int32 = 0
 
   /// A detractor's follow-up is due this many hours after the answer [48].
+  /// @schema {"minimum": 1, "maximum": 720}
+  /// @required
   public var followUpHours: Int32 = 0
 
   /// Tags for comments: a tag applies when the comment contains any of its keywords.
@@ -858,6 +867,7 @@ public nonisolated struct Forge_Feedback_V1_UpdateFeedbackSettingsRequest: Senda
   // methods supported on all messages.
 
   /// Carries the version read; a stale version fails with ABORTED.
+  /// @required
   public var settings: Forge_Feedback_V1_FeedbackSettings {
     get {_settings ?? Forge_Feedback_V1_FeedbackSettings()}
     set {_settings = newValue}
@@ -901,6 +911,8 @@ public nonisolated struct Forge_Feedback_V1_ScheduleSurveyRequest: Sendable {
   // methods supported on all messages.
 
   /// account_id, contact_id, kind; send_at (empty: now); locale; product_line; reference.
+  /// @required
+  /// @requires account_id contact_id kind
   public var survey: Forge_Feedback_V1_Survey {
     get {_survey ?? Forge_Feedback_V1_Survey()}
     set {_survey = newValue}
@@ -938,6 +950,7 @@ public nonisolated struct Forge_Feedback_V1_ScheduleSurveyResponse: Sendable {
   fileprivate var _survey: Forge_Feedback_V1_Survey? = nil
 }
 
+/// @requires_one segment_id account_ids
 public nonisolated struct Forge_Feedback_V1_Campaign: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -945,8 +958,10 @@ public nonisolated struct Forge_Feedback_V1_Campaign: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var name: String = String()
 
+  /// @required
   public var kind: Forge_Feedback_V1_SurveyKind = .unspecified
 
   /// The segment in forge-accounts whose accounts are surveyed, or the accounts listed.
@@ -979,6 +994,7 @@ public nonisolated struct Forge_Feedback_V1_Campaign: Sendable {
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
 
+  /// @schema {"enum": ["", "zh", "en", null]}
   public var locale: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1008,6 +1024,7 @@ public nonisolated struct Forge_Feedback_V1_CreateCampaignRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var campaign: Forge_Feedback_V1_Campaign {
     get {_campaign ?? Forge_Feedback_V1_Campaign()}
     set {_campaign = newValue}
@@ -1685,8 +1702,10 @@ public nonisolated struct Forge_Feedback_V1_CloseFollowUpRequest: Sendable {
 
   public var version: Int64 = 0
 
+  /// @required
   public var actionsTaken: String = String()
 
+  /// @required
   public var whatChanged: String = String()
 
   /// Tell the customer what changed (an e-mail to the contact) [true when absent].
@@ -1828,6 +1847,8 @@ public nonisolated struct Forge_Feedback_V1_ListAdvocacyResponse: Sendable {
   fileprivate var _page: Forge_Common_V1_PageResponse? = nil
 }
 
+/// Accepted: what the customer agreed to:
+/// @schema {"if": {"required": ["accepted"], "properties": {"accepted": {"const": true}}}, "then": {"required": ["kinds"], "properties": {"kinds": {"type": "array", "minItems": 1}}}}
 public nonisolated struct Forge_Feedback_V1_RecordAdvocacyRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1837,8 +1858,10 @@ public nonisolated struct Forge_Feedback_V1_RecordAdvocacyRequest: Sendable {
 
   public var accepted: Bool = false
 
+  /// @each_set
   public var kinds: [Forge_Feedback_V1_AdvocacyKind] = []
 
+  /// @schema {"maxLength": 2000}
   public var note: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1877,6 +1900,7 @@ public nonisolated struct Forge_Feedback_V1_Idea: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
+  /// @required
   public var accountID: String {
     get {_storage._accountID}
     set {_uniqueStorage()._accountID = newValue}
@@ -1892,16 +1916,20 @@ public nonisolated struct Forge_Feedback_V1_Idea: @unchecked Sendable {
     set {_uniqueStorage()._contactID = newValue}
   }
 
+  /// @required
+  /// @schema {"maxLength": 200}
   public var title: String {
     get {_storage._title}
     set {_uniqueStorage()._title = newValue}
   }
 
+  /// @schema {"maxLength": 4000}
   public var description_p: String {
     get {_storage._description_p}
     set {_uniqueStorage()._description_p = newValue}
   }
 
+  /// @required
   public var category: Forge_Feedback_V1_IdeaCategory {
     get {_storage._category}
     set {_uniqueStorage()._category = newValue}
@@ -2008,6 +2036,7 @@ public nonisolated struct Forge_Feedback_V1_SubmitIdeaRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var idea: Forge_Feedback_V1_Idea {
     get {_idea ?? Forge_Feedback_V1_Idea()}
     set {_idea = newValue}
@@ -2052,6 +2081,7 @@ public nonisolated struct Forge_Feedback_V1_VoteIdeaRequest: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var accountID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2080,6 +2110,8 @@ public nonisolated struct Forge_Feedback_V1_VoteIdeaResponse: Sendable {
   fileprivate var _idea: Forge_Feedback_V1_Idea? = nil
 }
 
+/// Declining or shipping says why or in which release:
+/// @schema {"if": {"required": ["status"], "properties": {"status": {"enum": ["IDEA_STATUS_SHIPPED", "IDEA_STATUS_DECLINED", 4, 5]}}}, "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": "{notBlank}"}}}}
 public nonisolated struct Forge_Feedback_V1_UpdateIdeaStatusRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2089,6 +2121,7 @@ public nonisolated struct Forge_Feedback_V1_UpdateIdeaStatusRequest: Sendable {
 
   public var version: Int64 = 0
 
+  /// @required
   public var status: Forge_Feedback_V1_IdeaStatus = .unspecified
 
   public var note: String = String()
@@ -2210,6 +2243,7 @@ public nonisolated struct Forge_Feedback_V1_GetNpsRequest: Sendable {
   public var segmentID: String = String()
 
   /// Group the figures; with two groupings, the second nests in the first (region × month).
+  /// @each_set
   public var groupBy: [Forge_Feedback_V1_NpsGrouping] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

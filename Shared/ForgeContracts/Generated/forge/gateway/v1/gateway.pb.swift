@@ -176,6 +176,7 @@ public nonisolated struct Forge_Gateway_V1_DeleteWebhookRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var id: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -250,8 +251,10 @@ public nonisolated struct Forge_Gateway_V1_ListDeliveriesRequest: Sendable {
   public var webhookID: String = String()
 
   /// Empty: every state.
+  /// @schema {"enum": ["", "pending", "delivered", "dead", null]}
   public var state: String = String()
 
+  /// @schema {"minimum": 0, "maximum": 500}
   public var limit: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -276,6 +279,7 @@ public nonisolated struct Forge_Gateway_V1_ReplayDeliveryRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var id: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -365,8 +369,10 @@ public nonisolated struct Forge_Gateway_V1_ListNotificationsRequest: Sendable {
   public var accountID: String = String()
 
   /// Empty: every state.
+  /// @schema {"enum": ["", "pending", "sent", "skipped", "bridged", "dead", null]}
   public var state: String = String()
 
+  /// @schema {"minimum": 0, "maximum": 500}
   public var limit: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -391,6 +397,7 @@ public nonisolated struct Forge_Gateway_V1_RetryNotificationRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var dedupeKey: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -424,12 +431,19 @@ public nonisolated struct Forge_Gateway_V1_User: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @schema {"pattern": "^(?!key:)[A-Za-z0-9._-]{1,64}$"}
   public var username: String = String()
 
+  /// @required
+  /// @schema {"maxLength": 100}
   public var displayName: String = String()
 
+  /// @required
+  /// @schema {"items": {"enum": ["admin", "analyst", "erp_connector", "finance", "marketing", "sales_manager", "sales_rep", "service", "service_engineer", "service_manager"]}}
   public var roles: [String] = []
 
+  /// @schema {"maxLength": 64}
   public var team: String = String()
 
   /// The username of their manager.
@@ -460,8 +474,14 @@ public nonisolated struct Forge_Gateway_V1_SignInRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @schema {"maxLength": 64}
   public var username: String = String()
 
+  /// @required
+  /// @schema {"maxLength": 256}
+  /// Any characters, spaces too:
+  /// @schema {"pattern": "^[\\s\\S]+$"}
   public var password: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -519,6 +539,7 @@ public nonisolated struct Forge_Gateway_V1_RefreshTokenRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var refreshToken: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -531,6 +552,7 @@ public nonisolated struct Forge_Gateway_V1_CreateUserRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var user: Forge_Gateway_V1_User {
     get {_user ?? Forge_Gateway_V1_User()}
     set {_user = newValue}
@@ -541,6 +563,8 @@ public nonisolated struct Forge_Gateway_V1_CreateUserRequest: Sendable {
   public mutating func clearUser() {self._user = nil}
 
   /// At least 10 characters.
+  /// @required
+  /// @schema {"minLength": 10, "maxLength": 256}
   public var password: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -578,6 +602,8 @@ public nonisolated struct Forge_Gateway_V1_UpdateUserRequest: Sendable {
 
   /// Carries the version read; a stale version fails with ABORTED. Disabling a user revokes
   /// their refresh tokens.
+  /// @required
+  /// @requires version
   public var user: Forge_Gateway_V1_User {
     get {_user ?? Forge_Gateway_V1_User()}
     set {_user = newValue}
@@ -664,11 +690,14 @@ public nonisolated struct Forge_Gateway_V1_SetPasswordRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var username: String = String()
 
   /// Required unless the caller is an admin.
   public var oldPassword: String = String()
 
+  /// @required
+  /// @schema {"minLength": 10, "maxLength": 256}
   public var newPassword: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -742,8 +771,12 @@ public nonisolated struct Forge_Gateway_V1_CreateApiKeyRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @schema {"maxLength": 100}
   public var name: String = String()
 
+  /// @required
+  /// @schema {"items": {"enum": ["analyst", "erp_connector", "finance", "marketing", "sales_manager", "sales_rep", "service", "service_engineer", "service_manager"]}}
   public var roles: [String] = []
 
   public var team: String = String()
@@ -806,6 +839,7 @@ public nonisolated struct Forge_Gateway_V1_RevokeApiKeyRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var id: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -864,9 +898,12 @@ public nonisolated struct Forge_Gateway_V1_GetCustomer360Request: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @schema {"maxLength": 64}
   public var accountID: String = String()
 
   /// The overall deadline in milliseconds: 0 means 300; at most 5,000.
+  /// @schema {"minimum": 0, "maximum": 5000}
   public var deadlineMs: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

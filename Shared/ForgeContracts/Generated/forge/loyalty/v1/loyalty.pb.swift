@@ -185,6 +185,7 @@ public nonisolated struct Forge_Loyalty_V1_Criterion: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var kind: Forge_Loyalty_V1_CriterionKind = .unspecified
 
   public var threshold: Int64 = 0
@@ -227,13 +228,17 @@ public nonisolated struct Forge_Loyalty_V1_TierDefinition: Sendable {
   // methods supported on all messages.
 
   /// bronze, silver, gold (or the programme's own).
+  /// @required
   public var code: String = String()
 
+  /// @required
   public var name: String = String()
 
   /// 1 is the entry tier; higher is better. Unique.
+  /// @required
   public var rank: Int32 = 0
 
+  /// @required
   public var criteria: [Forge_Loyalty_V1_Criterion] = []
 
   /// How many of the optional criteria must be met.
@@ -267,6 +272,7 @@ public nonisolated struct Forge_Loyalty_V1_Programme: Sendable {
   /// Clears the value of `effectiveAt`. Subsequent reads from it will return its default value.
   public mutating func clearEffectiveAt() {self._effectiveAt = nil}
 
+  /// @required
   public var tiers: [Forge_Loyalty_V1_TierDefinition] = []
 
   /// A member below its tier keeps it this long after the owner is warned (default 90).
@@ -277,6 +283,8 @@ public nonisolated struct Forge_Loyalty_V1_Programme: Sendable {
   public var exchangeRatesMicros: Dictionary<String,Int64> = [:]
 
   /// Why it changed (required on update).
+  /// @required
+  /// @min_text 3
   public var changeNote: String = String()
 
   public var changedBy: String = String()
@@ -346,6 +354,7 @@ public nonisolated struct Forge_Loyalty_V1_UpdateProgrammeRequest: Sendable {
   // methods supported on all messages.
 
   /// Carries the version read; the new one is numbered by the service.
+  /// @required
   public var programme: Forge_Loyalty_V1_Programme {
     get {_programme ?? Forge_Loyalty_V1_Programme()}
     set {_programme = newValue}
@@ -1016,6 +1025,7 @@ public nonisolated struct Forge_Loyalty_V1_OverrideTierRequest: Sendable {
 
   public var tier: String = String()
 
+  /// @required
   public var reason: String = String()
 
   /// Required, at most a year ahead.
@@ -1142,6 +1152,8 @@ public nonisolated struct Forge_Loyalty_V1_RecordPurchasesRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @schema {"maxItems": 1000}
   public var purchases: [Forge_Loyalty_V1_Purchase] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1265,13 +1277,18 @@ public nonisolated struct Forge_Loyalty_V1_ConsumeEntitlementRequest: Sendable {
 
   public var accountID: String = String()
 
+  /// @required
   public var code: String = String()
 
+  /// @required
+  /// @schema {"maxLength": 200}
   public var reference: String = String()
 
   /// 1 when zero.
+  /// @schema {"minimum": 1, "maximum": 100}
   public var quantity: Int32 = 0
 
+  /// @schema {"maxLength": 500}
   public var note: String = String()
 
   public var contactID: String = String()
@@ -1322,10 +1339,14 @@ public nonisolated struct Forge_Loyalty_V1_ReverseConsumptionRequest: Sendable {
 
   public var accountID: String = String()
 
+  /// @required
   public var code: String = String()
 
+  /// @required
   public var reference: String = String()
 
+  /// @required
+  /// @min_text 3
   public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1447,6 +1468,7 @@ public nonisolated struct Forge_Loyalty_V1_RebateAgreement: @unchecked Sendable 
     set {_uniqueStorage()._id = newValue}
   }
 
+  /// @required
   public var accountID: String {
     get {_storage._accountID}
     set {_uniqueStorage()._accountID = newValue}
@@ -1457,12 +1479,14 @@ public nonisolated struct Forge_Loyalty_V1_RebateAgreement: @unchecked Sendable 
     set {_uniqueStorage()._accountName = newValue}
   }
 
+  /// @required
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
   }
 
   /// The period: [start_at, end_at).
+  /// @required
   public var startAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._startAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._startAt = newValue}
@@ -1472,6 +1496,7 @@ public nonisolated struct Forge_Loyalty_V1_RebateAgreement: @unchecked Sendable 
   /// Clears the value of `startAt`. Subsequent reads from it will return its default value.
   public mutating func clearStartAt() {_uniqueStorage()._startAt = nil}
 
+  /// @required
   public var endAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._endAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._endAt = newValue}
@@ -1481,6 +1506,7 @@ public nonisolated struct Forge_Loyalty_V1_RebateAgreement: @unchecked Sendable 
   /// Clears the value of `endAt`. Subsequent reads from it will return its default value.
   public mutating func clearEndAt() {_uniqueStorage()._endAt = nil}
 
+  /// @required
   public var brackets: [Forge_Loyalty_V1_RebateBracket] {
     get {_storage._brackets}
     set {_uniqueStorage()._brackets = newValue}
@@ -1570,6 +1596,7 @@ public nonisolated struct Forge_Loyalty_V1_CreateRebateAgreementRequest: Sendabl
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var agreement: Forge_Loyalty_V1_RebateAgreement {
     get {_agreement ?? Forge_Loyalty_V1_RebateAgreement()}
     set {_agreement = newValue}
@@ -1743,6 +1770,8 @@ public nonisolated struct Forge_Loyalty_V1_CancelRebateAgreementRequest: Sendabl
 
   public var version: Int64 = 0
 
+  /// @required
+  /// @min_text 3
   public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

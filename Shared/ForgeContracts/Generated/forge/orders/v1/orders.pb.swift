@@ -478,11 +478,14 @@ public nonisolated struct Forge_Orders_V1_OrderLine: @unchecked Sendable {
     set {_uniqueStorage()._lineNo = newValue}
   }
 
+  /// @required
+  /// @schema {"maxLength": 64}
   public var sku: String {
     get {_storage._sku}
     set {_uniqueStorage()._sku = newValue}
   }
 
+  /// @schema {"maxLength": 200}
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
@@ -493,11 +496,16 @@ public nonisolated struct Forge_Orders_V1_OrderLine: @unchecked Sendable {
     set {_uniqueStorage()._unit = newValue}
   }
 
+  /// @required
+  /// @schema {"maximum": 1000000, "pattern": "^[1-9][0-9]{0,6}$"}
   public var quantity: Int64 {
     get {_storage._quantity}
     set {_uniqueStorage()._quantity = newValue}
   }
 
+  /// @required
+  /// Whole cents, at most 1,000,000,000:
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "maximum": 1000000000000000, "multipleOf": 10000, "pattern": "^(0|[1-9][0-9]{0,11}0000)$"}}}
   public var unitPrice: Forge_Common_V1_Money {
     get {_storage._unitPrice ?? Forge_Common_V1_Money()}
     set {_uniqueStorage()._unitPrice = newValue}
@@ -755,6 +763,7 @@ public nonisolated struct Forge_Orders_V1_Order: @unchecked Sendable {
     set {_uniqueStorage()._orderNumber = newValue}
   }
 
+  /// @required
   public var accountID: String {
     get {_storage._accountID}
     set {_uniqueStorage()._accountID = newValue}
@@ -796,6 +805,8 @@ public nonisolated struct Forge_Orders_V1_Order: @unchecked Sendable {
     set {_uniqueStorage()._status = newValue}
   }
 
+  /// @required
+  /// @schema {"maxItems": 200}
   public var lines: [Forge_Orders_V1_OrderLine] {
     get {_storage._lines}
     set {_uniqueStorage()._lines = newValue}
@@ -821,6 +832,7 @@ public nonisolated struct Forge_Orders_V1_Order: @unchecked Sendable {
     set {_uniqueStorage()._paymentPlan = newValue}
   }
 
+  /// @schema {"maxLength": 64}
   public var contractNumber: String {
     get {_storage._contractNumber}
     set {_uniqueStorage()._contractNumber = newValue}
@@ -832,16 +844,19 @@ public nonisolated struct Forge_Orders_V1_Order: @unchecked Sendable {
     set {_uniqueStorage()._incoterms = newValue}
   }
 
+  /// @schema {"maxLength": 500}
   public var deliveryAddress: String {
     get {_storage._deliveryAddress}
     set {_uniqueStorage()._deliveryAddress = newValue}
   }
 
+  /// @schema {"maxLength": 100}
   public var deliveryContactName: String {
     get {_storage._deliveryContactName}
     set {_uniqueStorage()._deliveryContactName = newValue}
   }
 
+  /// @schema {"maxLength": 40}
   public var deliveryPhone: String {
     get {_storage._deliveryPhone}
     set {_uniqueStorage()._deliveryPhone = newValue}
@@ -899,6 +914,7 @@ public nonisolated struct Forge_Orders_V1_Order: @unchecked Sendable {
   /// Clears the value of `deliveredAt`. Subsequent reads from it will return its default value.
   public mutating func clearDeliveredAt() {_uniqueStorage()._deliveredAt = nil}
 
+  /// @schema {"maxLength": 2000}
   public var notes: String {
     get {_storage._notes}
     set {_uniqueStorage()._notes = newValue}
@@ -973,6 +989,7 @@ public nonisolated struct Forge_Orders_V1_CreateOrderRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var order: Forge_Orders_V1_Order {
     get {_order ?? Forge_Orders_V1_Order()}
     set {_order = newValue}
@@ -1064,6 +1081,7 @@ public nonisolated struct Forge_Orders_V1_ListOrdersRequest: Sendable {
 
   public var accountID: String = String()
 
+  /// @each_set
   public var statuses: [Forge_Orders_V1_OrderStatus] = []
 
   public var ownerID: String = String()
@@ -1104,6 +1122,8 @@ public nonisolated struct Forge_Orders_V1_UpdateOrderRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @requires version
   public var order: Forge_Orders_V1_Order {
     get {_order ?? Forge_Orders_V1_Order()}
     set {_order = newValue}
@@ -1151,6 +1171,7 @@ public nonisolated struct Forge_Orders_V1_ApproveOrderRequest: Sendable {
   public var version: Int64 = 0
 
   /// Finance or admin approving an order over the credit limit: why (required then).
+  /// @schema {"maxLength": 500}
   public var creditOverrideReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1223,6 +1244,7 @@ public nonisolated struct Forge_Orders_V1_CancelOrderRequest: Sendable {
 
   public var version: Int64 = 0
 
+  /// @required
   public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1282,9 +1304,12 @@ public nonisolated struct Forge_Orders_V1_ListReleasedOrdersRequest: Sendable {
   // methods supported on all messages.
 
   /// The cursor of the previous answer; empty from the start.
+  /// The cursor of the previous answer, as it came:
+  /// @schema {"format": "forge-page-token"}
   public var after: String = String()
 
   /// At most 500; 0 means 100.
+  /// @schema {"minimum": 0, "maximum": 500}
   public var maxOrders: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1313,6 +1338,8 @@ public nonisolated struct Forge_Orders_V1_AcknowledgeReleaseRequest: Sendable {
 
   public var orderID: String = String()
 
+  /// @required
+  /// @schema {"maxLength": 64}
   public var erpOrderNumber: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1341,15 +1368,19 @@ public nonisolated struct Forge_Orders_V1_AcknowledgeReleaseResponse: Sendable {
   fileprivate var _order: Forge_Orders_V1_Order? = nil
 }
 
+/// @requires_any order_id erp_order_number
 public nonisolated struct Forge_Orders_V1_StatusReport: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The connector's id for this report: a repeated id changes nothing and answers the same.
+  /// @schema {"maxLength": 128}
+  /// @required
   public var eventID: String = String()
 
   /// Which connector sent it, e.g. "erp", "mes-plant-2".
+  /// @schema {"maxLength": 64}
   public var source: String = String()
 
   /// The order: Forge's id, or ERP's order number.
@@ -1358,11 +1389,14 @@ public nonisolated struct Forge_Orders_V1_StatusReport: Sendable {
   public var erpOrderNumber: String = String()
 
   /// The line; 0 for every line of the order.
+  /// @schema {"minimum": 0}
   public var lineNo: Int32 = 0
 
+  /// @required
   public var status: Forge_Orders_V1_ProductionStatus = .unspecified
 
   /// When ERP or MES observed it; an older report never moves a line backwards.
+  /// @required
   public var sourceTime: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_sourceTime ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_sourceTime = newValue}
@@ -1372,18 +1406,25 @@ public nonisolated struct Forge_Orders_V1_StatusReport: Sendable {
   /// Clears the value of `sourceTime`. Subsequent reads from it will return its default value.
   public mutating func clearSourceTime() {self._sourceTime = nil}
 
+  /// @schema {"minimum": 0, "maximum": 100}
   public var percent: Int32 = 0
 
+  /// @schema {"maxLength": 100}
   public var workCentre: String = String()
 
+  /// @schema {"maxLength": 100}
   public var carrier: String = String()
 
+  /// @schema {"maxLength": 100}
   public var trackingNumber: String = String()
 
+  /// @schema {"maxLength": 100}
   public var signedBy: String = String()
 
+  /// @schema {"maxItems": 1000, "items": {"minLength": 1, "maxLength": 64}}
   public var serialNumbers: [String] = []
 
+  /// @schema {"maxLength": 1000}
   public var note: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1443,6 +1484,7 @@ public nonisolated struct Forge_Orders_V1_ReportProductionStatusRequest: Sendabl
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var report: Forge_Orders_V1_StatusReport {
     get {_report ?? Forge_Orders_V1_StatusReport()}
     set {_report = newValue}
@@ -1535,8 +1577,11 @@ public nonisolated struct Forge_Orders_V1_RecordInvoiceRequest: Sendable {
 
   public var orderID: String = String()
 
+  /// @required
   public var installment: Int32 = 0
 
+  /// @required
+  /// @schema {"maxLength": 64}
   public var invoiceNumber: String = String()
 
   /// Defaults to now.
@@ -1626,6 +1671,9 @@ public nonisolated struct Forge_Orders_V1_RecordPaymentRequest: Sendable {
 
   public var orderID: String = String()
 
+  /// @required
+  /// Positive whole cents:
+  /// @schema {"properties": {"amount_micros": {"minimum": 10000, "multipleOf": 10000, "pattern": "^[1-9][0-9]{0,14}0000$"}}}
   public var amount: Forge_Common_V1_Money {
     get {_amount ?? Forge_Common_V1_Money()}
     set {_amount = newValue}
@@ -1644,6 +1692,8 @@ public nonisolated struct Forge_Orders_V1_RecordPaymentRequest: Sendable {
   /// Clears the value of `paidAt`. Subsequent reads from it will return its default value.
   public mutating func clearPaidAt() {self._paidAt = nil}
 
+  /// @required
+  /// @schema {"maxLength": 64}
   public var reference: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1853,9 +1903,11 @@ public nonisolated struct Forge_Orders_V1_GetReceivablesRequest: Sendable {
   public var accountID: String = String()
 
   /// The DSO window; 0 means 90.
+  /// @schema {"minimum": 0, "maximum": 730}
   public var dsoDays: Int32 = 0
 
   /// Open items listed, most overdue first; 0 means 100, at most 500.
+  /// @schema {"minimum": 0, "maximum": 500}
   public var maxItems: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -515,6 +515,7 @@ public nonisolated struct Forge_Pipeline_V1_ScoreReason: Sendable {
   public init() {}
 }
 
+/// @requires_any company_name contact_name
 public nonisolated struct Forge_Pipeline_V1_Lead: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -526,43 +527,52 @@ public nonisolated struct Forge_Pipeline_V1_Lead: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
+  /// @schema {"maxLength": 200}
   public var companyName: String {
     get {_storage._companyName}
     set {_uniqueStorage()._companyName = newValue}
   }
 
+  /// @schema {"maxLength": 100}
   public var contactName: String {
     get {_storage._contactName}
     set {_uniqueStorage()._contactName = newValue}
   }
 
+  /// 5 to 20 digits, with any separators:
+  /// @schema {"pattern": "^$|^[^0-9０-９]*([0-9０-９][^0-9０-９]*){5,20}$"}
   public var phone: String {
     get {_storage._phone}
     set {_uniqueStorage()._phone = newValue}
   }
 
+  /// @schema {"pattern": "^$|^[^@]+@[^@]*\\.[^@]*$"}
   public var email: String {
     get {_storage._email}
     set {_uniqueStorage()._email = newValue}
   }
 
+  /// @schema {"maxLength": 100}
   public var wechatID: String {
     get {_storage._wechatID}
     set {_uniqueStorage()._wechatID = newValue}
   }
 
   /// 华东, 华南, 华北, 华中, 西南, 西北, 东北, or a country.
+  /// @schema {"maxLength": 50}
   public var region: String {
     get {_storage._region}
     set {_uniqueStorage()._region = newValue}
   }
 
+  /// @schema {"maxLength": 100}
   public var productLine: String {
     get {_storage._productLine}
     set {_uniqueStorage()._productLine = newValue}
   }
 
   /// What the customer asked for, in their words.
+  /// @schema {"maxLength": 4000}
   public var need: String {
     get {_storage._need}
     set {_uniqueStorage()._need = newValue}
@@ -573,6 +583,7 @@ public nonisolated struct Forge_Pipeline_V1_Lead: @unchecked Sendable {
     set {_uniqueStorage()._source = newValue}
   }
 
+  /// @schema {"maxLength": 200}
   public var campaign: String {
     get {_storage._campaign}
     set {_uniqueStorage()._campaign = newValue}
@@ -588,6 +599,7 @@ public nonisolated struct Forge_Pipeline_V1_Lead: @unchecked Sendable {
   /// Clears the value of `receivedAt`. Subsequent reads from it will return its default value.
   public mutating func clearReceivedAt() {_uniqueStorage()._receivedAt = nil}
 
+  /// @schema {"maxLength": 100}
   public var industry: String {
     get {_storage._industry}
     set {_uniqueStorage()._industry = newValue}
@@ -716,6 +728,9 @@ public nonisolated struct Forge_Pipeline_V1_CaptureLeadRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// Revisit leads come from accounts' revisit pool, not by hand:
+  /// @schema {"properties": {"source": {"not": {"enum": ["LEAD_SOURCE_REVISIT_POOL", 5]}}}}
   public var lead: Forge_Pipeline_V1_Lead {
     get {_lead ?? Forge_Pipeline_V1_Lead()}
     set {_lead = newValue}
@@ -891,6 +906,7 @@ public nonisolated struct Forge_Pipeline_V1_ReassignLeadRequest: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var ownerID: String = String()
 
   /// The new owner's team; empty keeps the lead's.
@@ -991,6 +1007,7 @@ public nonisolated struct Forge_Pipeline_V1_DisqualifyLeadRequest: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var reason: String = String()
 
   public var version: Int64 = 0
@@ -1031,8 +1048,10 @@ public nonisolated struct Forge_Pipeline_V1_ConvertLeadRequest: Sendable {
   /// An existing account to link; empty creates one from the lead.
   public var accountID: String = String()
 
+  /// @schema {"maxLength": 200}
   public var opportunityName: String = String()
 
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,17})$"}}}
   public var amount: Forge_Common_V1_Money {
     get {_amount ?? Forge_Common_V1_Money()}
     set {_amount = newValue}
@@ -1099,6 +1118,7 @@ public nonisolated struct Forge_Pipeline_V1_ConvertLeadResponse: Sendable {
 
 /// Assignment: region × product line → team ("" matches any); a rule may name a key-account
 /// owner, who then gets the lead before any round robin.
+/// @requires_any team key_account_owner_id
 public nonisolated struct Forge_Pipeline_V1_AssignmentRule: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1122,6 +1142,7 @@ public nonisolated struct Forge_Pipeline_V1_Team: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var name: String = String()
 
   public var managerID: String = String()
@@ -1139,8 +1160,10 @@ public nonisolated struct Forge_Pipeline_V1_TeamMember: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var userID: String = String()
 
+  /// @schema {"minimum": 0, "maximum": 100}
   public var weight: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1155,8 +1178,10 @@ public nonisolated struct Forge_Pipeline_V1_ScoringRules: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @schema {"additionalProperties": {"minimum": -100, "maximum": 100}}
   public var industryPoints: Dictionary<String,Int32> = [:]
 
+  /// @schema {"additionalProperties": {"minimum": -100, "maximum": 100}}
   public var regionPoints: Dictionary<String,Int32> = [:]
 
   public var sizePoints: [Forge_Pipeline_V1_SizePoints] = []
@@ -1164,10 +1189,13 @@ public nonisolated struct Forge_Pipeline_V1_ScoringRules: Sendable {
   public var sourcePoints: [Forge_Pipeline_V1_SourcePoints] = []
 
   /// A word or phrase in the need (case and width folded) → points, e.g. 报价 → 15.
+  /// @schema {"additionalProperties": {"minimum": -100, "maximum": 100}}
   public var needKeywordPoints: Dictionary<String,Int32> = [:]
 
+  /// @schema {"minimum": -100, "maximum": 100}
   public var pointsPerRepeatInquiry: Int32 = 0
 
+  /// @schema {"minimum": -100, "maximum": 100}
   public var maxRepeatPoints: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1182,6 +1210,7 @@ public nonisolated struct Forge_Pipeline_V1_SizePoints: Sendable {
 
   public var size: Forge_Accounts_V1_CompanySize = .unspecified
 
+  /// @schema {"minimum": -100, "maximum": 100}
   public var points: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1196,6 +1225,7 @@ public nonisolated struct Forge_Pipeline_V1_SourcePoints: Sendable {
 
   public var source: Forge_Pipeline_V1_LeadSource = .unspecified
 
+  /// @schema {"minimum": -100, "maximum": 100}
   public var points: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1208,8 +1238,13 @@ public nonisolated struct Forge_Pipeline_V1_StageLimit: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// An open stage:
+  /// @schema {"enum": ["STAGE_TECHNICAL_CONSULTATION", "STAGE_SOLUTION_DESIGN", "STAGE_SAMPLING_TRIAL", "STAGE_QUOTATION_NEGOTIATION", "STAGE_BIDDING", "STAGE_CONTRACT", 1, 2, 3, 4, 5, 6]}
   public var stage: Forge_Pipeline_V1_Stage = .unspecified
 
+  /// @schema {"minimum": 1, "maximum": 365}
+  /// @required
   public var days: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1395,11 +1430,14 @@ public nonisolated struct Forge_Pipeline_V1_Opportunity: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
+  /// @required
   public var accountID: String {
     get {_storage._accountID}
     set {_uniqueStorage()._accountID = newValue}
   }
 
+  /// @required
+  /// @schema {"maxLength": 200}
   public var name: String {
     get {_storage._name}
     set {_uniqueStorage()._name = newValue}
@@ -1411,6 +1449,7 @@ public nonisolated struct Forge_Pipeline_V1_Opportunity: @unchecked Sendable {
   }
 
   /// Hidden (absent) for roles that may not see prices (DESIGN §9).
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,18})$"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
   public var amount: Forge_Common_V1_Money {
     get {_storage._amount ?? Forge_Common_V1_Money()}
     set {_uniqueStorage()._amount = newValue}
@@ -1421,6 +1460,7 @@ public nonisolated struct Forge_Pipeline_V1_Opportunity: @unchecked Sendable {
   public mutating func clearAmount() {_uniqueStorage()._amount = nil}
 
   /// 0–100; the stage's default unless set.
+  /// @schema {"minimum": 0, "maximum": 100}
   public var probabilityPercent: Int32 {
     get {_storage._probabilityPercent}
     set {_uniqueStorage()._probabilityPercent = newValue}
@@ -1445,11 +1485,13 @@ public nonisolated struct Forge_Pipeline_V1_Opportunity: @unchecked Sendable {
     set {_uniqueStorage()._team = newValue}
   }
 
+  /// @schema {"maxItems": 20, "items": {"maxLength": 100}}
   public var productLines: [String] {
     get {_storage._productLines}
     set {_uniqueStorage()._productLines = newValue}
   }
 
+  /// @schema {"maxItems": 20, "items": {"maxLength": 100}}
   public var competitors: [String] {
     get {_storage._competitors}
     set {_uniqueStorage()._competitors = newValue}
@@ -1530,6 +1572,9 @@ public nonisolated struct Forge_Pipeline_V1_CreateOpportunityRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// A new opportunity starts in technical consultation:
+  /// @schema {"properties": {"stage": {"enum": ["STAGE_UNSPECIFIED", "STAGE_TECHNICAL_CONSULTATION", 0, 1, null]}}}
   public var opportunity: Forge_Pipeline_V1_Opportunity {
     get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
     set {_opportunity = newValue}
@@ -1605,6 +1650,8 @@ public nonisolated struct Forge_Pipeline_V1_UpdateOpportunityRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// @requires version
   public var opportunity: Forge_Pipeline_V1_Opportunity {
     get {_opportunity ?? Forge_Pipeline_V1_Opportunity()}
     set {_opportunity = newValue}
@@ -1642,6 +1689,8 @@ public nonisolated struct Forge_Pipeline_V1_UpdateOpportunityResponse: Sendable 
   fileprivate var _opportunity: Forge_Pipeline_V1_Opportunity? = nil
 }
 
+/// A lost opportunity says why, and a loss to a competitor names it:
+/// @schema {"allOf": [{"if": {"required": ["stage"], "properties": {"stage": {"enum": ["STAGE_LOST", 8]}}}, "then": {"required": ["lost_reason"], "properties": {"lost_reason": {"not": {"enum": ["LOST_REASON_UNSPECIFIED", 0, null]}}}}}, {"if": {"required": ["stage", "lost_reason"], "properties": {"stage": {"enum": ["STAGE_LOST", 8]}, "lost_reason": {"enum": ["LOST_REASON_COMPETITOR", 5]}}}, "then": {"required": ["lost_to"], "properties": {"lost_to": {"type": "string", "pattern": "{notBlank}"}}}}]}
 public nonisolated struct Forge_Pipeline_V1_AdvanceStageRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1649,6 +1698,7 @@ public nonisolated struct Forge_Pipeline_V1_AdvanceStageRequest: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var stage: Forge_Pipeline_V1_Stage = .unspecified
 
   public var version: Int64 = 0
@@ -1741,8 +1791,10 @@ public nonisolated struct Forge_Pipeline_V1_GetForecastRequest: Sendable {
   // methods supported on all messages.
 
   /// First and last month, "2026-01"; empty: this month and the next five.
+  /// @schema {"pattern": "^$|^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"}
   public var fromMonth: String = String()
 
+  /// @schema {"pattern": "^$|^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"}
   public var toMonth: String = String()
 
   public var by: Forge_Pipeline_V1_ForecastDimension = .unspecified
@@ -1855,18 +1907,22 @@ public nonisolated struct Forge_Pipeline_V1_GetForecastResponse: Sendable {
   public init() {}
 }
 
+/// @requires_any sku name
 public nonisolated struct Forge_Pipeline_V1_QuoteLine: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The product as it was quoted (a snapshot: later price changes do not alter the quote).
+  /// @schema {"maxLength": 64}
   public var sku: String = String()
 
+  /// @schema {"maxLength": 200}
   public var name: String = String()
 
   public var unit: String = String()
 
+  /// @schema {"minimum": 1, "maximum": 10000000, "pattern": "^[1-9][0-9]{0,7}$"}
   public var quantity: Int64 = 0
 
   public var listUnitPrice: Forge_Common_V1_Money {
@@ -1882,6 +1938,7 @@ public nonisolated struct Forge_Pipeline_V1_QuoteLine: Sendable {
   public var tiers: [Forge_Common_V1_PriceTier] = []
 
   /// Discount on the (tier) price, basis points: 500 = 5 %.
+  /// @schema {"minimum": 0, "maximum": 10000}
   public var discountBps: Int32 = 0
 
   /// Set by the service.
@@ -1971,6 +2028,7 @@ public nonisolated struct Forge_Pipeline_V1_Quote: @unchecked Sendable {
     set {_uniqueStorage()._id = newValue}
   }
 
+  /// @required
   public var opportunityID: String {
     get {_storage._opportunityID}
     set {_uniqueStorage()._opportunityID = newValue}
@@ -1992,6 +2050,8 @@ public nonisolated struct Forge_Pipeline_V1_Quote: @unchecked Sendable {
     set {_uniqueStorage()._status = newValue}
   }
 
+  /// @required
+  /// @schema {"maxItems": 200}
   public var lines: [Forge_Pipeline_V1_QuoteLine] {
     get {_storage._lines}
     set {_uniqueStorage()._lines = newValue}
@@ -2099,6 +2159,7 @@ public nonisolated struct Forge_Pipeline_V1_Quote: @unchecked Sendable {
     set {_uniqueStorage()._version = newValue}
   }
 
+  /// @schema {"maxLength": 2000}
   public var notes: String {
     get {_storage._notes}
     set {_uniqueStorage()._notes = newValue}
@@ -2116,6 +2177,7 @@ public nonisolated struct Forge_Pipeline_V1_CreateQuoteRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var quote: Forge_Pipeline_V1_Quote {
     get {_quote ?? Forge_Pipeline_V1_Quote()}
     set {_quote = newValue}
@@ -2186,6 +2248,7 @@ public nonisolated struct Forge_Pipeline_V1_GetQuoteResponse: Sendable {
   fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
 }
 
+/// @requires_any opportunity_id account_id
 public nonisolated struct Forge_Pipeline_V1_ListQuotesRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2212,6 +2275,8 @@ public nonisolated struct Forge_Pipeline_V1_ListQuotesResponse: Sendable {
   public init() {}
 }
 
+/// A quote not approved says why:
+/// @schema {"if": {"not": {"required": ["approve"], "properties": {"approve": {"const": true}}}}, "then": {"required": ["comment"], "properties": {"comment": {"type": "string", "pattern": "{notBlank}"}}}}
 public nonisolated struct Forge_Pipeline_V1_DecideQuoteRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2221,6 +2286,7 @@ public nonisolated struct Forge_Pipeline_V1_DecideQuoteRequest: Sendable {
 
   public var approve: Bool = false
 
+  /// @schema {"maxLength": 1000}
   public var comment: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2282,6 +2348,8 @@ public nonisolated struct Forge_Pipeline_V1_SendQuoteResponse: Sendable {
   fileprivate var _quote: Forge_Pipeline_V1_Quote? = nil
 }
 
+/// A declined quote says why:
+/// @schema {"if": {"not": {"required": ["accepted"], "properties": {"accepted": {"const": true}}}}, "then": {"required": ["note"], "properties": {"note": {"type": "string", "pattern": "{notBlank}"}}}}
 public nonisolated struct Forge_Pipeline_V1_RecordQuoteAnswerRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2292,6 +2360,7 @@ public nonisolated struct Forge_Pipeline_V1_RecordQuoteAnswerRequest: Sendable {
   public var accepted: Bool = false
 
   /// What the customer said (required when declined).
+  /// @schema {"maxLength": 1000}
   public var note: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

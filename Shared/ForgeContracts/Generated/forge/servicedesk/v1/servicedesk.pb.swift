@@ -586,11 +586,13 @@ public nonisolated struct Forge_Servicedesk_V1_Equipment: @unchecked Sendable {
   }
 
   /// Unique across the installed base (trimmed, upper-cased).
+  /// @required
   public var serialNumber: String {
     get {_storage._serialNumber}
     set {_uniqueStorage()._serialNumber = newValue}
   }
 
+  /// @required
   public var model: String {
     get {_storage._model}
     set {_uniqueStorage()._model = newValue}
@@ -601,6 +603,7 @@ public nonisolated struct Forge_Servicedesk_V1_Equipment: @unchecked Sendable {
     set {_uniqueStorage()._productLine = newValue}
   }
 
+  /// @required
   public var accountID: String {
     get {_storage._accountID}
     set {_uniqueStorage()._accountID = newValue}
@@ -665,6 +668,7 @@ public nonisolated struct Forge_Servicedesk_V1_Equipment: @unchecked Sendable {
     set {_uniqueStorage()._serviceLevel = newValue}
   }
 
+  /// @schema {"minimum": 0}
   public var runningHours: Double {
     get {_storage._runningHours}
     set {_uniqueStorage()._runningHours = newValue}
@@ -717,6 +721,7 @@ public nonisolated struct Forge_Servicedesk_V1_RegisterEquipmentRequest: Sendabl
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var equipment: Forge_Servicedesk_V1_Equipment {
     get {_equipment ?? Forge_Servicedesk_V1_Equipment()}
     set {_equipment = newValue}
@@ -1044,6 +1049,7 @@ public nonisolated struct Forge_Servicedesk_V1_TicketStep: Sendable {
   fileprivate var _at: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
+/// @requires_any account_id equipment_id serial_number
 public nonisolated struct Forge_Servicedesk_V1_Ticket: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1085,16 +1091,19 @@ public nonisolated struct Forge_Servicedesk_V1_Ticket: @unchecked Sendable {
     set {_uniqueStorage()._serialNumber = newValue}
   }
 
+  /// @required
   public var channel: Forge_Servicedesk_V1_Channel {
     get {_storage._channel}
     set {_uniqueStorage()._channel = newValue}
   }
 
+  /// @required
   public var category: Forge_Servicedesk_V1_Category {
     get {_storage._category}
     set {_uniqueStorage()._category = newValue}
   }
 
+  /// @required
   public var priority: Forge_Servicedesk_V1_Priority {
     get {_storage._priority}
     set {_uniqueStorage()._priority = newValue}
@@ -1105,6 +1114,7 @@ public nonisolated struct Forge_Servicedesk_V1_Ticket: @unchecked Sendable {
     set {_uniqueStorage()._state = newValue}
   }
 
+  /// @required
   public var subject: String {
     get {_storage._subject}
     set {_uniqueStorage()._subject = newValue}
@@ -1240,6 +1250,7 @@ public nonisolated struct Forge_Servicedesk_V1_OpenTicketRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var ticket: Forge_Servicedesk_V1_Ticket {
     get {_ticket ?? Forge_Servicedesk_V1_Ticket()}
     set {_ticket = newValue}
@@ -1325,6 +1336,7 @@ public nonisolated struct Forge_Servicedesk_V1_ListTicketsRequest: Sendable {
   public mutating func clearPage() {self._page = nil}
 
   /// Empty: the open ones (open, in progress, waiting).
+  /// @each_set
   public var states: [Forge_Servicedesk_V1_TicketState] = []
 
   public var assigneeID: String = String()
@@ -1372,6 +1384,7 @@ public nonisolated struct Forge_Servicedesk_V1_AssignTicketRequest: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var assigneeID: String = String()
 
   public var note: String = String()
@@ -1481,6 +1494,7 @@ public nonisolated struct Forge_Servicedesk_V1_ResolveTicketRequest: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var resolution: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1553,9 +1567,13 @@ public nonisolated struct Forge_Servicedesk_V1_AdvanceComplaintRequest: Sendable
   public var id: String = String()
 
   /// The next step (steps go in order; none is skipped).
+  /// @required
+  /// A complaint is received when opened; these are the steps after:
+  /// @schema {"enum": ["COMPLAINT_STEP_ACKNOWLEDGED", "COMPLAINT_STEP_ROOT_CAUSE", "COMPLAINT_STEP_CORRECTIVE_ACTION", "COMPLAINT_STEP_VERIFIED", "COMPLAINT_STEP_CUSTOMER_CONFIRMED", 2, 3, 4, 5, 6]}
   public var step: Forge_Servicedesk_V1_ComplaintStep = .unspecified
 
   /// What was found or done; required for root cause, corrective action and verification.
+  /// @required
   public var note: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1620,6 +1638,7 @@ public nonisolated struct Forge_Servicedesk_V1_Engineer: Sendable {
   /// The user's name (as they sign in).
   public var id: String = String()
 
+  /// @required
   public var name: String = String()
 
   public var regions: [String] = []
@@ -1641,6 +1660,7 @@ public nonisolated struct Forge_Servicedesk_V1_UpsertEngineerRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var engineer: Forge_Servicedesk_V1_Engineer {
     get {_engineer ?? Forge_Servicedesk_V1_Engineer()}
     set {_engineer = newValue}
@@ -1710,6 +1730,7 @@ public nonisolated struct Forge_Servicedesk_V1_ServiceCalendar: Sendable {
   public var timeZone: String = String()
 
   /// ISO weekdays 1 (Monday) … 7 (Sunday); default 1–5.
+  /// @schema {"items": {"minimum": 1, "maximum": 7}}
   public var workingDays: [Int32] = []
 
   /// Minutes after midnight; default 08:30–17:30.
@@ -1765,6 +1786,7 @@ public nonisolated struct Forge_Servicedesk_V1_ServiceSettings: Sendable {
   public var version: Int64 = 0
 
   /// Telemetry kept point by point (0: 30 days), then as hourly aggregates (0: 730 days).
+  /// @schema {"minimum": 0, "maximum": 3650}
   public var telemetryRawDays: Int32 = 0
 
   public var telemetryHourlyDays: Int32 = 0
@@ -1854,10 +1876,13 @@ public nonisolated struct Forge_Servicedesk_V1_PartUsed: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var partNumber: String = String()
 
   public var description_p: String = String()
 
+  /// @schema {"exclusiveMinimum": 0}
+  /// @required
   public var quantity: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1865,6 +1890,7 @@ public nonisolated struct Forge_Servicedesk_V1_PartUsed: Sendable {
   public init() {}
 }
 
+/// @requires_any equipment_id serial_number ticket_id
 public nonisolated struct Forge_Servicedesk_V1_WorkOrder: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1881,6 +1907,7 @@ public nonisolated struct Forge_Servicedesk_V1_WorkOrder: @unchecked Sendable {
     set {_uniqueStorage()._number = newValue}
   }
 
+  /// @required
   public var kind: Forge_Servicedesk_V1_WorkOrderKind {
     get {_storage._kind}
     set {_uniqueStorage()._kind = newValue}
@@ -2047,6 +2074,9 @@ public nonisolated struct Forge_Servicedesk_V1_CreateWorkOrderRequest: Sendable 
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
+  /// Plans and predictions create their own work orders:
+  /// @schema {"properties": {"plan_id": {"enum": ["", null]}, "prediction_id": {"enum": ["", null]}}}
   public var workOrder: Forge_Servicedesk_V1_WorkOrder {
     get {_workOrder ?? Forge_Servicedesk_V1_WorkOrder()}
     set {_workOrder = newValue}
@@ -2132,6 +2162,7 @@ public nonisolated struct Forge_Servicedesk_V1_ListWorkOrdersRequest: Sendable {
   public mutating func clearPage() {self._page = nil}
 
   /// Empty: the open and scheduled ones.
+  /// @each_set
   public var states: [Forge_Servicedesk_V1_WorkOrderState] = []
 
   public var equipmentID: String = String()
@@ -2177,8 +2208,10 @@ public nonisolated struct Forge_Servicedesk_V1_ScheduleWorkOrderRequest: Sendabl
 
   public var id: String = String()
 
+  /// @required
   public var engineerID: String = String()
 
+  /// @required
   public var scheduledAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_scheduledAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_scheduledAt = newValue}
@@ -2223,14 +2256,17 @@ public nonisolated struct Forge_Servicedesk_V1_CompleteWorkOrderRequest: Sendabl
 
   public var id: String = String()
 
+  /// @schema {"minimum": 0, "maximum": 1000}
   public var labourHours: Double = 0
 
   public var parts: [Forge_Servicedesk_V1_PartUsed] = []
 
   /// What was found and done (required).
+  /// @required
   public var result: String = String()
 
   /// The hour meter at the visit, when read.
+  /// @schema {"minimum": 0}
   public var runningHours: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2266,6 +2302,7 @@ public nonisolated struct Forge_Servicedesk_V1_CancelWorkOrderRequest: Sendable 
 
   public var id: String = String()
 
+  /// @required
   public var reason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -2294,6 +2331,7 @@ public nonisolated struct Forge_Servicedesk_V1_CancelWorkOrderResponse: Sendable
   fileprivate var _workOrder: Forge_Servicedesk_V1_WorkOrder? = nil
 }
 
+/// @requires_any every_months every_running_hours
 public nonisolated struct Forge_Servicedesk_V1_MaintenancePlan: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2301,17 +2339,22 @@ public nonisolated struct Forge_Servicedesk_V1_MaintenancePlan: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var model: String = String()
 
+  /// @required
   public var name: String = String()
 
   /// Due every this many running hours since the last maintenance (0: not by hours)…
+  /// @schema {"minimum": 0}
   public var everyRunningHours: Double = 0
 
   /// …or every this many months (0: not by time), whichever comes first.
+  /// @schema {"minimum": 0, "maximum": 120}
   public var everyMonths: Int32 = 0
 
   /// Work orders are created this many days before the due date (0: the default, 14).
+  /// @schema {"minimum": 0, "maximum": 180}
   public var leadDays: Int32 = 0
 
   public var checklist: String = String()
@@ -2330,6 +2373,7 @@ public nonisolated struct Forge_Servicedesk_V1_UpsertMaintenancePlanRequest: Sen
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var plan: Forge_Servicedesk_V1_MaintenancePlan {
     get {_plan ?? Forge_Servicedesk_V1_MaintenancePlan()}
     set {_plan = newValue}
@@ -2612,6 +2656,7 @@ public nonisolated struct Forge_Servicedesk_V1_GetTelemetryRequest: Sendable {
 
   public var equipmentID: String = String()
 
+  /// @required
   public var metric: String = String()
 
   /// Default: the last 7 days.
@@ -2659,6 +2704,8 @@ public nonisolated struct Forge_Servicedesk_V1_GetTelemetryResponse: Sendable {
   public init() {}
 }
 
+/// A threshold holds for 1 minute to a week; a trend looks back 1 to 720 hours and fires on a slope or a horizon:
+/// @schema {"if": {"required": ["kind"], "properties": {"kind": {"enum": ["RULE_KIND_THRESHOLD", 1]}}}, "then": {"required": ["for_minutes"], "properties": {"for_minutes": {"type": "integer", "minimum": 1, "maximum": 10080}}}, "else": {"required": ["window_hours"], "properties": {"window_hours": {"type": "integer", "minimum": 1, "maximum": 720}, "slope_per_hour": {"minimum": 0}, "horizon_days": {"minimum": 0, "maximum": 365}}, "anyOf": [{"required": ["slope_per_hour"], "properties": {"slope_per_hour": {"type": "number", "exclusiveMinimum": 0}}}, {"required": ["horizon_days"], "properties": {"horizon_days": {"type": "number", "exclusiveMinimum": 0}}}]}}
 public nonisolated struct Forge_Servicedesk_V1_TelemetryRule: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2666,12 +2713,16 @@ public nonisolated struct Forge_Servicedesk_V1_TelemetryRule: Sendable {
 
   public var id: String = String()
 
+  /// @required
   public var model: String = String()
 
+  /// @required
   public var metric: String = String()
 
+  /// @required
   public var name: String = String()
 
+  /// @required
   public var kind: Forge_Servicedesk_V1_RuleKind = .unspecified
 
   public var limit: Double = 0
@@ -2708,6 +2759,7 @@ public nonisolated struct Forge_Servicedesk_V1_UpsertTelemetryRuleRequest: Senda
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// @required
   public var rule: Forge_Servicedesk_V1_TelemetryRule {
     get {_rule ?? Forge_Servicedesk_V1_TelemetryRule()}
     set {_rule = newValue}
