@@ -88,14 +88,14 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
         var violations: [FieldViolation] = []
         if requested.name.isBlank { violations.append(FieldViolation(field: "campaign.name", description: "is required")) }
         if requested.kind != .nps && requested.kind != .csat { violations.append(FieldViolation(field: "campaign.kind", description: "is required: NPS or CSAT")) }
-        if requested.segmentID.isEmpty == requested.accountIds.isEmpty {
+        if requested.segmentID.isBlank == requested.accountIds.isEmpty {
             violations.append(FieldViolation(field: "campaign.segment_id", description: "give a segment or a list of account_ids (one of the two)"))
         }
         if requested.accountIds.count > 5000 { violations.append(FieldViolation(field: "campaign.account_ids", description: "lists more than 5,000 accounts; use a segment")) }
         if !["", "zh", "en"].contains(requested.locale) { violations.append(FieldViolation(field: "campaign.locale", description: "must be zh or en")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
-        if !requested.segmentID.isEmpty {
+        if !requested.segmentID.isBlank {
             requested.accountIds = try await segmentAccounts(requested.segmentID, context: context)
         }
         let campaign = requested
