@@ -106,6 +106,13 @@ struct PipelineProcessTests {
         let found = try await rep.accounts.searchAccounts(.with { $0.namePrefix = "苏州新锐精密" }).accounts
         #expect(found.map(\.id) == [converted.accountID])
         #expect(try await rep.accounts.listContacts(.with { $0.accountID = converted.accountID }).contacts.map(\.name) == ["王工"])
+        #expect(converted.opportunity.name == "苏州新锐精密机械有限公司 - 加工中心", "unnamed: the company and the product line")
+
+        // A lead that names only a person, linked to the existing customer: the opportunity is
+        // named after the person (it was once left without a name).
+        let person = try await rep.pipeline.captureLead(.with { $0.lead = .with { $0.contactName = "孙经理"; $0.phone = "13900003333"; $0.region = "华东" } }).lead
+        let linked = try await rep.pipeline.convertLead(.with { $0.leadID = person.id; $0.accountID = customer.id })
+        #expect(linked.opportunity.name == "孙经理")
 
         // The gate reads the contacts as the rep: no decision maker yet.
         let gate = await #expect(throws: RPCError.self) {

@@ -93,7 +93,9 @@ extension PipelineHandler {
             var opportunity = Forge_Pipeline_V1_Opportunity.with {
                 $0.id = EventID.make(prefix: "opp", at: now)
                 $0.accountID = lead.accountID
-                $0.name = name.isEmpty ? [lead.companyName, lead.productLine].filter { !$0.isEmpty }.joined(separator: " - ") : name
+                // Unnamed: the company (or, for a lead that names only a person, the person) and the product line.
+                let who = lead.companyName.isBlank ? lead.contactName : lead.companyName
+                $0.name = name.isEmpty ? [who, lead.productLine].filter { !$0.isBlank }.joined(separator: " - ") : name
                 $0.ownerID = lead.ownerID
                 $0.team = lead.team
                 $0.productLines = lead.productLine.isEmpty ? [] : [lead.productLine]
