@@ -42,10 +42,12 @@ token="$(grep -A1 "admin token" "$log" | tail -1)"
 [[ -n "$token" ]] || { cat "$log"; echo "no admin token" >&2; exit 1; }
 
 cd Scripts/api-fuzz
+# One worker: the operations run in the same order on every run, so what one request leaves
+# behind for the next (a converted lead, a listed opportunity) is the same too.
 SCHEMATHESIS_HOOKS=hooks schemathesis --config-file schemathesis.toml run "http://127.0.0.1:8080/api/v1/openapi.json" \
     -H "Authorization: Bearer $token" \
     --exclude-operation-id CreateWebhook --exclude-operation-id ReplayDelivery \
     --phases examples,coverage,fuzzing \
-    --max-examples "$examples" --seed "${FUZZ_SEED:-20261204}" --workers 2 \
+    --max-examples "$examples" --seed "${FUZZ_SEED:-20261204}" --workers 1 \
     --suppress-health-check all \
     --report junit --report-dir "$data/report"

@@ -133,6 +133,8 @@ struct SchemaEmitter {
 
     static let int64 = "^(0|-?(\(notAbove("9223372036854775807")))|-9223372036854775808)$"
     static let uint64 = "^(0|\(notAbove("18446744073709551615")))$"
+    /// An int64 of zero or more (an amount): `{notNegative64}` in an annotation's pattern.
+    static let notNegative64 = "^(0|\(notAbove("9223372036854775807")))$"
 
     /// A pattern of the decimal numbers from 1 to `limit`, without leading zeros: the shorter
     /// ones, then those of the same length that are smaller digit by digit.
@@ -202,7 +204,8 @@ struct SchemaEmitter {
     ///     // @schema {…}                                 laid over the message's schema
     ///     // @schema {"maxLength": 200}      JSON Schema keywords laid over the field's schema
     ///     //                                 ("{notBlank}" in a pattern: a character @required
-    ///     //                                 does not call blank)
+    ///     //                                 does not call blank; "{notNegative64}": an int64
+    ///     //                                 of zero or more)
     ///     //                                 (of the array, for a repeated field; "items" for
     ///     //                                 its elements)
     struct Annotations {
@@ -242,6 +245,7 @@ struct SchemaEmitter {
                     // `{notBlank}` in a pattern: the characters @required calls blank.
                     let json = text.dropFirst("@schema ".count)
                         .replacingOccurrences(of: "{notBlank}", with: SchemaEmitter.notBlank.replacingOccurrences(of: "\\", with: "\\\\"))
+                        .replacingOccurrences(of: "{notNegative64}", with: SchemaEmitter.notNegative64)
                     guard let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
                         throw AnnotationError(field: name, text: text)
                     }

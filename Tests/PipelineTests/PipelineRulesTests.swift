@@ -61,4 +61,13 @@ struct PipelineRulesTests {
         #expect(throws: RPCError.self) { try ForecastRules.window(from: "2026-03", to: "2026-01", now: Date()) }
         #expect(throws: RPCError.self) { try ForecastRules.window(from: "2024-01", to: "2026-12", now: Date()) }
     }
+
+    @Test("an amount is not negative and in an ISO 4217 currency, for an opportunity and for a conversion alike (a conversion once stored any currency text)")
+    func amounts() {
+        #expect(OpportunityRules.validate(amount: .with { $0.amountMicros = 5_000_000; $0.currencyCode = "CNY" }, field: "amount").isEmpty)
+        #expect(OpportunityRules.validate(amount: .with { $0.amountMicros = 5_000_000 }, field: "amount").isEmpty, "empty: CNY")
+        let bad = OpportunityRules.validate(amount: .with { $0.amountMicros = -1; $0.currencyCode = "\u{1D}E;R" }, field: "amount")
+        #expect(bad.map(\.field) == ["amount.amount_micros", "amount.currency_code"])
+    }
+
 }

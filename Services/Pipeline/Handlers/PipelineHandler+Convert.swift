@@ -16,7 +16,7 @@ extension PipelineHandler {
         var violations: [FieldViolation] = []
         if request.leadID.isBlank { violations.append(FieldViolation(field: "lead_id", description: "is required")) }
         if request.opportunityName.count > 200 { violations.append(FieldViolation(field: "opportunity_name", description: "must be at most 200 characters")) }
-        if request.hasAmount, request.amount.amountMicros < 0 { violations.append(FieldViolation(field: "amount.amount_micros", description: "must not be negative")) }
+        if request.hasAmount { violations += OpportunityRules.validate(amount: request.amount, field: "amount") }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
         var lead = try await leads.visibleLead(id: request.leadID, principal: principal)

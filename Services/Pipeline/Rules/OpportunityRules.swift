@@ -6,6 +6,19 @@ import SwiftProtobuf
 
 /// What an opportunity must carry, and who sees its amounts.
 enum OpportunityRules {
+    /// An opportunity's amount: not negative, in an ISO 4217 currency (empty: CNY).
+    static func validate(amount: Forge_Common_V1_Money, field: String) -> [FieldViolation] {
+        var violations: [FieldViolation] = []
+        if amount.amountMicros < 0 {
+            violations.append(FieldViolation(field: "\(field).amount_micros", description: "must not be negative"))
+        }
+        let currency = amount.currencyCode
+        if !currency.isEmpty, currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
+            violations.append(FieldViolation(field: "\(field).currency_code", description: "must be an ISO 4217 code such as CNY"))
+        }
+        return violations
+    }
+
     static func validate(_ opportunity: Forge_Pipeline_V1_Opportunity, field: String = "opportunity", isNew: Bool) -> [FieldViolation] {
         var violations: [FieldViolation] = []
         let name = opportunity.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -18,13 +31,7 @@ enum OpportunityRules {
             violations.append(FieldViolation(field: "\(field).id", description: "is required"))
         }
         if opportunity.hasAmount {
-            if opportunity.amount.amountMicros < 0 {
-                violations.append(FieldViolation(field: "\(field).amount.amount_micros", description: "must not be negative"))
-            }
-            let currency = opportunity.amount.currencyCode
-            if !currency.isEmpty, currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
-                violations.append(FieldViolation(field: "\(field).amount.currency_code", description: "must be an ISO 4217 code such as CNY"))
-            }
+            violations += validate(amount: opportunity.amount, field: "\(field).amount")
         }
         if !(0...100).contains(opportunity.probabilityPercent) {
             violations.append(FieldViolation(field: "\(field).probability_percent", description: "must be between 0 and 100"))

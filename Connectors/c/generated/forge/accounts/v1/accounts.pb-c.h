@@ -272,7 +272,7 @@ struct  Forge__Accounts__V1__Account
    */
   char *credit_rating;
   /*
-   * @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,17})$"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
+   * @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "{notNegative64}"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
    */
   Forge__Common__V1__Money *credit_limit;
   Google__Protobuf__Timestamp *created_at;

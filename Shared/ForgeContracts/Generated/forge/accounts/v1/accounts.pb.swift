@@ -569,7 +569,7 @@ public nonisolated struct Forge_Accounts_V1_Account: @unchecked Sendable {
     set {_uniqueStorage()._creditRating = newValue}
   }
 
-  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,17})$"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "{notNegative64}"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
   public var creditLimit: Forge_Common_V1_Money {
     get {_storage._creditLimit ?? Forge_Common_V1_Money()}
     set {_uniqueStorage()._creditLimit = newValue}

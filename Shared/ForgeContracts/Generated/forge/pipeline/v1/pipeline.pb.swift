@@ -1051,7 +1051,7 @@ public nonisolated struct Forge_Pipeline_V1_ConvertLeadRequest: Sendable {
   /// @schema {"maxLength": 200}
   public var opportunityName: String = String()
 
-  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,17})$"}}}
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "{notNegative64}"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
   public var amount: Forge_Common_V1_Money {
     get {_amount ?? Forge_Common_V1_Money()}
     set {_amount = newValue}
@@ -1449,7 +1449,7 @@ public nonisolated struct Forge_Pipeline_V1_Opportunity: @unchecked Sendable {
   }
 
   /// Hidden (absent) for roles that may not see prices (DESIGN §9).
-  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "^(0|[1-9][0-9]{0,18})$"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
+  /// @schema {"properties": {"amount_micros": {"minimum": 0, "pattern": "{notNegative64}"}, "currency_code": {"pattern": "^$|^[A-Z]{3}$"}}}
   public var amount: Forge_Common_V1_Money {
     get {_storage._amount ?? Forge_Common_V1_Money()}
     set {_uniqueStorage()._amount = newValue}
