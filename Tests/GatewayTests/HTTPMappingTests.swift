@@ -201,6 +201,12 @@ struct HTTPMappingTests {
         #expect((known as? Forge_Pipeline_V1_CaptureLeadRequest)?.lead.companySize.rawValue == 2)
         let orders = try HTTPGateway.requestMessage(try route("/api/v1/orders", "GET"), body: Data(), parameters: [("statuses[]", "ORDER_STATUS_DRAFT")])
         #expect((orders as? Forge_Orders_V1_ListOrdersRequest)?.statuses == [.draft])
+        // "false" is a boolean only for a boolean field: an id that reads "false" stays text.
+        let reverse = try HTTPGateway.requestMessage(try route("/api/v1/loyalty/members/{account_id}/consumptions/reverse", "POST"),
+                                                     body: Data(#"{"code": "training_seat", "reference": "WO-1", "reason": "撤销"}"#.utf8), parameters: [("account_id", "false")])
+        #expect((reverse as? Forge_Loyalty_V1_ReverseConsumptionRequest)?.accountID == "false")
+        let keys = try HTTPGateway.requestMessage(try route("/api/v1/keys", "GET"), body: Data(), parameters: [("include_revoked", "true")])
+        #expect((keys as? Forge_Gateway_V1_ListApiKeysRequest)?.includeRevoked == true)
     }
 
     @Test("a failed section call shows as timed out, forbidden or unavailable", arguments: [

@@ -29,6 +29,14 @@ struct OrdersRulesTests {
         #expect(plan.map(\.number) == [1, 2, 3])
     }
 
+    @Test("a plan of extreme shares and amounts is refused, not added up (adding as it checked overflowed and took forge-orders down)")
+    func extremePlan() {
+        let plan = [Self.installment(2_147_483_646), Self.installment(fixed: .min, .onApproval), Self.installment(2_147_483_646), Self.installment()]
+        let violations = PaymentPlanRules.validate(plan, total: 1_000_000)
+        #expect(violations.map(\.field).contains("order.payment_plan[0].percent_bps"))
+        #expect(violations.map(\.field).contains("order.payment_plan[1].fixed_amount"))
+    }
+
     @Test("a deposit as a fixed amount and the rest on delivery; shares that miss 100 % and amounts over the total name the plan")
     func planViolations() {
         let total: Int64 = 500_000_000_000

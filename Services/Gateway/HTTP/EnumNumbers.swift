@@ -15,8 +15,7 @@ enum EnumNumbers {
         return violations
     }
 
-    // Made once from the generated schemas and never changed.
-    nonisolated(unsafe) private static let schemas: [String: [String: Any]] = OpenAPIDocument.messageSchemas.compactMapValues { $0 as? [String: Any] }
+    private static var schemas: [String: [String: Any]] { OpenAPIDocument.parsedSchemas }
 
     private static func check(_ object: [String: Any], message name: String, path: String, into violations: inout [FieldViolation]) {
         guard let properties = schemas[name]?["properties"] as? [String: Any] else { return }

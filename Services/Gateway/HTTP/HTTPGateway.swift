@@ -137,12 +137,11 @@ struct HTTPGateway: Sendable {
                 set(&object, path: path, value: existing + value.split(separator: ",").map { String($0) as Any })
                 continue
             }
-            let typed: Any
-            switch value {
-            case "true": typed = true
-            case "false": typed = false
-            default: typed = value
-            }
+            // "true" and "false" are booleans only for a boolean field (`?include_revoked=true`);
+            // an id that reads "false" stays text.
+            let isBool = (OpenAPIDocument.schema(ofField: field, in: registered.requestType.protoMessageName,
+                                                 schemas: OpenAPIDocument.parsedSchemas)?["type"] as? [String])?.contains("boolean") == true
+            let typed: Any = isBool && (value == "true" || value == "false") ? value == "true" : value
             set(&object, path: field.split(separator: ".").map(String.init), value: typed)
         }
         let unknownNumbers = EnumNumbers.violations(in: object, message: registered.requestType.protoMessageName)

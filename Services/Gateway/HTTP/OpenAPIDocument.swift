@@ -23,6 +23,9 @@ enum OpenAPIDocument {
         "include_revoked": ["type": "boolean"],
     ] }
 
+    /// The generated schemas parsed once, for the checks made per request; never changed.
+    nonisolated(unsafe) static let parsedSchemas: [String: [String: Any]] = messageSchemas.compactMapValues { $0 as? [String: Any] }
+
     /// Every message's JSON Schema, generated from the .proto files by protoc-gen-forge.
     static var messageSchemas: [String: Any] {
         ForgeMessageSchemas.json.compactMapValues { try? JSONSerialization.jsonObject(with: Data($0.utf8)) }

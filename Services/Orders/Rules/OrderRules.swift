@@ -45,7 +45,8 @@ enum OrderRules {
             let product = line.quantity.multipliedReportingOverflow(by: max(line.unitPrice.amountMicros, 0))
             check(product.overflow == false && product.partialValue <= maxLineTotal, "\(field).quantity", "quantity × unit price must be at most 40,000,000,000")
             if line.lineNo != 0 {
-                check(line.lineNo > 0 && lineNumbers.insert(line.lineNo).inserted, "\(field).line_no", "must be positive and unique in the order")
+                // At most 10,000, so numbering the unnumbered lines after the highest cannot overflow.
+                check(line.lineNo > 0 && line.lineNo <= 10_000 && lineNumbers.insert(line.lineNo).inserted, "\(field).line_no", "must be 1 to 10,000 and unique in the order")
             }
         }
         check(order.contractNumber.count <= 64, "contract_number", "must be at most 64 characters")
@@ -90,10 +91,16 @@ enum OrderRules {
             order.lines[index].unitPrice.currencyCode = currency
             let line = order.lines[index]
             order.lines[index].lineTotal = money(line.quantity * line.unitPrice.amountMicros, currency)
+            // A margin only where the cost of the line fits the bounds of a line total (40 billion),
+            // so that neither a line's margin nor the order's sum of 200 of them can overflow.
             if let cost = costs[line.sku] {
+                let (costTotal, overflow) = line.quantity.multipliedReportingOverflow(by: cost)
                 order.lines[index].unitCost = money(cost, currency)
-                order.lines[index].margin = money(line.quantity * (line.unitPrice.amountMicros - cost), currency)
-                margin += line.quantity * (line.unitPrice.amountMicros - cost)
+                if !overflow, costTotal <= maxLineTotal {
+                    let lineMargin = line.quantity * line.unitPrice.amountMicros - costTotal
+                    order.lines[index].margin = money(lineMargin, currency)
+                    margin += lineMargin
+                }
             }
         }
         let total = self.total(order.lines)

@@ -28,8 +28,6 @@ enum PaymentPlanRules {
         }
         guard !plan.isEmpty else { return [] }
         check(plan.count <= maxInstallments, "", "must have at most \(maxInstallments) instalments")
-        var fixed: Int64 = 0
-        var bps: Int32 = 0
         for (index, installment) in plan.enumerated() {
             let field = "[\(index)]"
             let hasFixed = installment.hasFixedAmount && installment.fixedAmount.amountMicros != 0
@@ -42,10 +40,13 @@ enum PaymentPlanRules {
                   "\(field).fixed_amount", "must be positive whole cents, at most 40,000,000,000")
             check(installment.trigger != .unspecified, "\(field).trigger", "is required (ON_APPROVAL, BEFORE_SHIPMENT or ON_DELIVERY)")
             check(installment.daysAfter >= 0 && installment.daysAfter <= 365, "\(field).days_after", "must be between 0 and 365")
-            if hasFixed { fixed += installment.fixedAmount.amountMicros }
-            bps += max(0, installment.percentBps)
         }
         guard violations.isEmpty else { return violations }
+        // Added up only once each instalment is within its bounds: at most 12 of them, so the
+        // sums cannot overflow (adding as it checked, a share of 2,147,483,646 basis points or a
+        // fixed amount of Int64.min trapped and took the service down).
+        let fixed = plan.filter { $0.hasFixedAmount }.map(\.fixedAmount.amountMicros).reduce(0, +)
+        let bps = plan.map(\.percentBps).reduce(0, +)
         let last = plan[plan.count - 1]
         let lastFixed = last.hasFixedAmount && last.fixedAmount.amountMicros != 0
         if fixed == 0 && last.percentBps != 0 {

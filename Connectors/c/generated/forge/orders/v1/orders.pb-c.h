@@ -311,6 +311,7 @@ struct  Forge__Orders__V1__OrderLine
   ProtobufCMessage base;
   /*
    * 1, 2, … within the order; set by the service when zero.
+   * @schema {"minimum": 0, "maximum": 10000}
    */
   int32_t line_no;
   /*

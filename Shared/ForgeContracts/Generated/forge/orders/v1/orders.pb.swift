@@ -473,6 +473,7 @@ public nonisolated struct Forge_Orders_V1_OrderLine: @unchecked Sendable {
   // methods supported on all messages.
 
   /// 1, 2, … within the order; set by the service when zero.
+  /// @schema {"minimum": 0, "maximum": 10000}
   public var lineNo: Int32 {
     get {_storage._lineNo}
     set {_uniqueStorage()._lineNo = newValue}
