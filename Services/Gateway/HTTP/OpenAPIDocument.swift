@@ -49,10 +49,7 @@ enum OpenAPIDocument {
     /// A field's schema as a path or query parameter: text, never null, an enum by name (the
     /// JSON mapping also reads null and enum numbers in a body).
     static func parameterForm(_ schema: [String: Any]) -> [String: Any] {
-        var schema = schema
-        if let choices = schema["anyOf"] as? [[String: Any]], choices.count == 2, choices[1]["type"] as? String == "null" {
-            schema = choices[0]
-        }
+        var schema = notNull(schema)
         if let types = schema["type"] as? [String] {
             schema["type"] = types.contains("string") ? "string" : types.first { $0 != "null" }
         }
@@ -129,7 +126,7 @@ enum OpenAPIDocument {
     }
 
     static func document() -> [String: Any] {
-        let schemas = messageSchemas
+        let schemas: [String: Any] = parsedSchemas
         var paths: [String: [String: Any]] = [:]
         for route in HTTPRoutes.all {
             let registered = route.registered
