@@ -66,7 +66,11 @@ enum NpsQuery {
             counts.csatScoreSum += row[offset + 4] ?? 0
             counts.csatSatisfied += row[offset + 5] ?? 0
         }
-        let sent = try counts(db, filter, groupBy: groupBy, time: "sent_at", principal: principal, extra: "kind = 1") { keys in
+        // For named accounts their index (account_id, sent_at) is the narrow one; SQLite, without
+        // statistics, took (kind, sent_at) and read a year of every account's surveys for one
+        // account's 360° section (5 ms at 4,500 surveys). `+kind` keeps it off that index.
+        let sent = try counts(db, filter, groupBy: groupBy, time: "sent_at", principal: principal,
+                              extra: filter.accountIDs == nil ? "kind = 1" : "+kind = 1") { keys in
             "SELECT \(keys) count(*), sum(state = 3) FROM survey"
         } read: { row, offset, counts in
             counts.sent += row[offset] ?? 0
