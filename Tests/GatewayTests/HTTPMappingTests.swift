@@ -4,6 +4,7 @@ import ForgeKit
 import ForgeWire
 import Foundation
 import HTTPTypes
+import NIOCore
 import SwiftProtobuf
 import Testing
 
@@ -215,6 +216,33 @@ struct HTTPMappingTests {
     ])
     func sectionStatus(code: StatusCode, status: Forge_Gateway_V1_SectionStatus) {
         #expect(Customer360.status(of: RPCError(code, "x"), service: "orders").0 == status)
+    }
+
+    @Test("the 360° view's HTTP body is byte for byte swift-protobuf's JSON: every escape, unset fields left out, an unknown status as its number")
+    func customer360JSON() throws {
+        let tricky = "{\"名称\":\"上海 \\\"精密\\\"\\n\",\"x\":\"\u{0}\u{1}\u{8}\u{9}\u{A}\u{C}\u{D}\u{1F}\u{7F}\u{80}\u{9F}\u{A0}\u{C2}\u{FF}é😀\u{2028}\"}"
+        let views: [Forge_Gateway_V1_GetCustomer360Response] = [
+            .init(),
+            .with { $0.accountID = "acc_1" },
+            .with {
+                $0.accountID = "acc_\"2\\"
+                $0.sections = [
+                    .with { $0.name = "account"; $0.status = .ok; $0.json = tricky; $0.elapsedMs = 3 },
+                    .with { $0.name = "orders"; $0.status = .timedOut; $0.detail = "orders did not answer\twithin the deadline"; $0.elapsedMs = 300 },
+                    .with { $0.name = "pipeline"; $0.status = .unavailable; $0.detail = "\u{C2}\u{80}" },
+                    .with { $0.name = "loyalty"; $0.status = .forbidden; $0.elapsedMs = -1 },
+                    .with { $0.name = "x"; $0.status = .UNRECOGNIZED(9) },
+                    .init(),
+                ]
+            },
+        ]
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        for view in views {
+            let expected: [UInt8] = try view.jsonUTF8Bytes(options: options)
+            var written = Customer360JSON.encode(view)
+            #expect(written.readBytes(length: written.readableBytes) == expected, "\(String(decoding: expected, as: UTF8.self))")
+        }
     }
 
     @Test("HTML escapes everything a customer record may hold")

@@ -86,10 +86,15 @@ struct HTTPGateway: Sendable {
             if let key = request.headers[HTTPField.Name("Idempotency-Key")!] { metadata[MetadataKey.idempotencyKey] = key }
             let reply = try await channel.unary(route.rpc, payload: try message.serializedData(), options: CallOptions(timeout: Self.callTimeout, metadata: metadata))
             let response = try registered.responseType.init(serializedBytes: reply)
-            var options = JSONEncodingOptions()
-            options.preserveProtoFieldNames = true
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: try response.jsonString(options: options))))
+            let json: ByteBuffer
+            if let view = response as? Forge_Gateway_V1_GetCustomer360Response {
+                json = Customer360JSON.encode(view)
+            } else {
+                var options = JSONEncodingOptions()
+                options.preserveProtoFieldNames = true
+                json = ByteBuffer(bytes: try response.jsonUTF8Bytes(options: options) as [UInt8])
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: json))
         } catch let error as RPCError {
             var response = Self.error(error)
             if error.code == .resourceExhausted { response.headers[.retryAfter] = Self.retryAfter(error.message) }
@@ -139,8 +144,7 @@ struct HTTPGateway: Sendable {
             }
             // "true" and "false" are booleans only for a boolean field (`?include_revoked=true`);
             // an id that reads "false" stays text.
-            let isBool = (OpenAPIDocument.schema(ofField: field, in: registered.requestType.protoMessageName,
-                                                 schemas: OpenAPIDocument.parsedSchemas)?["type"] as? [String])?.contains("boolean") == true
+            let isBool = (OpenAPIDocument.schema(ofField: field, in: registered.requestType.protoMessageName)?["type"] as? [String])?.contains("boolean") == true
             let typed: Any = isBool && (value == "true" || value == "false") ? value == "true" : value
             set(&object, path: field.split(separator: ".").map(String.init), value: typed)
         }
