@@ -1,7 +1,10 @@
 import ForgeContracts
 @testable import ForgeWire
 import Foundation
+import NIOCore
+import NIOEmbedded
 import SwiftProtobuf
+import Synchronization
 import Testing
 
 @Suite("Calling a server in its own process")
@@ -57,5 +60,39 @@ struct InProcessChannelTests {
         await #expect(throws: (any Error).self) { _ = try await call.value }
         #expect(await probe.waitUntilCancelled("in-process-cancel"))
         await server.shutdown()
+    }
+}
+
+@Suite("Deadlines of calls from any thread, on one timer")
+struct ConcurrentDeadlineTrackerTests {
+    /// What expired, in order.
+    final class Expired: Sendable {
+        let keys = Mutex<[String]>([])
+        func record(_ key: String) -> @Sendable () -> Void { { self.keys.withLock { $0.append(key) } } }
+        var list: [String] { keys.withLock { $0 } }
+    }
+
+    @Test("each call expires at its own deadline — also one added after a later one, which re-arms the timer earlier — and a removed call never does")
+    func expiries() throws {
+        let loop = EmbeddedEventLoop()
+        let tracker = ConcurrentDeadlineTracker(eventLoop: loop)
+        let expired = Expired()
+        _ = tracker.add(after: .seconds(30), expire: expired.record("thirty"))
+        _ = tracker.add(after: .milliseconds(200), expire: expired.record("short"))
+        let removed = tracker.add(after: .milliseconds(100), expire: expired.record("removed"))
+        _ = tracker.add(after: .seconds(1), expire: expired.record("one"))
+        tracker.remove(removed)
+        loop.advanceTime(by: .milliseconds(199))
+        #expect(expired.list.isEmpty)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(expired.list == ["short"])
+        loop.advanceTime(by: .milliseconds(800))
+        #expect(expired.list == ["short", "one"])
+        loop.advanceTime(by: .seconds(29))
+        #expect(expired.list == ["short", "one", "thirty"])
+        _ = tracker.add(after: .seconds(5), expire: expired.record("later"))
+        loop.advanceTime(by: .seconds(5))
+        #expect(expired.list == ["short", "one", "thirty", "later"], "an idle tracker arms again")
+        try loop.syncShutdownGracefully()
     }
 }

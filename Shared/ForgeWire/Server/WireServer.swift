@@ -41,7 +41,7 @@ public final class WireServer: Service, Sendable {
     ) {
         self.configuration = configuration
         self.dispatcher = CallDispatcher(router: router, interceptors: interceptors)
-        inProcess?.attach(dispatcher, maxCallTimeout: configuration.maxCallTimeout)
+        inProcess?.attach(dispatcher, maxCallTimeout: configuration.maxCallTimeout, handlerExecutor: configuration.handlerExecutor)
         self.group = group
         self.logger = logger
         self.finished = group.any().makePromise()
