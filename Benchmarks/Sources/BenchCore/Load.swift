@@ -46,6 +46,14 @@ public struct LoadResult: Sendable {
     public var allocationsPerCall: Double { calls == 0 ? 0 : Double(allocations) / Double(calls) }
 
     public var callsPerSecond: Double { Double(calls) / seconds }
+
+    /// Several measured windows of one load as one: their calls, seconds and latencies added.
+    public static func combined(_ results: [LoadResult]) -> LoadResult {
+        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        for result in results { histogram.add(result.histogram) }
+        return LoadResult(calls: results.reduce(0) { $0 + $1.calls }, seconds: results.reduce(0) { $0 + $1.seconds },
+                          histogram: histogram, errors: results.reduce(0) { $0 + $1.errors }, allocations: results.reduce(0) { $0 + $1.allocations })
+    }
     public var p50: UInt64 { histogram.valueAtPercentile(50) }
 
     public func line(name: String) -> String {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import BenchCore
 import ForgeContracts
 import ForgeKit
@@ -41,6 +40,11 @@ struct GatewayBench: AsyncParsableCommand {
             environment["FORGE_\(name.uppercased())_ADDR"] = "127.0.0.1:\(portBase + index)"
             environment["FORGE_\(name.uppercased())_ADMIN_PORT"] = "\(portBase + 100 + index)"
         }
+        // The services call each other (and follow accounts' feed) as role `service`, with the
+        // token `forge up` would write.
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
+        try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
+            .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
         var processes: [String: Process] = [:]
         for name in names {
             let process = Process()
@@ -60,31 +64,69 @@ struct GatewayBench: AsyncParsableCommand {
         try await waitUntilServing(port: gatewayPort)
         try await waitUntilServing(port: portBase + names.firstIndex(of: "accounts")!)
 
-        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
         let token = try await issuer.issue(subject: "bench", roles: ["admin"], ttl: 86_400)
         var configuration = ClientConfiguration()
         configuration.connections = 4
         let wire = try WireClient(host: "127.0.0.1", port: gatewayPort, configuration: configuration, interceptors: [BearerTokenInterceptor(token: token)])
         let gateway = Forge_Gateway_V1_GatewayClient(channel: wire)
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
         let httpPort = portBase + 1000
 
-        // Every section answers: accounts with data, the other six "not built yet" (UNIMPLEMENTED).
-        let sample = try await gateway.getCustomer360(.with { $0.accountID = ids[0] })
-        print("sections: " + sample.sections.map { "\($0.name)=\($0.status)" }.joined(separator: " "))
-        print("each line: K=4 connections, C calls in flight, \(duration) s after 2 s warm-up")
+        // Every section answers (each service's part of this data set, where it has one).
+        // The services that follow accounts' feed (loyalty, analytics) know an account once they
+        // have read its creation: wait until they have caught up (at most two minutes).
+        var sample = try await gateway.getCustomer360(.with { $0.accountID = ids.last! })
+        for _ in 0..<120 where sample.sections.contains(where: { $0.status != .ok }) {
+            try await Task.sleep(for: .seconds(1))
+            sample = try await gateway.getCustomer360(.with { $0.accountID = ids.last! })
+        }
+        for index in names.indices { try await waitUntilCaughtUp(port: portBase + index) }
+        print("sections: " + sample.sections.map { "\($0.name)=\($0.status)" + ($0.detail.isEmpty ? "" : " (\($0.detail))") }.joined(separator: " "))
+        // Where a view's time goes: each section's own time (its call, as the gateway saw it),
+        // averaged over 200 views one at a time.
+        var elapsed: [String: Int] = [:]
+        for _ in 0..<200 {
+            for section in try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()! }).sections {
+                elapsed[section.name, default: 0] += Int(section.elapsedMs)
+            }
+        }
+        print("mean section time, C=1: " + sample.sections.map { String(format: "%@ %.2f ms", $0.name, Double(elapsed[$0.name] ?? 0) / 200) }.joined(separator: ", "))
+        // Wire and HTTP take turns in rounds of a fraction of the duration each, so a drift of
+        // the shared machine (other guests' load on the hypervisor) falls on both alike.
+        let rounds = max(1, Int(duration / 2))
+        print("each line: C calls in flight, \(duration) s in \(rounds) rounds taking turns (each after 1 s warm-up); wire on K=4 connections, HTTP/1.1 keep-alive on C connections (one request at a time each)")
+        // The floor of each transport at C=1: a call that does nothing (Health/Check over the
+        // wire, GET /healthz on the admin port, both answered by the gateway process).
+        do {
+            let health = Forge_Common_V1_HealthClient(channel: wire)
+            let admin = try await HTTP1Connection.connect(host: "127.0.0.1", port: portBase + 100 + names.firstIndex(of: "gateway")!)
+            let floor = LoadShape(connections: 1, concurrency: 1, duration: 3, warmup: 1, payloadBytes: 0)
+            print((await drive(floor) { _ in _ = try await health.check(.init()) }).line(name: "C=1") + "   wire Health/Check (transport floor)")
+            print((await drive(floor) { _ in _ = try await admin.get("/healthz") }).line(name: "C=1") + "   HTTP GET /healthz (transport floor)")
+            await admin.close()
+        }
         for concurrency in [1, 16, 64] {
-            let load = LoadShape(connections: 4, concurrency: concurrency, duration: duration, warmup: 2, payloadBytes: 0)
-            print((await drive(load) { _ in
-                _ = try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()! })
-            }).line(name: "C=\(concurrency)") + "   wire GetCustomer360, all services up")
-            print((await drive(load) { _ in
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(httpPort)/api/v1/accounts/\(ids.randomElement()!)/360")
-                request.headers.add(name: "Authorization", value: "Bearer \(token)")
-                let response = try await http.execute(request, timeout: .seconds(5))
-                _ = try await response.body.collect(upTo: 1 << 22)
-                guard response.status == .ok else { throw ValidationError("HTTP \(response.status)") }
-            }).line(name: "C=\(concurrency)") + "   HTTP GET /api/v1/accounts/{id}/360, all services up")
+            var connections: [HTTP1Connection] = []
+            for _ in 0..<concurrency { connections.append(try await HTTP1Connection.connect(host: "127.0.0.1", port: httpPort)) }
+            let http = connections
+            let authorization = [("Authorization", "Bearer \(token)")]
+            var wireResults: [LoadResult] = []
+            var httpResults: [LoadResult] = []
+            for _ in 0..<rounds {
+                wireResults.append(await drive(LoadShape(connections: 4, concurrency: concurrency, duration: duration / Double(rounds), warmup: 1, payloadBytes: 0)) { _ in
+                    _ = try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()! })
+                })
+                httpResults.append(await drive(LoadShape(connections: concurrency, concurrency: concurrency, duration: duration / Double(rounds), warmup: 1, payloadBytes: 0)) { connection in
+                    let response = try await http[connection].get("/api/v1/accounts/\(ids.randomElement()!)/360", headers: authorization)
+                    guard response.status == 200, response.bytes > 0 else { throw ValidationError("HTTP \(response.status)") }
+                })
+            }
+            let wireResult = LoadResult.combined(wireResults)
+            let httpResult = LoadResult.combined(httpResults)
+            print(wireResult.line(name: "C=\(concurrency)") + "   wire GetCustomer360, all services up")
+            print(httpResult.line(name: "C=\(concurrency)") + "   HTTP GET /api/v1/accounts/{id}/360, all services up")
+            print(String(format: "C=%d    HTTP / wire: throughput %.2f×, p50 %.2f×, p99 %.2f×", concurrency, httpResult.callsPerSecond / wireResult.callsPerSecond,
+                         Double(httpResult.p50) / Double(wireResult.p50), Double(httpResult.histogram.valueAtPercentile(99)) / Double(wireResult.histogram.valueAtPercentile(99))))
+            for connection in http { await connection.close() }
         }
 
         let load = LoadShape(connections: 4, concurrency: 16, duration: duration, warmup: 2, payloadBytes: 0)
@@ -99,7 +141,6 @@ struct GatewayBench: AsyncParsableCommand {
             guard view.sections.first(where: { $0.name == "orders" })?.status == .timedOut else { throw ValidationError("orders section") }
         }).line(name: "C=16") + "   wire GetCustomer360, pipeline killed and orders hung (SIGSTOP: section TIMED_OUT at the 300 ms deadline)")
         kill(processes["orders"]!.processIdentifier, SIGCONT)
-        try await http.shutdown()
         await wire.close()
     }
 }
