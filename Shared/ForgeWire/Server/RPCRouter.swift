@@ -37,6 +37,8 @@ public struct RPCRouter: Sendable {
                     "payload does not decode as \(Request.protoMessageName): \(error)"
                 )
             }
+            let undeclared = UndeclaredEnumValues.violations(in: request)
+            guard undeclared.isEmpty else { throw RPCError.invalidArgument(undeclared) }
             let response = try await handler(request, context)
             return try response.serializedData()
         })
