@@ -132,4 +132,33 @@ struct IdempotencyAuditTests {
         _ = try await interceptor.intercept(request: Data("create B".utf8), context: context(key: "recent"), next: handler)
         #expect(runs.withLock { $0 } == 3)
     }
+
+    @Test("the sweep forgets jobs done more than a week ago; recent ones, dead ones and pending ones stay, and a forgotten id can be scheduled again")
+    func sweepDoneJobs() async throws {
+        struct Refused: Error {}
+        let database = try ForgeDatabase.temporary()
+        let clock = ManualClock()
+        let scheduler = JobScheduler(database: database, clock: clock, handlers: [
+            "mail": { _, _ in },
+            "refused": { _, _ in throw Refused() },
+        ])
+        let start = clock.now()
+        try await database.write { db in
+            _ = try JobScheduler.schedule(db, kind: "mail", dueAt: start, id: "old-mail", now: start)
+            _ = try JobScheduler.schedule(db, kind: "refused", dueAt: start, id: "dead", maxAttempts: 1, now: start)
+            _ = try JobScheduler.schedule(db, kind: "mail", dueAt: start.addingTimeInterval(30 * 86_400), id: "next-month", now: start)
+        }
+        _ = try await scheduler.runDue()
+        clock.advance(by: 6 * 86_400)
+        try await database.write { db in _ = try JobScheduler.schedule(db, kind: "mail", dueAt: clock.now(), id: "recent-mail", now: clock.now()) }
+        _ = try await scheduler.runDue()
+        let states = { try await database.read { db in try [String: String](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, state FROM jobs").map { ($0["id"], $0["state"]) }) } }
+        #expect(try await states() == ["old-mail": "done", "dead": "dead", "next-month": "pending", "recent-mail": "done"])
+
+        clock.advance(by: 86_400 + 3600)  // old-mail done 7 days and an hour ago, recent-mail a day and an hour.
+        #expect(try await IdempotencySweep.sweepDoneJobs(database, now: clock.now()) == 1)
+        #expect(try await states() == ["dead": "dead", "next-month": "pending", "recent-mail": "done"])
+        try await database.write { db in _ = try JobScheduler.schedule(db, kind: "mail", dueAt: clock.now(), id: "old-mail", now: clock.now()) }
+        #expect(try await scheduler.runDue() == 1, "the forgotten id runs again when scheduled again")
+    }
 }

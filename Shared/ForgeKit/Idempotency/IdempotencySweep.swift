@@ -5,6 +5,11 @@ import GRDB
 /// a timeout, a connector's after a weekend outage — and then forgotten by a job every service
 /// runs, so `idempotency_keys` does not grow with every call ever made. A repeat after the
 /// week runs as a new call.
+///
+/// The same sweep forgets jobs done more than a week ago: every notification, survey send,
+/// webhook delivery and SLA watch left its row behind for good. Nothing reads a done job (a
+/// job scheduled again under its id is re-armed whatever it was); `forge jobs` shows a week
+/// of them. Dead jobs (out of attempts) stay until someone retries or reads them.
 public enum IdempotencySweep {
     public static let kind = "forge.idempotency-sweep"
     public static let retention: TimeInterval = 7 * 86_400
@@ -16,12 +21,25 @@ public enum IdempotencySweep {
     @discardableResult
     public static func sweep(_ database: any DatabaseWriter, now: Date) async throws -> Int {
         let cutoff = now.addingTimeInterval(-retention).timeIntervalSince1970
+        return try await deleteInChunks(database, sql: """
+            DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)
+            """, cutoff: cutoff)
+    }
+
+    /// Deletes the jobs done before `now − retention`; returns how many went.
+    @discardableResult
+    public static func sweepDoneJobs(_ database: any DatabaseWriter, now: Date) async throws -> Int {
+        let cutoff = now.addingTimeInterval(-retention).timeIntervalSince1970
+        return try await deleteInChunks(database, sql: """
+            DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs WHERE state = 'done' AND updated_at < ? LIMIT ?)
+            """, cutoff: cutoff)
+    }
+
+    private static func deleteInChunks(_ database: any DatabaseWriter, sql: String, cutoff: Double) async throws -> Int {
         var total = 0
         while true {
             let deleted = try await database.write { db in
-                try db.execute(sql: """
-                    DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)
-                    """, arguments: [cutoff, chunk])
+                try db.execute(sql: sql, arguments: [cutoff, chunk])
                 return db.changesCount
             }
             total += deleted
@@ -34,6 +52,7 @@ public enum IdempotencySweep {
         { _, _ in
             let now = clock.now()
             try await sweep(database, now: now)
+            try await sweepDoneJobs(database, now: now)
             try await database.write { db in
                 try JobScheduler.scheduleNextRun(db, kind: kind, dueAt: now.addingTimeInterval(interval), now: now)
             }
