@@ -10,8 +10,7 @@ enum JSONRequestErrors {
     static func decode(_ type: any SwiftProtobuf.Message.Type, from object: [String: Any]) throws -> any SwiftProtobuf.Message {
         var options = JSONDecodingOptions()
         options.ignoreUnknownFields = false
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
-        return try type.init(jsonString: json, options: options)
+        return try type.init(jsonUTF8Data: try JSONSerialization.data(withJSONObject: object), options: options)
     }
 
     /// One violation per field of `object` that does not decode, named by its dotted path
