@@ -8,8 +8,8 @@ import GRDB
 ///
 /// The same sweep forgets jobs done more than a week ago: every notification, survey send,
 /// webhook delivery and SLA watch left its row behind for good. Nothing reads a done job (a
-/// job scheduled again under its id is re-armed whatever it was); `forge jobs` shows a week
-/// of them. Dead jobs (out of attempts) stay until someone retries or reads them.
+/// job scheduled again under its id is re-armed whatever it was); `Jobs/ListJobs` shows a week
+/// of them. Dead jobs (out of attempts) stay until someone retries them (`Jobs/RetryJob`).
 public enum IdempotencySweep {
     public static let kind = "forge.idempotency-sweep"
     public static let retention: TimeInterval = 7 * 86_400

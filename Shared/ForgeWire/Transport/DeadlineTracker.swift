@@ -62,8 +62,8 @@ final class DeadlineTracker<Key: Hashable>: NIOScheduledCallbackHandler {
 /// `DeadlineTracker` for callers on any thread (the in-process channel's callers are tasks, not
 /// event-loop code): the same one timer at the earliest deadline, under a lock. Arming crosses
 /// to the event loop only when a deadline comes before the armed one — with one timeout for
-/// every call, a busy stretch arms once; a timer per call woke the loop twice per call (arm,
-/// cancel), which cost the HTTP side a tenth of a 360° view's latency at C=1.
+/// every call, a busy stretch arms once; a timer per call woke the loop from another thread
+/// twice per call (arm, cancel) and left NIO a linear search of its timer heap per cancel.
 final class ConcurrentDeadlineTracker: Sendable {
     private struct State {
         var deadlines: [UInt64: (at: NIODeadline, expire: @Sendable () -> Void)] = [:]
