@@ -219,6 +219,54 @@ struct TicketFlowTests {
         #expect(overridden.state == .closed && overridden.overrideReason == "客户三次未回复，区域经理同意关闭")
     }
 
+    @Test("a holiday declared for today moves every open ticket's due times, queue rank and SLA watch, without rewriting the ticket; settings that move nothing touch no watch")
+    func calendarChange() async throws {
+        let fixture = try ServiceDeskFixture(start: SlaRulesTests.at("2026-12-07 09:00"))
+        try await fixture.setUp()
+        var opened: [Forge_Servicedesk_V1_Ticket] = []
+        for priority in [Forge_Servicedesk_V1_Priority.p2, .p3] {
+            opened.append(try await fixture.handler.openTicket(.with {
+                $0.ticket = .with { $0.accountID = "acc_1"; $0.region = "华东"; $0.channel = .phone; $0.category = .fault; $0.priority = priority; $0.subject = "主轴异响" }
+            }, context: ServiceDeskFixture.engineerEast).ticket)
+        }
+        struct Stored: Equatable { let rank: Double; let version: Int64; let payload: Data }
+        func stored() async throws -> [String: Stored] {
+            try await fixture.database.read { db in
+                try [String: Stored](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, sla_rank, version, payload FROM ticket").map {
+                    ($0["id"], Stored(rank: $0["sla_rank"], version: $0["version"], payload: $0["payload"]))
+                })
+            }
+        }
+        func watches() async throws -> [String: Double] {
+            try await fixture.database.read { db in
+                try [String: Double](uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, updated_at FROM jobs WHERE kind = 'servicedesk.sla' AND state = 'pending'").map { ($0["id"], $0["updated_at"]) })
+            }
+        }
+        let before = try await stored()
+        let watchesBefore = try await watches()
+        #expect(watchesBefore.count == 2)
+        let dueBefore = try await fixture.handler.getTicket(.with { $0.id = opened[0].id }, context: ServiceDeskFixture.manager).ticket.sla.resolution.dueAt.date
+
+        fixture.clock.advance(by: 60)
+        var settings = try await fixture.handler.getServiceSettings(.init(), context: ServiceDeskFixture.manager).settings
+        settings.calendar.holidays = ["2026-12-07"]  // today: the clocks start tomorrow
+        settings = try await fixture.handler.updateServiceSettings(.with { $0.settings = settings }, context: ServiceDeskFixture.manager).settings
+        let after = try await stored()
+        let watchesAfter = try await watches()
+        for ticket in opened {
+            #expect(after[ticket.id]!.rank > before[ticket.id]!.rank, "due later")
+            #expect(after[ticket.id]!.payload == before[ticket.id]!.payload && after[ticket.id]!.version == before[ticket.id]!.version, "the ticket is not rewritten")
+        }
+        #expect(watchesAfter.count == 2 && Set(watchesAfter.keys).isDisjoint(with: watchesBefore.keys), "each watch moved")
+        let dueAfter = try await fixture.handler.getTicket(.with { $0.id = opened[0].id }, context: ServiceDeskFixture.manager).ticket.sla.resolution.dueAt.date
+        #expect(dueAfter > dueBefore, "read with the holiday")
+
+        fixture.clock.advance(by: 60)
+        _ = try await fixture.handler.updateServiceSettings(.with { $0.settings = settings }, context: ServiceDeskFixture.manager)
+        #expect(try await stored() == after)
+        #expect(try await watches() == watchesAfter, "the same calendar again: no watch rewritten")
+    }
+
     @Test("bad input is refused naming each field, and nothing is written")
     func validation() async throws {
         let fixture = try ServiceDeskFixture()

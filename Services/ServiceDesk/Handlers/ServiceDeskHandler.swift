@@ -380,13 +380,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
             }
             settings.version = current.version + 1
             try ServiceDeskStore.saveSettings(db, settings)
-            let calendar = ServiceDeskStore.calendar(settings.calendar)
-            let open = try Data.fetchAll(db, sql: "SELECT payload FROM ticket WHERE state IN (1, 2, 3)")
-            for payload in open {
-                var ticket = try Ticket(serializedBytes: payload)
-                ticket.version -= 1  // save() bumps it: a settings change is not an edit of the ticket
-                try TicketStore.save(db, &ticket, calendar: calendar, now: now)
-            }
+            try TicketStore.applyCalendar(db, ServiceDeskStore.calendar(settings.calendar), now: now)
             try AuditLog.record(db, context: context, recordID: "settings", changes: ["version": "\(settings.version)"], at: now)
             return .with { $0.settings = settings }
         }
