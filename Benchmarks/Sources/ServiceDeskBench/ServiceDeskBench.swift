@@ -268,15 +268,19 @@ struct ServiceDeskBench: AsyncParsableCommand {
         print(String(format: "raw:    the same %d points inserted into SQLite directly (WAL, FULL, 1,000 a transaction) in %.2f s = %.0f points/s; ingest = %.0f %% of raw",
                      batches * 1_000, rawSeconds, rawRate, ingestRate / rawRate * 100))
 
-        // 2. Every open ticket's SLA again: due times, queue rank and watch job, in one transaction.
+        // 2. Every open ticket's SLA again: due times, queue rank and watch job, in one
+        // transaction. Each run moves the closing time by half an hour, so every open ticket's
+        // due times, rank and watch really move (the same settings again would move nothing).
         var timings: [Double] = []
-        for _ in 0..<5 {
-            let settings = try await manager.getServiceSettings(.init()).settings
+        for run in 0..<6 {
+            var settings = try await manager.getServiceSettings(.init()).settings
+            settings.calendar.opensAtMinute = 8 * 60 + 30
+            settings.calendar.closesAtMinute = run % 2 == 0 ? 18 * 60 : 17 * 60 + 30
             started = ContinuousClock.now
             _ = try await manager.updateServiceSettings(.with { $0.settings = settings }, options: CallOptions(timeout: .seconds(120)))
-            timings.append((ContinuousClock.now - started).seconds)
+            if run > 0 { timings.append((ContinuousClock.now - started).seconds) }  // the first may only set the opening time
         }
-        print(String(format: "sla:    UpdateServiceSettings re-evaluates the SLA of all %d open tickets (due times, rank, watch jobs): best %.0f ms, median %.0f ms of 5",
+        print(String(format: "sla:    UpdateServiceSettings moves the closing time: the SLA of all %d open tickets re-evaluated (due times, rank, watch jobs): best %.0f ms, median %.0f ms of 5",
                      openCount, timings.min()! * 1000, timings.sorted()[2] * 1000))
 
         // 3. The ticket queue page (200 tickets, least SLA time left first) through the gateway.
