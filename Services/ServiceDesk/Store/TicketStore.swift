@@ -215,9 +215,12 @@ enum TicketStore {
     /// One pending watch per ticket, its id naming its instant: the watch that is running when
     /// it schedules the next one (a running job's id cannot be rescheduled) leaves it alone.
     private static func scheduleWatch(_ db: Database, _ ticket: Ticket, calendar: BusinessCalendar, now: Date) throws {
-        let prefix = "sla-\(ticket.id)-"
-        try JobScheduler.cancelPending(db, kind: slaJob, idPrefix: prefix)
-        if let (id, due) = watch(ticket, calendar: calendar, now: now) {
+        try scheduleWatch(db, ticket, next: watch(ticket, calendar: calendar, now: now), now: now)
+    }
+
+    private static func scheduleWatch(_ db: Database, _ ticket: Ticket, next: (id: String, due: Date)?, now: Date) throws {
+        try JobScheduler.cancelPending(db, kind: slaJob, idPrefix: "sla-\(ticket.id)-")
+        if let (id, due) = next {
             try JobScheduler.schedule(db, kind: slaJob, payload: Data(ticket.id.utf8), dueAt: due, id: id, now: now)
         }
     }
@@ -247,7 +250,7 @@ enum TicketStore {
             if let next, try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM jobs WHERE id = ? AND state = 'pending'"), arguments: [next.id]) == true {
                 continue  // already due then
             }
-            try scheduleWatch(db, ticket, calendar: calendar, now: now)
+            try scheduleWatch(db, ticket, next: next, now: now)
         }
     }
 

@@ -8,8 +8,13 @@ import SwiftProtobuf
 /// refuses it (the gateway's `EnumNumbers`, from the OpenAPI document).
 public enum UndeclaredEnumValues {
     /// A violation for each enum field of `message`, at any depth, holding an undeclared number.
+    /// Valid requests, the common case, are walked once without naming anything; only a
+    /// request holding such a number is walked again to name its fields.
     public static func violations<M: SwiftProtobuf.Message>(in message: M) -> [FieldViolation] {
-        var finder = Finder(message: M.self, path: "")
+        var detector = Finder(message: M.self, path: "", naming: false)
+        try? message.traverse(visitor: &detector)
+        guard detector.found else { return [] }
+        var finder = Finder(message: M.self, path: "", naming: true)
         try? message.traverse(visitor: &finder)
         return finder.violations
     }
@@ -38,31 +43,39 @@ public enum UndeclaredEnumValues {
     struct Finder: SwiftProtobuf.Visitor {
         let message: any SwiftProtobuf.Message.Type
         let path: String
+        /// Whether to name the fields (the second walk) or only to find one (the first).
+        let naming: Bool
+        var found = false
         var violations: [FieldViolation] = []
 
-        private func field(_ number: Int) -> String {
+        /// The path of field `number` (with `suffix`, an index or a key); "" when not naming.
+        private func field(_ number: Int, _ suffix: @autoclosure () -> String = "") -> String {
+            guard naming else { return "" }
             let name = UndeclaredEnumValues.protoName(of: number, in: message)
-            return path.isEmpty ? name : "\(path).\(name)"
+            return (path.isEmpty ? name : "\(path).\(name)") + suffix()
         }
 
-        private mutating func check<E: SwiftProtobuf.Enum>(_ value: E, at path: String) {
-            if !UndeclaredEnumValues.isDeclared(value) {
-                violations.append(FieldViolation(field: path, description: "\(value.rawValue) is not a value of \(E.self)"))
-            }
+        /// An undeclared number at `path` (worked out only for one).
+        private mutating func record<E: SwiftProtobuf.Enum>(_ value: E, at path: String) {
+            found = true
+            if naming { violations.append(FieldViolation(field: path, description: "\(value.rawValue) is not a value of \(E.self)")) }
         }
 
         private mutating func descend(_ message: some SwiftProtobuf.Message, at path: String) {
-            var inner = Finder(message: type(of: message), path: path)
+            var inner = Finder(message: type(of: message), path: path, naming: naming)
             try? message.traverse(visitor: &inner)
+            found = found || inner.found
             violations += inner.violations
         }
 
         mutating func visitSingularEnumField<E: SwiftProtobuf.Enum>(value: E, fieldNumber: Int) throws {
-            check(value, at: field(fieldNumber))
+            if !UndeclaredEnumValues.isDeclared(value) { record(value, at: field(fieldNumber)) }
         }
 
         mutating func visitRepeatedEnumField<E: SwiftProtobuf.Enum>(value: [E], fieldNumber: Int) throws {
-            for (index, element) in value.enumerated() { check(element, at: "\(field(fieldNumber))[\(index)]") }
+            for (index, element) in value.enumerated() where !UndeclaredEnumValues.isDeclared(element) {
+                record(element, at: field(fieldNumber, "[\(index)]"))
+            }
         }
 
         mutating func visitPackedEnumField<E: SwiftProtobuf.Enum>(value: [E], fieldNumber: Int) throws {
@@ -74,7 +87,7 @@ public enum UndeclaredEnumValues {
         }
 
         mutating func visitRepeatedMessageField<M: SwiftProtobuf.Message>(value: [M], fieldNumber: Int) throws {
-            for (index, element) in value.enumerated() { descend(element, at: "\(field(fieldNumber))[\(index)]") }
+            for (index, element) in value.enumerated() { descend(element, at: field(fieldNumber, "[\(index)]")) }
         }
 
         mutating func visitSingularGroupField<G: SwiftProtobuf.Message>(value: G, fieldNumber: Int) throws {
@@ -88,13 +101,13 @@ public enum UndeclaredEnumValues {
         mutating func visitMapField<KeyType, ValueType>(
             fieldType: _ProtobufEnumMap<KeyType, ValueType>.Type, value: _ProtobufEnumMap<KeyType, ValueType>.BaseType, fieldNumber: Int
         ) throws where ValueType.RawValue == Int {
-            for (key, element) in value { check(element, at: "\(field(fieldNumber))[\(key)]") }
+            for (key, element) in value where !UndeclaredEnumValues.isDeclared(element) { record(element, at: field(fieldNumber, "[\(key)]")) }
         }
 
         mutating func visitMapField<KeyType, ValueType>(
             fieldType: _ProtobufMessageMap<KeyType, ValueType>.Type, value: _ProtobufMessageMap<KeyType, ValueType>.BaseType, fieldNumber: Int
         ) throws {
-            for (key, element) in value { descend(element, at: "\(field(fieldNumber))[\(key)]") }
+            for (key, element) in value { descend(element, at: field(fieldNumber, "[\(key)]")) }
         }
 
         // Scalars cannot hold an enum.
