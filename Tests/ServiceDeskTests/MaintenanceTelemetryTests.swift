@@ -106,6 +106,35 @@ struct MaintenanceTelemetryTests {
         }
     }
 
+    @Test("points are stored in the order sent, grouped many to an insert: of two readings in the same second the later one stays, within a group and across groups; a serial in lower case and with spaces names the same machine")
+    func batchOrder() async throws {
+        let fixture = try ServiceDeskFixture()
+        let now = fixture.clock.now()
+        let machine = try await Self.machine(fixture, installed: now.addingTimeInterval(-86_400))
+        let from = now.addingTimeInterval(-250 * 60)
+        var points = (0..<250).map { minute in
+            Forge_Servicedesk_V1_TelemetryPoint.with {
+                $0.serialNumber = minute % 2 == 0 ? " vmc850-26-0117\t" : "VMC850-26-0117"; $0.metric = " Temperature "
+                $0.time = Google_Protobuf_Timestamp(date: from.addingTimeInterval(Double(minute) * 60)); $0.value = Double(minute)
+            }
+        }
+        points[120].time = points[119].time  // the same group of 100
+        points[120].value = -1
+        points[249].time = points[10].time   // the last point, in another group than the first
+        points[249].value = 999
+        let response = try await fixture.handler.ingestTelemetry(.with { $0.points = points }, context: Self.connector)
+        #expect(response.accepted == 250 && response.rejected.isEmpty)
+        let stored = try await fixture.handler.getTelemetry(.with {
+            $0.equipmentID = machine.id; $0.metric = "temperature"
+            $0.from = Google_Protobuf_Timestamp(date: from.addingTimeInterval(-60)); $0.to = Google_Protobuf_Timestamp(date: now)
+        }, context: ServiceDeskFixture.rep).values
+        #expect(stored.count == 248)
+        #expect(stored.first { $0.time == points[10].time }?.value == 999)
+        #expect(stored.first { $0.time == points[119].time }?.value == -1)
+        #expect(stored.last?.value == 248)
+        #expect(try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM telemetry_series") } == 1)
+    }
+
     @Test("telemetry past its raw retention (30 days) becomes hourly aggregates (count, mean, min, max) in the daily sweep, and aggregates past theirs (2 years) go")
     func downsampling() async throws {
         let fixture = try ServiceDeskFixture()

@@ -33,7 +33,7 @@ enum TelemetryRules {
         var reason: String
     }
 
-    static func metric(_ text: String) -> String { text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+    static func metric(_ text: String) -> String { text.trimmed.lowercased() }
 
     static func validate(_ point: Forge_Servicedesk_V1_TelemetryPoint, now: Date) -> [Forge_Common_V1_RowViolation] {
         validateNames(serial: point.serialNumber, metric: point.metric) + validateReading(point, now: now)

@@ -10,7 +10,7 @@ enum EquipmentStore {
     typealias Equipment = Forge_Servicedesk_V1_Equipment
 
     static func normalSerial(_ serial: String) -> String {
-        serial.trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+        serial.trimmed.uppercased()
     }
 
     static func validate(_ equipment: Equipment) -> [FieldViolation] {

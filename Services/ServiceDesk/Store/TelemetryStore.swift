@@ -45,6 +45,9 @@ enum TelemetryStore {
         struct Touched { var equipmentID: String; var metric: String; var newest: Int64; var newestValue: Double; var before: Int64? }
         var touched: [Int64: Touched] = [:]
         var hours: [String: Double] = [:]
+        /// (series, t, value) of the points kept raw, inserted together after the loop.
+        var rawRows: [DatabaseValue] = []
+        rawRows.reserveCapacity(points.count * 3)
         for (index, point) in points.enumerated() {
             let named = Named(serial: point.serialNumber, metric: point.metric)
             if series[named] == nil {
@@ -57,10 +60,9 @@ enum TelemetryStore {
                     }
                     if let equipment = machines[serial] ?? nil {
                         let metric = TelemetryRules.metric(point.metric)
-                        let id = try seriesID(db, equipmentID: equipment.id, metric: metric)
+                        let (id, before) = try seriesAndNewest(db, equipmentID: equipment.id, metric: metric)
                         if touched[id] == nil {
-                            touched[id] = Touched(equipmentID: equipment.id, metric: metric, newest: 0, newestValue: 0,
-                                                  before: try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(t) FROM telemetry_raw WHERE series = ?"), arguments: [id]))
+                            touched[id] = Touched(equipmentID: equipment.id, metric: metric, newest: 0, newestValue: 0, before: before)
                         }
                         series[named] = .success(id)
                     } else {
@@ -93,8 +95,9 @@ enum TelemetryStore {
                     ON CONFLICT(series, hour) DO UPDATE SET count = count + 1, sum = sum + ?3, min = min(min, ?3), max = max(max, ?3)
                     """, arguments: [id, t - t % 3600, point.value])
             } else {
-                try db.execute(cached: "INSERT INTO telemetry_raw (series, t, value) VALUES (?, ?, ?) ON CONFLICT(series, t) DO UPDATE SET value = excluded.value",
-                               arguments: [id, t, point.value])
+                rawRows.append(id.databaseValue)
+                rawRows.append(t.databaseValue)
+                rawRows.append(point.value.databaseValue)
                 if t >= touched[id]!.newest {
                     touched[id]!.newest = t
                     touched[id]!.newestValue = point.value
@@ -103,6 +106,7 @@ enum TelemetryStore {
             if metric == "running_hours" { hours[equipmentID] = max(hours[equipmentID] ?? 0, point.value) }
             outcome.accepted += 1
         }
+        try insertRaw(db, rawRows)
         for (equipmentID, meter) in hours { try updateRunningHours(db, equipmentID: equipmentID, hours: meter) }
         let byID = Dictionary(machines.values.compactMap { $0 }.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var records: [String: Forge_Servicedesk_V1_Equipment] = [:]
@@ -129,6 +133,40 @@ enum TelemetryStore {
             }
         }
         return outcome
+    }
+
+    /// Rows per INSERT of raw points: one statement per point spent more in GRDB's per-statement
+    /// work (arguments, observation, reset) than SQLite spent storing the point.
+    static let rawRowsPerInsert = 100
+
+    /// Inserts (series, t, value) triples in order, so that of two points in the same second the
+    /// later replaces the earlier (SQLite applies the upsert row by row, within one statement too).
+    static func insertRaw(_ db: Database, _ values: [DatabaseValue]) throws {
+        func statement(rows: Int) throws -> Statement {
+            try db.cachedStatement(sql: "INSERT INTO telemetry_raw (series, t, value) VALUES "
+                                   + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", ")
+                                   + " ON CONFLICT(series, t) DO UPDATE SET value = excluded.value")
+        }
+        let chunk = rawRowsPerInsert * 3
+        var start = 0
+        while start < values.count {
+            // Full chunks share one cached statement; the rest goes one row at a time (a
+            // statement per remainder size would grow the cache with every batch size).
+            let rows = values.count - start >= chunk ? rawRowsPerInsert : 1
+            try statement(rows: rows).execute(arguments: StatementArguments(values[start..<(start + rows * 3)]))
+            start += rows * 3
+        }
+    }
+
+    /// A machine's series of one metric (made on its first point) and the time of its newest
+    /// raw point, in one statement.
+    static func seriesAndNewest(_ db: Database, equipmentID: String, metric: String) throws -> (id: Int64, newest: Int64?) {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT id, (SELECT max(t) FROM telemetry_raw WHERE series = telemetry_series.id) FROM telemetry_series WHERE equipment_id = ? AND metric = ?
+            """), arguments: [equipmentID, metric]) {
+            return (row[0], row[1])
+        }
+        return (try seriesID(db, equipmentID: equipmentID, metric: metric), nil)
     }
 
     static func seriesID(_ db: Database, equipmentID: String, metric: String) throws -> Int64 {
