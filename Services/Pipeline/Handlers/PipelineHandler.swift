@@ -19,9 +19,20 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     /// then needs its own list price).
     var orders: (any RPCChannel)? = nil
     let settingsCache = PipelineStore.SettingsCache()
+    /// Captures arrive together (a web form's burst, several reps at a trade show): they share
+    /// transactions and their fsync, each in its own savepoint.
+    let captures: GroupCommit
+
+    init(database: DatabasePool, clock: any WallClock, accounts: (any RPCChannel)?, orders: (any RPCChannel)? = nil) {
+        self.database = database
+        self.clock = clock
+        self.accounts = accounts
+        self.orders = orders
+        captures = GroupCommit(database: database)
+    }
 
     var store: PipelineStore { PipelineStore(database: database, clock: clock) }
-    var leads: LeadStore { LeadStore(database: database, clock: clock, settingsCache: settingsCache) }
+    var leads: LeadStore { LeadStore(database: database, clock: clock, settingsCache: settingsCache, captures: captures) }
     var opportunities: OpportunityStore { OpportunityStore(database: database, clock: clock) }
 
     static let accountsTimeout: Duration = .seconds(10)

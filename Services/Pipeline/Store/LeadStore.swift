@@ -11,6 +11,8 @@ struct LeadStore: Sendable {
     let database: DatabasePool
     let clock: any WallClock
     var settingsCache = PipelineStore.SettingsCache()
+    /// The handler's group commit for single captures.
+    let captures: GroupCommit
 
     /// The first touch is due 24 h after capture (not after `received_at`: a trade-show list
     /// imported a week late is not late on arrival).
@@ -76,13 +78,16 @@ struct LeadStore: Sendable {
     // MARK: Capture
 
     /// De-duplicates against open leads and, when none matches, creates, assigns and scores
-    /// the lead — all in one transaction (with the call's idempotency key).
+    /// the lead — all in one savepoint of a group commit (with the call's idempotency key):
+    /// concurrent captures share a transaction, each seeing the ones before it (a duplicate
+    /// sent twice at once is one lead and a repeat inquiry, the loads move one by one).
     /// - Parameter importRow: the spreadsheet row this capture is (its result is kept with it,
     ///   so a retried import batch answers the same).
     func capture(_ captured: Forge_Pipeline_V1_Lead, keys: LeadRules.Keys, context: ServerContext, principal: Principal,
                  importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let now = clock.now()
-        return try await database.write(recordingIdempotencyOf: context, at: now) { db in
+        let settingsCache = settingsCache
+        return try await captures.write(recordingIdempotencyOf: context, at: now) { db in
             let response = try Self.capture(db, captured, keys: keys, settings: try settingsCache.prepared(db), context: context, principal: principal, now: now)
             if let importRow { try LeadImports.record(db, importRow, response) }
             return response

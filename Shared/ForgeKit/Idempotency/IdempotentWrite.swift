@@ -17,11 +17,35 @@ extension DatabaseWriter {
     ) async throws -> Result {
         try await write { db in
             let result = try updates(db)
-            if context.idempotencyKey != nil {
-                let isAnswer = IdempotencyInterceptor.responseNames[context.method.path] == Result.protoMessageName
-                try IdempotencyInterceptor.store(db, context: context, response: isAnswer ? try result.serializedData() : IdempotencyInterceptor.pendingAnswer, at: date)
-            }
+            try IdempotencyInterceptor.record(db, result, of: context, at: date)
             return result
         }
+    }
+}
+
+extension GroupCommit {
+    /// The same as a database's `write(recordingIdempotencyOf:at:_:)`, in the next group's
+    /// transaction: the key is stored in the write's own savepoint, so it commits with the
+    /// change or, when the write throws, goes with it.
+    public func write<Result: SwiftProtobuf.Message>(
+        recordingIdempotencyOf context: ServerContext,
+        at date: Date,
+        _ updates: @escaping @Sendable (Database) throws -> Result
+    ) async throws -> Result {
+        try await write { db in
+            let result = try updates(db)
+            try IdempotencyInterceptor.record(db, result, of: context, at: date)
+            return result
+        }
+    }
+}
+
+extension IdempotencyInterceptor {
+    /// Stores the call's key inside the write's transaction: with `result` when it is the RPC's
+    /// response message, else with the pending marker. Nothing without a key.
+    static func record<Result: SwiftProtobuf.Message>(_ db: Database, _ result: Result, of context: ServerContext, at date: Date) throws {
+        guard context.idempotencyKey != nil else { return }
+        let isAnswer = responseNames[context.method.path] == Result.protoMessageName
+        try store(db, context: context, response: isAnswer ? try result.serializedData() : pendingAnswer, at: date)
     }
 }
