@@ -53,6 +53,29 @@ struct LeadTests {
         #expect(byOwner["rep-b"] == 100)
     }
 
+    @Test("captures at once share transactions and still see each other: 40 at once, 20 companies sent twice, are 20 leads of two inquiries each, spread evenly")
+    func concurrentCaptures() async throws {
+        let fixture = try PipelineFixture()
+        try await fixture.configureTeams()
+        let outcomes = try await withThrowingTaskGroup(of: Forge_Pipeline_V1_CaptureLeadResponse.self) { group in
+            for index in 0..<40 {
+                group.addTask { try await fixture.capture("华东并发客户\(index % 20)号工厂", region: "华东") }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.filter { $0.outcome == .created }.count == 20)
+        #expect(outcomes.filter { $0.outcome == .repeatInquiry }.count == 20)
+        let (leads, inquiries, perOwner) = try await fixture.database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM lead")!,
+             try Data.fetchAll(db, sql: "SELECT payload FROM lead").map { try Forge_Pipeline_V1_Lead(serializedBytes: $0).inquiryCount },
+             try Int.fetchAll(db, sql: "SELECT open_leads FROM owner_load WHERE owner_id LIKE 'rep-%' ORDER BY owner_id"))
+        }
+        #expect(leads == 20 && inquiries.allSatisfy { $0 == 2 })
+        #expect(perOwner == [5, 5, 5, 5], "the load moved one capture at a time")
+        let (transactions, writes) = (await fixture.handler.captures.transactions, await fixture.handler.captures.writes)
+        #expect(writes == 40 && transactions < 40, "\(transactions) transactions for 40 captures at once")
+    }
+
     @Test("the same company, phone or email as an open lead is a repeat inquiry on it (width, spaces, suffixes and phone formats folded), which raises its score")
     func duplicateOfLead() async throws {
         let fixture = try PipelineFixture()
