@@ -141,6 +141,47 @@ struct OpportunityTests {
         #expect(Set(bad?.violations.map(\.field) ?? []) == ["from_month"])
     }
 
+    @Test("the board counts and totals every open deal the caller may see per stage and shows those closing soonest (undated last); others' and closed deals stay out; amounts hidden where they are")
+    func board() async throws {
+        let fixture = try PipelineFixture()
+        let now = fixture.clock.now()
+        var east: [Forge_Pipeline_V1_Opportunity] = []
+        for index in 0..<30 {
+            // Closing in 30, 29, … 1 days; every tenth without a date.
+            east.append(try await opportunity(fixture, name: "东区商机\(index)", amount: Int64(index + 1),
+                                              close: index % 10 == 0 ? nil : now.addingTimeInterval(Double(30 - index) * 86_400)))
+        }
+        for index in 0..<3 { _ = try await opportunity(fixture, name: "西区商机\(index)", owner: "rep-w", team: "west", amount: 100) }
+        _ = try await advance(fixture, east[1], to: .solutionDesign)
+        _ = try await advance(fixture, east[2], to: .solutionDesign)
+        _ = try await advance(fixture, east[3], to: .lost, reason: .price)
+
+        let rep = PipelineFixture.context("rep-a", team: "east", method: "GetBoard")
+        let columns = try await fixture.handler.getBoard(.with { $0.perStage = 5 }, context: rep).columns
+        #expect(columns.map(\.stage) == [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract])
+        let consulting = columns[0]
+        let inConsulting = east.enumerated().filter { ![1, 2, 3].contains($0.offset) }.map(\.element)
+        #expect(consulting.count == 27)
+        #expect(consulting.totals.map(\.amountMicros) == [inConsulting.reduce(0) { $0 + $1.amount.amountMicros }])
+        let weighted = inConsulting.reduce(0.0) { $0 + Double($1.amount.amountMicros) * Double($1.probabilityPercent) / 100 }
+        #expect(consulting.weighted.map(\.amountMicros) == [Int64(weighted.rounded())])
+        #expect(consulting.opportunities.map(\.name) == ["东区商机29", "东区商机28", "东区商机27", "东区商机26", "东区商机25"], "closing soonest first")
+        #expect(columns[1].count == 2 && columns[1].opportunities.map(\.name) == ["东区商机2", "东区商机1"])
+        #expect(columns[2...].allSatisfy { $0.count == 0 && $0.opportunities.isEmpty && $0.totals.isEmpty })
+        // Shown in full, the undated come last.
+        let all = try await fixture.handler.getBoard(.with { $0.perStage = 100 }, context: rep).columns[0].opportunities
+        #expect(all.count == 27 && all.suffix(3).allSatisfy { !$0.hasExpectedClose })
+
+        // Marketing sees every team's deals but no amounts.
+        let marketing = try await fixture.handler.getBoard(.init(), context: PipelineFixture.context("mkt", ["marketing"], method: "GetBoard")).columns[0]
+        #expect(marketing.count == 30 && marketing.totals.isEmpty && marketing.weighted.isEmpty && marketing.opportunities.allSatisfy { !$0.hasAmount })
+        // One owner's only.
+        #expect(try await fixture.handler.getBoard(.with { $0.ownerID = "rep-w" }, context: PipelineFixture.admin).columns[0].count == 3)
+
+        let refused = await #expect(throws: RPCError.self) { _ = try await fixture.handler.getBoard(.with { $0.perStage = 101 }, context: rep) }
+        #expect(refused?.violations.map(\.field) == ["per_stage"])
+    }
+
     @Test("amounts are hidden from marketing and service roles, shown to sales, finance and analysts")
     func amountsByRole() async throws {
         let fixture = try PipelineFixture()

@@ -18,7 +18,11 @@ struct PipelinePages: Sendable {
 
     func register(in router: Router<BasicRequestContext>) {
         router.get("/leads") { request, _ in await pages.page(request) { token in try await leadsPage(token: token, notice: nil) } }
-        router.get("/pipeline") { request, _ in await pages.page(request) { token in try await boardPage(token: token) } }
+        router.get("/pipeline") { request, _ in
+            // `?stage=N`: that stage alone, with more of its deals.
+            let stage = request.uri.queryParameters.get("stage").flatMap(Int.init).flatMap(Forge_Pipeline_V1_Stage.init(rawValue:))
+            return await pages.page(request) { token in try await boardPage(token: token, stage: stage) }
+        }
         router.get("/opportunities/{id}") { request, context in
             await pages.page(request) { token in try await opportunityPage(id: context.parameters.get("id") ?? "", token: token) }
         }
@@ -191,19 +195,23 @@ struct PipelinePages: Sendable {
 
     // MARK: The board
 
-    private func boardPage(token: String) async throws -> String {
-        let opportunities = try await call(Pipeline.listOpportunities, Forge_Pipeline_V1_ListOpportunitiesRequest.with {
-            $0.openOnly = true
-            $0.page.pageSize = 500
-        }, token: token, as: Forge_Pipeline_V1_ListOpportunitiesResponse.self).opportunities
-        let stages: [Forge_Pipeline_V1_Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract]
-        let columns = stages.map { stage in
-            let deals = opportunities.filter { $0.stage == stage }
-            let total = deals.reduce(Int64(0)) { $0 + $1.amount.amountMicros }
+    private func boardPage(token: String, stage only: Forge_Pipeline_V1_Stage?) async throws -> String {
+        let shown: Int32 = only == nil ? 25 : 100
+        let columns = try await call(Pipeline.getBoard, Forge_Pipeline_V1_GetBoardRequest.with { $0.perStage = shown },
+                                     token: token, as: Forge_Pipeline_V1_GetBoardResponse.self).columns.filter { only == nil || $0.stage == only }
+        let html = columns.map { column in
+            let stage = column.stage
+            // Totals per currency over every open deal of the stage, not only the ones shown.
+            let totals = column.totals.isEmpty ? "" : " · " + column.totals.map(WebPages.money).joined(separator: " + ")
+            let weighted = column.weighted.isEmpty ? "" : "<br><span class=\"muted\">\(L("加权", "Weighted")) \(column.weighted.map(WebPages.money).joined(separator: " + "))</span>"
+            let left = column.count - Int64(column.opportunities.count)
+            let more = left <= 0 ? "" : only == nil
+                ? "<p class=\"muted\"><a href=\"/pipeline?stage=\(stage.rawValue)\">\(L("另有 \(left) 个", "\(left) more"))</a></p>"
+                : "<p class=\"muted\">\(L("另有 \(left) 个到期较晚的商机", "\(left) more closing later"))</p>"
             return """
-                <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted">\(deals.count) · \(WebPages.money(.with { $0.amountMicros = total }))</span></h2>
-                \(deals.isEmpty ? "<p class=\"muted\">\(L("暂无商机", "No opportunities"))</p>" : "")
-                \(deals.map { deal in
+                <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted" data-count="\(column.count)">\(column.count)\(totals)</span>\(weighted)</h2>
+                \(column.opportunities.isEmpty ? "<p class=\"muted\">\(L("暂无商机", "No opportunities"))</p>" : "")
+                \(column.opportunities.map { deal in
                     """
                     <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
                     <span class="muted">\(deal.hasAmount ? WebPages.money(deal.amount) : "") \(deal.hasExpectedClose ? "· " + WebPages.date(deal.expectedClose) : "") · \(HTML.escape(deal.ownerID))</span><br>
@@ -213,12 +221,14 @@ struct PipelinePages: Sendable {
                     </div>
                     """
                 }.joined())
+                \(more)
                 </div>
                 """
         }.joined()
         return HTML.page(title: L("商机看板", "Pipeline"), user: WebPages.subject(token), body: """
             <h1>\(L("商机看板", "Pipeline"))</h1>
-            <div class="board" id="board">\(columns)</div>
+            <p class="muted">\(L("每个阶段显示最先到期的 \(shown) 个商机；数量与金额按全部未结商机计算。", "Each stage shows the \(shown) deals closing soonest; counts and amounts cover every open deal."))\(only == nil ? "" : " <a href=\"/pipeline\">\(L("全部阶段", "All stages"))</a>")</p>
+            <div class="board" id="board">\(html)</div>
             """)
     }
 

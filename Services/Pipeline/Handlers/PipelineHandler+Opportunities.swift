@@ -88,6 +88,15 @@ extension PipelineHandler {
         }
     }
 
+    func getBoard(_ request: Forge_Pipeline_V1_GetBoardRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetBoardResponse {
+        guard (0...100).contains(request.perStage) else {
+            throw RPCError.invalidArgument([FieldViolation(field: "per_stage", description: "must be 0 (25) to 100 deals per stage")])
+        }
+        let principal = try context.caller()
+        let columns = try await opportunities.board(perStage: request.perStage == 0 ? 25 : Int(request.perStage), ownerID: request.ownerID, principal: principal)
+        return .with { $0.columns = columns }
+    }
+
     func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetForecastResponse {
         let principal = try context.caller()
         let window = try ForecastRules.window(from: request.fromMonth, to: request.toMonth, now: clock.now())

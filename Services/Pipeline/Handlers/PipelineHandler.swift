@@ -253,6 +253,7 @@ enum PipelineAccess {
         access.allow(method.updateOpportunity, .roles(sales))
         access.allow(method.advanceStage, .roles(sales))
         access.allow(method.listOpportunities, .roles(readers))
+        access.allow(method.getBoard, .roles(readers))
         access.allow(method.getForecast, .roles(sales.union([Role.finance, Role.analyst])))
         access.allow(method.createQuote, .roles(sales))
         access.allow(method.getQuote, .roles(readers))

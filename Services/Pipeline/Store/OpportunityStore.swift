@@ -258,6 +258,47 @@ struct OpportunityStore: Sendable {
         }
     }
 
+    // MARK: The board
+
+    /// Each open stage's count and totals over every deal `principal` may see (and `ownerID`'s
+    /// only, when given), with the `perStage` closing soonest (those without a date last).
+    func board(perStage: Int, ownerID: String, principal: Principal) async throws -> [Forge_Pipeline_V1_BoardColumn] {
+        let showAmounts = OpportunityRules.maySeeAmounts(principal)
+        return try await database.read { db in
+            var clauses: [String] = []
+            var arguments = StatementArguments()
+            if !ownerID.isEmpty {
+                clauses.append("owner_id = ?")
+                arguments += [ownerID]
+            }
+            OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
+            let scope = clauses.map { " AND " + $0 }.joined()
+            var columns = StageRules.order.filter(StageRules.isOpen).map { stage in Forge_Pipeline_V1_BoardColumn.with { $0.stage = stage } }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT stage, currency, count(*) AS n, sum(amount_micros) AS amount, sum(amount_micros * probability / 100.0) AS weighted
+                FROM opportunity WHERE stage NOT IN (?, ?)\(scope) GROUP BY stage, currency ORDER BY stage, currency
+                """, arguments: [Forge_Pipeline_V1_Stage.won.rawValue, Forge_Pipeline_V1_Stage.lost.rawValue] + arguments) {
+                guard let index = columns.firstIndex(where: { $0.stage.rawValue == row["stage"] as Int }) else { continue }
+                columns[index].count += row["n"] as Int64
+                guard showAmounts else { continue }
+                let currency: String = row["currency"]
+                columns[index].totals.append(.with { $0.currencyCode = currency; $0.amountMicros = row["amount"] })
+                columns[index].weighted.append(.with { $0.currencyCode = currency; $0.amountMicros = Int64(((row["weighted"] as Double?) ?? 0).rounded()) })
+            }
+            // The few shown are chosen from the index (stage, close date) first, their records
+            // read after: a team's stage holds hundreds of deals.
+            for index in columns.indices where columns[index].count > 0 {
+                columns[index].opportunities = try Data.fetchAll(db, sql: """
+                    SELECT payload FROM opportunity WHERE rowid IN (
+                        SELECT rowid FROM opportunity WHERE stage = ?\(scope) ORDER BY expected_close IS NULL, expected_close, rowid LIMIT ?)
+                    ORDER BY expected_close IS NULL, expected_close, rowid
+                    """, arguments: [columns[index].stage.rawValue] + arguments + [perStage])
+                    .map { OpportunityRules.view(try Forge_Pipeline_V1_Opportunity(serializedBytes: $0), for: principal) }
+            }
+            return columns
+        }
+    }
+
     // MARK: Accounts' events
 
     static func clearContact(_ db: Database, contactID: String, now: Date) throws {

@@ -159,6 +159,17 @@ struct PipelineStore: Sendable {
                 CREATE INDEX stage_change_by_at ON stage_change(at, from_stage, days_in_from, owner_id, team);
                 """)
         }
+        // The board reads each stage's deals closing soonest, by owner, team or all: the owner and
+        // team indexes gain the close date (their old columns stay a prefix), and one by stage.
+        migrator.registerMigration("pipeline-v6-board-indexes") { db in
+            try db.execute(sql: """
+                DROP INDEX opportunity_by_owner;
+                DROP INDEX opportunity_by_team;
+                CREATE INDEX opportunity_by_owner ON opportunity(owner_id, stage, expected_close);
+                CREATE INDEX opportunity_by_team ON opportunity(team, stage, expected_close);
+                CREATE INDEX opportunity_by_stage ON opportunity(stage, expected_close);
+                """)
+        }
     }
 
     // MARK: Settings

@@ -704,6 +704,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Pipeline_V1_ListOpportunitiesResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetBoard"),
+            request: Forge_Pipeline_V1_GetBoardRequest.self,
+            response: Forge_Pipeline_V1_GetBoardResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetForecast"),
             request: Forge_Pipeline_V1_GetForecastRequest.self,
             response: Forge_Pipeline_V1_GetForecastResponse.self

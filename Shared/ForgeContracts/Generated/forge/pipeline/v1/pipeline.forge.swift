@@ -26,6 +26,7 @@ public enum Forge_Pipeline_V1_PipelineService {
         public static let updateOpportunity = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "UpdateOpportunity")
         public static let advanceStage = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "AdvanceStage")
         public static let listOpportunities = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListOpportunities")
+        public static let getBoard = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetBoard")
         public static let getForecast = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetForecast")
         public static let createQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CreateQuote")
         public static let getQuote = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetQuote")
@@ -36,7 +37,7 @@ public enum Forge_Pipeline_V1_PipelineService {
         public static let getAccountPipeline = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "GetAccountPipeline")
         public static let listMyTasks = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "ListMyTasks")
         public static let completeTask = MethodDescriptor(service: "forge.pipeline.v1.Pipeline", method: "CompleteTask")
-        public static let all: [MethodDescriptor] = [captureLead, importLeads, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getForecast, createQuote, getQuote, listQuotes, decideQuote, sendQuote, recordQuoteAnswer, getAccountPipeline, listMyTasks, completeTask]
+        public static let all: [MethodDescriptor] = [captureLead, importLeads, getLead, listLeads, touchLead, reassignLead, listLeadAssignments, disqualifyLead, convertLead, getPipelineSettings, updatePipelineSettings, createOpportunity, getOpportunity, updateOpportunity, advanceStage, listOpportunities, getBoard, getForecast, createQuote, getQuote, listQuotes, decideQuote, sendQuote, recordQuoteAnswer, getAccountPipeline, listMyTasks, completeTask]
     }
 }
 
@@ -74,6 +75,10 @@ public protocol Forge_Pipeline_V1_PipelineHandler: Sendable {
     /// is missing); LOST needs a reason.
     func advanceStage(_ request: Forge_Pipeline_V1_AdvanceStageRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_AdvanceStageResponse
     func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse
+    /// The board: for each open stage, how many of the open opportunities the caller may see are
+    /// in it and what they add up to (per currency, and weighted by probability), with the deals
+    /// that close soonest.
+    func getBoard(_ request: Forge_Pipeline_V1_GetBoardRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetBoardResponse
     /// The weighted forecast (amount × probability) by month and one other dimension.
     func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetForecastResponse
     /// Quotes: a new version of the opportunity's quote (earlier open versions are superseded);
@@ -141,6 +146,9 @@ extension Forge_Pipeline_V1_PipelineHandler {
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.listOpportunities, request: Forge_Pipeline_V1_ListOpportunitiesRequest.self) { request, context in
             try await self.listOpportunities(request, context: context)
+        }
+        router.register(Forge_Pipeline_V1_PipelineService.Method.getBoard, request: Forge_Pipeline_V1_GetBoardRequest.self) { request, context in
+            try await self.getBoard(request, context: context)
         }
         router.register(Forge_Pipeline_V1_PipelineService.Method.getForecast, request: Forge_Pipeline_V1_GetForecastRequest.self) { request, context in
             try await self.getForecast(request, context: context)
@@ -246,6 +254,12 @@ public struct Forge_Pipeline_V1_PipelineClient: Sendable {
     }
     public func listOpportunities(_ request: Forge_Pipeline_V1_ListOpportunitiesRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_ListOpportunitiesResponse {
         try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.listOpportunities, request: request, response: Forge_Pipeline_V1_ListOpportunitiesResponse.self, options: options)
+    }
+    /// The board: for each open stage, how many of the open opportunities the caller may see are
+    /// in it and what they add up to (per currency, and weighted by probability), with the deals
+    /// that close soonest.
+    public func getBoard(_ request: Forge_Pipeline_V1_GetBoardRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetBoardResponse {
+        try await channel.unary(Forge_Pipeline_V1_PipelineService.Method.getBoard, request: request, response: Forge_Pipeline_V1_GetBoardResponse.self, options: options)
     }
     /// The weighted forecast (amount × probability) by month and one other dimension.
     public func getForecast(_ request: Forge_Pipeline_V1_GetForecastRequest, options: CallOptions = CallOptions()) async throws -> Forge_Pipeline_V1_GetForecastResponse {

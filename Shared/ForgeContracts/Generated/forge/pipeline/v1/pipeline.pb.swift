@@ -1785,6 +1785,59 @@ public nonisolated struct Forge_Pipeline_V1_ListOpportunitiesResponse: Sendable 
   fileprivate var _page: Forge_Common_V1_PageResponse? = nil
 }
 
+public nonisolated struct Forge_Pipeline_V1_GetBoardRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Deals shown per stage, those closing soonest first (0: 25); the counts and totals are over
+  /// every open deal.
+  /// @schema {"minimum": 0, "maximum": 100}
+  public var perStage: Int32 = 0
+
+  /// Only this owner's.
+  public var ownerID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Forge_Pipeline_V1_BoardColumn: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stage: Forge_Pipeline_V1_Stage = .unspecified
+
+  public var count: Int64 = 0
+
+  /// Amounts per currency, and weighted by each deal's probability; empty for roles that may
+  /// not see prices (DESIGN §9).
+  public var totals: [Forge_Common_V1_Money] = []
+
+  public var weighted: [Forge_Common_V1_Money] = []
+
+  public var opportunities: [Forge_Pipeline_V1_Opportunity] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The six open stages in their order, empty ones included.
+public nonisolated struct Forge_Pipeline_V1_GetBoardResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var columns: [Forge_Pipeline_V1_BoardColumn] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Forge_Pipeline_V1_GetForecastRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -5175,6 +5228,121 @@ nonisolated extension Forge_Pipeline_V1_ListOpportunitiesResponse: SwiftProtobuf
   public static func ==(lhs: Forge_Pipeline_V1_ListOpportunitiesResponse, rhs: Forge_Pipeline_V1_ListOpportunitiesResponse) -> Bool {
     if lhs.opportunities != rhs.opportunities {return false}
     if lhs._page != rhs._page {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetBoardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetBoardRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}per_stage\0\u{3}owner_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.perStage) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.perStage != 0 {
+      try visitor.visitSingularInt32Field(value: self.perStage, fieldNumber: 1)
+    }
+    if !self.ownerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetBoardRequest, rhs: Forge_Pipeline_V1_GetBoardRequest) -> Bool {
+    if lhs.perStage != rhs.perStage {return false}
+    if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_BoardColumn: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BoardColumn"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stage\0\u{1}count\0\u{1}totals\0\u{1}weighted\0\u{1}opportunities\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.count) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.totals) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.weighted) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.opportunities) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.stage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 1)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularInt64Field(value: self.count, fieldNumber: 2)
+    }
+    if !self.totals.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.totals, fieldNumber: 3)
+    }
+    if !self.weighted.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.weighted, fieldNumber: 4)
+    }
+    if !self.opportunities.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.opportunities, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_BoardColumn, rhs: Forge_Pipeline_V1_BoardColumn) -> Bool {
+    if lhs.stage != rhs.stage {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.totals != rhs.totals {return false}
+    if lhs.weighted != rhs.weighted {return false}
+    if lhs.opportunities != rhs.opportunities {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Pipeline_V1_GetBoardResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetBoardResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}columns\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.columns) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.columns.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.columns, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Pipeline_V1_GetBoardResponse, rhs: Forge_Pipeline_V1_GetBoardResponse) -> Bool {
+    if lhs.columns != rhs.columns {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
