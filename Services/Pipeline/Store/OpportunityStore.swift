@@ -285,14 +285,39 @@ struct OpportunityStore: Sendable {
                 columns[index].totals.append(.with { $0.currencyCode = currency; $0.amountMicros = row["amount"] })
                 columns[index].weighted.append(.with { $0.currencyCode = currency; $0.amountMicros = Int64(((row["weighted"] as Double?) ?? 0).rounded()) })
             }
-            // The few shown are chosen from the index (stage, close date) first, their records
-            // read after: a team's stage holds hundreds of deals.
+            // The few shown are chosen in an index's close-date order, one walk per part of the
+            // caller's view (their own deals, their team's) merged, the undated after the dated;
+            // their records are read after. (As one query with `owner_id = ? OR team = ?` the
+            // planner walked every open deal of the stage, company-wide.)
+            var parts: [(clause: String, arguments: StatementArguments)] = []
+            if OwnerScope.isScoped(principal) {
+                parts.append(("owner_id = ?", [principal.subject]))
+                if !principal.team.isEmpty { parts.append(("team = ?", [principal.team])) }
+            } else {
+                parts.append(("1", []))
+            }
+            if !ownerID.isEmpty { parts = parts.map { ($0.clause + " AND owner_id = ?", $0.arguments + [ownerID]) } }
+            func soonest(_ stage: Forge_Pipeline_V1_Stage, dated: Bool, limit: Int) throws -> [Int64] {
+                guard limit > 0 else { return [] }
+                var arguments = StatementArguments()
+                let selects = parts.map { part in
+                    arguments += [stage.rawValue]
+                    arguments += part.arguments
+                    // (`+`: the close-date index alone would walk every undated deal of the company.)
+                    return "SELECT rowid, expected_close FROM opportunity WHERE stage = ? AND \(dated ? "expected_close IS NOT NULL" : "+expected_close IS NULL") AND \(part.clause)"
+                }
+                arguments += [limit]
+                // A compound SELECT ordered by its columns: SQLite merges the index walks and stops
+                // at the limit (wrapped in a subquery it read and sorted the whole team's stage).
+                return try Row.fetchAll(db, sql: "\(selects.joined(separator: " UNION ")) ORDER BY \(dated ? "2, 1" : "1") LIMIT ?", arguments: arguments)
+                    .map { $0[0] as Int64 }
+            }
             for index in columns.indices where columns[index].count > 0 {
-                columns[index].opportunities = try Data.fetchAll(db, sql: """
-                    SELECT payload FROM opportunity WHERE rowid IN (
-                        SELECT rowid FROM opportunity WHERE stage = ?\(scope) ORDER BY expected_close IS NULL, expected_close, rowid LIMIT ?)
-                    ORDER BY expected_close IS NULL, expected_close, rowid
-                    """, arguments: [columns[index].stage.rawValue] + arguments + [perStage])
+                let dated = try soonest(columns[index].stage, dated: true, limit: perStage)
+                let rowids = dated + (try soonest(columns[index].stage, dated: false, limit: perStage - dated.count))
+                let payloads = Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT rowid, payload FROM opportunity WHERE rowid IN (\(databaseQuestionMarks(count: rowids.count)))",
+                                                                             arguments: StatementArguments(rowids)).map { ($0[0] as Int64, $0[1] as Data) })
+                columns[index].opportunities = try rowids.compactMap { payloads[$0] }
                     .map { OpportunityRules.view(try Forge_Pipeline_V1_Opportunity(serializedBytes: $0), for: principal) }
             }
             return columns
