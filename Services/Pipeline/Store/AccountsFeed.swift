@@ -25,12 +25,12 @@ enum AccountsFeed {
     /// the company's email domain.
     static func match(_ db: Database, keys: LeadRules.Keys) throws -> Match? {
         var found: (String, String)?
-        if !keys.name.isEmpty, let id = try String.fetchOne(db, sql: "SELECT account_id FROM account_directory WHERE normalized_name = ? LIMIT 1", arguments: [keys.name]) {
+        if !keys.name.isEmpty, let id = try String.fetchOne(db.cachedStatement(sql: "SELECT account_id FROM account_directory WHERE normalized_name = ? LIMIT 1"), arguments: [keys.name]) {
             found = (id, "same normalised name")
         }
         for (column, value, reason) in [("phone_key", keys.phone, "same phone"), ("email_key", keys.email, "same email"),
                                         ("email_domain", keys.domain, "same email domain")] where found == nil && !value.isEmpty {
-            if let id = try String.fetchOne(db, sql: "SELECT account_id FROM account_contact_key WHERE \(column) = ? LIMIT 1", arguments: [value]) {
+            if let id = try String.fetchOne(db.cachedStatement(sql: "SELECT account_id FROM account_contact_key WHERE \(column) = ? LIMIT 1"), arguments: [value]) {
                 found = (id, reason)
             }
         }

@@ -30,6 +30,10 @@ public enum ForgeDatabase {
             // were most of its time. Mapped pages are the kernel's page cache, shared between
             // connections, so this costs no memory of its own.
             try db.execute(sql: "PRAGMA mmap_size = \(mmapSize)")
+            // A savepoint's undo pages (each write of a group commit has one) and a sort's
+            // b-tree stay in memory instead of spilling into a temporary file past 64 KiB: a lead
+            // capture touches ~25 pages, and the spill opened, wrote and unlinked a file for it.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         // GRDB switches its WAL writer to NORMAL after prepareDatabase runs; the pool's single
