@@ -32,11 +32,11 @@ struct FeedbackBench: AsyncParsableCommand {
     @Option(help: "NPS answers to import.")
     var answers = 500_000
 
-    @Option(help: "Surveys sent for the public page to answer in this run.")
-    var surveys = 16_000
+    @Option(help: "Surveys sent for the public page to answer in this run (enough for every concurrency below).")
+    var surveys = 40_000
 
-    @Option(help: "Concurrent customers answering.")
-    var concurrency = 16
+    @Option(help: "Concurrent customers answering, one measurement each (comma-separated): a closed loop's latency at C is mostly C over the rate, so the rate a latency allows shows at the lower ones.")
+    var concurrency = "4,8,16"
 
     @Option(help: "Seconds per latency measurement.")
     var duration = 10.0
@@ -194,20 +194,22 @@ struct FeedbackBench: AsyncParsableCommand {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
         let next = Counter()
         let base = "http://127.0.0.1:\(portBase + 1000)"
-        let load = LoadShape(connections: concurrency, concurrency: concurrency, duration: duration, warmup: 2, payloadBytes: 0)
-        let result = await drive(load) { _ in
-            let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard index < links.count else { throw ValidationError("out of links") }
-            var request = HTTPClientRequest(url: base + links[index])
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            let score = [10, 9, 8, 7, 3, 9, 10, 6][index % 8]
-            request.body = .bytes(ByteBuffer(string: "score=\(score)&comment=%E4%BA%A4%E6%9C%9F%E5%A4%AA%E9%95%BF"))
-            let response = try await http.execute(request, timeout: .seconds(10))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            guard response.status == .ok else { throw ValidationError("HTTP \(response.status)") }
+        for customers in concurrency.split(separator: ",").compactMap({ Int($0) }) {
+            let load = LoadShape(connections: customers, concurrency: customers, duration: duration, warmup: 2, payloadBytes: 0)
+            let result = await drive(load) { _ in
+                let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard index < links.count else { throw ValidationError("out of links") }
+                var request = HTTPClientRequest(url: base + links[index])
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                let score = [10, 9, 8, 7, 3, 9, 10, 6][index % 8]
+                request.body = .bytes(ByteBuffer(string: "score=\(score)&comment=%E4%BA%A4%E6%9C%9F%E5%A4%AA%E9%95%BF"))
+                let response = try await http.execute(request, timeout: .seconds(10))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                guard response.status == .ok else { throw ValidationError("HTTP \(response.status)") }
+            }
+            print(result.line(name: "C=\(customers)") + "   POST /s/<token>: a customer's answer through the public page (gateway → AnswerSurvey, durable)")
         }
-        print(result.line(name: "C=\(concurrency)") + "   POST /s/<token>: a customer's answer through the public page (gateway → AnswerSurvey, durable)")
         let getOne = Counter()
         print((await drive(single) { _ in
             let index = getOne.value.wrappingAdd(1, ordering: .relaxed).oldValue % links.count
