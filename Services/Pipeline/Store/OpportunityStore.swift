@@ -289,13 +289,7 @@ struct OpportunityStore: Sendable {
             // caller's view (their own deals, their team's) merged, the undated after the dated;
             // their records are read after. (As one query with `owner_id = ? OR team = ?` the
             // planner walked every open deal of the stage, company-wide.)
-            var parts: [(clause: String, arguments: StatementArguments)] = []
-            if OwnerScope.isScoped(principal) {
-                parts.append(("owner_id = ?", [principal.subject]))
-                if !principal.team.isEmpty { parts.append(("team = ?", [principal.team])) }
-            } else {
-                parts.append(("1", []))
-            }
+            var parts = OwnerScope.parts(principal) ?? [("1", [])]
             if !ownerID.isEmpty { parts = parts.map { ($0.clause + " AND owner_id = ?", $0.arguments + [ownerID]) } }
             func soonest(_ stage: Forge_Pipeline_V1_Stage, dated: Bool, limit: Int) throws -> [Int64] {
                 guard limit > 0 else { return [] }

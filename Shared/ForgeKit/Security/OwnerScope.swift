@@ -24,14 +24,19 @@ public enum OwnerScope {
     /// columns `owner_id` and `team`.
     /// - Parameter table: the alias of the owning table in the query, when it has one.
     public static func restrict(_ principal: Principal, table: String? = nil, clauses: inout [String], arguments: inout StatementArguments) {
-        guard isScoped(principal) else { return }
+        guard let parts = parts(principal, table: table) else { return }
+        clauses.append(parts.count == 1 ? parts[0].clause : "(" + parts.map(\.clause).joined(separator: " OR ") + ")")
+        for part in parts { arguments += part.arguments }
+    }
+
+    /// What `principal` may see as conditions each of which admits a record — their own, their
+    /// team's — or nil for everything. A query that walks an index per condition (a compound
+    /// SELECT) can stop early where `owner_id = ? OR team = ?` makes SQLite collect and sort.
+    public static func parts(_ principal: Principal, table: String? = nil) -> [(clause: String, arguments: StatementArguments)]? {
+        guard isScoped(principal) else { return nil }
         let column = { (name: String) in table.map { "\($0).\(name)" } ?? name }
-        if principal.team.isEmpty {
-            clauses.append("\(column("owner_id")) = ?")
-            arguments += [principal.subject]
-        } else {
-            clauses.append("(\(column("owner_id")) = ? OR \(column("team")) = ?)")
-            arguments += [principal.subject, principal.team]
-        }
+        var parts: [(clause: String, arguments: StatementArguments)] = [("\(column("owner_id")) = ?", [principal.subject])]
+        if !principal.team.isEmpty { parts.append(("\(column("team")) = ?", [principal.team])) }
+        return parts
     }
 }
