@@ -15,11 +15,7 @@ extension DatabaseWriter {
         at date: Date,
         _ updates: @escaping @Sendable (Database) throws -> Result
     ) async throws -> Result {
-        try await write { db in
-            let result = try updates(db)
-            try IdempotencyInterceptor.record(db, result, of: context, at: date)
-            return result
-        }
+        try await write(IdempotencyInterceptor.recording(context, at: date, updates))
     }
 }
 
@@ -32,20 +28,22 @@ extension GroupCommit {
         at date: Date,
         _ updates: @escaping @Sendable (Database) throws -> Result
     ) async throws -> Result {
-        try await write { db in
-            let result = try updates(db)
-            try IdempotencyInterceptor.record(db, result, of: context, at: date)
-            return result
-        }
+        try await write(IdempotencyInterceptor.recording(context, at: date, updates))
     }
 }
 
 extension IdempotencyInterceptor {
-    /// Stores the call's key inside the write's transaction: with `result` when it is the RPC's
-    /// response message, else with the pending marker. Nothing without a key.
-    static func record<Result: SwiftProtobuf.Message>(_ db: Database, _ result: Result, of context: ServerContext, at date: Date) throws {
-        guard context.idempotencyKey != nil else { return }
-        let isAnswer = responseNames[context.method.path] == Result.protoMessageName
-        try store(db, context: context, response: isAnswer ? try result.serializedData() : pendingAnswer, at: date)
+    /// `updates`, then the call's key stored in the same transaction: with the result when it is
+    /// the RPC's response message, else with the pending marker. Nothing more without a key.
+    static func recording<Result: SwiftProtobuf.Message>(
+        _ context: ServerContext, at date: Date, _ updates: @escaping @Sendable (Database) throws -> Result
+    ) -> @Sendable (Database) throws -> Result {
+        { db in
+            let result = try updates(db)
+            guard context.idempotencyKey != nil else { return result }
+            let isAnswer = responseNames[context.method.path] == Result.protoMessageName
+            try store(db, context: context, response: isAnswer ? try result.serializedData() : pendingAnswer, at: date)
+            return result
+        }
     }
 }
