@@ -25,11 +25,11 @@ struct HTTPGateway: Sendable {
     /// Timeout of one forwarded call.
     static let callTimeout: Duration = .seconds(30)
 
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<GatewayRequestContext> {
+        let router = Router(context: GatewayRequestContext.self)
         for route in HTTPRoutes.all {
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                await handle(route, request: request, context: context)
+                await withTaskExecutorPreference(context.executor) { await handle(route, request: request, context: context) }
             }
         }
         // A path asked with a method it lacks: 405 naming the methods it has (not 404).
@@ -49,7 +49,7 @@ struct HTTPGateway: Sendable {
 
     // MARK: One API request
 
-    func handle(_ route: HTTPRoute, request: Request, context: BasicRequestContext) async -> Response {
+    func handle(_ route: HTTPRoute, request: Request, context: GatewayRequestContext) async -> Response {
         do {
             var body = Data()
             if route.hasBody {

@@ -5,7 +5,7 @@ import Hummingbird
 /// Answers 405 with `Allow` when an API path is asked with a method it does not have — any
 /// method, TRACE and QUERY included — instead of the router's 404.
 struct MethodNotAllowed: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = GatewayRequestContext
 
     /// Each API path as segments (nil: a parameter), how many are parameters, and its methods.
     private let paths: [(segments: [Substring?], parameters: Int, methods: [HTTPRequest.Method])]

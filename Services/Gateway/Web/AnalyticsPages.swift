@@ -15,7 +15,7 @@ struct AnalyticsPages: Sendable {
 
     typealias Method = Forge_Analytics_V1_AnalyticsService.Method
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/analytics") { request, _ in
             await pages.page(request) { token in try await dashboard(query: Self.query(request), token: token) }
         }

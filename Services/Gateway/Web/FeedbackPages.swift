@@ -19,7 +19,7 @@ struct FeedbackPages: Sendable {
     /// customer's credential, the gateway vouches only that the call came through its page.
     static let publicPage = Principal(subject: "gateway-survey-page", roles: [Role.service])
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/nps") { request, _ in
             let region = request.uri.queryParameters.get("region") ?? ""
             return await pages.page(request) { token in try await dashboard(region: region, token: token) }

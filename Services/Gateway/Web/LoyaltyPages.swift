@@ -16,7 +16,7 @@ struct LoyaltyPages: Sendable {
 
     typealias Method = Forge_Loyalty_V1_LoyaltyService.Method
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/loyalty") { request, _ in
             await pages.page(request) { token in try await overviewPage(token: token) }
         }

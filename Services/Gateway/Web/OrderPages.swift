@@ -16,7 +16,7 @@ struct OrderPages: Sendable {
 
     typealias Orders = Forge_Orders_V1_OrdersService.Method
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/orders") { request, _ in
             let status = request.uri.queryParameters.get("status").flatMap(Int.init).flatMap(Forge_Orders_V1_OrderStatus.init(rawValue:))
             return await pages.page(request) { token in try await listPage(status: status, token: token) }

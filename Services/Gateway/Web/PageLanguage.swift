@@ -43,7 +43,7 @@ extension TextLanguage {
 /// Renders every page in the language its request asks for (and the services it calls write
 /// their text in it: `TextLanguage` travels with the calls), and remembers a `?lang=` choice.
 struct PageLanguageMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = GatewayRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path.hasPrefix("/api/") { return try await next(request, context) }

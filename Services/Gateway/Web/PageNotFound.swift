@@ -6,7 +6,7 @@ import Hummingbird
 /// reader's language with the way back, not the router's empty 404. The API keeps its JSON
 /// errors. The header shows who is signed in, as on every page; nothing is looked up.
 struct PageNotFound: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = GatewayRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {

@@ -16,7 +16,7 @@ struct PipelinePages: Sendable {
 
     typealias Pipeline = Forge_Pipeline_V1_PipelineService.Method
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/leads") { request, _ in await pages.page(request) { token in try await leadsPage(token: token, notice: nil) } }
         router.get("/pipeline") { request, _ in
             // `?stage=N`: that stage alone, with more of its deals.

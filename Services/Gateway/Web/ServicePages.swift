@@ -16,7 +16,7 @@ struct ServicePages: Sendable {
 
     typealias Desk = Forge_Servicedesk_V1_ServiceDeskService.Method
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/tickets") { request, _ in
             let mine = request.uri.queryParameters.get("mine") == "1"
             return await pages.page(request) { token in try await queuePage(mine: mine, token: token) }

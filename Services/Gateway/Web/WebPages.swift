@@ -15,7 +15,7 @@ struct WebPages: Sendable {
 
     static let cookie = "forge_session"
 
-    func register(in router: Router<BasicRequestContext>) {
+    func register(in router: Router<GatewayRequestContext>) {
         router.get("/") { _, _ in Response.redirect(to: "/accounts", type: .found) }
         router.get("/login") { _, _ in Self.html(Self.loginPage(error: nil)) }
         router.post("/login") { request, _ in await signIn(request) }
