@@ -124,7 +124,7 @@ public enum ForgeService {
         let admin = AdminServer.make(host: configuration.listenHost, port: configuration.adminPort, readiness: readiness, registry: registry, logger: logger)
 
         let idle = IdleMemoryRelease(database: database, clock: serviceSetup.clock, logger: logger)
-        var services: [any Service] = [wire, admin, scheduler, idle]
+        var services: [any Service] = [wire, admin, scheduler, idle, try WALCheckpointer(database: database, logger: logger)]
         services += serviceSetup.consumers.map { $0 as any Service }
         services += serviceSetup.services
         services.append(LongPollRelease(signal: signal))
