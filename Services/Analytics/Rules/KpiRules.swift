@@ -42,40 +42,50 @@ enum KpiRules {
     ]
 
     /// The facts of the accounts in scope (unfiltered: all, those of accounts not yet known too),
-    /// indexed (see `Facts.indexed()`).
-    struct Slice {
-        var accounts: [Facts.Account]
-        var slots: Int
-        var orders: [Facts.Order]
-        var lines: [Facts.Line]
-        var installments: [Facts.Installment]
-        var opportunities: [Facts.Opportunity]
-        var tickets: [Facts.Ticket]
-        var answers: [Facts.Answer]
-        var activities: [Facts.Activity]
+    /// indexed (see `Facts.indexed()`). A filtered slice copies a kind of fact only when a figure
+    /// first reads it: one KPI in one region copied every array of the region (3 M instalments
+    /// for a revenue figure that reads only orders).
+    final class Slice {
+        let accounts: [Facts.Account]
+        let slots: Int
+        private let facts: Facts
+        private let scope: Scope
+        /// Per account position, whether the scope admits it; nil when unfiltered.
+        private let admitted: [Bool]?
 
         init(_ unindexed: Facts, _ scope: Scope) {
-            let facts = unindexed.indexed()
+            facts = unindexed.indexed()
+            self.scope = scope
             slots = facts.accountSlots
             // Unfiltered: the arrays as they are (no copy).
             guard !scope.isUnfiltered else {
-                (accounts, orders, lines, installments) = (facts.accounts, facts.orders, facts.lines, facts.installments)
-                (opportunities, tickets, answers, activities) = (facts.opportunities, facts.tickets, facts.answers, facts.activities)
+                accounts = facts.accounts
+                admitted = nil
                 return
             }
             var admitted = [Bool](repeating: false, count: facts.accountSlots)
             for (position, account) in facts.accounts.enumerated() where scope.admits(account) { admitted[position] = true }
+            self.admitted = admitted
             accounts = facts.accounts.filter(scope.admits)
-            orders = facts.orders.filter { admitted[Int($0.account)] }
-            lines = facts.lines.filter { admitted[Int($0.account)] }
-            installments = facts.installments.filter { admitted[Int($0.account)] }
-            opportunities = facts.opportunities.filter { admitted[Int($0.account)] }
-            tickets = facts.tickets.filter { admitted[Int($0.account)] }
-            answers = facts.answers.filter { answer in
+        }
+
+        private func admitted<F>(_ all: [F], _ account: (F) -> Int32) -> [F] {
+            guard let admitted else { return all }
+            return all.filter { admitted[Int(account($0))] }
+        }
+
+        lazy var orders = admitted(facts.orders, \.account)
+        lazy var lines = admitted(facts.lines, \.account)
+        lazy var installments = admitted(facts.installments, \.account)
+        lazy var opportunities = admitted(facts.opportunities, \.account)
+        lazy var tickets = admitted(facts.tickets, \.account)
+        lazy var activities = admitted(facts.activities, \.account)
+        lazy var answers: [Facts.Answer] = {
+            guard admitted != nil else { return facts.answers }
+            return facts.answers.filter { answer in
                 scope.admits(answer, partnerTier: answer.account < facts.accounts.count ? facts.accounts[Int(answer.account)].partnerTier : nil)
             }
-            activities = facts.activities.filter { admitted[Int($0.account)] }
-        }
+        }()
     }
 
     static func compute(_ facts: Facts, scope: Scope, from: Double, to: Double, keys wanted: [String] = []) -> [Kpi] {
