@@ -80,6 +80,12 @@ enum KpiRules {
         lazy var opportunities = admitted(facts.opportunities, \.account)
         lazy var tickets = admitted(facts.tickets, \.account)
         lazy var activities = admitted(facts.activities, \.account)
+        /// Who was an active customer at a moment, once per moment for all the figures of one
+        /// question (retention, churn and CLV ask for the same moments: a pass over every order each).
+        var active: [Double: [Bool]] = [:]
+        /// Each buying customer's revenue in [from, to), largest first (top-10 share and HHI).
+        var ranking: [[Double]: [Double]] = [:]
+
         lazy var answers: [Facts.Answer] = {
             guard admitted != nil else { return facts.answers }
             return facts.answers.filter { answer in
@@ -234,13 +240,7 @@ enum KpiRules {
             return ratio(key, L("应收账款周转天数 (DSO)", "Days sales outstanding (DSO)"), receivables, L("期末应收账款", "Receivables at the end"), credit, L("期间赊销额（已开票）", "Credit sales in the period (invoiced)"),
                          scale: days, unit: "days", formula: L("DSO = 应收账款 / 期间赊销额 × 天数", "DSO = receivables / credit sales in the period × days"), parts: [(L("天数", "Days"), days)])
         case "top10_share", "hhi":
-            var perAccount = [Double](repeating: 0, count: s.slots)
-            var bought = [Bool](repeating: false, count: s.slots)
-            for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to {
-                perAccount[Int(order.account)] += order.revenue
-                bought[Int(order.account)] = true
-            }
-            let revenue = zip(perAccount, bought).compactMap { $1 ? $0 : nil }.sorted(by: >)
+            let revenue = ranking(s, from: from, to: to)
             let total = revenue.reduce(0, +)
             let shares = revenue.map { total > 0 ? $0 / total * 100 : 0 }
             if key == "top10_share" {
@@ -326,11 +326,27 @@ enum KpiRules {
 
     /// Which account positions have a booked order in the 365 days before `moment`.
     static func active(_ s: Slice, at moment: Double) -> [Bool] {
+        if let known = s.active[moment] { return known }
         var accounts = [Bool](repeating: false, count: s.slots)
         for order in s.orders where order.booked && order.orderedAt >= moment - activeWindow && order.orderedAt < moment {
             accounts[Int(order.account)] = true
         }
+        s.active[moment] = accounts
         return accounts
+    }
+
+    /// Each customer's booked revenue in [from, to) for those who bought, largest first.
+    static func ranking(_ s: Slice, from: Double, to: Double) -> [Double] {
+        if let known = s.ranking[[from, to]] { return known }
+        var perAccount = [Double](repeating: 0, count: s.slots)
+        var bought = [Bool](repeating: false, count: s.slots)
+        for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to {
+            perAccount[Int(order.account)] += order.revenue
+            bought[Int(order.account)] = true
+        }
+        let revenue = zip(perAccount, bought).compactMap { $1 ? $0 : nil }.sorted(by: >)
+        s.ranking[[from, to]] = revenue
+        return revenue
     }
 
     /// Booked orders ordered in [from, to): revenue, margin, how many.
