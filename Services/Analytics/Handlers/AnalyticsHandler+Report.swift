@@ -80,7 +80,10 @@ extension AnalyticsHandler {
     }
 
     /// - Parameter ageingAt: the moment of the receivables' ageing (the end, when not given).
-    static func charts(_ facts: Facts, scope: Scope, keys: Set<String>, from: Double, to: Double, ageingAt: Double? = nil) -> [Forge_Analytics_V1_Series] {
+    /// - Parameter known: the receivables figure at `ageingAt` when the caller has it (its parts
+    ///   are the ageing chart; working it out again is a pass over every instalment).
+    static func charts(_ facts: Facts, scope: Scope, keys: Set<String>, from: Double, to: Double, ageingAt: Double? = nil,
+                       receivables known: Forge_Analytics_V1_Kpi? = nil) -> [Forge_Analytics_V1_Series] {
         let end = Date(timeIntervalSince1970: to)
         let months = (1...12).reversed().map { back in
             (ChinaCalendar.month(ChinaCalendar.monthStart(end, adding: -back)),
@@ -106,7 +109,7 @@ extension AnalyticsHandler {
             $0.unit = "index"
             $0.points = KpiRules.npsByRegion(slice, from: yearStart, to: to).map { region, nps in .with { $0.label = region; $0.value = nps; $0.defined = true } }
         })
-        if keys.contains("receivables"), let receivables = KpiRules.compute(facts, scope: scope, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
+        if keys.contains("receivables"), let receivables = known ?? KpiRules.compute(facts, scope: scope, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
             charts.append(.with {
                 $0.key = "ageing"
                 $0.label = L("应收账龄", "Receivables ageing")

@@ -85,6 +85,8 @@ enum KpiRules {
         var active: [Double: [Bool]] = [:]
         /// Each buying customer's revenue in [from, to), largest first (top-10 share and HHI).
         var ranking: [[Double]: [Double]] = [:]
+        /// Receivables' ageing and the invoiced sum by [moment, from, to] (receivables and DSO).
+        var aged: [[Double]: (buckets: [Bucket], invoiced: Double)] = [:]
 
         lazy var answers: [Facts.Answer] = {
             guard admitted != nil else { return facts.answers }
@@ -230,11 +232,12 @@ enum KpiRules {
             return ratio(key, L("准时交付率", "On-time delivery"), Double(onTime), L("按时交付行数", "Lines delivered on time"), Double(delivered),
                          L("已交付行数", "Lines delivered"), scale: 100, unit: "%", formula: L("准时交付率 = 按时交付行数 / 已交付行数", "On-time delivery = lines delivered on time / lines delivered"))
         case "receivables":
-            let buckets = ageing(s.installments, at: to)
+            // The same pass as DSO's (the invoiced sum comes along), shared when both are asked.
+            let buckets = ageing(s, at: to, invoicedFrom: from, to: to).buckets
             return total(key, L("应收账款", "Receivables"), buckets.reduce(0) { $0 + $1.amount }, L("期末已开票未付（元）", "Invoiced and unpaid at the end (CNY)"), unit: "CNY",
                          formula: L("Σ 已开票未付金额", "Σ invoiced and unpaid"), parts: buckets.map { ($0.label, $0.amount) })
         case "dso":
-            let aged = ageing(s.installments, at: to, invoicedFrom: from, to: to)
+            let aged = ageing(s, at: to, invoicedFrom: from, to: to)
             let receivables = aged.buckets.reduce(0) { $0 + $1.amount }, credit = aged.invoiced
             let days = ((to - from) / Facts.day).rounded()
             return ratio(key, L("应收账款周转天数 (DSO)", "Days sales outstanding (DSO)"), receivables, L("期末应收账款", "Receivables at the end"), credit, L("期间赊销额（已开票）", "Credit sales in the period (invoiced)"),
@@ -386,6 +389,14 @@ enum KpiRules {
     /// from its day on.
     static func ageing(_ installments: [Facts.Installment], at moment: Double) -> [Bucket] {
         ageing(installments, at: moment, invoicedFrom: moment, to: moment).buckets
+    }
+
+    /// `ageing(_:at:invoicedFrom:to:)` of a slice's instalments, once per slice and arguments.
+    static func ageing(_ s: Slice, at moment: Double, invoicedFrom from: Double, to: Double) -> (buckets: [Bucket], invoiced: Double) {
+        if let known = s.aged[[moment, from, to]] { return known }
+        let aged = ageing(s.installments, at: moment, invoicedFrom: from, to: to)
+        s.aged[[moment, from, to]] = aged
+        return aged
     }
 
     /// The ageing at `moment`, and what was invoiced in [from, to) — one pass over the
