@@ -178,8 +178,12 @@ struct OpportunityTests {
         // One owner's only.
         #expect(try await fixture.handler.getBoard(.with { $0.ownerID = "rep-w" }, context: PipelineFixture.admin).columns[0].count == 3)
 
-        let refused = await #expect(throws: RPCError.self) { _ = try await fixture.handler.getBoard(.with { $0.perStage = 101 }, context: rep) }
-        #expect(refused?.violations.map(\.field) == ["per_stage"])
+        // One stage alone.
+        let design = try await fixture.handler.getBoard(.with { $0.stage = .solutionDesign }, context: rep).columns
+        #expect(design.map(\.stage) == [.solutionDesign] && design[0].count == 2)
+
+        let refused = await #expect(throws: RPCError.self) { _ = try await fixture.handler.getBoard(.with { $0.perStage = 101; $0.stage = .won }, context: rep) }
+        #expect(refused?.violations.map(\.field) == ["per_stage", "stage"])
     }
 
     @Test("amounts are hidden from marketing and service roles, shown to sales, finance and analysts")

@@ -133,7 +133,7 @@ enum HTTPRoutes {
                   query: page.merging(["account_id": "account_id", "open_only": "open_only", "stage": "stage", "owner_id": "owner_id"]) { $1 }, tag: "opportunities"),
             .init(method: .get, path: "/api/v1/pipeline/board", rpc: pipeline.getBoard, service: "pipeline",
                   summary: "The board: per open stage the count and totals of the deals you may see, and those closing soonest",
-                  query: ["per_stage": "per_stage", "owner_id": "owner_id"], tag: "opportunities"),
+                  query: ["per_stage": "per_stage", "owner_id": "owner_id", "stage": "stage"], tag: "opportunities"),
             .init(method: .post, path: "/api/v1/opportunities", rpc: pipeline.createOpportunity, service: "pipeline", summary: "Open an opportunity on an account", hasBody: true, tag: "opportunities"),
             .init(method: .get, path: "/api/v1/opportunities/{id}", rpc: pipeline.getOpportunity, service: "pipeline", summary: "Get an opportunity with its stage history",
                   pathFields: ["id": "id"], tag: "opportunities"),

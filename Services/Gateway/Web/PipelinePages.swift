@@ -21,6 +21,7 @@ struct PipelinePages: Sendable {
         router.get("/pipeline") { request, _ in
             // `?stage=N`: that stage alone, with more of its deals.
             let stage = request.uri.queryParameters.get("stage").flatMap(Int.init).flatMap(Forge_Pipeline_V1_Stage.init(rawValue:))
+                .flatMap { PipelineStages.order.contains($0) && $0 != .won ? $0 : nil }
             return await pages.page(request) { token in try await boardPage(token: token, stage: stage) }
         }
         router.get("/opportunities/{id}") { request, context in
@@ -197,8 +198,10 @@ struct PipelinePages: Sendable {
 
     private func boardPage(token: String, stage only: Forge_Pipeline_V1_Stage?) async throws -> String {
         let shown: Int32 = only == nil ? 25 : 100
-        let columns = try await call(Pipeline.getBoard, Forge_Pipeline_V1_GetBoardRequest.with { $0.perStage = shown },
-                                     token: token, as: Forge_Pipeline_V1_GetBoardResponse.self).columns.filter { only == nil || $0.stage == only }
+        let columns = try await call(Pipeline.getBoard, Forge_Pipeline_V1_GetBoardRequest.with {
+            $0.perStage = shown
+            if let only { $0.stage = only }
+        }, token: token, as: Forge_Pipeline_V1_GetBoardResponse.self).columns
         let html = columns.map { column in
             let stage = column.stage
             // Totals per currency over every open deal of the stage, not only the ones shown.

@@ -89,11 +89,13 @@ extension PipelineHandler {
     }
 
     func getBoard(_ request: Forge_Pipeline_V1_GetBoardRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetBoardResponse {
-        guard (0...100).contains(request.perStage) else {
-            throw RPCError.invalidArgument([FieldViolation(field: "per_stage", description: "must be 0 (25) to 100 deals per stage")])
-        }
+        var violations: [FieldViolation] = []
+        if !(0...100).contains(request.perStage) { violations.append(FieldViolation(field: "per_stage", description: "must be 0 (25) to 100 deals per stage")) }
+        if request.stage != .unspecified && !StageRules.isOpen(request.stage) { violations.append(FieldViolation(field: "stage", description: "must be an open stage (the board has no won or lost column)")) }
+        guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
-        let columns = try await opportunities.board(perStage: request.perStage == 0 ? 25 : Int(request.perStage), ownerID: request.ownerID, principal: principal)
+        let columns = try await opportunities.board(perStage: request.perStage == 0 ? 25 : Int(request.perStage), ownerID: request.ownerID,
+                                                    only: request.stage == .unspecified ? nil : request.stage, principal: principal)
         return .with { $0.columns = columns }
     }
 

@@ -260,9 +260,10 @@ struct OpportunityStore: Sendable {
 
     // MARK: The board
 
-    /// Each open stage's count and totals over every deal `principal` may see (and `ownerID`'s
-    /// only, when given), with the `perStage` closing soonest (those without a date last).
-    func board(perStage: Int, ownerID: String, principal: Principal) async throws -> [Forge_Pipeline_V1_BoardColumn] {
+    /// Each open stage's (or `only` that one's) count and totals over every deal `principal` may
+    /// see (and `ownerID`'s only, when given), with the `perStage` closing soonest (those without
+    /// a date last).
+    func board(perStage: Int, ownerID: String, only: Forge_Pipeline_V1_Stage?, principal: Principal) async throws -> [Forge_Pipeline_V1_BoardColumn] {
         let showAmounts = OpportunityRules.maySeeAmounts(principal)
         return try await database.read { db in
             var clauses: [String] = []
@@ -273,7 +274,8 @@ struct OpportunityStore: Sendable {
             }
             OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
             let scope = clauses.map { " AND " + $0 }.joined()
-            var columns = StageRules.order.filter(StageRules.isOpen).map { stage in Forge_Pipeline_V1_BoardColumn.with { $0.stage = stage } }
+            var columns = StageRules.order.filter { StageRules.isOpen($0) && (only == nil || $0 == only) }
+                .map { stage in Forge_Pipeline_V1_BoardColumn.with { $0.stage = stage } }
             for row in try Row.fetchAll(db, sql: """
                 SELECT stage, currency, count(*) AS n, sum(amount_micros) AS amount, sum(amount_micros * probability / 100.0) AS weighted
                 FROM opportunity WHERE stage NOT IN (?, ?)\(scope) GROUP BY stage, currency ORDER BY stage, currency

@@ -1798,6 +1798,10 @@ public nonisolated struct Forge_Pipeline_V1_GetBoardRequest: Sendable {
   /// Only this owner's.
   public var ownerID: String = String()
 
+  /// Only this open stage's column (unset: all six).
+  /// @schema {"enum": ["STAGE_UNSPECIFIED", "STAGE_TECHNICAL_CONSULTATION", "STAGE_SOLUTION_DESIGN", "STAGE_SAMPLING_TRIAL", "STAGE_QUOTATION_NEGOTIATION", "STAGE_BIDDING", "STAGE_CONTRACT", 0, 1, 2, 3, 4, 5, 6, null]}
+  public var stage: Forge_Pipeline_V1_Stage = .unspecified
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1825,7 +1829,7 @@ public nonisolated struct Forge_Pipeline_V1_BoardColumn: Sendable {
   public init() {}
 }
 
-/// The six open stages in their order, empty ones included.
+/// The open stages in their order (the one asked for, else all six), empty ones included.
 public nonisolated struct Forge_Pipeline_V1_GetBoardResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -5235,7 +5239,7 @@ nonisolated extension Forge_Pipeline_V1_ListOpportunitiesResponse: SwiftProtobuf
 
 nonisolated extension Forge_Pipeline_V1_GetBoardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetBoardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}per_stage\0\u{3}owner_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}per_stage\0\u{3}owner_id\0\u{1}stage\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -5245,6 +5249,7 @@ nonisolated extension Forge_Pipeline_V1_GetBoardRequest: SwiftProtobuf.Message, 
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.perStage) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.ownerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.stage) }()
       default: break
       }
     }
@@ -5257,12 +5262,16 @@ nonisolated extension Forge_Pipeline_V1_GetBoardRequest: SwiftProtobuf.Message, 
     if !self.ownerID.isEmpty {
       try visitor.visitSingularStringField(value: self.ownerID, fieldNumber: 2)
     }
+    if self.stage != .unspecified {
+      try visitor.visitSingularEnumField(value: self.stage, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Pipeline_V1_GetBoardRequest, rhs: Forge_Pipeline_V1_GetBoardRequest) -> Bool {
     if lhs.perStage != rhs.perStage {return false}
     if lhs.ownerID != rhs.ownerID {return false}
+    if lhs.stage != rhs.stage {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
