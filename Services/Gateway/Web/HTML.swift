@@ -67,6 +67,8 @@ enum HTML {
         ul.timeline { list-style: none; padding: 0; margin: 0; } ul.timeline li { padding: .4rem 0; border-bottom: 1px dashed var(--line); }
         ul.tree, ul.tree ul { list-style: none; padding-left: 1rem; margin: 0; }
         .board { display: grid; grid-template-columns: repeat(6, minmax(150px, 1fr)); gap: .6rem; overflow-x: auto; }
+        .board.one-stage { grid-template-columns: 1fr; }
+        .board.one-stage .deals { display: grid; grid-template-columns: repeat(auto-fill, minmax(220px, 1fr)); gap: .5rem; }
         .column { background: #eef1f6; border-radius: 8px; padding: .5rem; min-height: 8rem; }
         .column h2 { font-size: .95rem; margin: .2rem 0 .5rem; }
         .deal { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .5rem; margin-bottom: .5rem; font-size: .9rem; }

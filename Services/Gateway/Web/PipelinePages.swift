@@ -214,7 +214,7 @@ struct PipelinePages: Sendable {
             return """
                 <div class="column" id="stage-\(stage.rawValue)"><h2>\(PipelineLabels.stage(stage)) <span class="muted" data-count="\(column.count)">\(column.count)\(totals)</span>\(weighted)</h2>
                 \(column.opportunities.isEmpty ? "<p class=\"muted\">\(L("暂无商机", "No opportunities"))</p>" : "")
-                \(column.opportunities.map { deal in
+                <div class="deals">\(column.opportunities.map { deal in
                     """
                     <div class="deal" data-opportunity="\(HTML.escape(deal.id))"><a href="/opportunities/\(HTML.escape(deal.id))">\(HTML.escape(deal.name))</a><br>
                     <span class="muted">\(deal.hasAmount ? WebPages.money(deal.amount) : "") \(deal.hasExpectedClose ? "· " + WebPages.date(deal.expectedClose) : "") · \(HTML.escape(deal.ownerID))</span><br>
@@ -223,7 +223,7 @@ struct PipelinePages: Sendable {
                     }.joined())
                     </div>
                     """
-                }.joined())
+                }.joined())</div>
                 \(more)
                 </div>
                 """
@@ -231,7 +231,7 @@ struct PipelinePages: Sendable {
         return HTML.page(title: L("商机看板", "Pipeline"), user: WebPages.subject(token), body: """
             <h1>\(L("商机看板", "Pipeline"))</h1>
             <p class="muted">\(L("每个阶段显示最先到期的 \(shown) 个商机；数量与金额按全部未结商机计算。", "Each stage shows the \(shown) deals closing soonest; counts and amounts cover every open deal."))\(only == nil ? "" : " <a href=\"/pipeline\">\(L("全部阶段", "All stages"))</a>")</p>
-            <div class="board" id="board">\(html)</div>
+            <div class="board\(only == nil ? "" : " one-stage")" id="board">\(html)</div>
             """)
     }
 
