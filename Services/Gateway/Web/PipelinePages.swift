@@ -21,7 +21,7 @@ struct PipelinePages: Sendable {
         router.get("/pipeline") { request, _ in
             // `?stage=N`: that stage alone, with more of its deals.
             let stage = request.uri.queryParameters.get("stage").flatMap(Int.init).flatMap(Forge_Pipeline_V1_Stage.init(rawValue:))
-                .flatMap { PipelineStages.order.contains($0) && $0 != .won ? $0 : nil }
+                .flatMap { PipelineStages.open.contains($0) ? $0 : nil }
             return await pages.page(request) { token in try await boardPage(token: token, stage: stage) }
         }
         router.get("/opportunities/{id}") { request, context in

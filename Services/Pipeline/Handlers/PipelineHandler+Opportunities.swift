@@ -16,7 +16,7 @@ extension PipelineHandler {
         }
         var opportunity = request.opportunity
         opportunity.accountID = account.id
-        opportunity.name = opportunity.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        opportunity.name = opportunity.name.trimmed
         opportunity.ownerID = principal.subject
         opportunity.team = principal.team
         opportunity.stage = .technicalConsultation
@@ -43,7 +43,7 @@ extension PipelineHandler {
         }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var edit = request.opportunity
-        edit.name = edit.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        edit.name = edit.name.trimmed
         let updated = try await opportunities.update(edit, context: context, principal: principal)
         return .with { $0.opportunity = OpportunityRules.view(updated, for: principal) }
     }
@@ -91,7 +91,7 @@ extension PipelineHandler {
     func getBoard(_ request: Forge_Pipeline_V1_GetBoardRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetBoardResponse {
         var violations: [FieldViolation] = []
         if !(0...100).contains(request.perStage) { violations.append(FieldViolation(field: "per_stage", description: "must be 0 (25) to 100 deals per stage")) }
-        if request.stage != .unspecified && !StageRules.isOpen(request.stage) { violations.append(FieldViolation(field: "stage", description: "must be an open stage (the board has no won or lost column)")) }
+        if request.stage != .unspecified && !PipelineStages.open.contains(request.stage) { violations.append(FieldViolation(field: "stage", description: "must be an open stage (the board has no won or lost column)")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
         let columns = try await opportunities.board(perStage: request.perStage == 0 ? 25 : Int(request.perStage), ownerID: request.ownerID,

@@ -274,7 +274,7 @@ struct OpportunityStore: Sendable {
             }
             OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
             let scope = clauses.map { " AND " + $0 }.joined()
-            var columns = StageRules.order.filter { StageRules.isOpen($0) && (only == nil || $0 == only) }
+            var columns = PipelineStages.open.filter { only == nil || $0 == only }
                 .map { stage in Forge_Pipeline_V1_BoardColumn.with { $0.stage = stage } }
             for row in try Row.fetchAll(db, sql: """
                 SELECT stage, currency, count(*) AS n, sum(amount_micros) AS amount, sum(amount_micros * probability / 100.0) AS weighted

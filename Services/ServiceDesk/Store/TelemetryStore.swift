@@ -166,15 +166,8 @@ enum TelemetryStore {
             """), arguments: [equipmentID, metric]) {
             return (row[0], row[1])
         }
-        return (try seriesID(db, equipmentID: equipmentID, metric: metric), nil)
-    }
-
-    static func seriesID(_ db: Database, equipmentID: String, metric: String) throws -> Int64 {
-        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM telemetry_series WHERE equipment_id = ? AND metric = ?"), arguments: [equipmentID, metric]) {
-            return id
-        }
         try db.execute(cached: "INSERT INTO telemetry_series (equipment_id, metric) VALUES (?, ?)", arguments: [equipmentID, metric])
-        return db.lastInsertedRowID
+        return (db.lastInsertedRowID, nil)
     }
 
     /// The hour meter only moves forward. Not an event: a machine's hours change every few

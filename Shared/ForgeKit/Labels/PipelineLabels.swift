@@ -61,6 +61,8 @@ extension PipelineLabels {
 public enum PipelineStages {
     /// The way forward; LOST is reachable from any open stage.
     public static let order: [Forge_Pipeline_V1_Stage] = [.technicalConsultation, .solutionDesign, .samplingTrial, .quotationNegotiation, .bidding, .contract, .won]
+    /// The open stages in order: the board's columns.
+    public static let open = order.filter { $0 != .won }
     /// Stages a project may pass by: not every machine needs a trial, few go to tender.
     public static let optional: Set<Forge_Pipeline_V1_Stage> = [.samplingTrial, .bidding]
 
