@@ -36,7 +36,7 @@ struct StackLayout {
 
     /// `loading` or `loaded` once `forge up` has started writing the demo data; nil before.
     var demoDataState: String? {
-        (try? String(contentsOfFile: "\(dataDirectory)/demo-data", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: "\(dataDirectory)/demo-data", encoding: .utf8))?.trimmed
     }
 
     func setDemoDataState(_ state: String) throws {

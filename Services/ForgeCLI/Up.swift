@@ -62,7 +62,7 @@ struct Up: AsyncParsableCommand {
             let httpPort = ProcessInfo.processInfo.environment["FORGE_GATEWAY_HTTP_PORT"].flatMap(Int.init) ?? 8080
             // The gateway creates the first user, admin, with this password on its first start.
             let password = (try? String(contentsOfFile: "\(layout.keysDirectory)/admin.password", encoding: .utf8))?
-                .trimmingCharacters(in: .whitespacesAndNewlines) ?? "(set by FORGE_ADMIN_PASSWORD)"
+                .trimmed ?? "(set by FORGE_ADMIN_PASSWORD)"
             say("""
                 [forge] ready in \((ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow)))
                 [forge] web and HTTP API: http://127.0.0.1:\(httpPort)/  — sign in as admin, password: \(password)

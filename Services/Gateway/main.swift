@@ -147,7 +147,7 @@ struct GatewaySettings {
     /// written there (mode 600) for `forge up` to print.
     func adminPassword(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let password = environment["FORGE_ADMIN_PASSWORD"], !password.isEmpty { return password }
-        if let stored = try? String(contentsOfFile: adminPasswordPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !stored.isEmpty {
+        if let stored = try? String(contentsOfFile: adminPasswordPath, encoding: .utf8).trimmed, !stored.isEmpty {
             return stored
         }
         let password = String(IdentityStore.randomSecret().prefix(16))

@@ -60,7 +60,7 @@ extension AccountsHandler {
     func completeHandoverTask(_ request: Forge_Accounts_V1_CompleteHandoverTaskRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CompleteHandoverTaskResponse {
         var violations: [FieldViolation] = []
         if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
-        let resolution = request.resolution.trimmingCharacters(in: .whitespacesAndNewlines)
+        let resolution = request.resolution.trimmed
         if resolution.isEmpty || resolution.count > 500 { violations.append(FieldViolation(field: "resolution", description: "is required, at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let task = try await handovers.complete(id: request.id, resolution: resolution, context: context, at: clock.now())

@@ -14,7 +14,7 @@ extension AccountsHandler {
         let now = clock.now()
         var segment = request.segment
         segment.id = EventID.make(prefix: "seg", at: now)
-        segment.name = segment.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        segment.name = segment.name.trimmed
         segment.createdBy = try context.caller().subject
         segment.createdAt = .init(date: now)
         segment.updatedAt = .init(date: now)
@@ -32,7 +32,7 @@ extension AccountsHandler {
         let violations = SegmentRules.validate(request.segment, isNew: false)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var edit = request.segment
-        edit.name = edit.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        edit.name = edit.name.trimmed
         let updated = try await segments.update(edit, context: context, at: clock.now())
         return .with { $0.segment = updated }
     }

@@ -13,7 +13,7 @@ extension AccountsHandler {
         var contact = request.contact
         let now = clock.now()
         contact.id = EventID.make(prefix: "con", at: now)
-        contact.name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        contact.name = contact.name.trimmed
         contact.version = 1
         return try await timeline.createContact(contact, context: context, at: now)
     }
@@ -30,7 +30,7 @@ extension AccountsHandler {
         let violations = ContactRules.validate(request.contact, isNew: false)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var contact = request.contact
-        contact.name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        contact.name = contact.name.trimmed
         return try await timeline.updateContact(contact, context: context, at: clock.now())
     }
 
@@ -98,7 +98,7 @@ extension AccountsHandler {
     }
 
     func searchActivities(_ request: Forge_Accounts_V1_SearchActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchActivitiesResponse {
-        let query = request.query.trimmingCharacters(in: .whitespacesAndNewlines)
+        let query = request.query.trimmed
         guard query.count >= 3, query.count <= 200 else {
             throw RPCError.invalidArgument([FieldViolation(field: "query", description: "must be 3 to 200 characters")])
         }

@@ -24,7 +24,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         var account = request.account
         let now = clock.now()
         account.id = EventID.make(prefix: "acc", at: now)
-        account.name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        account.name = account.name.trimmed
         account.taxID = TaxID.normalize(account.taxID)
         if account.ownerID.isEmpty { account.ownerID = context.principal?.subject ?? "" }
         if account.team.isEmpty { account.team = context.principal?.team ?? "" }
@@ -36,7 +36,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
             var contact = requested
             contact.id = EventID.make(prefix: "con", at: now)
             contact.accountID = account.id
-            contact.name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+            contact.name = contact.name.trimmed
             contact.version = 1
             return contact
         }
@@ -55,7 +55,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         let violations = AccountRules.validate(update: request.account)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         var account = request.account
-        account.name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        account.name = account.name.trimmed
         account.taxID = TaxID.normalize(account.taxID)
         return try await store.update(account, context: context, at: clock.now())
     }
@@ -70,7 +70,7 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
     }
 
     func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse {
-        let prefix = request.namePrefix.trimmingCharacters(in: .whitespacesAndNewlines)
+        let prefix = request.namePrefix.trimmed
         var violations: [FieldViolation] = []
         if prefix.isEmpty { violations.append(FieldViolation(field: "name_prefix", description: "is required")) }
         if prefix.count > 200 { violations.append(FieldViolation(field: "name_prefix", description: "must be at most 200 characters")) }

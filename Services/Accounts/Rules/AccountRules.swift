@@ -11,7 +11,7 @@ enum AccountRules {
     ///   check character only when the tax id changes (rows stored before it was checked stay editable).
     static func validate(new account: Forge_Accounts_V1_Account, checkingCheckCharacter: Bool = true) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        let name = account.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = account.name.trimmed
         if name.isEmpty {
             violations.append(FieldViolation(field: "account.name", description: "is required"))
         } else if name.count > 200 {

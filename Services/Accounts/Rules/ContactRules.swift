@@ -16,7 +16,7 @@ enum ContactRules {
         if !isNew, contact.version <= 0 {
             violations.append(FieldViolation(field: "contact.version", description: "is required: the version you read"))
         }
-        let name = contact.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = contact.name.trimmed
         if name.isEmpty || name.count > 100 {
             violations.append(FieldViolation(field: "contact.name", description: "is required, at most 100 characters"))
         }

@@ -107,7 +107,7 @@ struct AccountImport: Sendable {
 
         func account(_ cells: [ImportMapping.AccountColumn: String], line: Int32) throws -> Forge_Common_V1_ImportRowResult {
             var (imported, violations) = ImportMapping.account(cells)
-            imported.name = imported.name.trimmingCharacters(in: .whitespacesAndNewlines)
+            imported.name = imported.name.trimmed
             violations += (AccountRules.validate(new: imported) + AccountRules.validateCredit(imported, principal: principal)).map { ImportColumns.rowViolation($0) }
             guard violations.isEmpty else { return .rejected(violations) }
             let keys = (imported.taxID.isEmpty ? [] : ["tax:" + imported.taxID]) + ["name:" + NameNormalizer.normalize(imported.name)]
@@ -149,7 +149,7 @@ struct AccountImport: Sendable {
 
         func contact(_ cells: [ImportMapping.ContactColumn: String], line: Int32) throws -> Forge_Common_V1_ImportRowResult {
             var (imported, violations) = ImportMapping.contact(cells)
-            imported.name = imported.name.trimmingCharacters(in: .whitespacesAndNewlines)
+            imported.name = imported.name.trimmed
             violations += ContactRules.validate(imported, isNew: true).filter { $0.field != "contact.account_id" }.map { ImportColumns.rowViolation($0) }
             let account: Forge_Accounts_V1_Account
             switch try resolveAccount(cells) {

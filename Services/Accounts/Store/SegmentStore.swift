@@ -91,7 +91,7 @@ enum SegmentRules {
         if isNew, !segment.id.isEmpty { violations.append(FieldViolation(field: "segment.id", description: "is assigned by the server")) }
         if !isNew, segment.id.isBlank { violations.append(FieldViolation(field: "segment.id", description: "is required")) }
         if !isNew, segment.version <= 0 { violations.append(FieldViolation(field: "segment.version", description: "is required: the version you read")) }
-        let name = segment.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = segment.name.trimmed
         if name.isEmpty || name.count > 100 { violations.append(FieldViolation(field: "segment.name", description: "is required, at most 100 characters")) }
         if segment.description_p.count > 1000 { violations.append(FieldViolation(field: "segment.description", description: "must be at most 1000 characters")) }
         let filter = segment.filter

@@ -12,7 +12,7 @@ enum IdeaRules {
     static func validate(_ idea: Idea) -> [FieldViolation] {
         var violations: [FieldViolation] = []
         if idea.accountID.isBlank { violations.append(FieldViolation(field: "idea.account_id", description: "is required (the customer it comes from)")) }
-        let title = idea.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        let title = idea.title.trimmed
         if title.isEmpty { violations.append(FieldViolation(field: "idea.title", description: "is required")) }
         if title.count > 200 { violations.append(FieldViolation(field: "idea.title", description: "is longer than 200 characters")) }
         if idea.description_p.count > 4000 { violations.append(FieldViolation(field: "idea.description", description: "is longer than 4000 characters")) }

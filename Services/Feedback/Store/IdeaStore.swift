@@ -20,8 +20,8 @@ enum IdeaStore {
             $0.accountID = requested.accountID
             $0.accountName = account.entry.name
             $0.contactID = requested.contactID
-            $0.title = requested.title.trimmingCharacters(in: .whitespacesAndNewlines)
-            $0.description_p = requested.description_p.trimmingCharacters(in: .whitespacesAndNewlines)
+            $0.title = requested.title.trimmed
+            $0.description_p = requested.description_p.trimmed
             $0.category = requested.category
             $0.productLine = requested.productLine
             $0.status = .new

@@ -85,8 +85,8 @@ enum LoopStore {
             throw RPCError(.aborted, "follow-up \(request.id) changed (version \(followUp.version), you read \(request.version)): read it again")
         }
         followUp.state = .closed
-        followUp.actionsTaken = request.actionsTaken.trimmingCharacters(in: .whitespacesAndNewlines)
-        followUp.whatChanged = request.whatChanged.trimmingCharacters(in: .whitespacesAndNewlines)
+        followUp.actionsTaken = request.actionsTaken.trimmed
+        followUp.whatChanged = request.whatChanged.trimmed
         followUp.closedBy = principal.subject
         followUp.closedAt = .init(date: now)
         followUp.hoursToClose = NpsRules.rounded(now.timeIntervalSince(followUp.createdAt.date) / 3600)

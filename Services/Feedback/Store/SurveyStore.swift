@@ -247,7 +247,7 @@ enum SurveyStore {
                                day: TimeInterval = 86_400, old: Survey) throws {
         let settings = try FeedbackStore.settings(db)
         survey.score = score
-        survey.comment = comment.trimmingCharacters(in: .whitespacesAndNewlines)
+        survey.comment = comment.trimmed
         survey.answeredAt = .init(date: answeredAt)
         survey.state = .answered
         survey.scoreClass = SurveyRules.classify(survey.kind, score: score)

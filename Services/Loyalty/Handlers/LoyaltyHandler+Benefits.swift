@@ -39,7 +39,7 @@ extension LoyaltyHandler {
         if request.accountID.isBlank { violations.append(FieldViolation(field: "account_id", description: "is required")) }
         if request.code.isBlank { violations.append(FieldViolation(field: "code", description: "is required")) }
         if request.reference.isBlank { violations.append(FieldViolation(field: "reference", description: "is required")) }
-        if request.reason.trimmingCharacters(in: .whitespacesAndNewlines).count < 3 { violations.append(FieldViolation(field: "reason", description: "is required: why it is given back")) }
+        if request.reason.trimmed.count < 3 { violations.append(FieldViolation(field: "reason", description: "is required: why it is given back")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
         let now = clock.now()
@@ -141,7 +141,7 @@ extension LoyaltyHandler {
     }
 
     func cancelRebateAgreement(_ request: Forge_Loyalty_V1_CancelRebateAgreementRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_CancelRebateAgreementResponse {
-        guard request.reason.trimmingCharacters(in: .whitespacesAndNewlines).count >= 3 else {
+        guard request.reason.trimmed.count >= 3 else {
             throw RPCError.invalidArgument([FieldViolation(field: "reason", description: "is required: why the agreement ends")])
         }
         let principal = try context.caller()

@@ -170,7 +170,7 @@ struct LoyaltyHandler: Forge_Loyalty_V1_LoyaltyHandler {
         let day = self.day
         var violations: [FieldViolation] = []
         if request.accountID.isBlank { violations.append(FieldViolation(field: "account_id", description: "is required")) }
-        if request.reason.trimmingCharacters(in: .whitespacesAndNewlines).count < 3 { violations.append(FieldViolation(field: "reason", description: "is required: why the tier is set by hand")) }
+        if request.reason.trimmed.count < 3 { violations.append(FieldViolation(field: "reason", description: "is required: why the tier is set by hand")) }
         if !request.hasExpiresAt {
             violations.append(FieldViolation(field: "expires_at", description: "is required: an override ends (at most a year ahead)"))
         } else if request.expiresAt.date <= now || request.expiresAt.date > now.addingTimeInterval(366 * 86_400) {

@@ -86,7 +86,7 @@ enum ProgrammeRules {
         func check(_ ok: Bool, _ field: String, _ description: String) {
             if !ok { violations.append(FieldViolation(field: "programme.\(field)", description: description)) }
         }
-        check(programme.changeNote.trimmingCharacters(in: .whitespacesAndNewlines).count >= 3, "change_note", "is required: say why the programme changes")
+        check(programme.changeNote.trimmed.count >= 3, "change_note", "is required: say why the programme changes")
         check(!programme.tiers.isEmpty, "tiers", "is required: at least one tier")
         check(programme.tiers.count <= 10, "tiers", "lists more than 10 tiers")
         check((0...730).contains(programme.downgradeGraceDays), "downgrade_grace_days", "must be between 0 and 730")

@@ -110,7 +110,7 @@ struct OrdersHandler: Forge_Orders_V1_OrdersHandler {
 
     func cancelOrder(_ request: Forge_Orders_V1_CancelOrderRequest, context: ServerContext) async throws -> Forge_Orders_V1_CancelOrderResponse {
         var violations = Self.required(request.id, "id")
-        let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = request.reason.trimmed
         violations += Self.required(reason, "reason")
         if reason.count > 500 { violations.append(FieldViolation(field: "reason", description: "must be at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }

@@ -224,7 +224,7 @@ struct OrderStore: Sendable {
     /// the caller gets FAILED_PRECONDITION with the figures.
     func approve(_ request: Forge_Orders_V1_ApproveOrderRequest, limit: Forge_Common_V1_Money?, context: ServerContext,
                  principal: Principal) async throws -> Forge_Orders_V1_Order {
-        let override = request.creditOverrideReason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let override = request.creditOverrideReason.trimmed
         let order = try await change(id: request.id, version: request.version, context: context, principal: principal) { db, order, now in
             guard OrderRules.editable.contains(order.status) else {
                 throw RPCError(.failedPrecondition, "order \(order.orderNumber) is \(OrdersLabels.status(order.status)); only a draft or a held order is approved")

@@ -73,7 +73,7 @@ extension PipelineHandler {
 
         // 3. The opportunity, and the lead closed, in one transaction.
         let now = clock.now()
-        let name = request.opportunityName.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = request.opportunityName.trimmed
         let leadID = lead.id
         let created = accountCreated
         return try await database.write(recordingIdempotencyOf: context, at: now) { db in

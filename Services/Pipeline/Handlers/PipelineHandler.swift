@@ -191,7 +191,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     func disqualifyLead(_ request: Forge_Pipeline_V1_DisqualifyLeadRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_DisqualifyLeadResponse {
         var violations: [FieldViolation] = []
         if request.id.isBlank { violations.append(FieldViolation(field: "id", description: "is required")) }
-        let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = request.reason.trimmed
         if reason.isEmpty { violations.append(FieldViolation(field: "reason", description: "is required")) }
         if reason.count > 500 { violations.append(FieldViolation(field: "reason", description: "must be at most 500 characters")) }
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }

@@ -13,8 +13,8 @@ enum LeadRules {
                 violations.append(FieldViolation(field: "lead.\(field)", description: "must be at most \(maximum) characters"))
             }
         }
-        let company = lead.companyName.trimmingCharacters(in: .whitespacesAndNewlines)
-        let person = lead.contactName.trimmingCharacters(in: .whitespacesAndNewlines)
+        let company = lead.companyName.trimmed
+        let person = lead.contactName.trimmed
         if company.isEmpty && person.isEmpty {
             violations.append(FieldViolation(field: "lead.company_name", description: "is required (or a contact_name)"))
         }
@@ -46,18 +46,18 @@ enum LeadRules {
     /// The lead as it is stored: trimmed, with the fields the service sets cleared.
     static func normalizedCapture(_ requested: Forge_Pipeline_V1_Lead, now: Date) -> Forge_Pipeline_V1_Lead {
         var lead = Forge_Pipeline_V1_Lead()
-        lead.companyName = requested.companyName.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.contactName = requested.contactName.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.phone = requested.phone.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.email = requested.email.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.wechatID = requested.wechatID.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.region = requested.region.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.productLine = requested.productLine.trimmingCharacters(in: .whitespacesAndNewlines)
-        lead.industry = requested.industry.trimmingCharacters(in: .whitespacesAndNewlines)
+        lead.companyName = requested.companyName.trimmed
+        lead.contactName = requested.contactName.trimmed
+        lead.phone = requested.phone.trimmed
+        lead.email = requested.email.trimmed
+        lead.wechatID = requested.wechatID.trimmed
+        lead.region = requested.region.trimmed
+        lead.productLine = requested.productLine.trimmed
+        lead.industry = requested.industry.trimmed
         lead.companySize = requested.companySize
-        lead.need = requested.need.trimmingCharacters(in: .whitespacesAndNewlines)
+        lead.need = requested.need.trimmed
         lead.source = requested.source == .unspecified ? .manual : requested.source
-        lead.campaign = requested.campaign.trimmingCharacters(in: .whitespacesAndNewlines)
+        lead.campaign = requested.campaign.trimmed
         lead.receivedAt = requested.hasReceivedAt ? requested.receivedAt : .init(date: now)
         lead.inquiryCount = 1
         return lead

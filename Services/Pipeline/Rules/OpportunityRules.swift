@@ -21,7 +21,7 @@ enum OpportunityRules {
 
     static func validate(_ opportunity: Forge_Pipeline_V1_Opportunity, field: String = "opportunity", isNew: Bool) -> [FieldViolation] {
         var violations: [FieldViolation] = []
-        let name = opportunity.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let name = opportunity.name.trimmed
         if name.isEmpty { violations.append(FieldViolation(field: "\(field).name", description: "is required")) }
         if name.count > 200 { violations.append(FieldViolation(field: "\(field).name", description: "must be at most 200 characters")) }
         if isNew, opportunity.accountID.isEmpty {

@@ -157,7 +157,7 @@ enum ComplaintRules {
     /// admin's) reason; other tickets need no reason.
     static func checkClose(_ ticket: Forge_Servicedesk_V1_Ticket, overrideReason: String, principal: Principal) throws {
         guard ticket.category == .complaint, ticket.complaintStep != .customerConfirmed else { return }
-        let reason = overrideReason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reason = overrideReason.trimmed
         guard !reason.isEmpty else {
             throw RPCError(.failedPrecondition, "complaint \(ticket.number) is at \(label(ticket.complaintStep)): it closes after the customer confirms, or with a service manager's override_reason")
         }

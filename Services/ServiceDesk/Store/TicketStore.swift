@@ -70,7 +70,7 @@ enum TicketStore {
         ticket.channel = requested.channel
         ticket.category = requested.category
         ticket.priority = requested.priority
-        ticket.subject = requested.subject.trimmingCharacters(in: .whitespacesAndNewlines)
+        ticket.subject = requested.subject.trimmed
         ticket.description_p = requested.description_p
         return (ticket, level)
     }

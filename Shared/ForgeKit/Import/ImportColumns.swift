@@ -33,7 +33,7 @@ public enum ImportColumns {
     public static func cells<Column: Hashable>(_ values: [String], columns: [Int: Column]) -> [Column: String] {
         var cells: [Column: String] = [:]
         for (index, column) in columns where index < values.count {
-            let value = values[index].trimmingCharacters(in: .whitespacesAndNewlines)
+            let value = values[index].trimmed
             if !value.isEmpty { cells[column] = value }
         }
         return cells

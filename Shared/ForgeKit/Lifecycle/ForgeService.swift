@@ -155,7 +155,7 @@ public enum ServiceToken {
     static func load(dataDirectory: String) -> String? {
         if let token = ProcessInfo.processInfo.environment["FORGE_SERVICE_TOKEN"], !token.isEmpty { return token }
         return (try? String(contentsOfFile: path(dataDirectory: dataDirectory), encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmed
     }
 }
 

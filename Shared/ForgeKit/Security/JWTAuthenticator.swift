@@ -101,14 +101,14 @@ public enum SigningKeys {
     }
 
     public static func readPublicKey(path: String) throws -> EdDSA.PublicKey {
-        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmed
         if text.hasPrefix("-----BEGIN") { return try EdDSA.PublicKey(pem: text) }
         guard let raw = Data(base64Encoded: text) else { throw ConfigurationError(setting: "FORGE_JWT_PUBLIC_KEY", problem: "\(path) is not a base64 or PEM Ed25519 key") }
         return try EdDSA.PublicKey(x: Base64URL.encode(raw), curve: .ed25519)
     }
 
     public static func readPrivateKey(path: String) throws -> EdDSA.PrivateKey {
-        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmed
         if text.hasPrefix("-----BEGIN") { return try EdDSA.PrivateKey(pem: text) }
         guard let raw = Data(base64Encoded: text) else { throw ConfigurationError(setting: "signing key", problem: "\(path) is not a base64 or PEM Ed25519 key") }
         return try EdDSA.PrivateKey(d: Base64URL.encode(raw), curve: .ed25519)
