@@ -35,10 +35,11 @@ extension AnalyticsHandler {
             (ChinaCalendar.monthStart(start, adding: -monthsBack).timeIntervalSince1970,
              ChinaCalendar.monthStart(start, adding: 1 - monthsBack).timeIntervalSince1970)
         }
+        let slice = KpiRules.Slice(facts, scope)
         func kpis(_ monthsBack: Int) -> [String: Forge_Analytics_V1_Kpi] {
             let (from, to) = bounds(monthsBack)
-            let flows = KpiRules.compute(facts, scope: scope, from: from, to: to, keys: keys.filter { !trailingKeys.contains($0) })
-            let trailing = KpiRules.compute(facts, scope: scope, from: ChinaCalendar.monthStart(Date(timeIntervalSince1970: to), adding: -12).timeIntervalSince1970,
+            let flows = KpiRules.compute(slice, from: from, to: to, keys: keys.filter { !trailingKeys.contains($0) })
+            let trailing = KpiRules.compute(slice, from: ChinaCalendar.monthStart(Date(timeIntervalSince1970: to), adding: -12).timeIntervalSince1970,
                                             to: to, keys: keys.filter(trailingKeys.contains))
             return Dictionary((flows + trailing).map { ($0.key, $0) }, uniquingKeysWith: { $1 })
         }
@@ -75,21 +76,20 @@ extension AnalyticsHandler {
             }
             $0.topRisks = Array(risks(facts, split: split, scope: scope, at: Date(timeIntervalSince1970: moment), minLevel: "medium").prefix(10))
             $0.movers = Array(movers.prefix(10))
-            $0.charts = charts(facts, scope: scope, keys: Set(keys), from: from, to: to)
+            $0.charts = charts(slice, keys: Set(keys), from: from, to: to)
         }
     }
 
     /// - Parameter ageingAt: the moment of the receivables' ageing (the end, when not given).
     /// - Parameter known: the receivables figure at `ageingAt` when the caller has it (its parts
     ///   are the ageing chart; working it out again is a pass over every instalment).
-    static func charts(_ facts: Facts, scope: Scope, keys: Set<String>, from: Double, to: Double, ageingAt: Double? = nil,
+    static func charts(_ slice: KpiRules.Slice, keys: Set<String>, from: Double, to: Double, ageingAt: Double? = nil,
                        receivables known: Forge_Analytics_V1_Kpi? = nil) -> [Forge_Analytics_V1_Series] {
         let end = Date(timeIntervalSince1970: to)
         let months = (1...12).reversed().map { back in
             (ChinaCalendar.month(ChinaCalendar.monthStart(end, adding: -back)),
              ChinaCalendar.monthStart(end, adding: -back).timeIntervalSince1970, ChinaCalendar.monthStart(end, adding: 1 - back).timeIntervalSince1970)
         }
-        let slice = KpiRules.Slice(facts, scope)
         let bounds = months.map(\.1) + [months.last?.2 ?? to]
         func series(_ key: String, _ label: String, _ unit: String, _ values: [Double?]) -> Forge_Analytics_V1_Series {
             .with {
@@ -109,7 +109,7 @@ extension AnalyticsHandler {
             $0.unit = "index"
             $0.points = KpiRules.npsByRegion(slice, from: yearStart, to: to).map { region, nps in .with { $0.label = region; $0.value = nps; $0.defined = true } }
         })
-        if keys.contains("receivables"), let receivables = known ?? KpiRules.compute(facts, scope: scope, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
+        if keys.contains("receivables"), let receivables = known ?? KpiRules.compute(slice, from: from, to: ageingAt ?? to, keys: ["receivables"]).first {
             charts.append(.with {
                 $0.key = "ageing"
                 $0.label = L("应收账龄", "Receivables ageing")

@@ -70,13 +70,14 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
         return .with {
             $0.from = Facts.stamp(from)
             $0.to = Facts.stamp(to)
-            let kpis = KpiRules.compute(facts, scope: scope, from: from, to: to, keys: keys)
+            let slice = KpiRules.Slice(facts, scope)
+            let kpis = KpiRules.compute(slice, from: from, to: to, keys: keys)
             $0.kpis = kpis
             if request.withCharts {
                 // Charts to the end of the month `to` falls in (this month so far included); the
                 // ageing chart is the receivables figure just worked out (at `to`).
                 let end = ChinaCalendar.monthStart(Date(timeIntervalSince1970: to - 1), adding: 1).timeIntervalSince1970
-                $0.charts = Self.charts(facts, scope: scope, keys: Set(keys), from: from, to: end, ageingAt: to,
+                $0.charts = Self.charts(slice, keys: Set(keys), from: from, to: end, ageingAt: to,
                                         receivables: kpis.first { $0.key == "receivables" })
             }
             $0.groups = Self.groups(facts, scope: scope, by: request.groupBy).map { key, groupScope in

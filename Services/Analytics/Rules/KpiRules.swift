@@ -97,7 +97,12 @@ enum KpiRules {
     }
 
     static func compute(_ facts: Facts, scope: Scope, from: Double, to: Double, keys wanted: [String] = []) -> [Kpi] {
-        let slice = Slice(facts, scope)
+        compute(Slice(facts, scope), from: from, to: to, keys: wanted)
+    }
+
+    /// The figures over a slice a caller asks several questions of (periods, charts): its
+    /// filtered facts and shared passes are worked out once for all of them.
+    static func compute(_ slice: Slice, from: Double, to: Double, keys wanted: [String] = []) -> [Kpi] {
         let keys = wanted.isEmpty ? Self.keys : Self.keys.filter(wanted.contains)
         let stamp = { (kpi: inout Kpi) in
             kpi.from = Facts.stamp(from)
