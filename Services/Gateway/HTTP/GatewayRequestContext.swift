@@ -9,10 +9,13 @@ import NIOCore
 /// and back.
 struct GatewayRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    let executor: EventLoopTaskExecutor
+    let eventLoop: any EventLoop
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        executor = EventLoopTaskExecutor(eventLoop: source.channel.eventLoop)
+        eventLoop = source.channel.eventLoop
     }
+
+    /// Made for the API requests that run on it (pages do not).
+    var executor: EventLoopTaskExecutor { EventLoopTaskExecutor(eventLoop: eventLoop) }
 }
