@@ -9,23 +9,26 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
     let handler = AnalyticsHandler(database: setup.database, clock: setup.clock)
     handler.register(in: &setup.router)
     AnalyticsAccess.declare(in: &setup.access)
-    let feeds: [(String, [String], EventConsumer.Apply)] = [
-        ("accounts", UpstreamEvents.accountsTypes, UpstreamEvents.applyAccounts),
-        ("pipeline", UpstreamEvents.pipelineTypes, UpstreamEvents.applyPipeline),
-        ("orders", UpstreamEvents.ordersTypes, UpstreamEvents.applyOrders),
-        ("servicedesk", UpstreamEvents.servicedeskTypes, UpstreamEvents.applyServicedesk),
-        ("feedback", UpstreamEvents.feedbackTypes, UpstreamEvents.applyFeedback),
-        ("loyalty", UpstreamEvents.loyaltyTypes, UpstreamEvents.applyLoyalty),
+    let feeds: [(String, [String], EventConsumer.Prepare)] = [
+        ("accounts", UpstreamEvents.accountsTypes, EventConsumer.preparing(UpstreamEvents.applyAccounts)),
+        ("pipeline", UpstreamEvents.pipelineTypes, EventConsumer.preparing(UpstreamEvents.applyPipeline)),
+        ("orders", UpstreamEvents.ordersTypes, UpstreamEvents.prepareOrders),
+        ("servicedesk", UpstreamEvents.servicedeskTypes, EventConsumer.preparing(UpstreamEvents.applyServicedesk)),
+        ("feedback", UpstreamEvents.feedbackTypes, EventConsumer.preparing(UpstreamEvents.applyFeedback)),
+        ("loyalty", UpstreamEvents.loyaltyTypes, EventConsumer.preparing(UpstreamEvents.applyLoyalty)),
     ]
     let cache = handler.cache
-    for (upstream, types, apply) in feeds {
+    for (upstream, types, prepare) in feeds {
         setup.consumers.append(EventConsumer(
             upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types,
             // Analytics writes nothing else: the feed's largest batch per transaction.
             batch: 1_000, logger: setup.logger
-        ) { db, event in
-            try apply(db, event)
-            cache.changed(db)
+        ) { event in
+            let write = try prepare(event)
+            return { db in
+                try write(db)
+                cache.changed(db)
+            }
         })
     }
     setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, cache: handler.cache, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }

@@ -1,5 +1,6 @@
 import ForgeContracts
 @testable import ForgeKit
+import ForgeTestSupport
 import ForgeWire
 import Foundation
 import GRDB
@@ -34,12 +35,16 @@ private struct Pair {
     }
 
     /// A consumer that records how often each event was applied; `crashAfter` makes the apply
-    /// throw on that many-th event of a batch, as a crash between apply and cursor would.
-    func consumer(crashAfter: Int? = nil) -> EventConsumer {
+    /// throw on that many-th event of a batch, as a crash between apply and cursor would;
+    /// `failOnceAt` makes only the apply of that many-th event throw.
+    func consumer(crashAfter: Int? = nil, failOnceAt: Int? = nil, batch: Int32 = 500) -> EventConsumer {
         let counter = Counter()
-        return EventConsumer(upstream: "producer", feed: client, database: consumerDatabase, logger: Logger(label: "test")) { db, event in
+        return EventConsumer(upstream: "producer", feed: client, database: consumerDatabase, batch: batch, logger: Logger(label: "test")) { db, event in
             let applied = counter.next()
             if let crashAfter, applied > crashAfter {
+                throw CancellationError()
+            }
+            if applied == failOnceAt {
                 throw CancellationError()
             }
             try db.execute(
@@ -82,6 +87,24 @@ struct ConsumerTests {
         #expect(try await consumer.cursor() == 5)
         #expect(try await pair.appliedCounts() == [1, 1, 1, 1, 1])
         #expect(consumer.status.lag == 0)
+        await pair.stop()
+    }
+
+    @Test("a running consumer catching up over many batches applies every event once and in order, also when a batch fails")
+    func runningCatchesUpInOrder() async throws {
+        let pair = try await Pair.make()
+        for id in 1...95 { try await writeNote(pair.producer, id: "\(id)") }
+        // Ten events a pull: the next pull is under way while a batch is written, and the
+        // fourth batch fails once (its prefetched successor must not be applied after it).
+        let consumer = pair.consumer(failOnceAt: 37, batch: 10)
+        let running = Task { try await consumer.run() }
+        let caughtUp = try await Poll.until(seconds: 30) { try await consumer.cursor() == 95 }
+        running.cancel()
+        #expect(caughtUp)
+        #expect(try await pair.appliedCounts() == Array(repeating: 1, count: 95))
+        let order = try await pair.consumerDatabase.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM applied ORDER BY rowid") }
+        let produced = try await pair.producer.read { db in try String.fetchAll(db, sql: "SELECT event_id FROM outbox ORDER BY seq") }
+        #expect(order == produced, "applied in the feed's order")
         await pair.stop()
     }
 

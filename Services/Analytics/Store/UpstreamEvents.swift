@@ -80,16 +80,25 @@ enum UpstreamEvents {
     // MARK: orders
 
     static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event) throws {
+        try prepareOrders(event)(db)
+    }
+
+    /// The orders feed is the largest (five or more events per order, each carrying the whole
+    /// order): its payloads are decoded before the transaction, while the consumer's previous
+    /// batch is being written.
+    static func prepareOrders(_ event: Forge_Common_V1_Event) throws -> EventConsumer.PreparedWrite {
         let order: Forge_Orders_V1_Order
         switch event.type {
         case "ProductUpserted":
             let product = try Forge_Orders_V1_ProductUpserted(serializedBytes: event.payload).product
-            try db.execute(cached: "INSERT OR REPLACE INTO product (sku, product_line) VALUES (?, ?)", arguments: [product.sku, product.productLine])
-            return
+            return { db in
+                try db.execute(cached: "INSERT OR REPLACE INTO product (sku, product_line) VALUES (?, ?)", arguments: [product.sku, product.productLine])
+            }
         case "InvoiceIssued":
             let issued = try Forge_Orders_V1_InvoiceIssued(serializedBytes: event.payload)
-            try saveInstallment(db, issued.installment, orderID: issued.orderID, accountID: try survivor(db, issued.accountID), currency: "")
-            return
+            return { db in
+                try saveInstallment(db, issued.installment, orderID: issued.orderID, accountID: try survivor(db, issued.accountID), currency: "")
+            }
         case "OrderCreated": order = try Forge_Orders_V1_OrderCreated(serializedBytes: event.payload).order
         case "OrderImported": order = try Forge_Orders_V1_OrderImported(serializedBytes: event.payload).order
         case "OrderUpdated": order = try Forge_Orders_V1_OrderUpdated(serializedBytes: event.payload).order
@@ -100,9 +109,9 @@ enum UpstreamEvents {
         case "OrderCancelled": order = try Forge_Orders_V1_OrderCancelled(serializedBytes: event.payload).order
         case "OrderDelivered": order = try Forge_Orders_V1_OrderDelivered(serializedBytes: event.payload).order
         case "PaymentRecorded": order = try Forge_Orders_V1_PaymentRecorded(serializedBytes: event.payload).order
-        default: return
+        default: return { _ in }
         }
-        try saveOrder(db, order)
+        return { db in try saveOrder(db, order) }
     }
 
     /// The order as it stands: its row, its lines, its payment plan.

@@ -11,15 +11,23 @@ import Synchronization
 /// Consumes one upstream's event feed: pulls after its cursor, applies each event and advances
 /// the cursor in the same transaction — delivery at-least-once, effect exactly-once. While the
 /// upstream is unavailable it backs off and retries; nothing is lost, it catches up on return.
+///
+/// A consumer catching up keeps both sides busy: while one batch is written, the next is
+/// already pulled and turned into its writes (`Prepare`: decoding an event's payload happens
+/// outside the transaction, on another thread than the one database writer).
 public final class EventConsumer: Service, Sendable {
     /// Applies one event inside the consumer's write transaction.
     public typealias Apply = @Sendable (Database, Forge_Common_V1_Event) throws -> Void
+    /// What one event writes, worked out before the transaction: decode the payload here and
+    /// return the write, which runs inside it. Throwing fails the pull like a failed apply.
+    public typealias Prepare = @Sendable (Forge_Common_V1_Event) throws -> PreparedWrite
+    public typealias PreparedWrite = @Sendable (Database) throws -> Void
 
     public let upstream: String
     private let feed: Forge_Common_V1_EventFeedClient
     private let database: any DatabaseWriter
     private let types: [String]
-    private let apply: Apply
+    private let prepare: Prepare
     private let logger: Logger
     private let batch: Int32
     private let lagGauge: Gauge
@@ -31,7 +39,7 @@ public final class EventConsumer: Service, Sendable {
     ///   - batch: events per pull, applied in one transaction. 500 keeps a service's other
     ///     writes waiting briefly; a read model that only follows feeds (analytics) catches
     ///     up faster with more per transaction.
-    public init(
+    public convenience init(
         upstream: String,
         feed: any RPCChannel,
         database: any DatabaseWriter,
@@ -40,14 +48,33 @@ public final class EventConsumer: Service, Sendable {
         logger: Logger,
         apply: @escaping Apply
     ) {
+        self.init(upstream: upstream, feed: feed, database: database, types: types, batch: batch, logger: logger,
+                  prepare: Self.preparing(apply))
+    }
+
+    /// A consumer whose events are decoded before the transaction (see `Prepare`).
+    public init(
+        upstream: String,
+        feed: any RPCChannel,
+        database: any DatabaseWriter,
+        types: [String] = [],
+        batch: Int32 = 500,
+        logger: Logger,
+        prepare: @escaping Prepare
+    ) {
         self.batch = batch
         self.upstream = upstream
         self.feed = Forge_Common_V1_EventFeedClient(channel: feed)
         self.database = database
         self.types = types
-        self.apply = apply
+        self.prepare = prepare
         self.logger = logger
         self.lagGauge = Gauge(label: "forge_consumer_lag_events", dimensions: [("upstream", upstream)])
+    }
+
+    /// An `Apply` as a `Prepare` that does all its work in the transaction.
+    public static func preparing(_ apply: @escaping Apply) -> Prepare {
+        { event in { db in try apply(db, event) } }
     }
 
     /// Events the consumer is behind, and whether its last poll worked (for Health and /readyz).
@@ -65,23 +92,46 @@ public final class EventConsumer: Service, Sendable {
         }
     }
 
+    /// Polls until cancelled. A pull that brought events starts the next pull (after them)
+    /// before its own batch is written; a failure anywhere drops that pull and starts again
+    /// from the cursor in the database.
     private func loop() async {
         var failures = 0
+        var prefetched: Task<Pulled, any Error>?
+        defer { prefetched?.cancel() }
         while !Task.isCancelled {
-                do {
-                    _ = try await self.poll(waitMilliseconds: 10_000)
-                    failures = 0
-                } catch {
-                    if Task.isCancelled { break }
-                    failures += 1
-                    self.state.withLock {
-                        $0.healthy = false
-                        $0.lastError = "\(error)"
-                    }
-                    let delay = Self.retryBackoff.delay(attempt: failures - 1)
-                    self.logger.info("upstream feed unavailable", metadata: ["upstream": "\(self.upstream)", "error": "\(error)", "retry": "\(delay)"])
-                    try? await Task.sleep(for: delay)
+            do {
+                let pulled: Pulled
+                if let next = prefetched {
+                    prefetched = nil
+                    pulled = try await withTaskCancellationHandler { try await next.value } onCancel: { next.cancel() }
+                } else {
+                    let (after, incarnation) = try await database.read { db in try self.position(db) }
+                    pulled = try await pull(after: after, incarnation: incarnation, waitMilliseconds: 10_000)
                 }
+                if !pulled.writes.isEmpty, pulled.resync == nil {
+                    let after = pulled.appliedThrough, incarnation = pulled.response.incarnation
+                    prefetched = Task { try await self.pull(after: after, incarnation: incarnation, waitMilliseconds: 10_000) }
+                }
+                if try await settle(pulled) == nil {
+                    // The cursor is not where this pull started (another poll moved it).
+                    prefetched?.cancel()
+                    prefetched = nil
+                }
+                failures = 0
+            } catch {
+                prefetched?.cancel()
+                prefetched = nil
+                if Task.isCancelled { break }
+                failures += 1
+                self.state.withLock {
+                    $0.healthy = false
+                    $0.lastError = "\(error)"
+                }
+                let delay = Self.retryBackoff.delay(attempt: failures - 1)
+                self.logger.info("upstream feed unavailable", metadata: ["upstream": "\(self.upstream)", "error": "\(error)", "retry": "\(delay)"])
+                try? await Task.sleep(for: delay)
+            }
         }
     }
 
@@ -112,6 +162,23 @@ public final class EventConsumer: Service, Sendable {
     @discardableResult
     public func poll(waitMilliseconds: Int32) async throws -> Int {
         let (after, incarnation) = try await database.read { db in try self.position(db) }
+        return try await settle(try await pull(after: after, incarnation: incarnation, waitMilliseconds: waitMilliseconds)) ?? 0
+    }
+
+    /// One pull's answer with its events' writes prepared.
+    private struct Pulled: Sendable {
+        let after: UInt64
+        /// The outbox incarnation the cursor belonged to when pulled.
+        let incarnation: String
+        let response: Forge_Common_V1_PullResponse
+        let writes: [(seq: UInt64, write: PreparedWrite)]
+        /// Where to resume when the upstream's outbox is not the one the cursor was read from.
+        let resync: (resume: UInt64, notice: String)?
+        /// The cursor once this pull is applied.
+        var appliedThrough: UInt64 { max(response.events.last?.seq ?? 0, response.scannedThroughSeq, after) }
+    }
+
+    private func pull(after: UInt64, incarnation: String, waitMilliseconds: Int32) async throws -> Pulled {
         let response = try await feed.pull(
             .with {
                 $0.afterSeq = after
@@ -122,7 +189,16 @@ public final class EventConsumer: Service, Sendable {
             },
             options: CallOptions(timeout: .milliseconds(Int64(waitMilliseconds) + 5_000))
         )
-        if let (resume, notice) = Self.resync(after: after, incarnation: incarnation, response: response, upstream: upstream) {
+        let resync = Self.resync(after: after, incarnation: incarnation, response: response, upstream: upstream)
+        let writes = resync != nil ? [] : try response.events.map { (seq: $0.seq, write: try prepare($0)) }
+        return Pulled(after: after, incarnation: incarnation, response: response, writes: writes, resync: resync)
+    }
+
+    /// Applies a pull and advances the cursor in one transaction; the events applied, or nil
+    /// when the cursor is no longer where the pull started (nothing applied).
+    private func settle(_ pulled: Pulled) async throws -> Int? {
+        let response = pulled.response
+        if let (resume, notice) = pulled.resync {
             // The upstream was restored from a backup: resume where its copy ends. Nothing
             // pulled in this round is applied.
             try await database.write { db in try self.setPosition(db, seq: resume, incarnation: response.incarnation) }
@@ -130,27 +206,30 @@ public final class EventConsumer: Service, Sendable {
             state.withLock { $0.notice = notice }
             return 0
         }
-        let events = response.events
-        let through = max(events.last?.seq ?? 0, response.scannedThroughSeq)
-        if through > after || incarnation != response.incarnation {
-            try await database.write { db in
-                // Guard against a concurrent poll having applied these already.
+        let through = pulled.appliedThrough
+        var inSequence = true
+        if through > pulled.after || pulled.incarnation != response.incarnation {
+            inSequence = try await database.write { db in
+                // Guard against a concurrent poll having applied these already, or having
+                // moved the cursor back (a resync) after this pull started.
                 let current = try self.position(db).seq
-                for event in events where event.seq > current {
-                    try self.apply(db, event)
+                guard current >= pulled.after else { return false }
+                for (seq, write) in pulled.writes where seq > current {
+                    try write(db)
                 }
                 try self.setPosition(db, seq: max(through, current), incarnation: response.incarnation)
+                return true
             }
         }
-        let applied = max(through, after)
-        let lag = response.headSeq > applied ? response.headSeq - applied : 0
+        guard inSequence else { return nil }
+        let lag = response.headSeq > through ? response.headSeq - through : 0
         lagGauge.record(Int64(lag))
         state.withLock {
             $0.lag = lag
             $0.healthy = true
             $0.lastError = ""
         }
-        return events.count
+        return response.events.count
     }
 
     /// Where to go on when the upstream's outbox is no longer the one the cursor was read from,
