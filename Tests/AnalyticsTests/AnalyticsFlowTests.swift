@@ -178,6 +178,36 @@ struct AnalyticsFlowTests {
         #expect(try await figures(other) == first)
     }
 
+    @Test("an order's later event leaves exactly its lines and plan: a removed line goes, a changed instalment changes, the rest stay as they were")
+    func orderRowsFollowTheLatestEvent() async throws {
+        let fixture = try F()
+        var order = Forge_Orders_V1_Order.with {
+            $0.id = "o1"; $0.accountID = "acc_1"; $0.status = .approved; $0.currencyCode = "CNY"; $0.createdAt = F.daysAgo(30)
+            $0.total = .with { $0.currencyCode = "CNY"; $0.amountMicros = 300_000_000_000 }
+            $0.lines = [Int32(1), 2, 3].map { number in .with { $0.lineNo = number; $0.sku = "SKU-\(number)" } }
+            $0.paymentPlan = [Int32(1), 2, 3].map { number in .with { $0.number = number; $0.amount = .with { $0.amountMicros = 100_000_000_000 } } }
+        }
+        try await fixture.apply([F.event("orders", Forge_Orders_V1_OrderApproved.with { $0.order = order })])
+        order.status = .delivered
+        order.lines.remove(at: 1)
+        order.lines[1].production = .with { $0.status = .delivered; $0.deliveredAt = F.daysAgo(1) }
+        order.lines[1].deliveredOnTime = true
+        order.paymentPlan[0].paid = order.paymentPlan[0].amount
+        order.paymentPlan[0].paidAt = F.daysAgo(2)
+        let delivered = F.event("orders", Forge_Orders_V1_OrderDelivered.with { $0.order = order })
+        try await fixture.apply([delivered, delivered])
+        let (status, lines, plan) = try await fixture.database.read { db in
+            (try Int.fetchOne(db, sql: "SELECT status FROM order_fact WHERE order_id = 'o1'"),
+             try Row.fetchAll(db, sql: "SELECT line_no, sku, delivered_at IS NOT NULL, on_time FROM order_line WHERE order_id = 'o1' ORDER BY line_no")
+                .map { "\($0[0] as Int) \($0[1] as String) \($0[2] as Bool) \($0[3] as Bool)" },
+             try Row.fetchAll(db, sql: "SELECT number, paid_micros, paid_at IS NOT NULL FROM installment WHERE order_id = 'o1' ORDER BY number")
+                .map { "\($0[0] as Int) \($0[1] as Int64) \($0[2] as Bool)" })
+        }
+        #expect(status == Forge_Orders_V1_OrderStatus.delivered.rawValue)
+        #expect(lines == ["1 SKU-1 false false", "3 SKU-3 true true"])
+        #expect(plan == ["1 100000000000 true", "2 0 false", "3 0 false"])
+    }
+
     @Test("a merged customer's figures follow the survivor; an erased contact finds nothing personal to anonymise")
     func mergeAndErase() async throws {
         let fixture = try F()
