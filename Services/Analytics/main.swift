@@ -9,7 +9,7 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
     let handler = AnalyticsHandler(database: setup.database, clock: setup.clock)
     handler.register(in: &setup.router)
     AnalyticsAccess.declare(in: &setup.access)
-    let feeds: [(String, [String], EventConsumer.Prepare)] = [
+    let feeds: [(String, [String], EventConsumer.PrepareBatch)] = [
         ("accounts", UpstreamEvents.accountsTypes, EventConsumer.preparing(UpstreamEvents.applyAccounts)),
         ("pipeline", UpstreamEvents.pipelineTypes, EventConsumer.preparing(UpstreamEvents.applyPipeline)),
         ("orders", UpstreamEvents.ordersTypes, UpstreamEvents.prepareOrders),
@@ -23,8 +23,8 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
             upstream: upstream, feed: try setup.client(of: upstream), database: setup.database, types: types,
             // Analytics writes nothing else: the feed's largest batch per transaction.
             batch: 1_000, logger: setup.logger
-        ) { event in
-            let write = try prepare(event)
+        ) { events in
+            let write = try prepare(events)
             return { db in
                 try write(db)
                 cache.changed(db)

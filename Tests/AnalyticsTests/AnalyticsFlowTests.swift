@@ -178,34 +178,46 @@ struct AnalyticsFlowTests {
         #expect(try await figures(other) == first)
     }
 
-    @Test("an order's later event leaves exactly its lines and plan: a removed line goes, a changed instalment changes, the rest stay as they were")
+    @Test("an order's later event leaves exactly its lines and plan — one by one or in one pull: a removed line goes, a changed instalment changes, the rest stay")
     func orderRowsFollowTheLatestEvent() async throws {
-        let fixture = try F()
         var order = Forge_Orders_V1_Order.with {
             $0.id = "o1"; $0.accountID = "acc_1"; $0.status = .approved; $0.currencyCode = "CNY"; $0.createdAt = F.daysAgo(30)
             $0.total = .with { $0.currencyCode = "CNY"; $0.amountMicros = 300_000_000_000 }
             $0.lines = [Int32(1), 2, 3].map { number in .with { $0.lineNo = number; $0.sku = "SKU-\(number)" } }
             $0.paymentPlan = [Int32(1), 2, 3].map { number in .with { $0.number = number; $0.amount = .with { $0.amountMicros = 100_000_000_000 } } }
         }
-        try await fixture.apply([F.event("orders", Forge_Orders_V1_OrderApproved.with { $0.order = order })])
+        let approved = F.event("orders", Forge_Orders_V1_OrderApproved.with { $0.order = order }).event
         order.status = .delivered
         order.lines.remove(at: 1)
         order.lines[1].production = .with { $0.status = .delivered; $0.deliveredAt = F.daysAgo(1) }
         order.lines[1].deliveredOnTime = true
         order.paymentPlan[0].paid = order.paymentPlan[0].amount
         order.paymentPlan[0].paidAt = F.daysAgo(2)
-        let delivered = F.event("orders", Forge_Orders_V1_OrderDelivered.with { $0.order = order })
-        try await fixture.apply([delivered, delivered])
-        let (status, lines, plan) = try await fixture.database.read { db in
-            (try Int.fetchOne(db, sql: "SELECT status FROM order_fact WHERE order_id = 'o1'"),
-             try Row.fetchAll(db, sql: "SELECT line_no, sku, delivered_at IS NOT NULL, on_time FROM order_line WHERE order_id = 'o1' ORDER BY line_no")
-                .map { "\($0[0] as Int) \($0[1] as String) \($0[2] as Bool) \($0[3] as Bool)" },
-             try Row.fetchAll(db, sql: "SELECT number, paid_micros, paid_at IS NOT NULL FROM installment WHERE order_id = 'o1' ORDER BY number")
-                .map { "\($0[0] as Int) \($0[1] as Int64) \($0[2] as Bool)" })
+        let delivered = F.event("orders", Forge_Orders_V1_OrderDelivered.with { $0.order = order }).event
+        // Another order in the same pull, with its account merged into acc_9 before.
+        let other = F.event("orders", Forge_Orders_V1_OrderCreated.with {
+            $0.order = .with { $0.id = "o2"; $0.accountID = "acc_2"; $0.lines = [.with { $0.lineNo = 1; $0.sku = "SKU-1" }] }
+        }).event
+
+        for batches in [[[approved], [delivered], [delivered], [other]], [[approved, other, delivered, delivered]]] {
+            let fixture = try F()
+            try await fixture.database.write { db in
+                try UpstreamEvents.merge(db, ["acc_2"], into: "acc_9")
+                for batch in batches { try UpstreamEvents.prepareOrders(batch)(db) }
+            }
+            let (status, lines, plan, accounts) = try await fixture.database.read { db in
+                (try Int.fetchOne(db, sql: "SELECT status FROM order_fact WHERE order_id = 'o1'"),
+                 try Row.fetchAll(db, sql: "SELECT line_no, sku, delivered_at IS NOT NULL, on_time FROM order_line WHERE order_id = 'o1' ORDER BY line_no")
+                    .map { "\($0[0] as Int) \($0[1] as String) \($0[2] as Bool) \($0[3] as Bool)" },
+                 try Row.fetchAll(db, sql: "SELECT number, paid_micros, paid_at IS NOT NULL FROM installment WHERE order_id = 'o1' ORDER BY number")
+                    .map { "\($0[0] as Int) \($0[1] as Int64) \($0[2] as Bool)" },
+                 try String.fetchAll(db, sql: "SELECT account_id FROM order_fact UNION ALL SELECT account_id FROM order_line ORDER BY 1"))
+            }
+            #expect(status == Forge_Orders_V1_OrderStatus.delivered.rawValue, "\(batches.count) pulls")
+            #expect(lines == ["1 SKU-1 false false", "3 SKU-3 true true"], "\(batches.count) pulls")
+            #expect(plan == ["1 100000000000 true", "2 0 false", "3 0 false"], "\(batches.count) pulls")
+            #expect(accounts == ["acc_1", "acc_1", "acc_1", "acc_9", "acc_9"], "\(batches.count) pulls")
         }
-        #expect(status == Forge_Orders_V1_OrderStatus.delivered.rawValue)
-        #expect(lines == ["1 SKU-1 false false", "3 SKU-3 true true"])
-        #expect(plan == ["1 100000000000 true", "2 0 false", "3 0 false"])
     }
 
     @Test("a merged customer's figures follow the survivor; an erased contact finds nothing personal to anonymise")

@@ -80,123 +80,15 @@ enum UpstreamEvents {
     // MARK: orders
 
     static func applyOrders(_ db: Database, _ event: Forge_Common_V1_Event) throws {
-        try prepareOrders(event)(db)
+        try OrderRows([event]).write(db)
     }
 
-    /// The orders feed is the largest (five or more events per order, each carrying the whole
-    /// order): its payloads are decoded before the transaction, while the consumer's previous
-    /// batch is being written.
-    static func prepareOrders(_ event: Forge_Common_V1_Event) throws -> EventConsumer.PreparedWrite {
-        let order: Forge_Orders_V1_Order
-        switch event.type {
-        case "ProductUpserted":
-            let product = try Forge_Orders_V1_ProductUpserted(serializedBytes: event.payload).product
-            return { db in
-                try db.execute(cached: "INSERT OR REPLACE INTO product (sku, product_line) VALUES (?, ?)", arguments: [product.sku, product.productLine])
-            }
-        case "InvoiceIssued":
-            let issued = try Forge_Orders_V1_InvoiceIssued(serializedBytes: event.payload)
-            return { db in
-                try saveInstallment(db, issued.installment, orderID: issued.orderID, accountID: try survivor(db, issued.accountID), currency: "")
-            }
-        case "OrderCreated": order = try Forge_Orders_V1_OrderCreated(serializedBytes: event.payload).order
-        case "OrderImported": order = try Forge_Orders_V1_OrderImported(serializedBytes: event.payload).order
-        case "OrderUpdated": order = try Forge_Orders_V1_OrderUpdated(serializedBytes: event.payload).order
-        case "OrderCreditHold": order = try Forge_Orders_V1_OrderCreditHold(serializedBytes: event.payload).order
-        case "OrderApproved": order = try Forge_Orders_V1_OrderApproved(serializedBytes: event.payload).order
-        case "OrderReleased": order = try Forge_Orders_V1_OrderReleased(serializedBytes: event.payload).order
-        case "OrderAcknowledged": order = try Forge_Orders_V1_OrderAcknowledged(serializedBytes: event.payload).order
-        case "OrderCancelled": order = try Forge_Orders_V1_OrderCancelled(serializedBytes: event.payload).order
-        case "OrderDelivered": order = try Forge_Orders_V1_OrderDelivered(serializedBytes: event.payload).order
-        case "PaymentRecorded": order = try Forge_Orders_V1_PaymentRecorded(serializedBytes: event.payload).order
-        default: return { _ in }
-        }
-        return { db in try saveOrder(db, order) }
+    /// The orders feed's pull decoded before the transaction (while the consumer's previous
+    /// batch is being written) and written as rows in a few statements (see `OrderRows`).
+    static func prepareOrders(_ events: [Forge_Common_V1_Event]) throws -> EventConsumer.PreparedWrite {
+        let rows = try OrderRows(events)
+        return { db in try rows.write(db) }
     }
-
-    /// The order as it stands: its row, its lines, its payment plan. Every event of an order
-    /// carries all of it while one event changes a row or two (a status, an instalment paid),
-    /// so rows are upserted where they differ — an unchanged row is not rewritten with its
-    /// indexes — and the lines and the plan go in one statement each.
-    static func saveOrder(_ db: Database, _ order: Forge_Orders_V1_Order) throws {
-        let accountID = try survivor(db, order.accountID)
-        let currency = order.currencyCode
-        try db.execute(cached: """
-            INSERT INTO order_fact (order_id, account_id, ordered_at, status, revenue_micros, margin_micros) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(order_id) DO UPDATE SET account_id = excluded.account_id, ordered_at = excluded.ordered_at, status = excluded.status,
-                revenue_micros = excluded.revenue_micros, margin_micros = excluded.margin_micros
-            WHERE (account_id, ordered_at, status, revenue_micros, margin_micros)
-                IS NOT (excluded.account_id, excluded.ordered_at, excluded.status, excluded.revenue_micros, excluded.margin_micros)
-            """, arguments: [order.id, accountID, order.createdAt.timeIntervalSince1970, order.status.rawValue,
-                             AnalyticsStore.cnyMicros(order.total, currency: currency), AnalyticsStore.cnyMicros(order.margin, currency: currency)])
-        // Lines the order no longer has go; the others are upserted.
-        var lineNumbers: StatementArguments = [order.id]
-        var lines: StatementArguments = []
-        for line in order.lines {
-            let delivered = line.production.status == .delivered
-                ? (line.production.hasDeliveredAt ? line.production.deliveredAt : order.deliveredAt).timeIntervalSince1970 : nil
-            lineNumbers += [line.lineNo]
-            lines += [order.id, line.lineNo, accountID, line.sku, delivered, line.deliveredOnTime]
-        }
-        try db.execute(cached: staleLines.sql(order.lines.count), arguments: lineNumbers)
-        if !order.lines.isEmpty {
-            try db.execute(cached: linesUpsert.sql(order.lines.count), arguments: lines)
-        }
-        if !order.paymentPlan.isEmpty {
-            var installments: StatementArguments = []
-            for installment in order.paymentPlan {
-                installments += installmentArguments(installment, orderID: order.id, accountID: accountID, currency: currency)
-            }
-            try db.execute(cached: installmentsUpsert.sql(order.paymentPlan.count), arguments: installments)
-        }
-    }
-
-    static func saveInstallment(_ db: Database, _ installment: Forge_Orders_V1_Installment, orderID: String, accountID: String, currency: String) throws {
-        try db.execute(cached: installmentsUpsert.sql(1),
-                       arguments: installmentArguments(installment, orderID: orderID, accountID: accountID, currency: currency))
-    }
-
-    private static func installmentArguments(_ installment: Forge_Orders_V1_Installment, orderID: String, accountID: String, currency: String) -> StatementArguments {
-        [orderID, installment.number, accountID, AnalyticsStore.cnyMicros(installment.amount, currency: currency),
-         installment.hasInvoicedAt ? installment.invoicedAt.timeIntervalSince1970 : nil,
-         installment.hasDueAt ? installment.dueAt.timeIntervalSince1970 : nil,
-         AnalyticsStore.cnyMicros(installment.paid, currency: currency),
-         installment.hasPaidAt ? installment.paidAt.timeIntervalSince1970 : nil]
-    }
-
-    /// A statement whose text repeats one part per row (or per value); the texts for the
-    /// common counts are made once.
-    private struct Repeating: Sendable {
-        private let make: @Sendable (Int) -> String
-        private let common: [String]
-
-        init(_ head: String, repeating part: String, _ tail: String = "") {
-            let make: @Sendable (Int) -> String = { head + Array(repeating: part, count: $0).joined(separator: ", ") + tail }
-            self.make = make
-            self.common = (0..<9).map(make)
-        }
-
-        func sql(_ count: Int) -> String { count < common.count ? common[count] : make(count) }
-    }
-
-    private static let linesUpsert = Repeating(
-        "INSERT INTO order_line (order_id, line_no, account_id, sku, delivered_at, on_time) VALUES ", repeating: "(?, ?, ?, ?, ?, ?)", """
-             ON CONFLICT(order_id, line_no) DO UPDATE SET account_id = excluded.account_id, sku = excluded.sku,
-                delivered_at = excluded.delivered_at, on_time = excluded.on_time
-            WHERE (account_id, sku, delivered_at, on_time) IS NOT (excluded.account_id, excluded.sku, excluded.delivered_at, excluded.on_time)
-            """)
-
-    private static let installmentsUpsert = Repeating(
-        "INSERT INTO installment (order_id, number, account_id, amount_micros, invoiced_at, due_at, paid_micros, paid_at) VALUES ",
-        repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", """
-             ON CONFLICT(order_id, number) DO UPDATE SET account_id = excluded.account_id, amount_micros = excluded.amount_micros,
-                invoiced_at = excluded.invoiced_at, due_at = excluded.due_at, paid_micros = excluded.paid_micros, paid_at = excluded.paid_at
-            WHERE (account_id, amount_micros, invoiced_at, due_at, paid_micros, paid_at)
-                IS NOT (excluded.account_id, excluded.amount_micros, excluded.invoiced_at, excluded.due_at, excluded.paid_micros, excluded.paid_at)
-            """)
-
-    /// The lines of an order other than those kept (`line_no NOT IN ()` keeps none).
-    private static let staleLines = Repeating("DELETE FROM order_line WHERE order_id = ? AND line_no NOT IN (", repeating: "?", ")")
 
     // MARK: pipeline
 

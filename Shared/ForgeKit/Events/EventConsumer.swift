@@ -13,21 +13,23 @@ import Synchronization
 /// upstream is unavailable it backs off and retries; nothing is lost, it catches up on return.
 ///
 /// A consumer catching up keeps both sides busy: while one batch is written, the next is
-/// already pulled and turned into its writes (`Prepare`: decoding an event's payload happens
+/// already pulled and turned into its write (`PrepareBatch`: decoding the payloads happens
 /// outside the transaction, on another thread than the one database writer).
 public final class EventConsumer: Service, Sendable {
     /// Applies one event inside the consumer's write transaction.
     public typealias Apply = @Sendable (Database, Forge_Common_V1_Event) throws -> Void
-    /// What one event writes, worked out before the transaction: decode the payload here and
-    /// return the write, which runs inside it. Throwing fails the pull like a failed apply.
-    public typealias Prepare = @Sendable (Forge_Common_V1_Event) throws -> PreparedWrite
+    /// A pull's events (in feed order) turned into one write, worked out before the
+    /// transaction: decode the payloads here and return the write, which runs inside it (and
+    /// may write many events' rows in a few statements). Throwing fails the pull like a
+    /// failed apply.
+    public typealias PrepareBatch = @Sendable ([Forge_Common_V1_Event]) throws -> PreparedWrite
     public typealias PreparedWrite = @Sendable (Database) throws -> Void
 
     public let upstream: String
     private let feed: Forge_Common_V1_EventFeedClient
     private let database: any DatabaseWriter
     private let types: [String]
-    private let prepare: Prepare
+    private let prepare: PrepareBatch
     private let logger: Logger
     private let batch: Int32
     private let lagGauge: Gauge
@@ -49,10 +51,10 @@ public final class EventConsumer: Service, Sendable {
         apply: @escaping Apply
     ) {
         self.init(upstream: upstream, feed: feed, database: database, types: types, batch: batch, logger: logger,
-                  prepare: Self.preparing(apply))
+                  prepareBatch: Self.preparing(apply))
     }
 
-    /// A consumer whose events are decoded before the transaction (see `Prepare`).
+    /// A consumer that writes each pull's events together (see `PrepareBatch`).
     public init(
         upstream: String,
         feed: any RPCChannel,
@@ -60,7 +62,7 @@ public final class EventConsumer: Service, Sendable {
         types: [String] = [],
         batch: Int32 = 500,
         logger: Logger,
-        prepare: @escaping Prepare
+        prepareBatch prepare: @escaping PrepareBatch
     ) {
         self.batch = batch
         self.upstream = upstream
@@ -72,9 +74,13 @@ public final class EventConsumer: Service, Sendable {
         self.lagGauge = Gauge(label: "forge_consumer_lag_events", dimensions: [("upstream", upstream)])
     }
 
-    /// An `Apply` as a `Prepare` that does all its work in the transaction.
-    public static func preparing(_ apply: @escaping Apply) -> Prepare {
-        { event in { db in try apply(db, event) } }
+    /// An `Apply` as a `PrepareBatch` that does all its work in the transaction.
+    public static func preparing(_ apply: @escaping Apply) -> PrepareBatch {
+        { events in
+            { db in
+                for event in events { try apply(db, event) }
+            }
+        }
     }
 
     /// Events the consumer is behind, and whether its last poll worked (for Health and /readyz).
@@ -109,7 +115,7 @@ public final class EventConsumer: Service, Sendable {
                     let (after, incarnation) = try await database.read { db in try self.position(db) }
                     pulled = try await pull(after: after, incarnation: incarnation, waitMilliseconds: 10_000)
                 }
-                if !pulled.writes.isEmpty, pulled.resync == nil {
+                if !pulled.response.events.isEmpty, pulled.resync == nil {
                     let after = pulled.appliedThrough, incarnation = pulled.response.incarnation
                     prefetched = Task { try await self.pull(after: after, incarnation: incarnation, waitMilliseconds: 10_000) }
                 }
@@ -171,7 +177,8 @@ public final class EventConsumer: Service, Sendable {
         /// The outbox incarnation the cursor belonged to when pulled.
         let incarnation: String
         let response: Forge_Common_V1_PullResponse
-        let writes: [(seq: UInt64, write: PreparedWrite)]
+        /// The events' write, for a cursor where this pull started.
+        let write: PreparedWrite
         /// Where to resume when the upstream's outbox is not the one the cursor was read from.
         let resync: (resume: UInt64, notice: String)?
         /// The cursor once this pull is applied.
@@ -190,8 +197,9 @@ public final class EventConsumer: Service, Sendable {
             options: CallOptions(timeout: .milliseconds(Int64(waitMilliseconds) + 5_000))
         )
         let resync = Self.resync(after: after, incarnation: incarnation, response: response, upstream: upstream)
-        let writes = resync != nil ? [] : try response.events.map { (seq: $0.seq, write: try prepare($0)) }
-        return Pulled(after: after, incarnation: incarnation, response: response, writes: writes, resync: resync)
+        let nothing: PreparedWrite = { _ in }
+        let write = resync != nil || response.events.isEmpty ? nothing : try prepare(response.events)
+        return Pulled(after: after, incarnation: incarnation, response: response, write: write, resync: resync)
     }
 
     /// Applies a pull and advances the cursor in one transaction; the events applied, or nil
@@ -214,8 +222,10 @@ public final class EventConsumer: Service, Sendable {
                 // moved the cursor back (a resync) after this pull started.
                 let current = try self.position(db).seq
                 guard current >= pulled.after else { return false }
-                for (seq, write) in pulled.writes where seq > current {
-                    try write(db)
+                if current == pulled.after {
+                    try pulled.write(db)
+                } else if current < through {
+                    try self.prepare(response.events.filter { $0.seq > current })(db)
                 }
                 try self.setPosition(db, seq: max(through, current), incarnation: response.incarnation)
                 return true
