@@ -124,6 +124,21 @@ struct KpiRulesTests {
         #expect(Self.close(k["hhi"]!.value, 3088.89) && k["hhi"]?.denominator == 4)
     }
 
+    @Test("concentration over more than ten customers: the ten largest, in order, whatever the order of the accounts")
+    func topTenOfMany() {
+        var facts = Facts()
+        // Twelve customers with revenue 1…12 (×100), listed in a shuffled order.
+        let revenues: [Double] = [700, 1200, 100, 900, 300, 1100, 500, 200, 1000, 400, 800, 600]
+        facts.accounts = revenues.indices.map { .init(id: "acc\($0)", name: "客户\($0)", region: "华东", industry: "电子", ownerID: "rep-a", team: "east") }
+        facts.orders = revenues.enumerated().map { .init(id: "o\($0.offset)", accountID: "acc\($0.offset)", orderedAt: Self.at(10), booked: true, revenue: $0.element, margin: 0) }
+        let k = Dictionary(uniqueKeysWithValues: KpiRules.compute(facts, scope: .all, from: Self.from, to: Self.to).map { ($0.key, $0) })
+        // Total 7,800; the ten largest leave out 100 and 200 → 7,500 / 7,800.
+        #expect(k["top10_share"]?.numerator == 7_500 && k["top10_share"]?.denominator == 7_800)
+        // HHI = Σ (r / 7,800 × 100)² = Σ r² (6,500,000) / 7,800² × 10,000.
+        #expect(Self.close(k["hhi"]!.value, 6_500_000 / (7_800.0 * 7_800) * 10_000) && k["hhi"]?.denominator == 12)
+        #expect(k["hhi"]?.parts.map { ($0.value * 100).rounded() / 100 } == [1200, 1100, 1000, 900, 800, 700, 600, 500, 400, 300].map { ($0 / 7_800 * 10_000).rounded() / 100 })
+    }
+
     @Test("the funnel, win rate and sales cycle")
     func funnel() {
         let k = Self.kpis()

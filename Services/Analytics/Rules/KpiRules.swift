@@ -83,8 +83,12 @@ enum KpiRules {
         /// Who was an active customer at a moment, once per moment for all the figures of one
         /// question (retention, churn and CLV ask for the same moments: a pass over every order each).
         var active: [Double: [Bool]] = [:]
-        /// Each buying customer's revenue in [from, to), largest first (top-10 share and HHI).
-        var ranking: [[Double]: [Double]] = [:]
+        /// The customers' revenue in [from, to) (top-10 share and HHI).
+        var ranking: [[Double]: Ranking] = [:]
+        /// Booked orders' sums in [from, to) (revenue, orders and AOV ask for the same).
+        var booked: [[Double]: (revenue: Double, margin: Double, count: Int)] = [:]
+        /// The sales reps who own accounts in the slice.
+        lazy var reps = Set(accounts.lazy.map(\.ownerID).filter { !$0.isEmpty })
         /// Receivables' ageing and the invoiced sum by [moment, from, to] (receivables and DSO).
         var aged: [[Double]: (buckets: [Bucket], invoiced: Double)] = [:]
 
@@ -121,13 +125,13 @@ enum KpiRules {
         let inPeriod = { (t: Double) in t >= from && t < to }
         switch key {
         case "revenue":
-            let revenue = booked(s.orders, from: from, to: to).revenue
+            let revenue = booked(s, from: from, to: to).revenue
             return total(key, L("营业收入", "Revenue"), revenue, L("已下订单金额（元）", "Booked order value (CNY)"), unit: "CNY", formula: L("Σ 已确认订单金额", "Σ booked order value"))
         case "orders":
-            let count = booked(s.orders, from: from, to: to).count
+            let count = booked(s, from: from, to: to).count
             return total(key, L("订单数", "Orders"), Double(count), L("已下订单数", "Booked orders"), unit: "count", formula: L("已确认订单数", "Booked orders"))
         case "aov":
-            let booked = booked(s.orders, from: from, to: to)
+            let booked = booked(s, from: from, to: to)
             return ratio(key, L("客单价 (AOV)", "Average order value (AOV)"), booked.revenue, L("收入", "Revenue"), Double(booked.count), L("订单数", "Orders"),
                          unit: "CNY", formula: L("客单价 = 收入 / 订单数", "AOV = revenue / orders"))
         case "retention", "churn":
@@ -177,7 +181,7 @@ enum KpiRules {
                 if before[slot] { previous += 1 }
                 if before[slot] && !now[slot] { gone += 1 }
             }
-            let margin = booked(s.orders, from: yearAgo, to: to).margin
+            let margin = booked(s, from: yearAgo, to: to).margin
             let churn = previous == 0 ? 0 : Double(gone) / Double(previous)
             let years = churn > 0 ? min(10, 1 / churn) : 10
             let perCustomer = current == 0 ? 0 : margin / Double(current)
@@ -248,29 +252,28 @@ enum KpiRules {
             return ratio(key, L("应收账款周转天数 (DSO)", "Days sales outstanding (DSO)"), receivables, L("期末应收账款", "Receivables at the end"), credit, L("期间赊销额（已开票）", "Credit sales in the period (invoiced)"),
                          scale: days, unit: "days", formula: L("DSO = 应收账款 / 期间赊销额 × 天数", "DSO = receivables / credit sales in the period × days"), parts: [(L("天数", "Days"), days)])
         case "top10_share", "hhi":
-            let revenue = ranking(s, from: from, to: to)
-            let total = revenue.reduce(0, +)
-            let shares = revenue.map { total > 0 ? $0 / total * 100 : 0 }
+            let ranking = ranking(s, from: from, to: to)
+            let total = ranking.total
             if key == "top10_share" {
-                let top = revenue.prefix(10).reduce(0, +)
-                return ratio(key, L("前十大客户集中度", "Top-10 customer share"), top, L("前十大客户收入", "Revenue of the top 10 customers"), total, L("总收入", "Total revenue"), scale: 100, unit: "%",
+                return ratio(key, L("前十大客户集中度", "Top-10 customer share"), ranking.top.reduce(0, +), L("前十大客户收入", "Revenue of the top 10 customers"), total, L("总收入", "Total revenue"), scale: 100, unit: "%",
                              formula: L("前十大客户集中度 = 前十大客户收入 / 总收入", "Top-10 share = revenue of the top 10 customers / total revenue"))
             }
+            // Σ (revenue / total × 100)² = Σ revenue² × (100 / total)².
             var kpi = total > 0
-                ? ratio(key, L("赫芬达尔指数 (HHI)", "Herfindahl index (HHI)"), shares.reduce(0) { $0 + $1 * $1 }, L("Σ（占比 %）²", "Σ (share %)²"), 1, "", unit: "index",
-                        formula: L("HHI = Σ（各客户收入占比 %）²，0–10,000", "HHI = Σ (each customer's revenue share %)², 0–10,000"), parts: shares.prefix(10).enumerated().map { (L("第 \($0.offset + 1) 大客户占比 (%)", "Share of customer no. \($0.offset + 1) (%)"), $0.element) })
+                ? ratio(key, L("赫芬达尔指数 (HHI)", "Herfindahl index (HHI)"), ranking.sumOfSquares * (100 / total) * (100 / total), L("Σ（占比 %）²", "Σ (share %)²"), 1, "", unit: "index",
+                        formula: L("HHI = Σ（各客户收入占比 %）²，0–10,000", "HHI = Σ (each customer's revenue share %)², 0–10,000"),
+                        parts: ranking.top.enumerated().map { (L("第 \($0.offset + 1) 大客户占比 (%)", "Share of customer no. \($0.offset + 1) (%)"), $0.element / total * 100) })
                 : ratio(key, L("赫芬达尔指数 (HHI)", "Herfindahl index (HHI)"), 0, L("Σ（占比 %）²", "Σ (share %)²"), 0, "", unit: "index", formula: L("HHI = Σ（各客户收入占比 %）²，0–10,000", "HHI = Σ (each customer's revenue share %)², 0–10,000"))
-            kpi.denominator = Double(revenue.count)
+            kpi.denominator = Double(ranking.customers)
             kpi.denominatorLabel = L("有收入的客户数", "Customers with revenue")
             return kpi
         case "active_users":
             let authors = Set(s.activities.filter { inPeriod($0.at) }.map(\.authorID))
-            let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty })
-            return ratio(key, L("活跃用户", "Active users"), Double(authors.count), L("记录过跟进的用户数", "Users who logged an activity"), Double(reps.union(authors).count), L("销售及记录人", "Reps and authors"),
+            return ratio(key, L("活跃用户", "Active users"), Double(authors.count), L("记录过跟进的用户数", "Users who logged an activity"), Double(s.reps.union(authors).count), L("销售及记录人", "Reps and authors"),
                          unit: "count", formula: L("活跃用户 = 期间记录过跟进的用户", "Active users = users who logged an activity in the period"), valueIsNumerator: true)
         case "activities_per_rep_week":
             let count = s.activities.filter { inPeriod($0.at) }.count
-            let reps = Set(s.accounts.map(\.ownerID).filter { !$0.isEmpty }).count
+            let reps = s.reps.count
             let weeks = (to - from) / (7 * Facts.day)
             return ratio(key, L("人均周活动数", "Activities per rep per week"), Double(count), L("跟进记录数", "Activities logged"), Double(reps) * weeks, L("销售人数 × 周数", "Reps × weeks"),
                          unit: "per rep per week", formula: L("跟进记录数 /（销售人数 × 周数）", "Activities logged / (reps × weeks)"), parts: [(L("销售人数", "Reps"), Double(reps)), (L("周数", "Weeks"), weeks)])
@@ -343,8 +346,16 @@ enum KpiRules {
         return accounts
     }
 
-    /// Each customer's booked revenue in [from, to) for those who bought, largest first.
-    static func ranking(_ s: Slice, from: Double, to: Double) -> [Double] {
+    /// The customers who bought in a period: their revenue's total and sum of squares, how
+    /// many they are, and the ten largest (descending) — what top-10 share and HHI need,
+    /// without sorting a hundred thousand customers.
+    struct Ranking {
+        var total = 0.0, sumOfSquares = 0.0, customers = 0
+        var top: [Double] = []
+    }
+
+    /// Each customer's booked revenue in [from, to), ranked once per slice and period.
+    static func ranking(_ s: Slice, from: Double, to: Double) -> Ranking {
         if let known = s.ranking[[from, to]] { return known }
         var perAccount = [Double](repeating: 0, count: s.slots)
         var bought = [Bool](repeating: false, count: s.slots)
@@ -352,9 +363,27 @@ enum KpiRules {
             perAccount[Int(order.account)] += order.revenue
             bought[Int(order.account)] = true
         }
-        let revenue = zip(perAccount, bought).compactMap { $1 ? $0 : nil }.sorted(by: >)
-        s.ranking[[from, to]] = revenue
-        return revenue
+        var ranking = Ranking()
+        for slot in 0..<s.slots where bought[slot] {
+            let revenue = perAccount[slot]
+            ranking.total += revenue
+            ranking.sumOfSquares += revenue * revenue
+            ranking.customers += 1
+            if ranking.top.count < 10 || revenue > ranking.top[ranking.top.count - 1] {
+                ranking.top.insert(revenue, at: ranking.top.firstIndex { $0 < revenue } ?? ranking.top.count)
+                if ranking.top.count > 10 { ranking.top.removeLast() }
+            }
+        }
+        s.ranking[[from, to]] = ranking
+        return ranking
+    }
+
+    /// `booked(_:from:to:)` of a slice's orders, once per slice and period.
+    static func booked(_ s: Slice, from: Double, to: Double) -> (revenue: Double, margin: Double, count: Int) {
+        if let known = s.booked[[from, to]] { return known }
+        let sums = booked(s.orders, from: from, to: to)
+        s.booked[[from, to]] = sums
+        return sums
     }
 
     /// Booked orders ordered in [from, to): revenue, margin, how many.
