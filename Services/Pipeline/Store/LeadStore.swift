@@ -44,7 +44,7 @@ struct LeadStore: Sendable {
     }
 
     static func lead(_ db: Database, id: String) throws -> Forge_Pipeline_V1_Lead? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM lead WHERE id = ?", arguments: [id])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM lead WHERE id = ?"), arguments: [id])
             .map { try Forge_Pipeline_V1_Lead(serializedBytes: $0) }
     }
 

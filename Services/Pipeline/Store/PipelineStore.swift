@@ -207,7 +207,7 @@ struct PipelineStore: Sendable {
         init() {}
 
         func prepared(_ db: Database) throws -> Prepared {
-            let version = try Int64.fetchOne(db, sql: "SELECT version FROM pipeline_settings WHERE id = 1") ?? 0
+            let version = try Int64.fetchOne(db.cachedStatement(sql: "SELECT version FROM pipeline_settings WHERE id = 1")) ?? 0
             if let cached = current.withLock({ $0 }), cached.settings.version == version { return cached }
             let prepared = Prepared(try PipelineStore.settings(db))
             current.withLock { $0 = prepared }
@@ -242,7 +242,7 @@ struct PipelineStore: Sendable {
     /// Creates a task (once per id: a job that runs twice, or a retried call, adds nothing).
     @discardableResult
     static func createTask(_ db: Database, _ task: Forge_Pipeline_V1_Task, at now: Date) throws -> Bool {
-        try db.execute(sql: """
+        try db.execute(cached: """
             INSERT OR IGNORE INTO task (id, owner_id, kind, done, due_at, lead_id, opportunity_id, account_id, payload)
             VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)
             """, arguments: [task.id, task.ownerID, task.kind, task.dueAt.date.timeIntervalSince1970, task.leadID,

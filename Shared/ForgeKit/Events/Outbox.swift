@@ -56,7 +56,8 @@ public enum Outbox {
         }
         sql += " ORDER BY seq LIMIT ?"
         arguments += [limit]
-        return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        // A consumer asks with the same types every time: the statement is prepared once.
+        return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { row in
             var event = Forge_Common_V1_Event()
             event.seq = UInt64(row["seq"] as Int64)
             event.eventID = row["event_id"]
@@ -70,7 +71,7 @@ public enum Outbox {
 
     /// The highest seq written so far (0 when empty).
     public static func headSeq(_ db: Database) throws -> UInt64 {
-        UInt64(try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox") ?? 0)
+        UInt64(try Int64.fetchOne(db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM outbox")) ?? 0)
     }
 
     /// The outbox's incarnation and the last seq before it began.
