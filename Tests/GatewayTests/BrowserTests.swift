@@ -331,6 +331,9 @@ struct BrowserTests {
         #expect(english.body.contains("Net Promoter Score (NPS)") && english.body.contains("NPS = share of promoters (9–10) − share of detractors (0–6)"),
                 "the analytics process wrote its KPI in the caller's language")
         #expect(!english.body.contains("净推荐值") && !english.body.contains("退出") && !english.body.contains("筛选"), "not both side by side")
+        // The sections' headings too, after a Chinese page was served first.
+        #expect(chinese.body.contains("客户之声") && english.body.contains("Voice of the customer") && english.body.contains("Sales and customers"))
+        #expect(!english.body.contains("客户之声") && !english.body.contains("销售与客户"), "the headings in the page's language")
         #expect(english.headers["vary"]?.contains("Accept-Language") == true)
         let switched = try await HTTPTestClient.request(port: stack.httpPort, "GET", "/accounts/\(ids[0])?lang=en", headers: ["Cookie": session, "Accept-Language": "zh-CN"])
         #expect(switched.headers["set-cookie"]?.hasPrefix("forge_lang=en;") == true)

@@ -152,14 +152,18 @@ struct AnalyticsPages: Sendable {
         """
     }
 
-    static let groups: [(String, [String])] = [
-        (L("销售与客户", "Sales and customers"), ["revenue", "orders", "aov", "retention", "churn", "repeat_purchase_rate", "ltv", "clv", "top10_share", "hhi"]),
-        (L("客户之声", "Voice of the customer"), ["nps", "csat"]),
-        (L("销售漏斗", "Sales funnel"), ["funnel_design", "funnel_sampling", "funnel_quotation", "funnel_contract", "funnel_won", "win_rate", "sales_cycle_days"]),
-        (L("服务与交付", "Service and delivery"), ["first_response_compliance", "sla_compliance", "mttr_hours", "on_time_delivery"]),
-        (L("回款", "Collections"), ["receivables", "dso"]),
-        (L("CRM 使用", "CRM adoption"), ["active_users", "activities_per_rep_week", "stale_share"]),
-    ]
+    /// The dashboard's sections, headed in the request's language (`L`): computed per call —
+    /// a stored constant kept the language of the first page served for every page after it.
+    static var groups: [(String, [String])] {
+        [
+            (L("销售与客户", "Sales and customers"), ["revenue", "orders", "aov", "retention", "churn", "repeat_purchase_rate", "ltv", "clv", "top10_share", "hhi"]),
+            (L("客户之声", "Voice of the customer"), ["nps", "csat"]),
+            (L("销售漏斗", "Sales funnel"), ["funnel_design", "funnel_sampling", "funnel_quotation", "funnel_contract", "funnel_won", "win_rate", "sales_cycle_days"]),
+            (L("服务与交付", "Service and delivery"), ["first_response_compliance", "sla_compliance", "mttr_hours", "on_time_delivery"]),
+            (L("回款", "Collections"), ["receivables", "dso"]),
+            (L("CRM 使用", "CRM adoption"), ["active_users", "activities_per_rep_week", "stale_share"]),
+        ]
+    }
 
     // MARK: Charts
 
