@@ -1,6 +1,7 @@
 @testable import ForgeAnalytics
 import ForgeContracts
 import ForgeKit
+import ForgeTestSupport
 import ForgeWire
 import Foundation
 import GRDB
@@ -218,6 +219,27 @@ struct AnalyticsFlowTests {
             #expect(plan == ["1 100000000000 true", "2 0 false", "3 0 false"], "\(batches.count) pulls")
             #expect(accounts == ["acc_1", "acc_1", "acc_1", "acc_9", "acc_9"], "\(batches.count) pulls")
         }
+    }
+
+    @Test("a reload that takes long does not hold questions up: the facts before it answer until the new ones are read; a quick reload is waited for")
+    func longReloadAnswersFromTheFactsBefore() async throws {
+        let database = try ForgeDatabase.temporary(migrations: AnalyticsStore.migrations)
+        let long = FactsCache(database: database, patience: .zero)  // every reload counts as long
+        let quick = FactsCache(database: database, patience: .seconds(3_600))
+        func add(_ id: String) async throws {
+            try await database.write { db in
+                long.changed(db)
+                quick.changed(db)
+                try UpstreamEvents.applyAccounts(db, F.account(id, region: "华东", owner: "rep-a", team: "east").event)
+            }
+        }
+        try await add("acc_1")
+        #expect(try await long.facts().facts.accounts.count == 1, "nothing read yet: the first question waits")
+        #expect(try await quick.facts().facts.accounts.count == 1)
+        try await add("acc_2")
+        #expect(try await quick.facts().facts.accounts.count == 2, "a quick reload is waited for")
+        #expect(try await long.facts().facts.accounts.count == 1, "the facts before the change while the reload runs")
+        #expect(try await Poll.until(seconds: 20) { try await long.facts().facts.accounts.count == 2 }, "then the new ones")
     }
 
     @Test("a merged customer's figures follow the survivor; an erased contact finds nothing personal to anonymise")

@@ -7,11 +7,24 @@ import Synchronization
 /// read model moves the generation on when it commits (`changed`); the next question loads
 /// the facts again, once however many ask at the same moment. Per-customer questions (one
 /// account's health) read their own rows and need none of this.
+///
+/// A reload that takes long (a million orders take seconds to read) does not hold questions
+/// up: while it runs they are answered from the facts before it, so under a steady stream of
+/// events the figures are at most one reload behind the feeds instead of every question
+/// waiting for one. A small read model (a reload under `patience`) is always answered fresh.
 final class FactsCache: Sendable {
+    private struct Loaded {
+        var generation: UInt64
+        var facts: Facts
+        var byAccount: [String: Facts]
+        /// How long reading them took.
+        var took: Duration
+    }
+
     private struct State {
         var generation: UInt64 = 1
-        var loaded: (generation: UInt64, facts: Facts, byAccount: [String: Facts])?
-        var loading: Task<(Facts, [String: Facts]), any Error>?
+        var loaded: Loaded?
+        var loading: Task<Loaded, any Error>?
         var loadingGeneration: UInt64 = 0
         /// A commit hook is registered for the transaction under way (one per transaction:
         /// GRDB tells every registered observer about every statement).
@@ -20,9 +33,12 @@ final class FactsCache: Sendable {
 
     private let state = Mutex(State())
     private let database: DatabasePool
+    private let patience: Duration
 
-    init(database: DatabasePool) {
+    /// - Parameter patience: how long a reload may take for questions to wait for it.
+    init(database: DatabasePool, patience: Duration = .seconds(1)) {
         self.database = database
+        self.patience = patience
     }
 
     /// Marks the read model changed once `db`'s transaction commits.
@@ -39,40 +55,52 @@ final class FactsCache: Sendable {
         }
     }
 
-    /// The facts as of the last committed change, and each account's own.
+    /// The facts as of the last committed change (or, while a long reload runs, as of the
+    /// one before it), and each account's own.
     func facts() async throws -> (facts: Facts, byAccount: [String: Facts]) {
-        let task: Task<(Facts, [String: Facts]), any Error>
-        let generation: UInt64
-        (task, generation) = state.withLock { state -> (Task<(Facts, [String: Facts]), any Error>, UInt64) in
-            if let loaded = state.loaded, loaded.generation == state.generation {
-                return (Task { (loaded.facts, loaded.byAccount) }, state.generation)
+        enum Answer { case now(Loaded), after(Task<Loaded, any Error>) }
+        let answer = state.withLock { state -> Answer in
+            if let loaded = state.loaded, loaded.generation == state.generation { return .now(loaded) }
+            if let loaded = state.loaded, loaded.took >= patience {
+                // One long reload at a time; the question does not wait for it.
+                if state.loading == nil { _ = startLoading(&state) }
+                return .now(loaded)
             }
-            if let loading = state.loading, state.loadingGeneration == state.generation {
-                return (loading, state.generation)
-            }
-            let database = self.database
-            let loading = Task {
+            return .after(state.loading.flatMap { state.loadingGeneration == state.generation ? $0 : nil } ?? startLoading(&state))
+        }
+        let loaded: Loaded
+        switch answer {
+        case .now(let kept): loaded = kept
+        case .after(let reload): loaded = try await reload.value
+        }
+        return (loaded.facts, loaded.byAccount)
+    }
+
+    /// Starts reading the facts of the current generation; the result is kept when it is
+    /// newer than what is kept, whether or not anyone waits for it.
+    private func startLoading(_ state: inout State) -> Task<Loaded, any Error> {
+        let generation = state.generation
+        let database = database
+        let task = Task {
+            let started = ContinuousClock.now
+            do {
                 let facts = try await database.read { db in try AnalyticsStore.facts(db) }.indexed()
-                return (facts, facts.byAccount())
+                let loaded = Loaded(generation: generation, facts: facts, byAccount: facts.byAccount(), took: ContinuousClock.now - started)
+                self.state.withLock { state in
+                    if state.loaded.map({ $0.generation < generation }) ?? true { state.loaded = loaded }
+                    if state.loadingGeneration == generation { state.loading = nil }
+                }
+                return loaded
+            } catch {
+                // A failed load is not kept: the next question tries again.
+                self.state.withLock { state in
+                    if state.loadingGeneration == generation { state.loading = nil }
+                }
+                throw error
             }
-            state.loading = loading
-            state.loadingGeneration = state.generation
-            return (loading, state.generation)
         }
-        let facts: Facts, byAccount: [String: Facts]
-        do {
-            (facts, byAccount) = try await task.value
-        } catch {
-            // A failed load is not kept: the next question tries again.
-            state.withLock { state in
-                if state.loadingGeneration == generation { state.loading = nil }
-            }
-            throw error
-        }
-        state.withLock { state in
-            if state.loaded.map({ $0.generation < generation }) ?? true { state.loaded = (generation, facts, byAccount) }
-            if state.loadingGeneration == generation { state.loading = nil }
-        }
-        return (facts, byAccount)
+        state.loading = task
+        state.loadingGeneration = generation
+        return task
     }
 }
