@@ -149,7 +149,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "ForgeAnalytics",
-            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["ForgeKit", "ForgeWire", "ForgeContracts", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Services/Analytics",
             swiftSettings: upcomingFeatures
         ),

@@ -31,6 +31,7 @@ ForgeService.main(name: "analytics", migrations: AnalyticsStore.migrations) { se
             }
         })
     }
+    setup.services.append(FactsWarmUp(cache: cache))
     setup.jobHandlers.merge(AnalyticsJobs.handlers(database: setup.database, cache: handler.cache, clock: setup.clock, day: setup.configuration.daySeconds)) { $1 }
     // The daily scan reschedules itself each run; a database whose run was lost (an install
     // from before runs had their own ids, where the first run never came back) gets one.

@@ -242,6 +242,18 @@ struct AnalyticsFlowTests {
         #expect(try await Poll.until(seconds: 20) { try await long.facts().facts.accounts.count == 2 }, "then the new ones")
     }
 
+    @Test("at start-up the facts are read before anyone asks")
+    func warmUpReadsTheFacts() async throws {
+        let database = try ForgeDatabase.temporary(migrations: AnalyticsStore.migrations)
+        try await database.write { db in try UpstreamEvents.applyAccounts(db, F.account("acc_1", region: "华东", owner: "rep-a", team: "east").event) }
+        let cache = FactsCache(database: database)
+        #expect(!cache.hasFacts)
+        let warmUp = Task { try await FactsWarmUp(cache: cache).run() }
+        #expect(await Poll.until(seconds: 20) { cache.hasFacts })
+        warmUp.cancel()
+        #expect(try await cache.facts().facts.accounts.map(\.id) == ["acc_1"])
+    }
+
     @Test("a merged customer's figures follow the survivor; an erased contact finds nothing personal to anonymise")
     func mergeAndErase() async throws {
         let fixture = try F()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceLifecycle
 import Synchronization
 
 /// The facts in memory between changes of the read model: a KPI over a million orders is a
@@ -40,6 +41,9 @@ final class FactsCache: Sendable {
         self.database = database
         self.patience = patience
     }
+
+    /// Whether facts have been read into memory (any generation).
+    var hasFacts: Bool { state.withLock { $0.loaded != nil } }
 
     /// Marks the read model changed once `db`'s transaction commits.
     func changed(_ db: Database) {
@@ -102,5 +106,16 @@ final class FactsCache: Sendable {
         state.loading = task
         state.loadingGeneration = generation
         return task
+    }
+}
+
+/// Reads the facts once at start-up, so that the first question after a restart finds them
+/// read (6–10 s at a million orders) instead of waiting for them.
+struct FactsWarmUp: Service {
+    let cache: FactsCache
+
+    func run() async throws {
+        _ = try? await cache.facts()
+        try? await gracefulShutdown()
     }
 }
