@@ -9,17 +9,19 @@ import Synchronization
 /// the facts again, once however many ask at the same moment. Per-customer questions (one
 /// account's health) read their own rows and need none of this.
 ///
-/// A reload that takes long (a million orders take seconds to read) does not hold questions
-/// up: while it runs they are answered from the facts before it, so under a steady stream of
-/// events the figures are at most one reload behind the feeds instead of every question
-/// waiting for one. A small read model (a reload under `patience`) is always answered fresh.
+/// Reloading a large read model (a million orders take seconds to read) does not hold
+/// questions up: while it runs they are answered from the facts before it, so under a steady
+/// stream of events the figures are at most one reload behind the feeds instead of every
+/// question waiting for one. A small one (fewer facts than `largeAbove`, read in well under a
+/// second) is waited for and always answered fresh. Size, not the time a reload took, decides:
+/// a busy machine must not turn a small read model's answers stale.
 final class FactsCache: Sendable {
     private struct Loaded {
         var generation: UInt64
         var facts: Facts
         var byAccount: [String: Facts]
-        /// How long reading them took.
-        var took: Duration
+        /// How many facts (rows) they are.
+        var size: Int
     }
 
     private struct State {
@@ -34,12 +36,13 @@ final class FactsCache: Sendable {
 
     private let state = Mutex(State())
     private let database: DatabasePool
-    private let patience: Duration
+    private let largeAbove: Int
 
-    /// - Parameter patience: how long a reload may take for questions to wait for it.
-    init(database: DatabasePool, patience: Duration = .seconds(1)) {
+    /// - Parameter largeAbove: how many facts make a read model large (its reloads run while
+    ///   questions are answered from the facts before): ~0.3 s of reading at 250,000.
+    init(database: DatabasePool, largeAbove: Int = 250_000) {
         self.database = database
-        self.patience = patience
+        self.largeAbove = largeAbove
     }
 
     /// Whether facts have been read into memory (any generation).
@@ -65,7 +68,7 @@ final class FactsCache: Sendable {
         enum Answer { case now(Loaded), after(Task<Loaded, any Error>) }
         let answer = state.withLock { state -> Answer in
             if let loaded = state.loaded, loaded.generation == state.generation { return .now(loaded) }
-            if let loaded = state.loaded, loaded.took >= patience {
+            if let loaded = state.loaded, loaded.size >= largeAbove {
                 // One long reload at a time; the question does not wait for it.
                 if state.loading == nil { _ = startLoading(&state) }
                 return .now(loaded)
@@ -86,10 +89,11 @@ final class FactsCache: Sendable {
         let generation = state.generation
         let database = database
         let task = Task {
-            let started = ContinuousClock.now
             do {
                 let facts = try await database.read { db in try AnalyticsStore.facts(db) }.indexed()
-                let loaded = Loaded(generation: generation, facts: facts, byAccount: facts.byAccount(), took: ContinuousClock.now - started)
+                let size = facts.accounts.count + facts.orders.count + facts.lines.count + facts.installments.count
+                    + facts.opportunities.count + facts.tickets.count + facts.answers.count + facts.activities.count
+                let loaded = Loaded(generation: generation, facts: facts, byAccount: facts.byAccount(), size: size)
                 self.state.withLock { state in
                     if state.loaded.map({ $0.generation < generation }) ?? true { state.loaded = loaded }
                     if state.loadingGeneration == generation { state.loading = nil }

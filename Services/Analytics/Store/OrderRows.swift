@@ -1,5 +1,6 @@
 import ForgeContracts
 import ForgeKit
+import Foundation
 import GRDB
 import SwiftProtobuf
 
@@ -121,18 +122,15 @@ struct OrderRows {
                        installment.amountMicros.databaseValue, installment.invoicedAt.databaseValue, installment.dueAt.databaseValue,
                        installment.paidMicros.databaseValue, installment.paidAt.databaseValue]
         }
-        // The lines an order's last event no longer has.
-        for start in stride(from: 0, to: lastLines.count, by: Self.chunk) {
-            let orders = lastLines[start..<min(start + Self.chunk, lastLines.count)]
-            var values = orders.map(\.orderID.databaseValue)
-            var pairs = 0
-            for order in orders {
-                for number in order.lineNumbers { values += [order.orderID.databaseValue, number.databaseValue] }
-                pairs += order.lineNumbers.count
-            }
-            let kept = pairs == 0 ? "" : " AND (order_id, line_no) NOT IN (VALUES \(Self.placeholders(rows: pairs, "(?, ?)")))"
-            try db.execute(cached: "DELETE FROM order_line WHERE order_id IN (\(databaseQuestionMarks(count: orders.count)))\(kept)",
-                           arguments: StatementArguments(values))
+        // The lines an order's last event no longer has: one statement for the pull, its
+        // orders and kept lines as two JSON arguments (no limit on how many, unlike `?`s).
+        if !lastLines.isEmpty {
+            let orders = try JSONSerialization.data(withJSONObject: lastLines.map(\.orderID))
+            let kept = try JSONSerialization.data(withJSONObject: lastLines.flatMap { order in order.lineNumbers.map { [order.orderID, Int($0)] as [Any] } })
+            try db.execute(cached: """
+                DELETE FROM order_line WHERE order_id IN (SELECT value FROM json_each(?))
+                    AND (order_id, line_no) NOT IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
+                """, arguments: [String(decoding: orders, as: UTF8.self), String(decoding: kept, as: UTF8.self)])
         }
     }
 
