@@ -100,9 +100,6 @@ struct OrderRows {
 
     // MARK: Writing
 
-    /// Rows per statement: 100 rows of up to 8 values stay far below SQLite's variable limit.
-    static let chunk = 100
-
     func write(_ db: Database) throws {
         let survivors = try Self.survivors(db, of: facts.map(\.accountID) + installments.map(\.accountID))
         let account = { (id: String) -> String in survivors[id] ?? id }
@@ -153,26 +150,20 @@ struct OrderRows {
     struct Upsert {
         let head: String
         let row: String
+        let columns: Int
         let tail: String
     }
 
     private static func upsert<Row>(_ db: Database, _ rows: [Row], into upsert: Upsert, values add: (Row, inout [DatabaseValue]) -> Void) throws {
         var values: [DatabaseValue] = []
-        for start in stride(from: 0, to: rows.count, by: chunk) {
-            let some = rows[start..<min(start + chunk, rows.count)]
-            values.removeAll(keepingCapacity: true)
-            for row in some { add(row, &values) }
-            try db.execute(cached: upsert.head + placeholders(rows: some.count, upsert.row) + upsert.tail, arguments: StatementArguments(values))
-        }
-    }
-
-    private static func placeholders(rows: Int, _ row: String) -> String {
-        Array(repeating: row, count: rows).joined(separator: ", ")
+        values.reserveCapacity(rows.count * upsert.columns)
+        for row in rows { add(row, &values) }
+        try db.executeRows(upsert.head, row: upsert.row, upsert.tail, values: values, columns: upsert.columns)
     }
 
     static let factsUpsert = Upsert(
         head: "INSERT INTO order_fact (order_id, account_id, ordered_at, status, revenue_micros, margin_micros) VALUES ",
-        row: "(?, ?, ?, ?, ?, ?)",
+        row: "(?, ?, ?, ?, ?, ?)", columns: 6,
         tail: """
              ON CONFLICT(order_id) DO UPDATE SET account_id = excluded.account_id, ordered_at = excluded.ordered_at, status = excluded.status,
                 revenue_micros = excluded.revenue_micros, margin_micros = excluded.margin_micros
@@ -182,7 +173,7 @@ struct OrderRows {
 
     static let linesUpsert = Upsert(
         head: "INSERT INTO order_line (order_id, line_no, account_id, sku, delivered_at, on_time) VALUES ",
-        row: "(?, ?, ?, ?, ?, ?)",
+        row: "(?, ?, ?, ?, ?, ?)", columns: 6,
         tail: """
              ON CONFLICT(order_id, line_no) DO UPDATE SET account_id = excluded.account_id, sku = excluded.sku,
                 delivered_at = excluded.delivered_at, on_time = excluded.on_time
@@ -191,7 +182,7 @@ struct OrderRows {
 
     static let installmentsUpsert = Upsert(
         head: "INSERT INTO installment (order_id, number, account_id, amount_micros, invoiced_at, due_at, paid_micros, paid_at) VALUES ",
-        row: "(?, ?, ?, ?, ?, ?, ?, ?)",
+        row: "(?, ?, ?, ?, ?, ?, ?, ?)", columns: 8,
         tail: """
              ON CONFLICT(order_id, number) DO UPDATE SET account_id = excluded.account_id, amount_micros = excluded.amount_micros,
                 invoiced_at = excluded.invoiced_at, due_at = excluded.due_at, paid_micros = excluded.paid_micros, paid_at = excluded.paid_at

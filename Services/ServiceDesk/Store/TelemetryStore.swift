@@ -135,27 +135,11 @@ enum TelemetryStore {
         return outcome
     }
 
-    /// Rows per INSERT of raw points: one statement per point spent more in GRDB's per-statement
-    /// work (arguments, observation, reset) than SQLite spent storing the point.
-    static let rawRowsPerInsert = 100
-
     /// Inserts (series, t, value) triples in order, so that of two points in the same second the
-    /// later replaces the earlier (SQLite applies the upsert row by row, within one statement too).
+    /// later replaces the earlier.
     static func insertRaw(_ db: Database, _ values: [DatabaseValue]) throws {
-        func statement(rows: Int) throws -> Statement {
-            try db.cachedStatement(sql: "INSERT INTO telemetry_raw (series, t, value) VALUES "
-                                   + Array(repeating: "(?, ?, ?)", count: rows).joined(separator: ", ")
-                                   + " ON CONFLICT(series, t) DO UPDATE SET value = excluded.value")
-        }
-        let chunk = rawRowsPerInsert * 3
-        var start = 0
-        while start < values.count {
-            // Full chunks share one cached statement; the rest goes one row at a time (a
-            // statement per remainder size would grow the cache with every batch size).
-            let rows = values.count - start >= chunk ? rawRowsPerInsert : 1
-            try statement(rows: rows).execute(arguments: StatementArguments(values[start..<(start + rows * 3)]))
-            start += rows * 3
-        }
+        try db.executeRows("INSERT INTO telemetry_raw (series, t, value) VALUES ", row: "(?, ?, ?)",
+                           " ON CONFLICT(series, t) DO UPDATE SET value = excluded.value", values: values, columns: 3)
     }
 
     /// A machine's series of one metric (made on its first point) and the time of its newest

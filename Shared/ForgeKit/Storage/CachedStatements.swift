@@ -8,4 +8,25 @@ extension Database {
     public func execute(cached sql: String, arguments: StatementArguments = StatementArguments()) throws {
         try cachedStatement(sql: sql).execute(arguments: arguments)
     }
+
+    /// Writes many rows, in order, with a few multi-row statements: `head` + "row, row, …" +
+    /// `tail` (an INSERT's columns, one row's placeholders, an ON CONFLICT clause), `values`
+    /// the rows' values one after another. A statement per row spends more in GRDB's
+    /// per-statement work (arguments, observation, reset) than SQLite spends storing the row.
+    /// Rows go `rowsPerStatement` at a time, the rest in groups of 64, 32, … 1, so a handful
+    /// of statement texts is ever cached however the batches vary. SQLite applies an upsert
+    /// row by row within one statement too: of two rows with one key, the later one wins.
+    public func executeRows(_ head: String, row: String, _ tail: String = "", values: [DatabaseValue],
+                            columns: Int, rowsPerStatement: Int = 100) throws {
+        precondition(columns > 0 && values.count % columns == 0, "values must be whole rows")
+        var start = 0
+        var remaining = values.count / columns
+        while remaining > 0 {
+            let rows = remaining >= rowsPerStatement ? rowsPerStatement : 1 << (Int.bitWidth - 1 - remaining.leadingZeroBitCount)
+            let sql = head + Array(repeating: row, count: rows).joined(separator: ", ") + tail
+            try cachedStatement(sql: sql).execute(arguments: StatementArguments(values[start..<(start + rows * columns)]))
+            start += rows * columns
+            remaining -= rows
+        }
+    }
 }
