@@ -378,23 +378,18 @@ enum KpiRules {
         return ranking
     }
 
-    /// `booked(_:from:to:)` of a slice's orders, once per slice and period.
+    /// Booked orders ordered in [from, to): revenue, margin, how many — one pass per slice
+    /// and period (revenue, orders and AOV ask for the same).
     static func booked(_ s: Slice, from: Double, to: Double) -> (revenue: Double, margin: Double, count: Int) {
         if let known = s.booked[[from, to]] { return known }
-        let sums = booked(s.orders, from: from, to: to)
+        var sums = (revenue: 0.0, margin: 0.0, count: 0)
+        for order in s.orders where order.booked && order.orderedAt >= from && order.orderedAt < to {
+            sums.revenue += order.revenue
+            sums.margin += order.margin
+            sums.count += 1
+        }
         s.booked[[from, to]] = sums
         return sums
-    }
-
-    /// Booked orders ordered in [from, to): revenue, margin, how many.
-    static func booked(_ orders: [Facts.Order], from: Double, to: Double) -> (revenue: Double, margin: Double, count: Int) {
-        var result = (revenue: 0.0, margin: 0.0, count: 0)
-        for order in orders where order.booked && order.orderedAt >= from && order.orderedAt < to {
-            result.revenue += order.revenue
-            result.margin += order.margin
-            result.count += 1
-        }
-        return result
     }
 
     // MARK: Funnel

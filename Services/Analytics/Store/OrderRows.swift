@@ -131,10 +131,12 @@ struct OrderRows {
         }
     }
 
-    /// The accounts among `ids` that were merged, with the account each now belongs to.
-    static func survivors(_ db: Database, of ids: [String]) throws -> [String: String] {
+    /// The accounts among `ids` that were merged, with the account each now belongs to. The
+    /// ids are listed only when some account was ever merged (rarely: nearly every pull asks
+    /// one question and is done).
+    static func survivors(_ db: Database, of ids: @autoclosure () -> [String]) throws -> [String: String] {
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM merged_account)")) == true else { return [:] }
-        let distinct = Array(Set(ids))
+        let distinct = Array(Set(ids()))
         var survivors: [String: String] = [:]
         for start in stride(from: 0, to: distinct.count, by: 500) {
             let some = distinct[start..<min(start + 500, distinct.count)]
