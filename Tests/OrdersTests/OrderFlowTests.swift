@@ -159,6 +159,9 @@ struct OrderFlowTests {
         order = try await fixture.report(order.id, "erp-5", .delivered, at: at(61), source: "erp") { $0.signedBy = "王主任" }.order
 
         #expect(order.status == .delivered && order.productionStatus == .delivered)
+        // Reports write only the order's progress; the status column the lists filter on follows.
+        let stored = try fixture.database.read { db in try Row.fetchOne(db, sql: "SELECT status, version, account_id FROM orders WHERE id = ?", arguments: [order.id]) }
+        #expect(stored?["status"] == Int(Forge_Orders_V1_OrderStatus.delivered.rawValue) && stored?["version"] == order.version && stored?["account_id"] == order.accountID)
         #expect(order.lines.allSatisfy { $0.production.trackingNumber == "SF1234567890" && $0.deliveredOnTime })
         #expect(order.lines[0].serialNumbers == ["CK500-0001", "CK500-0002"])
         #expect(order.paymentPlan[2].dueAt.date == at(60).addingTimeInterval(30 * 86_400))

@@ -100,17 +100,12 @@ extension OrdersHandler {
                     return result
                 }
                 do {
-                    // Each report in its own savepoint: a refused one leaves nothing behind.
-                    var applied: (Forge_Orders_V1_ReportOutcome, Forge_Orders_V1_Order, Bool)?
-                    try db.inSavepoint {
-                        applied = try StatusReports.apply(db, report, now: now)
-                        return .commit
-                    }
-                    if let (outcome, order, repeated) = applied {
-                        result.outcome = outcome
-                        result.orderID = order.id
-                        result.repeated = repeated
-                    }
+                    // A refused report leaves nothing behind without a savepoint of its own:
+                    // `apply` refuses before it writes, and a database error fails the batch.
+                    let (outcome, order, repeated) = try StatusReports.apply(db, report, now: now)
+                    result.outcome = outcome
+                    result.orderID = order.id
+                    result.repeated = repeated
                 } catch let error as RPCError {
                     result.outcome = .rejected
                     result.violations = error.violations.isEmpty

@@ -28,7 +28,11 @@ struct OrderStore: Sendable {
                 version = excluded.version, payload = excluded.payload
             """, arguments: [order.id, order.orderNumber, order.accountID, order.ownerID, order.team, order.status.rawValue, order.opportunityID,
                              order.erpOrderNumber, order.contactID, order.createdAt.date.timeIntervalSince1970, order.version, try order.serializedData()])
-        guard money else { return }
+        if money { try writeInstallments(db, order) }
+    }
+
+    /// The instalments' money rows of `order`, replacing the ones it had.
+    static func writeInstallments(_ db: Database, _ order: Forge_Orders_V1_Order) throws {
         try db.execute(cached: "DELETE FROM installment WHERE order_id = ?", arguments: [order.id])
         // A draft, a held or a cancelled order owes nothing yet.
         guard OrderRules.committed.contains(order.status) || order.status == .completed else { return }
@@ -43,8 +47,23 @@ struct OrderStore: Sendable {
         }
     }
 
+    /// Writes an order whose keys (account, owner, team, numbers, contact) did not change — a
+    /// production report's progress — without touching the indexes on them: an upsert that
+    /// names a column rewrites every index holding it, five random index pages per report on
+    /// a large file. `status` is written only when it changed (delivered, completed).
+    static func writeProgress(_ db: Database, _ order: Forge_Orders_V1_Order, statusChanged: Bool, money: Bool) throws {
+        if statusChanged {
+            try db.execute(cached: "UPDATE orders SET status = ?, version = ?, payload = ? WHERE id = ?",
+                           arguments: [order.status.rawValue, order.version, try order.serializedData(), order.id])
+        } else {
+            try db.execute(cached: "UPDATE orders SET version = ?, payload = ? WHERE id = ?",
+                           arguments: [order.version, try order.serializedData(), order.id])
+        }
+        if money { try writeInstallments(db, order) }
+    }
+
     static func order(_ db: Database, id: String) throws -> Forge_Orders_V1_Order? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM orders WHERE id = ?", arguments: [id]).map { try Forge_Orders_V1_Order(serializedBytes: $0) }
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM orders WHERE id = ?"), arguments: [id]).map { try Forge_Orders_V1_Order(serializedBytes: $0) }
     }
 
     /// Whether an opportunity already has its order (one per opportunity).
@@ -53,7 +72,7 @@ struct OrderStore: Sendable {
     }
 
     static func order(_ db: Database, erpNumber: String) throws -> Forge_Orders_V1_Order? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1", arguments: [erpNumber])
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1"), arguments: [erpNumber])
             .map { try Forge_Orders_V1_Order(serializedBytes: $0) }
     }
 

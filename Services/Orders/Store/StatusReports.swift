@@ -14,7 +14,9 @@ enum StatusReports {
     static let reportable: Set<Forge_Orders_V1_OrderStatus> = [.approved, .released, .delivered, .completed]
 
     /// Applies one validated report in the caller's transaction.
-    /// A report seen before answers as it did (`repeated`) and changes nothing.
+    /// A report seen before answers as it did (`repeated`) and changes nothing. Every refusal
+    /// (an unknown order or line, an order not in production) is thrown before the first
+    /// write, so a batch applies the rest without a savepoint per report.
     static func apply(_ db: Database, _ report: Forge_Orders_V1_StatusReport, now: Date)
         throws -> (outcome: Forge_Orders_V1_ReportOutcome, order: Forge_Orders_V1_Order, repeated: Bool)
     {
@@ -60,7 +62,7 @@ enum StatusReports {
         order.productionStatus = OrderRules.productionStatus(order.lines)
         order.version += 1
         order.updatedAt = .init(date: now)
-        try OrderStore.write(db, order, money: order.status != status || order.paymentPlan != plan)
+        try OrderStore.writeProgress(db, order, statusChanged: order.status != status, money: order.status != status || order.paymentPlan != plan)
         return (outcome, order, false)
     }
 
