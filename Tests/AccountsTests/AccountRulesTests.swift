@@ -1,7 +1,8 @@
 @testable import ForgeAccounts
 import ForgeContracts
-import ForgeKit
+@testable import ForgeKit
 import ForgeWire
+import Foundation
 import SwiftProtobuf
 import Testing
 
@@ -20,6 +21,18 @@ struct AccountRulesTests {
     ])
     func normalisation(name: String, expected: String) {
         #expect(NameNormalizer.normalize(name) == expected)
+    }
+
+    @Test("folding plain ASCII and CJK text without NFKC gives what NFKC gives", arguments: [
+        "Shanghai Precision Co., Ltd.", "徐工集团 XCMG-2026", "华东", "数控机床", "A-b_C d!9~", "", "  ", "\t\u{7F}x",
+        "上海精密机械（集团）有限公司", "ＳＨＡＮＧＨＡＩ", "Café", "\u{9FFF}\u{3400}", "é",
+    ])
+    func plainFold(name: String) {
+        let folded = name.precomposedStringWithCompatibilityMapping.lowercased().unicodeScalars
+            .filter { CharacterSet.alphanumerics.contains($0) }
+        #expect(NameNormalizer.fold(name) == String(String.UnicodeScalarView(folded)))
+        // Full-width forms, accents and rare ideographs take the NFKC path.
+        #expect((NameNormalizer.foldPlain(name) == nil) == name.unicodeScalars.contains { $0.value > 0x7F && !(0x4E00...0x9FEF).contains($0.value) })
     }
 
     @Test("a name made only of legal suffixes never normalises to nothing", arguments: ["有限公司", "Co., Ltd.", "集团"])

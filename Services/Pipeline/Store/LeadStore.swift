@@ -188,9 +188,12 @@ struct LeadStore: Sendable {
     static func loads(_ db: Database, of members: [String]) throws -> [String: LeadAssignment.Load] {
         guard !members.isEmpty else { return [:] }
         var loads: [String: LeadAssignment.Load] = [:]
-        let statement = try db.cachedStatement(sql: "SELECT * FROM owner_load WHERE owner_id IN (\(databaseQuestionMarks(count: members.count)))")
-        for row in try Row.fetchAll(statement, arguments: StatementArguments(members)) {
-            loads[row["owner_id"]] = .init(open: row["open_leads"], lastAssigned: row["last_assigned"])
+        let statement = try db.cachedStatement(sql: "SELECT owner_id, open_leads, last_assigned FROM owner_load WHERE owner_id IN (\(databaseQuestionMarks(count: members.count)))")
+        // Columns by position: a capture reads a whole team's loads, and a lookup by name
+        // (case-insensitive, per row and column) cost more than the query.
+        let rows = try Row.fetchCursor(statement, arguments: StatementArguments(members))
+        while let row = try rows.next() {
+            loads[row[0]] = .init(open: row[1], lastAssigned: row[2])
         }
         return loads
     }

@@ -30,10 +30,29 @@ public enum NameNormalizer {
     /// Width, case, spaces and punctuation folded, legal suffixes kept: the form name-prefix
     /// search compares, so "上海精密机械有" still finds 上海精密机械有限公司.
     public static func fold(_ name: String) -> String {
+        // Most names are ASCII and common CJK ideographs, which NFKC leaves as they are: fold
+        // those without Foundation's normalisation (NSString on Linux, the dearest step of a
+        // lead's capture, which folds its name, region and product line).
+        if let plain = foldPlain(name) { return plain }
         let folded = name.precomposedStringWithCompatibilityMapping.lowercased()
         var kept = String.UnicodeScalarView()
         for scalar in folded.unicodeScalars where CharacterSet.alphanumerics.contains(scalar) {
             kept.append(scalar)
+        }
+        return String(kept)
+    }
+
+    /// `fold` for text of ASCII and CJK Unified Ideographs (U+4E00–U+9FEF) only, nil for
+    /// anything else: letters lower-cased, digits and ideographs kept, the rest dropped.
+    static func foldPlain(_ name: String) -> String? {
+        var kept = String.UnicodeScalarView()
+        for scalar in name.unicodeScalars {
+            switch scalar.value {
+            case 0x30...0x39, 0x61...0x7A, 0x4E00...0x9FEF: kept.append(scalar)
+            case 0x41...0x5A: kept.append(Unicode.Scalar(scalar.value + 0x20)!)
+            case 0...0x7F: continue
+            default: return nil
+            }
         }
         return String(kept)
     }
