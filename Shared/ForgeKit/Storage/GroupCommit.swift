@@ -26,12 +26,7 @@ public actor GroupCommit {
             pending.append { db in
                 let result: Result<T, any Error>
                 do {
-                    var value: T?
-                    try db.inSavepoint {
-                        value = try work(db)
-                        return .commit
-                    }
-                    result = .success(value!)
+                    result = .success(try db.withSavepoint { try work(db) })
                 } catch {
                     result = .failure(error)
                 }
