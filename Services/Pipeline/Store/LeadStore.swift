@@ -135,7 +135,7 @@ struct LeadStore: Sendable {
         lead.id = EventID.make(prefix: "lead", at: now)
         let team = LeadAssignment.team(for: lead.region, productLine: lead.productLine, settings: settings, rules: prepared.rules)
         let decision = LeadAssignment.decide(region: lead.region, productLine: lead.productLine, settings: settings, rules: prepared.rules,
-                                             loads: try Self.loads(db, of: settings.teams.first { $0.name == team }?.members.map(\.userID) ?? []),
+                                             loads: try Self.loads(db, team: prepared.loadQueries[team]),
                                              capturer: principal.subject, capturerTeam: principal.team)
         try Self.create(db, &lead, decision: decision, settings: prepared, by: principal.subject, now: now, keys: keys)
         try AuditLog.record(db, context: context, recordID: lead.id, changes: ["owner_id": lead.ownerID, "status": "NEW"], at: now)
@@ -184,14 +184,13 @@ struct LeadStore: Sendable {
 
     // MARK: Assignment and load
 
-    /// The open leads and last assignment of each of `members` (one team's).
-    static func loads(_ db: Database, of members: [String]) throws -> [String: LeadAssignment.Load] {
-        guard !members.isEmpty else { return [:] }
+    /// The open leads and last assignment of each member of one team.
+    static func loads(_ db: Database, team: PipelineStore.Prepared.LoadQuery?) throws -> [String: LeadAssignment.Load] {
+        guard let team else { return [:] }
         var loads: [String: LeadAssignment.Load] = [:]
-        let statement = try db.cachedStatement(sql: "SELECT owner_id, open_leads, last_assigned FROM owner_load WHERE owner_id IN (\(databaseQuestionMarks(count: members.count)))")
         // Columns by position: a capture reads a whole team's loads, and a lookup by name
         // (case-insensitive, per row and column) cost more than the query.
-        let rows = try Row.fetchCursor(statement, arguments: StatementArguments(members))
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: team.sql), arguments: team.members)
         while let row = try rows.next() {
             loads[row[0]] = .init(open: row[1], lastAssigned: row[2])
         }

@@ -191,11 +191,26 @@ struct PipelineStore: Sendable {
         let settings: Forge_Pipeline_V1_PipelineSettings
         let rules: [LeadAssignment.PreparedRule]
         let scoring: LeadScoring.Prepared
+        /// Each team's query for its members' loads (a capture reads one team's).
+        let loadQueries: [String: LoadQuery]
+
+        /// The SQL and arguments that read one team's loads.
+        struct LoadQuery: Sendable {
+            let sql: String
+            let members: StatementArguments
+        }
 
         init(_ settings: Forge_Pipeline_V1_PipelineSettings) {
             self.settings = settings
             rules = settings.rules.map(LeadAssignment.PreparedRule.init)
             scoring = LeadScoring.Prepared(settings.scoring)
+            var loadQueries: [String: LoadQuery] = [:]
+            for team in settings.teams where loadQueries[team.name] == nil && !team.members.isEmpty {
+                loadQueries[team.name] = LoadQuery(
+                    sql: "SELECT owner_id, open_leads, last_assigned FROM owner_load WHERE owner_id IN (\(databaseQuestionMarks(count: team.members.count)))",
+                    members: StatementArguments(team.members.map(\.userID)))
+            }
+            self.loadQueries = loadQueries
         }
     }
 
