@@ -430,7 +430,7 @@ struct AccountStore: Sendable {
 
     /// The account as `principal` may see it (credit fields only for finance, managers, admin).
     func visibleAccount(id: String, principal: Principal?) async throws -> Forge_Accounts_V1_Account {
-        let account = try await database.read { db in try Self.visibleAccount(db, id: id, principal: principal) }
+        let account = try database.pointRead { db in try Self.visibleAccount(db, id: id, principal: principal) }
         return AccountRules.view(account, for: principal)
     }
 

@@ -115,7 +115,7 @@ struct TimelineStore: Sendable {
     }
 
     func contacts(accountID: String, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Contact] {
-        try await database.read { db in
+        try database.pointRead { db in
             let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             return try Data.fetchAll(
                 db,
@@ -182,7 +182,7 @@ struct TimelineStore: Sendable {
 
     /// One account's timeline, newest first; the page token is the rowid to continue below.
     func timeline(accountID: String, size: Int, before: (occurredAt: Double, rowid: Int64)?, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
-        try await database.read { db in
+        try database.pointRead { db in
             let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             let position = before ?? (.infinity, .max)
             return try Row.fetchAll(

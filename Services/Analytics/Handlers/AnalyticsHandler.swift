@@ -141,7 +141,7 @@ struct AnalyticsHandler: Forge_Analytics_V1_AnalyticsHandler {
         let principal = try context.caller()
         guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let now = clock.now()
-        let (facts, alerts) = try await database.read { db in
+        let (facts, alerts) = try database.pointRead { db in
             let id = try UpstreamEvents.survivor(db, request.accountID)
             return (try AnalyticsStore.facts(db, accountID: id), try AlertStore.alerts(db, accountID: id))
         }

@@ -317,7 +317,7 @@ struct FeedbackHandler: Forge_Feedback_V1_FeedbackHandler {
         guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let principal = try context.caller()
         let now = clock.now()
-        return try await database.read { db in
+        return try database.pointRead { db in
             if let account = try AccountDirectory.entry(db, accountID: request.accountID),
                !OwnerScope.canSee(owner: account.ownerID, team: account.team, principal: principal) {
                 throw RPCError(.notFound, "account \(request.accountID) not found")

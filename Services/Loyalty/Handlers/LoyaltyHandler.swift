@@ -123,7 +123,7 @@ struct LoyaltyHandler: Forge_Loyalty_V1_LoyaltyHandler {
     func getMembership(_ request: Forge_Loyalty_V1_GetMembershipRequest, context: ServerContext) async throws -> Forge_Loyalty_V1_GetMembershipResponse {
         let principal = try context.caller()
         let now = clock.now()
-        return try await database.read { db in
+        return try database.pointRead { db in
             _ = try Self.visibleAccount(db, request.accountID, principal: principal)
             let programme = try LoyaltyStore.programme(db, at: now)
             return try .with { $0.membership = try MembershipStore.view(db, accountID: request.accountID, programme: programme, now: now, seesMoney: Self.seesMoney(principal)) }

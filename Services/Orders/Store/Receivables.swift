@@ -203,7 +203,7 @@ struct Receivables: Sendable {
     func accountSection(accountID: String, principal: Principal) async throws -> Forge_Orders_V1_GetAccountOrdersResponse {
         let now = clock.now()
         let finance = OrderRules.maySeeFinance(principal)
-        return try await database.read { db in
+        return try database.pointRead { db in
             var clauses = ["account_id = ?"]
             var arguments: StatementArguments = [accountID]
             OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)

@@ -136,7 +136,7 @@ extension PipelineHandler {
     func getAccountPipeline(_ request: Forge_Pipeline_V1_GetAccountPipelineRequest, context: ServerContext) async throws -> Forge_Pipeline_V1_GetAccountPipelineResponse {
         guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
         let principal = try context.caller()
-        return try await database.read { db in
+        return try database.pointRead { db in
             var scope: [String] = []
             var scopeArguments = StatementArguments()
             OwnerScope.restrict(principal, clauses: &scope, arguments: &scopeArguments)

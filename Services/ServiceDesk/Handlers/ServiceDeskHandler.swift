@@ -101,7 +101,7 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
         guard !request.accountID.isEmpty else { throw RPCError.invalidArgument(Self.required(request.accountID, "account_id")) }
         let principal = try context.caller()
         let now = clock.now()
-        return try await database.read { db in
+        return try database.pointRead { db in
             guard try Self.canSeeAccount(db, request.accountID, principal: principal) else {
                 throw RPCError(.notFound, "account \(request.accountID) not found")
             }
