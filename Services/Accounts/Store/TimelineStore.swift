@@ -118,15 +118,14 @@ struct TimelineStore: Sendable {
         try database.pointRead { db in
             let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             return try Data.fetchAll(
-                db,
-                sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+                db.cachedStatement(sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?"),
                 arguments: [account.id, page.after, page.size]
             ).map { try Forge_Accounts_V1_Contact(serializedBytes: $0) }
         }
     }
 
     static func contact(_ db: Database, id: String) throws -> Forge_Accounts_V1_Contact? {
-        try Data.fetchOne(db, sql: "SELECT payload FROM contact WHERE id = ?", arguments: [id]).map {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM contact WHERE id = ?"), arguments: [id]).map {
             try Forge_Accounts_V1_Contact(serializedBytes: $0)
         }
     }
@@ -186,12 +185,11 @@ struct TimelineStore: Sendable {
             let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
             let position = before ?? (.infinity, .max)
             return try Row.fetchAll(
-                db,
-                sql: """
+                db.cachedStatement(sql: """
                     SELECT rowid, payload FROM activity
                     WHERE account_id = ? AND (occurred_at < ? OR (occurred_at = ? AND rowid < ?))
                     ORDER BY occurred_at DESC, rowid DESC LIMIT ?
-                    """,
+                    """),
                 arguments: [account.id, position.occurredAt, position.occurredAt, position.rowid, size]
             ).map { ($0["rowid"], try Forge_Accounts_V1_Activity(serializedBytes: $0["payload"] as Data)) }
         }

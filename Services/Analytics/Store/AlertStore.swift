@@ -16,8 +16,8 @@ enum AlertStore {
 
     static func alerts(_ db: Database, accountID: String) throws -> Alerts {
         Alerts(
-            riskOpenedAt: try Double.fetchOne(db, sql: "SELECT opened_at FROM risk_episode WHERE account_id = ?", arguments: [accountID]),
-            reminded: Set(try Row.fetchAll(db, sql: "SELECT product_line, last_purchase FROM repurchase_reminder WHERE account_id = ?", arguments: [accountID])
+            riskOpenedAt: try Double.fetchOne(db.cachedStatement(sql: "SELECT opened_at FROM risk_episode WHERE account_id = ?"), arguments: [accountID]),
+            reminded: Set(try Row.fetchAll(db.cachedStatement(sql: "SELECT product_line, last_purchase FROM repurchase_reminder WHERE account_id = ?"), arguments: [accountID])
                 .map { "\($0[0] as String)|\($0[1] as Double)" })
         )
     }

@@ -88,10 +88,13 @@ enum AnalyticsStore {
     /// The facts of every account, or of one (its health, its risk).
     static func facts(_ db: Database, accountID: String? = nil) throws -> Facts {
         let (only, arguments): (String, StatementArguments) = accountID.map { (" WHERE account_id = ?", [$0]) } ?? ("", [])
-        /// Rows straight into values through a cursor (a million rows are never a million Row objects).
+        /// Rows straight into values through a cursor (a million rows are never a million Row
+        /// objects), each of the two forms of a query prepared once per connection: the 360°
+        /// asks for one account's facts on every view, and preparing (GRDB's authorizer works
+        /// out each statement's tables) cost more than the reads.
         func load<T>(_ sql: String, _ make: (Row) -> T) throws -> [T] {
             var values: [T] = []
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
             while let row = try rows.next() { values.append(make(row)) }
             return values
         }

@@ -137,7 +137,7 @@ enum IdeaStore {
             clauses.append("(votes < ? OR (votes = ? AND id > ?))")
             arguments += [votes, votes, String(after[after.index(after: bar)...])]
         }
-        return try Data.fetchAll(db, sql: "SELECT payload FROM idea \(clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")) ORDER BY votes DESC, id LIMIT ?",
+        return try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM idea \(clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")) ORDER BY votes DESC, id LIMIT ?"),
                                  arguments: arguments + [limit]).map { try Idea(serializedBytes: $0) }
     }
 }

@@ -136,7 +136,7 @@ enum LoopStore {
             clauses.append("(due_at > ? OR (due_at = ? AND id > ?))")
             arguments += [due, due, String(after[after.index(after: bar)...])]
         }
-        return try Data.fetchAll(db, sql: "SELECT payload FROM follow_up WHERE \(clauses.joined(separator: " AND ")) ORDER BY due_at, id LIMIT ?",
+        return try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM follow_up WHERE \(clauses.joined(separator: " AND ")) ORDER BY due_at, id LIMIT ?"),
                                  arguments: arguments + [limit]).map { try FollowUp(serializedBytes: $0) }
     }
 

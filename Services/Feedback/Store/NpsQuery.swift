@@ -124,7 +124,7 @@ enum NpsQuery {
         let order = ["month", "region", "industry", "tier", "product_line", "team", "owner_id"]
         if !keys.isEmpty { sql += " GROUP BY " + keys.sorted { order.firstIndex(of: $0)! < order.firstIndex(of: $1)! }.joined(separator: ", ") }
         var result: [[String]: NpsRules.Counts] = [:]
-        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) {
             let key = (0..<keys.count).map { (row[$0] as String?) ?? "" }
             let offset = keys.count
             let counts = NpsRules.Counts(promoters: row[offset] ?? 0, passives: row[offset + 1] ?? 0, detractors: row[offset + 2] ?? 0,
@@ -163,7 +163,7 @@ enum NpsQuery {
         var sql = select(keyList) + " WHERE " + clauses.joined(separator: " AND ")
         if !keys.isEmpty { sql += " GROUP BY " + keys.joined(separator: ", ") }
         var result: [[String]: NpsRules.Counts] = [:]
-        for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments) {
             let key = (0..<keys.count).map { (row[$0] as String?) ?? "" }
             read(row, keys.count, &result[key, default: NpsRules.Counts()])
         }

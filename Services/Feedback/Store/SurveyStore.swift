@@ -384,7 +384,7 @@ enum SurveyStore {
         }
         let sql = "SELECT s.rowid AS rowid, s.payload AS payload FROM survey s \(join) \(clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")) ORDER BY s.rowid DESC"
         var found: [(Int64, Survey)] = []
-        let cursor = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
         while let row = try cursor.next(), found.count < limit {
             let survey = try Survey(serializedBytes: row["payload"] as Data)
             if !query.isEmpty, query.count < 3, !survey.comment.localizedCaseInsensitiveContains(query) { continue }

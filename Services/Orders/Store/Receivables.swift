@@ -189,9 +189,9 @@ struct Receivables: Sendable {
     /// Invoiced, unpaid money by how late it is, for the instalments `scope` (" AND …") selects.
     static func buckets(_ db: Database, scope: String, arguments: StatementArguments, now: Date) throws -> [CreditRules.Bucket: Int64] {
         var buckets: [CreditRules.Bucket: Int64] = [:]
-        for row in try Row.fetchAll(db, sql: """
+        for row in try Row.fetchAll(db.cachedStatement(sql: """
             SELECT due_at, outstanding_micros FROM installment WHERE outstanding_micros > 0 AND invoiced_at IS NOT NULL\(scope)
-            """, arguments: arguments) {
+            """), arguments: arguments) {
             buckets[CreditRules.bucket(daysOverdue: CreditRules.daysOverdue(due: Date(timeIntervalSince1970: row["due_at"]), now: now)), default: 0]
                 += row["outstanding_micros"] as Int64
         }
@@ -208,17 +208,17 @@ struct Receivables: Sendable {
             var arguments: StatementArguments = [accountID]
             OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
             let filter = clauses.joined(separator: " AND ")
-            let open = try Data.fetchAll(db, sql: """
+            let open = try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (1, 2, 3, 4) ORDER BY created_at DESC LIMIT 10
-                """, arguments: arguments).map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
+                """), arguments: arguments).map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
             var delivered: Int32 = 0
             var onTime: Int32 = 0
             var revenue: Int64 = 0
             var count: Int32 = 0
             let yearAgo = now.addingTimeInterval(-365 * 86_400).timeIntervalSince1970
-            for payload in try Data.fetchAll(db, sql: """
+            for payload in try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (3, 4, 5, 6) AND created_at >= ?
-                """, arguments: arguments + [yearAgo]) {
+                """), arguments: arguments + [yearAgo]) {
                 let order = try Forge_Orders_V1_Order(serializedBytes: payload)
                 count += 1
                 revenue += order.total.amountMicros
@@ -227,9 +227,9 @@ struct Receivables: Sendable {
                     if line.deliveredOnTime { onTime += 1 }
                 }
             }
-            let recent = try Data.fetchAll(db, sql: """
+            let recent = try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) ORDER BY created_at DESC LIMIT 20
-                """, arguments: arguments)
+                """), arguments: arguments)
                 .map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
                 .sorted { $0.deliveredAt.date > $1.deliveredAt.date }
                 .prefix(5)

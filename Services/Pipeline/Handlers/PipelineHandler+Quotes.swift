@@ -141,18 +141,18 @@ extension PipelineHandler {
             var scopeArguments = StatementArguments()
             OwnerScope.restrict(principal, clauses: &scope, arguments: &scopeArguments)
             let scoped = scope.map { " AND " + $0 }.joined()
-            let opportunities = try Data.fetchAll(db, sql: """
+            let opportunities = try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM opportunity WHERE account_id = ? AND stage NOT IN (7, 8)\(scoped) ORDER BY id DESC LIMIT 50
-                """, arguments: [request.accountID] + scopeArguments).map { try Forge_Pipeline_V1_Opportunity(serializedBytes: $0) }
-            let quotes = try Data.fetchAll(db, sql: """
+                """), arguments: [request.accountID] + scopeArguments).map { try Forge_Pipeline_V1_Opportunity(serializedBytes: $0) }
+            let quotes = try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM quote q WHERE account_id = ?\(scoped)
                 AND revision = (SELECT max(revision) FROM quote r WHERE r.opportunity_id = q.opportunity_id)
                 ORDER BY created_at DESC LIMIT 10
-                """, arguments: [request.accountID] + scopeArguments).map { try Forge_Pipeline_V1_Quote(serializedBytes: $0) }
+                """), arguments: [request.accountID] + scopeArguments).map { try Forge_Pipeline_V1_Quote(serializedBytes: $0) }
             // Tasks are their owners': the account's open tasks of the records the caller sees.
-            let visibleOpportunityIDs = Set(try String.fetchAll(db, sql: "SELECT id FROM opportunity WHERE account_id = ?\(scoped)",
+            let visibleOpportunityIDs = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM opportunity WHERE account_id = ?\(scoped)"),
                                                                 arguments: [request.accountID] + scopeArguments))
-            let tasks = try Data.fetchAll(db, sql: "SELECT payload FROM task WHERE account_id = ? AND done = 0 ORDER BY due_at LIMIT 100",
+            let tasks = try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM task WHERE account_id = ? AND done = 0 ORDER BY due_at LIMIT 100"),
                                           arguments: [request.accountID]).map { try Forge_Pipeline_V1_Task(serializedBytes: $0) }
                 .filter { !OwnerScope.isScoped(principal) || $0.ownerID == principal.subject || visibleOpportunityIDs.contains($0.opportunityID) }
             return .with {

@@ -107,19 +107,19 @@ struct ServiceDeskHandler: Forge_Servicedesk_V1_ServiceDeskHandler {
             }
             let calendar = try Self.calendar(db)
             let since = now.addingTimeInterval(-365 * 86_400).timeIntervalSince1970
-            let open = try Data.fetchAll(db, sql: "SELECT payload FROM ticket WHERE account_id = ? AND state IN (1, 2, 3) ORDER BY sla_rank, id LIMIT 50",
+            let open = try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM ticket WHERE account_id = ? AND state IN (1, 2, 3) ORDER BY sla_rank, id LIMIT 50"),
                                          arguments: [request.accountID])
                 .map { var ticket = TicketStore.view(try Ticket(serializedBytes: $0), now: now, calendar: calendar); ticket.history = []; return ticket }
-            let year = try Data.fetchAll(db, sql: "SELECT payload FROM ticket WHERE account_id = ? AND created_at >= ?", arguments: [request.accountID, since])
+            let year = try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM ticket WHERE account_id = ? AND created_at >= ?"), arguments: [request.accountID, since])
                 .map { TicketStore.view(try Ticket(serializedBytes: $0), now: now, calendar: calendar) }
             let missed = year.filter { ticket in
                 [ticket.sla.firstResponse.status, ticket.sla.resolution.status].contains { $0 == .missed || $0 == .breached }
             }.count
-            let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM equipment WHERE account_id = ?", arguments: [request.accountID]) ?? 0
+            let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM equipment WHERE account_id = ?"), arguments: [request.accountID]) ?? 0
             let machines = try EquipmentStore.list(db, accountID: request.accountID, model: "", after: "", limit: 20)
             let predictions = try TelemetryStore.predictions(db, accountID: request.accountID, limit: 1)
-            let openPredictions = try Int.fetchOne(db, sql: "SELECT count(*) FROM prediction WHERE account_id = ? AND state = 1", arguments: [request.accountID]) ?? 0
-            let openWorkOrders = try Int.fetchOne(db, sql: "SELECT count(*) FROM work_order WHERE account_id = ? AND state IN (1, 2)", arguments: [request.accountID]) ?? 0
+            let openPredictions = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM prediction WHERE account_id = ? AND state = 1"), arguments: [request.accountID]) ?? 0
+            let openWorkOrders = try Int.fetchOne(db.cachedStatement(sql: "SELECT count(*) FROM work_order WHERE account_id = ? AND state IN (1, 2)"), arguments: [request.accountID]) ?? 0
             return .with {
                 if let last = predictions.first { $0.lastPrediction = last }
                 $0.predictionsOpen = Int32(openPredictions)

@@ -93,7 +93,7 @@ enum EquipmentStore {
         var arguments: StatementArguments = [after]
         if !accountID.isEmpty { clauses.append("account_id = ?"); arguments += [accountID] }
         if !model.isEmpty { clauses.append("model = ?"); arguments += [model] }
-        return try Data.fetchAll(db, sql: "SELECT payload FROM equipment WHERE \(clauses.joined(separator: " AND ")) ORDER BY serial_number LIMIT ?",
+        return try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM equipment WHERE \(clauses.joined(separator: " AND ")) ORDER BY serial_number LIMIT ?"),
                                  arguments: arguments + [limit]).map { try .init(serializedBytes: $0) }
     }
 

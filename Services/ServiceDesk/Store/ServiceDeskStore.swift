@@ -146,7 +146,7 @@ enum ServiceDeskStore {
     }
 
     static func settings(_ db: Database) throws -> Forge_Servicedesk_V1_ServiceSettings {
-        guard let payload = try Data.fetchOne(db, sql: "SELECT payload FROM settings WHERE name = 'service'") else { return defaultSettings }
+        guard let payload = try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM settings WHERE name = 'service'")) else { return defaultSettings }
         return try Forge_Servicedesk_V1_ServiceSettings(serializedBytes: payload)
     }
 

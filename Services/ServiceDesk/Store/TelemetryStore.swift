@@ -240,7 +240,7 @@ enum TelemetryStore {
         if !accountID.isEmpty { clauses.append("account_id = ?"); arguments += [accountID] }
         if openOnly { clauses.append("state = 1") }
         let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        return try Data.fetchAll(db, sql: "SELECT payload FROM prediction \(filter) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments + [limit])
+        return try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM prediction \(filter) ORDER BY created_at DESC, id DESC LIMIT ?"), arguments: arguments + [limit])
             .map { try .init(serializedBytes: $0) }
     }
 
