@@ -365,12 +365,12 @@ struct AccountStore: Sendable {
         // Walk the name index in order (the visibility columns are in it): without statistics
         // the planner would rather collect a rep's whole portfolio by owner and team and sort it.
         let index = folded.isEmpty ? "account_name" : "account_search_name"
-        let sql = "SELECT * FROM account INDEXED BY \(index) WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(column), id LIMIT ?"
+        let sql = "SELECT \(Self.columns), \(column) AS page_key FROM account INDEXED BY \(index) WHERE \(clauses.joined(separator: " AND ")) ORDER BY \(column), id LIMIT ?"
         arguments += [page.size]
         let finalArguments = arguments
         return try await database.read { db in
             let rows = try Row.fetchAll(db, sql: sql, arguments: finalArguments)
-            let last = rows.last.map { Page.nameCursor(key: $0[column], id: $0["id"]) }
+            let last = rows.last.map { Page.nameCursor(key: $0["page_key"], id: $0["id"]) }
             return (rows.map { AccountRules.view(Self.account(from: $0), for: principal) }, last)
         }
     }
@@ -381,7 +381,7 @@ struct AccountStore: Sendable {
         var clauses = clauses
         var arguments = arguments
         AccountRules.visibility(for: principal, clauses: &clauses, arguments: &arguments)
-        let sql = "SELECT * FROM account WHERE \(clauses.joined(separator: " AND ")) ORDER BY id LIMIT ?"
+        let sql = "SELECT \(Self.columns) FROM account WHERE \(clauses.joined(separator: " AND ")) ORDER BY id LIMIT ?"
         arguments += [size]
         let finalArguments = arguments
         return try await database.read { db in
@@ -415,7 +415,7 @@ struct AccountStore: Sendable {
         missing: String? = nil
     ) throws -> Forge_Accounts_V1_Account {
         guard let principal,
-              let account = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account WHERE id = ?"), arguments: [resolve(db, id: id)]).map(account(from:)),
+              let account = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM account WHERE id = ?"), arguments: [resolve(db, id: id)]).map(account(from:)),
               may(account, principal)
         else {
             throw RPCError(.notFound, missing ?? "account \(id) not found")
@@ -434,43 +434,48 @@ struct AccountStore: Sendable {
         return AccountRules.view(account, for: principal)
     }
 
+    /// The account's columns in the order `account(from:)` reads them: select these (and any
+    /// others after them) for it. By position, since a lookup by name (case-insensitive, per
+    /// row and column) cost a 360° view's account section more than its query.
+    static let columns = "id, name, legal_name, tax_id, industry, region, address, stage, grade, tier, owner_id, team, created_at, updated_at, version, staleness, last_activity_at, size, industry_showcase, brings_partners, parent_account_id, credit_rating, credit_limit_micros, credit_currency, marketing_consent, processing_basis, tags"
+
     static func account(from row: Row) -> Forge_Accounts_V1_Account {
         .with {
-            $0.id = row["id"]
-            $0.name = row["name"]
-            $0.legalName = row["legal_name"]
-            $0.taxID = row["tax_id"] ?? ""
-            $0.industry = row["industry"]
-            $0.region = row["region"]
-            $0.address = row["address"]
-            $0.stage = Forge_Accounts_V1_LifecycleStage(rawValue: row["stage"]) ?? .unspecified
-            $0.grade = Forge_Accounts_V1_ValueGrade(rawValue: row["grade"]) ?? .unspecified
-            $0.tier = Forge_Accounts_V1_Tier(rawValue: row["tier"]) ?? .unspecified
-            $0.ownerID = row["owner_id"]
-            $0.team = row["team"]
-            $0.createdAt = .init(date: Date(timeIntervalSince1970: row["created_at"]))
-            $0.updatedAt = .init(date: Date(timeIntervalSince1970: row["updated_at"]))
-            $0.version = row["version"]
-            $0.staleness = Forge_Accounts_V1_Staleness(rawValue: row["staleness"] ?? 1) ?? .none
-            if let last = row["last_activity_at"] as Double? {
+            $0.id = row[0]
+            $0.name = row[1]
+            $0.legalName = row[2]
+            $0.taxID = row[3] ?? ""
+            $0.industry = row[4]
+            $0.region = row[5]
+            $0.address = row[6]
+            $0.stage = Forge_Accounts_V1_LifecycleStage(rawValue: row[7]) ?? .unspecified
+            $0.grade = Forge_Accounts_V1_ValueGrade(rawValue: row[8]) ?? .unspecified
+            $0.tier = Forge_Accounts_V1_Tier(rawValue: row[9]) ?? .unspecified
+            $0.ownerID = row[10]
+            $0.team = row[11]
+            $0.createdAt = .init(date: Date(timeIntervalSince1970: row[12]))
+            $0.updatedAt = .init(date: Date(timeIntervalSince1970: row[13]))
+            $0.version = row[14]
+            $0.staleness = Forge_Accounts_V1_Staleness(rawValue: row[15] ?? 1) ?? .none
+            if let last = row[16] as Double? {
                 $0.lastActivityAt = .init(date: Date(timeIntervalSince1970: last))
             }
-            $0.size = Forge_Accounts_V1_CompanySize(rawValue: row["size"]) ?? .unspecified
-            $0.industryShowcase = row["industry_showcase"]
-            $0.bringsPartners = row["brings_partners"]
-            $0.parentAccountID = row["parent_account_id"] ?? ""
-            $0.creditRating = row["credit_rating"]
-            if let micros = row["credit_limit_micros"] as Int64? {
+            $0.size = Forge_Accounts_V1_CompanySize(rawValue: row[17]) ?? .unspecified
+            $0.industryShowcase = row[18]
+            $0.bringsPartners = row[19]
+            $0.parentAccountID = row[20] ?? ""
+            $0.creditRating = row[21]
+            if let micros = row[22] as Int64? {
                 $0.creditLimit = .with {
                     $0.amountMicros = micros
-                    $0.currencyCode = row["credit_currency"]
+                    $0.currencyCode = row[23]
                 }
             }
             $0.consent = .with {
-                $0.marketing = row["marketing_consent"]
-                $0.processingBasis = Forge_Accounts_V1_ProcessingBasis(rawValue: row["processing_basis"]) ?? .unspecified
+                $0.marketing = row[24]
+                $0.processingBasis = Forge_Accounts_V1_ProcessingBasis(rawValue: row[25]) ?? .unspecified
             }
-            $0.tags = decodeTags(row["tags"])
+            $0.tags = decodeTags(row[26])
         }
     }
 }

@@ -38,7 +38,7 @@ struct OwnershipStore: Sendable {
     func reassign(_ request: Forge_Accounts_V1_ReassignPortfolioRequest, context: ServerContext, at now: Date) async throws -> Forge_Accounts_V1_ReassignPortfolioResponse {
         try await database.write(recordingIdempotencyOf: context, at: now) { db in
             guard let principal = context.principal else { throw RPCError(.unauthenticated, "no caller") }
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM account WHERE owner_id = ? ORDER BY id", arguments: [request.fromOwnerID])
+            let rows = try Row.fetchAll(db, sql: "SELECT \(AccountStore.columns) FROM account WHERE owner_id = ? ORDER BY id", arguments: [request.fromOwnerID])
             var moved: [String] = []
             for row in rows {
                 var account = AccountStore.account(from: row)

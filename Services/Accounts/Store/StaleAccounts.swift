@@ -35,7 +35,7 @@ struct StaleAccounts: Sendable {
     func check(accountID: String) async throws {
         let now = clock.now()
         try await database.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM account WHERE id = ?", arguments: [accountID]) else { return }
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(AccountStore.columns) FROM account WHERE id = ?", arguments: [accountID]) else { return }
             let account = AccountStore.account(from: row)
             let lastTouch = Date(timeIntervalSince1970: (row["last_activity_at"] as Double?) ?? row["created_at"])
             let days = Int(now.timeIntervalSince(lastTouch) / 86400)
