@@ -53,7 +53,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
     func capture(_ lead: Forge_Pipeline_V1_Lead, receivedAtGiven: Bool, context: ServerContext, principal: Principal,
                  importRow: LeadImports.Row? = nil) async throws -> Forge_Pipeline_V1_CaptureLeadResponse {
         let keys = LeadRules.Keys(lead)
-        if let match = try await database.read({ db in try AccountsFeed.match(db, keys: keys) }) {
+        if let match = try database.pointRead({ db in try AccountsFeed.match(db, keys: keys) }) {
             return try await existingCustomerInquiry(lead, receivedAtGiven: receivedAtGiven, match: match, context: context,
                                                      principal: principal, importRow: importRow)
         }

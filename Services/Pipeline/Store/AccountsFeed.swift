@@ -35,7 +35,7 @@ enum AccountsFeed {
             }
         }
         guard let (id, reason) = found,
-              let row = try Row.fetchOne(db, sql: "SELECT * FROM account_directory WHERE account_id = ?", arguments: [id])
+              let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM account_directory WHERE account_id = ?"), arguments: [id])
         else { return nil }
         return Match(accountID: id, name: row["name"], ownerID: row["owner_id"], team: row["team"], reason: reason)
     }
