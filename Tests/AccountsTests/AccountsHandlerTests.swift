@@ -165,6 +165,7 @@ struct AccountsHandlerTests {
         for call in [
             { _ = try await fixture.handler.listActivities(.with { $0.accountID = account.id }, context: repB) },
             { _ = try await fixture.handler.listContacts(.with { $0.accountID = account.id }, context: repB) },
+            { _ = try await fixture.handler.getAccountOverview(.with { $0.accountID = account.id }, context: repB) },
             { _ = try await fixture.handler.listOwnerHistory(.with { $0.accountID = account.id }, context: repB) },
             { _ = try await fixture.handler.logActivity(.with { $0.activity = .with { $0.accountID = account.id; $0.kind = .note; $0.subject = "x" } }, context: repB) },
             { _ = try await fixture.handler.createContact(.with { $0.contact = .with { $0.accountID = account.id; $0.name = "x" } }, context: repB) },

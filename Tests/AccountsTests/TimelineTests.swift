@@ -21,6 +21,36 @@ struct TimelineTests {
         }, context: AccountsFixture.context(subject_, ["sales_rep"], team: team)).activity
     }
 
+    @Test("the overview answers what GetAccount, ListContacts and ListActivities answer, in one call; bad pages are named together")
+    func overview() async throws {
+        let fixture = try AccountsFixture()
+        let account = try await fixture.create("无锡精密轴承厂", as: "rep-a", team: "east")
+        let rep = AccountsFixture.context("rep-a", ["sales_rep"], team: "east")
+        for name in ["王工", "李经理", "赵总"] {
+            _ = try await fixture.handler.createContact(.with { $0.contact = .with { $0.accountID = account.id; $0.name = name } }, context: rep)
+        }
+        for subject in ["拜访", "报价", "试样"] { _ = try await log(fixture, account: account.id, subject: subject, body: "") }
+
+        let overview = try await fixture.handler.getAccountOverview(.with {
+            $0.accountID = account.id
+            $0.contactsPage.pageSize = 2
+            $0.activitiesPage.pageSize = 2
+        }, context: rep)
+        #expect(overview.account == (try await fixture.handler.getAccount(.with { $0.id = account.id }, context: rep)))
+        #expect(overview.contacts == (try await fixture.handler.listContacts(.with { $0.accountID = account.id; $0.page.pageSize = 2 }, context: rep)))
+        #expect(overview.activities == (try await fixture.handler.listActivities(.with { $0.accountID = account.id; $0.page.pageSize = 2 }, context: rep)))
+        #expect(overview.contacts.contacts.count == 2 && !overview.contacts.page.nextPageToken.isEmpty)
+        #expect(overview.activities.activities.map(\.subject) == ["试样", "报价"])
+
+        let bad = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.getAccountOverview(.with {
+                $0.contactsPage.pageSize = 501
+                $0.activitiesPage.pageToken = "not-a-token"
+            }, context: rep)
+        }
+        #expect(bad?.violations.map(\.field) == ["account_id", "contacts_page.page_size", "activities_page.page_token"])
+    }
+
     @Test("full-text search finds Chinese text inside longer notes, only among accounts the caller may see")
     func chineseSearch() async throws {
         let fixture = try AccountsFixture()

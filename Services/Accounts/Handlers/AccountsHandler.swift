@@ -51,6 +51,24 @@ struct AccountsHandler: Forge_Accounts_V1_AccountsHandler {
         return .with { $0.account = account }
     }
 
+    /// GetAccount, ListContacts and ListActivities in one call and one read, each part answered
+    /// as that method answers it (an account the caller may not see is NOT_FOUND, as for each).
+    func getAccountOverview(_ request: Forge_Accounts_V1_GetAccountOverviewRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetAccountOverviewResponse {
+        var violations = request.accountID.isBlank ? [FieldViolation(field: "account_id", description: "is required")] : []
+        var contactsPage: Page?
+        var activitiesPage: Page?
+        do { contactsPage = try Page.contacts(request.contactsPage, field: "contacts_page") } catch let error as RPCError { violations += error.violations }
+        do { activitiesPage = try Page.timeline(request.activitiesPage, field: "activities_page") } catch let error as RPCError { violations += error.violations }
+        guard violations.isEmpty, let contactsPage, let activitiesPage else { throw RPCError.invalidArgument(violations) }
+        let principal = try context.caller()
+        let found = try timeline.overview(accountID: request.accountID, contacts: contactsPage, activities: activitiesPage, principal: principal)
+        return .with {
+            $0.account.account = AccountRules.view(found.account, for: principal)
+            $0.contacts = Self.contactsResponse(found.contacts, page: contactsPage, principal: principal)
+            $0.activities = Self.activitiesResponse(found.activities, page: activitiesPage)
+        }
+    }
+
     func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateAccountResponse {
         let violations = AccountRules.validate(update: request.account)
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
@@ -97,6 +115,7 @@ enum AccountsAccess {
         let readers: Set<String> = sales.union([Role.analyst, Role.finance, Role.marketing, Role.serviceManager, Role.serviceEngineer, Role.service])
         access.allow(method.createAccount, .roles(sales.union([Role.marketing])))
         access.allow(method.getAccount, .roles(readers))
+        access.allow(method.getAccountOverview, .roles(readers))
         // Finance keeps the credit fields current.
         access.allow(method.updateAccount, .roles(sales.union([Role.finance])))
         access.allow(method.listAccounts, .roles(readers))

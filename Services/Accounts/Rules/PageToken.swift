@@ -12,11 +12,18 @@ extension Page {
     }
 }
 
+/// An account's contacts, in id order.
+extension Page {
+    static func contacts(_ request: Forge_Common_V1_PageRequest, field: String = "page") throws -> Page {
+        try Page(request, field: field) { $0.hasPrefix("con_") }
+    }
+}
+
 /// Newest-first timeline pages continue below a position: (when it happened, row number),
 /// cursors "t<seconds>:<rowid>"; search pages, in row order, below a row number: "r<rowid>".
 extension Page {
-    static func timeline(_ request: Forge_Common_V1_PageRequest) throws -> Page {
-        try Page(request) { parsePosition($0) != nil }
+    static func timeline(_ request: Forge_Common_V1_PageRequest, field: String = "page") throws -> Page {
+        try Page(request, field: field) { parsePosition($0) != nil }
     }
 
     static func search(_ request: Forge_Common_V1_PageRequest) throws -> Page {

@@ -116,11 +116,27 @@ struct TimelineStore: Sendable {
 
     func contacts(accountID: String, page: Page, principal: Principal) async throws -> [Forge_Accounts_V1_Contact] {
         try database.pointRead { db in
+            try Self.contacts(db, of: try AccountStore.visibleAccount(db, id: accountID, principal: principal), page: page)
+        }
+    }
+
+    /// One page of a (visible) account's contacts, by id.
+    static func contacts(_ db: Database, of account: Forge_Accounts_V1_Account, page: Page) throws -> [Forge_Accounts_V1_Contact] {
+        try Data.fetchAll(
+            db.cachedStatement(sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?"),
+            arguments: [account.id, page.after, page.size]
+        ).map { try Forge_Accounts_V1_Contact(serializedBytes: $0) }
+    }
+
+    /// The account, a page of its contacts and a page of its timeline, in one read (the 360°
+    /// view's accounts sections, `GetAccountOverview`).
+    func overview(accountID: String, contacts contactsPage: Page, activities activitiesPage: Page, principal: Principal) throws
+        -> (account: Forge_Accounts_V1_Account, contacts: [Forge_Accounts_V1_Contact], activities: [(rowid: Int64, activity: Forge_Accounts_V1_Activity)])
+    {
+        try database.pointRead { db in
             let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
-            return try Data.fetchAll(
-                db.cachedStatement(sql: "SELECT payload FROM contact WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?"),
-                arguments: [account.id, page.after, page.size]
-            ).map { try Forge_Accounts_V1_Contact(serializedBytes: $0) }
+            return (account, try Self.contacts(db, of: account, page: contactsPage),
+                    try Self.timeline(db, of: account, size: activitiesPage.size, before: activitiesPage.beforePosition))
         }
     }
 
@@ -182,17 +198,22 @@ struct TimelineStore: Sendable {
     /// One account's timeline, newest first; the page token is the rowid to continue below.
     func timeline(accountID: String, size: Int, before: (occurredAt: Double, rowid: Int64)?, principal: Principal) async throws -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)] {
         try database.pointRead { db in
-            let account = try AccountStore.visibleAccount(db, id: accountID, principal: principal)
-            let position = before ?? (.infinity, .max)
-            return try Row.fetchAll(
-                db.cachedStatement(sql: """
-                    SELECT rowid, payload FROM activity
-                    WHERE account_id = ? AND (occurred_at < ? OR (occurred_at = ? AND rowid < ?))
-                    ORDER BY occurred_at DESC, rowid DESC LIMIT ?
-                    """),
-                arguments: [account.id, position.occurredAt, position.occurredAt, position.rowid, size]
-            ).map { ($0["rowid"], try Forge_Accounts_V1_Activity(serializedBytes: $0["payload"] as Data)) }
+            try Self.timeline(db, of: try AccountStore.visibleAccount(db, id: accountID, principal: principal), size: size, before: before)
         }
+    }
+
+    static func timeline(_ db: Database, of account: Forge_Accounts_V1_Account, size: Int, before: (occurredAt: Double, rowid: Int64)?) throws
+        -> [(rowid: Int64, activity: Forge_Accounts_V1_Activity)]
+    {
+        let position = before ?? (.infinity, .max)
+        return try Row.fetchAll(
+            db.cachedStatement(sql: """
+                SELECT rowid, payload FROM activity
+                WHERE account_id = ? AND (occurred_at < ? OR (occurred_at = ? AND rowid < ?))
+                ORDER BY occurred_at DESC, rowid DESC LIMIT ?
+                """),
+            arguments: [account.id, position.occurredAt, position.occurredAt, position.rowid, size]
+        ).map { ($0["rowid"], try Forge_Accounts_V1_Activity(serializedBytes: $0["payload"] as Data)) }
     }
 
     /// Activities whose subject or body contains `query`, among accounts `principal` may see.

@@ -19,28 +19,32 @@ struct Customer360: Sendable {
     /// The longest deadline a caller may ask for (`deadline_ms`).
     static let maxDeadlineMilliseconds: Int32 = 5_000
 
-    /// One section: its name, the service it comes from and the call that fills it.
+    /// One call to a service and the sections it fills, in the view's order: the call answers
+    /// one message per name. Accounts fills three with one call (`GetAccountOverview`).
     struct SectionSource: Sendable {
-        let name: String
+        let names: [String]
         let service: String
-        let fetch: @Sendable (any RPCChannel, String, CallOptions) async throws -> any SwiftProtobuf.Message
+        let fetch: @Sendable (any RPCChannel, String, CallOptions) async throws -> [any SwiftProtobuf.Message]
+
+        init(names: [String], service: String, fetch: @escaping @Sendable (any RPCChannel, String, CallOptions) async throws -> [any SwiftProtobuf.Message]) {
+            self.names = names
+            self.service = service
+            self.fetch = fetch
+        }
+
+        init(name: String, service: String, fetch: @escaping @Sendable (any RPCChannel, String, CallOptions) async throws -> any SwiftProtobuf.Message) {
+            self.init(names: [name], service: service) { channel, id, options in [try await fetch(channel, id, options)] }
+        }
     }
 
     static let sources: [SectionSource] = [
-        .init(name: "account", service: "accounts") { channel, id, options in
-            try await Forge_Accounts_V1_AccountsClient(channel: channel).getAccount(.with { $0.id = id }, options: options)
-        },
-        .init(name: "contacts", service: "accounts") { channel, id, options in
-            try await Forge_Accounts_V1_AccountsClient(channel: channel).listContacts(.with {
+        .init(names: ["account", "contacts", "activities"], service: "accounts") { channel, id, options in
+            let overview = try await Forge_Accounts_V1_AccountsClient(channel: channel).getAccountOverview(.with {
                 $0.accountID = id
-                $0.page.pageSize = 200
+                $0.contactsPage.pageSize = 200
+                $0.activitiesPage.pageSize = 20
             }, options: options)
-        },
-        .init(name: "activities", service: "accounts") { channel, id, options in
-            try await Forge_Accounts_V1_AccountsClient(channel: channel).listActivities(.with {
-                $0.accountID = id
-                $0.page.pageSize = 20
-            }, options: options)
+            return [overview.account, overview.contacts, overview.activities]
         },
         .init(name: "pipeline", service: "pipeline") { channel, id, options in
             try await Forge_Pipeline_V1_PipelineClient(channel: channel).getAccountPipeline(.with { $0.accountID = id }, options: options)
@@ -74,13 +78,13 @@ struct Customer360: Sendable {
         let token = try await callerTokens.upstreamToken(for: context)
         let metadata = [MetadataKey.authorization: "Bearer \(token)", MetadataKey.requestID: context.requestID]
         let end = ContinuousClock.now + deadline
-        let outcomes = await withTaskGroup(of: (Int, Outcome).self) { group in
+        let outcomes = await withTaskGroup(of: (Int, [Outcome]).self) { group in
             for (index, source) in Self.sources.enumerated() {
                 group.addTask { (index, await fetch(source, accountID: accountID, until: end, metadata: metadata)) }
             }
-            var outcomes = [Outcome?](repeating: nil, count: Self.sources.count)
+            var outcomes = [[Outcome]](repeating: [], count: Self.sources.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes.compactMap { $0 }
+            return outcomes.flatMap { $0 }
         }
         // The account decides whether the caller may see this customer at all.
         let account = outcomes.first { $0.section.name == "account" }
@@ -93,27 +97,38 @@ struct Customer360: Sendable {
         }
     }
 
-    /// One section: its call with what is left of the deadline, its status and its time.
-    private func fetch(_ source: SectionSource, accountID: String, until end: ContinuousClock.Instant, metadata: [String: String]) async -> Outcome {
+    /// One source's sections: its call with what is left of the deadline, their status and time.
+    private func fetch(_ source: SectionSource, accountID: String, until end: ContinuousClock.Instant, metadata: [String: String]) async -> [Outcome] {
         let started = ContinuousClock.now
-        var outcome = Outcome(section: .with { $0.name = source.name })
+        var outcomes = source.names.map { name in Outcome(section: .with { $0.name = name }) }
         if let channel = upstreams[source.service] {
             do {
-                let response = try await source.fetch(channel, accountID, CallOptions(timeout: end - started, metadata: metadata))
-                outcome.section.status = .ok
-                outcome.section.json = try response.jsonString()
-                outcome.accountID = (response as? Forge_Accounts_V1_GetAccountResponse)?.account.id
+                let responses = try await source.fetch(channel, accountID, CallOptions(timeout: end - started, metadata: metadata))
+                for (index, response) in zip(outcomes.indices, responses) {
+                    outcomes[index].section.status = .ok
+                    outcomes[index].section.json = try response.jsonString()
+                    outcomes[index].accountID = (response as? Forge_Accounts_V1_GetAccountResponse)?.account.id
+                }
             } catch {
                 let failure = (error as? RPCError) ?? RPCError(.unavailable, "\(error)")
-                outcome.failure = failure
-                (outcome.section.status, outcome.section.detail) = Self.status(of: failure, service: source.service)
+                let (status, detail) = Self.status(of: failure, service: source.service)
+                for index in outcomes.indices {
+                    outcomes[index] = Outcome(section: .with {
+                        $0.name = source.names[index]
+                        $0.status = status
+                        $0.detail = detail
+                    }, failure: failure)
+                }
             }
         } else {
-            (outcome.section.status, outcome.section.detail) = (.unavailable, "\(source.service) is not configured")
+            for index in outcomes.indices {
+                (outcomes[index].section.status, outcomes[index].section.detail) = (.unavailable, "\(source.service) is not configured")
+            }
         }
         let elapsed = (ContinuousClock.now - started).components
-        outcome.section.elapsedMs = Int32(clamping: elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
-        return outcome
+        let milliseconds = Int32(clamping: elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000)
+        for index in outcomes.indices { outcomes[index].section.elapsedMs = milliseconds }
+        return outcomes
     }
 
     /// How a failed call shows in its section.

@@ -19,6 +19,11 @@ public enum ForgeMethodRegistry {
             response: Forge_Accounts_V1_GetAccountResponse.self
         ),
         RegisteredMethod(
+            MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetAccountOverview"),
+            request: Forge_Accounts_V1_GetAccountOverviewRequest.self,
+            response: Forge_Accounts_V1_GetAccountOverviewResponse.self
+        ),
+        RegisteredMethod(
             MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateAccount"),
             request: Forge_Accounts_V1_UpdateAccountRequest.self,
             response: Forge_Accounts_V1_UpdateAccountResponse.self

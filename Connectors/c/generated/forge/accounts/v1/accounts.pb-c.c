@@ -283,6 +283,96 @@ void   forge__accounts__v1__get_account_response__free_unpacked
   assert(message->base.descriptor == &forge__accounts__v1__get_account_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   forge__accounts__v1__get_account_overview_request__init
+                     (Forge__Accounts__V1__GetAccountOverviewRequest         *message)
+{
+  static const Forge__Accounts__V1__GetAccountOverviewRequest init_value = FORGE__ACCOUNTS__V1__GET_ACCOUNT_OVERVIEW_REQUEST__INIT;
+  *message = init_value;
+}
+size_t forge__accounts__v1__get_account_overview_request__get_packed_size
+                     (const Forge__Accounts__V1__GetAccountOverviewRequest *message)
+{
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t forge__accounts__v1__get_account_overview_request__pack
+                     (const Forge__Accounts__V1__GetAccountOverviewRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t forge__accounts__v1__get_account_overview_request__pack_to_buffer
+                     (const Forge__Accounts__V1__GetAccountOverviewRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Forge__Accounts__V1__GetAccountOverviewRequest *
+       forge__accounts__v1__get_account_overview_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Forge__Accounts__V1__GetAccountOverviewRequest *)
+     protobuf_c_message_unpack (&forge__accounts__v1__get_account_overview_request__descriptor,
+                                allocator, len, data);
+}
+void   forge__accounts__v1__get_account_overview_request__free_unpacked
+                     (Forge__Accounts__V1__GetAccountOverviewRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   forge__accounts__v1__get_account_overview_response__init
+                     (Forge__Accounts__V1__GetAccountOverviewResponse         *message)
+{
+  static const Forge__Accounts__V1__GetAccountOverviewResponse init_value = FORGE__ACCOUNTS__V1__GET_ACCOUNT_OVERVIEW_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t forge__accounts__v1__get_account_overview_response__get_packed_size
+                     (const Forge__Accounts__V1__GetAccountOverviewResponse *message)
+{
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t forge__accounts__v1__get_account_overview_response__pack
+                     (const Forge__Accounts__V1__GetAccountOverviewResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t forge__accounts__v1__get_account_overview_response__pack_to_buffer
+                     (const Forge__Accounts__V1__GetAccountOverviewResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Forge__Accounts__V1__GetAccountOverviewResponse *
+       forge__accounts__v1__get_account_overview_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Forge__Accounts__V1__GetAccountOverviewResponse *)
+     protobuf_c_message_unpack (&forge__accounts__v1__get_account_overview_response__descriptor,
+                                allocator, len, data);
+}
+void   forge__accounts__v1__get_account_overview_response__free_unpacked
+                     (Forge__Accounts__V1__GetAccountOverviewResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &forge__accounts__v1__get_account_overview_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   forge__accounts__v1__update_account_request__init
                      (Forge__Accounts__V1__UpdateAccountRequest         *message)
 {
@@ -4209,6 +4299,134 @@ const ProtobufCMessageDescriptor forge__accounts__v1__get_account_response__desc
   forge__accounts__v1__get_account_response__field_indices_by_name,
   1,  forge__accounts__v1__get_account_response__number_ranges,
   (ProtobufCMessageInit) forge__accounts__v1__get_account_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor forge__accounts__v1__get_account_overview_request__field_descriptors[3] =
+{
+  {
+    "account_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Accounts__V1__GetAccountOverviewRequest, account_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contacts_page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Accounts__V1__GetAccountOverviewRequest, contacts_page),
+    &forge__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "activities_page",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Accounts__V1__GetAccountOverviewRequest, activities_page),
+    &forge__common__v1__page_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned forge__accounts__v1__get_account_overview_request__field_indices_by_name[] = {
+  0,   /* field[0] = account_id */
+  2,   /* field[2] = activities_page */
+  1,   /* field[1] = contacts_page */
+};
+static const ProtobufCIntRange forge__accounts__v1__get_account_overview_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor forge__accounts__v1__get_account_overview_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "forge.accounts.v1.GetAccountOverviewRequest",
+  "GetAccountOverviewRequest",
+  "Forge__Accounts__V1__GetAccountOverviewRequest",
+  "forge.accounts.v1",
+  sizeof(Forge__Accounts__V1__GetAccountOverviewRequest),
+  3,
+  forge__accounts__v1__get_account_overview_request__field_descriptors,
+  forge__accounts__v1__get_account_overview_request__field_indices_by_name,
+  1,  forge__accounts__v1__get_account_overview_request__number_ranges,
+  (ProtobufCMessageInit) forge__accounts__v1__get_account_overview_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor forge__accounts__v1__get_account_overview_response__field_descriptors[3] =
+{
+  {
+    "account",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Accounts__V1__GetAccountOverviewResponse, account),
+    &forge__accounts__v1__get_account_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contacts",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Accounts__V1__GetAccountOverviewResponse, contacts),
+    &forge__accounts__v1__list_contacts_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "activities",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Accounts__V1__GetAccountOverviewResponse, activities),
+    &forge__accounts__v1__list_activities_response__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned forge__accounts__v1__get_account_overview_response__field_indices_by_name[] = {
+  0,   /* field[0] = account */
+  2,   /* field[2] = activities */
+  1,   /* field[1] = contacts */
+};
+static const ProtobufCIntRange forge__accounts__v1__get_account_overview_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor forge__accounts__v1__get_account_overview_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "forge.accounts.v1.GetAccountOverviewResponse",
+  "GetAccountOverviewResponse",
+  "Forge__Accounts__V1__GetAccountOverviewResponse",
+  "forge.accounts.v1",
+  sizeof(Forge__Accounts__V1__GetAccountOverviewResponse),
+  3,
+  forge__accounts__v1__get_account_overview_response__field_descriptors,
+  forge__accounts__v1__get_account_overview_response__field_indices_by_name,
+  1,  forge__accounts__v1__get_account_overview_response__number_ranges,
+  (ProtobufCMessageInit) forge__accounts__v1__get_account_overview_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor forge__accounts__v1__update_account_request__field_descriptors[1] =
@@ -8589,10 +8807,11 @@ const ProtobufCEnumDescriptor forge__accounts__v1__activity_kind__descriptor =
   forge__accounts__v1__activity_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor forge__accounts__v1__accounts__method_descriptors[31] =
+static const ProtobufCMethodDescriptor forge__accounts__v1__accounts__method_descriptors[32] =
 {
   { "CreateAccount", &forge__accounts__v1__create_account_request__descriptor, &forge__accounts__v1__create_account_response__descriptor },
   { "GetAccount", &forge__accounts__v1__get_account_request__descriptor, &forge__accounts__v1__get_account_response__descriptor },
+  { "GetAccountOverview", &forge__accounts__v1__get_account_overview_request__descriptor, &forge__accounts__v1__get_account_overview_response__descriptor },
   { "UpdateAccount", &forge__accounts__v1__update_account_request__descriptor, &forge__accounts__v1__update_account_response__descriptor },
   { "ListAccounts", &forge__accounts__v1__list_accounts_request__descriptor, &forge__accounts__v1__list_accounts_response__descriptor },
   { "SearchAccounts", &forge__accounts__v1__search_accounts_request__descriptor, &forge__accounts__v1__search_accounts_response__descriptor },
@@ -8624,37 +8843,38 @@ static const ProtobufCMethodDescriptor forge__accounts__v1__accounts__method_des
   { "ImportContacts", &forge__common__v1__import_request__descriptor, &forge__common__v1__import_response__descriptor },
 };
 const unsigned forge__accounts__v1__accounts__method_indices_by_name[] = {
-  6,        /* AssignOwner */
-  28,        /* CompleteHandoverTask */
+  7,        /* AssignOwner */
+  29,        /* CompleteHandoverTask */
   0,        /* CreateAccount */
-  9,        /* CreateContact */
-  21,        /* CreateSegment */
-  13,        /* DeleteContact */
-  24,        /* DeleteSegment */
-  15,        /* EraseContact */
-  14,        /* ExportContactData */
-  5,        /* FindDuplicates */
+  10,        /* CreateContact */
+  22,        /* CreateSegment */
+  14,        /* DeleteContact */
+  25,        /* DeleteSegment */
+  16,        /* EraseContact */
+  15,        /* ExportContactData */
+  6,        /* FindDuplicates */
   1,        /* GetAccount */
-  10,        /* GetContact */
-  22,        /* GetSegment */
-  29,        /* ImportAccounts */
-  30,        /* ImportContacts */
-  3,        /* ListAccounts */
-  18,        /* ListActivities */
-  12,        /* ListContacts */
-  27,        /* ListHandoverTasks */
-  8,        /* ListOwnerHistory */
-  26,        /* ListSegmentAccounts */
-  25,        /* ListSegments */
-  17,        /* LogActivities */
-  16,        /* LogActivity */
-  20,        /* MergeAccounts */
-  7,        /* ReassignPortfolio */
-  4,        /* SearchAccounts */
-  19,        /* SearchActivities */
-  2,        /* UpdateAccount */
-  11,        /* UpdateContact */
-  23         /* UpdateSegment */
+  2,        /* GetAccountOverview */
+  11,        /* GetContact */
+  23,        /* GetSegment */
+  30,        /* ImportAccounts */
+  31,        /* ImportContacts */
+  4,        /* ListAccounts */
+  19,        /* ListActivities */
+  13,        /* ListContacts */
+  28,        /* ListHandoverTasks */
+  9,        /* ListOwnerHistory */
+  27,        /* ListSegmentAccounts */
+  26,        /* ListSegments */
+  18,        /* LogActivities */
+  17,        /* LogActivity */
+  21,        /* MergeAccounts */
+  8,        /* ReassignPortfolio */
+  5,        /* SearchAccounts */
+  20,        /* SearchActivities */
+  3,        /* UpdateAccount */
+  12,        /* UpdateContact */
+  24         /* UpdateSegment */
 };
 const ProtobufCServiceDescriptor forge__accounts__v1__accounts__descriptor =
 {
@@ -8663,7 +8883,7 @@ const ProtobufCServiceDescriptor forge__accounts__v1__accounts__descriptor =
   "Accounts",
   "Forge__Accounts__V1__Accounts",
   "forge.accounts.v1",
-  31,
+  32,
   forge__accounts__v1__accounts__method_descriptors,
   forge__accounts__v1__accounts__method_indices_by_name
 };
@@ -8683,13 +8903,21 @@ void forge__accounts__v1__accounts__get_account(ProtobufCService *service,
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void forge__accounts__v1__accounts__get_account_overview(ProtobufCService *service,
+                                                         const Forge__Accounts__V1__GetAccountOverviewRequest *input,
+                                                         Forge__Accounts__V1__GetAccountOverviewResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void forge__accounts__v1__accounts__update_account(ProtobufCService *service,
                                                    const Forge__Accounts__V1__UpdateAccountRequest *input,
                                                    Forge__Accounts__V1__UpdateAccountResponse_Closure closure,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_accounts(ProtobufCService *service,
                                                   const Forge__Accounts__V1__ListAccountsRequest *input,
@@ -8697,7 +8925,7 @@ void forge__accounts__v1__accounts__list_accounts(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__search_accounts(ProtobufCService *service,
                                                     const Forge__Accounts__V1__SearchAccountsRequest *input,
@@ -8705,7 +8933,7 @@ void forge__accounts__v1__accounts__search_accounts(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__find_duplicates(ProtobufCService *service,
                                                     const Forge__Accounts__V1__FindDuplicatesRequest *input,
@@ -8713,7 +8941,7 @@ void forge__accounts__v1__accounts__find_duplicates(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__assign_owner(ProtobufCService *service,
                                                  const Forge__Accounts__V1__AssignOwnerRequest *input,
@@ -8721,7 +8949,7 @@ void forge__accounts__v1__accounts__assign_owner(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__reassign_portfolio(ProtobufCService *service,
                                                        const Forge__Accounts__V1__ReassignPortfolioRequest *input,
@@ -8729,7 +8957,7 @@ void forge__accounts__v1__accounts__reassign_portfolio(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_owner_history(ProtobufCService *service,
                                                        const Forge__Accounts__V1__ListOwnerHistoryRequest *input,
@@ -8737,7 +8965,7 @@ void forge__accounts__v1__accounts__list_owner_history(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__create_contact(ProtobufCService *service,
                                                    const Forge__Accounts__V1__CreateContactRequest *input,
@@ -8745,7 +8973,7 @@ void forge__accounts__v1__accounts__create_contact(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__get_contact(ProtobufCService *service,
                                                 const Forge__Accounts__V1__GetContactRequest *input,
@@ -8753,7 +8981,7 @@ void forge__accounts__v1__accounts__get_contact(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__update_contact(ProtobufCService *service,
                                                    const Forge__Accounts__V1__UpdateContactRequest *input,
@@ -8761,7 +8989,7 @@ void forge__accounts__v1__accounts__update_contact(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_contacts(ProtobufCService *service,
                                                   const Forge__Accounts__V1__ListContactsRequest *input,
@@ -8769,7 +8997,7 @@ void forge__accounts__v1__accounts__list_contacts(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__delete_contact(ProtobufCService *service,
                                                    const Forge__Accounts__V1__DeleteContactRequest *input,
@@ -8777,7 +9005,7 @@ void forge__accounts__v1__accounts__delete_contact(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__export_contact_data(ProtobufCService *service,
                                                         const Forge__Accounts__V1__ExportContactDataRequest *input,
@@ -8785,7 +9013,7 @@ void forge__accounts__v1__accounts__export_contact_data(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__erase_contact(ProtobufCService *service,
                                                   const Forge__Accounts__V1__EraseContactRequest *input,
@@ -8793,7 +9021,7 @@ void forge__accounts__v1__accounts__erase_contact(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__log_activity(ProtobufCService *service,
                                                  const Forge__Accounts__V1__LogActivityRequest *input,
@@ -8801,7 +9029,7 @@ void forge__accounts__v1__accounts__log_activity(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__log_activities(ProtobufCService *service,
                                                    const Forge__Accounts__V1__LogActivitiesRequest *input,
@@ -8809,7 +9037,7 @@ void forge__accounts__v1__accounts__log_activities(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_activities(ProtobufCService *service,
                                                     const Forge__Accounts__V1__ListActivitiesRequest *input,
@@ -8817,7 +9045,7 @@ void forge__accounts__v1__accounts__list_activities(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__search_activities(ProtobufCService *service,
                                                       const Forge__Accounts__V1__SearchActivitiesRequest *input,
@@ -8825,7 +9053,7 @@ void forge__accounts__v1__accounts__search_activities(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__merge_accounts(ProtobufCService *service,
                                                    const Forge__Accounts__V1__MergeAccountsRequest *input,
@@ -8833,7 +9061,7 @@ void forge__accounts__v1__accounts__merge_accounts(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__create_segment(ProtobufCService *service,
                                                    const Forge__Accounts__V1__CreateSegmentRequest *input,
@@ -8841,7 +9069,7 @@ void forge__accounts__v1__accounts__create_segment(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__get_segment(ProtobufCService *service,
                                                 const Forge__Accounts__V1__GetSegmentRequest *input,
@@ -8849,7 +9077,7 @@ void forge__accounts__v1__accounts__get_segment(ProtobufCService *service,
                                                 void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__update_segment(ProtobufCService *service,
                                                    const Forge__Accounts__V1__UpdateSegmentRequest *input,
@@ -8857,7 +9085,7 @@ void forge__accounts__v1__accounts__update_segment(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__delete_segment(ProtobufCService *service,
                                                    const Forge__Accounts__V1__DeleteSegmentRequest *input,
@@ -8865,7 +9093,7 @@ void forge__accounts__v1__accounts__delete_segment(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_segments(ProtobufCService *service,
                                                   const Forge__Accounts__V1__ListSegmentsRequest *input,
@@ -8873,7 +9101,7 @@ void forge__accounts__v1__accounts__list_segments(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_segment_accounts(ProtobufCService *service,
                                                           const Forge__Accounts__V1__ListSegmentAccountsRequest *input,
@@ -8881,7 +9109,7 @@ void forge__accounts__v1__accounts__list_segment_accounts(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__list_handover_tasks(ProtobufCService *service,
                                                         const Forge__Accounts__V1__ListHandoverTasksRequest *input,
@@ -8889,7 +9117,7 @@ void forge__accounts__v1__accounts__list_handover_tasks(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__complete_handover_task(ProtobufCService *service,
                                                            const Forge__Accounts__V1__CompleteHandoverTaskRequest *input,
@@ -8897,7 +9125,7 @@ void forge__accounts__v1__accounts__complete_handover_task(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__import_accounts(ProtobufCService *service,
                                                     const Forge__Common__V1__ImportRequest *input,
@@ -8905,7 +9133,7 @@ void forge__accounts__v1__accounts__import_accounts(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__import_contacts(ProtobufCService *service,
                                                     const Forge__Common__V1__ImportRequest *input,
@@ -8913,7 +9141,7 @@ void forge__accounts__v1__accounts__import_contacts(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &forge__accounts__v1__accounts__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void forge__accounts__v1__accounts__init (Forge__Accounts__V1__Accounts_Service *service,
                                           Forge__Accounts__V1__Accounts_ServiceDestroy destroy)

@@ -25,6 +25,8 @@ typedef struct Forge__Accounts__V1__CreateAccountRequest Forge__Accounts__V1__Cr
 typedef struct Forge__Accounts__V1__CreateAccountResponse Forge__Accounts__V1__CreateAccountResponse;
 typedef struct Forge__Accounts__V1__GetAccountRequest Forge__Accounts__V1__GetAccountRequest;
 typedef struct Forge__Accounts__V1__GetAccountResponse Forge__Accounts__V1__GetAccountResponse;
+typedef struct Forge__Accounts__V1__GetAccountOverviewRequest Forge__Accounts__V1__GetAccountOverviewRequest;
+typedef struct Forge__Accounts__V1__GetAccountOverviewResponse Forge__Accounts__V1__GetAccountOverviewResponse;
 typedef struct Forge__Accounts__V1__UpdateAccountRequest Forge__Accounts__V1__UpdateAccountRequest;
 typedef struct Forge__Accounts__V1__UpdateAccountResponse Forge__Accounts__V1__UpdateAccountResponse;
 typedef struct Forge__Accounts__V1__ListAccountsRequest Forge__Accounts__V1__ListAccountsRequest;
@@ -366,6 +368,33 @@ struct  Forge__Accounts__V1__GetAccountResponse
 #define FORGE__ACCOUNTS__V1__GET_ACCOUNT_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&forge__accounts__v1__get_account_response__descriptor) \
     , NULL }
+
+
+struct  Forge__Accounts__V1__GetAccountOverviewRequest
+{
+  ProtobufCMessage base;
+  /*
+   * @required
+   */
+  char *account_id;
+  Forge__Common__V1__PageRequest *contacts_page;
+  Forge__Common__V1__PageRequest *activities_page;
+};
+#define FORGE__ACCOUNTS__V1__GET_ACCOUNT_OVERVIEW_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&forge__accounts__v1__get_account_overview_request__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL, NULL }
+
+
+struct  Forge__Accounts__V1__GetAccountOverviewResponse
+{
+  ProtobufCMessage base;
+  Forge__Accounts__V1__GetAccountResponse *account;
+  Forge__Accounts__V1__ListContactsResponse *contacts;
+  Forge__Accounts__V1__ListActivitiesResponse *activities;
+};
+#define FORGE__ACCOUNTS__V1__GET_ACCOUNT_OVERVIEW_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&forge__accounts__v1__get_account_overview_response__descriptor) \
+    , NULL, NULL, NULL }
 
 
 struct  Forge__Accounts__V1__UpdateAccountRequest
@@ -1474,6 +1503,44 @@ Forge__Accounts__V1__GetAccountResponse *
                       const uint8_t       *data);
 void   forge__accounts__v1__get_account_response__free_unpacked
                      (Forge__Accounts__V1__GetAccountResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Forge__Accounts__V1__GetAccountOverviewRequest methods */
+void   forge__accounts__v1__get_account_overview_request__init
+                     (Forge__Accounts__V1__GetAccountOverviewRequest         *message);
+size_t forge__accounts__v1__get_account_overview_request__get_packed_size
+                     (const Forge__Accounts__V1__GetAccountOverviewRequest   *message);
+size_t forge__accounts__v1__get_account_overview_request__pack
+                     (const Forge__Accounts__V1__GetAccountOverviewRequest   *message,
+                      uint8_t             *out);
+size_t forge__accounts__v1__get_account_overview_request__pack_to_buffer
+                     (const Forge__Accounts__V1__GetAccountOverviewRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Forge__Accounts__V1__GetAccountOverviewRequest *
+       forge__accounts__v1__get_account_overview_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   forge__accounts__v1__get_account_overview_request__free_unpacked
+                     (Forge__Accounts__V1__GetAccountOverviewRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Forge__Accounts__V1__GetAccountOverviewResponse methods */
+void   forge__accounts__v1__get_account_overview_response__init
+                     (Forge__Accounts__V1__GetAccountOverviewResponse         *message);
+size_t forge__accounts__v1__get_account_overview_response__get_packed_size
+                     (const Forge__Accounts__V1__GetAccountOverviewResponse   *message);
+size_t forge__accounts__v1__get_account_overview_response__pack
+                     (const Forge__Accounts__V1__GetAccountOverviewResponse   *message,
+                      uint8_t             *out);
+size_t forge__accounts__v1__get_account_overview_response__pack_to_buffer
+                     (const Forge__Accounts__V1__GetAccountOverviewResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Forge__Accounts__V1__GetAccountOverviewResponse *
+       forge__accounts__v1__get_account_overview_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   forge__accounts__v1__get_account_overview_response__free_unpacked
+                     (Forge__Accounts__V1__GetAccountOverviewResponse *message,
                       ProtobufCAllocator *allocator);
 /* Forge__Accounts__V1__UpdateAccountRequest methods */
 void   forge__accounts__v1__update_account_request__init
@@ -2885,6 +2952,12 @@ typedef void (*Forge__Accounts__V1__GetAccountRequest_Closure)
 typedef void (*Forge__Accounts__V1__GetAccountResponse_Closure)
                  (const Forge__Accounts__V1__GetAccountResponse *message,
                   void *closure_data);
+typedef void (*Forge__Accounts__V1__GetAccountOverviewRequest_Closure)
+                 (const Forge__Accounts__V1__GetAccountOverviewRequest *message,
+                  void *closure_data);
+typedef void (*Forge__Accounts__V1__GetAccountOverviewResponse_Closure)
+                 (const Forge__Accounts__V1__GetAccountOverviewResponse *message,
+                  void *closure_data);
 typedef void (*Forge__Accounts__V1__UpdateAccountRequest_Closure)
                  (const Forge__Accounts__V1__UpdateAccountRequest *message,
                   void *closure_data);
@@ -3119,6 +3192,10 @@ struct Forge__Accounts__V1__Accounts_Service
                       const Forge__Accounts__V1__GetAccountRequest *input,
                       Forge__Accounts__V1__GetAccountResponse_Closure closure,
                       void *closure_data);
+  void (*get_account_overview)(Forge__Accounts__V1__Accounts_Service *service,
+                               const Forge__Accounts__V1__GetAccountOverviewRequest *input,
+                               Forge__Accounts__V1__GetAccountOverviewResponse_Closure closure,
+                               void *closure_data);
   void (*update_account)(Forge__Accounts__V1__Accounts_Service *service,
                          const Forge__Accounts__V1__UpdateAccountRequest *input,
                          Forge__Accounts__V1__UpdateAccountResponse_Closure closure,
@@ -3245,6 +3322,7 @@ void forge__accounts__v1__accounts__init (Forge__Accounts__V1__Accounts_Service 
     { FORGE__ACCOUNTS__V1__ACCOUNTS__BASE_INIT,\
       function_prefix__ ## create_account,\
       function_prefix__ ## get_account,\
+      function_prefix__ ## get_account_overview,\
       function_prefix__ ## update_account,\
       function_prefix__ ## list_accounts,\
       function_prefix__ ## search_accounts,\
@@ -3282,6 +3360,10 @@ void forge__accounts__v1__accounts__get_account(ProtobufCService *service,
                                                 const Forge__Accounts__V1__GetAccountRequest *input,
                                                 Forge__Accounts__V1__GetAccountResponse_Closure closure,
                                                 void *closure_data);
+void forge__accounts__v1__accounts__get_account_overview(ProtobufCService *service,
+                                                         const Forge__Accounts__V1__GetAccountOverviewRequest *input,
+                                                         Forge__Accounts__V1__GetAccountOverviewResponse_Closure closure,
+                                                         void *closure_data);
 void forge__accounts__v1__accounts__update_account(ProtobufCService *service,
                                                    const Forge__Accounts__V1__UpdateAccountRequest *input,
                                                    Forge__Accounts__V1__UpdateAccountResponse_Closure closure,
@@ -3417,6 +3499,8 @@ extern const ProtobufCMessageDescriptor forge__accounts__v1__create_account_requ
 extern const ProtobufCMessageDescriptor forge__accounts__v1__create_account_response__descriptor;
 extern const ProtobufCMessageDescriptor forge__accounts__v1__get_account_request__descriptor;
 extern const ProtobufCMessageDescriptor forge__accounts__v1__get_account_response__descriptor;
+extern const ProtobufCMessageDescriptor forge__accounts__v1__get_account_overview_request__descriptor;
+extern const ProtobufCMessageDescriptor forge__accounts__v1__get_account_overview_response__descriptor;
 extern const ProtobufCMessageDescriptor forge__accounts__v1__update_account_request__descriptor;
 extern const ProtobufCMessageDescriptor forge__accounts__v1__update_account_response__descriptor;
 extern const ProtobufCMessageDescriptor forge__accounts__v1__list_accounts_request__descriptor;

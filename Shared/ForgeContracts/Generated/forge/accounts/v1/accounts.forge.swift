@@ -12,6 +12,7 @@ public enum Forge_Accounts_V1_AccountsService {
     public enum Method {
         public static let createAccount = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CreateAccount")
         public static let getAccount = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetAccount")
+        public static let getAccountOverview = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "GetAccountOverview")
         public static let updateAccount = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "UpdateAccount")
         public static let listAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ListAccounts")
         public static let searchAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "SearchAccounts")
@@ -41,7 +42,7 @@ public enum Forge_Accounts_V1_AccountsService {
         public static let completeHandoverTask = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "CompleteHandoverTask")
         public static let importAccounts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportAccounts")
         public static let importContacts = MethodDescriptor(service: "forge.accounts.v1.Accounts", method: "ImportContacts")
-        public static let all: [MethodDescriptor] = [createAccount, getAccount, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, deleteContact, exportContactData, eraseContact, logActivity, logActivities, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
+        public static let all: [MethodDescriptor] = [createAccount, getAccount, getAccountOverview, updateAccount, listAccounts, searchAccounts, findDuplicates, assignOwner, reassignPortfolio, listOwnerHistory, createContact, getContact, updateContact, listContacts, deleteContact, exportContactData, eraseContact, logActivity, logActivities, listActivities, searchActivities, mergeAccounts, createSegment, getSegment, updateSegment, deleteSegment, listSegments, listSegmentAccounts, listHandoverTasks, completeHandoverTask, importAccounts, importContacts]
     }
 }
 
@@ -49,6 +50,10 @@ public enum Forge_Accounts_V1_AccountsService {
 public protocol Forge_Accounts_V1_AccountsHandler: Sendable {
     func createAccount(_ request: Forge_Accounts_V1_CreateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_CreateAccountResponse
     func getAccount(_ request: Forge_Accounts_V1_GetAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetAccountResponse
+    /// The account, a page of its contacts and a page of its timeline in one call, each answered
+    /// as GetAccount, ListContacts and ListActivities answer (the 360° view's three accounts
+    /// sections: one call where it made three).
+    func getAccountOverview(_ request: Forge_Accounts_V1_GetAccountOverviewRequest, context: ServerContext) async throws -> Forge_Accounts_V1_GetAccountOverviewResponse
     func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, context: ServerContext) async throws -> Forge_Accounts_V1_UpdateAccountResponse
     func listAccounts(_ request: Forge_Accounts_V1_ListAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListAccountsResponse
     func searchAccounts(_ request: Forge_Accounts_V1_SearchAccountsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_SearchAccountsResponse
@@ -107,6 +112,9 @@ extension Forge_Accounts_V1_AccountsHandler {
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.getAccount, request: Forge_Accounts_V1_GetAccountRequest.self) { request, context in
             try await self.getAccount(request, context: context)
+        }
+        router.register(Forge_Accounts_V1_AccountsService.Method.getAccountOverview, request: Forge_Accounts_V1_GetAccountOverviewRequest.self) { request, context in
+            try await self.getAccountOverview(request, context: context)
         }
         router.register(Forge_Accounts_V1_AccountsService.Method.updateAccount, request: Forge_Accounts_V1_UpdateAccountRequest.self) { request, context in
             try await self.updateAccount(request, context: context)
@@ -211,6 +219,12 @@ public struct Forge_Accounts_V1_AccountsClient: Sendable {
     }
     public func getAccount(_ request: Forge_Accounts_V1_GetAccountRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_GetAccountResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.getAccount, request: request, response: Forge_Accounts_V1_GetAccountResponse.self, options: options)
+    }
+    /// The account, a page of its contacts and a page of its timeline in one call, each answered
+    /// as GetAccount, ListContacts and ListActivities answer (the 360° view's three accounts
+    /// sections: one call where it made three).
+    public func getAccountOverview(_ request: Forge_Accounts_V1_GetAccountOverviewRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_GetAccountOverviewResponse {
+        try await channel.unary(Forge_Accounts_V1_AccountsService.Method.getAccountOverview, request: request, response: Forge_Accounts_V1_GetAccountOverviewResponse.self, options: options)
     }
     public func updateAccount(_ request: Forge_Accounts_V1_UpdateAccountRequest, options: CallOptions = CallOptions()) async throws -> Forge_Accounts_V1_UpdateAccountResponse {
         try await channel.unary(Forge_Accounts_V1_AccountsService.Method.updateAccount, request: request, response: Forge_Accounts_V1_UpdateAccountResponse.self, options: options)

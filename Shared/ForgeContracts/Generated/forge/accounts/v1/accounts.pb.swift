@@ -752,6 +752,81 @@ public nonisolated struct Forge_Accounts_V1_GetAccountResponse: Sendable {
   fileprivate var _account: Forge_Accounts_V1_Account? = nil
 }
 
+public nonisolated struct Forge_Accounts_V1_GetAccountOverviewRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// @required
+  public var accountID: String = String()
+
+  public var contactsPage: Forge_Common_V1_PageRequest {
+    get {_contactsPage ?? Forge_Common_V1_PageRequest()}
+    set {_contactsPage = newValue}
+  }
+  /// Returns true if `contactsPage` has been explicitly set.
+  public var hasContactsPage: Bool {self._contactsPage != nil}
+  /// Clears the value of `contactsPage`. Subsequent reads from it will return its default value.
+  public mutating func clearContactsPage() {self._contactsPage = nil}
+
+  public var activitiesPage: Forge_Common_V1_PageRequest {
+    get {_activitiesPage ?? Forge_Common_V1_PageRequest()}
+    set {_activitiesPage = newValue}
+  }
+  /// Returns true if `activitiesPage` has been explicitly set.
+  public var hasActivitiesPage: Bool {self._activitiesPage != nil}
+  /// Clears the value of `activitiesPage`. Subsequent reads from it will return its default value.
+  public mutating func clearActivitiesPage() {self._activitiesPage = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _contactsPage: Forge_Common_V1_PageRequest? = nil
+  fileprivate var _activitiesPage: Forge_Common_V1_PageRequest? = nil
+}
+
+public nonisolated struct Forge_Accounts_V1_GetAccountOverviewResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var account: Forge_Accounts_V1_GetAccountResponse {
+    get {_account ?? Forge_Accounts_V1_GetAccountResponse()}
+    set {_account = newValue}
+  }
+  /// Returns true if `account` has been explicitly set.
+  public var hasAccount: Bool {self._account != nil}
+  /// Clears the value of `account`. Subsequent reads from it will return its default value.
+  public mutating func clearAccount() {self._account = nil}
+
+  public var contacts: Forge_Accounts_V1_ListContactsResponse {
+    get {_contacts ?? Forge_Accounts_V1_ListContactsResponse()}
+    set {_contacts = newValue}
+  }
+  /// Returns true if `contacts` has been explicitly set.
+  public var hasContacts: Bool {self._contacts != nil}
+  /// Clears the value of `contacts`. Subsequent reads from it will return its default value.
+  public mutating func clearContacts() {self._contacts = nil}
+
+  public var activities: Forge_Accounts_V1_ListActivitiesResponse {
+    get {_activities ?? Forge_Accounts_V1_ListActivitiesResponse()}
+    set {_activities = newValue}
+  }
+  /// Returns true if `activities` has been explicitly set.
+  public var hasActivities: Bool {self._activities != nil}
+  /// Clears the value of `activities`. Subsequent reads from it will return its default value.
+  public mutating func clearActivities() {self._activities = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _account: Forge_Accounts_V1_GetAccountResponse? = nil
+  fileprivate var _contacts: Forge_Accounts_V1_ListContactsResponse? = nil
+  fileprivate var _activities: Forge_Accounts_V1_ListActivitiesResponse? = nil
+}
+
 public nonisolated struct Forge_Accounts_V1_UpdateAccountRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -2788,6 +2863,94 @@ nonisolated extension Forge_Accounts_V1_GetAccountResponse: SwiftProtobuf.Messag
 
   public static func ==(lhs: Forge_Accounts_V1_GetAccountResponse, rhs: Forge_Accounts_V1_GetAccountResponse) -> Bool {
     if lhs._account != rhs._account {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_GetAccountOverviewRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountOverviewRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}contacts_page\0\u{3}activities_page\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._contactsPage) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._activitiesPage) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.accountID.isEmpty {
+      try visitor.visitSingularStringField(value: self.accountID, fieldNumber: 1)
+    }
+    try { if let v = self._contactsPage {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._activitiesPage {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_GetAccountOverviewRequest, rhs: Forge_Accounts_V1_GetAccountOverviewRequest) -> Bool {
+    if lhs.accountID != rhs.accountID {return false}
+    if lhs._contactsPage != rhs._contactsPage {return false}
+    if lhs._activitiesPage != rhs._activitiesPage {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Accounts_V1_GetAccountOverviewResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetAccountOverviewResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}account\0\u{1}contacts\0\u{1}activities\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._account) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._contacts) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._activities) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._account {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._contacts {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._activities {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Accounts_V1_GetAccountOverviewResponse, rhs: Forge_Accounts_V1_GetAccountOverviewResponse) -> Bool {
+    if lhs._account != rhs._account {return false}
+    if lhs._contacts != rhs._contacts {return false}
+    if lhs._activities != rhs._activities {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
