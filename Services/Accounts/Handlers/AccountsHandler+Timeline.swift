@@ -36,15 +36,12 @@ extension AccountsHandler {
 
     func listContacts(_ request: Forge_Accounts_V1_ListContactsRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
         guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
-        return try await contacts(accountID: request.accountID, page: try Page.contacts(request.page), context: context)
-    }
-
-    /// One page of an account's contacts, as ListContacts answers it.
-    func contacts(accountID: String, page: Page, context: ServerContext) async throws -> Forge_Accounts_V1_ListContactsResponse {
+        let page = try Page.contacts(request.page)
         let principal = try context.caller()
-        return Self.contactsResponse(try await timeline.contacts(accountID: accountID, page: page, principal: principal), page: page, principal: principal)
+        return Self.contactsResponse(try await timeline.contacts(accountID: request.accountID, page: page, principal: principal), page: page, principal: principal)
     }
 
+    /// A page of contacts as ListContacts (and GetAccountOverview) answer it.
     static func contactsResponse(_ contacts: [Forge_Accounts_V1_Contact], page: Page, principal: Principal) -> Forge_Accounts_V1_ListContactsResponse {
         .with {
             $0.contacts = contacts.compactMap { ContactRules.view($0, for: principal) }
@@ -96,14 +93,12 @@ extension AccountsHandler {
 
     func listActivities(_ request: Forge_Accounts_V1_ListActivitiesRequest, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
         guard !request.accountID.isBlank else { throw RPCError.invalidArgument([FieldViolation(field: "account_id", description: "is required")]) }
-        return try await activities(accountID: request.accountID, page: try Page.timeline(request.page), context: context)
+        let page = try Page.timeline(request.page)
+        let rows = try await timeline.timeline(accountID: request.accountID, size: page.size, before: page.beforePosition, principal: try context.caller())
+        return Self.activitiesResponse(rows, page: page)
     }
 
-    /// One page of an account's timeline, as ListActivities answers it.
-    func activities(accountID: String, page: Page, context: ServerContext) async throws -> Forge_Accounts_V1_ListActivitiesResponse {
-        Self.activitiesResponse(try await timeline.timeline(accountID: accountID, size: page.size, before: page.beforePosition, principal: try context.caller()), page: page)
-    }
-
+    /// A page of the timeline as ListActivities (and GetAccountOverview) answer it.
     static func activitiesResponse(_ rows: [(rowid: Int64, activity: Forge_Accounts_V1_Activity)], page: Page) -> Forge_Accounts_V1_ListActivitiesResponse {
         .with {
             $0.activities = rows.map(\.activity)

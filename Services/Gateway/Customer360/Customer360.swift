@@ -25,16 +25,6 @@ struct Customer360: Sendable {
         let names: [String]
         let service: String
         let fetch: @Sendable (any RPCChannel, String, CallOptions) async throws -> [any SwiftProtobuf.Message]
-
-        init(names: [String], service: String, fetch: @escaping @Sendable (any RPCChannel, String, CallOptions) async throws -> [any SwiftProtobuf.Message]) {
-            self.names = names
-            self.service = service
-            self.fetch = fetch
-        }
-
-        init(name: String, service: String, fetch: @escaping @Sendable (any RPCChannel, String, CallOptions) async throws -> any SwiftProtobuf.Message) {
-            self.init(names: [name], service: service) { channel, id, options in [try await fetch(channel, id, options)] }
-        }
     }
 
     static let sources: [SectionSource] = [
@@ -140,6 +130,13 @@ struct Customer360: Sendable {
         case .unavailable: (.unavailable, "\(service) is unavailable")
         default: (.unavailable, "\(service): \(error.code) \(error.message)")
         }
+    }
+}
+
+extension Customer360.SectionSource {
+    /// A call that fills one section.
+    init(name: String, service: String, fetch: @escaping @Sendable (any RPCChannel, String, CallOptions) async throws -> any SwiftProtobuf.Message) {
+        self.init(names: [name], service: service) { channel, id, options in [try await fetch(channel, id, options)] }
     }
 }
 

@@ -62,7 +62,8 @@ enum StatusReports {
         order.productionStatus = OrderRules.productionStatus(order.lines)
         order.version += 1
         order.updatedAt = .init(date: now)
-        try OrderStore.writeProgress(db, order, statusChanged: order.status != status, money: order.status != status || order.paymentPlan != plan)
+        let statusChanged = order.status != status
+        try OrderStore.writeProgress(db, order, statusChanged: statusChanged, money: statusChanged || order.paymentPlan != plan)
         return (outcome, order, false)
     }
 
