@@ -191,6 +191,93 @@ struct LeadTests {
         #expect(try await scheduler.runDue() == 0)
     }
 
+    @Test("a NEW lead is its owner's first-touch reminder: listed among the task rows by due date and paged with them, no row of its own; done, it is the lead's first touch")
+    func firstTouchReminderIsTheLead() async throws {
+        let fixture = try PipelineFixture()
+        try await fixture.configureTeams()
+        let first = try await fixture.capture("常州电机厂", region: "西南").lead
+        fixture.clock.advance(by: 3600)
+        let second = try await fixture.capture("无锡轴承厂", region: "西南").lead
+        #expect(first.ownerID == "rep-w" && second.ownerID == "rep-w")
+        #expect(try await fixture.database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM task") } == 0)
+        // A task row due between the two reminders sorts between them, on one page or two.
+        let owner = PipelineFixture.context("rep-w", team: "west")
+        _ = try await fixture.database.write { db in
+            try PipelineStore.createTask(db, PipelineStore.task(id: "tsk_between", owner: "rep-w", title: "回访", kind: "follow_up",
+                                                                due: first.firstTouchDueAt.date.addingTimeInterval(60), now: fixture.clock.now()), at: fixture.clock.now())
+        }
+        let listed = try await fixture.handler.listMyTasks(.init(), context: owner).tasks
+        #expect(listed.map(\.id) == ["tsk_touch_\(first.id)", "tsk_between", "tsk_touch_\(second.id)"])
+        #expect(listed.first?.kind == "lead_first_touch")
+        #expect(listed.first?.dueAt == first.firstTouchDueAt)
+        #expect(listed.first?.title == "24 小时内首次联系线索：常州电机厂")
+        var paged: [String] = []
+        var cursor = ""
+        repeat {
+            let page = try await fixture.handler.listMyTasks(.with { $0.page = .with { $0.pageSize = 1; $0.pageToken = cursor } }, context: owner)
+            paged += page.tasks.map(\.id)
+            cursor = page.page.nextPageToken
+        } while !cursor.isEmpty
+        #expect(paged == listed.map(\.id))
+
+        // Ticking the reminder off is the first contact: WORKING, kept as a done task, no escalation.
+        let done = try await fixture.handler.completeTask(.with { $0.id = "tsk_touch_\(first.id)" }, context: owner).task
+        #expect(done.done && done.leadID == first.id)
+        let touched = try await fixture.handler.getLead(.with { $0.id = first.id }, context: owner).lead
+        #expect(touched.status == .working && touched.hasFirstTouchedAt)
+        #expect(try await fixture.handler.listMyTasks(.init(), context: owner).tasks.map(\.id) == ["tsk_between", "tsk_touch_\(second.id)"])
+        #expect(try await fixture.tasks(of: "rep-w").filter(\.done).map(\.id) == ["tsk_touch_\(first.id)"])
+        fixture.clock.advance(by: 24 * 3600)
+        #expect(try await fixture.scheduler.runDue() == 1)
+        #expect(try await fixture.handler.getLead(.with { $0.id = second.id }, context: owner).lead.hasEscalatedAt)
+        #expect(try await fixture.handler.getLead(.with { $0.id = first.id }, context: owner).lead.hasEscalatedAt == false)
+        // Someone else's reminder is not theirs to tick off.
+        let other = await #expect(throws: RPCError.self) {
+            _ = try await fixture.handler.completeTask(.with { $0.id = "tsk_touch_\(second.id)" }, context: PipelineFixture.context("rep-a", team: "east"))
+        }
+        #expect(other?.code == .notFound)
+    }
+
+    @Test("the migration turns the open first-touch rows of NEW leads into the leads' reminders and keeps done ones")
+    func firstTouchMigration() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("first-touch-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var migrator = DatabaseMigrator()
+        PipelineStore.migrations(&migrator)
+        let before = try #require(migrator.migrations.firstIndex(of: "pipeline-v7-first-touch-derived")).advanced(by: -1)
+        let queue = try DatabaseQueue(path: path)
+        try migrator.migrate(queue, upTo: migrator.migrations[before])
+        let due = Date(timeIntervalSince1970: 1_800_000_000)
+        try await queue.write { db in
+            for (id, status, taskDone) in [("lead_new", 1, 0), ("lead_worked", 2, 1)] {
+                let lead = Forge_Pipeline_V1_Lead.with {
+                    $0.id = id
+                    $0.companyName = "客户\(id)"
+                    $0.ownerID = "rep-a"
+                    $0.status = Forge_Pipeline_V1_LeadStatus(rawValue: status)!
+                    $0.firstTouchDueAt = .init(date: due)
+                }
+                try db.execute(sql: """
+                    INSERT INTO lead (id, owner_id, team, status, score, normalized_name, phone_key, email_key, email_domain,
+                                      received_at, updated_at, version, payload)
+                    VALUES (?, 'rep-a', 'east', ?, 50, '', '', '', '', 0, 0, 1, ?)
+                    """, arguments: [id, status, try lead.serializedData()])
+                var task = LeadStore.firstTouchTask(lead)
+                task.done = taskDone == 1
+                try PipelineStore.insertTask(db, task)
+            }
+        }
+        try migrator.migrate(queue)
+        try await queue.read { db in
+            #expect(try Double.fetchOne(db, sql: "SELECT first_touch_due FROM lead WHERE id = 'lead_new'") == due.timeIntervalSince1970)
+            #expect(try String.fetchAll(db, sql: "SELECT id FROM task ORDER BY id") == ["tsk_touch_lead_worked"])
+            let page = try Page(Forge_Common_V1_PageRequest()) { _ in true }
+            let listed = try TaskQueries.mine(db, owner: "rep-a", includeDone: true, page: page)
+            #expect(listed.map(\.id) == ["tsk_touch_lead_new", "tsk_touch_lead_worked"])
+            #expect(listed.map(\.done) == [false, true])
+        }
+    }
+
     @Test("reassignment keeps the history, moves the open reminders and the load; a stale version is ABORTED")
     func reassignment() async throws {
         let fixture = try PipelineFixture()

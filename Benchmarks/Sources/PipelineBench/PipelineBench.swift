@@ -44,6 +44,9 @@ struct PipelineBench: AsyncParsableCommand {
     @Flag(help: "Throw the pipeline's data away and seed it again.")
     var reseed = false
 
+    @Flag(help: "Measure on the seeded files themselves (each run's captures stay in them) instead of a fresh copy.")
+    var inPlace = false
+
     static let teams = (0..<20).map { String(format: "team-%02d", $0) }
     static let productLines = ["加工中心", "数控车床", "激光切割"]
     static let regions = ["华东", "华南", "华北", "华中", "西南", "西北", "东北"]
@@ -64,24 +67,31 @@ struct PipelineBench: AsyncParsableCommand {
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
         try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
             .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
-        let stack = try stack(durability: seeding ? "normal" : "full")
-        defer { stack.stop() }
-        try await stack.waitUntilServing()
         if seeding {
+            let stack = try stack(durability: "normal", data: data)
+            defer { stack.stop() }
+            try await stack.waitUntilServing()
             try await seed(stack, issuer: issuer)
             _ = FileManager.default.createFile(atPath: marker, contents: nil)
-            stack.stop()
-            let measured = try self.stack(durability: "full")
-            defer { measured.stop() }
-            try await measured.waitUntilServing()
-            try await measure(measured, issuer: issuer)
-        } else {
-            try await measure(stack, issuer: issuer)
         }
+        // Every capture adds a lead: measured on the seeded files themselves, each run would
+        // start from a larger data set than the last (one day it was 1.09 M leads, not 300,000).
+        // The services stop before the copy, so the files are whole; the copy is on disk before
+        // the measurement starts (its write-back would otherwise land on the measured fsyncs).
+        let measured = inPlace ? data : data + "-measured"
+        if !inPlace {
+            try? FileManager.default.removeItem(atPath: measured)
+            try FileManager.default.copyItem(atPath: data, toPath: measured)
+            sync()
+        }
+        let stack = try stack(durability: "full", data: measured)
+        defer { stack.stop() }
+        try await stack.waitUntilServing()
+        try await measure(stack, issuer: issuer, data: measured)
     }
 
     /// forge-accounts, forge-pipeline and forge-gateway on their own ports and the data set.
-    func stack(durability: String) throws -> ServiceStack {
+    func stack(durability: String, data: String) throws -> ServiceStack {
         try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: durability, services: ["accounts", "pipeline", "gateway"], environment: [
             "FORGE_GATEWAY_HTTP_PORT": "\(portBase + 1000)", "FORGE_GATEWAY_RATE_LIMIT": "1000000", "FORGE_ADMIN_PASSWORD": "bench-admin-password",
         ])
@@ -194,7 +204,7 @@ struct PipelineBench: AsyncParsableCommand {
 
     // MARK: Measuring
 
-    func measure(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+    func measure(_ stack: ServiceStack, issuer: TokenIssuer, data: String) async throws {
         let sizes = ["accounts", "pipeline"].map { name in
             let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: "\(data)/\(name).sqlite\($0)")[.size] as? Int }.reduce(0, +)
             return String(format: "%@ %.2f GB", name, Double(bytes) / 1e9)

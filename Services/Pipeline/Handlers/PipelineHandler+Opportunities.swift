@@ -124,6 +124,16 @@ extension PipelineHandler {
         let principal = try context.caller()
         let now = clock.now()
         let task = try await database.write(recordingIdempotencyOf: context, at: now) { db in
+            // A NEW lead's first-touch reminder: done means the lead had its first contact.
+            if let leadID = LeadStore.leadID(ofFirstTouchTask: request.id), var lead = try LeadStore.lead(db, id: leadID),
+               lead.ownerID == principal.subject, lead.status == .new {
+                let changes = try LeadStore.recordFirstTouch(db, &lead, at: now)
+                lead.updatedAt = .init(date: now)
+                lead.version += 1
+                try LeadStore.write(db, lead)
+                try Outbox.append(db, Forge_Pipeline_V1_LeadTouched.with { $0.lead = lead }, accountID: lead.accountID, at: now)
+                try AuditLog.record(db, context: context, recordID: lead.id, changes: changes.merging(["touch": "first-touch task done"]) { $1 }, at: now)
+            }
             // Already done: answered as it is, nothing recorded again.
             let open = try PipelineStore.updateTasks(db, where: "id = ? AND owner_id = ? AND done = 0", [request.id, principal.subject]) { $0.markDone(at: now) }
             guard let task = open.first else {
@@ -139,19 +149,38 @@ extension PipelineHandler {
     }
 }
 
-/// My tasks: open ones by due date (so the overdue come first), then, when asked, done ones.
+/// My tasks: open ones by due date (so the overdue come first), then, when asked, done ones —
+/// the task rows and the first-touch reminders of my NEW leads (`LeadStore.firstTouchTask`),
+/// in one order.
 enum TaskQueries {
     static func mine(_ db: Database, owner: String, includeDone: Bool, page: Page) throws -> [Forge_Pipeline_V1_Task] {
-        var clauses = ["owner_id = ?"]
-        var arguments: StatementArguments = [owner]
-        if !includeDone { clauses.append("done = 0") }
+        var taskClauses = ["owner_id = ?"]
+        var taskArguments: StatementArguments = [owner]
+        var leadClauses = ["owner_id = ?", "status = 1"]
+        var leadArguments: StatementArguments = [owner]
+        if !includeDone { taskClauses.append("done = 0") }
         if let (done, due, id) = page.cursor.flatMap(position) {
-            clauses.append("(done > ? OR done = ? AND (due_at > ? OR due_at = ? AND id > ?))")
-            arguments += [done, done, due, due, id]
+            taskClauses.append("(done > ? OR done = ? AND (due_at > ? OR due_at = ? AND id > ?))")
+            taskArguments += [done, done, due, due, id]
+            // A reminder is an open task: none comes after a done one.
+            leadClauses.append("? = 0 AND (first_touch_due > ? OR first_touch_due = ? AND 'tsk_touch_' || id > ?)")
+            leadArguments += [done, due, due, id]
         }
-        arguments += [page.size]
-        return try Data.fetchAll(db, sql: "SELECT payload FROM task WHERE \(clauses.joined(separator: " AND ")) ORDER BY done, due_at, id LIMIT ?",
-                                 arguments: arguments).map { try Forge_Pipeline_V1_Task(serializedBytes: $0) }
+        // Each side in its index's order, limited, then merged: neither reads more than a page.
+        let sql = """
+            SELECT * FROM (SELECT done, due_at, id, payload, 0 FROM task WHERE \(taskClauses.joined(separator: " AND "))
+                           ORDER BY done, due_at, id LIMIT ?)
+            UNION ALL
+            SELECT * FROM (SELECT 0, first_touch_due, 'tsk_touch_' || id, payload, 1 FROM lead WHERE \(leadClauses.joined(separator: " AND "))
+                           ORDER BY first_touch_due, id LIMIT ?)
+            ORDER BY 1, 2, 3 LIMIT ?
+            """
+        let rows = try Row.fetchAll(db, sql: sql, arguments: taskArguments + [page.size] + leadArguments + [page.size, page.size])
+        return try rows.map { row in
+            row[4] as Int == 1
+                ? LeadStore.firstTouchTask(try Forge_Pipeline_V1_Lead(serializedBytes: row[3] as Data))
+                : try Forge_Pipeline_V1_Task(serializedBytes: row[3] as Data)
+        }
     }
 
     static func cursor(_ task: Forge_Pipeline_V1_Task) -> String {

@@ -152,8 +152,12 @@ extension PipelineHandler {
             // Tasks are their owners': the account's open tasks of the records the caller sees.
             let visibleOpportunityIDs = Set(try String.fetchAll(db.cachedStatement(sql: "SELECT id FROM opportunity WHERE account_id = ?\(scoped)"),
                                                                 arguments: [request.accountID] + scopeArguments))
-            let tasks = try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM task WHERE account_id = ? AND done = 0 ORDER BY due_at LIMIT 100"),
-                                          arguments: [request.accountID]).map { try Forge_Pipeline_V1_Task(serializedBytes: $0) }
+            let stored = try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM task WHERE account_id = ? AND done = 0 ORDER BY due_at LIMIT 100"),
+                                           arguments: [request.accountID]).map { try Forge_Pipeline_V1_Task(serializedBytes: $0) }
+            // The first-touch reminders of the account's NEW leads (a revisit lead has one).
+            let reminders = try Data.fetchAll(db.cachedStatement(sql: "SELECT payload FROM lead WHERE account_id = ? AND status = 1 LIMIT 100"),
+                                              arguments: [request.accountID]).map { LeadStore.firstTouchTask(try Forge_Pipeline_V1_Lead(serializedBytes: $0)) }
+            let tasks = (stored + reminders).sorted { ($0.dueAt.date, $0.id) < ($1.dueAt.date, $1.id) }
                 .filter { !OwnerScope.isScoped(principal) || $0.ownerID == principal.subject || visibleOpportunityIDs.contains($0.opportunityID) }
             return .with {
                 $0.openOpportunities = opportunities.map { OpportunityRules.view($0, for: principal) }

@@ -143,13 +143,7 @@ struct PipelineHandler: Forge_Pipeline_V1_PipelineHandler {
                 throw RPCError(.failedPrecondition, "lead \(lead.id) is closed")
             }
             var changes = ["touch": note]
-            if !lead.hasFirstTouchedAt {
-                lead.firstTouchedAt = .init(date: now)
-                lead.status = .working
-                changes["status"] = "WORKING"
-                try PipelineStore.completeTasks(db, kind: "lead_first_touch", leadID: lead.id, at: now)
-                try JobScheduler.cancelPending(db, kind: LeadStore.firstTouchJob, idPrefix: "lead-touch-\(lead.id)")
-            }
+            changes.merge(try LeadStore.recordFirstTouch(db, &lead, at: now)) { $1 }
             var touched = lead
             touched.updatedAt = .init(date: now)
             try Outbox.append(db, Forge_Pipeline_V1_LeadTouched.with { $0.lead = touched }, accountID: lead.accountID, at: now)

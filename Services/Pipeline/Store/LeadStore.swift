@@ -27,19 +27,20 @@ struct LeadStore: Sendable {
         let open = LeadRules.openStatuses.contains(lead.status)
         try db.execute(cached: """
             INSERT INTO lead (id, owner_id, team, status, score, normalized_name, phone_key, email_key, email_domain,
-                              account_id, contact_id, received_at, updated_at, version, payload)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              account_id, contact_id, received_at, updated_at, version, payload, first_touch_due)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET owner_id = excluded.owner_id, team = excluded.team, status = excluded.status,
                 score = excluded.score, normalized_name = excluded.normalized_name, phone_key = excluded.phone_key,
                 email_key = excluded.email_key, email_domain = excluded.email_domain, account_id = excluded.account_id,
                 contact_id = excluded.contact_id, updated_at = excluded.updated_at, version = excluded.version,
-                payload = excluded.payload
+                payload = excluded.payload, first_touch_due = excluded.first_touch_due
             """, arguments: [
                 lead.id, lead.ownerID, lead.team, lead.status.rawValue, lead.score,
                 // A closed lead keeps its keys out of the de-duplication indexes' way.
                 open ? keys.name : "", open ? keys.phone : "", open ? keys.email : "", open ? keys.domain : "",
                 lead.accountID, lead.contactID, lead.receivedAt.date.timeIntervalSince1970,
                 lead.updatedAt.date.timeIntervalSince1970, lead.version, try lead.serializedData(),
+                lead.hasFirstTouchDueAt ? lead.firstTouchDueAt.date.timeIntervalSince1970 : 0,
             ])
     }
 
@@ -146,7 +147,8 @@ struct LeadStore: Sendable {
     }
 
     /// Stores a new lead with its owner: the assignment row, the owner's load, the first-touch
-    /// task and its escalation job, and the events.
+    /// escalation job, and the events. (The owner's first-touch reminder is the lead itself
+    /// while it is NEW: see `firstTouchTask`.)
     static func create(_ db: Database, _ lead: inout Forge_Pipeline_V1_Lead, decision: LeadAssignment.Decision,
                        settings: PipelineStore.Prepared, by: String, now: Date, keys: LeadRules.Keys? = nil) throws {
         lead.ownerID = decision.ownerID
@@ -162,10 +164,6 @@ struct LeadStore: Sendable {
         try write(db, lead, keys: keys)
         let assignment = try assign(db, lead: lead, how: decision.how, by: by, reason: "", now: now)
         try adjustLoad(db, owner: lead.ownerID, by: 1, assignedSeq: assignment.seq)
-        let company = lead.companyName.isEmpty ? lead.contactName : lead.companyName
-        try PipelineStore.createTask(db, PipelineStore.task(
-            id: "tsk_touch_\(lead.id)", owner: lead.ownerID, title: "24 小时内首次联系线索：\(company)", kind: "lead_first_touch",
-            due: due, now: now, leadID: lead.id, accountID: lead.accountID), at: now)
         try JobScheduler.schedule(db, kind: firstTouchJob, payload: Data(lead.id.utf8), dueAt: due, id: "lead-touch-\(lead.id)", now: now)
         try Outbox.append(db, Forge_Pipeline_V1_LeadCaptured.with { $0.lead = lead }, accountID: lead.accountID, at: now)
         try Outbox.append(db, Forge_Pipeline_V1_LeadAssigned.with { $0.assignment = assignment.record }, accountID: lead.accountID, at: now)
@@ -304,10 +302,53 @@ struct LeadStore: Sendable {
         guard LeadRules.openStatuses.contains(lead.status) else {
             throw RPCError(.failedPrecondition, "lead \(lead.id) is already \(lead.status == .converted ? "converted" : "disqualified")")
         }
+        try endFirstTouchReminder(db, lead, at: now)
         lead.status = status
         try adjustLoad(db, owner: lead.ownerID, by: -1)
-        try PipelineStore.completeTasks(db, kind: "lead_first_touch", leadID: lead.id, at: now)
         try JobScheduler.cancelPending(db, kind: firstTouchJob, idPrefix: "lead-touch-\(lead.id)")
+    }
+
+    // MARK: The first touch
+
+    /// A new lead's reminder to its owner — first contact within 24 h — is no row of its own:
+    /// it is open exactly while the lead is NEW (the first touch makes it WORKING; converting or
+    /// disqualifying closes it), so the task lists derive it from the lead, due at the lead's
+    /// `first_touch_due_at`, under the id it always had. A capture writes one row with four
+    /// indexes and one event fewer (the single writer is what limits captures, PipelineBench).
+    /// When the reminder ends it is kept as a done task, so the owner's done list still shows it.
+    static let firstTouchKind = "lead_first_touch"
+
+    static func firstTouchTaskID(leadID: String) -> String { "tsk_touch_\(leadID)" }
+
+    /// The lead a first-touch task id names.
+    static func leadID(ofFirstTouchTask id: String) -> String? {
+        id.hasPrefix("tsk_touch_lead_") ? String(id.dropFirst("tsk_touch_".count)) : nil
+    }
+
+    static func firstTouchTask(_ lead: Forge_Pipeline_V1_Lead) -> Forge_Pipeline_V1_Task {
+        let company = lead.companyName.isEmpty ? lead.contactName : lead.companyName
+        return PipelineStore.task(id: firstTouchTaskID(leadID: lead.id), owner: lead.ownerID, title: "24 小时内首次联系线索：\(company)",
+                                  kind: firstTouchKind, due: lead.firstTouchDueAt.date, now: lead.createdAt.date,
+                                  leadID: lead.id, accountID: lead.accountID)
+    }
+
+    /// Keeps the reminder of a lead that is still NEW (as it was before this change) as a done task.
+    static func endFirstTouchReminder(_ db: Database, _ lead: Forge_Pipeline_V1_Lead, at now: Date) throws {
+        guard lead.status == .new else { return }
+        var task = firstTouchTask(lead)
+        task.markDone(at: now)
+        try PipelineStore.insertTask(db, task)
+    }
+
+    /// The lead's first touch, when it has had none: WORKING, the reminder done, no escalation.
+    /// Returns the audit's changes.
+    static func recordFirstTouch(_ db: Database, _ lead: inout Forge_Pipeline_V1_Lead, at now: Date) throws -> [String: String] {
+        guard !lead.hasFirstTouchedAt else { return [:] }
+        try endFirstTouchReminder(db, lead, at: now)
+        lead.firstTouchedAt = .init(date: now)
+        lead.status = .working
+        try JobScheduler.cancelPending(db, kind: firstTouchJob, idPrefix: "lead-touch-\(lead.id)")
+        return ["status": "WORKING"]
     }
 
     /// The first-touch rule's job: a lead still untouched 24 h after capture goes to the

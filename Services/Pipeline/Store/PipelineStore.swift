@@ -173,6 +173,22 @@ struct PipelineStore: Sendable {
                 CREATE INDEX opportunity_by_stage ON opportunity(stage, expected_close, currency, amount_micros, probability);
                 """)
         }
+        // A NEW lead is its owner's first-touch reminder (LeadStore.firstTouchTask) instead of a
+        // task row: the lead carries the reminder's due time, the owner index orders by it, and
+        // the open reminder rows of NEW leads go (their done rows stay as history).
+        migrator.registerMigration("pipeline-v7-first-touch-derived") { db in
+            try db.alter(table: "lead") { t in t.add(column: "first_touch_due", .double).notNull().defaults(to: 0) }
+            let due = try Row.fetchAll(db, sql: "SELECT id, payload FROM lead WHERE status = 1").map { row in
+                (row[0] as String, try Forge_Pipeline_V1_Lead(serializedBytes: row[1] as Data).firstTouchDueAt.date.timeIntervalSince1970)
+            }
+            let update = try db.makeStatement(sql: "UPDATE lead SET first_touch_due = ? WHERE id = ?")
+            for (id, at) in due { try update.execute(arguments: [at, id]) }
+            try db.execute(sql: """
+                DROP INDEX IF EXISTS lead_by_owner;
+                CREATE INDEX lead_by_owner ON lead(owner_id, status, first_touch_due);
+                DELETE FROM task WHERE kind = 'lead_first_touch' AND done = 0 AND lead_id IN (SELECT id FROM lead WHERE status = 1);
+                """)
+        }
     }
 
     // MARK: Settings
@@ -257,14 +273,20 @@ struct PipelineStore: Sendable {
     /// Creates a task (once per id: a job that runs twice, or a retried call, adds nothing).
     @discardableResult
     static func createTask(_ db: Database, _ task: Forge_Pipeline_V1_Task, at now: Date) throws -> Bool {
-        try db.execute(cached: """
-            INSERT OR IGNORE INTO task (id, owner_id, kind, done, due_at, lead_id, opportunity_id, account_id, payload)
-            VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?)
-            """, arguments: [task.id, task.ownerID, task.kind, task.dueAt.date.timeIntervalSince1970, task.leadID,
-                             task.opportunityID, task.accountID, try task.serializedData()])
-        guard db.changesCount > 0 else { return false }
+        guard try insertTask(db, task) else { return false }
         try Outbox.append(db, Forge_Pipeline_V1_TaskCreated.with { $0.task = task }, accountID: task.accountID, at: now)
         return true
+    }
+
+    /// The task's row, unless one with its id exists; whether it was written.
+    @discardableResult
+    static func insertTask(_ db: Database, _ task: Forge_Pipeline_V1_Task) throws -> Bool {
+        try db.execute(cached: """
+            INSERT OR IGNORE INTO task (id, owner_id, kind, done, due_at, lead_id, opportunity_id, account_id, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [task.id, task.ownerID, task.kind, task.done, task.dueAt.date.timeIntervalSince1970, task.leadID,
+                             task.opportunityID, task.accountID, try task.serializedData()])
+        return db.changesCount > 0
     }
 
     /// Changes the tasks a filter selects (`WHERE` text and its arguments), keeping the
