@@ -77,4 +77,101 @@ struct GroupCommitTests {
         _ = try await call("k0", false)
         #expect(runs.withLock { $0 } == 21)
     }
+
+    /// A log sync the test holds until it lets it go (or fails it).
+    final class HeldSync: LogSync {
+        private let waiting = Mutex<[CheckedContinuation<Void, any Error>]>([])
+        let calls = Atomic<Int>(0)
+
+        func sync() async throws {
+            calls.add(1, ordering: .relaxed)
+            try await withCheckedThrowingContinuation { continuation in waiting.withLock { $0.append(continuation) } }
+        }
+
+        var held: Int { waiting.withLock { $0.count } }
+
+        func release(throwing error: (any Error)? = nil) {
+            for continuation in waiting.withLock({ held in defer { held = [] }; return held }) {
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
+        }
+
+        /// Waits (at most 10 s) until `count` syncs are held.
+        func waitUntilHeld(_ count: Int) async throws {
+            for _ in 0..<1_000 where held < count { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(held == count)
+        }
+    }
+
+    struct SyncFailed: Error {}
+
+    final class Answered: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
+    static func fullDatabase() throws -> DatabasePool {
+        try ForgeDatabase.open(path: NSTemporaryDirectory() + "forge-test-\(UUID().uuidString).sqlite", durability: .full) { migrator in
+            migrator.registerMigration("t") { db in try db.execute(sql: "CREATE TABLE answer (id INTEGER PRIMARY KEY)") }
+        }
+    }
+
+    @Test("durable: a group is answered only once its log is synced, and the writer commits the next group meanwhile; a failed sync fails its writes")
+    func answeredAfterTheLogSync() async throws {
+        let database = try Self.fullDatabase()
+        let log = HeldSync()
+        let commits = GroupCommit(database: database, log: log)
+        let count: @Sendable () async throws -> Int = { try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM answer")! } }
+        let answered = Answered()
+        let first = Task {
+            try await commits.write { db in try db.execute(sql: "INSERT INTO answer (id) VALUES (1)") }
+            answered.count.add(1, ordering: .relaxed)
+        }
+        try await log.waitUntilHeld(1)
+        #expect(try await count() == 1, "committed")
+        #expect(answered.count.load(ordering: .relaxed) == 0, "not answered before the log is on disk")
+        let second = Task {
+            try await commits.write { db in try db.execute(sql: "INSERT INTO answer (id) VALUES (2)") }
+            answered.count.add(1, ordering: .relaxed)
+        }
+        try await log.waitUntilHeld(2)
+        #expect(try await count() == 2, "the next group committed while the first one's sync was held")
+        #expect(answered.count.load(ordering: .relaxed) == 0)
+        log.release()
+        try await first.value
+        try await second.value
+        #expect(answered.count.load(ordering: .relaxed) == 2)
+
+        let third = Task { try await commits.write { db in try db.execute(sql: "INSERT INTO answer (id) VALUES (3)") } }
+        try await log.waitUntilHeld(1)
+        log.release(throwing: SyncFailed())
+        await #expect(throws: SyncFailed.self) { try await third.value }
+        // The connection is back at FULL for every other write.
+        #expect(try await database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") } == 2)
+
+        // A database configured not to sync commits (durability normal) is not synced here either.
+        let unsynced = HeldSync()
+        let normal = GroupCommit(database: try ForgeDatabase.temporary(), log: unsynced)
+        try await normal.write { db in try db.execute(sql: "CREATE TABLE t (x)") }
+        #expect(unsynced.calls.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("the real log sync: concurrent durable writes are all answered and stored; syncs that arrive together share an fsync")
+    func walFileSync() async throws {
+        let database = try Self.fullDatabase()
+        let commits = GroupCommit(database: database)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                group.addTask { try await commits.write { db in try db.execute(sql: "INSERT INTO answer (id) VALUES (?)", arguments: [index]) } }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM answer") } == 100)
+        let log = WALFileSync(databasePath: database.path)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 { group.addTask { try await log.sync() } }
+            try await group.waitForAll()
+        }
+        let missing = WALFileSync(databasePath: database.path + "-nowhere")
+        await #expect(throws: LogSyncError.self) { try await missing.sync() }
+    }
 }
