@@ -80,4 +80,57 @@ struct WALCheckpointerTests {
         #expect(bytes < 8_000_000, "\(bytes) bytes of log after \(restarts) restarts")
         #expect(try await database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM blob") } == 300)
     }
+
+    @Test("a writer finding the write lock taken waits for it, and gives up with BUSY once its limit has passed")
+    func busyWait() async throws {
+        let database = try makeDatabase()
+        var configuration = Configuration()
+        configuration.busyMode = ForgeDatabase.busyWait(seconds: 0.3)
+        let other = try DatabaseQueue(path: database.path, configuration: configuration)
+        defer { try? other.close() }
+        // The pool's writer holds the lock (`hold` seconds), the other connection asks for it meanwhile.
+        func contend(hold: Double) async -> Result<Void, any Error> {
+            let started = Semaphore()
+            let holding = Task.detached {
+                try database.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    started.signal()
+                    Thread.sleep(forTimeInterval: hold)
+                    try db.execute(sql: "COMMIT")
+                }
+            }
+            await started.wait()
+            let result = Result { try other.write { db in try db.execute(sql: "INSERT INTO blob (id, data) VALUES (?, x'00')", arguments: [Int(hold * 1_000)]) } }
+            _ = try? await holding.value
+            return result
+        }
+        let waited = await contend(hold: 0.05)
+        #expect(waited.failure == nil, "waited for the lock: \(String(describing: waited.failure))")
+        let refused = await contend(hold: 1.0)
+        #expect((try? refused.get()) == nil)
+        #expect((refused.failure as? DatabaseError)?.resultCode == .SQLITE_BUSY)
+    }
+}
+
+/// Signalled once from any thread, awaited once.
+final class Semaphore: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream()
+    }
+
+    func signal() { continuation.yield() }
+
+    func wait() async {
+        for await _ in stream { return }
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
 }

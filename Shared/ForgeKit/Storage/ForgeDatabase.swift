@@ -19,7 +19,7 @@ public enum ForgeDatabase {
         }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(5)
+        configuration.busyMode = busyWait(seconds: 5)
         // GRDB's default (NORMAL in WAL) survives a process crash but not a power loss; an
         // acknowledged write must survive both unless the operator chose otherwise.
         let synchronous = durability == .full ? "FULL" : "NORMAL"
@@ -44,6 +44,26 @@ public enum ForgeDatabase {
         try migrator(migrations).migrate(pool)
         return pool
     }
+
+    /// How a connection waits for a lock another holds (in WAL only writers wait: the pool's one
+    /// writer for the checkpointer's restart, and that for the writer): a try every 100 µs, for
+    /// at most `seconds` of the clock (a sleep of 100 µs lasts longer on a busy machine, so tries
+    /// are not counted as time). SQLite's own timeout sleeps 1, 2, 5, 10, 15, 20, 25 … ms
+    /// between tries, so a writer that found the lock taken for a millisecond could sleep 25.
+    public static func busyWait(seconds: Double) -> Database.BusyMode {
+        .callback { tries in
+            // The handler runs on the thread running the statement, every try of one wait.
+            let thread = Thread.current
+            let now = Date()
+            if tries == 0 { thread.threadDictionary[busyWaitStart] = now }
+            let start = thread.threadDictionary[busyWaitStart] as? Date ?? now
+            guard now.timeIntervalSince(start) < seconds else { return false }
+            usleep(100)
+            return true
+        }
+    }
+
+    private static let busyWaitStart = "forge.busy-wait-start"
 
     /// An in-memory-like database for tests: a pool on a temporary file (WAL needs a file).
     public static func temporary(migrations: (inout DatabaseMigrator) -> Void = { _ in }) throws -> DatabasePool {

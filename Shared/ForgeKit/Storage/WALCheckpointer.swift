@@ -19,13 +19,13 @@ import ServiceLifecycle
 /// (PipelineBench: 1.7 GB of log after 20 s of captures, every new frame a fresh block the
 /// kernel zeroes first, every page read searching a longer log index). So once the log holds
 /// `restartFrames`, a second passive pass copies what was committed during the first, and a
-/// RESTART checkpoint runs on the pool's writer: between two writes it copies the few frames
-/// left and waits for the readers of older snapshots to finish (point reads), so the next
-/// write starts the log over (its blocks reused, already in the page cache). The writer is held
-/// for that tail — measured at 30–50 ms in forge-feedback, whose answers touch many pages — so
-/// the line is 32,768 frames (128 MiB): a restart every few seconds under full load, none when
-/// idle, the log bounded (PipelineBench: captures 1,900 → 2,440–2,830/s, the log ≤ 160 MB;
-/// FeedbackBench: answers' p99 as before, a restart's stall in the p99.9).
+/// RESTART checkpoint on this connection takes the writer's lock between two of its
+/// transactions, copies the few frames left and waits for the readers of older snapshots to
+/// finish (point reads), so the next write starts the log over, its blocks reused from the page
+/// cache. Writes wait for that tail only: each wait is bounded by `restartWait` and polled
+/// every 100 µs (`ForgeDatabase.busyWait`). The line is 32,768 frames (128 MiB): a restart every
+/// few seconds under full load, none when idle (PipelineBench: captures 1,900 → 2,700–2,900/s,
+/// the log ≤ 160 MB).
 public final class WALCheckpointer: Service, Sendable {
     private let database: DatabasePool
     private let connection: DatabaseQueue
@@ -40,6 +40,7 @@ public final class WALCheckpointer: Service, Sendable {
         self.database = database
         var configuration = Configuration()
         configuration.label = "forge.wal-checkpoint"
+        configuration.busyMode = ForgeDatabase.busyWait(seconds: Double(Self.restartWait) / 1_000)
         connection = try DatabaseQueue(path: database.path, configuration: configuration)
         self.interval = interval
         self.restartFrames = restartFrames
@@ -58,19 +59,20 @@ public final class WALCheckpointer: Service, Sendable {
         let (frames, copied) = try passive()
         guard frames >= restartFrames else { return (frames, copied, false) }
         _ = try passive()
-        // The writer waits for readers of older snapshots at most `restartWait`: a long report
-        // must not hold up every write. Busy is no error: the log restarts another time.
-        let restarted = try database.writeWithoutTransaction { db in
-            let busyTimeout = try Int.fetchOne(db, sql: "PRAGMA busy_timeout") ?? 5_000
-            try db.execute(sql: "PRAGMA busy_timeout = \(Self.restartWait)")
-            defer { try? db.execute(sql: "PRAGMA busy_timeout = \(busyTimeout)") }
-            return try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")?[0] == 0
+        // On this connection, not the pool's writer: a checkpoint that moves the log makes its
+        // connection drop its whole memory map of the file, and the writer's maps every page it
+        // has written (unmapping it held writes for 30–50 ms in forge-feedback); this one maps
+        // nothing. The RESTART waits for the writer's current transaction and for readers of
+        // older snapshots at most `restartWait` each (a long report must not hold up every
+        // write); busy is no error: the log starts over another time.
+        let restarted = try connection.writeWithoutTransaction { db in
+            try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(RESTART)")?[0] == 0
         }
         return (frames, copied, restarted)
     }
 
-    /// How long a restart waits for readers (milliseconds).
-    static let restartWait = 20
+    /// How long a restart waits for the writer, and then for readers (milliseconds).
+    static let restartWait = 10
 
     private func passive() throws -> (frames: Int, copied: Int) {
         try connection.writeWithoutTransaction { db in
