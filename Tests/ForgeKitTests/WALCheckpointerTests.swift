@@ -88,26 +88,30 @@ struct WALCheckpointerTests {
         configuration.busyMode = ForgeDatabase.busyWait(seconds: 0.3)
         let other = try DatabaseQueue(path: database.path, configuration: configuration)
         defer { try? other.close() }
-        // The pool's writer holds the lock (`hold` seconds), the other connection asks for it meanwhile.
-        func contend(hold: Double) async -> Result<Void, any Error> {
+        // The pool's writer holds the lock until it is let go (or 10 s have passed); the other
+        // connection asks for it meanwhile.
+        func contend(releaseAfter hold: Double?) async -> Result<Void, any Error> {
             let started = Semaphore()
+            let release = DispatchSemaphore(value: 0)
             let holding = Task.detached {
                 try database.writeWithoutTransaction { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     started.signal()
-                    Thread.sleep(forTimeInterval: hold)
+                    _ = release.wait(timeout: .now() + (hold ?? 10))
                     try db.execute(sql: "COMMIT")
                 }
             }
             await started.wait()
-            let result = Result { try other.write { db in try db.execute(sql: "INSERT INTO blob (id, data) VALUES (?, x'00')", arguments: [Int(hold * 1_000)]) } }
+            let result = Result { try other.write { db in try db.execute(sql: "INSERT INTO blob (id, data) VALUES (?, x'00')", arguments: [hold == nil ? 1 : 2]) } }
+            release.signal()
             _ = try? await holding.value
             return result
         }
-        let waited = await contend(hold: 0.05)
+        // Let go after 50 ms: the other write waited for it.
+        let waited = await contend(releaseAfter: 0.05)
         #expect(waited.failure == nil, "waited for the lock: \(String(describing: waited.failure))")
-        let refused = await contend(hold: 1.0)
-        #expect((try? refused.get()) == nil)
+        // Held until the other write has given up: BUSY, after its 0.3 s.
+        let refused = await contend(releaseAfter: nil)
         #expect((refused.failure as? DatabaseError)?.resultCode == .SQLITE_BUSY)
     }
 }
