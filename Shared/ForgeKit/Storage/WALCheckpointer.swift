@@ -59,10 +59,10 @@ public final class WALCheckpointer: Service, Sendable {
         let (frames, copied) = try passive()
         guard frames >= restartFrames else { return (frames, copied, false) }
         _ = try passive()
-        // On this connection, not the pool's writer: a checkpoint that moves the log makes its
-        // connection drop its whole memory map of the file, and the writer's maps every page it
-        // has written (unmapping it held writes for 30–50 ms in forge-feedback); this one maps
-        // nothing. The RESTART waits for the writer's current transaction and for readers of
+        // On this connection, not the pool's writer: there it held writes for 30–50 ms in
+        // forge-feedback with nothing left to copy — SQLite drops a connection's memory map of
+        // the file when the log index changes under it, and the writer's maps every page it has
+        // touched; this connection maps nothing. The RESTART waits for the writer's current transaction and for readers of
         // older snapshots at most `restartWait` each (a long report must not hold up every
         // write); busy is no error: the log starts over another time.
         let restarted = try connection.writeWithoutTransaction { db in
