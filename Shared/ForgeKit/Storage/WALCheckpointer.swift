@@ -23,9 +23,10 @@ import ServiceLifecycle
 /// transactions, copies the few frames left and waits for the readers of older snapshots to
 /// finish (point reads), so the next write starts the log over, its blocks reused from the page
 /// cache. Writes wait for that tail only: each wait is bounded by `restartWait` and polled
-/// every 100 µs (`ForgeDatabase.busyWait`). The line is 32,768 frames (128 MiB): a restart every
-/// few seconds under full load, none when idle (PipelineBench: captures 1,900 → 2,700–2,900/s,
-/// the log ≤ 160 MB).
+/// every 100 µs (`ForgeDatabase.busyWait`). Each restart still costs the writes in flight a few
+/// milliseconds, so the line is 131,072 frames (512 MiB): under a full load of captures a restart
+/// every ~6 s, none when idle (PipelineBench: captures 1,900 → 2,800–2,900/s, p99 9.6–9.8 ms, the
+/// log ≤ 570 MB; at 32,768 frames a restart every ~1.6 s put p99 at 10.1–10.9 ms).
 public final class WALCheckpointer: Service, Sendable {
     private let database: DatabasePool
     private let connection: DatabaseQueue
@@ -35,7 +36,7 @@ public final class WALCheckpointer: Service, Sendable {
 
     /// - Parameter restartFrames: the log's length (4 KiB pages) past which a checkpoint also
     ///   restarts it.
-    public init(database: DatabasePool, interval: Duration = .milliseconds(250), restartFrames: Int = 32_768,
+    public init(database: DatabasePool, interval: Duration = .milliseconds(250), restartFrames: Int = 131_072,
                 logger: Logger = Logger(label: "forge.wal")) throws {
         self.database = database
         var configuration = Configuration()
