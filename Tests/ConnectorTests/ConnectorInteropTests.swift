@@ -93,7 +93,8 @@ struct ConnectorInteropTests {
         _ = try await orders.upsertProducts(.with {
             $0.products = [.with { $0.sku = "HP-200"; $0.name = "液压泵站 HP200"; $0.unit = "台"; $0.listPrice = .with { $0.amountMicros = 80_000_000_000 }; $0.active = true }]
         })
-        // Orders learns of the account from the accounts feed.
+        // Orders learns of the account from the accounts feed: until then the account is "not a
+        // known account" (INVALID_ARGUMENT naming order.account_id), which the loop waits out.
         for attempt in 0..<400 {
             do {
                 let order = try await orders.createOrder(.with {
@@ -103,7 +104,8 @@ struct ConnectorInteropTests {
                     }
                 }).order
                 return try await orders.approveOrder(.with { $0.id = order.id }).order.id
-            } catch let error as RPCError where (error.code == .notFound || error.code == .failedPrecondition) && attempt < 399 {
+            } catch let error as RPCError where (error.code == .notFound || error.code == .failedPrecondition
+                                                  || error.violations.map(\.field) == ["order.account_id"]) && attempt < 399 {
                 try await Task.sleep(for: .milliseconds(25))
             }
         }
