@@ -127,12 +127,9 @@ extension PipelineHandler {
             // A NEW lead's first-touch reminder: done means the lead had its first contact.
             if let leadID = LeadStore.leadID(ofFirstTouchTask: request.id), var lead = try LeadStore.lead(db, id: leadID),
                lead.ownerID == principal.subject, lead.status == .new {
-                let changes = try LeadStore.recordFirstTouch(db, &lead, at: now)
-                lead.updatedAt = .init(date: now)
-                lead.version += 1
-                try LeadStore.write(db, lead)
+                let changes = try LeadStore.recordFirstTouch(db, &lead, at: now).merging(["touch": "first-touch task done"]) { $1 }
+                try LeadStore.saveChanged(db, &lead, changes: changes, context: context, at: now)
                 try Outbox.append(db, Forge_Pipeline_V1_LeadTouched.with { $0.lead = lead }, accountID: lead.accountID, at: now)
-                try AuditLog.record(db, context: context, recordID: lead.id, changes: changes.merging(["touch": "first-touch task done"]) { $1 }, at: now)
             }
             // Already done: answered as it is, nothing recorded again.
             let open = try PipelineStore.updateTasks(db, where: "id = ? AND owner_id = ? AND done = 0", [request.id, principal.subject]) { $0.markDone(at: now) }

@@ -287,13 +287,17 @@ struct LeadStore: Sendable {
             if version != 0, version != lead.version {
                 throw RPCError(.aborted, "lead \(id) changed since version \(version) (now \(lead.version)): read it again")
             }
-            let changes = try change(db, &lead, now)
-            lead.updatedAt = .init(date: now)
-            lead.version += 1
-            try Self.write(db, lead)
-            try AuditLog.record(db, context: context, recordID: lead.id, changes: changes, at: now)
+            try Self.saveChanged(db, &lead, changes: try change(db, &lead, now), context: context, at: now)
             return lead
         }
+    }
+
+    /// Stores a changed lead: its time and version moved on, its audit row.
+    static func saveChanged(_ db: Database, _ lead: inout Forge_Pipeline_V1_Lead, changes: [String: String], context: ServerContext, at now: Date) throws {
+        lead.updatedAt = .init(date: now)
+        lead.version += 1
+        try write(db, lead)
+        try AuditLog.record(db, context: context, recordID: lead.id, changes: changes, at: now)
     }
 
     /// Closes a lead (converted or disqualified): its owner's load drops, its reminders and its
