@@ -176,6 +176,90 @@ struct OrderFlowTests {
         #expect(try await fixture.events("OrderDelivered").count == 1)
     }
 
+    @Test("a report up to inspection writes its line's progress row and not the order; reads compose the two; packing writes the order's new version")
+    func progressRows() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let order = try await fixture.released()
+        func stored() throws -> (payload: Data, version: Int64) {
+            try fixture.database.read { db in
+                let row = try #require(try Row.fetchOne(db, sql: "SELECT payload, version FROM orders WHERE id = ?", arguments: [order.id]))
+                return (row["payload"], row["version"])
+            }
+        }
+        let before = try stored()
+        fixture.clock.advance(by: 3600)
+        let report = try await fixture.report(order.id, "mes-1", .inProduction, at: fixture.clock.now(), line: 2) {
+            $0.percent = 40
+            $0.workCentre = "车间B"
+            $0.serialNumbers = ["CK500-0009"]
+        }
+        #expect(report.outcome == .applied)
+        #expect(try stored() == before, "the order's row is not written")
+        let progress = try await fixture.database.read { db in
+            try Row.fetchAll(db, sql: "SELECT line_no, progress FROM order_line_progress WHERE order_id = ? ORDER BY line_no", arguments: [order.id])
+                .map { (line: $0["line_no"] as Int32, progress: try Forge_Orders_V1_OrderLine(serializedBytes: $0["progress"] as Data)) }
+        }
+        #expect(progress.map(\.line) == order.lines.map(\.lineNo), "every line has its row")
+        #expect(progress[1].progress.production.percent == 40 && progress[1].progress.serialNumbers == ["CK500-0009"])
+        #expect(progress[1].progress.sku.isEmpty, "a row keeps only the progress")
+        let read = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).order
+        #expect(read.lines[1].production.status == .inProduction && read.lines[1].production.workCentre == "车间B" && read.lines[1].serialNumbers == ["CK500-0009"])
+        #expect(read.lines[0].production.status == .unspecified && read.productionStatus == .unspecified)
+        #expect(read.version == order.version && abs(read.updatedAt.date.timeIntervalSince(fixture.clock.now())) < 0.001, "progress is not a new version, but it is the latest change")
+        let listed = try await fixture.handler.listOrders(.with { $0.accountID = order.accountID }, context: OrdersFixture.finance).orders
+        #expect(listed.first { $0.id == order.id }?.lines[1].production.percent == 40)
+
+        // Packing invoices the instalment before shipment: the order's own fields, a new version.
+        let packed = try await fixture.report(order.id, "erp-1", .packed, at: fixture.clock.now(), source: "erp").order
+        #expect(packed.productionStatus == .packed && packed.version == order.version + 1)
+        #expect(try stored().version == packed.version)
+        let payload = try Forge_Orders_V1_Order(serializedBytes: try stored().payload)
+        #expect(payload.lines.allSatisfy { !$0.hasProduction && $0.serialNumbers.isEmpty }, "the payload keeps no progress")
+        #expect(payload.paymentPlan == packed.paymentPlan)
+    }
+
+    @Test("the migration to progress rows carries every line's state out of the payloads")
+    func progressMigration() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("line-progress-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var migrator = DatabaseMigrator()
+        OrdersStore.migrations(&migrator)
+        let before = try #require(migrator.migrations.firstIndex(of: "orders-v2-line-progress")).advanced(by: -1)
+        let queue = try DatabaseQueue(path: path)
+        try migrator.migrate(queue, upTo: migrator.migrations[before])
+        let order = Forge_Orders_V1_Order.with {
+            $0.id = "ord_old"
+            $0.orderNumber = "SO-2026-000001"
+            $0.accountID = "acc_1"
+            $0.status = .released
+            $0.lines = ([1, 2] as [Int32]).map { number in
+                .with {
+                    $0.lineNo = number
+                    $0.sku = "CK-500"
+                    $0.quantity = 1
+                    if number == 1 {
+                        $0.production = .with { $0.status = .shipped; $0.trackingNumber = "SF1" }
+                        $0.serialNumbers = ["CK500-0001"]
+                    }
+                }
+            }
+        }
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO orders (id, order_number, account_id, owner_id, team, status, opportunity_id, erp_order_number, contact_id, created_at, version, payload)
+                VALUES ('ord_old', 'SO-2026-000001', 'acc_1', 'rep-a', 'east', 4, '', '', '', 0, 3, ?)
+                """, arguments: [try order.serializedData()])
+        }
+        try migrator.migrate(queue)
+        try await queue.read { db in
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM order_line_progress WHERE order_id = 'ord_old'") == 2)
+            let read = try #require(try OrderStore.order(db, id: "ord_old"))
+            #expect(read.lines[0].production.trackingNumber == "SF1" && read.lines[0].serialNumbers == ["CK500-0001"])
+            #expect(read.lines[1].production.status == .unspecified && read.productionStatus == .unspecified)
+        }
+    }
+
     @Test("reports from a batch apply one by one: a bad or unknown one is rejected by itself and names its field")
     func batch() async throws {
         let fixture = try OrdersFixture()

@@ -71,7 +71,11 @@ extension OrdersHandler {
         guard violations.isEmpty else { throw RPCError.invalidArgument(violations) }
         let principal = try context.caller()
         let now = clock.now()
-        let (outcome, order, _) = try await database.write { db in try StatusReports.apply(db, request.report, now: now) }
+        let (outcome, order) = try await database.write { db in
+            let applied = try StatusReports.apply(db, request.report, now: now)
+            guard let order = try OrderStore.order(db, id: applied.orderID) else { throw RPCError(.notFound, "order \(applied.orderID) not found") }
+            return (applied.outcome, order)
+        }
         return .with {
             $0.order = OrderRules.view(order, for: principal)
             $0.outcome = outcome
@@ -102,9 +106,9 @@ extension OrdersHandler {
                 do {
                     // A refused report leaves nothing behind without a savepoint of its own:
                     // `apply` refuses before it writes, and a database error fails the batch.
-                    let (outcome, order, repeated) = try StatusReports.apply(db, report, now: now)
+                    let (outcome, orderID, repeated) = try StatusReports.apply(db, report, now: now)
                     result.outcome = outcome
-                    result.orderID = order.id
+                    result.orderID = orderID
                     result.repeated = repeated
                 } catch let error as RPCError {
                     result.outcome = .rejected

@@ -15,9 +15,10 @@ struct OrderStore: Sendable {
 
     // MARK: Rows
 
-    /// Writes the order and its instalments' money rows in the caller's transaction.
-    /// - Parameter money: false when nothing about its money changed (a production report that
-    ///   invoiced nothing): the instalment rows stay as they are.
+    /// Writes the order, its lines' progress rows and its instalments' money rows in the
+    /// caller's transaction.
+    /// - Parameter money: false when nothing about its money changed: the instalment rows stay
+    ///   as they are.
     static func write(_ db: Database, _ order: Forge_Orders_V1_Order, money: Bool = true) throws {
         try db.execute(cached: """
             INSERT INTO orders (id, order_number, account_id, owner_id, team, status, opportunity_id, erp_order_number, contact_id,
@@ -27,7 +28,9 @@ struct OrderStore: Sendable {
                 status = excluded.status, erp_order_number = excluded.erp_order_number, contact_id = excluded.contact_id,
                 version = excluded.version, payload = excluded.payload
             """, arguments: [order.id, order.orderNumber, order.accountID, order.ownerID, order.team, order.status.rawValue, order.opportunityID,
-                             order.erpOrderNumber, order.contactID, order.createdAt.date.timeIntervalSince1970, order.version, try order.serializedData()])
+                             order.erpOrderNumber, order.contactID, order.createdAt.date.timeIntervalSince1970, order.version,
+                             try LineProgress.stripped(order).serializedData()])
+        try LineProgress.write(db, order)
         if money { try writeInstallments(db, order) }
     }
 
@@ -47,23 +50,30 @@ struct OrderStore: Sendable {
         }
     }
 
-    /// Writes an order whose keys (account, owner, team, numbers, contact) did not change — a
-    /// production report's progress — without touching the indexes on them: an upsert that
-    /// names a column rewrites every index holding it, five random index pages per report on
-    /// a large file. `status` is written only when it changed (delivered, completed).
-    static func writeProgress(_ db: Database, _ order: Forge_Orders_V1_Order, statusChanged: Bool, money: Bool) throws {
+    /// Writes an order whose keys (account, owner, team, numbers, contact) and lines did not
+    /// change — what a shipment or delivery report does to it — without touching the indexes
+    /// on them (an upsert that names a column rewrites every index holding it) or its lines'
+    /// progress rows (the report writes its own). `status` is written only when it changed.
+    static func writeFields(_ db: Database, _ order: Forge_Orders_V1_Order, statusChanged: Bool, money: Bool) throws {
+        let payload = try LineProgress.stripped(order).serializedData()
         if statusChanged {
             try db.execute(cached: "UPDATE orders SET status = ?, version = ?, payload = ? WHERE id = ?",
-                           arguments: [order.status.rawValue, order.version, try order.serializedData(), order.id])
+                           arguments: [order.status.rawValue, order.version, payload, order.id])
         } else {
-            try db.execute(cached: "UPDATE orders SET version = ?, payload = ? WHERE id = ?",
-                           arguments: [order.version, try order.serializedData(), order.id])
+            try db.execute(cached: "UPDATE orders SET version = ?, payload = ? WHERE id = ?", arguments: [order.version, payload, order.id])
         }
         if money { try writeInstallments(db, order) }
     }
 
+    /// Orders read by `sql` (which selects `payload`), composed with their lines' progress.
+    static func orders(_ db: Database, _ sql: String, arguments: StatementArguments = []) throws -> [Forge_Orders_V1_Order] {
+        var orders = try Data.fetchAll(db.cachedStatement(sql: sql), arguments: arguments).map { try Forge_Orders_V1_Order(serializedBytes: $0) }
+        try LineProgress.compose(db, &orders)
+        return orders
+    }
+
     static func order(_ db: Database, id: String) throws -> Forge_Orders_V1_Order? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM orders WHERE id = ?"), arguments: [id]).map { try Forge_Orders_V1_Order(serializedBytes: $0) }
+        try orders(db, "SELECT payload FROM orders WHERE id = ?", arguments: [id]).first
     }
 
     /// Whether an opportunity already has its order (one per opportunity).
@@ -72,8 +82,7 @@ struct OrderStore: Sendable {
     }
 
     static func order(_ db: Database, erpNumber: String) throws -> Forge_Orders_V1_Order? {
-        try Data.fetchOne(db.cachedStatement(sql: "SELECT payload FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1"), arguments: [erpNumber])
-            .map { try Forge_Orders_V1_Order(serializedBytes: $0) }
+        try orders(db, "SELECT payload FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1", arguments: [erpNumber]).first
     }
 
     /// The order if `principal` may see it; NOT_FOUND otherwise (no existence leak).
@@ -348,7 +357,8 @@ struct OrderStore: Sendable {
             let rows = try Row.fetchAll(db, sql: """
                 SELECT release_seq, payload FROM orders WHERE release_seq > ? ORDER BY release_seq LIMIT ?
                 """, arguments: [cursor, limit])
-            let orders = try rows.map { try Forge_Orders_V1_Order(serializedBytes: $0["payload"] as Data) }
+            var orders = try rows.map { try Forge_Orders_V1_Order(serializedBytes: $0["payload"] as Data) }
+            try LineProgress.compose(db, &orders)
             return (orders, rows.last?["release_seq"] ?? cursor)
         }
     }
@@ -396,8 +406,7 @@ struct OrderStore: Sendable {
                 arguments += [created, created, id]
             }
             let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            return try Data.fetchAll(db, sql: "SELECT payload FROM orders \(filter) ORDER BY created_at DESC, id DESC LIMIT ?",
-                                     arguments: arguments + [page.size]).map { try Forge_Orders_V1_Order(serializedBytes: $0) }
+            return try Self.orders(db, "SELECT payload FROM orders \(filter) ORDER BY created_at DESC, id DESC LIMIT ?", arguments: arguments + [page.size])
         }
     }
 

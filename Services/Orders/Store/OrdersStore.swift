@@ -101,6 +101,17 @@ enum OrdersStore {
             }
             try AccountDirectory.createTable(db)
         }
+        // Each line's production progress in a narrow row of its own (LineProgress), so that a
+        // report writes ~100 bytes instead of its order's whole payload; orders are composed
+        // from both when read. The payloads keep their old progress until next written (reads
+        // take the rows' instead).
+        migrator.registerMigration("orders-v2-line-progress") { db in
+            try LineProgress.createTable(db)
+            let orders = try Row.fetchCursor(db, sql: "SELECT payload FROM orders")
+            while let row = try orders.next() {
+                try LineProgress.write(db, try Forge_Orders_V1_Order(serializedBytes: row["payload"] as Data))
+            }
+        }
     }
 
     // MARK: Tasks

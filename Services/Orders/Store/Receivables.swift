@@ -208,18 +208,17 @@ struct Receivables: Sendable {
             var arguments: StatementArguments = [accountID]
             OwnerScope.restrict(principal, clauses: &clauses, arguments: &arguments)
             let filter = clauses.joined(separator: " AND ")
-            let open = try Data.fetchAll(db.cachedStatement(sql: """
+            let open = try OrderStore.orders(db, """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (1, 2, 3, 4) ORDER BY created_at DESC LIMIT 10
-                """), arguments: arguments).map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
+                """, arguments: arguments).map { OrderRules.view($0, for: principal) }
             var delivered: Int32 = 0
             var onTime: Int32 = 0
             var revenue: Int64 = 0
             var count: Int32 = 0
             let yearAgo = now.addingTimeInterval(-365 * 86_400).timeIntervalSince1970
-            for payload in try Data.fetchAll(db.cachedStatement(sql: """
+            for order in try OrderStore.orders(db, """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (3, 4, 5, 6) AND created_at >= ?
-                """), arguments: arguments + [yearAgo]) {
-                let order = try Forge_Orders_V1_Order(serializedBytes: payload)
+                """, arguments: arguments + [yearAgo]) {
                 count += 1
                 revenue += order.total.amountMicros
                 for line in order.lines where line.production.status == .delivered {
@@ -227,10 +226,10 @@ struct Receivables: Sendable {
                     if line.deliveredOnTime { onTime += 1 }
                 }
             }
-            let recent = try Data.fetchAll(db.cachedStatement(sql: """
+            let recent = try OrderStore.orders(db, """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) ORDER BY created_at DESC LIMIT 20
-                """), arguments: arguments)
-                .map { OrderRules.view(try Forge_Orders_V1_Order(serializedBytes: $0), for: principal) }
+                """, arguments: arguments)
+                .map { OrderRules.view($0, for: principal) }
                 .sorted { $0.deliveredAt.date > $1.deliveredAt.date }
                 .prefix(5)
             var response = Forge_Orders_V1_GetAccountOrdersResponse.with {

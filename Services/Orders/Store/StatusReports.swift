@@ -13,58 +13,101 @@ enum StatusReports {
     /// Orders that production reports on.
     static let reportable: Set<Forge_Orders_V1_OrderStatus> = [.approved, .released, .delivered, .completed]
 
-    /// Applies one validated report in the caller's transaction.
-    /// A report seen before answers as it did (`repeated`) and changes nothing. Every refusal
-    /// (an unknown order or line, an order not in production) is thrown before the first
-    /// write, so a batch applies the rest without a savepoint per report.
+    /// Applies one validated report in the caller's transaction and answers its outcome and
+    /// order. A report seen before answers as it did (`repeated`) and changes nothing. Every
+    /// refusal (an unknown order or line, an order not in production) is thrown before the
+    /// first write, so a batch applies the rest without a savepoint per report.
+    ///
+    /// A report up to quality inspection reads and writes only its lines' progress rows and
+    /// the order's key columns; packing, shipment and delivery read the whole order, since
+    /// they invoice, notify the customer and may deliver it.
     static func apply(_ db: Database, _ report: Forge_Orders_V1_StatusReport, now: Date)
-        throws -> (outcome: Forge_Orders_V1_ReportOutcome, order: Forge_Orders_V1_Order, repeated: Bool)
+        throws -> (outcome: Forge_Orders_V1_ReportOutcome, orderID: String, repeated: Bool)
     {
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT order_id, outcome FROM status_report WHERE event_id = ?"), arguments: [report.eventID]),
-           let order = try OrderStore.order(db, id: row["order_id"]) {
-            return (Forge_Orders_V1_ReportOutcome(rawValue: row["outcome"]) ?? .historyOnly, order, true)
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT order_id, outcome FROM status_report WHERE event_id = ?"), arguments: [report.eventID]) {
+            return (Forge_Orders_V1_ReportOutcome(rawValue: row["outcome"]) ?? .historyOnly, row["order_id"], true)
         }
-        let found = report.orderID.isEmpty ? try OrderStore.order(db, erpNumber: report.erpOrderNumber) : try OrderStore.order(db, id: report.orderID)
-        guard var order = found else {
+        let found = report.orderID.isEmpty
+            ? try Row.fetchOne(db.cachedStatement(sql: "SELECT id, order_number, status, account_id FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1"),
+                               arguments: [report.erpOrderNumber])
+            : try Row.fetchOne(db.cachedStatement(sql: "SELECT id, order_number, status, account_id FROM orders WHERE id = ?"), arguments: [report.orderID])
+        guard let found else {
             throw RPCError(.notFound, "order \(report.orderID.isEmpty ? "ERP " + report.erpOrderNumber : report.orderID) not found")
         }
-        guard reportable.contains(order.status) else {
-            throw RPCError(.failedPrecondition, "order \(order.orderNumber) is \(OrdersLabels.status(order.status)); production reports need an approved order")
+        let orderID: String = found["id"]
+        let number: String = found["order_number"]
+        let status = Forge_Orders_V1_OrderStatus(rawValue: found["status"]) ?? .unspecified
+        guard reportable.contains(status) else {
+            throw RPCError(.failedPrecondition, "order \(number) is \(OrdersLabels.status(status)); production reports need an approved order")
         }
-        let targets = report.lineNo == 0 ? Array(order.lines.indices) : order.lines.indices.filter { order.lines[$0].lineNo == report.lineNo }
-        guard !targets.isEmpty else {
-            throw RPCError(.notFound, "order \(order.orderNumber) has no line \(report.lineNo)", violations: [FieldViolation(field: "report.line_no", description: "order \(order.orderNumber) has no line \(report.lineNo)")])
+        var lines = try LineProgress.lines(db, orderID: orderID, lineNo: report.lineNo)
+        guard !lines.isEmpty else {
+            throw RPCError(.notFound, "order \(number) has no line \(report.lineNo)", violations: [FieldViolation(field: "report.line_no", description: "order \(number) has no line \(report.lineNo)")])
+        }
+        if report.status.rawValue >= Forge_Orders_V1_ProductionStatus.packed.rawValue {
+            return (try applyToOrder(db, report, orderID: orderID, now: now), orderID, false)
         }
         var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
-        var serialsAdded = false
-        for index in targets {
-            var line = order.lines[index]
-            for serial in report.serialNumbers where !line.serialNumbers.contains(serial) {
-                line.serialNumbers.append(serial)
-                serialsAdded = true
-            }
-            if StatusRules.outcome(current: line.production, report: report) == .applied {
-                outcome = .applied
-                line.production = StatusRules.applied(report, over: line.production)
-                if report.status == .delivered {
-                    line.deliveredOnTime = StatusRules.onTime(promised: line.hasPromisedDelivery ? line.promisedDelivery : nil, delivered: report.sourceTime.date)
-                }
-            }
-            order.lines[index] = line
+        for index in lines.indices {
+            let (applied, changed) = advance(&lines[index], report)
+            if applied { outcome = .applied }
+            if changed { try LineProgress.update(db, orderID: orderID, lines[index], now: now) }
         }
-        try record(db, report, orderID: order.id, outcome: outcome, now: now)
-        guard outcome == .applied || serialsAdded else { return (outcome, order, false) }
-        let status = order.status
-        let plan = order.paymentPlan
-        if outcome == .applied {
-            try followUp(db, &order, report, now: now)
+        try record(db, report, orderID: orderID, outcome: outcome, now: now)
+        if outcome == .applied { try statusChanged(db, orderID: orderID, accountID: found["account_id"], report, now: now) }
+        return (outcome, orderID, false)
+    }
+
+    /// The report applied to `line`: whether it moved the line's state (`applied`) and whether
+    /// the line changed at all (a report behind the line may still bring serial numbers).
+    static func advance(_ line: inout Forge_Orders_V1_OrderLine, _ report: Forge_Orders_V1_StatusReport) -> (applied: Bool, changed: Bool) {
+        var changed = false
+        for serial in report.serialNumbers where !line.serialNumbers.contains(serial) {
+            line.serialNumbers.append(serial)
+            changed = true
         }
+        guard StatusRules.outcome(current: line.production, report: report) == .applied else { return (false, changed) }
+        line.production = StatusRules.applied(report, over: line.production)
+        if report.status == .delivered {
+            line.deliveredOnTime = StatusRules.onTime(promised: line.hasPromisedDelivery ? line.promisedDelivery : nil, delivered: report.sourceTime.date)
+        }
+        return (true, true)
+    }
+
+    /// Packing, shipment and delivery: the report applied to the whole order, which it may
+    /// invoice, deliver (and complete) and tell the customer about.
+    static func applyToOrder(_ db: Database, _ report: Forge_Orders_V1_StatusReport, orderID: String, now: Date) throws -> Forge_Orders_V1_ReportOutcome {
+        guard var order = try OrderStore.order(db, id: orderID) else { throw RPCError(.notFound, "order \(orderID) not found") }
+        var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
+        for index in order.lines.indices where report.lineNo == 0 || order.lines[index].lineNo == report.lineNo {
+            let (applied, changed) = advance(&order.lines[index], report)
+            if applied { outcome = .applied }
+            if changed { try LineProgress.update(db, orderID: orderID, order.lines[index], now: now) }
+        }
+        try record(db, report, orderID: orderID, outcome: outcome, now: now)
+        guard outcome == .applied else { return outcome }
+        let (status, plan, delivered) = (order.status, order.paymentPlan, order.deliveredAt)
         order.productionStatus = OrderRules.productionStatus(order.lines)
-        order.version += 1
-        order.updatedAt = .init(date: now)
-        let statusChanged = order.status != status
-        try OrderStore.writeProgress(db, order, statusChanged: statusChanged, money: statusChanged || order.paymentPlan != plan)
-        return (outcome, order, false)
+        try statusChanged(db, orderID: orderID, accountID: order.accountID, report, now: now)
+        try followUp(db, &order, report, now: now)
+        // The order's own fields changed (an instalment invoiced, the order delivered): a new version.
+        if order.status != status || order.paymentPlan != plan || order.deliveredAt != delivered {
+            order.version += 1
+            order.updatedAt = .init(date: now)
+            try OrderStore.writeFields(db, order, statusChanged: order.status != status, money: true)
+        }
+        return outcome
+    }
+
+    /// The event for a line (or order) whose state a report moved.
+    static func statusChanged(_ db: Database, orderID: String, accountID: String, _ report: Forge_Orders_V1_StatusReport, now: Date) throws {
+        try Outbox.append(db, Forge_Orders_V1_ProductionStatusChanged.with {
+            $0.orderID = orderID
+            $0.accountID = accountID
+            $0.lineNo = report.lineNo
+            $0.status = report.status
+            $0.state = StatusRules.applied(report, over: .init())
+        }, accountID: accountID, at: now)
     }
 
     static func record(_ db: Database, _ report: Forge_Orders_V1_StatusReport, orderID: String, outcome: Forge_Orders_V1_ReportOutcome, now: Date) throws {
@@ -83,17 +126,10 @@ enum StatusReports {
             """, arguments: [report.eventID, orderID, report.lineNo, now.timeIntervalSince1970, outcome.rawValue, try event.serializedData()])
     }
 
-    /// What an applied report sets off. Instalments fall due from when the goods were packed or
+    /// What an applied packing, shipment or delivery sets off. Instalments fall due from when the goods were packed or
     /// delivered (the report's source time, never later than now), not from when it arrived.
     static func followUp(_ db: Database, _ order: inout Forge_Orders_V1_Order, _ report: Forge_Orders_V1_StatusReport, now: Date) throws {
         let observed = min(report.sourceTime.date, now)
-        try Outbox.append(db, Forge_Orders_V1_ProductionStatusChanged.with {
-            $0.orderID = order.id
-            $0.accountID = order.accountID
-            $0.lineNo = report.lineNo
-            $0.status = report.status
-            $0.state = StatusRules.applied(report, over: .init())
-        }, accountID: order.accountID, at: now)
         let scope = report.lineNo == 0 ? "" : ":line\(report.lineNo)"
         switch report.status {
         case .packed:

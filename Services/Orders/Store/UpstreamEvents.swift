@@ -30,9 +30,8 @@ enum UpstreamEvents {
     static func repoint(_ db: Database, from merged: [String], to survivor: String, now: Date) throws {
         guard !merged.isEmpty else { return }
         let name = try AccountDirectory.entry(db, accountID: survivor)?.name
-        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM orders WHERE account_id IN (\(databaseQuestionMarks(count: merged.count)))",
-                                         arguments: StatementArguments(merged)) {
-            var order = try Forge_Orders_V1_Order(serializedBytes: payload)
+        for var order in try OrderStore.orders(db, "SELECT payload FROM orders WHERE account_id IN (\(databaseQuestionMarks(count: merged.count)))",
+                                               arguments: StatementArguments(merged)) {
             order.accountID = survivor
             if let name { order.accountName = name }
             order.version += 1
@@ -51,8 +50,7 @@ enum UpstreamEvents {
     /// The erased person leaves the orders: no contact, no delivery name or phone (the
     /// delivery address is the company's and stays).
     static func anonymise(_ db: Database, contactID: String, now: Date) throws {
-        for payload in try Data.fetchAll(db, sql: "SELECT payload FROM orders WHERE contact_id = ? AND contact_id != ''", arguments: [contactID]) {
-            var order = try Forge_Orders_V1_Order(serializedBytes: payload)
+        for var order in try OrderStore.orders(db, "SELECT payload FROM orders WHERE contact_id = ? AND contact_id != ''", arguments: [contactID]) {
             order.contactID = ""
             order.deliveryContactName = ""
             order.deliveryPhone = ""

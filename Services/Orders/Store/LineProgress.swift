@@ -1,0 +1,104 @@
+import ForgeContracts
+import ForgeKit
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Each order line's production progress — its applied state, serial numbers and whether it
+/// was delivered on time — in a narrow row of its own beside the order. A production report
+/// writes only its lines' rows (~100 bytes each) instead of the order's whole payload; every
+/// read of an order composes them in (`OrderStore.orders`), and the payload keeps none of it.
+///
+/// A row holds the line's progress part as an `OrderLine` with only `line_no`, `production`,
+/// `serial_numbers` and `delivered_on_time` set. Every line of every order has its row (an
+/// empty one until the first report), so a report naming a line the order lacks is refused
+/// without reading the order.
+enum LineProgress {
+    static func createTable(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE order_line_progress (
+                order_id TEXT NOT NULL,
+                line_no INTEGER NOT NULL,
+                updated_at REAL NOT NULL,
+                progress BLOB NOT NULL,
+                PRIMARY KEY (order_id, line_no)
+            ) WITHOUT ROWID
+            """)
+    }
+
+    /// The progress part of `line`.
+    static func progress(of line: Forge_Orders_V1_OrderLine) -> Forge_Orders_V1_OrderLine {
+        .with {
+            $0.lineNo = line.lineNo
+            $0.production = line.production
+            $0.serialNumbers = line.serialNumbers
+            $0.deliveredOnTime = line.deliveredOnTime
+        }
+    }
+
+    /// `order` as its payload keeps it: without its lines' progress and the summary of it.
+    static func stripped(_ order: Forge_Orders_V1_Order) -> Forge_Orders_V1_Order {
+        var stored = order
+        for index in stored.lines.indices {
+            stored.lines[index].clearProduction()
+            stored.lines[index].serialNumbers = []
+            stored.lines[index].deliveredOnTime = false
+        }
+        stored.productionStatus = .unspecified
+        return stored
+    }
+
+    /// Every line of `order`, replacing the rows it had (a draft's lines may have changed).
+    static func write(_ db: Database, _ order: Forge_Orders_V1_Order) throws {
+        try db.execute(cached: "DELETE FROM order_line_progress WHERE order_id = ?", arguments: [order.id])
+        for line in order.lines {
+            try db.execute(cached: "INSERT INTO order_line_progress (order_id, line_no, updated_at, progress) VALUES (?, ?, ?, ?)",
+                           arguments: [order.id, line.lineNo, order.updatedAt.date.timeIntervalSince1970, try progress(of: line).serializedData()])
+        }
+    }
+
+    /// One line's progress after a report.
+    static func update(_ db: Database, orderID: String, _ line: Forge_Orders_V1_OrderLine, now: Date) throws {
+        try db.execute(cached: "UPDATE order_line_progress SET updated_at = ?, progress = ? WHERE order_id = ? AND line_no = ?",
+                       arguments: [now.timeIntervalSince1970, try progress(of: line).serializedData(), orderID, line.lineNo])
+    }
+
+    /// The progress of one order's lines (all of them for line 0), by line number.
+    static func lines(_ db: Database, orderID: String, lineNo: Int32) throws -> [Forge_Orders_V1_OrderLine] {
+        let rows = lineNo == 0
+            ? try Data.fetchAll(db.cachedStatement(sql: "SELECT progress FROM order_line_progress WHERE order_id = ? ORDER BY line_no"), arguments: [orderID])
+            : try Data.fetchAll(db.cachedStatement(sql: "SELECT progress FROM order_line_progress WHERE order_id = ? AND line_no = ?"), arguments: [orderID, lineNo])
+        return try rows.map { try Forge_Orders_V1_OrderLine(serializedBytes: $0) }
+    }
+
+    /// Fills in the lines' progress of `orders` from their rows: one query for all of them. An
+    /// order's `updated_at` is its latest report's when that is later, and its production
+    /// status the least advanced line's.
+    static func compose(_ db: Database, _ orders: inout [Forge_Orders_V1_Order]) throws {
+        guard !orders.isEmpty else { return }
+        let ids = orders.map(\.id)
+        var found: [String: [(line: Forge_Orders_V1_OrderLine, updated: Double)]] = [:]
+        let rows = try Row.fetchCursor(
+            orders.count == 1
+                ? db.cachedStatement(sql: "SELECT order_id, updated_at, progress FROM order_line_progress WHERE order_id = ?")
+                : db.makeStatement(sql: "SELECT order_id, updated_at, progress FROM order_line_progress WHERE order_id IN (\(databaseQuestionMarks(count: ids.count)))"),
+            arguments: StatementArguments(ids))
+        while let row = try rows.next() {
+            found[row["order_id"], default: []].append((try Forge_Orders_V1_OrderLine(serializedBytes: row["progress"] as Data), row["updated_at"]))
+        }
+        for index in orders.indices {
+            guard let progress = found[orders[index].id] else { continue }
+            let written = orders[index].updatedAt.date.timeIntervalSince1970
+            var latest = written
+            for (line, updated) in progress {
+                guard let at = orders[index].lines.firstIndex(where: { $0.lineNo == line.lineNo }) else { continue }
+                orders[index].lines[at].production = line.production
+                orders[index].lines[at].serialNumbers = line.serialNumbers
+                orders[index].lines[at].deliveredOnTime = line.deliveredOnTime
+                latest = max(latest, updated)
+            }
+            if latest > written { orders[index].updatedAt = .init(date: Date(timeIntervalSince1970: latest)) }
+            orders[index].productionStatus = OrderRules.productionStatus(orders[index].lines)
+        }
+    }
+}
