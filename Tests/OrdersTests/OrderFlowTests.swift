@@ -165,6 +165,9 @@ struct OrderFlowTests {
         #expect(order.lines.allSatisfy { $0.production.trackingNumber == "SF1234567890" && $0.deliveredOnTime })
         #expect(order.lines[0].serialNumbers == ["CK500-0001", "CK500-0002"])
         #expect(order.paymentPlan[2].dueAt.date == at(60).addingTimeInterval(30 * 86_400))
+        let section = try await fixture.handler.getAccountOrders(.with { $0.accountID = order.accountID }, context: OrdersFixture.finance)
+        #expect(section.deliveredLines == 2 && section.onTimeLines == 2 && section.ordersLast12Months == 1)
+        #expect(section.recentDeliveries.first?.lines.allSatisfy { $0.production.status == .delivered } == true)
         let history = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).history
         #expect(Set(history.map(\.eventID)) == ["mes-1", "mes-2", "erp-1", "mes-0", "erp-2", "erp-3", "wms-1", "mes-3", "erp-4", "erp-5"])
         #expect(history.first { $0.eventID == "mes-0" }?.outcome == .historyOnly)

@@ -19,6 +19,9 @@ enum LineProgress {
             CREATE TABLE order_line_progress (
                 order_id TEXT NOT NULL,
                 line_no INTEGER NOT NULL,
+                -- The line's production status and whether it was delivered on time, for sums.
+                status INTEGER NOT NULL,
+                on_time INTEGER NOT NULL,
                 updated_at REAL NOT NULL,
                 progress BLOB NOT NULL,
                 PRIMARY KEY (order_id, line_no)
@@ -52,15 +55,17 @@ enum LineProgress {
     static func write(_ db: Database, _ order: Forge_Orders_V1_Order) throws {
         try db.execute(cached: "DELETE FROM order_line_progress WHERE order_id = ?", arguments: [order.id])
         for line in order.lines {
-            try db.execute(cached: "INSERT INTO order_line_progress (order_id, line_no, updated_at, progress) VALUES (?, ?, ?, ?)",
-                           arguments: [order.id, line.lineNo, order.updatedAt.date.timeIntervalSince1970, try progress(of: line).serializedData()])
+            try db.execute(cached: "INSERT INTO order_line_progress (order_id, line_no, status, on_time, updated_at, progress) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [order.id, line.lineNo, line.production.status.rawValue, line.deliveredOnTime,
+                                       order.updatedAt.date.timeIntervalSince1970, try progress(of: line).serializedData()])
         }
     }
 
     /// One line's progress after a report.
     static func update(_ db: Database, orderID: String, _ line: Forge_Orders_V1_OrderLine, now: Date) throws {
-        try db.execute(cached: "UPDATE order_line_progress SET updated_at = ?, progress = ? WHERE order_id = ? AND line_no = ?",
-                       arguments: [now.timeIntervalSince1970, try progress(of: line).serializedData(), orderID, line.lineNo])
+        try db.execute(cached: "UPDATE order_line_progress SET status = ?, on_time = ?, updated_at = ?, progress = ? WHERE order_id = ? AND line_no = ?",
+                       arguments: [line.production.status.rawValue, line.deliveredOnTime, now.timeIntervalSince1970,
+                                   try progress(of: line).serializedData(), orderID, line.lineNo])
     }
 
     /// The progress of one order's lines (all of them for line 0), by line number.
@@ -77,28 +82,44 @@ enum LineProgress {
     static func compose(_ db: Database, _ orders: inout [Forge_Orders_V1_Order]) throws {
         guard !orders.isEmpty else { return }
         let ids = orders.map(\.id)
-        var found: [String: [(line: Forge_Orders_V1_OrderLine, updated: Double)]] = [:]
+        var found: [String: [(lineNo: Int32, updated: Double, progress: Data)]] = [:]
         let rows = try Row.fetchCursor(
             orders.count == 1
-                ? db.cachedStatement(sql: "SELECT order_id, updated_at, progress FROM order_line_progress WHERE order_id = ?")
-                : db.makeStatement(sql: "SELECT order_id, updated_at, progress FROM order_line_progress WHERE order_id IN (\(databaseQuestionMarks(count: ids.count)))"),
+                ? db.cachedStatement(sql: "SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id = ?")
+                : db.makeStatement(sql: "SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id IN (\(databaseQuestionMarks(count: ids.count)))"),
             arguments: StatementArguments(ids))
         while let row = try rows.next() {
-            found[row["order_id"], default: []].append((try Forge_Orders_V1_OrderLine(serializedBytes: row["progress"] as Data), row["updated_at"]))
+            found[row[0], default: []].append((row[1], row[2], row[3]))
         }
         for index in orders.indices {
             guard let progress = found[orders[index].id] else { continue }
+            // The lines taken out of the order while they change, so that each is changed in
+            // place (decoded into) rather than copied.
+            var lines = orders[index].lines
+            orders[index].lines = []
             let written = orders[index].updatedAt.date.timeIntervalSince1970
             var latest = written
-            for (line, updated) in progress {
-                guard let at = orders[index].lines.firstIndex(where: { $0.lineNo == line.lineNo }) else { continue }
-                orders[index].lines[at].production = line.production
-                orders[index].lines[at].serialNumbers = line.serialNumbers
-                orders[index].lines[at].deliveredOnTime = line.deliveredOnTime
+            for (lineNo, updated, data) in progress {
+                guard let at = lines.firstIndex(where: { $0.lineNo == lineNo }) else { continue }
+                lines[at].clearProduction()
+                lines[at].serialNumbers = []
+                lines[at].deliveredOnTime = false
+                try lines[at].merge(serializedBytes: data)
                 latest = max(latest, updated)
             }
+            orders[index].productionStatus = OrderRules.productionStatus(lines)
+            orders[index].lines = lines
             if latest > written { orders[index].updatedAt = .init(date: Date(timeIntervalSince1970: latest)) }
-            orders[index].productionStatus = OrderRules.productionStatus(orders[index].lines)
         }
+    }
+
+    /// Delivered lines of `orderIDs` and how many of them were on time.
+    static func deliveries(_ db: Database, orderIDs: [String]) throws -> (delivered: Int32, onTime: Int32) {
+        guard !orderIDs.isEmpty else { return (0, 0) }
+        let row = try Row.fetchOne(db, sql: """
+            SELECT count(*), total(on_time) FROM order_line_progress
+            WHERE order_id IN (\(databaseQuestionMarks(count: orderIDs.count))) AND status = \(Forge_Orders_V1_ProductionStatus.delivered.rawValue)
+            """, arguments: StatementArguments(orderIDs))
+        return (Int32(row?[0] as Int? ?? 0), Int32(row?[1] as Double? ?? 0))
     }
 }

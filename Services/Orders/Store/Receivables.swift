@@ -211,21 +211,17 @@ struct Receivables: Sendable {
             let open = try OrderStore.orders(db, """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (1, 2, 3, 4) ORDER BY created_at DESC LIMIT 10
                 """, arguments: arguments).map { OrderRules.view($0, for: principal) }
-            var delivered: Int32 = 0
-            var onTime: Int32 = 0
             var revenue: Int64 = 0
-            var count: Int32 = 0
+            var ordered: [String] = []
             let yearAgo = now.addingTimeInterval(-365 * 86_400).timeIntervalSince1970
-            for order in try OrderStore.orders(db, """
+            for payload in try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (3, 4, 5, 6) AND created_at >= ?
-                """, arguments: arguments + [yearAgo]) {
-                count += 1
+                """), arguments: arguments + [yearAgo]) {
+                let order = try Forge_Orders_V1_Order(serializedBytes: payload)
+                ordered.append(order.id)
                 revenue += order.total.amountMicros
-                for line in order.lines where line.production.status == .delivered {
-                    delivered += 1
-                    if line.deliveredOnTime { onTime += 1 }
-                }
             }
+            let (delivered, onTime) = try LineProgress.deliveries(db, orderIDs: ordered)
             let recent = try OrderStore.orders(db, """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) ORDER BY created_at DESC LIMIT 20
                 """, arguments: arguments)
@@ -237,7 +233,7 @@ struct Receivables: Sendable {
                 $0.recentDeliveries = Array(recent)
                 $0.deliveredLines = delivered
                 $0.onTimeLines = onTime
-                $0.ordersLast12Months = count
+                $0.ordersLast12Months = Int32(ordered.count)
                 if OrderRules.maySeePrices(principal) { $0.revenueLast12Months = OrderRules.money(revenue, "CNY") }
             }
             if finance {
