@@ -285,6 +285,37 @@ struct OrderFlowTests {
         #expect(stored == 1)
     }
 
+    @Test("within one batch each report sees the ones before it: the later of two on a line wins, packing in the middle is applied to the order, what follows packing is history, events keep the reports' order")
+    func batchInOrder() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let order = try await fixture.released()
+        let t0 = fixture.clock.now()
+        func at(_ minutes: Double) -> Google_Protobuf_Timestamp { .init(date: t0.addingTimeInterval(minutes * 60)) }
+        let results = try await fixture.handler.reportProductionStatuses(.with {
+            $0.reports = [
+                .with { $0.eventID = "m-1"; $0.orderID = order.id; $0.lineNo = 1; $0.status = .inProduction; $0.percent = 30; $0.sourceTime = at(1) },
+                .with { $0.eventID = "m-2"; $0.orderID = order.id; $0.lineNo = 1; $0.status = .inProduction; $0.percent = 70; $0.sourceTime = at(2) },
+                .with { $0.eventID = "m-0"; $0.orderID = order.id; $0.lineNo = 1; $0.status = .inProduction; $0.percent = 10; $0.sourceTime = at(0) },
+                .with { $0.eventID = "e-1"; $0.orderID = order.id; $0.status = .packed; $0.sourceTime = at(3) },
+                .with { $0.eventID = "m-3"; $0.orderID = order.id; $0.lineNo = 2; $0.status = .qualityInspection; $0.sourceTime = at(4) },
+                .with { $0.eventID = "m-2"; $0.orderID = order.id; $0.lineNo = 1; $0.status = .inProduction; $0.percent = 70; $0.sourceTime = at(2) },
+            ]
+        }, context: OrdersFixture.connector).results
+        #expect(results.map(\.outcome) == [.applied, .applied, .historyOnly, .applied, .historyOnly, .applied])
+        #expect(results.map(\.repeated) == [false, false, false, false, false, true])
+        let read = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance)
+        #expect(read.order.lines.allSatisfy { $0.production.status == .packed } && read.order.productionStatus == .packed)
+        #expect(read.order.paymentPlan[1].hasInvoicedAt, "packing in a batch invoices as a single report does")
+        #expect(Set(read.history.map(\.eventID)) == ["m-1", "m-2", "m-0", "e-1", "m-3"])
+        let changes = try await fixture.events("ProductionStatusChanged").map { try Forge_Orders_V1_ProductionStatusChanged(serializedBytes: $0.payload) }
+        #expect(changes.map(\.status) == [.inProduction, .inProduction, .packed])
+        #expect(changes.map(\.state.percent) == [30, 70, 100])
+        let types = try await fixture.database.read { db in try String.fetchAll(db, sql: "SELECT type FROM outbox ORDER BY seq") }
+        #expect(Array(types.drop { $0 != "ProductionStatusChanged" })
+                == ["ProductionStatusChanged", "ProductionStatusChanged", "ProductionStatusChanged", "InvoiceIssued", "NotificationRequested"])
+    }
+
     @Test("payments settle oldest first, once per reference; more than owed is refused; delivered and paid completes the order")
     func payments() async throws {
         let fixture = try OrdersFixture()

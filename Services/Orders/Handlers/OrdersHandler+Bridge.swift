@@ -72,7 +72,9 @@ extension OrdersHandler {
         let principal = try context.caller()
         let now = clock.now()
         let (outcome, order) = try await database.write { db in
-            let applied = try StatusReports.apply(db, request.report, now: now)
+            var batch = try ReportBatch(db, [request.report], now: now)
+            let applied = try batch.apply(db, request.report)
+            try batch.flush(db)
             guard let order = try OrderStore.order(db, id: applied.orderID) else { throw RPCError(.notFound, "order \(applied.orderID) not found") }
             return (applied.outcome, order)
         }
@@ -95,7 +97,8 @@ extension OrdersHandler {
     func applyBatch(_ reports: [Forge_Orders_V1_StatusReport]) async throws -> [Forge_Orders_V1_ReportResult] {
         let now = clock.now()
         return try await database.write { db in
-            try reports.enumerated().map { index, report in
+            var batch = try ReportBatch(db, reports, now: now)
+            let results = try reports.enumerated().map { index, report in
                 var result = Forge_Orders_V1_ReportResult.with { $0.eventID = report.eventID }
                 let violations = StatusRules.validate(report, field: "reports[\(index)]")
                 guard violations.isEmpty else {
@@ -105,8 +108,9 @@ extension OrdersHandler {
                 }
                 do {
                     // A refused report leaves nothing behind without a savepoint of its own:
-                    // `apply` refuses before it writes, and a database error fails the batch.
-                    let (outcome, orderID, repeated) = try StatusReports.apply(db, report, now: now)
+                    // the batch refuses before it changes anything, and a database error fails
+                    // the whole call.
+                    let (outcome, orderID, repeated) = try batch.apply(db, report)
                     result.outcome = outcome
                     result.orderID = orderID
                     result.repeated = repeated
@@ -121,6 +125,8 @@ extension OrdersHandler {
                 }
                 return result
             }
+            try batch.flush(db)
+            return results
         }
     }
 

@@ -63,17 +63,19 @@ enum LineProgress {
 
     /// One line's progress after a report.
     static func update(_ db: Database, orderID: String, _ line: Forge_Orders_V1_OrderLine, now: Date) throws {
-        try db.execute(cached: "UPDATE order_line_progress SET status = ?, on_time = ?, updated_at = ?, progress = ? WHERE order_id = ? AND line_no = ?",
-                       arguments: [line.production.status.rawValue, line.deliveredOnTime, now.timeIntervalSince1970,
-                                   try progress(of: line).serializedData(), orderID, line.lineNo])
+        try db.executeRows(upsert.head, row: upsert.row, upsert.tail, values: try row(orderID: orderID, line, at: now), columns: 6)
     }
 
-    /// The progress of one order's lines (all of them for line 0), by line number.
-    static func lines(_ db: Database, orderID: String, lineNo: Int32) throws -> [Forge_Orders_V1_OrderLine] {
-        let rows = lineNo == 0
-            ? try Data.fetchAll(db.cachedStatement(sql: "SELECT progress FROM order_line_progress WHERE order_id = ? ORDER BY line_no"), arguments: [orderID])
-            : try Data.fetchAll(db.cachedStatement(sql: "SELECT progress FROM order_line_progress WHERE order_id = ? AND line_no = ?"), arguments: [orderID, lineNo])
-        return try rows.map { try Forge_Orders_V1_OrderLine(serializedBytes: $0) }
+    /// Lines' progress written as rows of `row(orderID:_:at:)`, many in one statement.
+    static let upsert = (
+        head: "INSERT INTO order_line_progress (order_id, line_no, status, on_time, updated_at, progress) VALUES ",
+        row: "(?, ?, ?, ?, ?, ?)",
+        tail: " ON CONFLICT (order_id, line_no) DO UPDATE SET status = excluded.status, on_time = excluded.on_time, updated_at = excluded.updated_at, progress = excluded.progress"
+    )
+
+    static func row(orderID: String, _ line: Forge_Orders_V1_OrderLine, at date: Date) throws -> [DatabaseValue] {
+        [orderID.databaseValue, line.lineNo.databaseValue, line.production.status.rawValue.databaseValue, line.deliveredOnTime.databaseValue,
+         date.timeIntervalSince1970.databaseValue, try progress(of: line).serializedData().databaseValue]
     }
 
     /// Fills in the lines' progress of `orders` from their rows: one query for all of them. An

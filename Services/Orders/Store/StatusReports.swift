@@ -13,51 +13,6 @@ enum StatusReports {
     /// Orders that production reports on.
     static let reportable: Set<Forge_Orders_V1_OrderStatus> = [.approved, .released, .delivered, .completed]
 
-    /// Applies one validated report in the caller's transaction and answers its outcome and
-    /// order. A report seen before answers as it did (`repeated`) and changes nothing. Every
-    /// refusal (an unknown order or line, an order not in production) is thrown before the
-    /// first write, so a batch applies the rest without a savepoint per report.
-    ///
-    /// A report up to quality inspection reads and writes only its lines' progress rows and
-    /// the order's key columns; packing, shipment and delivery read the whole order, since
-    /// they invoice, notify the customer and may deliver it.
-    static func apply(_ db: Database, _ report: Forge_Orders_V1_StatusReport, now: Date)
-        throws -> (outcome: Forge_Orders_V1_ReportOutcome, orderID: String, repeated: Bool)
-    {
-        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT order_id, outcome FROM status_report WHERE event_id = ?"), arguments: [report.eventID]) {
-            return (Forge_Orders_V1_ReportOutcome(rawValue: row["outcome"]) ?? .historyOnly, row["order_id"], true)
-        }
-        let found = report.orderID.isEmpty
-            ? try Row.fetchOne(db.cachedStatement(sql: "SELECT id, order_number, status, account_id FROM orders WHERE erp_order_number = ? AND erp_order_number != '' LIMIT 1"),
-                               arguments: [report.erpOrderNumber])
-            : try Row.fetchOne(db.cachedStatement(sql: "SELECT id, order_number, status, account_id FROM orders WHERE id = ?"), arguments: [report.orderID])
-        guard let found else {
-            throw RPCError(.notFound, "order \(report.orderID.isEmpty ? "ERP " + report.erpOrderNumber : report.orderID) not found")
-        }
-        let orderID: String = found["id"]
-        let number: String = found["order_number"]
-        let status = Forge_Orders_V1_OrderStatus(rawValue: found["status"]) ?? .unspecified
-        guard reportable.contains(status) else {
-            throw RPCError(.failedPrecondition, "order \(number) is \(OrdersLabels.status(status)); production reports need an approved order")
-        }
-        var lines = try LineProgress.lines(db, orderID: orderID, lineNo: report.lineNo)
-        guard !lines.isEmpty else {
-            throw RPCError(.notFound, "order \(number) has no line \(report.lineNo)", violations: [FieldViolation(field: "report.line_no", description: "order \(number) has no line \(report.lineNo)")])
-        }
-        if report.status.rawValue >= Forge_Orders_V1_ProductionStatus.packed.rawValue {
-            return (try applyToOrder(db, report, orderID: orderID, now: now), orderID, false)
-        }
-        var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
-        for index in lines.indices {
-            let (applied, changed) = advance(&lines[index], report)
-            if applied { outcome = .applied }
-            if changed { try LineProgress.update(db, orderID: orderID, lines[index], now: now) }
-        }
-        try record(db, report, orderID: orderID, outcome: outcome, now: now)
-        if outcome == .applied { try statusChanged(db, orderID: orderID, accountID: found["account_id"], report, now: now) }
-        return (outcome, orderID, false)
-    }
-
     /// The report applied to `line`: whether it moved the line's state (`applied`) and whether
     /// the line changed at all (a report behind the line may still bring serial numbers).
     static func advance(_ line: inout Forge_Orders_V1_OrderLine, _ report: Forge_Orders_V1_StatusReport) -> (applied: Bool, changed: Bool) {
@@ -74,8 +29,9 @@ enum StatusReports {
         return (true, true)
     }
 
-    /// Packing, shipment and delivery: the report applied to the whole order, which it may
-    /// invoice, deliver (and complete) and tell the customer about.
+    /// Packing, shipment and delivery: the report applied to the whole order (read and written
+    /// in the caller's transaction, after `ReportBatch` checked it), which it may invoice,
+    /// deliver (and complete) and tell the customer about.
     static func applyToOrder(_ db: Database, _ report: Forge_Orders_V1_StatusReport, orderID: String, now: Date) throws -> Forge_Orders_V1_ReportOutcome {
         guard var order = try OrderStore.order(db, id: orderID) else { throw RPCError(.notFound, "order \(orderID) not found") }
         var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
@@ -88,7 +44,7 @@ enum StatusReports {
         guard outcome == .applied else { return outcome }
         let (status, plan, delivered) = (order.status, order.paymentPlan, order.deliveredAt)
         order.productionStatus = OrderRules.productionStatus(order.lines)
-        try statusChanged(db, orderID: orderID, accountID: order.accountID, report, now: now)
+        try Outbox.append(db, statusChanged(orderID: orderID, accountID: order.accountID, report), accountID: order.accountID, at: now)
         try followUp(db, &order, report, now: now)
         // The order's own fields changed (an instalment invoiced, the order delivered): a new version.
         if order.status != status || order.paymentPlan != plan || order.deliveredAt != delivered {
@@ -100,17 +56,24 @@ enum StatusReports {
     }
 
     /// The event for a line (or order) whose state a report moved.
-    static func statusChanged(_ db: Database, orderID: String, accountID: String, _ report: Forge_Orders_V1_StatusReport, now: Date) throws {
-        try Outbox.append(db, Forge_Orders_V1_ProductionStatusChanged.with {
+    static func statusChanged(orderID: String, accountID: String, _ report: Forge_Orders_V1_StatusReport) -> Forge_Orders_V1_ProductionStatusChanged {
+        .with {
             $0.orderID = orderID
             $0.accountID = accountID
             $0.lineNo = report.lineNo
             $0.status = report.status
             $0.state = StatusRules.applied(report, over: .init())
-        }, accountID: accountID, at: now)
+        }
     }
 
     static func record(_ db: Database, _ report: Forge_Orders_V1_StatusReport, orderID: String, outcome: Forge_Orders_V1_ReportOutcome, now: Date) throws {
+        try db.execute(cached: "INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: StatementArguments(try historyRow(report, orderID: orderID, outcome: outcome, now: now)))
+    }
+
+    /// The history row of a report: its event id (what makes a repeat a no-op), order, line,
+    /// arrival, outcome and what it said.
+    static func historyRow(_ report: Forge_Orders_V1_StatusReport, orderID: String, outcome: Forge_Orders_V1_ReportOutcome, now: Date) throws -> [DatabaseValue] {
         let event = Forge_Orders_V1_StatusEvent.with {
             $0.eventID = report.eventID
             $0.source = report.source
@@ -121,9 +84,8 @@ enum StatusReports {
             $0.outcome = outcome
             $0.details = StatusRules.details(report)
         }
-        try db.execute(cached: """
-            INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES (?, ?, ?, ?, ?, ?)
-            """, arguments: [report.eventID, orderID, report.lineNo, now.timeIntervalSince1970, outcome.rawValue, try event.serializedData()])
+        return [report.eventID.databaseValue, orderID.databaseValue, report.lineNo.databaseValue, now.timeIntervalSince1970.databaseValue,
+                outcome.rawValue.databaseValue, try event.serializedData().databaseValue]
     }
 
     /// What an applied packing, shipment or delivery sets off. Instalments fall due from when the goods were packed or

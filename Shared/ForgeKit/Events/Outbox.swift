@@ -22,6 +22,21 @@ public enum Outbox {
         return db.lastInsertedRowID
     }
 
+    /// Appends events of one type, in order, with a few multi-row statements (a batch's
+    /// events: a statement per event costs more than storing it).
+    public static func append<Event: SwiftProtobuf.Message>(_ db: Database, _ events: [(event: Event, accountID: String)], at date: Date) throws {
+        guard !events.isEmpty else { return }
+        let type = String(Event.protoMessageName.split(separator: ".").last ?? "")
+        var values: [DatabaseValue] = []
+        values.reserveCapacity(events.count * 5)
+        for (event, accountID) in events {
+            values += [EventID.make().databaseValue, type.databaseValue, accountID.databaseValue, date.timeIntervalSince1970.databaseValue,
+                       try event.serializedData().databaseValue]
+        }
+        try db.executeRows("INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES ", row: "(?, ?, ?, ?, ?)",
+                           values: values, columns: 5)
+    }
+
     /// Rewrites past events of `types` whose payload mentions `key` (an erasure: the history
     /// consumers replay from the start must not bring the person back). `change` decodes the
     /// payload, removes what must go and answers the new one, or nil to keep the event as it

@@ -1,0 +1,136 @@
+import ForgeContracts
+import ForgeKit
+import ForgeWire
+import Foundation
+import GRDB
+import SwiftProtobuf
+
+/// Status reports applied together in the caller's transaction: what they need is read in a
+/// few queries up front (which event ids were seen, the orders they name, those orders' lines'
+/// progress) and what they write goes out in a few multi-row statements at the end (the lines'
+/// progress, the history rows, the events). A statement per report and table cost the ERP
+/// ingest more than SQLite spent storing the rows (OrdersBench, RESULTS.md).
+///
+/// Reports apply in their order, each seeing what the ones before it did: a repeated event id
+/// answers as it did (`repeated`) and changes nothing, and a line moves only forward
+/// (StatusRules). Every refusal — an unknown order or line, an order not in production — is
+/// thrown before the report changes anything, so the rest of a batch applies without a
+/// savepoint per report. Packing, shipment and delivery read and write the whole order
+/// (`StatusReports.applyToOrder`): what is pending is written first, and what they changed is
+/// read back.
+struct ReportBatch {
+    struct Head {
+        let id: String
+        let number: String
+        let status: Forge_Orders_V1_OrderStatus
+        let accountID: String
+    }
+
+    typealias Applied = (outcome: Forge_Orders_V1_ReportOutcome, orderID: String, repeated: Bool)
+
+    private let now: Date
+    private var seen: [String: (orderID: String, outcome: Forge_Orders_V1_ReportOutcome)] = [:]
+    private var heads: [String: Head] = [:]
+    private var idOfERPNumber: [String: String] = [:]
+    /// Each order's lines' progress, by line number.
+    private var lines: [String: [Forge_Orders_V1_OrderLine]] = [:]
+    private var changedLines: [(orderID: String, lineNo: Int32)] = []
+    private var changedLineKeys: Set<String> = []
+    private var history: [DatabaseValue] = []
+    private var events: [(event: Forge_Orders_V1_ProductionStatusChanged, accountID: String)] = []
+
+    /// Reads what `reports` need.
+    init(_ db: Database, _ reports: [Forge_Orders_V1_StatusReport], now: Date) throws {
+        self.now = now
+        let eventIDs = reports.map(\.eventID)
+        for row in try Self.rows(db, "SELECT event_id, order_id, outcome FROM status_report WHERE event_id IN", eventIDs) {
+            seen[row[0]] = (row[1], Forge_Orders_V1_ReportOutcome(rawValue: row[2]) ?? .historyOnly)
+        }
+        try readOrders(db, ids: reports.map(\.orderID).filter { !$0.isEmpty },
+                       erpNumbers: reports.filter { $0.orderID.isEmpty }.map(\.erpOrderNumber).filter { !$0.isEmpty })
+    }
+
+    /// `sql` + " (?, ?, …) " for `values` (distinct), in statements of at most 500 values.
+    private static func rows(_ db: Database, _ sql: String, _ values: [String], _ tail: String = "") throws -> [Row] {
+        let distinct = Array(Set(values))
+        var rows: [Row] = []
+        for start in stride(from: 0, to: distinct.count, by: 500) {
+            let chunk = Array(distinct[start..<min(start + 500, distinct.count)])
+            rows += try Row.fetchAll(db.makeStatement(sql: "\(sql) (\(databaseQuestionMarks(count: chunk.count)))\(tail)"), arguments: StatementArguments(chunk))
+        }
+        return rows
+    }
+
+    /// The orders (by id or ERP number) and their lines' progress.
+    private mutating func readOrders(_ db: Database, ids: [String], erpNumbers: [String]) throws {
+        let columns = "SELECT id, order_number, status, account_id, erp_order_number FROM orders WHERE"
+        let found = try Self.rows(db, "\(columns) id IN", ids)
+            + Self.rows(db, "\(columns) erp_order_number IN", erpNumbers, " AND erp_order_number != ''")
+        for row in found {
+            let head = Head(id: row[0], number: row[1], status: Forge_Orders_V1_OrderStatus(rawValue: row[2]) ?? .unspecified, accountID: row[3])
+            heads[head.id] = head
+            let erpNumber: String = row[4]
+            if !erpNumber.isEmpty, idOfERPNumber[erpNumber] == nil { idOfERPNumber[erpNumber] = head.id }
+        }
+        for id in found.map({ $0[0] as String }) { lines[id] = [] }
+        for row in try Self.rows(db, "SELECT order_id, progress FROM order_line_progress WHERE order_id IN", found.map { $0[0] as String }, " ORDER BY order_id, line_no") {
+            lines[row[0] as String, default: []].append(try Forge_Orders_V1_OrderLine(serializedBytes: row[1] as Data))
+        }
+    }
+
+    /// Applies one validated report (one of those the batch was read for).
+    mutating func apply(_ db: Database, _ report: Forge_Orders_V1_StatusReport) throws -> Applied {
+        if let earlier = seen[report.eventID] { return (earlier.outcome, earlier.orderID, true) }
+        let id = report.orderID.isEmpty ? idOfERPNumber[report.erpOrderNumber] : report.orderID
+        guard let id, let head = heads[id] else {
+            throw RPCError(.notFound, "order \(report.orderID.isEmpty ? "ERP " + report.erpOrderNumber : report.orderID) not found")
+        }
+        guard StatusReports.reportable.contains(head.status) else {
+            throw RPCError(.failedPrecondition, "order \(head.number) is \(OrdersLabels.status(head.status)); production reports need an approved order")
+        }
+        var orderLines = lines[id] ?? []
+        let targets = orderLines.indices.filter { report.lineNo == 0 || orderLines[$0].lineNo == report.lineNo }
+        guard !targets.isEmpty else {
+            throw RPCError(.notFound, "order \(head.number) has no line \(report.lineNo)",
+                           violations: [FieldViolation(field: "report.line_no", description: "order \(head.number) has no line \(report.lineNo)")])
+        }
+        if report.status.rawValue >= Forge_Orders_V1_ProductionStatus.packed.rawValue {
+            try flush(db)
+            let outcome = try StatusReports.applyToOrder(db, report, orderID: id, now: now)
+            seen[report.eventID] = (id, outcome)
+            try readOrders(db, ids: [id], erpNumbers: [])
+            return (outcome, id, false)
+        }
+        var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
+        for index in targets {
+            let (applied, changed) = StatusReports.advance(&orderLines[index], report)
+            if applied { outcome = .applied }
+            if changed, changedLineKeys.insert("\(id)\u{1F}\(orderLines[index].lineNo)").inserted {
+                changedLines.append((id, orderLines[index].lineNo))
+            }
+        }
+        lines[id] = orderLines
+        history += try StatusReports.historyRow(report, orderID: id, outcome: outcome, now: now)
+        if outcome == .applied { events.append((StatusReports.statusChanged(orderID: id, accountID: head.accountID, report), head.accountID)) }
+        seen[report.eventID] = (id, outcome)
+        return (outcome, id, false)
+    }
+
+    /// Writes what the reports so far changed.
+    mutating func flush(_ db: Database) throws {
+        var progress: [DatabaseValue] = []
+        progress.reserveCapacity(changedLines.count * 6)
+        for (orderID, lineNo) in changedLines {
+            guard let line = lines[orderID]?.first(where: { $0.lineNo == lineNo }) else { continue }
+            progress += try LineProgress.row(orderID: orderID, line, at: now)
+        }
+        try db.executeRows(LineProgress.upsert.head, row: LineProgress.upsert.row, LineProgress.upsert.tail, values: progress, columns: 6)
+        try db.executeRows("INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES ", row: "(?, ?, ?, ?, ?, ?)",
+                           values: history, columns: 6)
+        try Outbox.append(db, events, at: now)
+        changedLines = []
+        changedLineKeys = []
+        history = []
+        events = []
+    }
+}
