@@ -56,7 +56,10 @@ struct ReportBatch {
         var rows: [Row] = []
         for start in stride(from: 0, to: distinct.count, by: 500) {
             let chunk = Array(distinct[start..<min(start + 500, distinct.count)])
-            rows += try Row.fetchAll(db.makeStatement(sql: "\(sql) (\(databaseQuestionMarks(count: chunk.count)))\(tail)"), arguments: StatementArguments(chunk))
+            // One value (a single report) is the common statement, kept prepared; a batch's
+            // list of a few hundred is prepared for the batch.
+            let text = "\(sql) (\(databaseQuestionMarks(count: chunk.count)))\(tail)"
+            rows += try Row.fetchAll(chunk.count == 1 ? db.cachedStatement(sql: text) : db.makeStatement(sql: text), arguments: StatementArguments(chunk))
         }
         return rows
     }
