@@ -26,6 +26,7 @@ let package = Package(
             name: "BenchCore",
             dependencies: [
                 .product(name: "ForgeKit", package: "Forge"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ForgeWire", package: "Forge"),
                 .product(name: "ForgeContracts", package: "Forge"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),

@@ -220,17 +220,10 @@ struct OrdersBench: AsyncParsableCommand {
         // transaction — before and after the ingest, since its rate (40 fsyncs) varies from
         // one second to the next on this machine; the ingest is compared with their mean.
         func rawInsert() async throws -> Double {
-            let rawPath = "\(data)/raw-insert.sqlite"
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: rawPath + suffix) }
-            var configuration = Configuration()
-            configuration.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            let raw = try DatabaseQueue(path: rawPath, configuration: configuration)
-            try await raw.write { db in
-                try db.execute(sql: "CREATE TABLE status_report (event_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, line_no INTEGER NOT NULL, received_at REAL NOT NULL, outcome INTEGER NOT NULL, payload BLOB NOT NULL)")
-            }
+            let raw = try await RawReference.open("\(data)/raw-insert.sqlite", schema: """
+                CREATE TABLE status_report (event_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, line_no INTEGER NOT NULL, received_at REAL NOT NULL,
+                                            outcome INTEGER NOT NULL, payload BLOB NOT NULL)
+                """)
             let started = ContinuousClock.now
             for reports in prepared {
                 try await raw.write { db in

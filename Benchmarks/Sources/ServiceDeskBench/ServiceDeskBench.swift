@@ -239,19 +239,11 @@ struct ServiceDeskBench: AsyncParsableCommand {
         // machines), so that the machine's drift — it moves by ±15 % within minutes here —
         // touches both alike; the median round's ratio is the figure.
         let batches = 60
-        let rawPath = "\(data)/raw-insert.sqlite"
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: rawPath + suffix) }
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         // The same points inserted raw: (series, second, value) in a table without rowids, WAL,
         // synchronous=FULL, 1,000 a transaction.
-        let raw = try DatabaseQueue(path: rawPath, configuration: configuration)
-        try await raw.write { db in
-            try db.execute(sql: "CREATE TABLE telemetry_raw (series INTEGER NOT NULL, t INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, t)) WITHOUT ROWID")
-        }
+        let raw = try await RawReference.open("\(data)/raw-insert.sqlite", schema: """
+            CREATE TABLE telemetry_raw (series INTEGER NOT NULL, t INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, t)) WITHOUT ROWID
+            """)
         // The day before goes in raw too (not timed): both tables then hold the same history,
         // and the raw rate does not fall from round to round as its table grows.
         func insertRaw(_ points: [Forge_Servicedesk_V1_TelemetryPoint]) async throws {
