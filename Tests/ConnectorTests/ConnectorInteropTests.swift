@@ -238,8 +238,8 @@ struct ConnectorInteropTests {
         let orderID = try await Self.approvedOrder(stack)
         let connector = try await Self.token(stack, subject: "mes-plant-2", roles: ["erp_connector"])
 
-        // Paced (a pause between batches of 10) so the push is still sending when the poll sees
-        // 500 applied, without loading the machine the other suites share.
+        // Paced (a pause between sending batches of 10; two are in flight) so the push is still
+        // sending when the poll sees 500 applied, without loading the machine the other suites share.
         let rows = 3_000
         var csv = "event_id,order_id,line_no,status,source_time,percent,work_centre\n"
         let statuses = ["scheduled", "material_ready", "in_production", "生产中", "quality_inspection"]
@@ -289,6 +289,8 @@ struct ConnectorInteropTests {
         #expect(try applied() == rows, "every event recorded once")
         let rowLines = printed.filter { $0.hasPrefix("row ") }
         #expect(rowLines.count == rows && Set(rowLines.map { $0.split(separator: "\t")[1] }).count == rows, "each row printed once")
+        let numbers = rowLines.compactMap { Int($0.split(separator: "\t")[0].dropFirst("row ".count)) }
+        #expect(numbers == Array(2..<(rows + 2)), "in the file's order, though two batches are in flight")
         #expect(rowLines.allSatisfy { $0.contains("\tAPPLIED\t") || $0.contains("\tHISTORY_ONLY\t") }, "\(rowLines.filter { !$0.contains("APPLIED") && !$0.contains("HISTORY_ONLY") }.prefix(3))")
     }
 

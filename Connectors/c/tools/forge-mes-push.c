@@ -1,5 +1,6 @@
 /* forge-mes-push: sends production-status events exported by a MES (CSV) to Forge's orders
- * bridge, in batches, with retries; prints one result per row; exits 1 when a row was rejected.
+ * bridge, in batches (two in flight), with retries; prints one result per row in the file's
+ * order; exits 1 when a row was rejected.
  *
  *   forge-mes-push [options] [FILE]      (no FILE, or "-": standard input)
  *
@@ -24,7 +25,7 @@
  *   --source NAME          who reports, e.g. mes-plant-2 [default mes]
  *   --batch N              reports per call, 1–500 [default 200]
  *   --timeout-ms N         per batch, retries included [default 30000]
- *   --pause-ms N           wait between batches, to spread a large file's load [default 0]
+ *   --pause-ms N           wait between sending batches, to spread a large file's load [default 0]
  *
  * Exit status: 0 every row applied (or kept as history), 1 a row was rejected, 2 the input or
  * the options are wrong, 3 a batch could not be delivered (its rows are printed as FAILED).
@@ -280,6 +281,88 @@ static const char *outcome_name(Forge__Orders__V1__ReportOutcome outcome) {
     }
 }
 
+/* Up to --batch sendable rows from `start`, with the rows refused here in their place. */
+typedef struct batch {
+    report_slot *slots;
+    Forge__Orders__V1__StatusReport **reports;
+    size_t n;          /* reports in the call */
+    size_t start, end; /* the rows it covers */
+    uint64_t call_id;
+    forge_code code;   /* of sending it; FORGE_OK while its answer is awaited */
+    forge_status status;
+} batch;
+
+typedef struct tally { int applied, history, rejected, failed; } tally;
+
+static void build_batch(batch *b, row *rows, size_t start, size_t n_rows, size_t batch_size, const char *source, char (*problems)[300]) {
+    size_t i = start;
+    b->n = 0;
+    b->start = start;
+    for (; i < n_rows && b->n < batch_size; i++) {
+        if (!make_report(&rows[i], source, &b->slots[b->n], problems[i], sizeof problems[i])) {
+            free_slot(&b->slots[b->n]);
+            continue;
+        }
+        problems[i][0] = '\0';
+        b->reports[b->n] = &b->slots[b->n].report;
+        b->n++;
+    }
+    b->end = i;
+}
+
+static void start_batch(forge_conn *conn, batch *b) {
+    b->code = FORGE_OK;
+    if (b->n == 0) return;
+    Forge__Orders__V1__ReportProductionStatusesRequest request = FORGE__ORDERS__V1__REPORT_PRODUCTION_STATUSES_REQUEST__INIT;
+    request.reports = b->reports;
+    request.n_reports = b->n;
+    /* A key per batch (the library keeps it across its retries): a batch resent after a broken
+     * connection is answered from the first run. A rerun of the file gets new keys, and each
+     * event id already applied answers "(sent before)". */
+    forge_call_options call_options = { .make_idempotency_key = 1 };
+    b->code = forge_call_start(conn, "/forge.orders.v1.Orders/ReportProductionStatuses", &request.base, &call_options, &b->call_id, &b->status);
+}
+
+/* Waits for the batch's answer and prints a line per row. */
+static void finish_batch(forge_conn *conn, batch *b, row *rows, char (*problems)[300], tally *counts) {
+    ProtobufCMessage *message = NULL;
+    if (b->n > 0 && b->code == FORGE_OK) {
+        b->code = forge_call_finish(conn, b->call_id, &forge__orders__v1__report_production_statuses_response__descriptor, &message, &b->status);
+    }
+    Forge__Orders__V1__ReportProductionStatusesResponse *response = (Forge__Orders__V1__ReportProductionStatusesResponse *)message;
+    size_t k = 0;
+    for (size_t r = b->start; r < b->end; r++) {
+        if (problems[r][0] != '\0') {
+            printf("row %d\t-\tREJECTED\t%s\n", rows[r].number, problems[r]);
+            counts->rejected++;
+            continue;
+        }
+        if (b->code != FORGE_OK || response == NULL || k >= response->n_results) {
+            printf("row %d\t%s\tFAILED\t%s: %s\n", rows[r].number, b->slots[k].event_id, forge_code_name(b->code), b->status.message);
+            for (size_t v = 0; v < b->status.n_violations; v++) printf("\t\t\t%s: %s\n", b->status.violations[v].field, b->status.violations[v].description);
+            counts->failed++;
+            k++;
+            continue;
+        }
+        Forge__Orders__V1__ReportResult *result = response->results[k++];
+        printf("row %d\t%s\t%s\t%s%s", rows[r].number, result->event_id, outcome_name(result->outcome), result->order_id,
+               result->repeated ? " (sent before)" : "");
+        for (size_t v = 0; v < result->n_violations; v++) {
+            printf("%s%s: %s", v ? "; " : "\t", result->violations[v]->field, result->violations[v]->description);
+        }
+        printf("\n");
+        switch (result->outcome) {
+        case FORGE__ORDERS__V1__REPORT_OUTCOME__REPORT_OUTCOME_APPLIED: counts->applied++; break;
+        case FORGE__ORDERS__V1__REPORT_OUTCOME__REPORT_OUTCOME_HISTORY_ONLY: counts->history++; break;
+        default: counts->rejected++; break;
+        }
+    }
+    protobuf_c_message_free_unpacked(message, NULL);
+    for (size_t j = 0; j < b->n; j++) free_slot(&b->slots[j]);
+    b->n = 0;
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     forge_options options;
     forge_options_init(&options);
@@ -373,86 +456,45 @@ int main(int argc, char **argv) {
         forge_status_clear(&status);
         return 2;
     }
-    int rejected = 0, failed = 0, applied = 0, history = 0;
-    report_slot *slots = calloc((size_t)batch_size, sizeof *slots);
-    Forge__Orders__V1__StatusReport **reports = calloc((size_t)batch_size, sizeof *reports);
-    size_t *row_of = calloc((size_t)batch_size, sizeof *row_of);
-    /* Why each row of the batch being built cannot be sent ("" when it can). A batch spans at
-     * most batch_size sendable rows plus the refused ones among them: at most all the rows. */
+    /* Two batches in flight: the next one is built, encoded and sent while the server applies
+     * the one before (the server then never waits for this program or for the network between
+     * batches). Reports are idempotent and out-of-order safe, so a batch retried after the one
+     * behind it changes no line's final state. Results are printed in row order; --pause-ms
+     * waits between sending one batch and the next. */
+    tally counts = { 0 };
+    batch batches[2];
+    for (int b = 0; b < 2; b++) {
+        batches[b] = (batch){ .status = FORGE_STATUS_INIT };
+        batches[b].slots = calloc((size_t)batch_size, sizeof *batches[b].slots);
+        batches[b].reports = calloc((size_t)batch_size, sizeof *batches[b].reports);
+    }
+    /* Why each row cannot be sent ("" when it can), by row. */
     char (*problems)[300] = calloc(n_rows ? n_rows : 1, sizeof *problems);
-    for (size_t start = 0; start < n_rows;) {
-        /* A batch: up to batch_size sendable rows; rows refused here are reported in their place. */
-        size_t n = 0, i = start;
-        for (; i < n_rows && n < (size_t)batch_size; i++) {
-            if (!make_report(&rows[i], source, &slots[n], problems[i - start], sizeof problems[i - start])) {
-                free_slot(&slots[n]);
-                continue;
-            }
-            problems[i - start][0] = '\0';
-            reports[n] = &slots[n].report;
-            row_of[n++] = i;
-        }
-        size_t batch_end = i;
-        ProtobufCMessage *message = NULL;
-        forge_code code = FORGE_OK;
-        if (n > 0) {
-            Forge__Orders__V1__ReportProductionStatusesRequest request = FORGE__ORDERS__V1__REPORT_PRODUCTION_STATUSES_REQUEST__INIT;
-            request.reports = reports;
-            request.n_reports = n;
-            /* A key per batch (the library keeps it across its retries): a batch resent after a
-             * broken connection is answered from the first run. A rerun of the file gets new keys,
-             * and each event id already applied answers "(sent before)". */
-            forge_call_options call_options = { .make_idempotency_key = 1 };
-            code = forge_call(conn, "/forge.orders.v1.Orders/ReportProductionStatuses", &request.base,
-                              &forge__orders__v1__report_production_statuses_response__descriptor, &message,
-                              &call_options, &status);
-        }
-        Forge__Orders__V1__ReportProductionStatusesResponse *response = (Forge__Orders__V1__ReportProductionStatusesResponse *)message;
-        size_t k = 0;
-        for (size_t r = start; r < batch_end; r++) {
-            if (problems[r - start][0] != '\0') {
-                printf("row %d\t-\tREJECTED\t%s\n", rows[r].number, problems[r - start]);
-                rejected++;
-                continue;
-            }
-            if (code != FORGE_OK || response == NULL || k >= response->n_results) {
-                printf("row %d\t%s\tFAILED\t%s: %s\n", rows[r].number, slots[k].event_id, forge_code_name(code), status.message);
-                for (size_t v = 0; v < status.n_violations; v++) printf("\t\t\t%s: %s\n", status.violations[v].field, status.violations[v].description);
-                failed++;
-                k++;
-                continue;
-            }
-            Forge__Orders__V1__ReportResult *result = response->results[k++];
-            printf("row %d\t%s\t%s\t%s%s", rows[r].number, result->event_id, outcome_name(result->outcome), result->order_id,
-                   result->repeated ? " (sent before)" : "");
-            for (size_t v = 0; v < result->n_violations; v++) {
-                printf("%s%s: %s", v ? "; " : "\t", result->violations[v]->field, result->violations[v]->description);
-            }
-            printf("\n");
-            switch (result->outcome) {
-            case FORGE__ORDERS__V1__REPORT_OUTCOME__REPORT_OUTCOME_APPLIED: applied++; break;
-            case FORGE__ORDERS__V1__REPORT_OUTCOME__REPORT_OUTCOME_HISTORY_ONLY: history++; break;
-            default: rejected++; break;
-            }
-        }
-        protobuf_c_message_free_unpacked(message, NULL);
-        for (size_t j = 0; j < n; j++) free_slot(&slots[j]);
-        fflush(stdout);
-        start = batch_end;
-        if (pause_ms > 0 && start < n_rows) {
+    batch *behind = NULL;
+    for (size_t start = 0, next = 0; start < n_rows; start = batches[next].end, next ^= 1) {
+        batch *current = &batches[next];
+        build_batch(current, rows, start, n_rows, (size_t)batch_size, source, problems);
+        start_batch(conn, current);
+        if (behind) finish_batch(conn, behind, rows, problems, &counts);
+        behind = current;
+        if (pause_ms > 0 && current->end < n_rows) {
             struct timespec pause = { .tv_sec = pause_ms / 1000, .tv_nsec = (pause_ms % 1000) * 1000000L };
             nanosleep(&pause, NULL);
         }
     }
+    if (behind) finish_batch(conn, behind, rows, problems, &counts);
+    int applied = counts.applied, history = counts.history, rejected = counts.rejected, failed = counts.failed;
     fprintf(stderr, "forge-mes-push: %zu rows: %d applied, %d history only, %d rejected, %d failed\n",
             n_rows, applied, history, rejected, failed);
     for (size_t i = 0; i < n_rows; i++) {
         for (int c = 0; c < C_COUNT; c++) free(rows[i].cells[c]);
     }
     free(rows);
-    free(slots);
-    free(reports);
-    free(row_of);
+    for (int b = 0; b < 2; b++) {
+        free(batches[b].slots);
+        free(batches[b].reports);
+        forge_status_clear(&batches[b].status);
+    }
     free(problems);
     forge_status_clear(&status);
     forge_conn_free(conn);
