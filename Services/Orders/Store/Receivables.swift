@@ -222,15 +222,17 @@ struct Receivables: Sendable {
                 revenue += order.total.amountMicros
             }
             let (delivered, onTime) = try LineProgress.deliveries(db, orderIDs: ordered)
-            let recent = try OrderStore.orders(db, """
+            // The five delivered last of the twenty ordered last; only those five composed.
+            var recent = Array(try Data.fetchAll(db.cachedStatement(sql: """
                 SELECT payload FROM orders WHERE \(filter) AND status IN (5, 6) ORDER BY created_at DESC LIMIT 20
-                """, arguments: arguments)
-                .map { OrderRules.view($0, for: principal) }
+                """), arguments: arguments)
+                .map { try Forge_Orders_V1_Order(serializedBytes: $0) }
                 .sorted { $0.deliveredAt.date > $1.deliveredAt.date }
-                .prefix(5)
+                .prefix(5))
+            try LineProgress.compose(db, &recent)
             var response = Forge_Orders_V1_GetAccountOrdersResponse.with {
                 $0.openOrders = open
-                $0.recentDeliveries = Array(recent)
+                $0.recentDeliveries = recent.map { OrderRules.view($0, for: principal) }
                 $0.deliveredLines = delivered
                 $0.onTimeLines = onTime
                 $0.ordersLast12Months = Int32(ordered.count)

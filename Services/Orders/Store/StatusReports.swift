@@ -50,7 +50,7 @@ enum StatusReports {
         if order.status != status || order.paymentPlan != plan || order.deliveredAt != delivered {
             order.version += 1
             order.updatedAt = .init(date: now)
-            try OrderStore.writeFields(db, order, statusChanged: order.status != status, money: true)
+            try OrderStore.writeFields(db, order, statusChanged: order.status != status, money: order.status != status || order.paymentPlan != plan)
         }
         return outcome
     }
@@ -88,8 +88,9 @@ enum StatusReports {
                 outcome.rawValue.databaseValue, try event.serializedData().databaseValue]
     }
 
-    /// What an applied packing, shipment or delivery sets off. Instalments fall due from when the goods were packed or
-    /// delivered (the report's source time, never later than now), not from when it arrived.
+    /// What an applied packing, shipment or delivery sets off. Instalments fall due from when
+    /// the goods were packed or delivered (the report's source time, never later than now), not
+    /// from when it arrived.
     static func followUp(_ db: Database, _ order: inout Forge_Orders_V1_Order, _ report: Forge_Orders_V1_StatusReport, now: Date) throws {
         let observed = min(report.sourceTime.date, now)
         let scope = report.lineNo == 0 ? "" : ":line\(report.lineNo)"
