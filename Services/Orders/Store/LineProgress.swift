@@ -54,11 +54,8 @@ enum LineProgress {
     /// Every line of `order`, replacing the rows it had (a draft's lines may have changed).
     static func write(_ db: Database, _ order: Forge_Orders_V1_Order) throws {
         try db.execute(cached: "DELETE FROM order_line_progress WHERE order_id = ?", arguments: [order.id])
-        for line in order.lines {
-            try db.execute(cached: "INSERT INTO order_line_progress (order_id, line_no, status, on_time, updated_at, progress) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [order.id, line.lineNo, line.production.status.rawValue, line.deliveredOnTime,
-                                       order.updatedAt.date.timeIntervalSince1970, try progress(of: line).serializedData()])
-        }
+        try db.executeRows(upsert.head, row: upsert.row, upsert.tail,
+                           values: try order.lines.flatMap { try row(orderID: order.id, $0, at: order.updatedAt.date) }, columns: 6)
     }
 
     /// One line's progress after a report.
