@@ -34,8 +34,8 @@ struct ReportBatch {
     private var idOfERPNumber: [String: String] = [:]
     /// Each order's lines' progress, by line number.
     private var lines: [String: [Forge_Orders_V1_OrderLine]] = [:]
-    private var changedLines: [(orderID: String, lineNo: Int32)] = []
-    private var changedLineKeys: Set<String> = []
+    /// The lines whose progress changed since the last flush, by order.
+    private var changed: [String: Set<Int32>] = [:]
     private var history: [DatabaseValue] = []
     private var events: [(event: Forge_Orders_V1_ProductionStatusChanged, accountID: String)] = []
 
@@ -75,8 +75,9 @@ struct ReportBatch {
             let erpNumber: String = row[4]
             if !erpNumber.isEmpty, idOfERPNumber[erpNumber] == nil { idOfERPNumber[erpNumber] = head.id }
         }
-        for id in found.map({ $0[0] as String }) { lines[id] = [] }
-        for row in try Self.rows(db, "SELECT order_id, progress FROM order_line_progress WHERE order_id IN", found.map { $0[0] as String }, " ORDER BY order_id, line_no") {
+        let ids = found.map { $0[0] as String }
+        for id in ids { lines[id] = [] }
+        for row in try Self.rows(db, "SELECT order_id, progress FROM order_line_progress WHERE order_id IN", ids, " ORDER BY order_id, line_no") {
             lines[row[0] as String, default: []].append(try Forge_Orders_V1_OrderLine(serializedBytes: row[1] as Data))
         }
     }
@@ -108,9 +109,7 @@ struct ReportBatch {
         for index in targets {
             let (applied, changed) = StatusReports.advance(&orderLines[index], report)
             if applied { outcome = .applied }
-            if changed, changedLineKeys.insert("\(id)\u{1F}\(orderLines[index].lineNo)").inserted {
-                changedLines.append((id, orderLines[index].lineNo))
-            }
+            if changed { self.changed[id, default: []].insert(orderLines[index].lineNo) }
         }
         lines[id] = orderLines
         history += try StatusReports.historyRow(report, orderID: id, outcome: outcome, now: now)
@@ -122,17 +121,15 @@ struct ReportBatch {
     /// Writes what the reports so far changed.
     mutating func flush(_ db: Database) throws {
         var progress: [DatabaseValue] = []
-        progress.reserveCapacity(changedLines.count * 6)
-        for (orderID, lineNo) in changedLines {
-            guard let line = lines[orderID]?.first(where: { $0.lineNo == lineNo }) else { continue }
-            progress += try LineProgress.row(orderID: orderID, line, at: now)
+        for (orderID, lineNumbers) in changed {
+            for line in lines[orderID] ?? [] where lineNumbers.contains(line.lineNo) {
+                progress += try LineProgress.row(orderID: orderID, line, at: now)
+            }
         }
         try db.executeRows(LineProgress.upsert.head, row: LineProgress.upsert.row, LineProgress.upsert.tail, values: progress, columns: 6)
-        try db.executeRows("INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES ", row: "(?, ?, ?, ?, ?, ?)",
-                           values: history, columns: 6)
+        try db.executeRows(StatusReports.historyInsert.head, row: StatusReports.historyInsert.row, values: history, columns: 6)
         try Outbox.append(db, events, at: now)
-        changedLines = []
-        changedLineKeys = []
+        changed = [:]
         history = []
         events = []
     }

@@ -67,9 +67,11 @@ enum StatusReports {
     }
 
     static func record(_ db: Database, _ report: Forge_Orders_V1_StatusReport, orderID: String, outcome: Forge_Orders_V1_ReportOutcome, now: Date) throws {
-        try db.execute(cached: "INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES (?, ?, ?, ?, ?, ?)",
-                       arguments: StatementArguments(try historyRow(report, orderID: orderID, outcome: outcome, now: now)))
+        try db.execute(cached: historyInsert.head + historyInsert.row, arguments: StatementArguments(try historyRow(report, orderID: orderID, outcome: outcome, now: now)))
     }
+
+    /// History rows (`historyRow`) are written as `head` + one or more `row`s.
+    static let historyInsert = (head: "INSERT INTO status_report (event_id, order_id, line_no, received_at, outcome, payload) VALUES ", row: "(?, ?, ?, ?, ?, ?)")
 
     /// The history row of a report: its event id (what makes a repeat a no-op), order, line,
     /// arrival, outcome and what it said.

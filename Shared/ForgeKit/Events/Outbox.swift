@@ -14,27 +14,34 @@ public enum Outbox {
         accountID: String = "",
         at date: Date
     ) throws -> Int64 {
-        let type = String(type(of: event).protoMessageName.split(separator: ".").last ?? "")
         try db.execute(
-            cached: "INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES (?, ?, ?, ?, ?)",
-            arguments: [EventID.make(), type, accountID, date.timeIntervalSince1970, try event.serializedData()]
+            cached: insertOne,
+            arguments: [EventID.make(), typeName(type(of: event)), accountID, date.timeIntervalSince1970, try event.serializedData()]
         )
         return db.lastInsertedRowID
+    }
+
+    private static let insertHead = "INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES "
+    private static let insertRow = "(?, ?, ?, ?, ?)"
+    private static let insertOne = insertHead + insertRow
+
+    /// An event's type: its message's name without the package.
+    static func typeName(_ message: any SwiftProtobuf.Message.Type) -> String {
+        String(message.protoMessageName.split(separator: ".").last ?? "")
     }
 
     /// Appends events of one type, in order, with a few multi-row statements (a batch's
     /// events: a statement per event costs more than storing it).
     public static func append<Event: SwiftProtobuf.Message>(_ db: Database, _ events: [(event: Event, accountID: String)], at date: Date) throws {
         guard !events.isEmpty else { return }
-        let type = String(Event.protoMessageName.split(separator: ".").last ?? "")
+        let type = typeName(Event.self)
         var values: [DatabaseValue] = []
         values.reserveCapacity(events.count * 5)
         for (event, accountID) in events {
             values += [EventID.make().databaseValue, type.databaseValue, accountID.databaseValue, date.timeIntervalSince1970.databaseValue,
                        try event.serializedData().databaseValue]
         }
-        try db.executeRows("INSERT INTO outbox (event_id, type, account_id, occurred_at, payload) VALUES ", row: "(?, ?, ?, ?, ?)",
-                           values: values, columns: 5)
+        try db.executeRows(insertHead, row: insertRow, values: values, columns: 5)
     }
 
     /// Rewrites past events of `types` whose payload mentions `key` (an erasure: the history
