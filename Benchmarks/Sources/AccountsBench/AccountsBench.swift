@@ -67,62 +67,15 @@ struct AccountsBench: AsyncParsableCommand {
 
     func seed(_ service: ServiceProcess) async throws {
         let admin = try await service.client(subject: "seeder", roles: ["admin"])
-        let names = DataSet.accountNames(count: accounts)
-        var ids: [String] = []
-        ids.reserveCapacity(accounts)
-        var started = ContinuousClock.now
-        for start in stride(from: 0, to: accounts, by: 1000) {
-            let response = try await admin.importAccounts(DataSet.accountBatch(names: names, range: start..<min(start + 1000, accounts), importID: "seed-accounts"),
-                                                          options: CallOptions(timeout: .seconds(120)))
-            ids += response.results.map(\.id)
-        }
-        var seconds = (ContinuousClock.now - started).seconds
-        print(String(format: "seed: %d accounts through ImportAccounts in %.1f s = %.0f rows/s (empty database growing to full size)", accounts, seconds, Double(accounts) / seconds))
+        let ids = try await AccountsDataSet.seed(admin: admin, accounts: accounts, contactsPerAccount: contactsPerAccount, activitiesPerAccount: activitiesPerAccount)
         try ids.joined(separator: "\n").write(toFile: "\(data)/account-ids.txt", atomically: true, encoding: .utf8)
-
-        started = ContinuousClock.now
-        let contactRows = DataSet.contactRows(accountIDs: ids, perAccount: contactsPerAccount)
-        for start in stride(from: 0, to: contactRows.count, by: 1000) {
-            _ = try await admin.importContacts(.with {
-                $0.importID = "seed-contacts"
-                $0.header = ["account_id", "姓名", "职务", "部门", "手机", "邮箱"]
-                $0.rows = Array(contactRows[start..<min(start + 1000, contactRows.count)])
-            }, options: CallOptions(timeout: .seconds(120)))
-        }
-        seconds = (ContinuousClock.now - started).seconds
-        print(String(format: "seed: %d contacts through ImportContacts in %.1f s = %.0f rows/s", contactRows.count, seconds, Double(contactRows.count) / seconds))
-
-        started = ContinuousClock.now
-        let total = accounts * activitiesPerAccount
-        let next = Counter()
-        let accountIDs = ids
-        let year: TimeInterval = 365 * 86_400
-        let now = Date()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<32 {
-                group.addTask {
-                    while true {
-                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-                        guard index < total else { return }
-                        var random = SplitMix(seed: UInt64(index))
-                        let activity = DataSet.activity(index: index, accountID: accountIDs[index % accountIDs.count],
-                                                        at: now - year + Double(index) / Double(total) * year, random: &random)
-                        _ = try await admin.logActivity(.with { $0.activity = activity }, options: CallOptions(timeout: .seconds(60)))
-                        if index % 200_000 == 0, index > 0 { print("seed: \(index) activities") }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        seconds = (ContinuousClock.now - started).seconds
-        print(String(format: "seed: %d activities through LogActivity (C=32) in %.1f s = %.0f calls/s", total, seconds, Double(total) / seconds))
     }
 
     // MARK: Measuring
 
     func measure(_ service: ServiceProcess) async throws {
         let ids = try String(contentsOfFile: "\(data)/account-ids.txt", encoding: .utf8).split(separator: "\n").map(String.init)
-        let names = DataSet.accountNames(count: accounts)
+        let names = AccountsDataSet.accountNames(count: accounts)
         let admin = try await service.client(subject: "bench-admin", roles: ["admin"])
         // rep-007 owns 1/200 of the accounts and shares team-07 with 1/20.
         let rep = try await service.client(subject: "rep-007", roles: ["sales_rep"], team: "team-07")
@@ -141,7 +94,7 @@ struct AccountsBench: AsyncParsableCommand {
                 _ = try await admin.searchAccounts(.with { $0.namePrefix = String(name.prefix(4)) })
             })
             report("SearchAccounts name prefix (city only, rep: team filter)", await drive(load) { _ in
-                _ = try await rep.searchAccounts(.with { $0.namePrefix = String(DataSet.cities.randomElement()!) })
+                _ = try await rep.searchAccounts(.with { $0.namePrefix = String(AccountsDataSet.cities.randomElement()!) })
             })
             report("SearchActivities 耐高温材料 (1% of notes, admin)", await drive(load) { _ in
                 _ = try await admin.searchActivities(.with { $0.query = "耐高温材料" })
@@ -160,7 +113,7 @@ struct AccountsBench: AsyncParsableCommand {
         // Import into the full database: 20,000 rows, one in ten a duplicate of an existing
         // account, batches of 1,000 as `forge import` sends them, one caller.
         let rows = 20_000
-        let batch = DataSet.importRows(count: rows, existing: names)
+        let batch = AccountsDataSet.importRows(count: rows, existing: names)
         let started = ContinuousClock.now
         var created = 0
         var duplicates = 0
@@ -168,7 +121,7 @@ struct AccountsBench: AsyncParsableCommand {
         for start in stride(from: 0, to: rows, by: 1000) {
             let response = try await admin.importAccounts(.with {
                 $0.importID = importID
-                $0.header = DataSet.accountHeader
+                $0.header = AccountsDataSet.accountHeader
                 $0.rows = Array(batch[start..<min(start + 1000, rows)])
             }, options: CallOptions(timeout: .seconds(120)))
             created += response.results.count { $0.status == .created }
@@ -180,20 +133,6 @@ struct AccountsBench: AsyncParsableCommand {
     }
 }
 
-
-/// A small deterministic generator, so every run seeds the same data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
-}
 
 /// forge-accounts as a child process on its own data directory.
 final class ServiceProcess: Sendable {

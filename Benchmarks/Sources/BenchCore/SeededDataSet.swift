@@ -6,6 +6,12 @@ import Foundation
 /// directory between runs (`marker` says it is complete): seeding runs the `seeding` services
 /// at durability NORMAL, the measurement the `measuring` ones at FULL, on the same files.
 public enum SeededDataSet {
+    /// What every benchmark's stack runs with besides the ports: the gateway's HTTP port
+    /// (`portBase` + 1000), no rate limit in the way, the seeded admin's password.
+    public static func environment(portBase: Int) -> [String: String] {
+        ["FORGE_GATEWAY_HTTP_PORT": "\(portBase + 1000)", "FORGE_GATEWAY_RATE_LIMIT": "1000000", "FORGE_ADMIN_PASSWORD": "bench-admin-password"]
+    }
+
     public static func run(
         binaries: String, data: String, marker: String, reseed: Bool, portBase: Int,
         seeding seedServices: [String], measuring services: [String],
@@ -23,7 +29,7 @@ public enum SeededDataSet {
         let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
         try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
             .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
-        let environment = ["FORGE_GATEWAY_HTTP_PORT": "\(portBase + 1000)", "FORGE_GATEWAY_RATE_LIMIT": "1000000", "FORGE_ADMIN_PASSWORD": "bench-admin-password"]
+        let environment = environment(portBase: portBase)
         if seeding {
             let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "normal", services: seedServices, environment: environment)
             try await stack.waitUntilServing()

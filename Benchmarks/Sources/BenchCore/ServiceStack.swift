@@ -1,4 +1,5 @@
 import ForgeKit
+import ForgeWire
 import Foundation
 
 /// Forge's real service executables started on their own ports over a benchmark's data set:
@@ -33,6 +34,14 @@ public final class ServiceStack: Sendable {
 
     public func port(_ service: String) -> Int {
         portBase + ServiceConfiguration.defaultPorts.firstIndex { $0.name == service }!
+    }
+
+    /// A client channel to `service` carrying a token for `subject` with `roles`.
+    public func channel(_ service: String, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 4) async throws -> WireClient {
+        let token = try await issuer.issue(subject: subject, roles: roles, ttl: 86_400)
+        var configuration = ClientConfiguration()
+        configuration.connections = connections
+        return try WireClient(host: "127.0.0.1", port: port(service), configuration: configuration, interceptors: [BearerTokenInterceptor(token: token)])
     }
 
     public func waitUntilServing() async throws {

@@ -49,7 +49,6 @@ struct FeedbackBench: AsyncParsableCommand {
 
     static let regions = ["华东", "华南", "华北", "西南"]
     static let industries = ["汽车零部件", "能源装备", "航空", "电子", "工程机械"]
-    static let comments = ["", "", "设备稳定，服务及时", "交期太长", "价格偏高", "说明书不够详细", "工程师响应快", "主轴异响，维修慢"]
 
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -98,28 +97,7 @@ struct FeedbackBench: AsyncParsableCommand {
         print(String(format: "seed: %d accounts and their contacts imported and followed by feedback in %.1f s", ids.count, (ContinuousClock.now - started).seconds))
 
         let marketing = try await feedback(stack, issuer: issuer, subject: "marketing", roles: [Role.marketing])
-        let now = Date()
-        var random = SystemRandomNumberGenerator()
-        let importStarted = ContinuousClock.now
-        for batch in 0..<(answers / 1_000) {
-            let result = try await marketing.importAnswers(.with {
-                $0.answers = (0..<1_000).map { n in
-                    let index = batch * 1_000 + n
-                    let score = Int32([10, 9, 9, 8, 7, 10, 6, 4, 9, 8, 2][Int.random(in: 0..<11, using: &random)])
-                    return .with {
-                        $0.key = "bench-\(index)"
-                        $0.accountID = ids[index % ids.count]
-                        $0.kind = .nps
-                        $0.score = score
-                        $0.comment = Self.comments[index % Self.comments.count]
-                        $0.answeredAt = .init(date: now.addingTimeInterval(-Double(index) / Double(answers) * 730 * 86_400 - 3600))
-                        $0.channel = .phone
-                    }
-                }
-            }, options: CallOptions(timeout: .seconds(120)))
-            guard result.rejected.isEmpty else { throw ValidationError("rejected: \(result.rejected.prefix(3))") }
-            if batch % 100 == 99 { print(String(format: "seed: %d answers in %.0f s", (batch + 1) * 1_000, (ContinuousClock.now - importStarted).seconds)) }
-        }
+        try await FeedbackDataSet.importAnswers(marketing: marketing, accounts: ids, answers: answers)
     }
 
     // MARK: Measuring

@@ -8,16 +8,21 @@ import Logging
 import NIOCore
 
 /// GetCustomer360 through the real processes: all eight services started from the release
-/// build on the accounts data set of AccountsBench (run that first), the view called over the
-/// wire and over HTTP at C=1, 16 and 64; then with one service killed and one hung (SIGSTOP),
-/// which the view must survive within its 300 ms deadline.
+/// build, the view called over the wire and over HTTP at C=1, 16 and 64; then with one service
+/// killed and one hung (SIGSTOP), which the view must survive within its 300 ms deadline.
+///
+/// On the accounts data set of AccountsBench (run that first), or with `--full` on the full data
+/// sets of the service issues in one stack (issue 20): 100,000 accounts with 300,000 contacts and
+/// 2,000,000 activities, 1,000,000 orders, 50,000 machines with 200,000 tickets, 500,000 NPS
+/// answers — seeded once through the services' own RPCs into `--data`, while loyalty and
+/// analytics follow the feeds as they would in production.
 @main
 struct GatewayBench: AsyncParsableCommand {
     @Option(help: "Directory of the release executables.")
     var binaries = "../.build/release"
 
-    @Option(help: "The seeded data directory of AccountsBench.")
-    var data = "/var/tmp/forge-accounts-bench"
+    @Option(help: "The seeded data directory (AccountsBench's; with --full, where the full data set lives between runs).")
+    var data: String?
 
     @Option(help: "Seconds per measurement.")
     var duration = 10.0
@@ -25,41 +30,92 @@ struct GatewayBench: AsyncParsableCommand {
     @Option(help: "First wire port; admin ports are +100, the gateway's HTTP port +1000.")
     var portBase = 7_960
 
+    @Flag(help: "Measure on the full data sets of every service in one stack (seeded on the first run).")
+    var full = false
+
+    @Flag(help: "With --full: throw the data away and seed it again.")
+    var reseed = false
+
+    @Option(help: "With --full: accounts (3 contacts each).")
+    var accounts = 100_000
+
+    @Option(help: "With --full: activities per account.")
+    var activitiesPerAccount = 20
+
+    @Option(help: "With --full: orders (three lines each).")
+    var orders = 1_000_000
+
+    @Option(help: "With --full: tickets (one in ten open) on machines (one per four tickets).")
+    var tickets = 200_000
+
+    @Option(help: "With --full: NPS answers.")
+    var answers = 500_000
+
+    static let services = ServiceConfiguration.defaultPorts.map(\.name)
+
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        if full {
+            let data = self.data ?? "/var/tmp/forge-full-bench"
+            try await SeededDataSet.run(binaries: binaries, data: data, marker: "seeded-\(accounts)-\(activitiesPerAccount)-\(orders)-\(tickets)-\(answers)",
+                                        reseed: reseed, portBase: portBase, seeding: Self.services, measuring: Self.services,
+                                        seed: { stack, issuer in try await seedFull(stack, issuer: issuer, data: data) },
+                                        measure: { stack, issuer in try await measure(stack, issuer: issuer, data: data) })
+        } else {
+            // The services call each other (and follow accounts' feed) as role `service`, with
+            // the token `forge up` would write.
+            let data = self.data ?? "/var/tmp/forge-accounts-bench"
+            let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
+            try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
+                .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
+            let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "full", services: Self.services,
+                                         environment: SeededDataSet.environment(portBase: portBase))
+            defer { stack.stop() }
+            try await measure(stack, issuer: issuer, data: data)
+        }
+    }
+
+    // MARK: Seeding the full data set
+
+    func seedFull(_ stack: ServiceStack, issuer: TokenIssuer, data: String) async throws {
+        let started = ContinuousClock.now
+        let admin = Forge_Accounts_V1_AccountsClient(channel: try await stack.channel("accounts", issuer: issuer, subject: "seeder", roles: [Role.admin]))
+        let ids = try await AccountsDataSet.seed(admin: admin, accounts: accounts, contactsPerAccount: 3, activitiesPerAccount: activitiesPerAccount)
+        try ids.joined(separator: "\n").write(toFile: "\(data)/account-ids.txt", atomically: true, encoding: .utf8)
+        // Orders, the service desk and feedback take an account once they have read it from
+        // accounts' feed.
+        for service in Self.services { try await waitUntilCaughtUp(port: stack.port(service), limit: .seconds(3_600)) }
+        print(String(format: "seed: every service followed the accounts feed at %.0f s", (ContinuousClock.now - started).seconds))
+
+        // The three domains at once (separate processes and files, as in production).
+        let connector = Forge_Orders_V1_OrdersClient(channel: try await stack.channel("orders", issuer: issuer, subject: "erp-bridge", roles: [Role.erpConnector]))
+        let manager = Forge_Servicedesk_V1_ServiceDeskClient(channel: try await stack.channel("servicedesk", issuer: issuer, subject: "svc-mgr", roles: [Role.serviceManager]))
+        let marketing = Forge_Feedback_V1_FeedbackClient(channel: try await stack.channel("feedback", issuer: issuer, subject: "marketing", roles: [Role.marketing], connections: 2))
+        async let ordersSeeded: Void = OrdersDataSet.seed(connector: connector, accounts: ids, orders: orders)
+        async let deskSeeded: Void = ServiceDeskDataSet.seed(manager: manager, accounts: ids, machines: tickets / 4, tickets: tickets, open: tickets / 10)
+        async let answersSeeded: Void = FeedbackDataSet.importAnswers(marketing: marketing, accounts: ids, answers: answers)
+        _ = try await (ordersSeeded, deskSeeded, answersSeeded)
+        print(String(format: "seed: orders, tickets and answers in at %.0f s", (ContinuousClock.now - started).seconds))
+        // Loyalty and analytics follow the orders' and the others' feeds.
+        for service in Self.services { try await waitUntilCaughtUp(port: stack.port(service), limit: .seconds(3_600)) }
+        print(String(format: "seed: every consumer caught up at %.0f s", (ContinuousClock.now - started).seconds))
+    }
+
+    // MARK: Measuring
+
+    func measure(_ stack: ServiceStack, issuer: TokenIssuer, data: String) async throws {
         let ids = try String(contentsOfFile: "\(data)/account-ids.txt", encoding: .utf8).split(separator: "\n").map(String.init)
+        let names = Self.services
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores shared by eight services and this load generator; \(ids.count) accounts")
-        let names = ServiceConfiguration.defaultPorts.map(\.name)
-        var environment = ProcessInfo.processInfo.environment
-        environment["FORGE_DATA_DIR"] = data
-        environment["FORGE_LOG_LEVEL"] = "error"
-        environment["FORGE_GATEWAY_HTTP_PORT"] = "\(portBase + 1000)"
-        environment["FORGE_GATEWAY_RATE_LIMIT"] = "1000000"
-        environment["FORGE_ADMIN_PASSWORD"] = "bench-admin-password"
-        for (index, name) in names.enumerated() {
-            environment["FORGE_\(name.uppercased())_ADDR"] = "127.0.0.1:\(portBase + index)"
-            environment["FORGE_\(name.uppercased())_ADMIN_PORT"] = "\(portBase + 100 + index)"
+        let sizes = names.compactMap { name -> String? in
+            let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: "\(data)/\(name).sqlite\($0)")[.size] as? Int }.reduce(0, +)
+            return bytes == 0 ? nil : String(format: "%@ %.2f GB", name, Double(bytes) / 1e9)
         }
-        // The services call each other (and follow accounts' feed) as role `service`, with the
-        // token `forge up` would write.
-        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(data)/keys/jwt-ed25519.key"))
-        try await issuer.issue(subject: "forge-stack", roles: [Role.service], ttl: 86_400)
-            .write(toFile: ServiceToken.path(dataDirectory: data), atomically: true, encoding: .utf8)
-        var processes: [String: Process] = [:]
-        for name in names {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "\(binaries)/forge-\(name)")
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            processes[name] = process
-        }
-        defer {
-            for process in processes.values where process.isRunning {
-                kill(process.processIdentifier, SIGCONT)
-                process.terminate()
-            }
-        }
+        print("databases: " + sizes.joined(separator: ", "))
+        let processes = Dictionary(uniqueKeysWithValues: zip(stack.services, stack.processes))
+        let portBase = stack.portBase
+        // The hung service is let go before the stack stops.
+        defer { kill(processes["orders"]!.processIdentifier, SIGCONT) }
         let gatewayPort = portBase + names.firstIndex(of: "gateway")!
         try await waitUntilServing(port: gatewayPort)
         try await waitUntilServing(port: portBase + names.firstIndex(of: "accounts")!)

@@ -81,7 +81,6 @@ struct OrdersBench: AsyncParsableCommand {
                                                                     interceptors: [BearerTokenInterceptor(token: token)]))
     }
 
-    static func erpNumber(_ index: Int) -> String { String(format: "45%08d", index) }
 
     // MARK: Seeding
 
@@ -92,69 +91,14 @@ struct OrdersBench: AsyncParsableCommand {
         let accounts = try await DatabaseQueue(path: "\(data)/accounts.sqlite").read { db in
             try String.fetchAll(db, sql: "SELECT id FROM account ORDER BY id")
         }
-        var started = ContinuousClock.now
+        let started = ContinuousClock.now
         while try await DatabaseQueue(path: "\(data)/orders.sqlite").read({ db in try Int.fetchOne(db, sql: "SELECT count(*) FROM account_directory") ?? 0 }) < accounts.count {
             try await Task.sleep(for: .seconds(1))
         }
         print(String(format: "seed: orders followed the accounts feed (%d accounts) in %.1f s", accounts.count, (ContinuousClock.now - started).seconds))
 
         let connector = try await client(stack, issuer: issuer, subject: "erp-bridge", roles: [Role.erpConnector])
-        _ = try await connector.upsertProducts(.with {
-            $0.products = (0..<300).map { index in
-                .with {
-                    $0.sku = String(format: "MAT-%05d", index)
-                    $0.name = "物料 \(index)"
-                    $0.unit = "件"
-                    $0.listPrice = .with { $0.amountMicros = Int64(1_000 + index * 37) * 1_000_000 }
-                    $0.standardCost = .with { $0.amountMicros = Int64(700 + index * 25) * 1_000_000 }
-                    $0.leadTimeDays = 30
-                    $0.active = true
-                }
-            }
-        })
-        // A year of ERP history: four in five delivered, the rest released and in production
-        // (those the status ingest reports on).
-        started = ContinuousClock.now
-        let now = Date()
-        let next = Counter()
-        let total = orders
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    while true {
-                        let start = next.value.wrappingAdd(500, ordering: .relaxed).oldValue
-                        guard start < total else { return }
-                        let results = try await connector.importOrders(.with {
-                            $0.orders = (start..<min(start + 500, total)).map { index in
-                                .with {
-                                    // Fibonacci hashing spreads each account's orders over every status
-                                    // (index × 7919 gave an account only released or only completed ones).
-                                    $0.accountID = accounts[Int((UInt64(index) &* 11_400_714_819_323_198_485) >> 40) % accounts.count]
-                                    $0.erpOrderNumber = Self.erpNumber(index)
-                                    $0.status = index % 5 == 0 ? .released : .completed
-                                    $0.createdAt = .init(date: now.addingTimeInterval(-Double(1 + index % 360) * 86_400))
-                                    $0.deliveredAt = .init(date: now.addingTimeInterval(-Double(index % 360) * 86_400 / 2))
-                                    $0.lines = (0..<3).map { line in
-                                        .with {
-                                            $0.sku = String(format: "MAT-%05d", (index + line * 101) % 300)
-                                            $0.name = "物料"
-                                            $0.quantity = Int64(1 + (index + line) % 20)
-                                            $0.unitPrice = .with { $0.amountMicros = Int64(1_000 + (index + line) % 300 * 37) * 1_000_000 }
-                                        }
-                                    }
-                                }
-                            }
-                        }, options: CallOptions(timeout: .seconds(300))).results
-                        if let failed = results.first(where: { $0.status == .rejected }) { throw ValidationError("seed: \(failed)") }
-                        if start % 100_000 == 0 { print("seed: \(start) orders") }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        let seconds = (ContinuousClock.now - started).seconds
-        print(String(format: "seed: %d orders (%d lines) through ImportOrders (500 a call, C=4, normal durability) in %.1f s = %.0f orders/s",
-                     orders, orders * 3, seconds, Double(orders) / seconds))
+        try await OrdersDataSet.seed(connector: connector, accounts: accounts, orders: orders)
     }
 
     /// Accounts through ImportAccounts, 2,000 a call, in four regions and teams.
@@ -205,7 +149,7 @@ struct OrdersBench: AsyncParsableCommand {
                 return .with {
                     $0.eventID = "bench-\(run)-\(number)-\(offset)"
                     $0.source = "mes"
-                    $0.erpOrderNumber = Self.erpNumber(index)
+                    $0.erpOrderNumber = OrdersDataSet.erpNumber(index)
                     $0.lineNo = Int32(1 + offset % 3)
                     $0.status = statuses[number % statuses.count]
                     $0.sourceTime = .init(date: Date().addingTimeInterval(Double(number)))
@@ -294,7 +238,7 @@ struct OrdersBench: AsyncParsableCommand {
                 $0.report = .with {
                     $0.eventID = "single-\(run)-\(n)"
                     $0.source = "mes"
-                    $0.erpOrderNumber = Self.erpNumber(index)
+                    $0.erpOrderNumber = OrdersDataSet.erpNumber(index)
                     $0.status = .inProduction
                     $0.sourceTime = .init(date: Date())
                     $0.percent = Int32(n % 100)

@@ -56,8 +56,6 @@ struct ServiceDeskBench: AsyncParsableCommand {
     @Flag(help: "Throw the data away and seed it again.")
     var reseed = false
 
-    static let models = ["VMC-850", "HMC-630", "CK-6150", "FL-3015", "IM-280"]
-    static let regions = ["华东", "华南", "华北", "西南"]
 
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
@@ -75,15 +73,13 @@ struct ServiceDeskBench: AsyncParsableCommand {
                                                                              interceptors: [BearerTokenInterceptor(token: token)]))
     }
 
-    static func serial(_ index: Int) -> String { String(format: "%@-%06d", models[index % models.count], index) }
-
     // MARK: Seeding
 
     func seed(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
         let admin = try await issuer.issue(subject: "bench-admin", roles: [Role.admin], ttl: 86_400)
         let accountsClient = Forge_Accounts_V1_AccountsClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("accounts"),
                                                                                        interceptors: [BearerTokenInterceptor(token: admin)]))
-        var started = ContinuousClock.now
+        let started = ContinuousClock.now
         for start in stride(from: 0, to: accounts, by: 2_000) {
             _ = try await accountsClient.importAccounts(.with {
                 $0.importID = "bench-accounts"
@@ -91,7 +87,7 @@ struct ServiceDeskBench: AsyncParsableCommand {
                 $0.rows = (start..<min(start + 2_000, accounts)).map { index in
                     .with {
                         $0.line = Int32(index + 2)
-                        $0.values = ["服务压测客户\(index)号机械有限公司", Self.regions[index % 4], String(format: "rep-%03d", index % 200), String(format: "team-%02d", index % 20)]
+                        $0.values = ["服务压测客户\(index)号机械有限公司", ServiceDeskDataSet.regions[index % 4], String(format: "rep-%03d", index % 200), String(format: "team-%02d", index % 20)]
                     }
                 }
             }, options: CallOptions(timeout: .seconds(300)))
@@ -103,80 +99,7 @@ struct ServiceDeskBench: AsyncParsableCommand {
         print(String(format: "seed: %d accounts imported and followed by the service desk in %.1f s", ids.count, (ContinuousClock.now - started).seconds))
 
         let manager = try await desk(stack, issuer: issuer, subject: "svc-mgr", roles: [Role.serviceManager])
-        for index in 0..<40 {
-            _ = try await manager.upsertEngineer(.with {
-                $0.engineer = .with { $0.id = String(format: "eng-%02d", index); $0.name = "工程师 \(index)"; $0.regions = [Self.regions[index % 4]]; $0.active = true }
-            })
-        }
-        started = ContinuousClock.now
-        for start in stride(from: 0, to: machines, by: 2_000) {
-            let results = try await manager.importEquipment(.with {
-                $0.importID = "bench-machines"
-                $0.header = ["serial_number", "model", "account", "region", "installed_at", "running_hours"]
-                $0.rows = (start..<min(start + 2_000, machines)).map { index in
-                    .with {
-                        $0.line = Int32(index + 2)
-                        $0.values = [Self.serial(index), Self.models[index % Self.models.count], ids[index % ids.count], Self.regions[(index % ids.count) % 4],
-                                     "20\(21 + index % 5)-0\(1 + index % 9)-15", "\(1_000 + index % 20_000)"]
-                    }
-                }
-            }, options: CallOptions(timeout: .seconds(300))).results
-            if let failed = results.first(where: { $0.status == .rejected }) { throw ValidationError("seed: \(failed)") }
-        }
-        print(String(format: "seed: %d machines through ImportEquipment (2,000 a call) in %.1f s", machines, (ContinuousClock.now - started).seconds))
-
-        // The history: closed tickets over the past two years, through ImportTickets.
-        started = ContinuousClock.now
-        let now = Date()
-        let closed = tickets - open
-        for start in stride(from: 0, to: closed, by: 2_000) {
-            let results = try await manager.importTickets(.with {
-                $0.tickets = (start..<min(start + 2_000, closed)).map { index in
-                    let opened = now.addingTimeInterval(-Double(2 + index % 700) * 86_400 - Double(index % 9) * 3600)
-                    return .with {
-                        $0.number = String(format: "HD-%07d", index)
-                        $0.serialNumber = Self.serial(index % machines)
-                        $0.channel = .phone
-                        $0.category = index % 7 == 0 ? .complaint : .fault
-                        $0.priority = Forge_Servicedesk_V1_Priority(rawValue: 1 + index % 4) ?? .p3
-                        $0.subject = "历史工单 \(index)"
-                        $0.createdAt = .init(date: opened)
-                        $0.resolvedAt = .init(date: opened.addingTimeInterval(Double(2 + index % 40) * 3600))
-                        $0.closedAt = .init(date: opened.addingTimeInterval(Double(3 + index % 40) * 3600))
-                        $0.assigneeID = String(format: "eng-%02d", index % 40)
-                    }
-                }
-            }, options: CallOptions(timeout: .seconds(300))).results
-            if let failed = results.first(where: { $0.status == .rejected }) { throw ValidationError("seed: \(failed)") }
-        }
-        print(String(format: "seed: %d closed tickets through ImportTickets (2,000 a call) in %.1f s", closed, (ContinuousClock.now - started).seconds))
-
-        // Open now: each through OpenTicket (SLA targets, assignment, its watch job), C=4.
-        started = ContinuousClock.now
-        let next = Counter()
-        let total = open
-        let machineCount = machines
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    while true {
-                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-                        guard index < total else { return }
-                        _ = try await manager.openTicket(.with {
-                            $0.ticket = .with {
-                                $0.serialNumber = Self.serial((index * 7) % machineCount)
-                                $0.channel = .phone
-                                $0.category = index % 10 == 0 ? .complaint : .fault
-                                $0.priority = Forge_Servicedesk_V1_Priority(rawValue: 1 + index % 4) ?? .p3
-                                $0.subject = "设备报警 \(index)"
-                            }
-                        })
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
-        print(String(format: "seed: %d open tickets through OpenTicket (C=4) in %.1f s", open, (ContinuousClock.now - started).seconds))
+        try await ServiceDeskDataSet.seed(manager: manager, accounts: ids, machines: machines, tickets: tickets, open: open)
     }
 
     // MARK: Measuring
@@ -190,7 +113,7 @@ struct ServiceDeskBench: AsyncParsableCommand {
         print(String(format: "data set: %d machines, %d tickets (%d open); servicedesk.sqlite %.2f GB", machineCount, ticketCount, openCount, Double(bytes) / 1e9))
         print("durability FULL (synchronous=FULL, WAL) for every measurement")
         let manager = try await desk(stack, issuer: issuer, subject: "svc-mgr", roles: [Role.serviceManager])
-        for model in Self.models {
+        for model in ServiceDeskDataSet.models {
             _ = try await manager.upsertTelemetryRule(.with {
                 $0.rule = .with {
                     $0.id = "bench-\(model)-bearing"; $0.model = model; $0.metric = "vibration"; $0.name = "主轴轴承磨损"; $0.kind = .trend
@@ -223,8 +146,8 @@ struct ServiceDeskBench: AsyncParsableCommand {
                     let t = origin + Double(window * 10 + step) * minute
                     let time = Google_Protobuf_Timestamp(seconds: Int64(t), nanos: 0)
                     let wobble = Double((machine * 31 + step * 17 + window) % 100) / 100 - 0.5
-                    points.append(.with { $0.serialNumber = Self.serial(machine); $0.metric = "vibration"; $0.time = time; $0.value = 2.5 + wobble })
-                    points.append(.with { $0.serialNumber = Self.serial(machine); $0.metric = "temperature"; $0.time = time; $0.value = 50 + 10 * wobble })
+                    points.append(.with { $0.serialNumber = ServiceDeskDataSet.serial(machine); $0.metric = "vibration"; $0.time = time; $0.value = 2.5 + wobble })
+                    points.append(.with { $0.serialNumber = ServiceDeskDataSet.serial(machine); $0.metric = "temperature"; $0.time = time; $0.value = 50 + 10 * wobble })
                 }
             }
             return points
