@@ -236,6 +236,8 @@ struct OrderFlowTests {
             $0.orderNumber = "SO-2026-000001"
             $0.accountID = "acc_1"
             $0.status = .released
+            $0.total = OrdersFixture.money(300_000)
+            $0.deliveredAt = .init(date: Date(timeIntervalSince1970: 1_780_000_000))
             $0.lines = ([1, 2] as [Int32]).map { number in
                 .with {
                     $0.lineNo = number
@@ -260,7 +262,65 @@ struct OrderFlowTests {
             let read = try #require(try OrderStore.order(db, id: "ord_old"))
             #expect(read.lines[0].production.trackingNumber == "SF1" && read.lines[0].serialNumbers == ["CK500-0001"])
             #expect(read.lines[1].production.status == .unspecified && read.productionStatus == .unspecified)
+            // The later migration's columns, from the same payload.
+            let columns = try #require(try Row.fetchOne(db, sql: "SELECT total_micros, delivered_at FROM orders WHERE id = 'ord_old'"))
+            #expect(columns["total_micros"] == order.total.amountMicros && columns["delivered_at"] == 1_780_000_000.0)
         }
+    }
+
+    @Test("the 360° section shows the five orders delivered last and sums the year's orders from columns, through the account's indexes")
+    func accountSectionFromColumns() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let now = fixture.clock.now()
+        // Twenty-two orders ERP delivered: the first placed long ago and delivered yesterday
+        // (an older section took the deliveries of the twenty orders placed last only), the
+        // next twenty placed in turn and delivered in the opposite order, the last placed more
+        // than a year ago.
+        func days(_ count: Int) -> Date { now.addingTimeInterval(-Double(count) * 86_400) }
+        let imported = try await fixture.handler.importOrders(.with {
+            $0.orders = (0..<22).map { index in
+                .with {
+                    $0.accountID = "acc_1"
+                    $0.erpOrderNumber = "45000003\(index + 10)"
+                    $0.status = .completed
+                    $0.createdAt = .init(date: days(index == 0 ? 300 : index == 21 ? 400 : 100 - index))
+                    $0.deliveredAt = .init(date: days(index == 0 ? 1 : index == 21 ? 390 : 10 + index * 3))
+                    $0.lines = [.with { $0.sku = "CNC-500"; $0.name = "数控车床"; $0.quantity = Int64(index + 1); $0.unitPrice = OrdersFixture.money(10_000) }]
+                }
+            }
+        }, context: OrdersFixture.connector).results
+        #expect(imported.allSatisfy { $0.status == .created })
+        let ids = imported.map(\.id)
+
+        let section = try await fixture.handler.getAccountOrders(.with { $0.accountID = "acc_1" }, context: OrdersFixture.finance)
+        // Delivered 1, 13, 16, 19 and 22 days ago.
+        #expect(section.recentDeliveries.map(\.id) == Array(ids[0..<5]))
+        #expect(section.ordersLast12Months == 21)
+        #expect(section.revenueLast12Months.amountMicros == OrdersFixture.money(10_000 * (1...21).reduce(0, +)).amountMicros)
+
+        // The section's order queries, as SQLite plans them (no statistics, as in production).
+        let plans = try await fixture.database.read { db in
+            let log = StatementLog()
+            db.trace(options: .statement) { event in
+                if case let .statement(statement) = event { log.sql.append(statement.expandedSQL) }
+            }
+            _ = try Receivables.accountSectionRead(db, accountID: "acc_1", principal: try #require(OrdersFixture.finance.principal), now: now)
+            db.trace(options: .statement, nil)
+            return try log.sql.filter { $0.contains("FROM orders") }.map { sql in
+                (sql, try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; "))
+            }
+        }
+        #expect(plans.count == 3, "open orders, the year's orders, the latest deliveries")
+        for (sql, plan) in plans {
+            #expect(plan.contains("USING INDEX orders_") && !plan.contains("SCAN orders"), "\(sql) → \(plan)")
+        }
+        #expect(plans.last.map { $0.1.contains("orders_delivered_by_account") && !$0.1.contains("TEMP B-TREE") } == true, "\(plans.last?.1 ?? "")")
+    }
+
+    /// The statements a database connection ran (filled by its trace, on that connection's queue).
+    final class StatementLog: @unchecked Sendable {
+        var sql: [String] = []
     }
 
     @Test("reports from a batch apply one by one: a bad or unknown one is rejected by itself and names its field")

@@ -22,14 +22,15 @@ struct OrderStore: Sendable {
     static func write(_ db: Database, _ order: Forge_Orders_V1_Order, money: Bool = true) throws {
         try db.execute(cached: """
             INSERT INTO orders (id, order_number, account_id, owner_id, team, status, opportunity_id, erp_order_number, contact_id,
-                                release_seq, created_at, version, payload)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)
+                                release_seq, created_at, version, total_micros, delivered_at, payload)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET account_id = excluded.account_id, owner_id = excluded.owner_id, team = excluded.team,
                 status = excluded.status, erp_order_number = excluded.erp_order_number, contact_id = excluded.contact_id,
-                version = excluded.version, payload = excluded.payload
+                version = excluded.version, total_micros = excluded.total_micros, delivered_at = excluded.delivered_at,
+                payload = excluded.payload
             """, arguments: [order.id, order.orderNumber, order.accountID, order.ownerID, order.team, order.status.rawValue, order.opportunityID,
                              order.erpOrderNumber, order.contactID, order.createdAt.date.timeIntervalSince1970, order.version,
-                             try LineProgress.stripped(order).serializedData()])
+                             order.total.amountMicros, deliveredAt(order), try LineProgress.stripped(order).serializedData()])
         try LineProgress.write(db, order)
         if money { try writeInstallments(db, order) }
     }
@@ -57,12 +58,18 @@ struct OrderStore: Sendable {
     static func writeFields(_ db: Database, _ order: Forge_Orders_V1_Order, statusChanged: Bool, money: Bool) throws {
         let payload = try LineProgress.stripped(order).serializedData()
         if statusChanged {
-            try db.execute(cached: "UPDATE orders SET status = ?, version = ?, payload = ? WHERE id = ?",
-                           arguments: [order.status.rawValue, order.version, payload, order.id])
+            try db.execute(cached: "UPDATE orders SET status = ?, version = ?, total_micros = ?, delivered_at = ?, payload = ? WHERE id = ?",
+                           arguments: [order.status.rawValue, order.version, order.total.amountMicros, deliveredAt(order), payload, order.id])
         } else {
-            try db.execute(cached: "UPDATE orders SET version = ?, payload = ? WHERE id = ?", arguments: [order.version, payload, order.id])
+            try db.execute(cached: "UPDATE orders SET version = ?, total_micros = ?, delivered_at = ?, payload = ? WHERE id = ?",
+                           arguments: [order.version, order.total.amountMicros, deliveredAt(order), payload, order.id])
         }
         if money { try writeInstallments(db, order) }
+    }
+
+    /// The `delivered_at` column: when the order was delivered, NULL before.
+    static func deliveredAt(_ order: Forge_Orders_V1_Order) -> Double? {
+        order.hasDeliveredAt ? order.deliveredAt.date.timeIntervalSince1970 : nil
     }
 
     /// Orders read by `sql` (which selects `payload`), composed with their lines' progress.
