@@ -167,7 +167,14 @@ struct OrderFlowTests {
         #expect(order.paymentPlan[2].dueAt.date == at(60).addingTimeInterval(30 * 86_400))
         let section = try await fixture.handler.getAccountOrders(.with { $0.accountID = order.accountID }, context: OrdersFixture.finance)
         #expect(section.deliveredLines == 2 && section.onTimeLines == 2 && section.ordersLast12Months == 1)
-        #expect(section.recentDeliveries.first?.lines.allSatisfy { $0.production.status == .delivered } == true)
+        // The section carries summaries: the lines' state and tracking, the total for who may
+        // see prices — not a service engineer.
+        let delivery = try #require(section.recentDeliveries.first)
+        #expect(delivery.id == order.id && delivery.total == order.total && delivery.deliveredAt == order.deliveredAt)
+        #expect(delivery.lines.map(\.sku) == order.lines.map(\.sku))
+        #expect(delivery.lines.allSatisfy { $0.status == .delivered && $0.trackingNumber == "SF1234567890" && $0.deliveredOnTime })
+        let engineers = try await fixture.handler.getAccountOrders(.with { $0.accountID = order.accountID }, context: OrdersFixture.serviceEngineer)
+        #expect(engineers.recentDeliveries.first.map { !$0.hasTotal && $0.lines.count == 2 } == true)
         let history = try await fixture.handler.getOrder(.with { $0.id = order.id }, context: OrdersFixture.finance).history
         #expect(Set(history.map(\.eventID)) == ["mes-1", "mes-2", "erp-1", "mes-0", "erp-2", "erp-3", "wms-1", "mes-3", "erp-4", "erp-5"])
         #expect(history.first { $0.eventID == "mes-0" }?.outcome == .historyOnly)

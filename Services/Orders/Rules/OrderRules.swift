@@ -160,6 +160,35 @@ enum OrderRules {
         return shown
     }
 
+    /// An order as the 360° view shows it (OrderSummary): its state and what it holds; the
+    /// total only for who may see prices.
+    static func summary(_ order: Forge_Orders_V1_Order, for principal: Principal?) -> Forge_Orders_V1_OrderSummary {
+        .with { summary in
+            summary.id = order.id
+            summary.orderNumber = order.orderNumber
+            summary.erpOrderNumber = order.erpOrderNumber
+            summary.status = order.status
+            summary.productionStatus = order.productionStatus
+            if maySeePrices(principal), order.hasTotal { summary.total = order.total }
+            if order.hasCreatedAt { summary.createdAt = order.createdAt }
+            if order.hasDeliveredAt { summary.deliveredAt = order.deliveredAt }
+            summary.lines = order.lines.map { line in
+                .with {
+                    $0.lineNo = line.lineNo
+                    $0.sku = line.sku
+                    $0.name = line.name
+                    $0.quantity = line.quantity
+                    if line.hasPromisedDelivery { $0.promisedDelivery = line.promisedDelivery }
+                    $0.status = line.production.status
+                    $0.percent = line.production.percent
+                    $0.carrier = line.production.carrier
+                    $0.trackingNumber = line.production.trackingNumber
+                    $0.deliveredOnTime = line.deliveredOnTime
+                }
+            }
+        }
+    }
+
     static func formatNumber(year: Int, sequence: Int64) -> String {
         "SO-\(year)-" + String(format: "%06lld", sequence)
     }

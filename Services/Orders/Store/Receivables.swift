@@ -213,7 +213,7 @@ struct Receivables: Sendable {
         let filter = clauses.joined(separator: " AND ")
         let open = try OrderStore.orders(db, """
             SELECT payload FROM orders WHERE \(filter) AND status IN (1, 2, 3, 4) ORDER BY created_at DESC LIMIT 10
-            """, arguments: arguments).map { OrderRules.view($0, for: principal) }
+            """, arguments: arguments)
         // A year's orders and revenue from the columns, no order decoded.
         var revenue: Int64 = 0
         var ordered: [String] = []
@@ -232,8 +232,8 @@ struct Receivables: Sendable {
             SELECT payload FROM orders WHERE \(filter) AND +status IN (5, 6) ORDER BY delivered_at DESC LIMIT 5
             """, arguments: arguments)
         var response = Forge_Orders_V1_GetAccountOrdersResponse.with {
-            $0.openOrders = open
-            $0.recentDeliveries = recent.map { OrderRules.view($0, for: principal) }
+            $0.openOrders = open.map { OrderRules.summary($0, for: principal) }
+            $0.recentDeliveries = recent.map { OrderRules.summary($0, for: principal) }
             $0.deliveredLines = delivered
             $0.onTimeLines = onTime
             $0.ordersLast12Months = Int32(ordered.count)

@@ -2527,6 +2527,96 @@ void   forge__orders__v1__get_account_orders_response__free_unpacked
   assert(message->base.descriptor == &forge__orders__v1__get_account_orders_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   forge__orders__v1__order_summary__init
+                     (Forge__Orders__V1__OrderSummary         *message)
+{
+  static const Forge__Orders__V1__OrderSummary init_value = FORGE__ORDERS__V1__ORDER_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t forge__orders__v1__order_summary__get_packed_size
+                     (const Forge__Orders__V1__OrderSummary *message)
+{
+  assert(message->base.descriptor == &forge__orders__v1__order_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t forge__orders__v1__order_summary__pack
+                     (const Forge__Orders__V1__OrderSummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &forge__orders__v1__order_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t forge__orders__v1__order_summary__pack_to_buffer
+                     (const Forge__Orders__V1__OrderSummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &forge__orders__v1__order_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Forge__Orders__V1__OrderSummary *
+       forge__orders__v1__order_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Forge__Orders__V1__OrderSummary *)
+     protobuf_c_message_unpack (&forge__orders__v1__order_summary__descriptor,
+                                allocator, len, data);
+}
+void   forge__orders__v1__order_summary__free_unpacked
+                     (Forge__Orders__V1__OrderSummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &forge__orders__v1__order_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   forge__orders__v1__order_line_summary__init
+                     (Forge__Orders__V1__OrderLineSummary         *message)
+{
+  static const Forge__Orders__V1__OrderLineSummary init_value = FORGE__ORDERS__V1__ORDER_LINE_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t forge__orders__v1__order_line_summary__get_packed_size
+                     (const Forge__Orders__V1__OrderLineSummary *message)
+{
+  assert(message->base.descriptor == &forge__orders__v1__order_line_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t forge__orders__v1__order_line_summary__pack
+                     (const Forge__Orders__V1__OrderLineSummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &forge__orders__v1__order_line_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t forge__orders__v1__order_line_summary__pack_to_buffer
+                     (const Forge__Orders__V1__OrderLineSummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &forge__orders__v1__order_line_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Forge__Orders__V1__OrderLineSummary *
+       forge__orders__v1__order_line_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Forge__Orders__V1__OrderLineSummary *)
+     protobuf_c_message_unpack (&forge__orders__v1__order_line_summary__descriptor,
+                                allocator, len, data);
+}
+void   forge__orders__v1__order_line_summary__free_unpacked
+                     (Forge__Orders__V1__OrderLineSummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &forge__orders__v1__order_line_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   forge__orders__v1__product_upserted__init
                      (Forge__Orders__V1__ProductUpserted         *message)
 {
@@ -7434,18 +7524,6 @@ const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_request__
 static const ProtobufCFieldDescriptor forge__orders__v1__get_account_orders_response__field_descriptors[7] =
 {
   {
-    "open_orders",
-    1,
-    PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_MESSAGE,
-    offsetof(Forge__Orders__V1__GetAccountOrdersResponse, n_open_orders),
-    offsetof(Forge__Orders__V1__GetAccountOrdersResponse, open_orders),
-    &forge__orders__v1__order__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-  {
     "receivables",
     2,
     PROTOBUF_C_LABEL_NONE,
@@ -7506,30 +7584,43 @@ static const ProtobufCFieldDescriptor forge__orders__v1__get_account_orders_resp
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "open_orders",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Forge__Orders__V1__GetAccountOrdersResponse, n_open_orders),
+    offsetof(Forge__Orders__V1__GetAccountOrdersResponse, open_orders),
+    &forge__orders__v1__order_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "recent_deliveries",
-    7,
+    9,
     PROTOBUF_C_LABEL_REPEATED,
     PROTOBUF_C_TYPE_MESSAGE,
     offsetof(Forge__Orders__V1__GetAccountOrdersResponse, n_recent_deliveries),
     offsetof(Forge__Orders__V1__GetAccountOrdersResponse, recent_deliveries),
-    &forge__orders__v1__order__descriptor,
+    &forge__orders__v1__order_summary__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned forge__orders__v1__get_account_orders_response__field_indices_by_name[] = {
-  2,   /* field[2] = delivered_lines */
-  3,   /* field[3] = on_time_lines */
-  0,   /* field[0] = open_orders */
-  4,   /* field[4] = orders_last_12_months */
-  1,   /* field[1] = receivables */
+  1,   /* field[1] = delivered_lines */
+  2,   /* field[2] = on_time_lines */
+  5,   /* field[5] = open_orders */
+  3,   /* field[3] = orders_last_12_months */
+  0,   /* field[0] = receivables */
   6,   /* field[6] = recent_deliveries */
-  5,   /* field[5] = revenue_last_12_months */
+  4,   /* field[4] = revenue_last_12_months */
 };
-static const ProtobufCIntRange forge__orders__v1__get_account_orders_response__number_ranges[1 + 1] =
+static const ProtobufCIntRange forge__orders__v1__get_account_orders_response__number_ranges[2 + 1] =
 {
-  { 1, 0 },
+  { 2, 0 },
+  { 8, 5 },
   { 0, 7 }
 };
 const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_response__descriptor =
@@ -7543,8 +7634,305 @@ const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_response_
   7,
   forge__orders__v1__get_account_orders_response__field_descriptors,
   forge__orders__v1__get_account_orders_response__field_indices_by_name,
-  1,  forge__orders__v1__get_account_orders_response__number_ranges,
+  2,  forge__orders__v1__get_account_orders_response__number_ranges,
   (ProtobufCMessageInit) forge__orders__v1__get_account_orders_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor forge__orders__v1__order_summary__field_descriptors[9] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "order_number",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, order_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "erp_order_number",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, erp_order_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, status),
+    &forge__orders__v1__order_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "production_status",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, production_status),
+    &forge__orders__v1__production_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, total),
+    &forge__common__v1__money__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, created_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivered_at",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderSummary, delivered_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "lines",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Forge__Orders__V1__OrderSummary, n_lines),
+    offsetof(Forge__Orders__V1__OrderSummary, lines),
+    &forge__orders__v1__order_line_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned forge__orders__v1__order_summary__field_indices_by_name[] = {
+  6,   /* field[6] = created_at */
+  7,   /* field[7] = delivered_at */
+  2,   /* field[2] = erp_order_number */
+  0,   /* field[0] = id */
+  8,   /* field[8] = lines */
+  1,   /* field[1] = order_number */
+  4,   /* field[4] = production_status */
+  3,   /* field[3] = status */
+  5,   /* field[5] = total */
+};
+static const ProtobufCIntRange forge__orders__v1__order_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor forge__orders__v1__order_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "forge.orders.v1.OrderSummary",
+  "OrderSummary",
+  "Forge__Orders__V1__OrderSummary",
+  "forge.orders.v1",
+  sizeof(Forge__Orders__V1__OrderSummary),
+  9,
+  forge__orders__v1__order_summary__field_descriptors,
+  forge__orders__v1__order_summary__field_indices_by_name,
+  1,  forge__orders__v1__order_summary__number_ranges,
+  (ProtobufCMessageInit) forge__orders__v1__order_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor forge__orders__v1__order_line_summary__field_descriptors[10] =
+{
+  {
+    "line_no",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, line_no),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sku",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, sku),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "quantity",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, quantity),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "promised_delivery",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, promised_delivery),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, status),
+    &forge__orders__v1__production_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "percent",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, percent),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tracking_number",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, tracking_number),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivered_on_time",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, delivered_on_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "carrier",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Forge__Orders__V1__OrderLineSummary, carrier),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned forge__orders__v1__order_line_summary__field_indices_by_name[] = {
+  9,   /* field[9] = carrier */
+  8,   /* field[8] = delivered_on_time */
+  0,   /* field[0] = line_no */
+  2,   /* field[2] = name */
+  6,   /* field[6] = percent */
+  4,   /* field[4] = promised_delivery */
+  3,   /* field[3] = quantity */
+  1,   /* field[1] = sku */
+  5,   /* field[5] = status */
+  7,   /* field[7] = tracking_number */
+};
+static const ProtobufCIntRange forge__orders__v1__order_line_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor forge__orders__v1__order_line_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "forge.orders.v1.OrderLineSummary",
+  "OrderLineSummary",
+  "Forge__Orders__V1__OrderLineSummary",
+  "forge.orders.v1",
+  sizeof(Forge__Orders__V1__OrderLineSummary),
+  10,
+  forge__orders__v1__order_line_summary__field_descriptors,
+  forge__orders__v1__order_line_summary__field_indices_by_name,
+  1,  forge__orders__v1__order_line_summary__number_ranges,
+  (ProtobufCMessageInit) forge__orders__v1__order_line_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor forge__orders__v1__product_upserted__field_descriptors[1] =

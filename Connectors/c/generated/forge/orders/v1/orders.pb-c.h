@@ -74,6 +74,8 @@ typedef struct Forge__Orders__V1__CompleteOrderTaskRequest Forge__Orders__V1__Co
 typedef struct Forge__Orders__V1__CompleteOrderTaskResponse Forge__Orders__V1__CompleteOrderTaskResponse;
 typedef struct Forge__Orders__V1__GetAccountOrdersRequest Forge__Orders__V1__GetAccountOrdersRequest;
 typedef struct Forge__Orders__V1__GetAccountOrdersResponse Forge__Orders__V1__GetAccountOrdersResponse;
+typedef struct Forge__Orders__V1__OrderSummary Forge__Orders__V1__OrderSummary;
+typedef struct Forge__Orders__V1__OrderLineSummary Forge__Orders__V1__OrderLineSummary;
 typedef struct Forge__Orders__V1__ProductUpserted Forge__Orders__V1__ProductUpserted;
 typedef struct Forge__Orders__V1__OrderCreated Forge__Orders__V1__OrderCreated;
 typedef struct Forge__Orders__V1__OrderImported Forge__Orders__V1__OrderImported;
@@ -1205,7 +1207,7 @@ struct  Forge__Orders__V1__GetAccountOrdersResponse
    * Not yet delivered, newest first (at most 10).
    */
   size_t n_open_orders;
-  Forge__Orders__V1__Order **open_orders;
+  Forge__Orders__V1__OrderSummary **open_orders;
   /*
    * Receivables and their ageing (finance, managers and admin only).
    */
@@ -1223,11 +1225,68 @@ struct  Forge__Orders__V1__GetAccountOrdersResponse
    * last purchase was years ago.
    */
   size_t n_recent_deliveries;
-  Forge__Orders__V1__Order **recent_deliveries;
+  Forge__Orders__V1__OrderSummary **recent_deliveries;
 };
 #define FORGE__ORDERS__V1__GET_ACCOUNT_ORDERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&forge__orders__v1__get_account_orders_response__descriptor) \
     , 0,NULL, NULL, 0, 0, 0, NULL, 0,NULL }
+
+
+/*
+ * An order as the 360° view shows it: where it is and what it holds. Prices per line, costs,
+ * margins, the payment plan, the credit check and the delivery address are GetOrder's.
+ */
+struct  Forge__Orders__V1__OrderSummary
+{
+  ProtobufCMessage base;
+  char *id;
+  char *order_number;
+  char *erp_order_number;
+  Forge__Orders__V1__OrderStatus status;
+  /*
+   * The least advanced line's status.
+   */
+  Forge__Orders__V1__ProductionStatus production_status;
+  /*
+   * For who may see prices.
+   */
+  Forge__Common__V1__Money *total;
+  Google__Protobuf__Timestamp *created_at;
+  Google__Protobuf__Timestamp *delivered_at;
+  size_t n_lines;
+  Forge__Orders__V1__OrderLineSummary **lines;
+};
+#define FORGE__ORDERS__V1__ORDER_SUMMARY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&forge__orders__v1__order_summary__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, FORGE__ORDERS__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED, FORGE__ORDERS__V1__PRODUCTION_STATUS__PRODUCTION_STATUS_UNSPECIFIED, NULL, NULL, NULL, 0,NULL }
+
+
+struct  Forge__Orders__V1__OrderLineSummary
+{
+  ProtobufCMessage base;
+  int32_t line_no;
+  char *sku;
+  char *name;
+  int64_t quantity;
+  Google__Protobuf__Timestamp *promised_delivery;
+  Forge__Orders__V1__ProductionStatus status;
+  /*
+   * In production: how far (0–100).
+   */
+  int32_t percent;
+  /*
+   * Shipped: the carrier and its tracking number.
+   */
+  char *carrier;
+  char *tracking_number;
+  /*
+   * Delivered no later than the promised day.
+   */
+  protobuf_c_boolean delivered_on_time;
+};
+#define FORGE__ORDERS__V1__ORDER_LINE_SUMMARY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&forge__orders__v1__order_line_summary__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, NULL, FORGE__ORDERS__V1__PRODUCTION_STATUS__PRODUCTION_STATUS_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Forge__Orders__V1__ProductUpserted
@@ -2453,6 +2512,44 @@ Forge__Orders__V1__GetAccountOrdersResponse *
 void   forge__orders__v1__get_account_orders_response__free_unpacked
                      (Forge__Orders__V1__GetAccountOrdersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Forge__Orders__V1__OrderSummary methods */
+void   forge__orders__v1__order_summary__init
+                     (Forge__Orders__V1__OrderSummary         *message);
+size_t forge__orders__v1__order_summary__get_packed_size
+                     (const Forge__Orders__V1__OrderSummary   *message);
+size_t forge__orders__v1__order_summary__pack
+                     (const Forge__Orders__V1__OrderSummary   *message,
+                      uint8_t             *out);
+size_t forge__orders__v1__order_summary__pack_to_buffer
+                     (const Forge__Orders__V1__OrderSummary   *message,
+                      ProtobufCBuffer     *buffer);
+Forge__Orders__V1__OrderSummary *
+       forge__orders__v1__order_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   forge__orders__v1__order_summary__free_unpacked
+                     (Forge__Orders__V1__OrderSummary *message,
+                      ProtobufCAllocator *allocator);
+/* Forge__Orders__V1__OrderLineSummary methods */
+void   forge__orders__v1__order_line_summary__init
+                     (Forge__Orders__V1__OrderLineSummary         *message);
+size_t forge__orders__v1__order_line_summary__get_packed_size
+                     (const Forge__Orders__V1__OrderLineSummary   *message);
+size_t forge__orders__v1__order_line_summary__pack
+                     (const Forge__Orders__V1__OrderLineSummary   *message,
+                      uint8_t             *out);
+size_t forge__orders__v1__order_line_summary__pack_to_buffer
+                     (const Forge__Orders__V1__OrderLineSummary   *message,
+                      ProtobufCBuffer     *buffer);
+Forge__Orders__V1__OrderLineSummary *
+       forge__orders__v1__order_line_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   forge__orders__v1__order_line_summary__free_unpacked
+                     (Forge__Orders__V1__OrderLineSummary *message,
+                      ProtobufCAllocator *allocator);
 /* Forge__Orders__V1__ProductUpserted methods */
 void   forge__orders__v1__product_upserted__init
                      (Forge__Orders__V1__ProductUpserted         *message);
@@ -2889,6 +2986,12 @@ typedef void (*Forge__Orders__V1__GetAccountOrdersRequest_Closure)
 typedef void (*Forge__Orders__V1__GetAccountOrdersResponse_Closure)
                  (const Forge__Orders__V1__GetAccountOrdersResponse *message,
                   void *closure_data);
+typedef void (*Forge__Orders__V1__OrderSummary_Closure)
+                 (const Forge__Orders__V1__OrderSummary *message,
+                  void *closure_data);
+typedef void (*Forge__Orders__V1__OrderLineSummary_Closure)
+                 (const Forge__Orders__V1__OrderLineSummary *message,
+                  void *closure_data);
 typedef void (*Forge__Orders__V1__ProductUpserted_Closure)
                  (const Forge__Orders__V1__ProductUpserted *message,
                   void *closure_data);
@@ -3216,6 +3319,8 @@ extern const ProtobufCMessageDescriptor forge__orders__v1__complete_order_task_r
 extern const ProtobufCMessageDescriptor forge__orders__v1__complete_order_task_response__descriptor;
 extern const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_request__descriptor;
 extern const ProtobufCMessageDescriptor forge__orders__v1__get_account_orders_response__descriptor;
+extern const ProtobufCMessageDescriptor forge__orders__v1__order_summary__descriptor;
+extern const ProtobufCMessageDescriptor forge__orders__v1__order_line_summary__descriptor;
 extern const ProtobufCMessageDescriptor forge__orders__v1__product_upserted__descriptor;
 extern const ProtobufCMessageDescriptor forge__orders__v1__order_created__descriptor;
 extern const ProtobufCMessageDescriptor forge__orders__v1__order_imported__descriptor;

@@ -2082,7 +2082,7 @@ public nonisolated struct Forge_Orders_V1_GetAccountOrdersResponse: @unchecked S
   // methods supported on all messages.
 
   /// Not yet delivered, newest first (at most 10).
-  public var openOrders: [Forge_Orders_V1_Order] {
+  public var openOrders: [Forge_Orders_V1_OrderSummary] {
     get {_storage._openOrders}
     set {_uniqueStorage()._openOrders = newValue}
   }
@@ -2125,7 +2125,7 @@ public nonisolated struct Forge_Orders_V1_GetAccountOrdersResponse: @unchecked S
   /// The latest deliveries (delivered or completed orders, ERP's history included), newest
   /// first, at most 5: what a visit should know arrived, and when — also for a customer whose
   /// last purchase was years ago.
-  public var recentDeliveries: [Forge_Orders_V1_Order] {
+  public var recentDeliveries: [Forge_Orders_V1_OrderSummary] {
     get {_storage._recentDeliveries}
     set {_uniqueStorage()._recentDeliveries = newValue}
   }
@@ -2135,6 +2135,105 @@ public nonisolated struct Forge_Orders_V1_GetAccountOrdersResponse: @unchecked S
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// An order as the 360° view shows it: where it is and what it holds. Prices per line, costs,
+/// margins, the payment plan, the credit check and the delivery address are GetOrder's.
+public nonisolated struct Forge_Orders_V1_OrderSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var id: String = String()
+
+  public var orderNumber: String = String()
+
+  public var erpOrderNumber: String = String()
+
+  public var status: Forge_Orders_V1_OrderStatus = .unspecified
+
+  /// The least advanced line's status.
+  public var productionStatus: Forge_Orders_V1_ProductionStatus = .unspecified
+
+  /// For who may see prices.
+  public var total: Forge_Common_V1_Money {
+    get {_total ?? Forge_Common_V1_Money()}
+    set {_total = newValue}
+  }
+  /// Returns true if `total` has been explicitly set.
+  public var hasTotal: Bool {self._total != nil}
+  /// Clears the value of `total`. Subsequent reads from it will return its default value.
+  public mutating func clearTotal() {self._total = nil}
+
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAt = newValue}
+  }
+  /// Returns true if `createdAt` has been explicitly set.
+  public var hasCreatedAt: Bool {self._createdAt != nil}
+  /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  public var deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_deliveredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_deliveredAt = newValue}
+  }
+  /// Returns true if `deliveredAt` has been explicitly set.
+  public var hasDeliveredAt: Bool {self._deliveredAt != nil}
+  /// Clears the value of `deliveredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearDeliveredAt() {self._deliveredAt = nil}
+
+  public var lines: [Forge_Orders_V1_OrderLineSummary] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _total: Forge_Common_V1_Money? = nil
+  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _deliveredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Forge_Orders_V1_OrderLineSummary: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var lineNo: Int32 = 0
+
+  public var sku: String = String()
+
+  public var name: String = String()
+
+  public var quantity: Int64 = 0
+
+  public var promisedDelivery: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_promisedDelivery ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_promisedDelivery = newValue}
+  }
+  /// Returns true if `promisedDelivery` has been explicitly set.
+  public var hasPromisedDelivery: Bool {self._promisedDelivery != nil}
+  /// Clears the value of `promisedDelivery`. Subsequent reads from it will return its default value.
+  public mutating func clearPromisedDelivery() {self._promisedDelivery = nil}
+
+  public var status: Forge_Orders_V1_ProductionStatus = .unspecified
+
+  /// In production: how far (0–100).
+  public var percent: Int32 = 0
+
+  /// Shipped: the carrier and its tracking number.
+  public var carrier: String = String()
+
+  public var trackingNumber: String = String()
+
+  /// Delivered no later than the promised day.
+  public var deliveredOnTime: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _promisedDelivery: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Forge_Orders_V1_ProductUpserted: Sendable {
@@ -5387,16 +5486,16 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersRequest: SwiftProtobuf.Mes
 
 nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetAccountOrdersResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}open_orders\0\u{1}receivables\0\u{3}delivered_lines\0\u{3}on_time_lines\0\u{3}orders_last_12_months\0\u{3}revenue_last_12_months\0\u{3}recent_deliveries\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\u{2}receivables\0\u{3}delivered_lines\0\u{3}on_time_lines\0\u{3}orders_last_12_months\0\u{3}revenue_last_12_months\0\u{4}\u{2}open_orders\0\u{3}recent_deliveries\0\u{b}open_orders_full\0\u{b}recent_deliveries_full\0\u{c}\u{1}\u{1}\u{c}\u{7}\u{1}")
 
   fileprivate class _StorageClass {
-    var _openOrders: [Forge_Orders_V1_Order] = []
+    var _openOrders: [Forge_Orders_V1_OrderSummary] = []
     var _receivables: Forge_Orders_V1_Ageing? = nil
     var _deliveredLines: Int32 = 0
     var _onTimeLines: Int32 = 0
     var _ordersLast12Months: Int32 = 0
     var _revenueLast12Months: Forge_Common_V1_Money? = nil
-    var _recentDeliveries: [Forge_Orders_V1_Order] = []
+    var _recentDeliveries: [Forge_Orders_V1_OrderSummary] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -5432,13 +5531,13 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeRepeatedMessageField(value: &_storage._openOrders) }()
         case 2: try { try decoder.decodeSingularMessageField(value: &_storage._receivables) }()
         case 3: try { try decoder.decodeSingularInt32Field(value: &_storage._deliveredLines) }()
         case 4: try { try decoder.decodeSingularInt32Field(value: &_storage._onTimeLines) }()
         case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._ordersLast12Months) }()
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._revenueLast12Months) }()
-        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentDeliveries) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._openOrders) }()
+        case 9: try { try decoder.decodeRepeatedMessageField(value: &_storage._recentDeliveries) }()
         default: break
         }
       }
@@ -5451,9 +5550,6 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if !_storage._openOrders.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._openOrders, fieldNumber: 1)
-      }
       try { if let v = _storage._receivables {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
       } }()
@@ -5469,8 +5565,11 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
       try { if let v = _storage._revenueLast12Months {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
       } }()
+      if !_storage._openOrders.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._openOrders, fieldNumber: 8)
+      }
       if !_storage._recentDeliveries.isEmpty {
-        try visitor.visitRepeatedMessageField(value: _storage._recentDeliveries, fieldNumber: 7)
+        try visitor.visitRepeatedMessageField(value: _storage._recentDeliveries, fieldNumber: 9)
       }
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -5492,6 +5591,159 @@ nonisolated extension Forge_Orders_V1_GetAccountOrdersResponse: SwiftProtobuf.Me
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}order_number\0\u{3}erp_order_number\0\u{1}status\0\u{3}production_status\0\u{1}total\0\u{3}created_at\0\u{3}delivered_at\0\u{1}lines\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.orderNumber) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.erpOrderNumber) }()
+      case 4: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 5: try { try decoder.decodeSingularEnumField(value: &self.productionStatus) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._total) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._deliveredAt) }()
+      case 9: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.orderNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderNumber, fieldNumber: 2)
+    }
+    if !self.erpOrderNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.erpOrderNumber, fieldNumber: 3)
+    }
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 4)
+    }
+    if self.productionStatus != .unspecified {
+      try visitor.visitSingularEnumField(value: self.productionStatus, fieldNumber: 5)
+    }
+    try { if let v = self._total {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._createdAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try { if let v = self._deliveredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 9)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderSummary, rhs: Forge_Orders_V1_OrderSummary) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.orderNumber != rhs.orderNumber {return false}
+    if lhs.erpOrderNumber != rhs.erpOrderNumber {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.productionStatus != rhs.productionStatus {return false}
+    if lhs._total != rhs._total {return false}
+    if lhs._createdAt != rhs._createdAt {return false}
+    if lhs._deliveredAt != rhs._deliveredAt {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Forge_Orders_V1_OrderLineSummary: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OrderLineSummary"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}line_no\0\u{1}sku\0\u{1}name\0\u{1}quantity\0\u{3}promised_delivery\0\u{1}status\0\u{1}percent\0\u{3}tracking_number\0\u{3}delivered_on_time\0\u{1}carrier\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.lineNo) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._promisedDelivery) }()
+      case 6: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 7: try { try decoder.decodeSingularInt32Field(value: &self.percent) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.trackingNumber) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.deliveredOnTime) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.carrier) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.lineNo != 0 {
+      try visitor.visitSingularInt32Field(value: self.lineNo, fieldNumber: 1)
+    }
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 2)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 4)
+    }
+    try { if let v = self._promisedDelivery {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    if self.status != .unspecified {
+      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 6)
+    }
+    if self.percent != 0 {
+      try visitor.visitSingularInt32Field(value: self.percent, fieldNumber: 7)
+    }
+    if !self.trackingNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.trackingNumber, fieldNumber: 8)
+    }
+    if self.deliveredOnTime != false {
+      try visitor.visitSingularBoolField(value: self.deliveredOnTime, fieldNumber: 9)
+    }
+    if !self.carrier.isEmpty {
+      try visitor.visitSingularStringField(value: self.carrier, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Forge_Orders_V1_OrderLineSummary, rhs: Forge_Orders_V1_OrderLineSummary) -> Bool {
+    if lhs.lineNo != rhs.lineNo {return false}
+    if lhs.sku != rhs.sku {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs._promisedDelivery != rhs._promisedDelivery {return false}
+    if lhs.status != rhs.status {return false}
+    if lhs.percent != rhs.percent {return false}
+    if lhs.carrier != rhs.carrier {return false}
+    if lhs.trackingNumber != rhs.trackingNumber {return false}
+    if lhs.deliveredOnTime != rhs.deliveredOnTime {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
