@@ -314,15 +314,22 @@ struct OrderFlowTests {
             }
             _ = try Receivables.accountSectionRead(db, accountID: "acc_1", principal: try #require(OrdersFixture.finance.principal), now: now)
             db.trace(options: .statement, nil)
-            return try log.sql.filter { $0.contains("FROM orders") }.map { sql in
-                (sql, try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; "))
+            func plan(_ sql: String) throws -> String {
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
             }
+            return (try log.sql.filter { $0.contains("FROM orders") }.map { ($0, try plan($0)) },
+                    try log.sql.filter { $0.contains("FROM order_line_progress") }.map { ($0, try plan($0)) })
         }
-        #expect(plans.count == 3, "open orders, the year's orders, the latest deliveries")
-        for (sql, plan) in plans {
+        #expect(plans.0.count == 3, "open orders, the year's orders, the latest deliveries")
+        for (sql, plan) in plans.0 {
             #expect(plan.contains("USING INDEX orders_") && !plan.contains("SCAN orders"), "\(sql) → \(plan)")
         }
-        #expect(plans.last.map { $0.1.contains("orders_delivered_by_account") && !$0.1.contains("TEMP B-TREE") } == true, "\(plans.last?.1 ?? "")")
+        #expect(plans.0.last.map { $0.1.contains("orders_delivered_by_account") && !$0.1.contains("TEMP B-TREE") } == true, "\(plans.0.last?.1 ?? "")")
+        // The lines' progress of many orders: one argument listing them, through the primary key.
+        #expect(plans.1.count == 2, "the year's deliveries, the latest deliveries' lines")
+        for (sql, plan) in plans.1 {
+            #expect(sql.contains("json_each") && plan.contains("USING PRIMARY KEY") && !plan.contains("SCAN order_line_progress"), "\(sql) → \(plan)")
+        }
     }
 
     /// The statements a database connection ran (filled by its trace, on that connection's queue).
