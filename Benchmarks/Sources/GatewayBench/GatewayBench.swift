@@ -167,14 +167,25 @@ struct GatewayBench: AsyncParsableCommand {
             let authorization = [("Authorization", "Bearer \(token)")]
             var wireResults: [LoadResult] = []
             var httpResults: [LoadResult] = []
+            // The services' CPU per view: each round's CPU over its views, warm-up included
+            // (counted at the round's measured rate).
+            var wireCPU = (seconds: 0.0, views: 0.0)
+            var httpCPU = (seconds: 0.0, views: 0.0)
+            var wireCPUByService: [String: Double] = [:]
+            let round = duration / Double(rounds)
             for _ in 0..<rounds {
-                wireResults.append(await drive(LoadShape(connections: 4, concurrency: concurrency, duration: duration / Double(rounds), warmup: 1, payloadBytes: 0)) { _ in
+                let byService = stack.cpuSecondsByService()
+                wireResults.append(await drive(LoadShape(connections: 4, concurrency: concurrency, duration: round, warmup: 1, payloadBytes: 0)) { _ in
                     _ = try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()! })
                 })
-                httpResults.append(await drive(LoadShape(connections: concurrency, concurrency: concurrency, duration: duration / Double(rounds), warmup: 1, payloadBytes: 0)) { connection in
+                for (service, seconds) in stack.cpuSecondsByService() { wireCPUByService[service, default: 0] += seconds - (byService[service] ?? seconds) }
+                wireCPU = (wireCPU.seconds + stack.cpuSeconds() - byService.values.reduce(0, +), wireCPU.views + wireResults.last!.callsPerSecond * (round + 1))
+                let before = stack.cpuSeconds()
+                httpResults.append(await drive(LoadShape(connections: concurrency, concurrency: concurrency, duration: round, warmup: 1, payloadBytes: 0)) { connection in
                     let response = try await http[connection].get("/api/v1/accounts/\(ids.randomElement()!)/360", headers: authorization)
                     guard response.status == 200, response.bytes > 0 else { throw ValidationError("HTTP \(response.status)") }
                 })
+                httpCPU = (httpCPU.seconds + stack.cpuSeconds() - before, httpCPU.views + httpResults.last!.callsPerSecond * (round + 1))
             }
             let wireResult = LoadResult.combined(wireResults)
             let httpResult = LoadResult.combined(httpResults)
@@ -182,6 +193,9 @@ struct GatewayBench: AsyncParsableCommand {
             print(httpResult.line(name: "C=\(concurrency)") + "   HTTP GET /api/v1/accounts/{id}/360, all services up")
             print(String(format: "C=%d    HTTP / wire: throughput %.2f×, p50 %.2f×, p99 %.2f×", concurrency, httpResult.callsPerSecond / wireResult.callsPerSecond,
                          Double(httpResult.p50) / Double(wireResult.p50), Double(httpResult.histogram.valueAtPercentile(99)) / Double(wireResult.histogram.valueAtPercentile(99))))
+            print(String(format: "C=%d    CPU of the eight services per view: wire %.2f ms, HTTP %.2f ms", concurrency,
+                         wireCPU.seconds / wireCPU.views * 1000, httpCPU.seconds / httpCPU.views * 1000)
+                  + " (wire: " + names.map { String(format: "%@ %.2f", $0, (wireCPUByService[$0] ?? 0) / wireCPU.views * 1000) }.joined(separator: ", ") + ")")
             for connection in http { await connection.close() }
         }
 
