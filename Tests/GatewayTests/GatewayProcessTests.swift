@@ -3,6 +3,7 @@ import ForgeKit
 import ForgeTestSupport
 import ForgeWire
 import Foundation
+import SwiftProtobuf
 import Testing
 
 /// The gateway and accounts as real processes, called over HTTP and the wire.
@@ -33,7 +34,7 @@ struct GatewayProcessTests {
         return try await HTTPTestClient.request(port: stack.httpPort, method, path, headers: headers, body: body)
     }
 
-    @Test("sign-in, users, accounts and the 360° view over HTTP: sections with their status, rep B gets 404, bad tokens 401, wrong role 403, revoked key 401 at once")
+    @Test("sign-in, users, accounts and the 360° view over HTTP (and over the wire with protobuf sections): sections with their status, rep B gets 404, bad tokens 401, wrong role 403, revoked key 401 at once")
     func endToEnd() async throws {
         let stack = try await Self.start(portBase: 20100)
         defer { stack.killAll() }
@@ -70,6 +71,20 @@ struct GatewayProcessTests {
         for missing in ["pipeline", "orders", "service", "feedback", "loyalty", "analytics"] {
             #expect(sections[missing]?["status"] as? String == "SECTION_STATUS_UNAVAILABLE", "\(missing) is not running")
         }
+        // Over the wire a caller may take the sections as the services' protobuf: the same
+        // content as the JSON, decoded with the type each names, and no JSON written.
+        let wire = try WireClient(host: "127.0.0.1", port: stack.wirePort("gateway"), interceptors: [BearerTokenInterceptor(token: repA)])
+        defer { Task { await wire.close() } }
+        let gateway = Forge_Gateway_V1_GatewayClient(channel: wire)
+        let asJSON = try await gateway.getCustomer360(.with { $0.accountID = id })
+        let asProtobuf = try await gateway.getCustomer360(.with { $0.accountID = id; $0.sectionEncoding = .protobuf })
+        #expect(asProtobuf.sections.map(\.name) == asJSON.sections.map(\.name) && asProtobuf.sections.map(\.status) == asJSON.sections.map(\.status))
+        let contacts = try #require(asProtobuf.sections.first { $0.name == "contacts" })
+        #expect(contacts.json.isEmpty && contacts.type == Forge_Accounts_V1_ListContactsResponse.protoMessageName)
+        let decoded = try Forge_Accounts_V1_ListContactsResponse(serializedBytes: contacts.protobuf)
+        #expect(decoded == (try Forge_Accounts_V1_ListContactsResponse(jsonString: try #require(asJSON.sections.first { $0.name == "contacts" }).json)))
+        #expect(decoded.contacts.map(\.name) == ["王工"])
+        #expect(asProtobuf.sections.filter { $0.status != .ok }.allSatisfy { $0.protobuf.isEmpty && $0.type.isEmpty })
 
         // Object level: rep B does not learn the account exists.
         #expect(try await Self.call(stack, "GET", "/api/v1/accounts/\(id)/360", token: repB).status == 404)

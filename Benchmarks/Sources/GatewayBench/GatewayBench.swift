@@ -175,8 +175,9 @@ struct GatewayBench: AsyncParsableCommand {
             let round = duration / Double(rounds)
             for _ in 0..<rounds {
                 let byService = stack.cpuSecondsByService()
+                // A wire caller takes the sections as protobuf (the gateway writes no JSON for it).
                 wireResults.append(await drive(LoadShape(connections: 4, concurrency: concurrency, duration: round, warmup: 1, payloadBytes: 0)) { _ in
-                    _ = try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()! })
+                    _ = try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()!; $0.sectionEncoding = .protobuf })
                 })
                 for (service, seconds) in stack.cpuSecondsByService() { wireCPUByService[service, default: 0] += seconds - (byService[service] ?? seconds) }
                 wireCPU = (wireCPU.seconds + stack.cpuSeconds() - byService.values.reduce(0, +), wireCPU.views + wireResults.last!.callsPerSecond * (round + 1))
@@ -189,7 +190,7 @@ struct GatewayBench: AsyncParsableCommand {
             }
             let wireResult = LoadResult.combined(wireResults)
             let httpResult = LoadResult.combined(httpResults)
-            print(wireResult.line(name: "C=\(concurrency)") + "   wire GetCustomer360, all services up")
+            print(wireResult.line(name: "C=\(concurrency)") + "   wire GetCustomer360 (sections as protobuf), all services up")
             print(httpResult.line(name: "C=\(concurrency)") + "   HTTP GET /api/v1/accounts/{id}/360, all services up")
             print(String(format: "C=%d    HTTP / wire: throughput %.2f×, p50 %.2f×, p99 %.2f×", concurrency, httpResult.callsPerSecond / wireResult.callsPerSecond,
                          Double(httpResult.p50) / Double(wireResult.p50), Double(httpResult.histogram.valueAtPercentile(99)) / Double(wireResult.histogram.valueAtPercentile(99))))

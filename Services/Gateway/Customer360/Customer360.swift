@@ -64,13 +64,15 @@ struct Customer360: Sendable {
         var accountID: String?
     }
 
-    func view(accountID: String, deadline: Duration, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response {
+    /// - Parameter protobuf: sections carry the services' messages serialized instead of JSON
+    ///   (SECTION_ENCODING_PROTOBUF).
+    func view(accountID: String, deadline: Duration, protobuf: Bool = false, context: ServerContext) async throws -> Forge_Gateway_V1_GetCustomer360Response {
         let token = try await callerTokens.upstreamToken(for: context)
         let metadata = [MetadataKey.authorization: "Bearer \(token)", MetadataKey.requestID: context.requestID]
         let end = ContinuousClock.now + deadline
         let outcomes = await withTaskGroup(of: (Int, [Outcome]).self) { group in
             for (index, source) in Self.sources.enumerated() {
-                group.addTask { (index, await fetch(source, accountID: accountID, until: end, metadata: metadata)) }
+                group.addTask { (index, await fetch(source, accountID: accountID, until: end, metadata: metadata, protobuf: protobuf)) }
             }
             var outcomes = [[Outcome]](repeating: [], count: Self.sources.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
@@ -88,7 +90,7 @@ struct Customer360: Sendable {
     }
 
     /// One source's sections: its call with what is left of the deadline, their status and time.
-    private func fetch(_ source: SectionSource, accountID: String, until end: ContinuousClock.Instant, metadata: [String: String]) async -> [Outcome] {
+    private func fetch(_ source: SectionSource, accountID: String, until end: ContinuousClock.Instant, metadata: [String: String], protobuf: Bool) async -> [Outcome] {
         let started = ContinuousClock.now
         var outcomes = source.names.map { name in Outcome(section: .with { $0.name = name }) }
         if let channel = upstreams[source.service] {
@@ -96,7 +98,12 @@ struct Customer360: Sendable {
                 let responses = try await source.fetch(channel, accountID, CallOptions(timeout: end - started, metadata: metadata))
                 for (index, response) in zip(outcomes.indices, responses) {
                     outcomes[index].section.status = .ok
-                    outcomes[index].section.json = try response.jsonString()
+                    if protobuf {
+                        outcomes[index].section.protobuf = try response.serializedData()
+                        outcomes[index].section.type = Swift.type(of: response).protoMessageName
+                    } else {
+                        outcomes[index].section.json = try response.jsonString()
+                    }
                     outcomes[index].accountID = (response as? Forge_Accounts_V1_GetAccountResponse)?.account.id
                 }
             } catch {

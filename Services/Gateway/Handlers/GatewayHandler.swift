@@ -128,7 +128,7 @@ struct GatewayHandler: Forge_Gateway_V1_GatewayHandler {
         // Never beyond the caller's own deadline.
         let callerLeft = context.deadline - .now
         if callerLeft < deadline { deadline = max(.zero, callerLeft) }
-        return try await customer360.view(accountID: request.accountID, deadline: deadline, context: context)
+        return try await customer360.view(accountID: request.accountID, deadline: deadline, protobuf: request.sectionEncoding == .protobuf, context: context)
     }
 }
 

@@ -11,6 +11,11 @@
 /// Gateway: sign-in, users and API keys, the 360° customer view (DESIGN.md §2). It owns only
 /// users, API keys and webhook subscriptions; every domain answer comes from the services.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -67,6 +72,50 @@ public nonisolated enum Forge_Gateway_V1_SectionStatus: SwiftProtobuf.Enum, Swif
     .unavailable,
     .timedOut,
     .forbidden,
+  ]
+
+}
+
+/// How a 360° view's sections carry their content.
+public nonisolated enum Forge_Gateway_V1_SectionEncoding: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// JSON text (as SECTION_ENCODING_JSON).
+  case unspecified // = 0
+  case json // = 1
+
+  /// The services' protobuf messages, which a wire caller decodes with the generated types:
+  /// the gateway then writes no JSON (the larger part of its work for a view).
+  case protobuf // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .json
+    case 2: self = .protobuf
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .json: return 1
+    case .protobuf: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Forge_Gateway_V1_SectionEncoding] = [
+    .unspecified,
+    .json,
+    .protobuf,
   ]
 
 }
@@ -888,6 +937,13 @@ public nonisolated struct Forge_Gateway_V1_Section: Sendable {
   /// How long the section took, in milliseconds.
   public var elapsedMs: Int32 = 0
 
+  /// With SECTION_ENCODING_PROTOBUF: the content as the owning service's response message,
+  /// serialized (`json` is then empty), and that message's full name, e.g.
+  /// forge.orders.v1.GetAccountOrdersResponse.
+  public var protobuf: Data = Data()
+
+  public var type: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -905,6 +961,8 @@ public nonisolated struct Forge_Gateway_V1_GetCustomer360Request: Sendable {
   /// The overall deadline in milliseconds: 0 means 300; at most 5,000.
   /// @schema {"minimum": 0, "maximum": 5000}
   public var deadlineMs: Int32 = 0
+
+  public var sectionEncoding: Forge_Gateway_V1_SectionEncoding = .unspecified
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -932,6 +990,10 @@ fileprivate nonisolated let _protobuf_package = "forge.gateway.v1"
 
 nonisolated extension Forge_Gateway_V1_SectionStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECTION_STATUS_UNSPECIFIED\0\u{1}SECTION_STATUS_OK\0\u{1}SECTION_STATUS_UNAVAILABLE\0\u{1}SECTION_STATUS_TIMED_OUT\0\u{1}SECTION_STATUS_FORBIDDEN\0")
+}
+
+nonisolated extension Forge_Gateway_V1_SectionEncoding: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECTION_ENCODING_UNSPECIFIED\0\u{1}SECTION_ENCODING_JSON\0\u{1}SECTION_ENCODING_PROTOBUF\0")
 }
 
 nonisolated extension Forge_Gateway_V1_Webhook: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -2330,7 +2392,7 @@ nonisolated extension Forge_Gateway_V1_RevokeApiKeyResponse: SwiftProtobuf.Messa
 
 nonisolated extension Forge_Gateway_V1_Section: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Section"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}status\0\u{1}json\0\u{1}detail\0\u{3}elapsed_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}status\0\u{1}json\0\u{1}detail\0\u{3}elapsed_ms\0\u{1}protobuf\0\u{1}type\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2343,6 +2405,8 @@ nonisolated extension Forge_Gateway_V1_Section: SwiftProtobuf.Message, SwiftProt
       case 3: try { try decoder.decodeSingularStringField(value: &self.json) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.detail) }()
       case 5: try { try decoder.decodeSingularInt32Field(value: &self.elapsedMs) }()
+      case 6: try { try decoder.decodeSingularBytesField(value: &self.protobuf) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.type) }()
       default: break
       }
     }
@@ -2364,6 +2428,12 @@ nonisolated extension Forge_Gateway_V1_Section: SwiftProtobuf.Message, SwiftProt
     if self.elapsedMs != 0 {
       try visitor.visitSingularInt32Field(value: self.elapsedMs, fieldNumber: 5)
     }
+    if !self.protobuf.isEmpty {
+      try visitor.visitSingularBytesField(value: self.protobuf, fieldNumber: 6)
+    }
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2373,6 +2443,8 @@ nonisolated extension Forge_Gateway_V1_Section: SwiftProtobuf.Message, SwiftProt
     if lhs.json != rhs.json {return false}
     if lhs.detail != rhs.detail {return false}
     if lhs.elapsedMs != rhs.elapsedMs {return false}
+    if lhs.protobuf != rhs.protobuf {return false}
+    if lhs.type != rhs.type {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2380,7 +2452,7 @@ nonisolated extension Forge_Gateway_V1_Section: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Forge_Gateway_V1_GetCustomer360Request: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetCustomer360Request"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}deadline_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}account_id\0\u{3}deadline_ms\0\u{3}section_encoding\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2390,6 +2462,7 @@ nonisolated extension Forge_Gateway_V1_GetCustomer360Request: SwiftProtobuf.Mess
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.accountID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.deadlineMs) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.sectionEncoding) }()
       default: break
       }
     }
@@ -2402,12 +2475,16 @@ nonisolated extension Forge_Gateway_V1_GetCustomer360Request: SwiftProtobuf.Mess
     if self.deadlineMs != 0 {
       try visitor.visitSingularInt32Field(value: self.deadlineMs, fieldNumber: 2)
     }
+    if self.sectionEncoding != .unspecified {
+      try visitor.visitSingularEnumField(value: self.sectionEncoding, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Forge_Gateway_V1_GetCustomer360Request, rhs: Forge_Gateway_V1_GetCustomer360Request) -> Bool {
     if lhs.accountID != rhs.accountID {return false}
     if lhs.deadlineMs != rhs.deadlineMs {return false}
+    if lhs.sectionEncoding != rhs.sectionEncoding {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
