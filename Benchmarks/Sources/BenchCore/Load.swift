@@ -163,6 +163,24 @@ extension Duration {
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
+/// Calls `body` for `0..<total` in ranges of `chunk`, on `workers` tasks at once (each takes
+/// the next range when done with one): how the seeders keep C calls in flight.
+public func inParallel(workers: Int, total: Int, chunk: Int = 1, _ body: @escaping @Sendable (Range<Int>) async throws -> Void) async throws {
+    let next = Counter()
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for _ in 0..<workers {
+            group.addTask {
+                while true {
+                    let first = next.value.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                    guard first < total else { return }
+                    try await body(first..<min(first + chunk, total))
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+}
+
 /// A shared counter for loops that take the next index.
 public final class Counter: Sendable {
     public let value = Atomic<Int>(0)

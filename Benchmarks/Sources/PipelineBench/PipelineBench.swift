@@ -160,37 +160,27 @@ struct PipelineBench: AsyncParsableCommand {
         for (index, team) in Self.teams.enumerated() {
             reps[team] = try await client(stack, issuer: issuer, subject: String(format: "rep-%03d", index), roles: [Role.salesRep], team: team)
         }
-        let next = Counter()
-        let total = opportunities
         let clients = reps
         let now = Date()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<16 {
-                group.addTask {
-                    while true {
-                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-                        guard index < total else { return }
-                        let (accountID, team) = accounts[(index * 7) % accounts.count]
-                        guard let rep = clients[team] else { continue }
-                        let opportunity = try await rep.createOpportunity(.with {
-                            $0.opportunity = .with {
-                                $0.accountID = accountID
-                                $0.name = "商机 \(index)"
-                                $0.amount = .with { $0.amountMicros = Int64(100_000 + (index * 7919) % 2_000_000) * 1_000_000 }
-                                $0.expectedClose = .init(date: now.addingTimeInterval(Double(index % 365) * 86_400))
-                                $0.productLines = [Self.productLines[index % 3]]
-                                $0.forecastCategory = [.pipeline, .bestCase, .commit][index % 3]
-                            }
-                        }, options: CallOptions(timeout: .seconds(60))).opportunity
-                        if index % 5 == 0 {
-                            _ = try await rep.advanceStage(.with { $0.id = opportunity.id; $0.stage = .lost; $0.lostReason = .price },
-                                                           options: CallOptions(timeout: .seconds(60)))
-                        }
-                        if index % 20_000 == 0, index > 0 { print("seed: \(index) opportunities") }
-                    }
+        try await inParallel(workers: 16, total: opportunities) { range in
+            let index = range.lowerBound
+            let (accountID, team) = accounts[(index * 7) % accounts.count]
+            guard let rep = clients[team] else { return }
+            let opportunity = try await rep.createOpportunity(.with {
+                $0.opportunity = .with {
+                    $0.accountID = accountID
+                    $0.name = "商机 \(index)"
+                    $0.amount = .with { $0.amountMicros = Int64(100_000 + (index * 7919) % 2_000_000) * 1_000_000 }
+                    $0.expectedClose = .init(date: now.addingTimeInterval(Double(index % 365) * 86_400))
+                    $0.productLines = [Self.productLines[index % 3]]
+                    $0.forecastCategory = [.pipeline, .bestCase, .commit][index % 3]
                 }
+            }, options: CallOptions(timeout: .seconds(60))).opportunity
+            if index % 5 == 0 {
+                _ = try await rep.advanceStage(.with { $0.id = opportunity.id; $0.stage = .lost; $0.lostReason = .price },
+                                               options: CallOptions(timeout: .seconds(60)))
             }
-            try await group.waitForAll()
+            if index % 20_000 == 0, index > 0 { print("seed: \(index) opportunities") }
         }
         seconds = (ContinuousClock.now - started).seconds
         print(String(format: "seed: %d opportunities through CreateOpportunity (C=16, each reading its account from forge-accounts) in %.1f s = %.0f/s",

@@ -137,27 +137,17 @@ public enum AccountsDataSet {
 
         started = ContinuousClock.now
         let total = accounts * activitiesPerAccount
-        let next = Counter()
         let accountIDs = ids
         let year: TimeInterval = 365 * 86_400
         let now = Date()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    while true {
-                        let first = next.value.wrappingAdd(500, ordering: .relaxed).oldValue
-                        guard first < total else { return }
-                        let batch = (first..<min(first + 500, total)).map { index in
-                            var random = SplitMix(seed: UInt64(index))
-                            return activity(index: index, accountID: accountIDs[index % accountIDs.count],
-                                            at: now - year + Double(index) / Double(total) * year, random: &random)
-                        }
-                        _ = try await admin.logActivities(.with { $0.activities = batch }, options: CallOptions(timeout: .seconds(120)))
-                        if first % 200_000 == 0, first > 0 { print("seed: \(first) activities") }
-                    }
-                }
+        try await inParallel(workers: 4, total: total, chunk: 500) { range in
+            let batch = range.map { index in
+                var random = SplitMix(seed: UInt64(index))
+                return activity(index: index, accountID: accountIDs[index % accountIDs.count],
+                                at: now - year + Double(index) / Double(total) * year, random: &random)
             }
-            try await group.waitForAll()
+            _ = try await admin.logActivities(.with { $0.activities = batch }, options: CallOptions(timeout: .seconds(120)))
+            if range.lowerBound % 200_000 == 0, range.lowerBound > 0 { print("seed: \(range.lowerBound) activities") }
         }
         seconds = (ContinuousClock.now - started).seconds
         print(String(format: "seed: %d activities through LogActivities (500 a call, C=4) in %.1f s = %.0f rows/s", total, seconds, Double(total) / seconds))

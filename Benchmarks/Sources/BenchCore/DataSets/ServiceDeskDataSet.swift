@@ -64,28 +64,17 @@ public enum ServiceDeskDataSet {
 
         // Open now: each through OpenTicket (SLA targets, assignment, its watch job), C=4.
         started = ContinuousClock.now
-        let next = Counter()
-        let total = open
-        let machineCount = machines
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    while true {
-                        let index = next.value.wrappingAdd(1, ordering: .relaxed).oldValue
-                        guard index < total else { return }
-                        _ = try await manager.openTicket(.with {
-                            $0.ticket = .with {
-                                $0.serialNumber = serial((index * 7) % machineCount)
-                                $0.channel = .phone
-                                $0.category = index % 10 == 0 ? .complaint : .fault
-                                $0.priority = Forge_Servicedesk_V1_Priority(rawValue: 1 + index % 4) ?? .p3
-                                $0.subject = "设备报警 \(index)"
-                            }
-                        })
-                    }
+        try await inParallel(workers: 4, total: open) { range in
+            let index = range.lowerBound
+            _ = try await manager.openTicket(.with {
+                $0.ticket = .with {
+                    $0.serialNumber = serial((index * 7) % machines)
+                    $0.channel = .phone
+                    $0.category = index % 10 == 0 ? .complaint : .fault
+                    $0.priority = Forge_Servicedesk_V1_Priority(rawValue: 1 + index % 4) ?? .p3
+                    $0.subject = "设备报警 \(index)"
                 }
-            }
-            try await group.waitForAll()
+            })
         }
         print(String(format: "seed: %d open tickets through OpenTicket (C=4) in %.1f s", open, (ContinuousClock.now - started).seconds))
     }
