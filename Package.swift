@@ -291,7 +291,7 @@ let package = Package(
         .testTarget(
             name: "FeedbackTests",
             dependencies: [
-                "ForgeFeedback", "ForgeKit", "ForgeWire", "ForgeContracts",
+                "ForgeFeedback", "ForgeTestSupport", "ForgeKit", "ForgeWire", "ForgeContracts",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -337,6 +337,7 @@ let package = Package(
             name: "ForgeTestSupport",
             dependencies: [
                 "ForgeKit", "ForgeWire", "ForgeContracts",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

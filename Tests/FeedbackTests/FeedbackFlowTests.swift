@@ -1,6 +1,7 @@
 import ForgeContracts
 @testable import ForgeFeedback
 import ForgeKit
+import ForgeTestSupport
 import ForgeWire
 import Foundation
 import GRDB
@@ -327,27 +328,16 @@ struct FeedbackFlowTests {
         // The survey queries `getAccountFeedback` runs, as SQLite plans them (no statistics, as
         // in production).
         let plans = try await fixture.database.read { db in
-            let log = StatementLog()
-            db.trace(options: .statement) { event in
-                if case let .statement(statement) = event { log.sql.append(statement.expandedSQL) }
-            }
-            let year = NpsQuery.Filter(accountIDs: ["acc_1"], from: FeedbackFixture.start.addingTimeInterval(-365 * 86_400))
-            _ = try NpsQuery.report(db, year, groupBy: [], principal: principal)
-            _ = try SurveyStore.list(db, .init(accountID: "acc_1", states: [.answered]), principal: principal, before: nil, limit: 10)
-            db.trace(options: .statement, nil)
-            return try log.sql.filter { $0.contains("FROM survey") }.map { sql in
-                (sql, try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; "))
-            }
+            try QueryPlans.of(db) {
+                let year = NpsQuery.Filter(accountIDs: ["acc_1"], from: FeedbackFixture.start.addingTimeInterval(-365 * 86_400))
+                _ = try NpsQuery.report(db, year, groupBy: [], principal: principal)
+                _ = try SurveyStore.list(db, .init(accountID: "acc_1", states: [.answered]), principal: principal, before: nil, limit: 10)
+            }.filter { $0.sql.contains("FROM survey") }
         }
         #expect(plans.count == 3, "the answers' and the invitations' figures, and the latest answers")
         for (sql, plan) in plans {
             #expect(plan.contains("survey_by_account") && !plan.contains("SCAN survey"), "\(sql) → \(plan)")
         }
-    }
-
-    /// The statements a database connection ran (filled by its trace, on that connection's queue).
-    final class StatementLog: @unchecked Sendable {
-        var sql: [String] = []
     }
 
     @Test("comments are searchable in Chinese (two characters or more) and filterable by tag; analysts see no contact, marketing only consenting contacts")

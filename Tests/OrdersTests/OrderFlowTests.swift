@@ -1,6 +1,7 @@
 @testable import ForgeOrders
 import ForgeContracts
 import ForgeKit
+import ForgeTestSupport
 import ForgeWire
 import Foundation
 import GRDB
@@ -307,19 +308,11 @@ struct OrderFlowTests {
         #expect(section.revenueLast12Months.amountMicros == OrdersFixture.money(10_000 * (1...21).reduce(0, +)).amountMicros)
 
         // The section's order queries, as SQLite plans them (no statistics, as in production).
-        let plans = try await fixture.database.read { db in
-            let log = StatementLog()
-            db.trace(options: .statement) { event in
-                if case let .statement(statement) = event { log.sql.append(statement.expandedSQL) }
-            }
-            _ = try Receivables.accountSectionRead(db, accountID: "acc_1", principal: try #require(OrdersFixture.finance.principal), now: now)
-            db.trace(options: .statement, nil)
-            func plan(_ sql: String) throws -> String {
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }.joined(separator: "; ")
-            }
-            return (try log.sql.filter { $0.contains("FROM orders") }.map { ($0, try plan($0)) },
-                    try log.sql.filter { $0.contains("FROM order_line_progress") }.map { ($0, try plan($0)) })
+        let principal = try #require(OrdersFixture.finance.principal)
+        let ran = try await fixture.database.read { db in
+            try QueryPlans.of(db) { _ = try Receivables.accountSectionRead(db, accountID: "acc_1", principal: principal, now: now) }
         }
+        let plans = (ran.filter { $0.sql.contains("FROM orders") }, ran.filter { $0.sql.contains("FROM order_line_progress") })
         #expect(plans.0.count == 3, "open orders, the year's orders, the latest deliveries")
         for (sql, plan) in plans.0 {
             #expect(plan.contains("USING INDEX orders_") && !plan.contains("SCAN orders"), "\(sql) → \(plan)")
@@ -330,11 +323,6 @@ struct OrderFlowTests {
         for (sql, plan) in plans.1 {
             #expect(sql.contains("json_each") && plan.contains("USING PRIMARY KEY") && !plan.contains("SCAN order_line_progress"), "\(sql) → \(plan)")
         }
-    }
-
-    /// The statements a database connection ran (filled by its trace, on that connection's queue).
-    final class StatementLog: @unchecked Sendable {
-        var sql: [String] = []
     }
 
     @Test("reports from a batch apply one by one: a bad or unknown one is rejected by itself and names its field")
