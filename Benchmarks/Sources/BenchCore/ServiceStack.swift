@@ -36,9 +36,9 @@ public final class ServiceStack: Sendable {
         portBase + ServiceConfiguration.defaultPorts.firstIndex { $0.name == service }!
     }
 
-    /// A client channel to `service` carrying a token for `subject` with `roles`.
-    public func channel(_ service: String, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 4) async throws -> WireClient {
-        let token = try await issuer.issue(subject: subject, roles: roles, ttl: 86_400)
+    /// A client channel to `service` carrying a day's token for `subject` with `roles` (and `team`).
+    public func channel(_ service: String, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil, connections: Int = 4) async throws -> WireClient {
+        let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 86_400)
         var configuration = ClientConfiguration()
         configuration.connections = connections
         return try WireClient(host: "127.0.0.1", port: port(service), configuration: configuration, interceptors: [BearerTokenInterceptor(token: token)])

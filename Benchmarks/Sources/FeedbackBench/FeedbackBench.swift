@@ -59,11 +59,7 @@ struct FeedbackBench: AsyncParsableCommand {
     }
 
     func feedback(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 2) async throws -> Forge_Feedback_V1_FeedbackClient {
-        let token = try await issuer.issue(subject: subject, roles: roles, ttl: 86_400)
-        var configuration = ClientConfiguration()
-        configuration.connections = connections
-        return Forge_Feedback_V1_FeedbackClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("feedback"), configuration: configuration,
-                                                                       interceptors: [BearerTokenInterceptor(token: token)]))
+        Forge_Feedback_V1_FeedbackClient(channel: try await stack.channel("feedback", issuer: issuer, subject: subject, roles: roles, connections: connections))
     }
 
     // MARK: Seeding

@@ -179,8 +179,13 @@ struct GatewayBench: AsyncParsableCommand {
                 wireResults.append(await drive(LoadShape(connections: 4, concurrency: concurrency, duration: round, warmup: 1, payloadBytes: 0)) { _ in
                     _ = try await gateway.getCustomer360(.with { $0.accountID = ids.randomElement()!; $0.sectionEncoding = .protobuf })
                 })
-                for (service, seconds) in stack.cpuSecondsByService() { wireCPUByService[service, default: 0] += seconds - (byService[service] ?? seconds) }
-                wireCPU = (wireCPU.seconds + stack.cpuSeconds() - byService.values.reduce(0, +), wireCPU.views + wireResults.last!.callsPerSecond * (round + 1))
+                var spent = 0.0
+                for (service, seconds) in stack.cpuSecondsByService() {
+                    let delta = seconds - (byService[service] ?? seconds)
+                    wireCPUByService[service, default: 0] += delta
+                    spent += delta
+                }
+                wireCPU = (wireCPU.seconds + spent, wireCPU.views + wireResults.last!.callsPerSecond * (round + 1))
                 let before = stack.cpuSeconds()
                 httpResults.append(await drive(LoadShape(connections: concurrency, concurrency: concurrency, duration: round, warmup: 1, payloadBytes: 0)) { connection in
                     let response = try await http[connection].get("/api/v1/accounts/\(ids.randomElement()!)/360", headers: authorization)

@@ -53,11 +53,7 @@ struct LoyaltyBench: AsyncParsableCommand {
     }
 
     func loyalty(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 2) async throws -> Forge_Loyalty_V1_LoyaltyClient {
-        let token = try await issuer.issue(subject: subject, roles: roles, ttl: 86_400)
-        var configuration = ClientConfiguration()
-        configuration.connections = connections
-        return Forge_Loyalty_V1_LoyaltyClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("loyalty"), configuration: configuration,
-                                                                     interceptors: [BearerTokenInterceptor(token: token)]))
+        Forge_Loyalty_V1_LoyaltyClient(channel: try await stack.channel("loyalty", issuer: issuer, subject: subject, roles: roles, connections: connections))
     }
 
     func count(_ sql: String) async throws -> Int {

@@ -74,11 +74,7 @@ struct OrdersBench: AsyncParsableCommand {
     }
 
     func client(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil, connections: Int = 4) async throws -> Forge_Orders_V1_OrdersClient {
-        let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 86_400)
-        var configuration = ClientConfiguration()
-        configuration.connections = connections
-        return Forge_Orders_V1_OrdersClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("orders"), configuration: configuration,
-                                                                    interceptors: [BearerTokenInterceptor(token: token)]))
+        Forge_Orders_V1_OrdersClient(channel: try await stack.channel("orders", issuer: issuer, subject: subject, roles: roles, team: team, connections: connections))
     }
 
 

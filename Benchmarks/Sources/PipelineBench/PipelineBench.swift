@@ -98,11 +98,7 @@ struct PipelineBench: AsyncParsableCommand {
     }
 
     func client(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil) async throws -> Forge_Pipeline_V1_PipelineClient {
-        let token = try await issuer.issue(subject: subject, roles: roles, team: team, ttl: 86_400)
-        var configuration = ClientConfiguration()
-        configuration.connections = 4
-        return Forge_Pipeline_V1_PipelineClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("pipeline"), configuration: configuration,
-                                                                        interceptors: [BearerTokenInterceptor(token: token)]))
+        Forge_Pipeline_V1_PipelineClient(channel: try await stack.channel("pipeline", issuer: issuer, subject: subject, roles: roles, team: team))
     }
 
     // MARK: Seeding

@@ -66,11 +66,7 @@ struct ServiceDeskBench: AsyncParsableCommand {
     }
 
     func desk(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], connections: Int = 4) async throws -> Forge_Servicedesk_V1_ServiceDeskClient {
-        let token = try await issuer.issue(subject: subject, roles: roles, ttl: 86_400)
-        var configuration = ClientConfiguration()
-        configuration.connections = connections
-        return Forge_Servicedesk_V1_ServiceDeskClient(channel: try WireClient(host: "127.0.0.1", port: stack.port("servicedesk"), configuration: configuration,
-                                                                             interceptors: [BearerTokenInterceptor(token: token)]))
+        Forge_Servicedesk_V1_ServiceDeskClient(channel: try await stack.channel("servicedesk", issuer: issuer, subject: subject, roles: roles, connections: connections))
     }
 
     // MARK: Seeding
