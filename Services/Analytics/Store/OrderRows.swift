@@ -122,12 +122,11 @@ struct OrderRows {
         // The lines an order's last event no longer has: one statement for the pull, its
         // orders and kept lines as two JSON arguments (no limit on how many, unlike `?`s).
         if !lastLines.isEmpty {
-            let orders = try JSONSerialization.data(withJSONObject: lastLines.map(\.orderID))
             let kept = try JSONSerialization.data(withJSONObject: lastLines.flatMap { order in order.lineNumbers.map { [order.orderID, Int($0)] as [Any] } })
             try db.execute(cached: """
                 DELETE FROM order_line WHERE order_id IN (SELECT value FROM json_each(?))
                     AND (order_id, line_no) NOT IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))
-                """, arguments: [String(decoding: orders, as: UTF8.self), String(decoding: kept, as: UTF8.self)])
+                """, arguments: [JSONList.of(lastLines.map(\.orderID)), String(decoding: kept, as: UTF8.self)])
         }
     }
 

@@ -72,17 +72,24 @@ struct WebhookStore: Sendable {
     }
 
     /// The consumer's apply: one delivery (and its job) per webhook that wants this event.
+    /// Runs for every event of every feed the gateway follows (thousands a second while a
+    /// service takes writes), almost always finding no webhook that wants it: the statements
+    /// are kept prepared and the columns read by position.
     static func enqueue(_ db: Database, _ event: Forge_Common_V1_Event, at now: Date) throws {
-        for row in try Row.fetchAll(db, sql: "SELECT id, event_types FROM webhook") {
-            let types = (row["event_types"] as String).split(separator: ",").map(String.init)
-            guard types.contains("*") || types.contains(event.type) else { continue }
+        let webhooks = try Row.fetchCursor(db.cachedStatement(sql: "SELECT id, event_types FROM webhook"))
+        var wanting: [String] = []
+        while let row = try webhooks.next() {
+            let types: String = row[1]
+            if types.split(separator: ",").contains(where: { $0 == "*" || $0 == event.type }) { wanting.append(row[0]) }
+        }
+        for webhookID in wanting {
             let id = EventID.make(prefix: "whd", at: now)
             try db.execute(
-                sql: """
+                cached: """
                     INSERT OR IGNORE INTO delivery (id, webhook_id, event_id, event_type, account_id, occurred_at, payload, state, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)
                     """,
-                arguments: [id, row["id"] as String, event.eventID, event.type, event.accountID, event.occurredAt.timeIntervalSince1970,
+                arguments: [id, webhookID, event.eventID, event.type, event.accountID, event.occurredAt.timeIntervalSince1970,
                             event.payload, now.timeIntervalSince1970]
             )
             if db.changesCount > 0 {

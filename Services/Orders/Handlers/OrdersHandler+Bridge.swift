@@ -96,11 +96,13 @@ extension OrdersHandler {
 
     func applyBatch(_ reports: [Forge_Orders_V1_StatusReport]) async throws -> [Forge_Orders_V1_ReportResult] {
         let now = clock.now()
+        // Checked before the transaction: the one writer only applies.
+        let violationsOfReport = reports.enumerated().map { index, report in StatusRules.validate(report, field: "reports[\(index)]") }
         return try await database.write { db in
             var batch = try ReportBatch(db, reports, now: now)
             let results = try reports.enumerated().map { index, report in
                 var result = Forge_Orders_V1_ReportResult.with { $0.eventID = report.eventID }
-                let violations = StatusRules.validate(report, field: "reports[\(index)]")
+                let violations = violationsOfReport[index]
                 guard violations.isEmpty else {
                     result.outcome = .rejected
                     result.violations = violations.map(Self.rowViolation)

@@ -86,7 +86,7 @@ enum LineProgress {
             orders.count == 1
                 ? db.cachedStatement(sql: "SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id = ?")
                 : db.cachedStatement(sql: "SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id IN (SELECT value FROM json_each(?))"),
-            arguments: orders.count == 1 ? StatementArguments(ids) : [try idList(ids)])
+            arguments: orders.count == 1 ? StatementArguments(ids) : [JSONList.of(ids)])
         while let row = try rows.next() {
             found[row[0], default: []].append((row[1], row[2], row[3]))
         }
@@ -118,14 +118,7 @@ enum LineProgress {
         let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT count(*), total(on_time) FROM order_line_progress
             WHERE order_id IN (SELECT value FROM json_each(?)) AND status = \(Forge_Orders_V1_ProductionStatus.delivered.rawValue)
-            """), arguments: [try idList(orderIDs)])
+            """), arguments: [JSONList.of(orderIDs)])
         return (Int32(row?[0] as Int? ?? 0), Int32(row?[1] as Double? ?? 0))
-    }
-
-    /// Order ids as one JSON array argument (`IN (SELECT value FROM json_each(?))`): one
-    /// statement, prepared once, for any number of orders. A list of `?`s is a new statement
-    /// text for every count, and preparing it cost the 360° section more than its reads.
-    static func idList(_ ids: [String]) throws -> String {
-        String(decoding: try JSONSerialization.data(withJSONObject: ids), as: UTF8.self)
     }
 }

@@ -28,12 +28,27 @@ struct ReportBatch {
 
     typealias Applied = (outcome: Forge_Orders_V1_ReportOutcome, orderID: String, repeated: Bool)
 
+    /// A line's progress as its row holds it, decoded when a report touches the line (a batch
+    /// reads every line of the orders it names, and most reports touch one of them).
+    private struct Line {
+        let lineNo: Int32
+        var stored: Data?
+        var decoded: Forge_Orders_V1_OrderLine?
+
+        mutating func progress() throws -> Forge_Orders_V1_OrderLine {
+            if let decoded { return decoded }
+            let line = try Forge_Orders_V1_OrderLine(serializedBytes: stored ?? Data())
+            (decoded, stored) = (line, nil)
+            return line
+        }
+    }
+
     private let now: Date
     private var seen: [String: (orderID: String, outcome: Forge_Orders_V1_ReportOutcome)] = [:]
     private var heads: [String: Head] = [:]
     private var idOfERPNumber: [String: String] = [:]
-    /// Each order's lines' progress, by line number.
-    private var lines: [String: [Forge_Orders_V1_OrderLine]] = [:]
+    /// Each order's lines' progress, in line order.
+    private var lines: [String: [Line]] = [:]
     /// The lines whose progress changed since the last flush, by order.
     private var changed: [String: Set<Int32>] = [:]
     private var history: [DatabaseValue] = []
@@ -42,43 +57,42 @@ struct ReportBatch {
     /// Reads what `reports` need.
     init(_ db: Database, _ reports: [Forge_Orders_V1_StatusReport], now: Date) throws {
         self.now = now
-        let eventIDs = reports.map(\.eventID)
-        for row in try Self.rows(db, "SELECT event_id, order_id, outcome FROM status_report WHERE event_id IN", eventIDs) {
+        try Self.forEachRow(db, "SELECT event_id, order_id, outcome FROM status_report WHERE event_id", reports.map(\.eventID)) { row in
             seen[row[0]] = (row[1], Forge_Orders_V1_ReportOutcome(rawValue: row[2]) ?? .historyOnly)
         }
         try readOrders(db, ids: reports.map(\.orderID).filter { !$0.isEmpty },
                        erpNumbers: reports.filter { $0.orderID.isEmpty }.map(\.erpOrderNumber).filter { !$0.isEmpty })
     }
 
-    /// `sql` + " (?, ?, …) " for `values` (distinct), in statements of at most 500 values.
-    private static func rows(_ db: Database, _ sql: String, _ values: [String], _ tail: String = "") throws -> [Row] {
-        let distinct = Array(Set(values))
-        var rows: [Row] = []
-        for start in stride(from: 0, to: distinct.count, by: 500) {
-            let chunk = Array(distinct[start..<min(start + 500, distinct.count)])
-            // One value (a single report) is the common statement, kept prepared; a batch's
-            // list of a few hundred is prepared for the batch.
-            let text = "\(sql) (\(databaseQuestionMarks(count: chunk.count)))\(tail)"
-            rows += try Row.fetchAll(chunk.count == 1 ? db.cachedStatement(sql: text) : db.makeStatement(sql: text), arguments: StatementArguments(chunk))
-        }
-        return rows
+    /// Runs `sql` + " = ?" for one value, else `sql` + " IN (the values as a JSON list)", and
+    /// calls `body` with each row (read by position). Both statements stay prepared: a batch's
+    /// list of a few hundred `?`s was a statement prepared and bound value by value per batch.
+    private static func forEachRow(_ db: Database, _ sql: String, _ values: [String], tail: String = "", _ body: (Row) throws -> Void) throws {
+        guard !values.isEmpty else { return }
+        let rows = values.count == 1
+            ? try Row.fetchCursor(db.cachedStatement(sql: "\(sql) = ?\(tail)"), arguments: [values[0]])
+            : try Row.fetchCursor(db.cachedStatement(sql: "\(sql) IN (SELECT value FROM json_each(?))\(tail)"), arguments: [JSONList.of(values)])
+        while let row = try rows.next() { try body(row) }
     }
 
     /// The orders (by id or ERP number) and their lines' progress.
     private mutating func readOrders(_ db: Database, ids: [String], erpNumbers: [String]) throws {
-        let columns = "SELECT id, order_number, status, account_id, erp_order_number FROM orders WHERE"
-        let found = try Self.rows(db, "\(columns) id IN", ids)
-            + Self.rows(db, "\(columns) erp_order_number IN", erpNumbers, " AND erp_order_number != ''")
-        for row in found {
+        var found: [String] = []
+        var distinct: Set<String> = []
+        func head(_ row: Row) {
             let head = Head(id: row[0], number: row[1], status: Forge_Orders_V1_OrderStatus(rawValue: row[2]) ?? .unspecified, accountID: row[3])
             heads[head.id] = head
+            // An order named by id and by ERP number in one batch is read twice.
+            if distinct.insert(head.id).inserted { found.append(head.id) }
             let erpNumber: String = row[4]
             if !erpNumber.isEmpty, idOfERPNumber[erpNumber] == nil { idOfERPNumber[erpNumber] = head.id }
         }
-        let ids = found.map { $0[0] as String }
-        for id in ids { lines[id] = [] }
-        for row in try Self.rows(db, "SELECT order_id, progress FROM order_line_progress WHERE order_id IN", ids, " ORDER BY order_id, line_no") {
-            lines[row[0] as String, default: []].append(try Forge_Orders_V1_OrderLine(serializedBytes: row[1] as Data))
+        let columns = "SELECT id, order_number, status, account_id, erp_order_number FROM orders WHERE"
+        try Self.forEachRow(db, "\(columns) id", ids, head)
+        try Self.forEachRow(db, "\(columns) erp_order_number", erpNumbers, tail: " AND erp_order_number != ''", head)
+        for id in found { lines[id] = [] }
+        try Self.forEachRow(db, "SELECT order_id, line_no, progress FROM order_line_progress WHERE order_id", found, tail: " ORDER BY order_id, line_no") { row in
+            lines[row[0] as String, default: []].append(Line(lineNo: row[1], stored: row[2]))
         }
     }
 
@@ -92,8 +106,7 @@ struct ReportBatch {
         guard StatusReports.reportable.contains(head.status) else {
             throw RPCError(.failedPrecondition, "order \(head.number) is \(OrdersLabels.status(head.status)); production reports need an approved order")
         }
-        var orderLines = lines[id] ?? []
-        let targets = orderLines.indices.filter { report.lineNo == 0 || orderLines[$0].lineNo == report.lineNo }
+        let targets = (lines[id] ?? []).enumerated().filter { report.lineNo == 0 || $0.element.lineNo == report.lineNo }.map(\.offset)
         guard !targets.isEmpty else {
             throw RPCError(.notFound, "order \(head.number) has no line \(report.lineNo)",
                            violations: [FieldViolation(field: "report.line_no", description: "order \(head.number) has no line \(report.lineNo)")])
@@ -107,11 +120,12 @@ struct ReportBatch {
         }
         var outcome = Forge_Orders_V1_ReportOutcome.historyOnly
         for index in targets {
-            let (applied, changed) = StatusReports.advance(&orderLines[index], report)
+            var line = try lines[id]![index].progress()
+            let (applied, changed) = StatusReports.advance(&line, report)
+            lines[id]![index].decoded = line
             if applied { outcome = .applied }
-            if changed { self.changed[id, default: []].insert(orderLines[index].lineNo) }
+            if changed { self.changed[id, default: []].insert(line.lineNo) }
         }
-        lines[id] = orderLines
         history += try StatusReports.historyRow(report, orderID: id, outcome: outcome, now: now)
         if outcome == .applied { events.append((StatusReports.statusChanged(orderID: id, accountID: head.accountID, report), head.accountID)) }
         seen[report.eventID] = (id, outcome)
@@ -123,7 +137,7 @@ struct ReportBatch {
         var progress: [DatabaseValue] = []
         for (orderID, lineNumbers) in changed {
             for line in lines[orderID] ?? [] where lineNumbers.contains(line.lineNo) {
-                progress += try LineProgress.row(orderID: orderID, line, at: now)
+                if let decoded = line.decoded { progress += try LineProgress.row(orderID: orderID, decoded, at: now) }
             }
         }
         try db.executeRows(LineProgress.upsert.head, row: LineProgress.upsert.row, LineProgress.upsert.tail, values: progress, columns: 6)
