@@ -1,5 +1,6 @@
 import ForgeKit
 import Foundation
+import GRDB
 import Testing
 
 @Suite("Text encodings of the kit: hexadecimal, sorted JSON maps, RFC 3339 timestamps")
@@ -15,6 +16,16 @@ struct EncodingTests {
         #expect(Data(hexadecimal: "0g") == nil)
         let random = (0..<64).map { _ in UInt8.random(in: .min ... .max) }
         #expect(Data(hexadecimal: random.hexadecimal) == Data(random))
+    }
+
+    @Test("a list of texts reaches SQLite's json_each as the same texts: quotes, backslashes, control characters, Chinese, empty")
+    func jsonList() throws {
+        let values = ["ORD-1", "a\"b", "c\\d", "line\nbreak\u{1}", "杭州汽轮", "", "a/b"]
+        let read = try DatabaseQueue().read { db in
+            try String.fetchAll(db, sql: "SELECT value FROM json_each(?) ORDER BY key", arguments: [JSONList.of(values)])
+        }
+        #expect(read == values)
+        #expect(JSONList.of([]) == "[]")
     }
 
     @Test("a string map encodes with sorted keys, escapes what JSON needs and leaves slashes alone; decoding reads it back and refuses non-maps")

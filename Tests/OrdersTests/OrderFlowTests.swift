@@ -378,6 +378,31 @@ struct OrderFlowTests {
                 == ["ProductionStatusChanged", "ProductionStatusChanged", "ProductionStatusChanged", "InvoiceIssued", "NotificationRequested"])
     }
 
+    @Test("one batch naming orders by id and by ERP number — the same order both ways — applies each report to its own line; an unknown ERP number is refused alone")
+    func batchByIDAndERPNumber() async throws {
+        let fixture = try OrdersFixture()
+        try await fixture.account()
+        let first = try await fixture.released(), second = try await fixture.released()
+        _ = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = first.id; $0.erpOrderNumber = "4500000201" }, context: OrdersFixture.connector)
+        _ = try await fixture.handler.acknowledgeRelease(.with { $0.orderID = second.id; $0.erpOrderNumber = "4500000202" }, context: OrdersFixture.connector)
+        let now = Google_Protobuf_Timestamp(date: fixture.clock.now())
+        let results = try await fixture.handler.reportProductionStatuses(.with {
+            $0.reports = [
+                .with { $0.eventID = "n-1"; $0.orderID = first.id; $0.lineNo = 1; $0.status = .inProduction; $0.percent = 20; $0.sourceTime = now },
+                .with { $0.eventID = "n-2"; $0.erpOrderNumber = "4500000201"; $0.lineNo = 2; $0.status = .materialReady; $0.sourceTime = now },
+                .with { $0.eventID = "n-3"; $0.erpOrderNumber = "4500000202"; $0.lineNo = 1; $0.status = .scheduled; $0.sourceTime = now },
+                .with { $0.eventID = "n-4"; $0.erpOrderNumber = "4500000299"; $0.lineNo = 1; $0.status = .scheduled; $0.sourceTime = now },
+            ]
+        }, context: OrdersFixture.connector).results
+        #expect(results.map(\.outcome) == [.applied, .applied, .applied, .rejected])
+        #expect(results.map(\.orderID) == [first.id, first.id, second.id, ""])
+        let one = try await fixture.handler.getOrder(.with { $0.id = first.id }, context: OrdersFixture.finance).order
+        #expect(one.lines.map(\.production.status) == [.inProduction, .materialReady])
+        #expect(one.lines[0].production.percent == 20)
+        let two = try await fixture.handler.getOrder(.with { $0.id = second.id }, context: OrdersFixture.finance).order
+        #expect(two.lines.map(\.production.status) == [.scheduled, .unspecified])
+    }
+
     @Test("payments settle oldest first, once per reference; more than owed is refused; delivered and paid completes the order")
     func payments() async throws {
         let fixture = try OrdersFixture()
