@@ -1,4 +1,5 @@
 import ForgeKit
+import Foundation
 import GRDB
 import Testing
 
@@ -25,5 +26,35 @@ struct MultiRowWriteTests {
                 #expect(try String.fetchOne(db, sql: "SELECT v FROM point WHERE k = ?", arguments: [count - 1]) == (count == 1 ? "last" : "v\(count - 1)"))
             }
         }
+    }
+
+    @Test("values of every kind arrive as bound; a failing statement throws and the next write works; observers of the table see the rows")
+    func boundValuesAndObservation() throws {
+        let queue = try DatabaseQueue()
+        final class Seen: TransactionObserver, @unchecked Sendable {
+            var changes = 0
+            func observes(eventsOfKind eventKind: DatabaseEventKind) -> Bool { eventKind.tableName == "kinds" }
+            func databaseDidChange(with event: DatabaseEvent) { changes += 1 }
+            func databaseDidCommit(_ db: Database) {}
+            func databaseDidRollback(_ db: Database) {}
+        }
+        let seen = Seen()
+        queue.add(transactionObserver: seen, extent: .observerLifetime)
+        let blob = Data([0, 1, 2, 255])
+        let row: [DatabaseValue] = [1.databaseValue, DatabaseValue.null, 2.5.databaseValue, "上海精密\"机械\"".databaseValue, blob.databaseValue]
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE kinds (k INTEGER PRIMARY KEY, n, d REAL, t TEXT, b BLOB)")
+            try db.executeRows("INSERT INTO kinds (k, n, d, t, b) VALUES ", row: "(?, ?, ?, ?, ?)", values: row, columns: 5)
+            let read = try Row.fetchOne(db, sql: "SELECT k, n, d, t, b FROM kinds")!
+            #expect(read[0] as Int == 1 && read[1] as DatabaseValue == .null && read[2] as Double == 2.5)
+            #expect(read[3] as String == "上海精密\"机械\"" && read[4] as Data == blob)
+            // The same key again: the statement fails and GRDB drops it from its cache.
+            #expect(throws: DatabaseError.self) {
+                try db.executeRows("INSERT INTO kinds (k, n, d, t, b) VALUES ", row: "(?, ?, ?, ?, ?)", values: row, columns: 5)
+            }
+            try db.executeRows("INSERT INTO kinds (k, n, d, t, b) VALUES ", row: "(?, ?, ?, ?, ?)", values: [2.databaseValue] + row.dropFirst(), columns: 5)
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM kinds") == 2)
+        }
+        #expect(seen.changes == 2)
     }
 }

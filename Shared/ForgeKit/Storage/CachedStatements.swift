@@ -52,7 +52,17 @@ extension Database {
         while remaining > 0 {
             let rows = remaining >= rowsPerStatement ? rowsPerStatement : 1 << (Int.bitWidth - 1 - remaining.leadingZeroBitCount)
             let sql = head + Array(repeating: row, count: rows).joined(separator: ", ") + tail
-            try cachedStatement(sql: sql).execute(arguments: StatementArguments(values[start..<(start + rows * columns)]))
+            let statement = try cachedStatement(sql: sql)
+            // Bound here value by value: GRDB's StatementArguments maps every value through a
+            // key path and checks it again before binding, which cost the ERP ingest a tenth
+            // of its writer's time (perf). Marking the statement's (empty) arguments as bound
+            // resets it; the values bound after are what `execute()` runs with.
+            statement.setUncheckedArguments(StatementArguments())
+            for (index, value) in zip(CInt(1)..., values[start..<(start + rows * columns)]) {
+                let code = ResultCode(rawValue: value.bind(to: statement.sqliteStatement, at: index))
+                guard code == .SQLITE_OK else { throw DatabaseError(resultCode: code, message: "binding value \(index)", sql: sql) }
+            }
+            try statement.execute()
             start += rows * columns
             remaining -= rows
         }
