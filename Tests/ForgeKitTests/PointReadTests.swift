@@ -58,4 +58,27 @@ struct PointReadTests {
         // The connections are read-only.
         #expect(throws: DatabaseError.self) { try pool.pointRead { db in try db.execute(sql: "UPDATE answer SET score = 11") } }
     }
+
+    @Test("a point read's statements see one snapshot; one that throws leaves its connection out of the transaction for the next")
+    func oneSnapshot() async throws {
+        let pool = try Self.database()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let (before, after) = try await loop.submit {
+            try pool.pointRead { db in
+                let before = try Int.fetchOne(db, sql: "SELECT score FROM answer")
+                // Committed by the pool's writer between the read's two statements.
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "UPDATE answer SET score = 12") }
+                return (before, try Int.fetchOne(db, sql: "SELECT score FROM answer"))
+            }
+        }.get()
+        #expect(before == 9 && after == 9)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await loop.submit { try pool.pointRead { _ in throw Refused() } }.get()
+        }
+        // Left inside the failed read's transaction, the next would fail to begin its own or
+        // see the old snapshot.
+        try await pool.write { db in try db.execute(sql: "UPDATE answer SET score = 13") }
+        #expect(try await loop.submit { try pool.pointRead { db in try Int.fetchOne(db, sql: "SELECT score FROM answer") } }.get() == 13)
+    }
 }
