@@ -146,4 +146,70 @@ struct OrdersProcessTests {
         // One order for the opportunity, whoever looks.
         #expect(try await finance.orders.listOrders(.init()).orders.count == 1)
     }
+
+    @Test("forge import order-status (two batches in flight): every row applied once, the report in the file's order; the same file again answers the same and applies nothing")
+    func statusFileThroughTheCLI() async throws {
+        let stack = try await Self.start(portBase: 15150)
+        defer { stack.killAll() }
+        let admin = try await Self.clients(stack, subject: "admin", roles: ["admin"])
+        let connector = try await Self.clients(stack, subject: "erp-bridge", roles: ["erp_connector"])
+        defer { Task { for client in [admin, connector] { await client.close() } } }
+        let account = try await admin.accounts.createAccount(.with { $0.account = .with { $0.name = "常州恒力液压有限公司"; $0.ownerID = "rep-a"; $0.team = "east" } }).account
+        // Orders ERP already has, released; orders learns the account from accounts' feed.
+        let erpOrders = Forge_Orders_V1_ImportOrdersRequest.with {
+            $0.orders = ["4500000301", "4500000302"].map { number in
+                .with {
+                    $0.accountID = account.id
+                    $0.erpOrderNumber = number
+                    $0.status = .released
+                    $0.createdAt = .init(date: Date().addingTimeInterval(-30 * 86_400))
+                    $0.lines = [.with { $0.sku = "HY-20"; $0.name = "液压站"; $0.quantity = 1; $0.unitPrice = .with { $0.amountMicros = 20_000_000_000 } },
+                                .with { $0.sku = "HY-30"; $0.name = "液压缸"; $0.quantity = 2; $0.unitPrice = .with { $0.amountMicros = 8_000_000_000 } }]
+                }
+            }
+        }
+        var imported: [Forge_Common_V1_ImportRowResult] = []
+        for _ in 0..<200 where imported.map(\.status) != [.created, .created] {
+            imported = try await connector.orders.importOrders(erpOrders).results
+            if imported.map(\.status) != [.created, .created] { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(imported.map(\.status) == [.created, .created], "\(imported.map(\.violations))")
+
+        // Nine rows in batches of two: five calls, two in flight.
+        let rows = [
+            "4500000301,1,已排产,2026-12-01 08:00", "4500000302,1,备料完成,2026-12-01 08:10", "4500000301,2,生产中,2026-12-01 09:00",
+            "4500000302,2,飞走了,2026-12-01 09:10", "4500000301,1,生产中,2026-12-01 10:00", "4500000302,1,生产中,2026-12-01 10:10",
+            "4500000301,2,质检,2026-12-01 11:00", "4500000302,2,已排产,2026-12-01 11:10", "4500000399,1,生产中,2026-12-01 12:00",
+        ]
+        let file = NSTemporaryDirectory() + "erp-status-\(UUID().uuidString).csv"
+        try Data((["ERP订单号,行号,状态,更新时间"] + rows).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: file))
+        let issuer = await TokenIssuer(privateKey: try SigningKeys.readPrivateKey(path: "\(stack.dataDirectory)/keys/jwt-ed25519.key"))
+        let token = try await issuer.issue(subject: "erp-bridge", roles: ["erp_connector"], ttl: 600)
+        func runImport() async throws -> [(line: Int, status: String)] {
+            let (status, output) = try await runProcess("\(LocalStack.binaries)/forge", ["import", "order-status", file, "--batch-size", "2",
+                                                                                      "--address", "127.0.0.1:\(stack.wirePort("orders"))", "--token", token])
+            #expect(status == 0, "\(output)")
+            return output.split(separator: "\n").compactMap { line in
+                let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+                guard cells.count >= 2, let number = Int(cells[0]) else { return nil }
+                return (number, String(cells[1]))
+            }
+        }
+        let first = try await runImport()
+        #expect(first.map(\.line) == Array(2...10), "the report keeps the file's order")
+        #expect(first.map(\.status) == ["updated", "updated", "updated", "rejected", "updated", "updated", "updated", "updated", "rejected"])
+        func read() async throws -> (one: Forge_Orders_V1_GetOrderResponse, two: Forge_Orders_V1_GetOrderResponse) {
+            (try await admin.orders.getOrder(.with { $0.id = imported[0].id }), try await admin.orders.getOrder(.with { $0.id = imported[1].id }))
+        }
+        let (one, two) = try await read()
+        #expect(one.order.lines.map(\.production.status) == [.inProduction, .qualityInspection])
+        #expect(two.order.lines.map(\.production.status) == [.inProduction, .scheduled])
+        #expect(one.history.count == 4 && two.history.count == 3)
+        // The file's batches carry the same idempotency keys: each answers as it did, and
+        // nothing is applied twice.
+        let again = try await runImport()
+        #expect(again.map(\.status) == first.map(\.status))
+        let (oneAgain, twoAgain) = try await read()
+        #expect(oneAgain == one && twoAgain == two)
+    }
 }
