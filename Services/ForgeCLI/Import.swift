@@ -159,11 +159,13 @@ struct Import: AsyncParsableCommand {
                 var sent = 0
                 var answered = [Forge_Common_V1_ImportResponse?](repeating: nil, count: starts.count)
                 var reported = 0
-                while sent < min(inFlight, starts.count) {
+                func sendNext() {
+                    guard sent < starts.count else { return }
                     let (index, start) = (sent, starts[sent])
                     group.addTask { (index, try await send(start)) }
                     sent += 1
                 }
+                for _ in 0..<inFlight { sendNext() }
                 while let (index, response) = try await group.next() {
                     answered[index] = response
                     // The report keeps the file's order whichever batch answers first.
@@ -174,11 +176,7 @@ struct Import: AsyncParsableCommand {
                         reported += 1
                     }
                     progress.advance(to: results.count)
-                    if sent < starts.count {
-                        let (index, start) = (sent, starts[sent])
-                        group.addTask { (index, try await send(start)) }
-                        sent += 1
-                    }
+                    sendNext()
                 }
             }
         } catch let error as RPCError {

@@ -40,6 +40,9 @@ struct OrdersBench: AsyncParsableCommand {
     @Flag(help: "Throw the orders' data away and seed it again.")
     var reseed = false
 
+    @Flag(help: "Measure on the seeded files themselves (each run's reports stay in them) instead of a fresh copy.")
+    var inPlace = false
+
     func run() async throws {
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores shared by accounts, orders and this load generator")
@@ -67,10 +70,12 @@ struct OrdersBench: AsyncParsableCommand {
             _ = FileManager.default.createFile(atPath: marker, contents: nil)
             stack.stop()
         }
-        let stack = try ServiceStack(binaries: binaries, data: data, portBase: portBase, durability: "full", services: ["accounts", "orders"])
+        // Every run adds 40,000 reports to the history (and moves lines on).
+        let measured = try SeededDataSet.measuredCopy(of: data, inPlace: inPlace)
+        let stack = try ServiceStack(binaries: binaries, data: measured, portBase: portBase, durability: "full", services: ["accounts", "orders"])
         defer { stack.stop() }
         try await stack.waitUntilServing()
-        try await measure(stack, issuer: issuer)
+        try await measure(stack, issuer: issuer, data: measured)
     }
 
     func client(_ stack: ServiceStack, issuer: TokenIssuer, subject: String, roles: [String], team: String? = nil, connections: Int = 4) async throws -> Forge_Orders_V1_OrdersClient {
@@ -121,7 +126,7 @@ struct OrdersBench: AsyncParsableCommand {
 
     // MARK: Measuring
 
-    func measure(_ stack: ServiceStack, issuer: TokenIssuer) async throws {
+    func measure(_ stack: ServiceStack, issuer: TokenIssuer, data: String) async throws {
         let sizes = ["accounts", "orders"].map { name in
             let bytes = ["", "-wal"].compactMap { try? FileManager.default.attributesOfItem(atPath: "\(data)/\(name).sqlite\($0)")[.size] as? Int }.reduce(0, +)
             return String(format: "%@ %.2f GB", name, Double(bytes) / 1e9)

@@ -74,16 +74,8 @@ struct PipelineBench: AsyncParsableCommand {
             try await seed(stack, issuer: issuer)
             _ = FileManager.default.createFile(atPath: marker, contents: nil)
         }
-        // Every capture adds a lead: measured on the seeded files themselves, each run would
-        // start from a larger data set than the last (one day it was 1.09 M leads, not 300,000).
-        // The services stop before the copy, so the files are whole; the copy is on disk before
-        // the measurement starts (its write-back would otherwise land on the measured fsyncs).
-        let measured = inPlace ? data : data + "-measured"
-        if !inPlace {
-            try? FileManager.default.removeItem(atPath: measured)
-            try FileManager.default.copyItem(atPath: data, toPath: measured)
-            sync()
-        }
+        // Every capture adds a lead.
+        let measured = try SeededDataSet.measuredCopy(of: data, inPlace: inPlace)
         let stack = try stack(durability: "full", data: measured)
         defer { stack.stop() }
         try await stack.waitUntilServing()
