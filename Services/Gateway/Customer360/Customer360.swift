@@ -27,13 +27,18 @@ struct Customer360: Sendable {
     /// and encoding it again was a quarter of the gateway's time per view (perf). Sections as
     /// JSON decode it to write the JSON.
     struct SectionSource: Sendable {
-        let names: [String]
+        /// A section the answer fills: its name, its message type, and the field of the answer
+        /// that holds it (nil: the whole answer).
+        struct Part: Sendable {
+            let name: String
+            let type: any SwiftProtobuf.Message.Type
+            var field: Int?
+        }
+
+        let parts: [Part]
         let service: String
         let method: MethodDescriptor
         let request: @Sendable (String) -> any SwiftProtobuf.Message
-        /// Each section's message type, and the field of the answer that holds it (nil: the
-        /// whole answer).
-        let parts: [(type: any SwiftProtobuf.Message.Type, field: Int?)]
 
         /// The answer's section messages, decoded.
         func messages(_ answer: Data) throws -> [any SwiftProtobuf.Message] {
@@ -50,16 +55,16 @@ struct Customer360: Sendable {
     }
 
     static let sources: [SectionSource] = [
-        .init(names: ["account", "contacts", "activities"], service: "accounts", method: Forge_Accounts_V1_AccountsService.Method.getAccountOverview,
-              request: { id in
-                  Forge_Accounts_V1_GetAccountOverviewRequest.with {
-                      $0.accountID = id
-                      $0.contactsPage.pageSize = 200
-                      $0.activitiesPage.pageSize = 20
-                  }
-              },
-              parts: [(Forge_Accounts_V1_GetAccountResponse.self, 1), (Forge_Accounts_V1_ListContactsResponse.self, 2),
-                      (Forge_Accounts_V1_ListActivitiesResponse.self, 3)]),
+        .init(parts: [.init(name: "account", type: Forge_Accounts_V1_GetAccountResponse.self, field: 1),
+                      .init(name: "contacts", type: Forge_Accounts_V1_ListContactsResponse.self, field: 2),
+                      .init(name: "activities", type: Forge_Accounts_V1_ListActivitiesResponse.self, field: 3)],
+              service: "accounts", method: Forge_Accounts_V1_AccountsService.Method.getAccountOverview) { id in
+            Forge_Accounts_V1_GetAccountOverviewRequest.with {
+                $0.accountID = id
+                $0.contactsPage.pageSize = 200
+                $0.activitiesPage.pageSize = 20
+            }
+        },
         .single("pipeline", "pipeline", Forge_Pipeline_V1_PipelineService.Method.getAccountPipeline, Forge_Pipeline_V1_GetAccountPipelineResponse.self) { id in
             Forge_Pipeline_V1_GetAccountPipelineRequest.with { $0.accountID = id }
         },
@@ -116,7 +121,7 @@ struct Customer360: Sendable {
     /// One source's sections: its call with what is left of the deadline, their status and time.
     private func fetch(_ source: SectionSource, accountID: String, until end: ContinuousClock.Instant, metadata: [String: String], protobuf: Bool) async -> [Outcome] {
         let started = ContinuousClock.now
-        var outcomes = source.names.map { name in Outcome(section: .with { $0.name = name }) }
+        var outcomes = source.parts.map { part in Outcome(section: .with { $0.name = part.name }) }
         if let channel = upstreams[source.service] {
             do {
                 let answer = try await channel.unary(source.method, payload: try source.request(accountID).serializedData(),
@@ -128,7 +133,7 @@ struct Customer360: Sendable {
                             outcomes[index].section.type = source.parts[index].type.protoMessageName
                         }
                         // The account's own id (the survivor's when the asked id was merged).
-                        if source.names.first == "account", let bytes = outcomes.first?.section.protobuf {
+                        if source.parts.first?.type == Forge_Accounts_V1_GetAccountResponse.self, let bytes = outcomes.first?.section.protobuf {
                             outcomes[0].accountID = try Forge_Accounts_V1_GetAccountResponse(serializedBytes: bytes).account.id
                         }
                     } else {
@@ -146,7 +151,7 @@ struct Customer360: Sendable {
                 let (status, detail) = Self.status(of: failure, service: source.service)
                 for index in outcomes.indices {
                     outcomes[index] = Outcome(section: .with {
-                        $0.name = source.names[index]
+                        $0.name = source.parts[index].name
                         $0.status = status
                         $0.detail = detail
                     }, failure: failure)
@@ -181,7 +186,7 @@ extension Customer360.SectionSource {
         _ name: String, _ service: String, _ method: MethodDescriptor, _ response: Response.Type,
         request: @escaping @Sendable (String) -> Request
     ) -> Self {
-        .init(names: [name], service: service, method: method, request: request, parts: [(response, nil)])
+        .init(parts: [.init(name: name, type: response)], service: service, method: method, request: request)
     }
 }
 
