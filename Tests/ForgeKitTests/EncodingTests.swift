@@ -28,6 +28,23 @@ struct EncodingTests {
         #expect(JSONList.of([]) == "[]")
     }
 
+    @Test("rows of one value or of a list read through the same two prepared statements, in the tail's order")
+    func rowsOfOneOrMany() throws {
+        try DatabaseQueue().write { db in
+            try db.execute(sql: "CREATE TABLE item (id TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+            for (id, n) in [("a", 1), ("b\"", 2), ("c", 3)] { try db.execute(sql: "INSERT INTO item VALUES (?, ?)", arguments: [id, n]) }
+            func read(_ ids: [String]) throws -> [Int] {
+                let rows = try db.fetchCursor("SELECT n FROM item WHERE id", oneOf: ids, " ORDER BY n DESC")
+                var found: [Int] = []
+                while let row = try rows.next() { found.append(row[0]) }
+                return found
+            }
+            #expect(try read(["b\""]) == [2])
+            #expect(try read(["a", "c", "b\"", "a", "zz"]) == [3, 2, 1])
+            #expect(try read([]) == [])
+        }
+    }
+
     @Test("a string map encodes with sorted keys, escapes what JSON needs and leaves slashes alone; decoding reads it back and refuses non-maps")
     func sortedJSON() throws {
         let fields = ["tier": "A", "name": "上海精密\"机械\"", "address": "a/b\\c\nd", "credit_limit": ""]

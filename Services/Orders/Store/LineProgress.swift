@@ -82,11 +82,7 @@ enum LineProgress {
         guard !orders.isEmpty else { return }
         let ids = orders.map(\.id)
         var found: [String: [(lineNo: Int32, updated: Double, progress: Data)]] = [:]
-        let rows = try Row.fetchCursor(
-            orders.count == 1
-                ? db.cachedStatement(sql: "SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id = ?")
-                : db.cachedStatement(sql: "SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id IN (SELECT value FROM json_each(?))"),
-            arguments: orders.count == 1 ? StatementArguments(ids) : [JSONList.of(ids)])
+        let rows = try db.fetchCursor("SELECT order_id, line_no, updated_at, progress FROM order_line_progress WHERE order_id", oneOf: ids)
         while let row = try rows.next() {
             found[row[0], default: []].append((row[1], row[2], row[3]))
         }

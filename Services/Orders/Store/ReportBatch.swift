@@ -64,14 +64,10 @@ struct ReportBatch {
                        erpNumbers: reports.filter { $0.orderID.isEmpty }.map(\.erpOrderNumber).filter { !$0.isEmpty })
     }
 
-    /// Runs `sql` + " = ?" for one value, else `sql` + " IN (the values as a JSON list)", and
-    /// calls `body` with each row (read by position). Both statements stay prepared: a batch's
-    /// list of a few hundred `?`s was a statement prepared and bound value by value per batch.
+    /// Calls `body` with each row (read by position) of `Database.fetchCursor(_:oneOf:_:)`.
     private static func forEachRow(_ db: Database, _ sql: String, _ values: [String], tail: String = "", _ body: (Row) throws -> Void) throws {
         guard !values.isEmpty else { return }
-        let rows = values.count == 1
-            ? try Row.fetchCursor(db.cachedStatement(sql: "\(sql) = ?\(tail)"), arguments: [values[0]])
-            : try Row.fetchCursor(db.cachedStatement(sql: "\(sql) IN (SELECT value FROM json_each(?))\(tail)"), arguments: [JSONList.of(values)])
+        let rows = try db.fetchCursor(sql, oneOf: values, tail)
         while let row = try rows.next() { try body(row) }
     }
 

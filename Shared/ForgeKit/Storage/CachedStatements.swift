@@ -9,6 +9,16 @@ extension Database {
         try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 
+    /// The rows of `select` + " = ?" for one value, else `select` + " IN (SELECT value FROM
+    /// json_each(?))" with the values as one JSON list (`JSONList`), then `tail` (an ORDER BY, a
+    /// partial index's condition). Both statement texts are fixed, so both stay prepared: a
+    /// list of `?`s is a new statement for every count, prepared and bound value by value.
+    public func fetchCursor(_ select: String, oneOf values: [String], _ tail: String = "") throws -> RowCursor {
+        values.count == 1
+            ? try Row.fetchCursor(cachedStatement(sql: "\(select) = ?\(tail)"), arguments: [values[0]])
+            : try Row.fetchCursor(cachedStatement(sql: "\(select) IN (SELECT value FROM json_each(?))\(tail)"), arguments: [JSONList.of(values)])
+    }
+
     /// Runs `body` in a savepoint inside the current transaction (a transaction of its own
     /// outside one): what it wrote is rolled back when it throws, and the error rethrown. As
     /// GRDB's `inSavepoint`, with its three statements prepared once per connection — GRDB
